@@ -1,0 +1,248 @@
+//! The namespace's catalogue: products, their dimensions, and the customers subscribed to
+//! them, with the look-ups the metering rules need.
+//!
+//! Layer: domain. The same structures are the control API's JSON (camelCase) and what the
+//! stores keep.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::constraints::{aws_len, is_account_id, is_license_arn, is_product_code};
+
+/// How the product integrates with Marketplace metering.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Integration {
+    /// Customers identified by `CustomerIdentifier` or `CustomerAWSAccountId`.
+    #[default]
+    Legacy,
+    /// Concurrent Agreements: `CustomerAWSAccountId` + `LicenseArn`, no `CustomerIdentifier`.
+    ConcurrentAgreements,
+}
+
+/// A buyer's subscription to a product.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Customer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_identifier: Option<String>,
+    #[serde(
+        default,
+        rename = "customerAWSAccountId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_aws_account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_arn: Option<String>,
+}
+
+impl Customer {
+    /// The identity usage is deduplicated under: the license when there is one (one account
+    /// may hold several), else the identifier, else the account.
+    pub fn ledger_key(&self) -> String {
+        match (
+            &self.license_arn,
+            &self.customer_identifier,
+            &self.customer_aws_account_id,
+        ) {
+            (Some(license), _, _) => format!("license:{license}"),
+            (None, Some(id), _) => format!("customer:{id}"),
+            (None, None, Some(account)) => format!("account:{account}"),
+            (None, None, None) => "unidentified".into(),
+        }
+    }
+}
+
+/// A product of the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Product {
+    pub product_code: String,
+    pub dimensions: Vec<String>,
+    /// The seller's account; seller calls from another 12-digit account are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_account_id: Option<String>,
+    #[serde(default)]
+    pub integration: Integration,
+    /// Regions the product runs in; empty means every Region.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub customers: Vec<Customer>,
+}
+
+impl Product {
+    pub fn has_dimension(&self, dimension: &str) -> bool {
+        self.dimensions.iter().any(|d| d == dimension)
+    }
+
+    pub fn runs_in(&self, region: &str) -> bool {
+        self.regions.is_empty() || self.regions.iter().any(|r| r == region)
+    }
+
+    pub fn customer_by_identifier(&self, id: &str) -> Option<&Customer> {
+        self.customers
+            .iter()
+            .find(|c| c.customer_identifier.as_deref() == Some(id))
+    }
+
+    pub fn customer_by_account(&self, account: &str) -> Option<&Customer> {
+        self.customers
+            .iter()
+            .find(|c| c.customer_aws_account_id.as_deref() == Some(account))
+    }
+
+    pub fn customer_by_license(&self, license: &str) -> Option<&Customer> {
+        self.customers
+            .iter()
+            .find(|c| c.license_arn.as_deref() == Some(license))
+    }
+
+    /// Checks a product document from the control API; the message says what to fix.
+    pub fn check(&self) -> Result<(), String> {
+        let code = &self.product_code;
+        if code.is_empty() || aws_len(code) > 255 || !is_product_code(code) {
+            return Err(format!(
+                "productCode '{code}' must be 1-255 characters of letters, digits and -/=:_.@"
+            ));
+        }
+        if self.dimensions.is_empty() {
+            return Err("dimensions must list at least one dimension".into());
+        }
+        let mut seen = HashSet::new();
+        for d in &self.dimensions {
+            if d.is_empty() || aws_len(d) > 255 {
+                return Err(format!("dimension '{d}' must be 1-255 characters"));
+            }
+            if !seen.insert(d) {
+                return Err(format!("dimension '{d}' is listed twice"));
+            }
+        }
+        if let Some(seller) = &self.seller_account_id {
+            if seller.len() != 12 || !is_account_id(seller) {
+                return Err(format!("sellerAccountId '{seller}' must be 12 digits"));
+            }
+        }
+        let (mut ids, mut accounts, mut licenses) =
+            (HashSet::new(), HashSet::new(), HashSet::new());
+        for (i, c) in self.customers.iter().enumerate() {
+            let n = i + 1;
+            if c.customer_identifier.is_none() && c.customer_aws_account_id.is_none() {
+                return Err(format!(
+                    "customer {n} needs a customerIdentifier or a customerAWSAccountId"
+                ));
+            }
+            if let Some(id) = &c.customer_identifier {
+                if id.is_empty() || aws_len(id) > 255 {
+                    return Err(format!(
+                        "customer {n}: customerIdentifier must be 1-255 characters"
+                    ));
+                }
+                if !ids.insert(id) {
+                    return Err(format!(
+                        "customer {n}: customerIdentifier '{id}' is listed twice"
+                    ));
+                }
+            }
+            if let Some(account) = &c.customer_aws_account_id {
+                if aws_len(account) > 255 || !is_account_id(account) {
+                    return Err(format!(
+                        "customer {n}: customerAWSAccountId '{account}' must be digits"
+                    ));
+                }
+            }
+            if let Some(license) = &c.license_arn {
+                if !is_license_arn(license) {
+                    return Err(format!(
+                        "customer {n}: licenseArn '{license}' is not a license ARN (arn:aws:license-manager::<account>:license:l-…)"
+                    ));
+                }
+                if !licenses.insert(license) {
+                    return Err(format!(
+                        "customer {n}: licenseArn '{license}' is listed twice"
+                    ));
+                }
+            }
+            match self.integration {
+                Integration::ConcurrentAgreements => {
+                    if c.customer_identifier.is_some() {
+                        return Err(format!(
+                            "customer {n}: concurrent-agreements products identify customers by customerAWSAccountId and licenseArn, not customerIdentifier"
+                        ));
+                    }
+                    if c.customer_aws_account_id.is_none() || c.license_arn.is_none() {
+                        return Err(format!(
+                            "customer {n}: concurrent-agreements products need customerAWSAccountId and licenseArn"
+                        ));
+                    }
+                }
+                Integration::Legacy => {
+                    if let Some(account) = &c.customer_aws_account_id {
+                        if !accounts.insert(account) {
+                            return Err(format!(
+                                "customer {n}: account {account} is listed twice (one subscription per account unless the product uses concurrent-agreements)"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product(json: serde_json::Value) -> Result<Product, String> {
+        let p: Product = serde_json::from_value(json).map_err(|e| e.to_string())?;
+        p.check().map(|_| p)
+    }
+
+    #[test]
+    fn a_minimal_product_is_legacy_with_no_customers() {
+        let p = product(serde_json::json!({"productCode": "p1", "dimensions": ["d"]})).unwrap();
+        assert_eq!(p.integration, Integration::Legacy);
+        assert!(p.customers.is_empty());
+        assert!(p.runs_in("eu-west-1"));
+    }
+
+    #[test]
+    fn bad_product_documents_are_refused_with_a_reason() {
+        use serde_json::json;
+        for bad in [
+            json!({"productCode": "", "dimensions": ["d"]}),
+            json!({"productCode": "has space", "dimensions": ["d"]}),
+            json!({"productCode": "p", "dimensions": []}),
+            json!({"productCode": "p", "dimensions": ["d", "d"]}),
+            json!({"productCode": "p", "dimensions": [""]}),
+            json!({"productCode": "p", "dimensions": ["d"], "sellerAccountId": "123"}),
+            json!({"productCode": "p", "dimensions": ["d"], "customers": [{}]}),
+            json!({"productCode": "p", "dimensions": ["d"], "customers": [{"licenseArn": "arn:aws:license-manager::1:license:l-1"}]}),
+            json!({"productCode": "p", "dimensions": ["d"], "customers": [{"customerAWSAccountId": "12ab"}]}),
+            json!({"productCode": "p", "dimensions": ["d"], "customers": [{"customerIdentifier": "c", "licenseArn": "nope"}]}),
+            json!({"productCode": "p", "dimensions": ["d"], "customers": [{"customerIdentifier": "c"}, {"customerIdentifier": "c"}]}),
+            json!({"productCode": "p", "dimensions": ["d"], "integration": "concurrent-agreements", "customers": [{"customerAWSAccountId": "111122223333"}]}),
+            json!({"productCode": "p", "dimensions": ["d"], "integration": "concurrent-agreements", "customers": [{"customerIdentifier": "c", "customerAWSAccountId": "111122223333", "licenseArn": "arn:aws:license-manager::111122223333:license:l-1"}]}),
+            json!({"productCode": "p", "dimensions": ["d"], "integration": "sometimes"}),
+            json!({"productCode": "p", "dimensions": ["d"], "surprise": true}),
+        ] {
+            assert!(product(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn concurrent_agreements_allow_several_licenses_per_account() {
+        let p = product(serde_json::json!({
+            "productCode": "p", "dimensions": ["d"], "integration": "concurrent-agreements",
+            "customers": [
+                {"customerAWSAccountId": "111122223333", "licenseArn": "arn:aws:license-manager::111122223333:license:l-1"},
+                {"customerAWSAccountId": "111122223333", "licenseArn": "arn:aws:license-manager::111122223333:license:l-2"}
+            ]
+        }))
+        .unwrap();
+        assert_ne!(p.customers[0].ledger_key(), p.customers[1].ledger_key());
+    }
+}

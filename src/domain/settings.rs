@@ -1,0 +1,156 @@
+//! Per-namespace settings: every default of `08-decisions.md` that a user may want otherwise,
+//! and the namespace clock (offset or frozen), which turns the host's time into the
+//! namespace's "now".
+
+use serde::{Deserialize, Serialize};
+
+use super::constraints::TagCharset;
+use super::time::Instant;
+
+/// What BatchMeterUsage answers for a record whose customer is unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownCustomerPolicy {
+    /// A per-record `CustomerNotSubscribed` status (08's default).
+    CustomerNotSubscribed,
+    /// `InvalidCustomerIdentifierException` for the whole request.
+    InvalidCustomerIdentifier,
+}
+
+/// The namespace's settings, as `GET /_mock/settings` shows them (camelCase JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Settings {
+    /// MeterUsage accepts records at most this old (a record exactly this old is accepted).
+    pub meter_usage_max_age_seconds: i64,
+    /// BatchMeterUsage accepts records younger than this.
+    pub batch_meter_usage_max_age_seconds: i64,
+    /// Usage of an earlier month is accepted until this long after the month ends;
+    /// `null` turns the month-end rule off.
+    pub month_end_grace_seconds: Option<i64>,
+    /// How far in the future a timestamp may lie (both operations).
+    pub max_future_seconds: i64,
+    pub unknown_customer: UnknownCustomerPolicy,
+    pub tag_charset: TagCharset,
+    /// Distinct tag keys allowed across all allocations of one record.
+    pub max_distinct_tag_keys_per_record: usize,
+    /// HTTP status of the `DryRunOperation` answer.
+    pub dry_run_status: u16,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            meter_usage_max_age_seconds: 6 * 3600,
+            batch_meter_usage_max_age_seconds: 24 * 3600,
+            month_end_grace_seconds: Some(6 * 3600),
+            max_future_seconds: 300,
+            unknown_customer: UnknownCustomerPolicy::CustomerNotSubscribed,
+            tag_charset: TagCharset::Documented,
+            max_distinct_tag_keys_per_record: 5,
+            dry_run_status: 400,
+        }
+    }
+}
+
+impl Settings {
+    /// Checks values that parse but make no sense; the message names the setting.
+    pub fn check(&self) -> Result<(), String> {
+        let non_negative = [
+            ("meterUsageMaxAgeSeconds", self.meter_usage_max_age_seconds),
+            (
+                "batchMeterUsageMaxAgeSeconds",
+                self.batch_meter_usage_max_age_seconds,
+            ),
+            ("maxFutureSeconds", self.max_future_seconds),
+            (
+                "monthEndGraceSeconds",
+                self.month_end_grace_seconds.unwrap_or(0),
+            ),
+        ];
+        for (name, value) in non_negative {
+            if !(0..=10 * 366 * 86_400).contains(&value) {
+                return Err(format!("{name} must be between 0 and 316224000 seconds"));
+            }
+        }
+        if !(1..=2500 * 5).contains(&self.max_distinct_tag_keys_per_record) {
+            return Err("maxDistinctTagKeysPerRecord must be between 1 and 12500".into());
+        }
+        if !(400..=599).contains(&self.dry_run_status) {
+            return Err("dryRunStatus must be an HTTP error status (400-599)".into());
+        }
+        Ok(())
+    }
+}
+
+/// The namespace clock: real time shifted by an offset, or frozen at an instant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Clock {
+    pub offset_ms: i64,
+    pub frozen_at: Option<Instant>,
+}
+
+impl Clock {
+    pub fn now(&self, host_now: Instant) -> Instant {
+        self.frozen_at
+            .unwrap_or(Instant(host_now.0.saturating_add(self.offset_ms)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_windows() {
+        let s = Settings::default();
+        assert_eq!(s.meter_usage_max_age_seconds, 21_600);
+        assert_eq!(s.batch_meter_usage_max_age_seconds, 86_400);
+        assert_eq!(s.month_end_grace_seconds, Some(21_600));
+        assert!(s.check().is_ok());
+    }
+
+    #[test]
+    fn settings_json_is_camel_case_and_rejects_unknown_keys() {
+        let json = serde_json::to_value(Settings::default()).unwrap();
+        assert_eq!(json["unknownCustomer"], "customer-not-subscribed");
+        assert_eq!(json["tagCharset"], "documented");
+        assert!(serde_json::from_str::<Settings>(r#"{"nope": 1}"#).is_err());
+        let partial: Settings = serde_json::from_str(r#"{"maxFutureSeconds": 0}"#).unwrap();
+        assert_eq!(partial.max_future_seconds, 0);
+    }
+
+    #[test]
+    fn nonsense_values_are_refused() {
+        let bad = Settings {
+            dry_run_status: 200,
+            ..Settings::default()
+        };
+        assert!(bad.check().is_err());
+        let bad = Settings {
+            meter_usage_max_age_seconds: -1,
+            ..Settings::default()
+        };
+        assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn clock_offsets_or_freezes_host_time() {
+        let host = Instant(1_000_000);
+        assert_eq!(Clock::default().now(host), host);
+        assert_eq!(
+            Clock {
+                offset_ms: -500,
+                frozen_at: None
+            }
+            .now(host),
+            Instant(999_500)
+        );
+        let frozen = Clock {
+            offset_ms: 7,
+            frozen_at: Some(Instant(42)),
+        };
+        assert_eq!(frozen.now(host), Instant(42));
+    }
+}

@@ -1,0 +1,141 @@
+//! The one error type of the AWS-facing API and its one encoding.
+//!
+//! Layer: shared by `protocol` (which raises the wire errors and encodes every error) and
+//! `ops` (which raise the modeled ones). Variant names are the error shape names of the
+//! service model, or the protocol errors of `08-decisions.md`, so the encoder can use them
+//! verbatim as `__type` and `x-amzn-ErrorType`.
+
+use std::fmt;
+
+macro_rules! error_kinds {
+    ($($(#[$doc:meta])* $name:ident => $status:expr,)*) => {
+        /// Every error the AWS-facing API can answer with; the doc of each says when.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorKind {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl ErrorKind {
+            /// The wire name: the shape name, as `__type` and `x-amzn-ErrorType`.
+            pub fn name(self) -> &'static str {
+                match self { $(ErrorKind::$name => stringify!($name),)* }
+            }
+
+            /// The HTTP status (Smithy defaults: client errors 400, server faults 500).
+            pub fn status(self) -> u16 {
+                match self { $(ErrorKind::$name => $status,)* }
+            }
+
+            /// Every kind, for tests that compare against the service model.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$name,)*];
+        }
+    };
+}
+
+error_kinds! {
+    // Modeled errors of the Metering service.
+    /// A buyer call from an account that is not a subscribed customer of the product.
+    CustomerNotEntitledException => 400,
+    /// The API is disabled in the Region.
+    DisabledApiException => 400,
+    /// MeterUsage: the same hour and dimension was already metered with another quantity.
+    DuplicateRequestException => 400,
+    /// A registration token past its TTL or resubmitted.
+    ExpiredTokenException => 400,
+    /// MeterUsage: a `ClientToken` reused with other parameters.
+    IdempotencyConflictException => 400,
+    /// An infrastructure failure; never carries internal detail.
+    InternalServiceErrorException => 500,
+    /// BatchMeterUsage: a record's customer identification is not acceptable.
+    InvalidCustomerIdentifierException => 400,
+    /// MeterUsage: called in a Region the product does not run in.
+    InvalidEndpointRegionException => 400,
+    /// BatchMeterUsage: a `LicenseArn` that belongs to no subscription of that account.
+    InvalidLicenseException => 400,
+    /// Unknown product, or a seller call from an account that does not own it.
+    InvalidProductCodeException => 400,
+    /// RegisterUsage: unknown public key version.
+    InvalidPublicKeyVersionException => 400,
+    /// RegisterUsage: Region not allowed.
+    InvalidRegionException => 400,
+    /// A tag that breaks the charset, length or count rules.
+    InvalidTagException => 400,
+    /// A registration token that was never minted.
+    InvalidTokenException => 400,
+    /// Allocations that do not add up, repeat a tag set, or mix quantity types.
+    InvalidUsageAllocationsException => 400,
+    /// A dimension the product does not define.
+    InvalidUsageDimensionException => 400,
+    /// RegisterUsage: unsupported platform.
+    PlatformNotSupportedException => 400,
+    /// Rate exceeded.
+    ThrottlingException => 400,
+    /// A timestamp outside the accepted window.
+    TimestampOutOfBoundsException => 400,
+    // Protocol errors (08-decisions.md): not in the model, as a real AWS front end sends them.
+    /// Malformed JSON or a member of the wrong JSON type.
+    SerializationException => 400,
+    /// Missing, unknown or wrongly prefixed `X-Amz-Target`.
+    UnknownOperationException => 400,
+    /// A constraint of the model that no modeled error covers.
+    ValidationException => 400,
+    /// No `Authorization` header and no presigned query.
+    MissingAuthenticationTokenException => 400,
+    /// An `Authorization` header that is not a well-formed SigV4 header.
+    IncompleteSignatureException => 400,
+    /// `DryRun: true` on a call that would have succeeded (status is a namespace setting).
+    DryRunOperation => 400,
+}
+
+/// An error answer: its kind and a human message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// Overrides the kind's default status (only `DryRunOperation` uses it, via a setting).
+    pub status_override: Option<u16>,
+}
+
+impl ServiceError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ServiceError {
+            kind,
+            message: message.into(),
+            status_override: None,
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status_override.unwrap_or_else(|| self.kind.status())
+    }
+
+    /// An infrastructure failure: the detail goes to the log, the client gets a generic message.
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        log_internal(&detail.to_string());
+        ServiceError::new(
+            ErrorKind::InternalServiceErrorException,
+            "An internal error occurred.",
+        )
+    }
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.name(), self.message)
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+/// Infrastructure errors are logged where they become generic answers.
+fn log_internal(detail: &str) {
+    #[cfg(target_arch = "wasm32")]
+    worker::console_error!("internal error: {detail}");
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("internal error: {detail}");
+}
+
+/// Shorthand used by the operations.
+pub fn err<T>(kind: ErrorKind, message: impl Into<String>) -> Result<T, ServiceError> {
+    Err(ServiceError::new(kind, message))
+}

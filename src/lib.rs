@@ -1,0 +1,25 @@
+//! metering-mock: a stateful mock of the AWS Marketplace Metering Service, run as a
+//! Cloudflare Worker.
+//!
+//! Crate map, from the outside in:
+//! - `worker` (wasm32 only): fetch entry, the per-namespace Durable Object, its SQLite store.
+//! - `service`: one namespace serving an HTTP request (AWS front door or control API).
+//! - `protocol`: awsJson1_1 framing and errors, SigV4 scope, JSON reading, namespace routing.
+//! - `control`: the `/_mock/…` control API and the demo seed.
+//! - `ops`: one file per AWS operation; decisions and writes in one synchronous step.
+//! - `store`: the storage trait, its contract, and the in-memory store.
+//! - `domain`: newtypes and pure rules (constraints, quantities, windows, catalogue).
+//! - `error`: the one error enum and its wire names.
+//!
+//! Everything but `worker` builds and tests natively with `cargo test`.
+
+pub mod control;
+pub mod domain;
+pub mod error;
+pub mod ops;
+pub mod protocol;
+pub mod service;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+mod worker;

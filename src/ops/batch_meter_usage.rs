@@ -1,0 +1,437 @@
+//! BatchMeterUsage: up to 25 usage records of one product, sent by the seller (SaaS).
+//!
+//! The whole request is checked before anything is written: structure and constraints,
+//! tags and allocations, the product (from `ProductCode` or from the records' licenses),
+//! then each record's dimension, customer, license and time window. Any failure rejects
+//! the whole batch; otherwise each record gets `Success`, `DuplicateRecord` or
+//! `CustomerNotSubscribed`, in order, so the first of two records for one key wins.
+
+use serde_json::{json, Map, Value};
+
+use super::meter_usage::ledger_allocations;
+use super::shapes::{self, echo_record, required_string};
+use super::{decide_usage, Call, UsageDecision};
+use crate::domain::allocation::{check_allocations, Allocation, QuantityForm};
+use crate::domain::catalogue::{Customer, Integration, Product};
+use crate::domain::constraints::{
+    is_account_id, is_license_arn, is_product_code, Violations, ACCOUNT_ID_PATTERN,
+    LICENSE_ARN_PATTERN, PRODUCT_CODE_PATTERN,
+};
+use crate::domain::ids::IdSource;
+use crate::domain::quantity::Quantity;
+use crate::domain::settings::UnknownCustomerPolicy;
+use crate::domain::window;
+use crate::error::{err, ErrorKind, ServiceError};
+use crate::protocol::json::{element_path, structure_element, Structure, WireTimestamp};
+use crate::store::{Operation, Store, UsageEntry};
+
+pub const MAX_RECORDS: usize = 25;
+
+/// One decoded usage record.
+#[derive(Debug)]
+pub struct UsageRecord {
+    pub path: String,
+    pub timestamp: WireTimestamp,
+    /// `None` when absent or empty (the Rust SDK always sends `""`).
+    pub customer_identifier: Option<String>,
+    pub customer_aws_account_id: Option<String>,
+    pub license_arn: Option<String>,
+    pub dimension: String,
+    pub quantity: Quantity,
+    pub form: QuantityForm,
+    pub allocations: Option<(Vec<Allocation>, String)>,
+    /// The record as received, for `Results[].UsageRecord`.
+    pub echo: Value,
+}
+
+#[derive(Debug)]
+pub struct BatchMeterUsageRequest {
+    /// `None` when absent or empty: the product then comes from the records' licenses.
+    pub product_code: Option<String>,
+    pub records: Vec<UsageRecord>,
+}
+
+impl BatchMeterUsageRequest {
+    pub fn decode(input: &Map<String, Value>) -> Result<Self, ServiceError> {
+        let s = Structure::new(input, "");
+        let mut v = Violations::default();
+        let product = s.string("ProductCode")?;
+        if let Some(p) = &product {
+            v.length(p.value, &p.path, 0, Some(255));
+            v.pattern(
+                p.value,
+                &p.path,
+                is_product_code(p.value),
+                PRODUCT_CODE_PATTERN,
+            );
+        }
+        let list = s.list("UsageRecords")?;
+        let mut records = Vec::new();
+        match &list {
+            None => v.missing(&s.path_of("UsageRecords")),
+            Some(list) => {
+                v.list_size(list.value.len(), &list.path, 0, MAX_RECORDS);
+                for (i, item) in list.value.iter().enumerate() {
+                    let path = element_path(&list.path, i);
+                    let r = structure_element(item, &path)?;
+                    if let Some(record) = decode_record(&r, &path, &mut v)? {
+                        records.push(record);
+                    }
+                }
+            }
+        }
+        v.into_result()?;
+        Ok(BatchMeterUsageRequest {
+            product_code: product
+                .map(|p| p.value.to_string())
+                .filter(|p| !p.is_empty()),
+            records,
+        })
+    }
+}
+
+fn decode_record(
+    r: &Structure<'_>,
+    path: &str,
+    v: &mut Violations,
+) -> Result<Option<UsageRecord>, ServiceError> {
+    let timestamp = r.timestamp("Timestamp")?;
+    if timestamp.is_none() {
+        v.missing(&r.path_of("Timestamp"));
+    }
+    let customer = r.string("CustomerIdentifier")?;
+    if let Some(c) = &customer {
+        v.length(c.value, &c.path, 0, Some(255));
+    }
+    let dimension = required_string(r, "Dimension", v)?;
+    if let Some(d) = &dimension {
+        v.length(d.value, &d.path, 1, Some(255));
+    }
+    let (quantity, form) = shapes::quantity(r, "Quantity", "QuantityAsDecimal", v)?;
+    let allocations = shapes::allocations(r, v)?;
+    let account = r.string("CustomerAWSAccountId")?;
+    if let Some(a) = &account {
+        v.length(a.value, &a.path, 1, Some(255));
+        if !a.value.is_empty() {
+            v.pattern(a.value, &a.path, is_account_id(a.value), ACCOUNT_ID_PATTERN);
+        }
+    }
+    let license = r.string("LicenseArn")?;
+    if let Some(l) = &license {
+        v.pattern(
+            l.value,
+            &l.path,
+            is_license_arn(l.value),
+            LICENSE_ARN_PATTERN,
+        );
+    }
+    let (Some(timestamp), Some(dimension)) = (timestamp, dimension) else {
+        return Ok(None);
+    };
+    Ok(Some(UsageRecord {
+        path: path.to_string(),
+        timestamp,
+        customer_identifier: customer
+            .map(|c| c.value.to_string())
+            .filter(|c| !c.is_empty()),
+        customer_aws_account_id: account.map(|a| a.value.to_string()),
+        license_arn: license.map(|l| l.value.to_string()),
+        dimension: dimension.value.to_string(),
+        quantity,
+        form,
+        allocations,
+        echo: echo_record(r.map()),
+    }))
+}
+
+pub fn run<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Result<Value, ServiceError> {
+    let req = BatchMeterUsageRequest::decode(input)?;
+    let outcomes = batch_meter_usage(&req, call, store, ids)?;
+    let results: Vec<Value> = req
+        .records
+        .iter()
+        .zip(outcomes)
+        .map(|(record, outcome)| {
+            let mut result = Map::new();
+            result.insert("UsageRecord".into(), record.echo.clone());
+            if let Some(id) = outcome.metering_record_id {
+                result.insert("MeteringRecordId".into(), Value::String(id));
+            }
+            result.insert("Status".into(), Value::String(outcome.status.into()));
+            Value::Object(result)
+        })
+        .collect();
+    Ok(json!({ "Results": results, "UnprocessedRecords": [] }))
+}
+
+/// The answer for one record.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RecordOutcome {
+    pub status: &'static str,
+    pub metering_record_id: Option<String>,
+}
+
+/// Checks the whole batch, then records each record; returns one outcome per record.
+pub fn batch_meter_usage<S: Store + ?Sized>(
+    req: &BatchMeterUsageRequest,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Result<Vec<RecordOutcome>, ServiceError> {
+    for r in &req.records {
+        if let Some((allocations, path)) = &r.allocations {
+            check_allocations(r.quantity, r.form, allocations, path, call.tag_rules())?;
+        }
+    }
+    let Some(product) = product_of(req, store)? else {
+        return Ok(Vec::new());
+    };
+    if let (Some(caller), Some(seller)) = (&call.caller.account, &product.seller_account_id) {
+        if caller != seller {
+            return err(
+                ErrorKind::InvalidProductCodeException,
+                format!(
+                    "Product {} belongs to seller account {seller}, not to the calling account {caller}",
+                    product.product_code
+                ),
+            );
+        }
+    }
+    let mut customers = Vec::with_capacity(req.records.len());
+    for r in &req.records {
+        if !product.has_dimension(&r.dimension) {
+            return err(
+                ErrorKind::InvalidUsageDimensionException,
+                format!(
+                    "Dimension '{}' at '{}' is not a dimension of product {} (dimensions: {})",
+                    r.dimension,
+                    r.path,
+                    product.product_code,
+                    product.dimensions.join(", ")
+                ),
+            );
+        }
+        customers.push(customer_of(r, &product, call)?);
+        if let Err(reason) = window::check_batch(r.timestamp.at, call.now, call.settings) {
+            return err(
+                ErrorKind::TimestampOutOfBoundsException,
+                format!(
+                    "{reason} (record '{}'); no record of this request was processed",
+                    r.path
+                ),
+            );
+        }
+    }
+
+    let mut outcomes = Vec::with_capacity(req.records.len());
+    for (r, customer) in req.records.iter().zip(customers) {
+        let Some(customer) = customer else {
+            outcomes.push(RecordOutcome {
+                status: "CustomerNotSubscribed",
+                metering_record_id: None,
+            });
+            continue;
+        };
+        let hour = r.timestamp.at.hour_floor();
+        let ledger_key = format!(
+            "batch|{}|{}|{}|{}",
+            product.product_code,
+            customer.ledger_key(),
+            r.dimension,
+            hour.millis()
+        );
+        let existing = store.usage_by_key(&ledger_key)?;
+        let outcome = match decide_usage(existing.as_ref(), r.quantity) {
+            UsageDecision::Record => {
+                let entry = UsageEntry {
+                    metering_record_id: ids.next_uuid(),
+                    ledger_key,
+                    operation: Operation::BatchMeterUsage,
+                    product_code: product.product_code.clone(),
+                    customer_identifier: customer.customer_identifier.clone(),
+                    customer_aws_account_id: customer.customer_aws_account_id.clone(),
+                    license_arn: customer.license_arn.clone(),
+                    dimension: r.dimension.clone(),
+                    hour,
+                    timestamp: r.timestamp.at,
+                    quantity: r.quantity,
+                    allocations: ledger_allocations(
+                        r.allocations.as_ref().map(|(a, _)| a.as_slice()),
+                    ),
+                    caller: call.caller.identity().to_string(),
+                    region: call.caller.region.clone(),
+                    received_at: call.now,
+                    request_id: call.request_id.to_string(),
+                };
+                store.insert_usage(&entry)?;
+                RecordOutcome {
+                    status: "Success",
+                    metering_record_id: Some(entry.metering_record_id),
+                }
+            }
+            UsageDecision::Repeat { metering_record_id } => RecordOutcome {
+                status: "Success",
+                metering_record_id: Some(metering_record_id),
+            },
+            UsageDecision::Conflict { metering_record_id } => RecordOutcome {
+                status: "DuplicateRecord",
+                metering_record_id: Some(metering_record_id),
+            },
+        };
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+/// The product of the batch: the request's `ProductCode`, or the one product that holds
+/// every record's license. `None` only for an empty batch without a product code.
+fn product_of<S: Store + ?Sized>(
+    req: &BatchMeterUsageRequest,
+    store: &S,
+) -> Result<Option<Product>, ServiceError> {
+    if let Some(code) = &req.product_code {
+        let product = store.product(code)?.ok_or_else(|| {
+            ServiceError::new(
+                ErrorKind::InvalidProductCodeException,
+                format!("Product code '{code}' is not a product of this namespace"),
+            )
+        })?;
+        for r in &req.records {
+            if let Some(license) = &r.license_arn {
+                let elsewhere = product.customer_by_license(license).is_none()
+                    && store
+                        .products()?
+                        .iter()
+                        .any(|p| p.customer_by_license(license).is_some());
+                if elsewhere {
+                    return err(
+                        ErrorKind::InvalidLicenseException,
+                        format!("LicenseArn '{license}' at '{}' is a license of another product than {code}", r.path),
+                    );
+                }
+            }
+        }
+        return Ok(Some(product));
+    }
+    if req.records.is_empty() {
+        return Ok(None);
+    }
+    let products = store.products()?;
+    let mut found: Option<&Product> = None;
+    for r in &req.records {
+        let Some(license) = &r.license_arn else {
+            return err(
+                ErrorKind::InvalidProductCodeException,
+                format!(
+                    "ProductCode is required unless every record has a LicenseArn ('{}' has none)",
+                    r.path
+                ),
+            );
+        };
+        let Some(product) = products
+            .iter()
+            .find(|p| p.customer_by_license(license).is_some())
+        else {
+            return err(
+                ErrorKind::InvalidLicenseException,
+                format!(
+                    "LicenseArn '{license}' at '{}' is not a license of any product",
+                    r.path
+                ),
+            );
+        };
+        match found {
+            Some(p) if p.product_code != product.product_code => {
+                return err(
+                    ErrorKind::InvalidLicenseException,
+                    format!(
+                        "All records of a request must be for one product: '{}' is a license of {}, an earlier record's of {}",
+                        r.path, product.product_code, p.product_code
+                    ),
+                )
+            }
+            _ => found = Some(product),
+        }
+    }
+    Ok(found.cloned())
+}
+
+/// The subscribed customer a record is for; `None` when unknown (per-record
+/// `CustomerNotSubscribed`, unless the namespace asks for the exception).
+fn customer_of(
+    r: &UsageRecord,
+    product: &Product,
+    call: &Call<'_>,
+) -> Result<Option<Customer>, ServiceError> {
+    let invalid_customer = |m: String| err(ErrorKind::InvalidCustomerIdentifierException, m);
+    let (id, account, license) = (
+        r.customer_identifier.as_deref(),
+        r.customer_aws_account_id.as_deref(),
+        r.license_arn.as_deref(),
+    );
+    if id.is_some() && account.is_some() {
+        return invalid_customer(format!(
+            "CustomerIdentifier and CustomerAWSAccountId are mutually exclusive ('{}')",
+            r.path
+        ));
+    }
+    if id.is_none() && account.is_none() {
+        return invalid_customer(format!(
+            "'{}' names no customer: set CustomerAWSAccountId (or CustomerIdentifier for legacy integrations)",
+            r.path
+        ));
+    }
+    if product.integration == Integration::ConcurrentAgreements {
+        if id.is_some() {
+            return invalid_customer(format!(
+                "Product {} uses concurrent agreements: identify the customer at '{}' with CustomerAWSAccountId and LicenseArn, not CustomerIdentifier",
+                product.product_code, r.path
+            ));
+        }
+        if license.is_none() {
+            return err(
+                ErrorKind::InvalidLicenseException,
+                format!(
+                    "Product {} uses concurrent agreements: '{}' needs a LicenseArn",
+                    product.product_code, r.path
+                ),
+            );
+        }
+    }
+    if let Some(license) = license {
+        let holder = product.customer_by_license(license);
+        let matches = holder.is_some_and(|c| {
+            (account.is_none() || c.customer_aws_account_id.as_deref() == account)
+                && (id.is_none() || c.customer_identifier.as_deref() == id)
+        });
+        if !matches {
+            return err(
+                ErrorKind::InvalidLicenseException,
+                format!(
+                    "LicenseArn '{license}' at '{}' is not a license of that customer for product {}",
+                    r.path, product.product_code
+                ),
+            );
+        }
+        return Ok(holder.cloned());
+    }
+    let found = match (id, account) {
+        (Some(id), _) => product.customer_by_identifier(id),
+        (None, Some(account)) => product.customer_by_account(account),
+        (None, None) => None,
+    };
+    if found.is_none()
+        && call.settings.unknown_customer == UnknownCustomerPolicy::InvalidCustomerIdentifier
+    {
+        return invalid_customer(format!(
+            "The customer at '{}' is not a customer of product {}",
+            r.path, product.product_code
+        ));
+    }
+    Ok(found.cloned())
+}

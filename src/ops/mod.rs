@@ -1,0 +1,128 @@
+//! Operations: one file per AWS operation, each a plain function from a decoded request,
+//! the call's context and a store to an output or a `ServiceError`. Every decision and its
+//! write happen inside one synchronous call, which is what makes them atomic in the Durable
+//! Object. Never imports the runtime.
+
+pub mod batch_meter_usage;
+pub mod meter_usage;
+pub mod shapes;
+
+use serde_json::{Map, Value};
+
+use crate::domain::allocation::TagRules;
+use crate::domain::ids::IdSource;
+use crate::domain::quantity::Quantity;
+use crate::domain::settings::Settings;
+use crate::domain::time::Instant;
+use crate::error::{ErrorKind, ServiceError};
+use crate::protocol::awsjson::Operation;
+use crate::protocol::sigv4::Caller;
+use crate::store::{Store, UsageEntry};
+
+/// Everything an operation knows about its call besides the input.
+pub struct Call<'a> {
+    pub caller: &'a Caller,
+    /// The namespace's current time (its clock setting applied).
+    pub now: Instant,
+    pub settings: &'a Settings,
+    pub request_id: &'a str,
+}
+
+impl Call<'_> {
+    pub fn tag_rules(&self) -> TagRules {
+        TagRules {
+            charset: self.settings.tag_charset,
+            max_distinct_keys_per_record: self.settings.max_distinct_tag_keys_per_record,
+        }
+    }
+}
+
+/// What to do with a usage whose ledger key may already be taken.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UsageDecision {
+    /// Nothing recorded yet for this key: record it.
+    Record,
+    /// Already recorded with the same quantity: an idempotent repeat of that record.
+    Repeat { metering_record_id: String },
+    /// Already recorded with another quantity: the original stands.
+    Conflict { metering_record_id: String },
+}
+
+/// The once-per-key rule shared by both operations and both stores.
+pub fn decide_usage(existing: Option<&UsageEntry>, quantity: Quantity) -> UsageDecision {
+    match existing {
+        None => UsageDecision::Record,
+        Some(e) if e.quantity == quantity => UsageDecision::Repeat {
+            metering_record_id: e.metering_record_id.clone(),
+        },
+        Some(e) => UsageDecision::Conflict {
+            metering_record_id: e.metering_record_id.clone(),
+        },
+    }
+}
+
+/// Runs an operation on its decoded input.
+pub fn dispatch<S: Store + ?Sized>(
+    operation: Operation,
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Result<Value, ServiceError> {
+    match operation {
+        Operation::MeterUsage => meter_usage::run(input, call, store, ids),
+        Operation::BatchMeterUsage => batch_meter_usage::run(input, call, store, ids),
+        Operation::RegisterUsage | Operation::ResolveCustomer => Err(ServiceError::new(
+            ErrorKind::UnknownOperationException,
+            format!(
+                "{} is not implemented by metering-mock yet; MeterUsage and BatchMeterUsage are",
+                operation.name()
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Operation as Op;
+
+    fn entry(q: &str) -> UsageEntry {
+        UsageEntry {
+            metering_record_id: "id".into(),
+            ledger_key: "k".into(),
+            operation: Op::MeterUsage,
+            product_code: "p".into(),
+            customer_identifier: None,
+            customer_aws_account_id: None,
+            license_arn: None,
+            dimension: "d".into(),
+            hour: Instant(0),
+            timestamp: Instant(0),
+            quantity: Quantity::parse_decimal(q).unwrap(),
+            allocations: vec![],
+            caller: "c".into(),
+            region: "r".into(),
+            received_at: Instant(0),
+            request_id: "x".into(),
+        }
+    }
+
+    #[test]
+    fn decisions_compare_quantities_exactly() {
+        let q = |s| Quantity::parse_decimal(s).unwrap();
+        assert_eq!(decide_usage(None, q("1")), UsageDecision::Record);
+        assert_eq!(
+            decide_usage(Some(&entry("3")), q("3.0")),
+            UsageDecision::Repeat {
+                metering_record_id: "id".into()
+            }
+        );
+        assert_eq!(
+            decide_usage(Some(&entry("3")), q("3.000001")),
+            UsageDecision::Conflict {
+                metering_record_id: "id".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! One namespace as a service: turns an HTTP request into an HTTP response by routing it to
+//! the AWS front door and an operation, or to the control API. This is what the Durable
+//! Object runs for every request, and what native tests drive directly.
+
+use serde_json::json;
+
+use crate::control;
+use crate::domain::ids::IdSource;
+use crate::domain::settings::{Clock, Settings};
+use crate::domain::time::Instant;
+use crate::error::ServiceError;
+use crate::ops::{self, Call};
+use crate::protocol::awsjson;
+use crate::protocol::http::{HttpRequest, HttpResponse};
+use crate::protocol::route::DEFAULT_NAMESPACE;
+use crate::store::Store;
+
+/// A namespace during one request: its name, its store, the host's time and an id source.
+pub struct Namespace<'a, S: Store + ?Sized> {
+    pub name: &'a str,
+    pub store: &'a mut S,
+    pub host_now: Instant,
+    pub ids: &'a mut dyn IdSource,
+}
+
+pub fn load_settings<S: Store + ?Sized>(store: &S) -> Result<Settings, ServiceError> {
+    match store.meta("settings")? {
+        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
+        None => Ok(Settings::default()),
+    }
+}
+
+pub fn load_clock<S: Store + ?Sized>(store: &S) -> Result<Clock, ServiceError> {
+    match store.meta("clock")? {
+        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
+        None => Ok(Clock::default()),
+    }
+}
+
+impl<S: Store + ?Sized> Namespace<'_, S> {
+    /// The namespace's current time.
+    pub fn now(&self) -> Result<Instant, ServiceError> {
+        Ok(load_clock(self.store)?.now(self.host_now))
+    }
+
+    /// Gives a new (or just reset) namespace its initial state: the demo seed for `default`.
+    pub fn initialize(&mut self) -> Result<(), ServiceError> {
+        if self.name == DEFAULT_NAMESPACE {
+            control::seed::apply(self.store)?;
+        }
+        self.store.put_meta("initialized", "1")?;
+        Ok(())
+    }
+
+    /// Serves one request; every response carries `x-amzn-RequestId`.
+    pub fn handle(&mut self, req: &HttpRequest) -> HttpResponse {
+        let request_id = self.ids.next_uuid();
+        let response = match self.ensure_initialized() {
+            Err(e) => awsjson::error(&e, &request_id),
+            Ok(()) if req.path == "/" && req.method == "POST" => self.aws(req, &request_id),
+            Ok(())
+                if req.path == "/" || req.path == "/_mock" || req.path.starts_with("/_mock/") =>
+            {
+                if req.path == "/" {
+                    HttpResponse::json(
+                        200,
+                        &json!({
+                            "service": "metering-mock",
+                            "namespace": self.name,
+                            "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation>) to this URL; the control API is under /_mock/"
+                        }),
+                    )
+                } else {
+                    control::handle(self, req)
+                }
+            }
+            Ok(()) => HttpResponse::json(
+                404,
+                &json!({
+                    "error": format!("no route {} {}: AWS requests go to / (or /ns/<name>/), the control API to /_mock/", req.method, req.path)
+                }),
+            ),
+        };
+        if response.header("x-amzn-RequestId").is_some() {
+            response
+        } else {
+            response.with_header("x-amzn-RequestId", &request_id)
+        }
+    }
+
+    fn ensure_initialized(&mut self) -> Result<(), ServiceError> {
+        if self.store.meta("initialized")?.is_none() {
+            self.initialize()?;
+        }
+        Ok(())
+    }
+
+    fn aws(&mut self, req: &HttpRequest, request_id: &str) -> HttpResponse {
+        let outcome = awsjson::admit(req).and_then(|call| {
+            let settings = load_settings(self.store)?;
+            let now = self.now()?;
+            let context = Call {
+                caller: &call.caller,
+                now,
+                settings: &settings,
+                request_id,
+            };
+            ops::dispatch(call.operation, &call.input, &context, self.store, self.ids)
+        });
+        match outcome {
+            Ok(output) => awsjson::ok(&output, request_id),
+            Err(e) => awsjson::error(&e, request_id),
+        }
+    }
+}

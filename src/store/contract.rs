@@ -1,0 +1,286 @@
+//! The contract every `Store` must pass. Native tests run it on `MemoryStore`; the worker
+//! runs it on the Durable Object's SQLite store behind `POST /_mock/store-contract` (for an
+//! empty namespace only), which the Node tests call. It returns errors instead of panicking,
+//! because a panic inside the Durable Object would take the object down.
+
+use super::{ClientTokenEntry, LedgerAllocation, Operation, Store, UsageEntry, UsageQuery};
+use crate::domain::allocation::Tag;
+use crate::domain::catalogue::{Customer, Product};
+use crate::domain::quantity::Quantity;
+use crate::domain::time::Instant;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)*) => {
+        if !$cond {
+            return Err(format!($($msg)*));
+        }
+    };
+}
+
+type Check = Result<(), String>;
+type NamedCheck<S> = (&'static str, fn(&mut S) -> Check);
+
+fn entry(id: &str, key: &str, product: &str, customer: &str, hour: i64) -> UsageEntry {
+    UsageEntry {
+        metering_record_id: id.into(),
+        ledger_key: key.into(),
+        operation: Operation::BatchMeterUsage,
+        product_code: product.into(),
+        customer_identifier: Some(customer.into()),
+        customer_aws_account_id: None,
+        license_arn: None,
+        dimension: "d".into(),
+        hour: Instant(hour * 3_600_000),
+        timestamp: Instant(hour * 3_600_000 + 5),
+        quantity: Quantity::parse_decimal("2.5").unwrap_or_default(),
+        allocations: vec![LedgerAllocation {
+            quantity: Quantity::parse_decimal("2.5").unwrap_or_default(),
+            tags: vec![Tag {
+                key: "k".into(),
+                value: "v".into(),
+            }],
+        }],
+        caller: "test".into(),
+        region: "us-east-1".into(),
+        received_at: Instant(42),
+        request_id: "r".into(),
+    }
+}
+
+fn product(code: &str) -> Product {
+    Product {
+        product_code: code.into(),
+        dimensions: vec!["d".into()],
+        seller_account_id: None,
+        integration: Default::default(),
+        regions: vec![],
+        customers: vec![Customer {
+            customer_identifier: Some("c".into()),
+            ..Default::default()
+        }],
+    }
+}
+
+fn e<E: std::fmt::Display>(err: E) -> String {
+    err.to_string()
+}
+
+fn meta_round_trips<S: Store + ?Sized>(s: &mut S) -> Check {
+    ensure!(
+        s.meta("settings").map_err(e)?.is_none(),
+        "meta of a new store must be empty"
+    );
+    s.put_meta("settings", "{\"a\":1}").map_err(e)?;
+    s.put_meta("settings", "{\"a\":2}").map_err(e)?;
+    ensure!(
+        s.meta("settings").map_err(e)?.as_deref() == Some("{\"a\":2}"),
+        "put_meta must replace the value"
+    );
+    Ok(())
+}
+
+fn products_are_kept_replaced_listed_and_deleted<S: Store + ?Sized>(s: &mut S) -> Check {
+    s.put_product(&product("b")).map_err(e)?;
+    s.put_product(&product("a")).map_err(e)?;
+    let mut replaced = product("b");
+    replaced.dimensions.push("e".into());
+    s.put_product(&replaced).map_err(e)?;
+    ensure!(
+        s.product("b").map_err(e)? == Some(replaced),
+        "product must be replaced"
+    );
+    let codes: Vec<_> = s
+        .products()
+        .map_err(e)?
+        .into_iter()
+        .map(|p| p.product_code)
+        .collect();
+    ensure!(
+        codes == ["a", "b"],
+        "products must be listed by code, got {codes:?}"
+    );
+    ensure!(
+        s.delete_product("a").map_err(e)?,
+        "delete must report a deleted product"
+    );
+    ensure!(
+        !s.delete_product("a").map_err(e)?,
+        "delete must report a missing product"
+    );
+    ensure!(
+        s.product("a").map_err(e)?.is_none(),
+        "deleted product must be gone"
+    );
+    Ok(())
+}
+
+fn usage_is_kept_exactly_once<S: Store + ?Sized>(s: &mut S) -> Check {
+    let first = entry("id-1", "k1", "p", "c1", 10);
+    s.insert_usage(&first).map_err(e)?;
+    ensure!(
+        s.usage_by_key("k1").map_err(e)? == Some(first.clone()),
+        "entry must round-trip"
+    );
+    ensure!(
+        s.insert_usage(&entry("id-2", "k1", "p", "c1", 10)).is_err(),
+        "a second entry with the same ledger key must be refused"
+    );
+    ensure!(
+        s.insert_usage(&entry("id-1", "k9", "p", "c1", 10)).is_err(),
+        "a second entry with the same record id must be refused"
+    );
+    ensure!(
+        s.usage_by_key("k9").map_err(e)?.is_none(),
+        "a refused entry must not be kept"
+    );
+    let all = s
+        .query_usage(&UsageQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .map_err(e)?;
+    ensure!(
+        all.len() == 1,
+        "exactly one entry must be kept, found {}",
+        all.len()
+    );
+    Ok(())
+}
+
+fn usage_queries_filter_and_keep_order<S: Store + ?Sized>(s: &mut S) -> Check {
+    s.insert_usage(&entry("u3", "k3", "p", "c1", 12))
+        .map_err(e)?;
+    s.insert_usage(&entry("u1", "k1", "p", "c1", 10))
+        .map_err(e)?;
+    s.insert_usage(&entry("u2", "k2", "q", "c2", 11))
+        .map_err(e)?;
+    let ids = |q: UsageQuery| -> Result<Vec<String>, String> {
+        Ok(s.query_usage(&UsageQuery {
+            limit: q.limit.max(1),
+            ..q
+        })
+        .map_err(e)?
+        .into_iter()
+        .map(|u| u.metering_record_id)
+        .collect())
+    };
+    let all = ids(UsageQuery {
+        limit: 10,
+        ..Default::default()
+    })?;
+    ensure!(
+        all == ["u3", "u1", "u2"],
+        "entries must come in recording order, got {all:?}"
+    );
+    let p = ids(UsageQuery {
+        product_code: Some("p".into()),
+        limit: 10,
+        ..Default::default()
+    })?;
+    ensure!(p == ["u3", "u1"], "product filter, got {p:?}");
+    let c = ids(UsageQuery {
+        customer: Some("c2".into()),
+        limit: 10,
+        ..Default::default()
+    })?;
+    ensure!(c == ["u2"], "customer filter, got {c:?}");
+    let range = ids(UsageQuery {
+        from: Some(Instant(11 * 3_600_000)),
+        to: Some(Instant(12 * 3_600_000)),
+        limit: 10,
+        ..Default::default()
+    })?;
+    ensure!(range == ["u2"], "hour range is [from, to), got {range:?}");
+    let d = ids(UsageQuery {
+        dimension: Some("zzz".into()),
+        limit: 10,
+        ..Default::default()
+    })?;
+    ensure!(d.is_empty(), "dimension filter, got {d:?}");
+    let limited = ids(UsageQuery {
+        limit: 2,
+        ..Default::default()
+    })?;
+    ensure!(limited == ["u3", "u1"], "limit, got {limited:?}");
+    Ok(())
+}
+
+fn client_tokens_are_scoped_to_the_caller<S: Store + ?Sized>(s: &mut S) -> Check {
+    let token = ClientTokenEntry {
+        caller: "111122223333".into(),
+        token: "t".into(),
+        fingerprint: "f".into(),
+        metering_record_id: "id".into(),
+    };
+    s.put_client_token(&token).map_err(e)?;
+    ensure!(
+        s.client_token("111122223333", "t").map_err(e)? == Some(token),
+        "token must round-trip"
+    );
+    ensure!(
+        s.client_token("444455556666", "t").map_err(e)?.is_none(),
+        "tokens are per caller"
+    );
+    Ok(())
+}
+
+fn clear_forgets_everything<S: Store + ?Sized>(s: &mut S) -> Check {
+    s.put_meta("m", "1").map_err(e)?;
+    s.put_product(&product("p")).map_err(e)?;
+    s.insert_usage(&entry("x", "kx", "p", "c", 1)).map_err(e)?;
+    s.clear().map_err(e)?;
+    ensure!(s.meta("m").map_err(e)?.is_none(), "meta must be cleared");
+    ensure!(
+        s.products().map_err(e)?.is_empty(),
+        "products must be cleared"
+    );
+    ensure!(
+        s.usage_by_key("kx").map_err(e)?.is_none(),
+        "usage must be cleared"
+    );
+    s.insert_usage(&entry("x", "kx", "p", "c", 1)).map_err(e)?;
+    Ok(())
+}
+
+/// Every check, each on a cleared store; the names of failed checks with their reasons.
+pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
+    let checks: [NamedCheck<S>; 6] = [
+        ("meta_round_trips", meta_round_trips),
+        (
+            "products_are_kept_replaced_listed_and_deleted",
+            products_are_kept_replaced_listed_and_deleted,
+        ),
+        ("usage_is_kept_exactly_once", usage_is_kept_exactly_once),
+        (
+            "usage_queries_filter_and_keep_order",
+            usage_queries_filter_and_keep_order,
+        ),
+        (
+            "client_tokens_are_scoped_to_the_caller",
+            client_tokens_are_scoped_to_the_caller,
+        ),
+        ("clear_forgets_everything", clear_forgets_everything),
+    ];
+    let mut failures = Vec::new();
+    for (name, check) in checks {
+        let outcome = store.clear().map_err(e).and_then(|_| check(store));
+        if let Err(reason) = outcome {
+            failures.push(format!("{name}: {reason}"));
+        }
+    }
+    if let Err(reason) = store.clear() {
+        failures.push(format!("final clear: {reason}"));
+    }
+    failures
+}
+
+/// For native tests: runs the contract on a fresh store and panics with the failures.
+#[cfg(test)]
+pub fn run_all<S: Store>(make: impl Fn() -> S) {
+    let failures = run(&mut make());
+    assert!(
+        failures.is_empty(),
+        "store contract failed:\n{}",
+        failures.join("\n")
+    );
+}

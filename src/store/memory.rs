@@ -1,0 +1,108 @@
+//! The in-memory store: what native tests run the operations against. It passes the same
+//! contract suite (`store::contract`) as the Durable Object's SQLite store.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{ClientTokenEntry, Store, StoreError, StoreResult, UsageEntry, UsageQuery};
+use crate::domain::catalogue::Product;
+
+#[derive(Default, Debug, Clone)]
+pub struct MemoryStore {
+    meta: HashMap<String, String>,
+    products: BTreeMap<String, Product>,
+    ledger: Vec<UsageEntry>,
+    ledger_index: HashMap<String, usize>,
+    tokens: HashMap<(String, String), ClientTokenEntry>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self.meta.get(key).cloned())
+    }
+
+    fn put_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        self.meta.insert(key.into(), value.into());
+        Ok(())
+    }
+
+    fn product(&self, code: &str) -> StoreResult<Option<Product>> {
+        Ok(self.products.get(code).cloned())
+    }
+
+    fn products(&self) -> StoreResult<Vec<Product>> {
+        Ok(self.products.values().cloned().collect())
+    }
+
+    fn put_product(&mut self, product: &Product) -> StoreResult<()> {
+        self.products
+            .insert(product.product_code.clone(), product.clone());
+        Ok(())
+    }
+
+    fn delete_product(&mut self, code: &str) -> StoreResult<bool> {
+        Ok(self.products.remove(code).is_some())
+    }
+
+    fn usage_by_key(&self, ledger_key: &str) -> StoreResult<Option<UsageEntry>> {
+        Ok(self
+            .ledger_index
+            .get(ledger_key)
+            .map(|&i| self.ledger[i].clone()))
+    }
+
+    fn insert_usage(&mut self, entry: &UsageEntry) -> StoreResult<()> {
+        let id_taken = self
+            .ledger
+            .iter()
+            .any(|e| e.metering_record_id == entry.metering_record_id);
+        if self.ledger_index.contains_key(&entry.ledger_key) || id_taken {
+            return Err(StoreError(format!(
+                "usage {} / {} already recorded",
+                entry.ledger_key, entry.metering_record_id
+            )));
+        }
+        self.ledger_index
+            .insert(entry.ledger_key.clone(), self.ledger.len());
+        self.ledger.push(entry.clone());
+        Ok(())
+    }
+
+    fn query_usage(&self, query: &UsageQuery) -> StoreResult<Vec<UsageEntry>> {
+        Ok(self
+            .ledger
+            .iter()
+            .filter(|e| query.matches(e))
+            .take(query.limit)
+            .cloned()
+            .collect())
+    }
+
+    fn client_token(&self, caller: &str, token: &str) -> StoreResult<Option<ClientTokenEntry>> {
+        Ok(self.tokens.get(&(caller.into(), token.into())).cloned())
+    }
+
+    fn put_client_token(&mut self, entry: &ClientTokenEntry) -> StoreResult<()> {
+        self.tokens
+            .insert((entry.caller.clone(), entry.token.clone()), entry.clone());
+        Ok(())
+    }
+
+    fn clear(&mut self) -> StoreResult<()> {
+        *self = MemoryStore::default();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn memory_store_passes_the_store_contract() {
+        super::super::contract::run_all(super::MemoryStore::new);
+    }
+}

@@ -1,0 +1,175 @@
+//! Storage of one namespace: the `Store` trait every backend implements, and the records
+//! it keeps (catalogue, usage ledger, client tokens, settings).
+//!
+//! Layer: store. Methods are synchronous on purpose: inside the Durable Object an operation
+//! reads, decides and writes with no `await` in between, so it is one atomic step. The
+//! deciding is done by `ops`; a store only keeps and finds. `insert_usage` must refuse a
+//! second entry with the same `ledger_key`, as the last line of defence against double counting.
+
+pub mod contract;
+pub mod memory;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::allocation::Tag;
+use crate::domain::catalogue::Product;
+use crate::domain::quantity::Quantity;
+use crate::domain::time::Instant;
+use crate::error::ServiceError;
+
+/// A failure of the backend itself (never a client's fault).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "store: {}", self.0)
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::internal(e)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The operation that recorded a usage entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Operation {
+    MeterUsage,
+    BatchMeterUsage,
+}
+
+/// An allocation as kept in the ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerAllocation {
+    #[serde(with = "quantity_text")]
+    pub quantity: Quantity,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+/// One recorded usage: what `/_mock/usage` lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageEntry {
+    pub metering_record_id: String,
+    /// The deduplication key: (operation kind, product, customer or caller, dimension, hour).
+    pub ledger_key: String,
+    pub operation: Operation,
+    pub product_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_identifier: Option<String>,
+    #[serde(
+        default,
+        rename = "customerAWSAccountId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_aws_account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_arn: Option<String>,
+    pub dimension: String,
+    /// The usage hour (timestamp rounded down).
+    pub hour: Instant,
+    /// The timestamp as sent, in epoch milliseconds.
+    pub timestamp: Instant,
+    #[serde(with = "quantity_text")]
+    pub quantity: Quantity,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allocations: Vec<LedgerAllocation>,
+    /// The calling identity: the 12-digit account, or the access key id of a wildcard caller.
+    pub caller: String,
+    pub region: String,
+    pub received_at: Instant,
+    pub request_id: String,
+}
+
+/// Filters of `/_mock/usage`; every one is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsageQuery {
+    pub product_code: Option<String>,
+    /// Matches the customer identifier, the customer account or the license ARN.
+    pub customer: Option<String>,
+    pub dimension: Option<String>,
+    /// Usage hours from (inclusive) and to (exclusive).
+    pub from: Option<Instant>,
+    pub to: Option<Instant>,
+    pub limit: usize,
+}
+
+impl UsageQuery {
+    pub fn matches(&self, e: &UsageEntry) -> bool {
+        let customer_matches = |c: &str| {
+            [
+                &e.customer_identifier,
+                &e.customer_aws_account_id,
+                &e.license_arn,
+            ]
+            .iter()
+            .any(|v| v.as_deref() == Some(c))
+        };
+        self.product_code
+            .as_ref()
+            .is_none_or(|p| *p == e.product_code)
+            && self.customer.as_deref().is_none_or(customer_matches)
+            && self.dimension.as_ref().is_none_or(|d| *d == e.dimension)
+            && self.from.is_none_or(|f| e.hour >= f)
+            && self.to.is_none_or(|t| e.hour < t)
+    }
+}
+
+/// A remembered MeterUsage `ClientToken`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientTokenEntry {
+    /// Tokens are scoped to the caller.
+    pub caller: String,
+    pub token: String,
+    /// The request's parameters, canonicalised; equal fingerprints are the same request.
+    pub fingerprint: String,
+    pub metering_record_id: String,
+}
+
+/// Storage of one namespace.
+pub trait Store {
+    /// Small named documents: settings, clock, markers.
+    fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+    fn put_meta(&mut self, key: &str, value: &str) -> StoreResult<()>;
+
+    fn product(&self, code: &str) -> StoreResult<Option<Product>>;
+    /// Every product, ordered by product code.
+    fn products(&self) -> StoreResult<Vec<Product>>;
+    fn put_product(&mut self, product: &Product) -> StoreResult<()>;
+    fn delete_product(&mut self, code: &str) -> StoreResult<bool>;
+
+    fn usage_by_key(&self, ledger_key: &str) -> StoreResult<Option<UsageEntry>>;
+    /// Must fail, changing nothing, when the ledger key or the record id is already present.
+    fn insert_usage(&mut self, entry: &UsageEntry) -> StoreResult<()>;
+    /// Matching entries in the order they were recorded, at most `query.limit`.
+    fn query_usage(&self, query: &UsageQuery) -> StoreResult<Vec<UsageEntry>>;
+
+    fn client_token(&self, caller: &str, token: &str) -> StoreResult<Option<ClientTokenEntry>>;
+    fn put_client_token(&mut self, entry: &ClientTokenEntry) -> StoreResult<()>;
+
+    /// Forgets everything of the namespace.
+    fn clear(&mut self) -> StoreResult<()>;
+}
+
+/// Quantities are kept and shown as exact decimal text.
+mod quantity_text {
+    use crate::domain::quantity::Quantity;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(q: &Quantity, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(q)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Quantity, D::Error> {
+        let text = String::deserialize(d)?;
+        Quantity::parse_decimal(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("bad quantity '{text}'")))
+    }
+}

@@ -1,0 +1,42 @@
+//! The fetch entry: answers the trivial `/_mock/ping` route itself and forwards every other
+//! request, unchanged, to the Durable Object of its namespace (one object per namespace).
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+use crate::error::ServiceError;
+use crate::protocol::awsjson;
+use crate::protocol::http::HttpResponse;
+use crate::protocol::route;
+
+/// The Durable Object binding of wrangler.toml.
+pub const NAMESPACES_BINDING: &str = "NAMESPACES";
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let path = req.path();
+    if path == "/_mock/ping" {
+        // The benchmark's baseline: the same worker, no Durable Object, no core.
+        return Response::ok("pong");
+    }
+    let namespace = match route::split(&path) {
+        Ok(routed) => routed.namespace.to_string(),
+        Err(message) => {
+            let body = serde_json::json!({ "error": message });
+            return super::object::to_response(HttpResponse::json(400, &body));
+        }
+    };
+    let forwarded = async {
+        let stub = env
+            .durable_object(NAMESPACES_BINDING)?
+            .id_from_name(&namespace)?
+            .get_stub()?;
+        stub.fetch_with_request(req).await
+    };
+    match forwarded.await {
+        Ok(response) => Ok(response),
+        Err(e) => super::object::to_response(awsjson::error(
+            &ServiceError::internal(format!("namespace {namespace}: {e}")),
+            &super::object::random_uuid(),
+        )),
+    }
+}

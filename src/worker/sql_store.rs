@@ -1,0 +1,251 @@
+//! The Durable Object's SQLite store. The object is the only writer of its database, so
+//! the catalogue and the small meta documents are cached in memory after the first read.
+//! Uniqueness of ledger keys and record ids is also enforced by the schema.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use worker::{SqlStorage, SqlStorageValue};
+
+use crate::domain::catalogue::Product;
+use crate::store::{ClientTokenEntry, Store, StoreError, StoreResult, UsageEntry, UsageQuery};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS products (code TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS usage (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  ledger_key TEXT NOT NULL UNIQUE,
+  product TEXT NOT NULL,
+  customer_identifier TEXT,
+  customer_account TEXT,
+  license_arn TEXT,
+  dimension TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_by_product_hour ON usage (product, hour);
+CREATE TABLE IF NOT EXISTS client_tokens (
+  caller TEXT NOT NULL,
+  token TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (caller, token)
+);
+";
+
+pub struct SqlStore {
+    sql: SqlStorage,
+    /// Set when creating the schema failed; every call then reports it.
+    broken: Option<String>,
+    meta: RefCell<HashMap<String, Option<String>>>,
+    products: RefCell<Option<BTreeMap<String, Product>>>,
+}
+
+#[derive(Deserialize)]
+struct Doc {
+    doc: String,
+}
+
+#[derive(Deserialize)]
+struct Value {
+    value: String,
+}
+
+fn fail(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn text(s: &str) -> SqlStorageValue {
+    SqlStorageValue::String(s.to_string())
+}
+
+fn opt_text(s: &Option<String>) -> SqlStorageValue {
+    s.as_deref().map(text).unwrap_or(SqlStorageValue::Null)
+}
+
+fn parse<T: DeserializeOwned>(doc: &str) -> StoreResult<T> {
+    serde_json::from_str(doc).map_err(fail)
+}
+
+impl SqlStore {
+    pub fn open(sql: SqlStorage) -> SqlStore {
+        let broken = sql.exec(SCHEMA, None).err().map(|e| format!("schema: {e}"));
+        SqlStore {
+            sql,
+            broken,
+            meta: RefCell::new(HashMap::new()),
+            products: RefCell::new(None),
+        }
+    }
+
+    fn rows<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> StoreResult<Vec<T>> {
+        if let Some(reason) = &self.broken {
+            return Err(StoreError(reason.clone()));
+        }
+        self.sql
+            .exec(query, bindings)
+            .and_then(|cursor| cursor.to_array())
+            .map_err(fail)
+    }
+
+    fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> StoreResult<()> {
+        if let Some(reason) = &self.broken {
+            return Err(StoreError(reason.clone()));
+        }
+        self.sql.exec(query, bindings).map(|_| ()).map_err(fail)
+    }
+
+    fn with_products<T>(&self, f: impl FnOnce(&BTreeMap<String, Product>) -> T) -> StoreResult<T> {
+        let mut cache = self.products.borrow_mut();
+        if cache.is_none() {
+            let docs: Vec<Doc> = self.rows("SELECT doc FROM products", vec![])?;
+            let mut all = BTreeMap::new();
+            for d in docs {
+                let p: Product = parse(&d.doc)?;
+                all.insert(p.product_code.clone(), p);
+            }
+            *cache = Some(all);
+        }
+        Ok(f(cache.as_ref().expect("filled above")))
+    }
+}
+
+impl Store for SqlStore {
+    fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        if let Some(cached) = self.meta.borrow().get(key) {
+            return Ok(cached.clone());
+        }
+        let rows: Vec<Value> =
+            self.rows("SELECT value FROM meta WHERE key = ?", vec![text(key)])?;
+        let value = rows.into_iter().next().map(|r| r.value);
+        self.meta
+            .borrow_mut()
+            .insert(key.to_string(), value.clone());
+        Ok(value)
+    }
+
+    fn put_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        self.run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            vec![text(key), text(value)],
+        )?;
+        self.meta
+            .borrow_mut()
+            .insert(key.to_string(), Some(value.to_string()));
+        Ok(())
+    }
+
+    fn product(&self, code: &str) -> StoreResult<Option<Product>> {
+        self.with_products(|all| all.get(code).cloned())
+    }
+
+    fn products(&self) -> StoreResult<Vec<Product>> {
+        self.with_products(|all| all.values().cloned().collect())
+    }
+
+    fn put_product(&mut self, product: &Product) -> StoreResult<()> {
+        let doc = serde_json::to_string(product).map_err(fail)?;
+        self.run(
+            "INSERT INTO products (code, doc) VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET doc = excluded.doc",
+            vec![text(&product.product_code), text(&doc)],
+        )?;
+        *self.products.borrow_mut() = None;
+        Ok(())
+    }
+
+    fn delete_product(&mut self, code: &str) -> StoreResult<bool> {
+        let existed = self.product(code)?.is_some();
+        self.run("DELETE FROM products WHERE code = ?", vec![text(code)])?;
+        *self.products.borrow_mut() = None;
+        Ok(existed)
+    }
+
+    fn usage_by_key(&self, ledger_key: &str) -> StoreResult<Option<UsageEntry>> {
+        let rows: Vec<Doc> = self.rows(
+            "SELECT doc FROM usage WHERE ledger_key = ?",
+            vec![text(ledger_key)],
+        )?;
+        rows.first().map(|r| parse(&r.doc)).transpose()
+    }
+
+    fn insert_usage(&mut self, e: &UsageEntry) -> StoreResult<()> {
+        let doc = serde_json::to_string(e).map_err(fail)?;
+        self.run(
+            "INSERT INTO usage (id, ledger_key, product, customer_identifier, customer_account, license_arn, dimension, hour, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                text(&e.metering_record_id),
+                text(&e.ledger_key),
+                text(&e.product_code),
+                opt_text(&e.customer_identifier),
+                opt_text(&e.customer_aws_account_id),
+                opt_text(&e.license_arn),
+                text(&e.dimension),
+                SqlStorageValue::Integer(e.hour.millis()),
+                text(&doc),
+            ],
+        )
+    }
+
+    fn query_usage(&self, q: &UsageQuery) -> StoreResult<Vec<UsageEntry>> {
+        let mut sql = String::from("SELECT doc FROM usage WHERE 1 = 1");
+        let mut bindings = Vec::new();
+        if let Some(p) = &q.product_code {
+            sql.push_str(" AND product = ?");
+            bindings.push(text(p));
+        }
+        if let Some(c) = &q.customer {
+            sql.push_str(
+                " AND (customer_identifier = ? OR customer_account = ? OR license_arn = ?)",
+            );
+            bindings.extend([text(c), text(c), text(c)]);
+        }
+        if let Some(d) = &q.dimension {
+            sql.push_str(" AND dimension = ?");
+            bindings.push(text(d));
+        }
+        if let Some(from) = q.from {
+            sql.push_str(" AND hour >= ?");
+            bindings.push(SqlStorageValue::Integer(from.millis()));
+        }
+        if let Some(to) = q.to {
+            sql.push_str(" AND hour < ?");
+            bindings.push(SqlStorageValue::Integer(to.millis()));
+        }
+        sql.push_str(" ORDER BY seq LIMIT ?");
+        bindings.push(SqlStorageValue::Integer(q.limit as i64));
+        let rows: Vec<Doc> = self.rows(&sql, bindings)?;
+        rows.iter().map(|r| parse(&r.doc)).collect()
+    }
+
+    fn client_token(&self, caller: &str, token: &str) -> StoreResult<Option<ClientTokenEntry>> {
+        let rows: Vec<Doc> = self.rows(
+            "SELECT doc FROM client_tokens WHERE caller = ? AND token = ?",
+            vec![text(caller), text(token)],
+        )?;
+        rows.first().map(|r| parse(&r.doc)).transpose()
+    }
+
+    fn put_client_token(&mut self, entry: &ClientTokenEntry) -> StoreResult<()> {
+        let doc = serde_json::to_string(entry).map_err(fail)?;
+        self.run(
+            "INSERT INTO client_tokens (caller, token, doc) VALUES (?, ?, ?) ON CONFLICT (caller, token) DO UPDATE SET doc = excluded.doc",
+            vec![text(&entry.caller), text(&entry.token), text(&doc)],
+        )
+    }
+
+    fn clear(&mut self) -> StoreResult<()> {
+        for table in ["meta", "products", "usage", "client_tokens"] {
+            self.run(&format!("DELETE FROM {table}"), vec![])?;
+        }
+        self.meta.borrow_mut().clear();
+        *self.products.borrow_mut() = None;
+        Ok(())
+    }
+}
