@@ -1,0 +1,239 @@
+//! The control API and the namespace life cycle (seed, reset), driven natively.
+
+mod common;
+
+use common::{secs, Mock, NOW};
+use serde_json::json;
+
+#[test]
+fn the_default_namespace_starts_with_the_demo_seed_and_others_start_empty() {
+    let mut default = Mock::named("default");
+    let products = default.control("GET", "/products", None);
+    let codes: Vec<_> = products.body["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["productCode"].clone())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            json!("demo-ami-product"),
+            json!("demo-ca-product"),
+            json!("demo-saas-product")
+        ]
+    );
+    let input = json!({"ProductCode": "demo-ami-product", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantity": 1});
+    assert_eq!(default.call("MeterUsage", input).status, 200);
+    let mut other = Mock::named("team-a");
+    assert_eq!(
+        other.control("GET", "/products", None).body["products"],
+        json!([])
+    );
+}
+
+#[test]
+fn reset_empties_a_namespace_and_restores_the_seed_of_default() {
+    let mut m = Mock::named("default");
+    m.add_product(json!({"productCode": "extra", "dimensions": ["d"]}));
+    m.call(
+        "MeterUsage",
+        json!({"ProductCode": "extra", "Timestamp": secs(NOW), "UsageDimension": "d"}),
+    );
+    m.set(json!({"maxFutureSeconds": 0}));
+    assert_eq!(m.control("POST", "/reset", None).status, 200);
+    assert_eq!(
+        m.control("GET", "/products", None).body["products"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(m.usage("").is_empty());
+    assert_eq!(
+        m.control("GET", "/settings", None).body["maxFutureSeconds"],
+        300
+    );
+}
+
+#[test]
+fn products_are_created_replaced_read_and_deleted() {
+    let mut m = Mock::new();
+    let doc = json!({"productCode": "p", "dimensions": ["d"]});
+    assert_eq!(
+        m.control("POST", "/products", Some(doc.clone())).status,
+        201
+    );
+    assert_eq!(
+        m.control(
+            "POST",
+            "/products",
+            Some(json!({"productCode": "p", "dimensions": ["d", "e"]}))
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        m.control("GET", "/products/p", None).body["product"]["dimensions"],
+        json!(["d", "e"])
+    );
+    assert_eq!(m.control("DELETE", "/products/p", None).status, 200);
+    assert_eq!(m.control("GET", "/products/p", None).status, 404);
+    assert_eq!(m.control("DELETE", "/products/p", None).status, 404);
+}
+
+#[test]
+fn bad_control_input_is_a_400_with_a_message() {
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "a", "dimensions": ["d"], "customers": [{"customerAWSAccountId": "1", "licenseArn": "arn:aws:license-manager::1:license:l-1"}]}));
+    for (method, path, body) in [
+        ("POST", "/products", Some(json!({"productCode": "p"}))),
+        (
+            "POST",
+            "/products",
+            Some(json!({"productCode": "p", "dimensions": []})),
+        ),
+        (
+            "POST",
+            "/products",
+            Some(
+                json!({"productCode": "b", "dimensions": ["d"], "customers": [{"customerAWSAccountId": "1", "licenseArn": "arn:aws:license-manager::1:license:l-1"}]}),
+            ),
+        ),
+        ("PATCH", "/settings", Some(json!({"nope": 1}))),
+        ("PATCH", "/settings", Some(json!({"dryRunStatus": 200}))),
+        (
+            "PATCH",
+            "/settings",
+            Some(json!({"tagCharset": "anything"})),
+        ),
+        ("PATCH", "/settings", Some(json!([1]))),
+        (
+            "PUT",
+            "/clock",
+            Some(json!({"offsetSeconds": 1, "frozenAt": 5})),
+        ),
+        ("PUT", "/clock", Some(json!({"frozenAt": "tomorrow"}))),
+        ("PUT", "/clock", Some(json!({"speed": 2}))),
+        ("GET", "/usage?limit=0", None),
+        ("GET", "/usage?from=yesterday", None),
+        ("GET", "/usage?colour=red", None),
+    ] {
+        let a = m.control(method, path, body.clone());
+        assert_eq!(a.status, 400, "{method} {path} {body:?}: {:?}", a.body);
+        assert!(a.body["error"].as_str().is_some_and(|e| !e.is_empty()));
+    }
+    let not_json = m.send(metering_mock::protocol::http::HttpRequest {
+        method: "POST".into(),
+        path: "/_mock/products".into(),
+        body: b"{".to_vec(),
+        ..Default::default()
+    });
+    assert_eq!(not_json.status, 400);
+    assert_eq!(m.control("GET", "/nothing", None).status, 404);
+    assert_eq!(m.control("DELETE", "/settings", None).status, 405);
+}
+
+#[test]
+fn settings_patches_merge_with_the_current_settings() {
+    let mut m = Mock::new();
+    m.set(json!({"maxFutureSeconds": 0}));
+    m.set(json!({"monthEndGraceSeconds": null}));
+    let s = m.control("GET", "/settings", None).body;
+    assert_eq!(
+        (
+            s["maxFutureSeconds"].clone(),
+            s["monthEndGraceSeconds"].clone()
+        ),
+        (json!(0), json!(null))
+    );
+    assert_eq!(s["meterUsageMaxAgeSeconds"], 21600);
+}
+
+#[test]
+fn the_clock_can_be_offset_frozen_and_released() {
+    let mut m = Mock::new();
+    let a = m.control(
+        "PUT",
+        "/clock",
+        Some(json!({"frozenAt": "2030-01-01T00:00:00Z"})),
+    );
+    assert_eq!(
+        (a.body["now"].clone(), a.body["frozen"].clone()),
+        (json!("2030-01-01T00:00:00Z"), json!(true))
+    );
+    let a = m.control("PUT", "/clock", Some(json!({"frozenAt": 1767225600})));
+    assert_eq!(a.body["now"], "2026-01-01T00:00:00Z");
+    let a = m.control("PUT", "/clock", Some(json!({"offsetSeconds": -3600})));
+    assert_eq!(a.body["now"], "2026-03-10T11:30:00Z");
+    let a = m.control("PUT", "/clock", Some(json!({})));
+    assert_eq!(a.body["now"], NOW);
+    assert_eq!(m.control("GET", "/health", None).body["now"], NOW);
+}
+
+#[test]
+fn usage_can_be_filtered() {
+    let mut m = Mock::new();
+    common::with_catalogue(&mut m);
+    let rec = |c: &str, d: &str, t: &str| json!({"Timestamp": secs(t), "CustomerIdentifier": c, "Dimension": d, "Quantity": 1});
+    m.call("BatchMeterUsage", json!({"ProductCode": "saas", "UsageRecords": [
+        rec("c1", "users", "2026-03-10T10:00:00Z"), rec("c2", "users", "2026-03-10T11:00:00Z"), rec("c1", "gb", "2026-03-10T12:00:00Z")]}));
+    m.call(
+        "MeterUsage",
+        json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts"}),
+    );
+    assert_eq!(m.usage("").len(), 4);
+    assert_eq!(m.usage("product=saas").len(), 3);
+    assert_eq!(m.usage("customer=c1").len(), 2);
+    assert_eq!(m.usage("customer=444455556666").len(), 1);
+    assert_eq!(m.usage("dimension=users").len(), 2);
+    assert_eq!(
+        m.usage("from=2026-03-10T11:00:00Z&to=2026-03-10T12:00:00Z")
+            .len(),
+        1
+    );
+    assert_eq!(
+        m.usage(&format!("from={}", secs("2026-03-10T11:00:00Z")))
+            .len(),
+        3
+    );
+    assert_eq!(m.usage("limit=2").len(), 2);
+}
+
+#[test]
+fn every_response_carries_a_request_id_and_unknown_paths_are_404() {
+    let mut m = Mock::new();
+    for a in [
+        m.control("GET", "/health", None),
+        m.control("GET", "/nothing", None),
+        m.call("Nope", json!({})),
+    ] {
+        assert!(a.response.header("x-amzn-RequestId").is_some());
+    }
+    let a = m.send(metering_mock::protocol::http::HttpRequest {
+        method: "POST".into(),
+        path: "/elsewhere".into(),
+        ..Default::default()
+    });
+    assert_eq!(a.status, 404);
+    assert!(a.response.header("x-amzn-RequestId").is_some());
+}
+
+#[test]
+fn unimplemented_operations_say_so() {
+    let mut m = Mock::new();
+    for op in ["RegisterUsage", "ResolveCustomer"] {
+        let a = m.call(op, json!({}));
+        assert_eq!(a.error_name(), "UnknownOperationException");
+        assert!(a.message().contains("not implemented"));
+    }
+}
+
+#[test]
+fn the_store_contract_runs_only_on_an_empty_namespace() {
+    let mut m = Mock::new();
+    let a = m.control("POST", "/store-contract", None);
+    assert_eq!(a.body, json!({"passed": true, "failures": []}));
+    m.add_product(json!({"productCode": "p", "dimensions": ["d"]}));
+    assert_eq!(m.control("POST", "/store-contract", None).status, 409);
+}

@@ -1,0 +1,341 @@
+//! MeterUsage rules, driven natively through the whole service (front door to ledger).
+
+mod common;
+
+use common::{at, secs, with_catalogue, Mock, NOW};
+use serde_json::{json, Value};
+
+fn mock() -> Mock {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    m
+}
+
+fn usage(quantity: i64) -> Value {
+    json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantity": quantity})
+}
+
+#[test]
+fn a_valid_report_is_recorded_once_with_a_uuid() {
+    let mut m = mock();
+    let a = m.call("MeterUsage", usage(3));
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let id = a.body["MeteringRecordId"].as_str().unwrap();
+    assert_eq!(id.len(), 36);
+    let records = m.usage("");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["meteringRecordId"], id);
+    assert_eq!(records[0]["quantity"], "3");
+    assert_eq!(records[0]["hour"], "2026-03-10T12:00:00Z");
+    assert_eq!(records[0]["operation"], "MeterUsage");
+    assert_eq!(records[0]["caller"], "test");
+}
+
+#[test]
+fn the_same_hour_and_quantity_is_an_idempotent_repeat() {
+    let mut m = mock();
+    let first = m.call("MeterUsage", usage(3));
+    let later_in_hour = json!({"ProductCode": "ami", "Timestamp": secs("2026-03-10T12:00:01Z"), "UsageDimension": "hosts", "UsageQuantity": 3});
+    let again = m.call("MeterUsage", later_in_hour);
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        first.body["MeteringRecordId"],
+        again.body["MeteringRecordId"]
+    );
+    assert_eq!(m.usage("").len(), 1);
+}
+
+#[test]
+fn another_quantity_in_the_same_hour_is_a_duplicate_request() {
+    let mut m = mock();
+    m.call("MeterUsage", usage(3));
+    let a = m.call("MeterUsage", usage(4));
+    assert_eq!(
+        (a.status, a.error_name()),
+        (400, "DuplicateRequestException")
+    );
+    let records = m.usage("");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["quantity"], "3");
+}
+
+#[test]
+fn the_next_hour_is_a_new_record() {
+    let mut m = mock();
+    m.host_now = at("2026-03-10T13:30:00Z");
+    let a = m.call("MeterUsage", usage(3));
+    let next = json!({"ProductCode": "ami", "Timestamp": secs("2026-03-10T13:00:00Z"), "UsageDimension": "hosts", "UsageQuantity": 4});
+    let b = m.call("MeterUsage", next);
+    assert_eq!(b.status, 200);
+    assert_ne!(a.body["MeteringRecordId"], b.body["MeteringRecordId"]);
+    assert_eq!(m.usage("").len(), 2);
+}
+
+#[test]
+fn different_callers_meter_the_same_hour_separately() {
+    let mut m = mock();
+    m.call_as("111122223333", "us-east-1", "MeterUsage", usage(3));
+    let other = m.call_as("other-key", "us-east-1", "MeterUsage", usage(4));
+    assert_eq!(other.status, 200);
+    assert_eq!(m.usage("").len(), 2);
+}
+
+#[test]
+fn client_token_replays_the_answer_and_refuses_other_parameters() {
+    let mut m = mock();
+    let mut input = usage(3);
+    input["ClientToken"] = json!("token-1");
+    let first = m.call("MeterUsage", input.clone());
+    let replay = m.call("MeterUsage", input.clone());
+    assert_eq!(
+        first.body["MeteringRecordId"],
+        replay.body["MeteringRecordId"]
+    );
+    input["UsageQuantity"] = json!(5);
+    let conflict = m.call("MeterUsage", input);
+    assert_eq!(conflict.error_name(), "IdempotencyConflictException");
+    // The token is per caller: another caller may use the same token for its own report.
+    let mut other = usage(5);
+    other["ClientToken"] = json!("token-1");
+    assert_eq!(
+        m.call_as("someone-else", "us-east-1", "MeterUsage", other)
+            .status,
+        200
+    );
+}
+
+#[test]
+fn a_fresh_client_token_on_an_identical_report_still_gets_the_same_id() {
+    let mut m = mock();
+    let mut a = usage(3);
+    a["ClientToken"] = json!("t1");
+    let mut b = usage(3);
+    b["ClientToken"] = json!("t2");
+    let first = m.call("MeterUsage", a);
+    let second = m.call("MeterUsage", b);
+    assert_eq!(
+        first.body["MeteringRecordId"],
+        second.body["MeteringRecordId"]
+    );
+}
+
+#[test]
+fn unknown_product_and_dimension_are_refused() {
+    let mut m = mock();
+    let mut input = usage(1);
+    input["ProductCode"] = json!("nope");
+    assert_eq!(
+        m.call("MeterUsage", input).error_name(),
+        "InvalidProductCodeException"
+    );
+    let mut input = usage(1);
+    input["ProductCode"] = json!("");
+    assert_eq!(
+        m.call("MeterUsage", input).error_name(),
+        "InvalidProductCodeException"
+    );
+    let mut input = usage(1);
+    input["UsageDimension"] = json!("cpus");
+    assert_eq!(
+        m.call("MeterUsage", input).error_name(),
+        "InvalidUsageDimensionException"
+    );
+}
+
+#[test]
+fn a_twelve_digit_caller_must_be_a_customer() {
+    let mut m = mock();
+    let a = m.call_as("222233334444", "us-east-1", "MeterUsage", usage(1));
+    assert_eq!(
+        (a.status, a.error_name()),
+        (400, "CustomerNotEntitledException")
+    );
+    let ok = m.call_as("111122223333", "us-east-1", "MeterUsage", usage(1));
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    assert_eq!(m.usage("")[0]["customerAWSAccountId"], "111122223333");
+}
+
+#[test]
+fn a_product_limited_to_regions_refuses_other_endpoints() {
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "eu", "dimensions": ["d"], "regions": ["eu-west-1"]}));
+    let input = json!({"ProductCode": "eu", "Timestamp": secs(NOW), "UsageDimension": "d", "UsageQuantity": 1});
+    let a = m.call_as("test", "us-east-1", "MeterUsage", input.clone());
+    assert_eq!(a.error_name(), "InvalidEndpointRegionException");
+    assert_eq!(
+        m.call_as("test", "eu-west-1", "MeterUsage", input).status,
+        200
+    );
+}
+
+#[test]
+fn the_window_is_six_hours_back_and_five_minutes_ahead() {
+    let mut m = mock();
+    let at_ts = |ts: f64| json!({"ProductCode": "ami", "Timestamp": ts, "UsageDimension": "hosts", "UsageQuantity": 1});
+    let now = at(NOW).millis() as f64 / 1000.0;
+    assert_eq!(m.call("MeterUsage", at_ts(now - 6.0 * 3600.0)).status, 200);
+    let old = m.call("MeterUsage", at_ts(now - 6.0 * 3600.0 - 0.001));
+    assert_eq!(old.error_name(), "TimestampOutOfBoundsException");
+    assert_eq!(m.call("MeterUsage", at_ts(now + 300.0)).status, 200);
+    let future = m.call("MeterUsage", at_ts(now + 300.001));
+    assert_eq!(future.error_name(), "TimestampOutOfBoundsException");
+}
+
+#[test]
+fn the_window_follows_the_namespace_clock_and_settings() {
+    let mut m = mock();
+    let a = m.control("PUT", "/clock", Some(json!({"offsetSeconds": 7 * 3600})));
+    assert_eq!(a.status, 200);
+    assert_eq!(
+        m.call("MeterUsage", usage(1)).error_name(),
+        "TimestampOutOfBoundsException"
+    );
+    m.set(json!({"meterUsageMaxAgeSeconds": 8 * 3600}));
+    assert_eq!(m.call("MeterUsage", usage(1)).status, 200);
+}
+
+#[test]
+fn dry_run_answers_dry_run_operation_and_records_nothing() {
+    let mut m = mock();
+    let mut input = usage(1);
+    input["DryRun"] = json!(true);
+    let a = m.call("MeterUsage", input.clone());
+    assert_eq!((a.status, a.error_name()), (400, "DryRunOperation"));
+    assert!(m.usage("").is_empty());
+    m.set(json!({"dryRunStatus": 412}));
+    assert_eq!(m.call("MeterUsage", input.clone()).status, 412);
+    input["ProductCode"] = json!("nope");
+    assert_eq!(
+        m.call("MeterUsage", input).error_name(),
+        "InvalidProductCodeException"
+    );
+    // A dry run of a report that would be a duplicate gets the real error.
+    m.call("MeterUsage", usage(1));
+    let mut dup = usage(2);
+    dup["DryRun"] = json!(true);
+    assert_eq!(
+        m.call("MeterUsage", dup).error_name(),
+        "DuplicateRequestException"
+    );
+}
+
+#[test]
+fn allocations_are_checked_and_kept() {
+    let mut m = mock();
+    let mut input = usage(5);
+    input["UsageAllocations"] = json!([
+        {"AllocatedUsageQuantity": 2, "Tags": [{"Key": "team", "Value": "a"}]},
+        {"AllocatedUsageQuantity": 3}
+    ]);
+    assert_eq!(m.call("MeterUsage", input.clone()).status, 200);
+    let records = m.usage("");
+    assert_eq!(
+        records[0]["allocations"],
+        json!([{"quantity": "2", "tags": [{"key": "team", "value": "a"}]}, {"quantity": "3"}])
+    );
+    input["UsageQuantity"] = json!(6);
+    input["Timestamp"] = secs("2026-03-10T11:00:00Z");
+    assert_eq!(
+        m.call("MeterUsage", input).error_name(),
+        "InvalidUsageAllocationsException"
+    );
+}
+
+#[test]
+fn decimal_quantities_are_exact() {
+    let mut m = mock();
+    let input = json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantityAsDecimal": "0.3",
+    "UsageAllocations": [
+        {"AllocatedUsageQuantityAsDecimal": "0.1", "Tags": [{"Key": "k", "Value": "a"}]},
+        {"AllocatedUsageQuantityAsDecimal": "0.2", "Tags": [{"Key": "k", "Value": "b"}]}
+    ]});
+    let a = m.call("MeterUsage", input);
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(m.usage("")[0]["quantity"], "0.3");
+    let same = json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantityAsDecimal": "0.300000"});
+    assert_eq!(
+        m.call("MeterUsage", same).body["MeteringRecordId"],
+        a.body["MeteringRecordId"]
+    );
+    let mixed = json!({"ProductCode": "ami", "Timestamp": secs("2026-03-10T10:00:00Z"), "UsageDimension": "hosts", "UsageQuantity": 1,
+        "UsageAllocations": [{"AllocatedUsageQuantityAsDecimal": "1"}]});
+    assert_eq!(
+        m.call("MeterUsage", mixed).error_name(),
+        "InvalidUsageAllocationsException"
+    );
+}
+
+#[test]
+fn integer_three_and_decimal_three_point_zero_are_the_same_quantity() {
+    let mut m = mock();
+    let a = m.call("MeterUsage", usage(3));
+    let dec = json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantityAsDecimal": "3.0"});
+    let b = m.call("MeterUsage", dec);
+    assert_eq!(a.body["MeteringRecordId"], b.body["MeteringRecordId"]);
+}
+
+#[test]
+fn omitted_quantity_is_zero() {
+    let mut m = mock();
+    let input = json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts"});
+    assert_eq!(m.call("MeterUsage", input).status, 200);
+    assert_eq!(m.usage("")[0]["quantity"], "0");
+}
+
+#[test]
+fn constraint_violations_are_validation_errors_naming_the_member() {
+    let mut m = mock();
+    let cases = [
+        (json!({}), "3 validation errors detected: Value null at 'productCode' failed to satisfy constraint: Member must not be null"),
+        (json!({"ProductCode": "a b", "Timestamp": 1, "UsageDimension": "d"}), "Value 'a b' at 'productCode' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[-a-zA-Z0-9/=:_.@]*$"),
+        (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": ""}), "at 'usageDimension' failed to satisfy constraint: Member must have length greater than or equal to 1"),
+        (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageQuantity": -1}), "Value '-1' at 'usageQuantity' failed to satisfy constraint: Member must have value greater than or equal to 0"),
+        (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageQuantity": 2147483648u64}), "Member must have value less than or equal to 2147483647"),
+        (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageQuantityAsDecimal": "1.5e3"}), "at 'usageQuantityAsDecimal' failed to satisfy constraint: Member must satisfy regular expression pattern"),
+        (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageQuantity": 1, "UsageQuantityAsDecimal": "1"}), "Only one of UsageQuantity and UsageQuantityAsDecimal may be set"),
+        (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "ClientToken": ""}), "at 'clientToken' failed to satisfy constraint: Member must have length greater than or equal to 1"),
+        (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "ClientToken": "x".repeat(65)}), "Member must have length less than or equal to 64"),
+        (json!({"ProductCode": "p".repeat(256), "Timestamp": 1, "UsageDimension": "d"}), "Member must have length less than or equal to 255"),
+        (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d".repeat(256)}), "at 'usageDimension' failed to satisfy constraint: Member must have length less than or equal to 255"),
+        (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageAllocations": [{"Tags": [{"Value": "v"}]}]}), "Value null at 'usageAllocations.1.member.tags.1.member.key'"),
+        (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageAllocations": [{"AllocatedUsageQuantity": -2}]}), "at 'usageAllocations.1.member.allocatedUsageQuantity' failed to satisfy constraint"),
+    ];
+    for (input, expected) in cases {
+        let a = m.call("MeterUsage", input.clone());
+        assert_eq!(
+            (a.status, a.error_name()),
+            (400, "ValidationException"),
+            "{input}"
+        );
+        assert!(a.message().contains(expected), "{input}: {}", a.message());
+    }
+}
+
+#[test]
+fn wrong_json_types_are_serialization_errors() {
+    let mut m = mock();
+    for input in [
+        json!({"ProductCode": 1, "Timestamp": 1, "UsageDimension": "d"}),
+        json!({"ProductCode": "p", "Timestamp": "2026-03-10T12:00:00Z", "UsageDimension": "d"}),
+        json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageQuantity": "1"}),
+        json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageQuantity": 1.5}),
+        json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "DryRun": "true"}),
+        json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageAllocations": {}}),
+        json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageAllocations": [1]}),
+    ] {
+        let a = m.call("MeterUsage", input.clone());
+        assert_eq!(
+            (a.status, a.error_name()),
+            (400, "SerializationException"),
+            "{input}"
+        );
+    }
+}
+
+#[test]
+fn fractional_and_integer_timestamps_are_both_accepted() {
+    let mut m = mock();
+    let frac = json!({"ProductCode": "ami", "Timestamp": 1773145815.5, "UsageDimension": "hosts", "UsageQuantity": 1});
+    assert_eq!(m.call("MeterUsage", frac).status, 200);
+    assert_eq!(m.usage("")[0]["timestamp"], "2026-03-10T12:30:15.500Z");
+}

@@ -1,0 +1,145 @@
+// Test harness: runs the built worker under `wrangler dev` on a free loopback port, with
+// its state in a directory of the test's choosing, and gives tests an SDK client and a
+// raw awsJson1_1 request helper. Every server binds 127.0.0.1 and is stopped by its PID.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+const READY_TIMEOUT_MS = 90_000;
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempStateDir() {
+  return mkdtempSync(join(tmpdir(), 'metering-mock-state-'));
+}
+
+/**
+ * Starts the mock. `stateDir` keeps the Durable Object state (pass the same one to a second
+ * start to test a restart). Returns { url, port, stateDir, stop }.
+ */
+export async function startMock({ stateDir = tempStateDir() } = {}) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir,
+      '--show-interactive-dev-session=false', '--log-level', 'warn'],
+    {
+      cwd: ROOT,
+      detached: true, // its own process group, so stop() ends workerd too
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        METERING_MOCK_SKIP_BUILD: '1',
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        WRANGLER_SEND_METRICS: 'false',
+      },
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      const r = await fetch(`${url}/_mock/health`);
+      if (r.status === 200) return { url, port, stateDir, stop };
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stop();
+  throw new Error(`wrangler dev did not become ready on ${url}:\n${output}`);
+}
+
+/** A real SDK client pointed at the mock; `accessKeyId` of 12 digits is that account. */
+export function meteringClient(url, { accessKeyId = 'test', region = 'us-east-1' } = {}) {
+  return new MarketplaceMeteringClient({
+    region,
+    endpoint: url,
+    credentials: { accessKeyId, secretAccessKey: 'test-secret' },
+    maxAttempts: 1,
+  });
+}
+
+/** The SigV4-shaped headers the front door reads (signatures are not verified). */
+export function authHeaders({ accessKeyId = 'test', region = 'us-east-1' } = {}) {
+  return {
+    authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20261128/${region}/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-date, Signature=00`,
+    'x-amz-date': '20261128T000000Z',
+  };
+}
+
+/**
+ * A raw awsJson1_1 call: `body` is sent verbatim when it is a string, as JSON otherwise.
+ * Returns { status, headers, json, text }.
+ */
+export async function rawCall(url, operation, body, { headers = {}, accessKeyId, region } = {}) {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': `AWSMPMeteringService.${operation}`,
+      ...authHeaders({ accessKeyId, region }),
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, headers: r.headers, json, text };
+}
+
+/** A control API call under /_mock/ of `url` (a namespace URL). */
+export async function control(url, method, path, body) {
+  const r = await fetch(`${url}/_mock${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, json, text };
+}
+
+/** Runs `fn` expecting an SDK error; returns it. */
+export async function sdkError(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** The current epoch seconds. */
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
