@@ -16,13 +16,18 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     if path == "/_mock/ping" {
         // The benchmark's baseline: the same worker, no Durable Object, no core.
-        return Response::ok("pong");
+        let pong = HttpResponse::new(200, "text/plain", "pong");
+        return super::object::to_response(
+            pong.with_header("x-amzn-RequestId", &super::object::random_uuid()),
+        );
     }
     let namespace = match route::split(&path) {
         Ok(routed) => routed.namespace.to_string(),
         Err(message) => {
             let body = serde_json::json!({ "error": message });
-            return super::object::to_response(HttpResponse::json(400, &body));
+            let response = HttpResponse::json(400, &body)
+                .with_header("x-amzn-RequestId", &super::object::random_uuid());
+            return super::object::to_response(response);
         }
     };
     let forwarded = async {

@@ -104,16 +104,21 @@ impl SqlStore {
 
     fn with_products<T>(&self, f: impl FnOnce(&BTreeMap<String, Product>) -> T) -> StoreResult<T> {
         let mut cache = self.products.borrow_mut();
-        if cache.is_none() {
-            let docs: Vec<Doc> = self.rows("SELECT doc FROM products", vec![])?;
-            let mut all = BTreeMap::new();
-            for d in docs {
-                let p: Product = parse(&d.doc)?;
-                all.insert(p.product_code.clone(), p);
+        let all = match cache.take() {
+            Some(all) => all,
+            None => {
+                let docs: Vec<Doc> = self.rows("SELECT doc FROM products", vec![])?;
+                let mut all = BTreeMap::new();
+                for d in docs {
+                    let p: Product = parse(&d.doc)?;
+                    all.insert(p.product_code.clone(), p);
+                }
+                all
             }
-            *cache = Some(all);
-        }
-        Ok(f(cache.as_ref().expect("filled above")))
+        };
+        let answer = f(&all);
+        *cache = Some(all);
+        Ok(answer)
     }
 }
 
