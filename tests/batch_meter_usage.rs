@@ -324,15 +324,7 @@ fn record_constraints_are_validation_errors_naming_the_record() {
         (json!({"ProductCode": "saas", "UsageRecords": [{"Timestamp": 1, "CustomerIdentifier": "c".repeat(256), "Dimension": "users"}]}), "at 'usageRecords.1.member.customerIdentifier' failed to satisfy constraint: Member must have length less than or equal to 255"),
         (json!({"ProductCode": "saas", "UsageRecords": [{"Timestamp": 1, "CustomerAWSAccountId": "", "Dimension": "users"}]}), "at 'usageRecords.1.member.customerAWSAccountId' failed to satisfy constraint: Member must have length greater than or equal to 1"),
     ];
-    for (input, expected) in cases {
-        let a = m.call("BatchMeterUsage", input.clone());
-        assert_eq!(
-            (a.status, a.error_name()),
-            (400, "ValidationException"),
-            "{input}"
-        );
-        assert!(a.message().contains(expected), "{input}: {}", a.message());
-    }
+    common::assert_validation_errors(&mut m, "BatchMeterUsage", &cases);
 }
 
 #[test]

@@ -300,15 +300,7 @@ fn constraint_violations_are_validation_errors_naming_the_member() {
         (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageAllocations": [{"Tags": [{"Value": "v"}]}]}), "Value null at 'usageAllocations.1.member.tags.1.member.key'"),
         (json!({"ProductCode": "p", "Timestamp": 1, "UsageDimension": "d", "UsageAllocations": [{"AllocatedUsageQuantity": -2}]}), "at 'usageAllocations.1.member.allocatedUsageQuantity' failed to satisfy constraint"),
     ];
-    for (input, expected) in cases {
-        let a = m.call("MeterUsage", input.clone());
-        assert_eq!(
-            (a.status, a.error_name()),
-            (400, "ValidationException"),
-            "{input}"
-        );
-        assert!(a.message().contains(expected), "{input}: {}", a.message());
-    }
+    common::assert_validation_errors(&mut m, "MeterUsage", &cases);
 }
 
 #[test]

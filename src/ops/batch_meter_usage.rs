@@ -14,8 +14,7 @@ use super::{decide_usage, Call, UsageDecision};
 use crate::domain::allocation::{check_allocations, Allocation, QuantityForm};
 use crate::domain::catalogue::{Customer, Integration, Product};
 use crate::domain::constraints::{
-    is_account_id, is_license_arn, is_product_code, Violations, ACCOUNT_ID_PATTERN,
-    LICENSE_ARN_PATTERN, PRODUCT_CODE_PATTERN,
+    is_account_id, is_license_arn, Violations, ACCOUNT_ID_PATTERN, LICENSE_ARN_PATTERN,
 };
 use crate::domain::ids::IdSource;
 use crate::domain::quantity::Quantity;
@@ -57,13 +56,7 @@ impl BatchMeterUsageRequest {
         let mut v = Violations::default();
         let product = s.string("ProductCode")?;
         if let Some(p) = &product {
-            v.length(p.value, &p.path, 0, Some(255));
-            v.pattern(
-                p.value,
-                &p.path,
-                is_product_code(p.value),
-                PRODUCT_CODE_PATTERN,
-            );
+            shapes::check_product_code(p, &mut v);
         }
         let list = s.list("UsageRecords")?;
         let mut records = Vec::new();

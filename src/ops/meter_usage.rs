@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::shapes::{self, required_string};
 use super::{decide_usage, Call, UsageDecision};
 use crate::domain::allocation::{check_allocations, Allocation, QuantityForm};
-use crate::domain::constraints::{is_product_code, Violations, PRODUCT_CODE_PATTERN};
+use crate::domain::constraints::Violations;
 use crate::domain::ids::IdSource;
 use crate::domain::quantity::Quantity;
 use crate::domain::window;
@@ -36,13 +36,7 @@ impl MeterUsageRequest {
         let mut v = Violations::default();
         let product = required_string(&s, "ProductCode", &mut v)?;
         if let Some(p) = &product {
-            v.length(p.value, &p.path, 0, Some(255));
-            v.pattern(
-                p.value,
-                &p.path,
-                is_product_code(p.value),
-                PRODUCT_CODE_PATTERN,
-            );
+            shapes::check_product_code(p, &mut v);
         }
         let timestamp = s.timestamp("Timestamp")?;
         if timestamp.is_none() {

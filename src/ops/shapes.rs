@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::allocation::{Allocation, QuantityForm, Tag};
-use crate::domain::constraints::{aws_len, Violations};
+use crate::domain::constraints::{aws_len, is_product_code, Violations, PRODUCT_CODE_PATTERN};
 use crate::domain::quantity::{Quantity, DECIMAL_PATTERN, MAX_INTEGER_QUANTITY};
 use crate::error::ServiceError;
 use crate::protocol::json::{element_path, structure_element, Member, Structure};
@@ -97,6 +97,17 @@ fn tags(a: &Structure<'_>, v: &mut Violations) -> Result<Option<Vec<Tag>>, Servi
         });
     }
     Ok(Some(out))
+}
+
+/// The `ProductCode` shape's constraints.
+pub fn check_product_code(p: &Member<&str>, v: &mut Violations) {
+    v.length(p.value, &p.path, 0, Some(255));
+    v.pattern(
+        p.value,
+        &p.path,
+        is_product_code(p.value),
+        PRODUCT_CODE_PATTERN,
+    );
 }
 
 /// Reads a required string member, collecting "must not be null" when it is absent.

@@ -172,3 +172,16 @@ pub const LICENSE_2: &str =
     "arn:aws:license-manager::111122223333:license:l-0000000000000000000000000000002";
 pub const LICENSE_3: &str =
     "arn:aws:license-manager::777788889999:license:l-0000000000000000000000000000003";
+
+/// Asserts each input is a `ValidationException` whose message contains the expected text.
+pub fn assert_validation_errors(mock: &mut Mock, operation: &str, cases: &[(Value, &str)]) {
+    for (input, expected) in cases {
+        let a = mock.call(operation, input.clone());
+        assert_eq!(
+            (a.status, a.error_name()),
+            (400, "ValidationException"),
+            "{input}"
+        );
+        assert!(a.message().contains(expected), "{input}: {}", a.message());
+    }
+}
