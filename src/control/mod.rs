@@ -266,7 +266,8 @@ fn put_clock<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) ->
             }
         }
     }
-    if clock.frozen_at.is_some() && clock.offset_ms != 0 {
+    let given = |key: &str| body.get(key).is_some_and(|v| !v.is_null());
+    if given("frozenAt") && given("offsetSeconds") {
         return Err(bad("give either offsetSeconds or frozenAt, not both"));
     }
     ns.store

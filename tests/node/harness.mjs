@@ -3,7 +3,7 @@
 // raw awsJson1_1 request helper. Every server binds 127.0.0.1 and is stopped by its PID.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -143,3 +143,57 @@ export async function sdkError(promise) {
 
 /** The current epoch seconds. */
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** The URL of namespace `name` of a running mock (SDK endpoint and control API prefix). */
+export const namespaceUrl = (mock, name) => `${mock.url}/ns/${name}`;
+
+/** Epoch seconds of an RFC 3339 instant (fractions kept). */
+export const epochOf = (iso) => Date.parse(iso) / 1000;
+
+/** Creates or replaces a product of a namespace; throws unless the control API accepts it. */
+export async function createProduct(url, product) {
+  const r = await control(url, 'POST', '/products', product);
+  if (r.status !== 200 && r.status !== 201) {
+    throw new Error(`POST /_mock/products answered ${r.status}: ${r.text}`);
+  }
+  return r.json.product;
+}
+
+/** Sets a namespace clock ({ frozenAt } or { offsetSeconds }); throws unless accepted. */
+export async function setClock(url, clock) {
+  const r = await control(url, 'PUT', '/clock', clock);
+  if (r.status !== 200) throw new Error(`PUT /_mock/clock answered ${r.status}: ${r.text}`);
+  return r.json;
+}
+
+/** Changes namespace settings; throws unless accepted. */
+export async function patchSettings(url, patch) {
+  const r = await control(url, 'PATCH', '/settings', patch);
+  if (r.status !== 200) throw new Error(`PATCH /_mock/settings answered ${r.status}: ${r.text}`);
+  return r.json;
+}
+
+/** The recorded usage of a namespace (GET /_mock/usage), optionally filtered. */
+export async function usageRecords(url, filters = {}) {
+  const query = new URLSearchParams(filters).toString();
+  const r = await control(url, 'GET', `/usage${query ? `?${query}` : ''}`);
+  if (r.status !== 200) throw new Error(`GET /_mock/usage answered ${r.status}: ${r.text}`);
+  return r.json.records;
+}
+
+/** A version-4 UUID, the shape of every MeteringRecordId. */
+export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** startMock() on a fresh state directory that its stop() deletes (for files that need no restart). */
+export async function startEphemeralMock() {
+  const stateDir = tempStateDir();
+  const removeState = () => rmSync(stateDir, { recursive: true, force: true });
+  let mock;
+  try {
+    mock = await startMock({ stateDir });
+  } catch (e) {
+    removeState();
+    throw e;
+  }
+  return { ...mock, stop: async () => { await mock.stop(); removeState(); } };
+}

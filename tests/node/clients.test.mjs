@@ -1,0 +1,174 @@
+// Other real clients, unmodified, pointed at the mock with the standard per-service endpoint
+// variable: the AWS CLI and boto3. Each test works in a fresh namespace with a frozen clock.
+
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import {
+  startEphemeralMock, namespaceUrl, createProduct, setClock, usageRecords, UUID_V4,
+} from './harness.mjs';
+
+const NOW = '2026-03-10T12:30:00Z';
+const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
+const hasAwsCli = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+
+let mock;
+let namespaces = 0;
+before(async () => { mock = await startEphemeralMock(); });
+after(async () => { await mock?.stop(); });
+
+/** A fresh namespace with product `prod` (hosts, users; customer cust-1), clock frozen at NOW. */
+async function world() {
+  const url = namespaceUrl(mock, `clients-${++namespaces}`);
+  await createProduct(url, {
+    productCode: 'prod', dimensions: ['hosts', 'users'], customers: [{ customerIdentifier: 'cust-1' }],
+  });
+  await setClock(url, { frozenAt: NOW });
+  return url;
+}
+
+/** The environment of a client process: the mock as the Metering endpoint, nothing from ~/.aws. */
+function clientEnv(url) {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('AWS_')) delete env[key];
+  }
+  return {
+    ...env,
+    AWS_ENDPOINT_URL_MARKETPLACE_METERING: url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_MAX_ATTEMPTS: '1',
+    AWS_PAGER: '',
+  };
+}
+
+/** Runs a command; resolves { code, stdout, stderr } whatever the exit code. */
+function run(command, args, url) {
+  return new Promise((resolve) => {
+    execFile(command, args, { env: clientEnv(url), timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const aws = (url, ...args) => run('aws', ['meteringmarketplace', ...args, '--output', 'json'], url);
+
+const meterUsageArgs = (quantity) => [
+  'meter-usage', '--product-code', 'prod', '--timestamp', NOW, '--usage-dimension', 'hosts',
+  '--usage-quantity', String(quantity),
+];
+
+/** Runs a boto3 script (python3 -c) that prints one JSON document; returns it. */
+async function boto3(url, script) {
+  const prelude = [
+    'import datetime, json, boto3',
+    'client = boto3.client("meteringmarketplace")',
+    'ts = datetime.datetime(2026, 3, 10, 12, 30, tzinfo=datetime.timezone.utc)',
+  ].join('\n');
+  const r = await run('python3', ['-c', `${prelude}\n${script}`], url);
+  assert.equal(r.code, 0, `python3 failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+test('aws meteringmarketplace meter-usage prints a MeteringRecordId', async (t) => {
+  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  const url = await world();
+  const r = await aws(url, ...meterUsageArgs(1));
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.match(out.MeteringRecordId, UUID_V4);
+  assert.deepEqual((await usageRecords(url)).map((e) => e.meteringRecordId), [out.MeteringRecordId]);
+});
+
+test('aws meteringmarketplace batch-meter-usage records the usage and prints the results', async (t) => {
+  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  const url = await world();
+  const records = JSON.stringify([
+    { Timestamp: NOW, CustomerIdentifier: 'cust-1', Dimension: 'users', Quantity: 2 },
+    { Timestamp: NOW, CustomerIdentifier: 'nobody', Dimension: 'users', Quantity: 2 },
+  ]);
+  const r = await aws(url, 'batch-meter-usage', '--product-code', 'prod', '--usage-records', records);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.Results.map((x) => x.Status), ['Success', 'CustomerNotSubscribed']);
+  assert.match(out.Results[0].MeteringRecordId, UUID_V4);
+  assert.equal(out.Results[0].UsageRecord.CustomerIdentifier, 'cust-1');
+  // CLI v1 prints timestamps as received (epoch seconds), v2 as ISO 8601 text.
+  const echoed = out.Results[0].UsageRecord.Timestamp;
+  assert.equal(typeof echoed === 'number' ? echoed * 1000 : Date.parse(echoed), Date.parse(NOW), String(echoed));
+  assert.deepEqual((await usageRecords(url)).map((e) => e.meteringRecordId), [out.Results[0].MeteringRecordId]);
+});
+
+test('the AWS CLI exits non-zero on a modeled error and names it on stderr', async (t) => {
+  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  const url = await world();
+  assert.equal((await aws(url, ...meterUsageArgs(1))).code, 0);
+  const r = await aws(url, ...meterUsageArgs(2));
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /DuplicateRequestException/);
+  assert.equal((await usageRecords(url)).length, 1);
+});
+
+test('boto3 meter_usage returns a MeteringRecordId, the same one for an identical repeat', async (t) => {
+  if (!hasBoto3) return t.skip('boto3 is not installed');
+  const url = await world();
+  const out = await boto3(url, [
+    'call = lambda: client.meter_usage(ProductCode="prod", Timestamp=ts, UsageDimension="hosts", UsageQuantity=1)',
+    'print(json.dumps([call()["MeteringRecordId"], call()["MeteringRecordId"]]))',
+  ].join('\n'));
+  assert.match(out[0], UUID_V4);
+  assert.equal(out[1], out[0]);
+  assert.deepEqual((await usageRecords(url)).map((e) => e.meteringRecordId), [out[0]]);
+});
+
+test('boto3 batch_meter_usage returns per-record statuses and ids', async (t) => {
+  if (!hasBoto3) return t.skip('boto3 is not installed');
+  const url = await world();
+  const out = await boto3(url, [
+    'r = client.batch_meter_usage(ProductCode="prod", UsageRecords=[',
+    '    {"Timestamp": ts, "CustomerIdentifier": "cust-1", "Dimension": "users", "Quantity": 3},',
+    '    {"Timestamp": ts, "CustomerIdentifier": "nobody", "Dimension": "users", "Quantity": 3}])',
+    'print(json.dumps([[x["Status"], x.get("MeteringRecordId"), x["UsageRecord"]["Timestamp"].isoformat()]',
+    '                  for x in r["Results"]]))',
+  ].join('\n'));
+  assert.equal(out[0][0], 'Success');
+  assert.match(out[0][1], UUID_V4);
+  assert.equal(Date.parse(out[0][2]), Date.parse(NOW));
+  assert.deepEqual(out[1].slice(0, 2), ['CustomerNotSubscribed', null]);
+  assert.deepEqual((await usageRecords(url)).map((e) => e.quantity), ['3']);
+});
+
+test('boto3 catches DuplicateRequestException by its class', async (t) => {
+  if (!hasBoto3) return t.skip('boto3 is not installed');
+  const url = await world();
+  const out = await boto3(url, [
+    'call = lambda q: client.meter_usage(ProductCode="prod", Timestamp=ts, UsageDimension="hosts", UsageQuantity=q)',
+    'call(1)',
+    'try:',
+    '    call(2)',
+    '    print(json.dumps("no error"))',
+    'except client.exceptions.DuplicateRequestException as e:',
+    '    print(json.dumps([type(e).__name__, e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]]))',
+  ].join('\n'));
+  assert.deepEqual(out, ['DuplicateRequestException', 'DuplicateRequestException', 400]);
+});
+
+test('boto3 surfaces DryRunOperation as a ClientError with that code', async (t) => {
+  if (!hasBoto3) return t.skip('boto3 is not installed');
+  const url = await world();
+  const out = await boto3(url, [
+    'from botocore.exceptions import ClientError',
+    'try:',
+    '    client.meter_usage(ProductCode="prod", Timestamp=ts, UsageDimension="hosts", UsageQuantity=1, DryRun=True)',
+    '    print(json.dumps("no error"))',
+    'except ClientError as e:',
+    '    print(json.dumps(e.response["Error"]["Code"]))',
+  ].join('\n'));
+  assert.equal(out, 'DryRunOperation');
+  assert.deepEqual(await usageRecords(url), []);
+});

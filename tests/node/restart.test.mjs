@@ -1,0 +1,108 @@
+// State survives a restart: the first mock sets up a namespace and meters usage, is stopped,
+// and a second mock started on the same state directory must see all of it.
+
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { BatchMeterUsageCommand, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
+import {
+  startMock, meteringClient, control, sdkError, tempStateDir, namespaceUrl, createProduct, setClock,
+  patchSettings, usageRecords,
+} from './harness.mjs';
+
+const NOW = '2026-03-10T12:30:00Z';
+const PRODUCT = {
+  productCode: 'persisted',
+  dimensions: ['hosts', 'users'],
+  sellerAccountId: '999988887777',
+  customers: [{ customerIdentifier: 'cust-1', customerAWSAccountId: '111122223333' }],
+};
+
+const stateDir = tempStateDir();
+let mock;
+const before_ = {}; // what the first run saw
+
+const meterCommand = (extra = {}) => new MeterUsageCommand({
+  ProductCode: 'persisted', Timestamp: new Date(NOW), UsageDimension: 'hosts', UsageQuantity: 3, ...extra,
+});
+const batchCommand = () => new BatchMeterUsageCommand({
+  ProductCode: 'persisted',
+  UsageRecords: [{ Timestamp: new Date(NOW), CustomerIdentifier: 'cust-1', Dimension: 'users', Quantity: 5 }],
+});
+
+before(async () => {
+  const first = await startMock({ stateDir });
+  try {
+    const url = namespaceUrl(first, 'persist');
+    await createProduct(url, PRODUCT);
+    await setClock(url, { frozenAt: NOW });
+    before_.settings = await patchSettings(url, { maxFutureSeconds: 42, unknownCustomer: 'invalid-customer-identifier' });
+    const client = meteringClient(url);
+    before_.meterId = (await client.send(meterCommand({ ClientToken: 'restart-token' }))).MeteringRecordId;
+    before_.batchId = (await client.send(batchCommand())).Results[0].MeteringRecordId;
+    await setClock(namespaceUrl(first, 'persist-offset'), { offsetSeconds: -7200 });
+  } finally {
+    await first.stop();
+  }
+  mock = await startMock({ stateDir });
+});
+after(async () => {
+  await mock?.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+const url = () => namespaceUrl(mock, 'persist');
+
+test('a product survives a restart', async () => {
+  const r = await control(url(), 'GET', '/products/persisted');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.product, { ...PRODUCT, integration: 'legacy' });
+});
+
+test('usage records survive a restart with their ids', async () => {
+  const records = await usageRecords(url());
+  assert.deepEqual(records.map((r) => [r.meteringRecordId, r.dimension, r.quantity]),
+    [[before_.meterId, 'hosts', '3'], [before_.batchId, 'users', '5']]);
+});
+
+test('settings survive a restart', async () => {
+  const r = await control(url(), 'GET', '/settings');
+  assert.deepEqual(r.json, before_.settings);
+  assert.equal(r.json.maxFutureSeconds, 42);
+});
+
+test('a frozen clock survives a restart', async () => {
+  const r = await control(url(), 'GET', '/clock');
+  assert.equal(r.json.frozen, true);
+  assert.equal(r.json.now, NOW);
+});
+
+test('a clock offset survives a restart', async () => {
+  const r = await control(namespaceUrl(mock, 'persist-offset'), 'GET', '/clock');
+  assert.equal(r.json.offsetSeconds, -7200);
+  assert.ok(Math.abs(r.json.nowEpochSeconds - (Date.now() / 1000 - 7200)) < 60);
+});
+
+test('an identical MeterUsage retry after a restart returns the same id and records nothing new', async () => {
+  const out = await meteringClient(url()).send(meterCommand());
+  assert.equal(out.MeteringRecordId, before_.meterId);
+  assert.equal((await usageRecords(url(), { dimension: 'hosts' })).length, 1);
+});
+
+test('an identical BatchMeterUsage retry after a restart returns the same id and records nothing new', async () => {
+  const out = await meteringClient(url()).send(batchCommand());
+  assert.equal(out.Results[0].Status, 'Success');
+  assert.equal(out.Results[0].MeteringRecordId, before_.batchId);
+  assert.equal((await usageRecords(url(), { dimension: 'users' })).length, 1);
+});
+
+test('a ClientToken survives a restart: reused with other parameters it is IdempotencyConflictException', async () => {
+  const e = await sdkError(meteringClient(url()).send(meterCommand({ ClientToken: 'restart-token', UsageQuantity: 4 })));
+  assert.equal(e.name, 'IdempotencyConflictException');
+  assert.equal((await usageRecords(url())).length, 2);
+});
+
+test('the default namespace is still the demo seed after a restart', async () => {
+  const r = await control(mock.url, 'GET', '/products');
+  assert.deepEqual(r.json.products.map((p) => p.productCode), ['demo-ami-product', 'demo-ca-product', 'demo-saas-product']);
+});

@@ -1,0 +1,40 @@
+// The Durable Object's SQLite store passes the same store contract as the in-memory store
+// (the worker runs it on an empty namespace behind POST /_mock/store-contract).
+
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEphemeralMock, control, namespaceUrl, createProduct, usageRecords } from './harness.mjs';
+
+let mock;
+before(async () => { mock = await startEphemeralMock(); });
+after(async () => { await mock?.stop(); });
+
+test('the SQLite store passes the store contract on a fresh namespace', async () => {
+  const r = await control(namespaceUrl(mock, 'contract-fresh'), 'POST', '/store-contract');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { passed: true, failures: [] });
+});
+
+test('the store contract leaves the namespace empty, so it can run again', async () => {
+  const url = namespaceUrl(mock, 'contract-twice');
+  assert.equal((await control(url, 'POST', '/store-contract')).status, 200);
+  assert.deepEqual((await control(url, 'GET', '/products')).json.products, []);
+  assert.deepEqual(await usageRecords(url), []);
+  const again = await control(url, 'POST', '/store-contract');
+  assert.deepEqual(again.json, { passed: true, failures: [] });
+});
+
+test('the store contract refuses a namespace with products (409)', async () => {
+  const url = namespaceUrl(mock, 'contract-in-use');
+  await createProduct(url, { productCode: 'keep-me', dimensions: ['d'] });
+  const r = await control(url, 'POST', '/store-contract');
+  assert.equal(r.status, 409, r.text);
+  assert.equal(typeof r.json.error, 'string');
+  assert.equal((await control(url, 'GET', '/products/keep-me')).status, 200);
+});
+
+test('the store contract refuses the default namespace with its demo seed (409)', async () => {
+  const r = await control(mock.url, 'POST', '/store-contract');
+  assert.equal(r.status, 409, r.text);
+  assert.equal((await control(mock.url, 'GET', '/products')).json.products.length, 3);
+});
