@@ -1,0 +1,483 @@
+// Benchmark of the metering mock: how much a metering call costs compared with the cheapest
+// request the same worker can answer.
+//
+// Why: every Metering call goes through the worker's front door to the namespace's single
+// SQLite Durable Object, is decided there synchronously and, when new, written to the ledger.
+// The interesting number is not an absolute req/s (that depends on the machine) but the ratio
+// to GET /_mock/ping, which the worker answers itself (no Durable Object, no core): the same
+// server, the same client, the same run, so the ratio says what the Durable Object hop and the
+// metering logic add.
+//
+// What it measures, in one run against ONE `wrangler dev` started through the test harness
+// (127.0.0.1 only, stopped in a finally):
+//   1. ping          GET /_mock/ping (the baseline)
+//   2. meter-new     MeterUsage, each request a new ledger record (a unique access key id per
+//                    request, so the once-per-hour key product|caller|dimension|hour is fresh)
+//   3. batch-new     BatchMeterUsage, 25 records per request, each record new (a distinct
+//                    customer x dimension of the current hour; once all of those are used,
+//                    of the hours before it, which BatchMeterUsage also accepts)
+//   4. meter-repeat  MeterUsage repeating one identical request (the idempotent path: a read,
+//                    no write)
+// Requests are raw fetch calls with prebuilt SigV4-shaped headers (no SDK, so client-side
+// signing is not measured), a fixed number in flight, a warm-up, and per-scenario bounds on
+// both time and count. A response other than 200 (or a 200 whose body says a record was not
+// processed) is an error; a run with errors is reported INVALID and exits 1. At the end the
+// ledger (GET /ns/bench/_mock/usage, per dimension) must hold exactly the records the
+// successful new-record calls made.
+//
+// Results: a table on stdout and JSON in bench/results/latest.json (git-ignored).
+// Knobs (env): BENCH_SECONDS (10), BENCH_CONCURRENCY (16), BENCH_MAX_REQUESTS (20000),
+// BENCH_WARMUP_SECONDS (1), BENCH_CUSTOMERS (1000), BENCH_DIMENSIONS (25).
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { authHeaders, createProduct, control, startMock } from '../tests/node/harness.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+function envNumber(name, fallback, { min = 1, integer = true } = {}) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got '${raw}'`);
+  }
+  return n;
+}
+
+const SECONDS = envNumber('BENCH_SECONDS', 10, { min: 0.1, integer: false });
+const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 16);
+const MAX_REQUESTS = envNumber('BENCH_MAX_REQUESTS', 20_000);
+const WARMUP_SECONDS = envNumber('BENCH_WARMUP_SECONDS', 1, { min: 0, integer: false });
+const WARMUP_MAX_REQUESTS = Math.max(CONCURRENCY, Math.min(500, MAX_REQUESTS));
+const CUSTOMERS = envNumber('BENCH_CUSTOMERS', 1000);
+const DIMENSIONS = envNumber('BENCH_DIMENSIONS', 25);
+const BATCH_SIZE = 25; // the service maximum
+const USAGE_LIMIT = 10_000; // the control API's maximum page
+
+const NAMESPACE = 'bench';
+const PRODUCT = 'bench-product';
+const dimensionName = (i) => `dim-${String(i).padStart(2, '0')}`;
+const customerName = (i) => `bench-customer-${String(i).padStart(5, '0')}`;
+const JSON_HEADERS = (operation) => ({
+  'content-type': 'application/x-amz-json-1.1',
+  'x-amz-target': `AWSMPMeteringService.${operation}`,
+});
+
+// ---------------------------------------------------------------------------------------
+// The load loop
+
+/** Nearest-rank percentile of sorted numbers. */
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+/**
+ * Runs `makeRequest(n)` with CONCURRENCY in flight until `seconds` have passed or
+ * `maxRequests` have been started. `makeRequest` returns { url, init, check }: `check(status,
+ * text)` returns null when the answer is right, else a reason. Returns the measurements.
+ */
+async function load({ seconds, maxRequests, makeRequest }) {
+  const latencies = [];
+  const errorSamples = [];
+  let started = 0;
+  let ok = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+
+  async function worker() {
+    while (started < maxRequests && performance.now() < deadline) {
+      const n = started++;
+      const { url, init, check } = makeRequest(n);
+      const begin = performance.now();
+      let reason;
+      try {
+        const r = await fetch(url, init);
+        const text = await r.text();
+        reason = check(r.status, text);
+      } catch (e) {
+        reason = `fetch failed: ${e.cause?.code ?? e.message}`;
+      }
+      latencies.push(performance.now() - begin);
+      if (reason) {
+        errors++;
+        if (errorSamples.length < 5) errorSamples.push(`#${n}: ${reason}`);
+      } else {
+        ok++;
+      }
+    }
+  }
+
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: started,
+    ok,
+    errors,
+    errorSamples,
+    seconds: elapsed,
+    reqPerSec: started / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.length ? latencies[latencies.length - 1] : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// The scenarios: each makes request n of its phase (warm-up or measured) from a counter that
+// never repeats within the run, so "new" requests stay new across warm-up and measurement.
+
+function expectStatus200(status, text) {
+  return status === 200 ? null : `HTTP ${status}: ${text.slice(0, 200)}`;
+}
+
+function pingScenario(url) {
+  const init = { method: 'GET' };
+  return {
+    name: 'ping',
+    what: 'GET /_mock/ping (worker only, no Durable Object)',
+    makeRequest: () => ({ url: `${url}/_mock/ping`, init, check: expectStatus200 }),
+  };
+}
+
+/** MeterUsage with a fresh caller per request: always a new ledger record. */
+function meterNewScenario(nsUrl, counters) {
+  let next = 0;
+  const headersFor = (n) => ({ ...JSON_HEADERS('MeterUsage'), ...authHeaders({ accessKeyId: `bench-${n}` }) });
+  return {
+    name: 'meter-new',
+    what: 'MeterUsage, each request a new record',
+    makeRequest: () => {
+      const n = next++;
+      const dimension = n % DIMENSIONS;
+      const body = JSON.stringify({
+        ProductCode: PRODUCT,
+        Timestamp: Date.now() / 1000,
+        UsageDimension: dimensionName(dimension),
+        UsageQuantity: 1,
+      });
+      return {
+        url: nsUrl,
+        init: { method: 'POST', headers: headersFor(n), body },
+        check: (status, text) => {
+          const bad = expectStatus200(status, text);
+          if (bad) return bad;
+          if (!text.includes('"MeteringRecordId"')) return `no MeteringRecordId: ${text.slice(0, 200)}`;
+          counters.meterNew[dimension]++;
+          return null;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * BatchMeterUsage of 25 new records: record k (k counts records across the run) is customer
+ * k mod C and dimension floor(k / C) mod D, so the C x D records of an hour are all distinct
+ * keys. With 1000 customers that is only 1000 batches, a few seconds of load, so once the
+ * current hour is used up the records go to earlier hours (BatchMeterUsage accepts 24 hours
+ * back; only hours of the current UTC month, so the month-end rule never applies): hour
+ * floor(k / (C x D)) back from the run's start, a fixed instant so that a run crossing an
+ * hour boundary cannot make two records share a key. `budget` is how many batches that
+ * allows (warm-up included).
+ */
+function batchNewScenario(nsUrl, counters) {
+  let nextRecord = 0;
+  const headers = { ...JSON_HEADERS('BatchMeterUsage'), ...authHeaders({ accessKeyId: 'bench-seller' }) };
+  const start = Math.floor(Date.now() / 1000);
+  const now = new Date(start * 1000);
+  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1) / 1000;
+  const hours = Math.min(23, Math.floor((start - monthStart) / 3600)) + 1;
+  const perHour = CUSTOMERS * DIMENSIONS;
+  return {
+    name: 'batch-new',
+    what: `BatchMeterUsage, ${BATCH_SIZE} new records per request`,
+    hours,
+    budget: Math.floor((perHour * hours) / BATCH_SIZE),
+    notes: () => `records spread over ${Math.ceil(nextRecord / perHour)} of ${hours} usable hours`,
+    makeRequest: () => {
+      const dims = [];
+      const records = [];
+      for (let i = 0; i < BATCH_SIZE; i++) {
+        const k = nextRecord++;
+        const dimension = Math.floor(k / CUSTOMERS) % DIMENSIONS;
+        dims.push(dimension);
+        records.push({
+          Timestamp: start - Math.floor(k / perHour) * 3600,
+          CustomerIdentifier: customerName(k % CUSTOMERS),
+          Dimension: dimensionName(dimension),
+          Quantity: 1,
+        });
+      }
+      const body = JSON.stringify({ ProductCode: PRODUCT, UsageRecords: records });
+      return {
+        url: nsUrl,
+        init: { method: 'POST', headers, body },
+        check: (status, text) => {
+          const bad = expectStatus200(status, text);
+          if (bad) return bad;
+          let answer;
+          try { answer = JSON.parse(text); } catch { return `not JSON: ${text.slice(0, 200)}`; }
+          const results = answer.Results ?? [];
+          if (results.length !== BATCH_SIZE || (answer.UnprocessedRecords ?? []).length !== 0) {
+            return `${results.length} results, ${(answer.UnprocessedRecords ?? []).length} unprocessed`;
+          }
+          const notOk = results.find((r) => r.Status !== 'Success' || !r.MeteringRecordId);
+          if (notOk) return `a record answered ${notOk.Status}`;
+          for (const d of dims) counters.batchNew[d]++;
+          return null;
+        },
+      };
+    },
+  };
+}
+
+/** One identical MeterUsage request, repeated: after the first, the idempotent path. */
+function meterRepeatScenario(nsUrl, counters) {
+  const dimension = 0;
+  const body = JSON.stringify({
+    ProductCode: PRODUCT,
+    Timestamp: Math.floor(Date.now() / 1000),
+    UsageDimension: dimensionName(dimension),
+    UsageQuantity: 1,
+  });
+  const init = {
+    method: 'POST',
+    headers: { ...JSON_HEADERS('MeterUsage'), ...authHeaders({ accessKeyId: 'bench-repeat' }) },
+    body,
+  };
+  let recordId = null;
+  return {
+    name: 'meter-repeat',
+    what: 'MeterUsage, one identical request repeated (idempotent)',
+    makeRequest: () => ({
+      url: nsUrl,
+      init,
+      check: (status, text) => {
+        const bad = expectStatus200(status, text);
+        if (bad) return bad;
+        const id = /"MeteringRecordId"\s*:\s*"([^"]+)"/.exec(text)?.[1];
+        if (!id) return `no MeteringRecordId: ${text.slice(0, 200)}`;
+        if (recordId === null) {
+          recordId = id;
+          counters.meterRepeatRecords[dimension] = 1; // the one record all repeats share
+        } else if (id !== recordId) {
+          return `a repeat got another MeteringRecordId (${id}, first ${recordId})`;
+        }
+        return null;
+      },
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Set-up, verification, report
+
+async function setUp(nsUrl) {
+  const reset = await control(nsUrl, 'POST', '/reset');
+  if (reset.status !== 200) throw new Error(`POST /_mock/reset answered ${reset.status}: ${reset.text}`);
+  await createProduct(nsUrl, {
+    productCode: PRODUCT,
+    dimensions: Array.from({ length: DIMENSIONS }, (_, i) => dimensionName(i)),
+    customers: Array.from({ length: CUSTOMERS }, (_, i) => ({ customerIdentifier: customerName(i) })),
+  });
+}
+
+/** The ledger records matching `filters` (fewer than a full page, else `null`). */
+async function usagePage(nsUrl, filters) {
+  const q = new URLSearchParams({ ...filters, limit: String(USAGE_LIMIT) });
+  const r = await control(nsUrl, 'GET', `/usage?${q}`);
+  if (r.status !== 200) throw new Error(`GET /_mock/usage answered ${r.status}: ${r.text}`);
+  return r.json.records.length < USAGE_LIMIT ? r.json.records : null;
+}
+
+/**
+ * Counts the ledger per dimension and operation and compares with what the successful calls
+ * recorded. A dimension whose records fill a page (10000) is counted hour by hour instead.
+ */
+async function verifyLedger(nsUrl, counters, { fromHour, toHour }) {
+  const perDimension = [];
+  let saturated = false;
+  const totals = { MeterUsage: 0, BatchMeterUsage: 0 };
+  for (let d = 0; d < DIMENSIONS; d++) {
+    const filters = { product: PRODUCT, dimension: dimensionName(d) };
+    let records = await usagePage(nsUrl, filters);
+    if (records === null) {
+      records = [];
+      for (let h = fromHour; h < toHour && !saturated; h += 3600) {
+        const page = await usagePage(nsUrl, { ...filters, from: String(h), to: String(h + 3600) });
+        if (page === null) saturated = true;
+        else records.push(...page);
+      }
+    }
+    const found = { MeterUsage: 0, BatchMeterUsage: 0 };
+    for (const rec of records) found[rec.operation] = (found[rec.operation] ?? 0) + 1;
+    const expected = {
+      MeterUsage: counters.meterNew[d] + counters.meterRepeatRecords[d],
+      BatchMeterUsage: counters.batchNew[d],
+    };
+    totals.MeterUsage += found.MeterUsage;
+    totals.BatchMeterUsage += found.BatchMeterUsage;
+    perDimension.push({ dimension: dimensionName(d), found, expected });
+  }
+  const sum = (a) => a.reduce((x, y) => x + y, 0);
+  const expected = {
+    MeterUsage: sum(counters.meterNew) + sum(counters.meterRepeatRecords),
+    BatchMeterUsage: sum(counters.batchNew),
+  };
+  const mismatches = perDimension.filter(
+    (p) => p.found.MeterUsage !== p.expected.MeterUsage || p.found.BatchMeterUsage !== p.expected.BatchMeterUsage,
+  );
+  return {
+    passed: !saturated && mismatches.length === 0,
+    saturated,
+    expected,
+    found: totals,
+    expectedTotal: expected.MeterUsage + expected.BatchMeterUsage,
+    foundTotal: totals.MeterUsage + totals.BatchMeterUsage,
+    mismatches,
+  };
+}
+
+const fmt = (x, digits = 1) => (x === null || x === undefined ? '-' : x.toFixed(digits));
+
+function printTable(rows) {
+  const header = ['scenario', 'requests', 'errors', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'req/s vs ping', 'p50 vs ping', 'records/s'];
+  const lines = rows.map((r) => [
+    r.name,
+    String(r.requests),
+    String(r.errors),
+    fmt(r.reqPerSec),
+    fmt(r.p50, 2),
+    fmt(r.p99, 2),
+    fmt(r.max, 1),
+    `${fmt(r.reqPerSecRatio, 3)}x`,
+    `${fmt(r.p50Ratio, 2)}x`,
+    r.recordsPerSec === null ? '-' : fmt(r.recordsPerSec),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const row = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(row(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(row(l));
+}
+
+async function main() {
+  console.log(
+    `metering-mock bench: ${SECONDS}s or ${MAX_REQUESTS} requests per scenario, ${CONCURRENCY} in flight, ` +
+      `warm-up ${WARMUP_SECONDS}s/${WARMUP_MAX_REQUESTS} requests; ${DIMENSIONS} dimensions, ${CUSTOMERS} customers; ` +
+      `${cpus().length} CPUs, Node ${process.version}; load average ${loadavg()[0].toFixed(2)} ` +
+      '(other work on the machine skews every number)',
+  );
+  const loadBefore = loadavg()[0];
+  const mock = await startMock();
+  try {
+    const nsUrl = `${mock.url}/ns/${NAMESPACE}`;
+    await setUp(nsUrl);
+    const runStart = Date.now() / 1000;
+    const counters = {
+      meterNew: new Array(DIMENSIONS).fill(0),
+      batchNew: new Array(DIMENSIONS).fill(0),
+      meterRepeatRecords: new Array(DIMENSIONS).fill(0),
+    };
+    const scenarios = [
+      pingScenario(mock.url),
+      meterNewScenario(nsUrl, counters),
+      batchNewScenario(nsUrl, counters),
+      meterRepeatScenario(nsUrl, counters),
+    ];
+
+    const results = [];
+    for (const s of scenarios) {
+      let budget = s.budget ?? Infinity;
+      const warmMax = Math.min(WARMUP_MAX_REQUESTS, budget);
+      const warm = await load({ seconds: WARMUP_SECONDS, maxRequests: warmMax, makeRequest: s.makeRequest });
+      budget -= warm.requests;
+      const maxRequests = Math.min(MAX_REQUESTS, budget);
+      const m = await load({ seconds: SECONDS, maxRequests, makeRequest: s.makeRequest });
+      const stoppedBy = m.requests >= maxRequests
+        ? (maxRequests < MAX_REQUESTS ? 'fresh-key budget' : 'count')
+        : 'time';
+      results.push({
+        name: s.name,
+        what: s.what,
+        warmup: { requests: warm.requests, errors: warm.errors, errorSamples: warm.errorSamples },
+        ...m,
+        stoppedBy,
+        notes: s.notes?.(),
+        recordsPerSec: s.name === 'batch-new' ? (m.ok * BATCH_SIZE) / m.seconds : null,
+      });
+      console.error(`  ${s.name}: ${m.requests} requests in ${m.seconds.toFixed(2)}s (stopped by ${stoppedBy}), ${m.errors} errors`);
+    }
+
+    const ping = results[0];
+    for (const r of results) {
+      r.reqPerSecRatio = r.reqPerSec / ping.reqPerSec;
+      r.p50Ratio = r.p50 / ping.p50;
+    }
+
+    const hourOf = (t) => Math.floor(t / 3600) * 3600;
+    const verification = await verifyLedger(nsUrl, counters, {
+      fromHour: hourOf(runStart) - 24 * 3600,
+      toHour: hourOf(Date.now() / 1000) + 2 * 3600,
+    });
+    const totalErrors = results.reduce((n, r) => n + r.errors + r.warmup.errors, 0);
+    const valid = totalErrors === 0 && verification.passed;
+
+    console.log('');
+    printTable(results);
+    console.log('');
+    console.log('(ratios are against ping: req/s ratio < 1 means slower; p50 ratio > 1 means slower)');
+    for (const r of results) {
+      if (r.notes) console.log(`note: ${r.name}: ${r.notes}`);
+      if (r.stoppedBy !== 'time') console.log(`note: ${r.name} stopped by its ${r.stoppedBy} after ${r.seconds.toFixed(2)}s`);
+      for (const e of [...r.warmup.errorSamples, ...r.errorSamples]) console.log(`error in ${r.name}: ${e}`);
+    }
+    console.log(
+      `ledger check: ${verification.foundTotal} records found, expected ${verification.expectedTotal} ` +
+        `(MeterUsage ${verification.found.MeterUsage}/${verification.expected.MeterUsage}, ` +
+        `BatchMeterUsage ${verification.found.BatchMeterUsage}/${verification.expected.BatchMeterUsage} = 25 x ${verification.expected.BatchMeterUsage / BATCH_SIZE} batches)` +
+        `${verification.saturated ? ' — an hour of a dimension reached the 10000-record page limit, cannot verify' : ''}: ` +
+        `${verification.passed ? 'OK' : 'MISMATCH'}`,
+    );
+    for (const m of verification.mismatches.slice(0, 5)) {
+      console.log(`  ${m.dimension}: found ${JSON.stringify(m.found)}, expected ${JSON.stringify(m.expected)}`);
+    }
+    console.log(valid ? 'result: valid' : 'result: INVALID (errors or ledger mismatch)');
+
+    const report = {
+      date: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version,
+        loadAverage1mBefore: loadBefore, loadAverage1mAfter: loadavg()[0],
+      },
+      config: {
+        seconds: SECONDS, concurrency: CONCURRENCY, maxRequests: MAX_REQUESTS,
+        warmupSeconds: WARMUP_SECONDS, warmupMaxRequests: WARMUP_MAX_REQUESTS,
+        customers: CUSTOMERS, dimensions: DIMENSIONS, batchSize: BATCH_SIZE,
+      },
+      scenarios: results,
+      verification,
+      valid,
+    };
+    const dir = join(HERE, 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`written: ${join('bench', 'results', 'latest.json')}`);
+    if (!valid) process.exitCode = 1;
+  } finally {
+    await mock.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
