@@ -105,6 +105,21 @@ fn client_token_replays_the_answer_and_refuses_other_parameters() {
 }
 
 #[test]
+fn a_reused_client_token_is_a_conflict_before_any_other_rule() {
+    let mut m = mock();
+    let mut input = usage(1);
+    input["ClientToken"] = json!("token-1");
+    assert_eq!(m.call("MeterUsage", input.clone()).status, 200);
+    input["UsageAllocations"] =
+        json!([{"AllocatedUsageQuantity": 1, "Tags": [{"Key": "bad!", "Value": "v"}]}]);
+    input["ProductCode"] = json!("nope");
+    assert_eq!(
+        m.call("MeterUsage", input).error_name(),
+        "IdempotencyConflictException"
+    );
+}
+
+#[test]
 fn a_fresh_client_token_on_an_identical_report_still_gets_the_same_id() {
     let mut m = mock();
     let mut a = usage(3);

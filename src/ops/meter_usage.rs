@@ -1,8 +1,8 @@
 //! MeterUsage: one hourly usage report from a buyer's running software (AMI, container).
 //!
-//! Order of checks: structure and constraints (`ValidationException`), tags and allocations,
-//! `ClientToken` replay or conflict, product, dimension, Region, entitlement, time window,
-//! the once-per-hour rule, `DryRun`, then the write.
+//! Order of checks: structure and constraints (`ValidationException`), `ClientToken` replay
+//! or conflict (first of the rules, as 08-decisions.md says), tags and allocations, product,
+//! dimension, Region, entitlement, time window, the once-per-hour rule, `DryRun`, the write.
 
 use serde_json::{json, Map, Value};
 
@@ -114,9 +114,6 @@ pub fn meter_usage<S: Store + ?Sized>(
     store: &mut S,
     ids: &mut dyn IdSource,
 ) -> Result<String, ServiceError> {
-    if let Some((allocations, path)) = &req.allocations {
-        check_allocations(req.quantity, req.form, allocations, path, call.tag_rules())?;
-    }
     let caller = call.caller.identity();
     let fingerprint = req.fingerprint();
     if let Some(token) = &req.client_token {
@@ -129,6 +126,10 @@ pub fn meter_usage<S: Store + ?Sized>(
                 format!("ClientToken '{token}' was already used with different parameters"),
             );
         }
+    }
+
+    if let Some((allocations, path)) = &req.allocations {
+        check_allocations(req.quantity, req.form, allocations, path, call.tag_rules())?;
     }
 
     let Some(product) = store.product(&req.product_code)? else {
