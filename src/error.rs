@@ -83,6 +83,10 @@ error_kinds! {
     MissingAuthenticationTokenException => 400,
     /// An `Authorization` header that is not a well-formed SigV4 header.
     IncompleteSignatureException => 400,
+    /// A signature that does not match the secret the namespace configured for its key.
+    InvalidSignatureException => 403,
+    /// An access key the namespace's configured credentials do not know.
+    UnrecognizedClientException => 403,
     /// `DryRun: true` on a call that would have succeeded (status is a namespace setting).
     DryRunOperation => 400,
 }

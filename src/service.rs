@@ -8,11 +8,12 @@ use crate::control;
 use crate::domain::ids::IdSource;
 use crate::domain::settings::{Clock, Settings};
 use crate::domain::time::Instant;
-use crate::error::ServiceError;
+use crate::error::{ErrorKind, ServiceError};
 use crate::ops::{self, Call};
 use crate::protocol::awsjson;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::route::DEFAULT_NAMESPACE;
+use crate::protocol::sigv4::{self, Signed};
 use crate::store::Store;
 
 /// A namespace during one request: its name, its store, the host's time and an id source.
@@ -35,6 +36,25 @@ pub fn load_clock<S: Store + ?Sized>(store: &S) -> Result<Clock, ServiceError> {
         Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
         None => Ok(Clock::default()),
     }
+}
+
+/// Verifies the signature when the namespace configures credentials (otherwise any key goes).
+fn authenticate(
+    req: &HttpRequest,
+    signed: &Signed,
+    settings: &Settings,
+) -> Result<(), ServiceError> {
+    if settings.signature_credentials.is_empty() {
+        return Ok(());
+    }
+    let key = &signed.caller.access_key_id;
+    let Some(secret) = settings.signature_credentials.get(key) else {
+        return Err(ServiceError::new(
+            ErrorKind::UnrecognizedClientException,
+            "The security token included in the request is invalid.",
+        ));
+    };
+    sigv4::verify(req, req.signed_path(), signed, secret)
 }
 
 impl<S: Store + ?Sized> Namespace<'_, S> {
@@ -98,9 +118,10 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
     fn aws(&mut self, req: &HttpRequest, request_id: &str) -> HttpResponse {
         let outcome = awsjson::admit(req).and_then(|call| {
             let settings = load_settings(self.store)?;
+            authenticate(req, &call.signed, &settings)?;
             let now = self.now()?;
             let context = Call {
-                caller: &call.caller,
+                caller: &call.signed.caller,
                 now,
                 settings: &settings,
                 request_id,

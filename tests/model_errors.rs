@@ -11,8 +11,10 @@ use common::{secs, with_catalogue, Mock, LICENSE_1, NOW};
 use metering_mock::error::ErrorKind;
 use serde_json::{json, Value};
 
-const PROTOCOL_ERRORS: [&str; 6] = [
+const PROTOCOL_ERRORS: [&str; 8] = [
     "SerializationException",
+    "InvalidSignatureException",
+    "UnrecognizedClientException",
     "UnknownOperationException",
     "ValidationException",
     "MissingAuthenticationTokenException",

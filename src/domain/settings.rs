@@ -2,6 +2,8 @@
 //! and the namespace clock (offset or frozen), which turns the host's time into the
 //! namespace's "now".
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::constraints::TagCharset;
@@ -36,6 +38,9 @@ pub struct Settings {
     pub max_distinct_tag_keys_per_record: usize,
     /// HTTP status of the `DryRunOperation` answer.
     pub dry_run_status: u16,
+    /// Access key id → secret. Empty: signatures are not checked and any key is accepted.
+    /// Otherwise only these keys are, with correct SigV4 signatures.
+    pub signature_credentials: BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -49,6 +54,7 @@ impl Default for Settings {
             tag_charset: TagCharset::Documented,
             max_distinct_tag_keys_per_record: 5,
             dry_run_status: 400,
+            signature_credentials: BTreeMap::new(),
         }
     }
 }
@@ -75,6 +81,16 @@ impl Settings {
         }
         if !(1..=2500 * 5).contains(&self.max_distinct_tag_keys_per_record) {
             return Err("maxDistinctTagKeysPerRecord must be between 1 and 12500".into());
+        }
+        if self
+            .signature_credentials
+            .iter()
+            .any(|(key, secret)| key.is_empty() || secret.is_empty() || key.contains('/'))
+        {
+            return Err(
+                "signatureCredentials maps non-empty access key ids (no '/') to non-empty secrets"
+                    .into(),
+            );
         }
         if !(400..=599).contains(&self.dry_run_status) {
             return Err("dryRunStatus must be an HTTP error status (400-599)".into());

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::http::{HttpRequest, HttpResponse};
 use super::json::parse_body;
-use super::sigv4::{self, Caller};
+use super::sigv4::{self, Signed};
 use crate::error::{ErrorKind, ServiceError};
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -45,13 +45,13 @@ impl Operation {
 /// A request that passed the front door.
 pub struct AwsCall {
     pub operation: Operation,
-    pub caller: Caller,
+    pub signed: Signed,
     pub input: Map<String, Value>,
 }
 
 /// Authenticates, sizes, routes and parses an awsJson1_1 request.
 pub fn admit(req: &HttpRequest) -> Result<AwsCall, ServiceError> {
-    let caller = sigv4::caller(req)?;
+    let signed = sigv4::read(req)?;
     if req.body.len() >= MAX_BODY_BYTES {
         return Err(ServiceError::new(
             ErrorKind::ValidationException,
@@ -65,7 +65,7 @@ pub fn admit(req: &HttpRequest) -> Result<AwsCall, ServiceError> {
     let input = parse_body(&req.body)?;
     Ok(AwsCall {
         operation,
-        caller,
+        signed,
         input,
     })
 }
@@ -142,7 +142,7 @@ mod tests {
     fn targets_route_to_operations_case_insensitively_by_header_name() {
         let call = admit(&req(Some("AWSMPMeteringService.MeterUsage"), "{}")).unwrap();
         assert_eq!(call.operation, Operation::MeterUsage);
-        assert_eq!(call.caller.region, "us-east-1");
+        assert_eq!(call.signed.caller.region, "us-east-1");
     }
 
     #[test]

@@ -7,6 +7,9 @@
 pub struct HttpRequest {
     pub method: String,
     pub path: String,
+    /// The path as the client sent it, namespace prefix included (what SigV4 signed);
+    /// empty when it is `path` itself.
+    pub full_path: String,
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -18,6 +21,15 @@ impl HttpRequest {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The path the client signed.
+    pub fn signed_path(&self) -> &str {
+        if self.full_path.is_empty() {
+            &self.path
+        } else {
+            &self.full_path
+        }
     }
 
     /// Decoded `name=value` pairs of the query string.

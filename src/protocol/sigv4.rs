@@ -1,10 +1,17 @@
-//! Who is calling: the SigV4 `Authorization` header (or a presigned query) read for its
-//! credential scope. Signatures are not verified (08-decisions.md: off by default); a
-//! missing header is `MissingAuthenticationTokenException`, a malformed one
-//! `IncompleteSignatureException`.
+//! SigV4: who is calling, and (when the namespace asks for it) whether the signature is
+//! right. The `Authorization` header (or a presigned query) is read for its credential
+//! scope: a missing one is `MissingAuthenticationTokenException`, a malformed one
+//! `IncompleteSignatureException`. Verification is off unless the namespace configures
+//! credentials (08-decisions.md): then an unknown access key is `UnrecognizedClientException`
+//! and a wrong signature `InvalidSignatureException`, both 403.
 
-use super::http::HttpRequest;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+use super::http::{percent_decode, HttpRequest};
 use crate::error::{ErrorKind, ServiceError};
+
+const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// The caller of an AWS operation, from the credential scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,57 +30,94 @@ impl Caller {
     }
 }
 
+/// A request's SigV4 signature, as far as it could be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signed {
+    pub caller: Caller,
+    /// `yyyymmdd/region/service/aws4_request`.
+    pub scope: String,
+    /// `X-Amz-Date` (or `Date`) of the request.
+    pub amz_date: String,
+    /// Lower-case header names, as listed by the signer.
+    pub signed_headers: Vec<String>,
+    pub signature: String,
+    /// Signed in the query string rather than the `Authorization` header.
+    pub presigned: bool,
+}
+
 fn incomplete(message: String) -> ServiceError {
     ServiceError::new(ErrorKind::IncompleteSignatureException, message)
 }
 
 /// Reads the caller from the request's SigV4 credential.
 pub fn caller(req: &HttpRequest) -> Result<Caller, ServiceError> {
+    read(req).map(|s| s.caller)
+}
+
+/// Reads the whole signature (header or presigned query).
+pub fn read(req: &HttpRequest) -> Result<Signed, ServiceError> {
     if let Some(header) = req.header("authorization") {
         return from_header(header.trim(), req);
     }
     let query = req.query_pairs();
-    let presigned = query
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Credential"))
-        .map(|(_, v)| v.clone());
-    match presigned {
-        Some(credential) => parse_credential(&credential),
-        None => Err(ServiceError::new(
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let Some(credential) = param("X-Amz-Credential") else {
+        return Err(ServiceError::new(
             ErrorKind::MissingAuthenticationTokenException,
             "Missing Authentication Token",
-        )),
-    }
+        ));
+    };
+    let (caller, scope) = parse_credential(&credential)?;
+    Ok(Signed {
+        caller,
+        scope,
+        amz_date: param("X-Amz-Date").unwrap_or_default(),
+        signed_headers: split_signed_headers(&param("X-Amz-SignedHeaders").unwrap_or_default()),
+        signature: param("X-Amz-Signature").unwrap_or_default(),
+        presigned: true,
+    })
 }
 
-fn from_header(header: &str, req: &HttpRequest) -> Result<Caller, ServiceError> {
+fn split_signed_headers(list: &str) -> Vec<String> {
+    list.split(';')
+        .filter(|h| !h.is_empty())
+        .map(|h| h.to_ascii_lowercase())
+        .collect()
+}
+
+fn from_header(header: &str, req: &HttpRequest) -> Result<Signed, ServiceError> {
     let Some(params) = header.strip_prefix("AWS4-HMAC-SHA256 ") else {
         return Err(incomplete(format!(
             "Authorization header must use the AWS4-HMAC-SHA256 algorithm. Authorization={header}"
         )));
     };
-    let mut credential = None;
-    let (mut signed_headers, mut signature) = (false, false);
+    let (mut credential, mut signed_headers, mut signature) = ("", "", "");
     for part in params.split(',') {
         let (name, value) = part.trim().split_once('=').unwrap_or((part.trim(), ""));
         match name {
-            "Credential" => credential = Some(value),
-            "SignedHeaders" => signed_headers = !value.is_empty(),
-            "Signature" => signature = !value.is_empty(),
+            "Credential" => credential = value,
+            "SignedHeaders" => signed_headers = value,
+            "Signature" => signature = value,
             _ => {}
         }
     }
+    let amz_date = req.header("x-amz-date").or_else(|| req.header("date"));
     let mut missing = Vec::new();
-    if credential.is_none_or(str::is_empty) {
+    if credential.is_empty() {
         missing.push("Authorization header requires 'Credential' parameter.");
     }
-    if !signature {
+    if signature.is_empty() {
         missing.push("Authorization header requires 'Signature' parameter.");
     }
-    if !signed_headers {
+    if signed_headers.is_empty() {
         missing.push("Authorization header requires 'SignedHeaders' parameter.");
     }
-    if req.header("x-amz-date").is_none() && req.header("date").is_none() {
+    if amz_date.is_none() {
         missing.push(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
         );
@@ -84,11 +128,19 @@ fn from_header(header: &str, req: &HttpRequest) -> Result<Caller, ServiceError> 
             missing.join(" ")
         )));
     }
-    parse_credential(credential.unwrap_or_default())
+    let (caller, scope) = parse_credential(credential)?;
+    Ok(Signed {
+        caller,
+        scope,
+        amz_date: amz_date.unwrap_or_default().to_string(),
+        signed_headers: split_signed_headers(signed_headers),
+        signature: signature.to_string(),
+        presigned: false,
+    })
 }
 
-/// `AKID/yyyymmdd/region/service/aws4_request`.
-fn parse_credential(credential: &str) -> Result<Caller, ServiceError> {
+/// `AKID/yyyymmdd/region/service/aws4_request` → the caller and the scope after the key.
+fn parse_credential(credential: &str) -> Result<(Caller, String), ServiceError> {
     let parts: Vec<&str> = credential.split('/').collect();
     let well_formed = parts.len() == 5
         && !parts[0].is_empty()
@@ -105,11 +157,131 @@ fn parse_credential(credential: &str) -> Result<Caller, ServiceError> {
     let access_key_id = parts[0].to_string();
     let account = (access_key_id.len() == 12 && access_key_id.bytes().all(|b| b.is_ascii_digit()))
         .then(|| access_key_id.clone());
-    Ok(Caller {
+    let caller = Caller {
         access_key_id,
         account,
         region: parts[2].to_string(),
-    })
+    };
+    Ok((caller, parts[1..].join("/")))
+}
+
+/// Checks the signature against the secret of its access key. `path` is the request path as
+/// the client sent it (with any `/ns/<name>` prefix).
+pub fn verify(
+    req: &HttpRequest,
+    path: &str,
+    signed: &Signed,
+    secret: &str,
+) -> Result<(), ServiceError> {
+    let expected = signature(req, path, signed, secret);
+    let matches = expected.len() == signed.signature.len()
+        && expected
+            .bytes()
+            .zip(signed.signature.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if matches {
+        Ok(())
+    } else {
+        Err(ServiceError::new(
+            ErrorKind::InvalidSignatureException,
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+        ))
+    }
+}
+
+/// The hex signature SigV4 gives this request with this secret.
+pub fn signature(req: &HttpRequest, path: &str, signed: &Signed, secret: &str) -> String {
+    let canonical = canonical_request(req, path, signed);
+    let string_to_sign = format!(
+        "{ALGORITHM}\n{}\n{}\n{}",
+        signed.amz_date,
+        signed.scope,
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    let mut key = format!("AWS4{secret}").into_bytes();
+    for part in signed.scope.split('/') {
+        key = hmac(&key, part.as_bytes());
+    }
+    hex(&hmac(&key, string_to_sign.as_bytes()))
+}
+
+fn canonical_request(req: &HttpRequest, path: &str, signed: &Signed) -> String {
+    let uri: Vec<String> = path.split('/').map(uri_encode).collect();
+    let uri = if uri.len() <= 1 {
+        "/".to_string()
+    } else {
+        uri.join("/")
+    };
+
+    let mut query: Vec<(String, String)> = req
+        .query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                uri_encode(&percent_decode(k)),
+                uri_encode(&percent_decode(v)),
+            )
+        })
+        .filter(|(k, _)| !(signed.presigned && k == "X-Amz-Signature"))
+        .collect();
+    query.sort();
+    let query: Vec<String> = query.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+
+    let mut headers = String::new();
+    for name in &signed.signed_headers {
+        let values: Vec<String> = req
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        headers.push_str(&format!("{name}:{}\n", values.join(",")));
+    }
+    let payload = if signed.presigned {
+        "UNSIGNED-PAYLOAD".to_string()
+    } else {
+        req.header("x-amz-content-sha256")
+            .map(str::to_string)
+            .unwrap_or_else(|| hex(&Sha256::digest(&req.body)))
+    };
+    format!(
+        "{}\n{uri}\n{}\n{headers}\n{}\n{payload}",
+        req.method,
+        query.join("&"),
+        signed.signed_headers.join(";")
+    )
+}
+
+/// RFC 3986 encoding of everything but unreserved characters. Path segments are encoded as
+/// sent (so `%` becomes `%25`), as the SDKs do for every service but S3.
+fn uri_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    // HMAC accepts keys of any length, so this never yields the empty (never matching) value.
+    match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(data);
+            mac.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -188,5 +360,115 @@ mod tests {
         let e = caller(&req(Some(BOTO), false)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::IncompleteSignatureException);
         assert!(e.message.contains("X-Amz-Date"));
+    }
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+    fn signed_request(
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        auth: &str,
+    ) -> (HttpRequest, Signed) {
+        let mut all: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        all.push(("Authorization".into(), auth.into()));
+        let req = HttpRequest {
+            method: method.into(),
+            path: path.into(),
+            query: query.into(),
+            headers: all,
+            ..Default::default()
+        };
+        let signed = read(&req).unwrap();
+        (req, signed)
+    }
+
+    #[test]
+    fn signatures_match_the_aws_documentation_example() {
+        // The IAM ListUsers example of the AWS General Reference (SigV4 signing process).
+        let auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+        let (req, signed) = signed_request(
+            "GET",
+            "/",
+            "Action=ListUsers&Version=2010-05-08",
+            &[
+                (
+                    "Content-Type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                ),
+                ("Host", "iam.amazonaws.com"),
+                ("X-Amz-Date", "20150830T123600Z"),
+            ],
+            auth,
+        );
+        assert_eq!(signed.scope, "20150830/us-east-1/iam/aws4_request");
+        assert_eq!(signature(&req, "/", &signed, SECRET), signed.signature);
+        assert!(verify(&req, "/", &signed, SECRET).is_ok());
+    }
+
+    #[test]
+    fn signatures_match_the_sigv4_test_suite_get_vanilla() {
+        let auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+        let (req, signed) = signed_request(
+            "GET",
+            "/",
+            "",
+            &[
+                ("Host", "example.amazonaws.com"),
+                ("X-Amz-Date", "20150830T123600Z"),
+            ],
+            auth,
+        );
+        assert!(verify(&req, "/", &signed, SECRET).is_ok());
+    }
+
+    #[test]
+    fn any_change_to_what_was_signed_breaks_the_signature() {
+        let auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+        let base = [
+            ("Host", "example.amazonaws.com"),
+            ("X-Amz-Date", "20150830T123600Z"),
+        ];
+        let (req, signed) = signed_request("GET", "/", "", &base, auth);
+        let e = verify(&req, "/", &signed, "another secret").unwrap_err();
+        assert_eq!(
+            (e.kind, e.status()),
+            (ErrorKind::InvalidSignatureException, 403)
+        );
+        assert!(verify(&req, "/ns/a", &signed, SECRET).is_err());
+        let (req, signed) = signed_request("POST", "/", "", &base, auth);
+        assert!(verify(&req, "/", &signed, SECRET).is_err());
+        let (req, signed) = signed_request("GET", "/", "a=b", &base, auth);
+        assert!(verify(&req, "/", &signed, SECRET).is_err());
+        let other_host = [
+            ("Host", "example.amazonaws.org"),
+            ("X-Amz-Date", "20150830T123600Z"),
+        ];
+        let (req, signed) = signed_request("GET", "/", "", &other_host, auth);
+        assert!(verify(&req, "/", &signed, SECRET).is_err());
+        // Headers that were not signed may change.
+        let extra = [
+            ("Host", "example.amazonaws.com"),
+            ("X-Amz-Date", "20150830T123600Z"),
+            ("User-Agent", "x"),
+        ];
+        let (req, signed) = signed_request("GET", "/", "", &extra, auth);
+        assert!(verify(&req, "/", &signed, SECRET).is_ok());
+    }
+
+    #[test]
+    fn the_body_is_signed_through_its_hash() {
+        let headers = [("Host", "h"), ("X-Amz-Date", "20261128T000000Z")];
+        let auth = "AWS4-HMAC-SHA256 Credential=AKID/20261128/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-date, Signature=00";
+        let (mut req, mut signed) = signed_request("POST", "/", "", &headers, auth);
+        req.body = b"{}".to_vec();
+        signed.signature = signature(&req, "/", &signed, "s");
+        assert!(verify(&req, "/", &signed, "s").is_ok());
+        req.body = b"{ }".to_vec();
+        assert!(verify(&req, "/", &signed, "s").is_err());
     }
 }

@@ -34,6 +34,7 @@ impl DurableObject for NamespaceObject {
         let request = HttpRequest {
             method: req.method().to_string(),
             path: routed.path,
+            full_path: url.path().to_string(),
             query: url.query().unwrap_or_default().to_string(),
             headers: req.headers().entries().collect(),
             body: req.bytes().await?,

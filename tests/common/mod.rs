@@ -87,6 +87,7 @@ impl Mock {
         self.send(HttpRequest {
             method: "POST".into(),
             path: "/".into(),
+            full_path: String::new(),
             query: String::new(),
             headers: vec![
                 ("Authorization".into(), auth),
@@ -113,6 +114,7 @@ impl Mock {
         self.send(HttpRequest {
             method: method.into(),
             path: format!("/_mock{path}"),
+            full_path: String::new(),
             query: query.into(),
             headers: vec![],
             body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),

@@ -1,0 +1,88 @@
+// Signature verification with real signers: once a namespace configures credentials
+// (settings.signatureCredentials), the JS SDK and boto3 get through only with the right
+// secret; a wrong secret is InvalidSignatureException and an unknown key
+// UnrecognizedClientException, both 403. Without credentials any key is accepted.
+
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { MarketplaceMeteringClient, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
+import { startEphemeralMock, namespaceUrl, createProduct, patchSettings, usageRecords, sdkError } from './harness.mjs';
+
+let mock;
+let namespaces = 0;
+before(async () => { mock = await startEphemeralMock(); });
+after(async () => { await mock?.stop(); });
+
+const KEY = 'AKIDTEAMEXAMPLE';
+const SECRET = 'team-secret/with+odd=chars';
+
+/** A fresh namespace with product `prod`, verifying signatures of KEY/SECRET. */
+async function world({ verify = true } = {}) {
+  const url = namespaceUrl(mock, `signatures-${++namespaces}`);
+  await createProduct(url, { productCode: 'prod', dimensions: ['d'] });
+  if (verify) await patchSettings(url, { signatureCredentials: { [KEY]: SECRET } });
+  return url;
+}
+
+const client = (url, accessKeyId, secretAccessKey) => new MarketplaceMeteringClient({
+  region: 'eu-west-1', endpoint: url, credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1,
+});
+
+const meter = (c) => c.send(new MeterUsageCommand({
+  ProductCode: 'prod', Timestamp: new Date(), UsageDimension: 'd', UsageQuantity: 1,
+}));
+
+test('the JS SDK with the configured key and secret is admitted', async () => {
+  const url = await world();
+  const out = await meter(client(url, KEY, SECRET));
+  assert.ok(out.MeteringRecordId);
+  assert.equal((await usageRecords(url)).length, 1);
+});
+
+test('a wrong secret is InvalidSignatureException (403) and records nothing', async () => {
+  const url = await world();
+  const e = await sdkError(meter(client(url, KEY, 'not-the-secret')));
+  assert.equal(e.name, 'InvalidSignatureException');
+  assert.equal(e.$metadata.httpStatusCode, 403);
+  assert.equal((await usageRecords(url)).length, 0);
+});
+
+test('a key the namespace does not know is UnrecognizedClientException (403)', async () => {
+  const url = await world();
+  const e = await sdkError(meter(client(url, 'AKIDSTRANGER', SECRET)));
+  assert.equal(e.name, 'UnrecognizedClientException');
+  assert.equal(e.$metadata.httpStatusCode, 403);
+});
+
+test('without configured credentials any key and secret are accepted', async () => {
+  const url = await world({ verify: false });
+  const out = await meter(client(url, 'anything', 'whatever'));
+  assert.ok(out.MeteringRecordId);
+});
+
+const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
+
+/** Runs a boto3 MeterUsage with the given secret; returns 'ok' or the error code. */
+function boto3Meter(url, secret) {
+  const script = `
+import boto3, datetime, sys
+c = boto3.client("meteringmarketplace", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+try:
+    c.meter_usage(ProductCode="prod", Timestamp=datetime.datetime.now(datetime.timezone.utc),
+                  UsageDimension="d", UsageQuantity=1)
+    print("ok")
+except c.exceptions.ClientError as e:
+    print(e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"])
+`;
+  const r = spawnSync('python3', ['-c', script, url, KEY, secret], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+test('boto3 signatures verify too, and a wrong secret is refused', { skip: !hasBoto3 && 'boto3 not installed' }, async () => {
+  const url = await world();
+  assert.equal(boto3Meter(url, SECRET), 'ok');
+  assert.equal(boto3Meter(url, 'wrong'), 'InvalidSignatureException 403');
+});

@@ -1,0 +1,93 @@
+//! Signature verification: off by default (any key goes); on when the namespace configures
+//! credentials, and then only those keys with correct SigV4 signatures get through.
+
+mod common;
+
+use common::{secs, with_catalogue, Mock, NOW};
+use metering_mock::protocol::http::HttpRequest;
+use metering_mock::protocol::sigv4;
+use serde_json::json;
+
+/// A MeterUsage request signed by `key`/`secret` for the path `/ns/team/`.
+fn signed_request(key: &str, secret: &str) -> HttpRequest {
+    let body = json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantity": 1});
+    let mut req = HttpRequest {
+        method: "POST".into(),
+        path: "/".into(),
+        full_path: "/ns/team/".into(),
+        query: String::new(),
+        headers: vec![
+            ("Host".into(), "127.0.0.1:8787".into()),
+            ("X-Amz-Date".into(), "20260310T123000Z".into()),
+            ("X-Amz-Target".into(), "AWSMPMeteringService.MeterUsage".into()),
+            ("Content-Type".into(), "application/x-amz-json-1.1".into()),
+            ("Authorization".into(), format!("AWS4-HMAC-SHA256 Credential={key}/20260310/us-east-1/aws-marketplace/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=00")),
+        ],
+        body: body.to_string().into_bytes(),
+    };
+    let signed = sigv4::read(&req).unwrap();
+    let signature = sigv4::signature(&req, "/ns/team/", &signed, secret);
+    let auth = req.headers.last_mut().unwrap();
+    auth.1 = auth
+        .1
+        .replace("Signature=00", &format!("Signature={signature}"));
+    req
+}
+
+fn mock() -> Mock {
+    let mut m = Mock::named("team");
+    with_catalogue(&mut m);
+    m
+}
+
+#[test]
+fn without_configured_credentials_any_signature_is_accepted() {
+    let mut m = mock();
+    assert_eq!(m.send(signed_request("anything", "whatever")).status, 200);
+    let mut wrong = signed_request("anything", "whatever");
+    wrong.body = json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantity": 2}).to_string().into_bytes();
+    assert_eq!(m.send(wrong).error_name(), "DuplicateRequestException");
+}
+
+#[test]
+fn configured_credentials_admit_only_their_keys_with_correct_signatures() {
+    let mut m = mock();
+    m.set(json!({"signatureCredentials": {"AKIDTEAM": "team-secret"}}));
+    assert_eq!(
+        m.send(signed_request("AKIDTEAM", "team-secret")).status,
+        200
+    );
+    let wrong_secret = m.send(signed_request("AKIDTEAM", "guess"));
+    assert_eq!(
+        (wrong_secret.status, wrong_secret.error_name()),
+        (403, "InvalidSignatureException")
+    );
+    let unknown = m.send(signed_request("AKIDOTHER", "team-secret"));
+    assert_eq!(
+        (unknown.status, unknown.error_name()),
+        (403, "UnrecognizedClientException")
+    );
+    let mut tampered = signed_request("AKIDTEAM", "team-secret");
+    tampered.body.push(b' ');
+    assert_eq!(m.send(tampered).error_name(), "InvalidSignatureException");
+    m.set(json!({"signatureCredentials": {}}));
+    assert_eq!(m.send(signed_request("AKIDOTHER", "guess")).status, 200);
+}
+
+#[test]
+fn bad_credential_settings_are_refused() {
+    let mut m = mock();
+    for bad in [
+        json!({"": "s"}),
+        json!({"k": ""}),
+        json!({"a/b": "s"}),
+        json!(["k"]),
+    ] {
+        let a = m.control(
+            "PATCH",
+            "/settings",
+            Some(json!({"signatureCredentials": bad})),
+        );
+        assert_eq!(a.status, 400, "{bad}");
+    }
+}
