@@ -1,4 +1,5 @@
-//! Protocol: HTTP values, the awsJson1_1 front door and error encoding, SigV4 scope parsing,
+//! Protocol: HTTP values, the awsJson1_1 front door and error encoding, SigV4 (scope and
+//! optional verification),
 //! JSON member reading, and namespace routing by path. Pure: no runtime, no store.
 
 pub mod awsjson;

@@ -19,6 +19,7 @@ const DEFAULT_SETTINGS = {
   tagCharset: 'documented',
   maxDistinctTagKeysPerRecord: 5,
   dryRunStatus: 400,
+  signatureCredentials: {},
 };
 
 let mock;
