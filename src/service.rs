@@ -77,34 +77,35 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         let request_id = self.ids.next_uuid();
         let response = match self.ensure_initialized() {
             Err(e) => awsjson::error(&e, &request_id),
-            Ok(()) if req.path == "/" && req.method == "POST" => self.aws(req, &request_id),
-            Ok(())
-                if req.path == "/" || req.path == "/_mock" || req.path.starts_with("/_mock/") =>
-            {
-                if req.path == "/" {
-                    HttpResponse::json(
-                        200,
-                        &json!({
-                            "service": "metering-mock",
-                            "namespace": self.name,
-                            "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation>) to this URL; the control API is under /_mock/"
-                        }),
-                    )
-                } else {
-                    control::handle(self, req)
-                }
-            }
-            Ok(()) => HttpResponse::json(
-                404,
-                &json!({
-                    "error": format!("no route {} {}: AWS requests go to / (or /ns/<name>/), the control API to /_mock/", req.method, req.path)
-                }),
-            ),
+            Ok(()) => self.route(req, &request_id),
         };
         if response.header("x-amzn-RequestId").is_some() {
             response
         } else {
             response.with_header("x-amzn-RequestId", &request_id)
+        }
+    }
+
+    fn route(&mut self, req: &HttpRequest, request_id: &str) -> HttpResponse {
+        match (req.method.as_str(), req.path.as_str()) {
+            ("POST", "/") => self.aws(req, request_id),
+            ("GET", "/") => HttpResponse::json(
+                200,
+                &json!({
+                    "service": "metering-mock",
+                    "namespace": self.name,
+                    "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation>) to this URL; the control API is under /_mock/"
+                }),
+            ),
+            (_, path) if path == "/_mock" || path.starts_with("/_mock/") => {
+                control::handle(self, req)
+            }
+            (method, path) => HttpResponse::json(
+                404,
+                &json!({
+                    "error": format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/), the control API to /_mock/")
+                }),
+            ),
         }
     }
 

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{secs, with_catalogue, Mock, LICENSE_1, NOW};
 use metering_mock::error::ErrorKind;
+use metering_mock::ops::faults;
+use metering_mock::protocol::awsjson::Operation;
 use serde_json::{json, Value};
 
 const PROTOCOL_ERRORS: [&str; 8] = [
@@ -122,6 +124,18 @@ fn every_error_kind_is_a_model_shape_or_a_protocol_error() {
                 "model error {name} has no ErrorKind"
             );
         }
+    }
+}
+
+#[test]
+fn the_error_lists_of_the_code_are_the_models() {
+    let model = model();
+    for op in Operation::ALL {
+        let code: BTreeSet<String> = faults::modeled_errors(op)
+            .iter()
+            .map(|k| k.name().to_string())
+            .collect();
+        assert_eq!(code, modeled_errors(&model, op.name()), "{}", op.name());
     }
 }
 

@@ -1,5 +1,5 @@
 //! The control API of a namespace, under `/_mock/…`: products and customers, the usage
-//! ledger, settings, the clock, reset and health. Its own JSON (camelCase) and its own
+//! ledger, settings, the clock, injected faults, reset and health. Its own JSON (camelCase) and its own
 //! errors: `{"error": "…"}` with 400, 404 or 405.
 //!
 //! Layer: control. Runs inside the namespace's single writer like the operations do.
@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::domain::catalogue::Product;
 use crate::domain::settings::{Clock, Settings};
 use crate::domain::time::Instant;
+use crate::ops::faults::{self, Fault};
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::service::{load_clock, load_settings, Namespace};
 use crate::store::{contract, Store, UsageEntry, UsageQuery};
@@ -47,6 +48,11 @@ pub fn handle<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
         ("PATCH", "/settings") => patch_settings(ns, req),
         ("GET", "/clock") => clock_view(ns),
         ("PUT", "/clock") => put_clock(ns, req),
+        ("GET", "/faults") => list_faults(ns),
+        ("POST", "/faults") => add_fault(ns, req),
+        ("DELETE", "/faults") => faults::clear(ns.store)
+            .map_err(internal)
+            .and_then(|_| ok(json!({ "faults": [] }))),
         ("POST", "/reset") => reset(ns),
         ("POST", "/store-contract") => store_contract(ns),
         (
@@ -274,6 +280,17 @@ fn put_clock<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) ->
         .put_meta("clock", &json!(clock).to_string())
         .map_err(store_err)?;
     clock_view(ns)
+}
+
+fn list_faults<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+    ok(json!({ "faults": faults::queued(ns.store).map_err(internal)? }))
+}
+
+fn add_fault<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
+    let fault: Fault =
+        serde_json::from_value(body_json(req)?).map_err(|e| bad(format!("invalid fault: {e}")))?;
+    let queued = faults::push(ns.store, fault).map_err(bad)?;
+    Ok(HttpResponse::json(201, &json!({ "faults": queued })))
 }
 
 fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {

@@ -4,7 +4,8 @@
 //! tags and allocations, the product (from `ProductCode` or from the records' licenses),
 //! then each record's dimension, customer, license and time window. Any failure rejects
 //! the whole batch; otherwise each record gets `Success`, `DuplicateRecord` or
-//! `CustomerNotSubscribed`, in order, so the first of two records for one key wins.
+//! `CustomerNotSubscribed`, in order, so the first of two records for one key wins. A queued
+//! fault (see `faults`) can leave the last records in `UnprocessedRecords` instead.
 
 use serde_json::{json, Map, Value};
 
@@ -145,8 +146,8 @@ pub fn run<S: Store + ?Sized>(
 ) -> Result<Value, ServiceError> {
     let req = BatchMeterUsageRequest::decode(input)?;
     let outcomes = batch_meter_usage(&req, call, store, ids)?;
-    let results: Vec<Value> = req
-        .records
+    let (processed, unprocessed) = req.records.split_at(outcomes.len().min(req.records.len()));
+    let results: Vec<Value> = processed
         .iter()
         .zip(outcomes)
         .map(|(record, outcome)| {
@@ -159,7 +160,8 @@ pub fn run<S: Store + ?Sized>(
             Value::Object(result)
         })
         .collect();
-    Ok(json!({ "Results": results, "UnprocessedRecords": [] }))
+    let unprocessed: Vec<&Value> = unprocessed.iter().map(|r| &r.echo).collect();
+    Ok(json!({ "Results": results, "UnprocessedRecords": unprocessed }))
 }
 
 /// The answer for one record.
@@ -169,7 +171,8 @@ pub struct RecordOutcome {
     pub metering_record_id: Option<String>,
 }
 
-/// Checks the whole batch, then records each record; returns one outcome per record.
+/// Checks the whole batch, then records each record; returns one outcome per processed
+/// record (all of them, unless a fault leaves the last ones unprocessed).
 pub fn batch_meter_usage<S: Store + ?Sized>(
     req: &BatchMeterUsageRequest,
     call: &Call<'_>,
@@ -221,8 +224,11 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
         }
     }
 
-    let mut outcomes = Vec::with_capacity(req.records.len());
-    for (r, customer) in req.records.iter().zip(customers) {
+    // A queued `unprocessedRecords` fault leaves the last records of a valid batch untouched.
+    let unprocessed = super::faults::take_unprocessed(store)?;
+    let processed = req.records.len().saturating_sub(unprocessed);
+    let mut outcomes = Vec::with_capacity(processed);
+    for (r, customer) in req.records.iter().zip(customers).take(processed) {
         let Some(customer) = customer else {
             outcomes.push(RecordOutcome {
                 status: "CustomerNotSubscribed",

@@ -4,6 +4,7 @@
 //! Object. Never imports the runtime.
 
 pub mod batch_meter_usage;
+pub mod faults;
 pub mod meter_usage;
 pub mod shapes;
 
@@ -61,7 +62,7 @@ pub fn decide_usage(existing: Option<&UsageEntry>, quantity: Quantity) -> UsageD
     }
 }
 
-/// Runs an operation on its decoded input.
+/// Runs an operation on its decoded input, unless a queued fault answers for it.
 pub fn dispatch<S: Store + ?Sized>(
     operation: Operation,
     input: &Map<String, Value>,
@@ -69,6 +70,7 @@ pub fn dispatch<S: Store + ?Sized>(
     store: &mut S,
     ids: &mut dyn IdSource,
 ) -> Result<Value, ServiceError> {
+    faults::take_error(store, operation)?;
     match operation {
         Operation::MeterUsage => meter_usage::run(input, call, store, ids),
         Operation::BatchMeterUsage => batch_meter_usage::run(input, call, store, ids),

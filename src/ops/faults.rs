@@ -1,0 +1,302 @@
+//! Injected faults: the namespace's queue of failures to play on coming calls, so a seller
+//! can test retry code against the errors the real service sends under load (throttling,
+//! internal errors, a disabled API) and against `UnprocessedRecords`.
+//!
+//! A fault names an operation and either a modeled error of that operation or a number of
+//! batch records to leave unprocessed, and how many calls it applies to. Faults are kept
+//! in the store (meta `faults`) and taken by the single writer, so each one fires exactly
+//! `count` times.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorKind, ServiceError};
+use crate::protocol::awsjson::Operation;
+use crate::store::Store;
+
+const META_KEY: &str = "faults";
+const MAX_QUEUED: usize = 100;
+const MAX_COUNT: u32 = 10_000;
+
+/// The errors the service model lists for each operation.
+pub fn modeled_errors(operation: Operation) -> &'static [ErrorKind] {
+    use ErrorKind::*;
+    match operation {
+        Operation::MeterUsage => &[
+            InternalServiceErrorException,
+            InvalidProductCodeException,
+            InvalidUsageDimensionException,
+            InvalidTagException,
+            InvalidUsageAllocationsException,
+            InvalidEndpointRegionException,
+            TimestampOutOfBoundsException,
+            DuplicateRequestException,
+            IdempotencyConflictException,
+            ThrottlingException,
+            CustomerNotEntitledException,
+        ],
+        Operation::BatchMeterUsage => &[
+            InternalServiceErrorException,
+            InvalidProductCodeException,
+            InvalidUsageDimensionException,
+            InvalidTagException,
+            InvalidUsageAllocationsException,
+            InvalidCustomerIdentifierException,
+            TimestampOutOfBoundsException,
+            ThrottlingException,
+            DisabledApiException,
+            InvalidLicenseException,
+        ],
+        Operation::RegisterUsage => &[
+            InvalidProductCodeException,
+            InvalidRegionException,
+            InvalidPublicKeyVersionException,
+            PlatformNotSupportedException,
+            CustomerNotEntitledException,
+            ThrottlingException,
+            InternalServiceErrorException,
+            DisabledApiException,
+        ],
+        Operation::ResolveCustomer => &[
+            InvalidTokenException,
+            ExpiredTokenException,
+            ThrottlingException,
+            InternalServiceErrorException,
+            DisabledApiException,
+        ],
+    }
+}
+
+/// One queued fault, as `POST /_mock/faults` takes it and `GET /_mock/faults` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fault {
+    /// `MeterUsage` or `BatchMeterUsage`.
+    pub operation: String,
+    /// A modeled error of the operation to answer with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// BatchMeterUsage only: how many of the last records to leave unprocessed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unprocessed_records: Option<usize>,
+    /// How many calls it applies to (the remaining count when listed).
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// What a fault does to the call it fires on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Injected {
+    Error(ServiceError),
+    Unprocessed(usize),
+}
+
+fn operation_named(name: &str) -> Option<Operation> {
+    Operation::ALL.into_iter().find(|op| op.name() == name)
+}
+
+impl Fault {
+    /// Checks a fault from the control API; the message says what to fix.
+    pub fn check(&self) -> Result<(), String> {
+        let operation = match operation_named(&self.operation) {
+            Some(op @ (Operation::MeterUsage | Operation::BatchMeterUsage)) => op,
+            _ => {
+                return Err(format!(
+                    "operation '{}' must be MeterUsage or BatchMeterUsage",
+                    self.operation
+                ))
+            }
+        };
+        if !(1..=MAX_COUNT).contains(&self.count) {
+            return Err(format!("count must be 1-{MAX_COUNT}"));
+        }
+        match (&self.error, self.unprocessed_records) {
+            (Some(error), None) => {
+                let allowed = modeled_errors(operation);
+                if !allowed.iter().any(|k| k.name() == error) {
+                    let names: Vec<&str> = allowed.iter().map(|k| k.name()).collect();
+                    return Err(format!(
+                        "error '{error}' is not an error of {} (its model lists: {})",
+                        self.operation,
+                        names.join(", ")
+                    ));
+                }
+                Ok(())
+            }
+            (None, Some(n)) if operation == Operation::BatchMeterUsage && (1..=25).contains(&n) => {
+                Ok(())
+            }
+            (None, Some(_)) => {
+                Err("unprocessedRecords (1-25) applies to BatchMeterUsage only".into())
+            }
+            _ => Err("give either error or unprocessedRecords".into()),
+        }
+    }
+
+    fn injected(&self) -> Option<Injected> {
+        if let Some(n) = self.unprocessed_records {
+            return Some(Injected::Unprocessed(n));
+        }
+        let kind = *ErrorKind::ALL
+            .iter()
+            .find(|k| Some(k.name()) == self.error.as_deref())?;
+        let message = self.message.clone().unwrap_or_else(|| {
+            match kind {
+                ErrorKind::ThrottlingException => "Rate exceeded",
+                ErrorKind::InternalServiceErrorException => "An internal error occurred.",
+                ErrorKind::DisabledApiException => "The API is disabled in the Region.",
+                _ => "Injected by the namespace's fault queue.",
+            }
+            .to_string()
+        });
+        Some(Injected::Error(ServiceError::new(kind, message)))
+    }
+}
+
+/// The queued faults, oldest first.
+pub fn queued<S: Store + ?Sized>(store: &S) -> Result<Vec<Fault>, ServiceError> {
+    match store.meta(META_KEY)? {
+        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn save<S: Store + ?Sized>(store: &mut S, faults: &[Fault]) -> Result<(), ServiceError> {
+    let text = serde_json::to_string(faults).map_err(ServiceError::internal)?;
+    Ok(store.put_meta(META_KEY, &text)?)
+}
+
+/// Queues a checked fault.
+pub fn push<S: Store + ?Sized>(store: &mut S, fault: Fault) -> Result<Vec<Fault>, String> {
+    fault.check()?;
+    let mut faults = queued(store).map_err(|e| e.message)?;
+    if faults.len() >= MAX_QUEUED {
+        return Err(format!("at most {MAX_QUEUED} faults can be queued"));
+    }
+    faults.push(fault);
+    save(store, &faults).map_err(|e| e.message)?;
+    Ok(faults)
+}
+
+pub fn clear<S: Store + ?Sized>(store: &mut S) -> Result<(), ServiceError> {
+    save(store, &[])
+}
+
+/// Takes one firing of the oldest fault of `operation` that `wanted` accepts.
+pub fn take<S: Store + ?Sized>(
+    store: &mut S,
+    operation: Operation,
+    wanted: impl Fn(&Fault) -> bool,
+) -> Result<Option<Injected>, ServiceError> {
+    let mut faults = queued(store)?;
+    let Some(i) = faults
+        .iter()
+        .position(|f| f.operation == operation.name() && wanted(f))
+    else {
+        return Ok(None);
+    };
+    let injected = faults[i].injected();
+    faults[i].count -= 1;
+    if faults[i].count == 0 {
+        faults.remove(i);
+    }
+    save(store, &faults)?;
+    Ok(injected)
+}
+
+/// An error fault for the call, if one is queued.
+pub fn take_error<S: Store + ?Sized>(
+    store: &mut S,
+    operation: Operation,
+) -> Result<(), ServiceError> {
+    match take(store, operation, |f| f.error.is_some())? {
+        Some(Injected::Error(e)) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// How many records the coming batch leaves unprocessed (0 when no fault is queued).
+pub fn take_unprocessed<S: Store + ?Sized>(store: &mut S) -> Result<usize, ServiceError> {
+    match take(store, Operation::BatchMeterUsage, |f| {
+        f.unprocessed_records.is_some()
+    })? {
+        Some(Injected::Unprocessed(n)) => Ok(n),
+        _ => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    fn fault(json: serde_json::Value) -> Fault {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn faults_fire_count_times_in_order_for_their_operation_only() {
+        let mut s = MemoryStore::new();
+        push(&mut s, fault(serde_json::json!({"operation": "MeterUsage", "error": "ThrottlingException", "count": 2}))).unwrap();
+        push(&mut s, fault(serde_json::json!({"operation": "MeterUsage", "error": "InternalServiceErrorException"}))).unwrap();
+        assert_eq!(take_error(&mut s, Operation::BatchMeterUsage), Ok(()));
+        let kinds: Vec<_> = (0..4)
+            .map(|_| {
+                take_error(&mut s, Operation::MeterUsage)
+                    .err()
+                    .map(|e| e.kind)
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(ErrorKind::ThrottlingException),
+                Some(ErrorKind::ThrottlingException),
+                Some(ErrorKind::InternalServiceErrorException),
+                None
+            ]
+        );
+        assert!(queued(&s).unwrap().is_empty());
+    }
+
+    #[test]
+    fn unprocessed_faults_wait_for_a_batch_that_gets_that_far() {
+        let mut s = MemoryStore::new();
+        push(
+            &mut s,
+            fault(serde_json::json!({"operation": "BatchMeterUsage", "unprocessedRecords": 3})),
+        )
+        .unwrap();
+        assert_eq!(take_error(&mut s, Operation::BatchMeterUsage), Ok(()));
+        assert_eq!(take_unprocessed(&mut s), Ok(3));
+        assert_eq!(take_unprocessed(&mut s), Ok(0));
+    }
+
+    #[test]
+    fn only_modeled_errors_of_the_operation_can_be_injected() {
+        use serde_json::json;
+        for bad in [
+            json!({"operation": "MeterUsage", "error": "DisabledApiException"}),
+            json!({"operation": "BatchMeterUsage", "error": "DuplicateRequestException"}),
+            json!({"operation": "MeterUsage", "error": "ValidationException"}),
+            json!({"operation": "RegisterUsage", "error": "ThrottlingException"}),
+            json!({"operation": "MeterUsage", "unprocessedRecords": 1}),
+            json!({"operation": "BatchMeterUsage", "unprocessedRecords": 26}),
+            json!({"operation": "BatchMeterUsage"}),
+            json!({"operation": "BatchMeterUsage", "error": "ThrottlingException", "unprocessedRecords": 1}),
+            json!({"operation": "BatchMeterUsage", "error": "ThrottlingException", "count": 0}),
+        ] {
+            assert!(fault(bad.clone()).check().is_err(), "{bad}");
+        }
+        assert!(
+            fault(json!({"operation": "BatchMeterUsage", "error": "DisabledApiException"}))
+                .check()
+                .is_ok()
+        );
+    }
+}
