@@ -117,9 +117,8 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
     }
 
     fn aws(&mut self, req: &HttpRequest, request_id: &str) -> HttpResponse {
-        let outcome = awsjson::admit(req).and_then(|call| {
-            let settings = load_settings(self.store)?;
-            authenticate(req, &call.signed, &settings)?;
+        let outcome = load_settings(self.store).and_then(|settings| {
+            let call = awsjson::admit(req, |signed| authenticate(req, signed, &settings))?;
             let now = self.now()?;
             let context = Call {
                 caller: &call.signed.caller,

@@ -91,3 +91,15 @@ fn bad_credential_settings_are_refused() {
         assert_eq!(a.status, 400, "{bad}");
     }
 }
+
+#[test]
+fn the_signature_is_checked_before_the_target_and_the_body() {
+    let mut m = mock();
+    m.set(json!({"signatureCredentials": {"AKIDTEAM": "team-secret"}}));
+    let mut bad_json = signed_request("AKIDTEAM", "guess");
+    bad_json.body = b"{".to_vec();
+    assert_eq!(m.send(bad_json).error_name(), "InvalidSignatureException");
+    let mut bad_target = signed_request("AKIDTEAM", "guess");
+    bad_target.headers[2].1 = "Nope.Nope".into();
+    assert_eq!(m.send(bad_target).error_name(), "InvalidSignatureException");
+}

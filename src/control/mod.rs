@@ -57,7 +57,7 @@ pub fn handle<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
         ("POST", "/store-contract") => store_contract(ns),
         (
             _,
-            "/health" | "/products" | "/usage" | "/settings" | "/clock" | "/reset"
+            "/health" | "/products" | "/usage" | "/settings" | "/clock" | "/faults" | "/reset"
             | "/store-contract",
         ) => Err(ControlError(
             405,
@@ -299,9 +299,15 @@ fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
     ok(json!({ "reset": true, "namespace": ns.name }))
 }
 
-/// Runs the store contract on this namespace's own store; refuses a namespace in use.
+/// Runs the store contract on this namespace's own store; refuses a namespace in use
+/// (products, usage, settings, clock or faults), since the contract clears the store.
 fn store_contract<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
-    let in_use = !ns.store.products().map_err(store_err)?.is_empty()
+    let mut configured = false;
+    for key in ["settings", "clock", "faults"] {
+        configured |= ns.store.meta(key).map_err(store_err)?.is_some();
+    }
+    let in_use = configured
+        || !ns.store.products().map_err(store_err)?.is_empty()
         || !ns
             .store
             .query_usage(&UsageQuery {

@@ -188,7 +188,8 @@ fn check_tag_text(
         return err(
             ErrorKind::InvalidTagException,
             format!(
-                "The tag {what} '{text}' in allocation {allocation} of {path} contains '{bad}', which is not allowed (allowed: letters, digits and + -=._:/@)"
+                "The tag {what} '{text}' in allocation {allocation} of {path} contains '{bad}', which is not allowed (allowed: {})",
+                charset.description()
             ),
         );
     }

@@ -38,18 +38,18 @@ pub struct Customer {
 }
 
 impl Customer {
-    /// The identity usage is deduplicated under: the license when there is one (one account
-    /// may hold several), else the identifier, else the account.
-    pub fn ledger_key(&self) -> String {
+    /// The identity usage is deduplicated under, as (kind, value): the license when there
+    /// is one (one account may hold several), else the identifier, else the account.
+    pub fn ledger_identity(&self) -> (&'static str, &str) {
         match (
             &self.license_arn,
             &self.customer_identifier,
             &self.customer_aws_account_id,
         ) {
-            (Some(license), _, _) => format!("license:{license}"),
-            (None, Some(id), _) => format!("customer:{id}"),
-            (None, None, Some(account)) => format!("account:{account}"),
-            (None, None, None) => "unidentified".into(),
+            (Some(license), _, _) => ("license", license),
+            (None, Some(id), _) => ("customer", id),
+            (None, None, Some(account)) => ("account", account),
+            (None, None, None) => ("unidentified", ""),
         }
     }
 }
@@ -243,6 +243,9 @@ mod tests {
             ]
         }))
         .unwrap();
-        assert_ne!(p.customers[0].ledger_key(), p.customers[1].ledger_key());
+        assert_ne!(
+            p.customers[0].ledger_identity(),
+            p.customers[1].ledger_identity()
+        );
     }
 }

@@ -77,6 +77,16 @@ pub enum TagCharset {
 }
 
 impl TagCharset {
+    /// The allowed characters, for error messages.
+    pub fn description(self) -> &'static str {
+        match self {
+            TagCharset::Documented => "letters, digits and + -=._:/@",
+            TagCharset::ModelRegex => {
+                "letters, digits, + ._:/@ and the characters from space to '='"
+            }
+        }
+    }
+
     pub fn allows(self, c: char) -> bool {
         c.is_ascii_alphanumeric()
             || match self {
@@ -97,10 +107,14 @@ pub enum Shown<'a> {
     List(usize),
 }
 
+/// At most this many violations are spelled out; the count in the message stays exact.
+const MAX_LISTED: usize = 25;
+
 /// Collected constraint violations of one request.
 #[derive(Default)]
 pub struct Violations {
     items: Vec<String>,
+    unlisted: usize,
 }
 
 impl Violations {
@@ -115,7 +129,7 @@ impl Violations {
             Shown::Number(n) => format!("'{n}'"),
             Shown::List(n) => format!("'[{n} elements]'"),
         };
-        self.items.push(format!(
+        self.push(format!(
             "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
         ));
     }
@@ -186,7 +200,17 @@ impl Violations {
 
     /// A rule of 08-decisions.md that is not a model constraint but is reported the same way.
     pub fn rule(&mut self, path: &str, text: &str) {
-        self.items.push(format!("{text} at '{path}'"));
+        self.push(format!("{text} at '{path}'"));
+    }
+
+    /// Keeps the message, or only counts it once `MAX_LISTED` are kept, so a hostile request
+    /// cannot make the error larger than a few kilobytes.
+    fn push(&mut self, item: String) {
+        if self.items.len() < MAX_LISTED {
+            self.items.push(item);
+        } else {
+            self.unlisted += 1;
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -195,7 +219,11 @@ impl Violations {
 
     /// `Ok` when nothing was violated, else the `ValidationException` listing everything.
     pub fn into_result(self) -> Result<(), ServiceError> {
-        match self.items.len() {
+        let more = match self.unlisted {
+            0 => String::new(),
+            n => format!("; and {n} more"),
+        };
+        match self.items.len() + self.unlisted {
             0 => Ok(()),
             1 => Err(ServiceError::new(
                 ErrorKind::ValidationException,
@@ -203,7 +231,10 @@ impl Violations {
             )),
             n => Err(ServiceError::new(
                 ErrorKind::ValidationException,
-                format!("{n} validation errors detected: {}", self.items.join("; ")),
+                format!(
+                    "{n} validation errors detected: {}{more}",
+                    self.items.join("; ")
+                ),
             )),
         }
     }
@@ -238,6 +269,18 @@ mod tests {
             .message
             .starts_with("2 validation errors detected: Value 'x' at 'a'"));
         assert!(e.message.contains("; Value '-1' at 'b.1.member.quantity'"));
+    }
+
+    #[test]
+    fn thousands_of_violations_make_a_short_message_with_the_true_count() {
+        let mut v = Violations::default();
+        for i in 0..100_000 {
+            v.missing(&format!("usageRecords.{i}.member.dimension"));
+        }
+        let e = v.into_result().unwrap_err();
+        assert!(e.message.starts_with("100000 validation errors detected: "));
+        assert!(e.message.ends_with("; and 99975 more"));
+        assert!(e.message.len() < 10_000);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::meter_usage::ledger_allocations;
 use super::shapes::{self, echo_record, required_string};
-use super::{decide_usage, Call, UsageDecision};
+use super::{decide_usage, ledger_key, Call, UsageDecision};
 use crate::domain::allocation::{check_allocations, Allocation, QuantityForm};
 use crate::domain::catalogue::{Customer, Integration, Product};
 use crate::domain::constraints::{
@@ -63,8 +63,11 @@ impl BatchMeterUsageRequest {
         let mut records = Vec::new();
         match &list {
             None => v.missing(&s.path_of("UsageRecords")),
-            Some(list) => {
+            Some(list) if list.value.len() > MAX_RECORDS => {
+                // Too many records: that is the answer; the records themselves are not read.
                 v.list_size(list.value.len(), &list.path, 0, MAX_RECORDS);
+            }
+            Some(list) => {
                 for (i, item) in list.value.iter().enumerate() {
                     let path = element_path(&list.path, i);
                     let r = structure_element(item, &path)?;
@@ -237,12 +240,16 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
             continue;
         };
         let hour = r.timestamp.at.hour_floor();
-        let ledger_key = format!(
-            "batch|{}|{}|{}|{}",
-            product.product_code,
-            customer.ledger_key(),
-            r.dimension,
-            hour.millis()
+        let (kind, identity) = customer.ledger_identity();
+        let ledger_key = ledger_key(
+            &[
+                "BatchMeterUsage",
+                &product.product_code,
+                kind,
+                identity,
+                &r.dimension,
+            ],
+            hour,
         );
         let existing = store.usage_by_key(&ledger_key)?;
         let outcome = match decide_usage(existing.as_ref(), r.quantity) {

@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use super::shapes::{self, required_string};
-use super::{decide_usage, Call, UsageDecision};
+use super::{decide_usage, ledger_key, Call, UsageDecision};
 use crate::domain::allocation::{check_allocations, Allocation, QuantityForm};
 use crate::domain::constraints::Violations;
 use crate::domain::ids::IdSource;
@@ -179,11 +179,9 @@ pub fn meter_usage<S: Store + ?Sized>(
     }
 
     let hour = req.timestamp.at.hour_floor();
-    let ledger_key = format!(
-        "meter|{}|{caller}|{}|{}",
-        product.product_code,
-        req.dimension,
-        hour.millis()
+    let ledger_key = ledger_key(
+        &["MeterUsage", &product.product_code, caller, &req.dimension],
+        hour,
     );
     let existing = store.usage_by_key(&ledger_key)?;
     let id = match decide_usage(existing.as_ref(), req.quantity) {

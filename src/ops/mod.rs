@@ -38,6 +38,12 @@ impl Call<'_> {
     }
 }
 
+/// The ledger key of a usage: its parts and hour as a JSON array, so no value (dimensions,
+/// identifiers and access keys may contain any character) can run into the next part.
+pub fn ledger_key(parts: &[&str], hour: Instant) -> String {
+    serde_json::json!([parts, hour.millis()]).to_string()
+}
+
 /// What to do with a usage whose ledger key may already be taken.
 #[derive(Debug, PartialEq, Eq)]
 pub enum UsageDecision {
@@ -108,6 +114,20 @@ mod tests {
             received_at: Instant(0),
             request_id: "x".into(),
         }
+    }
+
+    #[test]
+    fn ledger_keys_cannot_collide_through_separators_in_values() {
+        let hour = Instant(0);
+        assert_ne!(
+            ledger_key(&["p", "a", "x|d"], hour),
+            ledger_key(&["p", "a|x", "d"], hour)
+        );
+        assert_ne!(
+            ledger_key(&["p", "a\",", "d"], hour),
+            ledger_key(&["p", "a", "\",d"], hour)
+        );
+        assert_eq!(ledger_key(&["p", "a"], hour), ledger_key(&["p", "a"], hour));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::allocation::{Allocation, QuantityForm, Tag};
+use crate::domain::allocation::{
+    Allocation, QuantityForm, Tag, MAX_ALLOCATIONS, MAX_TAGS_PER_ALLOCATION,
+};
 use crate::domain::constraints::{aws_len, is_product_code, Violations, PRODUCT_CODE_PATTERN};
 use crate::domain::quantity::{Quantity, DECIMAL_PATTERN, MAX_INTEGER_QUANTITY};
 use crate::error::ServiceError;
@@ -55,8 +57,10 @@ pub fn allocations(
     let Some(list) = s.list("UsageAllocations")? else {
         return Ok(None);
     };
-    let mut out = Vec::with_capacity(list.value.len());
-    for (i, item) in list.value.iter().enumerate() {
+    // One element past the limit is enough for the count rule to fire; the rest of an
+    // oversized list is not read at all.
+    let mut out = Vec::new();
+    for (i, item) in list.value.iter().enumerate().take(MAX_ALLOCATIONS + 1) {
         let path = element_path(&list.path, i);
         let a = structure_element(item, &path)?;
         let (q, form) = quantity(
@@ -79,8 +83,13 @@ fn tags(a: &Structure<'_>, v: &mut Violations) -> Result<Option<Vec<Tag>>, Servi
     let Some(list) = a.list("Tags")? else {
         return Ok(None);
     };
-    let mut out = Vec::with_capacity(list.value.len());
-    for (i, item) in list.value.iter().enumerate() {
+    let mut out = Vec::new();
+    for (i, item) in list
+        .value
+        .iter()
+        .enumerate()
+        .take(MAX_TAGS_PER_ALLOCATION + 1)
+    {
         let path = element_path(&list.path, i);
         let t = structure_element(item, &path)?;
         let key = t.string("Key")?;

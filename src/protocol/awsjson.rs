@@ -49,9 +49,14 @@ pub struct AwsCall {
     pub input: Map<String, Value>,
 }
 
-/// Authenticates, sizes, routes and parses an awsJson1_1 request.
-pub fn admit(req: &HttpRequest) -> Result<AwsCall, ServiceError> {
+/// Authenticates (reading the signature, then `authenticate` checking it), sizes, routes
+/// and parses an awsJson1_1 request.
+pub fn admit(
+    req: &HttpRequest,
+    authenticate: impl FnOnce(&Signed) -> Result<(), ServiceError>,
+) -> Result<AwsCall, ServiceError> {
     let signed = sigv4::read(req)?;
+    authenticate(&signed)?;
     if req.body.len() >= MAX_BODY_BYTES {
         return Err(ServiceError::new(
             ErrorKind::ValidationException,
@@ -134,13 +139,17 @@ mod tests {
         }
     }
 
+    fn admit_any(r: &HttpRequest) -> Result<AwsCall, ServiceError> {
+        admit(r, |_| Ok(()))
+    }
+
     fn kind<T>(r: Result<T, ServiceError>) -> ErrorKind {
         r.err().unwrap().kind
     }
 
     #[test]
     fn targets_route_to_operations_case_insensitively_by_header_name() {
-        let call = admit(&req(Some("AWSMPMeteringService.MeterUsage"), "{}")).unwrap();
+        let call = admit_any(&req(Some("AWSMPMeteringService.MeterUsage"), "{}")).unwrap();
         assert_eq!(call.operation, Operation::MeterUsage);
         assert_eq!(call.signed.caller.region, "us-east-1");
     }
@@ -156,7 +165,7 @@ mod tests {
             Some("awsmpmeteringservice.MeterUsage"),
         ] {
             assert_eq!(
-                kind(admit(&req(t, "{}"))),
+                kind(admit_any(&req(t, "{}"))),
                 ErrorKind::UnknownOperationException,
                 "{t:?}"
             );
@@ -167,11 +176,14 @@ mod tests {
     fn bodies_of_1_mb_or_more_are_validation_errors() {
         let big = format!("{{\"ProductCode\":\"{}\"}}", "a".repeat(MAX_BODY_BYTES));
         assert_eq!(
-            kind(admit(&req(Some("AWSMPMeteringService.MeterUsage"), &big))),
+            kind(admit_any(&req(
+                Some("AWSMPMeteringService.MeterUsage"),
+                &big
+            ))),
             ErrorKind::ValidationException
         );
         let fits = format!("{{\"P\":\"{}\"}}", "a".repeat(MAX_BODY_BYTES - 20));
-        assert!(admit(&req(Some("AWSMPMeteringService.MeterUsage"), &fits)).is_ok());
+        assert!(admit_any(&req(Some("AWSMPMeteringService.MeterUsage"), &fits)).is_ok());
     }
 
     #[test]
@@ -179,7 +191,7 @@ mod tests {
         let mut r = req(Some("Nope.Nope"), "{");
         r.headers.retain(|(n, _)| n != "authorization");
         assert_eq!(
-            kind(admit(&r)),
+            kind(admit_any(&r)),
             ErrorKind::MissingAuthenticationTokenException
         );
     }

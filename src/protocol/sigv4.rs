@@ -173,6 +173,16 @@ pub fn verify(
     signed: &Signed,
     secret: &str,
 ) -> Result<(), ServiceError> {
+    let body_hash = hex(&Sha256::digest(&req.body));
+    if req
+        .header("x-amz-content-sha256")
+        .is_some_and(|claimed| !signed.presigned && claimed != body_hash)
+    {
+        return Err(ServiceError::new(
+            ErrorKind::InvalidSignatureException,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ));
+    }
     let expected = signature(req, path, signed, secret);
     let matches = expected.len() == signed.signature.len()
         && expected
@@ -240,12 +250,11 @@ fn canonical_request(req: &HttpRequest, path: &str, signed: &Signed) -> String {
             .collect();
         headers.push_str(&format!("{name}:{}\n", values.join(",")));
     }
+    // The body itself is hashed: a claimed `x-amz-content-sha256` is only ever compared.
     let payload = if signed.presigned {
         "UNSIGNED-PAYLOAD".to_string()
     } else {
-        req.header("x-amz-content-sha256")
-            .map(str::to_string)
-            .unwrap_or_else(|| hex(&Sha256::digest(&req.body)))
+        hex(&Sha256::digest(&req.body))
     };
     format!(
         "{}\n{uri}\n{}\n{headers}\n{}\n{payload}",
@@ -458,6 +467,22 @@ mod tests {
         ];
         let (req, signed) = signed_request("GET", "/", "", &extra, auth);
         assert!(verify(&req, "/", &signed, SECRET).is_ok());
+    }
+
+    #[test]
+    fn a_claimed_body_hash_must_be_the_real_one() {
+        let headers = [("Host", "h"), ("X-Amz-Date", "20261128T000000Z")];
+        let auth = "AWS4-HMAC-SHA256 Credential=AKID/20261128/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00";
+        let (mut req, mut signed) = signed_request("POST", "/", "", &headers, auth);
+        req.body = b"{\"UsageQuantity\":1}".to_vec();
+        let claimed = hex(&Sha256::digest(&req.body));
+        req.headers.push(("x-amz-content-sha256".into(), claimed));
+        signed.signature = signature(&req, "/", &signed, "s");
+        assert!(verify(&req, "/", &signed, "s").is_ok());
+        req.body = b"{\"UsageQuantity\":7}".to_vec();
+        let e = verify(&req, "/", &signed, "s").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidSignatureException);
+        assert!(e.message.contains("x-amz-content-sha256"));
     }
 
     #[test]

@@ -1,0 +1,130 @@
+//! Hostile and odd input: oversized lists answer with short errors, values containing
+//! separators cannot make two usages share a ledger key.
+
+mod common;
+
+use common::{secs, Mock, NOW};
+use serde_json::{json, Value};
+
+const SHORT: usize = 16 * 1024;
+
+#[test]
+fn a_batch_with_hundreds_of_thousands_of_records_gets_a_short_validation_error() {
+    let mut m = Mock::new();
+    let records = vec![json!({}); 340_000];
+    let a = m.call(
+        "BatchMeterUsage",
+        json!({"ProductCode": "p", "UsageRecords": records}),
+    );
+    assert_eq!(a.error_name(), "ValidationException");
+    assert!(a
+        .message()
+        .contains("Member must have length less than or equal to 25"));
+    assert!(
+        a.response.body.len() < SHORT,
+        "{} bytes",
+        a.response.body.len()
+    );
+}
+
+#[test]
+fn oversized_tag_and_allocation_lists_get_short_modeled_errors() {
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "p", "dimensions": ["d"]}));
+    for (tag, expected) in [
+        (json!({"Key": "k", "Value": "v"}), "InvalidTagException"),
+        (json!({}), "ValidationException"),
+    ] {
+        let tags = vec![tag; 30_000];
+        let input = json!({"ProductCode": "p", "Timestamp": secs(NOW), "UsageDimension": "d",
+            "UsageAllocations": [{"AllocatedUsageQuantity": 0, "Tags": tags}]});
+        let a = m.call("MeterUsage", input);
+        assert_eq!(a.error_name(), expected);
+        assert!(a.response.body.len() < SHORT);
+    }
+    let allocations = vec![json!({}); 200_000];
+    let input = json!({"ProductCode": "p", "Timestamp": secs(NOW), "UsageDimension": "d", "UsageAllocations": allocations});
+    let a = m.call("MeterUsage", input);
+    assert_eq!(a.error_name(), "InvalidUsageAllocationsException");
+    assert!(a.response.body.len() < SHORT);
+}
+
+#[test]
+fn thousands_of_violations_are_counted_but_only_some_are_spelled_out() {
+    let mut m = Mock::new();
+    let allocations: Vec<Value> = (0..2000)
+        .map(|_| json!({"AllocatedUsageQuantity": -1}))
+        .collect();
+    let record = json!({"Timestamp": 1, "CustomerIdentifier": "c", "Dimension": "d", "UsageAllocations": allocations});
+    let a = m.call(
+        "BatchMeterUsage",
+        json!({"ProductCode": "p", "UsageRecords": [record.clone(), record]}),
+    );
+    assert_eq!(a.error_name(), "ValidationException");
+    assert!(
+        a.message().starts_with("4000 validation errors detected: "),
+        "{}",
+        &a.message()[..80]
+    );
+    assert!(a.message().ends_with("; and 3975 more"));
+    assert!(a.response.body.len() < SHORT);
+}
+
+#[test]
+fn separators_inside_values_cannot_merge_two_customers_usage() {
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "p", "dimensions": ["x|d", "d"],
+        "customers": [{"customerIdentifier": "a"}, {"customerIdentifier": "a|x"}]}));
+    let record = |c: &str, d: &str, q: i64| json!({"Timestamp": secs(NOW), "CustomerIdentifier": c, "Dimension": d, "Quantity": q});
+    let a = m.call(
+        "BatchMeterUsage",
+        json!({"ProductCode": "p", "UsageRecords": [record("a", "x|d", 1), record("a|x", "d", 2)]}),
+    );
+    let statuses: Vec<&str> = a.body["Results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["Success", "Success"]);
+    assert_eq!(m.usage("").len(), 2);
+}
+
+#[test]
+fn separators_inside_access_keys_cannot_merge_two_callers_usage() {
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "p", "dimensions": ["x|d", "d"]}));
+    let usage = |d: &str, q: i64| json!({"ProductCode": "p", "Timestamp": secs(NOW), "UsageDimension": d, "UsageQuantity": q});
+    assert_eq!(
+        m.call_as("k|x", "us-east-1", "MeterUsage", usage("d", 1))
+            .status,
+        200
+    );
+    assert_eq!(
+        m.call_as("k", "us-east-1", "MeterUsage", usage("x|d", 2))
+            .status,
+        200
+    );
+    assert_eq!(m.usage("").len(), 2);
+}
+
+#[test]
+fn the_store_contract_refuses_a_namespace_with_settings_clock_or_faults() {
+    for (method, path, body) in [
+        ("PATCH", "/settings", json!({"maxFutureSeconds": 1})),
+        ("PUT", "/clock", json!({"offsetSeconds": 5})),
+        (
+            "POST",
+            "/faults",
+            json!({"operation": "MeterUsage", "error": "ThrottlingException"}),
+        ),
+    ] {
+        let mut m = Mock::new();
+        assert!(m.control(method, path, Some(body)).status < 300);
+        assert_eq!(
+            m.control("POST", "/store-contract", None).status,
+            409,
+            "{path}"
+        );
+    }
+}
