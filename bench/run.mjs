@@ -11,6 +11,8 @@
 // What it measures, in one run against ONE `wrangler dev` started through the test harness
 // (127.0.0.1 only, stopped in a finally):
 //   1. ping          GET /_mock/ping (the baseline)
+//   1b. object-ping  GET /ns/bench/_mock/clock: the Durable Object hop alone, so the table
+//                    also shows what the metering logic adds on top of that hop
 //   2. meter-new     MeterUsage, each request a new ledger record (a unique access key id per
 //                    request, so the once-per-hour key product|caller|dimension|hour is fresh)
 //   3. batch-new     BatchMeterUsage, 25 records per request, each record new (a distinct
@@ -144,6 +146,16 @@ function pingScenario(url) {
     name: 'ping',
     what: 'GET /_mock/ping (worker only, no Durable Object)',
     makeRequest: () => ({ url: `${url}/_mock/ping`, init, check: expectStatus200 }),
+  };
+}
+
+/** GET /_mock/clock of the bench namespace: the Durable Object hop with next to no work. */
+function objectPingScenario(nsUrl) {
+  const init = { method: 'GET' };
+  return {
+    name: 'object-ping',
+    what: 'GET /ns/bench/_mock/clock (one Durable Object round trip, a cached read)',
+    makeRequest: () => ({ url: `${nsUrl}/_mock/clock`, init, check: expectStatus200 }),
   };
 }
 
@@ -389,6 +401,7 @@ async function main() {
     };
     const scenarios = [
       pingScenario(mock.url),
+      objectPingScenario(nsUrl),
       meterNewScenario(nsUrl, counters),
       batchNewScenario(nsUrl, counters),
       meterRepeatScenario(nsUrl, counters),
