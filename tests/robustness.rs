@@ -128,3 +128,99 @@ fn the_store_contract_refuses_a_namespace_with_settings_clock_or_faults() {
         );
     }
 }
+
+/// A small deterministic generator of JSON shaped like (and unlike) the operations' input.
+struct Fuzz(u64);
+
+impl Fuzz {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+
+    fn value(&mut self, depth: u32) -> Value {
+        const KEYS: [&str; 22] = [
+            "ProductCode",
+            "Timestamp",
+            "UsageDimension",
+            "UsageQuantity",
+            "UsageQuantityAsDecimal",
+            "DryRun",
+            "UsageAllocations",
+            "ClientToken",
+            "UsageRecords",
+            "CustomerIdentifier",
+            "Dimension",
+            "Quantity",
+            "QuantityAsDecimal",
+            "CustomerAWSAccountId",
+            "LicenseArn",
+            "AllocatedUsageQuantity",
+            "AllocatedUsageQuantityAsDecimal",
+            "Tags",
+            "Key",
+            "Value",
+            "x",
+            "",
+        ];
+        const STRINGS: [&str; 12] = [
+            "",
+            "p",
+            "d",
+            "hosts",
+            "ami",
+            "1.5",
+            "0",
+            "9999999999.999999",
+            "111122223333",
+            "arn:aws:license-manager::1:license:l-1",
+            "é😀\u{0}",
+            "a|b",
+        ];
+        match self.next() % if depth > 3 { 6 } else { 8 } {
+            0 => Value::Null,
+            1 => json!(self.next().is_multiple_of(2)),
+            2 => json!((self.next() % 5_000_000_000) as i64 - 1_000_000_000),
+            3 => json!(f64::from_bits(self.next() >> 2)),
+            4 => json!(self.pick(&STRINGS)),
+            5 => json!(secs(NOW).as_i64().unwrap_or(0) + (self.next() % 100_000) as i64 - 50_000),
+            6 => Value::Array(
+                (0..self.next() % 4)
+                    .map(|_| self.value(depth + 1))
+                    .collect(),
+            ),
+            _ => {
+                let mut map = serde_json::Map::new();
+                for _ in 0..self.next() % 6 {
+                    let key = self.pick(&KEYS).to_string();
+                    map.insert(key, self.value(depth + 1));
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+#[test]
+fn random_inputs_never_get_a_500_or_a_panic() {
+    let mut m = Mock::new();
+    common::with_catalogue(&mut m);
+    let mut fuzz = Fuzz(0x9E37_79B9_7F4A_7C15);
+    for i in 0..20_000 {
+        let op = if i % 2 == 0 {
+            "MeterUsage"
+        } else {
+            "BatchMeterUsage"
+        };
+        let input = fuzz.value(0);
+        let a = m.call(op, input.clone());
+        assert_ne!(a.status, 500, "{op} {input}: {:?}", a.body);
+        assert!(a.status == 200 || a.error.is_some(), "{op} {input}");
+    }
+}
