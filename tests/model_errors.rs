@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{secs, with_catalogue, Mock, LICENSE_1, NOW};
 use metering_mock::error::ErrorKind;
-use metering_mock::ops::faults;
+use metering_mock::ops;
 use metering_mock::protocol::awsjson::Operation;
 use serde_json::{json, Value};
 
@@ -131,7 +131,7 @@ fn every_error_kind_is_a_model_shape_or_a_protocol_error() {
 fn the_error_lists_of_the_code_are_the_models() {
     let model = model();
     for op in Operation::ALL {
-        let code: BTreeSet<String> = faults::modeled_errors(op)
+        let code: BTreeSet<String> = ops::modeled_errors(op)
             .iter()
             .map(|k| k.name().to_string())
             .collect();

@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::batch_meter_usage::MAX_RECORDS;
+use super::modeled_errors;
 use crate::error::{ErrorKind, ServiceError};
 use crate::protocol::awsjson::Operation;
 use crate::store::Store;
@@ -16,55 +18,6 @@ use crate::store::Store;
 const META_KEY: &str = "faults";
 const MAX_QUEUED: usize = 100;
 const MAX_COUNT: u32 = 10_000;
-
-/// The errors the service model lists for each operation.
-pub fn modeled_errors(operation: Operation) -> &'static [ErrorKind] {
-    use ErrorKind::*;
-    match operation {
-        Operation::MeterUsage => &[
-            InternalServiceErrorException,
-            InvalidProductCodeException,
-            InvalidUsageDimensionException,
-            InvalidTagException,
-            InvalidUsageAllocationsException,
-            InvalidEndpointRegionException,
-            TimestampOutOfBoundsException,
-            DuplicateRequestException,
-            IdempotencyConflictException,
-            ThrottlingException,
-            CustomerNotEntitledException,
-        ],
-        Operation::BatchMeterUsage => &[
-            InternalServiceErrorException,
-            InvalidProductCodeException,
-            InvalidUsageDimensionException,
-            InvalidTagException,
-            InvalidUsageAllocationsException,
-            InvalidCustomerIdentifierException,
-            TimestampOutOfBoundsException,
-            ThrottlingException,
-            DisabledApiException,
-            InvalidLicenseException,
-        ],
-        Operation::RegisterUsage => &[
-            InvalidProductCodeException,
-            InvalidRegionException,
-            InvalidPublicKeyVersionException,
-            PlatformNotSupportedException,
-            CustomerNotEntitledException,
-            ThrottlingException,
-            InternalServiceErrorException,
-            DisabledApiException,
-        ],
-        Operation::ResolveCustomer => &[
-            InvalidTokenException,
-            ExpiredTokenException,
-            ThrottlingException,
-            InternalServiceErrorException,
-            DisabledApiException,
-        ],
-    }
-}
 
 /// One queued fault, as `POST /_mock/faults` takes it and `GET /_mock/faults` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,14 +49,10 @@ pub enum Injected {
     Unprocessed(usize),
 }
 
-fn operation_named(name: &str) -> Option<Operation> {
-    Operation::ALL.into_iter().find(|op| op.name() == name)
-}
-
 impl Fault {
     /// Checks a fault from the control API; the message says what to fix.
     pub fn check(&self) -> Result<(), String> {
-        let operation = match operation_named(&self.operation) {
+        let operation = match Operation::named(&self.operation) {
             Some(op @ (Operation::MeterUsage | Operation::BatchMeterUsage)) => op,
             _ => {
                 return Err(format!(
@@ -128,12 +77,14 @@ impl Fault {
                 }
                 Ok(())
             }
-            (None, Some(n)) if operation == Operation::BatchMeterUsage && (1..=25).contains(&n) => {
+            (None, Some(n))
+                if operation == Operation::BatchMeterUsage && (1..=MAX_RECORDS).contains(&n) =>
+            {
                 Ok(())
             }
-            (None, Some(_)) => {
-                Err("unprocessedRecords (1-25) applies to BatchMeterUsage only".into())
-            }
+            (None, Some(_)) => Err(format!(
+                "unprocessedRecords (1-{MAX_RECORDS}) applies to BatchMeterUsage only"
+            )),
             _ => Err("give either error or unprocessedRecords".into()),
         }
     }

@@ -38,6 +38,55 @@ impl Call<'_> {
     }
 }
 
+/// The errors the service model lists for each operation.
+pub fn modeled_errors(operation: Operation) -> &'static [ErrorKind] {
+    use ErrorKind::*;
+    match operation {
+        Operation::MeterUsage => &[
+            InternalServiceErrorException,
+            InvalidProductCodeException,
+            InvalidUsageDimensionException,
+            InvalidTagException,
+            InvalidUsageAllocationsException,
+            InvalidEndpointRegionException,
+            TimestampOutOfBoundsException,
+            DuplicateRequestException,
+            IdempotencyConflictException,
+            ThrottlingException,
+            CustomerNotEntitledException,
+        ],
+        Operation::BatchMeterUsage => &[
+            InternalServiceErrorException,
+            InvalidProductCodeException,
+            InvalidUsageDimensionException,
+            InvalidTagException,
+            InvalidUsageAllocationsException,
+            InvalidCustomerIdentifierException,
+            TimestampOutOfBoundsException,
+            ThrottlingException,
+            DisabledApiException,
+            InvalidLicenseException,
+        ],
+        Operation::RegisterUsage => &[
+            InvalidProductCodeException,
+            InvalidRegionException,
+            InvalidPublicKeyVersionException,
+            PlatformNotSupportedException,
+            CustomerNotEntitledException,
+            ThrottlingException,
+            InternalServiceErrorException,
+            DisabledApiException,
+        ],
+        Operation::ResolveCustomer => &[
+            InvalidTokenException,
+            ExpiredTokenException,
+            ThrottlingException,
+            InternalServiceErrorException,
+            DisabledApiException,
+        ],
+    }
+}
+
 /// The ledger key of a usage: its parts and hour as a JSON array, so no value (dimensions,
 /// identifiers and access keys may contain any character) can run into the next part.
 pub fn ledger_key(parts: &[&str], hour: Instant) -> String {

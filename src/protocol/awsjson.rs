@@ -34,6 +34,11 @@ impl Operation {
         }
     }
 
+    /// The operation with this name, if the service has one.
+    pub fn named(name: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|op| op.name() == name)
+    }
+
     pub const ALL: [Operation; 4] = [
         Operation::BatchMeterUsage,
         Operation::MeterUsage,
@@ -95,8 +100,8 @@ fn operation(target: Option<&str>) -> Result<Operation, ServiceError> {
             "Unknown operation {target}: this endpoint serves {METERING_PREFIX}"
         ));
     }
-    match Operation::ALL.iter().find(|op| op.name() == name) {
-        Some(op) => Ok(*op),
+    match Operation::named(name) {
+        Some(op) => Ok(op),
         None => unknown(format!("Unknown operation {target}")),
     }
 }

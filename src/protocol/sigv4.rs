@@ -49,11 +49,6 @@ fn incomplete(message: String) -> ServiceError {
     ServiceError::new(ErrorKind::IncompleteSignatureException, message)
 }
 
-/// Reads the caller from the request's SigV4 credential.
-pub fn caller(req: &HttpRequest) -> Result<Caller, ServiceError> {
-    read(req).map(|s| s.caller)
-}
-
 /// Reads the whole signature (header or presigned query).
 pub fn read(req: &HttpRequest) -> Result<Signed, ServiceError> {
     if let Some(header) = req.header("authorization") {
@@ -296,6 +291,10 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn caller(req: &HttpRequest) -> Result<Caller, ServiceError> {
+        read(req).map(|s| s.caller)
+    }
 
     fn req(auth: Option<&str>, date: bool) -> HttpRequest {
         let mut headers = vec![];
