@@ -9,6 +9,9 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use super::constraints::{aws_len, is_account_id, is_license_arn, is_product_code};
+use super::entitlement::Entitlement;
+use super::subscription::SubscriptionState;
+use super::time::Instant;
 
 /// How the product integrates with Marketplace metering.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +25,7 @@ pub enum Integration {
 }
 
 /// A buyer's subscription to a product.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Customer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,9 +38,40 @@ pub struct Customer {
     pub customer_aws_account_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_arn: Option<String>,
+    /// Where the subscription stands; customers listed without one are subscribed.
+    #[serde(default)]
+    pub subscription: SubscriptionState,
+    /// When the subscription entered its state (namespace time), for the final hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_changed_at: Option<Instant>,
+    /// The agreement the buyer accepted (`ResolveCustomer`'s `Metadata.AgreementId`);
+    /// assigned when the first registration token is minted if not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
+    /// The private offer subscribed to, echoed as `offer-identifier` in notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_identifier: Option<String>,
+    /// Whether the subscription includes a free trial (`isFreeTrialTermPresent`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub free_trial: bool,
+    /// Contract entitlements, as `GetEntitlements` returns them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entitlements: Vec<Entitlement>,
 }
 
 impl Customer {
+    /// Whether usage of this customer is accepted at `now` (namespace time).
+    pub fn accepts_usage(&self, now: Instant) -> bool {
+        self.subscription
+            .accepts_usage(self.subscription_changed_at, now)
+    }
+
+    /// How the customer is named in messages: the license, identifier or account.
+    pub fn label(&self) -> String {
+        let (kind, value) = self.ledger_identity();
+        format!("{kind} {value}")
+    }
+
     /// The identity usage is deduplicated under, as (kind, value): the license when there
     /// is one (one account may hold several), else the identifier, else the account.
     pub fn ledger_identity(&self) -> (&'static str, &str) {
@@ -54,8 +88,28 @@ impl Customer {
     }
 }
 
-/// A product of the catalogue.
+/// Where a product's notifications are POSTed, and in which shape.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+    #[serde(default)]
+    pub format: WebhookFormat,
+}
+
+/// The shape of a webhook's deliveries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WebhookFormat {
+    /// SNS notifications as an SNS HTTP(S) subscription receives them.
+    #[default]
+    Sns,
+    /// EventBridge events as an API destination receives them.
+    Eventbridge,
+}
+
+/// A product of the catalogue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Product {
     pub product_code: String,
@@ -68,6 +122,12 @@ pub struct Product {
     /// Regions the product runs in; empty means every Region.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    /// The seller's registration page, where the simulated sign-up POSTs the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfillment_url: Option<String>,
+    /// Where notifications of this product are delivered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<Webhook>,
     #[serde(default)]
     pub customers: Vec<Customer>,
 }
@@ -124,6 +184,12 @@ impl Product {
                 return Err(format!("sellerAccountId '{seller}' must be 12 digits"));
             }
         }
+        if let Some(url) = &self.fulfillment_url {
+            check_http_url(url, "fulfillmentUrl")?;
+        }
+        for (i, hook) in self.webhooks.iter().enumerate() {
+            check_http_url(&hook.url, &format!("webhooks[{i}].url"))?;
+        }
         let (mut ids, mut accounts, mut licenses) =
             (HashSet::new(), HashSet::new(), HashSet::new());
         for (i, c) in self.customers.iter().enumerate() {
@@ -164,6 +230,17 @@ impl Product {
                     ));
                 }
             }
+            if let Some(agreement) = &c.agreement_id {
+                if !is_agreement_id(agreement) {
+                    return Err(format!(
+                        "customer {n}: agreementId '{agreement}' must be 1-64 characters of letters, digits, _ / -"
+                    ));
+                }
+            }
+            for e in &c.entitlements {
+                e.check(&self.dimensions)
+                    .map_err(|reason| format!("customer {n}: {reason}"))?;
+            }
             match self.integration {
                 Integration::ConcurrentAgreements => {
                     if c.customer_identifier.is_some() {
@@ -189,6 +266,24 @@ impl Product {
             }
         }
         Ok(())
+    }
+}
+
+/// The model's `AgreementId`: 1-64 of `[A-Za-z0-9_/-]`.
+pub fn is_agreement_id(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '-'))
+}
+
+fn check_http_url(url: &str, name: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !url.chars().any(char::is_whitespace) => Ok(()),
+        _ => Err(format!("{name} '{url}' must be an http:// or https:// URL")),
     }
 }
 

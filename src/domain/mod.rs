@@ -1,12 +1,15 @@
 //! Domain: the newtypes and pure rules of Marketplace metering (constraints, quantities,
-//! allocations, time windows, the catalogue, settings). Never imports the runtime, the
+//! allocations, time windows, the catalogue, subscriptions, entitlements, settings). Never imports the runtime, the
 //! protocol or a store.
 
 pub mod allocation;
 pub mod catalogue;
 pub mod constraints;
+pub mod entitlement;
 pub mod ids;
 pub mod quantity;
+pub mod registration;
 pub mod settings;
+pub mod subscription;
 pub mod time;
 pub mod window;

@@ -232,7 +232,7 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
     let processed = req.records.len().saturating_sub(unprocessed);
     let mut outcomes = Vec::with_capacity(processed);
     for (r, customer) in req.records.iter().zip(customers).take(processed) {
-        let Some(customer) = customer else {
+        let Some(customer) = customer.filter(|c| c.accepts_usage(call.now)) else {
             outcomes.push(RecordOutcome {
                 status: "CustomerNotSubscribed",
                 metering_record_id: None,

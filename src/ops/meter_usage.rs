@@ -164,7 +164,11 @@ pub fn meter_usage<S: Store + ?Sized>(
         );
     }
     if let Some(account) = &call.caller.account {
-        if product.customer_by_account(account).is_none() {
+        let entitled = product.customers.iter().any(|c| {
+            c.customer_aws_account_id.as_deref() == Some(account.as_str())
+                && c.accepts_usage(call.now)
+        });
+        if !entitled {
             return err(
                 ErrorKind::CustomerNotEntitledException,
                 format!(

@@ -6,7 +6,9 @@
 use super::{ClientTokenEntry, LedgerAllocation, Operation, Store, UsageEntry, UsageQuery};
 use crate::domain::allocation::Tag;
 use crate::domain::catalogue::{Customer, Product};
+use crate::domain::entitlement::{Entitlement, EntitlementValue};
 use crate::domain::quantity::Quantity;
+use crate::domain::subscription::SubscriptionState;
 use crate::domain::time::Instant;
 
 macro_rules! ensure {
@@ -54,8 +56,17 @@ fn product(code: &str) -> Product {
         seller_account_id: None,
         integration: Default::default(),
         regions: vec![],
+        fulfillment_url: Some("http://127.0.0.1:9/register".into()),
+        webhooks: vec![],
         customers: vec![Customer {
             customer_identifier: Some("c".into()),
+            subscription: SubscriptionState::UnsubscribePending,
+            subscription_changed_at: Some(Instant(7)),
+            entitlements: vec![Entitlement {
+                dimension: "d".into(),
+                value: EntitlementValue::DoubleValue(0.1),
+                expiration_date: Some(Instant(1_000)),
+            }],
             ..Default::default()
         }],
     }

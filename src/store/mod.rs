@@ -8,6 +8,7 @@
 
 pub mod contract;
 pub mod memory;
+pub mod tokens;
 
 use serde::{Deserialize, Serialize};
 

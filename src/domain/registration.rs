@@ -1,0 +1,177 @@
+//! Registration tokens: what the buyer's browser POSTs to the seller's fulfillment URL and
+//! the seller exchanges with `ResolveCustomer`. A token is opaque to its holder; the record
+//! behind it binds it to its namespace (and that namespace's incarnation, so a reset
+//! invalidates it), its product, customer, license, agreement and offer type, and its expiry.
+//!
+//! Layer: domain. Tokens look like AWS's (base64 text with `+`, `/` and `=`, so a seller who
+//! forgets to URL-decode the form field finds out here and not in production).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::catalogue::Customer;
+use super::ids::IdSource;
+use super::time::Instant;
+
+/// Random bytes in a token.
+const TOKEN_BYTES: usize = 32;
+/// Characters of a token: base64 of 32 bytes, with one `=` of padding.
+const TOKEN_CHARS: usize = 44;
+/// The vault keeps a record this long past its expiry, so a late resolution is answered
+/// `ExpiredTokenException` rather than `InvalidTokenException`.
+pub const VAULT_GRACE_SECONDS: u64 = 86_400;
+/// Cloudflare KV refuses TTLs under a minute.
+const VAULT_MIN_TTL_SECONDS: u64 = 60;
+/// Longest TTL a token may be minted with.
+pub const MAX_TTL_SECONDS: i64 = 30 * 86_400;
+
+/// The offer type the browser's form names (`x-amzn-marketplace-offer-type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OfferType {
+    FreeTrial,
+}
+
+impl OfferType {
+    pub fn name(self) -> &'static str {
+        match self {
+            OfferType::FreeTrial => "free-trial",
+        }
+    }
+}
+
+/// What a token stands for, as kept in the vault.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRecord {
+    pub namespace: String,
+    pub incarnation: String,
+    pub product_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_identifier: Option<String>,
+    #[serde(
+        default,
+        rename = "customerAWSAccountId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_aws_account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_type: Option<OfferType>,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
+}
+
+impl TokenRecord {
+    pub fn for_customer(
+        namespace: &str,
+        incarnation: &str,
+        product_code: &str,
+        customer: &Customer,
+        offer_type: Option<OfferType>,
+        issued_at: Instant,
+        ttl_seconds: i64,
+    ) -> TokenRecord {
+        TokenRecord {
+            namespace: namespace.into(),
+            incarnation: incarnation.into(),
+            product_code: product_code.into(),
+            customer_identifier: customer.customer_identifier.clone(),
+            customer_aws_account_id: customer.customer_aws_account_id.clone(),
+            license_arn: customer.license_arn.clone(),
+            agreement_id: customer.agreement_id.clone(),
+            offer_type,
+            issued_at,
+            expires_at: issued_at.plus_seconds(ttl_seconds),
+        }
+    }
+
+    /// How long the vault must keep the record: its TTL plus the grace, at least a minute.
+    pub fn vault_ttl_seconds(&self) -> u64 {
+        let ttl = ((self.expires_at.0 - self.issued_at.0).max(0) / 1000) as u64;
+        (ttl + VAULT_GRACE_SECONDS).max(VAULT_MIN_TTL_SECONDS)
+    }
+
+    pub fn expired_at(&self, now: Instant) -> bool {
+        now >= self.expires_at
+    }
+}
+
+/// A fresh token from the id source's randomness.
+pub fn new_token(ids: &mut dyn IdSource) -> String {
+    let mut bytes = Vec::with_capacity(TOKEN_BYTES);
+    while bytes.len() < TOKEN_BYTES {
+        let uuid = ids.next_uuid().replace('-', "");
+        bytes.extend(
+            (0..uuid.len())
+                .step_by(2)
+                .filter_map(|i| u8::from_str_radix(&uuid[i..i + 2], 16).ok()),
+        );
+    }
+    bytes.truncate(TOKEN_BYTES);
+    STANDARD.encode(bytes)
+}
+
+/// Whether `token` has the shape of a minted token (anything else is garbled).
+pub fn is_well_formed(token: &str) -> bool {
+    token.len() == TOKEN_CHARS
+        && STANDARD
+            .decode(token)
+            .is_ok_and(|bytes| bytes.len() == TOKEN_BYTES)
+}
+
+/// The vault key of a token of `namespace`; `None` for a token that cannot be one of ours.
+pub fn vault_key(namespace: &str, token: &str) -> Option<String> {
+    is_well_formed(token).then(|| format!("registration-token/{namespace}/{token}"))
+}
+
+/// The meta key that marks a token as resolved (single-use tokens).
+pub fn resolved_marker(token: &str) -> String {
+    format!("resolved-token/{token}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::SequentialIds;
+
+    #[test]
+    fn tokens_are_base64_of_32_bytes_and_differ() {
+        let mut ids = SequentialIds::default();
+        let (a, b) = (new_token(&mut ids), new_token(&mut ids));
+        assert_ne!(a, b);
+        assert!(is_well_formed(&a) && is_well_formed(&b), "{a} {b}");
+        assert!(a.ends_with('='));
+    }
+
+    #[test]
+    fn garbled_tokens_have_no_vault_key() {
+        let mut ids = SequentialIds::default();
+        let token = new_token(&mut ids);
+        assert!(vault_key("ns", &token).is_some());
+        for bad in [
+            "",
+            "x",
+            &token[1..],
+            &format!("{token}x"),
+            &token.replace('=', "%3D"),
+            &token.replace('A', " "),
+        ] {
+            assert!(vault_key("ns", bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_vault_keeps_records_past_expiry_for_a_day() {
+        let c = Customer::default();
+        let r = TokenRecord::for_customer("n", "i", "p", &c, None, Instant(0), 3600);
+        assert_eq!(r.expires_at, Instant(3_600_000));
+        assert_eq!(r.vault_ttl_seconds(), 3600 + VAULT_GRACE_SECONDS);
+        assert!(!r.expired_at(Instant(3_599_999)));
+        assert!(r.expired_at(Instant(3_600_000)));
+    }
+}
