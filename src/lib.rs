@@ -2,18 +2,22 @@
 //! Cloudflare Worker.
 //!
 //! Crate map, from the outside in:
-//! - `worker` (wasm32 only): fetch entry, the per-namespace Durable Object, its SQLite store.
+//! - `worker` (wasm32 only): fetch entry, the per-namespace Durable Object, its SQLite store,
+//!   the KV vault of registration tokens, and the alarm that delivers webhooks.
 //! - `service`: one namespace serving an HTTP request (AWS front door or control API).
+//! - `delivery`: which webhook deliveries are due and what their attempts got.
 //! - `protocol`: awsJson1_1 framing and errors, SigV4 scope, JSON reading, namespace routing.
 //! - `control`: the `/_mock/…` control API and the demo seed.
 //! - `ops`: one file per AWS operation; decisions and writes in one synchronous step.
 //! - `store`: the storage trait, its contract, and the in-memory store.
-//! - `domain`: newtypes and pure rules (constraints, quantities, windows, catalogue).
+//! - `domain`: newtypes and pure rules (constraints, quantities, windows, catalogue,
+//!   subscriptions, entitlements, registration tokens, notifications).
 //! - `error`: the one error enum and its wire names.
 //!
 //! Everything but `worker` builds and tests natively with `cargo test`.
 
 pub mod control;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod ops;

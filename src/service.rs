@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::control;
 use crate::domain::ids::IdSource;
+use crate::domain::registration;
 use crate::domain::settings::{Clock, Settings};
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
@@ -14,14 +15,28 @@ use crate::protocol::awsjson;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::route::DEFAULT_NAMESPACE;
 use crate::protocol::sigv4::{self, Signed};
+use crate::store::tokens::TokenVault;
 use crate::store::Store;
 
-/// A namespace during one request: its name, its store, the host's time and an id source.
+/// A namespace during one request: its name, its store, its registration-token vault, the
+/// host's time and an id source.
 pub struct Namespace<'a, S: Store + ?Sized> {
     pub name: &'a str,
     pub store: &'a mut S,
+    pub tokens: &'a mut dyn TokenVault,
     pub host_now: Instant,
     pub ids: &'a mut dyn IdSource,
+}
+
+/// The vault key a request may read, so the worker can fetch it before the request runs
+/// (KV is asynchronous; the request itself runs in one synchronous step).
+pub fn vault_reads(namespace: &str, req: &HttpRequest) -> Option<String> {
+    let target = req.header("x-amz-target")?.trim();
+    if req.method != "POST" || req.path != "/" || target != "AWSMPMeteringService.ResolveCustomer" {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_slice(&req.body).ok()?;
+    registration::vault_key(namespace, body.get("RegistrationToken")?.as_str()?)
 }
 
 pub fn load_settings<S: Store + ?Sized>(store: &S) -> Result<Settings, ServiceError> {
@@ -63,8 +78,21 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         Ok(load_clock(self.store)?.now(self.host_now))
     }
 
+    /// The namespace's incarnation: a fresh id at every (re)initialisation, which registration
+    /// tokens carry so that a reset invalidates them.
+    pub fn incarnation(&mut self) -> Result<String, ServiceError> {
+        if let Some(id) = self.store.meta("incarnation")? {
+            return Ok(id);
+        }
+        let id = self.ids.next_uuid();
+        self.store.put_meta("incarnation", &id)?;
+        Ok(id)
+    }
+
     /// Gives a new (or just reset) namespace its initial state: the demo seed for `default`.
     pub fn initialize(&mut self) -> Result<(), ServiceError> {
+        let incarnation = self.ids.next_uuid();
+        self.store.put_meta("incarnation", &incarnation)?;
         if self.name == DEFAULT_NAMESPACE {
             control::seed::apply(self.store)?;
         }
@@ -120,13 +148,23 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         let outcome = load_settings(self.store).and_then(|settings| {
             let call = awsjson::admit(req, |signed| authenticate(req, signed, &settings))?;
             let now = self.now()?;
+            let incarnation = self.incarnation()?;
             let context = Call {
                 caller: &call.signed.caller,
+                namespace: self.name,
+                incarnation: &incarnation,
                 now,
                 settings: &settings,
                 request_id,
             };
-            ops::dispatch(call.operation, &call.input, &context, self.store, self.ids)
+            ops::dispatch(
+                call.operation,
+                &call.input,
+                &context,
+                self.store,
+                self.ids,
+                self.tokens,
+            )
         });
         match outcome {
             Ok(output) => awsjson::ok(&output, request_id),

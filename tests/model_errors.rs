@@ -221,3 +221,44 @@ fn batch_meter_usage_answers_only_with_its_modeled_errors() {
         );
     }
 }
+
+#[test]
+fn resolve_customer_answers_only_with_its_modeled_errors() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let mint = |m: &mut Mock| {
+        let a = m.control(
+            "POST",
+            "/registration-tokens",
+            Some(json!({"productCode": "saas", "customerIdentifier": "c1", "ttlSeconds": 60})),
+        );
+        json!({ "RegistrationToken": a.body["registrationToken"] })
+    };
+    let valid = mint(&mut m);
+    let mut inputs = variants(&valid);
+    inputs.push(valid.clone());
+    let expiring = mint(&mut m);
+    let seen_before = observed_errors(&mut m, "ResolveCustomer", &inputs);
+    m.control("PUT", "/clock", Some(json!({"offsetSeconds": 61})));
+    let seen_after = observed_errors(&mut m, "ResolveCustomer", &[expiring]);
+    let allowed = modeled_errors(&model(), "ResolveCustomer");
+    let mut seen = seen_before;
+    seen.extend(seen_after);
+    for name in seen.keys() {
+        assert!(
+            allowed.contains(name) || PROTOCOL_ERRORS.contains(&name.as_str()),
+            "ResolveCustomer answered {name}"
+        );
+    }
+    for expected in [
+        "InvalidTokenException",
+        "ExpiredTokenException",
+        "ValidationException",
+        "SerializationException",
+    ] {
+        assert!(
+            seen.contains_key(expected),
+            "the corpus never produced {expected}: {seen:?}"
+        );
+    }
+}

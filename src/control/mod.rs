@@ -1,9 +1,11 @@
 //! The control API of a namespace, under `/_mock/…`: products and customers, the usage
-//! ledger, settings, the clock, injected faults, reset and health. Its own JSON (camelCase) and its own
+//! ledger, settings, the clock, injected faults, reset and health, and buyer onboarding
+//! (registration tokens, the simulated sign-up, subscriptions, entitlements, events). Its own JSON (camelCase) and its own
 //! errors: `{"error": "…"}` with 400, 404 or 405.
 //!
 //! Layer: control. Runs inside the namespace's single writer like the operations do.
 
+pub mod onboarding;
 pub mod seed;
 
 use serde_json::{json, Value};
@@ -54,11 +56,27 @@ pub fn handle<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
             .map_err(internal)
             .and_then(|_| ok(json!({ "faults": [] }))),
         ("POST", "/reset") => reset(ns),
+        ("POST", "/registration-tokens") => onboarding::mint_token(ns, req),
+        ("POST", "/subscriptions") => onboarding::lifecycle(ns, req),
+        ("PUT", "/entitlements") => onboarding::put_entitlements(ns, req),
+        ("GET", "/events") => onboarding::events(ns, req),
+        ("GET" | "POST", "/marketplace/subscribe") => onboarding::signup(ns, req),
         ("POST", "/store-contract") => store_contract(ns),
         (
             _,
-            "/health" | "/products" | "/usage" | "/settings" | "/clock" | "/faults" | "/reset"
-            | "/store-contract",
+            "/health"
+            | "/products"
+            | "/usage"
+            | "/settings"
+            | "/clock"
+            | "/faults"
+            | "/reset"
+            | "/store-contract"
+            | "/registration-tokens"
+            | "/subscriptions"
+            | "/entitlements"
+            | "/events"
+            | "/marketplace/subscribe",
         ) => Err(ControlError(
             405,
             format!("{} is not allowed on /_mock{route}", req.method),

@@ -36,7 +36,7 @@ pub enum EntitlementValue {
 impl Entitlement {
     /// Checks an entitlement against its product's dimensions; the message says what to fix.
     pub fn check(&self, dimensions: &[String]) -> Result<(), String> {
-        if !dimensions.iter().any(|d| *d == self.dimension) {
+        if !dimensions.contains(&self.dimension) {
             return Err(format!(
                 "entitlement dimension '{}' is not a dimension of the product ({})",
                 self.dimension,

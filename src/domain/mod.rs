@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod constraints;
 pub mod entitlement;
 pub mod ids;
+pub mod notification;
 pub mod quantity;
 pub mod registration;
 pub mod settings;

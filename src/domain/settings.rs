@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::constraints::TagCharset;
+use super::registration::MAX_TTL_SECONDS;
 use super::time::Instant;
 
 /// What BatchMeterUsage answers for a record whose customer is unknown.
@@ -41,6 +42,15 @@ pub struct Settings {
     /// Access key id → secret. Empty: signatures are not checked and any key is accepted.
     /// Otherwise only these keys are, with correct SigV4 signatures.
     pub signature_credentials: BTreeMap<String, String>,
+    /// Lifetime of a registration token minted without `ttlSeconds`.
+    pub registration_token_ttl_seconds: i64,
+    /// `false` (08's default): a token resolves once, then `ExpiredTokenException`.
+    /// `true`: it resolves to the same answer until it expires (the 2023 seller guide).
+    pub repeatable_token_resolution: bool,
+    /// Delivery attempts per webhook and notification, the first one included.
+    pub webhook_max_attempts: u32,
+    /// Delay between delivery attempts (SNS's default HTTP policy: 20 s, linear).
+    pub webhook_retry_delay_seconds: u32,
 }
 
 impl Default for Settings {
@@ -55,6 +65,10 @@ impl Default for Settings {
             max_distinct_tag_keys_per_record: 5,
             dry_run_status: 400,
             signature_credentials: BTreeMap::new(),
+            registration_token_ttl_seconds: 3600,
+            repeatable_token_resolution: false,
+            webhook_max_attempts: 4,
+            webhook_retry_delay_seconds: 20,
         }
     }
 }
@@ -91,6 +105,17 @@ impl Settings {
                 "signatureCredentials maps non-empty access key ids (no '/') to non-empty secrets"
                     .into(),
             );
+        }
+        if !(1..=MAX_TTL_SECONDS).contains(&self.registration_token_ttl_seconds) {
+            return Err(format!(
+                "registrationTokenTtlSeconds must be between 1 and {MAX_TTL_SECONDS}"
+            ));
+        }
+        if !(1..=100).contains(&self.webhook_max_attempts) {
+            return Err("webhookMaxAttempts must be between 1 and 100".into());
+        }
+        if self.webhook_retry_delay_seconds > 3600 {
+            return Err("webhookRetryDelaySeconds must be between 0 and 3600".into());
         }
         if !(400..=599).contains(&self.dry_run_status) {
             return Err("dryRunStatus must be an HTTP error status (400-599)".into());

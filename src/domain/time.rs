@@ -84,6 +84,16 @@ impl Instant {
         }
     }
 
+    /// RFC 3339 with milliseconds always written, as SNS writes `Timestamp`.
+    pub fn to_rfc3339_millis(self) -> String {
+        let text = self.to_rfc3339();
+        if self.0.rem_euclid(1000) == 0 {
+            format!("{}.000Z", text.trim_end_matches('Z'))
+        } else {
+            text
+        }
+    }
+
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`; `None` for anything else.
     pub fn parse_rfc3339(text: &str) -> Option<Instant> {
         let b = text.as_bytes();

@@ -6,6 +6,7 @@
 pub mod batch_meter_usage;
 pub mod faults;
 pub mod meter_usage;
+pub mod resolve_customer;
 pub mod shapes;
 
 use serde_json::{Map, Value};
@@ -18,11 +19,15 @@ use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::protocol::awsjson::Operation;
 use crate::protocol::sigv4::Caller;
+use crate::store::tokens::TokenVault;
 use crate::store::{Store, UsageEntry};
 
 /// Everything an operation knows about its call besides the input.
 pub struct Call<'a> {
     pub caller: &'a Caller,
+    /// The namespace's name and incarnation (a new one after every reset).
+    pub namespace: &'a str,
+    pub incarnation: &'a str,
     /// The namespace's current time (its clock setting applied).
     pub now: Instant,
     pub settings: &'a Settings,
@@ -124,15 +129,17 @@ pub fn dispatch<S: Store + ?Sized>(
     call: &Call<'_>,
     store: &mut S,
     ids: &mut dyn IdSource,
+    tokens: &dyn TokenVault,
 ) -> Result<Value, ServiceError> {
     faults::take_error(store, operation)?;
     match operation {
         Operation::MeterUsage => meter_usage::run(input, call, store, ids),
         Operation::BatchMeterUsage => batch_meter_usage::run(input, call, store, ids),
-        Operation::RegisterUsage | Operation::ResolveCustomer => Err(ServiceError::new(
+        Operation::ResolveCustomer => resolve_customer::run(input, call, store, tokens),
+        Operation::RegisterUsage => Err(ServiceError::new(
             ErrorKind::UnknownOperationException,
             format!(
-                "{} is not implemented by metering-mock yet; MeterUsage and BatchMeterUsage are",
+                "{} is not implemented by metering-mock yet; MeterUsage, BatchMeterUsage and ResolveCustomer are",
                 operation.name()
             ),
         )),

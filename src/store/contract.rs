@@ -5,8 +5,10 @@
 
 use super::{ClientTokenEntry, LedgerAllocation, Operation, Store, UsageEntry, UsageQuery};
 use crate::domain::allocation::Tag;
+use crate::domain::catalogue::WebhookFormat;
 use crate::domain::catalogue::{Customer, Product};
 use crate::domain::entitlement::{Entitlement, EntitlementValue};
+use crate::domain::notification::{Delivery, DeliveryStatus, EventRecord};
 use crate::domain::quantity::Quantity;
 use crate::domain::subscription::SubscriptionState;
 use crate::domain::time::Instant;
@@ -235,7 +237,82 @@ fn client_tokens_are_scoped_to_the_caller<S: Store + ?Sized>(s: &mut S) -> Check
     Ok(())
 }
 
+fn event(product: &str, next_attempt_at: Option<i64>) -> EventRecord {
+    EventRecord {
+        seq: 0,
+        action: "subscribe-success".into(),
+        product_code: product.into(),
+        time: Instant(1),
+        sns: serde_json::json!({"Type": "Notification"}),
+        event_bridge: None,
+        deliveries: vec![Delivery {
+            url: "http://127.0.0.1:9/hook".into(),
+            format: WebhookFormat::Sns,
+            status: if next_attempt_at.is_some() {
+                DeliveryStatus::Pending
+            } else {
+                DeliveryStatus::Delivered
+            },
+            attempts: 0,
+            next_attempt_at: next_attempt_at.map(Instant),
+            last_status: None,
+            last_error: None,
+        }],
+    }
+}
+
+fn events_are_numbered_listed_and_due_in_order<S: Store + ?Sized>(s: &mut S) -> Check {
+    ensure!(
+        s.next_delivery_at().map_err(e)?.is_none(),
+        "no event, nothing due"
+    );
+    let first = s.append_event(&event("a", Some(500))).map_err(e)?;
+    let second = s.append_event(&event("b", None)).map_err(e)?;
+    let third = s.append_event(&event("c", Some(100))).map_err(e)?;
+    ensure!(
+        (first, second, third) == (1, 2, 3),
+        "seq must count from 1, got {first} {second} {third}"
+    );
+    let all = s.events(0, 10).map_err(e)?;
+    ensure!(
+        all.iter()
+            .map(|x| (x.seq, x.product_code.as_str()))
+            .collect::<Vec<_>>()
+            == [(1, "a"), (2, "b"), (3, "c")],
+        "events must be listed in order with their seq"
+    );
+    ensure!(
+        s.events(1, 1).map_err(e)?.first().map(|x| x.seq) == Some(2),
+        "after and limit"
+    );
+    ensure!(
+        s.next_delivery_at().map_err(e)? == Some(Instant(100)),
+        "the earliest pending delivery is due next"
+    );
+    let due: Vec<u64> = s
+        .events_due(Instant(499), 10)
+        .map_err(e)?
+        .iter()
+        .map(|x| x.seq)
+        .collect();
+    ensure!(due == [3], "only event 3 is due at 499, got {due:?}");
+    let mut done = all[2].clone();
+    done.deliveries[0].status = DeliveryStatus::Delivered;
+    done.deliveries[0].next_attempt_at = None;
+    s.update_event(&done).map_err(e)?;
+    ensure!(
+        s.events(2, 1).map_err(e)? == vec![done],
+        "update must replace the event"
+    );
+    ensure!(
+        s.next_delivery_at().map_err(e)? == Some(Instant(500)),
+        "a delivered event is no longer due"
+    );
+    Ok(())
+}
+
 fn clear_forgets_everything<S: Store + ?Sized>(s: &mut S) -> Check {
+    s.append_event(&event("p", Some(1))).map_err(e)?;
     s.put_meta("m", "1").map_err(e)?;
     s.put_product(&product("p")).map_err(e)?;
     s.insert_usage(&entry("x", "kx", "p", "c", 1)).map_err(e)?;
@@ -249,13 +326,21 @@ fn clear_forgets_everything<S: Store + ?Sized>(s: &mut S) -> Check {
         s.usage_by_key("kx").map_err(e)?.is_none(),
         "usage must be cleared"
     );
+    ensure!(
+        s.events(0, 10).map_err(e)?.is_empty(),
+        "events must be cleared"
+    );
+    ensure!(
+        s.append_event(&event("p", None)).map_err(e)? == 1,
+        "seq restarts after clear"
+    );
     s.insert_usage(&entry("x", "kx", "p", "c", 1)).map_err(e)?;
     Ok(())
 }
 
 /// Every check, each on a cleared store; the names of failed checks with their reasons.
 pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
-    let checks: [NamedCheck<S>; 6] = [
+    let checks: [NamedCheck<S>; 7] = [
         ("meta_round_trips", meta_round_trips),
         (
             "products_are_kept_replaced_listed_and_deleted",
@@ -269,6 +354,10 @@ pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
         (
             "client_tokens_are_scoped_to_the_caller",
             client_tokens_are_scoped_to_the_caller,
+        ),
+        (
+            "events_are_numbered_listed_and_due_in_order",
+            events_are_numbered_listed_and_due_in_order,
         ),
         ("clear_forgets_everything", clear_forgets_everything),
     ];

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{ClientTokenEntry, Store, StoreError, StoreResult, UsageEntry, UsageQuery};
 use crate::domain::catalogue::Product;
+use crate::domain::notification::EventRecord;
+use crate::domain::time::Instant;
 
 #[derive(Default, Debug, Clone)]
 pub struct MemoryStore {
@@ -13,6 +15,7 @@ pub struct MemoryStore {
     ledger: Vec<UsageEntry>,
     ledger_index: HashMap<String, usize>,
     tokens: HashMap<(String, String), ClientTokenEntry>,
+    events: Vec<EventRecord>,
 }
 
 impl MemoryStore {
@@ -91,6 +94,53 @@ impl Store for MemoryStore {
         self.tokens
             .insert((entry.caller.clone(), entry.token.clone()), entry.clone());
         Ok(())
+    }
+
+    fn append_event(&mut self, event: &EventRecord) -> StoreResult<u64> {
+        let seq = self.events.len() as u64 + 1;
+        self.events.push(EventRecord {
+            seq,
+            ..event.clone()
+        });
+        Ok(seq)
+    }
+
+    fn update_event(&mut self, event: &EventRecord) -> StoreResult<()> {
+        let slot = event
+            .seq
+            .checked_sub(1)
+            .and_then(|i| self.events.get_mut(i as usize))
+            .ok_or_else(|| StoreError(format!("no event {}", event.seq)))?;
+        *slot = event.clone();
+        Ok(())
+    }
+
+    fn events(&self, after: u64, limit: usize) -> StoreResult<Vec<EventRecord>> {
+        Ok(self
+            .events
+            .iter()
+            .filter(|e| e.seq > after)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn events_due(&self, now: Instant, limit: usize) -> StoreResult<Vec<EventRecord>> {
+        Ok(self
+            .events
+            .iter()
+            .filter(|e| e.next_attempt_at().is_some_and(|at| at <= now))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn next_delivery_at(&self) -> StoreResult<Option<Instant>> {
+        Ok(self
+            .events
+            .iter()
+            .filter_map(EventRecord::next_attempt_at)
+            .min())
     }
 
     fn clear(&mut self) -> StoreResult<()> {

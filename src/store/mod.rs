@@ -1,5 +1,5 @@
 //! Storage of one namespace: the `Store` trait every backend implements, and the records
-//! it keeps (catalogue, usage ledger, client tokens, settings).
+//! it keeps (catalogue, usage ledger, client tokens, notification events, settings).
 //!
 //! Layer: store. Methods are synchronous on purpose: inside the Durable Object an operation
 //! reads, decides and writes with no `await` in between, so it is one atomic step. The
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::allocation::Tag;
 use crate::domain::catalogue::Product;
+use crate::domain::notification::EventRecord;
 use crate::domain::quantity::Quantity;
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
@@ -154,6 +155,17 @@ pub trait Store {
 
     fn client_token(&self, caller: &str, token: &str) -> StoreResult<Option<ClientTokenEntry>>;
     fn put_client_token(&mut self, entry: &ClientTokenEntry) -> StoreResult<()>;
+
+    /// Appends a notification event, assigning the next `seq` (from 1); returns it.
+    fn append_event(&mut self, event: &EventRecord) -> StoreResult<u64>;
+    /// Replaces the event with the same `seq` (its deliveries moved on).
+    fn update_event(&mut self, event: &EventRecord) -> StoreResult<()>;
+    /// Events with `seq` above `after`, oldest first, at most `limit`.
+    fn events(&self, after: u64, limit: usize) -> StoreResult<Vec<EventRecord>>;
+    /// Events with a pending delivery due at or before `now` (host time), oldest first.
+    fn events_due(&self, now: Instant, limit: usize) -> StoreResult<Vec<EventRecord>>;
+    /// The earliest pending delivery time of any event.
+    fn next_delivery_at(&self) -> StoreResult<Option<Instant>>;
 
     /// Forgets everything of the namespace.
     fn clear(&mut self) -> StoreResult<()>;

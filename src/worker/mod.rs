@@ -1,7 +1,8 @@
-//! Worker glue (wasm32 only): the fetch entry, the per-namespace Durable Object and its
-//! SQLite store. Everything here converts between the Workers runtime and the pure core;
-//! no metering rule lives here.
+//! Worker glue (wasm32 only): the fetch entry, the per-namespace Durable Object, its SQLite
+//! store, the KV vault of registration tokens and the webhook sender. Everything here
+//! converts between the Workers runtime and the pure core; no metering rule lives here.
 
 mod entry;
 mod object;
 mod sql_store;
+mod vault;

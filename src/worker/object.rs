@@ -1,31 +1,44 @@
-//! The Durable Object of one namespace: the single writer of its catalogue, ledger and
-//! settings. Each request runs the core's `Namespace::handle` synchronously over the
-//! object's SQLite store, so a decision and its write are one step that no concurrent
-//! request can interleave with.
+//! The Durable Object of one namespace: the single writer of its catalogue, ledger,
+//! settings and event log. Each request runs the core's `Namespace::handle` synchronously
+//! over the object's SQLite store, so a decision and its write are one step that no
+//! concurrent request can interleave with; the KV token record it may need is read before,
+//! minted tokens are written after. Webhook deliveries run from the object's alarm.
 
 use std::cell::RefCell;
 
 use worker::{
-    durable_object, js_sys, DurableObject, Env, Headers, Request, Response, Result, State,
+    durable_object, js_sys, web_sys, AbortSignal, DurableObject, Env, Fetch, Headers, Method,
+    Request, RequestInit, Response, Result, ScheduledTime, State,
 };
 
 use super::sql_store::SqlStore;
+use super::vault::{KvVault, TOKENS_BINDING};
+use crate::delivery::{self, DueDelivery};
 use crate::domain::ids::{uuid_v4_from_bytes, IdSource};
 use crate::domain::time::Instant;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::route;
-use crate::service::Namespace;
+use crate::service::{self, Namespace};
+use crate::store::Store;
+
+/// How long a webhook may take to answer before the attempt counts as failed.
+const WEBHOOK_TIMEOUT_MS: u32 = 10_000;
 
 #[durable_object]
 pub struct NamespaceObject {
+    state: State,
+    env: Env,
     store: RefCell<SqlStore>,
 }
 
+fn host_now() -> Instant {
+    Instant(js_sys::Date::now() as i64)
+}
+
 impl DurableObject for NamespaceObject {
-    fn new(state: State, _env: Env) -> Self {
-        NamespaceObject {
-            store: RefCell::new(SqlStore::open(state.storage().sql())),
-        }
+    fn new(state: State, env: Env) -> Self {
+        let store = RefCell::new(SqlStore::open(state.storage().sql()));
+        NamespaceObject { state, env, store }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -39,6 +52,10 @@ impl DurableObject for NamespaceObject {
             headers: req.headers().entries().collect(),
             body: req.bytes().await?,
         };
+        let mut vault = KvVault::new(self.env.kv(TOKENS_BINDING)?);
+        if let Some(key) = service::vault_reads(routed.namespace, &request) {
+            vault.prefetch(&key).await?;
+        }
         // From here to the response there is no `await`: the request is one atomic step.
         let response = {
             let mut store = self.store.borrow_mut();
@@ -46,12 +63,71 @@ impl DurableObject for NamespaceObject {
             Namespace {
                 name: routed.namespace,
                 store: &mut *store,
-                host_now: Instant(js_sys::Date::now() as i64),
+                tokens: &mut vault,
+                host_now: host_now(),
                 ids: &mut ids,
             }
             .handle(&request)
         };
+        vault.flush().await?;
+        if request.path.starts_with("/_mock/") {
+            // Only control requests append events; wake the alarm for their deliveries.
+            self.schedule_deliveries().await?;
+        }
         to_response(response)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let due = delivery::due(&*self.store.borrow(), host_now())
+            .map_err(|e| worker::Error::RustError(e.message))?;
+        for d in &due {
+            let outcome = send(d).await;
+            delivery::record(&mut *self.store.borrow_mut(), d, outcome, host_now())
+                .map_err(|e| worker::Error::RustError(e.message))?;
+        }
+        self.schedule_deliveries().await?;
+        Response::empty()
+    }
+}
+
+impl NamespaceObject {
+    /// Sets the alarm to the earliest pending delivery (or leaves none).
+    async fn schedule_deliveries(&self) -> Result<()> {
+        let next = self
+            .store
+            .borrow()
+            .next_delivery_at()
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let storage = self.state.storage();
+        if let Some(at) = next {
+            let current = storage.get_alarm().await?;
+            if current.is_none_or(|c| c > at.millis()) {
+                let when = js_sys::Date::new(&(at.millis() as f64).into());
+                storage.set_alarm(ScheduledTime::new(when)).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// POSTs one delivery; `Ok(status)` for any HTTP answer, `Err` for no answer in time.
+async fn send(d: &DueDelivery) -> std::result::Result<u16, String> {
+    let attempt = async {
+        let headers = Headers::new();
+        for (name, value) in &d.headers {
+            headers.set(name, value)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(d.body.clone().into()));
+        let request = Request::new_with_init(&d.url, &init)?;
+        let signal = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(WEBHOOK_TIMEOUT_MS));
+        Fetch::Request(request).send_with_signal(&signal).await
+    };
+    match attempt.await {
+        Ok(response) => Ok(response.status_code()),
+        Err(e) => Err(format!("no answer from {}: {e}", d.url)),
     }
 }
 

@@ -10,6 +10,8 @@ use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::domain::catalogue::Product;
+use crate::domain::notification::EventRecord;
+use crate::domain::time::Instant;
 use crate::store::{ClientTokenEntry, Store, StoreError, StoreResult, UsageEntry, UsageQuery};
 
 const SCHEMA: &str = "
@@ -34,6 +36,12 @@ CREATE TABLE IF NOT EXISTS client_tokens (
   doc TEXT NOT NULL,
   PRIMARY KEY (caller, token)
 );
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  next_attempt_at INTEGER,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
 ";
 
 pub struct SqlStore {
@@ -50,6 +58,16 @@ struct Doc {
 }
 
 #[derive(Deserialize)]
+struct Seq {
+    seq: i64,
+}
+
+#[derive(Deserialize)]
+struct Due {
+    due: Option<i64>,
+}
+
+#[derive(Deserialize)]
 struct Value {
     value: String,
 }
@@ -60,6 +78,11 @@ fn fail(e: impl std::fmt::Display) -> StoreError {
 
 fn text(s: &str) -> SqlStorageValue {
     SqlStorageValue::String(s.to_string())
+}
+
+fn opt_instant(at: Option<Instant>) -> SqlStorageValue {
+    at.map(|at| SqlStorageValue::Integer(at.millis()))
+        .unwrap_or(SqlStorageValue::Null)
 }
 
 fn opt_text(s: &Option<String>) -> SqlStorageValue {
@@ -245,8 +268,69 @@ impl Store for SqlStore {
         )
     }
 
+    fn append_event(&mut self, event: &EventRecord) -> StoreResult<u64> {
+        let rows: Vec<Seq> = self.rows(
+            "SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM events",
+            vec![],
+        )?;
+        let seq = rows.first().map_or(1, |r| r.seq) as u64;
+        let event = EventRecord {
+            seq,
+            ..event.clone()
+        };
+        let doc = serde_json::to_string(&event).map_err(fail)?;
+        self.run(
+            "INSERT INTO events (seq, next_attempt_at, doc) VALUES (?, ?, ?)",
+            vec![
+                SqlStorageValue::Integer(seq as i64),
+                opt_instant(event.next_attempt_at()),
+                text(&doc),
+            ],
+        )?;
+        Ok(seq)
+    }
+
+    fn update_event(&mut self, event: &EventRecord) -> StoreResult<()> {
+        let doc = serde_json::to_string(event).map_err(fail)?;
+        self.run(
+            "UPDATE events SET next_attempt_at = ?, doc = ? WHERE seq = ?",
+            vec![
+                opt_instant(event.next_attempt_at()),
+                text(&doc),
+                SqlStorageValue::Integer(event.seq as i64),
+            ],
+        )
+    }
+
+    fn events(&self, after: u64, limit: usize) -> StoreResult<Vec<EventRecord>> {
+        let rows: Vec<Doc> = self.rows(
+            "SELECT doc FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            vec![
+                SqlStorageValue::Integer(after.min(i64::MAX as u64) as i64),
+                SqlStorageValue::Integer(limit as i64),
+            ],
+        )?;
+        rows.iter().map(|r| parse(&r.doc)).collect()
+    }
+
+    fn events_due(&self, now: Instant, limit: usize) -> StoreResult<Vec<EventRecord>> {
+        let rows: Vec<Doc> = self.rows(
+            "SELECT doc FROM events WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY seq LIMIT ?",
+            vec![
+                SqlStorageValue::Integer(now.millis()),
+                SqlStorageValue::Integer(limit as i64),
+            ],
+        )?;
+        rows.iter().map(|r| parse(&r.doc)).collect()
+    }
+
+    fn next_delivery_at(&self) -> StoreResult<Option<Instant>> {
+        let rows: Vec<Due> = self.rows("SELECT MIN(next_attempt_at) AS due FROM events", vec![])?;
+        Ok(rows.first().and_then(|r| r.due).map(Instant))
+    }
+
     fn clear(&mut self) -> StoreResult<()> {
-        for table in ["meta", "products", "usage", "client_tokens"] {
+        for table in ["meta", "products", "usage", "client_tokens", "events"] {
             self.run(&format!("DELETE FROM {table}"), vec![])?;
         }
         self.meta.borrow_mut().clear();

@@ -8,11 +8,13 @@ use metering_mock::domain::time::Instant;
 use metering_mock::protocol::http::{HttpRequest, HttpResponse};
 use metering_mock::service::Namespace;
 use metering_mock::store::memory::MemoryStore;
+use metering_mock::store::tokens::MemoryVault;
 use serde_json::{json, Value};
 
 pub struct Mock {
     pub name: String,
     pub store: MemoryStore,
+    pub tokens: MemoryVault,
     pub ids: SequentialIds,
     pub host_now: Instant,
 }
@@ -57,6 +59,7 @@ impl Mock {
         Mock {
             name: name.into(),
             store: MemoryStore::new(),
+            tokens: MemoryVault::default(),
             ids: SequentialIds::default(),
             host_now: at(NOW),
         }
@@ -66,6 +69,7 @@ impl Mock {
         let response = Namespace {
             name: &self.name,
             store: &mut self.store,
+            tokens: &mut self.tokens,
             host_now: self.host_now,
             ids: &mut self.ids,
         }

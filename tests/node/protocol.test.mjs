@@ -142,10 +142,10 @@ test('RegisterUsage answers UnknownOperationException (not implemented yet)', as
   assert.match(body.message, /RegisterUsage/);
 });
 
-test('ResolveCustomer answers UnknownOperationException (not implemented yet)', async () => {
+test('ResolveCustomer answers InvalidTokenException for a token it never minted', async () => {
   const r = await rawCall(ns, 'ResolveCustomer', { RegistrationToken: 'token' });
-  const body = assertAwsError(r, 'UnknownOperationException');
-  assert.match(body.message, /ResolveCustomer/);
+  const body = assertAwsError(r, 'InvalidTokenException');
+  assert.match(body.message, /invalid/);
 });
 
 test('lower-case header names are accepted', async () => {

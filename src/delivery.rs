@@ -1,0 +1,155 @@
+//! Webhook delivery, the part that runs inside the namespace's single writer: which
+//! deliveries are due (host time), the HTTP request each one sends, and recording what an
+//! attempt got. The worker's alarm does the sending in between; a delivery is recorded only
+//! against the event it was taken from, so a reset in the meantime loses nothing else.
+//!
+//! Layer: service. Never imports the runtime.
+
+use crate::domain::notification::{DeliveryStatus, EventRecord, RetryPolicy};
+use crate::domain::time::Instant;
+use crate::error::ServiceError;
+use crate::service::load_settings;
+use crate::store::Store;
+
+/// Deliveries taken per alarm; the rest wait for the next one.
+const MAX_PER_ROUND: usize = 50;
+
+/// One delivery to attempt now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub seq: u64,
+    /// The SNS `MessageId` of the event, which identifies it across resets.
+    pub message_id: String,
+    pub index: usize,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+fn message_id(event: &EventRecord) -> String {
+    event.sns["MessageId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The deliveries due at host time `now`, oldest event first.
+pub fn due<S: Store + ?Sized>(store: &S, now: Instant) -> Result<Vec<DueDelivery>, ServiceError> {
+    let mut out = Vec::new();
+    for event in store.events_due(now, MAX_PER_ROUND)? {
+        for (index, d) in event.deliveries.iter().enumerate() {
+            let is_due = d.status == DeliveryStatus::Pending
+                && d.next_attempt_at.is_some_and(|at| at <= now);
+            if let (true, Some((headers, body))) = (is_due, event.delivery_request(index)) {
+                out.push(DueDelivery {
+                    seq: event.seq,
+                    message_id: message_id(&event),
+                    index,
+                    url: d.url.clone(),
+                    headers,
+                    body,
+                });
+            }
+        }
+        if out.len() >= MAX_PER_ROUND {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Records the outcome of an attempt (`Ok(HTTP status)` or `Err(network error)`).
+pub fn record<S: Store + ?Sized>(
+    store: &mut S,
+    delivery: &DueDelivery,
+    outcome: Result<u16, String>,
+    now: Instant,
+) -> Result<(), ServiceError> {
+    let settings = load_settings(store)?;
+    let policy = RetryPolicy {
+        max_attempts: settings.webhook_max_attempts,
+        delay_seconds: settings.webhook_retry_delay_seconds,
+    };
+    let Some(mut event) = store
+        .events(delivery.seq.saturating_sub(1), 1)?
+        .into_iter()
+        .find(|e| e.seq == delivery.seq && message_id(e) == delivery.message_id)
+    else {
+        return Ok(());
+    };
+    if let Some(d) = event.deliveries.get_mut(delivery.index) {
+        d.record_attempt(outcome, now, policy);
+        store.update_event(&event)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalogue::{Customer, Product};
+    use crate::domain::notification::Change;
+    use crate::domain::subscription::LifecycleAction;
+    use crate::store::memory::MemoryStore;
+
+    fn store_with_event() -> MemoryStore {
+        let product: Product = serde_json::from_value(serde_json::json!({
+            "productCode": "p", "dimensions": ["d"],
+            "webhooks": [{"url": "http://127.0.0.1:9/a"}, {"url": "http://127.0.0.1:9/b"}]
+        }))
+        .unwrap();
+        let customer = Customer {
+            customer_identifier: Some("c".into()),
+            ..Default::default()
+        };
+        let mut n = 0;
+        let event = EventRecord::new(
+            Change::Lifecycle(LifecycleAction::SubscribeSuccess),
+            &product,
+            &customer,
+            Instant(0),
+            Instant(1_000),
+            || {
+                n += 1;
+                format!("m-{n}")
+            },
+        );
+        let mut store = MemoryStore::new();
+        store.append_event(&event).unwrap();
+        store
+    }
+
+    #[test]
+    fn deliveries_are_due_from_their_time_and_retried_after_failures() {
+        let mut store = store_with_event();
+        assert!(due(&store, Instant(999)).unwrap().is_empty());
+        let now = due(&store, Instant(1_000)).unwrap();
+        assert_eq!(
+            now.iter().map(|d| d.url.as_str()).collect::<Vec<_>>(),
+            ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]
+        );
+        record(&mut store, &now[0], Ok(200), Instant(1_000)).unwrap();
+        record(&mut store, &now[1], Err("refused".into()), Instant(1_000)).unwrap();
+        assert!(due(&store, Instant(20_999)).unwrap().is_empty());
+        let retry = due(&store, Instant(21_000)).unwrap();
+        assert_eq!(retry.len(), 1);
+        assert_eq!(retry[0].index, 1);
+        assert_eq!(store.next_delivery_at().unwrap(), Some(Instant(21_000)));
+    }
+
+    #[test]
+    fn an_outcome_for_an_event_that_is_gone_changes_nothing() {
+        let mut store = store_with_event();
+        let taken = due(&store, Instant(1_000)).unwrap();
+        store.clear().unwrap();
+        let stranger = store_with_event().events(0, 1).unwrap().remove(0);
+        let mut other = stranger.clone();
+        other.sns["MessageId"] = serde_json::json!("another");
+        store.append_event(&other).unwrap();
+        record(&mut store, &taken[0], Ok(200), Instant(1_000)).unwrap();
+        assert_eq!(
+            store.events(0, 1).unwrap()[0],
+            EventRecord { seq: 1, ..other }
+        );
+    }
+}

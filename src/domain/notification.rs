@@ -1,0 +1,443 @@
+//! What AWS Marketplace tells a seller when a subscription or its entitlements change: the
+//! SNS notification (envelope and `Message`) on the subscription or entitlement topic, the
+//! EventBridge event of the same moment, and the delivery of both to the product's webhooks
+//! with retries.
+//!
+//! Layer: domain. Pure: ids and times are passed in. Delivery times are host (real) time,
+//! since retries happen in real time whatever the namespace clock says.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::catalogue::{Customer, Product, WebhookFormat};
+use super::subscription::LifecycleAction;
+use super::time::Instant;
+
+/// The AWS account that owns the Marketplace SNS topics (seller guide's topic ARNs).
+pub const MARKETPLACE_SNS_ACCOUNT: &str = "287250355862";
+/// Account shown on EventBridge events when the product names no seller.
+pub const DEFAULT_SELLER_ACCOUNT: &str = "123456789012";
+
+/// Why a notification was sent: a lifecycle action, or changed entitlements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Lifecycle(LifecycleAction),
+    EntitlementUpdated,
+}
+
+impl Change {
+    pub fn action(self) -> &'static str {
+        match self {
+            Change::Lifecycle(a) => a.name(),
+            Change::EntitlementUpdated => "entitlement-updated",
+        }
+    }
+
+    fn topic(self) -> &'static str {
+        match self {
+            Change::Lifecycle(_) => "aws-mp-subscription-notification",
+            Change::EntitlementUpdated => "aws-mp-entitlement-notification",
+        }
+    }
+
+    /// The seller-side EventBridge detail-type of the same moment, if there is one.
+    fn detail_type(self) -> Option<&'static str> {
+        match self {
+            Change::Lifecycle(LifecycleAction::SubscribeSuccess) => {
+                Some("Purchase Agreement Created - Manufacturer")
+            }
+            Change::Lifecycle(LifecycleAction::SubscribeFail) => None,
+            Change::Lifecycle(LifecycleAction::UnsubscribePending) => {
+                Some("Purchase Agreement Ended - Manufacturer")
+            }
+            Change::Lifecycle(LifecycleAction::UnsubscribeSuccess) => {
+                Some("License Deprovisioned - Manufacturer")
+            }
+            Change::EntitlementUpdated => Some("License Updated - Manufacturer"),
+        }
+    }
+}
+
+/// Where one delivery of an event stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// One event's delivery to one webhook.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub url: String,
+    pub format: WebhookFormat,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    /// Host time of the next attempt while pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<Instant>,
+    /// What the last attempt got: an HTTP status or a network error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// The retry policy of a namespace (settings `webhookMaxAttempts`, `webhookRetryDelaySeconds`).
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub delay_seconds: u32,
+}
+
+impl Delivery {
+    /// Records an attempt's outcome (`Ok(status)` or `Err(network error)`) at host time `now`.
+    /// 2xx delivers; anything else is retried after the delay until the attempts run out.
+    pub fn record_attempt(
+        &mut self,
+        outcome: Result<u16, String>,
+        now: Instant,
+        policy: RetryPolicy,
+    ) {
+        self.attempts += 1;
+        let delivered = matches!(outcome, Ok(status) if (200..300).contains(&status));
+        match outcome {
+            Ok(status) => {
+                self.last_status = Some(status);
+                self.last_error =
+                    (!delivered).then(|| format!("the webhook answered HTTP {status}"));
+            }
+            Err(error) => {
+                self.last_status = None;
+                self.last_error = Some(error);
+            }
+        }
+        (self.status, self.next_attempt_at) = if delivered {
+            (DeliveryStatus::Delivered, None)
+        } else if self.attempts >= policy.max_attempts {
+            (DeliveryStatus::Failed, None)
+        } else {
+            (
+                DeliveryStatus::Pending,
+                Some(now.plus_seconds(i64::from(policy.delay_seconds))),
+            )
+        };
+    }
+}
+
+/// One notification moment: the SNS notification, the EventBridge event (when the moment
+/// has one) and their deliveries, as `GET /_mock/events` lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRecord {
+    /// Position in the namespace's event log, from 1; assigned by the store.
+    pub seq: u64,
+    pub action: String,
+    pub product_code: String,
+    pub time: Instant,
+    /// The SNS notification envelope, as an SNS HTTP endpoint or SQS queue receives it.
+    pub sns: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_bridge: Option<Value>,
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
+}
+
+impl EventRecord {
+    /// Builds the notifications of `change` for `customer` of `product` at namespace time
+    /// `at`, with a delivery due at host time `host_now` for each webhook of the product.
+    pub fn new(
+        change: Change,
+        product: &Product,
+        customer: &Customer,
+        at: Instant,
+        host_now: Instant,
+        mut next_id: impl FnMut() -> String,
+    ) -> EventRecord {
+        let sns = sns_envelope(change, product, customer, at, next_id());
+        let event_bridge = change
+            .detail_type()
+            .map(|detail_type| eventbridge_event(detail_type, product, customer, at, next_id()));
+        let deliveries = product
+            .webhooks
+            .iter()
+            .filter(|w| w.format == WebhookFormat::Sns || event_bridge.is_some())
+            .map(|w| Delivery {
+                url: w.url.clone(),
+                format: w.format,
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                next_attempt_at: Some(host_now),
+                last_status: None,
+                last_error: None,
+            })
+            .collect();
+        EventRecord {
+            seq: 0,
+            action: change.action().into(),
+            product_code: product.product_code.clone(),
+            time: at,
+            sns,
+            event_bridge,
+            deliveries,
+        }
+    }
+
+    /// The earliest pending delivery time, if any delivery is pending.
+    pub fn next_attempt_at(&self) -> Option<Instant> {
+        self.deliveries
+            .iter()
+            .filter(|d| d.status == DeliveryStatus::Pending)
+            .filter_map(|d| d.next_attempt_at)
+            .min()
+    }
+
+    /// The HTTP request of delivery `index`: headers and body, as SNS (HTTP/S subscription)
+    /// or an EventBridge API destination sends it.
+    pub fn delivery_request(&self, index: usize) -> Option<(Vec<(String, String)>, String)> {
+        let delivery = self.deliveries.get(index)?;
+        match delivery.format {
+            WebhookFormat::Sns => {
+                let text = |key: &str| self.sns[key].as_str().unwrap_or_default().to_string();
+                Some((
+                    vec![
+                        ("content-type".into(), "text/plain; charset=UTF-8".into()),
+                        ("x-amz-sns-message-type".into(), "Notification".into()),
+                        ("x-amz-sns-message-id".into(), text("MessageId")),
+                        ("x-amz-sns-topic-arn".into(), text("TopicArn")),
+                        (
+                            "user-agent".into(),
+                            "Amazon Simple Notification Service Agent".into(),
+                        ),
+                    ],
+                    self.sns.to_string(),
+                ))
+            }
+            WebhookFormat::Eventbridge => Some((
+                vec![
+                    (
+                        "content-type".into(),
+                        "application/json; charset=utf-8".into(),
+                    ),
+                    (
+                        "user-agent".into(),
+                        "Amazon/EventBridge/ApiDestinations".into(),
+                    ),
+                ],
+                self.event_bridge.as_ref()?.to_string(),
+            )),
+        }
+    }
+}
+
+fn sns_envelope(
+    change: Change,
+    product: &Product,
+    customer: &Customer,
+    at: Instant,
+    message_id: String,
+) -> Value {
+    let mut message = serde_json::Map::new();
+    message.insert("action".into(), json!(change.action()));
+    if let Some(id) = &customer.customer_identifier {
+        message.insert("customer-identifier".into(), json!(id));
+    }
+    message.insert("product-code".into(), json!(product.product_code));
+    if let Change::Lifecycle(_) = change {
+        if let Some(offer) = &customer.offer_identifier {
+            message.insert("offer-identifier".into(), json!(offer));
+        }
+        // A string, not a JSON boolean, as AWS sends it.
+        message.insert(
+            "isFreeTrialTermPresent".into(),
+            json!(if customer.free_trial { "true" } else { "false" }),
+        );
+    }
+    json!({
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": format!(
+            "arn:aws:sns:us-east-1:{MARKETPLACE_SNS_ACCOUNT}:{}-{}",
+            change.topic(),
+            product.product_code
+        ),
+        "Message": Value::Object(message).to_string(),
+        "Timestamp": at.to_rfc3339_millis(),
+    })
+}
+
+fn eventbridge_event(
+    detail_type: &str,
+    product: &Product,
+    customer: &Customer,
+    at: Instant,
+    id: String,
+) -> Value {
+    let seller = product
+        .seller_account_id
+        .as_deref()
+        .unwrap_or(DEFAULT_SELLER_ACCOUNT);
+    let agreement = customer.agreement_id.as_deref().unwrap_or_default();
+    let mut detail = json!({
+        "requestId": id,
+        "catalog": "AWSMarketplace",
+        "agreement": { "id": agreement },
+        "product": { "code": product.product_code },
+        "acceptor": { "accountId": customer.customer_aws_account_id },
+    });
+    if let Some(license) = &customer.license_arn {
+        detail["license"] = json!({ "licenseArn": license });
+    }
+    json!({
+        "version": "0",
+        "id": id,
+        "detail-type": detail_type,
+        "source": "aws.agreement-marketplace",
+        "account": seller,
+        "time": Instant(at.0 - at.0.rem_euclid(1000)).to_rfc3339(),
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:aws-marketplace:us-east-1:{seller}:AWSMarketplace/Agreement/{agreement}")],
+        "detail": detail,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product() -> Product {
+        serde_json::from_value(json!({
+            "productCode": "prod-1", "dimensions": ["d"],
+            "webhooks": [
+                {"url": "http://127.0.0.1:9/sns"},
+                {"url": "http://127.0.0.1:9/eb", "format": "eventbridge"}
+            ]
+        }))
+        .unwrap()
+    }
+
+    fn customer() -> Customer {
+        Customer {
+            customer_identifier: Some("cust-1".into()),
+            customer_aws_account_id: Some("111122223333".into()),
+            agreement_id: Some("agmt-1".into()),
+            free_trial: true,
+            ..Default::default()
+        }
+    }
+
+    fn event(change: Change) -> EventRecord {
+        let mut n = 0;
+        EventRecord::new(
+            change,
+            &product(),
+            &customer(),
+            Instant(1_767_225_600_250),
+            Instant(5),
+            || {
+                n += 1;
+                format!("id-{n}")
+            },
+        )
+    }
+
+    #[test]
+    fn subscription_messages_follow_the_seller_guide() {
+        let e = event(Change::Lifecycle(LifecycleAction::SubscribeSuccess));
+        assert_eq!(e.sns["Type"], "Notification");
+        assert_eq!(
+            e.sns["TopicArn"],
+            "arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-prod-1"
+        );
+        assert_eq!(e.sns["Timestamp"], "2026-01-01T00:00:00.250Z");
+        let message: Value = serde_json::from_str(e.sns["Message"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            message,
+            json!({"action": "subscribe-success", "customer-identifier": "cust-1",
+                   "product-code": "prod-1", "isFreeTrialTermPresent": "true"})
+        );
+        let eb = e.event_bridge.unwrap();
+        assert_eq!(
+            eb["detail-type"],
+            "Purchase Agreement Created - Manufacturer"
+        );
+        assert_eq!(eb["source"], "aws.agreement-marketplace");
+        assert_eq!(eb["time"], "2026-01-01T00:00:00Z");
+        assert_eq!(e.deliveries.len(), 2);
+    }
+
+    #[test]
+    fn entitlement_updates_go_to_the_entitlement_topic_without_trial_flags() {
+        let e = event(Change::EntitlementUpdated);
+        assert!(e.sns["TopicArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":aws-mp-entitlement-notification-prod-1"));
+        let message: Value = serde_json::from_str(e.sns["Message"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            message,
+            json!({"action": "entitlement-updated", "customer-identifier": "cust-1", "product-code": "prod-1"})
+        );
+    }
+
+    #[test]
+    fn subscribe_fail_has_no_eventbridge_event_and_no_eventbridge_delivery() {
+        let e = event(Change::Lifecycle(LifecycleAction::SubscribeFail));
+        assert!(e.event_bridge.is_none());
+        assert_eq!(e.deliveries.len(), 1);
+        assert_eq!(e.deliveries[0].format, WebhookFormat::Sns);
+    }
+
+    #[test]
+    fn deliveries_retry_after_the_delay_until_attempts_run_out() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            delay_seconds: 20,
+        };
+        let mut e = event(Change::EntitlementUpdated);
+        let d = &mut e.deliveries[0];
+        d.record_attempt(Err("connection refused".into()), Instant(0), policy);
+        assert_eq!(
+            (d.status, d.next_attempt_at),
+            (DeliveryStatus::Pending, Some(Instant(20_000)))
+        );
+        d.record_attempt(Ok(503), Instant(20_000), policy);
+        assert_eq!(d.last_status, Some(503));
+        assert_eq!(d.status, DeliveryStatus::Pending);
+        d.record_attempt(Ok(500), Instant(40_000), policy);
+        assert_eq!(
+            (d.status, d.attempts, d.next_attempt_at),
+            (DeliveryStatus::Failed, 3, None)
+        );
+        assert!(d.last_error.as_deref().unwrap().contains("500"));
+    }
+
+    #[test]
+    fn a_2xx_answer_delivers() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            delay_seconds: 20,
+        };
+        let mut e = event(Change::EntitlementUpdated);
+        e.deliveries[0].record_attempt(Ok(204), Instant(0), policy);
+        assert_eq!(e.deliveries[0].status, DeliveryStatus::Delivered);
+        assert_eq!(e.next_attempt_at(), Some(Instant(5)));
+    }
+
+    #[test]
+    fn sns_deliveries_carry_the_sns_headers() {
+        let e = event(Change::EntitlementUpdated);
+        let (headers, body) = e.delivery_request(0).unwrap();
+        let header = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(header("x-amz-sns-message-type"), Some("Notification"));
+        assert_eq!(header("x-amz-sns-topic-arn"), e.sns["TopicArn"].as_str());
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), e.sns);
+    }
+}

@@ -1,0 +1,101 @@
+//! ResolveCustomer: the seller exchanges the registration token the buyer's browser POSTed
+//! to its fulfillment URL for the customer's identifiers.
+//!
+//! Order of checks: structure (`ValidationException`), token shape and vault record
+//! (`InvalidTokenException`), the caller (a 12-digit caller must be the product's seller;
+//! the model lists no other error for ResolveCustomer, so this is `InvalidTokenException`
+//! too), expiry, then re-submission: a resolved token is `ExpiredTokenException` (the model's
+//! "buyer re-submitted the token" case) unless the namespace makes tokens repeatable.
+
+use serde_json::{json, Map, Value};
+
+use super::shapes::required_string;
+use super::Call;
+use crate::domain::catalogue::Integration;
+use crate::domain::constraints::Violations;
+use crate::domain::registration::{resolved_marker, vault_key, TokenRecord};
+use crate::error::{err, ErrorKind, ServiceError};
+use crate::protocol::json::Structure;
+use crate::store::tokens::TokenVault;
+use crate::store::Store;
+
+pub fn run<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    tokens: &dyn TokenVault,
+) -> Result<Value, ServiceError> {
+    let s = Structure::new(input, "");
+    let mut v = Violations::default();
+    let token = required_string(&s, "RegistrationToken", &mut v)?;
+    if let Some(t) = &token {
+        v.pattern(t.value, &t.path, !t.value.is_empty(), "[\\s\\S]+");
+    }
+    v.into_result()?;
+    let token = token.map(|t| t.value).unwrap_or_default();
+
+    let invalid = || {
+        err(
+            ErrorKind::InvalidTokenException,
+            "The registration token is invalid: it was not issued by AWS Marketplace for this endpoint. Pass the x-amzn-marketplace-token form field exactly as posted (URL-decoded).",
+        )
+    };
+    let Some(record) = vault_key(call.namespace, token)
+        .and_then(|key| tokens.get(&key))
+        .and_then(|text| serde_json::from_str::<TokenRecord>(&text).ok())
+    else {
+        return invalid();
+    };
+    if record.namespace != call.namespace || record.incarnation != call.incarnation {
+        return invalid();
+    }
+    let Some(product) = store.product(&record.product_code)? else {
+        return invalid();
+    };
+    if let (Some(caller), Some(seller)) = (&call.caller.account, &product.seller_account_id) {
+        if caller != seller {
+            return err(
+                ErrorKind::InvalidTokenException,
+                format!(
+                    "Account {caller} cannot resolve this token: resolve it from the account that published product {} ({seller})",
+                    product.product_code
+                ),
+            );
+        }
+    }
+    if record.expired_at(call.now) {
+        return err(
+            ErrorKind::ExpiredTokenException,
+            format!(
+                "The registration token expired at {}",
+                record.expires_at.to_rfc3339()
+            ),
+        );
+    }
+    let marker = resolved_marker(token);
+    if store.meta(&marker)?.is_some() && !call.settings.repeatable_token_resolution {
+        return err(
+            ErrorKind::ExpiredTokenException,
+            "The registration token was already resolved (re-submitted); ask the buyer to sign up again from AWS Marketplace",
+        );
+    }
+    store.put_meta(&marker, &call.now.to_rfc3339())?;
+
+    let mut output = Map::new();
+    if product.integration == Integration::Legacy {
+        if let Some(id) = &record.customer_identifier {
+            output.insert("CustomerIdentifier".into(), json!(id));
+        }
+    }
+    output.insert("ProductCode".into(), json!(record.product_code));
+    if let Some(account) = &record.customer_aws_account_id {
+        output.insert("CustomerAWSAccountId".into(), json!(account));
+    }
+    if let Some(license) = &record.license_arn {
+        output.insert("LicenseArn".into(), json!(license));
+    }
+    if let Some(agreement) = &record.agreement_id {
+        output.insert("Metadata".into(), json!({ "AgreementId": agreement }));
+    }
+    Ok(Value::Object(output))
+}

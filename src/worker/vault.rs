@@ -1,0 +1,59 @@
+//! The KV-backed vault of registration tokens. KV is asynchronous and the namespace's
+//! request runs in one synchronous step, so the vault reads the one key the request may need
+//! before it runs (`service::vault_reads`) and writes what it minted after it.
+
+use std::collections::HashMap;
+
+use worker::{KvStore, Result};
+
+use crate::store::tokens::TokenVault;
+
+/// The KV binding of wrangler.toml.
+pub const TOKENS_BINDING: &str = "REGISTRATION_TOKENS";
+
+pub struct KvVault {
+    kv: KvStore,
+    read: HashMap<String, Option<String>>,
+    writes: Vec<(String, String, u64)>,
+}
+
+impl KvVault {
+    pub fn new(kv: KvStore) -> KvVault {
+        KvVault {
+            kv,
+            read: HashMap::new(),
+            writes: Vec::new(),
+        }
+    }
+
+    pub async fn prefetch(&mut self, key: &str) -> Result<()> {
+        let value = self.kv.get(key).text().await?;
+        self.read.insert(key.to_string(), value);
+        Ok(())
+    }
+
+    /// Writes the records minted during the request, each with its TTL.
+    pub async fn flush(&mut self) -> Result<()> {
+        for (key, value, ttl) in self.writes.drain(..) {
+            self.kv
+                .put(&key, value)?
+                .expiration_ttl(ttl)
+                .execute()
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl TokenVault for KvVault {
+    fn get(&self, key: &str) -> Option<String> {
+        self.read.get(key).cloned().flatten()
+    }
+
+    fn put(&mut self, key: &str, value: &str, ttl_seconds: u64) {
+        // A record read later in this same request must see the write.
+        self.read.insert(key.to_string(), Some(value.to_string()));
+        self.writes
+            .push((key.to_string(), value.to_string(), ttl_seconds));
+    }
+}

@@ -1,0 +1,450 @@
+//! Buyer onboarding driven natively: registration tokens and ResolveCustomer, the simulated
+//! sign-up page, the subscription lifecycle and how metering honours it, entitlements, and
+//! the notifications every change produces.
+
+mod common;
+
+use common::{secs, with_catalogue, Mock, LICENSE_1, NOW};
+use serde_json::{json, Value};
+
+fn mint(m: &mut Mock, body: Value) -> String {
+    let a = m.control("POST", "/registration-tokens", Some(body));
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    a.body["registrationToken"].as_str().unwrap().to_string()
+}
+
+fn resolve(m: &mut Mock, token: &str) -> common::Answer {
+    m.call("ResolveCustomer", json!({ "RegistrationToken": token }))
+}
+
+fn lifecycle(m: &mut Mock, body: Value) -> common::Answer {
+    m.control("POST", "/subscriptions", Some(body))
+}
+
+fn batch_status(m: &mut Mock, account: &str, quantity: u32) -> String {
+    let a = m.call(
+        "BatchMeterUsage",
+        json!({"ProductCode": "saas", "UsageRecords": [
+            {"CustomerAWSAccountId": account, "Dimension": "users", "Quantity": quantity, "Timestamp": secs(NOW)}
+        ]}),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    a.body["Results"][0]["Status"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_minted_token_resolves_to_its_customer_once() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let token = mint(
+        &mut m,
+        json!({"productCode": "saas", "customerAWSAccountId": "111122223333"}),
+    );
+    let a = resolve(&mut m, &token);
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["CustomerIdentifier"], "c1");
+    assert_eq!(a.body["CustomerAWSAccountId"], "111122223333");
+    assert_eq!(a.body["ProductCode"], "saas");
+    let agreement = a.body["Metadata"]["AgreementId"].as_str().unwrap();
+    assert!(
+        agreement.starts_with("agmt-") && agreement.len() == 30,
+        "{agreement}"
+    );
+    assert!(a.body.get("LicenseArn").is_none());
+
+    let again = resolve(&mut m, &token);
+    assert_eq!(
+        (again.status, again.error_name()),
+        (400, "ExpiredTokenException")
+    );
+    assert!(
+        again.message().contains("already resolved"),
+        "{}",
+        again.message()
+    );
+}
+
+#[test]
+fn repeatable_resolution_answers_the_same_until_expiry() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    m.set(json!({"repeatableTokenResolution": true}));
+    let token = mint(
+        &mut m,
+        json!({"productCode": "saas", "customerIdentifier": "c2", "ttlSeconds": 60}),
+    );
+    let first = resolve(&mut m, &token);
+    let second = resolve(&mut m, &token);
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body, second.body);
+    m.control("PUT", "/clock", Some(json!({"offsetSeconds": 60})));
+    let late = resolve(&mut m, &token);
+    assert_eq!(late.error_name(), "ExpiredTokenException");
+    assert!(late.message().contains("expired at"), "{}", late.message());
+}
+
+#[test]
+fn tokens_expire_after_their_ttl_on_the_namespace_clock() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    m.set(json!({"registrationTokenTtlSeconds": 120}));
+    let token = mint(
+        &mut m,
+        json!({"productCode": "saas", "customerIdentifier": "c1"}),
+    );
+    m.control("PUT", "/clock", Some(json!({"offsetSeconds": 119})));
+    let fresh = mint(
+        &mut m,
+        json!({"productCode": "saas", "customerIdentifier": "c1"}),
+    );
+    assert_eq!(resolve(&mut m, &fresh).status, 200);
+    m.control("PUT", "/clock", Some(json!({"offsetSeconds": 120})));
+    assert_eq!(
+        resolve(&mut m, &token).error_name(),
+        "ExpiredTokenException"
+    );
+}
+
+#[test]
+fn concurrent_agreement_tokens_carry_the_license_and_no_customer_identifier() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let token = mint(
+        &mut m,
+        json!({"productCode": "ca", "licenseArn": LICENSE_1}),
+    );
+    let a = resolve(&mut m, &token);
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["LicenseArn"], LICENSE_1);
+    assert_eq!(a.body["CustomerAWSAccountId"], "111122223333");
+    assert!(a.body.get("CustomerIdentifier").is_none());
+    // The account alone is ambiguous: it holds two licenses.
+    let ambiguous = m.control(
+        "POST",
+        "/registration-tokens",
+        Some(json!({"productCode": "ca", "customerAWSAccountId": "111122223333"})),
+    );
+    assert_eq!(ambiguous.status, 400);
+    assert!(ambiguous.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("licenseArn"));
+}
+
+#[test]
+fn unknown_garbled_foreign_and_reset_tokens_are_invalid() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let token = mint(
+        &mut m,
+        json!({"productCode": "saas", "customerIdentifier": "c1"}),
+    );
+    let url_encoded = token
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    let unknown = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=";
+    for bad in [unknown, url_encoded.as_str(), "not-a-token", &token[..40]] {
+        let a = resolve(&mut m, bad);
+        assert_eq!(
+            (a.status, a.error_name()),
+            (400, "InvalidTokenException"),
+            "{bad}"
+        );
+    }
+    // The same vault seen from another namespace.
+    let mut other = Mock::named("other");
+    with_catalogue(&mut other);
+    other.tokens = m.tokens.clone();
+    assert_eq!(
+        resolve(&mut other, &token).error_name(),
+        "InvalidTokenException"
+    );
+    // A reset starts a new incarnation: older tokens are void.
+    m.control("POST", "/reset", None);
+    with_catalogue(&mut m);
+    assert_eq!(
+        resolve(&mut m, &token).error_name(),
+        "InvalidTokenException"
+    );
+}
+
+#[test]
+fn only_the_seller_account_resolves_tokens() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let token = mint(
+        &mut m,
+        json!({"productCode": "saas", "customerIdentifier": "c1"}),
+    );
+    let stranger = m.call_as(
+        "111122223333",
+        "us-east-1",
+        "ResolveCustomer",
+        json!({"RegistrationToken": token}),
+    );
+    assert_eq!(stranger.error_name(), "InvalidTokenException");
+    assert!(
+        stranger.message().contains("999988887777"),
+        "{}",
+        stranger.message()
+    );
+    let seller = m.call_as(
+        "999988887777",
+        "us-east-1",
+        "ResolveCustomer",
+        json!({"RegistrationToken": token}),
+    );
+    assert_eq!(seller.status, 200, "{:?}", seller.body);
+}
+
+#[test]
+fn resolve_customer_validates_its_input() {
+    let mut m = Mock::new();
+    common::assert_validation_errors(
+        &mut m,
+        "ResolveCustomer",
+        &[
+            (
+                json!({}),
+                "'registrationToken' failed to satisfy constraint: Member must not be null",
+            ),
+            (
+                json!({"RegistrationToken": ""}),
+                "Member must satisfy regular expression pattern",
+            ),
+        ],
+    );
+    assert_eq!(
+        m.call("ResolveCustomer", json!({"RegistrationToken": 5}))
+            .error_name(),
+        "SerializationException"
+    );
+}
+
+#[test]
+fn minting_refuses_unknown_products_customers_and_options() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    for body in [
+        json!({"productCode": "nope", "customerIdentifier": "c1"}),
+        json!({"productCode": "saas", "customerIdentifier": "nobody"}),
+        json!({"productCode": "saas"}),
+        json!({"customerIdentifier": "c1"}),
+        json!({"productCode": "saas", "customerIdentifier": "c1", "offerType": "gratis"}),
+        json!({"productCode": "saas", "customerIdentifier": "c1", "ttlSeconds": 0}),
+        json!({"productCode": "saas", "customerIdentifier": "c1", "surprise": 1}),
+    ] {
+        let a = m.control("POST", "/registration-tokens", Some(body.clone()));
+        assert_eq!(a.status, 400, "{body}: {:?}", a.body);
+    }
+}
+
+#[test]
+fn metering_follows_the_subscription_lifecycle() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let c2 = json!({"productCode": "saas", "customerAWSAccountId": "444455556666"});
+    let with = |action: &str| {
+        let mut b = c2.clone();
+        b["action"] = json!(action);
+        b
+    };
+    assert_eq!(batch_status(&mut m, "444455556666", 1), "Success");
+    assert_eq!(lifecycle(&mut m, with("unsubscribe-pending")).status, 200);
+    // The final hour: still accepted.
+    m.control("PUT", "/clock", Some(json!({"offsetSeconds": 3599})));
+    assert_eq!(batch_status(&mut m, "444455556666", 1), "Success");
+    m.control("PUT", "/clock", Some(json!({"offsetSeconds": 3600})));
+    assert_eq!(
+        batch_status(&mut m, "444455556666", 1),
+        "CustomerNotSubscribed"
+    );
+    assert_eq!(lifecycle(&mut m, with("unsubscribe-success")).status, 200);
+    assert_eq!(
+        batch_status(&mut m, "444455556666", 1),
+        "CustomerNotSubscribed"
+    );
+    let meter = m.call_as(
+        "444455556666",
+        "us-east-1",
+        "MeterUsage",
+        json!({"ProductCode": "saas", "Timestamp": secs(NOW), "UsageDimension": "users", "UsageQuantity": 1}),
+    );
+    assert_eq!(meter.error_name(), "CustomerNotEntitledException");
+    // Re-subscribing restores metering; a second subscribe-success is refused.
+    assert_eq!(lifecycle(&mut m, with("subscribe-success")).status, 200);
+    assert_eq!(batch_status(&mut m, "444455556666", 2), "DuplicateRecord");
+    let twice = lifecycle(&mut m, with("subscribe-success"));
+    assert_eq!(twice.status, 409, "{:?}", twice.body);
+    let unknown = lifecycle(&mut m, with("cancel"));
+    assert_eq!(unknown.status, 400);
+}
+
+#[test]
+fn customers_are_not_metered_before_subscribe_success_or_after_subscribe_fail() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let signup = m.control(
+        "GET",
+        "/marketplace/subscribe?productCode=saas&customerAWSAccountId=222233334444&outcome=pending&fulfillmentUrl=http://127.0.0.1:9/register&format=json",
+        None,
+    );
+    assert_eq!(signup.status, 200, "{:?}", signup.body);
+    assert_eq!(signup.body["customer"]["subscription"], "pending");
+    assert_eq!(
+        batch_status(&mut m, "222233334444", 1),
+        "CustomerNotSubscribed"
+    );
+    let body = json!({"productCode": "saas", "customerAWSAccountId": "222233334444", "action": "subscribe-fail"});
+    assert_eq!(lifecycle(&mut m, body).status, 200);
+    assert_eq!(
+        batch_status(&mut m, "222233334444", 1),
+        "CustomerNotSubscribed"
+    );
+    let body = json!({"productCode": "saas", "customerAWSAccountId": "222233334444", "action": "subscribe-success"});
+    assert_eq!(lifecycle(&mut m, body).status, 200);
+    assert_eq!(batch_status(&mut m, "222233334444", 1), "Success");
+}
+
+#[test]
+fn every_change_is_logged_as_sns_and_eventbridge_notifications_with_deliveries() {
+    let mut m = Mock::new();
+    m.add_product(json!({
+        "productCode": "hooked", "dimensions": ["users"],
+        "webhooks": [{"url": "http://127.0.0.1:9/sns"}, {"url": "http://127.0.0.1:9/eb", "format": "eventbridge"}],
+        "customers": [{"customerIdentifier": "c1", "customerAWSAccountId": "111122223333"}]
+    }));
+    let c1 = json!({"productCode": "hooked", "customerIdentifier": "c1"});
+    let mut b = c1.clone();
+    b["action"] = json!("unsubscribe-pending");
+    lifecycle(&mut m, b);
+    let mut b = c1.clone();
+    b["entitlements"] = json!([{"dimension": "users", "value": {"integerValue": 10}}]);
+    let put = m.control("PUT", "/entitlements", Some(b));
+    assert_eq!(put.status, 200, "{:?}", put.body);
+
+    let events = m.control("GET", "/events", None).body["events"]
+        .as_array()
+        .cloned()
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    let (first, second) = (&events[0], &events[1]);
+    assert_eq!(
+        (first["seq"].clone(), first["action"].clone()),
+        (json!(1), json!("unsubscribe-pending"))
+    );
+    assert_eq!(
+        first["sns"]["TopicArn"],
+        "arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-hooked"
+    );
+    let message: Value = serde_json::from_str(first["sns"]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["action"], "unsubscribe-pending");
+    assert_eq!(message["customer-identifier"], "c1");
+    assert_eq!(message["isFreeTrialTermPresent"], "false");
+    assert_eq!(
+        first["eventBridge"]["detail-type"],
+        "Purchase Agreement Ended - Manufacturer"
+    );
+    assert_eq!(first["deliveries"].as_array().unwrap().len(), 2);
+    assert_eq!(first["deliveries"][0]["status"], "pending");
+    assert_eq!(second["action"], "entitlement-updated");
+    assert!(second["sns"]["TopicArn"]
+        .as_str()
+        .unwrap()
+        .contains("aws-mp-entitlement-notification-hooked"));
+    assert_eq!(
+        second["eventBridge"]["detail-type"],
+        "License Updated - Manufacturer"
+    );
+
+    let filtered = m.control("GET", "/events?action=entitlement-updated", None);
+    assert_eq!(filtered.body["count"], 1);
+    let after = m.control("GET", "/events?after=1", None);
+    assert_eq!(after.body["events"][0]["seq"], 2);
+    assert_eq!(m.control("GET", "/events?since=1", None).status, 400);
+}
+
+#[test]
+fn entitlements_are_checked_against_the_product() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    for entitlements in [
+        json!([{"dimension": "nope", "value": {"integerValue": 1}}]),
+        json!([{"dimension": "users", "value": {"integerValue": 1, "booleanValue": true}}]),
+        json!("users"),
+    ] {
+        let body = json!({"productCode": "saas", "customerIdentifier": "c1", "entitlements": entitlements});
+        assert_eq!(m.control("PUT", "/entitlements", Some(body)).status, 400);
+    }
+    assert_eq!(m.control("GET", "/events", None).body["count"], 0);
+}
+
+#[test]
+fn the_signup_page_posts_the_token_to_the_fulfillment_url() {
+    let mut m = Mock::new();
+    m.add_product(json!({
+        "productCode": "signup", "dimensions": ["users"], "fulfillmentUrl": "http://127.0.0.1:9/register"
+    }));
+    let a = m.control(
+        "GET",
+        "/marketplace/subscribe?productCode=signup&offerType=free-trial",
+        None,
+    );
+    assert_eq!(a.status, 200);
+    assert_eq!(
+        a.response.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    let page = String::from_utf8(a.response.body.clone()).unwrap();
+    assert!(
+        page.contains("action=\"http://127.0.0.1:9/register\""),
+        "{page}"
+    );
+    assert!(page.contains("name=\"x-amzn-marketplace-offer-type\" value=\"free-trial\""));
+    let token = page
+        .split("name=\"x-amzn-marketplace-token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+
+    // A new buyer subscribed: a customer with a random account and identifier, subscribed,
+    // with a free trial, and a subscribe-success notification.
+    let product = m.control("GET", "/products/signup", None).body["product"].clone();
+    let customer = &product["customers"][0];
+    assert_eq!(customer["subscription"], "subscribed");
+    assert_eq!(customer["freeTrial"], true);
+    assert_eq!(customer["customerAWSAccountId"].as_str().unwrap().len(), 12);
+    let resolved = resolve(&mut m, &token);
+    assert_eq!(
+        resolved.body["CustomerIdentifier"],
+        customer["customerIdentifier"]
+    );
+    assert_eq!(
+        resolved.body["Metadata"]["AgreementId"],
+        customer["agreementId"]
+    );
+    let events = m.control("GET", "/events", None).body["events"].clone();
+    let message: Value =
+        serde_json::from_str(events[0]["sns"]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["action"], "subscribe-success");
+    assert_eq!(message["isFreeTrialTermPresent"], "true");
+
+    // Without a fulfillment URL there is nowhere to send the buyer.
+    m.add_product(json!({"productCode": "nourl", "dimensions": ["users"]}));
+    assert_eq!(
+        m.control("GET", "/marketplace/subscribe?productCode=nourl", None)
+            .status,
+        400
+    );
+    assert_eq!(
+        m.control(
+            "GET",
+            "/marketplace/subscribe?productCode=signup&fulfillmentUrl=ftp://x",
+            None
+        )
+        .status,
+        400
+    );
+}
