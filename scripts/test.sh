@@ -3,7 +3,7 @@
 # the wasm build, then the Node tests that drive the built worker under wrangler dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+SETUP_BROWSER=1 bash scripts/setup.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 step() { printf '\n== %s\n' "$*"; }
