@@ -20,6 +20,9 @@
 //                    of the hours before it, which BatchMeterUsage also accepts)
 //   4. meter-repeat  MeterUsage repeating one identical request (the idempotent path: a read,
 //                    no write)
+//   5. resolve       ResolveCustomer of one registration token, repeated (the namespace
+//                    allows repeatable resolution): a Workers KV read before the Durable
+//                    Object's synchronous step
 // Requests are raw fetch calls with prebuilt SigV4-shaped headers (no SDK, so client-side
 // signing is not measured), a fixed number in flight, a warm-up, and per-scenario bounds on
 // both time and count. A response other than 200 (or a 200 whose body says a record was not
@@ -289,6 +292,25 @@ function meterRepeatScenario(nsUrl, counters) {
   };
 }
 
+/** ResolveCustomer of the token minted in setUp, over and over (repeatable resolution). */
+function resolveScenario(nsUrl, token) {
+  const init = {
+    method: 'POST',
+    headers: { ...JSON_HEADERS('ResolveCustomer'), ...authHeaders({ accessKeyId: 'bench-seller' }) },
+    body: JSON.stringify({ RegistrationToken: token }),
+  };
+  const expected = `"CustomerIdentifier":"${customerName(0)}"`;
+  return {
+    name: 'resolve',
+    what: 'ResolveCustomer of one token, repeated (KV read + Durable Object)',
+    makeRequest: () => ({
+      url: nsUrl,
+      init,
+      check: (status, text) => expectStatus200(status, text) ?? (text.includes(expected) ? null : `unexpected answer: ${text.slice(0, 200)}`),
+    }),
+  };
+}
+
 // ---------------------------------------------------------------------------------------
 // Set-up, verification, report
 
@@ -300,6 +322,13 @@ async function setUp(nsUrl) {
     dimensions: Array.from({ length: DIMENSIONS }, (_, i) => dimensionName(i)),
     customers: Array.from({ length: CUSTOMERS }, (_, i) => ({ customerIdentifier: customerName(i) })),
   });
+  const settings = await control(nsUrl, 'PATCH', '/settings', { repeatableTokenResolution: true });
+  if (settings.status !== 200) throw new Error(`PATCH /_mock/settings answered ${settings.status}: ${settings.text}`);
+  const minted = await control(nsUrl, 'POST', '/registration-tokens', {
+    productCode: PRODUCT, customerIdentifier: customerName(0), ttlSeconds: 86_400,
+  });
+  if (minted.status !== 201) throw new Error(`POST /_mock/registration-tokens answered ${minted.status}: ${minted.text}`);
+  return minted.json.registrationToken;
 }
 
 /** The ledger records matching `filters` (fewer than a full page, else `null`). */
@@ -392,7 +421,7 @@ async function main() {
   const mock = await startMock();
   try {
     const nsUrl = `${mock.url}/ns/${NAMESPACE}`;
-    await setUp(nsUrl);
+    const token = await setUp(nsUrl);
     const runStart = Date.now() / 1000;
     const counters = {
       meterNew: new Array(DIMENSIONS).fill(0),
@@ -405,6 +434,7 @@ async function main() {
       meterNewScenario(nsUrl, counters),
       batchNewScenario(nsUrl, counters),
       meterRepeatScenario(nsUrl, counters),
+      resolveScenario(nsUrl, token),
     ];
 
     const results = [];
