@@ -343,8 +343,8 @@ fn every_change_is_logged_as_sns_and_eventbridge_notifications_with_deliveries()
     assert_eq!(message["customer-identifier"], "c1");
     assert_eq!(message["isFreeTrialTermPresent"], "false");
     assert_eq!(
-        first["eventBridge"]["detail-type"],
-        "Purchase Agreement Ended - Manufacturer"
+        first["eventBridge"][0]["detail-type"],
+        "Purchase Agreement Ended - Proposer"
     );
     assert_eq!(first["deliveries"].as_array().unwrap().len(), 2);
     assert_eq!(first["deliveries"][0]["status"], "pending");
@@ -354,7 +354,7 @@ fn every_change_is_logged_as_sns_and_eventbridge_notifications_with_deliveries()
         .unwrap()
         .contains("aws-mp-entitlement-notification-hooked"));
     assert_eq!(
-        second["eventBridge"]["detail-type"],
+        second["eventBridge"][0]["detail-type"],
         "License Updated - Manufacturer"
     );
 

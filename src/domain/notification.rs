@@ -40,20 +40,40 @@ impl Change {
         }
     }
 
-    /// The seller-side EventBridge detail-type of the same moment, if there is one.
-    fn detail_type(self) -> Option<&'static str> {
+    /// The seller's EventBridge events of the same moment. A seller who both makes and
+    /// sells the product gets the "- Proposer" agreement events (AWS sends one of the two
+    /// agreement variants) and the "- Manufacturer" license events.
+    fn eventbridge_kinds(self) -> &'static [EventKind] {
         match self {
             Change::Lifecycle(LifecycleAction::SubscribeSuccess) => {
-                Some("Purchase Agreement Created - Manufacturer")
+                &[EventKind::AgreementCreated, EventKind::LicenseUpdated]
             }
-            Change::Lifecycle(LifecycleAction::SubscribeFail) => None,
-            Change::Lifecycle(LifecycleAction::UnsubscribePending) => {
-                Some("Purchase Agreement Ended - Manufacturer")
-            }
+            Change::Lifecycle(LifecycleAction::SubscribeFail) => &[],
+            Change::Lifecycle(LifecycleAction::UnsubscribePending) => &[EventKind::AgreementEnded],
             Change::Lifecycle(LifecycleAction::UnsubscribeSuccess) => {
-                Some("License Deprovisioned - Manufacturer")
+                &[EventKind::LicenseDeprovisioned]
             }
-            Change::EntitlementUpdated => Some("License Updated - Manufacturer"),
+            Change::EntitlementUpdated => &[EventKind::LicenseUpdated],
+        }
+    }
+}
+
+/// The seller-side EventBridge events the mock sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EventKind {
+    AgreementCreated,
+    AgreementEnded,
+    LicenseUpdated,
+    LicenseDeprovisioned,
+}
+
+impl EventKind {
+    fn detail_type(self) -> &'static str {
+        match self {
+            EventKind::AgreementCreated => "Purchase Agreement Created - Proposer",
+            EventKind::AgreementEnded => "Purchase Agreement Ended - Proposer",
+            EventKind::LicenseUpdated => "License Updated - Manufacturer",
+            EventKind::LicenseDeprovisioned => "License Deprovisioned - Manufacturer",
         }
     }
 }
@@ -73,6 +93,9 @@ pub enum DeliveryStatus {
 pub struct Delivery {
     pub url: String,
     pub format: WebhookFormat,
+    /// For EventBridge webhooks: which of the moment's events this delivery carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_index: Option<usize>,
     pub status: DeliveryStatus,
     pub attempts: u32,
     /// Host time of the next attempt while pending.
@@ -139,8 +162,9 @@ pub struct EventRecord {
     pub time: Instant,
     /// The SNS notification envelope, as an SNS HTTP endpoint or SQS queue receives it.
     pub sns: Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_bridge: Option<Value>,
+    /// The EventBridge events of the moment (none for `subscribe-fail`).
+    #[serde(default)]
+    pub event_bridge: Vec<Value>,
     #[serde(default)]
     pub deliveries: Vec<Delivery>,
 }
@@ -157,21 +181,29 @@ impl EventRecord {
         mut next_id: impl FnMut() -> String,
     ) -> EventRecord {
         let sns = sns_envelope(change, product, customer, at, next_id());
-        let event_bridge = change
-            .detail_type()
-            .map(|detail_type| eventbridge_event(detail_type, product, customer, at, next_id()));
+        let event_bridge: Vec<Value> = change
+            .eventbridge_kinds()
+            .iter()
+            .map(|&kind| eventbridge_event(kind, product, customer, at, next_id()))
+            .collect();
+        let pending = |w: &super::catalogue::Webhook, event_index| Delivery {
+            url: w.url.clone(),
+            format: w.format,
+            event_index,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: Some(host_now),
+            last_status: None,
+            last_error: None,
+        };
         let deliveries = product
             .webhooks
             .iter()
-            .filter(|w| w.format == WebhookFormat::Sns || event_bridge.is_some())
-            .map(|w| Delivery {
-                url: w.url.clone(),
-                format: w.format,
-                status: DeliveryStatus::Pending,
-                attempts: 0,
-                next_attempt_at: Some(host_now),
-                last_status: None,
-                last_error: None,
+            .flat_map(|w| match w.format {
+                WebhookFormat::Sns => vec![pending(w, None)],
+                WebhookFormat::Eventbridge => (0..event_bridge.len())
+                    .map(|i| pending(w, Some(i)))
+                    .collect(),
             })
             .collect();
         EventRecord {
@@ -226,7 +258,7 @@ impl EventRecord {
                         "Amazon/EventBridge/ApiDestinations".into(),
                     ),
                 ],
-                self.event_bridge.as_ref()?.to_string(),
+                self.event_bridge.get(delivery.event_index?)?.to_string(),
             )),
         }
     }
@@ -268,8 +300,10 @@ fn sns_envelope(
     })
 }
 
+/// An event in the shape of the seller guide's examples ("Events for agreements" and
+/// "Events for licenses"), filled with what the mock knows.
 fn eventbridge_event(
-    detail_type: &str,
+    kind: EventKind,
     product: &Product,
     customer: &Customer,
     at: Instant,
@@ -280,25 +314,50 @@ fn eventbridge_event(
         .as_deref()
         .unwrap_or(DEFAULT_SELLER_ACCOUNT);
     let agreement = customer.agreement_id.as_deref().unwrap_or_default();
-    let mut detail = json!({
-        "requestId": id,
-        "catalog": "AWSMarketplace",
-        "agreement": { "id": agreement },
-        "product": { "code": product.product_code },
-        "acceptor": { "accountId": customer.customer_aws_account_id },
-    });
-    if let Some(license) = &customer.license_arn {
-        detail["license"] = json!({ "licenseArn": license });
+    let time = Instant(at.0 - at.0.rem_euclid(1000)).to_rfc3339();
+    let mut detail = serde_json::Map::new();
+    detail.insert("requestId".into(), json!(id));
+    detail.insert("catalog".into(), json!("AWSMarketplace"));
+    match kind {
+        EventKind::AgreementCreated => {
+            detail.insert(
+                "agreement".into(),
+                json!({"id": agreement, "intent": "NEW", "status": "ACTIVE",
+                       "acceptanceTime": time, "startTime": time}),
+            );
+            detail.insert("resaleAuthorization".into(), Value::Null);
+        }
+        EventKind::AgreementEnded => {
+            detail.insert(
+                "agreement".into(),
+                json!({"id": agreement, "status": "CANCELLED"}),
+            );
+            detail.insert("resaleAuthorization".into(), Value::Null);
+        }
+        EventKind::LicenseUpdated | EventKind::LicenseDeprovisioned => {
+            detail.insert("agreement".into(), json!({ "id": agreement }));
+            detail.insert("product".into(), json!({ "code": product.product_code }));
+            if let Some(license) = &customer.license_arn {
+                detail.insert("license".into(), json!({ "arn": license }));
+            }
+        }
+    }
+    if let Some(account) = &customer.customer_aws_account_id {
+        detail.insert("acceptor".into(), json!({ "accountId": account }));
+    }
+    detail.insert("proposer".into(), json!({ "accountId": seller }));
+    if let Some(offer) = &customer.offer_identifier {
+        detail.insert("offer".into(), json!({ "id": offer }));
     }
     json!({
         "version": "0",
         "id": id,
-        "detail-type": detail_type,
+        "detail-type": kind.detail_type(),
         "source": "aws.agreement-marketplace",
         "account": seller,
-        "time": Instant(at.0 - at.0.rem_euclid(1000)).to_rfc3339(),
+        "time": time,
         "region": "us-east-1",
-        "resources": [format!("arn:aws:aws-marketplace:us-east-1:{seller}:AWSMarketplace/Agreement/{agreement}")],
+        "resources": [format!("arn:aws:aws-marketplace::aws:agreement:{agreement}")],
         "detail": detail,
     })
 }
@@ -358,14 +417,43 @@ mod tests {
             json!({"action": "subscribe-success", "customer-identifier": "cust-1",
                    "product-code": "prod-1", "isFreeTrialTermPresent": "true"})
         );
-        let eb = e.event_bridge.unwrap();
+        let kinds: Vec<&Value> = e.event_bridge.iter().map(|x| &x["detail-type"]).collect();
         assert_eq!(
-            eb["detail-type"],
-            "Purchase Agreement Created - Manufacturer"
+            kinds,
+            [
+                "Purchase Agreement Created - Proposer",
+                "License Updated - Manufacturer"
+            ]
         );
-        assert_eq!(eb["source"], "aws.agreement-marketplace");
-        assert_eq!(eb["time"], "2026-01-01T00:00:00Z");
-        assert_eq!(e.deliveries.len(), 2);
+        let created = &e.event_bridge[0];
+        assert_eq!(created["source"], "aws.agreement-marketplace");
+        assert_eq!(created["time"], "2026-01-01T00:00:00Z");
+        assert_eq!(
+            created["resources"][0],
+            "arn:aws:aws-marketplace::aws:agreement:agmt-1"
+        );
+        assert_eq!(created["detail"]["agreement"]["intent"], "NEW");
+        assert_eq!(created["detail"]["acceptor"]["accountId"], "111122223333");
+        assert_eq!(e.event_bridge[1]["detail"]["product"]["code"], "prod-1");
+        // One SNS delivery, and one EventBridge delivery per event.
+        let targets: Vec<_> = e
+            .deliveries
+            .iter()
+            .map(|d| (d.format, d.event_index))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                (WebhookFormat::Sns, None),
+                (WebhookFormat::Eventbridge, Some(0)),
+                (WebhookFormat::Eventbridge, Some(1))
+            ]
+        );
+        let (_, body) = e.delivery_request(2).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap(),
+            e.event_bridge[1]
+        );
     }
 
     #[test]
@@ -385,7 +473,7 @@ mod tests {
     #[test]
     fn subscribe_fail_has_no_eventbridge_event_and_no_eventbridge_delivery() {
         let e = event(Change::Lifecycle(LifecycleAction::SubscribeFail));
-        assert!(e.event_bridge.is_none());
+        assert!(e.event_bridge.is_empty());
         assert_eq!(e.deliveries.len(), 1);
         assert_eq!(e.deliveries[0].format, WebhookFormat::Sns);
     }

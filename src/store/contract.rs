@@ -244,10 +244,11 @@ fn event(product: &str, next_attempt_at: Option<i64>) -> EventRecord {
         product_code: product.into(),
         time: Instant(1),
         sns: serde_json::json!({"Type": "Notification"}),
-        event_bridge: None,
+        event_bridge: vec![],
         deliveries: vec![Delivery {
             url: "http://127.0.0.1:9/hook".into(),
             format: WebhookFormat::Sns,
+            event_index: None,
             status: if next_attempt_at.is_some() {
                 DeliveryStatus::Pending
             } else {
