@@ -277,8 +277,13 @@ fn sns_envelope(
         message.insert("customer-identifier".into(), json!(id));
     }
     message.insert("product-code".into(), json!(product.product_code));
-    if let Change::Lifecycle(_) = change {
-        if let Some(offer) = &customer.offer_identifier {
+    if let Change::Lifecycle(action) = change {
+        // The seller guide: the offer is named on subscribe-success and subscribe-fail only.
+        let names_offer = matches!(
+            action,
+            LifecycleAction::SubscribeSuccess | LifecycleAction::SubscribeFail
+        );
+        if let Some(offer) = customer.offer_identifier.as_ref().filter(|_| names_offer) {
             message.insert("offer-identifier".into(), json!(offer));
         }
         // A string, not a JSON boolean, as AWS sends it.
@@ -454,6 +459,35 @@ mod tests {
             serde_json::from_str::<Value>(&body).unwrap(),
             e.event_bridge[1]
         );
+    }
+
+    #[test]
+    fn the_offer_is_named_on_subscribe_messages_only() {
+        let customer = Customer {
+            offer_identifier: Some("offer-abc".into()),
+            ..customer()
+        };
+        for (action, named) in [
+            (LifecycleAction::SubscribeSuccess, true),
+            (LifecycleAction::SubscribeFail, true),
+            (LifecycleAction::UnsubscribePending, false),
+            (LifecycleAction::UnsubscribeSuccess, false),
+        ] {
+            let e = EventRecord::new(
+                Change::Lifecycle(action),
+                &product(),
+                &customer,
+                Instant(0),
+                Instant(0),
+                || "id".into(),
+            );
+            let message: Value = serde_json::from_str(e.sns["Message"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                message.get("offer-identifier").is_some(),
+                named,
+                "{action:?}"
+            );
+        }
     }
 
     #[test]
