@@ -1,0 +1,195 @@
+// The simulated AWS Marketplace sign-up in a real headless browser: the mock's
+// /_mock/marketplace/subscribe page auto-POSTs the registration token (a urlencoded form) to
+// the product's fulfillment URL, here a small local page; the token the page received is
+// then resolved with the real JS SDK.
+//
+// Needs Chromium: CHROMIUM_PATH or /usr/bin/chromium (Debian: apt-get install chromium).
+// Without it the tests are skipped, unless METERING_MOCK_REQUIRE_BROWSER=1 (CI), where they fail.
+
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
+import {
+  startEphemeralMock, meteringClient, control, namespaceUrl, createProduct,
+} from './harness.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const HAVE_BROWSER = existsSync(CHROMIUM);
+const REQUIRE_BROWSER = process.env.METERING_MOCK_REQUIRE_BROWSER === '1';
+const MISSING = `no Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`;
+const SKIP = !HAVE_BROWSER && !REQUIRE_BROWSER ? `${MISSING}; skipped` : false;
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+const NAVIGATION_MS = 20_000;
+const SELLER = '999988887777';
+
+let mock;
+let browser;
+let fulfillment;
+let namespaces = 0;
+
+const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The seller's registration page on 127.0.0.1: POST /register records the request
+ * ({ method, url, contentType, body, fields }) and renders the token it got; anything else is 404.
+ */
+async function startFulfillment() {
+  const received = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const path = new URL(req.url, 'http://127.0.0.1').pathname;
+      if (path !== '/register') {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found');
+        return;
+      }
+      const body = Buffer.concat(chunks).toString('utf8');
+      const fields = Object.fromEntries(new URLSearchParams(body));
+      received.push({ method: req.method, url: req.url, contentType: req.headers['content-type'], body, fields });
+      const token = fields['x-amzn-marketplace-token'] ?? '';
+      const offerType = fields['x-amzn-marketplace-offer-type'] ?? '';
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><html><head><title>Registered</title></head><body>
+<h1>Welcome</h1>
+<p>Token: <code id="token">${escapeHtml(token)}</code></p>
+<p>Offer type: <span id="offer-type">${escapeHtml(offerType)}</span></p>
+</body></html>`);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${server.address().port}/register`,
+    received,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections?.();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+before(async () => {
+  if (!HAVE_BROWSER) return;
+  fulfillment = await startFulfillment();
+  mock = await startEphemeralMock();
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  await mock?.stop();
+  await fulfillment?.close();
+});
+
+/** A fresh namespace with product `signup` (seller SELLER) sending buyers to the fulfillment page. */
+async function world(customers = []) {
+  const url = namespaceUrl(mock, `browser-${++namespaces}`);
+  await createProduct(url, {
+    productCode: 'signup', dimensions: ['users'], sellerAccountId: SELLER,
+    fulfillmentUrl: fulfillment.url, customers,
+  });
+  return url;
+}
+
+/** Opens `pageUrl` in a new browser page and waits until it lands on the fulfillment page. */
+async function signUpInBrowser(pageUrl, landing = fulfillment.url) {
+  const before = fulfillment.received.length;
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(pageUrl, { timeout: NAVIGATION_MS });
+    await page.waitForURL(landing, { timeout: NAVIGATION_MS });
+    await page.locator('#token').waitFor({ timeout: NAVIGATION_MS });
+    const shown = {
+      token: await page.locator('#token').textContent(),
+      offerType: await page.locator('#offer-type').textContent(),
+      title: await page.title(),
+    };
+    const posts = fulfillment.received.slice(before);
+    return { shown, posts };
+  } finally {
+    await context.close();
+  }
+}
+
+function resolve(url, token) {
+  return meteringClient(url, { accessKeyId: SELLER }).send(new ResolveCustomerCommand({ RegistrationToken: token }));
+}
+
+test('the sign-up page makes the browser POST a urlencoded token to the fulfillment URL, which resolves to the new buyer', { skip: SKIP }, async () => {
+  assert.ok(HAVE_BROWSER, MISSING);
+  const url = await world();
+  const { shown, posts } = await signUpInBrowser(`${url}/_mock/marketplace/subscribe?productCode=signup&offerType=free-trial`);
+
+  assert.equal(posts.length, 1, JSON.stringify(posts));
+  const [post] = posts;
+  assert.equal(post.method, 'POST');
+  assert.equal(post.url, '/register');
+  assert.equal(post.contentType, 'application/x-www-form-urlencoded');
+  assert.deepEqual(Object.keys(post.fields).sort(), ['x-amzn-marketplace-offer-type', 'x-amzn-marketplace-token']);
+  assert.equal(post.fields['x-amzn-marketplace-offer-type'], 'free-trial');
+  const token = post.fields['x-amzn-marketplace-token'];
+  assert.ok(token.length >= 40, token);
+  assert.equal(shown.title, 'Registered');
+  assert.equal(shown.token, token);
+  assert.equal(shown.offerType, 'free-trial');
+
+  // The new buyer: a random 12-digit account, subscribed, on a free trial.
+  const product = (await control(url, 'GET', '/products/signup')).json.product;
+  assert.equal(product.customers.length, 1);
+  const [buyer] = product.customers;
+  assert.match(buyer.customerAWSAccountId, /^\d{12}$/);
+  assert.equal(typeof buyer.customerIdentifier, 'string');
+  assert.equal(buyer.subscription, 'subscribed');
+  assert.equal(buyer.freeTrial, true);
+
+  const resolved = await resolve(url, token);
+  assert.equal(resolved.CustomerIdentifier, buyer.customerIdentifier);
+  assert.equal(resolved.CustomerAWSAccountId, buyer.customerAWSAccountId);
+  assert.equal(resolved.ProductCode, 'signup');
+
+  const { events } = (await control(url, 'GET', '/events')).json;
+  assert.deepEqual(events.map((e) => e.action), ['subscribe-success']);
+  const message = JSON.parse(events[0].sns.Message);
+  assert.equal(message['customer-identifier'], buyer.customerIdentifier);
+  assert.equal(message.isFreeTrialTermPresent, 'true');
+});
+
+test('the sign-up page for a known account posts to the fulfillmentUrl given, query kept, a token naming that customer and no offer type', { skip: SKIP }, async () => {
+  assert.ok(HAVE_BROWSER, MISSING);
+  const url = await world([
+    { customerIdentifier: 'known-1', customerAWSAccountId: '111122223333', subscription: 'pending' },
+  ]);
+  // A query with & and a quote: the page must escape it into the form's action.
+  const target = `${fulfillment.url}?seller=acme&plan="pro"`;
+  const query = new URLSearchParams({ productCode: 'signup', customerAWSAccountId: '111122223333', fulfillmentUrl: target });
+  const { shown, posts } = await signUpInBrowser(
+    `${url}/_mock/marketplace/subscribe?${query}`,
+    (landed) => landed.pathname === '/register',
+  );
+  assert.equal(posts.length, 1, JSON.stringify(posts));
+  const [post] = posts;
+  assert.equal(post.method, 'POST');
+  assert.deepEqual(Object.fromEntries(new URL(post.url, 'http://127.0.0.1').searchParams), { seller: 'acme', plan: '"pro"' });
+  assert.equal(post.contentType, 'application/x-www-form-urlencoded');
+  assert.deepEqual(Object.keys(post.fields), ['x-amzn-marketplace-token']);
+  assert.equal(shown.offerType, '');
+
+  const resolved = await resolve(url, post.fields['x-amzn-marketplace-token']);
+  assert.equal(resolved.CustomerIdentifier, 'known-1');
+  assert.equal(resolved.CustomerAWSAccountId, '111122223333');
+  const product = (await control(url, 'GET', '/products/signup')).json.product;
+  assert.equal(product.customers.length, 1);
+  assert.equal(product.customers[0].subscription, 'subscribed');
+  assert.equal(product.customers[0].freeTrial ?? false, false);
+});
