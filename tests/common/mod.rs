@@ -52,7 +52,8 @@ impl Answer {
     }
 }
 
-/// A CBOR item as JSON; a timestamp (tag 1) becomes its epoch seconds.
+/// A CBOR item as JSON; a timestamp (tag 1) becomes its epoch seconds as the awsJson door
+/// writes them (whole seconds as an integer), so answers of both wires compare equal.
 pub fn cbor_as_json(value: ciborium::Value) -> Value {
     use ciborium::Value as Cbor;
     match value {
@@ -72,7 +73,10 @@ pub fn cbor_as_json(value: ciborium::Value) -> Value {
                 })
                 .collect(),
         ),
-        Cbor::Tag(1, inner) => cbor_as_json(*inner),
+        Cbor::Tag(1, inner) => match *inner {
+            Cbor::Float(f) if f.fract() == 0.0 => json!(f as i64),
+            other => cbor_as_json(other),
+        },
         other => json!(format!("<unexpected CBOR {other:?}>")),
     }
 }
