@@ -220,7 +220,7 @@ impl Fuzz {
             "",
         ];
         let mut input = serde_json::Map::new();
-        if self.next() % 5 != 0 {
+        if !self.next().is_multiple_of(5) {
             let code = self.pick(&["contract", "ca-contract", "p", "", " "]);
             input.insert("ProductCode".into(), json!(code));
         }
