@@ -2,8 +2,8 @@
 //!
 //! Layer: shared by `protocol` (which raises the wire errors and encodes every error) and
 //! `ops` (which raise the modeled ones). Variant names are the error shape names of the
-//! service model, or the protocol errors of `08-decisions.md`, so the encoder can use them
-//! verbatim as `__type` and `x-amzn-ErrorType`.
+//! service models (Metering and Entitlement), or the protocol errors of `08-decisions.md`,
+//! so the encoders can use them verbatim as `__type` and `x-amzn-ErrorType`.
 
 use std::fmt;
 
@@ -72,6 +72,11 @@ error_kinds! {
     ThrottlingException => 400,
     /// A timestamp outside the accepted window.
     TimestampOutOfBoundsException => 400,
+    // Modeled errors of the Entitlement service (ThrottlingException and
+    // InternalServiceErrorException are shared with Metering).
+    /// GetEntitlements: any invalid input, broken constraints included (its model lists no
+    /// other client error).
+    InvalidParameterException => 400,
     // Protocol errors (08-decisions.md): not in the model, as a real AWS front end sends them.
     /// Malformed JSON or a member of the wrong JSON type.
     SerializationException => 400,

@@ -1,12 +1,13 @@
-//! metering-mock: a stateful mock of the AWS Marketplace Metering Service, run as a
-//! Cloudflare Worker.
+//! metering-mock: a stateful mock of the AWS Marketplace Metering Service (and of the
+//! Entitlement Service's GetEntitlements), run as a Cloudflare Worker.
 //!
 //! Crate map, from the outside in:
 //! - `worker` (wasm32 only): fetch entry, the per-namespace Durable Object, its SQLite store,
 //!   the KV vault of registration tokens, and the alarm that delivers webhooks.
 //! - `service`: one namespace serving an HTTP request (AWS front door or control API).
 //! - `delivery`: which webhook deliveries are due and what their attempts got.
-//! - `protocol`: awsJson1_1 framing and errors, SigV4 scope, JSON reading, namespace routing.
+//! - `protocol`: awsJson1_1 and rpc-v2-cbor framing and errors, the services and their
+//!   operations, SigV4 scope, JSON reading, namespace routing.
 //! - `control`: the `/_mock/…` control API and the demo seed.
 //! - `ops`: one file per AWS operation; decisions and writes in one synchronous step.
 //! - `store`: the storage trait, its contract, and the in-memory store.

@@ -1,6 +1,7 @@
 //! One namespace as a service: turns an HTTP request into an HTTP response by routing it to
-//! the AWS front door and an operation, or to the control API. This is what the Durable
-//! Object runs for every request, and what native tests drive directly.
+//! an AWS front door (awsJson1_1 at `/`, Smithy RPC v2 CBOR under `/service/`) and an
+//! operation, or to the control API. This is what the Durable Object runs for every
+//! request, and what native tests drive directly.
 
 use serde_json::json;
 
@@ -11,12 +12,60 @@ use crate::domain::settings::{Clock, Settings};
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::ops::{self, Call};
-use crate::protocol::awsjson;
+use crate::protocol::awsjson::{self, AwsCall, Operation};
+use crate::protocol::cbor;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::route::DEFAULT_NAMESPACE;
 use crate::protocol::sigv4::{self, Signed};
 use crate::store::tokens::TokenVault;
 use crate::store::Store;
+
+/// The wire protocol of an AWS request, chosen by its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FrontDoor {
+    AwsJson,
+    RpcV2Cbor,
+}
+
+impl FrontDoor {
+    fn of(req: &HttpRequest) -> FrontDoor {
+        if cbor::is_rpc_path(&req.path) {
+            FrontDoor::RpcV2Cbor
+        } else {
+            FrontDoor::AwsJson
+        }
+    }
+
+    fn admit(
+        self,
+        req: &HttpRequest,
+        authenticate: impl FnOnce(&Signed) -> Result<(), ServiceError>,
+    ) -> Result<AwsCall, ServiceError> {
+        match self {
+            FrontDoor::AwsJson => awsjson::admit(req, authenticate),
+            FrontDoor::RpcV2Cbor => cbor::admit(req, authenticate),
+        }
+    }
+
+    fn ok(
+        self,
+        operation: Operation,
+        output: &serde_json::Value,
+        request_id: &str,
+    ) -> HttpResponse {
+        match self {
+            FrontDoor::AwsJson => awsjson::ok(output, request_id),
+            FrontDoor::RpcV2Cbor => cbor::ok(operation, output, request_id),
+        }
+    }
+
+    fn error(self, e: &ServiceError, request_id: &str) -> HttpResponse {
+        match self {
+            FrontDoor::AwsJson => awsjson::error(e, request_id),
+            FrontDoor::RpcV2Cbor => cbor::error(e, request_id),
+        }
+    }
+}
 
 /// A namespace during one request: its name, its store, its registration-token vault, the
 /// host's time and an id source.
@@ -104,7 +153,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
     pub fn handle(&mut self, req: &HttpRequest) -> HttpResponse {
         let request_id = self.ids.next_uuid();
         let response = match self.ensure_initialized() {
-            Err(e) => awsjson::error(&e, &request_id),
+            Err(e) => FrontDoor::of(req).error(&e, &request_id),
             Ok(()) => self.route(req, &request_id),
         };
         if response.header("x-amzn-RequestId").is_some() {
@@ -116,13 +165,14 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
 
     fn route(&mut self, req: &HttpRequest, request_id: &str) -> HttpResponse {
         match (req.method.as_str(), req.path.as_str()) {
-            ("POST", "/") => self.aws(req, request_id),
+            ("POST", "/") => self.aws(req, request_id, FrontDoor::AwsJson),
+            (_, path) if cbor::is_rpc_path(path) => self.aws(req, request_id, FrontDoor::RpcV2Cbor),
             ("GET", "/") => HttpResponse::json(
                 200,
                 &json!({
                     "service": "metering-mock",
                     "namespace": self.name,
-                    "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation>) to this URL; the control API is under /_mock/"
+                    "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation> or AWSMPEntitlementService.GetEntitlements) to this URL, or rpc-v2-cbor requests to service/AWSMPEntitlementService/operation/GetEntitlements under it; the control API is under /_mock/"
                 }),
             ),
             (_, path) if path == "/_mock" || path.starts_with("/_mock/") => {
@@ -131,7 +181,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             (method, path) => HttpResponse::json(
                 404,
                 &json!({
-                    "error": format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/), the control API to /_mock/")
+                    "error": format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>; the control API is under /_mock/")
                 }),
             ),
         }
@@ -144,9 +194,9 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         Ok(())
     }
 
-    fn aws(&mut self, req: &HttpRequest, request_id: &str) -> HttpResponse {
+    fn aws(&mut self, req: &HttpRequest, request_id: &str, door: FrontDoor) -> HttpResponse {
         let outcome = load_settings(self.store).and_then(|settings| {
-            let call = awsjson::admit(req, |signed| authenticate(req, signed, &settings))?;
+            let call = door.admit(req, |signed| authenticate(req, signed, &settings))?;
             let now = self.now()?;
             let incarnation = self.incarnation()?;
             let context = Call {
@@ -157,18 +207,19 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 settings: &settings,
                 request_id,
             };
-            ops::dispatch(
+            let output = ops::dispatch(
                 call.operation,
                 &call.input,
                 &context,
                 self.store,
                 self.ids,
                 self.tokens,
-            )
+            )?;
+            Ok((call.operation, output))
         });
         match outcome {
-            Ok(output) => awsjson::ok(&output, request_id),
-            Err(e) => awsjson::error(&e, request_id),
+            Ok((operation, output)) => door.ok(operation, &output, request_id),
+            Err(e) => door.error(&e, request_id),
         }
     }
 }

@@ -1,16 +1,19 @@
 //! Each operation answers only with errors its service model lists, plus the protocol errors
 //! of 08-decisions.md, and never with a 500. The inputs are a valid request of each
 //! operation with every member replaced, in turn, by every value of a pool of bad values,
-//! against a catalogue with customers, licenses, a seller and a Region limit.
+//! against a catalogue with customers, licenses, a seller and a Region limit. GetEntitlements
+//! is checked against the Entitlement Service's model, over both of its wire protocols.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{secs, with_catalogue, Mock, LICENSE_1, NOW};
+use common::{
+    secs, with_catalogue, with_entitlements, Mock, Wire, LICENSE_1, LICENSE_2, NOW, WIRES,
+};
 use metering_mock::error::ErrorKind;
 use metering_mock::ops;
-use metering_mock::protocol::awsjson::Operation;
+use metering_mock::protocol::awsjson::{Operation, Service};
 use serde_json::{json, Value};
 
 const PROTOCOL_ERRORS: [&str; 8] = [
@@ -27,6 +30,18 @@ const PROTOCOL_ERRORS: [&str; 8] = [
 fn model() -> Value {
     let text = include_str!("fixtures/meteringmarketplace-2016-01-14.service-2.json");
     serde_json::from_str(text).expect("model JSON")
+}
+
+fn entitlement_model() -> Value {
+    let text = include_str!("fixtures/marketplace-entitlement-2017-01-11.service-2.json");
+    serde_json::from_str(text).expect("model JSON")
+}
+
+fn model_of(operation: Operation) -> Value {
+    match operation.service() {
+        Service::Metering => model(),
+        Service::Entitlement => entitlement_model(),
+    }
 }
 
 fn modeled_errors(model: &Value, operation: &str) -> BTreeSet<String> {
@@ -99,43 +114,66 @@ fn observed_errors(mock: &mut Mock, operation: &str, inputs: &[Value]) -> BTreeM
 
 #[test]
 fn every_error_kind_is_a_model_shape_or_a_protocol_error() {
-    let model = model();
-    let shapes = model["shapes"].as_object().unwrap();
+    let models = [model(), entitlement_model()];
+    let shape = |name: &str| models.iter().find_map(|m| m["shapes"].get(name).cloned());
     for kind in ErrorKind::ALL {
         let name = kind.name();
-        let modeled = shapes
-            .get(name)
-            .is_some_and(|s| s["exception"] == json!(true));
+        let modeled = shape(name).is_some_and(|s| s["exception"] == json!(true));
         assert!(
             modeled || PROTOCOL_ERRORS.contains(&name),
             "{name} is neither modeled nor a protocol error"
         );
-        let fault = shapes.get(name).is_some_and(|s| s["fault"] == json!(true));
+        let fault = shape(name).is_some_and(|s| s["fault"] == json!(true));
         assert_eq!(
             kind.status() == 500,
             fault,
             "{name}: 500 exactly for server faults"
         );
     }
-    for (name, shape) in shapes {
-        if shape["exception"] == json!(true) {
-            assert!(
-                ErrorKind::ALL.iter().any(|k| k.name() == name),
-                "model error {name} has no ErrorKind"
-            );
+    for model in &models {
+        for (name, shape) in model["shapes"].as_object().unwrap() {
+            if shape["exception"] == json!(true) {
+                assert!(
+                    ErrorKind::ALL.iter().any(|k| k.name() == name),
+                    "model error {name} has no ErrorKind"
+                );
+            }
         }
     }
 }
 
 #[test]
 fn the_error_lists_of_the_code_are_the_models() {
-    let model = model();
     for op in Operation::ALL {
         let code: BTreeSet<String> = ops::modeled_errors(op)
             .iter()
             .map(|k| k.name().to_string())
             .collect();
-        assert_eq!(code, modeled_errors(&model, op.name()), "{}", op.name());
+        assert_eq!(
+            code,
+            modeled_errors(&model_of(op), op.name()),
+            "{}",
+            op.name()
+        );
+    }
+    let model_operations = |m: Value| -> BTreeSet<String> {
+        m["operations"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    for (service, model) in [
+        (Service::Metering, model()),
+        (Service::Entitlement, entitlement_model()),
+    ] {
+        let code: BTreeSet<String> = Operation::ALL
+            .iter()
+            .filter(|op| op.service() == service)
+            .map(|op| op.name().to_string())
+            .collect();
+        assert_eq!(code, model_operations(model), "{service:?}");
     }
 }
 
@@ -256,6 +294,60 @@ fn resolve_customer_answers_only_with_its_modeled_errors() {
         "ValidationException",
         "SerializationException",
     ] {
+        assert!(
+            seen.contains_key(expected),
+            "the corpus never produced {expected}: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn get_entitlements_answers_only_with_its_modeled_errors_on_both_wires() {
+    let mut m = Mock::new();
+    with_entitlements(&mut m);
+    let token = {
+        let a = m.get_entitlements(
+            Wire::Json,
+            json!({"ProductCode": "ca-contract", "MaxResults": 1}),
+        );
+        a.body["NextToken"].clone()
+    };
+    assert!(token.is_string(), "the catalogue pages");
+    let valid =
+        json!({"ProductCode": "contract", "Filter": {"DIMENSION": ["users"]}, "MaxResults": 5});
+    let mut inputs = variants(&valid);
+    for filter in bad_values().into_iter().chain([
+        json!({"CUSTOMER_IDENTIFIER": ["c1"], "CUSTOMER_AWS_ACCOUNT_ID": ["111122223333"]}),
+        json!({"LICENSE_ARN": [LICENSE_2], "nope": ["x"]}),
+        json!({"DIMENSION": [1]}),
+        json!({"DIMENSION": "users"}),
+    ]) {
+        inputs.push(json!({"ProductCode": "contract", "Filter": filter}));
+    }
+    inputs.push(json!({"ProductCode": "ca-contract", "MaxResults": 1, "NextToken": token}));
+    inputs.push(json!({"ProductCode": "contract", "NextToken": token}));
+    let allowed = modeled_errors(&entitlement_model(), "GetEntitlements");
+    let mut seen = BTreeMap::new();
+    for wire in WIRES {
+        for input in &inputs {
+            for caller in ["test", "111122223333", "999988887777"] {
+                let a = m.get_entitlements_as(wire, caller, input.clone());
+                assert_ne!(a.status, 500, "{wire:?} {input}: {:?}", a.body);
+                assert!(a.response.header("x-amzn-RequestId").is_some());
+                if let Some(name) = a.error {
+                    *seen.entry(name).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    for name in seen.keys() {
+        assert!(
+            allowed.contains(name)
+                || (PROTOCOL_ERRORS.contains(&name.as_str()) && name != "ValidationException"),
+            "GetEntitlements answered {name}"
+        );
+    }
+    for expected in ["InvalidParameterException", "SerializationException"] {
         assert!(
             seen.contains_key(expected),
             "the corpus never produced {expected}: {seen:?}"

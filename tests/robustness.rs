@@ -1,9 +1,9 @@
 //! Hostile and odd input: oversized lists answer with short errors, values containing
-//! separators cannot make two usages share a ledger key.
+//! separators cannot make two usages share a ledger key, random JSON and CBOR never get a 500.
 
 mod common;
 
-use common::{secs, Mock, NOW};
+use common::{secs, Mock, NOW, WIRES};
 use serde_json::{json, Value};
 
 const SHORT: usize = 16 * 1024;
@@ -204,6 +204,82 @@ impl Fuzz {
                 Value::Object(map)
             }
         }
+    }
+}
+
+impl Fuzz {
+    /// A GetEntitlements-shaped input: each member present or not, each value random or one
+    /// of the shapes the operation reads.
+    fn entitlements_input(&mut self) -> Value {
+        const KEYS: [&str; 6] = [
+            "CUSTOMER_IDENTIFIER",
+            "DIMENSION",
+            "CUSTOMER_AWS_ACCOUNT_ID",
+            "LICENSE_ARN",
+            "OTHER",
+            "",
+        ];
+        let mut input = serde_json::Map::new();
+        if !self.next().is_multiple_of(5) {
+            let code = self.pick(&["contract", "ca-contract", "p", "", " "]);
+            input.insert("ProductCode".into(), json!(code));
+        }
+        let mut random_or = |fuzz: &mut Fuzz, member: &str, shaped: Value| match fuzz.next() % 4 {
+            0 => {}
+            1 => {
+                input.insert(member.into(), fuzz.value(1));
+            }
+            _ => {
+                input.insert(member.into(), shaped);
+            }
+        };
+        let mut filter = serde_json::Map::new();
+        for _ in 0..self.next() % 4 {
+            let values: Vec<Value> = (0..self.next() % 3).map(|_| self.value(3)).collect();
+            filter.insert(self.pick(&KEYS).into(), Value::Array(values));
+        }
+        random_or(self, "Filter", Value::Object(filter));
+        let page = (self.next() % 30) as i64 - 2;
+        random_or(self, "MaxResults", json!(page));
+        let token = self.pick(&["AAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x", " ", ""]);
+        random_or(self, "NextToken", json!(token));
+        Value::Object(input)
+    }
+}
+
+#[test]
+fn random_get_entitlements_inputs_never_get_a_500_on_either_wire() {
+    let mut m = Mock::new();
+    common::with_entitlements(&mut m);
+    let mut fuzz = Fuzz(0x2545_F491_4F6C_DD1D);
+    for i in 0..10_000 {
+        let wire = WIRES[i % 2];
+        let input = fuzz.entitlements_input();
+        let a = m.get_entitlements(wire, input.clone());
+        assert_ne!(a.status, 500, "{wire:?} {input}: {:?}", a.body);
+        assert!(a.status == 200 || a.error.is_some(), "{wire:?} {input}");
+    }
+}
+
+#[test]
+fn mangled_cbor_never_gets_a_500() {
+    let mut m = Mock::new();
+    common::with_entitlements(&mut m);
+    let mut fuzz = Fuzz(0xD1B5_4A32_D192_ED03);
+    for _ in 0..10_000 {
+        let mut body = Vec::new();
+        ciborium::into_writer(&fuzz.entitlements_input(), &mut body).unwrap();
+        for _ in 0..1 + fuzz.next() % 3 {
+            let at = (fuzz.next() as usize) % (body.len() + 1);
+            match fuzz.next() % 3 {
+                0 if at < body.len() => body[at] = fuzz.next() as u8,
+                1 => body.insert(at, fuzz.next() as u8),
+                _ => body.truncate(at),
+            }
+        }
+        let a = m.send_cbor("test", body.clone());
+        assert_ne!(a.status, 500, "{body:02x?}: {:?}", a.body);
+        assert!(a.status == 200 || a.error.is_some(), "{body:02x?}");
     }
 }
 

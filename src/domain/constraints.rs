@@ -13,6 +13,8 @@ pub const ACCOUNT_ID_PATTERN: &str = "^[0-9]+$";
 pub const NON_EMPTY_PATTERN: &str = r"[\s\S]+";
 pub const LICENSE_ARN_PATTERN: &str = "^arn:aws[a-zA-Z-]*:[A-Za-z0-9][A-Za-z0-9_/.-]{0,62}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,1023}$";
 pub const TAG_PATTERN: &str = r"^[a-zA-Z0-9+ -=._:\/@]+$";
+/// The Entitlement model's `NonEmptyString`.
+pub const NON_WHITESPACE_PATTERN: &str = r"\S+";
 
 /// Length as the service counts it (Java strings: UTF-16 code units).
 pub fn aws_len(text: &str) -> usize {
@@ -22,6 +24,15 @@ pub fn aws_len(text: &str) -> usize {
 pub fn is_product_code(text: &str) -> bool {
     text.bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-/=:_.@".contains(&b))
+}
+
+/// The whole text matches Java's `\S+`: not empty, and none of Java's `\s` characters
+/// (space, tab, line feed, vertical tab, form feed, carriage return; ASCII only).
+pub fn is_non_whitespace(text: &str) -> bool {
+    !text.is_empty()
+        && !text
+            .chars()
+            .any(|c| matches!(c, ' ' | '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r'))
 }
 
 pub fn is_account_id(text: &str) -> bool {
@@ -219,6 +230,12 @@ impl Violations {
 
     /// `Ok` when nothing was violated, else the `ValidationException` listing everything.
     pub fn into_result(self) -> Result<(), ServiceError> {
+        self.into_result_as(ErrorKind::ValidationException)
+    }
+
+    /// `Ok` when nothing was violated, else an error of `kind` listing everything (for a
+    /// service whose model names its own error for bad input).
+    pub fn into_result_as(self, kind: ErrorKind) -> Result<(), ServiceError> {
         let more = match self.unlisted {
             0 => String::new(),
             n => format!("; and {n} more"),
@@ -226,11 +243,11 @@ impl Violations {
         match self.items.len() + self.unlisted {
             0 => Ok(()),
             1 => Err(ServiceError::new(
-                ErrorKind::ValidationException,
+                kind,
                 format!("1 validation error detected: {}", self.items[0]),
             )),
             n => Err(ServiceError::new(
-                ErrorKind::ValidationException,
+                kind,
                 format!(
                     "{n} validation errors detected: {}{more}",
                     self.items.join("; ")
@@ -300,6 +317,31 @@ mod tests {
         assert!(!is_product_code("has space"));
         assert!(!is_product_code("semi;colon"));
         assert!(!is_product_code("ü"));
+    }
+
+    #[test]
+    fn non_whitespace_follows_javas_backslash_s_plus() {
+        assert!(is_non_whitespace("eyJ0b2tlbiI6MX0"));
+        assert!(
+            is_non_whitespace("a\u{a0}b"),
+            "no-break space is not \\s in Java"
+        );
+        for bad in ["", " ", "a b", "a\tb", "a\u{0B}b", "a\u{0C}b", "a\r", "\n"] {
+            assert!(!is_non_whitespace(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn violations_can_be_reported_as_another_error_kind() {
+        let mut v = Violations::default();
+        v.missing("productCode");
+        let e = v
+            .into_result_as(ErrorKind::InvalidParameterException)
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameterException);
+        assert!(e
+            .message
+            .starts_with("1 validation error detected: Value null"));
     }
 
     #[test]

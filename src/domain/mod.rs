@@ -1,5 +1,6 @@
 //! Domain: the newtypes and pure rules of Marketplace metering (constraints, quantities,
-//! allocations, time windows, the catalogue, subscriptions, entitlements, settings). Never imports the runtime, the
+//! allocations, time windows, the catalogue, subscriptions, entitlements, page tokens,
+//! settings). Never imports the runtime, the
 //! protocol or a store.
 
 pub mod allocation;
@@ -8,6 +9,7 @@ pub mod constraints;
 pub mod entitlement;
 pub mod ids;
 pub mod notification;
+pub mod page_token;
 pub mod quantity;
 pub mod registration;
 pub mod settings;

@@ -96,6 +96,16 @@ impl SubscriptionState {
         }
     }
 
+    /// Whether the customer's entitlements are current, so GetEntitlements lists them: from
+    /// `subscribe-success` until `unsubscribe-success` ends the agreement (the pending
+    /// unsubscribe included, whatever the time: the contract still runs).
+    pub fn grants_entitlements(self) -> bool {
+        matches!(
+            self,
+            SubscriptionState::Subscribed | SubscriptionState::UnsubscribePending
+        )
+    }
+
     /// Whether usage of the customer is accepted at `now`; `since` is when the state began.
     pub fn accepts_usage(self, since: Option<Instant>, now: Instant) -> bool {
         match self {
@@ -166,6 +176,15 @@ mod tests {
         assert!(S::Subscribed.accepts_usage(None, now));
         for s in [S::Pending, S::SubscribeFailed, S::Unsubscribed] {
             assert!(!s.accepts_usage(None, now), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn entitlements_are_current_while_subscribed_or_unsubscribe_pending() {
+        assert!(S::Subscribed.grants_entitlements());
+        assert!(S::UnsubscribePending.grants_entitlements());
+        for s in [S::Pending, S::SubscribeFailed, S::Unsubscribed] {
+            assert!(!s.grants_entitlements(), "{s:?}");
         }
     }
 

@@ -1,5 +1,5 @@
 //! Injected faults: the namespace's queue of failures to play on coming calls, so a seller
-//! can test retry code against the errors the real service sends under load (throttling,
+//! can test retry code against the errors the real services send under load (throttling,
 //! internal errors, a disabled API) and against `UnprocessedRecords`.
 //!
 //! A fault names an operation and either a modeled error of that operation or a number of
@@ -23,7 +23,7 @@ const MAX_COUNT: u32 = 10_000;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fault {
-    /// `MeterUsage` or `BatchMeterUsage`.
+    /// `MeterUsage`, `BatchMeterUsage` or `GetEntitlements`.
     pub operation: String,
     /// A modeled error of the operation to answer with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,10 +53,14 @@ impl Fault {
     /// Checks a fault from the control API; the message says what to fix.
     pub fn check(&self) -> Result<(), String> {
         let operation = match Operation::named(&self.operation) {
-            Some(op @ (Operation::MeterUsage | Operation::BatchMeterUsage)) => op,
+            Some(
+                op @ (Operation::MeterUsage
+                | Operation::BatchMeterUsage
+                | Operation::GetEntitlements),
+            ) => op,
             _ => {
                 return Err(format!(
-                    "operation '{}' must be MeterUsage or BatchMeterUsage",
+                    "operation '{}' must be MeterUsage, BatchMeterUsage or GetEntitlements",
                     self.operation
                 ))
             }
@@ -101,6 +105,9 @@ impl Fault {
                 ErrorKind::ThrottlingException => "Rate exceeded",
                 ErrorKind::InternalServiceErrorException => "An internal error occurred.",
                 ErrorKind::DisabledApiException => "The API is disabled in the Region.",
+                ErrorKind::InvalidParameterException => {
+                    "One or more parameters in your request was invalid."
+                }
                 _ => "Injected by the namespace's fault queue.",
             }
             .to_string()
@@ -249,5 +256,20 @@ mod tests {
                 .check()
                 .is_ok()
         );
+        for error in [
+            "InvalidParameterException",
+            "ThrottlingException",
+            "InternalServiceErrorException",
+        ] {
+            let f = fault(json!({"operation": "GetEntitlements", "error": error}));
+            assert!(f.check().is_ok(), "{error}");
+        }
+        for bad in [
+            json!({"operation": "GetEntitlements", "error": "DisabledApiException"}),
+            json!({"operation": "GetEntitlements", "unprocessedRecords": 1}),
+            json!({"operation": "MeterUsage", "error": "InvalidParameterException"}),
+        ] {
+            assert!(fault(bad.clone()).check().is_err(), "{bad}");
+        }
     }
 }

@@ -1,10 +1,12 @@
-//! Operations: one file per AWS operation, each a plain function from a decoded request,
+//! Operations: one file per AWS operation (Metering's and the Entitlement Service's
+//! GetEntitlements), each a plain function from a decoded request,
 //! the call's context and a store to an output or a `ServiceError`. Every decision and its
 //! write happen inside one synchronous call, which is what makes them atomic in the Durable
 //! Object. Never imports the runtime.
 
 pub mod batch_meter_usage;
 pub mod faults;
+pub mod get_entitlements;
 pub mod meter_usage;
 pub mod resolve_customer;
 pub mod shapes;
@@ -89,6 +91,11 @@ pub fn modeled_errors(operation: Operation) -> &'static [ErrorKind] {
             InternalServiceErrorException,
             DisabledApiException,
         ],
+        Operation::GetEntitlements => &[
+            InvalidParameterException,
+            ThrottlingException,
+            InternalServiceErrorException,
+        ],
     }
 }
 
@@ -136,6 +143,7 @@ pub fn dispatch<S: Store + ?Sized>(
         Operation::MeterUsage => meter_usage::run(input, call, store, ids),
         Operation::BatchMeterUsage => batch_meter_usage::run(input, call, store, ids),
         Operation::ResolveCustomer => resolve_customer::run(input, call, store, tokens),
+        Operation::GetEntitlements => get_entitlements::run(input, call, store),
         Operation::RegisterUsage => Err(ServiceError::new(
             ErrorKind::UnknownOperationException,
             format!(

@@ -2,6 +2,8 @@
 //! the body size rule, and the encoding of every answer, success or error.
 //!
 //! Layer: protocol. The checks run in this order: authentication, body size, target, JSON.
+//! The target's prefix selects the service (`AWSMPMeteringService` or
+//! `AWSMPEntitlementService`); an operation the named service lacks is unknown.
 
 use serde_json::{Map, Value};
 
@@ -10,42 +12,12 @@ use super::json::parse_body;
 use super::sigv4::{self, Signed};
 use crate::error::{ErrorKind, ServiceError};
 
+pub use super::operation::{Operation, Service};
+
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 pub const METERING_PREFIX: &str = "AWSMPMeteringService";
 /// Requests must be smaller than 1 MB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// The operations of the Metering service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    BatchMeterUsage,
-    MeterUsage,
-    RegisterUsage,
-    ResolveCustomer,
-}
-
-impl Operation {
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::BatchMeterUsage => "BatchMeterUsage",
-            Operation::MeterUsage => "MeterUsage",
-            Operation::RegisterUsage => "RegisterUsage",
-            Operation::ResolveCustomer => "ResolveCustomer",
-        }
-    }
-
-    /// The operation with this name, if the service has one.
-    pub fn named(name: &str) -> Option<Operation> {
-        Operation::ALL.into_iter().find(|op| op.name() == name)
-    }
-
-    pub const ALL: [Operation; 4] = [
-        Operation::BatchMeterUsage,
-        Operation::MeterUsage,
-        Operation::RegisterUsage,
-        Operation::ResolveCustomer,
-    ];
-}
 
 /// A request that passed the front door.
 pub struct AwsCall {
@@ -62,22 +34,32 @@ pub fn admit(
 ) -> Result<AwsCall, ServiceError> {
     let signed = sigv4::read(req)?;
     authenticate(&signed)?;
-    if req.body.len() >= MAX_BODY_BYTES {
-        return Err(ServiceError::new(
-            ErrorKind::ValidationException,
-            format!(
-                "1 validation error detected: the request body has {} bytes; requests must be smaller than 1 MB ({MAX_BODY_BYTES} bytes)",
-                req.body.len()
-            ),
-        ));
-    }
-    let operation = operation(req.header("x-amz-target"))?;
+    // The target is read before the size check only to pick the service's error kind; an
+    // unknown target is still reported after an oversized body, as before.
+    let target = operation(req.header("x-amz-target"));
+    let service = target.as_ref().map_or(Service::Metering, |op| op.service());
+    check_body_size(&req.body, service)?;
+    let operation = target?;
     let input = parse_body(&req.body)?;
     Ok(AwsCall {
         operation,
         signed,
         input,
     })
+}
+
+/// Refuses bodies of 1 MB or more with the service's invalid-input error.
+pub fn check_body_size(body: &[u8], service: Service) -> Result<(), ServiceError> {
+    if body.len() < MAX_BODY_BYTES {
+        return Ok(());
+    }
+    Err(ServiceError::new(
+        service.invalid_input(),
+        format!(
+            "1 validation error detected: the request body has {} bytes; requests must be smaller than 1 MB ({MAX_BODY_BYTES} bytes)",
+            body.len()
+        ),
+    ))
 }
 
 fn operation(target: Option<&str>) -> Result<Operation, ServiceError> {
@@ -89,18 +71,19 @@ fn operation(target: Option<&str>) -> Result<Operation, ServiceError> {
     };
     let Some(target) = target.map(str::trim).filter(|t| !t.is_empty()) else {
         return unknown(
-            "Missing X-Amz-Target header: expected AWSMPMeteringService.<Operation>".into(),
+            "Missing X-Amz-Target header: expected AWSMPMeteringService.<Operation> or AWSMPEntitlementService.<Operation>".into(),
         );
     };
     let Some((prefix, name)) = target.split_once('.') else {
         return unknown(format!("Unknown operation {target}"));
     };
-    if prefix != METERING_PREFIX {
+    let Some(service) = Service::from_shape_name(prefix) else {
         return unknown(format!(
-            "Unknown operation {target}: this endpoint serves {METERING_PREFIX}"
+            "Unknown operation {target}: this endpoint serves {METERING_PREFIX} and {}",
+            Service::Entitlement.shape_name()
         ));
-    }
-    match Operation::named(name) {
+    };
+    match Operation::of(service, name) {
         Some(op) => Ok(op),
         None => unknown(format!("Unknown operation {target}")),
     }
@@ -167,6 +150,8 @@ mod tests {
             Some("MeterUsage"),
             Some("AWSMPMeteringService.Nope"),
             Some("AWSMPEntitlementService.MeterUsage"),
+            Some("AWSMPMeteringService.GetEntitlements"),
+            Some("AWSMPEntitlementService.Nope"),
             Some("awsmpmeteringservice.MeterUsage"),
         ] {
             assert_eq!(
@@ -175,6 +160,29 @@ mod tests {
                 "{t:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_entitlement_prefix_selects_the_entitlement_service() {
+        let call = admit_any(&req(Some("AWSMPEntitlementService.GetEntitlements"), "{}")).unwrap();
+        assert_eq!(call.operation, Operation::GetEntitlements);
+    }
+
+    #[test]
+    fn oversized_entitlement_requests_are_invalid_parameters() {
+        let big = format!("{{\"ProductCode\":\"{}\"}}", "a".repeat(MAX_BODY_BYTES));
+        assert_eq!(
+            kind(admit_any(&req(
+                Some("AWSMPEntitlementService.GetEntitlements"),
+                &big
+            ))),
+            ErrorKind::InvalidParameterException
+        );
+        assert_eq!(
+            kind(admit_any(&req(Some("Nope.Nope"), &big))),
+            ErrorKind::ValidationException,
+            "an unknown target still reports the size first"
+        );
     }
 
     #[test]

@@ -161,6 +161,21 @@ impl<'a> Structure<'a> {
         }
     }
 
+    /// A map member (a JSON object whose keys are data, not member names).
+    pub fn map_member(
+        &self,
+        member: &str,
+    ) -> Result<Option<Member<&'a Map<String, Value>>>, ServiceError> {
+        match self.get(member) {
+            None => Ok(None),
+            Some(Value::Object(map)) => Ok(Some(Member {
+                value: map,
+                path: self.path_of(member),
+            })),
+            Some(other) => Err(self.wrong_type(member, "a map", other)),
+        }
+    }
+
     pub fn list(&self, member: &str) -> Result<Option<Member<&'a [Value]>>, ServiceError> {
         match self.get(member) {
             None => Ok(None),
@@ -182,6 +197,16 @@ pub fn structure_element<'a>(
         Value::Object(map) => Ok(Structure::new(map, path)),
         _ => Err(serialization(format!(
             "Expected a structure at '{path}' but found {value}"
+        ))),
+    }
+}
+
+/// Reads an element of a list of strings.
+pub fn string_element<'a>(value: &'a Value, path: &str) -> Result<&'a str, ServiceError> {
+    match value {
+        Value::String(text) => Ok(text),
+        _ => Err(serialization(format!(
+            "Expected a string at '{path}' but found {value}"
         ))),
     }
 }
@@ -235,6 +260,21 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(q.value, i64::MAX);
+    }
+
+    #[test]
+    fn map_members_and_string_elements_check_their_json_types() {
+        let m = obj(json!({"Filter": {"DIMENSION": ["a", 1]}, "List": []}));
+        let s = Structure::new(&m, "");
+        let filter = s.map_member("Filter").unwrap().unwrap();
+        assert_eq!(filter.path, "filter");
+        let values = filter.value["DIMENSION"].as_array().unwrap();
+        assert_eq!(string_element(&values[0], "p").unwrap(), "a");
+        let e = string_element(&values[1], "filter.DIMENSION.2.member").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::SerializationException);
+        assert!(e.message.contains("filter.DIMENSION.2.member"));
+        assert!(s.map_member("List").is_err());
+        assert!(s.map_member("Missing").unwrap().is_none());
     }
 
     #[test]

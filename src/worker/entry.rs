@@ -4,9 +4,9 @@
 use worker::{event, Context, Env, Request, Response, Result};
 
 use crate::error::ServiceError;
-use crate::protocol::awsjson;
 use crate::protocol::http::HttpResponse;
 use crate::protocol::route;
+use crate::protocol::{awsjson, cbor};
 
 /// The Durable Object binding of wrangler.toml.
 pub const NAMESPACES_BINDING: &str = "NAMESPACES";
@@ -21,8 +21,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             pong.with_header("x-amzn-RequestId", &super::object::random_uuid()),
         );
     }
-    let namespace = match route::split(&path) {
-        Ok(routed) => routed.namespace.to_string(),
+    let (namespace, rpc_v2_cbor) = match route::split(&path) {
+        Ok(routed) => (
+            routed.namespace.to_string(),
+            cbor::is_rpc_path(&routed.path),
+        ),
         Err(message) => {
             let body = serde_json::json!({ "error": message });
             let response = HttpResponse::json(400, &body)
@@ -39,9 +42,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     };
     match forwarded.await {
         Ok(response) => Ok(response),
-        Err(e) => super::object::to_response(awsjson::error(
-            &ServiceError::internal(format!("namespace {namespace}: {e}")),
-            &super::object::random_uuid(),
-        )),
+        Err(e) => {
+            // Answered in the request's own protocol, so SDKs still read it as the service's.
+            let error = ServiceError::internal(format!("namespace {namespace}: {e}"));
+            let request_id = super::object::random_uuid();
+            super::object::to_response(if rpc_v2_cbor {
+                cbor::error(&error, &request_id)
+            } else {
+                awsjson::error(&error, &request_id)
+            })
+        }
     }
 }

@@ -19,7 +19,21 @@ pub struct Mock {
     pub host_now: Instant,
 }
 
-/// An answer: status, the AWS error name (if any) and the JSON body.
+/// The wire protocol of an Entitlement Service call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    /// awsJson1_1, as boto3, the AWS CLI and the JS SDK send it.
+    Json,
+    /// Smithy RPC v2 CBOR, as the Rust and Go SDKs send it.
+    Cbor,
+}
+
+pub const WIRES: [Wire; 2] = [Wire::Json, Wire::Cbor];
+
+pub const RPC_V2_CBOR_PATH: &str = "/service/AWSMPEntitlementService/operation/GetEntitlements";
+
+/// An answer: status, the AWS error name (if any) and the JSON body (a CBOR body is shown as
+/// the JSON the awsJson door would have sent: timestamps as their epoch seconds).
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
@@ -35,6 +49,35 @@ impl Answer {
 
     pub fn message(&self) -> &str {
         self.body["message"].as_str().unwrap_or("")
+    }
+}
+
+/// A CBOR item as JSON; a timestamp (tag 1) becomes its epoch seconds as the awsJson door
+/// writes them (whole seconds as an integer), so answers of both wires compare equal.
+pub fn cbor_as_json(value: ciborium::Value) -> Value {
+    use ciborium::Value as Cbor;
+    match value {
+        Cbor::Integer(i) => json!(i128::from(i) as i64),
+        Cbor::Float(f) => json!(f),
+        Cbor::Text(t) => json!(t),
+        Cbor::Bool(b) => json!(b),
+        Cbor::Array(items) => Value::Array(items.into_iter().map(cbor_as_json).collect()),
+        Cbor::Map(entries) => Value::Object(
+            entries
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_text().unwrap_or("<non-text key>").to_string(),
+                        cbor_as_json(v),
+                    )
+                })
+                .collect(),
+        ),
+        Cbor::Tag(1, inner) => match *inner {
+            Cbor::Float(f) if f.fract() == 0.0 => json!(f as i64),
+            other => cbor_as_json(other),
+        },
+        other => json!(format!("<unexpected CBOR {other:?}>")),
     }
 }
 
@@ -74,6 +117,21 @@ impl Mock {
             ids: &mut self.ids,
         }
         .handle(&req);
+        if response.header("content-type") == Some("application/cbor") {
+            let body = ciborium::from_reader::<ciborium::Value, _>(response.body.as_slice())
+                .map(cbor_as_json)
+                .unwrap_or(Value::Null);
+            // rpc-v2-cbor names errors only in the body, as an absolute shape id.
+            let error = body["__type"]
+                .as_str()
+                .map(|t| t.rsplit('#').next().unwrap_or(t).to_string());
+            return Answer {
+                status: response.status,
+                error,
+                body,
+                response,
+            };
+        }
         let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
         Answer {
             status: response.status,
@@ -81,6 +139,67 @@ impl Mock {
             body,
             response,
         }
+    }
+
+    /// The SigV4-shaped headers the front doors read (signatures are not verified).
+    fn auth_headers(key: &str, region: &str) -> Vec<(String, String)> {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={key}/20260310/{region}/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"
+        );
+        vec![
+            ("Authorization".into(), auth),
+            ("X-Amz-Date".into(), "20260310T123000Z".into()),
+        ]
+    }
+
+    /// A GetEntitlements call over `wire` as the given access key id, from us-east-1.
+    pub fn get_entitlements_as(&mut self, wire: Wire, key: &str, input: Value) -> Answer {
+        match wire {
+            Wire::Json => {
+                let mut headers = Mock::auth_headers(key, "us-east-1");
+                headers.push((
+                    "X-Amz-Target".into(),
+                    "AWSMPEntitlementService.GetEntitlements".into(),
+                ));
+                headers.push(("Content-Type".into(), "application/x-amz-json-1.1".into()));
+                self.send(HttpRequest {
+                    method: "POST".into(),
+                    path: "/".into(),
+                    headers,
+                    body: input.to_string().into_bytes(),
+                    ..Default::default()
+                })
+            }
+            Wire::Cbor => {
+                let mut body = Vec::new();
+                ciborium::into_writer(&input, &mut body).expect("CBOR of a JSON value");
+                self.send_cbor(key, body)
+            }
+        }
+    }
+
+    /// A GetEntitlements call over `wire` as the wildcard caller.
+    pub fn get_entitlements(&mut self, wire: Wire, input: Value) -> Answer {
+        self.get_entitlements_as(wire, "test", input)
+    }
+
+    /// Raw CBOR bytes POSTed as the Rust SDK posts them.
+    pub fn send_cbor(&mut self, key: &str, body: Vec<u8>) -> Answer {
+        let mut headers = Mock::auth_headers(key, "us-east-1");
+        for (name, value) in [
+            ("content-type", "application/cbor"),
+            ("smithy-protocol", "rpc-v2-cbor"),
+            ("accept", "application/cbor"),
+        ] {
+            headers.push((name.into(), value.into()));
+        }
+        self.send(HttpRequest {
+            method: "POST".into(),
+            path: RPC_V2_CBOR_PATH.into(),
+            headers,
+            body,
+            ..Default::default()
+        })
     }
 
     /// An AWS call as the given access key id from the given Region.
@@ -190,4 +309,40 @@ pub fn assert_validation_errors(mock: &mut Mock, operation: &str, cases: &[(Valu
         );
         assert!(a.message().contains(expected), "{input}: {}", a.message());
     }
+}
+
+/// Contract products with entitlements: `contract` (legacy, seller 999988887777) with
+/// customers in every subscription state, and `ca-contract` (concurrent agreements) with
+/// the three licenses of `with_catalogue`.
+pub fn with_entitlements(mock: &mut Mock) {
+    let users = |n: i64| json!({"dimension": "users", "value": {"integerValue": n}});
+    mock.add_product(json!({
+        "productCode": "contract", "dimensions": ["users", "gb", "tier", "sso"],
+        "sellerAccountId": "999988887777",
+        "customers": [
+            {"customerIdentifier": "c1", "customerAWSAccountId": "111122223333", "entitlements": [
+                {"dimension": "users", "value": {"integerValue": 10}, "expirationDate": "2027-01-01T00:00:00Z"},
+                {"dimension": "gb", "value": {"doubleValue": 2.5}},
+                {"dimension": "tier", "value": {"stringValue": "gold"}},
+                {"dimension": "sso", "value": {"booleanValue": true}}
+            ]},
+            {"customerIdentifier": "c2", "customerAWSAccountId": "444455556666", "entitlements": [
+                {"dimension": "users", "value": {"integerValue": 3}, "expirationDate": "2027-06-30T12:00:00.500Z"}
+            ]},
+            {"customerIdentifier": "c3", "customerAWSAccountId": "555566667777", "subscription": "pending", "entitlements": [users(1)]},
+            {"customerIdentifier": "c4", "customerAWSAccountId": "666677778888", "subscription": "unsubscribe-pending", "entitlements": [users(7)]},
+            {"customerIdentifier": "c5", "customerAWSAccountId": "777788889999", "subscription": "unsubscribed", "entitlements": [users(9)]},
+            {"customerIdentifier": "c6", "customerAWSAccountId": "888899990000", "subscription": "subscribe-failed", "entitlements": [users(1)]},
+            {"customerIdentifier": "c7", "entitlements": [{"dimension": "gb", "value": {"doubleValue": 1.0}}]}
+        ]
+    }));
+    let requests = |n: i64| json!([{"dimension": "requests", "value": {"integerValue": n}}]);
+    mock.add_product(json!({
+        "productCode": "ca-contract", "dimensions": ["requests"], "integration": "concurrent-agreements",
+        "customers": [
+            {"customerAWSAccountId": "111122223333", "licenseArn": LICENSE_1, "entitlements": requests(100)},
+            {"customerAWSAccountId": "111122223333", "licenseArn": LICENSE_2, "entitlements": requests(200)},
+            {"customerAWSAccountId": "777788889999", "licenseArn": LICENSE_3, "entitlements": requests(300)}
+        ]
+    }));
 }

@@ -1,0 +1,574 @@
+//! GetEntitlements (AWS Marketplace Entitlement Service): the seller reads the contract
+//! entitlements of a product's customers, filtered and paginated.
+//!
+//! Errors: the Entitlement model lists only `InvalidParameterException`,
+//! `ThrottlingException` and `InternalServiceErrorException`, so every invalid input is an
+//! `InvalidParameterException`, the SDKs' only name for it: broken constraints (in the AWS
+//! validation wording), both customer filters at once, a `NextToken` not issued for this
+//! product and filter, an unknown product, and a 12-digit caller that is not the product's
+//! `sellerAccountId` (a wildcard caller is every product's seller). Values of the wrong type
+//! stay the protocol's `SerializationException`.
+//!
+//! Order of checks: constraints, the customer-filter exclusion, product, seller, `NextToken`.
+//!
+//! Listed: one entitlement per (customer, entitlement) of the product whose subscription is
+//! `subscribed` or `unsubscribe-pending`, in catalogue order. Filter values of one key are
+//! alternatives, keys all apply. Pages hold `MaxResults` (1-25, default 25); `NextToken` is an
+//! opaque position bound to the product and filter (see `domain::page_token`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Map, Value};
+
+use super::shapes::required_string;
+use super::Call;
+use crate::domain::catalogue::{Customer, Product};
+use crate::domain::constraints::{is_non_whitespace, Shown, Violations, NON_WHITESPACE_PATTERN};
+use crate::domain::entitlement::{Entitlement, EntitlementValue};
+use crate::domain::page_token::PageTokens;
+use crate::domain::time::Instant;
+use crate::error::{err, ErrorKind, ServiceError};
+use crate::protocol::json::{element_path, string_element, Structure};
+use crate::store::Store;
+
+pub const DEFAULT_PAGE_SIZE: usize = 25;
+const PAGE_SIZE_RANGE: (i64, i64) = (1, 25);
+
+/// The keys of `Filter` (the model's `GetEntitlementFilterName`), in model order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FilterKey {
+    CustomerIdentifier,
+    Dimension,
+    CustomerAwsAccountId,
+    LicenseArn,
+}
+
+impl FilterKey {
+    pub const ALL: [FilterKey; 4] = [
+        FilterKey::CustomerIdentifier,
+        FilterKey::Dimension,
+        FilterKey::CustomerAwsAccountId,
+        FilterKey::LicenseArn,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FilterKey::CustomerIdentifier => "CUSTOMER_IDENTIFIER",
+            FilterKey::Dimension => "DIMENSION",
+            FilterKey::CustomerAwsAccountId => "CUSTOMER_AWS_ACCOUNT_ID",
+            FilterKey::LicenseArn => "LICENSE_ARN",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<FilterKey> {
+        FilterKey::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The value of an entitlement this key compares.
+    fn value_of<'a>(self, customer: &'a Customer, entitlement: &'a Entitlement) -> Option<&'a str> {
+        match self {
+            FilterKey::CustomerIdentifier => customer.customer_identifier.as_deref(),
+            FilterKey::Dimension => Some(&entitlement.dimension),
+            FilterKey::CustomerAwsAccountId => customer.customer_aws_account_id.as_deref(),
+            FilterKey::LicenseArn => customer.license_arn.as_deref(),
+        }
+    }
+}
+
+/// A `Filter`: for each key given, the values it accepts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntitlementFilter {
+    accepted: BTreeMap<FilterKey, BTreeSet<String>>,
+}
+
+impl EntitlementFilter {
+    pub fn accept(&mut self, key: FilterKey, value: &str) {
+        self.accepted
+            .entry(key)
+            .or_default()
+            .insert(value.to_string());
+    }
+
+    pub fn has(&self, key: FilterKey) -> bool {
+        self.accepted.contains_key(&key)
+    }
+
+    /// Union within a key, intersection across keys; an empty filter lets everything through.
+    pub fn matches(&self, customer: &Customer, entitlement: &Entitlement) -> bool {
+        self.accepted.iter().all(|(key, values)| {
+            key.value_of(customer, entitlement)
+                .is_some_and(|v| values.contains(v))
+        })
+    }
+
+    /// The filter as canonical text: equal for filters that accept the same entitlements
+    /// however their keys and values were ordered or repeated.
+    fn canonical(&self) -> String {
+        let keys: Vec<Value> = self
+            .accepted
+            .iter()
+            .map(|(key, values)| json!([key.name(), values]))
+            .collect();
+        Value::Array(keys).to_string()
+    }
+}
+
+/// A decoded, constraint-checked GetEntitlements request.
+#[derive(Debug, PartialEq)]
+pub struct GetEntitlementsRequest {
+    pub product_code: String,
+    pub filter: EntitlementFilter,
+    pub next_token: Option<String>,
+    pub page_size: usize,
+}
+
+impl GetEntitlementsRequest {
+    pub fn decode(input: &Map<String, Value>) -> Result<Self, ServiceError> {
+        let s = Structure::new(input, "");
+        let mut v = Violations::default();
+        let product = required_string(&s, "ProductCode", &mut v)?;
+        if let Some(p) = &product {
+            v.length(p.value, &p.path, 1, Some(255));
+        }
+        let filter = decode_filter(&s, &mut v)?;
+        let next_token = s.string("NextToken")?;
+        if let Some(t) = &next_token {
+            v.pattern(
+                t.value,
+                &t.path,
+                is_non_whitespace(t.value),
+                NON_WHITESPACE_PATTERN,
+            );
+        }
+        let page_size = s.integer("MaxResults")?;
+        if let Some(n) = &page_size {
+            v.range(n.value, &n.path, PAGE_SIZE_RANGE.0, PAGE_SIZE_RANGE.1);
+        }
+        v.into_result_as(ErrorKind::InvalidParameterException)?;
+        if filter.has(FilterKey::CustomerIdentifier) && filter.has(FilterKey::CustomerAwsAccountId)
+        {
+            return err(
+                ErrorKind::InvalidParameterException,
+                "CUSTOMER_IDENTIFIER and CUSTOMER_AWS_ACCOUNT_ID are mutually exclusive: filter by one or the other, not both",
+            );
+        }
+        let Some(product) = product else {
+            return Err(ServiceError::internal("ProductCode checked above"));
+        };
+        Ok(GetEntitlementsRequest {
+            product_code: product.value.to_string(),
+            filter,
+            next_token: next_token.map(|t| t.value.to_string()),
+            page_size: page_size
+                .and_then(|n| usize::try_from(n.value).ok())
+                .unwrap_or(DEFAULT_PAGE_SIZE),
+        })
+    }
+}
+
+/// Reads `Filter`: keys from the model's enum, each with at least one string value.
+fn decode_filter(s: &Structure<'_>, v: &mut Violations) -> Result<EntitlementFilter, ServiceError> {
+    let mut filter = EntitlementFilter::default();
+    let Some(map) = s.map_member("Filter")? else {
+        return Ok(filter);
+    };
+    for (name, values) in map.value {
+        let path = format!("{}.{name}", map.path);
+        let values = match values {
+            // A key with no values is the map value's constraint broken, not a type error.
+            Value::Null => &[][..],
+            Value::Array(items) => items.as_slice(),
+            other => {
+                return Err(ServiceError::new(
+                    ErrorKind::SerializationException,
+                    format!("Expected a list at '{path}' but found {other}"),
+                ))
+            }
+        };
+        let key = FilterKey::parse(name);
+        if key.is_none() {
+            let names: Vec<&str> = FilterKey::ALL.iter().map(|k| k.name()).collect();
+            v.add(
+                Shown::Text(name),
+                &map.path,
+                &format!(
+                    "Map keys must satisfy constraint: [Member must satisfy enum value set: [{}]]",
+                    names.join(", ")
+                ),
+            );
+        }
+        if values.is_empty() {
+            v.add(
+                Shown::Text(&format!("{{{name}=[]}}")),
+                &map.path,
+                "Map value must satisfy constraint: [Member must have length greater than or equal to 1]",
+            );
+        }
+        for (i, item) in values.iter().enumerate() {
+            let value = string_element(item, &element_path(&path, i))?;
+            if let Some(key) = key {
+                filter.accept(key, value);
+            }
+        }
+    }
+    Ok(filter)
+}
+
+/// One entitlement as the output lists it.
+#[derive(Debug, PartialEq)]
+pub struct EntitlementEntry<'a> {
+    pub product_code: &'a str,
+    pub customer: &'a Customer,
+    pub entitlement: &'a Entitlement,
+}
+
+impl EntitlementEntry<'_> {
+    /// The model's `Entitlement`: identifiers only when the customer has them, exactly one
+    /// typed value, and the expiration date when there is one.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("ProductCode".into(), json!(self.product_code));
+        out.insert("Dimension".into(), json!(self.entitlement.dimension));
+        let customer = self.customer;
+        if let Some(id) = &customer.customer_identifier {
+            out.insert("CustomerIdentifier".into(), json!(id));
+        }
+        if let Some(account) = &customer.customer_aws_account_id {
+            out.insert("CustomerAWSAccountId".into(), json!(account));
+        }
+        if let Some(license) = &customer.license_arn {
+            out.insert("LicenseArn".into(), json!(license));
+        }
+        out.insert("Value".into(), value_json(&self.entitlement.value));
+        if let Some(at) = self.entitlement.expiration_date {
+            out.insert("ExpirationDate".into(), epoch_seconds(at));
+        }
+        Value::Object(out)
+    }
+}
+
+fn value_json(value: &EntitlementValue) -> Value {
+    match value {
+        EntitlementValue::IntegerValue(i) => json!({ "IntegerValue": i }),
+        EntitlementValue::DoubleValue(d) => json!({ "DoubleValue": d }),
+        EntitlementValue::BooleanValue(b) => json!({ "BooleanValue": b }),
+        EntitlementValue::StringValue(s) => json!({ "StringValue": s }),
+    }
+}
+
+/// A timestamp as the wire's epoch seconds: whole seconds as an integer, else with the
+/// milliseconds as a fraction.
+fn epoch_seconds(at: Instant) -> Value {
+    if at.millis() % 1000 == 0 {
+        json!(at.millis() / 1000)
+    } else {
+        json!(at.epoch_seconds())
+    }
+}
+
+/// Every entitlement of the product the filter lets through, in catalogue order.
+pub fn listed<'a>(product: &'a Product, filter: &EntitlementFilter) -> Vec<EntitlementEntry<'a>> {
+    product
+        .customers
+        .iter()
+        .filter(|c| c.subscription.grants_entitlements())
+        .flat_map(|customer| {
+            customer
+                .entitlements
+                .iter()
+                .filter(|e| filter.matches(customer, e))
+                .map(move |entitlement| EntitlementEntry {
+                    product_code: &product.product_code,
+                    customer,
+                    entitlement,
+                })
+        })
+        .collect()
+}
+
+pub fn run<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &S,
+) -> Result<Value, ServiceError> {
+    let request = GetEntitlementsRequest::decode(input)?;
+    let Some(product) = store.product(&request.product_code)? else {
+        return err(
+            ErrorKind::InvalidParameterException,
+            format!(
+                "ProductCode '{}' is not a product of this namespace",
+                request.product_code
+            ),
+        );
+    };
+    if let (Some(caller), Some(seller)) = (&call.caller.account, &product.seller_account_id) {
+        if caller != seller {
+            return err(
+                ErrorKind::InvalidParameterException,
+                format!(
+                    "Account {caller} cannot read the entitlements of product {}: call from the account that published it ({seller})",
+                    product.product_code
+                ),
+            );
+        }
+    }
+
+    let secret = format!("{}\n{}", call.namespace, call.incarnation);
+    let listing = format!(
+        "GetEntitlements\n{}\n{}",
+        product.product_code,
+        request.filter.canonical()
+    );
+    let tokens = PageTokens::new(&secret, &listing);
+    let start = match &request.next_token {
+        None => 0,
+        Some(token) => tokens.position(token).ok_or_else(|| {
+            ServiceError::new(
+                ErrorKind::InvalidParameterException,
+                "The NextToken is not valid for this request: pass the NextToken of the previous page, with the same ProductCode and Filter",
+            )
+        })?,
+    };
+
+    let entries = listed(&product, &request.filter);
+    // The catalogue may have shrunk since the token was issued: a position past the end is
+    // the empty last page.
+    let start = start.min(entries.len());
+    let end = start.saturating_add(request.page_size).min(entries.len());
+    let page: Vec<Value> = entries[start..end].iter().map(|e| e.to_json()).collect();
+    let mut output = Map::new();
+    output.insert("Entitlements".into(), Value::Array(page));
+    if end < entries.len() {
+        output.insert("NextToken".into(), json!(tokens.issue(end)));
+    }
+    Ok(Value::Object(output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::subscription::SubscriptionState;
+
+    fn decode(input: Value) -> Result<GetEntitlementsRequest, ServiceError> {
+        GetEntitlementsRequest::decode(input.as_object().unwrap())
+    }
+
+    fn invalid(input: Value, expected: &str) {
+        let e = decode(input.clone()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameterException, "{input}");
+        assert!(e.message.contains(expected), "{input}: {}", e.message);
+    }
+
+    #[test]
+    fn a_minimal_request_reads_the_default_page_size() {
+        let r = decode(json!({"ProductCode": "p"})).unwrap();
+        assert_eq!(r.product_code, "p");
+        assert_eq!(r.page_size, 25);
+        assert_eq!(r.filter, EntitlementFilter::default());
+        assert_eq!(r.next_token, None);
+    }
+
+    #[test]
+    fn broken_constraints_are_invalid_parameters_in_the_aws_wording() {
+        invalid(
+            json!({}),
+            "Value null at 'productCode' failed to satisfy constraint: Member must not be null",
+        );
+        invalid(
+            json!({"ProductCode": ""}),
+            "Member must have length greater than or equal to 1",
+        );
+        invalid(
+            json!({"ProductCode": "x".repeat(256)}),
+            "Member must have length less than or equal to 255",
+        );
+        invalid(json!({"ProductCode": "p", "MaxResults": 0}), "Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1");
+        invalid(
+            json!({"ProductCode": "p", "MaxResults": 26}),
+            "Member must have value less than or equal to 25",
+        );
+        invalid(json!({"ProductCode": "p", "NextToken": ""}), "at 'nextToken' failed to satisfy constraint: Member must satisfy regular expression pattern: \\S+");
+        invalid(
+            json!({"ProductCode": "p", "NextToken": "a b"}),
+            "regular expression pattern",
+        );
+        invalid(
+            json!({"ProductCode": "p", "Filter": {"COLOUR": ["red"]}}),
+            "Value 'COLOUR' at 'filter' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy enum value set: [CUSTOMER_IDENTIFIER, DIMENSION, CUSTOMER_AWS_ACCOUNT_ID, LICENSE_ARN]]",
+        );
+        invalid(
+            json!({"ProductCode": "p", "Filter": {"DIMENSION": []}}),
+            "Value '{DIMENSION=[]}' at 'filter' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length greater than or equal to 1]",
+        );
+        invalid(
+            json!({"ProductCode": "", "MaxResults": 99}),
+            "2 validation errors detected",
+        );
+    }
+
+    #[test]
+    fn wrong_json_types_stay_serialization_errors() {
+        for input in [
+            json!({"ProductCode": 1}),
+            json!({"ProductCode": "p", "Filter": []}),
+            json!({"ProductCode": "p", "Filter": {"DIMENSION": "users"}}),
+            json!({"ProductCode": "p", "Filter": {"DIMENSION": [1]}}),
+            json!({"ProductCode": "p", "MaxResults": 2.5}),
+            json!({"ProductCode": "p", "NextToken": 5}),
+        ] {
+            let e = decode(input.clone()).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::SerializationException, "{input}");
+        }
+    }
+
+    #[test]
+    fn customer_identifier_and_account_filters_exclude_each_other() {
+        invalid(
+            json!({"ProductCode": "p", "Filter": {"CUSTOMER_IDENTIFIER": ["c"], "CUSTOMER_AWS_ACCOUNT_ID": ["1"]}}),
+            "mutually exclusive",
+        );
+        assert!(decode(json!({"ProductCode": "p", "Filter": {"CUSTOMER_IDENTIFIER": ["c"], "DIMENSION": ["d"]}})).is_ok());
+    }
+
+    fn customer(id: Option<&str>, account: Option<&str>, license: Option<&str>) -> Customer {
+        Customer {
+            customer_identifier: id.map(str::to_string),
+            customer_aws_account_id: account.map(str::to_string),
+            license_arn: license.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn entitlement(dimension: &str) -> Entitlement {
+        Entitlement {
+            dimension: dimension.into(),
+            value: EntitlementValue::IntegerValue(1),
+            expiration_date: None,
+        }
+    }
+
+    fn filter(keys: &[(FilterKey, &[&str])]) -> EntitlementFilter {
+        let mut f = EntitlementFilter::default();
+        for (key, values) in keys {
+            for v in *values {
+                f.accept(*key, v);
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn filters_union_within_a_key_and_intersect_across_keys() {
+        use FilterKey::*;
+        let c1 = customer(Some("c1"), Some("111122223333"), None);
+        let users = entitlement("users");
+        assert!(EntitlementFilter::default().matches(&c1, &users));
+        assert!(filter(&[(CustomerIdentifier, &["c2", "c1"])]).matches(&c1, &users));
+        assert!(!filter(&[(CustomerIdentifier, &["c2"])]).matches(&c1, &users));
+        assert!(
+            filter(&[(CustomerIdentifier, &["c1"]), (Dimension, &["gb", "users"])])
+                .matches(&c1, &users)
+        );
+        assert!(
+            !filter(&[(CustomerIdentifier, &["c1"]), (Dimension, &["gb"])]).matches(&c1, &users)
+        );
+        assert!(filter(&[(CustomerAwsAccountId, &["111122223333"])]).matches(&c1, &users));
+        assert!(
+            !filter(&[(LicenseArn, &["arn:x"])]).matches(&c1, &users),
+            "a customer without a license never matches a license filter"
+        );
+        let licensed = customer(None, Some("1"), Some("arn:x"));
+        assert!(filter(&[(LicenseArn, &["arn:x"])]).matches(&licensed, &users));
+        assert!(!filter(&[(CustomerIdentifier, &["c1"])]).matches(&licensed, &users));
+    }
+
+    #[test]
+    fn equivalent_filters_have_one_canonical_text() {
+        use FilterKey::*;
+        let a = filter(&[(Dimension, &["b", "a", "a"]), (CustomerIdentifier, &["c"])]);
+        let b = filter(&[(CustomerIdentifier, &["c"]), (Dimension, &["a", "b"])]);
+        assert_eq!(a.canonical(), b.canonical());
+        assert_ne!(a.canonical(), filter(&[(Dimension, &["a"])]).canonical());
+        assert_ne!(
+            filter(&[(Dimension, &["a\",\"b"])]).canonical(),
+            filter(&[(Dimension, &["a", "b"])]).canonical()
+        );
+    }
+
+    #[test]
+    fn only_current_subscriptions_are_listed_in_catalogue_order() {
+        let with = |state, id: &str, dims: &[&str]| Customer {
+            subscription: state,
+            entitlements: dims.iter().map(|d| entitlement(d)).collect(),
+            ..customer(Some(id), None, None)
+        };
+        let product = Product {
+            product_code: "p".into(),
+            dimensions: vec!["a".into(), "b".into()],
+            seller_account_id: None,
+            integration: Default::default(),
+            regions: vec![],
+            fulfillment_url: None,
+            webhooks: vec![],
+            customers: vec![
+                with(SubscriptionState::Subscribed, "s", &["b", "a"]),
+                with(SubscriptionState::Pending, "p", &["a"]),
+                with(SubscriptionState::SubscribeFailed, "f", &["a"]),
+                with(SubscriptionState::UnsubscribePending, "u", &["a"]),
+                with(SubscriptionState::Unsubscribed, "x", &["a"]),
+            ],
+        };
+        let listed: Vec<(String, String)> = listed(&product, &EntitlementFilter::default())
+            .iter()
+            .map(|e| {
+                (
+                    e.customer.customer_identifier.clone().unwrap(),
+                    e.entitlement.dimension.clone(),
+                )
+            })
+            .collect();
+        let expected = [("s", "b"), ("s", "a"), ("u", "a")];
+        assert_eq!(
+            listed,
+            expected.map(|(c, d)| (c.to_string(), d.to_string()))
+        );
+    }
+
+    #[test]
+    fn entries_carry_only_what_the_customer_has_and_one_typed_value() {
+        let c = customer(None, Some("111122223333"), Some("arn:l"));
+        let e = Entitlement {
+            dimension: "seats".into(),
+            value: EntitlementValue::DoubleValue(2.5),
+            expiration_date: Instant::parse_rfc3339("2027-01-01T00:00:00.250Z"),
+        };
+        let entry = EntitlementEntry {
+            product_code: "p",
+            customer: &c,
+            entitlement: &e,
+        };
+        assert_eq!(
+            entry.to_json(),
+            json!({"ProductCode": "p", "Dimension": "seats", "CustomerAWSAccountId": "111122223333",
+                "LicenseArn": "arn:l", "Value": {"DoubleValue": 2.5}, "ExpirationDate": 1798761600.25})
+        );
+        let whole = Instant::parse_rfc3339("2027-01-01T00:00:00Z").unwrap();
+        assert_eq!(epoch_seconds(whole), json!(1798761600));
+        for (value, expected) in [
+            (
+                EntitlementValue::IntegerValue(-3),
+                json!({"IntegerValue": -3}),
+            ),
+            (
+                EntitlementValue::BooleanValue(false),
+                json!({"BooleanValue": false}),
+            ),
+            (
+                EntitlementValue::StringValue("gold".into()),
+                json!({"StringValue": "gold"}),
+            ),
+        ] {
+            assert_eq!(value_json(&value), expected);
+        }
+    }
+}
