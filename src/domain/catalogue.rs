@@ -42,7 +42,11 @@ pub struct Customer {
     #[serde(default)]
     pub subscription: SubscriptionState,
     /// When the subscription entered its state (namespace time), for the final hour.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::time::optional_rfc3339"
+    )]
     pub subscription_changed_at: Option<Instant>,
     /// The agreement the buyer accepted (`ResolveCustomer`'s `Metadata.AgreementId`);
     /// assigned when the first registration token is minted if not given.

@@ -4,7 +4,7 @@
 //! Layer: domain. The control API's JSON mirrors the AWS shape in camelCase:
 //! `{"dimension": "users", "value": {"integerValue": 10}, "expirationDate": "2027-01-01T00:00:00Z"}`.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::time::Instant;
 
@@ -17,7 +17,7 @@ pub struct Entitlement {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "optional_rfc3339"
+        with = "super::time::optional_rfc3339"
     )]
     pub expiration_date: Option<Instant>,
 }
@@ -52,29 +52,6 @@ impl Entitlement {
             }
         }
         Ok(())
-    }
-}
-
-mod optional_rfc3339 {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(at: &Option<Instant>, s: S) -> Result<S::Ok, S::Error> {
-        match at {
-            Some(at) => s.serialize_str(&at.to_rfc3339()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Instant>, D::Error> {
-        let text = Option::<String>::deserialize(d)?;
-        text.map(|t| {
-            Instant::parse_rfc3339(&t).ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "expirationDate '{t}' is not an RFC 3339 time such as 2027-01-01T00:00:00Z"
-                ))
-            })
-        })
-        .transpose()
     }
 }
 

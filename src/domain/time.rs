@@ -191,6 +191,31 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Serde for an optional instant written as RFC 3339 text (the control API's habit).
+pub mod optional_rfc3339 {
+    use super::Instant;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &Option<Instant>, s: S) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => s.serialize_str(&at.to_rfc3339()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Instant>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|t| {
+            Instant::parse_rfc3339(&t).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "'{t}' is not an RFC 3339 time such as 2027-01-01T00:00:00Z"
+                ))
+            })
+        })
+        .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

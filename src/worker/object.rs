@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 
+use futures_util::future::join_all;
 use worker::{
     durable_object, js_sys, web_sys, AbortSignal, DurableObject, Env, Fetch, Headers, Method,
     Request, RequestInit, Response, Result, ScheduledTime, State,
@@ -80,10 +81,14 @@ impl DurableObject for NamespaceObject {
     async fn alarm(&self) -> Result<Response> {
         let due = delivery::due(&*self.store.borrow(), host_now())
             .map_err(|e| worker::Error::RustError(e.message))?;
-        for d in &due {
+        // All at once, each recorded as soon as it is answered: a slow webhook must not hold
+        // back the others.
+        let attempts = due.iter().map(|d| async move {
             let outcome = send(d).await;
             delivery::record(&mut *self.store.borrow_mut(), d, outcome, host_now())
-                .map_err(|e| worker::Error::RustError(e.message))?;
+        });
+        for recorded in join_all(attempts).await {
+            recorded.map_err(|e| worker::Error::RustError(e.message))?;
         }
         self.schedule_deliveries().await?;
         Response::empty()

@@ -20,6 +20,10 @@ const DEFAULT_SETTINGS = {
   maxDistinctTagKeysPerRecord: 5,
   dryRunStatus: 400,
   signatureCredentials: {},
+  registrationTokenTtlSeconds: 3600,
+  repeatableTokenResolution: false,
+  webhookMaxAttempts: 4,
+  webhookRetryDelaySeconds: 20,
 };
 
 let mock;
@@ -78,7 +82,7 @@ test('GET /_mock/products lists every product by code and GET /_mock/products/<c
   assert.deepEqual(list.json.products.map((p) => p.productCode), ['alpha', 'zeta']);
   const one = await control(url, 'GET', '/products/alpha');
   assert.equal(one.status, 200);
-  assert.deepEqual(one.json.product.customers, [{ customerIdentifier: 'c1' }]);
+  assert.deepEqual(one.json.product.customers, [{ customerIdentifier: 'c1', subscription: 'subscribed' }]);
 });
 
 test('DELETE /_mock/products/<code> removes the product', async () => {

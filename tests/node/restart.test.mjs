@@ -4,7 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { BatchMeterUsageCommand, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
+import { BatchMeterUsageCommand, MeterUsageCommand, ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
 import {
   startMock, meteringClient, control, sdkError, tempStateDir, namespaceUrl, createProduct, setClock,
   patchSettings, usageRecords,
@@ -41,6 +41,16 @@ before(async () => {
     before_.meterId = (await client.send(meterCommand({ ClientToken: 'restart-token' }))).MeteringRecordId;
     before_.batchId = (await client.send(batchCommand())).Results[0].MeteringRecordId;
     await setClock(namespaceUrl(first, 'persist-offset'), { offsetSeconds: -7200 });
+    const mint = async () => (await control(url, 'POST', '/registration-tokens',
+      { productCode: 'persisted', customerIdentifier: 'cust-1' })).json.registrationToken;
+    before_.freshToken = await mint();
+    before_.usedToken = await mint();
+    await client.send(new ResolveCustomerCommand({ RegistrationToken: before_.usedToken }));
+    const put = await control(url, 'PUT', '/entitlements', {
+      productCode: 'persisted', customerIdentifier: 'cust-1',
+      entitlements: [{ dimension: 'users', value: { integerValue: 7 } }],
+    });
+    assert.equal(put.status, 200, put.text);
   } finally {
     await first.stop();
   }
@@ -56,7 +66,14 @@ const url = () => namespaceUrl(mock, 'persist');
 test('a product survives a restart', async () => {
   const r = await control(url(), 'GET', '/products/persisted');
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.json.product, { ...PRODUCT, integration: 'legacy' });
+  const { customers, ...rest } = r.json.product;
+  assert.deepEqual({ ...rest, customers: PRODUCT.customers }, { ...PRODUCT, integration: 'legacy' });
+  // The customer as set up, plus what the first run added: an agreement and entitlements.
+  assert.equal(customers.length, 1);
+  assert.equal(customers[0].customerIdentifier, 'cust-1');
+  assert.equal(customers[0].subscription, 'subscribed');
+  assert.match(customers[0].agreementId, /^agmt-/);
+  assert.deepEqual(customers[0].entitlements, [{ dimension: 'users', value: { integerValue: 7 } }]);
 });
 
 test('usage records survive a restart with their ids', async () => {
@@ -100,6 +117,19 @@ test('a ClientToken survives a restart: reused with other parameters it is Idemp
   const e = await sdkError(meteringClient(url()).send(meterCommand({ ClientToken: 'restart-token', UsageQuantity: 4 })));
   assert.equal(e.name, 'IdempotencyConflictException');
   assert.equal((await usageRecords(url())).length, 2);
+});
+
+test('registration tokens survive a restart, and so does their single use', async () => {
+  const client = meteringClient(url());
+  const out = await client.send(new ResolveCustomerCommand({ RegistrationToken: before_.freshToken }));
+  assert.equal(out.CustomerIdentifier, 'cust-1');
+  const e = await sdkError(client.send(new ResolveCustomerCommand({ RegistrationToken: before_.usedToken })));
+  assert.equal(e.name, 'ExpiredTokenException');
+});
+
+test('the event log survives a restart', async () => {
+  const r = await control(url(), 'GET', '/events');
+  assert.deepEqual(r.json.events.map((e) => [e.seq, e.action]), [[1, 'entitlement-updated']]);
 });
 
 test('the default namespace is still the demo seed after a restart', async () => {

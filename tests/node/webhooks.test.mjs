@@ -309,10 +309,16 @@ test('a webhook on a closed port ends failed with a network error after webhookM
   assert.doesNotMatch(delivery.lastError, /HTTP \d{3}/);
 });
 
-test('a webhook that does not answer within 10 s is a failed attempt with a timeout error', async () => {
-  const { url, path } = await world({ webhooks: (hook) => [{ url: hook('hang') }], maxAttempts: 1 });
+test('a webhook that does not answer within 10 s is a failed attempt with a timeout error, and does not hold back the others', async () => {
+  const { url, path } = await world({ webhooks: (hook) => [{ url: hook('hang') }, { url: hook('ok') }], maxAttempts: 1 });
   const logged = await act(url, 'unsubscribe-pending');
   const started = Date.now();
+  const early = await waitFor('the other webhook to be delivered', async () => {
+    const e = await eventOf(url, logged.seq);
+    return e.deliveries[1].status === 'delivered' ? e : null;
+  });
+  assert.ok(Date.now() - started < 5_000, `the other webhook was delivered after ${Date.now() - started} ms`);
+  assert.equal(early.deliveries[0].status, 'pending');
   const event = await settled(url, logged.seq);
   const [delivery] = event.deliveries;
   assert.equal(delivery.status, 'failed', JSON.stringify(delivery));
