@@ -13,7 +13,7 @@ use worker::{
 };
 
 use super::sql_store::SqlStore;
-use super::vault::{KvVault, TOKENS_BINDING};
+use super::vault::KvVault;
 use crate::delivery::{self, DueDelivery};
 use crate::domain::ids::{uuid_v4_from_bytes, IdSource};
 use crate::domain::time::Instant;
@@ -53,7 +53,7 @@ impl DurableObject for NamespaceObject {
             headers: req.headers().entries().collect(),
             body: req.bytes().await?,
         };
-        let mut vault = KvVault::new(self.env.kv(TOKENS_BINDING)?);
+        let mut vault = KvVault::new(&self.env);
         if let Some(key) = service::vault_reads(routed.namespace, &request) {
             vault.prefetch(&key).await?;
         }
@@ -71,8 +71,7 @@ impl DurableObject for NamespaceObject {
             .handle(&request)
         };
         vault.flush().await?;
-        if request.path.starts_with("/_mock/") {
-            // Only control requests append events; wake the alarm for their deliveries.
+        if self.store.borrow().take_appended_events() {
             self.schedule_deliveries().await?;
         }
         to_response(response)

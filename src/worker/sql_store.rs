@@ -50,6 +50,8 @@ pub struct SqlStore {
     broken: Option<String>,
     meta: RefCell<HashMap<String, Option<String>>>,
     products: RefCell<Option<BTreeMap<String, Product>>>,
+    /// Set when an event is appended, so the object knows to wake its delivery alarm.
+    appended_events: std::cell::Cell<bool>,
 }
 
 #[derive(Deserialize)]
@@ -101,7 +103,13 @@ impl SqlStore {
             broken,
             meta: RefCell::new(HashMap::new()),
             products: RefCell::new(None),
+            appended_events: std::cell::Cell::new(false),
         }
+    }
+
+    /// Whether events were appended since the last call.
+    pub fn take_appended_events(&self) -> bool {
+        self.appended_events.replace(false)
     }
 
     fn rows<T: DeserializeOwned>(
@@ -287,6 +295,7 @@ impl Store for SqlStore {
                 text(&doc),
             ],
         )?;
+        self.appended_events.set(true);
         Ok(seq)
     }
 

@@ -4,48 +4,50 @@
 
 use std::collections::HashMap;
 
-use worker::{KvStore, Result};
+use worker::{Env, Result};
 
 use crate::store::tokens::TokenVault;
 
 /// The KV binding of wrangler.toml.
 pub const TOKENS_BINDING: &str = "REGISTRATION_TOKENS";
 
-pub struct KvVault {
-    kv: KvStore,
+/// The binding is looked up only when a request reads or writes a token, so metering calls
+/// pay nothing for it.
+pub struct KvVault<'a> {
+    env: &'a Env,
     read: HashMap<String, Option<String>>,
     writes: Vec<(String, String, u64)>,
 }
 
-impl KvVault {
-    pub fn new(kv: KvStore) -> KvVault {
+impl<'a> KvVault<'a> {
+    pub fn new(env: &'a Env) -> KvVault<'a> {
         KvVault {
-            kv,
+            env,
             read: HashMap::new(),
             writes: Vec::new(),
         }
     }
 
     pub async fn prefetch(&mut self, key: &str) -> Result<()> {
-        let value = self.kv.get(key).text().await?;
+        let value = self.env.kv(TOKENS_BINDING)?.get(key).text().await?;
         self.read.insert(key.to_string(), value);
         Ok(())
     }
 
     /// Writes the records minted during the request, each with its TTL.
     pub async fn flush(&mut self) -> Result<()> {
+        if self.writes.is_empty() {
+            return Ok(());
+        }
+        let kv = self.env.kv(TOKENS_BINDING)?;
         for (key, value, ttl) in self.writes.drain(..) {
-            self.kv
-                .put(&key, value)?
-                .expiration_ttl(ttl)
-                .execute()
-                .await?;
+            kv.put(&key, value)?.expiration_ttl(ttl).execute().await?;
         }
         Ok(())
     }
 }
 
-impl TokenVault for KvVault {
+impl TokenVault for KvVault<'_> {
     fn get(&self, key: &str) -> Option<String> {
         self.read.get(key).cloned().flatten()
     }
