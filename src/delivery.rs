@@ -11,8 +11,10 @@ use crate::error::ServiceError;
 use crate::service::load_settings;
 use crate::store::Store;
 
-/// Deliveries taken per alarm; the rest wait for the next one.
-const MAX_PER_ROUND: usize = 50;
+/// Deliveries taken per alarm; the rest wait for the next one, which is due at once.
+pub const MAX_PER_ROUND: usize = 30;
+/// Deliveries in flight at once (Workers allow six open connections per invocation).
+pub const MAX_IN_FLIGHT: usize = 6;
 
 /// One delivery to attempt now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,10 +38,13 @@ fn message_id(event: &EventRecord) -> String {
 /// The deliveries due at host time `now`, oldest event first.
 pub fn due<S: Store + ?Sized>(store: &S, now: Instant) -> Result<Vec<DueDelivery>, ServiceError> {
     let mut out = Vec::new();
-    for event in store.events_due(now, MAX_PER_ROUND)? {
+    'events: for event in store.events_due(now, MAX_PER_ROUND)? {
         for (index, d) in event.deliveries.iter().enumerate() {
             let is_due = d.status == DeliveryStatus::Pending
                 && d.next_attempt_at.is_some_and(|at| at <= now);
+            if out.len() >= MAX_PER_ROUND {
+                break 'events;
+            }
             if let (true, Some((headers, body))) = (is_due, event.delivery_request(index)) {
                 out.push(DueDelivery {
                     seq: event.seq,
@@ -50,9 +55,6 @@ pub fn due<S: Store + ?Sized>(store: &S, now: Instant) -> Result<Vec<DueDelivery
                     body,
                 });
             }
-        }
-        if out.len() >= MAX_PER_ROUND {
-            break;
         }
     }
     Ok(out)
@@ -135,6 +137,18 @@ mod tests {
         assert_eq!(retry.len(), 1);
         assert_eq!(retry[0].index, 1);
         assert_eq!(store.next_delivery_at().unwrap(), Some(Instant(21_000)));
+    }
+
+    #[test]
+    fn one_round_takes_at_most_max_per_round_deliveries() {
+        let mut store = MemoryStore::new();
+        let event = store_with_event().events(0, 1).unwrap().remove(0);
+        for _ in 0..MAX_PER_ROUND {
+            store.append_event(&event).unwrap();
+        }
+        let round = due(&store, Instant(1_000)).unwrap();
+        assert_eq!(round.len(), MAX_PER_ROUND);
+        assert_eq!(round.last().unwrap().seq, (MAX_PER_ROUND / 2) as u64);
     }
 
     #[test]

@@ -654,3 +654,21 @@ fn subscription_changes_show_in_the_next_listing() {
         pairs(&[("c1", "users"), ("c2", "users"), ("c3", "users")])
     );
 }
+
+#[test]
+fn cbor_bodies_beyond_64_kib_are_refused_before_decoding() {
+    let mut m = mock();
+    // {"ProductCode": [0, 0, …]}: one byte per item, the costliest shape to decode.
+    let mut body = hex("a16b50726f64756374436f64659f");
+    body.resize(64 * 1024, 0);
+    body.push(0xff);
+    let a = m.send_cbor("test", body);
+    invalid_parameter(&a, "at most 65536 bytes");
+    let mut fits = hex("a16b50726f64756374436f64659f");
+    fits.resize(64 * 1024 - 1, 0);
+    fits.push(0xff);
+    assert_eq!(
+        m.send_cbor("test", fits).error_name(),
+        "SerializationException"
+    );
+}

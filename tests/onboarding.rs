@@ -448,3 +448,35 @@ fn the_signup_page_posts_the_token_to_the_fulfillment_url() {
         400
     );
 }
+
+#[test]
+fn a_refused_signup_changes_nothing() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let before = m.control("GET", "/products/saas", None).body;
+    for (query, status) in [
+        ("productCode=saas&ttlSeconds=0&fulfillmentUrl=http://127.0.0.1:9/r", 400),
+        ("productCode=saas&customerIdentifier=c1&outcome=subscribe-fail&offerIdentifier=x&offerType=free-trial&fulfillmentUrl=http://127.0.0.1:9/r", 409),
+    ] {
+        let a = m.control("GET", &format!("/marketplace/subscribe?{query}"), None);
+        assert_eq!(a.status, status, "{query}: {:?}", a.body);
+    }
+    assert_eq!(m.control("GET", "/products/saas", None).body, before);
+    assert_eq!(m.control("GET", "/events", None).body["count"], 0);
+}
+
+#[test]
+fn a_signup_cannot_take_a_license_of_another_product() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    m.add_product(json!({"productCode": "ca2", "dimensions": ["requests"], "integration": "concurrent-agreements"}));
+    let query = format!(
+        "/marketplace/subscribe?productCode=ca2&customerAWSAccountId=111122223333&licenseArn={LICENSE_1}&fulfillmentUrl=http://127.0.0.1:9/r"
+    );
+    let a = m.control("GET", &query, None);
+    assert_eq!(a.status, 400, "{:?}", a.body);
+    assert!(a.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("already belongs to product ca"));
+}

@@ -121,6 +121,25 @@ fn list_products<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
 fn put_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let product: Product = serde_json::from_value(body_json(req)?)
         .map_err(|e| bad(format!("invalid product: {e}")))?;
+    check_product(ns, &product)?;
+    let created = ns
+        .store
+        .product(&product.product_code)
+        .map_err(store_err)?
+        .is_none();
+    ns.store.put_product(&product).map_err(store_err)?;
+    Ok(HttpResponse::json(
+        if created { 201 } else { 200 },
+        &json!({ "product": product }),
+    ))
+}
+
+/// Checks a product document, and that none of its licenses belongs to another product of
+/// the namespace (a license names its product when BatchMeterUsage omits `ProductCode`).
+fn check_product<S: Store + ?Sized>(
+    ns: &Namespace<'_, S>,
+    product: &Product,
+) -> Result<(), ControlError> {
     product.check().map_err(bad)?;
     for other in ns.store.products().map_err(store_err)? {
         if other.product_code == product.product_code {
@@ -139,16 +158,7 @@ fn put_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) 
             }
         }
     }
-    let created = ns
-        .store
-        .product(&product.product_code)
-        .map_err(store_err)?
-        .is_none();
-    ns.store.put_product(&product).map_err(store_err)?;
-    Ok(HttpResponse::json(
-        if created { 201 } else { 200 },
-        &json!({ "product": product }),
-    ))
+    Ok(())
 }
 
 fn product_route<S: Store + ?Sized>(
@@ -318,7 +328,7 @@ fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
 }
 
 /// Runs the store contract on this namespace's own store; refuses a namespace in use
-/// (products, usage, settings, clock or faults), since the contract clears the store.
+/// (products, usage, events, settings, clock or faults), since the contract clears the store.
 fn store_contract<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
     let mut configured = false;
     for key in ["settings", "clock", "faults"] {
@@ -326,6 +336,7 @@ fn store_contract<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
     }
     let in_use = configured
         || !ns.store.products().map_err(store_err)?.is_empty()
+        || !ns.store.events(0, 1).map_err(store_err)?.is_empty()
         || !ns
             .store
             .query_usage(&UsageQuery {

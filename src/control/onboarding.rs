@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{bad, body_json, internal, ok, store_err, Answer, ControlError};
+use super::{bad, body_json, check_product, internal, ok, store_err, Answer, ControlError};
 use crate::domain::catalogue::{is_agreement_id, Customer, Integration, Product};
 use crate::domain::constraints::{is_account_id, is_license_arn};
 use crate::domain::entitlement::Entitlement;
@@ -253,31 +253,33 @@ pub fn lifecycle<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest
         })?),
     };
     if let Change::Lifecycle(action) = change {
-        apply_action(ns, &mut product, index, action)?;
+        transition(ns, &mut product, index, action)?;
+        ns.store.put_product(&product).map_err(store_err)?;
     }
     let event = notify(ns, change, &product, index)?;
     ok(json!({ "customer": product.customers[index], "event": event_view(&event) }))
 }
 
-fn apply_action<S: Store + ?Sized>(
+/// Moves customer `index` of `product` through `action` at namespace time `now`, in memory;
+/// 409 when the subscription's state does not allow it.
+fn transition<S: Store + ?Sized>(
     ns: &mut Namespace<'_, S>,
     product: &mut Product,
     index: usize,
     action: LifecycleAction,
 ) -> Result<(), ControlError> {
     let now = ns.now().map_err(internal)?;
-    let customer = &mut product.customers[index];
+    let mut customer = product.customers[index].clone();
     customer.subscription = customer
         .subscription
         .after(action)
         .map_err(|reason| ControlError(409, reason))?;
     customer.subscription_changed_at = Some(now);
     if action == LifecycleAction::SubscribeSuccess {
-        let mut c = customer.clone();
-        ensure_agreement(ns, &mut c);
-        product.customers[index] = c;
+        ensure_agreement(ns, &mut customer);
     }
-    ns.store.put_product(product).map_err(store_err)
+    product.customers[index] = customer;
+    Ok(())
 }
 
 /// `PUT /_mock/entitlements`: `{productCode, <customer>, entitlements: [...]}`.
@@ -398,6 +400,7 @@ struct SignupRequest {
     body: Map<String, Value>,
     outcome: Option<LifecycleAction>,
     offer_type: Option<OfferType>,
+    ttl_seconds: Option<i64>,
     as_json: bool,
 }
 
@@ -450,10 +453,12 @@ fn signup_request(req: &HttpRequest) -> Result<SignupRequest, ControlError> {
             .map_err(|_| bad("ttlSeconds must be an integer"))?;
         body.insert("ttlSeconds".into(), json!(parsed));
     }
+    let ttl_seconds = ttl(&body)?;
     Ok(SignupRequest {
         body,
         outcome,
         offer_type,
+        ttl_seconds,
         as_json,
     })
 }
@@ -465,6 +470,7 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
         body,
         outcome,
         offer_type,
+        ttl_seconds,
         as_json,
     } = signup_request(req)?;
     let mut product = load_product(ns, &body)?;
@@ -521,19 +527,25 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
             }
         }
     }
-    product.check().map_err(bad)?;
-    ns.store.put_product(&product).map_err(store_err)?;
-
-    let mut event = None;
-    if let Some(action) = outcome {
+    // Everything is decided in memory and checked before the one write, so a refused
+    // sign-up changes nothing.
+    let action = outcome.filter(|&action| {
         let state = product.customers[index].subscription;
-        if !(state == SubscriptionState::Subscribed && action == LifecycleAction::SubscribeSuccess)
-        {
-            apply_action(ns, &mut product, index, action)?;
-            event = Some(notify(ns, Change::Lifecycle(action), &product, index)?);
-        }
+        !(state == SubscriptionState::Subscribed && action == LifecycleAction::SubscribeSuccess)
+    });
+    if let Some(action) = action {
+        transition(ns, &mut product, index, action)?;
     }
-    let (token, record) = mint(ns, &mut product, index, offer_type, ttl(&body)?)?;
+    let mut customer = product.customers[index].clone();
+    ensure_agreement(ns, &mut customer);
+    product.customers[index] = customer;
+    check_product(ns, &product)?;
+    ns.store.put_product(&product).map_err(store_err)?;
+    let event = match action {
+        Some(action) => Some(notify(ns, Change::Lifecycle(action), &product, index)?),
+        None => None,
+    };
+    let (token, record) = mint(ns, &mut product, index, offer_type, ttl_seconds)?;
     let mut fields = vec![("x-amzn-marketplace-token", token.clone())];
     if let Some(offer) = offer_type {
         fields.push(("x-amzn-marketplace-offer-type", offer.name().to_string()));

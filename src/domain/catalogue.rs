@@ -92,6 +92,10 @@ impl Customer {
     }
 }
 
+/// Webhooks per product: enough for an SNS and an EventBridge consumer of a few services,
+/// few enough that one change cannot turn the mock into a fan-out of requests.
+pub const MAX_WEBHOOKS: usize = 5;
+
 /// Where a product's notifications are POSTed, and in which shape.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -139,6 +143,18 @@ pub struct Product {
 impl Product {
     pub fn has_dimension(&self, dimension: &str) -> bool {
         self.dimensions.iter().any(|d| d == dimension)
+    }
+
+    /// For a seller call from `caller` (a 12-digit account; `None` is the wildcard caller):
+    /// the (caller, seller) pair when the product names another seller.
+    pub fn foreign_seller_call<'a>(
+        &'a self,
+        caller: Option<&'a str>,
+    ) -> Option<(&'a str, &'a str)> {
+        match (caller, self.seller_account_id.as_deref()) {
+            (Some(caller), Some(seller)) if caller != seller => Some((caller, seller)),
+            _ => None,
+        }
     }
 
     pub fn runs_in(&self, region: &str) -> bool {
@@ -190,6 +206,12 @@ impl Product {
         }
         if let Some(url) = &self.fulfillment_url {
             check_http_url(url, "fulfillmentUrl")?;
+        }
+        if self.webhooks.len() > MAX_WEBHOOKS {
+            return Err(format!(
+                "a product has at most {MAX_WEBHOOKS} webhooks, not {}",
+                self.webhooks.len()
+            ));
         }
         for (i, hook) in self.webhooks.iter().enumerate() {
             check_http_url(&hook.url, &format!("webhooks[{i}].url"))?;
@@ -327,6 +349,9 @@ mod tests {
             json!({"productCode": "p", "dimensions": ["d"], "integration": "concurrent-agreements", "customers": [{"customerIdentifier": "c", "customerAWSAccountId": "111122223333", "licenseArn": "arn:aws:license-manager::111122223333:license:l-1"}]}),
             json!({"productCode": "p", "dimensions": ["d"], "integration": "sometimes"}),
             json!({"productCode": "p", "dimensions": ["d"], "surprise": true}),
+            json!({"productCode": "p", "dimensions": ["d"], "fulfillmentUrl": "javascript:alert(1)"}),
+            json!({"productCode": "p", "dimensions": ["d"], "webhooks": [{"url": "ftp://x"}]}),
+            json!({"productCode": "p", "dimensions": ["d"], "webhooks": vec![json!({"url": "http://127.0.0.1:9/h"}); MAX_WEBHOOKS + 1]}),
         ] {
             assert!(product(bad.clone()).is_err(), "{bad}");
         }

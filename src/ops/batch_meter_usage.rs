@@ -190,16 +190,14 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
     let Some(product) = product_of(req, store)? else {
         return Ok(Vec::new());
     };
-    if let (Some(caller), Some(seller)) = (&call.caller.account, &product.seller_account_id) {
-        if caller != seller {
-            return err(
-                ErrorKind::InvalidProductCodeException,
-                format!(
-                    "Product {} belongs to seller account {seller}, not to the calling account {caller}",
-                    product.product_code
-                ),
-            );
-        }
+    if let Some((caller, seller)) = product.foreign_seller_call(call.caller.account.as_deref()) {
+        return err(
+            ErrorKind::InvalidProductCodeException,
+            format!(
+                "Product {} belongs to seller account {seller}, not to the calling account {caller}",
+                product.product_code
+            ),
+        );
     }
     let mut customers = Vec::with_capacity(req.records.len());
     for r in &req.records {

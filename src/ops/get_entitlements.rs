@@ -301,16 +301,14 @@ pub fn run<S: Store + ?Sized>(
             ),
         );
     };
-    if let (Some(caller), Some(seller)) = (&call.caller.account, &product.seller_account_id) {
-        if caller != seller {
-            return err(
-                ErrorKind::InvalidParameterException,
-                format!(
-                    "Account {caller} cannot read the entitlements of product {}: call from the account that published it ({seller})",
-                    product.product_code
-                ),
-            );
-        }
+    if let Some((caller, seller)) = product.foreign_seller_call(call.caller.account.as_deref()) {
+        return err(
+            ErrorKind::InvalidParameterException,
+            format!(
+                "Account {caller} cannot read the entitlements of product {}: call from the account that published it ({seller})",
+                product.product_code
+            ),
+        );
     }
 
     let secret = format!("{}\n{}", call.namespace, call.incarnation);

@@ -52,16 +52,14 @@ pub fn run<S: Store + ?Sized>(
     let Some(product) = store.product(&record.product_code)? else {
         return invalid();
     };
-    if let (Some(caller), Some(seller)) = (&call.caller.account, &product.seller_account_id) {
-        if caller != seller {
-            return err(
-                ErrorKind::InvalidTokenException,
-                format!(
-                    "Account {caller} cannot resolve this token: resolve it from the account that published product {} ({seller})",
-                    product.product_code
-                ),
-            );
-        }
+    if let Some((caller, seller)) = product.foreign_seller_call(call.caller.account.as_deref()) {
+        return err(
+            ErrorKind::InvalidTokenException,
+            format!(
+                "Account {caller} cannot resolve this token: resolve it from the account that published product {} ({seller})",
+                product.product_code
+            ),
+        );
     }
     if record.expired_at(call.now) {
         return err(

@@ -27,6 +27,11 @@ pub const CONTENT_TYPE: &str = "application/cbor";
 pub const PROTOCOL_HEADER: &str = "Smithy-Protocol";
 pub const PROTOCOL: &str = "rpc-v2-cbor";
 const SERVICE_PREFIX: &str = "/service/";
+/// rpc-v2-cbor bodies beyond this are refused: decoded CBOR costs far more memory per byte
+/// than JSON (a byte can be a whole item), and a GetEntitlements request is a few hundred
+/// bytes, so a small cap keeps one request from crowding the isolate the namespaces share.
+pub const MAX_CBOR_BODY_BYTES: usize = 64 * 1024;
+
 /// CBOR tag 1: epoch-based date/time.
 const EPOCH_TIME_TAG: u64 = 1;
 /// The services whose models list rpc-v2-cbor (Metering's lists awsJson1_1 only).
@@ -50,6 +55,15 @@ pub fn admit(
         .as_ref()
         .map_or(Service::Entitlement, |op| op.service());
     check_body_size(&req.body, service)?;
+    if req.body.len() > MAX_CBOR_BODY_BYTES {
+        return Err(ServiceError::new(
+            service.invalid_input(),
+            format!(
+                "1 validation error detected: the request body has {} bytes; metering-mock accepts rpc-v2-cbor bodies of at most {MAX_CBOR_BODY_BYTES} bytes",
+                req.body.len()
+            ),
+        ));
+    }
     let operation = route?;
     check_content_type(req)?;
     let input = decode_body(&req.body)?;
@@ -152,7 +166,7 @@ pub fn decode_body(body: &[u8]) -> Result<Map<String, Value>, ServiceError> {
     }
     let mut rest = body;
     // ciborium bounds nesting (a recursion limit) and allocates by what it reads, not by the
-    // lengths a header declares, so no body can exhaust the stack or memory.
+    // lengths a header declares; `admit` bounds what it can read (MAX_CBOR_BODY_BYTES).
     let value: Cbor = ciborium::from_reader(&mut rest)
         .map_err(|e| serialization(format!("Malformed CBOR in request body: {e}")))?;
     if !rest.is_empty() {

@@ -302,12 +302,18 @@ fn events_are_numbered_listed_and_due_in_order<S: Store + ?Sized>(s: &mut S) -> 
     done.deliveries[0].next_attempt_at = None;
     s.update_event(&done).map_err(e)?;
     ensure!(
-        s.events(2, 1).map_err(e)? == vec![done],
+        s.events(2, 1).map_err(e)? == vec![done.clone()],
         "update must replace the event"
     );
     ensure!(
         s.next_delivery_at().map_err(e)? == Some(Instant(500)),
         "a delivered event is no longer due"
+    );
+    let mut missing = done.clone();
+    missing.seq = 99;
+    ensure!(
+        s.update_event(&missing).is_err(),
+        "updating an event that does not exist must fail"
     );
     Ok(())
 }

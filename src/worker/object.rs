@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use futures_util::future::join_all;
+use futures_util::{stream, StreamExt};
 use worker::{
     durable_object, js_sys, web_sys, AbortSignal, DurableObject, Env, Fetch, Headers, Method,
     Request, RequestInit, Response, Result, ScheduledTime, State,
@@ -70,9 +70,19 @@ impl DurableObject for NamespaceObject {
             }
             .handle(&request)
         };
-        vault.flush().await?;
+        // The request's state is saved by now: what follows must not turn it into an error
+        // the client would retry (a second sign-up, a second event).
         if self.store.borrow().take_appended_events() {
-            self.schedule_deliveries().await?;
+            if let Err(e) = self.schedule_deliveries().await {
+                worker::console_error!("setting the delivery alarm failed: {e}");
+            }
+        }
+        if let Err(e) = vault.flush().await {
+            // Only control requests mint tokens; answer in the control API's format.
+            let body = serde_json::json!({
+                "error": format!("the request was applied, but storing its registration token in KV failed: {e}")
+            });
+            return to_response(HttpResponse::json(500, &body));
         }
         to_response(response)
     }
@@ -80,13 +90,16 @@ impl DurableObject for NamespaceObject {
     async fn alarm(&self) -> Result<Response> {
         let due = delivery::due(&*self.store.borrow(), host_now())
             .map_err(|e| worker::Error::RustError(e.message))?;
-        // All at once, each recorded as soon as it is answered: a slow webhook must not hold
-        // back the others.
-        let attempts = due.iter().map(|d| async move {
+        // Several at once, each recorded as soon as it is answered: a slow webhook must not
+        // hold back the others. A timeout starts only when its request is sent.
+        let attempts = stream::iter(due.iter().map(|d| async move {
             let outcome = send(d).await;
             delivery::record(&mut *self.store.borrow_mut(), d, outcome, host_now())
-        });
-        for recorded in join_all(attempts).await {
+        }))
+        .buffer_unordered(delivery::MAX_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+        for recorded in attempts {
             recorded.map_err(|e| worker::Error::RustError(e.message))?;
         }
         self.schedule_deliveries().await?;

@@ -300,6 +300,13 @@ impl Store for SqlStore {
     }
 
     fn update_event(&mut self, event: &EventRecord) -> StoreResult<()> {
+        let exists: Vec<Seq> = self.rows(
+            "SELECT seq FROM events WHERE seq = ?",
+            vec![SqlStorageValue::Integer(event.seq as i64)],
+        )?;
+        if exists.is_empty() {
+            return Err(StoreError(format!("no event {}", event.seq)));
+        }
         let doc = serde_json::to_string(event).map_err(fail)?;
         self.run(
             "UPDATE events SET next_attempt_at = ?, doc = ? WHERE seq = ?",
