@@ -1,11 +1,12 @@
 // Other real clients, unmodified, pointed at the mock with the standard per-service endpoint
-// variable: the AWS CLI and boto3. Each test works in a fresh namespace with a frozen clock.
+// variable: the AWS CLI and boto3, for Metering and the Entitlement Service. Each test works
+// in a fresh namespace with a frozen clock.
 
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import {
-  startEphemeralMock, namespaceUrl, createProduct, setClock, usageRecords, UUID_V4,
+  startEphemeralMock, namespaceUrl, createProduct, setClock, usageRecords, control, UUID_V4,
 } from './harness.mjs';
 
 const NOW = '2026-03-10T12:30:00Z';
@@ -36,6 +37,7 @@ function clientEnv(url) {
   return {
     ...env,
     AWS_ENDPOINT_URL_MARKETPLACE_METERING: url,
+    AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE: url,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_DEFAULT_REGION: 'us-east-1',
@@ -171,4 +173,79 @@ test('boto3 surfaces DryRunOperation as a ClientError with that code', async (t)
   ].join('\n'));
   assert.equal(out, 'DryRunOperation');
   assert.deepEqual(await usageRecords(url), []);
+});
+
+/** Mints a registration token for cust-1 of `prod`. */
+async function mint(url) {
+  const r = await control(url, 'POST', '/registration-tokens', { productCode: 'prod', customerIdentifier: 'cust-1' });
+  assert.equal(r.status, 201, r.text);
+  return r.json.registrationToken;
+}
+
+/** Gives cust-1 of `prod` entitlements for both dimensions. */
+async function entitle(url) {
+  const r = await control(url, 'PUT', '/entitlements', {
+    productCode: 'prod', customerIdentifier: 'cust-1',
+    entitlements: [
+      { dimension: 'hosts', value: { integerValue: 4 } },
+      { dimension: 'users', value: { booleanValue: true }, expirationDate: '2027-01-01T00:00:00Z' },
+    ],
+  });
+  assert.equal(r.status, 200, r.text);
+}
+
+test('boto3 resolve_customer resolves a token once, then raises ExpiredTokenException by its class', async (t) => {
+  if (!hasBoto3) return t.skip('boto3 is not installed');
+  const url = await world();
+  const token = await mint(url);
+  const out = await boto3(url, [
+    `r = client.resolve_customer(RegistrationToken=${JSON.stringify(token)})`,
+    'try:',
+    `    client.resolve_customer(RegistrationToken=${JSON.stringify(token)})`,
+    '    again = "no error"',
+    'except client.exceptions.ExpiredTokenException as e:',
+    '    again = type(e).__name__',
+    'print(json.dumps([r["CustomerIdentifier"], r["ProductCode"], again]))',
+  ].join('\n'));
+  assert.deepEqual(out, ['cust-1', 'prod', 'ExpiredTokenException']);
+});
+
+test('aws meteringmarketplace resolve-customer prints the customer', async (t) => {
+  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  const url = await world();
+  const r = await aws(url, 'resolve-customer', '--registration-token', await mint(url));
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.CustomerIdentifier, 'cust-1');
+  assert.equal(out.ProductCode, 'prod');
+});
+
+test('aws marketplace-entitlement get-entitlements lists, filters and paginates', async (t) => {
+  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  const url = await world();
+  await entitle(url);
+  const r = await run('aws', ['marketplace-entitlement', 'get-entitlements', '--product-code', 'prod',
+    '--filter', 'DIMENSION=users', '--output', 'json'], url);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.Entitlements.map((e) => [e.CustomerIdentifier, e.Dimension, e.Value]), [['cust-1', 'users', { BooleanValue: true }]]);
+  const paged = await run('aws', ['marketplace-entitlement', 'get-entitlements', '--product-code', 'prod',
+    '--page-size', '1', '--output', 'json'], url);
+  assert.equal(paged.code, 0, paged.stderr);
+  assert.deepEqual(JSON.parse(paged.stdout).Entitlements.map((e) => e.Dimension), ['hosts', 'users']);
+});
+
+test('boto3 get_entitlements pages with its paginator and reads ExpirationDate as a datetime', async (t) => {
+  if (!hasBoto3) return t.skip('boto3 is not installed');
+  const url = await world();
+  await entitle(url);
+  const out = await boto3(url, [
+    'ent = boto3.client("marketplace-entitlement")',
+    'pages = list(ent.get_paginator("get_entitlements").paginate(ProductCode="prod", PaginationConfig={"PageSize": 1}))',
+    'items = [e for p in pages for e in p["Entitlements"]]',
+    'print(json.dumps([len(pages), [e["Dimension"] for e in items], items[1]["ExpirationDate"].isoformat()]))',
+  ].join('\n'));
+  assert.equal(out[0] >= 2, true, JSON.stringify(out));
+  assert.deepEqual(out[1], ['hosts', 'users']);
+  assert.equal(Date.parse(out[2]), Date.parse('2027-01-01T00:00:00Z'));
 });
