@@ -480,3 +480,64 @@ fn a_signup_cannot_take_a_license_of_another_product() {
         .unwrap()
         .contains("already belongs to product ca"));
 }
+
+#[test]
+fn malformed_onboarding_requests_are_client_errors_never_500() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let bodies = [
+        json!(null),
+        json!([]),
+        json!("x"),
+        json!({}),
+        json!({"productCode": 5}),
+        json!({"productCode": "saas", "customerIdentifier": []}),
+        json!({"productCode": "saas", "customerIdentifier": "c1", "action": 1}),
+        json!({"productCode": "saas", "customerIdentifier": "c1", "entitlements": [{"dimension": "users"}]}),
+        json!({"productCode": "saas", "customerIdentifier": "c1", "entitlements": [{"dimension": "users", "value": {"doubleValue": "NaN"}}]}),
+        json!({"productCode": "saas", "customerIdentifier": "c1", "ttlSeconds": "60"}),
+        json!({"productCode": "saas", "customerIdentifier": "c1", "ttlSeconds": 1e300}),
+        json!({"productCode": "saas", "customerAWSAccountId": "1", "outcome": "pending"}),
+        json!({"productCode": "ca", "customerAWSAccountId": "111122223333", "licenseArn": "nope"}),
+        json!({"productCode": "saas", "fulfillmentUrl": "http://x y"}),
+    ];
+    for (method, path) in [
+        ("POST", "/registration-tokens"),
+        ("POST", "/subscriptions"),
+        ("PUT", "/entitlements"),
+        ("POST", "/marketplace/subscribe"),
+    ] {
+        for body in &bodies {
+            let a = m.control(method, path, Some(body.clone()));
+            assert!(
+                (400..=409).contains(&a.status) && a.body["error"].is_string(),
+                "{method} {path} {body}: {} {:?}",
+                a.status,
+                a.body
+            );
+        }
+    }
+    for query in [
+        "productCode=saas&outcome=maybe",
+        "productCode=saas&format=xml",
+        "productCode=saas&ttlSeconds=abc",
+        "productCode=saas&surprise=1",
+        "productCode=%FF%FE",
+        "after=-1",
+    ] {
+        let a = m.control("GET", &format!("/marketplace/subscribe?{query}"), None);
+        assert!(
+            (400..=409).contains(&a.status),
+            "{query}: {} {:?}",
+            a.status,
+            a.body
+        );
+    }
+    for query in ["after=x", "limit=0", "limit=100000", "what=1"] {
+        assert_eq!(
+            m.control("GET", &format!("/events?{query}"), None).status,
+            400,
+            "{query}"
+        );
+    }
+}
