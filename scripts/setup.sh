@@ -42,9 +42,14 @@ fi
 # The browser test needs a headless Chromium; `npm test` asks for it (SETUP_BROWSER=1).
 # Debian's package is used where we may install it; elsewhere the test says how and skips.
 if [ "${SETUP_BROWSER:-0}" = 1 ] && [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
-  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  as_root=""
+  if [ "$(id -u)" != 0 ]; then
+    as_root="sudo -n"
+  fi
+  if command -v apt-get >/dev/null && { [ -z "$as_root" ] || sudo -n true 2>/dev/null; }; then
     say "installing Debian's chromium for the browser test (once)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    $as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
   else
     say "no chromium found: the browser test will be skipped (install Debian's chromium or set CHROMIUM_PATH)"
   fi
