@@ -206,6 +206,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 now,
                 settings: &settings,
                 request_id,
+                task_header: req.header(ops::register_usage::TASK_HEADER),
             };
             let output = ops::dispatch(
                 call.operation,

@@ -220,14 +220,6 @@ fn every_response_carries_a_request_id_and_unknown_paths_are_404() {
 }
 
 #[test]
-fn unimplemented_operations_say_so() {
-    let mut m = Mock::new();
-    let a = m.call("RegisterUsage", json!({}));
-    assert_eq!(a.error_name(), "UnknownOperationException");
-    assert!(a.message().contains("not implemented"));
-}
-
-#[test]
 fn the_store_contract_runs_only_on_an_empty_namespace() {
     let mut m = Mock::new();
     let a = m.control("POST", "/store-contract", None);

@@ -261,6 +261,50 @@ fn batch_meter_usage_answers_only_with_its_modeled_errors() {
 }
 
 #[test]
+fn register_usage_answers_only_with_its_modeled_errors() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    m.add_product(json!({"productCode": "eu", "dimensions": ["hosts"], "regions": ["eu-west-1"]}));
+    let valid = json!({"ProductCode": "ami", "PublicKeyVersion": 1, "Nonce": "task"});
+    let mut inputs = variants(&valid);
+    inputs.push(json!({"ProductCode": "eu", "PublicKeyVersion": 1}));
+    inputs.push(json!({"ProductCode": "ami", "PublicKeyVersion": 2}));
+    let mut seen = observed_errors(&mut m, "RegisterUsage", &inputs);
+    let fresh_task = [json!({"ProductCode": "ami", "PublicKeyVersion": 1, "Nonce": "new"})];
+    m.set(json!({"containerPlatform": "other"}));
+    seen.extend(observed_errors(&mut m, "RegisterUsage", &fresh_task));
+    m.set(json!({"containerPlatform": "ecs", "disabledOperations": ["RegisterUsage"]}));
+    seen.extend(observed_errors(&mut m, "RegisterUsage", &fresh_task));
+    m.set(
+        json!({"disabledOperations": [], "retiredPublicKeyVersion": "invalid-public-key-version"}),
+    );
+    m.control("POST", "/keys/1/retire", None);
+    seen.extend(observed_errors(&mut m, "RegisterUsage", &fresh_task));
+    let allowed = modeled_errors(&model(), "RegisterUsage");
+    for name in seen.keys() {
+        assert!(
+            allowed.contains(name) || PROTOCOL_ERRORS.contains(&name.as_str()),
+            "RegisterUsage answered {name}"
+        );
+    }
+    for expected in [
+        "InvalidProductCodeException",
+        "InvalidRegionException",
+        "InvalidPublicKeyVersionException",
+        "PlatformNotSupportedException",
+        "CustomerNotEntitledException",
+        "DisabledApiException",
+        "ValidationException",
+        "SerializationException",
+    ] {
+        assert!(
+            seen.contains_key(expected),
+            "the corpus never produced {expected}: {seen:?}"
+        );
+    }
+}
+
+#[test]
 fn resolve_customer_answers_only_with_its_modeled_errors() {
     let mut m = Mock::new();
     with_catalogue(&mut m);

@@ -1,10 +1,12 @@
 //! The control API of a namespace, under `/_mock/…`: products and customers, the usage
-//! ledger, settings, the clock, injected faults, reset and health, and buyer onboarding
-//! (registration tokens, the simulated sign-up, subscriptions, entitlements, events). Its own JSON (camelCase) and its own
+//! ledger, settings, the clock, injected faults, reset and health, buyer onboarding
+//! (registration tokens, the simulated sign-up, subscriptions, entitlements, events), and
+//! RegisterUsage's signing keys and container registrations. Its own JSON (camelCase) and its own
 //! errors: `{"error": "…"}` with 400, 404 or 405.
 //!
 //! Layer: control. Runs inside the namespace's single writer like the operations do.
 
+pub mod keys;
 pub mod onboarding;
 pub mod seed;
 
@@ -14,6 +16,7 @@ use crate::domain::catalogue::Product;
 use crate::domain::settings::{Clock, Settings};
 use crate::domain::time::Instant;
 use crate::ops::faults::{self, Fault};
+use crate::ops::register_usage;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::service::{load_clock, load_settings, Namespace};
 use crate::store::{contract, Store, UsageEntry, UsageQuery};
@@ -62,6 +65,10 @@ pub fn handle<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
         ("GET", "/events") => onboarding::events(ns, req),
         ("GET" | "POST", "/marketplace/subscribe") => onboarding::signup(ns, req),
         ("POST", "/store-contract") => store_contract(ns),
+        (_, r) if r == "/keys" || r.starts_with("/keys/") => {
+            keys::route(ns, req, &r["/keys".len()..])
+        }
+        ("GET", "/registrations") => keys::registrations(ns, req),
         (
             _,
             "/health"
@@ -76,6 +83,7 @@ pub fn handle<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
             | "/subscriptions"
             | "/entitlements"
             | "/events"
+            | "/registrations"
             | "/marketplace/subscribe",
         ) => Err(ControlError(
             405,
@@ -321,9 +329,15 @@ fn add_fault<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) ->
     Ok(HttpResponse::json(201, &json!({ "faults": queued })))
 }
 
+/// Forgets the namespace's state but keeps its signing keys: they stand for AWS's keys, which
+/// a seller's container holds, and making one takes a moment.
 fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+    let keys = register_usage::key_ring(ns.store).map_err(internal)?;
     ns.store.clear().map_err(store_err)?;
     ns.initialize().map_err(internal)?;
+    if !keys.is_empty() {
+        register_usage::save_key_ring(ns.store, &keys).map_err(internal)?;
+    }
     ok(json!({ "reset": true, "namespace": ns.name }))
 }
 

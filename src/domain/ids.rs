@@ -1,9 +1,12 @@
 //! Where record ids and request ids come from. The core never draws randomness itself:
-//! the worker passes a random source, tests pass a sequence.
+//! the worker passes a random source, tests pass a sequence. Key seeds come from here too.
 
-/// A source of fresh UUID strings.
+/// A source of fresh UUID strings and of random seeds.
 pub trait IdSource {
     fn next_uuid(&mut self) -> String;
+    /// 32 bytes from a cryptographically secure source, to seed a key generator; `None` if
+    /// the source failed (a key must then not be made).
+    fn random_seed(&mut self) -> Option<[u8; 32]>;
 }
 
 /// Formats 128 bits as a version-4 UUID string.
@@ -33,6 +36,16 @@ impl IdSource for SequentialIds {
         let mut bytes = [0u8; 16];
         bytes[8..].copy_from_slice(&self.next.to_be_bytes());
         uuid_v4_from_bytes(bytes)
+    }
+
+    /// Not random at all: the next number, repeated (reproducible keys in tests).
+    fn random_seed(&mut self) -> Option<[u8; 32]> {
+        self.next += 1;
+        let mut seed = [0u8; 32];
+        for chunk in seed.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next.to_be_bytes());
+        }
+        Some(seed)
     }
 }
 

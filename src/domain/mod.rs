@@ -1,6 +1,6 @@
 //! Domain: the newtypes and pure rules of Marketplace metering (constraints, quantities,
 //! allocations, time windows, the catalogue, subscriptions, entitlements, page tokens,
-//! settings). Never imports the runtime, the
+//! settings, RegisterUsage signing keys). Never imports the runtime, the
 //! protocol or a store.
 
 pub mod allocation;
@@ -13,6 +13,7 @@ pub mod page_token;
 pub mod quantity;
 pub mod registration;
 pub mod settings;
+pub mod signing;
 pub mod subscription;
 pub mod time;
 pub mod window;

@@ -20,6 +20,38 @@ pub enum UnknownCustomerPolicy {
     InvalidCustomerIdentifier,
 }
 
+/// The platform RegisterUsage believes its caller runs on (AWS supports ECS, EKS, Fargate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerPlatform {
+    Ecs,
+    Eks,
+    Fargate,
+    /// An EC2 instance outside ECS/EKS: `PlatformNotSupportedException`.
+    Ec2,
+    /// Anything else (a laptop, Lambda, another cloud): `PlatformNotSupportedException`.
+    Other,
+}
+
+impl ContainerPlatform {
+    pub fn is_supported(self) -> bool {
+        matches!(
+            self,
+            ContainerPlatform::Ecs | ContainerPlatform::Eks | ContainerPlatform::Fargate
+        )
+    }
+}
+
+/// What RegisterUsage answers for a retired public-key version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetiredKeyAnswer {
+    /// A signature by the retired key plus `PublicKeyRotationTimestamp` (the model's words).
+    RotationTimestamp,
+    /// `InvalidPublicKeyVersionException`, as if the version were gone.
+    InvalidPublicKeyVersion,
+}
+
 /// The namespace's settings, as `GET /_mock/settings` shows them (camelCase JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -51,6 +83,11 @@ pub struct Settings {
     pub webhook_max_attempts: u32,
     /// Delay between delivery attempts (SNS's default HTTP policy: 20 s, linear).
     pub webhook_retry_delay_seconds: u32,
+    /// Where RegisterUsage's callers run; unsupported platforms fail a task's first call.
+    pub container_platform: ContainerPlatform,
+    pub retired_public_key_version: RetiredKeyAnswer,
+    /// Operations that answer `DisabledApiException` (only those whose model lists it).
+    pub disabled_operations: Vec<String>,
 }
 
 impl Default for Settings {
@@ -69,6 +106,9 @@ impl Default for Settings {
             repeatable_token_resolution: false,
             webhook_max_attempts: 4,
             webhook_retry_delay_seconds: 20,
+            container_platform: ContainerPlatform::Ecs,
+            retired_public_key_version: RetiredKeyAnswer::RotationTimestamp,
+            disabled_operations: Vec::new(),
         }
     }
 }
@@ -117,12 +157,24 @@ impl Settings {
         if self.webhook_retry_delay_seconds > 3600 {
             return Err("webhookRetryDelaySeconds must be between 0 and 3600".into());
         }
+        for name in &self.disabled_operations {
+            if !DISABLEABLE_OPERATIONS.contains(&name.as_str()) {
+                return Err(format!(
+                    "disabledOperations: '{name}' is not an operation that can answer DisabledApiException ({})",
+                    DISABLEABLE_OPERATIONS.join(", ")
+                ));
+            }
+        }
         if !(400..=599).contains(&self.dry_run_status) {
             return Err("dryRunStatus must be an HTTP error status (400-599)".into());
         }
         Ok(())
     }
 }
+
+/// The operations whose model lists `DisabledApiException`.
+pub const DISABLEABLE_OPERATIONS: [&str; 3] =
+    ["BatchMeterUsage", "RegisterUsage", "ResolveCustomer"];
 
 /// The namespace clock: real time shifted by an offset, or frozen at an instant.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +226,20 @@ mod tests {
             ..Settings::default()
         };
         assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn only_operations_that_model_disabled_api_can_be_disabled() {
+        let ok: Settings = serde_json::from_str(
+            r#"{"disabledOperations": ["RegisterUsage"], "containerPlatform": "ec2"}"#,
+        )
+        .unwrap();
+        assert!(ok.check().is_ok());
+        assert!(!ok.container_platform.is_supported());
+        let bad: Settings =
+            serde_json::from_str(r#"{"disabledOperations": ["MeterUsage"]}"#).unwrap();
+        assert!(bad.check().unwrap_err().contains("MeterUsage"));
+        assert!(serde_json::from_str::<Settings>(r#"{"containerPlatform": "k8s"}"#).is_err());
     }
 
     #[test]

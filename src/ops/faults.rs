@@ -23,7 +23,7 @@ const MAX_COUNT: u32 = 10_000;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fault {
-    /// `MeterUsage`, `BatchMeterUsage` or `GetEntitlements`.
+    /// Any operation of the mock.
     pub operation: String,
     /// A modeled error of the operation to answer with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,18 +52,11 @@ pub enum Injected {
 impl Fault {
     /// Checks a fault from the control API; the message says what to fix.
     pub fn check(&self) -> Result<(), String> {
-        let operation = match Operation::named(&self.operation) {
-            Some(
-                op @ (Operation::MeterUsage
-                | Operation::BatchMeterUsage
-                | Operation::GetEntitlements),
-            ) => op,
-            _ => {
-                return Err(format!(
-                    "operation '{}' must be MeterUsage, BatchMeterUsage or GetEntitlements",
-                    self.operation
-                ))
-            }
+        let Some(operation) = Operation::named(&self.operation) else {
+            return Err(format!(
+                "operation '{}' must be MeterUsage, BatchMeterUsage, RegisterUsage, ResolveCustomer or GetEntitlements",
+                self.operation
+            ));
         };
         if !(1..=MAX_COUNT).contains(&self.count) {
             return Err(format!("count must be 1-{MAX_COUNT}"));
@@ -242,7 +235,8 @@ mod tests {
             json!({"operation": "MeterUsage", "error": "DisabledApiException"}),
             json!({"operation": "BatchMeterUsage", "error": "DuplicateRequestException"}),
             json!({"operation": "MeterUsage", "error": "ValidationException"}),
-            json!({"operation": "RegisterUsage", "error": "ThrottlingException"}),
+            json!({"operation": "RegisterUsage", "error": "InvalidTokenException"}),
+            json!({"operation": "Nope", "error": "ThrottlingException"}),
             json!({"operation": "MeterUsage", "unprocessedRecords": 1}),
             json!({"operation": "BatchMeterUsage", "unprocessedRecords": 26}),
             json!({"operation": "BatchMeterUsage"}),
@@ -251,11 +245,14 @@ mod tests {
         ] {
             assert!(fault(bad.clone()).check().is_err(), "{bad}");
         }
-        assert!(
-            fault(json!({"operation": "BatchMeterUsage", "error": "DisabledApiException"}))
-                .check()
-                .is_ok()
-        );
+        for ok in [
+            json!({"operation": "BatchMeterUsage", "error": "DisabledApiException"}),
+            json!({"operation": "RegisterUsage", "error": "ThrottlingException"}),
+            json!({"operation": "RegisterUsage", "error": "PlatformNotSupportedException"}),
+            json!({"operation": "ResolveCustomer", "error": "ThrottlingException"}),
+        ] {
+            assert!(fault(ok.clone()).check().is_ok(), "{ok}");
+        }
         for error in [
             "InvalidParameterException",
             "ThrottlingException",

@@ -20,13 +20,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
-use super::shapes::required_string;
+use super::shapes::{epoch_seconds, required_string};
 use super::Call;
 use crate::domain::catalogue::{Customer, Product};
 use crate::domain::constraints::{is_non_whitespace, Shown, Violations, NON_WHITESPACE_PATTERN};
 use crate::domain::entitlement::{Entitlement, EntitlementValue};
 use crate::domain::page_token::PageTokens;
-use crate::domain::time::Instant;
 use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::{element_path, string_element, Structure};
 use crate::store::Store;
@@ -258,14 +257,6 @@ fn value_json(value: &EntitlementValue) -> Value {
 
 /// A timestamp as the wire's epoch seconds: whole seconds as an integer, else with the
 /// milliseconds as a fraction.
-fn epoch_seconds(at: Instant) -> Value {
-    if at.millis() % 1000 == 0 {
-        json!(at.millis() / 1000)
-    } else {
-        json!(at.epoch_seconds())
-    }
-}
-
 /// Every entitlement of the product the filter lets through, in catalogue order.
 pub fn listed<'a>(product: &'a Product, filter: &EntitlementFilter) -> Vec<EntitlementEntry<'a>> {
     product
@@ -346,6 +337,7 @@ pub fn run<S: Store + ?Sized>(
 mod tests {
     use super::*;
     use crate::domain::subscription::SubscriptionState;
+    use crate::domain::time::Instant;
 
     fn decode(input: Value) -> Result<GetEntitlementsRequest, ServiceError> {
         GetEntitlementsRequest::decode(input.as_object().unwrap())

@@ -8,6 +8,7 @@ pub mod batch_meter_usage;
 pub mod faults;
 pub mod get_entitlements;
 pub mod meter_usage;
+pub mod register_usage;
 pub mod resolve_customer;
 pub mod shapes;
 
@@ -34,6 +35,8 @@ pub struct Call<'a> {
     pub now: Instant,
     pub settings: &'a Settings,
     pub request_id: &'a str,
+    /// The `X-Mock-Task-Id` header: which container task a RegisterUsage call comes from.
+    pub task_header: Option<&'a str>,
 }
 
 impl Call<'_> {
@@ -139,18 +142,23 @@ pub fn dispatch<S: Store + ?Sized>(
     tokens: &dyn TokenVault,
 ) -> Result<Value, ServiceError> {
     faults::take_error(store, operation)?;
+    if call
+        .settings
+        .disabled_operations
+        .iter()
+        .any(|name| name == operation.name())
+    {
+        return Err(ServiceError::new(
+            ErrorKind::DisabledApiException,
+            "The API is disabled in the Region.",
+        ));
+    }
     match operation {
         Operation::MeterUsage => meter_usage::run(input, call, store, ids),
         Operation::BatchMeterUsage => batch_meter_usage::run(input, call, store, ids),
         Operation::ResolveCustomer => resolve_customer::run(input, call, store, tokens),
         Operation::GetEntitlements => get_entitlements::run(input, call, store),
-        Operation::RegisterUsage => Err(ServiceError::new(
-            ErrorKind::UnknownOperationException,
-            format!(
-                "{} is not implemented by metering-mock yet; MeterUsage, BatchMeterUsage and ResolveCustomer are",
-                operation.name()
-            ),
-        )),
+        Operation::RegisterUsage => register_usage::run(input, call, store, ids),
     }
 }
 

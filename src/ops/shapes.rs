@@ -1,13 +1,14 @@
 //! Decoding of the shapes MeterUsage and BatchMeterUsage share: quantities (integer or
 //! decimal) and usage allocations with their tags, plus the echo of a usage record.
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use crate::domain::allocation::{
     Allocation, QuantityForm, Tag, MAX_ALLOCATIONS, MAX_TAGS_PER_ALLOCATION,
 };
 use crate::domain::constraints::{aws_len, is_product_code, Violations, PRODUCT_CODE_PATTERN};
 use crate::domain::quantity::{Quantity, DECIMAL_PATTERN, MAX_INTEGER_QUANTITY};
+use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::protocol::json::{element_path, structure_element, Member, Structure};
 
@@ -188,4 +189,13 @@ pub fn echo_record(record: &Map<String, Value>) -> Value {
         }),
         _ => v.clone(),
     })
+}
+
+/// A timestamp of an output as awsJson1_1 writes it: epoch seconds, whole when it can be.
+pub fn epoch_seconds(at: Instant) -> Value {
+    if at.millis() % 1000 == 0 {
+        json!(at.millis() / 1000)
+    } else {
+        json!(at.epoch_seconds())
+    }
 }

@@ -3,7 +3,10 @@
 //! empty namespace only), which the Node tests call. It returns errors instead of panicking,
 //! because a panic inside the Durable Object would take the object down.
 
-use super::{ClientTokenEntry, LedgerAllocation, Operation, Store, UsageEntry, UsageQuery};
+use super::{
+    ClientTokenEntry, LedgerAllocation, Operation, Registration, Store, TaskSource, UsageEntry,
+    UsageQuery,
+};
 use crate::domain::allocation::Tag;
 use crate::domain::catalogue::WebhookFormat;
 use crate::domain::catalogue::{Customer, Product};
@@ -318,7 +321,61 @@ fn events_are_numbered_listed_and_due_in_order<S: Store + ?Sized>(s: &mut S) -> 
     Ok(())
 }
 
+fn registration(task: &str, product: &str) -> Registration {
+    Registration {
+        task_key: format!("[\"{product}\",\"c\",\"{task}\"]"),
+        task_id: task.into(),
+        task_source: TaskSource::Nonce,
+        product_code: product.into(),
+        caller: "c".into(),
+        region: "us-east-1".into(),
+        public_key_version: 1,
+        nonce: Some(task.into()),
+        registered_at: Instant(5),
+        request_id: format!("req-{task}"),
+    }
+}
+
+fn registrations_are_kept_once_per_task<S: Store + ?Sized>(s: &mut S) -> Check {
+    let (a, b, c) = (
+        registration("t1", "p"),
+        registration("t2", "q"),
+        registration("t3", "p"),
+    );
+    for r in [&a, &b, &c] {
+        s.insert_registration(r).map_err(e)?;
+    }
+    let mut again = a.clone();
+    again.request_id = "other".into();
+    ensure!(
+        s.insert_registration(&again).is_err(),
+        "a second registration of a task must be refused"
+    );
+    ensure!(
+        s.registration(&a.task_key).map_err(e)? == Some(a.clone()),
+        "the first registration must stand"
+    );
+    ensure!(
+        s.registration("nope").map_err(e)?.is_none(),
+        "unknown task keys are not registered"
+    );
+    ensure!(
+        s.registrations(None, 10).map_err(e)? == vec![a.clone(), b.clone(), c.clone()],
+        "registrations list in order"
+    );
+    ensure!(
+        s.registrations(Some("p"), 10).map_err(e)? == vec![a.clone(), c.clone()],
+        "registrations filter by product"
+    );
+    ensure!(
+        s.registrations(None, 1).map_err(e)? == vec![a.clone()],
+        "registrations respect the limit"
+    );
+    Ok(())
+}
+
 fn clear_forgets_everything<S: Store + ?Sized>(s: &mut S) -> Check {
+    s.insert_registration(&registration("t", "p")).map_err(e)?;
     s.append_event(&event("p", Some(1))).map_err(e)?;
     s.put_meta("m", "1").map_err(e)?;
     s.put_product(&product("p")).map_err(e)?;
@@ -338,6 +395,10 @@ fn clear_forgets_everything<S: Store + ?Sized>(s: &mut S) -> Check {
         "events must be cleared"
     );
     ensure!(
+        s.registrations(None, 10).map_err(e)?.is_empty(),
+        "registrations must be cleared"
+    );
+    ensure!(
         s.append_event(&event("p", None)).map_err(e)? == 1,
         "seq restarts after clear"
     );
@@ -347,7 +408,7 @@ fn clear_forgets_everything<S: Store + ?Sized>(s: &mut S) -> Check {
 
 /// Every check, each on a cleared store; the names of failed checks with their reasons.
 pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
-    let checks: [NamedCheck<S>; 7] = [
+    let checks: [NamedCheck<S>; 8] = [
         ("meta_round_trips", meta_round_trips),
         (
             "products_are_kept_replaced_listed_and_deleted",
@@ -365,6 +426,10 @@ pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
         (
             "events_are_numbered_listed_and_due_in_order",
             events_are_numbered_listed_and_due_in_order,
+        ),
+        (
+            "registrations_are_kept_once_per_task",
+            registrations_are_kept_once_per_task,
         ),
         ("clear_forgets_everything", clear_forgets_everything),
     ];

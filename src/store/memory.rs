@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{ClientTokenEntry, Store, StoreError, StoreResult, UsageEntry, UsageQuery};
+use super::{
+    ClientTokenEntry, Registration, Store, StoreError, StoreResult, UsageEntry, UsageQuery,
+};
 use crate::domain::catalogue::Product;
 use crate::domain::notification::EventRecord;
 use crate::domain::time::Instant;
@@ -16,6 +18,7 @@ pub struct MemoryStore {
     ledger_index: HashMap<String, usize>,
     tokens: HashMap<(String, String), ClientTokenEntry>,
     events: Vec<EventRecord>,
+    registrations: Vec<Registration>,
 }
 
 impl MemoryStore {
@@ -141,6 +144,39 @@ impl Store for MemoryStore {
             .iter()
             .filter_map(EventRecord::next_attempt_at)
             .min())
+    }
+
+    fn registration(&self, task_key: &str) -> StoreResult<Option<Registration>> {
+        Ok(self
+            .registrations
+            .iter()
+            .find(|r| r.task_key == task_key)
+            .cloned())
+    }
+
+    fn insert_registration(&mut self, registration: &Registration) -> StoreResult<()> {
+        if self.registration(&registration.task_key)?.is_some() {
+            return Err(StoreError(format!(
+                "task {} is already registered",
+                registration.task_key
+            )));
+        }
+        self.registrations.push(registration.clone());
+        Ok(())
+    }
+
+    fn registrations(
+        &self,
+        product_code: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Registration>> {
+        Ok(self
+            .registrations
+            .iter()
+            .filter(|r| product_code.is_none_or(|p| p == r.product_code))
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     fn clear(&mut self) -> StoreResult<()> {

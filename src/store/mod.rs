@@ -1,5 +1,6 @@
 //! Storage of one namespace: the `Store` trait every backend implements, and the records
-//! it keeps (catalogue, usage ledger, client tokens, notification events, settings).
+//! it keeps (catalogue, usage ledger, client tokens, notification events, container
+//! registrations, settings).
 //!
 //! Layer: store. Methods are synchronous on purpose: inside the Durable Object an operation
 //! reads, decides and writes with no `await` in between, so it is one atomic step. The
@@ -135,6 +136,38 @@ pub struct ClientTokenEntry {
     pub metering_record_id: String,
 }
 
+/// How RegisterUsage told one task (container, pod) from another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskSource {
+    /// The `X-Mock-Task-Id` header.
+    Header,
+    /// The request's `Nonce`.
+    Nonce,
+    /// Neither: the call is a task of its own.
+    Call,
+}
+
+/// A task registered by RegisterUsage (its first successful call): what
+/// `/_mock/registrations` lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registration {
+    /// (product, caller identity, task id) as JSON; unique.
+    pub task_key: String,
+    pub task_id: String,
+    pub task_source: TaskSource,
+    pub product_code: String,
+    /// The calling identity: the 12-digit account, or the access key id of a wildcard caller.
+    pub caller: String,
+    pub region: String,
+    pub public_key_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub registered_at: Instant,
+    pub request_id: String,
+}
+
 /// Storage of one namespace.
 pub trait Store {
     /// Small named documents: settings, clock, markers.
@@ -166,6 +199,16 @@ pub trait Store {
     fn events_due(&self, now: Instant, limit: usize) -> StoreResult<Vec<EventRecord>>;
     /// The earliest pending delivery time of any event.
     fn next_delivery_at(&self) -> StoreResult<Option<Instant>>;
+
+    fn registration(&self, task_key: &str) -> StoreResult<Option<Registration>>;
+    /// Must fail, changing nothing, when the task key is already registered.
+    fn insert_registration(&mut self, registration: &Registration) -> StoreResult<()>;
+    /// Registrations (of one product, if given) in the order they were made, at most `limit`.
+    fn registrations(
+        &self,
+        product_code: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Registration>>;
 
     /// Forgets everything of the namespace.
     fn clear(&mut self) -> StoreResult<()>;

@@ -166,6 +166,11 @@ impl IdSource for RandomIds {
     fn next_uuid(&mut self) -> String {
         random_uuid()
     }
+
+    fn random_seed(&mut self) -> Option<[u8; 32]> {
+        let mut seed = [0u8; 32];
+        getrandom::getrandom(&mut seed).ok().map(|_| seed)
+    }
 }
 
 pub fn random_uuid() -> String {

@@ -12,7 +12,9 @@ use worker::{SqlStorage, SqlStorageValue};
 use crate::domain::catalogue::Product;
 use crate::domain::notification::EventRecord;
 use crate::domain::time::Instant;
-use crate::store::{ClientTokenEntry, Store, StoreError, StoreResult, UsageEntry, UsageQuery};
+use crate::store::{
+    ClientTokenEntry, Registration, Store, StoreError, StoreResult, UsageEntry, UsageQuery,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,6 +44,12 @@ CREATE TABLE IF NOT EXISTS events (
   doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS registrations (
+  seq INTEGER PRIMARY KEY,
+  task_key TEXT NOT NULL UNIQUE,
+  product TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
 ";
 
 pub struct SqlStore {
@@ -345,8 +353,50 @@ impl Store for SqlStore {
         Ok(rows.first().and_then(|r| r.due).map(Instant))
     }
 
+    fn registration(&self, task_key: &str) -> StoreResult<Option<Registration>> {
+        let rows: Vec<Doc> = self.rows(
+            "SELECT doc FROM registrations WHERE task_key = ?",
+            vec![text(task_key)],
+        )?;
+        rows.first().map(|r| parse(&r.doc)).transpose()
+    }
+
+    fn insert_registration(&mut self, r: &Registration) -> StoreResult<()> {
+        let doc = serde_json::to_string(r).map_err(fail)?;
+        self.run(
+            "INSERT INTO registrations (task_key, product, doc) VALUES (?, ?, ?)",
+            vec![text(&r.task_key), text(&r.product_code), text(&doc)],
+        )
+    }
+
+    fn registrations(
+        &self,
+        product_code: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Registration>> {
+        let limit = SqlStorageValue::Integer(limit as i64);
+        let rows: Vec<Doc> = match product_code {
+            Some(p) => self.rows(
+                "SELECT doc FROM registrations WHERE product = ? ORDER BY seq LIMIT ?",
+                vec![text(p), limit],
+            )?,
+            None => self.rows(
+                "SELECT doc FROM registrations ORDER BY seq LIMIT ?",
+                vec![limit],
+            )?,
+        };
+        rows.iter().map(|r| parse(&r.doc)).collect()
+    }
+
     fn clear(&mut self) -> StoreResult<()> {
-        for table in ["meta", "products", "usage", "client_tokens", "events"] {
+        for table in [
+            "meta",
+            "products",
+            "usage",
+            "client_tokens",
+            "events",
+            "registrations",
+        ] {
             self.run(&format!("DELETE FROM {table}"), vec![])?;
         }
         self.meta.borrow_mut().clear();

@@ -204,6 +204,18 @@ impl Mock {
 
     /// An AWS call as the given access key id from the given Region.
     pub fn call_as(&mut self, key: &str, region: &str, operation: &str, input: Value) -> Answer {
+        self.call_with(key, region, operation, input, &[])
+    }
+
+    /// An AWS call with extra headers.
+    pub fn call_with(
+        &mut self,
+        key: &str,
+        region: &str,
+        operation: &str,
+        input: Value,
+        extra: &[(&str, &str)],
+    ) -> Answer {
         let auth = format!(
             "AWS4-HMAC-SHA256 Credential={key}/20260310/{region}/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"
         );
@@ -220,7 +232,10 @@ impl Mock {
                     format!("AWSMPMeteringService.{operation}"),
                 ),
                 ("Content-Type".into(), "application/x-amz-json-1.1".into()),
-            ],
+            ]
+            .into_iter()
+            .chain(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())))
+            .collect(),
             body: input.to_string().into_bytes(),
         })
     }
@@ -242,6 +257,15 @@ impl Mock {
             headers: vec![],
             body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
         })
+    }
+
+    /// A control call answered with text (a PEM file): status and body.
+    pub fn control_text(&mut self, method: &str, path: &str) -> (u16, String) {
+        let a = self.control(method, path, None);
+        (
+            a.status,
+            String::from_utf8(a.response.body.clone()).unwrap_or_default(),
+        )
     }
 
     pub fn add_product(&mut self, product: Value) {

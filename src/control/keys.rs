@@ -1,0 +1,220 @@
+//! The namespace's RegisterUsage signing keys and container registrations in the control
+//! API: `GET /_mock/keys` (every version with its PEM), `GET /_mock/keys/<v>` (one PEM, to
+//! `curl -o`), `GET /_mock/keys/jwks.json`, `POST /_mock/keys/rotate`,
+//! `POST /_mock/keys/<v>/retire|reinstate`, and `GET /_mock/registrations`.
+//!
+//! Layer: control. Version 1 is generated on first need, here as in RegisterUsage.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{bad, body_json, internal, ok, store_err, Answer, ControlError};
+use crate::domain::signing::{KeyRing, SigningKey, MAX_VERSIONS};
+use crate::domain::time::{optional_rfc3339, Instant};
+use crate::ops::register_usage::{key_ring_with_first, rotate_key, save_key_ring};
+use crate::protocol::http::{HttpRequest, HttpResponse};
+use crate::service::Namespace;
+use crate::store::{Registration, Store};
+
+const MAX_REGISTRATIONS_LIMIT: usize = 10_000;
+
+/// Serves `/_mock/keys…`; `rest` is what follows `/keys`.
+pub fn route<S: Store + ?Sized>(
+    ns: &mut Namespace<'_, S>,
+    req: &HttpRequest,
+    rest: &str,
+) -> Answer {
+    let parts: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+    match (req.method.as_str(), parts.as_slice()) {
+        ("GET", [""]) => list(ns),
+        ("GET", ["jwks.json"]) => jwks(ns),
+        ("POST", ["rotate"]) => rotate(ns, req),
+        ("GET", [version]) => pem(ns, version),
+        ("POST", [version, "retire"]) => retire(ns, req, version),
+        ("POST", [version, "reinstate"]) => reinstate(ns, version),
+        (_, [""] | ["jwks.json"] | ["rotate"] | [_] | [_, "retire" | "reinstate"]) => {
+            Err(ControlError(
+                405,
+                format!("{} is not allowed on /_mock/keys{rest}", req.method),
+            ))
+        }
+        _ => Err(ControlError(
+            404,
+            format!("no control endpoint /_mock/keys{rest}"),
+        )),
+    }
+}
+
+fn ring<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Result<KeyRing, ControlError> {
+    let now = ns.now().map_err(internal)?;
+    key_ring_with_first(ns.store, ns.ids, now).map_err(internal)
+}
+
+fn key_view(key: &SigningKey, now: Instant) -> Result<Value, ControlError> {
+    Ok(json!({
+        "version": key.version,
+        "status": if key.is_retired_at(now) { "retired" } else { "active" },
+        "createdAt": key.created_at.to_rfc3339(),
+        "retiredAt": key.retired_at.map(|at| at.to_rfc3339()),
+        "kid": key.kid(),
+        "algorithm": "PS256",
+        "publicKeyPem": key.public_pem().map_err(|e| ControlError(500, e.to_string()))?,
+    }))
+}
+
+fn ring_view(ring: &KeyRing, now: Instant) -> Answer {
+    let keys = ring
+        .keys()
+        .iter()
+        .map(|k| key_view(k, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    ok(json!({ "currentVersion": ring.latest(), "keys": keys }))
+}
+
+fn list<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+    let ring = ring(ns)?;
+    ring_view(&ring, ns.now().map_err(internal)?)
+}
+
+/// Every version (retired ones still verify the signatures they made), as a JWK Set.
+fn jwks<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+    let ring = ring(ns)?;
+    let keys = ring
+        .keys()
+        .iter()
+        .map(|k| k.public_jwk().map_err(|e| ControlError(500, e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    ok(json!({ "keys": keys }))
+}
+
+fn version_of(ring: &KeyRing, text: &str) -> Result<u32, ControlError> {
+    let number = text.strip_suffix(".pem").unwrap_or(text);
+    number
+        .parse::<i64>()
+        .ok()
+        .and_then(|v| ring.version(v))
+        .map(|k| k.version)
+        .ok_or_else(|| {
+            ControlError(
+                404,
+                format!(
+                    "no key version '{number}': versions are 1 to {}",
+                    ring.latest()
+                ),
+            )
+        })
+}
+
+/// One version's public key as a PEM file.
+fn pem<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, version: &str) -> Answer {
+    let ring = ring(ns)?;
+    let version = version_of(&ring, version)?;
+    let key = ring.version(version.into()).expect("version_of found it");
+    let pem = key
+        .public_pem()
+        .map_err(|e| ControlError(500, e.to_string()))?;
+    Ok(HttpResponse::new(200, "application/x-pem-file", pem))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RotateBody {
+    #[serde(default)]
+    retire_previous: bool,
+}
+
+fn rotate<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
+    let body: RotateBody = if req.body.is_empty() {
+        RotateBody::default()
+    } else {
+        serde_json::from_value(body_json(req)?)
+            .map_err(|e| bad(format!("invalid rotation: {e} (fields: retirePrevious)")))?
+    };
+    let now = ns.now().map_err(internal)?;
+    if ring(ns)?.latest() >= MAX_VERSIONS {
+        return Err(ControlError(
+            409,
+            format!("the namespace already holds {MAX_VERSIONS} key versions"),
+        ));
+    }
+    let ring = rotate_key(ns.store, ns.ids, now, body.retire_previous).map_err(internal)?;
+    let mut view = ring_view(&ring, now)?;
+    view.status = 201;
+    Ok(view)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RetireBody {
+    #[serde(default, with = "optional_rfc3339")]
+    at: Option<Instant>,
+}
+
+fn retire<S: Store + ?Sized>(
+    ns: &mut Namespace<'_, S>,
+    req: &HttpRequest,
+    version: &str,
+) -> Answer {
+    let body: RetireBody = if req.body.is_empty() {
+        RetireBody::default()
+    } else {
+        serde_json::from_value(body_json(req)?)
+            .map_err(|e| bad(format!("invalid retirement: {e} (fields: at)")))?
+    };
+    let now = ns.now().map_err(internal)?;
+    set_retired(ns, version, Some(body.at.unwrap_or(now)))
+}
+
+fn reinstate<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, version: &str) -> Answer {
+    set_retired(ns, version, None)
+}
+
+fn set_retired<S: Store + ?Sized>(
+    ns: &mut Namespace<'_, S>,
+    version: &str,
+    at: Option<Instant>,
+) -> Answer {
+    let mut ring = ring(ns)?;
+    let version = version_of(&ring, version)?;
+    ring.set_retired(version.into(), at);
+    save_key_ring(ns.store, &ring).map_err(internal)?;
+    ring_view(&ring, ns.now().map_err(internal)?)
+}
+
+/// `GET /_mock/registrations?productCode=…&limit=…`: the tasks RegisterUsage registered.
+pub fn registrations<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
+    let mut product = None;
+    let mut limit = 1000;
+    for (key, value) in req.query_pairs() {
+        match key.as_str() {
+            "product" | "productCode" => product = Some(value),
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_REGISTRATIONS_LIMIT).contains(n))
+                    .ok_or_else(|| bad(format!("limit must be 1-{MAX_REGISTRATIONS_LIMIT}")))?
+            }
+            other => {
+                return Err(bad(format!(
+                    "unknown filter '{other}' (filters: productCode, limit)"
+                )))
+            }
+        }
+    }
+    let found = ns
+        .store
+        .registrations(product.as_deref(), limit)
+        .map_err(store_err)?;
+    let views: Vec<Value> = found.iter().map(registration_view).collect();
+    ok(json!({ "count": views.len(), "registrations": views }))
+}
+
+fn registration_view(r: &Registration) -> Value {
+    let mut v = json!(r);
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("taskKey");
+        obj.insert("registeredAt".into(), json!(r.registered_at.to_rfc3339()));
+    }
+    v
+}

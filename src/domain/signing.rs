@@ -1,0 +1,335 @@
+//! RegisterUsage's signed answers: the namespace's key ring (one RSA key per public-key
+//! version, rotated and retired through the control API), the claims of a signature, and
+//! the compact JWS (PS256) that carries them. The public halves are published as PEM and as
+//! a JWKS so a seller's container verifies the mock's signature exactly as it verifies AWS's.
+//!
+//! Keys are generated from a 32-byte seed the caller draws from its random source (the core
+//! never draws randomness itself), expanded by ChaCha20 into the RSA key generator. RSA,
+//! PSS and JWS come from maintained crates (`rsa`, `jsonwebtoken`); nothing here is
+//! hand-made cryptography.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::{EncodePublicKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPrivateKey;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::time::Instant;
+
+/// Modulus size of generated keys: the least that JWT libraries accept for PS256.
+pub const KEY_BITS: usize = 2048;
+/// Versions a namespace may hold; rotation past it is refused.
+pub const MAX_VERSIONS: u32 = 100;
+
+/// One version of the namespace's signing key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningKey {
+    pub version: u32,
+    pub created_at: Instant,
+    /// When the version was retired: RegisterUsage with it then answers
+    /// `PublicKeyRotationTimestamp` (or, by setting, `InvalidPublicKeyVersionException`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<Instant>,
+    /// The private key, PKCS#1 DER in base64. Never leaves the namespace.
+    private_key: String,
+}
+
+/// Why a key could not be made or used; always the mock's own failure, never the caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyError(pub String);
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "signing key: {}", self.0)
+    }
+}
+
+fn key_error(e: impl std::fmt::Display) -> KeyError {
+    KeyError(e.to_string())
+}
+
+impl SigningKey {
+    /// Generates version `version` from a 32-byte random seed.
+    pub fn generate(version: u32, seed: [u8; 32], now: Instant) -> Result<SigningKey, KeyError> {
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let key = RsaPrivateKey::new(&mut rng, KEY_BITS).map_err(key_error)?;
+        let der = key.to_pkcs1_der().map_err(key_error)?;
+        Ok(SigningKey {
+            version,
+            created_at: now,
+            retired_at: None,
+            private_key: STANDARD.encode(der.as_bytes()),
+        })
+    }
+
+    fn private_der(&self) -> Result<Vec<u8>, KeyError> {
+        STANDARD.decode(&self.private_key).map_err(key_error)
+    }
+
+    fn private(&self) -> Result<RsaPrivateKey, KeyError> {
+        RsaPrivateKey::from_pkcs1_der(&self.private_der()?).map_err(key_error)
+    }
+
+    pub fn is_retired_at(&self, now: Instant) -> bool {
+        self.retired_at.is_some_and(|at| at <= now)
+    }
+
+    /// The key id of the JWKS entry: the version, as text.
+    pub fn kid(&self) -> String {
+        self.version.to_string()
+    }
+
+    /// The public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) block.
+    pub fn public_pem(&self) -> Result<String, KeyError> {
+        self.private()?
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(key_error)
+    }
+
+    /// The public key as a JSON Web Key (RFC 7517/7518).
+    pub fn public_jwk(&self) -> Result<Value, KeyError> {
+        let key = self.private()?;
+        Ok(json!({
+            "kty": "RSA",
+            "use": "sig",
+            "alg": "PS256",
+            "kid": self.kid(),
+            "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        }))
+    }
+
+    /// Signs the claims: a compact JWS with the header `{"typ":"JWT","alg":"PS256"}`, as
+    /// AWS's signatures have (no `kid`: the caller names the version it holds).
+    pub fn sign(&self, claims: &Claims) -> Result<String, KeyError> {
+        let key = EncodingKey::from_rsa_der(&self.private_der()?);
+        jsonwebtoken::encode(&Header::new(Algorithm::PS256), &claims.to_json(), &key)
+            .map_err(key_error)
+    }
+}
+
+/// What a RegisterUsage signature asserts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claims {
+    pub product_code: String,
+    pub public_key_version: u32,
+    pub nonce: Option<String>,
+    /// Issued at, in epoch seconds on the namespace clock.
+    pub issued_at: i64,
+}
+
+impl Claims {
+    /// The payload: the camelCase names the seller guide's verifier reads, their PascalCase
+    /// aliases from its example payload (08-decisions.md), and `iat`.
+    pub fn to_json(&self) -> Value {
+        let mut claims = Map::new();
+        claims.insert("productCode".into(), json!(self.product_code));
+        claims.insert("publicKeyVersion".into(), json!(self.public_key_version));
+        claims.insert("ProductCode".into(), json!(self.product_code));
+        claims.insert("PublicKeyVersion".into(), json!(self.public_key_version));
+        if let Some(nonce) = &self.nonce {
+            claims.insert("nonce".into(), json!(nonce));
+            claims.insert("Nonce".into(), json!(nonce));
+        }
+        claims.insert("iat".into(), json!(self.issued_at));
+        Value::Object(claims)
+    }
+}
+
+/// The namespace's signing keys, ordered by version (1, 2, …, with no gaps).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyRing {
+    keys: Vec<SigningKey>,
+}
+
+impl KeyRing {
+    pub fn keys(&self) -> &[SigningKey] {
+        &self.keys
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn version(&self, version: i64) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| i64::from(k.version) == version)
+    }
+
+    /// The newest version (0 when the ring is empty).
+    pub fn latest(&self) -> u32 {
+        self.keys.last().map_or(0, |k| k.version)
+    }
+
+    /// Adds the next version, generated from `seed`; with `retire_previous`, every older
+    /// version still active is retired at `now`.
+    pub fn rotate(
+        &mut self,
+        seed: [u8; 32],
+        now: Instant,
+        retire_previous: bool,
+    ) -> Result<&SigningKey, RotateError> {
+        let next = self.latest() + 1;
+        if next > MAX_VERSIONS {
+            return Err(RotateError::Full);
+        }
+        let key = SigningKey::generate(next, seed, now).map_err(RotateError::Key)?;
+        if retire_previous {
+            for old in self.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
+                old.retired_at = Some(now);
+            }
+        }
+        self.keys.push(key);
+        Ok(&self.keys[self.keys.len() - 1])
+    }
+
+    /// Retires `version` at `at` (or un-retires it with `None`); false if it does not exist.
+    pub fn set_retired(&mut self, version: i64, at: Option<Instant>) -> bool {
+        match self
+            .keys
+            .iter_mut()
+            .find(|k| i64::from(k.version) == version)
+        {
+            Some(key) => {
+                key.retired_at = at;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Why a rotation failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RotateError {
+    Full,
+    Key(KeyError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{decode, DecodingKey, Validation};
+
+    fn seed(n: u8) -> [u8; 32] {
+        [n; 32]
+    }
+
+    fn claims(nonce: Option<&str>) -> Claims {
+        Claims {
+            product_code: "prod-abc".into(),
+            public_key_version: 1,
+            nonce: nonce.map(Into::into),
+            issued_at: 1_800_000_000,
+        }
+    }
+
+    fn verify(token: &str, jwk: &Value) -> Value {
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+        let key = DecodingKey::from_jwk(&jwk).unwrap();
+        let mut validation = Validation::new(Algorithm::PS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        decode::<Value>(token, &key, &validation).unwrap().claims
+    }
+
+    #[test]
+    fn a_signature_is_a_ps256_jws_that_verifies_against_the_published_jwk() {
+        let key = SigningKey::generate(1, seed(7), Instant(0)).unwrap();
+        let token = key.sign(&claims(Some("n-1"))).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header, json!({"typ": "JWT", "alg": "PS256"}));
+        let payload = verify(&token, &key.public_jwk().unwrap());
+        assert_eq!(
+            payload,
+            json!({
+                "productCode": "prod-abc", "ProductCode": "prod-abc",
+                "publicKeyVersion": 1, "PublicKeyVersion": 1,
+                "nonce": "n-1", "Nonce": "n-1",
+                "iat": 1_800_000_000
+            })
+        );
+    }
+
+    #[test]
+    fn the_pem_holds_the_same_public_key_as_the_jwk() {
+        let key = SigningKey::generate(1, seed(3), Instant(0)).unwrap();
+        let pem = key.public_pem().unwrap();
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        let token = key.sign(&claims(None)).unwrap();
+        let public =
+            <rsa::RsaPublicKey as rsa::pkcs8::DecodePublicKey>::from_public_key_pem(&pem).unwrap();
+        let from_pem = DecodingKey::from_rsa_raw_components(
+            &public.n().to_bytes_be(),
+            &public.e().to_bytes_be(),
+        );
+        let mut validation = Validation::new(Algorithm::PS256);
+        validation.required_spec_claims.clear();
+        let payload = decode::<Value>(&token, &from_pem, &validation)
+            .unwrap()
+            .claims;
+        assert!(payload.get("nonce").is_none() && payload.get("Nonce").is_none());
+    }
+
+    #[test]
+    fn another_version_does_not_verify_the_signature() {
+        let one = SigningKey::generate(1, seed(1), Instant(0)).unwrap();
+        let two = SigningKey::generate(2, seed(2), Instant(0)).unwrap();
+        let token = one.sign(&claims(None)).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(two.public_jwk().unwrap()).unwrap();
+        let mut validation = Validation::new(Algorithm::PS256);
+        validation.required_spec_claims.clear();
+        assert!(
+            decode::<Value>(&token, &DecodingKey::from_jwk(&jwk).unwrap(), &validation).is_err()
+        );
+        assert_ne!(one.public_pem().unwrap(), two.public_pem().unwrap());
+    }
+
+    #[test]
+    fn keys_follow_from_their_seed_and_differ_between_seeds() {
+        let a = SigningKey::generate(1, seed(9), Instant(0)).unwrap();
+        let b = SigningKey::generate(1, seed(9), Instant(0)).unwrap();
+        let c = SigningKey::generate(1, seed(10), Instant(0)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a.public_pem().unwrap(), c.public_pem().unwrap());
+        assert_eq!(a.private().unwrap().size() * 8, KEY_BITS);
+    }
+
+    #[test]
+    fn rotation_adds_the_next_version_and_can_retire_the_older_ones() {
+        let mut ring = KeyRing::default();
+        assert_eq!(ring.latest(), 0);
+        ring.rotate(seed(1), Instant(10), true).unwrap();
+        ring.rotate(seed(2), Instant(20), false).unwrap();
+        assert_eq!(ring.latest(), 2);
+        assert!(ring.keys().iter().all(|k| k.retired_at.is_none()));
+        let v3 = ring.rotate(seed(3), Instant(30), true).unwrap();
+        assert_eq!((v3.version, v3.created_at), (3, Instant(30)));
+        assert_eq!(ring.version(1).unwrap().retired_at, Some(Instant(30)));
+        assert_eq!(ring.version(2).unwrap().retired_at, Some(Instant(30)));
+        assert!(ring.version(3).unwrap().retired_at.is_none());
+        assert!(ring.version(4).is_none() && ring.version(0).is_none());
+
+        assert!(ring.set_retired(3, Some(Instant(99))));
+        assert!(!ring.version(3).unwrap().is_retired_at(Instant(98)));
+        assert!(ring.version(3).unwrap().is_retired_at(Instant(99)));
+        assert!(ring.set_retired(1, None));
+        assert!(ring.version(1).unwrap().retired_at.is_none());
+        assert!(!ring.set_retired(7, None));
+
+        let text = serde_json::to_string(&ring).unwrap();
+        assert_eq!(serde_json::from_str::<KeyRing>(&text).unwrap(), ring);
+    }
+}

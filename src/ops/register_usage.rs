@@ -1,0 +1,239 @@
+//! RegisterUsage: a paid container task announces itself at start-up and gets back a
+//! signature (a PS256 JWS by the namespace's key of the requested public-key version) that
+//! proves the answer came from the service.
+//!
+//! Order of checks: structure and constraints (`ValidationException`), product
+//! (`InvalidProductCodeException`), key version (`InvalidPublicKeyVersionException`), Region
+//! (`InvalidRegionException`); then, on a task's first call only (the documented rule),
+//! platform (`PlatformNotSupportedException`) and entitlement (`CustomerNotEntitledException`).
+//! A task is named by the `X-Mock-Task-Id` header, else by the `Nonce`; without either each
+//! call is a task of its own. A task's first successful call registers it, exactly once.
+
+use serde_json::{json, Map, Value};
+
+use super::shapes::{self, required_string};
+use super::Call;
+use crate::domain::constraints::{aws_len, Violations};
+use crate::domain::ids::IdSource;
+use crate::domain::settings::RetiredKeyAnswer;
+use crate::domain::signing::{Claims, KeyRing, RotateError};
+use crate::domain::time::Instant;
+use crate::error::{err, ErrorKind, ServiceError};
+use crate::protocol::json::Structure;
+use crate::store::{Registration, Store, TaskSource};
+
+/// The header that names a task when a container sends the same nonce for all its tasks, or
+/// none (lower case: headers are matched case-insensitively).
+pub const TASK_HEADER: &str = "x-mock-task-id";
+const KEY_RING_META: &str = "signing-keys";
+
+/// A decoded, constraint-checked RegisterUsage request.
+#[derive(Debug)]
+pub struct RegisterUsageRequest {
+    pub product_code: String,
+    pub public_key_version: i64,
+    pub nonce: Option<String>,
+}
+
+impl RegisterUsageRequest {
+    pub fn decode(input: &Map<String, Value>) -> Result<Self, ServiceError> {
+        let s = Structure::new(input, "");
+        let mut v = Violations::default();
+        let product = required_string(&s, "ProductCode", &mut v)?;
+        if let Some(p) = &product {
+            shapes::check_product_code(p, &mut v);
+        }
+        let version = s.integer("PublicKeyVersion")?;
+        match &version {
+            Some(k) => v.range(k.value, &k.path, 1, i64::MAX),
+            None => v.missing(&s.path_of("PublicKeyVersion")),
+        }
+        let nonce = s.string("Nonce")?;
+        if let Some(n) = &nonce {
+            v.length(n.value, &n.path, 0, Some(255));
+        }
+        v.into_result()?;
+        match (product, version) {
+            (Some(p), Some(k)) => Ok(RegisterUsageRequest {
+                product_code: p.value.to_string(),
+                public_key_version: k.value,
+                nonce: nonce.map(|n| n.value.to_string()),
+            }),
+            _ => Err(ServiceError::internal("required members checked above")),
+        }
+    }
+}
+
+/// The namespace's signing keys (possibly none yet).
+pub fn key_ring<S: Store + ?Sized>(store: &S) -> Result<KeyRing, ServiceError> {
+    match store.meta(KEY_RING_META)? {
+        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
+        None => Ok(KeyRing::default()),
+    }
+}
+
+pub fn save_key_ring<S: Store + ?Sized>(store: &mut S, ring: &KeyRing) -> Result<(), ServiceError> {
+    let text = serde_json::to_string(ring).map_err(ServiceError::internal)?;
+    Ok(store.put_meta(KEY_RING_META, &text)?)
+}
+
+/// Adds the next key version (generating it takes a moment: a 2048-bit RSA key).
+pub fn rotate_key<S: Store + ?Sized>(
+    store: &mut S,
+    ids: &mut dyn IdSource,
+    now: Instant,
+    retire_previous: bool,
+) -> Result<KeyRing, ServiceError> {
+    let mut ring = key_ring(store)?;
+    let seed = ids
+        .random_seed()
+        .ok_or_else(|| ServiceError::internal("the random source failed; no key was made"))?;
+    match ring.rotate(seed, now, retire_previous) {
+        Ok(_) => {}
+        Err(RotateError::Full) => {
+            return Err(ServiceError::new(
+                ErrorKind::ValidationException,
+                "the namespace already holds the most key versions it may",
+            ))
+        }
+        Err(RotateError::Key(e)) => return Err(ServiceError::internal(e)),
+    }
+    save_key_ring(store, &ring)?;
+    Ok(ring)
+}
+
+/// The key ring, with version 1 made on first need: every namespace has a key 1.
+pub fn key_ring_with_first<S: Store + ?Sized>(
+    store: &mut S,
+    ids: &mut dyn IdSource,
+    now: Instant,
+) -> Result<KeyRing, ServiceError> {
+    let ring = key_ring(store)?;
+    if !ring.is_empty() {
+        return Ok(ring);
+    }
+    rotate_key(store, ids, now, false)
+}
+
+/// Which task the call belongs to, and how that was decided.
+fn task_of(req: &RegisterUsageRequest, call: &Call<'_>) -> (String, TaskSource) {
+    if let Some(task) = call.task_header.filter(|t| !t.is_empty()) {
+        (task.to_string(), TaskSource::Header)
+    } else if let Some(nonce) = req.nonce.as_deref().filter(|n| !n.is_empty()) {
+        (nonce.to_string(), TaskSource::Nonce)
+    } else {
+        (call.request_id.to_string(), TaskSource::Call)
+    }
+}
+
+pub fn run<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Result<Value, ServiceError> {
+    let req = RegisterUsageRequest::decode(input)?;
+    if call.task_header.is_some_and(|t| aws_len(t) > 255) {
+        return err(
+            ErrorKind::ValidationException,
+            "The X-Mock-Task-Id header must have length less than or equal to 255",
+        );
+    }
+
+    let Some(product) = store.product(&req.product_code)? else {
+        return err(
+            ErrorKind::InvalidProductCodeException,
+            format!(
+                "Product code '{}' is not a product of this namespace",
+                req.product_code
+            ),
+        );
+    };
+
+    let ring = key_ring_with_first(store, ids, call.now)?;
+    let unknown_version = || {
+        err(
+            ErrorKind::InvalidPublicKeyVersionException,
+            format!(
+                "Public key version {} is not valid: the current version is {} (GET /_mock/keys lists them)",
+                req.public_key_version,
+                ring.latest()
+            ),
+        )
+    };
+    let Some(key) = ring.version(req.public_key_version) else {
+        return unknown_version();
+    };
+    let rotation = key.retired_at.filter(|_| key.is_retired_at(call.now));
+    if rotation.is_some()
+        && call.settings.retired_public_key_version == RetiredKeyAnswer::InvalidPublicKeyVersion
+    {
+        return unknown_version();
+    }
+
+    if !product.runs_in(&call.caller.region) {
+        return err(
+            ErrorKind::InvalidRegionException,
+            format!(
+                "RegisterUsage must be called in the Region the task runs in; product {} is not offered in {} (its Regions: {})",
+                product.product_code,
+                call.caller.region,
+                product.regions.join(", ")
+            ),
+        );
+    }
+
+    let caller = call.caller.identity();
+    let (task_id, task_source) = task_of(&req, call);
+    let task_key = json!([product.product_code, caller, task_id]).to_string();
+    if store.registration(&task_key)?.is_none() {
+        if !call.settings.container_platform.is_supported() {
+            return err(
+                ErrorKind::PlatformNotSupportedException,
+                "RegisterUsage is supported on Amazon ECS, Amazon EKS and AWS Fargate only",
+            );
+        }
+        if let Some(account) = &call.caller.account {
+            // The seller's own account is in preview mode: no entitlement check.
+            let preview = product.seller_account_id.as_deref() == Some(account.as_str());
+            let entitled = product.customers.iter().any(|c| {
+                c.customer_aws_account_id.as_deref() == Some(account.as_str())
+                    && c.accepts_usage(call.now)
+            });
+            if !preview && !entitled {
+                return err(
+                    ErrorKind::CustomerNotEntitledException,
+                    format!(
+                        "Account {account} is not entitled to product {}",
+                        product.product_code
+                    ),
+                );
+            }
+        }
+        store.insert_registration(&Registration {
+            task_key,
+            task_id,
+            task_source,
+            product_code: product.product_code.clone(),
+            caller: caller.to_string(),
+            region: call.caller.region.clone(),
+            public_key_version: key.version,
+            nonce: req.nonce.clone(),
+            registered_at: call.now,
+            request_id: call.request_id.to_string(),
+        })?;
+    }
+
+    let claims = Claims {
+        product_code: product.product_code.clone(),
+        public_key_version: key.version,
+        nonce: req.nonce.clone(),
+        issued_at: call.now.millis().div_euclid(1000),
+    };
+    let signature = key.sign(&claims).map_err(ServiceError::internal)?;
+    let mut output = json!({ "Signature": signature });
+    if let Some(at) = rotation {
+        output["PublicKeyRotationTimestamp"] = shapes::epoch_seconds(at);
+    }
+    Ok(output)
+}
