@@ -23,6 +23,9 @@
 //   5. resolve       ResolveCustomer of one registration token, repeated (the namespace
 //                    allows repeatable resolution): a Workers KV read before the Durable
 //                    Object's synchronous step
+//   6. register      RegisterUsage, each request a new task (a fresh Nonce): a registration
+//                    written and a PS256 signature made with the namespace's 2048-bit RSA key
+//                    (generated before the run, so key generation is not measured)
 // Requests are raw fetch calls with prebuilt SigV4-shaped headers (no SDK, so client-side
 // signing is not measured), a fixed number in flight, a warm-up, and per-scenario bounds on
 // both time and count. A response other than 200 (or a 200 whose body says a record was not
@@ -311,6 +314,39 @@ function resolveScenario(nsUrl, token) {
   };
 }
 
+/** RegisterUsage with a fresh Nonce per request: a new task registered and signed each time. */
+function registerScenario(nsUrl, counters) {
+  const headers = { ...JSON_HEADERS('RegisterUsage'), ...authHeaders({ accessKeyId: 'bench-container' }) };
+  let n = 0;
+  return {
+    name: 'register',
+    what: 'RegisterUsage, each request a new task (registration + RSA-PSS signature)',
+    makeRequest: () => {
+      const nonce = `bench-task-${++n}`;
+      return {
+        url: nsUrl,
+        init: { method: 'POST', headers, body: JSON.stringify({ ProductCode: PRODUCT, PublicKeyVersion: 1, Nonce: nonce }) },
+        check: (status, text) => {
+          const bad = expectStatus200(status, text);
+          if (bad) return bad;
+          if (!/"Signature"\s*:\s*"[\w-]+\.[\w-]+\.[\w-]+"/.test(text)) return `no compact JWS: ${text.slice(0, 200)}`;
+          counters.registered += 1;
+          return null;
+        },
+      };
+    },
+  };
+}
+
+/** The registrations of the bench product: each successful new-task call made exactly one. */
+async function verifyRegistrations(nsUrl, counters) {
+  const r = await control(nsUrl, 'GET', `/registrations?productCode=${PRODUCT}&limit=${USAGE_LIMIT}`);
+  if (r.status !== 200) throw new Error(`GET /_mock/registrations answered ${r.status}: ${r.text}`);
+  const found = r.json.count;
+  const saturated = found >= USAGE_LIMIT;
+  return { passed: !saturated && found === counters.registered, saturated, found, expected: counters.registered };
+}
+
 // ---------------------------------------------------------------------------------------
 // Set-up, verification, report
 
@@ -328,6 +364,9 @@ async function setUp(nsUrl) {
     productCode: PRODUCT, customerIdentifier: customerName(0), ttlSeconds: 86_400,
   });
   if (minted.status !== 201) throw new Error(`POST /_mock/registration-tokens answered ${minted.status}: ${minted.text}`);
+  // The signing key is made on first need; make it now so the run measures signing only.
+  const keys = await control(nsUrl, 'GET', '/keys');
+  if (keys.status !== 200) throw new Error(`GET /_mock/keys answered ${keys.status}: ${keys.text}`);
   return minted.json.registrationToken;
 }
 
@@ -427,6 +466,7 @@ async function main() {
       meterNew: new Array(DIMENSIONS).fill(0),
       batchNew: new Array(DIMENSIONS).fill(0),
       meterRepeatRecords: new Array(DIMENSIONS).fill(0),
+      registered: 0,
     };
     const scenarios = [
       pingScenario(mock.url),
@@ -435,6 +475,7 @@ async function main() {
       batchNewScenario(nsUrl, counters),
       meterRepeatScenario(nsUrl, counters),
       resolveScenario(nsUrl, token),
+      registerScenario(nsUrl, counters),
     ];
 
     const results = [];
@@ -471,8 +512,9 @@ async function main() {
       fromHour: hourOf(runStart) - 24 * 3600,
       toHour: hourOf(Date.now() / 1000) + 2 * 3600,
     });
+    const registrations = await verifyRegistrations(nsUrl, counters);
     const totalErrors = results.reduce((n, r) => n + r.errors + r.warmup.errors, 0);
-    const valid = totalErrors === 0 && verification.passed;
+    const valid = totalErrors === 0 && verification.passed && registrations.passed;
 
     console.log('');
     printTable(results);
@@ -493,7 +535,11 @@ async function main() {
     for (const m of verification.mismatches.slice(0, 5)) {
       console.log(`  ${m.dimension}: found ${JSON.stringify(m.found)}, expected ${JSON.stringify(m.expected)}`);
     }
-    console.log(valid ? 'result: valid' : 'result: INVALID (errors or ledger mismatch)');
+    console.log(
+      `registration check: ${registrations.found} tasks registered, expected ${registrations.expected}` +
+        `${registrations.saturated ? ' — reached the 10000 page limit, cannot verify' : ''}: ${registrations.passed ? 'OK' : 'MISMATCH'}`,
+    );
+    console.log(valid ? 'result: valid' : 'result: INVALID (errors, ledger or registration mismatch)');
 
     const report = {
       date: new Date().toISOString(),
@@ -508,6 +554,7 @@ async function main() {
       },
       scenarios: results,
       verification,
+      registrations,
       valid,
     };
     const dir = join(HERE, 'results');

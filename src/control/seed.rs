@@ -34,7 +34,7 @@ mod tests {
         let mut store = MemoryStore::new();
         apply(&mut store).unwrap();
         let products = store.products().unwrap();
-        assert_eq!(products.len(), 3);
+        assert_eq!(products.len(), 4);
         for p in &products {
             p.check()
                 .unwrap_or_else(|e| panic!("{}: {e}", p.product_code));

@@ -382,7 +382,7 @@ test('GET /_mock/health reports ok, the namespace, its now and its product count
   assert.deepEqual(r.json, { status: 'ok', namespace: `control-${namespaces}`, now: NOW, products: 1 });
   const d = await control(mock.url, 'GET', '/health');
   assert.equal(d.json.namespace, 'default');
-  assert.equal(d.json.products, 3);
+  assert.equal(d.json.products, 4);
 });
 
 test('a wrong method on a control endpoint is 405', async () => {

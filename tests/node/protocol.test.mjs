@@ -136,10 +136,10 @@ test('a target with the wrong service prefix is UnknownOperationException', asyn
   assertAwsError(r, 'UnknownOperationException');
 });
 
-test('RegisterUsage answers UnknownOperationException (not implemented yet)', async () => {
-  const r = await rawCall(ns, 'RegisterUsage', { ProductCode: 'prod', PublicKeyVersion: 1 });
-  const body = assertAwsError(r, 'UnknownOperationException');
-  assert.match(body.message, /RegisterUsage/);
+test('RegisterUsage of a product the namespace does not have is InvalidProductCodeException', async () => {
+  const r = await rawCall(ns, 'RegisterUsage', { ProductCode: 'no-such-product', PublicKeyVersion: 1 });
+  const body = assertAwsError(r, 'InvalidProductCodeException');
+  assert.match(body.message, /no-such-product/);
 });
 
 test('ResolveCustomer answers InvalidTokenException for a token it never minted', async () => {

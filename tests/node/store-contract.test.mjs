@@ -36,5 +36,5 @@ test('the store contract refuses a namespace with products (409)', async () => {
 test('the store contract refuses the default namespace with its demo seed (409)', async () => {
   const r = await control(mock.url, 'POST', '/store-contract');
   assert.equal(r.status, 409, r.text);
-  assert.equal((await control(mock.url, 'GET', '/products')).json.products.length, 3);
+  assert.equal((await control(mock.url, 'GET', '/products')).json.products.length, 4);
 });
