@@ -109,8 +109,9 @@ fn separators_inside_access_keys_cannot_merge_two_callers_usage() {
 }
 
 #[test]
-fn the_store_contract_refuses_a_namespace_with_settings_clock_or_faults() {
+fn the_store_contract_refuses_a_namespace_with_settings_clock_faults_or_keys() {
     for (method, path, body) in [
+        ("POST", "/keys/rotate", json!({})),
         ("PATCH", "/settings", json!({"maxFutureSeconds": 1})),
         ("PUT", "/clock", json!({"offsetSeconds": 5})),
         (

@@ -349,6 +349,14 @@ fn store_contract<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
         configured |= ns.store.meta(key).map_err(store_err)?.is_some();
     }
     let in_use = configured
+        || !register_usage::key_ring(ns.store)
+            .map_err(internal)?
+            .is_empty()
+        || !ns
+            .store
+            .registrations(None, 1)
+            .map_err(store_err)?
+            .is_empty()
         || !ns.store.products().map_err(store_err)?.is_empty()
         || !ns.store.events(0, 1).map_err(store_err)?.is_empty()
         || !ns
