@@ -170,7 +170,8 @@ impl KeyRing {
     }
 
     /// Adds the next version, generated from `seed`; with `retire_previous`, every older
-    /// version still active is retired at `now`.
+    /// version not already retired by `now` is retired at `now` (a later retirement is
+    /// brought forward).
     pub fn rotate(
         &mut self,
         seed: [u8; 32],
@@ -183,7 +184,7 @@ impl KeyRing {
         }
         let key = SigningKey::generate(next, seed, now).map_err(RotateError::Key)?;
         if retire_previous {
-            for old in self.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
+            for old in self.keys.iter_mut().filter(|k| !k.is_retired_at(now)) {
                 old.retired_at = Some(now);
             }
         }
@@ -314,7 +315,9 @@ mod tests {
         ring.rotate(seed(1), Instant(10), true).unwrap();
         ring.rotate(seed(2), Instant(20), false).unwrap();
         assert_eq!(ring.latest(), 2);
-        assert!(ring.keys().iter().all(|k| k.retired_at.is_none()));
+        ring.set_retired(1, Some(Instant(1_000)));
+        assert_eq!(ring.version(1).unwrap().retired_at, Some(Instant(1_000)));
+        assert!(ring.version(2).unwrap().retired_at.is_none());
         let v3 = ring.rotate(seed(3), Instant(30), true).unwrap();
         assert_eq!((v3.version, v3.created_at), (3, Instant(30)));
         assert_eq!(ring.version(1).unwrap().retired_at, Some(Instant(30)));

@@ -1,12 +1,13 @@
 // Other real clients, unmodified, pointed at the mock with the standard per-service endpoint
-// variable: the AWS CLI and boto3, for Metering and the Entitlement Service. Each test works
-// in a fresh namespace with a frozen clock.
+// variable: the AWS CLI and boto3, for Metering (RegisterUsage signatures verified here with
+// jose) and the Entitlement Service. Each test works in a fresh namespace with a frozen clock.
 
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
+import { importSPKI, jwtVerify } from 'jose';
 import {
-  startEphemeralMock, namespaceUrl, createProduct, setClock, usageRecords, control, UUID_V4,
+  startEphemeralMock, namespaceUrl, createProduct, setClock, usageRecords, control, epochOf, UUID_V4,
 } from './harness.mjs';
 
 const NOW = '2026-03-10T12:30:00Z';
@@ -248,4 +249,68 @@ test('boto3 get_entitlements pages with its paginator and reads ExpirationDate a
   assert.equal(out[0] >= 2, true, JSON.stringify(out));
   assert.deepEqual(out[1], ['hosts', 'users']);
   assert.equal(Date.parse(out[2]), Date.parse('2027-01-01T00:00:00Z'));
+});
+
+/** Verifies a RegisterUsage Signature (PS256) with the namespace's PEM of `version`; returns its claims. */
+async function verifiedClaims(url, signature, version = 1) {
+  const r = await fetch(`${url}/_mock/keys/${version}`);
+  assert.equal(r.status, 200);
+  const key = await importSPKI(await r.text(), 'PS256');
+  return (await jwtVerify(signature, key, { algorithms: ['PS256'] })).payload;
+}
+
+/** The claims of a RegisterUsage of `prod` with key version 1 and `nonce`, signed at NOW. */
+const registerClaims = (nonce) => ({
+  productCode: 'prod', publicKeyVersion: 1, ProductCode: 'prod', PublicKeyVersion: 1, nonce, Nonce: nonce, iat: epochOf(NOW),
+});
+
+test('aws meteringmarketplace register-usage prints a Signature that verifies with the published key', async (t) => {
+  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  const url = await world();
+  const r = await aws(url, 'register-usage', '--product-code', 'prod', '--public-key-version', '1', '--nonce', 'cli-task-1');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(out), ['Signature']);
+  assert.deepEqual(await verifiedClaims(url, out.Signature), registerClaims('cli-task-1'));
+  const listed = await control(url, 'GET', '/registrations');
+  assert.deepEqual(listed.json.registrations.map((x) => [x.taskId, x.taskSource, x.caller]), [['cli-task-1', 'nonce', 'test']]);
+});
+
+test('the AWS CLI names InvalidPublicKeyVersionException from register-usage on stderr', async (t) => {
+  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  const url = await world();
+  const r = await aws(url, 'register-usage', '--product-code', 'prod', '--public-key-version', '2');
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /InvalidPublicKeyVersionException/);
+});
+
+test('boto3 register_usage returns a Signature that verifies with the published key', async (t) => {
+  if (!hasBoto3) return t.skip('boto3 is not installed');
+  const url = await world();
+  const out = await boto3(url, [
+    'r = client.register_usage(ProductCode="prod", PublicKeyVersion=1, Nonce="boto-task-1")',
+    'print(json.dumps([r["Signature"], "PublicKeyRotationTimestamp" in r]))',
+  ].join('\n'));
+  assert.equal(out[1], false);
+  assert.deepEqual(await verifiedClaims(url, out[0]), registerClaims('boto-task-1'));
+});
+
+test('boto3 reads a retired key\'s PublicKeyRotationTimestamp as a datetime and catches CustomerNotEntitledException by its class', async (t) => {
+  if (!hasBoto3) return t.skip('boto3 is not installed');
+  const url = await world();
+  const rotated = await control(url, 'POST', '/keys/rotate', { retirePrevious: true });
+  assert.equal(rotated.status, 201, rotated.text);
+  const out = await boto3(url, [
+    'r = client.register_usage(ProductCode="prod", PublicKeyVersion=1, Nonce="boto-retired")',
+    'buyer = boto3.client("meteringmarketplace", aws_access_key_id="123412341234", aws_secret_access_key="x")',
+    'try:',
+    '    buyer.register_usage(ProductCode="prod", PublicKeyVersion=2)',
+    '    refused = "no error"',
+    'except buyer.exceptions.CustomerNotEntitledException as e:',
+    '    refused = type(e).__name__',
+    'print(json.dumps([r["Signature"], r["PublicKeyRotationTimestamp"].isoformat(), refused]))',
+  ].join('\n'));
+  assert.deepEqual(await verifiedClaims(url, out[0], 1), registerClaims('boto-retired'));
+  assert.equal(Date.parse(out[1]), Date.parse(NOW));
+  assert.equal(out[2], 'CustomerNotEntitledException');
 });

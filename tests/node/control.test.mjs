@@ -24,6 +24,9 @@ const DEFAULT_SETTINGS = {
   repeatableTokenResolution: false,
   webhookMaxAttempts: 4,
   webhookRetryDelaySeconds: 20,
+  containerPlatform: 'ecs',
+  retiredPublicKeyVersion: 'rotation-timestamp',
+  disabledOperations: [],
 };
 
 let mock;
@@ -359,7 +362,7 @@ test('POST /_mock/reset forgets client tokens', async () => {
   assert.deepEqual((await usageRecords(url)).map((r) => [r.meteringRecordId, r.quantity]), [[out.MeteringRecordId, '2']]);
 });
 
-test('POST /_mock/reset on default restores the 3 demo products and empties usage', async () => {
+test('POST /_mock/reset on default restores the 4 demo products and empties usage', async () => {
   await createProduct(mock.url, product('extra'));
   assert.equal((await control(mock.url, 'DELETE', '/products/demo-saas-product')).status, 200);
   await meter(mock.url, { ProductCode: 'demo-ami-product', UsageDimension: 'hosts', Timestamp: new Date() });
@@ -367,7 +370,7 @@ test('POST /_mock/reset on default restores the 3 demo products and empties usag
   const r = await control(mock.url, 'POST', '/reset');
   assert.equal(r.status, 200, r.text);
   const codes = (await control(mock.url, 'GET', '/products')).json.products.map((p) => p.productCode);
-  assert.deepEqual(codes, ['demo-ami-product', 'demo-ca-product', 'demo-saas-product']);
+  assert.deepEqual(codes, ['demo-ami-product', 'demo-ca-product', 'demo-container-product', 'demo-saas-product']);
   assert.deepEqual(await usageRecords(mock.url), []);
 });
 

@@ -131,5 +131,5 @@ test('reset of /ns/a leaves default and its demo seed untouched', async () => {
   await createProduct(a, { productCode: 'only-a', dimensions: ['d'] });
   await control(a, 'POST', '/reset');
   const codes = (await control(mock.url, 'GET', '/products')).json.products.map((p) => p.productCode);
-  assert.deepEqual(codes, ['demo-ami-product', 'demo-ca-product', 'demo-saas-product']);
+  assert.deepEqual(codes, ['demo-ami-product', 'demo-ca-product', 'demo-container-product', 'demo-saas-product']);
 });

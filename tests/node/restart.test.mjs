@@ -1,13 +1,17 @@
-// State survives a restart: the first mock sets up a namespace and meters usage, is stopped,
-// and a second mock started on the same state directory must see all of it.
+// State survives a restart: the first mock sets up a namespace and meters usage, makes and
+// rotates RegisterUsage signing keys and registers a container task, is stopped, and a second
+// mock started on the same state directory must see all of it.
 
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { BatchMeterUsageCommand, MeterUsageCommand, ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
+import {
+  BatchMeterUsageCommand, MeterUsageCommand, RegisterUsageCommand, ResolveCustomerCommand,
+} from '@aws-sdk/client-marketplace-metering';
+import { importSPKI, jwtVerify } from 'jose';
 import {
   startMock, meteringClient, control, sdkError, tempStateDir, namespaceUrl, createProduct, setClock,
-  patchSettings, usageRecords,
+  patchSettings, usageRecords, epochOf,
 } from './harness.mjs';
 
 const NOW = '2026-03-10T12:30:00Z';
@@ -16,6 +20,11 @@ const PRODUCT = {
   dimensions: ['hosts', 'users'],
   sellerAccountId: '999988887777',
   customers: [{ customerIdentifier: 'cust-1', customerAWSAccountId: '111122223333' }],
+};
+
+const CONTAINER_BUYER = '111122223333';
+const CONTAINER_PRODUCT = {
+  productCode: 'box', dimensions: ['vcpu'], customers: [{ customerAWSAccountId: CONTAINER_BUYER }],
 };
 
 const stateDir = tempStateDir();
@@ -29,6 +38,25 @@ const batchCommand = () => new BatchMeterUsageCommand({
   ProductCode: 'persisted',
   UsageRecords: [{ Timestamp: new Date(NOW), CustomerIdentifier: 'cust-1', Dimension: 'users', Quantity: 5 }],
 });
+/** RegisterUsage of `box` by CONTAINER_BUYER, as task `nonce`. */
+const registerUsage = (url, version, nonce) => meteringClient(url, { accessKeyId: CONTAINER_BUYER })
+  .send(new RegisterUsageCommand({ ProductCode: 'box', PublicKeyVersion: version, Nonce: nonce }));
+
+/** Every version's PEM (GET /_mock/keys/<v>), by version. */
+async function pems(url, versions) {
+  const out = {};
+  for (const v of versions) {
+    const r = await fetch(`${url}/_mock/keys/${v}`);
+    assert.equal(r.status, 200);
+    out[v] = await r.text();
+  }
+  return out;
+}
+
+/** Verifies a RegisterUsage Signature (PS256) against a PEM; resolves its claims. */
+async function claimsOf(signature, pem) {
+  return (await jwtVerify(signature, await importSPKI(pem, 'PS256'), { algorithms: ['PS256'] })).payload;
+}
 
 before(async () => {
   const first = await startMock({ stateDir });
@@ -51,6 +79,21 @@ before(async () => {
       entitlements: [{ dimension: 'users', value: { integerValue: 7 } }],
     });
     assert.equal(put.status, 200, put.text);
+
+    // Container keys: version 1 retired by the rotation to version 2; task pod-before signed by both.
+    const keysUrl = namespaceUrl(first, 'persist-keys');
+    await createProduct(keysUrl, CONTAINER_PRODUCT);
+    await setClock(keysUrl, { frozenAt: NOW });
+    const rotated = await control(keysUrl, 'POST', '/keys/rotate', { retirePrevious: true });
+    assert.equal(rotated.status, 201, rotated.text);
+    before_.signatures = {
+      1: (await registerUsage(keysUrl, 1, 'pod-before')).Signature,
+      2: (await registerUsage(keysUrl, 2, 'pod-before')).Signature,
+    };
+    before_.keys = (await control(keysUrl, 'GET', '/keys')).json;
+    before_.pems = await pems(keysUrl, [1, 2]);
+    before_.jwks = (await control(keysUrl, 'GET', '/keys/jwks.json')).json;
+    before_.registrations = (await control(keysUrl, 'GET', '/registrations')).json;
   } finally {
     await first.stop();
   }
@@ -134,5 +177,53 @@ test('the event log survives a restart', async () => {
 
 test('the default namespace is still the demo seed after a restart', async () => {
   const r = await control(mock.url, 'GET', '/products');
-  assert.deepEqual(r.json.products.map((p) => p.productCode), ['demo-ami-product', 'demo-ca-product', 'demo-saas-product']);
+  assert.deepEqual(r.json.products.map((p) => p.productCode),
+    ['demo-ami-product', 'demo-ca-product', 'demo-container-product', 'demo-saas-product']);
+});
+
+const keysUrl = () => namespaceUrl(mock, 'persist-keys');
+
+test('signing keys survive a restart: every version, rotated and retired ones included, with the same PEM', async () => {
+  assert.deepEqual(before_.keys.keys.map((k) => [k.version, k.status, k.retiredAt]), [[1, 'retired', NOW], [2, 'active', null]]);
+  assert.notEqual(before_.pems[1], before_.pems[2]);
+  const r = await control(keysUrl(), 'GET', '/keys');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, before_.keys);
+  assert.deepEqual(await pems(keysUrl(), [1, 2]), before_.pems);
+  assert.deepEqual((await control(keysUrl(), 'GET', '/keys/jwks.json')).json, before_.jwks);
+});
+
+test('a signature made before the restart verifies with the key fetched after it, and only with its own version', async () => {
+  const after_ = await pems(keysUrl(), [1, 2]);
+  for (const version of [1, 2]) {
+    const claims = await claimsOf(before_.signatures[version], after_[version]);
+    assert.deepEqual([claims.productCode, claims.publicKeyVersion, claims.nonce, claims.iat],
+      ['box', version, 'pod-before', epochOf(NOW)]);
+  }
+  await assert.rejects(claimsOf(before_.signatures[2], after_[1]), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
+});
+
+test('the keys keep signing after a restart: version 2 as before, retired version 1 with its rotation timestamp', async () => {
+  const after_ = await pems(keysUrl(), [1, 2]);
+  const current = await registerUsage(keysUrl(), 2, 'pod-before');
+  assert.equal(current.PublicKeyRotationTimestamp, undefined);
+  assert.equal((await claimsOf(current.Signature, after_[2])).publicKeyVersion, 2);
+  const retired = await registerUsage(keysUrl(), 1, 'pod-before');
+  assert.equal(retired.PublicKeyRotationTimestamp?.getTime(), Date.parse(NOW));
+  assert.equal((await claimsOf(retired.Signature, after_[1])).publicKeyVersion, 1);
+});
+
+test('task registrations survive a restart, and so does a registered task\'s first-call pass', async () => {
+  const r = await control(keysUrl(), 'GET', '/registrations');
+  assert.deepEqual(r.json, before_.registrations);
+  assert.deepEqual(r.json.registrations.map((x) => [x.taskId, x.taskSource, x.caller, x.publicKeyVersion]),
+    [['pod-before', 'nonce', CONTAINER_BUYER, 1]]);
+
+  const gone = await control(keysUrl(), 'POST', '/subscriptions',
+    { productCode: 'box', customerAWSAccountId: CONTAINER_BUYER, action: 'unsubscribe-success' });
+  assert.equal(gone.status, 200, gone.text);
+  await registerUsage(keysUrl(), 2, 'pod-before');
+  const e = await sdkError(registerUsage(keysUrl(), 2, 'pod-after'));
+  assert.equal(e.name, 'CustomerNotEntitledException');
+  assert.deepEqual((await control(keysUrl(), 'GET', '/registrations')).json, before_.registrations);
 });
