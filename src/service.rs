@@ -88,6 +88,22 @@ pub fn vault_reads(namespace: &str, req: &HttpRequest) -> Option<String> {
     registration::vault_key(namespace, body.get("RegistrationToken")?.as_str()?)
 }
 
+/// Whether the request may make a signing key (a rotation, or a first use of a namespace's
+/// keys), so the worker can have one made before the request runs: WebCrypto is asynchronous
+/// and much faster than generating the key in wasm.
+pub fn makes_signing_key<S: Store + ?Sized>(store: &S, req: &HttpRequest) -> bool {
+    let path = req.path.trim_end_matches('/');
+    if req.method == "POST" && path == "/_mock/keys/rotate" {
+        return true;
+    }
+    let register_usage = req.method == "POST"
+        && req.path == "/"
+        && req.header("x-amz-target").map(str::trim) == Some("AWSMPMeteringService.RegisterUsage");
+    let keys = path == "/_mock/keys" || path.starts_with("/_mock/keys/");
+    (register_usage || keys)
+        && ops::register_usage::key_ring(store).is_ok_and(|ring| ring.is_empty())
+}
+
 pub fn load_settings<S: Store + ?Sized>(store: &S) -> Result<Settings, ServiceError> {
     match store.meta("settings")? {
         Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
@@ -222,5 +238,50 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             Ok((operation, output)) => door.ok(operation, &output, request_id),
             Err(e) => door.error(&e, request_id),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::SequentialIds;
+    use crate::store::memory::MemoryStore;
+
+    fn request(method: &str, path: &str, target: Option<&str>) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            path: path.into(),
+            headers: target
+                .map(|t| vec![("X-Amz-Target".to_string(), t.to_string())])
+                .unwrap_or_default(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_key_is_made_ahead_for_rotations_and_for_first_uses_only() {
+        let mut store = MemoryStore::new();
+        let register = request("POST", "/", Some("AWSMPMeteringService.RegisterUsage"));
+        let meter = request("POST", "/", Some("AWSMPMeteringService.MeterUsage"));
+        let keys = request("GET", "/_mock/keys/jwks.json", None);
+        let rotate = request("POST", "/_mock/keys/rotate/", None);
+        assert!(makes_signing_key(&store, &register));
+        assert!(makes_signing_key(&store, &keys));
+        assert!(makes_signing_key(&store, &rotate));
+        assert!(!makes_signing_key(&store, &meter));
+        assert!(!makes_signing_key(
+            &store,
+            &request("GET", "/_mock/usage", None)
+        ));
+        ops::register_usage::rotate_key(
+            &mut store,
+            &mut SequentialIds::default(),
+            Instant(0),
+            false,
+        )
+        .unwrap();
+        assert!(!makes_signing_key(&store, &register));
+        assert!(!makes_signing_key(&store, &keys));
+        assert!(makes_signing_key(&store, &rotate));
     }
 }

@@ -20,6 +20,7 @@ fn the_default_namespace_starts_with_the_demo_seed_and_others_start_empty() {
         [
             json!("demo-ami-product"),
             json!("demo-ca-product"),
+            json!("demo-container-product"),
             json!("demo-saas-product")
         ]
     );
@@ -47,7 +48,7 @@ fn reset_empties_a_namespace_and_restores_the_seed_of_default() {
             .as_array()
             .unwrap()
             .len(),
-        3
+        4
     );
     assert!(m.usage("").is_empty());
     assert_eq!(

@@ -1,12 +1,22 @@
 //! Where record ids and request ids come from. The core never draws randomness itself:
 //! the worker passes a random source, tests pass a sequence. Key seeds come from here too.
 
+use super::signing::{generate_key_der, KeyError};
+
 /// A source of fresh UUID strings and of random seeds.
 pub trait IdSource {
     fn next_uuid(&mut self) -> String;
     /// 32 bytes from a cryptographically secure source, to seed a key generator; `None` if
     /// the source failed (a key must then not be made).
     fn random_seed(&mut self) -> Option<[u8; 32]>;
+    /// A new RSA signing key (PKCS#1 DER): by default generated in Rust from `random_seed`;
+    /// the worker hands over one WebCrypto made before the request's step.
+    fn new_signing_key(&mut self) -> Result<Vec<u8>, KeyError> {
+        let seed = self
+            .random_seed()
+            .ok_or_else(|| KeyError("the random source failed; no key was made".into()))?;
+        generate_key_der(seed)
+    }
 }
 
 /// Formats 128 bits as a version-4 UUID string.

@@ -3,10 +3,11 @@
 //! the compact JWS (PS256) that carries them. The public halves are published as PEM and as
 //! a JWKS so a seller's container verifies the mock's signature exactly as it verifies AWS's.
 //!
-//! Keys are generated from a 32-byte seed the caller draws from its random source (the core
-//! never draws randomness itself), expanded by ChaCha20 into the RSA key generator. RSA,
-//! PSS and JWS come from maintained crates (`rsa`, `jsonwebtoken`); nothing here is
-//! hand-made cryptography.
+//! New keys come from the caller's random source (the core never draws randomness itself):
+//! the worker has WebCrypto generate them (native code, a tenth of a second), tests and the
+//! fallback generate them here from a 32-byte seed expanded by ChaCha20. RSA, PSS and JWS
+//! come from maintained crates (`rsa`, `jsonwebtoken`); nothing here is hand-made
+//! cryptography.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -14,7 +15,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
-use rsa::pkcs8::{EncodePublicKey, LineEnding};
+use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
 use serde::{Deserialize, Serialize};
@@ -55,18 +56,40 @@ fn key_error(e: impl std::fmt::Display) -> KeyError {
     KeyError(e.to_string())
 }
 
+/// A new RSA private key (PKCS#1 DER) generated from a 32-byte random seed.
+pub fn generate_key_der(seed: [u8; 32]) -> Result<Vec<u8>, KeyError> {
+    let mut rng = ChaCha20Rng::from_seed(seed);
+    let key = RsaPrivateKey::new(&mut rng, KEY_BITS).map_err(key_error)?;
+    Ok(key.to_pkcs1_der().map_err(key_error)?.as_bytes().to_vec())
+}
+
+/// An RSA private key made elsewhere (WebCrypto exports PKCS#8) as PKCS#1 DER.
+pub fn key_der_from_pkcs8(pkcs8: &[u8]) -> Result<Vec<u8>, KeyError> {
+    let key = RsaPrivateKey::from_pkcs8_der(pkcs8).map_err(key_error)?;
+    Ok(key.to_pkcs1_der().map_err(key_error)?.as_bytes().to_vec())
+}
+
 impl SigningKey {
-    /// Generates version `version` from a 32-byte random seed.
-    pub fn generate(version: u32, seed: [u8; 32], now: Instant) -> Result<SigningKey, KeyError> {
-        let mut rng = ChaCha20Rng::from_seed(seed);
-        let key = RsaPrivateKey::new(&mut rng, KEY_BITS).map_err(key_error)?;
-        let der = key.to_pkcs1_der().map_err(key_error)?;
+    /// Version `version` of the ring, from a PKCS#1 DER private key of `KEY_BITS` bits.
+    pub fn from_der(version: u32, der: &[u8], now: Instant) -> Result<SigningKey, KeyError> {
+        let key = RsaPrivateKey::from_pkcs1_der(der).map_err(key_error)?;
+        if key.size() * 8 != KEY_BITS {
+            return Err(KeyError(format!(
+                "a {}-bit key, not {KEY_BITS}",
+                key.size() * 8
+            )));
+        }
         Ok(SigningKey {
             version,
             created_at: now,
             retired_at: None,
-            private_key: STANDARD.encode(der.as_bytes()),
+            private_key: STANDARD.encode(der),
         })
+    }
+
+    /// Generates version `version` from a 32-byte random seed.
+    pub fn generate(version: u32, seed: [u8; 32], now: Instant) -> Result<SigningKey, KeyError> {
+        SigningKey::from_der(version, &generate_key_der(seed)?, now)
     }
 
     fn private_der(&self) -> Result<Vec<u8>, KeyError> {
@@ -169,12 +192,12 @@ impl KeyRing {
         self.keys.last().map_or(0, |k| k.version)
     }
 
-    /// Adds the next version, generated from `seed`; with `retire_previous`, every older
+    /// Adds the next version with the private key `der` (PKCS#1); with `retire_previous`, every older
     /// version not already retired by `now` is retired at `now` (a later retirement is
     /// brought forward).
     pub fn rotate(
         &mut self,
-        seed: [u8; 32],
+        der: &[u8],
         now: Instant,
         retire_previous: bool,
     ) -> Result<&SigningKey, RotateError> {
@@ -182,7 +205,7 @@ impl KeyRing {
         if next > MAX_VERSIONS {
             return Err(RotateError::Full);
         }
-        let key = SigningKey::generate(next, seed, now).map_err(RotateError::Key)?;
+        let key = SigningKey::from_der(next, der, now).map_err(RotateError::Key)?;
         if retire_previous {
             for old in self.keys.iter_mut().filter(|k| !k.is_retired_at(now)) {
                 old.retired_at = Some(now);
@@ -309,16 +332,33 @@ mod tests {
     }
 
     #[test]
+    fn keys_from_pkcs8_are_accepted_and_small_keys_refused() {
+        use rsa::pkcs8::EncodePrivateKey;
+        let der = generate_key_der(seed(4)).unwrap();
+        let key = RsaPrivateKey::from_pkcs1_der(&der).unwrap();
+        let pkcs8 = key.to_pkcs8_der().unwrap();
+        assert_eq!(key_der_from_pkcs8(pkcs8.as_bytes()).unwrap(), der);
+        let small = RsaPrivateKey::new(&mut ChaCha20Rng::from_seed(seed(5)), 1024).unwrap();
+        let small = small.to_pkcs1_der().unwrap();
+        assert!(SigningKey::from_der(1, small.as_bytes(), Instant(0)).is_err());
+        assert!(SigningKey::from_der(1, b"garbage", Instant(0)).is_err());
+    }
+
+    #[test]
     fn rotation_adds_the_next_version_and_can_retire_the_older_ones() {
         let mut ring = KeyRing::default();
         assert_eq!(ring.latest(), 0);
-        ring.rotate(seed(1), Instant(10), true).unwrap();
-        ring.rotate(seed(2), Instant(20), false).unwrap();
+        ring.rotate(&generate_key_der(seed(1)).unwrap(), Instant(10), true)
+            .unwrap();
+        ring.rotate(&generate_key_der(seed(2)).unwrap(), Instant(20), false)
+            .unwrap();
         assert_eq!(ring.latest(), 2);
         ring.set_retired(1, Some(Instant(1_000)));
         assert_eq!(ring.version(1).unwrap().retired_at, Some(Instant(1_000)));
         assert!(ring.version(2).unwrap().retired_at.is_none());
-        let v3 = ring.rotate(seed(3), Instant(30), true).unwrap();
+        let v3 = ring
+            .rotate(&generate_key_der(seed(3)).unwrap(), Instant(30), true)
+            .unwrap();
         assert_eq!((v3.version, v3.created_at), (3, Instant(30)));
         assert_eq!(ring.version(1).unwrap().retired_at, Some(Instant(30)));
         assert_eq!(ring.version(2).unwrap().retired_at, Some(Instant(30)));

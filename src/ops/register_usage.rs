@@ -77,7 +77,7 @@ pub fn save_key_ring<S: Store + ?Sized>(store: &mut S, ring: &KeyRing) -> Result
     Ok(store.put_meta(KEY_RING_META, &text)?)
 }
 
-/// Adds the next key version (generating it takes a moment: a 2048-bit RSA key).
+/// Adds the next key version, with a key from the id source (a 2048-bit RSA key).
 pub fn rotate_key<S: Store + ?Sized>(
     store: &mut S,
     ids: &mut dyn IdSource,
@@ -85,10 +85,8 @@ pub fn rotate_key<S: Store + ?Sized>(
     retire_previous: bool,
 ) -> Result<KeyRing, ServiceError> {
     let mut ring = key_ring(store)?;
-    let seed = ids
-        .random_seed()
-        .ok_or_else(|| ServiceError::internal("the random source failed; no key was made"))?;
-    match ring.rotate(seed, now, retire_previous) {
+    let der = ids.new_signing_key().map_err(ServiceError::internal)?;
+    match ring.rotate(&der, now, retire_previous) {
         Ok(_) => {}
         Err(RotateError::Full) => {
             return Err(ServiceError::new(
