@@ -88,20 +88,19 @@ pub fn vault_reads(namespace: &str, req: &HttpRequest) -> Option<String> {
     registration::vault_key(namespace, body.get("RegistrationToken")?.as_str()?)
 }
 
-/// Whether the request may make a signing key (a rotation, or a first use of a namespace's
-/// keys), so the worker can have one made before the request runs: WebCrypto is asynchronous
-/// and much faster than generating the key in wasm.
-pub fn makes_signing_key<S: Store + ?Sized>(store: &S, req: &HttpRequest) -> bool {
+/// How many signing keys the request may make (a rotation, a first use of the namespace's
+/// keys, or both), so the worker can have them made before the request runs: WebCrypto is
+/// asynchronous and much faster than generating keys in wasm.
+pub fn signing_keys_needed<S: Store + ?Sized>(store: &S, req: &HttpRequest) -> usize {
     let path = req.path.trim_end_matches('/');
-    if req.method == "POST" && path == "/_mock/keys/rotate" {
-        return true;
-    }
     let register_usage = req.method == "POST"
         && req.path == "/"
         && req.header("x-amz-target").map(str::trim) == Some("AWSMPMeteringService.RegisterUsage");
     let keys = path == "/_mock/keys" || path.starts_with("/_mock/keys/");
-    (register_usage || keys)
-        && ops::register_usage::key_ring(store).is_ok_and(|ring| ring.is_empty())
+    let rotation = req.method == "POST" && path == "/_mock/keys/rotate";
+    let first_use = (register_usage || keys)
+        && ops::register_usage::key_ring(store).is_ok_and(|ring| ring.is_empty());
+    usize::from(first_use) + usize::from(rotation)
 }
 
 pub fn load_settings<S: Store + ?Sized>(store: &S) -> Result<Settings, ServiceError> {
@@ -259,29 +258,22 @@ mod tests {
     }
 
     #[test]
-    fn a_key_is_made_ahead_for_rotations_and_for_first_uses_only() {
+    fn keys_are_made_ahead_for_rotations_and_for_first_uses_only() {
         let mut store = MemoryStore::new();
         let register = request("POST", "/", Some("AWSMPMeteringService.RegisterUsage"));
         let meter = request("POST", "/", Some("AWSMPMeteringService.MeterUsage"));
         let keys = request("GET", "/_mock/keys/jwks.json", None);
         let rotate = request("POST", "/_mock/keys/rotate/", None);
-        assert!(makes_signing_key(&store, &register));
-        assert!(makes_signing_key(&store, &keys));
-        assert!(makes_signing_key(&store, &rotate));
-        assert!(!makes_signing_key(&store, &meter));
-        assert!(!makes_signing_key(
-            &store,
-            &request("GET", "/_mock/usage", None)
-        ));
-        ops::register_usage::rotate_key(
-            &mut store,
-            &mut SequentialIds::default(),
-            Instant(0),
-            false,
-        )
-        .unwrap();
-        assert!(!makes_signing_key(&store, &register));
-        assert!(!makes_signing_key(&store, &keys));
-        assert!(makes_signing_key(&store, &rotate));
+        let usage = request("GET", "/_mock/usage", None);
+        assert_eq!(signing_keys_needed(&store, &register), 1);
+        assert_eq!(signing_keys_needed(&store, &keys), 1);
+        assert_eq!(signing_keys_needed(&store, &rotate), 2, "version 1, then 2");
+        assert_eq!(signing_keys_needed(&store, &meter), 0);
+        assert_eq!(signing_keys_needed(&store, &usage), 0);
+        let mut ids = SequentialIds::default();
+        ops::register_usage::rotate_key(&mut store, &mut ids, Instant(0), false).unwrap();
+        assert_eq!(signing_keys_needed(&store, &register), 0);
+        assert_eq!(signing_keys_needed(&store, &keys), 0);
+        assert_eq!(signing_keys_needed(&store, &rotate), 1);
     }
 }

@@ -131,7 +131,7 @@ fn the_pem_and_the_jwks_publish_the_same_key() {
     assert_eq!(m.control("GET", "/keys/2", None).status, 404);
     assert_eq!(m.control("GET", "/keys/x", None).status, 404);
     assert_eq!(m.control("DELETE", "/keys/1", None).status, 405);
-    assert_eq!(m.control("GET", "/keys/rotate", None).status, 404);
+    assert_eq!(m.control("GET", "/keys/rotate", None).status, 405);
 }
 
 #[test]

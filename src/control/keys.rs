@@ -29,7 +29,7 @@ pub fn route<S: Store + ?Sized>(
         ("GET", [""]) => list(ns),
         ("GET", ["jwks.json"]) => jwks(ns),
         ("POST", ["rotate"]) => rotate(ns, req),
-        ("GET", [version]) => pem(ns, version),
+        ("GET", [version]) if *version != "rotate" => pem(ns, version),
         ("POST", [version, "retire"]) => retire(ns, req, version),
         ("POST", [version, "reinstate"]) => reinstate(ns, version),
         (_, [""] | ["jwks.json"] | ["rotate"] | [_] | [_, "retire" | "reinstate"]) => {

@@ -181,6 +181,15 @@ pub fn run<S: Store + ?Sized>(
         );
     }
 
+    // Signed before anything is written: a failure here must not leave the task registered.
+    let claims = Claims {
+        product_code: product.product_code.clone(),
+        public_key_version: key.version,
+        nonce: req.nonce.clone(),
+        issued_at: call.now.millis().div_euclid(1000),
+    };
+    let signature = key.sign(&claims).map_err(ServiceError::internal)?;
+
     let caller = call.caller.identity();
     let (task_id, task_source) = task_of(&req, call);
     let task_key = json!([product.product_code, caller, task_id]).to_string();
@@ -222,13 +231,6 @@ pub fn run<S: Store + ?Sized>(
         })?;
     }
 
-    let claims = Claims {
-        product_code: product.product_code.clone(),
-        public_key_version: key.version,
-        nonce: req.nonce.clone(),
-        issued_at: call.now.millis().div_euclid(1000),
-    };
-    let signature = key.sign(&claims).map_err(ServiceError::internal)?;
     let mut output = json!({ "Signature": signature });
     if let Some(at) = rotation {
         output["PublicKeyRotationTimestamp"] = shapes::epoch_seconds(at);

@@ -59,23 +59,23 @@ impl DurableObject for NamespaceObject {
         if let Some(key) = service::vault_reads(routed.namespace, &request) {
             vault.prefetch(&key).await?;
         }
-        let spare_key = if service::makes_signing_key(&*self.store.borrow(), &request) {
+        let wanted = service::signing_keys_needed(&*self.store.borrow(), &request);
+        let mut spare_keys = Vec::with_capacity(wanted);
+        for _ in 0..wanted {
             match webcrypto_signing_key().await {
-                Ok(der) => Some(der),
+                Ok(der) => spare_keys.push(der),
                 Err(e) => {
                     worker::console_error!(
                         "WebCrypto key generation failed, generating in wasm: {e}"
                     );
-                    None
+                    break;
                 }
             }
-        } else {
-            None
-        };
+        }
         // From here to the response there is no `await`: the request is one atomic step.
         let response = {
             let mut store = self.store.borrow_mut();
-            let mut ids = RandomIds { spare_key };
+            let mut ids = RandomIds { spare_keys };
             Namespace {
                 name: routed.namespace,
                 store: &mut *store,
@@ -174,10 +174,10 @@ pub fn to_response(response: HttpResponse) -> Result<Response> {
         .with_headers(headers))
 }
 
-/// UUIDs and seeds from the runtime's cryptographic random source, and the signing key
-/// WebCrypto made for this request, if it may need one.
+/// UUIDs and seeds from the runtime's cryptographic random source, and the signing keys
+/// WebCrypto made for this request, if it may need some.
 struct RandomIds {
-    spare_key: Option<Vec<u8>>,
+    spare_keys: Vec<Vec<u8>>,
 }
 
 impl IdSource for RandomIds {
@@ -191,7 +191,7 @@ impl IdSource for RandomIds {
     }
 
     fn new_signing_key(&mut self) -> std::result::Result<Vec<u8>, KeyError> {
-        if let Some(der) = self.spare_key.take() {
+        if let Some(der) = self.spare_keys.pop() {
             return Ok(der);
         }
         let seed = self
