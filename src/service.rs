@@ -271,7 +271,8 @@ mod tests {
         assert_eq!(signing_keys_needed(&store, &meter), 0);
         assert_eq!(signing_keys_needed(&store, &usage), 0);
         let mut ids = SequentialIds::default();
-        ops::register_usage::rotate_key(&mut store, &mut ids, Instant(0), false).unwrap();
+        let empty = ops::register_usage::key_ring(&store).unwrap();
+        ops::register_usage::rotate_key(&mut store, empty, &mut ids, Instant(0), false).unwrap();
         assert_eq!(signing_keys_needed(&store, &register), 0);
         assert_eq!(signing_keys_needed(&store, &keys), 0);
         assert_eq!(signing_keys_needed(&store, &rotate), 1);

@@ -27,6 +27,15 @@ fn mock() -> Mock {
     m
 }
 
+/// A RegisterUsage input for product `box`.
+fn input(version: i64, nonce: Option<&str>) -> Value {
+    let mut input = json!({"ProductCode": "box", "PublicKeyVersion": version});
+    if let Some(nonce) = nonce {
+        input["Nonce"] = json!(nonce);
+    }
+    input
+}
+
 fn register(m: &mut Mock, key: &str, input: Value) -> Answer {
     m.call_as(key, "us-east-1", "RegisterUsage", input)
 }
@@ -75,11 +84,7 @@ fn error(a: &Answer) -> (u16, &str) {
 #[test]
 fn the_signature_is_a_ps256_jwt_over_the_request_that_verifies_with_the_published_key() {
     let mut m = mock();
-    let a = register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "task-1"}),
-    );
+    let a = register(&mut m, BUYER, input(1, Some("task-1")));
     let token = signature(&a).to_string();
     assert!(a.body.get("PublicKeyRotationTimestamp").is_none());
     let header = decode_header(&token).unwrap();
@@ -147,11 +152,7 @@ fn each_namespace_has_its_own_keys() {
 #[test]
 fn rotation_adds_a_version_and_each_version_signs_with_its_own_key() {
     let mut m = mock();
-    let v2 = register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 2}),
-    );
+    let v2 = register(&mut m, BUYER, input(2, None));
     assert_eq!(error(&v2), (400, "InvalidPublicKeyVersionException"));
     assert!(
         v2.message().contains("current version is 1"),
@@ -164,18 +165,8 @@ fn rotation_adds_a_version_and_each_version_signs_with_its_own_key() {
     assert_eq!(rotated.body["currentVersion"], 2);
     assert_eq!(rotated.body["keys"][0]["status"], "active");
 
-    let one = signature(&register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    ))
-    .to_string();
-    let two = signature(&register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 2}),
-    ))
-    .to_string();
+    let one = signature(&register(&mut m, BUYER, input(1, None))).to_string();
+    let two = signature(&register(&mut m, BUYER, input(2, None))).to_string();
     assert_eq!(verify(&mut m, &two, "2").unwrap()["publicKeyVersion"], 2);
     assert_eq!(verify(&mut m, &one, "1").unwrap()["publicKeyVersion"], 1);
     assert!(
@@ -198,40 +189,24 @@ fn a_retired_version_still_signs_and_answers_its_rotation_timestamp() {
     );
     assert_eq!(rotated.body["keys"][0]["status"], "retired");
     assert_eq!(rotated.body["keys"][0]["retiredAt"], NOW);
-    let a = register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let a = register(&mut m, BUYER, input(1, None));
     let token = signature(&a).to_string();
     assert_eq!(
         a.body["PublicKeyRotationTimestamp"],
         json!(at(NOW).millis() / 1000)
     );
     assert!(verify(&mut m, &token, "1").is_ok());
-    let current = register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 2}),
-    );
+    let current = register(&mut m, BUYER, input(2, None));
     assert!(current.body.get("PublicKeyRotationTimestamp").is_none());
 
     m.set(json!({"retiredPublicKeyVersion": "invalid-public-key-version"}));
-    let refused = register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let refused = register(&mut m, BUYER, input(1, None));
     assert_eq!(error(&refused), (400, "InvalidPublicKeyVersionException"));
 
     m.set(json!({"retiredPublicKeyVersion": "rotation-timestamp"}));
     let back = m.control("POST", "/keys/1/reinstate", None);
     assert_eq!(back.body["keys"][0]["status"], "active");
-    let again = register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let again = register(&mut m, BUYER, input(1, None));
     assert!(again.body.get("PublicKeyRotationTimestamp").is_none());
 }
 
@@ -245,18 +220,10 @@ fn a_retirement_in_the_future_takes_effect_on_the_namespace_clock() {
     );
     assert_eq!(a.status, 200, "{:?}", a.body);
     assert_eq!(a.body["keys"][0]["status"], "active");
-    let before = register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let before = register(&mut m, BUYER, input(1, None));
     assert!(before.body.get("PublicKeyRotationTimestamp").is_none());
     m.control("PUT", "/clock", Some(json!({"offsetSeconds": 1800})));
-    let after = register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let after = register(&mut m, BUYER, input(1, None));
     assert_eq!(
         after.body["PublicKeyRotationTimestamp"],
         json!(at("2026-03-10T13:00:00Z").millis() / 1000)
@@ -285,7 +252,7 @@ fn the_request_is_checked_against_the_model() {
                 "'publicKeyVersion' failed to satisfy constraint: Member must not be null",
             ),
             (
-                json!({"ProductCode": "box", "PublicKeyVersion": 0}),
+                input(0, None),
                 "Member must have value greater than or equal to 1",
             ),
             (
@@ -320,12 +287,7 @@ fn the_request_is_checked_against_the_model() {
         json!({"ProductCode": "box", "PublicKeyVersion": 99999999999u64}),
     );
     assert_eq!(error(&huge), (400, "InvalidPublicKeyVersionException"));
-    let long_task = register_task(
-        &mut m,
-        BUYER,
-        &"t".repeat(256),
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let long_task = register_task(&mut m, BUYER, &"t".repeat(256), input(1, None));
     assert_eq!(error(&long_task), (400, "ValidationException"));
 }
 
@@ -338,19 +300,9 @@ fn unknown_products_and_other_regions_are_refused() {
         json!({"ProductCode": "nope", "PublicKeyVersion": 1}),
     );
     assert_eq!(error(&a), (400, "InvalidProductCodeException"));
-    let eu = m.call_as(
-        BUYER,
-        "eu-west-1",
-        "RegisterUsage",
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let eu = m.call_as(BUYER, "eu-west-1", "RegisterUsage", input(1, None));
     assert_eq!(eu.status, 200);
-    let ap = m.call_as(
-        BUYER,
-        "ap-south-1",
-        "RegisterUsage",
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "t"}),
-    );
+    let ap = m.call_as(BUYER, "ap-south-1", "RegisterUsage", input(1, Some("t")));
     assert_eq!(error(&ap), (400, "InvalidRegionException"));
     assert!(
         ap.message().contains("us-east-1, eu-west-1"),
@@ -359,36 +311,19 @@ fn unknown_products_and_other_regions_are_refused() {
     );
     // A task registered in its Region still gets the Region error elsewhere: only
     // entitlement and platform errors are limited to the first call.
-    register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "t"}),
-    );
-    let ap = m.call_as(
-        BUYER,
-        "ap-south-1",
-        "RegisterUsage",
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "t"}),
-    );
+    register(&mut m, BUYER, input(1, Some("t")));
+    let ap = m.call_as(BUYER, "ap-south-1", "RegisterUsage", input(1, Some("t")));
     assert_eq!(error(&ap), (400, "InvalidRegionException"));
 }
 
 #[test]
 fn only_entitled_buyers_the_seller_and_the_wildcard_caller_may_register() {
     let mut m = mock();
-    let stranger = register(
-        &mut m,
-        STRANGER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let stranger = register(&mut m, STRANGER, input(1, None));
     assert_eq!(error(&stranger), (400, "CustomerNotEntitledException"));
     assert!(stranger.message().contains(STRANGER));
     for key in [BUYER, "999988887777", "test", "AKIDEXAMPLE"] {
-        let a = register(
-            &mut m,
-            key,
-            json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-        );
+        let a = register(&mut m, key, input(1, None));
         assert_eq!(a.status, 200, "{key}: {:?}", a.body);
     }
     m.control(
@@ -397,28 +332,20 @@ fn only_entitled_buyers_the_seller_and_the_wildcard_caller_may_register() {
         Some(json!({"productCode": "box", "customerAWSAccountId": OTHER_BUYER, "action": "unsubscribe-pending"})),
     );
     m.control("PUT", "/clock", Some(json!({"offsetSeconds": 3600})));
-    let gone = register(
-        &mut m,
-        OTHER_BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let gone = register(&mut m, OTHER_BUYER, input(1, None));
     assert_eq!(error(&gone), (400, "CustomerNotEntitledException"));
 }
 
 #[test]
 fn only_a_tasks_first_call_can_fail_on_entitlement_or_platform() {
     let mut m = mock();
-    let first = register(
-        &mut m,
-        OTHER_BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "pod-a"}),
-    );
+    let first = register(&mut m, OTHER_BUYER, input(1, Some("pod-a")));
     assert_eq!(first.status, 200);
     let by_header = register_task(
         &mut m,
         OTHER_BUYER,
         "task-h",
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "changes-every-call-1"}),
+        input(1, Some("changes-every-call-1")),
     );
     assert_eq!(by_header.status, 200);
 
@@ -428,17 +355,13 @@ fn only_a_tasks_first_call_can_fail_on_entitlement_or_platform() {
         Some(json!({"productCode": "box", "customerAWSAccountId": OTHER_BUYER, "action": "unsubscribe-success"})),
     );
     m.set(json!({"containerPlatform": "ec2"}));
-    let same_task = register(
-        &mut m,
-        OTHER_BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "pod-a"}),
-    );
+    let same_task = register(&mut m, OTHER_BUYER, input(1, Some("pod-a")));
     assert_eq!(same_task.status, 200, "{:?}", same_task.body);
     let header_task = register_task(
         &mut m,
         OTHER_BUYER,
         "task-h",
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "changes-every-call-2"}),
+        input(1, Some("changes-every-call-2")),
     );
     assert_eq!(
         header_task.status, 200,
@@ -449,31 +372,15 @@ fn only_a_tasks_first_call_can_fail_on_entitlement_or_platform() {
         "changes-every-call-2"
     );
 
-    let new_task = register(
-        &mut m,
-        OTHER_BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "pod-b"}),
-    );
+    let new_task = register(&mut m, OTHER_BUYER, input(1, Some("pod-b")));
     assert_eq!(error(&new_task), (400, "PlatformNotSupportedException"));
     m.set(json!({"containerPlatform": "fargate"}));
-    let new_task = register(
-        &mut m,
-        OTHER_BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "pod-b"}),
-    );
+    let new_task = register(&mut m, OTHER_BUYER, input(1, Some("pod-b")));
     assert_eq!(error(&new_task), (400, "CustomerNotEntitledException"));
-    let no_task = register(
-        &mut m,
-        OTHER_BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let no_task = register(&mut m, OTHER_BUYER, input(1, None));
     assert_eq!(error(&no_task), (400, "CustomerNotEntitledException"));
     // Tasks belong to their caller: another account cannot borrow pod-a.
-    let borrowed = register(
-        &mut m,
-        STRANGER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "pod-a"}),
-    );
+    let borrowed = register(&mut m, STRANGER, input(1, Some("pod-a")));
     assert_eq!(error(&borrowed), (400, "CustomerNotEntitledException"));
 }
 
@@ -481,39 +388,13 @@ fn only_a_tasks_first_call_can_fail_on_entitlement_or_platform() {
 fn each_task_is_registered_once_however_often_it_calls() {
     let mut m = mock();
     for _ in 0..3 {
-        register(
-            &mut m,
-            BUYER,
-            json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "pod-a"}),
-        );
+        register(&mut m, BUYER, input(1, Some("pod-a")));
     }
-    register_task(
-        &mut m,
-        BUYER,
-        "task-7",
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
-    register_task(
-        &mut m,
-        BUYER,
-        "task-7",
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
-    register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
-    register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
-    register(
-        &mut m,
-        STRANGER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1, "Nonce": "x"}),
-    );
+    register_task(&mut m, BUYER, "task-7", input(1, None));
+    register_task(&mut m, BUYER, "task-7", input(1, None));
+    register(&mut m, BUYER, input(1, None));
+    register(&mut m, BUYER, input(1, None));
+    register(&mut m, STRANGER, input(1, Some("x")));
     let a = m.control("GET", "/registrations?productCode=box", None);
     assert_eq!(a.status, 200, "{:?}", a.body);
     let list = a.body["registrations"].as_array().unwrap();
@@ -551,11 +432,7 @@ fn each_task_is_registered_once_however_often_it_calls() {
 fn the_namespace_can_disable_the_api() {
     let mut m = mock();
     m.set(json!({"disabledOperations": ["RegisterUsage"]}));
-    let a = register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 1}),
-    );
+    let a = register(&mut m, BUYER, input(1, None));
     assert_eq!(error(&a), (400, "DisabledApiException"));
     let metered = m.call(
         "MeterUsage",
@@ -569,15 +446,7 @@ fn the_namespace_can_disable_the_api() {
     );
     assert_eq!(refused.status, 400);
     m.set(json!({"disabledOperations": []}));
-    assert_eq!(
-        register(
-            &mut m,
-            BUYER,
-            json!({"ProductCode": "box", "PublicKeyVersion": 1})
-        )
-        .status,
-        200
-    );
+    assert_eq!(register(&mut m, BUYER, input(1, None)).status, 200);
 }
 
 #[test]
@@ -585,11 +454,7 @@ fn a_reset_keeps_the_keys_and_forgets_the_registrations() {
     let mut m = mock();
     m.control("POST", "/keys/rotate", None);
     let before = m.control("GET", "/keys", None).body;
-    register(
-        &mut m,
-        BUYER,
-        json!({"ProductCode": "box", "PublicKeyVersion": 2, "Nonce": "t"}),
-    );
+    register(&mut m, BUYER, input(2, Some("t")));
     assert_eq!(m.control("POST", "/reset", None).status, 200);
     assert_eq!(m.control("GET", "/keys", None).body, before);
     assert_eq!(m.control("GET", "/registrations", None).body["count"], 0);

@@ -5,11 +5,12 @@
 //!
 //! Layer: control. Version 1 is generated on first need, here as in RegisterUsage.
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{bad, body_json, internal, ok, store_err, Answer, ControlError};
-use crate::domain::signing::{KeyRing, SigningKey, MAX_VERSIONS};
+use super::{bad, body_json, internal, limit_param, ok, store_err, Answer, ControlError};
+use crate::domain::signing::{KeyError, KeyRing, SigningKey, MAX_VERSIONS};
 use crate::domain::time::{optional_rfc3339, Instant};
 use crate::ops::register_usage::{key_ring_with_first, rotate_key, save_key_ring};
 use crate::protocol::http::{HttpRequest, HttpResponse};
@@ -45,9 +46,28 @@ pub fn route<S: Store + ?Sized>(
     }
 }
 
-fn ring<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Result<KeyRing, ControlError> {
+/// The namespace's keys (version 1 made on first need) and its current time.
+fn ring<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Result<(KeyRing, Instant), ControlError> {
     let now = ns.now().map_err(internal)?;
-    key_ring_with_first(ns.store, ns.ids, now).map_err(internal)
+    let ring = key_ring_with_first(ns.store, ns.ids, now).map_err(internal)?;
+    Ok((ring, now))
+}
+
+fn key_failure(e: KeyError) -> ControlError {
+    ControlError(500, e.to_string())
+}
+
+/// The JSON body as `T`, or `T::default()` when there is none.
+fn optional_body<T: DeserializeOwned + Default>(
+    req: &HttpRequest,
+    what: &str,
+    fields: &str,
+) -> Result<T, ControlError> {
+    if req.body.is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(body_json(req)?)
+        .map_err(|e| bad(format!("invalid {what}: {e} (fields: {fields})")))
 }
 
 fn key_view(key: &SigningKey, now: Instant) -> Result<Value, ControlError> {
@@ -58,7 +78,7 @@ fn key_view(key: &SigningKey, now: Instant) -> Result<Value, ControlError> {
         "retiredAt": key.retired_at.map(|at| at.to_rfc3339()),
         "kid": key.kid(),
         "algorithm": "PS256",
-        "publicKeyPem": key.public_pem().map_err(|e| ControlError(500, e.to_string()))?,
+        "publicKeyPem": key.public_pem().map_err(key_failure)?,
     }))
 }
 
@@ -72,17 +92,17 @@ fn ring_view(ring: &KeyRing, now: Instant) -> Answer {
 }
 
 fn list<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
-    let ring = ring(ns)?;
-    ring_view(&ring, ns.now().map_err(internal)?)
+    let (ring, now) = ring(ns)?;
+    ring_view(&ring, now)
 }
 
 /// Every version (retired ones still verify the signatures they made), as a JWK Set.
 fn jwks<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
-    let ring = ring(ns)?;
+    let (ring, _) = ring(ns)?;
     let keys = ring
         .keys()
         .iter()
-        .map(|k| k.public_jwk().map_err(|e| ControlError(500, e.to_string())))
+        .map(|k| k.public_jwk().map_err(key_failure))
         .collect::<Result<Vec<_>, _>>()?;
     ok(json!({ "keys": keys }))
 }
@@ -107,12 +127,10 @@ fn version_of(ring: &KeyRing, text: &str) -> Result<u32, ControlError> {
 
 /// One version's public key as a PEM file.
 fn pem<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, version: &str) -> Answer {
-    let ring = ring(ns)?;
+    let (ring, _) = ring(ns)?;
     let version = version_of(&ring, version)?;
     let key = ring.version(version.into()).expect("version_of found it");
-    let pem = key
-        .public_pem()
-        .map_err(|e| ControlError(500, e.to_string()))?;
+    let pem = key.public_pem().map_err(key_failure)?;
     Ok(HttpResponse::new(200, "application/x-pem-file", pem))
 }
 
@@ -124,20 +142,15 @@ struct RotateBody {
 }
 
 fn rotate<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
-    let body: RotateBody = if req.body.is_empty() {
-        RotateBody::default()
-    } else {
-        serde_json::from_value(body_json(req)?)
-            .map_err(|e| bad(format!("invalid rotation: {e} (fields: retirePrevious)")))?
-    };
-    let now = ns.now().map_err(internal)?;
-    if ring(ns)?.latest() >= MAX_VERSIONS {
+    let body: RotateBody = optional_body(req, "rotation", "retirePrevious")?;
+    let (ring, now) = ring(ns)?;
+    if ring.latest() >= MAX_VERSIONS {
         return Err(ControlError(
             409,
             format!("the namespace already holds {MAX_VERSIONS} key versions"),
         ));
     }
-    let ring = rotate_key(ns.store, ns.ids, now, body.retire_previous).map_err(internal)?;
+    let ring = rotate_key(ns.store, ring, ns.ids, now, body.retire_previous).map_err(internal)?;
     let mut view = ring_view(&ring, now)?;
     view.status = 201;
     Ok(view)
@@ -155,30 +168,25 @@ fn retire<S: Store + ?Sized>(
     req: &HttpRequest,
     version: &str,
 ) -> Answer {
-    let body: RetireBody = if req.body.is_empty() {
-        RetireBody::default()
-    } else {
-        serde_json::from_value(body_json(req)?)
-            .map_err(|e| bad(format!("invalid retirement: {e} (fields: at)")))?
-    };
-    let now = ns.now().map_err(internal)?;
-    set_retired(ns, version, Some(body.at.unwrap_or(now)))
+    let body: RetireBody = optional_body(req, "retirement", "at")?;
+    set_retired(ns, version, Some(body.at))
 }
 
 fn reinstate<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, version: &str) -> Answer {
     set_retired(ns, version, None)
 }
 
+/// Retires a version (`Some(at)`, `at` defaulting to now) or reinstates it (`None`).
 fn set_retired<S: Store + ?Sized>(
     ns: &mut Namespace<'_, S>,
     version: &str,
-    at: Option<Instant>,
+    retirement: Option<Option<Instant>>,
 ) -> Answer {
-    let mut ring = ring(ns)?;
+    let (mut ring, now) = ring(ns)?;
     let version = version_of(&ring, version)?;
-    ring.set_retired(version.into(), at);
+    ring.set_retired(version.into(), retirement.map(|at| at.unwrap_or(now)));
     save_key_ring(ns.store, &ring).map_err(internal)?;
-    ring_view(&ring, ns.now().map_err(internal)?)
+    ring_view(&ring, now)
 }
 
 /// `GET /_mock/registrations?productCode=…&limit=…`: the tasks RegisterUsage registered.
@@ -188,13 +196,7 @@ pub fn registrations<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReq
     for (key, value) in req.query_pairs() {
         match key.as_str() {
             "product" | "productCode" => product = Some(value),
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_REGISTRATIONS_LIMIT).contains(n))
-                    .ok_or_else(|| bad(format!("limit must be 1-{MAX_REGISTRATIONS_LIMIT}")))?
-            }
+            "limit" => limit = limit_param(&value, MAX_REGISTRATIONS_LIMIT)?,
             other => {
                 return Err(bad(format!(
                     "unknown filter '{other}' (filters: productCode, limit)"

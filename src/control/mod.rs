@@ -107,6 +107,15 @@ fn store_err(e: crate::store::StoreError) -> ControlError {
     internal(e.into())
 }
 
+/// A `limit` query parameter: 1 to `max`.
+fn limit_param(value: &str, max: usize) -> Result<usize, ControlError> {
+    value
+        .parse()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| bad(format!("limit must be 1-{max}")))
+}
+
 fn body_json(req: &HttpRequest) -> Result<Value, ControlError> {
     serde_json::from_slice(&req.body).map_err(|e| bad(format!("the body must be JSON: {e}")))
 }
@@ -214,13 +223,7 @@ fn usage<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Ans
             "dimension" => q.dimension = Some(value),
             "from" => q.from = Some(parse_instant("from", &value)?),
             "to" => q.to = Some(parse_instant("to", &value)?),
-            "limit" => {
-                q.limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_USAGE_LIMIT).contains(n))
-                    .ok_or_else(|| bad(format!("limit must be 1-{MAX_USAGE_LIMIT}")))?
-            }
+            "limit" => q.limit = limit_param(&value, MAX_USAGE_LIMIT)?,
             other => {
                 return Err(bad(format!(
                 "unknown filter '{other}' (filters: product, customer, dimension, from, to, limit)"

@@ -8,7 +8,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{bad, body_json, check_product, internal, ok, store_err, Answer, ControlError};
+use super::{
+    bad, body_json, check_product, internal, limit_param, ok, store_err, Answer, ControlError,
+};
 use crate::domain::catalogue::{is_agreement_id, Customer, Integration, Product};
 use crate::domain::constraints::{is_account_id, is_license_arn};
 use crate::domain::entitlement::Entitlement;
@@ -326,13 +328,7 @@ pub fn events<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
                     .parse()
                     .map_err(|_| bad("after must be an event seq (a number)"))?
             }
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_EVENTS_LIMIT).contains(n))
-                    .ok_or_else(|| bad(format!("limit must be 1-{MAX_EVENTS_LIMIT}")))?
-            }
+            "limit" => limit = limit_param(&value, MAX_EVENTS_LIMIT)?,
             "productCode" | "product" => product = Some(value),
             "action" => action = Some(value),
             other => {

@@ -157,6 +157,14 @@ impl Product {
         }
     }
 
+    /// Whether the buyer account may use the product at `now`: one of its customers with a
+    /// subscription that accepts usage.
+    pub fn entitles(&self, account: &str, now: Instant) -> bool {
+        self.customers
+            .iter()
+            .any(|c| c.customer_aws_account_id.as_deref() == Some(account) && c.accepts_usage(now))
+    }
+
     pub fn runs_in(&self, region: &str) -> bool {
         self.regions.is_empty() || self.regions.iter().any(|r| r == region)
     }

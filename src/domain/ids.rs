@@ -12,11 +12,16 @@ pub trait IdSource {
     /// A new RSA signing key (PKCS#1 DER): by default generated in Rust from `random_seed`;
     /// the worker hands over one WebCrypto made before the request's step.
     fn new_signing_key(&mut self) -> Result<Vec<u8>, KeyError> {
-        let seed = self
-            .random_seed()
-            .ok_or_else(|| KeyError("the random source failed; no key was made".into()))?;
-        generate_key_der(seed)
+        seeded_signing_key(self)
     }
+}
+
+/// A new RSA signing key generated in Rust from the source's `random_seed`.
+pub fn seeded_signing_key<I: IdSource + ?Sized>(ids: &mut I) -> Result<Vec<u8>, KeyError> {
+    let seed = ids
+        .random_seed()
+        .ok_or_else(|| KeyError("the random source failed; no key was made".into()))?;
+    generate_key_der(seed)
 }
 
 /// Formats 128 bits as a version-4 UUID string.

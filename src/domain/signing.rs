@@ -87,11 +87,6 @@ impl SigningKey {
         })
     }
 
-    /// Generates version `version` from a 32-byte random seed.
-    pub fn generate(version: u32, seed: [u8; 32], now: Instant) -> Result<SigningKey, KeyError> {
-        SigningKey::from_der(version, &generate_key_der(seed)?, now)
-    }
-
     fn private_der(&self) -> Result<Vec<u8>, KeyError> {
         STANDARD.decode(&self.private_key).map_err(key_error)
     }
@@ -200,12 +195,14 @@ impl KeyRing {
         der: &[u8],
         now: Instant,
         retire_previous: bool,
-    ) -> Result<&SigningKey, RotateError> {
+    ) -> Result<&SigningKey, KeyError> {
         let next = self.latest() + 1;
         if next > MAX_VERSIONS {
-            return Err(RotateError::Full);
+            return Err(KeyError(format!(
+                "the namespace already holds {MAX_VERSIONS} versions"
+            )));
         }
-        let key = SigningKey::from_der(next, der, now).map_err(RotateError::Key)?;
+        let key = SigningKey::from_der(next, der, now)?;
         if retire_previous {
             for old in self.keys.iter_mut().filter(|k| !k.is_retired_at(now)) {
                 old.retired_at = Some(now);
@@ -231,13 +228,6 @@ impl KeyRing {
     }
 }
 
-/// Why a rotation failed.
-#[derive(Debug, PartialEq, Eq)]
-pub enum RotateError {
-    Full,
-    Key(KeyError),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +235,10 @@ mod tests {
 
     fn seed(n: u8) -> [u8; 32] {
         [n; 32]
+    }
+
+    fn generate(version: u32, seed: [u8; 32]) -> SigningKey {
+        SigningKey::from_der(version, &generate_key_der(seed).unwrap(), Instant(0)).unwrap()
     }
 
     fn claims(nonce: Option<&str>) -> Claims {
@@ -267,7 +261,7 @@ mod tests {
 
     #[test]
     fn a_signature_is_a_ps256_jws_that_verifies_against_the_published_jwk() {
-        let key = SigningKey::generate(1, seed(7), Instant(0)).unwrap();
+        let key = generate(1, seed(7));
         let token = key.sign(&claims(Some("n-1"))).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);
@@ -288,7 +282,7 @@ mod tests {
 
     #[test]
     fn the_pem_holds_the_same_public_key_as_the_jwk() {
-        let key = SigningKey::generate(1, seed(3), Instant(0)).unwrap();
+        let key = generate(1, seed(3));
         let pem = key.public_pem().unwrap();
         assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
         let token = key.sign(&claims(None)).unwrap();
@@ -308,8 +302,8 @@ mod tests {
 
     #[test]
     fn another_version_does_not_verify_the_signature() {
-        let one = SigningKey::generate(1, seed(1), Instant(0)).unwrap();
-        let two = SigningKey::generate(2, seed(2), Instant(0)).unwrap();
+        let one = generate(1, seed(1));
+        let two = generate(2, seed(2));
         let token = one.sign(&claims(None)).unwrap();
         let jwk: jsonwebtoken::jwk::Jwk =
             serde_json::from_value(two.public_jwk().unwrap()).unwrap();
@@ -323,9 +317,9 @@ mod tests {
 
     #[test]
     fn keys_follow_from_their_seed_and_differ_between_seeds() {
-        let a = SigningKey::generate(1, seed(9), Instant(0)).unwrap();
-        let b = SigningKey::generate(1, seed(9), Instant(0)).unwrap();
-        let c = SigningKey::generate(1, seed(10), Instant(0)).unwrap();
+        let a = generate(1, seed(9));
+        let b = generate(1, seed(9));
+        let c = generate(1, seed(10));
         assert_eq!(a, b);
         assert_ne!(a.public_pem().unwrap(), c.public_pem().unwrap());
         assert_eq!(a.private().unwrap().size() * 8, KEY_BITS);

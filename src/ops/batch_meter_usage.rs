@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::meter_usage::ledger_allocations;
 use super::shapes::{self, echo_record, required_string};
-use super::{decide_usage, ledger_key, Call, UsageDecision};
+use super::{decide_usage, known_product, ledger_key, Call, UsageDecision};
 use crate::domain::allocation::{check_allocations, Allocation, QuantityForm};
 use crate::domain::catalogue::{Customer, Integration, Product};
 use crate::domain::constraints::{
@@ -299,12 +299,7 @@ fn product_of<S: Store + ?Sized>(
     store: &S,
 ) -> Result<Option<Product>, ServiceError> {
     if let Some(code) = &req.product_code {
-        let product = store.product(code)?.ok_or_else(|| {
-            ServiceError::new(
-                ErrorKind::InvalidProductCodeException,
-                format!("Product code '{code}' is not a product of this namespace"),
-            )
-        })?;
+        let product = known_product(store, code)?;
         for r in &req.records {
             if let Some(license) = &r.license_arn {
                 let elsewhere = product.customer_by_license(license).is_none()

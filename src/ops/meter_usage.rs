@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use super::shapes::{self, required_string};
-use super::{decide_usage, ledger_key, Call, UsageDecision};
+use super::{decide_usage, known_product, ledger_key, Call, UsageDecision};
 use crate::domain::allocation::{check_allocations, Allocation, QuantityForm};
 use crate::domain::constraints::Violations;
 use crate::domain::ids::IdSource;
@@ -34,10 +34,7 @@ impl MeterUsageRequest {
     pub fn decode(input: &Map<String, Value>) -> Result<Self, ServiceError> {
         let s = Structure::new(input, "");
         let mut v = Violations::default();
-        let product = required_string(&s, "ProductCode", &mut v)?;
-        if let Some(p) = &product {
-            shapes::check_product_code(p, &mut v);
-        }
+        let product = shapes::required_product_code(&s, &mut v)?;
         let timestamp = s.timestamp("Timestamp")?;
         if timestamp.is_none() {
             v.missing(&s.path_of("Timestamp"));
@@ -132,15 +129,7 @@ pub fn meter_usage<S: Store + ?Sized>(
         check_allocations(req.quantity, req.form, allocations, path, call.tag_rules())?;
     }
 
-    let Some(product) = store.product(&req.product_code)? else {
-        return err(
-            ErrorKind::InvalidProductCodeException,
-            format!(
-                "Product code '{}' is not a product of this namespace",
-                req.product_code
-            ),
-        );
-    };
+    let product = known_product(store, &req.product_code)?;
     if !product.has_dimension(&req.dimension) {
         return err(
             ErrorKind::InvalidUsageDimensionException,
@@ -164,11 +153,7 @@ pub fn meter_usage<S: Store + ?Sized>(
         );
     }
     if let Some(account) = &call.caller.account {
-        let entitled = product.customers.iter().any(|c| {
-            c.customer_aws_account_id.as_deref() == Some(account.as_str())
-                && c.accepts_usage(call.now)
-        });
-        if !entitled {
+        if !product.entitles(account, call.now) {
             return err(
                 ErrorKind::CustomerNotEntitledException,
                 format!(

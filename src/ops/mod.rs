@@ -15,6 +15,7 @@ pub mod shapes;
 use serde_json::{Map, Value};
 
 use crate::domain::allocation::TagRules;
+use crate::domain::catalogue::Product;
 use crate::domain::ids::IdSource;
 use crate::domain::quantity::Quantity;
 use crate::domain::settings::Settings;
@@ -100,6 +101,16 @@ pub fn modeled_errors(operation: Operation) -> &'static [ErrorKind] {
             InternalServiceErrorException,
         ],
     }
+}
+
+/// The product a request names, or `InvalidProductCodeException`.
+pub fn known_product<S: Store + ?Sized>(store: &S, code: &str) -> Result<Product, ServiceError> {
+    store.product(code)?.ok_or_else(|| {
+        ServiceError::new(
+            ErrorKind::InvalidProductCodeException,
+            format!("Product code '{code}' is not a product of this namespace"),
+        )
+    })
 }
 
 /// The ledger key of a usage: its parts and hour as a JSON array, so no value (dimensions,

@@ -2,7 +2,8 @@
 //! signature (a PS256 JWS by the namespace's key of the requested public-key version) that
 //! proves the answer came from the service.
 //!
-//! Order of checks: structure and constraints (`ValidationException`), product
+//! Order of checks (after the fault queue and `disabledOperations`, which `dispatch`
+//! applies to every operation): structure and constraints (`ValidationException`), product
 //! (`InvalidProductCodeException`), key version (`InvalidPublicKeyVersionException`), Region
 //! (`InvalidRegionException`); then, on a task's first call only (the documented rule),
 //! platform (`PlatformNotSupportedException`) and entitlement (`CustomerNotEntitledException`).
@@ -11,12 +12,12 @@
 
 use serde_json::{json, Map, Value};
 
-use super::shapes::{self, required_string};
-use super::Call;
+use super::shapes;
+use super::{known_product, Call};
 use crate::domain::constraints::{aws_len, Violations};
 use crate::domain::ids::IdSource;
 use crate::domain::settings::RetiredKeyAnswer;
-use crate::domain::signing::{Claims, KeyRing, RotateError};
+use crate::domain::signing::{Claims, KeyRing};
 use crate::domain::time::Instant;
 use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
@@ -39,10 +40,7 @@ impl RegisterUsageRequest {
     pub fn decode(input: &Map<String, Value>) -> Result<Self, ServiceError> {
         let s = Structure::new(input, "");
         let mut v = Violations::default();
-        let product = required_string(&s, "ProductCode", &mut v)?;
-        if let Some(p) = &product {
-            shapes::check_product_code(p, &mut v);
-        }
+        let product = shapes::required_product_code(&s, &mut v)?;
         let version = s.integer("PublicKeyVersion")?;
         match &version {
             Some(k) => v.range(k.value, &k.path, 1, i64::MAX),
@@ -77,25 +75,18 @@ pub fn save_key_ring<S: Store + ?Sized>(store: &mut S, ring: &KeyRing) -> Result
     Ok(store.put_meta(KEY_RING_META, &text)?)
 }
 
-/// Adds the next key version, with a key from the id source (a 2048-bit RSA key).
+/// Adds the next version to `ring` (the namespace's, as read), with a key from the id
+/// source, and saves it.
 pub fn rotate_key<S: Store + ?Sized>(
     store: &mut S,
+    mut ring: KeyRing,
     ids: &mut dyn IdSource,
     now: Instant,
     retire_previous: bool,
 ) -> Result<KeyRing, ServiceError> {
-    let mut ring = key_ring(store)?;
     let der = ids.new_signing_key().map_err(ServiceError::internal)?;
-    match ring.rotate(&der, now, retire_previous) {
-        Ok(_) => {}
-        Err(RotateError::Full) => {
-            return Err(ServiceError::new(
-                ErrorKind::ValidationException,
-                "the namespace already holds the most key versions it may",
-            ))
-        }
-        Err(RotateError::Key(e)) => return Err(ServiceError::internal(e)),
-    }
+    ring.rotate(&der, now, retire_previous)
+        .map_err(ServiceError::internal)?;
     save_key_ring(store, &ring)?;
     Ok(ring)
 }
@@ -110,7 +101,7 @@ pub fn key_ring_with_first<S: Store + ?Sized>(
     if !ring.is_empty() {
         return Ok(ring);
     }
-    rotate_key(store, ids, now, false)
+    rotate_key(store, ring, ids, now, false)
 }
 
 /// Which task the call belongs to, and how that was decided.
@@ -138,15 +129,7 @@ pub fn run<S: Store + ?Sized>(
         );
     }
 
-    let Some(product) = store.product(&req.product_code)? else {
-        return err(
-            ErrorKind::InvalidProductCodeException,
-            format!(
-                "Product code '{}' is not a product of this namespace",
-                req.product_code
-            ),
-        );
-    };
+    let product = known_product(store, &req.product_code)?;
 
     let ring = key_ring_with_first(store, ids, call.now)?;
     let unknown_version = || {
@@ -203,11 +186,7 @@ pub fn run<S: Store + ?Sized>(
         if let Some(account) = &call.caller.account {
             // The seller's own account is in preview mode: no entitlement check.
             let preview = product.seller_account_id.as_deref() == Some(account.as_str());
-            let entitled = product.customers.iter().any(|c| {
-                c.customer_aws_account_id.as_deref() == Some(account.as_str())
-                    && c.accepts_usage(call.now)
-            });
-            if !preview && !entitled {
+            if !preview && !product.entitles(account, call.now) {
                 return err(
                     ErrorKind::CustomerNotEntitledException,
                     format!(

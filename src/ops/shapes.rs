@@ -120,6 +120,18 @@ pub fn check_product_code(p: &Member<&str>, v: &mut Violations) {
     );
 }
 
+/// Reads the required `ProductCode` member and checks its constraints.
+pub fn required_product_code<'a>(
+    s: &Structure<'a>,
+    v: &mut Violations,
+) -> Result<Option<Member<&'a str>>, ServiceError> {
+    let product = required_string(s, "ProductCode", v)?;
+    if let Some(p) = &product {
+        check_product_code(p, v);
+    }
+    Ok(product)
+}
+
 /// Reads a required string member, collecting "must not be null" when it is absent.
 pub fn required_string<'a>(
     s: &Structure<'a>,

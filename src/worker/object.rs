@@ -16,8 +16,8 @@ use worker::{
 use super::sql_store::SqlStore;
 use super::vault::KvVault;
 use crate::delivery::{self, DueDelivery};
-use crate::domain::ids::{uuid_v4_from_bytes, IdSource};
-use crate::domain::signing::{generate_key_der, key_der_from_pkcs8, KeyError, KEY_BITS};
+use crate::domain::ids::{seeded_signing_key, uuid_v4_from_bytes, IdSource};
+use crate::domain::signing::{key_der_from_pkcs8, KeyError, KEY_BITS};
 use crate::domain::time::Instant;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::route;
@@ -191,13 +191,10 @@ impl IdSource for RandomIds {
     }
 
     fn new_signing_key(&mut self) -> std::result::Result<Vec<u8>, KeyError> {
-        if let Some(der) = self.spare_keys.pop() {
-            return Ok(der);
+        match self.spare_keys.pop() {
+            Some(der) => Ok(der),
+            None => seeded_signing_key(self),
         }
-        let seed = self
-            .random_seed()
-            .ok_or_else(|| KeyError("the random source failed; no key was made".into()))?;
-        generate_key_der(seed)
     }
 }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { importSPKI, jwtVerify } from 'jose';
 import {
-  startEphemeralMock, namespaceUrl, createProduct, setClock, usageRecords, control, epochOf, UUID_V4,
+  startEphemeralMock, namespaceUrl, createProduct, setClock, usageRecords, control, epochOf, UUID_V4, awsClientEnv,
 } from './harness.mjs';
 
 const NOW = '2026-03-10T12:30:00Z';
@@ -31,23 +31,15 @@ async function world() {
 
 /** The environment of a client process: the mock as the Metering endpoint, nothing from ~/.aws. */
 function clientEnv(url) {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith('AWS_')) delete env[key];
-  }
-  return {
-    ...env,
+  return awsClientEnv({
     AWS_ENDPOINT_URL_MARKETPLACE_METERING: url,
     AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE: url,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: '/nonexistent/aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-    AWS_EC2_METADATA_DISABLED: 'true',
     AWS_MAX_ATTEMPTS: '1',
     AWS_PAGER: '',
-  };
+  });
 }
 
 /** Runs a command; resolves { code, stdout, stderr } whatever the exit code. */

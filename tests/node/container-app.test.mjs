@@ -11,7 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEphemeralMock, namespaceUrl, createProduct, setClock, control, epochOf } from './harness.mjs';
+import {
+  startEphemeralMock, namespaceUrl, createProduct, setClock, control, epochOf, awsClientEnv,
+} from './harness.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const APP = join(ROOT, 'examples', 'container-app.mjs');
@@ -45,22 +47,14 @@ async function world() {
  * Metering endpoint, the caller and Region, and the example's own variables from `vars`.
  */
 function containerEnv(url, { accessKeyId = BUYER, region = 'us-east-1', ...vars } = {}) {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith('AWS_')) delete env[key];
-  }
-  return {
-    ...env,
+  return awsClientEnv({
     AWS_ENDPOINT_URL_MARKETPLACE_METERING: url,
     AWS_ACCESS_KEY_ID: accessKeyId,
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_REGION: region,
-    AWS_CONFIG_FILE: '/nonexistent/aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-    AWS_EC2_METADATA_DISABLED: 'true',
     PRODUCT_CODE: 'box',
     ...vars,
-  };
+  });
 }
 
 /** Runs the example (or `command args`); resolves { code, stdout, stderr } whatever the exit code. */

@@ -197,3 +197,21 @@ export async function startEphemeralMock() {
   }
   return { ...mock, stop: async () => { await mock.stop(); removeState(); } };
 }
+
+/**
+ * The environment of an AWS client process (the CLI, boto3, an example): this process's
+ * without any AWS_* variable and without ~/.aws or instance metadata, plus `vars`.
+ */
+export function awsClientEnv(vars) {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('AWS_')) delete env[key];
+  }
+  return {
+    ...env,
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...vars,
+  };
+}
