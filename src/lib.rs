@@ -4,6 +4,8 @@
 //! Crate map, from the outside in:
 //! - `worker` (wasm32 only): fetch entry, the per-namespace Durable Object, its SQLite store,
 //!   the KV vault of registration tokens, and the alarm that delivers webhooks.
+//! - `gate`: the one route table with each route's access class, the deployment's
+//!   configuration and limits, browser protections, and the secrets of locked deployments.
 //! - `service`: one namespace serving an HTTP request (AWS front door or control API).
 //! - `delivery`: which webhook deliveries are due and what their attempts got.
 //! - `protocol`: awsJson1_1 and rpc-v2-cbor framing and errors, the services and their
@@ -21,6 +23,7 @@ pub mod control;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod gate;
 pub mod ops;
 pub mod protocol;
 pub mod service;

@@ -53,13 +53,22 @@ pub fn check_body_size(body: &[u8], service: Service) -> Result<(), ServiceError
     if body.len() < MAX_BODY_BYTES {
         return Ok(());
     }
-    Err(ServiceError::new(
+    Err(body_too_large(body.len(), service))
+}
+
+/// The error for a body of `len` bytes (1 MB or more), also used before a body is read.
+pub fn body_too_large(len: usize, service: Service) -> ServiceError {
+    ServiceError::new(
         service.invalid_input(),
         format!(
-            "1 validation error detected: the request body has {} bytes; requests must be smaller than 1 MB ({MAX_BODY_BYTES} bytes)",
-            body.len()
+            "1 validation error detected: the request body has {len} bytes; requests must be smaller than 1 MB ({MAX_BODY_BYTES} bytes)"
         ),
-    ))
+    )
+}
+
+/// The service an `X-Amz-Target` names (Metering when it names none), to pick its errors.
+pub fn service_of(target: Option<&str>) -> Service {
+    operation(target).map_or(Service::Metering, |op| op.service())
 }
 
 fn operation(target: Option<&str>) -> Result<Operation, ServiceError> {

@@ -1,0 +1,352 @@
+//! The gate: what every request passes before anything with state runs. It finds the
+//! request's route in the one route table, refuses a body over the route's limit before
+//! the body is read, refuses state changes a web page could send cross-site, and, in a
+//! locked deployment, refuses requests without the credential their access class needs.
+//! What needs a namespace's own secrets (its control token's digest, its AWS credentials)
+//! is checked by `namespace_access` inside that namespace's Durable Object, where they live,
+//! so rotation and deletion take effect at once without a second lookup per request.
+//!
+//! Layer: gate. Pure: the worker entry and the Durable Objects call it; it never imports
+//! the runtime or a store.
+
+pub mod browser;
+pub mod deployment;
+pub mod routes;
+pub mod secrets;
+
+use serde_json::json;
+
+use crate::error::{ErrorKind, ServiceError};
+use crate::protocol::http::HttpResponse;
+use crate::protocol::{awsjson, cbor};
+use browser::Origins;
+use deployment::{Deployment, ADMIN_MAX_BODY_BYTES};
+use routes::{Access, Body, Found};
+use secrets::{bearer, Provision};
+
+/// What the gate reads of a request before its body.
+pub struct Head<'a> {
+    pub method: &'a str,
+    /// The whole path, namespace prefix included.
+    pub path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a [(String, String)],
+    /// `scheme://host[:port]` the request was addressed to.
+    pub origin: &'a str,
+    /// The body's length when `Content-Length` tells it.
+    pub content_length: Option<usize>,
+}
+
+impl Head<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request the gate let through, and where it goes.
+#[derive(Debug)]
+pub struct Admitted<'p> {
+    pub found: Found<'p>,
+    /// The largest body the route accepts; a body of unknown length is read up to it.
+    pub body_limit: usize,
+}
+
+/// A JSON error of the control or admin API.
+pub fn json_error(status: u16, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::json(status, &json!({ "error": message.into() }))
+}
+
+/// An AWS error in the protocol of the request's path.
+pub fn aws_error(path: &str, error: &ServiceError, request_id: &str) -> HttpResponse {
+    if cbor::is_rpc_path(path) {
+        cbor::error(error, request_id)
+    } else {
+        awsjson::error(error, request_id)
+    }
+}
+
+/// The answer to a body of `len` bytes over its route's `limit`.
+pub fn too_large(
+    head: &Head<'_>,
+    found: &Found<'_>,
+    len: usize,
+    limit: usize,
+    request_id: &str,
+) -> HttpResponse {
+    match found.access {
+        Access::Aws => {
+            let service = awsjson::service_of(head.header("x-amz-target"));
+            aws_error(
+                &found.path,
+                &awsjson::body_too_large(len, service),
+                request_id,
+            )
+        }
+        Access::Public => json_error(413, "this route takes no request body"),
+        _ => json_error(
+            413,
+            format!("the request body has {len} bytes; this route accepts at most {limit}"),
+        ),
+    }
+}
+
+fn limit_of(access: Access, deployment: &Deployment) -> usize {
+    match access {
+        Access::Aws => awsjson::MAX_BODY_BYTES - 1,
+        Access::Admin => ADMIN_MAX_BODY_BYTES,
+        Access::Namespace => deployment.limits.control_body_bytes,
+        Access::Public => 0,
+    }
+}
+
+/// Lets a request through or answers it. `request_id` goes on AWS-style refusals.
+pub fn admit<'p>(
+    head: &Head<'p>,
+    deployment: &Deployment,
+    request_id: &str,
+) -> Result<Admitted<'p>, HttpResponse> {
+    let found = routes::find(head.method, head.path).map_err(|e| json_error(400, e))?;
+    let body_limit = limit_of(found.access, deployment);
+    if let Some(len) = head.content_length.filter(|&len| len > body_limit) {
+        return Err(too_large(head, &found, len, body_limit, request_id));
+    }
+    if matches!(found.access, Access::Namespace | Access::Admin) && found.changes_state(head.method)
+    {
+        let accepts = found.route().map_or(Body::Json, |r| r.body);
+        let origins = Origins {
+            own: head.origin,
+            allowed: &deployment.allowed_origins,
+        };
+        browser::check_state_change(|n| head.header(n), head.content_length, accepts, &origins)
+            .map_err(|browser::Refused(status, message)| json_error(status, message))?;
+    }
+    match found.access {
+        Access::Admin if !deployment.locked() => Err(json_error(
+            404,
+            "the admin API exists only in a locked deployment (set the ADMIN_TOKEN secret)",
+        )),
+        Access::Admin
+            if !bearer(head.header("authorization"))
+                .is_some_and(|t| deployment.is_admin_token(t)) =>
+        {
+            Err(unauthorized(
+                "the admin API needs Authorization: Bearer <ADMIN_TOKEN>",
+            ))
+        }
+        Access::Namespace
+            if deployment.locked() && bearer(head.header("authorization")).is_none() =>
+        {
+            Err(unauthorized(
+                "the control API of a namespace needs Authorization: Bearer <control token>",
+            ))
+        }
+        Access::Aws if deployment.locked() && !is_signed(head) => Err(aws_error(
+            &found.path,
+            &ServiceError::new(
+                ErrorKind::MissingAuthenticationTokenException,
+                "Missing Authentication Token",
+            ),
+            request_id,
+        )),
+        _ => Ok(Admitted { found, body_limit }),
+    }
+}
+
+fn is_signed(head: &Head<'_>) -> bool {
+    head.header("authorization").is_some()
+        || head
+            .query
+            .split('&')
+            .any(|p| p.to_ascii_lowercase().starts_with("x-amz-credential="))
+}
+
+pub fn unauthorized(message: &str) -> HttpResponse {
+    json_error(401, message).with_header("WWW-Authenticate", "Bearer")
+}
+
+/// The namespace-side check of a control request in a locked deployment: the namespace
+/// must be provisioned, and the bearer token must be its control token or the admin token.
+pub fn namespace_access(
+    authorization: Option<&str>,
+    provision: Option<&Provision>,
+    deployment: &Deployment,
+    namespace: &str,
+) -> Result<(), HttpResponse> {
+    if !deployment.locked() {
+        return Ok(());
+    }
+    let Some(provision) = provision else {
+        return Err(json_error(404, format!("no namespace '{namespace}'")));
+    };
+    let token = bearer(authorization).unwrap_or_default();
+    if provision.accepts_control_token(token) || deployment.is_admin_token(token) {
+        Ok(())
+    } else {
+        Err(unauthorized(
+            "the token is not this namespace's control token (nor the admin token)",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrets::Issued;
+
+    const ADMIN: &str = "admin-token-0123456789";
+
+    fn head<'a>(
+        method: &'a str,
+        path: &'a str,
+        headers: &'a [(String, String)],
+        content_length: Option<usize>,
+    ) -> Head<'a> {
+        Head {
+            method,
+            path,
+            query: "",
+            headers,
+            origin: "http://127.0.0.1:8787",
+            content_length,
+        }
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn status(result: Result<Admitted<'_>, HttpResponse>) -> u16 {
+        result.map_or_else(|r| r.status, |_| 200)
+    }
+
+    #[test]
+    fn open_deployments_need_no_credentials_but_have_no_admin_api() {
+        let open = Deployment::default();
+        let none = headers(&[]);
+        assert_eq!(
+            status(admit(&head("GET", "/_mock/usage", &none, None), &open, "r")),
+            200
+        );
+        assert_eq!(
+            status(admit(
+                &head("POST", "/_mock/reset", &none, Some(0)),
+                &open,
+                "r"
+            )),
+            200
+        );
+        assert_eq!(
+            status(admit(
+                &head("GET", "/_admin/namespaces", &none, None),
+                &open,
+                "r"
+            )),
+            404
+        );
+    }
+
+    #[test]
+    fn locked_deployments_refuse_what_carries_no_credential() {
+        let locked = Deployment::locked_with(ADMIN);
+        let none = headers(&[]);
+        assert_eq!(
+            status(admit(
+                &head("GET", "/_mock/usage", &none, None),
+                &locked,
+                "r"
+            )),
+            401
+        );
+        assert_eq!(
+            status(admit(
+                &head("GET", "/_mock/nope", &none, None),
+                &locked,
+                "r"
+            )),
+            401
+        );
+        let aws = admit(&head("POST", "/ns/a", &none, Some(2)), &locked, "r").unwrap_err();
+        assert_eq!(
+            aws.header("x-amzn-ErrorType"),
+            Some("MissingAuthenticationTokenException")
+        );
+        assert_eq!(
+            status(admit(
+                &head("GET", "/_mock/ping", &none, None),
+                &locked,
+                "r"
+            )),
+            200
+        );
+        let wrong = headers(&[("authorization", "Bearer not-the-admin-token")]);
+        assert_eq!(
+            status(admit(
+                &head("GET", "/_admin/namespaces", &wrong, None),
+                &locked,
+                "r"
+            )),
+            401
+        );
+        let admin = headers(&[("authorization", &format!("Bearer {ADMIN}"))]);
+        assert_eq!(
+            status(admit(
+                &head("GET", "/_admin/namespaces", &admin, None),
+                &locked,
+                "r"
+            )),
+            200
+        );
+    }
+
+    #[test]
+    fn bodies_over_the_limit_are_refused_before_they_are_read() {
+        let open = Deployment::default();
+        let json = headers(&[("content-type", "application/json")]);
+        let big = admit(
+            &head("POST", "/_mock/products", &json, Some(2 * 1024 * 1024)),
+            &open,
+            "r",
+        )
+        .unwrap_err();
+        assert_eq!(big.status, 413);
+        let aws = admit(&head("POST", "/", &json, Some(1024 * 1024)), &open, "r").unwrap_err();
+        assert_eq!(
+            (aws.status, aws.header("x-amzn-ErrorType")),
+            (400, Some("ValidationException"))
+        );
+        let ok = admit(&head("POST", "/", &json, Some(1024 * 1024 - 1)), &open, "r").unwrap();
+        assert_eq!(ok.body_limit, 1024 * 1024 - 1);
+    }
+
+    #[test]
+    fn the_namespace_checks_its_own_control_token() {
+        let locked = Deployment::locked_with(ADMIN);
+        let issued = Issued::from_random(&[3u8; 96]);
+        let provision = Provision::new("team-a", &issued, 7, 0);
+        let bearer_of = |t: &str| format!("Bearer {t}");
+        let check = |auth: Option<&str>, p: Option<&Provision>| {
+            namespace_access(auth, p, &locked, "team-a").map_err(|r| r.status)
+        };
+        assert_eq!(
+            check(Some(&bearer_of(&issued.control_token)), Some(&provision)),
+            Ok(())
+        );
+        assert_eq!(check(Some(&bearer_of(ADMIN)), Some(&provision)), Ok(()));
+        assert_eq!(
+            check(Some(&bearer_of("mmct_other")), Some(&provision)),
+            Err(401)
+        );
+        assert_eq!(check(None, Some(&provision)), Err(401));
+        assert_eq!(check(Some(&bearer_of(ADMIN)), None), Err(404));
+        assert_eq!(
+            namespace_access(None, None, &Deployment::default(), "x"),
+            Ok(())
+        );
+    }
+}

@@ -1,0 +1,427 @@
+//! The one route table: every path the worker answers, with the access class that guards
+//! it. The gate enforces the class before anything runs, the namespace and the registry
+//! dispatch on the endpoint found here, and `GET /_admin/routes` lists the table so tests
+//! can walk every route with every wrong credential: a new route cannot skip the check.
+
+use serde::Serialize;
+
+use crate::protocol::cbor;
+use crate::protocol::route::{self, DEFAULT_NAMESPACE};
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    /// Anyone: answers that hold no namespace data.
+    Public,
+    /// The namespace's control token (or the admin token) in locked deployments.
+    Namespace,
+    /// A SigV4 signature by the namespace's credentials in locked deployments.
+    Aws,
+    /// The admin token; the admin API exists only in locked deployments.
+    Admin,
+}
+
+/// The control API's endpoints (`/_mock/…` of a namespace).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Health,
+    ListProducts,
+    PutProduct,
+    GetProduct,
+    DeleteProduct,
+    Usage,
+    GetSettings,
+    PatchSettings,
+    GetClock,
+    PutClock,
+    ListFaults,
+    AddFault,
+    ClearFaults,
+    Reset,
+    MintToken,
+    SignupPage,
+    Signup,
+    Lifecycle,
+    PutEntitlements,
+    Events,
+    Keys,
+    CreateKeys,
+    Jwks,
+    KeyPem,
+    RotateKeys,
+    RetireKey,
+    ReinstateKey,
+    Registrations,
+    StoreContract,
+}
+
+/// The admin API's endpoints (`/_admin/…`, locked deployments).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admin {
+    ListNamespaces,
+    CreateNamespace,
+    DeleteNamespace,
+    RotateNamespace,
+    Routes,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /_mock/ping`: answered by the worker alone (the benchmark's baseline).
+    Ping,
+    /// `GET /` of a namespace: what the endpoint is.
+    Banner,
+    AwsJson,
+    RpcV2Cbor,
+    Control(Control),
+    Admin(Admin),
+}
+
+/// What a state-changing route accepts as its body's `Content-Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Body {
+    Json,
+    /// JSON, or the form the simulated sign-up page posts to itself.
+    JsonOrForm,
+}
+
+#[derive(Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Route {
+    pub method: &'static str,
+    /// Inside a namespace (`/_mock/…`, `/`) or, for admin routes, from the root; `{x}`
+    /// matches one path segment.
+    pub path: &'static str,
+    pub access: Access,
+    #[serde(skip)]
+    pub endpoint: Endpoint,
+    pub body: Body,
+}
+
+const fn r(method: &'static str, path: &'static str, access: Access, endpoint: Endpoint) -> Route {
+    Route {
+        method,
+        path,
+        access,
+        endpoint,
+        body: Body::Json,
+    }
+}
+
+const fn c(method: &'static str, path: &'static str, control: Control) -> Route {
+    r(method, path, Access::Namespace, Endpoint::Control(control))
+}
+
+const fn a(method: &'static str, path: &'static str, admin: Admin) -> Route {
+    r(method, path, Access::Admin, Endpoint::Admin(admin))
+}
+
+use Control as C;
+
+pub const ROUTES: &[Route] = &[
+    r("GET", "/_mock/ping", Access::Public, Endpoint::Ping),
+    r("GET", "/", Access::Public, Endpoint::Banner),
+    r("POST", "/", Access::Aws, Endpoint::AwsJson),
+    r(
+        "POST",
+        "/service/{service}/operation/{operation}",
+        Access::Aws,
+        Endpoint::RpcV2Cbor,
+    ),
+    c("GET", "/_mock/health", C::Health),
+    c("GET", "/_mock/products", C::ListProducts),
+    c("POST", "/_mock/products", C::PutProduct),
+    c("GET", "/_mock/products/{code}", C::GetProduct),
+    c("DELETE", "/_mock/products/{code}", C::DeleteProduct),
+    c("GET", "/_mock/usage", C::Usage),
+    c("GET", "/_mock/settings", C::GetSettings),
+    c("PATCH", "/_mock/settings", C::PatchSettings),
+    c("GET", "/_mock/clock", C::GetClock),
+    c("PUT", "/_mock/clock", C::PutClock),
+    c("GET", "/_mock/faults", C::ListFaults),
+    c("POST", "/_mock/faults", C::AddFault),
+    c("DELETE", "/_mock/faults", C::ClearFaults),
+    c("POST", "/_mock/reset", C::Reset),
+    c("POST", "/_mock/registration-tokens", C::MintToken),
+    c("GET", "/_mock/marketplace/subscribe", C::SignupPage),
+    Route {
+        body: Body::JsonOrForm,
+        ..c("POST", "/_mock/marketplace/subscribe", C::Signup)
+    },
+    c("POST", "/_mock/subscriptions", C::Lifecycle),
+    c("PUT", "/_mock/entitlements", C::PutEntitlements),
+    c("GET", "/_mock/events", C::Events),
+    c("GET", "/_mock/keys", C::Keys),
+    c("POST", "/_mock/keys", C::CreateKeys),
+    c("GET", "/_mock/keys/jwks.json", C::Jwks),
+    c("POST", "/_mock/keys/rotate", C::RotateKeys),
+    c("GET", "/_mock/keys/{version}", C::KeyPem),
+    c("POST", "/_mock/keys/{version}/retire", C::RetireKey),
+    c("POST", "/_mock/keys/{version}/reinstate", C::ReinstateKey),
+    c("GET", "/_mock/registrations", C::Registrations),
+    c("POST", "/_mock/store-contract", C::StoreContract),
+    a("GET", "/_admin/namespaces", Admin::ListNamespaces),
+    a("POST", "/_admin/namespaces", Admin::CreateNamespace),
+    a(
+        "DELETE",
+        "/_admin/namespaces/{name}",
+        Admin::DeleteNamespace,
+    ),
+    a(
+        "POST",
+        "/_admin/namespaces/{name}/rotate",
+        Admin::RotateNamespace,
+    ),
+    a("GET", "/_admin/routes", Admin::Routes),
+];
+
+/// Where a request goes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Found<'a> {
+    /// The namespace it addresses (`None` for admin routes).
+    pub namespace: Option<&'a str>,
+    /// The path inside the namespace (admin routes: the whole path).
+    pub path: String,
+    pub access: Access,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Route(&'static Route, Vec<String>),
+    /// The path exists with other methods.
+    MethodNotAllowed,
+    NotFound,
+}
+
+impl Found<'_> {
+    pub fn route(&self) -> Option<&'static Route> {
+        match self.outcome {
+            Outcome::Route(route, _) => Some(route),
+            _ => None,
+        }
+    }
+
+    pub fn endpoint(&self) -> Option<Endpoint> {
+        self.route().map(|r| r.endpoint)
+    }
+
+    /// The value of the route's `{…}` segments, in order.
+    pub fn params(&self) -> &[String] {
+        match &self.outcome {
+            Outcome::Route(_, params) => params,
+            _ => &[],
+        }
+    }
+
+    /// Whether the request changes state (every route that is not a GET does).
+    pub fn changes_state(&self, method: &str) -> bool {
+        !matches!(method, "GET" | "HEAD" | "OPTIONS")
+    }
+}
+
+fn is_admin_path(path: &str) -> bool {
+    path == "/_admin" || path.starts_with("/_admin/")
+}
+
+fn is_control_path(path: &str) -> bool {
+    path == "/_mock" || path.starts_with("/_mock/")
+}
+
+/// Finds the route of a request path (namespace prefix included). `Err` explains a
+/// malformed namespace name.
+pub fn find<'p>(method: &str, full_path: &'p str) -> Result<Found<'p>, String> {
+    if is_admin_path(full_path) {
+        return Ok(Found {
+            namespace: None,
+            path: full_path.to_string(),
+            access: Access::Admin,
+            outcome: matching(method, full_path, |r| r.access == Access::Admin),
+        });
+    }
+    let routed = route::split(full_path)?;
+    let inner = routed.path.trim_end_matches('/');
+    let inner = if inner.is_empty() { "/" } else { inner };
+    let outcome = matching(method, inner, |r| r.access != Access::Admin);
+    let access = match &outcome {
+        Outcome::Route(route, _) => route.access,
+        _ if is_control_path(inner) => Access::Namespace,
+        _ if cbor::is_rpc_path(inner) => Access::Aws,
+        _ if inner == "/" => Access::Aws,
+        _ => Access::Public,
+    };
+    Ok(Found {
+        namespace: Some(routed.namespace),
+        path: routed.path,
+        access,
+        outcome,
+    })
+}
+
+/// The route for `method` among those whose pattern matches `path`; patterns with more
+/// literal segments win (`/_mock/keys/rotate` over `/_mock/keys/{version}`).
+fn matching(method: &str, path: &str, eligible: impl Fn(&Route) -> bool) -> Outcome {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut best: Option<(usize, Vec<(&'static Route, Vec<String>)>)> = None;
+    for route in ROUTES.iter().filter(|r| eligible(r)) {
+        let Some(params) = match_pattern(route.path, &segments) else {
+            continue;
+        };
+        let literal = route
+            .path
+            .split('/')
+            .filter(|s| !s.starts_with('{'))
+            .count();
+        match &mut best {
+            Some((n, found)) if *n == literal => found.push((route, params)),
+            Some((n, _)) if *n > literal => {}
+            _ => best = Some((literal, vec![(route, params)])),
+        }
+    }
+    match best {
+        None => Outcome::NotFound,
+        Some((_, found)) => match found.into_iter().find(|(r, _)| r.method == method) {
+            Some((route, params)) => Outcome::Route(route, params),
+            None => Outcome::MethodNotAllowed,
+        },
+    }
+}
+
+fn match_pattern(pattern: &str, segments: &[&str]) -> Option<Vec<String>> {
+    let parts: Vec<&str> = pattern.split('/').collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (part, segment) in parts.iter().zip(segments) {
+        if part.starts_with('{') {
+            if segment.is_empty() {
+                return None;
+            }
+            params.push(segment.to_string());
+        } else if part != segment {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+/// An example path of a route (its parameters filled in), for tests that walk the table.
+pub fn example_path(route: &Route) -> String {
+    route
+        .path
+        .split('/')
+        .map(|s| match s {
+            "{code}" => "demo-saas-product",
+            "{version}" => "1",
+            "{name}" => "example",
+            "{service}" => "AWSMPEntitlementService",
+            "{operation}" => "GetEntitlements",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether `name` is the default namespace (the bare URL).
+pub fn is_default(name: &str) -> bool {
+    name == DEFAULT_NAMESPACE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(method: &str, path: &str) -> Option<Endpoint> {
+        find(method, path).unwrap().endpoint()
+    }
+
+    #[test]
+    fn control_routes_are_found_in_any_namespace() {
+        assert_eq!(
+            endpoint("GET", "/_mock/products"),
+            Some(Endpoint::Control(C::ListProducts))
+        );
+        let f = find("DELETE", "/ns/team-a/_mock/products/p%2F1").unwrap();
+        assert_eq!(f.namespace, Some("team-a"));
+        assert_eq!(f.endpoint(), Some(Endpoint::Control(C::DeleteProduct)));
+        assert_eq!(f.params(), ["p%2F1"]);
+        assert_eq!(
+            endpoint("GET", "/ns/x/_mock/usage/"),
+            Some(Endpoint::Control(C::Usage))
+        );
+    }
+
+    #[test]
+    fn literal_segments_win_over_parameters() {
+        assert_eq!(
+            endpoint("POST", "/_mock/keys/rotate"),
+            Some(Endpoint::Control(C::RotateKeys))
+        );
+        assert_eq!(
+            find("GET", "/_mock/keys/rotate").unwrap().outcome,
+            Outcome::MethodNotAllowed
+        );
+        assert_eq!(
+            endpoint("GET", "/_mock/keys/2.pem"),
+            Some(Endpoint::Control(C::KeyPem))
+        );
+        assert_eq!(
+            endpoint("GET", "/_mock/keys/jwks.json"),
+            Some(Endpoint::Control(C::Jwks))
+        );
+    }
+
+    #[test]
+    fn unknown_control_paths_still_need_the_namespace_token() {
+        let f = find("GET", "/_mock/nothing-here").unwrap();
+        assert_eq!(f.outcome, Outcome::NotFound);
+        assert_eq!(f.access, Access::Namespace);
+        let f = find("PUT", "/_mock/products").unwrap();
+        assert_eq!(f.outcome, Outcome::MethodNotAllowed);
+        assert_eq!(f.access, Access::Namespace);
+    }
+
+    #[test]
+    fn admin_routes_live_at_the_root_only() {
+        let f = find("POST", "/_admin/namespaces/team-a/rotate").unwrap();
+        assert_eq!(f.namespace, None);
+        assert_eq!(f.access, Access::Admin);
+        assert_eq!(f.params(), ["team-a"]);
+        let f = find("GET", "/_admin/unknown").unwrap();
+        assert_eq!((f.access, f.outcome), (Access::Admin, Outcome::NotFound));
+        let f = find("GET", "/ns/x/_admin/namespaces").unwrap();
+        assert_eq!((f.access, f.outcome), (Access::Public, Outcome::NotFound));
+    }
+
+    #[test]
+    fn aws_calls_and_public_routes() {
+        assert_eq!(endpoint("POST", "/"), Some(Endpoint::AwsJson));
+        assert_eq!(endpoint("POST", "/ns/a"), Some(Endpoint::AwsJson));
+        assert_eq!(endpoint("GET", "/ns/a/"), Some(Endpoint::Banner));
+        assert_eq!(
+            endpoint(
+                "POST",
+                "/service/AWSMPEntitlementService/operation/GetEntitlements"
+            ),
+            Some(Endpoint::RpcV2Cbor)
+        );
+        let f = find("GET", "/service/x").unwrap();
+        assert_eq!(f.access, Access::Aws);
+        assert_eq!(find("PUT", "/").unwrap().access, Access::Aws);
+        assert_eq!(find("GET", "/favicon.ico").unwrap().access, Access::Public);
+        assert!(find("GET", "/ns/bad.name/").is_err());
+    }
+
+    #[test]
+    fn every_example_path_finds_its_own_route() {
+        for route in ROUTES {
+            let path = example_path(route);
+            let found = find(route.method, &path).unwrap();
+            assert_eq!(found.route(), Some(route), "{} {path}", route.method);
+            assert_eq!(found.access, route.access);
+        }
+    }
+}
