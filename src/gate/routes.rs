@@ -260,11 +260,14 @@ pub fn find<'p>(method: &str, full_path: &'p str) -> Result<Found<'p>, String> {
     })
 }
 
+/// A route whose pattern matched, with its parameters.
+type Candidate = (&'static Route, Vec<String>);
+
 /// The route for `method` among those whose pattern matches `path`; patterns with more
 /// literal segments win (`/_mock/keys/rotate` over `/_mock/keys/{version}`).
 fn matching(method: &str, path: &str, eligible: impl Fn(&Route) -> bool) -> Outcome {
     let segments: Vec<&str> = path.split('/').collect();
-    let mut best: Option<(usize, Vec<(&'static Route, Vec<String>)>)> = None;
+    let mut best: Option<(usize, Vec<Candidate>)> = None;
     for route in ROUTES.iter().filter(|r| eligible(r)) {
         let Some(params) = match_pattern(route.path, &segments) else {
             continue;
