@@ -11,6 +11,10 @@ use crate::domain::registration;
 use crate::domain::settings::{Clock, Settings};
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
+use crate::gate::deployment::Deployment;
+use crate::gate::routes::{self, Access, Endpoint, Found, Outcome};
+use crate::gate::secrets::Provision;
+use crate::gate::{self as access_gate, json_error};
 use crate::ops::{self, Call};
 use crate::protocol::awsjson::{self, AwsCall, Operation};
 use crate::protocol::cbor;
@@ -68,13 +72,16 @@ impl FrontDoor {
 }
 
 /// A namespace during one request: its name, its store, its registration-token vault, the
-/// host's time and an id source.
+/// host's time, an id source, the deployment's configuration and, in a locked deployment,
+/// the namespace's provisioning (its credentials).
 pub struct Namespace<'a, S: Store + ?Sized> {
     pub name: &'a str,
     pub store: &'a mut S,
     pub tokens: &'a mut dyn TokenVault,
     pub host_now: Instant,
     pub ids: &'a mut dyn IdSource,
+    pub deployment: &'a Deployment,
+    pub provision: Option<&'a Provision>,
 }
 
 /// The vault key a request may read, so the worker can fetch it before the request runs
@@ -117,23 +124,34 @@ pub fn load_clock<S: Store + ?Sized>(store: &S) -> Result<Clock, ServiceError> {
     }
 }
 
-/// Verifies the signature when the namespace configures credentials (otherwise any key goes).
+/// Verifies the signature against the namespace's credentials: those issued when it was
+/// provisioned and those of the `signatureCredentials` setting. An open deployment checks
+/// nothing while the setting is empty (any key goes); a locked one always checks.
 fn authenticate(
     req: &HttpRequest,
     signed: &Signed,
     settings: &Settings,
+    provision: Option<&Provision>,
+    locked: bool,
 ) -> Result<(), ServiceError> {
-    if settings.signature_credentials.is_empty() {
+    if !locked && settings.signature_credentials.is_empty() {
         return Ok(());
     }
     let key = &signed.caller.access_key_id;
-    let Some(secret) = settings.signature_credentials.get(key) else {
-        return Err(ServiceError::new(
-            ErrorKind::UnrecognizedClientException,
-            "The security token included in the request is invalid.",
-        ));
+    let issued = provision
+        .filter(|p| &p.access_key_id == key)
+        .map(|p| &p.secret_access_key);
+    let Some(secret) = issued.or_else(|| settings.signature_credentials.get(key)) else {
+        return Err(unrecognized_client());
     };
     sigv4::verify(req, req.signed_path(), signed, secret)
+}
+
+fn unrecognized_client() -> ServiceError {
+    ServiceError::new(
+        ErrorKind::UnrecognizedClientException,
+        "The security token included in the request is invalid.",
+    )
 }
 
 impl<S: Store + ?Sized> Namespace<'_, S> {
@@ -164,12 +182,20 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         Ok(())
     }
 
-    /// Serves one request; every response carries `x-amzn-RequestId`.
+    /// Serves one request; every response carries `x-amzn-RequestId`. In a locked
+    /// deployment the request's credential is checked first, before anything is read or
+    /// written, so a namespace that was never provisioned stays without state.
     pub fn handle(&mut self, req: &HttpRequest) -> HttpResponse {
         let request_id = self.ids.next_uuid();
-        let response = match self.ensure_initialized() {
-            Err(e) => FrontDoor::of(req).error(&e, &request_id),
-            Ok(()) => self.route(req, &request_id),
+        let response = match routes::find(&req.method, req.signed_path()) {
+            Err(message) => json_error(400, message),
+            Ok(found) => match self.check_access(req, &found, &request_id) {
+                Err(refusal) => refusal,
+                Ok(()) => match self.ensure_initialized() {
+                    Err(e) => FrontDoor::of(req).error(&e, &request_id),
+                    Ok(()) => self.route(req, found, &request_id),
+                },
+            },
         };
         if response.header("x-amzn-RequestId").is_some() {
             response
@@ -178,26 +204,64 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         }
     }
 
-    fn route(&mut self, req: &HttpRequest, request_id: &str) -> HttpResponse {
-        match (req.method.as_str(), req.path.as_str()) {
-            ("POST", "/") => self.aws(req, request_id, FrontDoor::AwsJson),
-            (_, path) if cbor::is_rpc_path(path) => self.aws(req, request_id, FrontDoor::RpcV2Cbor),
-            ("GET", "/") => HttpResponse::json(
-                200,
-                &json!({
-                    "service": "metering-mock",
-                    "namespace": self.name,
-                    "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation> or AWSMPEntitlementService.GetEntitlements) to this URL, or rpc-v2-cbor requests to service/AWSMPEntitlementService/operation/GetEntitlements under it; the control API is under /_mock/"
-                }),
+    /// The namespace's half of the gate (the worker entry did the rest): its control token,
+    /// and for AWS calls that it was provisioned at all (signatures are checked by the front
+    /// door, which knows the protocol).
+    fn check_access(
+        &self,
+        req: &HttpRequest,
+        found: &Found<'_>,
+        request_id: &str,
+    ) -> Result<(), HttpResponse> {
+        if !self.deployment.locked() {
+            return Ok(());
+        }
+        match found.access {
+            Access::Namespace => access_gate::namespace_access(
+                req.header("authorization"),
+                self.provision,
+                self.deployment,
+                self.name,
             ),
-            (_, path) if path == "/_mock" || path.starts_with("/_mock/") => {
-                control::handle(self, req)
+            Access::Aws if self.provision.is_none() => Err(access_gate::aws_error(
+                &req.path,
+                &unrecognized_client(),
+                request_id,
+            )),
+            Access::Admin => Err(json_error(404, "admin routes are not served by a namespace")),
+            Access::Aws | Access::Public => Ok(()),
+        }
+    }
+
+    fn route(&mut self, req: &HttpRequest, found: Found<'_>, request_id: &str) -> HttpResponse {
+        let (method, path) = (req.method.as_str(), req.path.as_str());
+        match found.outcome {
+            Outcome::Route(route, params) => match route.endpoint {
+                Endpoint::AwsJson => self.aws(req, request_id, FrontDoor::AwsJson),
+                Endpoint::RpcV2Cbor => self.aws(req, request_id, FrontDoor::RpcV2Cbor),
+                Endpoint::Banner => HttpResponse::json(
+                    200,
+                    &json!({
+                        "service": "metering-mock",
+                        "namespace": self.name,
+                        "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation> or AWSMPEntitlementService.GetEntitlements) to this URL, or rpc-v2-cbor requests to service/AWSMPEntitlementService/operation/GetEntitlements under it; the control API is under /_mock/"
+                    }),
+                ),
+                Endpoint::Ping => HttpResponse::new(200, "text/plain", "pong"),
+                Endpoint::Control(endpoint) => control::handle(self, req, endpoint, &params),
+                Endpoint::Admin(_) => json_error(404, "admin routes are not served by a namespace"),
+            },
+            _ if cbor::is_rpc_path(path) => self.aws(req, request_id, FrontDoor::RpcV2Cbor),
+            Outcome::MethodNotAllowed => json_error(
+                405,
+                format!("{method} is not allowed on {path}"),
+            ),
+            Outcome::NotFound if found.access == Access::Namespace => {
+                json_error(404, format!("no control endpoint {path}"))
             }
-            (method, path) => HttpResponse::json(
+            Outcome::NotFound => json_error(
                 404,
-                &json!({
-                    "error": format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>; the control API is under /_mock/")
-                }),
+                format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>; the control API is under /_mock/"),
             ),
         }
     }
@@ -211,7 +275,10 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
 
     fn aws(&mut self, req: &HttpRequest, request_id: &str, door: FrontDoor) -> HttpResponse {
         let outcome = load_settings(self.store).and_then(|settings| {
-            let call = door.admit(req, |signed| authenticate(req, signed, &settings))?;
+            let locked = self.deployment.locked();
+            let call = door.admit(req, |signed| {
+                authenticate(req, signed, &settings, self.provision, locked)
+            })?;
             let now = self.now()?;
             let incarnation = self.incarnation()?;
             let context = Call {

@@ -286,7 +286,7 @@ fn customers_are_not_metered_before_subscribe_success_or_after_subscribe_fail() 
     let mut m = Mock::new();
     with_catalogue(&mut m);
     let signup = m.control(
-        "GET",
+        "POST",
         "/marketplace/subscribe?productCode=saas&customerAWSAccountId=222233334444&outcome=pending&fulfillmentUrl=http://127.0.0.1:9/register&format=json",
         None,
     );
@@ -386,8 +386,18 @@ fn the_signup_page_posts_the_token_to_the_fulfillment_url() {
     m.add_product(json!({
         "productCode": "signup", "dimensions": ["users"], "fulfillmentUrl": "http://127.0.0.1:9/register"
     }));
-    let a = m.control(
+    // The page only asks; nothing is subscribed until its button POSTs back.
+    let confirm = m.control(
         "GET",
+        "/marketplace/subscribe?productCode=signup&offerType=free-trial",
+        None,
+    );
+    assert_eq!(confirm.status, 200);
+    let shown = String::from_utf8(confirm.response.body.clone()).unwrap();
+    assert!(shown.contains("method=\"POST\" action=\"\""), "{shown}");
+    assert_eq!(m.control("GET", "/events", None).body["count"], 0);
+    let a = m.control(
+        "POST",
         "/marketplace/subscribe?productCode=signup&offerType=free-trial",
         None,
     );
@@ -458,7 +468,7 @@ fn a_refused_signup_changes_nothing() {
         ("productCode=saas&ttlSeconds=0&fulfillmentUrl=http://127.0.0.1:9/r", 400),
         ("productCode=saas&customerIdentifier=c1&outcome=subscribe-fail&offerIdentifier=x&offerType=free-trial&fulfillmentUrl=http://127.0.0.1:9/r", 409),
     ] {
-        let a = m.control("GET", &format!("/marketplace/subscribe?{query}"), None);
+        let a = m.control("POST", &format!("/marketplace/subscribe?{query}"), None);
         assert_eq!(a.status, status, "{query}: {:?}", a.body);
     }
     assert_eq!(m.control("GET", "/products/saas", None).body, before);
@@ -473,7 +483,7 @@ fn a_signup_cannot_take_a_license_of_another_product() {
     let query = format!(
         "/marketplace/subscribe?productCode=ca2&customerAWSAccountId=111122223333&licenseArn={LICENSE_1}&fulfillmentUrl=http://127.0.0.1:9/r"
     );
-    let a = m.control("GET", &query, None);
+    let a = m.control("POST", &query, None);
     assert_eq!(a.status, 400, "{:?}", a.body);
     assert!(a.body["error"]
         .as_str()

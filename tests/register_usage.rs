@@ -108,6 +108,13 @@ fn the_signature_is_a_ps256_jwt_over_the_request_that_verifies_with_the_publishe
 #[test]
 fn the_pem_and_the_jwks_publish_the_same_key() {
     let mut m = mock();
+    // Reading makes no key; POST /_mock/keys makes version 1, once.
+    let none = m.control("GET", "/keys", None);
+    assert_eq!((none.status, none.body["keys"].clone()), (200, json!([])));
+    assert_eq!(jwks(&mut m), Vec::<Value>::new());
+    assert_eq!(m.control("GET", "/keys/1", None).status, 404);
+    assert_eq!(m.control("POST", "/keys", None).status, 201);
+    assert_eq!(m.control("POST", "/keys", None).status, 200);
     let listed = m.control("GET", "/keys", None);
     assert_eq!(listed.status, 200);
     assert_eq!(listed.body["currentVersion"], 1);
@@ -144,6 +151,8 @@ fn each_namespace_has_its_own_keys() {
     let mut a = mock();
     let mut b = Mock::named("other");
     with_catalogue(&mut b);
+    assert_eq!(a.control("POST", "/keys", None).status, 201);
+    assert_eq!(b.control("POST", "/keys", None).status, 201);
     let ka = a.control("GET", "/keys", None).body["keys"][0]["publicKeyPem"].clone();
     let kb = b.control("GET", "/keys", None).body["keys"][0]["publicKeyPem"].clone();
     assert_ne!(ka, kb);

@@ -3,35 +3,12 @@
 
 mod common;
 
-use common::{secs, with_catalogue, Mock, NOW};
+use common::{secs, signed_meter_usage, with_catalogue, Mock, NOW};
 use metering_mock::protocol::http::HttpRequest;
-use metering_mock::protocol::sigv4;
 use serde_json::json;
 
-/// A MeterUsage request signed by `key`/`secret` for the path `/ns/team/`.
 fn signed_request(key: &str, secret: &str) -> HttpRequest {
-    let body = json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantity": 1});
-    let mut req = HttpRequest {
-        method: "POST".into(),
-        path: "/".into(),
-        full_path: "/ns/team/".into(),
-        query: String::new(),
-        headers: vec![
-            ("Host".into(), "127.0.0.1:8787".into()),
-            ("X-Amz-Date".into(), "20260310T123000Z".into()),
-            ("X-Amz-Target".into(), "AWSMPMeteringService.MeterUsage".into()),
-            ("Content-Type".into(), "application/x-amz-json-1.1".into()),
-            ("Authorization".into(), format!("AWS4-HMAC-SHA256 Credential={key}/20260310/us-east-1/aws-marketplace/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=00")),
-        ],
-        body: body.to_string().into_bytes(),
-    };
-    let signed = sigv4::read(&req).unwrap();
-    let signature = sigv4::signature(&req, "/ns/team/", &signed, secret);
-    let auth = req.headers.last_mut().unwrap();
-    auth.1 = auth
-        .1
-        .replace("Signature=00", &format!("Signature={signature}"));
-    req
+    signed_meter_usage(key, secret, "/ns/team/")
 }
 
 fn mock() -> Mock {

@@ -1,9 +1,11 @@
 //! The namespace's RegisterUsage signing keys and container registrations in the control
 //! API: `GET /_mock/keys` (every version with its PEM), `GET /_mock/keys/<v>` (one PEM, to
-//! `curl -o`), `GET /_mock/keys/jwks.json`, `POST /_mock/keys/rotate`,
-//! `POST /_mock/keys/<v>/retire|reinstate`, and `GET /_mock/registrations`.
+//! `curl -o`), `GET /_mock/keys/jwks.json`, `POST /_mock/keys` (make version 1),
+//! `POST /_mock/keys/rotate`, `POST /_mock/keys/<v>/retire|reinstate`, and
+//! `GET /_mock/registrations`.
 //!
-//! Layer: control. Version 1 is generated on first need, here as in RegisterUsage.
+//! Layer: control. Reading keys never makes one; version 1 is made by the first
+//! state-changing use: RegisterUsage, `POST /_mock/keys`, a rotation or a retirement.
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -12,41 +14,15 @@ use serde_json::{json, Value};
 use super::{bad, body_json, internal, limit_param, ok, store_err, Answer, ControlError};
 use crate::domain::signing::{KeyError, KeyRing, SigningKey, MAX_VERSIONS};
 use crate::domain::time::{optional_rfc3339, Instant};
-use crate::ops::register_usage::{key_ring_with_first, rotate_key, save_key_ring};
+use crate::ops::register_usage::{key_ring, key_ring_with_first, rotate_key, save_key_ring};
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::service::Namespace;
 use crate::store::{Registration, Store};
 
 const MAX_REGISTRATIONS_LIMIT: usize = 10_000;
 
-/// Serves `/_mock/keys…`; `rest` is what follows `/keys`.
-pub fn route<S: Store + ?Sized>(
-    ns: &mut Namespace<'_, S>,
-    req: &HttpRequest,
-    rest: &str,
-) -> Answer {
-    let parts: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
-    match (req.method.as_str(), parts.as_slice()) {
-        ("GET", [""]) => list(ns),
-        ("GET", ["jwks.json"]) => jwks(ns),
-        ("POST", ["rotate"]) => rotate(ns, req),
-        ("GET", [version]) if *version != "rotate" => pem(ns, version),
-        ("POST", [version, "retire"]) => retire(ns, req, version),
-        ("POST", [version, "reinstate"]) => reinstate(ns, version),
-        (_, [""] | ["jwks.json"] | ["rotate"] | [_] | [_, "retire" | "reinstate"]) => {
-            Err(ControlError(
-                405,
-                format!("{} is not allowed on /_mock/keys{rest}", req.method),
-            ))
-        }
-        _ => Err(ControlError(
-            404,
-            format!("no control endpoint /_mock/keys{rest}"),
-        )),
-    }
-}
-
-/// The namespace's keys (version 1 made on first need) and its current time.
+/// The namespace's keys, version 1 made if there is none yet (state-changing routes only),
+/// and its current time.
 fn ring<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Result<(KeyRing, Instant), ControlError> {
     let now = ns.now().map_err(internal)?;
     let ring = key_ring_with_first(ns.store, ns.ids, now).map_err(internal)?;
@@ -91,14 +67,33 @@ fn ring_view(ring: &KeyRing, now: Instant) -> Answer {
     ok(json!({ "currentVersion": ring.latest(), "keys": keys }))
 }
 
-fn list<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
-    let (ring, now) = ring(ns)?;
+/// The keys as they are: reading never makes one (a GET changes nothing).
+fn current_ring<S: Store + ?Sized>(
+    ns: &mut Namespace<'_, S>,
+) -> Result<(KeyRing, Instant), ControlError> {
+    Ok((key_ring(ns.store).map_err(internal)?, ns.now().map_err(internal)?))
+}
+
+pub fn list<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+    let (ring, now) = current_ring(ns)?;
     ring_view(&ring, now)
 }
 
+/// `POST /_mock/keys`: makes version 1 if the namespace has no key yet (201), else answers
+/// the keys as they are (200). RegisterUsage and the other key routes make it too.
+pub fn create<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+    let had_keys = !key_ring(ns.store).map_err(internal)?.is_empty();
+    let (ring, now) = ring(ns)?;
+    let mut view = ring_view(&ring, now)?;
+    if !had_keys {
+        view.status = 201;
+    }
+    Ok(view)
+}
+
 /// Every version (retired ones still verify the signatures they made), as a JWK Set.
-fn jwks<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
-    let (ring, _) = ring(ns)?;
+pub fn jwks<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+    let (ring, _) = current_ring(ns)?;
     let keys = ring
         .keys()
         .iter()
@@ -109,6 +104,12 @@ fn jwks<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
 
 fn version_of(ring: &KeyRing, text: &str) -> Result<u32, ControlError> {
     let number = text.strip_suffix(".pem").unwrap_or(text);
+    if ring.is_empty() {
+        return Err(ControlError(
+            404,
+            format!("no key version '{number}': the namespace has no key yet (the first RegisterUsage or POST /_mock/keys makes version 1)"),
+        ));
+    }
     number
         .parse::<i64>()
         .ok()
@@ -126,8 +127,8 @@ fn version_of(ring: &KeyRing, text: &str) -> Result<u32, ControlError> {
 }
 
 /// One version's public key as a PEM file.
-fn pem<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, version: &str) -> Answer {
-    let (ring, _) = ring(ns)?;
+pub fn pem<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, version: &str) -> Answer {
+    let (ring, _) = current_ring(ns)?;
     let version = version_of(&ring, version)?;
     let key = ring.version(version.into()).expect("version_of found it");
     let pem = key.public_pem().map_err(key_failure)?;
@@ -141,7 +142,7 @@ struct RotateBody {
     retire_previous: bool,
 }
 
-fn rotate<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
+pub fn rotate<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let body: RotateBody = optional_body(req, "rotation", "retirePrevious")?;
     let (ring, now) = ring(ns)?;
     if ring.latest() >= MAX_VERSIONS {
@@ -163,7 +164,7 @@ struct RetireBody {
     at: Option<Instant>,
 }
 
-fn retire<S: Store + ?Sized>(
+pub fn retire<S: Store + ?Sized>(
     ns: &mut Namespace<'_, S>,
     req: &HttpRequest,
     version: &str,
@@ -172,7 +173,7 @@ fn retire<S: Store + ?Sized>(
     set_retired(ns, version, Some(body.at))
 }
 
-fn reinstate<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, version: &str) -> Answer {
+pub fn reinstate<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, version: &str) -> Answer {
     set_retired(ns, version, None)
 }
 

@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 use crate::domain::catalogue::Product;
 use crate::domain::settings::{Clock, Settings};
 use crate::domain::time::Instant;
+use crate::gate::deployment::WebhookPolicy;
+use crate::gate::routes::Control;
 use crate::ops::faults::{self, Fault};
 use crate::ops::register_usage;
 use crate::protocol::http::{HttpRequest, HttpResponse};
@@ -36,67 +38,67 @@ fn ok(value: Value) -> Answer {
     Ok(HttpResponse::json(200, &value))
 }
 
-/// Serves `/_mock/…` for the namespace.
-pub fn handle<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> HttpResponse {
-    let route = req.path.trim_start_matches("/_mock").trim_end_matches('/');
-    let answer = match (req.method.as_str(), route) {
-        ("GET", "/health") => health(ns),
-        ("GET", "/products") => list_products(ns),
-        ("POST", "/products") => put_product(ns, req),
-        ("GET" | "DELETE", r) if r.starts_with("/products/") => {
-            product_route(ns, req, &r["/products/".len()..])
-        }
-        ("GET", "/usage") => usage(ns, req),
-        ("GET", "/settings") => load_settings(ns.store)
+/// Serves one endpoint of `/_mock/…` (found in the gate's route table, with the values of
+/// its `{…}` path segments).
+pub fn handle<S: Store + ?Sized>(
+    ns: &mut Namespace<'_, S>,
+    req: &HttpRequest,
+    endpoint: Control,
+    params: &[String],
+) -> HttpResponse {
+    let param = || params.first().map(String::as_str).unwrap_or_default();
+    let answer = match endpoint {
+        Control::Health => health(ns),
+        Control::ListProducts => list_products(ns),
+        Control::PutProduct => put_product(ns, req),
+        Control::GetProduct => get_product(ns, param()),
+        Control::DeleteProduct => delete_product(ns, param()),
+        Control::Usage => usage(ns, req),
+        Control::GetSettings => load_settings(ns.store)
             .map_err(internal)
-            .and_then(|s| ok(json!(s))),
-        ("PATCH", "/settings") => patch_settings(ns, req),
-        ("GET", "/clock") => clock_view(ns),
-        ("PUT", "/clock") => put_clock(ns, req),
-        ("GET", "/faults") => list_faults(ns),
-        ("POST", "/faults") => add_fault(ns, req),
-        ("DELETE", "/faults") => faults::clear(ns.store)
+            .and_then(|s| ok(settings_view(&s))),
+        Control::PatchSettings => patch_settings(ns, req),
+        Control::GetClock => clock_view(ns),
+        Control::PutClock => put_clock(ns, req),
+        Control::ListFaults => list_faults(ns),
+        Control::AddFault => add_fault(ns, req),
+        Control::ClearFaults => faults::clear(ns.store)
             .map_err(internal)
             .and_then(|_| ok(json!({ "faults": [] }))),
-        ("POST", "/reset") => reset(ns),
-        ("POST", "/registration-tokens") => onboarding::mint_token(ns, req),
-        ("POST", "/subscriptions") => onboarding::lifecycle(ns, req),
-        ("PUT", "/entitlements") => onboarding::put_entitlements(ns, req),
-        ("GET", "/events") => onboarding::events(ns, req),
-        ("GET" | "POST", "/marketplace/subscribe") => onboarding::signup(ns, req),
-        ("POST", "/store-contract") => store_contract(ns),
-        (_, r) if r == "/keys" || r.starts_with("/keys/") => {
-            keys::route(ns, req, &r["/keys".len()..])
-        }
-        ("GET", "/registrations") => keys::registrations(ns, req),
-        (
-            _,
-            "/health"
-            | "/products"
-            | "/usage"
-            | "/settings"
-            | "/clock"
-            | "/faults"
-            | "/reset"
-            | "/store-contract"
-            | "/registration-tokens"
-            | "/subscriptions"
-            | "/entitlements"
-            | "/events"
-            | "/registrations"
-            | "/marketplace/subscribe",
-        ) => Err(ControlError(
-            405,
-            format!("{} is not allowed on /_mock{route}", req.method),
-        )),
-        _ => Err(ControlError(
-            404,
-            format!("no control endpoint /_mock{route}"),
-        )),
+        Control::Reset => reset(ns),
+        Control::MintToken => onboarding::mint_token(ns, req),
+        Control::SignupPage => onboarding::signup_page(ns, req),
+        Control::Signup => onboarding::signup(ns, req),
+        Control::Lifecycle => onboarding::lifecycle(ns, req),
+        Control::PutEntitlements => onboarding::put_entitlements(ns, req),
+        Control::Events => onboarding::events(ns, req),
+        Control::Keys => keys::list(ns),
+        Control::CreateKeys => keys::create(ns),
+        Control::Jwks => keys::jwks(ns),
+        Control::KeyPem => keys::pem(ns, param()),
+        Control::RotateKeys => keys::rotate(ns, req),
+        Control::RetireKey => keys::retire(ns, req, param()),
+        Control::ReinstateKey => keys::reinstate(ns, param()),
+        Control::Registrations => keys::registrations(ns, req),
+        Control::StoreContract => store_contract(ns),
     };
     answer.unwrap_or_else(|ControlError(status, message)| {
         HttpResponse::json(status, &json!({ "error": message }))
     })
+}
+
+/// Settings as the control API shows them: `signatureCredentials` by key id only, since no
+/// answer ever carries a secret.
+pub fn settings_view(settings: &Settings) -> Value {
+    let mut view = json!(settings);
+    if let Some(obj) = view.as_object_mut() {
+        obj.remove("signatureCredentials");
+        obj.insert(
+            "signatureCredentialKeyIds".into(),
+            json!(settings.signature_credentials.keys().collect::<Vec<_>>()),
+        );
+    }
+    view
 }
 
 fn internal(e: crate::error::ServiceError) -> ControlError {
@@ -178,22 +180,20 @@ fn check_product<S: Store + ?Sized>(
     Ok(())
 }
 
-fn product_route<S: Store + ?Sized>(
-    ns: &mut Namespace<'_, S>,
-    req: &HttpRequest,
-    code: &str,
-) -> Answer {
+fn get_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &str) -> Answer {
     let code = crate::protocol::http::percent_decode(code);
-    if req.method == "DELETE" {
-        return if ns.store.delete_product(&code).map_err(store_err)? {
-            ok(json!({ "deleted": code }))
-        } else {
-            Err(ControlError(404, format!("no product '{code}'")))
-        };
-    }
     match ns.store.product(&code).map_err(store_err)? {
         Some(p) => ok(json!({ "product": p })),
         None => Err(ControlError(404, format!("no product '{code}'"))),
+    }
+}
+
+fn delete_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &str) -> Answer {
+    let code = crate::protocol::http::percent_decode(code);
+    if ns.store.delete_product(&code).map_err(store_err)? {
+        ok(json!({ "deleted": code }))
+    } else {
+        Err(ControlError(404, format!("no product '{code}'")))
     }
 }
 
@@ -268,10 +268,28 @@ fn patch_settings<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
     let settings: Settings =
         serde_json::from_value(merged).map_err(|e| bad(format!("invalid settings: {e}")))?;
     settings.check().map_err(bad)?;
+    check_webhook_caps(&settings, &ns.deployment.webhooks)?;
     ns.store
         .put_meta("settings", &json!(settings).to_string())
         .map_err(store_err)?;
-    ok(json!(settings))
+    ok(settings_view(&settings))
+}
+
+/// Settings may lower the deployment's webhook caps, never raise them.
+fn check_webhook_caps(settings: &Settings, policy: &WebhookPolicy) -> Result<(), ControlError> {
+    if settings.webhook_max_attempts > policy.max_attempts {
+        return Err(bad(format!(
+            "webhookMaxAttempts must be at most {} on this deployment (WEBHOOK_MAX_ATTEMPTS)",
+            policy.max_attempts
+        )));
+    }
+    if settings.webhook_retry_delay_seconds > policy.max_retry_delay_seconds {
+        return Err(bad(format!(
+            "webhookRetryDelaySeconds must be at most {} on this deployment (WEBHOOK_MAX_RETRY_DELAY_SECONDS)",
+            policy.max_retry_delay_seconds
+        )));
+    }
+    Ok(())
 }
 
 fn clock_view<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {

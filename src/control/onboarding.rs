@@ -400,11 +400,26 @@ struct SignupRequest {
     as_json: bool,
 }
 
+/// The sign-up's parameters: JSON or form fields of a POST, and the query string.
 fn signup_request(req: &HttpRequest) -> Result<SignupRequest, ControlError> {
-    let mut body = if req.method == "POST" && !req.body.is_empty() {
-        object_body(req)?
-    } else {
+    let form = req
+        .header("content-type")
+        .is_some_and(|t| t.trim().starts_with("application/x-www-form-urlencoded"));
+    let mut body = if req.method != "POST" || req.body.is_empty() {
         Map::new()
+    } else if form {
+        let text = String::from_utf8_lossy(&req.body);
+        let fields = HttpRequest {
+            query: text.into_owned(),
+            ..Default::default()
+        };
+        fields
+            .query_pairs()
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()
+    } else {
+        object_body(req)?
     };
     for (key, value) in req.query_pairs() {
         body.insert(key, Value::String(value));
@@ -459,7 +474,33 @@ fn signup_request(req: &HttpRequest) -> Result<SignupRequest, ControlError> {
     })
 }
 
-/// `GET|POST /_mock/marketplace/subscribe`: the buyer subscribes to a product and is sent,
+/// `GET /_mock/marketplace/subscribe?…`: the page where the buyer confirms the
+/// subscription. It only shows (a GET changes nothing): its button POSTs the same
+/// parameters back, from the mock's own origin, and that POST subscribes.
+pub fn signup_page<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
+    let request = signup_request(req)?;
+    let product = load_product(ns, &request.body)?;
+    let fulfillment_url = match text_field(&request.body, "fulfillmentUrl")? {
+        Some(url) => Some(url.to_string()),
+        None => product.fulfillment_url.clone(),
+    };
+    let Some(fulfillment_url) = fulfillment_url else {
+        return Err(bad(format!(
+            "product {} has no fulfillmentUrl: set it on the product or pass fulfillmentUrl",
+            product.product_code
+        )));
+    };
+    let mut check = product.clone();
+    check.fulfillment_url = Some(fulfillment_url.clone());
+    check.check().map_err(bad)?;
+    Ok(HttpResponse::new(
+        200,
+        "text/html; charset=utf-8",
+        confirmation_page(&product.product_code, &fulfillment_url),
+    ))
+}
+
+/// `POST /_mock/marketplace/subscribe`: the buyer subscribes to a product and is sent,
 /// with a fresh registration token, to the product's fulfillment URL.
 pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let SignupRequest {
@@ -559,7 +600,7 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
     Ok(HttpResponse::new(
         200,
         "text/html; charset=utf-8",
-        signup_page(&product.product_code, &fulfillment_url, &fields),
+        redirect_page(&product.product_code, &fulfillment_url, &fields),
     ))
 }
 
@@ -576,9 +617,19 @@ fn escape_html(text: &str) -> String {
         .collect()
 }
 
+/// The page that asks the buyer to subscribe: a form that POSTs to the page's own URL
+/// (an empty `action` keeps its query string, so the parameters go along).
+fn confirmation_page(product_code: &str, fulfillment_url: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Subscribe - {product}</title>\n</head>\n<body>\n  <h1>Subscribe to {product}</h1>\n  <p>AWS Marketplace (simulated by metering-mock). After subscribing you are sent to the seller's registration page, {url}.</p>\n  <form id=\"marketplace-subscribe\" method=\"POST\" action=\"\" enctype=\"application/x-www-form-urlencoded\">\n    <button type=\"submit\" id=\"subscribe\">Subscribe</button>\n  </form>\n</body>\n</html>\n",
+        product = escape_html(product_code),
+        url = escape_html(fulfillment_url),
+    )
+}
+
 /// The page a buyer's browser gets after subscribing: a form that POSTs itself
 /// (`application/x-www-form-urlencoded`) to the fulfillment URL.
-fn signup_page(product_code: &str, url: &str, fields: &[(&str, String)]) -> String {
+fn redirect_page(product_code: &str, url: &str, fields: &[(&str, String)]) -> String {
     let inputs: String = fields
         .iter()
         .map(|(name, value)| {
@@ -602,7 +653,7 @@ mod tests {
 
     #[test]
     fn the_page_escapes_what_it_embeds() {
-        let page = signup_page(
+        let page = redirect_page(
             "p<1>",
             "http://x/?a=1&b=\"2\"",
             &[("x-amzn-marketplace-token", "a+b/c=".into())],
@@ -611,5 +662,14 @@ mod tests {
         assert!(page.contains("value=\"a+b/c=\""));
         assert!(page.contains("p&lt;1&gt;"));
         assert!(page.contains("method=\"POST\""));
+    }
+
+    #[test]
+    fn the_confirmation_page_posts_to_itself_and_escapes() {
+        let page = confirmation_page("p<1>", "http://x/?a=\"b\"");
+        assert!(page.contains("action=\"\""));
+        assert!(page.contains("p&lt;1&gt;"));
+        assert!(page.contains("http://x/?a=&quot;b&quot;"));
+        assert!(!page.contains("<script>"));
     }
 }

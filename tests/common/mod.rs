@@ -5,6 +5,8 @@
 
 use metering_mock::domain::ids::SequentialIds;
 use metering_mock::domain::time::Instant;
+use metering_mock::gate::deployment::Deployment;
+use metering_mock::gate::secrets::Provision;
 use metering_mock::protocol::http::{HttpRequest, HttpResponse};
 use metering_mock::service::Namespace;
 use metering_mock::store::memory::MemoryStore;
@@ -17,6 +19,11 @@ pub struct Mock {
     pub tokens: MemoryVault,
     pub ids: SequentialIds,
     pub host_now: Instant,
+    /// Open by default; tests of locked deployments set it and `provision`.
+    pub deployment: Deployment,
+    pub provision: Option<Provision>,
+    /// Sent as `Authorization: Bearer …` on control calls.
+    pub bearer: Option<String>,
 }
 
 /// The wire protocol of an Entitlement Service call.
@@ -105,6 +112,9 @@ impl Mock {
             tokens: MemoryVault::default(),
             ids: SequentialIds::default(),
             host_now: at(NOW),
+            deployment: Deployment::default(),
+            provision: None,
+            bearer: None,
         }
     }
 
@@ -115,6 +125,8 @@ impl Mock {
             tokens: &mut self.tokens,
             host_now: self.host_now,
             ids: &mut self.ids,
+            deployment: &self.deployment,
+            provision: self.provision.as_ref(),
         }
         .handle(&req);
         if response.header("content-type") == Some("application/cbor") {
@@ -254,7 +266,11 @@ impl Mock {
             path: format!("/_mock{path}"),
             full_path: String::new(),
             query: query.into(),
-            headers: vec![],
+            headers: self
+                .bearer
+                .iter()
+                .map(|t| ("Authorization".to_string(), format!("Bearer {t}")))
+                .collect(),
             body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
         })
     }
@@ -369,4 +385,30 @@ pub fn with_entitlements(mock: &mut Mock) {
             {"customerAWSAccountId": "777788889999", "licenseArn": LICENSE_3, "entitlements": requests(300)}
         ]
     }));
+}
+
+/// A MeterUsage request of product `ami` signed by `key`/`secret` for `full_path`.
+pub fn signed_meter_usage(key: &str, secret: &str, full_path: &str) -> HttpRequest {
+    let body = json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantity": 1});
+    let mut req = HttpRequest {
+        method: "POST".into(),
+        path: "/".into(),
+        full_path: full_path.into(),
+        query: String::new(),
+        headers: vec![
+            ("Host".into(), "127.0.0.1:8787".into()),
+            ("X-Amz-Date".into(), "20260310T123000Z".into()),
+            ("X-Amz-Target".into(), "AWSMPMeteringService.MeterUsage".into()),
+            ("Content-Type".into(), "application/x-amz-json-1.1".into()),
+            ("Authorization".into(), format!("AWS4-HMAC-SHA256 Credential={key}/20260310/us-east-1/aws-marketplace/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=00")),
+        ],
+        body: body.to_string().into_bytes(),
+    };
+    let signed = metering_mock::protocol::sigv4::read(&req).unwrap();
+    let signature = metering_mock::protocol::sigv4::signature(&req, full_path, &signed, secret);
+    let auth = req.headers.last_mut().unwrap();
+    auth.1 = auth
+        .1
+        .replace("Signature=00", &format!("Signature={signature}"));
+    req
 }

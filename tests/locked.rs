@@ -1,0 +1,149 @@
+//! A namespace of a locked deployment: its control API answers only its own control token
+//! (or the admin token), its AWS API only signatures by its credentials, a namespace that
+//! was never provisioned stays without state, and no answer carries a secret.
+
+mod common;
+
+use common::{signed_meter_usage, with_catalogue, Mock};
+use metering_mock::gate::deployment::Deployment;
+use metering_mock::gate::routes::{example_path, Access, ROUTES};
+use metering_mock::gate::secrets::{Issued, Provision};
+use metering_mock::protocol::http::HttpRequest;
+use metering_mock::store::Store;
+use serde_json::json;
+
+const ADMIN: &str = "admin-token-for-native-tests";
+
+fn issued(seed: u8) -> Issued {
+    Issued::from_random(&[seed; 96])
+}
+
+/// A provisioned namespace `team` of a locked deployment, with the test catalogue.
+fn locked() -> (Mock, Issued) {
+    let mut m = Mock::named("team");
+    let mine = issued(1);
+    m.deployment = Deployment::locked_with(ADMIN);
+    m.provision = Some(Provision::new("team", &mine, 7, 0));
+    m.bearer = Some(mine.control_token.clone());
+    with_catalogue(&mut m);
+    (m, mine)
+}
+
+fn control_as(m: &mut Mock, token: Option<&str>, method: &str, path: &str) -> u16 {
+    m.bearer = token.map(str::to_string);
+    let inner = path.trim_start_matches("/_mock");
+    m.control(method, inner, None).status
+}
+
+#[test]
+fn every_control_route_needs_this_namespace_s_token_or_the_admin_token() {
+    let (mut m, mine) = locked();
+    let foreign = issued(2).control_token;
+    for route in ROUTES.iter().filter(|r| r.access == Access::Namespace) {
+        let path = example_path(route);
+        for wrong in [None, Some(foreign.as_str()), Some("Bearer"), Some("")] {
+            assert_eq!(
+                control_as(&mut m, wrong, route.method, &path),
+                401,
+                "{} {path} with {wrong:?}",
+                route.method
+            );
+        }
+        for right in [mine.control_token.as_str(), ADMIN] {
+            let status = control_as(&mut m, Some(right), route.method, &path);
+            assert!(
+                status != 401 && status != 403,
+                "{} {path}: {status}",
+                route.method
+            );
+        }
+        // The store contract and a reset would clear the catalogue the next routes use.
+        with_catalogue(&mut m);
+    }
+}
+
+#[test]
+fn a_namespace_that_was_never_provisioned_answers_and_stores_nothing() {
+    let mut m = Mock::named("stranger");
+    m.deployment = Deployment::locked_with(ADMIN);
+    m.bearer = Some(ADMIN.into());
+    assert_eq!(m.control("GET", "/health", None).status, 404);
+    assert_eq!(m.control("POST", "/products", Some(json!({}))).status, 404);
+    let aws = m.send(signed_meter_usage("AKIAANY", "secret", "/ns/stranger/"));
+    assert_eq!(
+        (aws.status, aws.error_name()),
+        (403, "UnrecognizedClientException")
+    );
+    assert_eq!(m.store.meta("initialized").unwrap(), None);
+    assert!(m.store.products().unwrap().is_empty());
+}
+
+#[test]
+fn aws_calls_need_a_signature_by_the_namespace_s_credentials() {
+    let (mut m, mine) = locked();
+    let ok = m.send(signed_meter_usage(
+        &mine.access_key_id,
+        &mine.secret_access_key,
+        "/ns/team/",
+    ));
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    let wrong_secret = m.send(signed_meter_usage(&mine.access_key_id, "guess", "/ns/team/"));
+    assert_eq!(wrong_secret.error_name(), "InvalidSignatureException");
+    let other = issued(3);
+    let unknown = m.send(signed_meter_usage(
+        &other.access_key_id,
+        &other.secret_access_key,
+        "/ns/team/",
+    ));
+    assert_eq!(unknown.error_name(), "UnrecognizedClientException");
+    let mut unsigned: HttpRequest = signed_meter_usage("k", "s", "/ns/team/");
+    unsigned.headers.retain(|(n, _)| n != "Authorization");
+    assert_eq!(
+        m.send(unsigned).error_name(),
+        "MissingAuthenticationTokenException"
+    );
+}
+
+#[test]
+fn account_keys_of_the_settings_sign_as_that_account_and_are_never_shown() {
+    let (mut m, mine) = locked();
+    m.set(json!({"signatureCredentials": {"444455556666": "buyer-secret-value"}}));
+    // 444455556666 is not a customer of `ami`: the call is checked as that account.
+    let buyer = m.send(signed_meter_usage(
+        "444455556666",
+        "buyer-secret-value",
+        "/ns/team/",
+    ));
+    assert_eq!(buyer.error_name(), "CustomerNotEntitledException");
+    let settings = m.control("GET", "/settings", None);
+    let text = settings.body.to_string();
+    assert!(!text.contains("buyer-secret-value"), "{text}");
+    assert!(!text.contains(&mine.secret_access_key));
+    assert_eq!(settings.body["signatureCredentialKeyIds"], json!(["444455556666"]));
+    let patched = m.control("PATCH", "/settings", Some(json!({"maxFutureSeconds": 60})));
+    assert!(!patched.body.to_string().contains("buyer-secret-value"));
+    // The issued key still works beside the configured one.
+    let ok = m.send(signed_meter_usage(
+        &mine.access_key_id,
+        &mine.secret_access_key,
+        "/ns/team/",
+    ));
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+}
+
+#[test]
+fn settings_cannot_raise_the_deployment_s_webhook_caps() {
+    let (mut m, _) = locked();
+    let cap = m.deployment.webhooks.max_attempts;
+    let over = m.control(
+        "PATCH",
+        "/settings",
+        Some(json!({"webhookMaxAttempts": cap + 1})),
+    );
+    assert_eq!(over.status, 400, "{:?}", over.body);
+    assert_eq!(
+        m.control("PATCH", "/settings", Some(json!({"webhookMaxAttempts": cap})))
+            .status,
+        200
+    );
+}
