@@ -6,6 +6,8 @@
 //!   the KV vault of registration tokens, and the alarm that delivers webhooks.
 //! - `gate`: the one route table with each route's access class, the deployment's
 //!   configuration and limits, browser protections, and the secrets of locked deployments.
+//! - `admin`: the `/_admin/…` provisioning API of locked deployments (pure parts; its
+//!   registry is a Durable Object in `worker`).
 //! - `service`: one namespace serving an HTTP request (AWS front door or control API).
 //! - `delivery`: which webhook deliveries are due and what their attempts got.
 //! - `protocol`: awsJson1_1 and rpc-v2-cbor framing and errors, the services and their
@@ -19,6 +21,7 @@
 //!
 //! Everything but `worker` builds and tests natively with `cargo test`.
 
+pub mod admin;
 pub mod control;
 pub mod delivery;
 pub mod domain;

@@ -12,6 +12,7 @@ use crate::domain::settings::{Clock, Settings};
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::gate::deployment::Deployment;
+use crate::gate::rate::TokenBucket;
 use crate::gate::routes::{self, Access, Endpoint, Found, Outcome};
 use crate::gate::secrets::Provision;
 use crate::gate::{self as access_gate, json_error};
@@ -82,6 +83,8 @@ pub struct Namespace<'a, S: Store + ?Sized> {
     pub ids: &'a mut dyn IdSource,
     pub deployment: &'a Deployment,
     pub provision: Option<&'a Provision>,
+    /// The namespace's request rate (locked deployments); `None` is unlimited.
+    pub rate: Option<&'a mut TokenBucket>,
 }
 
 /// The vault key a request may read, so the worker can fetch it before the request runs
@@ -189,7 +192,10 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         let request_id = self.ids.next_uuid();
         let response = match routes::find(&req.method, req.signed_path()) {
             Err(message) => json_error(400, message),
-            Ok(found) => match self.check_access(req, &found, &request_id) {
+            Ok(found) => match self
+                .check_access(req, &found, &request_id)
+                .and_then(|()| self.check_control_rate(&found))
+            {
                 Err(refusal) => refusal,
                 Ok(()) => match self.ensure_initialized() {
                     Err(e) => FrontDoor::of(req).error(&e, &request_id),
@@ -228,9 +234,34 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 &unrecognized_client(),
                 request_id,
             )),
-            Access::Admin => Err(json_error(404, "admin routes are not served by a namespace")),
+            Access::Admin => Err(json_error(
+                404,
+                "admin routes are not served by a namespace",
+            )),
             Access::Aws | Access::Public => Ok(()),
         }
+    }
+
+    /// Control calls over the namespace's rate get 429 (AWS calls get `ThrottlingException`
+    /// from their front door, after their signature was checked).
+    fn check_control_rate(&mut self, found: &Found<'_>) -> Result<(), HttpResponse> {
+        if found.access != Access::Namespace {
+            return Ok(());
+        }
+        match self.throttled() {
+            None => Ok(()),
+            Some(wait) => Err(json_error(
+                429,
+                "too many requests for this namespace (RATE_LIMIT_PER_SECOND)",
+            )
+            .with_header("Retry-After", &wait.to_string())),
+        }
+    }
+
+    /// Takes one of the namespace's request tokens; `Some(seconds)` when there is none.
+    fn throttled(&mut self) -> Option<u64> {
+        let now = self.host_now.millis();
+        self.rate.as_mut().and_then(|bucket| bucket.take(now).err())
     }
 
     fn route(&mut self, req: &HttpRequest, found: Found<'_>, request_id: &str) -> HttpResponse {
@@ -277,7 +308,14 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         let outcome = load_settings(self.store).and_then(|settings| {
             let locked = self.deployment.locked();
             let call = door.admit(req, |signed| {
-                authenticate(req, signed, &settings, self.provision, locked)
+                authenticate(req, signed, &settings, self.provision, locked)?;
+                match self.throttled() {
+                    None => Ok(()),
+                    Some(_) => Err(ServiceError::new(
+                        ErrorKind::ThrottlingException,
+                        "Rate exceeded",
+                    )),
+                }
             })?;
             let now = self.now()?;
             let incarnation = self.incarnation()?;

@@ -5,7 +5,9 @@
 mod common;
 
 use common::{signed_meter_usage, with_catalogue, Mock};
-use metering_mock::gate::deployment::Deployment;
+use metering_mock::domain::time::Instant;
+use metering_mock::gate::deployment::{Deployment, RateLimit};
+use metering_mock::gate::rate::TokenBucket;
 use metering_mock::gate::routes::{example_path, Access, ROUTES};
 use metering_mock::gate::secrets::{Issued, Provision};
 use metering_mock::protocol::http::HttpRequest;
@@ -87,7 +89,11 @@ fn aws_calls_need_a_signature_by_the_namespace_s_credentials() {
         "/ns/team/",
     ));
     assert_eq!(ok.status, 200, "{:?}", ok.body);
-    let wrong_secret = m.send(signed_meter_usage(&mine.access_key_id, "guess", "/ns/team/"));
+    let wrong_secret = m.send(signed_meter_usage(
+        &mine.access_key_id,
+        "guess",
+        "/ns/team/",
+    ));
     assert_eq!(wrong_secret.error_name(), "InvalidSignatureException");
     let other = issued(3);
     let unknown = m.send(signed_meter_usage(
@@ -119,7 +125,10 @@ fn account_keys_of_the_settings_sign_as_that_account_and_are_never_shown() {
     let text = settings.body.to_string();
     assert!(!text.contains("buyer-secret-value"), "{text}");
     assert!(!text.contains(&mine.secret_access_key));
-    assert_eq!(settings.body["signatureCredentialKeyIds"], json!(["444455556666"]));
+    assert_eq!(
+        settings.body["signatureCredentialKeyIds"],
+        json!(["444455556666"])
+    );
     let patched = m.control("PATCH", "/settings", Some(json!({"maxFutureSeconds": 60})));
     assert!(!patched.body.to_string().contains("buyer-secret-value"));
     // The issued key still works beside the configured one.
@@ -142,8 +151,47 @@ fn settings_cannot_raise_the_deployment_s_webhook_caps() {
     );
     assert_eq!(over.status, 400, "{:?}", over.body);
     assert_eq!(
-        m.control("PATCH", "/settings", Some(json!({"webhookMaxAttempts": cap})))
-            .status,
+        m.control(
+            "PATCH",
+            "/settings",
+            Some(json!({"webhookMaxAttempts": cap}))
+        )
+        .status,
         200
     );
+}
+
+#[test]
+fn over_the_rate_control_calls_get_429_and_aws_calls_throttling() {
+    let (mut m, mine) = locked();
+    let limit = RateLimit {
+        per_second: 1.0,
+        burst: 2.0,
+    };
+    m.rate = Some(TokenBucket::new(limit, m.host_now.millis()));
+    assert_eq!(m.control("GET", "/health", None).status, 200);
+    let aws = |m: &mut Mock| {
+        m.send(signed_meter_usage(
+            &mine.access_key_id,
+            &mine.secret_access_key,
+            "/ns/team/",
+        ))
+    };
+    assert_eq!(aws(&mut m).status, 200);
+    let limited = m.control("GET", "/health", None);
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.response.header("Retry-After"), Some("1"));
+    let throttled = aws(&mut m);
+    assert_eq!(
+        (throttled.status, throttled.error_name()),
+        (400, "ThrottlingException")
+    );
+    // A stranger's refused calls take nothing from the team's rate.
+    m.host_now = Instant(m.host_now.millis() + 1000);
+    m.bearer = Some("mmct_stranger".into());
+    for _ in 0..5 {
+        assert_eq!(m.control("GET", "/health", None).status, 401);
+    }
+    m.bearer = Some(mine.control_token.clone());
+    assert_eq!(m.control("GET", "/health", None).status, 200);
 }

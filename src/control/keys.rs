@@ -71,7 +71,10 @@ fn ring_view(ring: &KeyRing, now: Instant) -> Answer {
 fn current_ring<S: Store + ?Sized>(
     ns: &mut Namespace<'_, S>,
 ) -> Result<(KeyRing, Instant), ControlError> {
-    Ok((key_ring(ns.store).map_err(internal)?, ns.now().map_err(internal)?))
+    Ok((
+        key_ring(ns.store).map_err(internal)?,
+        ns.now().map_err(internal)?,
+    ))
 }
 
 pub fn list<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {

@@ -1,56 +1,140 @@
-//! The fetch entry: answers the trivial `/_mock/ping` route itself and forwards every other
-//! request, unchanged, to the Durable Object of its namespace (one object per namespace).
+//! The fetch entry: reads the deployment's configuration, passes every request through the
+//! gate (route, access class, body size, browser protections, credentials present), answers
+//! `/_mock/ping` itself, and forwards the rest to the namespace's Durable Object or, for
+//! `/_admin/…`, to the registry.
 
-use worker::{event, Context, Env, Request, Response, Result};
+use futures_util::StreamExt;
+use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
 use crate::error::ServiceError;
+use crate::gate::deployment::Deployment;
+use crate::gate::routes::{Access, Endpoint};
+use crate::gate::{self, json_error, Head};
 use crate::protocol::http::HttpResponse;
-use crate::protocol::route;
-use crate::protocol::{awsjson, cbor};
 
-/// The Durable Object binding of wrangler.toml.
+/// The Durable Object binding of the namespaces in wrangler.toml.
 pub const NAMESPACES_BINDING: &str = "NAMESPACES";
+/// The Durable Object binding of the registry of provisioned namespaces.
+pub const REGISTRY_BINDING: &str = "REGISTRY";
+/// The registry is one object.
+pub const REGISTRY_NAME: &str = "registry";
+
+/// The deployment's configuration from its variables and secrets (`ADMIN_TOKEN` may be
+/// either: `wrangler secret put`, `--var`, or `.dev.vars`).
+pub fn deployment(env: &Env) -> std::result::Result<Deployment, String> {
+    Deployment::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let path = req.path();
-    if path == "/_mock/ping" {
-        // The benchmark's baseline: the same worker, no Durable Object, no core.
-        let pong = HttpResponse::new(200, "text/plain", "pong");
-        return super::object::to_response(
-            pong.with_header("x-amzn-RequestId", &super::object::random_uuid()),
-        );
-    }
-    let (namespace, rpc_v2_cbor) = match route::split(&path) {
-        Ok(routed) => (
-            routed.namespace.to_string(),
-            cbor::is_rpc_path(&routed.path),
-        ),
-        Err(message) => {
-            let body = serde_json::json!({ "error": message });
-            let response = HttpResponse::json(400, &body)
-                .with_header("x-amzn-RequestId", &super::object::random_uuid());
-            return super::object::to_response(response);
+    let request_id = super::object::random_uuid();
+    let answer = match serve(req, &env, &request_id).await {
+        Ok(Served::Forwarded(response)) => return Ok(response),
+        Ok(Served::Answered(response)) => response,
+        Err(e) => {
+            worker::console_error!("request failed at the entry: {e}");
+            json_error(500, "the mock failed to serve the request")
         }
     };
-    let forwarded = async {
-        let stub = env
-            .durable_object(NAMESPACES_BINDING)?
-            .id_from_name(&namespace)?
-            .get_stub()?;
-        stub.fetch_with_request(req).await
+    let answer = if answer.header("x-amzn-RequestId").is_some() {
+        answer
+    } else {
+        answer.with_header("x-amzn-RequestId", &request_id)
     };
-    match forwarded.await {
-        Ok(response) => Ok(response),
-        Err(e) => {
+    super::object::to_response(answer)
+}
+
+enum Served {
+    Forwarded(Response),
+    Answered(HttpResponse),
+}
+
+async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> {
+    let deployment = match deployment(env) {
+        Ok(d) => d,
+        Err(message) => {
+            worker::console_error!("misconfigured deployment: {message}");
+            return Ok(Served::Answered(json_error(
+                500,
+                format!("the deployment is misconfigured: {message}"),
+            )));
+        }
+    };
+    let url = req.url()?;
+    let headers: Vec<(String, String)> = req.headers().entries().collect();
+    let method = req.method().to_string();
+    let content_length = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let origin = url.origin().ascii_serialization();
+    let head = Head {
+        method: &method,
+        path: url.path(),
+        query: url.query().unwrap_or_default(),
+        headers: &headers,
+        origin: &origin,
+        content_length,
+    };
+    let admitted = match gate::admit(&head, &deployment, request_id) {
+        Ok(admitted) => admitted,
+        Err(refusal) => return Ok(Served::Answered(refusal)),
+    };
+    let found = &admitted.found;
+    if found.endpoint() == Some(Endpoint::Ping) {
+        return Ok(Served::Answered(HttpResponse::new(
+            200,
+            "text/plain",
+            "pong",
+        )));
+    }
+    // A body without a length is read here, up to the route's limit, so no stream can make
+    // a Durable Object hold more than that.
+    let carries_body = !matches!(req.method(), Method::Get | Method::Head);
+    let forwarded = if content_length.is_none() && carries_body {
+        let mut body = Vec::new();
+        let mut stream = req.stream()?;
+        while let Some(chunk) = stream.next().await {
+            body.extend_from_slice(&chunk?);
+            if body.len() > admitted.body_limit {
+                let refusal =
+                    gate::too_large(&head, found, body.len(), admitted.body_limit, request_id);
+                return Ok(Served::Answered(refusal));
+            }
+        }
+        let mut init = RequestInit::new();
+        init.with_method(req.method())
+            .with_headers(req.headers().clone())
+            .with_body(Some(body.into()));
+        Request::new_with_init(url.as_str(), &init)?
+    } else {
+        req
+    };
+    let (binding, object) = match (found.access, found.namespace) {
+        (Access::Admin, _) | (_, None) => (REGISTRY_BINDING, REGISTRY_NAME.to_string()),
+        (_, Some(namespace)) => (NAMESPACES_BINDING, namespace.to_string()),
+    };
+    let stub = env
+        .durable_object(binding)?
+        .id_from_name(&object)?
+        .get_stub()?;
+    match stub.fetch_with_request(forwarded).await {
+        Ok(response) => Ok(Served::Forwarded(response)),
+        Err(e) if found.access == Access::Aws => {
             // Answered in the request's own protocol, so SDKs still read it as the service's.
-            let error = ServiceError::internal(format!("namespace {namespace}: {e}"));
-            let request_id = super::object::random_uuid();
-            super::object::to_response(if rpc_v2_cbor {
-                cbor::error(&error, &request_id)
-            } else {
-                awsjson::error(&error, &request_id)
-            })
+            let error = ServiceError::internal(format!("namespace {object}: {e}"));
+            Ok(Served::Answered(gate::aws_error(
+                &found.path,
+                &error,
+                request_id,
+            )))
+        }
+        Err(e) => {
+            worker::console_error!("{object}: {e}");
+            Ok(Served::Answered(json_error(
+                500,
+                format!("{object} failed to answer"),
+            )))
         }
     }
 }

@@ -1,8 +1,10 @@
-//! Worker glue (wasm32 only): the fetch entry, the per-namespace Durable Object, its SQLite
-//! store, the KV vault of registration tokens and the webhook sender. Everything here
+//! Worker glue (wasm32 only): the fetch entry and its gate, the per-namespace Durable
+//! Object, its SQLite store, the registry of provisioned namespaces (locked deployments),
+//! the KV vault of registration tokens and the webhook sender. Everything here
 //! converts between the Workers runtime and the pure core; no metering rule lives here.
 
 mod entry;
 mod object;
+mod registry;
 mod sql_store;
 mod vault;

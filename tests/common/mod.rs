@@ -6,6 +6,7 @@
 use metering_mock::domain::ids::SequentialIds;
 use metering_mock::domain::time::Instant;
 use metering_mock::gate::deployment::Deployment;
+use metering_mock::gate::rate::TokenBucket;
 use metering_mock::gate::secrets::Provision;
 use metering_mock::protocol::http::{HttpRequest, HttpResponse};
 use metering_mock::service::Namespace;
@@ -24,6 +25,7 @@ pub struct Mock {
     pub provision: Option<Provision>,
     /// Sent as `Authorization: Bearer …` on control calls.
     pub bearer: Option<String>,
+    pub rate: Option<TokenBucket>,
 }
 
 /// The wire protocol of an Entitlement Service call.
@@ -115,6 +117,7 @@ impl Mock {
             deployment: Deployment::default(),
             provision: None,
             bearer: None,
+            rate: None,
         }
     }
 
@@ -127,6 +130,7 @@ impl Mock {
             ids: &mut self.ids,
             deployment: &self.deployment,
             provision: self.provision.as_ref(),
+            rate: self.rate.as_mut(),
         }
         .handle(&req);
         if response.header("content-type") == Some("application/cbor") {

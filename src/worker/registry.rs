@@ -1,0 +1,321 @@
+//! The registry of a locked deployment: one Durable Object, the single writer of the list
+//! of provisioned namespaces, serving `/_admin/…` (the entry has checked the admin token).
+//! A creation inserts its row before anything else, so of concurrent creations of one name
+//! exactly one wins; the namespace's object then receives its credentials. Rows in the
+//! middle of a change are marked, so a deletion or rotation cannot race another.
+
+use futures_util::{stream, StreamExt};
+use serde::Deserialize;
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorage,
+    SqlStorageValue, State,
+};
+
+use super::entry::{deployment, NAMESPACES_BINDING};
+use super::object::to_response;
+use crate::admin::{self, CreateRequest, NamespaceRecord};
+use crate::gate::json_error;
+use crate::gate::routes::{self, Admin, Endpoint};
+use crate::gate::secrets::{Issued, Provision};
+use crate::protocol::http::HttpResponse;
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS namespaces (
+  name TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  idle_days INTEGER NOT NULL,
+  access_key_id TEXT NOT NULL,
+  state TEXT NOT NULL
+)";
+
+/// How many namespaces the listing asks for their last activity at once.
+const LISTING_IN_FLIGHT: usize = 6;
+
+#[durable_object]
+pub struct RegistryObject {
+    state: State,
+    env: Env,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    name: String,
+    created_at: i64,
+    idle_days: i64,
+    access_key_id: String,
+    state: String,
+}
+
+impl Row {
+    fn record(&self) -> NamespaceRecord {
+        NamespaceRecord {
+            name: self.name.clone(),
+            created_at: self.created_at,
+            idle_days: self.idle_days as u32,
+            access_key_id: self.access_key_id.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+fn text(s: &str) -> SqlStorageValue {
+    SqlStorageValue::String(s.to_string())
+}
+
+fn now_ms() -> i64 {
+    worker::js_sys::Date::now() as i64
+}
+
+fn answer(status: u16, value: serde_json::Value) -> Result<Response> {
+    to_response(HttpResponse::json(status, &value))
+}
+
+fn random_issue() -> Result<Issued> {
+    let mut bytes = [0u8; 96];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| worker::Error::RustError(format!("random source: {e}")))?;
+    Ok(Issued::from_random(&bytes))
+}
+
+impl DurableObject for RegistryObject {
+    fn new(state: State, env: Env) -> Self {
+        RegistryObject { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let url = req.url()?;
+        let path = url.path().to_string();
+        if let Some(name) = path.strip_prefix("/_registry/expired/") {
+            self.sql()?
+                .exec("DELETE FROM namespaces WHERE name = ?", vec![text(name)])?;
+            return Response::empty();
+        }
+        let origin = url.origin().ascii_serialization();
+        let method = req.method().to_string();
+        let found = routes::find(&method, &path).map_err(worker::Error::RustError)?;
+        let name = found.params().first().cloned().unwrap_or_default();
+        match found.endpoint() {
+            Some(Endpoint::Admin(Admin::CreateNamespace)) => {
+                let body = req.bytes().await?;
+                self.create(&origin, &body).await
+            }
+            Some(Endpoint::Admin(Admin::ListNamespaces)) => self.list(&origin).await,
+            Some(Endpoint::Admin(Admin::DeleteNamespace)) => self.delete(&name).await,
+            Some(Endpoint::Admin(Admin::RotateNamespace)) => self.rotate(&origin, &name).await,
+            Some(Endpoint::Admin(Admin::Routes)) => answer(200, admin::routes_view()),
+            _ if found.route().is_none() && found.params().is_empty() => {
+                let status = match found.outcome {
+                    routes::Outcome::MethodNotAllowed => 405,
+                    _ => 404,
+                };
+                to_response(json_error(
+                    status,
+                    format!("no admin endpoint {method} {path}"),
+                ))
+            }
+            _ => to_response(json_error(
+                404,
+                format!("no admin endpoint {method} {path}"),
+            )),
+        }
+    }
+}
+
+impl RegistryObject {
+    fn sql(&self) -> Result<SqlStorage> {
+        let sql = self.state.storage().sql();
+        sql.exec(SCHEMA, None)?;
+        Ok(sql)
+    }
+
+    fn row(&self, name: &str) -> Result<Option<Row>> {
+        let rows: Vec<Row> = self
+            .sql()?
+            .exec("SELECT * FROM namespaces WHERE name = ?", vec![text(name)])?
+            .to_array()?;
+        Ok(rows.into_iter().next())
+    }
+
+    fn set_state(&self, name: &str, state: &str) -> Result<()> {
+        self.sql()?.exec(
+            "UPDATE namespaces SET state = ? WHERE name = ?",
+            vec![text(state), text(name)],
+        )?;
+        Ok(())
+    }
+
+    /// Sends the namespace's object its provisioning (`Some`) or its deletion (`None`).
+    async fn tell_namespace(&self, name: &str, provision: Option<&Provision>) -> Result<()> {
+        let mut init = RequestInit::new();
+        match provision {
+            Some(p) => {
+                let body = serde_json::to_string(p)
+                    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+                init.with_method(Method::Put).with_body(Some(body.into()));
+            }
+            None => {
+                init.with_method(Method::Delete);
+            }
+        };
+        let request = Request::new_with_init("https://namespace/_registry/provision", &init)?;
+        let response = self
+            .env
+            .durable_object(NAMESPACES_BINDING)?
+            .id_from_name(name)?
+            .get_stub()?
+            .fetch_with_request(request)
+            .await?;
+        if response.status_code() >= 300 {
+            return Err(worker::Error::RustError(format!(
+                "namespace {name} answered {}",
+                response.status_code()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn create(&self, origin: &str, body: &[u8]) -> Result<Response> {
+        let deployment = deployment(&self.env).map_err(worker::Error::RustError)?;
+        let request = match CreateRequest::parse(body, &deployment) {
+            Ok(r) => r,
+            Err(message) => return to_response(json_error(400, message)),
+        };
+        let counted: Vec<Count> = self
+            .sql()?
+            .exec("SELECT COUNT(*) AS n FROM namespaces", None)?
+            .to_array()?;
+        if counted.first().map_or(0, |c| c.n) as usize >= deployment.limits.namespaces {
+            return to_response(json_error(
+                409,
+                format!(
+                    "the deployment holds its maximum of {} namespaces (MAX_NAMESPACES): delete one first",
+                    deployment.limits.namespaces
+                ),
+            ));
+        }
+        let issued = random_issue()?;
+        let record = NamespaceRecord {
+            name: request.name.clone(),
+            created_at: now_ms(),
+            idle_days: request.idle_days,
+            access_key_id: issued.access_key_id.clone(),
+        };
+        // The row first: a concurrent creation of the same name fails on the key here.
+        let inserted = self.sql()?.exec(
+            "INSERT INTO namespaces (name, created_at, idle_days, access_key_id, state) VALUES (?, ?, ?, ?, 'creating') ON CONFLICT (name) DO NOTHING RETURNING name",
+            vec![
+                text(&record.name),
+                SqlStorageValue::Integer(record.created_at),
+                SqlStorageValue::Integer(i64::from(record.idle_days)),
+                text(&record.access_key_id),
+            ],
+        )?;
+        if inserted.to_array::<serde_json::Value>()?.is_empty() {
+            return to_response(json_error(
+                409,
+                format!("namespace '{}' exists", record.name),
+            ));
+        }
+        let provision = Provision::new(&record.name, &issued, record.idle_days, record.created_at);
+        if let Err(e) = self.tell_namespace(&record.name, Some(&provision)).await {
+            self.sql()?.exec(
+                "DELETE FROM namespaces WHERE name = ?",
+                vec![text(&record.name)],
+            )?;
+            return Err(e);
+        }
+        self.set_state(&record.name, "ready")?;
+        answer(201, admin::issued_view(origin, &record, &issued))
+    }
+
+    async fn list(&self, origin: &str) -> Result<Response> {
+        let rows: Vec<Row> = self
+            .sql()?
+            .exec("SELECT * FROM namespaces ORDER BY name", None)?
+            .to_array()?;
+        let views = stream::iter(rows.iter().map(|row| async move {
+            let activity = self.activity(&row.name).await.unwrap_or(None);
+            let mut view = admin::listed_view(origin, &row.record(), activity);
+            view["state"] = serde_json::json!(row.state);
+            view
+        }))
+        .buffered(LISTING_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+        answer(200, serde_json::json!({ "namespaces": views }))
+    }
+
+    async fn activity(&self, name: &str) -> Result<Option<i64>> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Activity {
+            last_activity_at: Option<i64>,
+        }
+        let mut response = self
+            .env
+            .durable_object(NAMESPACES_BINDING)?
+            .id_from_name(name)?
+            .get_stub()?
+            .fetch_with_str("https://namespace/_registry/activity")
+            .await?;
+        Ok(response.json::<Activity>().await?.last_activity_at)
+    }
+
+    /// Takes a ready namespace into a change (`deleting`, `rotating`), or says why not.
+    fn begin(&self, name: &str, change: &str) -> Result<std::result::Result<Row, Response>> {
+        let Some(row) = self.row(name)? else {
+            return Ok(Err(to_response(json_error(
+                404,
+                format!("no namespace '{name}'"),
+            ))?));
+        };
+        if row.state != "ready" {
+            return Ok(Err(to_response(json_error(
+                409,
+                format!(
+                    "namespace '{name}' is being changed ({}): try again",
+                    row.state
+                ),
+            ))?));
+        }
+        self.set_state(name, change)?;
+        Ok(Ok(row))
+    }
+
+    async fn delete(&self, name: &str) -> Result<Response> {
+        if let Err(refused) = self.begin(name, "deleting")? {
+            return Ok(refused);
+        }
+        if let Err(e) = self.tell_namespace(name, None).await {
+            self.set_state(name, "ready")?;
+            return Err(e);
+        }
+        self.sql()?
+            .exec("DELETE FROM namespaces WHERE name = ?", vec![text(name)])?;
+        Ok(Response::empty()?.with_status(204))
+    }
+
+    async fn rotate(&self, origin: &str, name: &str) -> Result<Response> {
+        let row = match self.begin(name, "rotating")? {
+            Ok(row) => row,
+            Err(refused) => return Ok(refused),
+        };
+        let issued = random_issue()?;
+        let mut record = row.record();
+        record.access_key_id = issued.access_key_id.clone();
+        let provision = Provision::new(name, &issued, record.idle_days, record.created_at);
+        let told = self.tell_namespace(name, Some(&provision)).await;
+        if told.is_ok() {
+            self.sql()?.exec(
+                "UPDATE namespaces SET access_key_id = ? WHERE name = ?",
+                vec![text(&record.access_key_id), text(name)],
+            )?;
+        }
+        self.set_state(name, "ready")?;
+        told?;
+        answer(200, admin::issued_view(origin, &record, &issued))
+    }
+}
