@@ -40,7 +40,10 @@ fn host_now() -> Instant {
 
 impl DurableObject for NamespaceObject {
     fn new(state: State, env: Env) -> Self {
-        let store = RefCell::new(SqlStore::open(state.storage().sql()));
+        let store = RefCell::new(SqlStore::open(
+            state.storage().sql(),
+            crate::store::Retention::default(),
+        ));
         NamespaceObject { state, env, store }
     }
 
