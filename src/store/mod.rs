@@ -181,7 +181,8 @@ pub enum TaskSource {
     Header,
     /// The request's `Nonce`.
     Nonce,
-    /// Neither: the call is a task of its own.
+    /// Neither: the call was a task of its own. Only rows registered before such calls were
+    /// merely counted have it; it stays so that they still read.
     Call,
 }
 
