@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 use super::{bad, body_json, internal, limit_param, ok, store_err, Answer, ControlError};
 use crate::domain::signing::{KeyError, KeyRing, SigningKey, MAX_VERSIONS};
 use crate::domain::time::{optional_rfc3339, Instant};
-use crate::ops::register_usage::{key_ring, key_ring_with_first, rotate_key, save_key_ring};
+use crate::ops::register_usage::{
+    key_ring, key_ring_with_first, rotate_key, save_key_ring, unnamed_tasks,
+};
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::service::Namespace;
 use crate::store::{Registration, Store};
@@ -193,7 +195,8 @@ fn set_retired<S: Store + ?Sized>(
     ring_view(&ring, now)
 }
 
-/// `GET /_mock/registrations?productCode=…&limit=…`: the tasks RegisterUsage registered.
+/// `GET /_mock/registrations?productCode=…&limit=…`: the tasks RegisterUsage registered, and
+/// how many calls (of any product) named no task.
 pub fn registrations<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let mut product = None;
     let mut limit = 1000;
@@ -213,7 +216,8 @@ pub fn registrations<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReq
         .registrations(product.as_deref(), limit)
         .map_err(store_err)?;
     let views: Vec<Value> = found.iter().map(registration_view).collect();
-    ok(json!({ "count": views.len(), "registrations": views }))
+    let unnamed = unnamed_tasks(ns.store).map_err(internal)?;
+    ok(json!({ "count": views.len(), "registrations": views, "unnamedTasks": unnamed }))
 }
 
 fn registration_view(r: &Registration) -> Value {

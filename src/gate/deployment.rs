@@ -4,6 +4,7 @@
 //! is not a number in its range stops the deployment with a message naming the variable.
 
 use super::secrets::{sha256, Digest};
+use crate::store::Retention;
 
 /// One limit: its variable, default and allowed range (documented in the README's table).
 struct Knob {
@@ -70,6 +71,17 @@ pub struct Limits {
     pub registrations: usize,
     /// Usage records (and MeterUsage client tokens) kept; the oldest are dropped beyond it.
     pub usage_records: usize,
+}
+
+impl Limits {
+    /// What a namespace's store keeps of each growing kind.
+    pub fn retention(&self) -> Retention {
+        Retention {
+            events: self.events,
+            registrations: self.registrations,
+            usage_records: self.usage_records,
+        }
+    }
 }
 
 /// Where and how often a namespace's webhooks may be called.

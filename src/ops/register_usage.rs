@@ -8,7 +8,9 @@
 //! (`InvalidRegionException`); then, on a task's first call only (the documented rule),
 //! platform (`PlatformNotSupportedException`) and entitlement (`CustomerNotEntitledException`).
 //! A task is named by the `X-Mock-Task-Id` header, else by the `Nonce`; without either each
-//! call is a task of its own. A task's first successful call registers it, exactly once.
+//! call is a task of its own. A named task's first successful call registers it, exactly
+//! once; a successful call that names no task is only counted, since registering each one
+//! would let callers grow the registrations without a bound.
 
 use serde_json::{json, Map, Value};
 
@@ -27,6 +29,8 @@ use crate::store::{Registration, Store, TaskSource};
 /// none (lower case: headers are matched case-insensitively).
 pub const TASK_HEADER: &str = "x-mock-task-id";
 const KEY_RING_META: &str = "signing-keys";
+/// The number of successful calls that named no task.
+const UNNAMED_TASKS_META: &str = "unnamed-task-registrations";
 
 /// A decoded, constraint-checked RegisterUsage request.
 #[derive(Debug)]
@@ -104,14 +108,28 @@ pub fn key_ring_with_first<S: Store + ?Sized>(
     rotate_key(store, ring, ids, now, false)
 }
 
-/// Which task the call belongs to, and how that was decided.
-fn task_of(req: &RegisterUsageRequest, call: &Call<'_>) -> (String, TaskSource) {
+/// How many successful calls named no task (each one a task of its own).
+pub fn unnamed_tasks<S: Store + ?Sized>(store: &S) -> Result<u64, ServiceError> {
+    match store.meta(UNNAMED_TASKS_META)? {
+        Some(text) => text.parse().map_err(ServiceError::internal),
+        None => Ok(0),
+    }
+}
+
+fn count_unnamed_task<S: Store + ?Sized>(store: &mut S) -> Result<(), ServiceError> {
+    let count = unnamed_tasks(store)?.saturating_add(1);
+    Ok(store.put_meta(UNNAMED_TASKS_META, &count.to_string())?)
+}
+
+/// Which task the call names, and how; `None` when it names none.
+fn task_of(req: &RegisterUsageRequest, call: &Call<'_>) -> Option<(String, TaskSource)> {
     if let Some(task) = call.task_header.filter(|t| !t.is_empty()) {
-        (task.to_string(), TaskSource::Header)
-    } else if let Some(nonce) = req.nonce.as_deref().filter(|n| !n.is_empty()) {
-        (nonce.to_string(), TaskSource::Nonce)
+        Some((task.to_string(), TaskSource::Header))
     } else {
-        (call.request_id.to_string(), TaskSource::Call)
+        req.nonce
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .map(|nonce| (nonce.to_string(), TaskSource::Nonce))
     }
 }
 
@@ -174,9 +192,15 @@ pub fn run<S: Store + ?Sized>(
     let signature = key.sign(&claims).map_err(ServiceError::internal)?;
 
     let caller = call.caller.identity();
-    let (task_id, task_source) = task_of(&req, call);
-    let task_key = json!([product.product_code, caller, task_id]).to_string();
-    if store.registration(&task_key)?.is_none() {
+    let task = task_of(&req, call).map(|(task_id, task_source)| {
+        let task_key = json!([product.product_code, caller, task_id]).to_string();
+        (task_key, task_id, task_source)
+    });
+    let registered = match &task {
+        Some((task_key, _, _)) => store.registration(task_key)?.is_some(),
+        None => false,
+    };
+    if !registered {
         if !call.settings.container_platform.is_supported() {
             return err(
                 ErrorKind::PlatformNotSupportedException,
@@ -196,18 +220,23 @@ pub fn run<S: Store + ?Sized>(
                 );
             }
         }
-        store.insert_registration(&Registration {
-            task_key,
-            task_id,
-            task_source,
-            product_code: product.product_code.clone(),
-            caller: caller.to_string(),
-            region: call.caller.region.clone(),
-            public_key_version: key.version,
-            nonce: req.nonce.clone(),
-            registered_at: call.now,
-            request_id: call.request_id.to_string(),
-        })?;
+        match task {
+            Some((task_key, task_id, task_source)) => {
+                store.insert_registration(&Registration {
+                    task_key,
+                    task_id,
+                    task_source,
+                    product_code: product.product_code.clone(),
+                    caller: caller.to_string(),
+                    region: call.caller.region.clone(),
+                    public_key_version: key.version,
+                    nonce: req.nonce.clone(),
+                    registered_at: call.now,
+                    request_id: call.request_id.to_string(),
+                })?;
+            }
+            None => count_unnamed_task(store)?,
+        }
     }
 
     let mut output = json!({ "Signature": signature });

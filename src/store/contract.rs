@@ -2,10 +2,13 @@
 //! runs it on the Durable Object's SQLite store behind `POST /_mock/store-contract` (for an
 //! empty namespace only), which the Node tests call. It returns errors instead of panicking,
 //! because a panic inside the Durable Object would take the object down.
+//!
+//! `run_retention` checks a store's bounds. It inserts a few entries more than each bound,
+//! so it suits a store built with small ones, and is not part of `run`.
 
 use super::{
-    ClientTokenEntry, LedgerAllocation, Operation, Registration, Store, TaskSource, UsageEntry,
-    UsageQuery,
+    ClientTokenEntry, LedgerAllocation, Operation, Registration, Retention, Store, TaskSource,
+    UsageEntry, UsageQuery,
 };
 use crate::domain::allocation::Tag;
 use crate::domain::catalogue::WebhookFormat;
@@ -26,6 +29,7 @@ macro_rules! ensure {
 
 type Check = Result<(), String>;
 type NamedCheck<S> = (&'static str, fn(&mut S) -> Check);
+type NamedRetentionCheck<S> = (&'static str, fn(&mut S, Retention) -> Check);
 
 fn entry(id: &str, key: &str, product: &str, customer: &str, hour: i64) -> UsageEntry {
     UsageEntry {
@@ -406,6 +410,187 @@ fn clear_forgets_everything<S: Store + ?Sized>(s: &mut S) -> Check {
     Ok(())
 }
 
+/// Listing limits that cover every kept entry, and then some.
+fn all_of(kept: usize) -> usize {
+    kept + 10
+}
+
+fn oldest_events_are_dropped_and_numbering_goes_on<S: Store + ?Sized>(
+    s: &mut S,
+    r: Retention,
+) -> Check {
+    let kept = r.events;
+    let total = kept as u64 + 2;
+    for n in 1..=total {
+        let seq = s
+            .append_event(&event(&format!("p{n}"), Some(1_000 + n as i64)))
+            .map_err(e)?;
+        ensure!(seq == n, "event {n} must get seq {n}, got {seq}");
+    }
+    let seqs = |s: &S| -> Result<Vec<u64>, String> {
+        Ok(s.events(0, all_of(kept))
+            .map_err(e)?
+            .iter()
+            .map(|x| x.seq)
+            .collect())
+    };
+    let listed = seqs(s)?;
+    ensure!(
+        listed == (3..=total).collect::<Vec<_>>(),
+        "only the newest {kept} events must be kept, got {listed:?}"
+    );
+    ensure!(
+        s.next_delivery_at().map_err(e)? == Some(Instant(1_003)),
+        "a dropped event's deliveries are not due"
+    );
+    let due = s.events_due(Instant(i64::MAX), all_of(kept)).map_err(e)?;
+    ensure!(
+        due.first().map(|x| x.seq) == Some(3) && due.len() == kept,
+        "only kept events are due"
+    );
+    let mut dropped = event("p1", None);
+    dropped.seq = 1;
+    ensure!(
+        s.update_event(&dropped).is_err(),
+        "a dropped event cannot be updated"
+    );
+    let next = s.append_event(&event("next", None)).map_err(e)?;
+    ensure!(
+        next == total + 1,
+        "seq must go on after old events were dropped, got {next}"
+    );
+    let listed = seqs(s)?;
+    ensure!(
+        listed == (4..=total + 1).collect::<Vec<_>>(),
+        "still the newest {kept} events, got {listed:?}"
+    );
+    Ok(())
+}
+
+fn oldest_registrations_are_dropped<S: Store + ?Sized>(s: &mut S, r: Retention) -> Check {
+    let kept = r.registrations;
+    let tasks: Vec<Registration> = (1..=kept + 2)
+        .map(|n| registration(&format!("t{n}"), "p"))
+        .collect();
+    for task in &tasks {
+        s.insert_registration(task).map_err(e)?;
+    }
+    ensure!(
+        s.registrations(None, all_of(kept)).map_err(e)? == tasks[2..],
+        "only the newest {kept} registrations must be kept"
+    );
+    ensure!(
+        s.registration(&tasks[0].task_key).map_err(e)?.is_none(),
+        "the oldest registration must be dropped"
+    );
+    ensure!(
+        s.registration(&tasks[kept + 1].task_key)
+            .map_err(e)?
+            .as_ref()
+            == Some(&tasks[kept + 1]),
+        "the newest registration must be kept"
+    );
+    Ok(())
+}
+
+fn oldest_usage_entries_are_dropped<S: Store + ?Sized>(s: &mut S, r: Retention) -> Check {
+    let kept = r.usage_records;
+    for n in 1..=kept + 2 {
+        s.insert_usage(&entry(&format!("u{n}"), &format!("k{n}"), "p", "c", 1))
+            .map_err(e)?;
+    }
+    let ids: Vec<String> = s
+        .query_usage(&UsageQuery {
+            limit: all_of(kept),
+            ..Default::default()
+        })
+        .map_err(e)?
+        .into_iter()
+        .map(|u| u.metering_record_id)
+        .collect();
+    let newest: Vec<String> = (3..=kept + 2).map(|n| format!("u{n}")).collect();
+    ensure!(
+        ids == newest,
+        "only the newest {kept} usage entries must be kept, got {ids:?}"
+    );
+    ensure!(
+        s.usage_by_key("k1").map_err(e)?.is_none(),
+        "the oldest entry must not be found by its ledger key"
+    );
+    ensure!(
+        s.usage_by_key(&format!("k{}", kept + 2))
+            .map_err(e)?
+            .is_some(),
+        "the newest entry must be found by its ledger key"
+    );
+    Ok(())
+}
+
+fn oldest_client_tokens_are_dropped<S: Store + ?Sized>(s: &mut S, r: Retention) -> Check {
+    let kept = r.usage_records;
+    let token = |n: usize, fingerprint: &str| ClientTokenEntry {
+        caller: "111122223333".into(),
+        token: format!("t{n}"),
+        fingerprint: fingerprint.into(),
+        metering_record_id: format!("id{n}"),
+    };
+    for n in 1..=kept + 1 {
+        s.put_client_token(&token(n, "f")).map_err(e)?;
+    }
+    // Replacing token 2 must not make it newer than token 3.
+    s.put_client_token(&token(2, "replaced")).map_err(e)?;
+    s.put_client_token(&token(kept + 2, "f")).map_err(e)?;
+    for n in 1..=kept + 2 {
+        let found = s
+            .client_token("111122223333", &format!("t{n}"))
+            .map_err(e)?;
+        ensure!(
+            found.is_some() == (n > 2),
+            "token {n} of {}: only the newest {kept} by first insertion must be kept",
+            kept + 2
+        );
+    }
+    Ok(())
+}
+
+/// The retention checks for a store built with `retention`, each on a cleared store; the
+/// names of failed checks with their reasons.
+pub fn run_retention<S: Store + ?Sized>(store: &mut S, retention: Retention) -> Vec<String> {
+    let retention = retention.at_least_one();
+    let checks: [NamedRetentionCheck<S>; 4] = [
+        (
+            "oldest_events_are_dropped_and_numbering_goes_on",
+            oldest_events_are_dropped_and_numbering_goes_on,
+        ),
+        (
+            "oldest_registrations_are_dropped",
+            oldest_registrations_are_dropped,
+        ),
+        (
+            "oldest_usage_entries_are_dropped",
+            oldest_usage_entries_are_dropped,
+        ),
+        (
+            "oldest_client_tokens_are_dropped",
+            oldest_client_tokens_are_dropped,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, check) in checks {
+        let outcome = store
+            .clear()
+            .map_err(e)
+            .and_then(|_| check(store, retention));
+        if let Err(reason) = outcome {
+            failures.push(format!("{name}: {reason}"));
+        }
+    }
+    if let Err(reason) = store.clear() {
+        failures.push(format!("final clear: {reason}"));
+    }
+    failures
+}
+
 /// Every check, each on a cleared store; the names of failed checks with their reasons.
 pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
     let checks: [NamedCheck<S>; 8] = [
@@ -453,6 +638,17 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     assert!(
         failures.is_empty(),
         "store contract failed:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// For native tests: runs the retention checks on a fresh store built with `retention`.
+#[cfg(test)]
+pub fn run_retention_all<S: Store>(make: impl Fn(Retention) -> S, retention: Retention) {
+    let failures = run_retention(&mut make(retention), retention);
+    assert!(
+        failures.is_empty(),
+        "store retention contract failed:\n{}",
         failures.join("\n")
     );
 }

@@ -1,10 +1,13 @@
 //! The in-memory store: what native tests run the operations against. It passes the same
-//! contract suite (`store::contract`) as the Durable Object's SQLite store.
+//! contract suite (`store::contract`) as the Durable Object's SQLite store, and keeps the
+//! same bounds (its `Retention`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 
 use super::{
-    ClientTokenEntry, Registration, Store, StoreError, StoreResult, UsageEntry, UsageQuery,
+    ClientTokenEntry, Registration, Retention, Store, StoreError, StoreResult, UsageEntry,
+    UsageQuery,
 };
 use crate::domain::catalogue::Product;
 use crate::domain::notification::EventRecord;
@@ -12,19 +15,37 @@ use crate::domain::time::Instant;
 
 #[derive(Default, Debug, Clone)]
 pub struct MemoryStore {
+    retention: Retention,
     meta: HashMap<String, String>,
     products: BTreeMap<String, Product>,
-    ledger: Vec<UsageEntry>,
-    ledger_index: HashMap<String, usize>,
+    /// By a number that grows with each entry, so the oldest is the first.
+    ledger: BTreeMap<u64, UsageEntry>,
+    ledger_index: HashMap<String, u64>,
     tokens: HashMap<(String, String), ClientTokenEntry>,
-    events: Vec<EventRecord>,
-    registrations: Vec<Registration>,
+    /// The keys of `tokens` by first insertion, oldest first.
+    token_order: VecDeque<(String, String)>,
+    /// By `seq`.
+    events: BTreeMap<u64, EventRecord>,
+    registrations: VecDeque<Registration>,
 }
 
 impl MemoryStore {
+    /// A store with the default `Retention`.
     pub fn new() -> Self {
         Self::default()
     }
+
+    pub fn with_retention(retention: Retention) -> Self {
+        MemoryStore {
+            retention: retention.at_least_one(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The number after the last key; the last entry is never dropped, so numbers keep growing.
+fn next_number<V>(map: &BTreeMap<u64, V>) -> u64 {
+    map.last_key_value().map_or(1, |(&last, _)| last + 1)
 }
 
 impl Store for MemoryStore {
@@ -59,13 +80,14 @@ impl Store for MemoryStore {
         Ok(self
             .ledger_index
             .get(ledger_key)
-            .map(|&i| self.ledger[i].clone()))
+            .and_then(|number| self.ledger.get(number))
+            .cloned())
     }
 
     fn insert_usage(&mut self, entry: &UsageEntry) -> StoreResult<()> {
         let id_taken = self
             .ledger
-            .iter()
+            .values()
             .any(|e| e.metering_record_id == entry.metering_record_id);
         if self.ledger_index.contains_key(&entry.ledger_key) || id_taken {
             return Err(StoreError(format!(
@@ -73,16 +95,22 @@ impl Store for MemoryStore {
                 entry.ledger_key, entry.metering_record_id
             )));
         }
-        self.ledger_index
-            .insert(entry.ledger_key.clone(), self.ledger.len());
-        self.ledger.push(entry.clone());
+        let number = next_number(&self.ledger);
+        self.ledger_index.insert(entry.ledger_key.clone(), number);
+        self.ledger.insert(number, entry.clone());
+        while self.ledger.len() > self.retention.usage_records {
+            let Some((_, oldest)) = self.ledger.pop_first() else {
+                break;
+            };
+            self.ledger_index.remove(&oldest.ledger_key);
+        }
         Ok(())
     }
 
     fn query_usage(&self, query: &UsageQuery) -> StoreResult<Vec<UsageEntry>> {
         Ok(self
             .ledger
-            .iter()
+            .values()
             .filter(|e| query.matches(e))
             .take(query.limit)
             .cloned()
@@ -94,25 +122,38 @@ impl Store for MemoryStore {
     }
 
     fn put_client_token(&mut self, entry: &ClientTokenEntry) -> StoreResult<()> {
-        self.tokens
-            .insert((entry.caller.clone(), entry.token.clone()), entry.clone());
+        let key = (entry.caller.clone(), entry.token.clone());
+        if self.tokens.insert(key.clone(), entry.clone()).is_none() {
+            self.token_order.push_back(key);
+        }
+        while self.token_order.len() > self.retention.usage_records {
+            let Some(oldest) = self.token_order.pop_front() else {
+                break;
+            };
+            self.tokens.remove(&oldest);
+        }
         Ok(())
     }
 
     fn append_event(&mut self, event: &EventRecord) -> StoreResult<u64> {
-        let seq = self.events.len() as u64 + 1;
-        self.events.push(EventRecord {
+        let seq = next_number(&self.events);
+        self.events.insert(
             seq,
-            ..event.clone()
-        });
+            EventRecord {
+                seq,
+                ..event.clone()
+            },
+        );
+        while self.events.len() > self.retention.events {
+            self.events.pop_first();
+        }
         Ok(seq)
     }
 
     fn update_event(&mut self, event: &EventRecord) -> StoreResult<()> {
-        let slot = event
-            .seq
-            .checked_sub(1)
-            .and_then(|i| self.events.get_mut(i as usize))
+        let slot = self
+            .events
+            .get_mut(&event.seq)
             .ok_or_else(|| StoreError(format!("no event {}", event.seq)))?;
         *slot = event.clone();
         Ok(())
@@ -121,8 +162,8 @@ impl Store for MemoryStore {
     fn events(&self, after: u64, limit: usize) -> StoreResult<Vec<EventRecord>> {
         Ok(self
             .events
-            .iter()
-            .filter(|e| e.seq > after)
+            .range((Bound::Excluded(after), Bound::Unbounded))
+            .map(|(_, e)| e)
             .take(limit)
             .cloned()
             .collect())
@@ -131,7 +172,7 @@ impl Store for MemoryStore {
     fn events_due(&self, now: Instant, limit: usize) -> StoreResult<Vec<EventRecord>> {
         Ok(self
             .events
-            .iter()
+            .values()
             .filter(|e| e.next_attempt_at().is_some_and(|at| at <= now))
             .take(limit)
             .cloned()
@@ -141,7 +182,7 @@ impl Store for MemoryStore {
     fn next_delivery_at(&self) -> StoreResult<Option<Instant>> {
         Ok(self
             .events
-            .iter()
+            .values()
             .filter_map(EventRecord::next_attempt_at)
             .min())
     }
@@ -161,7 +202,10 @@ impl Store for MemoryStore {
                 registration.task_key
             )));
         }
-        self.registrations.push(registration.clone());
+        self.registrations.push_back(registration.clone());
+        while self.registrations.len() > self.retention.registrations {
+            self.registrations.pop_front();
+        }
         Ok(())
     }
 
@@ -180,15 +224,49 @@ impl Store for MemoryStore {
     }
 
     fn clear(&mut self) -> StoreResult<()> {
-        *self = MemoryStore::default();
+        *self = MemoryStore::with_retention(self.retention);
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::contract;
+    use super::{MemoryStore, Retention};
+
     #[test]
     fn memory_store_passes_the_store_contract() {
-        super::super::contract::run_all(super::MemoryStore::new);
+        contract::run_all(MemoryStore::new);
+    }
+
+    #[test]
+    fn memory_store_keeps_the_newest_entries_of_its_retention() {
+        let small = Retention {
+            events: 3,
+            registrations: 2,
+            usage_records: 4,
+        };
+        contract::run_retention_all(MemoryStore::with_retention, small);
+        let one = Retention {
+            events: 1,
+            registrations: 1,
+            usage_records: 1,
+        };
+        contract::run_retention_all(MemoryStore::with_retention, one);
+    }
+
+    #[test]
+    fn a_bound_below_one_keeps_the_newest_entry() {
+        let none = Retention {
+            events: 0,
+            registrations: 0,
+            usage_records: 0,
+        };
+        contract::run_retention_all(MemoryStore::with_retention, none);
+    }
+
+    #[test]
+    fn a_new_store_keeps_the_deployment_defaults() {
+        assert_eq!(MemoryStore::new().retention, Retention::default());
     }
 }

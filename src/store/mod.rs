@@ -6,6 +6,10 @@
 //! reads, decides and writes with no `await` in between, so it is one atomic step. The
 //! deciding is done by `ops`; a store only keeps and finds. `insert_usage` must refuse a
 //! second entry with the same `ledger_key`, as the last line of defence against double counting.
+//!
+//! No input may make a namespace's storage grow without a bound: a store keeps only the
+//! newest entries of each growing kind, as many as its `Retention` says, and drops the
+//! oldest in the same call that inserts beyond it.
 
 pub mod contract;
 pub mod memory;
@@ -37,6 +41,39 @@ impl From<StoreError> for ServiceError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How many entries of each growing kind a store keeps; beyond it the oldest are dropped.
+/// A bound below 1 is taken as 1, so the newest entry always stays (event numbering
+/// continues from it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub events: usize,
+    pub registrations: usize,
+    /// Usage entries, and MeterUsage client tokens (one per call, like its entry).
+    pub usage_records: usize,
+}
+
+impl Default for Retention {
+    /// The deployment's defaults (`MAX_EVENTS`, `MAX_REGISTRATIONS`, `MAX_USAGE_RECORDS`).
+    fn default() -> Self {
+        Retention {
+            events: 10_000,
+            registrations: 10_000,
+            usage_records: 200_000,
+        }
+    }
+}
+
+impl Retention {
+    /// The same bounds, each at least 1: what a store keeps.
+    pub fn at_least_one(self) -> Retention {
+        Retention {
+            events: self.events.max(1),
+            registrations: self.registrations.max(1),
+            usage_records: self.usage_records.max(1),
+        }
+    }
+}
 
 /// The operation that recorded a usage entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,7 +181,8 @@ pub enum TaskSource {
     Header,
     /// The request's `Nonce`.
     Nonce,
-    /// Neither: the call is a task of its own.
+    /// Neither: the call was a task of its own. Only rows registered before such calls were
+    /// merely counted have it; it stays so that they still read.
     Call,
 }
 
@@ -182,14 +220,19 @@ pub trait Store {
 
     fn usage_by_key(&self, ledger_key: &str) -> StoreResult<Option<UsageEntry>>;
     /// Must fail, changing nothing, when the ledger key or the record id is already present.
+    /// Keeps the newest `Retention::usage_records` entries: a dropped entry no longer
+    /// deduplicates its ledger key.
     fn insert_usage(&mut self, entry: &UsageEntry) -> StoreResult<()>;
     /// Matching entries in the order they were recorded, at most `query.limit`.
     fn query_usage(&self, query: &UsageQuery) -> StoreResult<Vec<UsageEntry>>;
 
     fn client_token(&self, caller: &str, token: &str) -> StoreResult<Option<ClientTokenEntry>>;
+    /// Inserts or replaces the token of `(caller, token)`. Keeps the newest
+    /// `Retention::usage_records` tokens, by first insertion; a replacement does not renew one.
     fn put_client_token(&mut self, entry: &ClientTokenEntry) -> StoreResult<()>;
 
-    /// Appends a notification event, assigning the next `seq` (from 1); returns it.
+    /// Appends a notification event, assigning the next `seq` (from 1); returns it. Keeps the
+    /// newest `Retention::events` events; numbering goes on after the oldest are dropped.
     fn append_event(&mut self, event: &EventRecord) -> StoreResult<u64>;
     /// Replaces the event with the same `seq` (its deliveries moved on).
     fn update_event(&mut self, event: &EventRecord) -> StoreResult<()>;
@@ -201,7 +244,8 @@ pub trait Store {
     fn next_delivery_at(&self) -> StoreResult<Option<Instant>>;
 
     fn registration(&self, task_key: &str) -> StoreResult<Option<Registration>>;
-    /// Must fail, changing nothing, when the task key is already registered.
+    /// Must fail, changing nothing, when the task key is already registered. Keeps the
+    /// newest `Retention::registrations` registrations: a dropped task registers anew.
     fn insert_registration(&mut self, registration: &Registration) -> StoreResult<()>;
     /// Registrations (of one product, if given) in the order they were made, at most `limit`.
     fn registrations(

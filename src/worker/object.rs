@@ -239,7 +239,10 @@ impl NamespaceObject {
     fn open_store(&self) -> std::cell::RefMut<'_, Option<SqlStore>> {
         let mut store = self.store.borrow_mut();
         if store.is_none() {
-            *store = Some(SqlStore::open(self.state.storage().sql()));
+            let retention = deployment(&self.env)
+                .map(|d| d.limits.retention())
+                .unwrap_or_default();
+            *store = Some(SqlStore::open(self.state.storage().sql(), retention));
         }
         store
     }

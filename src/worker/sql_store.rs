@@ -1,6 +1,12 @@
 //! The Durable Object's SQLite store. The object is the only writer of its database, so
 //! the catalogue and the small meta documents are cached in memory after the first read.
 //! Uniqueness of ledger keys and record ids is also enforced by the schema.
+//!
+//! The bounds of its `Retention` are kept by numbers that grow with each row: `seq` in the
+//! usage, events and registrations tables, the implicit `rowid` of client tokens (an upsert
+//! keeps a row's). No row is deleted except the oldest ones and all at once (`clear`), so the
+//! newest N rows are those numbered above the last number minus N, and pruning after an
+//! insert is one range delete on the primary key that finds nothing while under the bound.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -13,7 +19,8 @@ use crate::domain::catalogue::Product;
 use crate::domain::notification::EventRecord;
 use crate::domain::time::Instant;
 use crate::store::{
-    ClientTokenEntry, Registration, Store, StoreError, StoreResult, UsageEntry, UsageQuery,
+    ClientTokenEntry, Registration, Retention, Store, StoreError, StoreResult, UsageEntry,
+    UsageQuery,
 };
 
 const SCHEMA: &str = "
@@ -54,6 +61,7 @@ CREATE TABLE IF NOT EXISTS registrations (
 
 pub struct SqlStore {
     sql: SqlStorage,
+    retention: Retention,
     /// Set when creating the schema failed; every call then reports it.
     broken: Option<String>,
     meta: RefCell<HashMap<String, Option<String>>>,
@@ -99,15 +107,20 @@ fn opt_text(s: &Option<String>) -> SqlStorageValue {
     s.as_deref().map(text).unwrap_or(SqlStorageValue::Null)
 }
 
+fn count(n: usize) -> SqlStorageValue {
+    SqlStorageValue::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 fn parse<T: DeserializeOwned>(doc: &str) -> StoreResult<T> {
     serde_json::from_str(doc).map_err(fail)
 }
 
 impl SqlStore {
-    pub fn open(sql: SqlStorage) -> SqlStore {
+    pub fn open(sql: SqlStorage, retention: Retention) -> SqlStore {
         let broken = sql.exec(SCHEMA, None).err().map(|e| format!("schema: {e}"));
         SqlStore {
             sql,
+            retention: retention.at_least_one(),
             broken,
             meta: RefCell::new(HashMap::new()),
             products: RefCell::new(None),
@@ -234,6 +247,10 @@ impl Store for SqlStore {
                 SqlStorageValue::Integer(e.hour.millis()),
                 text(&doc),
             ],
+        )?;
+        self.run(
+            "DELETE FROM usage WHERE seq <= (SELECT MAX(seq) FROM usage) - ?",
+            vec![count(self.retention.usage_records)],
         )
     }
 
@@ -281,6 +298,10 @@ impl Store for SqlStore {
         self.run(
             "INSERT INTO client_tokens (caller, token, doc) VALUES (?, ?, ?) ON CONFLICT (caller, token) DO UPDATE SET doc = excluded.doc",
             vec![text(&entry.caller), text(&entry.token), text(&doc)],
+        )?;
+        self.run(
+            "DELETE FROM client_tokens WHERE rowid <= (SELECT MAX(rowid) FROM client_tokens) - ?",
+            vec![count(self.retention.usage_records)],
         )
     }
 
@@ -302,6 +323,11 @@ impl Store for SqlStore {
                 opt_instant(event.next_attempt_at()),
                 text(&doc),
             ],
+        )?;
+        let newest_dropped = (seq as i64).saturating_sub(self.retention.events as i64);
+        self.run(
+            "DELETE FROM events WHERE seq <= ?",
+            vec![SqlStorageValue::Integer(newest_dropped)],
         )?;
         self.appended_events.set(true);
         Ok(seq)
@@ -366,6 +392,10 @@ impl Store for SqlStore {
         self.run(
             "INSERT INTO registrations (task_key, product, doc) VALUES (?, ?, ?)",
             vec![text(&r.task_key), text(&r.product_code), text(&doc)],
+        )?;
+        self.run(
+            "DELETE FROM registrations WHERE seq <= (SELECT MAX(seq) FROM registrations) - ?",
+            vec![count(self.retention.registrations)],
         )
     }
 
