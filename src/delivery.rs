@@ -5,11 +5,35 @@
 //!
 //! Layer: service. Never imports the runtime.
 
+use serde::{Deserialize, Serialize};
+
 use crate::domain::notification::{DeliveryStatus, EventRecord, RetryPolicy};
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
+use crate::gate::deployment::WebhookPolicy;
 use crate::service::load_settings;
 use crate::store::Store;
+
+/// The meta document counting this clock hour's delivery attempts.
+const BUDGET_META: &str = "delivery-budget";
+const HOUR_MS: i64 = 3_600_000;
+
+/// Attempts made in the hour that starts at `hour` (host time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Budget {
+    hour: i64,
+    used: u32,
+}
+
+fn budget<S: Store + ?Sized>(store: &S, now: Instant) -> Result<Budget, ServiceError> {
+    let hour = now.millis().div_euclid(HOUR_MS) * HOUR_MS;
+    let saved: Option<Budget> = store
+        .meta(BUDGET_META)?
+        .and_then(|text| serde_json::from_str(&text).ok());
+    Ok(saved
+        .filter(|b| b.hour == hour)
+        .unwrap_or(Budget { hour, used: 0 }))
+}
 
 /// Deliveries taken per alarm; the rest wait for the next one, which is due at once.
 pub const MAX_PER_ROUND: usize = 30;
@@ -35,14 +59,22 @@ fn message_id(event: &EventRecord) -> String {
         .to_string()
 }
 
-/// The deliveries due at host time `now`, oldest event first.
-pub fn due<S: Store + ?Sized>(store: &S, now: Instant) -> Result<Vec<DueDelivery>, ServiceError> {
+/// The deliveries due at host time `now`, oldest event first, at most what is left of
+/// this hour's budget (`WEBHOOK_MAX_DELIVERIES_PER_HOUR`), which they use up.
+pub fn due<S: Store + ?Sized>(
+    store: &mut S,
+    now: Instant,
+    policy: &WebhookPolicy,
+) -> Result<Vec<DueDelivery>, ServiceError> {
+    let mut budget = budget(store, now)?;
+    let room = policy.max_deliveries_per_hour.saturating_sub(budget.used) as usize;
+    let take = MAX_PER_ROUND.min(room);
     let mut out = Vec::new();
-    'events: for event in store.events_due(now, MAX_PER_ROUND)? {
+    'events: for event in store.events_due(now, take)? {
         for (index, d) in event.deliveries.iter().enumerate() {
             let is_due = d.status == DeliveryStatus::Pending
                 && d.next_attempt_at.is_some_and(|at| at <= now);
-            if out.len() >= MAX_PER_ROUND {
+            if out.len() >= take {
                 break 'events;
             }
             if let (true, Some((headers, body))) = (is_due, event.delivery_request(index)) {
@@ -57,20 +89,46 @@ pub fn due<S: Store + ?Sized>(store: &S, now: Instant) -> Result<Vec<DueDelivery
             }
         }
     }
+    if !out.is_empty() {
+        budget.used += out.len() as u32;
+        let text = serde_json::to_string(&budget).map_err(ServiceError::internal)?;
+        store.put_meta(BUDGET_META, &text)?;
+    }
     Ok(out)
 }
 
+/// When deliveries should next be attempted: the earliest pending one, or the next hour
+/// when this hour's budget is spent.
+pub fn next_round<S: Store + ?Sized>(
+    store: &S,
+    now: Instant,
+    policy: &WebhookPolicy,
+) -> Result<Option<Instant>, ServiceError> {
+    let Some(next) = store.next_delivery_at()? else {
+        return Ok(None);
+    };
+    let budget = budget(store, now)?;
+    if budget.used >= policy.max_deliveries_per_hour {
+        return Ok(Some(Instant(next.millis().max(budget.hour + HOUR_MS))));
+    }
+    Ok(Some(next))
+}
+
 /// Records the outcome of an attempt (`Ok(HTTP status)` or `Err(network error)`).
+/// The namespace's settings apply within the deployment's caps.
 pub fn record<S: Store + ?Sized>(
     store: &mut S,
     delivery: &DueDelivery,
     outcome: Result<u16, String>,
     now: Instant,
+    caps: &WebhookPolicy,
 ) -> Result<(), ServiceError> {
     let settings = load_settings(store)?;
     let policy = RetryPolicy {
-        max_attempts: settings.webhook_max_attempts,
-        delay_seconds: settings.webhook_retry_delay_seconds,
+        max_attempts: settings.webhook_max_attempts.min(caps.max_attempts),
+        delay_seconds: settings
+            .webhook_retry_delay_seconds
+            .min(caps.max_retry_delay_seconds),
     };
     let Some(mut event) = store
         .events(delivery.seq.saturating_sub(1), 1)?
@@ -92,7 +150,12 @@ mod tests {
     use crate::domain::catalogue::{Customer, Product};
     use crate::domain::notification::Change;
     use crate::domain::subscription::LifecycleAction;
+    use crate::gate::deployment::Deployment;
     use crate::store::memory::MemoryStore;
+
+    fn caps() -> WebhookPolicy {
+        Deployment::default().webhooks
+    }
 
     fn store_with_event() -> MemoryStore {
         let product: Product = serde_json::from_value(serde_json::json!({
@@ -124,16 +187,25 @@ mod tests {
     #[test]
     fn deliveries_are_due_from_their_time_and_retried_after_failures() {
         let mut store = store_with_event();
-        assert!(due(&store, Instant(999)).unwrap().is_empty());
-        let now = due(&store, Instant(1_000)).unwrap();
+        assert!(due(&mut store, Instant(999), &caps()).unwrap().is_empty());
+        let now = due(&mut store, Instant(1_000), &caps()).unwrap();
         assert_eq!(
             now.iter().map(|d| d.url.as_str()).collect::<Vec<_>>(),
             ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]
         );
-        record(&mut store, &now[0], Ok(200), Instant(1_000)).unwrap();
-        record(&mut store, &now[1], Err("refused".into()), Instant(1_000)).unwrap();
-        assert!(due(&store, Instant(20_999)).unwrap().is_empty());
-        let retry = due(&store, Instant(21_000)).unwrap();
+        record(&mut store, &now[0], Ok(200), Instant(1_000), &caps()).unwrap();
+        record(
+            &mut store,
+            &now[1],
+            Err("refused".into()),
+            Instant(1_000),
+            &caps(),
+        )
+        .unwrap();
+        assert!(due(&mut store, Instant(20_999), &caps())
+            .unwrap()
+            .is_empty());
+        let retry = due(&mut store, Instant(21_000), &caps()).unwrap();
         assert_eq!(retry.len(), 1);
         assert_eq!(retry[0].index, 1);
         assert_eq!(store.next_delivery_at().unwrap(), Some(Instant(21_000)));
@@ -146,7 +218,7 @@ mod tests {
         for _ in 0..MAX_PER_ROUND {
             store.append_event(&event).unwrap();
         }
-        let round = due(&store, Instant(1_000)).unwrap();
+        let round = due(&mut store, Instant(1_000), &caps()).unwrap();
         assert_eq!(round.len(), MAX_PER_ROUND);
         assert_eq!(round.last().unwrap().seq, (MAX_PER_ROUND / 2) as u64);
     }
@@ -154,16 +226,38 @@ mod tests {
     #[test]
     fn an_outcome_for_an_event_that_is_gone_changes_nothing() {
         let mut store = store_with_event();
-        let taken = due(&store, Instant(1_000)).unwrap();
+        let taken = due(&mut store, Instant(1_000), &caps()).unwrap();
         store.clear().unwrap();
         let stranger = store_with_event().events(0, 1).unwrap().remove(0);
         let mut other = stranger.clone();
         other.sns["MessageId"] = serde_json::json!("another");
         store.append_event(&other).unwrap();
-        record(&mut store, &taken[0], Ok(200), Instant(1_000)).unwrap();
+        record(&mut store, &taken[0], Ok(200), Instant(1_000), &caps()).unwrap();
         assert_eq!(
             store.events(0, 1).unwrap()[0],
             EventRecord { seq: 1, ..other }
         );
+    }
+
+    #[test]
+    fn an_hour_s_budget_limits_attempts_then_waits_for_the_next_hour() {
+        let event = store_with_event().events(0, 1).unwrap().remove(0);
+        let mut store = MemoryStore::new();
+        for _ in 0..3 {
+            store.append_event(&event).unwrap();
+        }
+        let policy = WebhookPolicy {
+            max_deliveries_per_hour: 4,
+            ..caps()
+        };
+        let now = Instant(HOUR_MS * 10 + 1_000);
+        assert_eq!(due(&mut store, now, &policy).unwrap().len(), 4);
+        assert!(due(&mut store, now, &policy).unwrap().is_empty());
+        assert_eq!(
+            next_round(&store, now, &policy).unwrap(),
+            Some(Instant(HOUR_MS * 11))
+        );
+        let next_hour = Instant(HOUR_MS * 11);
+        assert_eq!(due(&mut store, next_hour, &policy).unwrap().len(), 4);
     }
 }

@@ -94,9 +94,14 @@ pub fn issued_view(origin: &str, record: &NamespaceRecord, issued: &Issued) -> V
 }
 
 /// One namespace of `GET /_admin/namespaces`; `last_activity_at` comes from the namespace.
-pub fn listed_view(origin: &str, record: &NamespaceRecord, last_activity_at: Option<i64>) -> Value {
+pub fn listed_view(
+    origin: &str,
+    record: &NamespaceRecord,
+    last_activity_at: Option<i64>,
+    day_ms: i64,
+) -> Value {
     let last = last_activity_at.unwrap_or(record.created_at);
-    let expires = last.saturating_add(i64::from(record.idle_days) * 86_400_000);
+    let expires = expiry(last, record.idle_days, day_ms);
     json!({
         "name": record.name,
         "endpoint": endpoint(origin, &record.name),
@@ -121,14 +126,15 @@ pub fn routes_view() -> Value {
     json!({ "routes": routes })
 }
 
-/// Whether a namespace unused since `last_activity_at` has expired at `now` (host time).
-pub fn is_expired(last_activity_at: i64, idle_days: u32, now: i64) -> bool {
-    now >= expiry(last_activity_at, idle_days)
+/// Whether a namespace unused since `last_activity_at` has expired at `now` (host time);
+/// a day lasts `day_ms` (the deployment's `IDLE_DAY_SECONDS`).
+pub fn is_expired(last_activity_at: i64, idle_days: u32, day_ms: i64, now: i64) -> bool {
+    now >= expiry(last_activity_at, idle_days, day_ms)
 }
 
 /// When a namespace unused since `last_activity_at` expires.
-pub fn expiry(last_activity_at: i64, idle_days: u32) -> i64 {
-    last_activity_at.saturating_add(i64::from(idle_days) * 86_400_000)
+pub fn expiry(last_activity_at: i64, idle_days: u32, day_ms: i64) -> i64 {
+    last_activity_at.saturating_add(i64::from(idle_days).saturating_mul(day_ms))
 }
 
 #[cfg(test)]
@@ -182,7 +188,8 @@ mod tests {
             idle_days: 2,
             access_key_id: issued.access_key_id.clone(),
         };
-        let listed = listed_view("https://m.example", &record, Some(86_400_000)).to_string();
+        let listed =
+            listed_view("https://m.example", &record, Some(86_400_000), 86_400_000).to_string();
         assert!(!listed.contains(&issued.secret_access_key));
         assert!(!listed.contains(&issued.control_token));
         assert!(listed.contains("1970-01-04T00:00:00Z"), "{listed}");
@@ -195,8 +202,10 @@ mod tests {
 
     #[test]
     fn namespaces_expire_idle_days_after_their_last_use() {
-        assert!(!is_expired(0, 1, 86_399_999));
-        assert!(is_expired(0, 1, 86_400_000));
-        assert_eq!(expiry(10, 2), 10 + 2 * 86_400_000);
+        const DAY: i64 = 86_400_000;
+        assert!(!is_expired(0, 1, DAY, DAY - 1));
+        assert!(is_expired(0, 1, DAY, DAY));
+        assert_eq!(expiry(10, 2, DAY), 10 + 2 * DAY);
+        assert!(is_expired(0, 1, 2_000, 2_000));
     }
 }

@@ -16,6 +16,7 @@ use crate::domain::catalogue::Product;
 use crate::domain::settings::{Clock, Settings};
 use crate::domain::time::Instant;
 use crate::gate::deployment::WebhookPolicy;
+use crate::gate::outbound;
 use crate::gate::routes::Control;
 use crate::ops::faults::{self, Fault};
 use crate::ops::register_usage;
@@ -146,6 +147,13 @@ fn put_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) 
         .product(&product.product_code)
         .map_err(store_err)?
         .is_none();
+    let max = ns.deployment.limits.products;
+    if created && ns.store.products().map_err(store_err)?.len() >= max {
+        return Err(ControlError(
+            409,
+            format!("the namespace holds its maximum of {max} products (MAX_PRODUCTS): delete one first"),
+        ));
+    }
     ns.store.put_product(&product).map_err(store_err)?;
     Ok(HttpResponse::json(
         if created { 201 } else { 200 },
@@ -160,6 +168,16 @@ fn check_product<S: Store + ?Sized>(
     product: &Product,
 ) -> Result<(), ControlError> {
     product.check().map_err(bad)?;
+    let limits = &ns.deployment.limits;
+    if product.customers.len() > limits.customers_per_product {
+        return Err(bad(format!(
+            "a product has at most {} customers on this deployment (MAX_CUSTOMERS_PER_PRODUCT)",
+            limits.customers_per_product
+        )));
+    }
+    for webhook in &product.webhooks {
+        outbound::check_webhook_url(&webhook.url, &ns.deployment.webhooks).map_err(bad)?;
+    }
     for other in ns.store.products().map_err(store_err)? {
         if other.product_code == product.product_code {
             continue;

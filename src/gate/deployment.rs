@@ -36,12 +36,13 @@ const USAGE: Knob = knob("MAX_USAGE_RECORDS", 200_000, 100, 10_000_000);
 const RATE: Knob = knob("RATE_LIMIT_PER_SECOND", 50, 1, 100_000);
 const BURST: Knob = knob("RATE_LIMIT_BURST", 100, 1, 1_000_000);
 const IDLE_DAYS: Knob = knob("IDLE_DAYS", 7, 1, 3650);
+const IDLE_DAY_SECONDS: Knob = knob("IDLE_DAY_SECONDS", 86_400, 1, 86_400);
 const WEBHOOK_ATTEMPTS: Knob = knob("WEBHOOK_MAX_ATTEMPTS", 10, 1, 100);
 const WEBHOOK_DELAY: Knob = knob("WEBHOOK_MAX_RETRY_DELAY_SECONDS", 3600, 0, 86_400);
 const WEBHOOK_HOURLY: Knob = knob("WEBHOOK_MAX_DELIVERIES_PER_HOUR", 1000, 1, 1_000_000);
 
 /// Every limit's knob, for the README check and error messages.
-const KNOBS: [&Knob; 13] = [
+const KNOBS: [&Knob; 14] = [
     &CONTROL_BODY,
     &NAMESPACES,
     &PRODUCTS,
@@ -52,6 +53,7 @@ const KNOBS: [&Knob; 13] = [
     &RATE,
     &BURST,
     &IDLE_DAYS,
+    &IDLE_DAY_SECONDS,
     &WEBHOOK_ATTEMPTS,
     &WEBHOOK_DELAY,
     &WEBHOOK_HOURLY,
@@ -118,6 +120,8 @@ pub struct Deployment {
     pub rate: RateLimit,
     /// Default `idleDays` of a provisioned namespace.
     pub idle_days: u32,
+    /// How long an idle "day" lasts, in milliseconds (shorter only for tests of expiry).
+    pub idle_day_ms: i64,
 }
 
 impl Default for Deployment {
@@ -186,6 +190,7 @@ impl Deployment {
                 burst: number(&BURST)? as f64,
             },
             idle_days: number(&IDLE_DAYS)? as u32,
+            idle_day_ms: number(&IDLE_DAY_SECONDS)? as i64 * 1000,
         })
     }
 

@@ -11,6 +11,7 @@
 
 pub mod browser;
 pub mod deployment;
+pub mod outbound;
 pub mod rate;
 pub mod routes;
 pub mod secrets;

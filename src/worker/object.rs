@@ -26,6 +26,7 @@ use crate::domain::signing::{key_der_from_pkcs8, KeyError, KEY_BITS};
 use crate::domain::time::Instant;
 use crate::gate::deployment::Deployment;
 use crate::gate::json_error;
+use crate::gate::outbound;
 use crate::gate::rate::TokenBucket;
 use crate::gate::secrets::Provision;
 use crate::protocol::http::{HttpRequest, HttpResponse};
@@ -165,28 +166,39 @@ impl DurableObject for NamespaceObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        let day_ms = deployment(&self.env)
+            .map_err(worker::Error::RustError)?
+            .idle_day_ms;
         if let Some(provision) = self.provision().await? {
             let last = self.last_activity(&provision).await?;
-            if admin::is_expired(last, provision.idle_days, host_now().millis()) {
+            if admin::is_expired(last, provision.idle_days, day_ms, host_now().millis()) {
                 self.wipe().await?;
                 self.tell_registry_expired(&provision.name).await;
                 return Response::empty();
             }
         }
         if self.has_tables() {
+            let caps = deployment(&self.env)
+                .map_err(worker::Error::RustError)?
+                .webhooks;
             let due = {
                 let mut store = self.open_store();
                 let store = store.as_mut().expect("opened");
-                delivery::due(&*store, host_now())
+                delivery::due(store, host_now(), &caps)
                     .map_err(|e| worker::Error::RustError(e.message))?
             };
+            let caps = &caps;
             // Several at once, each recorded as soon as it is answered: a slow webhook must
             // not hold back the others. A timeout starts only when its request is sent.
             let attempts = stream::iter(due.iter().map(|d| async move {
-                let outcome = send(d).await;
+                // The policy may have narrowed since the webhook was configured.
+                let outcome = match outbound::check_webhook_url(&d.url, caps) {
+                    Ok(()) => send(d).await,
+                    Err(refused) => Err(refused),
+                };
                 let mut store = self.store.borrow_mut();
                 let store = store.as_mut().expect("opened");
-                delivery::record(store, d, outcome, host_now())
+                delivery::record(store, d, outcome, host_now(), caps)
             }))
             .buffer_unordered(delivery::MAX_IN_FLIGHT)
             .collect::<Vec<_>>()
@@ -285,19 +297,21 @@ impl NamespaceObject {
     /// Sets the alarm to the earliest of the next webhook delivery and, for a provisioned
     /// namespace, its idle expiry (checked again when it rings: use moves it later).
     async fn schedule_alarm(&self) -> Result<()> {
+        let deployment = deployment(&self.env).map_err(worker::Error::RustError)?;
         let mut next = None;
         if self.has_tables() {
-            next = self
-                .open_store()
-                .as_ref()
-                .expect("opened")
-                .next_delivery_at()
-                .map_err(|e| worker::Error::RustError(e.to_string()))?
-                .map(|at| at.millis());
+            let store = self.open_store();
+            next = delivery::next_round(
+                store.as_ref().expect("opened"),
+                host_now(),
+                &deployment.webhooks,
+            )
+            .map_err(|e| worker::Error::RustError(e.message))?
+            .map(|at| at.millis());
         }
         if let Some(provision) = self.provision().await? {
             let last = self.last_activity(&provision).await?;
-            let expiry = admin::expiry(last, provision.idle_days);
+            let expiry = admin::expiry(last, provision.idle_days, deployment.idle_day_ms);
             next = Some(next.map_or(expiry, |n: i64| n.min(expiry)));
         }
         let storage = self.state.storage();

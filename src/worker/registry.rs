@@ -232,13 +232,16 @@ impl RegistryObject {
     }
 
     async fn list(&self, origin: &str) -> Result<Response> {
+        let day_ms = deployment(&self.env)
+            .map_err(worker::Error::RustError)?
+            .idle_day_ms;
         let rows: Vec<Row> = self
             .sql()?
             .exec("SELECT * FROM namespaces ORDER BY name", None)?
             .to_array()?;
         let views = stream::iter(rows.iter().map(|row| async move {
             let activity = self.activity(&row.name).await.unwrap_or(None);
-            let mut view = admin::listed_view(origin, &row.record(), activity);
+            let mut view = admin::listed_view(origin, &row.record(), activity, day_ms);
             view["state"] = serde_json::json!(row.state);
             view
         }))
