@@ -18,6 +18,8 @@ pub const NAMESPACES_BINDING: &str = "NAMESPACES";
 pub const REGISTRY_BINDING: &str = "REGISTRY";
 /// The registry is one object.
 pub const REGISTRY_NAME: &str = "registry";
+/// How much of an oversized body of unknown length is read (and dropped) before answering.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The deployment's configuration from its variables and secrets (`ADMIN_TOKEN` may be
 /// either: `wrangler secret put`, `--var`, or `.dev.vars`).
@@ -97,8 +99,18 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
         while let Some(chunk) = stream.next().await {
             body.extend_from_slice(&chunk?);
             if body.len() > admitted.body_limit {
-                let refusal =
-                    gate::too_large(&head, found, body.len(), admitted.body_limit, request_id);
+                let seen = body.len();
+                drop(body);
+                // The rest is read and dropped (up to a bound), so the connection ends
+                // cleanly; an answer before the body is read breaks wrangler dev's proxy.
+                let mut drained = seen;
+                while drained < DRAIN_LIMIT {
+                    match stream.next().await {
+                        Some(Ok(chunk)) => drained += chunk.len(),
+                        _ => break,
+                    }
+                }
+                let refusal = gate::too_large(&head, found, seen, admitted.body_limit, request_id);
                 return Ok(Served::Answered(refusal));
             }
         }

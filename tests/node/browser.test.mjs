@@ -108,6 +108,8 @@ async function signUpInBrowser(pageUrl, landing = fulfillment.url) {
   try {
     const page = await context.newPage();
     await page.goto(pageUrl, { timeout: NAVIGATION_MS });
+    // The page only asks; the buyer's click POSTs it back to the mock, which subscribes.
+    await page.locator('#subscribe').click({ timeout: NAVIGATION_MS });
     await page.waitForURL(landing, { timeout: NAVIGATION_MS });
     await page.locator('#token').waitFor({ timeout: NAVIGATION_MS });
     const shown = {

@@ -19,7 +19,7 @@ const DEFAULT_SETTINGS = {
   tagCharset: 'documented',
   maxDistinctTagKeysPerRecord: 5,
   dryRunStatus: 400,
-  signatureCredentials: {},
+  signatureCredentialKeyIds: [],
   registrationTokenTtlSeconds: 3600,
   repeatableTokenResolution: false,
   webhookMaxAttempts: 4,
@@ -126,9 +126,22 @@ test('a product document with an unknown field is 400 with an error', async () =
 });
 
 test('a product body that is not JSON is 400 with an error', async () => {
-  const r = await fetch(`${fresh()}/_mock/products`, { method: 'POST', body: '{nope' });
+  const r = await fetch(`${fresh()}/_mock/products`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope',
+  });
   assert.equal(r.status, 400);
   assert.equal(typeof (await r.json()).error, 'string');
+});
+
+test('a control body not sent as application/json is 415 and changes nothing', async () => {
+  const url = fresh();
+  for (const headers of [{}, { 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }]) {
+    const r = await fetch(`${url}/_mock/products`, {
+      method: 'POST', headers, body: JSON.stringify({ productCode: 'p', dimensions: ['d'] }),
+    });
+    assert.equal(r.status, 415, JSON.stringify(headers));
+  }
+  assert.deepEqual((await control(url, 'GET', '/products')).json.products, []);
 });
 
 // ------------------------------------------------------------------------------------- usage

@@ -32,14 +32,16 @@ export function tempStateDir() {
 
 /**
  * Starts the mock. `stateDir` keeps the Durable Object state (pass the same one to a second
- * start to test a restart). Returns { url, port, stateDir, stop }.
+ * start to test a restart); `vars` are Worker variables (e.g. `{ ADMIN_TOKEN }` for a locked
+ * deployment). Returns { url, port, stateDir, stop }.
  */
-export async function startMock({ stateDir = tempStateDir() } = {}) {
+export async function startMock({ stateDir = tempStateDir(), vars = {} } = {}) {
   const port = await freePort();
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const child = spawn(
     process.execPath,
     [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir,
-      '--show-interactive-dev-session=false', '--log-level', 'warn'],
+      '--show-interactive-dev-session=false', '--log-level', 'warn', ...varArgs],
     {
       cwd: ROOT,
       detached: true, // its own process group, so stop() ends workerd too
@@ -70,7 +72,7 @@ export async function startMock({ stateDir = tempStateDir() } = {}) {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
-      const r = await fetch(`${url}/_mock/health`);
+      const r = await fetch(`${url}/_mock/ping`);
       if (r.status === 200) return { url, port, stateDir, stop };
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 200));
@@ -185,12 +187,12 @@ export async function usageRecords(url, filters = {}) {
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** startMock() on a fresh state directory that its stop() deletes (for files that need no restart). */
-export async function startEphemeralMock() {
+export async function startEphemeralMock({ vars } = {}) {
   const stateDir = tempStateDir();
   const removeState = () => rmSync(stateDir, { recursive: true, force: true });
   let mock;
   try {
-    mock = await startMock({ stateDir });
+    mock = await startMock({ stateDir, vars });
   } catch (e) {
     removeState();
     throw e;

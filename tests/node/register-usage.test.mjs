@@ -173,8 +173,19 @@ test('without a Nonce the signature carries no nonce claim', async () => {
   assert.equal('nonce' in payload || 'Nonce' in payload, false);
 });
 
+test('reading keys makes none; POST /_mock/keys makes version 1 once', async () => {
+  const url = await world();
+  assert.deepEqual(await keys(url), { currentVersion: 0, keys: [] });
+  assert.equal((await fetch(`${url}/_mock/keys/1`)).status, 404);
+  assert.deepEqual((await control(url, 'GET', '/keys/jwks.json')).json, { keys: [] });
+  assert.equal((await control(url, 'POST', '/keys')).status, 201);
+  assert.equal((await control(url, 'POST', '/keys')).status, 200);
+  assert.equal((await keys(url)).keys.length, 1);
+});
+
 test('the PEM is published three ways and is a 2048-bit RSA key', async () => {
   const url = await world();
+  assert.equal((await control(url, 'POST', '/keys')).status, 201);
   const pem = await pemOf(url, 1);
   assert.equal(await pemOf(url, '1.pem'), pem);
   const ring = await keys(url);
@@ -264,6 +275,7 @@ test('after a rotation each version signs with its own key: version 2 does not v
 
 test('a retired version still signs with its own key and answers PublicKeyRotationTimestamp as a Date', async () => {
   const url = await world();
+  assert.equal((await control(url, 'POST', '/keys')).status, 201);
   const pem1 = await pemOf(url, 1);
   const ring = await rotate(url, { retirePrevious: true });
   assert.deepEqual(ring.keys.map((k) => [k.version, k.status, k.retiredAt]), [[1, 'retired', NOW], [2, 'active', null]]);

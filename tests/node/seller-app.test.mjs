@@ -95,6 +95,7 @@ test('a buyer signs up through the browser, the seller app resolves, hears subsc
   try {
     const page = await context.newPage();
     await page.goto(`${ns}/_mock/marketplace/subscribe?productCode=my-saas&offerType=free-trial`, { timeout: WAIT_MS });
+    await page.locator('#subscribe').click({ timeout: WAIT_MS });
     await page.waitForURL(`${app.url}/register`, { timeout: WAIT_MS });
     account = await page.locator('#account').textContent({ timeout: WAIT_MS });
     assert.equal(await page.title(), 'Welcome');
@@ -137,7 +138,7 @@ test('a buyer signs up through the browser, the seller app resolves, hears subsc
 test('the seller app shows the AWS error when a token is replayed', { skip: SKIP }, async () => {
   const ns = namespaceUrl(mock, 'walkthrough');
   await createProduct(ns, { productCode: 'replayed', dimensions: ['users'], fulfillmentUrl: `${app.url}/register` });
-  const form = await control(ns, 'GET', '/marketplace/subscribe?productCode=replayed&format=json');
+  const form = await control(ns, 'POST', '/marketplace/subscribe?productCode=replayed&format=json');
   assert.equal(form.status, 200, form.text);
   const post = () => fetch(form.json.fulfillmentUrl, {
     method: 'POST',
