@@ -1,7 +1,8 @@
-// The simulated AWS Marketplace sign-up in a real headless browser: the mock's
-// /_mock/marketplace/subscribe page auto-POSTs the registration token (a urlencoded form) to
-// the product's fulfillment URL, here a small local page; the token the page received is
-// then resolved with the real JS SDK.
+// In a real headless browser: the simulated AWS Marketplace sign-up (its page asks, its
+// button POSTs back to the mock, and the answer auto-POSTs the registration token, a
+// urlencoded form, to the product's fulfillment URL, here a small local page; the token the
+// page received is then resolved with the real JS SDK), and pages on other origins that try
+// to change a local open mock's state with form POSTs and no-cors fetches.
 //
 // Needs Chromium: CHROMIUM_PATH or /usr/bin/chromium (Debian: apt-get install chromium).
 // Without it the tests are skipped, unless METERING_MOCK_REQUIRE_BROWSER=1 (CI), where they fail.
@@ -194,4 +195,85 @@ test('the sign-up page for a known account posts to the fulfillmentUrl given, qu
   assert.equal(product.customers.length, 1);
   assert.equal(product.customers[0].subscription, 'subscribed');
   assert.equal(product.customers[0].freeTrial ?? false, false);
+});
+
+/** A page on `host` (another origin than the mock) that tries to change the mock's state. */
+async function startAttacker(host, target) {
+  const page = `<!doctype html><html><head><title>attacking</title></head><body>
+<iframe name="sink"></iframe>
+<form id="reset" method="POST" action="${target}/_mock/reset" target="sink"><input name="x" value="1"></form>
+<form id="create" method="POST" action="${target}/_mock/products" target="sink" enctype="text/plain"><input name='{"productCode":"evil-form","dimensions":["d"],"x":"' value='"}'></form>
+<script>
+(async () => {
+  for (const [path, body] of [['/_mock/reset', '{}'],
+    ['/_mock/products', JSON.stringify({ productCode: 'evil-fetch', dimensions: ['d'] })]]) {
+    try { await fetch(${JSON.stringify(target)} + path, { method: 'POST', mode: 'no-cors', body }); } catch { /* refused */ }
+  }
+  let loads = 0;
+  document.querySelector('iframe').addEventListener('load', () => {
+    loads += 1;
+    if (loads === 1) document.getElementById('create').submit();
+    else document.title = 'done';
+  });
+  document.getElementById('reset').submit();
+})();
+</script></body></html>`;
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(page);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://${host}:${server.address().port}/`,
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
+  };
+}
+
+for (const host of ['localhost', '127.0.0.1']) {
+  test(`a page on another origin (${host}, another port) cannot reset the mock or create a product, by form POST or no-cors fetch`, { skip: SKIP }, async () => {
+    assert.ok(HAVE_BROWSER, MISSING);
+    const target = namespaceUrl(mock, `victim-${host.replace(/\./g, '-')}`);
+    await createProduct(target, { productCode: 'kept', dimensions: ['d'] });
+    const attacker = await startAttacker(host, target);
+    const context = await browser.newContext();
+    const refused = [];
+    try {
+      const page = await context.newPage();
+      page.on('response', (r) => {
+        if (r.url().startsWith(target)) refused.push([new URL(r.url()).pathname, r.status()]);
+      });
+      await page.goto(attacker.url, { timeout: NAVIGATION_MS });
+      await page.waitForFunction(() => document.title === 'done', null, { timeout: NAVIGATION_MS });
+    } finally {
+      await context.close();
+      await attacker.close();
+    }
+    // Every attempt reached the mock and was refused there (403: foreign origin).
+    const paths = refused.map(([path]) => path.replace(/^\/ns\/[^/]+/, '')).sort();
+    assert.deepEqual(paths, ['/_mock/products', '/_mock/products', '/_mock/reset', '/_mock/reset'], JSON.stringify(refused));
+    assert.ok(refused.every(([, status]) => status === 403), JSON.stringify(refused));
+    const products = (await control(target, 'GET', '/products')).json.products.map((p) => p.productCode);
+    assert.deepEqual(products, ['kept']);
+  });
+}
+
+test('opening the sign-up page changes nothing until the buyer clicks', { skip: SKIP }, async () => {
+  assert.ok(HAVE_BROWSER, MISSING);
+  const url = await world();
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${url}/_mock/marketplace/subscribe?productCode=signup`, { timeout: NAVIGATION_MS });
+    await page.locator('#subscribe').waitFor({ timeout: NAVIGATION_MS });
+  } finally {
+    await context.close();
+  }
+  assert.equal((await control(url, 'GET', '/events')).json.count, 0);
+  assert.deepEqual((await control(url, 'GET', '/products/signup')).json.product.customers, []);
+});
+
+test('an open deployment has no admin API', async () => {
+  if (!mock) return; // started only with a browser
+  const r = await fetch(`${mock.url}/_admin/namespaces`);
+  assert.equal(r.status, 404);
 });
