@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, formatting and lints (native and wasm32), native unit tests,
-# the wasm build, then the Node tests that drive the built worker under wrangler dev.
+# the wasm build, an offline `wrangler deploy --dry-run` of it, then the Node tests that drive
+# the built worker under wrangler dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP_BROWSER=1 bash scripts/setup.sh
@@ -21,6 +22,14 @@ cargo test --quiet
 step "wasm build"
 bash scripts/build.sh
 
-step "Node tests against the built worker"
 export METERING_MOCK_SKIP_BUILD=1 CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
+
+step "wrangler deploy --dry-run (the hosted deployment's bundle, offline)"
+bundle="$(mktemp -d)"
+npx wrangler deploy --dry-run --outdir "$bundle" > "$bundle.log" 2>&1 || { cat "$bundle.log"; exit 1; }
+test -s "$bundle/index.js" && ls "$bundle"/*.wasm > /dev/null
+rm -rf "$bundle" "$bundle.log"
+echo "ok"
+
+step "Node tests against the built worker"
 node --test --test-concurrency=1 tests/node/*.test.mjs

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Deploys the mock to your Cloudflare account (`npx wrangler login` first) as a hosted,
+# locked deployment: set its admin token once with `npx wrangler secret put ADMIN_TOKEN`.
+# Arguments go to `wrangler deploy` (`npm run deploy -- --dry-run --outdir /tmp/x` checks
+# the bundle offline).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export WRANGLER_SEND_METRICS=false
+if [[ " $* " != *" --dry-run "* ]] && grep -q '^id = "00000000000000000000000000000000"' wrangler.toml; then
+  echo "[deploy] wrangler.toml still names the placeholder KV namespace of registration tokens:" >&2
+  echo "[deploy] run 'npx wrangler kv namespace create REGISTRATION_TOKENS' and put its id in wrangler.toml" >&2
+  exit 1
+fi
+npx wrangler deploy "$@"
+if [[ " $* " != *" --dry-run "* ]]; then
+  echo "[deploy] done. Without the ADMIN_TOKEN secret the deployment is OPEN to anyone:" >&2
+  echo "[deploy]   npx wrangler secret put ADMIN_TOKEN" >&2
+fi
