@@ -33,6 +33,15 @@
 // ledger (GET /ns/bench/_mock/usage, per dimension) must hold exactly the records the
 // successful new-record calls made.
 //
+// Then the same worker again as a LOCKED deployment (ADMIN_TOKEN set, rate limit out of the
+// way), one provisioned namespace, requests signed for real by the JS SDK's SigV4 signer
+// (ahead of the run, so signing is not measured) and verified by the mock:
+//   7. ping-locked         GET /_mock/ping of the locked deployment (its baseline)
+//   8. meter-repeat-locked one signed MeterUsage replayed (gate + signature check + lookup)
+//   9. meter-new-locked    MeterUsage, each request a new record, signed by one of
+//                          LOCKED_KEYS keys of the namespace's signatureCredentials
+// Its ledger must hold exactly what the successful meter-new-locked calls made, plus one.
+//
 // Results: a table on stdout and JSON in bench/results/latest.json (git-ignored).
 // Knobs (env): BENCH_SECONDS (10), BENCH_CONCURRENCY (16), BENCH_MAX_REQUESTS (20000),
 // BENCH_WARMUP_SECONDS (1), BENCH_CUSTOMERS (1000), BENCH_DIMENSIONS (25).
@@ -42,6 +51,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { MarketplaceMeteringClient, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { authHeaders, createProduct, control, startMock } from '../tests/node/harness.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -348,6 +358,108 @@ async function verifyRegistrations(nsUrl, counters) {
 }
 
 // ---------------------------------------------------------------------------------------
+// The locked deployment: real SigV4 signatures made ahead of the run by the JS SDK
+
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+const LOCKED_KEYS = 40;
+const LOCKED_HOURS = 6; // MeterUsage accepts 6 hours back
+
+/**
+ * Signs MeterUsage inputs with the JS SDK exactly as it would send them, without sending:
+ * its request handler keeps the signed request. Returns { url, init } for fetch.
+ */
+async function signMeterUsage(endpoint, credentials, inputs) {
+  let captured;
+  const client = new MarketplaceMeteringClient({
+    region: 'us-east-1', endpoint, credentials, maxAttempts: 1,
+    requestHandler: { handle: async (request) => { captured = request; throw new Error('signed, not sent'); } },
+  });
+  const inits = [];
+  for (const input of inputs) {
+    await client.send(new MeterUsageCommand(input)).catch(() => {});
+    const { host, 'content-length': length, ...headers } = captured.headers;
+    const url = `${captured.protocol}//${captured.hostname}:${captured.port}${captured.path}`;
+    inits.push({ url, init: { method: 'POST', headers, body: captured.body } });
+  }
+  return inits;
+}
+
+async function lockedControl(url, token, method, path, body) {
+  const r = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  if (r.status >= 300) throw new Error(`${method} ${path} answered ${r.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** Provisions the bench namespace of the locked mock and pre-signs its requests. */
+async function setUpLocked(mock, requestsPerScenario) {
+  const ns = await lockedControl(mock.url, ADMIN_TOKEN, 'POST', '/_admin/namespaces', { name: NAMESPACE });
+  const keys = Array.from({ length: LOCKED_KEYS }, (_, i) => [`AKIDBENCH${String(i).padStart(4, '0')}`, `bench-secret-${i}`]);
+  await lockedControl(ns.endpoint, ns.controlToken, 'POST', '/_mock/products', {
+    productCode: PRODUCT, dimensions: Array.from({ length: DIMENSIONS }, (_, i) => dimensionName(i)),
+  });
+  await lockedControl(ns.endpoint, ns.controlToken, 'PATCH', '/_mock/settings', {
+    signatureCredentials: Object.fromEntries(keys),
+  });
+  const now = Math.floor(Date.now() / 1000);
+  const fresh = Math.min(requestsPerScenario, LOCKED_KEYS * DIMENSIONS * LOCKED_HOURS);
+  const byKey = keys.map(() => []);
+  for (let n = 0; n < fresh; n++) {
+    const key = n % LOCKED_KEYS;
+    const rest = Math.floor(n / LOCKED_KEYS);
+    byKey[key].push({
+      ProductCode: PRODUCT,
+      Timestamp: new Date((now - (Math.floor(rest / DIMENSIONS) % LOCKED_HOURS) * 3600) * 1000),
+      UsageDimension: dimensionName(rest % DIMENSIONS),
+      UsageQuantity: 1,
+    });
+  }
+  const signedByKey = [];
+  for (const [i, [accessKeyId, secretAccessKey]] of keys.entries()) {
+    signedByKey.push(await signMeterUsage(ns.endpoint, { accessKeyId, secretAccessKey }, byKey[i]));
+  }
+  const fresh_ = [];
+  for (let n = 0; n < fresh; n++) fresh_.push(signedByKey[n % LOCKED_KEYS][Math.floor(n / LOCKED_KEYS)]);
+  const [repeat] = await signMeterUsage(ns.endpoint, ns.credentials, [{
+    ProductCode: PRODUCT, Timestamp: new Date(now * 1000), UsageDimension: dimensionName(0), UsageQuantity: 1,
+  }]);
+  return { ns, fresh: fresh_, repeat };
+}
+
+function lockedRepeatScenario(ns, repeat) {
+  return {
+    name: 'meter-repeat-locked',
+    what: 'MeterUsage, one signed request replayed (locked: gate, SigV4 check, provisioning)',
+    makeRequest: () => ({
+      ...repeat,
+      check: (status, text) => expectStatus200(status, text) ?? (text.includes('"MeteringRecordId"') ? null : text.slice(0, 200)),
+    }),
+  };
+}
+
+function lockedNewScenario(ns, signed, counters) {
+  let next = 0;
+  return {
+    name: 'meter-new-locked',
+    what: `MeterUsage, each request a new record, signed (locked, ${LOCKED_KEYS} keys)`,
+    budget: signed.length,
+    makeRequest: () => ({
+      ...signed[next++],
+      check: (status, text) => {
+        const bad = expectStatus200(status, text);
+        if (bad) return bad;
+        counters.lockedNew++;
+        return null;
+      },
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
 // Set-up, verification, report
 
 async function setUp(nsUrl) {
@@ -364,9 +476,9 @@ async function setUp(nsUrl) {
     productCode: PRODUCT, customerIdentifier: customerName(0), ttlSeconds: 86_400,
   });
   if (minted.status !== 201) throw new Error(`POST /_mock/registration-tokens answered ${minted.status}: ${minted.text}`);
-  // The signing key is made on first need; make it now so the run measures signing only.
-  const keys = await control(nsUrl, 'GET', '/keys');
-  if (keys.status !== 200) throw new Error(`GET /_mock/keys answered ${keys.status}: ${keys.text}`);
+  // Make the signing key now, so the run measures signing only.
+  const keys = await control(nsUrl, 'POST', '/keys');
+  if (keys.status !== 201) throw new Error(`POST /_mock/keys answered ${keys.status}: ${keys.text}`);
   return minted.json.registrationToken;
 }
 
@@ -449,6 +561,43 @@ function printTable(rows) {
   for (const l of lines) console.log(row(l));
 }
 
+/** Runs scenarios one after the other: a warm-up, then the measured load. */
+async function runScenarios(scenarios) {
+  const results = [];
+  for (const s of scenarios) {
+    let budget = s.budget ?? Infinity;
+    const warmMax = Math.min(WARMUP_MAX_REQUESTS, budget);
+    const warm = await load({ seconds: WARMUP_SECONDS, maxRequests: warmMax, makeRequest: s.makeRequest });
+    budget -= warm.requests;
+    const maxRequests = Math.min(MAX_REQUESTS, budget);
+    const m = await load({ seconds: SECONDS, maxRequests, makeRequest: s.makeRequest });
+    const stoppedBy = m.requests >= maxRequests
+      ? (maxRequests < MAX_REQUESTS ? 'fresh-key budget' : 'count')
+      : 'time';
+    results.push({
+      name: s.name,
+      what: s.what,
+      warmup: { requests: warm.requests, errors: warm.errors, errorSamples: warm.errorSamples },
+      ...m,
+      stoppedBy,
+      notes: s.notes?.(),
+      recordsPerSec: s.name === 'batch-new' ? (m.ok * BATCH_SIZE) / m.seconds : null,
+    });
+    console.error(`  ${s.name}: ${m.requests} requests in ${m.seconds.toFixed(2)}s (stopped by ${stoppedBy}), ${m.errors} errors`);
+  }
+  return results;
+}
+
+/** Ratios of each result to the first (the run's ping). */
+function withRatios(results) {
+  const [ping] = results;
+  for (const r of results) {
+    r.reqPerSecRatio = r.reqPerSec / ping.reqPerSec;
+    r.p50Ratio = r.p50 / ping.p50;
+  }
+  return results;
+}
+
 async function main() {
   console.log(
     `metering-mock bench: ${SECONDS}s or ${MAX_REQUESTS} requests per scenario, ${CONCURRENCY} in flight, ` +
@@ -478,34 +627,9 @@ async function main() {
       registerScenario(nsUrl, counters),
     ];
 
-    const results = [];
-    for (const s of scenarios) {
-      let budget = s.budget ?? Infinity;
-      const warmMax = Math.min(WARMUP_MAX_REQUESTS, budget);
-      const warm = await load({ seconds: WARMUP_SECONDS, maxRequests: warmMax, makeRequest: s.makeRequest });
-      budget -= warm.requests;
-      const maxRequests = Math.min(MAX_REQUESTS, budget);
-      const m = await load({ seconds: SECONDS, maxRequests, makeRequest: s.makeRequest });
-      const stoppedBy = m.requests >= maxRequests
-        ? (maxRequests < MAX_REQUESTS ? 'fresh-key budget' : 'count')
-        : 'time';
-      results.push({
-        name: s.name,
-        what: s.what,
-        warmup: { requests: warm.requests, errors: warm.errors, errorSamples: warm.errorSamples },
-        ...m,
-        stoppedBy,
-        notes: s.notes?.(),
-        recordsPerSec: s.name === 'batch-new' ? (m.ok * BATCH_SIZE) / m.seconds : null,
-      });
-      console.error(`  ${s.name}: ${m.requests} requests in ${m.seconds.toFixed(2)}s (stopped by ${stoppedBy}), ${m.errors} errors`);
-    }
+    const results = await runScenarios(scenarios);
 
-    const ping = results[0];
-    for (const r of results) {
-      r.reqPerSecRatio = r.reqPerSec / ping.reqPerSec;
-      r.p50Ratio = r.p50 / ping.p50;
-    }
+    withRatios(results);
 
     const hourOf = (t) => Math.floor(t / 3600) * 3600;
     const verification = await verifyLedger(nsUrl, counters, {
@@ -513,14 +637,25 @@ async function main() {
       toHour: hourOf(Date.now() / 1000) + 2 * 3600,
     });
     const registrations = await verifyRegistrations(nsUrl, counters);
-    const totalErrors = results.reduce((n, r) => n + r.errors + r.warmup.errors, 0);
-    const valid = totalErrors === 0 && verification.passed && registrations.passed;
+    await mock.stop();
+
+    const locked = await runLocked(counters);
+    const totalErrors = [...results, ...locked.results].reduce((n, r) => n + r.errors + r.warmup.errors, 0);
+    const valid = totalErrors === 0 && verification.passed && registrations.passed && locked.verification.passed;
 
     console.log('');
     printTable(results);
     console.log('');
+    console.log('locked deployment (ADMIN_TOKEN set; ratios against its own ping):');
+    printTable(locked.results);
+    console.log('');
     console.log('(ratios are against ping: req/s ratio < 1 means slower; p50 ratio > 1 means slower)');
-    for (const r of results) {
+    const byName = Object.fromEntries([...results, ...locked.results].map((r) => [r.name, r]));
+    for (const [lockedName, openName] of [['meter-repeat-locked', 'meter-repeat'], ['meter-new-locked', 'meter-new']]) {
+      const ratio = byName[lockedName].reqPerSecRatio / byName[openName].reqPerSecRatio;
+      console.log(`locked vs open: ${lockedName} / ${openName} = ${fmt(ratio, 3)}x (each against its own server's ping)`);
+    }
+    for (const r of [...results, ...locked.results]) {
       if (r.notes) console.log(`note: ${r.name}: ${r.notes}`);
       if (r.stoppedBy !== 'time') console.log(`note: ${r.name} stopped by its ${r.stoppedBy} after ${r.seconds.toFixed(2)}s`);
       for (const e of [...r.warmup.errorSamples, ...r.errorSamples]) console.log(`error in ${r.name}: ${e}`);
@@ -539,6 +674,10 @@ async function main() {
       `registration check: ${registrations.found} tasks registered, expected ${registrations.expected}` +
         `${registrations.saturated ? ' — reached the 10000 page limit, cannot verify' : ''}: ${registrations.passed ? 'OK' : 'MISMATCH'}`,
     );
+    console.log(
+      `locked ledger check: ${locked.verification.found} MeterUsage records, expected ${locked.verification.expected}: ` +
+        `${locked.verification.passed ? 'OK' : 'MISMATCH'}`,
+    );
     console.log(valid ? 'result: valid' : 'result: INVALID (errors, ledger or registration mismatch)');
 
     const report = {
@@ -553,6 +692,8 @@ async function main() {
         customers: CUSTOMERS, dimensions: DIMENSIONS, batchSize: BATCH_SIZE,
       },
       scenarios: results,
+      locked: locked.results,
+      lockedVerification: locked.verification,
       verification,
       registrations,
       valid,
@@ -562,6 +703,29 @@ async function main() {
     writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     console.log(`written: ${join('bench', 'results', 'latest.json')}`);
     if (!valid) process.exitCode = 1;
+  } finally {
+    await mock.stop();
+  }
+}
+
+/** The locked deployment's scenarios, on a mock of its own (the open one is stopped by then). */
+async function runLocked(counters) {
+  const mock = await startMock({
+    vars: { ADMIN_TOKEN, RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' },
+  });
+  try {
+    const perScenario = MAX_REQUESTS + WARMUP_MAX_REQUESTS;
+    const { ns, fresh, repeat } = await setUpLocked(mock, perScenario);
+    counters.lockedNew = 0;
+    const results = withRatios(await runScenarios([
+      { ...pingScenario(mock.url), name: 'ping-locked' },
+      lockedRepeatScenario(ns, repeat),
+      lockedNewScenario(ns, fresh, counters),
+    ]));
+    const usage = await lockedControl(ns.endpoint, ns.controlToken, 'GET', `/_mock/usage?limit=${USAGE_LIMIT}`);
+    const expected = counters.lockedNew + 1;
+    const found = usage.count;
+    return { results, verification: { passed: found === expected && found < USAGE_LIMIT, found, expected } };
   } finally {
     await mock.stop();
   }
