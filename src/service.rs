@@ -87,6 +87,18 @@ pub struct Namespace<'a, S: Store + ?Sized> {
     pub rate: Option<&'a mut TokenBucket>,
 }
 
+/// `GET /` of a namespace: what the endpoint is (no namespace data).
+pub fn banner(namespace: &str) -> HttpResponse {
+    HttpResponse::json(
+        200,
+        &json!({
+            "service": "metering-mock",
+            "namespace": namespace,
+            "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation> or AWSMPEntitlementService.GetEntitlements) to this URL, or rpc-v2-cbor requests to service/AWSMPEntitlementService/operation/GetEntitlements under it; the control API is under /_mock/"
+        }),
+    )
+}
+
 /// The vault key a request may read, so the worker can fetch it before the request runs
 /// (KV is asynchronous; the request itself runs in one synchronous step).
 pub fn vault_reads(namespace: &str, req: &HttpRequest) -> Option<String> {
@@ -270,14 +282,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             Outcome::Route(route, params) => match route.endpoint {
                 Endpoint::AwsJson => self.aws(req, request_id, FrontDoor::AwsJson),
                 Endpoint::RpcV2Cbor => self.aws(req, request_id, FrontDoor::RpcV2Cbor),
-                Endpoint::Banner => HttpResponse::json(
-                    200,
-                    &json!({
-                        "service": "metering-mock",
-                        "namespace": self.name,
-                        "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation> or AWSMPEntitlementService.GetEntitlements) to this URL, or rpc-v2-cbor requests to service/AWSMPEntitlementService/operation/GetEntitlements under it; the control API is under /_mock/"
-                    }),
-                ),
+                Endpoint::Banner => banner(self.name),
                 Endpoint::Ping => HttpResponse::new(200, "text/plain", "pong"),
                 Endpoint::Control(endpoint) => control::handle(self, req, endpoint, &params),
                 Endpoint::Admin(_) => json_error(404, "admin routes are not served by a namespace"),

@@ -111,6 +111,15 @@ pub fn admit<'p>(
     request_id: &str,
 ) -> Result<Admitted<'p>, HttpResponse> {
     let found = routes::find(head.method, head.path).map_err(|e| json_error(400, e))?;
+    if found.access == Access::Public && found.route().is_none() {
+        return Err(json_error(
+            404,
+            format!(
+                "no route {} {}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>; the control API is under /_mock/",
+                head.method, found.path
+            ),
+        ));
+    }
     let body_limit = limit_of(found.access, deployment);
     if let Some(len) = head.content_length.filter(|&len| len > body_limit) {
         return Err(too_large(head, &found, len, body_limit, request_id));
@@ -231,6 +240,14 @@ mod tests {
     fn open_deployments_need_no_credentials_but_have_no_admin_api() {
         let open = Deployment::default();
         let none = headers(&[]);
+        assert_eq!(
+            status(admit(
+                &head("PUT", "/_registry/provision", &none, Some(9)),
+                &open,
+                "r"
+            )),
+            404
+        );
         assert_eq!(
             status(admit(&head("GET", "/_mock/usage", &none, None), &open, "r")),
             200

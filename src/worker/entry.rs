@@ -11,6 +11,7 @@ use crate::gate::deployment::Deployment;
 use crate::gate::routes::{Access, Endpoint};
 use crate::gate::{self, json_error, Head};
 use crate::protocol::http::HttpResponse;
+use crate::service;
 
 /// The Durable Object binding of the namespaces in wrangler.toml.
 pub const NAMESPACES_BINDING: &str = "NAMESPACES";
@@ -83,12 +84,23 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
         Err(refusal) => return Ok(Served::Answered(refusal)),
     };
     let found = &admitted.found;
-    if found.endpoint() == Some(Endpoint::Ping) {
-        return Ok(Served::Answered(HttpResponse::new(
-            200,
-            "text/plain",
-            "pong",
-        )));
+    // Public routes hold no namespace data and are answered here; only routes that need a
+    // credential reach an object, so no other path (such as the registry's calls to a
+    // namespace) can be sent to one from outside.
+    match (found.access, found.endpoint()) {
+        (_, Some(Endpoint::Ping)) => {
+            return Ok(Served::Answered(HttpResponse::new(
+                200,
+                "text/plain",
+                "pong",
+            )));
+        }
+        (_, Some(Endpoint::Banner)) => {
+            let name = found.namespace.unwrap_or_default();
+            return Ok(Served::Answered(service::banner(name)));
+        }
+        (Access::Public, _) => return Ok(Served::Answered(json_error(404, "no such route"))),
+        _ => {}
     }
     // A body without a length is read here, up to the route's limit, so no stream can make
     // a Durable Object hold more than that.

@@ -271,9 +271,3 @@ test('opening the sign-up page changes nothing until the buyer clicks', { skip: 
   assert.equal((await control(url, 'GET', '/events')).json.count, 0);
   assert.deepEqual((await control(url, 'GET', '/products/signup')).json.product.customers, []);
 });
-
-test('an open deployment has no admin API', async () => {
-  if (!mock) return; // started only with a browser
-  const r = await fetch(`${mock.url}/_admin/namespaces`);
-  assert.equal(r.status, 404);
-});

@@ -416,3 +416,19 @@ async function assertSdkErrorName(promise, name) {
   assert.equal(e.name, name, e.message);
   assert.equal(e.$metadata.httpStatusCode, 400);
 }
+
+test('an open deployment has no admin API, and the registry\'s calls to a namespace cannot be sent from outside', async () => {
+  assert.equal((await fetch(`${mock.url}/_admin/namespaces`)).status, 404);
+  const url = fresh();
+  await control(url, 'POST', '/products', product('kept'));
+  const forged = JSON.stringify({
+    name: 'x', controlTokenSha256: '0'.repeat(64), accessKeyId: 'AKIAFORGED', secretAccessKey: 'x', idleDays: 1, createdAt: 0,
+  });
+  for (const path of [`${url}/_registry/provision`, `${mock.url}/_registry/provision`]) {
+    for (const method of ['PUT', 'DELETE']) {
+      const r = await fetch(path, { method, headers: { 'content-type': 'application/json' }, body: forged });
+      assert.equal(r.status, 404, `${method} ${path}`);
+    }
+  }
+  assert.deepEqual((await control(url, 'GET', '/products')).json.products.map((p) => p.productCode), ['kept']);
+});

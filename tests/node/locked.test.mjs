@@ -260,6 +260,21 @@ test('a name that was never provisioned answers 404 or UnrecognizedClient and cr
   assert.deepEqual(namespacesWithData(), before);
 });
 
+test('the registry\'s own calls to a namespace cannot be sent from outside', async () => {
+  const forged = {
+    name: 'forged', controlTokenSha256: '0'.repeat(64), accessKeyId: 'AKIAFORGED', secretAccessKey: 'x',
+    idleDays: 7, createdAt: 0,
+  };
+  for (const path of ['/_registry/provision', '/ns/forged/_registry/provision', '/_registry/expired/someone']) {
+    for (const method of ['PUT', 'POST', 'DELETE']) {
+      const r = await call(method, path, { token: ADMIN_TOKEN, body: forged });
+      assert.equal(r.status, 404, `${method} ${path}: ${r.text}`);
+    }
+  }
+  assert.equal((await call('GET', '/ns/forged/_mock/health', { token: ADMIN_TOKEN })).status, 404);
+  assert.ok((await admin('GET', '/namespaces')).json.namespaces.some((n) => n.name === 'someone'));
+});
+
 test('the bare URL is the default namespace once provisioned', async () => {
   const ns = await provision('default');
   assert.equal(ns.endpoint, mock.url);
