@@ -6,31 +6,21 @@
 use futures_util::StreamExt;
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
 
+use super::runtime::{
+    deployment, random_uuid, to_response, NAMESPACES_BINDING, REGISTRY_BINDING, REGISTRY_NAME,
+};
 use crate::error::ServiceError;
-use crate::gate::deployment::Deployment;
 use crate::gate::routes::{Access, Endpoint};
 use crate::gate::{self, json_error, Head};
 use crate::protocol::http::HttpResponse;
 use crate::service;
 
-/// The Durable Object binding of the namespaces in wrangler.toml.
-pub const NAMESPACES_BINDING: &str = "NAMESPACES";
-/// The Durable Object binding of the registry of provisioned namespaces.
-pub const REGISTRY_BINDING: &str = "REGISTRY";
-/// The registry is one object.
-pub const REGISTRY_NAME: &str = "registry";
 /// How much of an oversized body of unknown length is read (and dropped) before answering.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
-/// The deployment's configuration from its variables and secrets (`ADMIN_TOKEN` may be
-/// either: `wrangler secret put`, `--var`, or `.dev.vars`).
-pub fn deployment(env: &Env) -> std::result::Result<Deployment, String> {
-    Deployment::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))
-}
-
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let request_id = super::object::random_uuid();
+    let request_id = random_uuid();
     let answer = match serve(req, &env, &request_id).await {
         Ok(Served::Forwarded(response)) => return Ok(response),
         Ok(Served::Answered(response)) => response,
@@ -44,7 +34,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     } else {
         answer.with_header("x-amzn-RequestId", &request_id)
     };
-    super::object::to_response(answer)
+    to_response(answer)
 }
 
 enum Served {

@@ -6,5 +6,6 @@
 mod entry;
 mod object;
 mod registry;
+mod runtime;
 mod sql_store;
 mod vault;

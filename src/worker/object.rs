@@ -16,12 +16,12 @@ use worker::{
     Request, RequestInit, Response, Result, ScheduledTime, State,
 };
 
-use super::entry::{deployment, REGISTRY_BINDING, REGISTRY_NAME};
+use super::runtime::{deployment, random_uuid, to_response, REGISTRY_BINDING, REGISTRY_NAME};
 use super::sql_store::SqlStore;
 use super::vault::KvVault;
 use crate::admin;
 use crate::delivery::{self, DueDelivery};
-use crate::domain::ids::{seeded_signing_key, uuid_v4_from_bytes, IdSource};
+use crate::domain::ids::{seeded_signing_key, IdSource};
 use crate::domain::signing::{key_der_from_pkcs8, KeyError, KEY_BITS};
 use crate::domain::time::Instant;
 use crate::gate::deployment::Deployment;
@@ -415,17 +415,6 @@ async fn send(d: &DueDelivery) -> std::result::Result<u16, String> {
     }
 }
 
-/// Converts a core response into a Workers response.
-pub fn to_response(response: HttpResponse) -> Result<Response> {
-    let headers = Headers::new();
-    for (name, value) in &response.headers {
-        headers.append(name, value)?;
-    }
-    Ok(Response::from_bytes(response.body)?
-        .with_status(response.status)
-        .with_headers(headers))
-}
-
 /// UUIDs and seeds from the runtime's cryptographic random source, and the signing keys
 /// WebCrypto made for this request, if it may need some.
 struct RandomIds {
@@ -488,16 +477,4 @@ async fn webcrypto_signing_key() -> std::result::Result<Vec<u8>, String> {
         .map_err(js)?;
     let pkcs8 = Uint8Array::new(&JsFuture::from(exporting).await.map_err(js)?).to_vec();
     key_der_from_pkcs8(&pkcs8).map_err(|e| e.to_string())
-}
-
-pub fn random_uuid() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::getrandom(&mut bytes).is_err() {
-        // crypto.getRandomValues does not fail in workerd; keep ids unique regardless.
-        let now = js_sys::Date::now().to_bits().to_be_bytes();
-        let noise = (js_sys::Math::random().to_bits()).to_be_bytes();
-        bytes[..8].copy_from_slice(&now);
-        bytes[8..].copy_from_slice(&noise);
-    }
-    uuid_v4_from_bytes(bytes)
 }

@@ -11,8 +11,7 @@ use worker::{
     SqlStorageValue, State,
 };
 
-use super::entry::{deployment, NAMESPACES_BINDING};
-use super::object::to_response;
+use super::runtime::{deployment, to_response, NAMESPACES_BINDING};
 use crate::admin::{self, CreateRequest, NamespaceRecord};
 use crate::gate::json_error;
 use crate::gate::routes::{self, Admin, Endpoint};

@@ -1,0 +1,46 @@
+//! The Workers runtime's names and small conversions that the fetch entry and the Durable
+//! Objects share: the bindings of wrangler.toml, the deployment's configuration read from
+//! the environment, core responses as Workers responses, and request ids.
+
+use worker::{js_sys, Env, Headers, Response, Result};
+
+use crate::domain::ids::uuid_v4_from_bytes;
+use crate::gate::deployment::Deployment;
+use crate::protocol::http::HttpResponse;
+
+/// The Durable Object binding of the namespaces in wrangler.toml.
+pub const NAMESPACES_BINDING: &str = "NAMESPACES";
+/// The Durable Object binding of the registry of provisioned namespaces.
+pub const REGISTRY_BINDING: &str = "REGISTRY";
+/// The registry is one object.
+pub const REGISTRY_NAME: &str = "registry";
+
+/// The deployment's configuration from its variables and secrets (`ADMIN_TOKEN` may be
+/// either: `wrangler secret put`, `--var`, or `.dev.vars`).
+pub fn deployment(env: &Env) -> std::result::Result<Deployment, String> {
+    Deployment::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))
+}
+
+/// Converts a core response into a Workers response.
+pub fn to_response(response: HttpResponse) -> Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        headers.append(name, value)?;
+    }
+    Ok(Response::from_bytes(response.body)?
+        .with_status(response.status)
+        .with_headers(headers))
+}
+
+/// A fresh request id from the runtime's cryptographic random source.
+pub fn random_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        // crypto.getRandomValues does not fail in workerd; keep ids unique regardless.
+        let now = js_sys::Date::now().to_bits().to_be_bytes();
+        let noise = (js_sys::Math::random().to_bits()).to_be_bytes();
+        bytes[..8].copy_from_slice(&now);
+        bytes[8..].copy_from_slice(&noise);
+    }
+    uuid_v4_from_bytes(bytes)
+}
