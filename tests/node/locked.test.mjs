@@ -2,12 +2,13 @@
 // the provisioning lifecycle through /_admin/, every route of the router's own table refusing
 // wrong credentials, AWS calls through the JS SDK and boto3 signed with issued credentials,
 // names that were never provisioned creating nothing, no secret in any answer, webhook
-// targets, body limits, the per-namespace rate limit with the SDK's retries, and idle expiry.
+// targets, body limits, the per-namespace rate limit with the SDK's retries, idle expiry, and
+// a restart.
 
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MarketplaceMeteringClient, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { startEphemeralMock, startMock, tempStateDir, rawCall, awsClientEnv, UUID_V4 } from './harness.mjs';
@@ -431,5 +432,43 @@ test('a namespace idle for idleDays is wiped and leaves the registry', async () 
       { name: 'InvalidTokenException' });
   } finally {
     await idle.stop();
+  }
+});
+
+test('provisioned namespaces, their credentials and their data survive a restart', async () => {
+  const dir = tempStateDir();
+  const vars = { ADMIN_TOKEN };
+  const first = await startMock({ stateDir: dir, vars });
+  let ns;
+  let recordId;
+  try {
+    ns = await fetch(`${first.url}/_admin/namespaces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'kept' }),
+    }).then((r) => r.json());
+    const created = await fetch(`${ns.endpoint}/_mock/products`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ns.controlToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ productCode: 'prod', dimensions: ['hosts'] }),
+    });
+    assert.equal(created.status, 201);
+    recordId = (await meter(sdk(ns.endpoint, ns.credentials))).MeteringRecordId;
+  } finally {
+    await first.stop();
+  }
+  const second = await startMock({ stateDir: dir, vars });
+  try {
+    const endpoint = `${second.url}/ns/kept`;
+    const usage = await fetch(`${endpoint}/_mock/usage`, { headers: { authorization: `Bearer ${ns.controlToken}` } });
+    assert.equal(usage.status, 200);
+    assert.deepEqual((await usage.json()).records.map((r) => r.meteringRecordId), [recordId]);
+    const again = await meter(sdk(endpoint, ns.credentials));
+    assert.equal(again.MeteringRecordId, recordId, 'the same hour and quantity: the same record');
+    const listed = await fetch(`${second.url}/_admin/namespaces`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.deepEqual((await listed.json()).namespaces.map((n) => n.name), ['kept']);
+  } finally {
+    await second.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
