@@ -139,17 +139,28 @@ pub fn load_clock<S: Store + ?Sized>(store: &S) -> Result<Clock, ServiceError> {
     }
 }
 
+/// How far a locked deployment lets a signature's date lie from its own time (AWS's rule).
+const SIGNATURE_SKEW_MS: i64 = 15 * 60 * 1000;
+
+/// What a signature is checked against: the namespace's credentials and, in a locked
+/// deployment, the host's time.
+struct Verifier<'a> {
+    settings: &'a Settings,
+    provision: Option<&'a Provision>,
+    /// `Some(host time)` in a locked deployment.
+    locked_at: Option<Instant>,
+}
+
 /// Verifies the signature against the namespace's credentials: those issued when it was
 /// provisioned and those of the `signatureCredentials` setting. An open deployment checks
-/// nothing while the setting is empty (any key goes); a locked one always checks.
-fn authenticate(
-    req: &HttpRequest,
-    signed: &Signed,
-    settings: &Settings,
-    provision: Option<&Provision>,
-    locked: bool,
-) -> Result<(), ServiceError> {
-    if !locked && settings.signature_credentials.is_empty() {
+/// nothing while the setting is empty (any key goes). A locked one always checks, refuses
+/// presigned requests (their body is not signed) and signatures dated more than 15 minutes
+/// from its clock, so a captured request cannot be replayed for long.
+fn authenticate(req: &HttpRequest, signed: &Signed, v: &Verifier<'_>) -> Result<(), ServiceError> {
+    let (settings, provision) = (v.settings, v.provision);
+    if let Some(now) = v.locked_at {
+        check_signature_date(signed, now)?;
+    } else if settings.signature_credentials.is_empty() {
         return Ok(());
     }
     let key = &signed.caller.access_key_id;
@@ -160,6 +171,77 @@ fn authenticate(
         return Err(unrecognized_client());
     };
     sigv4::verify(req, req.signed_path(), signed, secret)
+}
+
+fn check_signature_date(signed: &Signed, now: Instant) -> Result<(), ServiceError> {
+    let invalid =
+        |message: String| ServiceError::new(ErrorKind::InvalidSignatureException, message);
+    if signed.presigned {
+        return Err(invalid(
+            "This deployment does not accept presigned requests: sign the Authorization header."
+                .into(),
+        ));
+    }
+    let d = &signed.amz_date;
+    let when = (d.len() == 16 && d.is_ascii())
+        .then(|| {
+            format!(
+                "{}-{}-{}T{}:{}:{}Z",
+                &d[0..4],
+                &d[4..6],
+                &d[6..8],
+                &d[9..11],
+                &d[11..13],
+                &d[13..15]
+            )
+        })
+        .and_then(|text| Instant::parse_rfc3339(&text));
+    let Some(when) = when else {
+        return Err(invalid(format!(
+            "The X-Amz-Date '{d}' is not of the form yyyyMMddTHHmmssZ."
+        )));
+    };
+    if (when.millis() - now.millis()).abs() > SIGNATURE_SKEW_MS {
+        return Err(invalid(format!(
+            "Signature expired: {d} is more than 15 minutes from the server's time {}.",
+            now.to_rfc3339()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a request carries the namespace's credential (always true in an open
+/// deployment): the worker makes the costly preparations (KV reads, key generation) and
+/// records the namespace's activity only for such requests.
+pub fn carries_credential<S: Store + ?Sized>(
+    store: &S,
+    name: &str,
+    req: &HttpRequest,
+    deployment: &Deployment,
+    provision: Option<&Provision>,
+    host_now: Instant,
+) -> bool {
+    if !deployment.locked() {
+        return true;
+    }
+    let Ok(found) = routes::find(&req.method, req.signed_path()) else {
+        return false;
+    };
+    match found.access {
+        Access::Namespace => {
+            access_gate::namespace_access(req.header("authorization"), provision, deployment, name)
+                .is_ok()
+        }
+        Access::Aws if provision.is_some() => load_settings(store).is_ok_and(|settings| {
+            let verifier = Verifier {
+                settings: &settings,
+                provision,
+                locked_at: Some(host_now),
+            };
+            sigv4::read(req).is_ok_and(|signed| authenticate(req, &signed, &verifier).is_ok())
+        }),
+        _ => false,
+    }
 }
 
 fn unrecognized_client() -> ServiceError {
@@ -311,9 +393,13 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
 
     fn aws(&mut self, req: &HttpRequest, request_id: &str, door: FrontDoor) -> HttpResponse {
         let outcome = load_settings(self.store).and_then(|settings| {
-            let locked = self.deployment.locked();
+            let verifier = Verifier {
+                settings: &settings,
+                provision: self.provision,
+                locked_at: self.deployment.locked().then_some(self.host_now),
+            };
             let call = door.admit(req, |signed| {
-                authenticate(req, signed, &settings, self.provision, locked)?;
+                authenticate(req, signed, &verifier)?;
                 match self.throttled() {
                     None => Ok(()),
                     Some(_) => Err(ServiceError::new(

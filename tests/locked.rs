@@ -195,3 +195,23 @@ fn over_the_rate_control_calls_get_429_and_aws_calls_throttling() {
     m.bearer = Some(mine.control_token.clone());
     assert_eq!(m.control("GET", "/health", None).status, 200);
 }
+
+#[test]
+fn signatures_far_from_the_deployment_s_time_and_presigned_requests_are_refused() {
+    let (mut m, mine) = locked();
+    let signed = || signed_meter_usage(&mine.access_key_id, &mine.secret_access_key, "/ns/team/");
+    let now = m.host_now;
+    m.host_now = Instant(now.millis() + 16 * 60 * 1000);
+    let late = m.send(signed());
+    assert_eq!(late.error_name(), "InvalidSignatureException");
+    assert!(late.body["message"].as_str().unwrap().contains("expired"));
+    m.host_now = Instant(now.millis() + 14 * 60 * 1000);
+    assert_eq!(m.send(signed()).status, 200);
+    let mut presigned = signed();
+    presigned.headers.retain(|(n, _)| n != "Authorization");
+    presigned.query = format!(
+        "X-Amz-Credential={}%2F20260310%2Fus-east-1%2Faws-marketplace%2Faws4_request&X-Amz-Date=20260310T123000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+        mine.access_key_id
+    );
+    assert_eq!(m.send(presigned).error_name(), "InvalidSignatureException");
+}

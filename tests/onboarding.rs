@@ -395,6 +395,7 @@ fn the_signup_page_posts_the_token_to_the_fulfillment_url() {
     assert_eq!(confirm.status, 200);
     let shown = String::from_utf8(confirm.response.body.clone()).unwrap();
     assert!(shown.contains("method=\"POST\" action=\"\""), "{shown}");
+    assert_eq!(confirm.response.header("X-Frame-Options"), Some("DENY"));
     assert_eq!(m.control("GET", "/events", None).body["count"], 0);
     let a = m.control(
         "POST",

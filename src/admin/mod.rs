@@ -93,7 +93,8 @@ pub fn issued_view(origin: &str, record: &NamespaceRecord, issued: &Issued) -> V
     })
 }
 
-/// One namespace of `GET /_admin/namespaces`; `last_activity_at` comes from the namespace.
+/// One namespace of `GET /_admin/namespaces`; `last_activity_at` is what the namespace last
+/// told the registry (at most an hour old), the creation time until then.
 pub fn listed_view(
     origin: &str,
     record: &NamespaceRecord,

@@ -493,11 +493,10 @@ pub fn signup_page<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReque
     let mut check = product.clone();
     check.fulfillment_url = Some(fulfillment_url.clone());
     check.check().map_err(bad)?;
-    Ok(HttpResponse::new(
-        200,
-        "text/html; charset=utf-8",
-        confirmation_page(&product.product_code, &fulfillment_url),
-    ))
+    Ok(html_page(confirmation_page(
+        &product.product_code,
+        &fulfillment_url,
+    )))
 }
 
 /// `POST /_mock/marketplace/subscribe`: the buyer subscribes to a product and is sent,
@@ -597,11 +596,19 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
             "event": event.as_ref().map(event_view),
         }));
     }
-    Ok(HttpResponse::new(
-        200,
-        "text/html; charset=utf-8",
-        redirect_page(&product.product_code, &fulfillment_url, &fields),
-    ))
+    Ok(html_page(redirect_page(
+        &product.product_code,
+        &fulfillment_url,
+        &fields,
+    )))
+}
+
+/// An HTML page of the mock; no other site may frame it (a framed sign-up page would let
+/// that site make the buyer's click for it).
+fn html_page(page: String) -> HttpResponse {
+    HttpResponse::new(200, "text/html; charset=utf-8", page)
+        .with_header("X-Frame-Options", "DENY")
+        .with_header("Content-Security-Policy", "frame-ancestors 'none'")
 }
 
 fn escape_html(text: &str) -> String {

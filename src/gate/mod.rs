@@ -127,8 +127,15 @@ pub fn admit<'p>(
     if matches!(found.access, Access::Namespace | Access::Admin) && found.changes_state(head.method)
     {
         let accepts = found.route().map_or(Body::Json, |r| r.body);
+        // An open deployment is for loopback: a page reached under another name (DNS
+        // rebinding) is not its own origin, whatever its Host says.
+        let own = if deployment.locked() || is_loopback_origin(head.origin) {
+            head.origin
+        } else {
+            ""
+        };
         let origins = Origins {
-            own: head.origin,
+            own,
             allowed: &deployment.allowed_origins,
         };
         browser::check_state_change(|n| head.header(n), head.content_length, accepts, &origins)
@@ -164,6 +171,23 @@ pub fn admit<'p>(
         )),
         _ => Ok(Admitted { found, body_limit }),
     }
+}
+
+/// Whether `scheme://host[:port]` names this machine (`localhost`, `*.localhost`,
+/// `127.0.0.0/8`, `[::1]`).
+fn is_loopback_origin(origin: &str) -> bool {
+    let host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    }
+    .to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn is_signed(head: &Head<'_>) -> bool {
@@ -341,6 +365,32 @@ mod tests {
         );
         let ok = admit(&head("POST", "/", &json, Some(1024 * 1024 - 1)), &open, "r").unwrap();
         assert_eq!(ok.body_limit, 1024 * 1024 - 1);
+    }
+
+    #[test]
+    fn an_open_deployment_reached_under_another_name_refuses_browser_state_changes() {
+        let open = Deployment::default();
+        let page = headers(&[
+            ("content-type", "application/json"),
+            ("origin", "http://rebound.example:8787"),
+        ]);
+        let mut rebound = head("POST", "/_mock/reset", &page, Some(2));
+        rebound.origin = "http://rebound.example:8787";
+        assert_eq!(status(admit(&rebound, &open, "r")), 403);
+        let tool = headers(&[("content-type", "application/json")]);
+        let mut from_tool = head("POST", "/_mock/reset", &tool, Some(2));
+        from_tool.origin = "http://mock:8787";
+        assert_eq!(status(admit(&from_tool, &open, "r")), 200);
+        for own in [
+            "http://localhost:8787",
+            "http://[::1]:8787",
+            "http://127.0.0.2:1",
+        ] {
+            let page = headers(&[("content-type", "application/json"), ("origin", own)]);
+            let mut local = head("POST", "/_mock/reset", &page, Some(2));
+            local.origin = own;
+            assert_eq!(status(admit(&local, &open, "r")), 200, "{own}");
+        }
     }
 
     #[test]

@@ -1,53 +1,62 @@
 //! Where the worker may send requests (webhook deliveries). A locked deployment is on the
 //! internet: its webhooks must be `https://` URLs of public hosts, so the mock cannot be
 //! used to reach loopback, private, link-local, unique-local or cloud metadata addresses.
-//! Hosts are judged as written: IP literals in any form a URL parser accepts (`2130706433`,
-//! `0x7f.1`, `[::ffff:127.0.0.1]`) by their address, names by what they obviously are
-//! (`localhost`, `*.internal`, single labels). A name that resolves to a private address is
-//! not caught here; Cloudflare's network does not route Workers' requests to private
+//! A URL is judged as the runtime will read it: parsed by the WHATWG rules (the `url`
+//! crate: backslashes, percent-encoded and full-width digits, IPv4 in any notation,
+//! IPv4-mapped IPv6), and what is sent is that parsed URL's serialisation, never the raw
+//! text; deliveries do not follow redirects. Names are judged by what they obviously are
+//! (`localhost`, `*.internal`, single labels); a name that resolves to a private address is
+//! not caught here, and Cloudflare's network does not route Workers' requests to private
 //! networks. An optional allow-list (`WEBHOOK_ALLOWED_HOSTS`) narrows it further, in both
 //! modes.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use url::Url;
+
 use super::deployment::WebhookPolicy;
 
-/// Checks a webhook URL against the deployment's policy; the message says why not.
-pub fn check_webhook_url(url: &str, policy: &WebhookPolicy) -> Result<(), String> {
-    let refuse = |why: &str| Err(format!("webhook URL '{url}' is refused: {why}"));
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let scheme = scheme.to_ascii_lowercase();
+/// Checks a webhook URL against the deployment's policy and answers the URL to send to
+/// (the parsed URL's serialisation); the message says why not.
+pub fn check_webhook_url(raw: &str, policy: &WebhookPolicy) -> Result<String, String> {
+    let refuse = |why: &str| Err(format!("webhook URL '{raw}' is refused: {why}"));
+    let Ok(url) = Url::parse(raw) else {
+        return refuse("it is not a URL");
+    };
+    let scheme = url.scheme();
     if policy.public_https_only && scheme != "https" {
         return refuse("this deployment only calls https:// URLs");
     }
     if scheme != "https" && scheme != "http" {
         return refuse("it must be an http:// or https:// URL");
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
+    if !url.username().is_empty() || url.password().is_some() {
         return refuse("URLs with user information are not accepted");
     }
-    let host = host_of(authority).to_ascii_lowercase();
-    let host = host.trim_end_matches('.');
-    if host.is_empty() {
-        return refuse("it has no host");
-    }
+    let judged = match url.host() {
+        None => return refuse("it has no host"),
+        Some(url::Host::Ipv4(ip)) => (ip.to_string(), classify_v4(ip)),
+        Some(url::Host::Ipv6(ip)) => (ip.to_string(), classify_v6(ip)),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            let class = classify_name(&name);
+            (name, class)
+        }
+    };
+    let (host, class) = judged;
     if !policy.allowed_hosts.is_empty()
         && !policy
             .allowed_hosts
             .iter()
-            .any(|allowed| host == allowed || host.ends_with(&format!(".{allowed}")))
+            .any(|allowed| host == *allowed || host.ends_with(&format!(".{allowed}")))
     {
         return refuse("its host is not in WEBHOOK_ALLOWED_HOSTS");
     }
-    if !policy.public_https_only {
-        return Ok(());
-    }
-    match classify(host) {
-        Host::Public => Ok(()),
-        Host::Private(what) => refuse(&format!(
+    match class {
+        Host::Private(what) if policy.public_https_only => refuse(&format!(
             "{what} addresses are not reachable from this deployment"
         )),
+        _ => Ok(url.to_string()),
     }
 }
 
@@ -56,32 +65,7 @@ enum Host {
     Private(&'static str),
 }
 
-/// The host of an authority (`host`, `host:port`, `[v6]:port`), without brackets or port.
-fn host_of(authority: &str) -> &str {
-    if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or_default();
-    }
-    match authority.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => authority,
-    }
-}
-
-fn classify(host: &str) -> Host {
-    if host.contains(':') {
-        return match host.parse::<Ipv6Addr>() {
-            Ok(ip) => classify_v6(ip),
-            Err(_) => Host::Private("malformed IPv6"),
-        };
-    }
-    let last = host.rsplit('.').next().unwrap_or_default();
-    if last.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
-        // A URL parser reads a host ending in a number as an IPv4 address.
-        return match parse_ipv4(host) {
-            Some(ip) => classify_v4(ip),
-            None => Host::Private("malformed IPv4"),
-        };
-    }
+fn classify_name(name: &str) -> Host {
     let internal_suffixes = [
         ".localhost",
         ".local",
@@ -90,48 +74,13 @@ fn classify(host: &str) -> Host {
         ".lan",
         ".home.arpa",
     ];
-    if host == "localhost" || internal_suffixes.iter().any(|s| host.ends_with(s)) {
+    if name == "localhost" || internal_suffixes.iter().any(|s| name.ends_with(s)) {
         return Host::Private("local and internal");
     }
-    if !host.contains('.') {
+    if !name.contains('.') {
         return Host::Private("single-label (intranet)");
     }
     Host::Public
-}
-
-/// IPv4 as WHATWG URL parsing reads it: 1-4 parts, each decimal, `0x` hex or `0` octal,
-/// the last filling the remaining bytes.
-fn parse_ipv4(host: &str) -> Option<Ipv4Addr> {
-    let parts: Vec<&str> = host.split('.').collect();
-    if parts.len() > 4 {
-        return None;
-    }
-    let numbers: Vec<u64> = parts
-        .iter()
-        .map(|p| {
-            let p = p.to_ascii_lowercase();
-            if let Some(hex) = p.strip_prefix("0x") {
-                if hex.is_empty() {
-                    Some(0)
-                } else {
-                    u64::from_str_radix(hex, 16).ok()
-                }
-            } else if p.len() > 1 && p.starts_with('0') {
-                u64::from_str_radix(&p[1..], 8).ok()
-            } else {
-                p.parse::<u64>().ok()
-            }
-        })
-        .collect::<Option<_>>()?;
-    let (last, init) = numbers.split_last()?;
-    if init.iter().any(|&n| n > 255) || *last >= 256u64.pow(5 - numbers.len() as u32) {
-        return None;
-    }
-    let mut value = *last;
-    for (i, n) in init.iter().enumerate() {
-        value += n << (8 * (3 - i));
-    }
-    u32::try_from(value).ok().map(Ipv4Addr::from)
 }
 
 fn classify_v4(ip: Ipv4Addr) -> Host {
@@ -219,6 +168,13 @@ mod tests {
             "https://user@hooks.example.com/",
             "https://256.1.1.1/",
             "ftp://hooks.example.com/",
+            "https://127.0.0.1\\.example.com/",
+            "https://169.254.169.%32%35%34/",
+            "https://127.0.0.%31/",
+            "https://127.0.0.\u{ff11}/",
+            "https://metadata.google.internal%2e/",
+            "https://[::ffff:7f00:1]/",
+            "https://0/",
         ] {
             assert!(check_webhook_url(url, &locked).is_err(), "{url}");
         }
@@ -228,36 +184,31 @@ mod tests {
             "https://8.8.8.8/",
             "https://[2606:4700::1111]/",
         ] {
-            assert_eq!(check_webhook_url(url, &locked), Ok(()), "{url}");
+            assert!(check_webhook_url(url, &locked).is_ok(), "{url}");
         }
     }
 
     #[test]
     fn open_deployments_allow_any_http_url_and_the_allow_list_narrows_both() {
         let open = policy(false, &[]);
-        assert_eq!(
-            check_webhook_url("http://127.0.0.1:9000/hook", &open),
-            Ok(())
-        );
+        assert!(check_webhook_url("http://127.0.0.1:9000/hook", &open).is_ok());
         assert!(check_webhook_url("ftp://x/", &open).is_err());
         let listed = policy(true, &["example.com"]);
-        assert_eq!(
-            check_webhook_url("https://hooks.example.com/", &listed),
-            Ok(())
-        );
-        assert_eq!(check_webhook_url("https://example.com/", &listed), Ok(()));
+        assert!(check_webhook_url("https://hooks.example.com/", &listed).is_ok());
+        assert!(check_webhook_url("https://example.com/", &listed).is_ok());
         assert!(check_webhook_url("https://example.org/", &listed).is_err());
         assert!(check_webhook_url("https://badexample.com/", &listed).is_err());
+        assert!(check_webhook_url("https://evil.com\\.example.com/", &listed).is_err());
         let open_listed = policy(false, &["127.0.0.1"]);
         assert!(check_webhook_url("http://10.0.0.1/", &open_listed).is_err());
     }
 
     #[test]
-    fn ipv4_literals_are_read_as_url_parsers_read_them() {
-        assert_eq!(parse_ipv4("127.1"), Some(Ipv4Addr::new(127, 0, 0, 1)));
-        assert_eq!(parse_ipv4("0x7f000001"), Some(Ipv4Addr::new(127, 0, 0, 1)));
-        assert_eq!(parse_ipv4("0177.0.0.1"), Some(Ipv4Addr::new(127, 0, 0, 1)));
-        assert_eq!(parse_ipv4("1.2.3.4.5"), None);
-        assert_eq!(parse_ipv4("1.2.65536"), None);
+    fn what_is_sent_is_the_parsed_url() {
+        let open = policy(false, &[]);
+        assert_eq!(
+            check_webhook_url("HTTP://Hooks.Example.COM:80/a b?x=1", &open).unwrap(),
+            "http://hooks.example.com/a%20b?x=1"
+        );
     }
 }

@@ -55,11 +55,21 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
     };
     let url = req.url()?;
     let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let method = req.method().to_string();
+    // The method as sent: the worker crate maps methods it does not know to GET.
+    let method = req.inner().method();
     let content_length = req
         .headers()
         .get("content-length")?
         .and_then(|v| v.trim().parse::<usize>().ok());
+    if !matches!(
+        method.as_str(),
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
+    ) {
+        return Ok(Served::Answered(json_error(
+            405,
+            format!("the method {method} is not served here"),
+        )));
+    }
     let origin = url.origin().ascii_serialization();
     let head = Head {
         method: &method,
@@ -94,7 +104,7 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
     }
     // A body without a length is read here, up to the route's limit, so no stream can make
     // a Durable Object hold more than that.
-    let carries_body = !matches!(req.method(), Method::Get | Method::Head);
+    let carries_body = !matches!(method.as_str(), "GET" | "HEAD");
     let forwarded = if content_length.is_none() && carries_body {
         let mut body = Vec::new();
         let mut stream = req.stream()?;
@@ -117,7 +127,8 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
             }
         }
         let mut init = RequestInit::new();
-        init.with_method(req.method())
+        let method = Method::from(method.clone());
+        init.with_method(method)
             .with_headers(req.headers().clone())
             .with_body(Some(body.into()));
         Request::new_with_init(url.as_str(), &init)?

@@ -13,7 +13,7 @@ use std::cell::{Cell, RefCell};
 use futures_util::{stream, StreamExt};
 use worker::{
     durable_object, js_sys, web_sys, AbortSignal, DurableObject, Env, Fetch, Headers, Method,
-    Request, RequestInit, Response, Result, ScheduledTime, State,
+    Request, RequestInit, RequestRedirect, Response, Result, ScheduledTime, State,
 };
 
 use super::runtime::{deployment, random_uuid, to_response, REGISTRY_BINDING, REGISTRY_NAME};
@@ -41,8 +41,10 @@ const WEBHOOK_TIMEOUT_MS: u32 = 10_000;
 /// registry gives a provisioned namespace, and of when it was last used.
 const PROVISION_KEY: &str = "provision";
 const ACTIVITY_KEY: &str = "lastActivityAt";
-/// `lastActivityAt` is written at most this often (it only needs day precision).
+/// `lastActivityAt` is written at most this often (it only needs day precision), and told
+/// to the registry (for its listing) at most this often.
 const ACTIVITY_WRITE_MS: i64 = 60_000;
+const ACTIVITY_REPORT_MS: i64 = 3_600_000;
 /// Paths the registry calls on a namespace's object; the entry never forwards them.
 const REGISTRY_PREFIX: &str = "/_registry/";
 
@@ -55,9 +57,13 @@ pub struct NamespaceObject {
     store: RefCell<Option<SqlStore>>,
     /// What the registry provisioned (`Some(None)`: read, and there is none).
     provision: RefCell<Option<Option<Provision>>>,
-    /// When `lastActivityAt` was last written (0: never in this instance).
+    /// When `lastActivityAt` was last written, and last reported to the registry (0: never
+    /// in this instance).
     activity_written: Cell<i64>,
+    activity_reported: Cell<i64>,
     rate: RefCell<Option<TokenBucket>>,
+    /// Counts wipes: a request or an alarm that awaited across one must not write.
+    generation: Cell<u64>,
 }
 
 fn host_now() -> Instant {
@@ -72,7 +78,9 @@ impl DurableObject for NamespaceObject {
             store: RefCell::new(None),
             provision: RefCell::new(None),
             activity_written: Cell::new(0),
+            activity_reported: Cell::new(0),
             rate: RefCell::new(None),
+            generation: Cell::new(0),
         }
     }
 
@@ -84,50 +92,62 @@ impl DurableObject for NamespaceObject {
         let deployment = deployment(&self.env).map_err(worker::Error::RustError)?;
         let routed = route::split(url.path()).map_err(worker::Error::RustError)?;
         let request = HttpRequest {
-            method: req.method().to_string(),
+            // The method as sent: the worker crate maps methods it does not know to GET.
+            method: req.inner().method(),
             path: routed.path,
             full_path: url.path().to_string(),
             query: url.query().unwrap_or_default().to_string(),
             headers: req.headers().entries().collect(),
             body: req.bytes().await?,
         };
+        let generation = self.generation.get();
         let provision = self.provision().await?;
         if deployment.locked() && provision.is_none() {
-            // Refused by the core before it reads anything, over a store that is dropped.
-            return to_response(self.serve(
-                &deployment,
-                None,
+            return to_response(self.refuse_unprovisioned(&deployment, routed.namespace, &request));
+        }
+        let credited = {
+            let store = self.open_store();
+            service::carries_credential(
+                store.as_ref().expect("opened"),
                 routed.namespace,
                 &request,
-                &mut MemoryStore::new(),
-                &mut KvVault::new(&self.env),
-                Vec::new(),
-            ));
-        }
-        let mut vault = KvVault::new(&self.env);
-        if let Some(key) = service::vault_reads(routed.namespace, &request) {
-            vault.prefetch(&key).await?;
-        }
-        let wanted = {
-            let store = self.open_store();
-            service::signing_keys_needed(store.as_ref().expect("opened"), &request)
+                &deployment,
+                provision.as_ref(),
+                host_now(),
+            )
         };
-        let mut spare_keys = Vec::with_capacity(wanted);
-        for _ in 0..wanted {
-            match webcrypto_signing_key().await {
-                Ok(der) => spare_keys.push(der),
-                Err(e) => {
-                    worker::console_error!(
-                        "WebCrypto key generation failed, generating in wasm: {e}"
-                    );
-                    break;
+        // The costly preparations only for requests with the namespace's credential.
+        let mut vault = KvVault::new(&self.env);
+        let mut spare_keys = Vec::new();
+        if credited {
+            if let Some(key) = service::vault_reads(routed.namespace, &request) {
+                vault.prefetch(&key).await?;
+            }
+            let wanted = self
+                .store
+                .borrow()
+                .as_ref()
+                .map_or(0, |store| service::signing_keys_needed(store, &request));
+            for _ in 0..wanted {
+                match webcrypto_signing_key().await {
+                    Ok(der) => spare_keys.push(der),
+                    Err(e) => {
+                        worker::console_error!(
+                            "WebCrypto key generation failed, generating in wasm: {e}"
+                        );
+                        break;
+                    }
                 }
             }
         }
+        if self.generation.get() != generation {
+            // Deleted (or expired) while this request waited: it is a stranger's now.
+            return to_response(self.refuse_unprovisioned(&deployment, routed.namespace, &request));
+        }
         // From here to the response there is no `await`: the request is one atomic step.
         let response = {
-            let mut store = self.store.borrow_mut();
-            let store = store.as_mut().expect("opened above");
+            let mut store = self.open_store();
+            let store = store.as_mut().expect("opened");
             self.serve(
                 &deployment,
                 provision.as_ref(),
@@ -150,8 +170,8 @@ impl DurableObject for NamespaceObject {
                 worker::console_error!("setting the alarm failed: {e}");
             }
         }
-        if provision.is_some() && !matches!(response.status, 401 | 403 | 429) {
-            if let Err(e) = self.record_activity().await {
+        if credited && provision.is_some() {
+            if let Err(e) = self.record_activity(generation).await {
                 worker::console_error!("recording the namespace's activity failed: {e}");
             }
         }
@@ -173,10 +193,11 @@ impl DurableObject for NamespaceObject {
             let last = self.last_activity(&provision).await?;
             if admin::is_expired(last, provision.idle_days, day_ms, host_now().millis()) {
                 self.wipe().await?;
-                self.tell_registry_expired(&provision.name).await;
+                self.tell_registry_expired(&provision).await;
                 return Response::empty();
             }
         }
+        let generation = self.generation.get();
         if self.has_tables() {
             let caps = deployment(&self.env)
                 .map_err(worker::Error::RustError)?
@@ -193,12 +214,17 @@ impl DurableObject for NamespaceObject {
             let attempts = stream::iter(due.iter().map(|d| async move {
                 // The policy may have narrowed since the webhook was configured.
                 let outcome = match outbound::check_webhook_url(&d.url, caps) {
-                    Ok(()) => send(d).await,
+                    Ok(target) => send(d, &target).await,
                     Err(refused) => Err(refused),
                 };
+                // A wipe while it was sent leaves nothing to record the outcome in.
                 let mut store = self.store.borrow_mut();
-                let store = store.as_mut().expect("opened");
-                delivery::record(store, d, outcome, host_now(), caps)
+                match store.as_mut() {
+                    Some(store) if self.generation.get() == generation => {
+                        delivery::record(store, d, outcome, host_now(), caps)
+                    }
+                    _ => Ok(()),
+                }
             }))
             .buffer_unordered(delivery::MAX_IN_FLIGHT)
             .collect::<Vec<_>>()
@@ -207,12 +233,33 @@ impl DurableObject for NamespaceObject {
                 recorded.map_err(|e| worker::Error::RustError(e.message))?;
             }
         }
-        self.schedule_alarm().await?;
+        if self.generation.get() == generation {
+            self.schedule_alarm().await?;
+        }
         Response::empty()
     }
 }
 
 impl NamespaceObject {
+    /// A locked deployment's answer for a namespace that is not provisioned: the core refuses
+    /// it before it reads anything, over a store that is dropped.
+    fn refuse_unprovisioned(
+        &self,
+        deployment: &Deployment,
+        name: &str,
+        request: &HttpRequest,
+    ) -> HttpResponse {
+        self.serve(
+            deployment,
+            None,
+            name,
+            request,
+            &mut MemoryStore::new(),
+            &mut KvVault::new(&self.env),
+            Vec::new(),
+        )
+    }
+
     /// Runs the core over `store` in one synchronous step.
     #[allow(clippy::too_many_arguments)]
     fn serve<S: Store + ?Sized>(
@@ -285,13 +332,26 @@ impl NamespaceObject {
         Ok(stored.unwrap_or(provision.created_at))
     }
 
-    async fn record_activity(&self) -> Result<()> {
+    /// Records a use by the namespace's owners (at most once a minute), and tells the
+    /// registry at most once an hour, so its listing needs no call to every namespace.
+    async fn record_activity(&self, generation: u64) -> Result<()> {
         let now = host_now().millis();
-        if now - self.activity_written.get() < ACTIVITY_WRITE_MS {
+        if now - self.activity_written.get() < ACTIVITY_WRITE_MS
+            || self.generation.get() != generation
+        {
             return Ok(());
         }
         self.activity_written.set(now);
-        self.state.storage().put(ACTIVITY_KEY, now).await
+        self.state.storage().put(ACTIVITY_KEY, now).await?;
+        let provision = self.provision.borrow().clone().flatten();
+        if let Some(p) =
+            provision.filter(|_| now - self.activity_reported.get() >= ACTIVITY_REPORT_MS)
+        {
+            self.activity_reported.set(now);
+            let path = format!("activity/{}?createdAt={}&at={now}", p.name, p.created_at);
+            self.call_registry(&path).await;
+        }
+        Ok(())
     }
 
     /// Sets the alarm to the earliest of the next webhook delivery and, for a provisioned
@@ -327,6 +387,7 @@ impl NamespaceObject {
 
     /// Forgets everything of the namespace: its tables, its provisioning, its alarm.
     async fn wipe(&self) -> Result<()> {
+        self.generation.set(self.generation.get() + 1);
         let storage = self.state.storage();
         storage.delete_alarm().await?;
         storage.delete_all().await?;
@@ -334,17 +395,22 @@ impl NamespaceObject {
         *self.provision.borrow_mut() = Some(None);
         *self.rate.borrow_mut() = None;
         self.activity_written.set(0);
+        self.activity_reported.set(0);
         Ok(())
     }
 
-    async fn tell_registry_expired(&self, name: &str) {
+    async fn tell_registry_expired(&self, p: &Provision) {
+        self.call_registry(&format!("expired/{}?createdAt={}", p.name, p.created_at))
+            .await;
+    }
+
+    /// A POST to the registry's `/_registry/<path>`; a failure is logged, not answered.
+    async fn call_registry(&self, path: &str) {
         let call = async {
             let mut init = RequestInit::new();
             init.with_method(Method::Post);
-            let request = Request::new_with_init(
-                &format!("https://registry{REGISTRY_PREFIX}expired/{name}"),
-                &init,
-            )?;
+            let request =
+                Request::new_with_init(&format!("https://registry{REGISTRY_PREFIX}{path}"), &init)?;
             self.env
                 .durable_object(REGISTRY_BINDING)?
                 .id_from_name(REGISTRY_NAME)?
@@ -353,20 +419,26 @@ impl NamespaceObject {
                 .await
         };
         if let Err(e) = call.await {
-            worker::console_error!("telling the registry that {name} expired failed: {e}");
+            worker::console_error!("the registry call {path} failed: {e}");
         }
     }
 
-    /// The registry's calls: `PUT /_registry/provision` (create or rotate),
-    /// `DELETE /_registry/provision` (delete), `GET /_registry/activity`.
+    /// The registry's calls: `PUT /_registry/provision` (create or rotate) and
+    /// `DELETE /_registry/provision` (delete).
     async fn registry_call(&self, mut req: Request) -> Result<Response> {
         let path = req.path();
         let action = &path[REGISTRY_PREFIX.len()..];
         match (req.method(), action) {
             (Method::Put, "provision") => {
                 let provision: Provision = req.json().await?;
-                let storage = self.state.storage();
                 let first = self.provision().await?.is_none();
+                if first {
+                    // Whatever an open deployment (or a request before the admin token was
+                    // set) left here must not come with the namespace: settings holding
+                    // someone's keys, webhooks, products.
+                    self.wipe().await?;
+                }
+                let storage = self.state.storage();
                 storage.put(PROVISION_KEY, &provision).await?;
                 if first {
                     storage.put(ACTIVITY_KEY, provision.created_at).await?;
@@ -379,23 +451,15 @@ impl NamespaceObject {
                 self.wipe().await?;
                 Response::empty()
             }
-            (Method::Get, "activity") => {
-                let at = match self.provision().await? {
-                    Some(p) => Some(self.last_activity(&p).await?),
-                    None => None,
-                };
-                to_response(HttpResponse::json(
-                    200,
-                    &serde_json::json!({ "lastActivityAt": at }),
-                ))
-            }
             _ => to_response(json_error(404, "no such registry call")),
         }
     }
 }
 
-/// POSTs one delivery; `Ok(status)` for any HTTP answer, `Err` for no answer in time.
-async fn send(d: &DueDelivery) -> std::result::Result<u16, String> {
+/// POSTs one delivery to `target` (its URL as checked); `Ok(status)` for any HTTP answer,
+/// a redirect included (it is not followed: it could lead anywhere), `Err` for no answer
+/// in time.
+async fn send(d: &DueDelivery, target: &str) -> std::result::Result<u16, String> {
     let attempt = async {
         let headers = Headers::new();
         for (name, value) in &d.headers {
@@ -404,8 +468,9 @@ async fn send(d: &DueDelivery) -> std::result::Result<u16, String> {
         let mut init = RequestInit::new();
         init.with_method(Method::Post)
             .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual)
             .with_body(Some(d.body.clone().into()));
-        let request = Request::new_with_init(&d.url, &init)?;
+        let request = Request::new_with_init(target, &init)?;
         let signal = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(WEBHOOK_TIMEOUT_MS));
         Fetch::Request(request).send_with_signal(&signal).await
     };

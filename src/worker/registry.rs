@@ -4,7 +4,6 @@
 //! exactly one wins; the namespace's object then receives its credentials. Rows in the
 //! middle of a change are marked, so a deletion or rotation cannot race another.
 
-use futures_util::{stream, StreamExt};
 use serde::Deserialize;
 use worker::{
     durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorage,
@@ -23,11 +22,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS namespaces (
   created_at INTEGER NOT NULL,
   idle_days INTEGER NOT NULL,
   access_key_id TEXT NOT NULL,
-  state TEXT NOT NULL
+  state TEXT NOT NULL,
+  last_activity_at INTEGER
 )";
-
-/// How many namespaces the listing asks for their last activity at once.
-const LISTING_IN_FLIGHT: usize = 6;
 
 #[durable_object]
 pub struct RegistryObject {
@@ -42,6 +39,7 @@ struct Row {
     idle_days: i64,
     access_key_id: String,
     state: String,
+    last_activity_at: Option<i64>,
 }
 
 impl Row {
@@ -87,9 +85,35 @@ impl DurableObject for RegistryObject {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let url = req.url()?;
         let path = url.path().to_string();
+        // The namespaces' own calls (never forwarded from outside); they name the
+        // incarnation they speak for, so a late call cannot touch a namespace made anew.
+        let created_at = url
+            .query_pairs()
+            .find(|(k, _)| k == "createdAt")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+            .unwrap_or(-1);
         if let Some(name) = path.strip_prefix("/_registry/expired/") {
-            self.sql()?
-                .exec("DELETE FROM namespaces WHERE name = ?", vec![text(name)])?;
+            self.sql()?.exec(
+                "DELETE FROM namespaces WHERE name = ? AND created_at = ? AND state = 'ready'",
+                vec![text(name), SqlStorageValue::Integer(created_at)],
+            )?;
+            return Response::empty();
+        }
+        if let Some(name) = path.strip_prefix("/_registry/activity/") {
+            let at = url
+                .query_pairs()
+                .find(|(k, _)| k == "at")
+                .and_then(|(_, v)| v.parse::<i64>().ok());
+            if let Some(at) = at {
+                self.sql()?.exec(
+                    "UPDATE namespaces SET last_activity_at = ? WHERE name = ? AND created_at = ?",
+                    vec![
+                        SqlStorageValue::Integer(at),
+                        text(name),
+                        SqlStorageValue::Integer(created_at),
+                    ],
+                )?;
+            }
             return Response::empty();
         }
         let origin = url.origin().ascii_serialization();
@@ -238,32 +262,16 @@ impl RegistryObject {
             .sql()?
             .exec("SELECT * FROM namespaces ORDER BY name", None)?
             .to_array()?;
-        let views = stream::iter(rows.iter().map(|row| async move {
-            let activity = self.activity(&row.name).await.unwrap_or(None);
-            let mut view = admin::listed_view(origin, &row.record(), activity, day_ms);
-            view["state"] = serde_json::json!(row.state);
-            view
-        }))
-        .buffered(LISTING_IN_FLIGHT)
-        .collect::<Vec<_>>()
-        .await;
+        let views: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|row| {
+                let mut view =
+                    admin::listed_view(origin, &row.record(), row.last_activity_at, day_ms);
+                view["state"] = serde_json::json!(row.state);
+                view
+            })
+            .collect();
         answer(200, serde_json::json!({ "namespaces": views }))
-    }
-
-    async fn activity(&self, name: &str) -> Result<Option<i64>> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Activity {
-            last_activity_at: Option<i64>,
-        }
-        let mut response = self
-            .env
-            .durable_object(NAMESPACES_BINDING)?
-            .id_from_name(name)?
-            .get_stub()?
-            .fetch_with_str("https://namespace/_registry/activity")
-            .await?;
-        Ok(response.json::<Activity>().await?.last_activity_at)
     }
 
     /// Takes a ready namespace into a change (`deleting`, `rotating`), or says why not.

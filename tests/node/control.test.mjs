@@ -432,3 +432,17 @@ test('an open deployment has no admin API, and the registry\'s calls to a namesp
   }
   assert.deepEqual((await control(url, 'GET', '/products')).json.products.map((p) => p.productCode), ['kept']);
 });
+
+test('an open deployment still accepts webhooks to local and private addresses over http', async () => {
+  const url = fresh();
+  const webhooks = ['http://127.0.0.1:9/h', 'http://10.0.0.1/h', 'http://169.254.169.254/h', 'http://[::1]:9/h']
+    .map((u) => ({ url: u }));
+  const r = await control(url, 'POST', '/products', product('hooked', { webhooks }));
+  assert.equal(r.status, 201, r.text);
+  assert.deepEqual(r.json.product.webhooks.map((w) => w.url), webhooks.map((w) => w.url));
+});
+
+test('a method the mock does not serve is 405 at the door', async () => {
+  const r = await fetch(`${fresh()}/_mock/usage`, { method: 'PROPFIND' });
+  assert.equal(r.status, 405);
+});

@@ -420,6 +420,9 @@ test('a namespace idle for idleDays is wiped and leaves the registry', async () 
     let gone = false;
     while (!gone && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
+      // A stranger's calls (no valid credential) do not keep the namespace alive.
+      await fetch(ns.endpoint, { method: 'POST', headers: { authorization: 'x' }, body: '{}' });
+      await fetch(`${ns.endpoint}/_mock/health`, { headers: { authorization: 'Bearer mmct_stranger' } });
       gone = !(await list()).namespaces.some((n) => n.name === 'short-lived');
     }
     assert.ok(gone, 'the namespace left the registry');
@@ -469,6 +472,41 @@ test('provisioned namespaces, their credentials and their data survive a restart
     assert.deepEqual((await listed.json()).namespaces.map((n) => n.name), ['kept']);
   } finally {
     await second.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('provisioning a name discards what an open deployment left under it', async () => {
+  const dir = tempStateDir();
+  const open = await startMock({ stateDir: dir });
+  try {
+    const planted = await fetch(`${open.url}/ns/inherited/_mock/settings`, {
+      method: 'PATCH', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ signatureCredentials: { 111122223333: 'planted-secret' } }),
+    });
+    assert.equal(planted.status, 200);
+    await fetch(`${open.url}/ns/inherited/_mock/products`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ productCode: 'planted', dimensions: ['d'] }),
+    });
+  } finally {
+    await open.stop();
+  }
+  const locked = await startMock({ stateDir: dir, vars: { ADMIN_TOKEN } });
+  try {
+    const ns = await fetch(`${locked.url}/_admin/namespaces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'inherited' }),
+    }).then((r) => r.json());
+    const products = await fetch(`${ns.endpoint}/_mock/products`, { headers: { authorization: `Bearer ${ns.controlToken}` } });
+    assert.deepEqual((await products.json()).products, []);
+    await assert.rejects(
+      meter(sdk(ns.endpoint, { accessKeyId: '111122223333', secretAccessKey: 'planted-secret' })),
+      { name: 'UnrecognizedClientException' },
+    );
+  } finally {
+    await locked.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -21,7 +21,8 @@ let namespaces = 0;
 /**
  * A node:http server on 127.0.0.1 that records every request ({ method, path, headers,
  * body, at }) and answers the status its path asks for: paths ending in /500 get 500,
- * /202 get 202, /hang never get an answer, everything else 200.
+ * /202 get 202, /redirect a 307 to …/redirected, /hang never get an answer, everything
+ * else 200.
  */
 async function startRecorder() {
   const requests = [];
@@ -34,6 +35,11 @@ async function startRecorder() {
         body: Buffer.concat(chunks).toString('utf8'), at: Date.now(),
       });
       if (req.url.endsWith('/hang')) return; // closeAllConnections() ends it
+      if (req.url.endsWith('/redirect')) {
+        res.writeHead(307, { location: req.url.replace(/redirect$/, 'redirected') });
+        res.end();
+        return;
+      }
       const status = req.url.endsWith('/500') ? 500 : req.url.endsWith('/202') ? 202 : 200;
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(status === 500 ? 'boom' : 'ok');
@@ -328,4 +334,14 @@ test('a webhook that does not answer within 10 s is a failed attempt with a time
   assert.ok(delivery.lastError.includes(path('hang')), delivery.lastError);
   assert.equal(hooks.on(path('hang')).length, 1);
   assert.ok(Date.now() - started >= 8_000, `failed after ${Date.now() - started} ms, before the 10 s timeout`);
+});
+
+test('a webhook that redirects is not followed: the 3xx is its answer, retried until attempts run out', async () => {
+  const { url, path } = await world({ webhooks: (hook) => [{ url: hook('redirect') }], maxAttempts: 2 });
+  const logged = await act(url, 'unsubscribe-pending');
+  const event = await settled(url, logged.seq);
+  const [delivery] = event.deliveries;
+  assert.deepEqual([delivery.status, delivery.attempts, delivery.lastStatus], ['failed', 2, 307], JSON.stringify(delivery));
+  assert.equal(hooks.on(path('redirect')).length, 2);
+  assert.equal(hooks.on(path('redirected')).length, 0);
 });
