@@ -282,7 +282,11 @@ impl RegistryObject {
                 format!("no namespace '{name}'"),
             ))?));
         };
-        if row.state != "ready" {
+        // A creation that never finished (the registry stopped mid-way) may be deleted
+        // after a minute; any other change in progress makes this one wait.
+        let abandoned =
+            row.state == "creating" && change == "deleting" && now_ms() - row.created_at > 60_000;
+        if row.state != "ready" && !abandoned {
             return Ok(Err(to_response(json_error(
                 409,
                 format!(
