@@ -210,28 +210,59 @@ fn the_window_follows_the_namespace_clock_and_settings() {
 }
 
 #[test]
-fn dry_run_answers_dry_run_operation_and_records_nothing() {
+fn a_dry_run_that_would_succeed_answers_200_without_an_id_and_records_nothing() {
     let mut m = mock();
     let mut input = usage(1);
     input["DryRun"] = json!(true);
     let a = m.call("MeterUsage", input.clone());
-    assert_eq!((a.status, a.error_name()), (400, "DryRunOperation"));
+    assert_eq!((a.status, a.body.clone()), (200, json!({})));
     assert!(m.usage("").is_empty());
-    m.set(json!({"dryRunStatus": 412}));
-    assert_eq!(m.call("MeterUsage", input.clone()).status, 412);
+    // Once the hour is metered, a restarting container's dry run still succeeds: the
+    // once-per-hour rule is not a dry run's business, nor is another quantity.
+    assert_eq!(m.call("MeterUsage", usage(1)).status, 200);
+    assert_eq!(m.call("MeterUsage", input.clone()).status, 200);
+    let mut other = usage(2);
+    other["DryRun"] = json!(true);
+    assert_eq!(m.call("MeterUsage", other).status, 200);
+    assert_eq!(m.usage("").len(), 1);
+    // What would fail answers the real error.
     input["ProductCode"] = json!("nope");
     assert_eq!(
         m.call("MeterUsage", input).error_name(),
         "InvalidProductCodeException"
     );
-    // A dry run of a report that would be a duplicate gets the real error.
-    m.call("MeterUsage", usage(1));
-    let mut dup = usage(2);
-    dup["DryRun"] = json!(true);
+}
+
+#[test]
+fn a_dry_run_neither_consults_nor_records_client_tokens() {
+    let mut m = mock();
+    let mut real = usage(1);
+    real["ClientToken"] = json!("token-1");
+    let recorded = m.call("MeterUsage", real.clone());
+    assert_eq!(recorded.status, 200);
+    let mut dry = real.clone();
+    dry["DryRun"] = json!(true);
+    assert_eq!(m.call("MeterUsage", dry.clone()).status, 200);
+    dry["ClientToken"] = json!("token-2");
+    assert_eq!(m.call("MeterUsage", dry).status, 200);
+    real["ClientToken"] = json!("token-2");
     assert_eq!(
-        m.call("MeterUsage", dup).error_name(),
-        "DuplicateRequestException"
+        m.call("MeterUsage", real).body["MeteringRecordId"],
+        recorded.body["MeteringRecordId"]
     );
+}
+
+#[test]
+fn with_dry_run_response_error_a_dry_run_answers_dry_run_operation() {
+    let mut m = mock();
+    m.set(json!({"dryRunResponse": "error"}));
+    let mut input = usage(1);
+    input["DryRun"] = json!(true);
+    let a = m.call("MeterUsage", input.clone());
+    assert_eq!((a.status, a.error_name()), (400, "DryRunOperation"));
+    m.set(json!({"dryRunStatus": 412}));
+    assert_eq!(m.call("MeterUsage", input).status, 412);
+    assert!(m.usage("").is_empty());
 }
 
 #[test]

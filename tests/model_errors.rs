@@ -182,6 +182,8 @@ fn meter_usage_answers_only_with_its_modeled_errors() {
     let mut m = Mock::new();
     with_catalogue(&mut m);
     m.add_product(json!({"productCode": "eu", "dimensions": ["hosts"], "regions": ["eu-west-1"]}));
+    // A dry run that would succeed answers DryRunOperation only by setting.
+    m.set(json!({"dryRunResponse": "error"}));
     let valid = json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantity": 1,
         "UsageAllocations": [{"AllocatedUsageQuantity": 1}]});
     let mut inputs = variants(&valid);

@@ -20,6 +20,16 @@ pub enum UnknownCustomerPolicy {
     InvalidCustomerIdentifier,
 }
 
+/// What MeterUsage answers to a `DryRun` that would succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DryRunResponse {
+    /// HTTP 200 without a `MeteringRecordId`: what real sellers' start-up checks expect.
+    Success,
+    /// The `DryRunOperation` error, with the status `dryRunStatus`.
+    Error,
+}
+
 /// The platform RegisterUsage believes its caller runs on (AWS supports ECS, EKS, Fargate).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -69,7 +79,8 @@ pub struct Settings {
     pub tag_charset: TagCharset,
     /// Distinct tag keys allowed across all allocations of one record.
     pub max_distinct_tag_keys_per_record: usize,
-    /// HTTP status of the `DryRunOperation` answer.
+    pub dry_run_response: DryRunResponse,
+    /// HTTP status of the `DryRunOperation` answer (with `dryRunResponse: "error"`).
     pub dry_run_status: u16,
     /// Access key id → secret. Empty: signatures are not checked and any key is accepted.
     /// Otherwise only these keys are, with correct SigV4 signatures.
@@ -100,6 +111,7 @@ impl Default for Settings {
             unknown_customer: UnknownCustomerPolicy::CustomerNotSubscribed,
             tag_charset: TagCharset::Documented,
             max_distinct_tag_keys_per_record: 5,
+            dry_run_response: DryRunResponse::Success,
             dry_run_status: 400,
             signature_credentials: BTreeMap::new(),
             registration_token_ttl_seconds: 3600,

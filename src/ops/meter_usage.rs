@@ -9,9 +9,11 @@ use serde_json::{json, Map, Value};
 use super::shapes::{self, required_string};
 use super::{decide_usage, known_product, ledger_key, Call, UsageDecision};
 use crate::domain::allocation::{check_allocations, Allocation, QuantityForm};
+use crate::domain::catalogue::Product;
 use crate::domain::constraints::Violations;
 use crate::domain::ids::IdSource;
 use crate::domain::quantity::Quantity;
+use crate::domain::settings::DryRunResponse;
 use crate::domain::window;
 use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::{Structure, WireTimestamp};
@@ -101,34 +103,44 @@ pub fn run<S: Store + ?Sized>(
     ids: &mut dyn IdSource,
 ) -> Result<Value, ServiceError> {
     let req = MeterUsageRequest::decode(input)?;
+    if req.dry_run {
+        return dry_run(&req, call, store);
+    }
     meter_usage(&req, call, store, ids).map(|id| json!({ "MeteringRecordId": id }))
 }
 
-/// Records the usage (or finds its earlier record) and returns the `MeteringRecordId`.
-pub fn meter_usage<S: Store + ?Sized>(
+/// `DryRun`: the checks a permissions-and-input check makes (product, dimension, Region,
+/// entitlement, time window), never the client-token or once-per-hour rules, and nothing
+/// recorded. What would succeed answers 200 with no `MeteringRecordId` (real sellers'
+/// start-up code treats any error as fatal), or `DryRunOperation` by setting.
+fn dry_run<S: Store + ?Sized>(
     req: &MeterUsageRequest,
     call: &Call<'_>,
-    store: &mut S,
-    ids: &mut dyn IdSource,
-) -> Result<String, ServiceError> {
-    let caller = call.caller.identity();
-    let fingerprint = req.fingerprint();
-    if let Some(token) = &req.client_token {
-        if let Some(seen) = store.client_token(caller, token)? {
-            if seen.fingerprint == fingerprint {
-                return Ok(seen.metering_record_id);
-            }
-            return err(
-                ErrorKind::IdempotencyConflictException,
-                format!("ClientToken '{token}' was already used with different parameters"),
-            );
-        }
+    store: &S,
+) -> Result<Value, ServiceError> {
+    check(req, call, store)?;
+    match call.settings.dry_run_response {
+        DryRunResponse::Success => Ok(json!({})),
+        DryRunResponse::Error => Err(ServiceError {
+            status_override: Some(call.settings.dry_run_status),
+            ..ServiceError::new(
+                ErrorKind::DryRunOperation,
+                "Request would have succeeded, but DryRun flag is set.",
+            )
+        }),
     }
+}
 
+/// Every check of a MeterUsage but the client token and the once-per-hour rule; answers the
+/// product.
+fn check<S: Store + ?Sized>(
+    req: &MeterUsageRequest,
+    call: &Call<'_>,
+    store: &S,
+) -> Result<Product, ServiceError> {
     if let Some((allocations, path)) = &req.allocations {
         check_allocations(req.quantity, req.form, allocations, path, call.tag_rules())?;
     }
-
     let product = known_product(store, &req.product_code)?;
     if !product.has_dimension(&req.dimension) {
         return err(
@@ -166,6 +178,31 @@ pub fn meter_usage<S: Store + ?Sized>(
     if let Err(reason) = window::check_meter_usage(req.timestamp.at, call.now, call.settings) {
         return err(ErrorKind::TimestampOutOfBoundsException, reason);
     }
+    Ok(product)
+}
+
+/// Records the usage (or finds its earlier record) and returns the `MeteringRecordId`.
+pub fn meter_usage<S: Store + ?Sized>(
+    req: &MeterUsageRequest,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Result<String, ServiceError> {
+    let caller = call.caller.identity();
+    let fingerprint = req.fingerprint();
+    if let Some(token) = &req.client_token {
+        if let Some(seen) = store.client_token(caller, token)? {
+            if seen.fingerprint == fingerprint {
+                return Ok(seen.metering_record_id);
+            }
+            return err(
+                ErrorKind::IdempotencyConflictException,
+                format!("ClientToken '{token}' was already used with different parameters"),
+            );
+        }
+    }
+
+    let product = check(req, call, store)?;
 
     let hour = req.timestamp.at.hour_floor();
     let ledger_key = ledger_key(
@@ -187,15 +224,6 @@ pub fn meter_usage<S: Store + ?Sized>(
         UsageDecision::Repeat { metering_record_id } => Some(metering_record_id),
         UsageDecision::Record => None,
     };
-    if req.dry_run {
-        return Err(ServiceError {
-            status_override: Some(call.settings.dry_run_status),
-            ..ServiceError::new(
-                ErrorKind::DryRunOperation,
-                "Request would have succeeded, but DryRun flag is set.",
-            )
-        });
-    }
     let id = match id {
         Some(id) => id,
         None => {

@@ -153,9 +153,21 @@ test('boto3 catches DuplicateRequestException by its class', async (t) => {
   assert.deepEqual(out, ['DuplicateRequestException', 'DuplicateRequestException', 400]);
 });
 
-test('boto3 surfaces DryRunOperation as a ClientError with that code', async (t) => {
+test('boto3: a DryRun that would succeed returns, as AWS\'s metered-container sample expects at start-up', async (t) => {
   if (!hasBoto3) return t.skip('boto3 is not installed');
   const url = await world();
+  const out = await boto3(url, [
+    'r = client.meter_usage(ProductCode="prod", Timestamp=ts, UsageDimension="hosts", UsageQuantity=1, DryRun=True)',
+    'print(json.dumps([r["ResponseMetadata"]["HTTPStatusCode"], "MeteringRecordId" in r]))',
+  ].join('\n'));
+  assert.deepEqual(out, [200, false]);
+  assert.deepEqual(await usageRecords(url), []);
+});
+
+test('boto3 surfaces DryRunOperation as a ClientError with that code (dryRunResponse "error")', async (t) => {
+  if (!hasBoto3) return t.skip('boto3 is not installed');
+  const url = await world();
+  await control(url, 'PATCH', '/settings', { dryRunResponse: 'error' });
   const out = await boto3(url, [
     'from botocore.exceptions import ClientError',
     'try:',

@@ -18,6 +18,7 @@ const DEFAULT_SETTINGS = {
   unknownCustomer: 'customer-not-subscribed',
   tagCharset: 'documented',
   maxDistinctTagKeysPerRecord: 5,
+  dryRunResponse: 'success',
   dryRunStatus: 400,
   signatureCredentialKeyIds: [],
   registrationTokenTtlSeconds: 3600,
@@ -282,10 +283,10 @@ test('a patched meterUsageMaxAgeSeconds takes effect on MeterUsage', async () =>
   assert.equal((await usageRecords(url)).length, 1);
 });
 
-test('a patched dryRunStatus is the status of DryRunOperation', async () => {
+test('with dryRunResponse "error", a patched dryRunStatus is the status of DryRunOperation', async () => {
   const url = fresh();
   await createProduct(url, product('p1'));
-  await control(url, 'PATCH', '/settings', { dryRunStatus: 412 });
+  await control(url, 'PATCH', '/settings', { dryRunResponse: 'error', dryRunStatus: 412 });
   const e = await sdkError(meter(url, { Timestamp: new Date(), DryRun: true }));
   assert.equal(e.name, 'DryRunOperation');
   assert.equal(e.$metadata.httpStatusCode, 412);
