@@ -147,12 +147,9 @@ impl Product {
 
     /// For a seller call from `caller` (a 12-digit account; `None` is the wildcard caller):
     /// the (caller, seller) pair when the product names another seller.
-    pub fn foreign_seller_call<'a>(
-        &'a self,
-        caller: Option<&'a str>,
-    ) -> Option<(&'a str, &'a str)> {
+    pub fn foreign_seller_call<'a>(&self, caller: Option<&'a str>) -> Option<&'a str> {
         match (caller, self.seller_account_id.as_deref()) {
-            (Some(caller), Some(seller)) if caller != seller => Some((caller, seller)),
+            (Some(caller), Some(seller)) if caller != seller => Some(caller),
             _ => None,
         }
     }

@@ -190,11 +190,11 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
     let Some(product) = product_of(req, store)? else {
         return Ok(Vec::new());
     };
-    if let Some((caller, seller)) = product.foreign_seller_call(call.caller.account.as_deref()) {
+    if let Some(caller) = product.foreign_seller_call(call.caller.account.as_deref()) {
         return err(
             ErrorKind::InvalidProductCodeException,
             format!(
-                "Product {} belongs to seller account {seller}, not to the calling account {caller}",
+                "Product {} is not a product of the calling account {caller}",
                 product.product_code
             ),
         );

@@ -292,11 +292,11 @@ pub fn run<S: Store + ?Sized>(
             ),
         );
     };
-    if let Some((caller, seller)) = product.foreign_seller_call(call.caller.account.as_deref()) {
+    if let Some(caller) = product.foreign_seller_call(call.caller.account.as_deref()) {
         return err(
             ErrorKind::InvalidParameterException,
             format!(
-                "Account {caller} cannot read the entitlements of product {}: call from the account that published it ({seller})",
+                "Account {caller} cannot read the entitlements of product {}: only its seller account can",
                 product.product_code
             ),
         );

@@ -52,12 +52,12 @@ pub fn run<S: Store + ?Sized>(
     let Some(product) = store.product(&record.product_code)? else {
         return invalid();
     };
-    if let Some((caller, seller)) = product.foreign_seller_call(call.caller.account.as_deref()) {
+    // The message names neither the product nor its seller: they are another party's.
+    if let Some(caller) = product.foreign_seller_call(call.caller.account.as_deref()) {
         return err(
             ErrorKind::InvalidTokenException,
             format!(
-                "Account {caller} cannot resolve this token: resolve it from the account that published product {} ({seller})",
-                product.product_code
+                "Account {caller} cannot resolve this token: only the seller account of the product it was issued for can"
             ),
         );
     }
