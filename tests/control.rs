@@ -115,6 +115,8 @@ fn bad_control_input_is_a_400_with_a_message() {
             Some(json!({"offsetSeconds": 1, "frozenAt": 5})),
         ),
         ("PUT", "/clock", Some(json!({"frozenAt": "tomorrow"}))),
+        ("PUT", "/clock", Some(json!({"frozenAt": 8.64e12}))),
+        ("PUT", "/clock", Some(json!({"frozenAt": -1e15}))),
         ("PUT", "/clock", Some(json!({"speed": 2}))),
         ("GET", "/usage?limit=0", None),
         ("GET", "/usage?from=yesterday", None),

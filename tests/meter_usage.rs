@@ -377,3 +377,15 @@ fn fractional_and_integer_timestamps_are_both_accepted() {
     assert_eq!(m.call("MeterUsage", frac).status, 200);
     assert_eq!(m.usage("")[0]["timestamp"], "2026-03-10T12:30:15.500Z");
 }
+
+#[test]
+fn timestamps_outside_the_years_0000_to_9999_are_refused_not_clamped() {
+    let mut m = mock();
+    for far in [json!(1e20), json!(-1e15), json!(253_402_300_800_i64)] {
+        let mut input = usage(1);
+        input["Timestamp"] = far.clone();
+        let a = m.call("MeterUsage", input);
+        assert_eq!(a.error_name(), "SerializationException", "{far}");
+    }
+    assert!(m.usage("").is_empty());
+}

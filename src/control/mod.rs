@@ -218,9 +218,11 @@ fn delete_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &str) -> A
 /// An instant given as epoch seconds or RFC 3339 text.
 fn parse_instant(name: &str, text: &str) -> Result<Instant, ControlError> {
     if let Ok(seconds) = text.parse::<f64>() {
-        if seconds.is_finite() {
-            return Ok(Instant::from_epoch_seconds(seconds));
-        }
+        return Instant::try_from_epoch_seconds(seconds).ok_or_else(|| {
+            bad(format!(
+                "{name} must lie in the years 0000 to 9999, got {text} epoch seconds"
+            ))
+        });
     }
     Instant::parse_rfc3339(text).ok_or_else(|| {
         bad(format!(

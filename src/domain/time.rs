@@ -18,7 +18,15 @@ impl Instant {
     pub const MIN: Instant = Instant(-62_167_219_200_000);
     pub const MAX: Instant = Instant(253_402_300_799_999);
 
-    /// From epoch seconds as a client sends them (integer or fractional), clamped to range.
+    /// From epoch seconds as a client sends them (integer or fractional); `None` outside the
+    /// years 0000-9999, which no AWS timestamp reaches.
+    pub fn try_from_epoch_seconds(seconds: f64) -> Option<Instant> {
+        let ms = (seconds * MS_PER_SECOND as f64).floor();
+        (ms.is_finite() && ms >= Self::MIN.0 as f64 && ms <= Self::MAX.0 as f64)
+            .then_some(Instant(ms as i64))
+    }
+
+    /// From epoch seconds, clamped to range.
     pub fn from_epoch_seconds(seconds: f64) -> Instant {
         let ms = (seconds * MS_PER_SECOND as f64).floor();
         if ms.is_nan() || ms <= Self::MIN.0 as f64 {
@@ -291,6 +299,13 @@ mod tests {
         );
         assert_eq!(Instant::from_epoch_seconds(1e300), Instant::MAX);
         assert_eq!(Instant::from_epoch_seconds(-1e300), Instant::MIN);
+        assert_eq!(Instant::try_from_epoch_seconds(1e20), None);
+        assert_eq!(Instant::try_from_epoch_seconds(-62_167_219_201.0), None);
+        assert_eq!(Instant::try_from_epoch_seconds(f64::NAN), None);
+        assert_eq!(
+            Instant::try_from_epoch_seconds(253_402_300_799.0),
+            Some(Instant(253_402_300_799_000))
+        );
         assert_eq!(Instant::from_epoch_seconds_int(i64::MAX), Instant::MAX);
     }
 }

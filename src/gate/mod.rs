@@ -110,7 +110,17 @@ pub fn admit<'p>(
     deployment: &Deployment,
     request_id: &str,
 ) -> Result<Admitted<'p>, HttpResponse> {
-    let found = routes::find(head.method, head.path).map_err(|e| json_error(400, e))?;
+    let found = routes::find(head.method, head.path).map_err(|message| {
+        // An SDK pointed at a malformed namespace URL must still read the answer.
+        let aws = ServiceError::new(ErrorKind::UnknownOperationException, message.clone());
+        if head.header("x-amz-target").is_some() {
+            awsjson::error(&aws, request_id)
+        } else if head.path.contains(cbor::SERVICE_PREFIX) {
+            cbor::error(&aws, request_id)
+        } else {
+            json_error(400, message)
+        }
+    })?;
     if found.access == Access::Public && found.route().is_none() {
         return Err(json_error(
             404,
@@ -391,6 +401,40 @@ mod tests {
             local.origin = own;
             assert_eq!(status(admit(&local, &open, "r")), 200, "{own}");
         }
+    }
+
+    #[test]
+    fn a_malformed_namespace_name_is_answered_in_the_request_s_protocol() {
+        let open = Deployment::default();
+        let aws = headers(&[("x-amz-target", "AWSMPMeteringService.MeterUsage")]);
+        let a = admit(&head("POST", "/ns/bad.name/", &aws, Some(2)), &open, "r").unwrap_err();
+        assert_eq!(
+            a.header("x-amzn-ErrorType"),
+            Some("UnknownOperationException")
+        );
+        let none = headers(&[]);
+        let c = admit(
+            &head(
+                "POST",
+                "/ns/bad.name/service/AWSMPEntitlementService/operation/GetEntitlements",
+                &none,
+                Some(2),
+            ),
+            &open,
+            "r",
+        )
+        .unwrap_err();
+        assert_eq!(c.header("content-type"), Some("application/cbor"));
+        let j = admit(
+            &head("GET", "/ns/bad.name/_mock/health", &none, None),
+            &open,
+            "r",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (j.status, j.header("content-type")),
+            (400, Some("application/json"))
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::error::{ErrorKind, ServiceError};
 pub const CONTENT_TYPE: &str = "application/cbor";
 pub const PROTOCOL_HEADER: &str = "Smithy-Protocol";
 pub const PROTOCOL: &str = "rpc-v2-cbor";
-const SERVICE_PREFIX: &str = "/service/";
+pub const SERVICE_PREFIX: &str = "/service/";
 /// rpc-v2-cbor bodies beyond this are refused: decoded CBOR costs far more memory per byte
 /// than JSON (a byte can be a whole item), and a GetEntitlements request is a few hundred
 /// bytes, so a small cap keeps one request from crowding the isolate the namespaces share.

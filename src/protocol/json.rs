@@ -20,12 +20,10 @@ pub struct WireTimestamp {
 }
 
 impl WireTimestamp {
-    pub fn from_number(raw: Number) -> WireTimestamp {
-        let at = match raw.as_i64() {
-            Some(seconds) => Instant::from_epoch_seconds_int(seconds),
-            None => Instant::from_epoch_seconds(raw.as_f64().unwrap_or(f64::NAN)),
-        };
-        WireTimestamp { raw, at }
+    /// `None` for a number outside the years 0000-9999 (not a timestamp at all).
+    pub fn from_number(raw: Number) -> Option<WireTimestamp> {
+        let at = Instant::try_from_epoch_seconds(raw.as_f64()?)?;
+        Some(WireTimestamp { raw, at })
     }
 }
 
@@ -156,7 +154,13 @@ impl<'a> Structure<'a> {
     pub fn timestamp(&self, member: &str) -> Result<Option<WireTimestamp>, ServiceError> {
         match self.get(member) {
             None => Ok(None),
-            Some(Value::Number(n)) => Ok(Some(WireTimestamp::from_number(n.clone()))),
+            Some(Value::Number(n)) => match WireTimestamp::from_number(n.clone()) {
+                Some(t) => Ok(Some(t)),
+                None => Err(serialization(format!(
+                    "'{}' ({n}) is not a timestamp: epoch seconds must lie in the years 0000 to 9999",
+                    self.path_of(member)
+                ))),
+            },
             Some(other) => Err(self.wrong_type(member, "epoch seconds (a number)", other)),
         }
     }
