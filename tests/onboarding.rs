@@ -553,3 +553,40 @@ fn malformed_onboarding_requests_are_client_errors_never_500() {
         );
     }
 }
+
+#[test]
+fn notifications_always_name_an_agreement_even_for_customers_listed_without_one() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let a = m.control(
+        "PUT",
+        "/entitlements",
+        Some(json!({"productCode": "saas", "customerIdentifier": "c1",
+            "entitlements": [{"dimension": "users", "value": {"integerValue": 3}}]})),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let agreement = a.body["customer"]["agreementId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let l = m.control(
+        "POST",
+        "/subscriptions",
+        Some(json!({"productCode": "saas", "customerIdentifier": "c2", "action": "unsubscribe-pending"})),
+    );
+    assert_eq!(l.status, 200, "{:?}", l.body);
+    let events = m.control("GET", "/events", None).body["events"].clone();
+    for e in events.as_array().unwrap() {
+        let bridged = e["eventBridge"].as_array().expect("EventBridge events");
+        assert!(
+            !bridged.is_empty() || e["action"] == "entitlement-updated",
+            "{e}"
+        );
+        for eb in bridged {
+            let resource = eb["resources"][0].as_str().unwrap();
+            assert!(!resource.ends_with("agreement:"), "{resource}");
+            assert!(!eb["detail"]["agreement"]["id"].as_str().unwrap().is_empty());
+        }
+    }
+    assert!(events.to_string().contains(&agreement));
+}

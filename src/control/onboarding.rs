@@ -277,9 +277,8 @@ fn transition<S: Store + ?Sized>(
         .after(action)
         .map_err(|reason| ControlError(409, reason))?;
     customer.subscription_changed_at = Some(now);
-    if action == LifecycleAction::SubscribeSuccess {
-        ensure_agreement(ns, &mut customer);
-    }
+    // Every notification names the agreement, so a customer listed without one gets one.
+    ensure_agreement(ns, &mut customer);
     product.customers[index] = customer;
     Ok(())
 }
@@ -297,7 +296,10 @@ pub fn put_entitlements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &Http
     for e in &entitlements {
         e.check(&product.dimensions).map_err(bad)?;
     }
-    product.customers[index].entitlements = entitlements;
+    let mut customer = product.customers[index].clone();
+    customer.entitlements = entitlements;
+    ensure_agreement(ns, &mut customer);
+    product.customers[index] = customer;
     ns.store.put_product(&product).map_err(store_err)?;
     let event = notify(ns, Change::EntitlementUpdated, &product, index)?;
     ok(json!({ "customer": product.customers[index], "event": event_view(&event) }))
