@@ -97,8 +97,9 @@ pub struct Settings {
     /// Where RegisterUsage's callers run; unsupported platforms fail a task's first call.
     pub container_platform: ContainerPlatform,
     pub retired_public_key_version: RetiredKeyAnswer,
-    /// Operations that answer `DisabledApiException` (only those whose model lists it).
-    pub disabled_operations: Vec<String>,
+    /// Operations that answer `DisabledApiException` (only those whose model lists it), in
+    /// every Region or in the Regions listed.
+    pub disabled_operations: DisabledOperations,
 }
 
 impl Default for Settings {
@@ -120,7 +121,7 @@ impl Default for Settings {
             webhook_retry_delay_seconds: 20,
             container_platform: ContainerPlatform::Ecs,
             retired_public_key_version: RetiredKeyAnswer::RotationTimestamp,
-            disabled_operations: Vec::new(),
+            disabled_operations: DisabledOperations::default(),
         }
     }
 }
@@ -169,7 +170,12 @@ impl Settings {
         if self.webhook_retry_delay_seconds > 3600 {
             return Err("webhookRetryDelaySeconds must be between 0 and 3600".into());
         }
-        for name in &self.disabled_operations {
+        for (name, regions) in &self.disabled_operations.0 {
+            if regions.iter().any(|r| r.is_empty() || r.len() > 64) {
+                return Err(format!(
+                    "disabledOperations: the Regions of {name} must be Region names (none: every Region)"
+                ));
+            }
             if !DISABLEABLE_OPERATIONS.contains(&name.as_str()) {
                 return Err(format!(
                     "disabledOperations: '{name}' is not an operation that can answer DisabledApiException ({})",
@@ -181,6 +187,39 @@ impl Settings {
             return Err("dryRunStatus must be an HTTP error status (400-599)".into());
         }
         Ok(())
+    }
+}
+
+/// Operations disabled by the namespace: name → the Regions where (empty: every Region).
+/// Given as a list of names (every Region) or as a map of names to Regions; shown as a map.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "DisabledOperationsInput")]
+pub struct DisabledOperations(pub BTreeMap<String, Vec<String>>);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DisabledOperationsInput {
+    Everywhere(Vec<String>),
+    InRegions(BTreeMap<String, Vec<String>>),
+}
+
+impl From<DisabledOperationsInput> for DisabledOperations {
+    fn from(input: DisabledOperationsInput) -> Self {
+        DisabledOperations(match input {
+            DisabledOperationsInput::Everywhere(names) => {
+                names.into_iter().map(|n| (n, Vec::new())).collect()
+            }
+            DisabledOperationsInput::InRegions(map) => map,
+        })
+    }
+}
+
+impl DisabledOperations {
+    /// Whether `operation` answers `DisabledApiException` to a call signed for `region`.
+    pub fn disables(&self, operation: &str, region: &str) -> bool {
+        self.0
+            .get(operation)
+            .is_some_and(|regions| regions.is_empty() || regions.iter().any(|r| r == region))
     }
 }
 
@@ -248,9 +287,26 @@ mod tests {
         .unwrap();
         assert!(ok.check().is_ok());
         assert!(!ok.container_platform.is_supported());
+        assert!(ok
+            .disabled_operations
+            .disables("RegisterUsage", "eu-west-1"));
         let bad: Settings =
             serde_json::from_str(r#"{"disabledOperations": ["MeterUsage"]}"#).unwrap();
         assert!(bad.check().unwrap_err().contains("MeterUsage"));
+        let regional: Settings = serde_json::from_str(
+            r#"{"disabledOperations": {"BatchMeterUsage": ["eu-central-1"], "ResolveCustomer": []}}"#,
+        )
+        .unwrap();
+        assert!(regional.check().is_ok());
+        let d = &regional.disabled_operations;
+        assert!(d.disables("BatchMeterUsage", "eu-central-1"));
+        assert!(!d.disables("BatchMeterUsage", "us-east-1"));
+        assert!(d.disables("ResolveCustomer", "us-east-1"));
+        assert!(!d.disables("RegisterUsage", "us-east-1"));
+        assert_eq!(
+            serde_json::to_value(d).unwrap(),
+            serde_json::json!({"BatchMeterUsage": ["eu-central-1"], "ResolveCustomer": []})
+        );
         assert!(serde_json::from_str::<Settings>(r#"{"containerPlatform": "k8s"}"#).is_err());
     }
 

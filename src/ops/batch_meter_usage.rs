@@ -199,6 +199,9 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
             ),
         );
     }
+    if !product.runs_in(&call.caller.region) {
+        return Err(super::disabled_in_region());
+    }
     let mut customers = Vec::with_capacity(req.records.len());
     for r in &req.records {
         if !product.has_dimension(&r.dimension) {

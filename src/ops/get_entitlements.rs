@@ -301,6 +301,15 @@ pub fn run<S: Store + ?Sized>(
             ),
         );
     }
+    if !product.runs_in(&call.caller.region) {
+        return err(
+            ErrorKind::InvalidParameterException,
+            format!(
+                "Product {} is not offered in {}: call the endpoint of a Region it is offered in",
+                product.product_code, call.caller.region
+            ),
+        );
+    }
 
     let secret = format!("{}\n{}", call.namespace, call.incarnation);
     let listing = format!(

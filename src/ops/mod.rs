@@ -143,6 +143,15 @@ pub fn decide_usage(existing: Option<&UsageEntry>, quantity: Quantity) -> UsageD
     }
 }
 
+/// What an operation whose model lists it answers when it is not available in the Region
+/// the call was signed for (a disabled operation, or a product not offered there).
+pub fn disabled_in_region() -> ServiceError {
+    ServiceError::new(
+        ErrorKind::DisabledApiException,
+        "The API is disabled in the Region.",
+    )
+}
+
 /// Runs an operation on its decoded input, unless a queued fault answers for it.
 pub fn dispatch<S: Store + ?Sized>(
     operation: Operation,
@@ -156,13 +165,9 @@ pub fn dispatch<S: Store + ?Sized>(
     if call
         .settings
         .disabled_operations
-        .iter()
-        .any(|name| name == operation.name())
+        .disables(operation.name(), &call.caller.region)
     {
-        return Err(ServiceError::new(
-            ErrorKind::DisabledApiException,
-            "The API is disabled in the Region.",
-        ));
+        return Err(disabled_in_region());
     }
     match operation {
         Operation::MeterUsage => meter_usage::run(input, call, store, ids),

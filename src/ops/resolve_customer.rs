@@ -61,6 +61,9 @@ pub fn run<S: Store + ?Sized>(
             ),
         );
     }
+    if !product.runs_in(&call.caller.region) {
+        return Err(super::disabled_in_region());
+    }
     if record.expired_at(call.now) {
         return err(
             ErrorKind::ExpiredTokenException,

@@ -27,7 +27,7 @@ const DEFAULT_SETTINGS = {
   webhookRetryDelaySeconds: 20,
   containerPlatform: 'ecs',
   retiredPublicKeyVersion: 'rotation-timestamp',
-  disabledOperations: [],
+  disabledOperations: {},
 };
 
 let mock;
