@@ -392,7 +392,7 @@ fn invalid_input_is_an_invalid_parameter_exception_in_the_aws_validation_wording
         ),
         (
             json!({"ProductCode": "nope"}),
-            "ProductCode 'nope' is not a product of this namespace",
+            "ProductCode 'nope' is not a product of the namespace 'test'",
         ),
     ];
     for wire in WIRES {

@@ -187,7 +187,7 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
             check_allocations(r.quantity, r.form, allocations, path, call.tag_rules())?;
         }
     }
-    let Some(product) = product_of(req, store)? else {
+    let Some(product) = product_of(req, call.namespace, store)? else {
         return Ok(Vec::new());
     };
     if let Some(caller) = product.foreign_seller_call(call.caller.account.as_deref()) {
@@ -299,10 +299,11 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
 /// every record's license. `None` only for an empty batch without a product code.
 fn product_of<S: Store + ?Sized>(
     req: &BatchMeterUsageRequest,
+    namespace: &str,
     store: &S,
 ) -> Result<Option<Product>, ServiceError> {
     if let Some(code) = &req.product_code {
-        let product = known_product(store, code)?;
+        let product = known_product(store, namespace, code)?;
         for r in &req.records {
             if let Some(license) = &r.license_arn {
                 let elsewhere = product.customer_by_license(license).is_none()

@@ -287,8 +287,8 @@ pub fn run<S: Store + ?Sized>(
         return err(
             ErrorKind::InvalidParameterException,
             format!(
-                "ProductCode '{}' is not a product of this namespace",
-                request.product_code
+                "ProductCode '{}' is not a product of the namespace '{}' (check the endpoint URL: /ns/<name> selects the namespace)",
+                request.product_code, call.namespace
             ),
         );
     };

@@ -141,7 +141,7 @@ fn check<S: Store + ?Sized>(
     if let Some((allocations, path)) = &req.allocations {
         check_allocations(req.quantity, req.form, allocations, path, call.tag_rules())?;
     }
-    let product = known_product(store, &req.product_code)?;
+    let product = known_product(store, call.namespace, &req.product_code)?;
     if !product.has_dimension(&req.dimension) {
         return err(
             ErrorKind::InvalidUsageDimensionException,

@@ -103,12 +103,17 @@ pub fn modeled_errors(operation: Operation) -> &'static [ErrorKind] {
     }
 }
 
-/// The product a request names, or `InvalidProductCodeException`.
-pub fn known_product<S: Store + ?Sized>(store: &S, code: &str) -> Result<Product, ServiceError> {
+/// The product a request names, or `InvalidProductCodeException` naming the namespace (the
+/// usual cause is an endpoint still pointing at another one).
+pub fn known_product<S: Store + ?Sized>(
+    store: &S,
+    namespace: &str,
+    code: &str,
+) -> Result<Product, ServiceError> {
     store.product(code)?.ok_or_else(|| {
         ServiceError::new(
             ErrorKind::InvalidProductCodeException,
-            format!("Product code '{code}' is not a product of this namespace"),
+            format!("Product code '{code}' is not a product of the namespace '{namespace}' (check the endpoint URL: /ns/<name> selects the namespace)"),
         )
     })
 }

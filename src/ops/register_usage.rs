@@ -147,7 +147,7 @@ pub fn run<S: Store + ?Sized>(
         );
     }
 
-    let product = known_product(store, &req.product_code)?;
+    let product = known_product(store, call.namespace, &req.product_code)?;
 
     let ring = key_ring_with_first(store, ids, call.now)?;
     let unknown_version = || {
