@@ -394,3 +394,23 @@ fn decimal_record_quantities_are_recorded_exactly() {
     let other = m.call("BatchMeterUsage", batch(vec![rec("2.500001")]));
     assert_eq!(statuses(&other), ["DuplicateRecord"]);
 }
+
+#[test]
+fn a_license_added_to_a_legacy_customer_does_not_make_a_recorded_hour_new_again() {
+    let mut m = mock();
+    let by_account = json!({"ProductCode": "saas", "UsageRecords": [
+        {"Timestamp": secs(NOW), "CustomerAWSAccountId": "444455556666", "Dimension": "users", "Quantity": 3}]});
+    let first = m.call("BatchMeterUsage", by_account.clone());
+    assert_eq!(statuses(&first), ["Success"]);
+    let mut product = m.control("GET", "/products/saas", None).body["product"].clone();
+    product["customers"][1]["licenseArn"] =
+        json!("arn:aws:license-manager::444455556666:license:l-0000000000000000000000000000099");
+    m.add_product(product);
+    let retry = m.call("BatchMeterUsage", by_account);
+    assert_eq!(statuses(&retry), ["Success"]);
+    assert_eq!(
+        retry.body["Results"][0]["MeteringRecordId"],
+        first.body["Results"][0]["MeteringRecordId"]
+    );
+    assert_eq!(m.usage("").len(), 1);
+}

@@ -72,23 +72,34 @@ impl Customer {
 
     /// How the customer is named in messages: the license, identifier or account.
     pub fn label(&self) -> String {
-        let (kind, value) = self.ledger_identity();
-        format!("{kind} {value}")
-    }
-
-    /// The identity usage is deduplicated under, as (kind, value): the license when there
-    /// is one (one account may hold several), else the identifier, else the account.
-    pub fn ledger_identity(&self) -> (&'static str, &str) {
         match (
             &self.license_arn,
             &self.customer_identifier,
             &self.customer_aws_account_id,
         ) {
-            (Some(license), _, _) => ("license", license),
-            (None, Some(id), _) => ("customer", id),
-            (None, None, Some(account)) => ("account", account),
-            (None, None, None) => ("unidentified", ""),
+            (Some(license), _, _) => format!("license {license}"),
+            (None, Some(id), _) => format!("customer {id}"),
+            (None, None, Some(account)) => format!("account {account}"),
+            (None, None, None) => "an unidentified customer".into(),
         }
+    }
+
+    /// The identity usage is deduplicated under, as (kind, value). Concurrent agreements:
+    /// the license (one account may hold several). Legacy products: the identifier, else the
+    /// account, which a license added later does not change, so a retry of an hour already
+    /// recorded is still recognised.
+    pub fn ledger_identity(&self, integration: Integration) -> (&'static str, &str) {
+        let license = self.license_arn.as_deref().map(|l| ("license", l));
+        let identifier = self.customer_identifier.as_deref().map(|c| ("customer", c));
+        let account = self
+            .customer_aws_account_id
+            .as_deref()
+            .map(|a| ("account", a));
+        let chosen = match integration {
+            Integration::ConcurrentAgreements => license.or(account),
+            Integration::Legacy => identifier.or(account).or(license),
+        };
+        chosen.unwrap_or(("unidentified", ""))
     }
 }
 
@@ -372,9 +383,27 @@ mod tests {
             ]
         }))
         .unwrap();
+        let ca = Integration::ConcurrentAgreements;
         assert_ne!(
-            p.customers[0].ledger_identity(),
-            p.customers[1].ledger_identity()
+            p.customers[0].ledger_identity(ca),
+            p.customers[1].ledger_identity(ca)
+        );
+    }
+
+    #[test]
+    fn a_license_added_to_a_legacy_customer_keeps_its_ledger_identity() {
+        let mut c = Customer {
+            customer_aws_account_id: Some("111122223333".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            c.ledger_identity(Integration::Legacy),
+            ("account", "111122223333")
+        );
+        c.license_arn = Some("arn:aws:license-manager::111122223333:license:l-9".into());
+        assert_eq!(
+            c.ledger_identity(Integration::Legacy),
+            ("account", "111122223333")
         );
     }
 }

@@ -241,7 +241,7 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
             continue;
         };
         let hour = r.timestamp.at.hour_floor();
-        let (kind, identity) = customer.ledger_identity();
+        let (kind, identity) = customer.ledger_identity(product.integration);
         let ledger_key = ledger_key(
             &[
                 "BatchMeterUsage",
