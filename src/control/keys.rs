@@ -135,7 +135,9 @@ fn version_of(ring: &KeyRing, text: &str) -> Result<u32, ControlError> {
 pub fn pem<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, version: &str) -> Answer {
     let (ring, _) = current_ring(ns)?;
     let version = version_of(&ring, version)?;
-    let key = ring.version(version.into()).expect("version_of found it");
+    let key = ring
+        .version(version.into())
+        .ok_or_else(|| ControlError(404, format!("no key version {version}")))?;
     let pem = key.public_pem().map_err(key_failure)?;
     Ok(HttpResponse::new(200, "application/x-pem-file", pem))
 }

@@ -14,6 +14,7 @@ use super::{
 use crate::domain::catalogue::{is_agreement_id, Customer, Integration, Product};
 use crate::domain::constraints::{is_account_id, is_license_arn};
 use crate::domain::entitlement::Entitlement;
+use crate::domain::ids::random_hex;
 use crate::domain::notification::{Change, EventRecord};
 use crate::domain::registration::{self, OfferType, TokenRecord, MAX_TTL_SECONDS};
 use crate::domain::subscription::{LifecycleAction, SubscriptionState};
@@ -115,11 +116,19 @@ fn object_body(req: &HttpRequest) -> Result<Map<String, Value>, ControlError> {
 }
 
 /// Gives the customer an agreement id if it has none (`agmt-` and 25 characters).
-fn ensure_agreement<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, customer: &mut Customer) {
+fn ensure_agreement<S: Store + ?Sized>(
+    ns: &mut Namespace<'_, S>,
+    customer: &mut Customer,
+) -> Result<(), ControlError> {
     if customer.agreement_id.is_none() {
-        let hex = format!("{}{}", ns.ids.next_uuid(), ns.ids.next_uuid()).replace('-', "");
-        customer.agreement_id = Some(format!("agmt-{}", &hex[..25]));
+        customer.agreement_id = Some(format!("agmt-{}", hex(ns, 25)?));
     }
+    Ok(())
+}
+
+/// `n` random hex digits, or a 500 when the id source is broken.
+fn hex<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, n: usize) -> Result<String, ControlError> {
+    random_hex(ns.ids, n).map_err(|e| ControlError(500, e))
 }
 
 /// Appends the notifications of `change` for customer `index` of `product`.
@@ -157,7 +166,7 @@ fn mint<S: Store + ?Sized>(
     let ttl = ttl_seconds.unwrap_or(settings.registration_token_ttl_seconds);
     let mut customer = product.customers[index].clone();
     if customer.agreement_id.is_none() {
-        ensure_agreement(ns, &mut customer);
+        ensure_agreement(ns, &mut customer)?;
         product.customers[index] = customer.clone();
         ns.store.put_product(product).map_err(store_err)?;
     }
@@ -172,7 +181,7 @@ fn mint<S: Store + ?Sized>(
         now,
         ttl,
     );
-    let token = registration::new_token(ns.ids);
+    let token = registration::new_token(ns.ids).map_err(|e| ControlError(500, e))?;
     let key = registration::vault_key(ns.name, &token)
         .ok_or_else(|| ControlError(500, "a minted token must be well formed".into()))?;
     let text = serde_json::to_string(&record).map_err(|e| ControlError(500, e.to_string()))?;
@@ -278,7 +287,7 @@ fn transition<S: Store + ?Sized>(
         .map_err(|reason| ControlError(409, reason))?;
     customer.subscription_changed_at = Some(now);
     // Every notification names the agreement, so a customer listed without one gets one.
-    ensure_agreement(ns, &mut customer);
+    ensure_agreement(ns, &mut customer)?;
     product.customers[index] = customer;
     Ok(())
 }
@@ -298,7 +307,7 @@ pub fn put_entitlements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &Http
     }
     let mut customer = product.customers[index].clone();
     customer.entitlements = entitlements;
-    ensure_agreement(ns, &mut customer);
+    ensure_agreement(ns, &mut customer)?;
     product.customers[index] = customer;
     ns.store.put_product(&product).map_err(store_err)?;
     let event = notify(ns, Change::EntitlementUpdated, &product, index)?;
@@ -366,17 +375,14 @@ fn new_buyer<S: Store + ?Sized>(
     ns: &mut Namespace<'_, S>,
     product: &Product,
     account: Option<&str>,
-) -> Customer {
-    let digits: String = ns
-        .ids
-        .next_uuid()
+) -> Result<Customer, ControlError> {
+    let digits: String = hex(ns, 12)?
         .chars()
         .filter_map(|c| c.to_digit(16))
         .map(|d| char::from_digit(d % 10, 10).unwrap_or('0'))
-        .take(12)
         .collect();
     let account = account.map_or(digits, str::to_string);
-    let hex = ns.ids.next_uuid().replace('-', "");
+    let hex = hex(ns, 32)?;
     let mut customer = Customer {
         customer_aws_account_id: Some(account.clone()),
         subscription: SubscriptionState::Pending,
@@ -390,7 +396,7 @@ fn new_buyer<S: Store + ?Sized>(
             ))
         }
     }
-    customer
+    Ok(customer)
 }
 
 /// What the simulated sign-up was asked to do.
@@ -528,7 +534,7 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
     let index = match find_customer(&product, &body) {
         Ok(Some(index)) => index,
         Ok(None) => {
-            let buyer = new_buyer(ns, &product, None);
+            let buyer = new_buyer(ns, &product, None)?;
             product.customers.push(buyer);
             product.customers.len() - 1
         }
@@ -539,7 +545,7 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
             let Some(account) = account.filter(|a| a.len() == 12 && is_account_id(a)) else {
                 return Err(not_found);
             };
-            let mut buyer = new_buyer(ns, &product, Some(account));
+            let mut buyer = new_buyer(ns, &product, Some(account))?;
             if let Some(id) = text_field(&body, "customerIdentifier")? {
                 buyer.customer_identifier = Some(id.to_string());
             }
@@ -575,7 +581,7 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
         transition(ns, &mut product, index, action)?;
     }
     let mut customer = product.customers[index].clone();
-    ensure_agreement(ns, &mut customer);
+    ensure_agreement(ns, &mut customer)?;
     product.customers[index] = customer;
     check_product(ns, &product)?;
     ns.store.put_product(&product).map_err(store_err)?;

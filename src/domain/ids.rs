@@ -24,6 +24,25 @@ pub fn seeded_signing_key<I: IdSource + ?Sized>(ids: &mut I) -> Result<Vec<u8>, 
     generate_key_der(seed)
 }
 
+/// `n` lower-case hex digits drawn from the source's UUIDs; an error when the source does
+/// not give enough of them (it is broken: nothing should be made from it).
+pub fn random_hex(ids: &mut dyn IdSource, n: usize) -> Result<String, String> {
+    let mut hex = String::with_capacity(n);
+    for _ in 0..(n / 16 + 4) {
+        hex.extend(
+            ids.next_uuid()
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .map(|c| c.to_ascii_lowercase()),
+        );
+        if hex.len() >= n {
+            hex.truncate(n);
+            return Ok(hex);
+        }
+    }
+    Err("the id source gave too few random digits".into())
+}
+
 /// Formats 128 bits as a version-4 UUID string.
 pub fn uuid_v4_from_bytes(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;

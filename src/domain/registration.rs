@@ -11,7 +11,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::Customer;
-use super::ids::IdSource;
+use super::ids::{random_hex, IdSource};
 use super::time::Instant;
 
 /// Random bytes in a token.
@@ -102,18 +102,17 @@ impl TokenRecord {
 }
 
 /// A fresh token from the id source's randomness.
-pub fn new_token(ids: &mut dyn IdSource) -> String {
-    let mut bytes = Vec::with_capacity(TOKEN_BYTES);
-    while bytes.len() < TOKEN_BYTES {
-        let uuid = ids.next_uuid().replace('-', "");
-        bytes.extend(
-            (0..uuid.len())
-                .step_by(2)
-                .filter_map(|i| u8::from_str_radix(&uuid[i..i + 2], 16).ok()),
-        );
-    }
-    bytes.truncate(TOKEN_BYTES);
-    STANDARD.encode(bytes)
+pub fn new_token(ids: &mut dyn IdSource) -> Result<String, String> {
+    let hex = random_hex(ids, TOKEN_BYTES * 2)?;
+    let bytes: Vec<u8> = hex
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+            digit(pair[0]) << 4 | digit(pair[1])
+        })
+        .collect();
+    Ok(STANDARD.encode(bytes))
 }
 
 /// Whether `token` has the shape of a minted token (anything else is garbled).
@@ -142,7 +141,7 @@ mod tests {
     #[test]
     fn tokens_are_base64_of_32_bytes_and_differ() {
         let mut ids = SequentialIds::default();
-        let (a, b) = (new_token(&mut ids), new_token(&mut ids));
+        let (a, b) = (new_token(&mut ids).unwrap(), new_token(&mut ids).unwrap());
         assert_ne!(a, b);
         assert!(is_well_formed(&a) && is_well_formed(&b), "{a} {b}");
         assert!(a.ends_with('='));
@@ -151,7 +150,7 @@ mod tests {
     #[test]
     fn garbled_tokens_have_no_vault_key() {
         let mut ids = SequentialIds::default();
-        let token = new_token(&mut ids);
+        let token = new_token(&mut ids).unwrap();
         assert!(vault_key("ns", &token).is_some());
         for bad in [
             "",

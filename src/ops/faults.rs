@@ -90,9 +90,14 @@ impl Fault {
         if let Some(n) = self.unprocessed_records {
             return Some(Injected::Unprocessed(n));
         }
-        let kind = *ErrorKind::ALL
-            .iter()
-            .find(|k| Some(k.name()) == self.error.as_deref())?;
+        let name = self.error.as_deref()?;
+        let Some(&kind) = ErrorKind::ALL.iter().find(|k| k.name() == name) else {
+            // Only stored data changed behind the mock's back can get here: say so.
+            return Some(Injected::Error(ServiceError::new(
+                ErrorKind::InternalServiceErrorException,
+                format!("the queued fault names an error this mock does not know: '{name}'"),
+            )));
+        };
         let message = self.message.clone().unwrap_or_else(|| {
             match kind {
                 ErrorKind::ThrottlingException => "Rate exceeded",
@@ -152,9 +157,10 @@ pub fn take<S: Store + ?Sized>(
         return Ok(None);
     };
     let injected = faults[i].injected();
-    faults[i].count -= 1;
-    if faults[i].count == 0 {
+    if faults[i].count <= 1 {
         faults.remove(i);
+    } else {
+        faults[i].count -= 1;
     }
     save(store, &faults)?;
     Ok(injected)
@@ -268,5 +274,20 @@ mod tests {
         ] {
             assert!(fault(bad.clone()).check().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn stored_faults_with_a_zero_count_or_an_unknown_error_do_not_panic_or_vanish_silently() {
+        let mut store = MemoryStore::new();
+        store
+            .put_meta(
+                "faults",
+                r#"[{"operation":"MeterUsage","error":"NoSuchError","count":0}]"#,
+            )
+            .unwrap();
+        let e = take_error(&mut store, Operation::MeterUsage).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InternalServiceErrorException);
+        assert!(e.message.contains("NoSuchError"));
+        assert!(queued(&store).unwrap().is_empty());
     }
 }
