@@ -366,7 +366,9 @@ fn list_faults<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
 fn add_fault<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let fault: Fault =
         serde_json::from_value(body_json(req)?).map_err(|e| bad(format!("invalid fault: {e}")))?;
-    let queued = faults::push(ns.store, fault).map_err(bad)?;
+    let queued = faults::push(ns.store, fault)
+        .map_err(internal)?
+        .map_err(bad)?;
     Ok(HttpResponse::json(201, &json!({ "faults": queued })))
 }
 

@@ -130,8 +130,15 @@ pub fn vault_key(namespace: &str, token: &str) -> Option<String> {
 
 /// The meta key that marks a token as resolved (single-use tokens).
 pub fn resolved_marker(token: &str) -> String {
-    format!("resolved-token/{token}")
+    format!("{RESOLVED_PREFIX}{token}")
 }
+
+/// The prefix of every resolved-token marker.
+pub const RESOLVED_PREFIX: &str = "resolved-token/";
+
+/// How long a resolved marker matters: past the longest TTL and KV's grace, its token no
+/// longer resolves at all, so the marker can go.
+pub const RESOLVED_MARKER_SECONDS: i64 = MAX_TTL_SECONDS + VAULT_GRACE_SECONDS as i64;
 
 #[cfg(test)]
 mod tests {

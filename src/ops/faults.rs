@@ -128,15 +128,22 @@ fn save<S: Store + ?Sized>(store: &mut S, faults: &[Fault]) -> Result<(), Servic
 }
 
 /// Queues a checked fault.
-pub fn push<S: Store + ?Sized>(store: &mut S, fault: Fault) -> Result<Vec<Fault>, String> {
-    fault.check()?;
-    let mut faults = queued(store).map_err(|e| e.message)?;
+/// Queues a fault: the inner `Err` refuses the fault (the caller's input), the outer one is
+/// a failure of the store (never the caller's fault).
+pub fn push<S: Store + ?Sized>(
+    store: &mut S,
+    fault: Fault,
+) -> Result<Result<Vec<Fault>, String>, ServiceError> {
+    if let Err(reason) = fault.check() {
+        return Ok(Err(reason));
+    }
+    let mut faults = queued(store)?;
     if faults.len() >= MAX_QUEUED {
-        return Err(format!("at most {MAX_QUEUED} faults can be queued"));
+        return Ok(Err(format!("at most {MAX_QUEUED} faults can be queued")));
     }
     faults.push(fault);
-    save(store, &faults).map_err(|e| e.message)?;
-    Ok(faults)
+    save(store, &faults)?;
+    Ok(Ok(faults))
 }
 
 pub fn clear<S: Store + ?Sized>(store: &mut S) -> Result<(), ServiceError> {
@@ -199,8 +206,8 @@ mod tests {
     #[test]
     fn faults_fire_count_times_in_order_for_their_operation_only() {
         let mut s = MemoryStore::new();
-        push(&mut s, fault(serde_json::json!({"operation": "MeterUsage", "error": "ThrottlingException", "count": 2}))).unwrap();
-        push(&mut s, fault(serde_json::json!({"operation": "MeterUsage", "error": "InternalServiceErrorException"}))).unwrap();
+        push(&mut s, fault(serde_json::json!({"operation": "MeterUsage", "error": "ThrottlingException", "count": 2}))).unwrap().unwrap();
+        push(&mut s, fault(serde_json::json!({"operation": "MeterUsage", "error": "InternalServiceErrorException"}))).unwrap().unwrap();
         assert_eq!(take_error(&mut s, Operation::BatchMeterUsage), Ok(()));
         let kinds: Vec<_> = (0..4)
             .map(|_| {
@@ -228,6 +235,7 @@ mod tests {
             &mut s,
             fault(serde_json::json!({"operation": "BatchMeterUsage", "unprocessedRecords": 3})),
         )
+        .unwrap()
         .unwrap();
         assert_eq!(take_error(&mut s, Operation::BatchMeterUsage), Ok(()));
         assert_eq!(take_unprocessed(&mut s), Ok(3));

@@ -13,7 +13,9 @@ use super::shapes::required_string;
 use super::Call;
 use crate::domain::catalogue::Integration;
 use crate::domain::constraints::Violations;
-use crate::domain::registration::{resolved_marker, vault_key, TokenRecord};
+use crate::domain::registration::{
+    resolved_marker, vault_key, TokenRecord, RESOLVED_MARKER_SECONDS, RESOLVED_PREFIX,
+};
 use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
 use crate::store::tokens::TokenVault;
@@ -81,6 +83,9 @@ pub fn run<S: Store + ?Sized>(
         );
     }
     store.put_meta(&marker, &call.now.to_rfc3339())?;
+    // Markers of tokens that can no longer resolve go, so they do not pile up.
+    let stale = call.now.plus_seconds(-RESOLVED_MARKER_SECONDS).to_rfc3339();
+    store.forget_meta_before(RESOLVED_PREFIX, &stale)?;
 
     let mut output = Map::new();
     if product.integration == Integration::Legacy {

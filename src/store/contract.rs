@@ -99,6 +99,26 @@ fn meta_round_trips<S: Store + ?Sized>(s: &mut S) -> Check {
     Ok(())
 }
 
+fn old_records_of_a_prefix_are_forgotten<S: Store + ?Sized>(s: &mut S) -> Check {
+    s.put_meta("marker/a", "2026-01-01T00:00:00Z").map_err(e)?;
+    s.put_meta("marker/b", "2026-03-01T00:00:00Z").map_err(e)?;
+    s.put_meta("markers", "2000-01-01T00:00:00Z").map_err(e)?;
+    s.put_meta("other/a", "2000-01-01T00:00:00Z").map_err(e)?;
+    s.forget_meta_before("marker/", "2026-02-01T00:00:00Z")
+        .map_err(e)?;
+    ensure!(
+        s.meta("marker/a").map_err(e)?.is_none(),
+        "an old record of the prefix must be forgotten"
+    );
+    for kept in ["marker/b", "markers", "other/a"] {
+        ensure!(
+            s.meta(kept).map_err(e)?.is_some(),
+            "{kept} must be kept (newer, or not of the prefix)"
+        );
+    }
+    Ok(())
+}
+
 fn products_are_kept_replaced_listed_and_deleted<S: Store + ?Sized>(s: &mut S) -> Check {
     s.put_product(&product("b")).map_err(e)?;
     s.put_product(&product("a")).map_err(e)?;
@@ -593,8 +613,12 @@ pub fn run_retention<S: Store + ?Sized>(store: &mut S, retention: Retention) -> 
 
 /// Every check, each on a cleared store; the names of failed checks with their reasons.
 pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
-    let checks: [NamedCheck<S>; 8] = [
+    let checks: [NamedCheck<S>; 9] = [
         ("meta_round_trips", meta_round_trips),
+        (
+            "old_records_of_a_prefix_are_forgotten",
+            old_records_of_a_prefix_are_forgotten,
+        ),
         (
             "products_are_kept_replaced_listed_and_deleted",
             products_are_kept_replaced_listed_and_deleted,

@@ -53,6 +53,12 @@ impl Store for MemoryStore {
         Ok(self.meta.get(key).cloned())
     }
 
+    fn forget_meta_before(&mut self, prefix: &str, before: &str) -> StoreResult<()> {
+        self.meta
+            .retain(|key, value| !(key.starts_with(prefix) && value.as_str() < before));
+        Ok(())
+    }
+
     fn put_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
         self.meta.insert(key.into(), value.into());
         Ok(())

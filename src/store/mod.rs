@@ -211,6 +211,9 @@ pub trait Store {
     /// Small named documents: settings, clock, markers.
     fn meta(&self, key: &str) -> StoreResult<Option<String>>;
     fn put_meta(&mut self, key: &str, value: &str) -> StoreResult<()>;
+    /// Forgets the documents whose key starts with `prefix` and whose value sorts before
+    /// `before` (values of such records are RFC 3339 instants, which sort as text).
+    fn forget_meta_before(&mut self, prefix: &str, before: &str) -> StoreResult<()>;
 
     fn product(&self, code: &str) -> StoreResult<Option<Product>>;
     /// Every product, ordered by product code.

@@ -111,6 +111,12 @@ fn count(n: usize) -> SqlStorageValue {
     SqlStorageValue::Integer(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
+/// The namespace's few documents (settings, clock, keys) are cached; per-item records (keys
+/// with a '/', such as resolved-token markers) are not, so the cache cannot grow with use.
+fn is_cached(key: &str) -> bool {
+    !key.contains('/')
+}
+
 fn parse<T: DeserializeOwned>(doc: &str) -> StoreResult<T> {
     serde_json::from_str(doc).map_err(fail)
 }
@@ -182,10 +188,25 @@ impl Store for SqlStore {
         let rows: Vec<Value> =
             self.rows("SELECT value FROM meta WHERE key = ?", vec![text(key)])?;
         let value = rows.into_iter().next().map(|r| r.value);
+        if is_cached(key) {
+            self.meta
+                .borrow_mut()
+                .insert(key.to_string(), value.clone());
+        }
+        Ok(value)
+    }
+
+    fn forget_meta_before(&mut self, prefix: &str, before: &str) -> StoreResult<()> {
+        // `prefix` to `prefix` + U+FFFF: every key that starts with it, using the index.
+        let end = format!("{prefix}\u{ffff}");
+        self.run(
+            "DELETE FROM meta WHERE key >= ? AND key < ? AND value < ?",
+            vec![text(prefix), text(&end), text(before)],
+        )?;
         self.meta
             .borrow_mut()
-            .insert(key.to_string(), value.clone());
-        Ok(value)
+            .retain(|key, _| !key.starts_with(prefix));
+        Ok(())
     }
 
     fn put_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
@@ -193,9 +214,11 @@ impl Store for SqlStore {
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             vec![text(key), text(value)],
         )?;
-        self.meta
-            .borrow_mut()
-            .insert(key.to_string(), Some(value.to_string()));
+        if is_cached(key) {
+            self.meta
+                .borrow_mut()
+                .insert(key.to_string(), Some(value.to_string()));
+        }
         Ok(())
     }
 
