@@ -39,6 +39,19 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# The client tests drive boto3 and the AWS CLI; `npm test` asks for them (SETUP_CLIENTS=1).
+# Where they are missing they come from PyPI at the versions the tests were written against.
+BOTO3_VERSION=1.43.11
+AWSCLI_VERSION=1.45.11
+if [ "${SETUP_CLIENTS:-0}" = 1 ] && command -v python3 >/dev/null; then
+  if ! python3 -c 'import boto3' 2>/dev/null || ! command -v aws >/dev/null; then
+    say "installing boto3 $BOTO3_VERSION and awscli $AWSCLI_VERSION for the client tests (pip, once)"
+    python3 -m pip install --quiet --disable-pip-version-check "boto3==$BOTO3_VERSION" "awscli==$AWSCLI_VERSION" \
+      || python3 -m pip install --quiet --user --disable-pip-version-check "boto3==$BOTO3_VERSION" "awscli==$AWSCLI_VERSION" \
+      || say "pip could not install boto3/awscli: their tests will be skipped (or fail where required)"
+  fi
+fi
+
 # The browser test needs a headless Chromium; `npm test` asks for it (SETUP_BROWSER=1).
 # Debian's package is used where we may install it; elsewhere the test says how and skips.
 if [ "${SETUP_BROWSER:-0}" = 1 ] && [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then

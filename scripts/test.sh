@@ -4,7 +4,8 @@
 # the built worker under wrangler dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SETUP_BROWSER=1 bash scripts/setup.sh
+SETUP_BROWSER=1 SETUP_CLIENTS=1 bash scripts/setup.sh
+export PATH="$HOME/.local/bin:$PATH"  # where pip --user puts the aws command
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 step() { printf '\n== %s\n' "$*"; }

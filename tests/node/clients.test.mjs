@@ -4,15 +4,14 @@
 
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { importSPKI, jwtVerify } from 'jose';
 import {
   startEphemeralMock, namespaceUrl, createProduct, setClock, usageRecords, control, epochOf, UUID_V4, awsClientEnv,
+  hasBoto3, hasAwsCli, missingClient,
 } from './harness.mjs';
 
 const NOW = '2026-03-10T12:30:00Z';
-const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
-const hasAwsCli = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
 
 let mock;
 let namespaces = 0;
@@ -71,7 +70,7 @@ async function boto3(url, script) {
 }
 
 test('aws meteringmarketplace meter-usage prints a MeteringRecordId', async (t) => {
-  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  if (missingClient(t, hasAwsCli, 'the AWS CLI')) return;
   const url = await world();
   const r = await aws(url, ...meterUsageArgs(1));
   assert.equal(r.code, 0, r.stderr);
@@ -81,7 +80,7 @@ test('aws meteringmarketplace meter-usage prints a MeteringRecordId', async (t) 
 });
 
 test('aws meteringmarketplace batch-meter-usage records the usage and prints the results', async (t) => {
-  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  if (missingClient(t, hasAwsCli, 'the AWS CLI')) return;
   const url = await world();
   const records = JSON.stringify([
     { Timestamp: NOW, CustomerIdentifier: 'cust-1', Dimension: 'users', Quantity: 2 },
@@ -100,7 +99,7 @@ test('aws meteringmarketplace batch-meter-usage records the usage and prints the
 });
 
 test('the AWS CLI exits non-zero on a modeled error and names it on stderr', async (t) => {
-  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  if (missingClient(t, hasAwsCli, 'the AWS CLI')) return;
   const url = await world();
   assert.equal((await aws(url, ...meterUsageArgs(1))).code, 0);
   const r = await aws(url, ...meterUsageArgs(2));
@@ -110,7 +109,7 @@ test('the AWS CLI exits non-zero on a modeled error and names it on stderr', asy
 });
 
 test('boto3 meter_usage returns a MeteringRecordId, the same one for an identical repeat', async (t) => {
-  if (!hasBoto3) return t.skip('boto3 is not installed');
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   const out = await boto3(url, [
     'call = lambda: client.meter_usage(ProductCode="prod", Timestamp=ts, UsageDimension="hosts", UsageQuantity=1)',
@@ -122,7 +121,7 @@ test('boto3 meter_usage returns a MeteringRecordId, the same one for an identica
 });
 
 test('boto3 batch_meter_usage returns per-record statuses and ids', async (t) => {
-  if (!hasBoto3) return t.skip('boto3 is not installed');
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   const out = await boto3(url, [
     'r = client.batch_meter_usage(ProductCode="prod", UsageRecords=[',
@@ -139,7 +138,7 @@ test('boto3 batch_meter_usage returns per-record statuses and ids', async (t) =>
 });
 
 test('boto3 catches DuplicateRequestException by its class', async (t) => {
-  if (!hasBoto3) return t.skip('boto3 is not installed');
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   const out = await boto3(url, [
     'call = lambda q: client.meter_usage(ProductCode="prod", Timestamp=ts, UsageDimension="hosts", UsageQuantity=q)',
@@ -154,7 +153,7 @@ test('boto3 catches DuplicateRequestException by its class', async (t) => {
 });
 
 test('boto3: a DryRun that would succeed returns, as AWS\'s metered-container sample expects at start-up', async (t) => {
-  if (!hasBoto3) return t.skip('boto3 is not installed');
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   const out = await boto3(url, [
     'r = client.meter_usage(ProductCode="prod", Timestamp=ts, UsageDimension="hosts", UsageQuantity=1, DryRun=True)',
@@ -165,7 +164,7 @@ test('boto3: a DryRun that would succeed returns, as AWS\'s metered-container sa
 });
 
 test('boto3 surfaces DryRunOperation as a ClientError with that code (dryRunResponse "error")', async (t) => {
-  if (!hasBoto3) return t.skip('boto3 is not installed');
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   await control(url, 'PATCH', '/settings', { dryRunResponse: 'error' });
   const out = await boto3(url, [
@@ -200,7 +199,7 @@ async function entitle(url) {
 }
 
 test('boto3 resolve_customer resolves a token once, then raises ExpiredTokenException by its class', async (t) => {
-  if (!hasBoto3) return t.skip('boto3 is not installed');
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   const token = await mint(url);
   const out = await boto3(url, [
@@ -216,7 +215,7 @@ test('boto3 resolve_customer resolves a token once, then raises ExpiredTokenExce
 });
 
 test('aws meteringmarketplace resolve-customer prints the customer', async (t) => {
-  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  if (missingClient(t, hasAwsCli, 'the AWS CLI')) return;
   const url = await world();
   const r = await aws(url, 'resolve-customer', '--registration-token', await mint(url));
   assert.equal(r.code, 0, r.stderr);
@@ -226,7 +225,7 @@ test('aws meteringmarketplace resolve-customer prints the customer', async (t) =
 });
 
 test('aws marketplace-entitlement get-entitlements lists, filters and paginates', async (t) => {
-  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  if (missingClient(t, hasAwsCli, 'the AWS CLI')) return;
   const url = await world();
   await entitle(url);
   const r = await run('aws', ['marketplace-entitlement', 'get-entitlements', '--product-code', 'prod',
@@ -241,7 +240,7 @@ test('aws marketplace-entitlement get-entitlements lists, filters and paginates'
 });
 
 test('boto3 get_entitlements pages with its paginator and reads ExpirationDate as a datetime', async (t) => {
-  if (!hasBoto3) return t.skip('boto3 is not installed');
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   await entitle(url);
   const out = await boto3(url, [
@@ -269,7 +268,7 @@ const registerClaims = (nonce) => ({
 });
 
 test('aws meteringmarketplace register-usage prints a Signature that verifies with the published key', async (t) => {
-  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  if (missingClient(t, hasAwsCli, 'the AWS CLI')) return;
   const url = await world();
   const r = await aws(url, 'register-usage', '--product-code', 'prod', '--public-key-version', '1', '--nonce', 'cli-task-1');
   assert.equal(r.code, 0, r.stderr);
@@ -281,7 +280,7 @@ test('aws meteringmarketplace register-usage prints a Signature that verifies wi
 });
 
 test('the AWS CLI names InvalidPublicKeyVersionException from register-usage on stderr', async (t) => {
-  if (!hasAwsCli) return t.skip('the AWS CLI is not installed');
+  if (missingClient(t, hasAwsCli, 'the AWS CLI')) return;
   const url = await world();
   const r = await aws(url, 'register-usage', '--product-code', 'prod', '--public-key-version', '2');
   assert.notEqual(r.code, 0);
@@ -289,7 +288,7 @@ test('the AWS CLI names InvalidPublicKeyVersionException from register-usage on 
 });
 
 test('boto3 register_usage returns a Signature that verifies with the published key', async (t) => {
-  if (!hasBoto3) return t.skip('boto3 is not installed');
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   const out = await boto3(url, [
     'r = client.register_usage(ProductCode="prod", PublicKeyVersion=1, Nonce="boto-task-1")',
@@ -300,7 +299,7 @@ test('boto3 register_usage returns a Signature that verifies with the published 
 });
 
 test('boto3 reads a retired key\'s PublicKeyRotationTimestamp as a datetime and catches CustomerNotEntitledException by its class', async (t) => {
-  if (!hasBoto3) return t.skip('boto3 is not installed');
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   const rotated = await control(url, 'POST', '/keys/rotate', { retirePrevious: true });
   assert.equal(rotated.status, 201, rotated.text);

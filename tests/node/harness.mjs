@@ -2,7 +2,7 @@
 // its state in a directory of the test's choosing, and gives tests an SDK client and a
 // raw awsJson1_1 request helper. Every server binds 127.0.0.1 and is stopped by its PID.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -216,4 +216,21 @@ export function awsClientEnv(vars) {
     AWS_EC2_METADATA_DISABLED: 'true',
     ...vars,
   };
+}
+
+/** Whether boto3 and the AWS CLI are here (`npm test` installs them with pip when missing). */
+export const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
+export const hasAwsCli = spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Skips test `t` when a client is missing (`true`: return from the test), except under
+ * METERING_MOCK_REQUIRE_CLIENTS=1 (CI), where a missing client fails the test.
+ */
+export function missingClient(t, have, what) {
+  if (have) return false;
+  if (process.env.METERING_MOCK_REQUIRE_CLIENTS === '1') {
+    throw new Error(`${what} is required (METERING_MOCK_REQUIRE_CLIENTS=1); npm test installs it with pip`);
+  }
+  t.skip(`${what} is not installed`);
+  return true;
 }

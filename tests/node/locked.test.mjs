@@ -7,14 +7,15 @@
 
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MarketplaceMeteringClient, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
-import { startEphemeralMock, startMock, tempStateDir, rawCall, awsClientEnv, UUID_V4 } from './harness.mjs';
+import {
+  startEphemeralMock, startMock, tempStateDir, rawCall, awsClientEnv, UUID_V4, hasBoto3, missingClient,
+} from './harness.mjs';
 
 const ADMIN_TOKEN = 'admin-token-for-the-locked-tests';
-const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
 
 let mock;
 let stateDir;
@@ -206,7 +207,7 @@ test('AWS calls: issued credentials work; wrong secret, unknown key and unsigned
 });
 
 test('boto3 signs with issued credentials and gets the AWS errors with wrong ones', async (t) => {
-  if (!hasBoto3) return t.skip('boto3 is not installed');
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const ns = await provision('boto3-calls');
   await withProduct(ns);
   const script = [

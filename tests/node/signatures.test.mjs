@@ -7,7 +7,9 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { MarketplaceMeteringClient, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
-import { startEphemeralMock, namespaceUrl, createProduct, patchSettings, usageRecords, sdkError } from './harness.mjs';
+import {
+  startEphemeralMock, namespaceUrl, createProduct, patchSettings, usageRecords, sdkError, hasBoto3, missingClient,
+} from './harness.mjs';
 
 let mock;
 let namespaces = 0;
@@ -61,7 +63,6 @@ test('without configured credentials any key and secret are accepted', async () 
   assert.ok(out.MeteringRecordId);
 });
 
-const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
 
 /** Runs a boto3 MeterUsage with the given secret; returns 'ok' or the error code. */
 function boto3Meter(url, secret) {
@@ -81,7 +82,8 @@ except c.exceptions.ClientError as e:
   return r.stdout.trim();
 }
 
-test('boto3 signatures verify too, and a wrong secret is refused', { skip: !hasBoto3 && 'boto3 not installed' }, async () => {
+test('boto3 signatures verify too, and a wrong secret is refused', async (t) => {
+  if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   assert.equal(boto3Meter(url, SECRET), 'ok');
   assert.equal(boto3Meter(url, 'wrong'), 'InvalidSignatureException 403');
