@@ -11,7 +11,7 @@ use crate::domain::notification::{DeliveryStatus, EventRecord, RetryPolicy};
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::gate::deployment::WebhookPolicy;
-use crate::service::load_settings;
+use crate::namespace::load_settings;
 use crate::store::Store;
 
 /// The meta document counting this clock hour's delivery attempts.

@@ -9,10 +9,12 @@
 //! - `admin`: the `/_admin/…` provisioning API of locked deployments (pure parts; its
 //!   registry is a Durable Object in `worker`).
 //! - `service`: one namespace serving an HTTP request (AWS front door or control API).
+//! - `namespace`: a namespace during one request (store, vault, time, ids, settings, clock)
+//!   and its initial state, the embedded demo seed (`seed`) for `default`.
 //! - `delivery`: which webhook deliveries are due and what their attempts got.
 //! - `protocol`: awsJson1_1 and rpc-v2-cbor framing and errors, the services and their
 //!   operations, SigV4 scope, JSON reading, namespace routing.
-//! - `control`: the `/_mock/…` control API and the demo seed.
+//! - `control`: the `/_mock/…` control API.
 //! - `ops`: one file per AWS operation; decisions and writes in one synchronous step.
 //! - `store`: the storage trait, its contract, and the in-memory store.
 //! - `domain`: newtypes and pure rules (constraints, quantities, windows, catalogue,
@@ -27,8 +29,10 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod gate;
+pub mod namespace;
 pub mod ops;
 pub mod protocol;
+pub mod seed;
 pub mod service;
 pub mod store;
 

@@ -6,23 +6,20 @@
 use serde_json::json;
 
 use crate::control;
-use crate::domain::ids::IdSource;
 use crate::domain::registration;
-use crate::domain::settings::{Clock, Settings};
+use crate::domain::settings::Settings;
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::gate::deployment::Deployment;
-use crate::gate::rate::TokenBucket;
 use crate::gate::routes::{self, Access, Endpoint, Found, Outcome};
 use crate::gate::secrets::Provision;
 use crate::gate::{self as access_gate, json_error};
+use crate::namespace::{load_settings, Namespace};
 use crate::ops::{self, Call};
 use crate::protocol::awsjson::{self, AwsCall, Operation};
 use crate::protocol::cbor;
 use crate::protocol::http::{HttpRequest, HttpResponse};
-use crate::protocol::route::DEFAULT_NAMESPACE;
 use crate::protocol::sigv4::{self, Signed};
-use crate::store::tokens::TokenVault;
 use crate::store::Store;
 
 /// The wire protocol of an AWS request, chosen by its path.
@@ -72,21 +69,6 @@ impl FrontDoor {
     }
 }
 
-/// A namespace during one request: its name, its store, its registration-token vault, the
-/// host's time, an id source, the deployment's configuration and, in a locked deployment,
-/// the namespace's provisioning (its credentials).
-pub struct Namespace<'a, S: Store + ?Sized> {
-    pub name: &'a str,
-    pub store: &'a mut S,
-    pub tokens: &'a mut dyn TokenVault,
-    pub host_now: Instant,
-    pub ids: &'a mut dyn IdSource,
-    pub deployment: &'a Deployment,
-    pub provision: Option<&'a Provision>,
-    /// The namespace's request rate (locked deployments); `None` is unlimited.
-    pub rate: Option<&'a mut TokenBucket>,
-}
-
 /// `GET /` of a namespace: what the endpoint is (no namespace data).
 pub fn banner(namespace: &str) -> HttpResponse {
     HttpResponse::json(
@@ -123,20 +105,6 @@ pub fn signing_keys_needed<S: Store + ?Sized>(store: &S, req: &HttpRequest) -> u
     let first_use = (register_usage || keys)
         && ops::register_usage::key_ring(store).is_ok_and(|ring| ring.is_empty());
     usize::from(first_use) + usize::from(rotation)
-}
-
-pub fn load_settings<S: Store + ?Sized>(store: &S) -> Result<Settings, ServiceError> {
-    match store.meta("settings")? {
-        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
-        None => Ok(Settings::default()),
-    }
-}
-
-pub fn load_clock<S: Store + ?Sized>(store: &S) -> Result<Clock, ServiceError> {
-    match store.meta("clock")? {
-        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
-        None => Ok(Clock::default()),
-    }
 }
 
 /// How far a locked deployment lets a signature's date lie from its own time (AWS's rule).
@@ -252,33 +220,6 @@ fn unrecognized_client() -> ServiceError {
 }
 
 impl<S: Store + ?Sized> Namespace<'_, S> {
-    /// The namespace's current time.
-    pub fn now(&self) -> Result<Instant, ServiceError> {
-        Ok(load_clock(self.store)?.now(self.host_now))
-    }
-
-    /// The namespace's incarnation: a fresh id at every (re)initialisation, which registration
-    /// tokens carry so that a reset invalidates them.
-    pub fn incarnation(&mut self) -> Result<String, ServiceError> {
-        if let Some(id) = self.store.meta("incarnation")? {
-            return Ok(id);
-        }
-        let id = self.ids.next_uuid();
-        self.store.put_meta("incarnation", &id)?;
-        Ok(id)
-    }
-
-    /// Gives a new (or just reset) namespace its initial state: the demo seed for `default`.
-    pub fn initialize(&mut self) -> Result<(), ServiceError> {
-        let incarnation = self.ids.next_uuid();
-        self.store.put_meta("incarnation", &incarnation)?;
-        if self.name == DEFAULT_NAMESPACE {
-            control::seed::apply(self.store)?;
-        }
-        self.store.put_meta("initialized", "1")?;
-        Ok(())
-    }
-
     /// Serves one request; every response carries `x-amzn-RequestId`. In a locked
     /// deployment the request's credential is checked first, before anything is read or
     /// written, so a namespace that was never provisioned stays without state.

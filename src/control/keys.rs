@@ -14,11 +14,11 @@ use serde_json::{json, Value};
 use super::{bad, body_json, internal, limit_param, ok, store_err, Answer, ControlError};
 use crate::domain::signing::{KeyError, KeyRing, SigningKey, MAX_VERSIONS};
 use crate::domain::time::{optional_rfc3339, Instant};
+use crate::namespace::Namespace;
 use crate::ops::register_usage::{
     key_ring, key_ring_with_first, rotate_key, save_key_ring, unnamed_tasks,
 };
 use crate::protocol::http::{HttpRequest, HttpResponse};
-use crate::service::Namespace;
 use crate::store::{Registration, Store};
 
 const MAX_REGISTRATIONS_LIMIT: usize = 10_000;

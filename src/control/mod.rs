@@ -8,7 +8,6 @@
 
 pub mod keys;
 pub mod onboarding;
-pub mod seed;
 
 use serde_json::{json, Value};
 
@@ -18,10 +17,10 @@ use crate::domain::time::Instant;
 use crate::gate::deployment::WebhookPolicy;
 use crate::gate::outbound;
 use crate::gate::routes::Control;
+use crate::namespace::{load_clock, load_settings, Namespace};
 use crate::ops::faults::{self, Fault};
 use crate::ops::register_usage;
 use crate::protocol::http::{HttpRequest, HttpResponse};
-use crate::service::{load_clock, load_settings, Namespace};
 use crate::store::{contract, Store, UsageEntry, UsageQuery};
 
 const MAX_USAGE_LIMIT: usize = 10_000;

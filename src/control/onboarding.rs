@@ -18,8 +18,8 @@ use crate::domain::ids::random_hex;
 use crate::domain::notification::{Change, EventRecord};
 use crate::domain::registration::{self, OfferType, TokenRecord, MAX_TTL_SECONDS};
 use crate::domain::subscription::{LifecycleAction, SubscriptionState};
+use crate::namespace::{load_settings, Namespace};
 use crate::protocol::http::{HttpRequest, HttpResponse};
-use crate::service::{load_settings, Namespace};
 use crate::store::Store;
 
 const MAX_EVENTS_LIMIT: usize = 1000;

@@ -25,7 +25,7 @@ use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::{element_path, structure_element, Structure, WireTimestamp};
 use crate::store::{Operation, Store, UsageEntry};
 
-pub const MAX_RECORDS: usize = 25;
+pub use super::shapes::MAX_BATCH_RECORDS as MAX_RECORDS;
 
 /// One decoded usage record.
 #[derive(Debug)]

@@ -9,8 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::batch_meter_usage::MAX_RECORDS;
 use super::modeled_errors;
+use super::shapes::MAX_BATCH_RECORDS as MAX_RECORDS;
 use crate::error::{ErrorKind, ServiceError};
 use crate::protocol::awsjson::Operation;
 use crate::store::Store;

@@ -12,6 +12,9 @@ use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::protocol::json::{element_path, structure_element, Member, Structure};
 
+/// Records in one BatchMeterUsage request (the model's maximum).
+pub const MAX_BATCH_RECORDS: usize = 25;
+
 /// Reads a quantity given as `int_member` or `decimal_member` (never both); range and
 /// pattern violations are collected, and the quantity then reads as 0.
 pub fn quantity(

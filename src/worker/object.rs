@@ -29,9 +29,10 @@ use crate::gate::json_error;
 use crate::gate::outbound;
 use crate::gate::rate::TokenBucket;
 use crate::gate::secrets::Provision;
+use crate::namespace::Namespace;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::route;
-use crate::service::{self, Namespace};
+use crate::service;
 use crate::store::memory::MemoryStore;
 use crate::store::Store;
 

@@ -1,5 +1,7 @@
 //! The embedded demo seed of the `default` namespace (`seed.json`), so the README's first
 //! call succeeds with no set-up.
+//!
+//! Layer: below the namespace; imports the domain and the store only.
 
 use serde::Deserialize;
 

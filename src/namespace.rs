@@ -1,0 +1,77 @@
+//! A namespace during one request: its name, its store, its registration-token vault, the
+//! host's time, an id source, the deployment's configuration and its provisioning; with what
+//! every part of the core reads of it (its settings, clock, current time, incarnation) and
+//! its initial state. Serving the request is `service`'s; the control API and webhook
+//! delivery use this without depending on it.
+//!
+//! Layer: namespace. Imports the domain, the store and the gate's configuration types only.
+
+use crate::domain::ids::IdSource;
+use crate::domain::settings::{Clock, Settings};
+use crate::domain::time::Instant;
+use crate::error::ServiceError;
+use crate::gate::deployment::Deployment;
+use crate::gate::rate::TokenBucket;
+use crate::gate::secrets::Provision;
+use crate::protocol::route::DEFAULT_NAMESPACE;
+use crate::seed;
+use crate::store::tokens::TokenVault;
+use crate::store::Store;
+
+/// A namespace during one request: its name, its store, its registration-token vault, the
+/// host's time, an id source, the deployment's configuration and, in a locked deployment,
+/// the namespace's provisioning (its credentials).
+pub struct Namespace<'a, S: Store + ?Sized> {
+    pub name: &'a str,
+    pub store: &'a mut S,
+    pub tokens: &'a mut dyn TokenVault,
+    pub host_now: Instant,
+    pub ids: &'a mut dyn IdSource,
+    pub deployment: &'a Deployment,
+    pub provision: Option<&'a Provision>,
+    /// The namespace's request rate (locked deployments); `None` is unlimited.
+    pub rate: Option<&'a mut TokenBucket>,
+}
+
+pub fn load_settings<S: Store + ?Sized>(store: &S) -> Result<Settings, ServiceError> {
+    match store.meta("settings")? {
+        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
+        None => Ok(Settings::default()),
+    }
+}
+
+pub fn load_clock<S: Store + ?Sized>(store: &S) -> Result<Clock, ServiceError> {
+    match store.meta("clock")? {
+        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
+        None => Ok(Clock::default()),
+    }
+}
+
+impl<S: Store + ?Sized> Namespace<'_, S> {
+    /// The namespace's current time.
+    pub fn now(&self) -> Result<Instant, ServiceError> {
+        Ok(load_clock(self.store)?.now(self.host_now))
+    }
+
+    /// The namespace's incarnation: a fresh id at every (re)initialisation, which registration
+    /// tokens carry so that a reset invalidates them.
+    pub fn incarnation(&mut self) -> Result<String, ServiceError> {
+        if let Some(id) = self.store.meta("incarnation")? {
+            return Ok(id);
+        }
+        let id = self.ids.next_uuid();
+        self.store.put_meta("incarnation", &id)?;
+        Ok(id)
+    }
+
+    /// Gives a new (or just reset) namespace its initial state: the demo seed for `default`.
+    pub fn initialize(&mut self) -> Result<(), ServiceError> {
+        let incarnation = self.ids.next_uuid();
+        self.store.put_meta("incarnation", &incarnation)?;
+        if self.name == DEFAULT_NAMESPACE {
+            seed::apply(self.store)?;
+        }
+        self.store.put_meta("initialized", "1")?;
+        Ok(())
+    }
+}
