@@ -11,7 +11,7 @@ use crate::domain::settings::Settings;
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::gate::deployment::Deployment;
-use crate::gate::routes::{self, Access, Endpoint, Found, Outcome};
+use crate::gate::routes::{self, Access, Control, Endpoint, Found, Outcome};
 use crate::gate::secrets::Provision;
 use crate::gate::{self as access_gate, json_error};
 use crate::namespace::{load_settings, Namespace};
@@ -81,30 +81,58 @@ pub fn banner(namespace: &str) -> HttpResponse {
     )
 }
 
-/// The vault key a request may read, so the worker can fetch it before the request runs
-/// (KV is asynchronous; the request itself runs in one synchronous step).
-pub fn vault_reads(namespace: &str, req: &HttpRequest) -> Option<String> {
-    let target = req.header("x-amz-target")?.trim();
-    if req.method != "POST" || req.path != "/" || target != "AWSMPMeteringService.ResolveCustomer" {
-        return None;
-    }
-    let body: serde_json::Value = serde_json::from_slice(&req.body).ok()?;
-    registration::vault_key(namespace, body.get("RegistrationToken")?.as_str()?)
+/// What a request needs before its synchronous step, decided once from its route: the
+/// worker reads the KV record and has WebCrypto make the signing keys (both asynchronous)
+/// only for requests that carry the namespace's credential.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The request carries the namespace's credential (always, in an open deployment).
+    pub credited: bool,
+    /// The vault key it may read (a ResolveCustomer's token).
+    pub vault_key: Option<String>,
+    /// How many signing keys it may make (a first use of the keys, a rotation, or both).
+    pub signing_keys: usize,
 }
 
-/// How many signing keys the request may make (a rotation, a first use of the namespace's
-/// keys, or both), so the worker can have them made before the request runs: WebCrypto is
-/// asynchronous and much faster than generating keys in wasm.
-pub fn signing_keys_needed<S: Store + ?Sized>(store: &S, req: &HttpRequest) -> usize {
-    let path = req.path.trim_end_matches('/');
-    let register_usage = req.method == "POST"
-        && req.path == "/"
-        && req.header("x-amz-target").map(str::trim) == Some("AWSMPMeteringService.RegisterUsage");
-    let keys = path == "/_mock/keys" || path.starts_with("/_mock/keys/");
-    let rotation = req.method == "POST" && path == "/_mock/keys/rotate";
-    let first_use = (register_usage || keys)
-        && ops::register_usage::key_ring(store).is_ok_and(|ring| ring.is_empty());
-    usize::from(first_use) + usize::from(rotation)
+pub fn plan<S: Store + ?Sized>(
+    store: &S,
+    name: &str,
+    req: &HttpRequest,
+    deployment: &Deployment,
+    provision: Option<&Provision>,
+    host_now: Instant,
+) -> Plan {
+    let Ok(found) = routes::find(&req.method, req.signed_path()) else {
+        return Plan::default();
+    };
+    if !carries_credential(store, name, req, &found, deployment, provision, host_now) {
+        return Plan::default();
+    }
+    let target = match found.endpoint() {
+        Some(Endpoint::AwsJson) => req.header("x-amz-target").map(str::trim),
+        _ => None,
+    };
+    let vault_key = (target == Some("AWSMPMeteringService.ResolveCustomer"))
+        .then(|| {
+            let body: serde_json::Value = serde_json::from_slice(&req.body).ok()?;
+            registration::vault_key(name, body.get("RegistrationToken")?.as_str()?)
+        })
+        .flatten();
+    let (makes_keys, rotates) = match found.endpoint() {
+        Some(Endpoint::AwsJson) => (target == Some("AWSMPMeteringService.RegisterUsage"), false),
+        Some(Endpoint::Control(
+            Control::CreateKeys | Control::RetireKey | Control::ReinstateKey,
+        )) => (true, false),
+        Some(Endpoint::Control(Control::RotateKeys)) => (true, true),
+        _ => (false, false),
+    };
+    let first_use =
+        makes_keys && ops::register_usage::key_ring(store).is_ok_and(|ring| ring.is_empty());
+    Plan {
+        credited: true,
+        vault_key,
+        signing_keys: usize::from(first_use) + usize::from(rotates),
+    }
 }
 
 /// How far a locked deployment lets a signature's date lie from its own time (AWS's rule).
@@ -179,12 +207,12 @@ fn check_signature_date(signed: &Signed, now: Instant) -> Result<(), ServiceErro
 }
 
 /// Whether a request carries the namespace's credential (always true in an open
-/// deployment): the worker makes the costly preparations (KV reads, key generation) and
-/// records the namespace's activity only for such requests.
-pub fn carries_credential<S: Store + ?Sized>(
+/// deployment).
+fn carries_credential<S: Store + ?Sized>(
     store: &S,
     name: &str,
     req: &HttpRequest,
+    found: &Found<'_>,
     deployment: &Deployment,
     provision: Option<&Provision>,
     host_now: Instant,
@@ -192,9 +220,6 @@ pub fn carries_credential<S: Store + ?Sized>(
     if !deployment.locked() {
         return true;
     }
-    let Ok(found) = routes::find(&req.method, req.signed_path()) else {
-        return false;
-    };
     match found.access {
         Access::Namespace => {
             access_gate::namespace_access(req.header("authorization"), provision, deployment, name)
@@ -397,21 +422,46 @@ mod tests {
     #[test]
     fn keys_are_made_ahead_for_rotations_and_for_first_uses_only() {
         let mut store = MemoryStore::new();
+        let open = Deployment::default();
+        let keys_of = |store: &MemoryStore, req: &HttpRequest| {
+            plan(store, "ns", req, &open, None, Instant(0)).signing_keys
+        };
         let register = request("POST", "/", Some("AWSMPMeteringService.RegisterUsage"));
         let meter = request("POST", "/", Some("AWSMPMeteringService.MeterUsage"));
-        let keys = request("GET", "/_mock/keys/jwks.json", None);
+        let read = request("GET", "/_mock/keys/jwks.json", None);
+        let create = request("POST", "/_mock/keys", None);
         let rotate = request("POST", "/_mock/keys/rotate/", None);
         let usage = request("GET", "/_mock/usage", None);
-        assert_eq!(signing_keys_needed(&store, &register), 1);
-        assert_eq!(signing_keys_needed(&store, &keys), 1);
-        assert_eq!(signing_keys_needed(&store, &rotate), 2, "version 1, then 2");
-        assert_eq!(signing_keys_needed(&store, &meter), 0);
-        assert_eq!(signing_keys_needed(&store, &usage), 0);
+        assert_eq!(keys_of(&store, &register), 1);
+        assert_eq!(keys_of(&store, &create), 1);
+        assert_eq!(keys_of(&store, &read), 0, "reading makes no key");
+        assert_eq!(keys_of(&store, &rotate), 2, "version 1, then 2");
+        assert_eq!(keys_of(&store, &meter), 0);
+        assert_eq!(keys_of(&store, &usage), 0);
         let mut ids = SequentialIds::default();
         let empty = ops::register_usage::key_ring(&store).unwrap();
         ops::register_usage::rotate_key(&mut store, empty, &mut ids, Instant(0), false).unwrap();
-        assert_eq!(signing_keys_needed(&store, &register), 0);
-        assert_eq!(signing_keys_needed(&store, &keys), 0);
-        assert_eq!(signing_keys_needed(&store, &rotate), 1);
+        assert_eq!(keys_of(&store, &register), 0);
+        assert_eq!(keys_of(&store, &create), 0);
+        assert_eq!(keys_of(&store, &rotate), 1);
+    }
+
+    #[test]
+    fn a_locked_deployment_plans_nothing_for_a_request_without_the_credential() {
+        let store = MemoryStore::new();
+        let locked = Deployment::locked_with("admin-token-for-the-plan-test");
+        let rotate = request("POST", "/_mock/keys/rotate", None);
+        assert_eq!(
+            plan(&store, "ns", &rotate, &locked, None, Instant(0)),
+            Plan::default()
+        );
+        let resolve = HttpRequest {
+            body: br#"{"RegistrationToken": "abc"}"#.to_vec(),
+            ..request("POST", "/", Some("AWSMPMeteringService.ResolveCustomer"))
+        };
+        assert_eq!(
+            plan(&store, "ns", &resolve, &locked, None, Instant(0)),
+            Plan::default()
+        );
     }
 }

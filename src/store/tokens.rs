@@ -4,7 +4,7 @@
 //! single writer, which also keeps the "resolved" marker.
 //!
 //! Layer: store. Synchronous like `Store`: the worker fetches, before the request runs, the
-//! one key `service::vault_reads` names, and writes the puts back after it.
+//! one key `service::plan` names, and writes the puts back after it.
 
 use std::collections::HashMap;
 

@@ -106,9 +106,9 @@ impl DurableObject for NamespaceObject {
         if deployment.locked() && provision.is_none() {
             return to_response(self.refuse_unprovisioned(&deployment, routed.namespace, &request));
         }
-        let credited = {
+        let plan = {
             let store = self.open_store();
-            service::carries_credential(
+            service::plan(
                 store.as_ref().expect("opened"),
                 routed.namespace,
                 &request,
@@ -119,25 +119,18 @@ impl DurableObject for NamespaceObject {
         };
         // The costly preparations only for requests with the namespace's credential.
         let mut vault = KvVault::new(&self.env);
+        if let Some(key) = &plan.vault_key {
+            vault.prefetch(key).await?;
+        }
         let mut spare_keys = Vec::new();
-        if credited {
-            if let Some(key) = service::vault_reads(routed.namespace, &request) {
-                vault.prefetch(&key).await?;
-            }
-            let wanted = self
-                .store
-                .borrow()
-                .as_ref()
-                .map_or(0, |store| service::signing_keys_needed(store, &request));
-            for _ in 0..wanted {
-                match webcrypto_signing_key().await {
-                    Ok(der) => spare_keys.push(der),
-                    Err(e) => {
-                        worker::console_error!(
-                            "WebCrypto key generation failed, generating in wasm: {e}"
-                        );
-                        break;
-                    }
+        for _ in 0..plan.signing_keys {
+            match webcrypto_signing_key().await {
+                Ok(der) => spare_keys.push(der),
+                Err(e) => {
+                    worker::console_error!(
+                        "WebCrypto key generation failed, generating in wasm: {e}"
+                    );
+                    break;
                 }
             }
         }
@@ -171,7 +164,7 @@ impl DurableObject for NamespaceObject {
                 worker::console_error!("setting the alarm failed: {e}");
             }
         }
-        if credited && provision.is_some() {
+        if plan.credited && provision.is_some() {
             if let Err(e) = self.record_activity(generation).await {
                 worker::console_error!("recording the namespace's activity failed: {e}");
             }

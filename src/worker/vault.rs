@@ -1,6 +1,6 @@
 //! The KV-backed vault of registration tokens. KV is asynchronous and the namespace's
 //! request runs in one synchronous step, so the vault reads the one key the request may need
-//! before it runs (`service::vault_reads`) and writes what it minted after it.
+//! before it runs (`service::plan`) and writes what it minted after it.
 
 use std::collections::HashMap;
 
