@@ -33,7 +33,7 @@ export function tempStateDir() {
 /**
  * Starts the mock. `stateDir` keeps the Durable Object state (pass the same one to a second
  * start to test a restart); `vars` are Worker variables (e.g. `{ ADMIN_TOKEN }` for a locked
- * deployment). Returns { url, port, stateDir, stop }.
+ * deployment). Returns { url, port, stateDir, stop, kill }.
  */
 export async function startMock({ stateDir = tempStateDir(), vars = {} } = {}) {
   const port = await freePort();
@@ -68,12 +68,19 @@ export async function startMock({ stateDir = tempStateDir(), vars = {} } = {}) {
     clearTimeout(timer);
   };
 
+  /** Ends wrangler dev and workerd at once, as a crash would (SIGKILL to the group). */
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    await exited;
+  };
+
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
       const r = await fetch(`${url}/_mock/ping`);
-      if (r.status === 200) return { url, port, stateDir, stop };
+      if (r.status === 200) return { url, port, stateDir, stop, kill };
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }
