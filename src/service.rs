@@ -69,6 +69,28 @@ impl FrontDoor {
     }
 }
 
+/// The answer to a request whose writes were rolled back because one failed: a retryable
+/// 500 in the request's protocol, with the request id the step gave it.
+pub fn rolled_back(req: &HttpRequest, request_id: &str) -> HttpResponse {
+    let message = "The request failed and was rolled back: nothing of it was applied. Retry it.";
+    let response = match FrontDoor::of(req) {
+        _ if !is_aws_path(req) => json_error(500, message),
+        door => door.error(
+            &ServiceError::new(ErrorKind::InternalServiceErrorException, message),
+            request_id,
+        ),
+    };
+    if response.header("x-amzn-RequestId").is_some() {
+        response
+    } else {
+        response.with_header("x-amzn-RequestId", request_id)
+    }
+}
+
+fn is_aws_path(req: &HttpRequest) -> bool {
+    (req.method == "POST" && req.path == "/") || cbor::is_rpc_path(&req.path)
+}
+
 /// `GET /` of a namespace: what the endpoint is (no namespace data).
 pub fn banner(namespace: &str) -> HttpResponse {
     HttpResponse::json(

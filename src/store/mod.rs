@@ -259,6 +259,13 @@ pub trait Store {
 
     /// Forgets everything of the namespace.
     fn clear(&mut self) -> StoreResult<()>;
+
+    /// Whether an operation of the store failed since the last call. A request during which
+    /// one did is rolled back whole by its host and answered with a retryable 500, whatever
+    /// the code that saw the failure did with it: no request is ever half applied.
+    fn take_failure(&self) -> bool {
+        false
+    }
 }
 
 /// Quantities are kept and shown as exact decimal text.

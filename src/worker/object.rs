@@ -138,20 +138,51 @@ impl DurableObject for NamespaceObject {
             // Deleted (or expired) while this request waited: it is a stranger's now.
             return to_response(self.refuse_unprovisioned(&deployment, routed.namespace, &request));
         }
-        // From here to the response there is no `await`: the request is one atomic step.
-        let response = {
-            let mut store = self.open_store();
-            let store = store.as_mut().expect("opened");
-            self.serve(
-                &deployment,
-                provision.as_ref(),
-                routed.namespace,
-                &request,
-                store,
-                &mut vault,
-                spare_keys,
-            )
+        // From here to the response there is no `await`: the request is one atomic step, run
+        // in one SQLite transaction that a failed write rolls back whole.
+        self.open_store();
+        let bucket = deployment.locked().then(|| {
+            let now = host_now().millis();
+            let bucket = self.rate.borrow_mut().take();
+            bucket
+                .unwrap_or_else(|| TokenBucket::new(deployment.rate, now))
+                .with_limit(deployment.rate)
+        });
+        let step = Step {
+            store: self.store.borrow_mut().take().expect("opened above"),
+            name: routed.namespace.to_string(),
+            request,
+            deployment,
+            provision: provision.clone(),
+            vault,
+            spare_keys,
+            bucket,
+            response: None,
         };
+        let (step, committed) = atomically(&self.state, step);
+        let Step {
+            store,
+            request,
+            mut vault,
+            bucket,
+            response,
+            ..
+        } = step;
+        *self.rate.borrow_mut() = bucket;
+        let request_id = response
+            .as_ref()
+            .and_then(|r| r.header("x-amzn-RequestId"))
+            .map(str::to_string)
+            .unwrap_or_else(random_uuid);
+        let response = match response {
+            Some(response) if committed => response,
+            _ => {
+                store.forget_cached();
+                vault.discard();
+                service::rolled_back(&request, &request_id)
+            }
+        };
+        *self.store.borrow_mut() = Some(store);
         // The request's state is saved by now: what follows must not turn it into an error
         // the client would retry (a second sign-up, a second event).
         let appended = self
@@ -234,6 +265,87 @@ impl DurableObject for NamespaceObject {
     }
 }
 
+/// Everything one request's synchronous step needs, owned, so that it can run inside the
+/// runtime's `transactionSync` callback.
+struct Step {
+    store: SqlStore,
+    name: String,
+    request: HttpRequest,
+    deployment: Deployment,
+    provision: Option<Provision>,
+    vault: KvVault,
+    spare_keys: Vec<Vec<u8>>,
+    bucket: Option<TokenBucket>,
+    response: Option<HttpResponse>,
+}
+
+impl Step {
+    fn run(&mut self) {
+        let mut ids = RandomIds {
+            spare_keys: std::mem::take(&mut self.spare_keys),
+        };
+        let response = Namespace {
+            name: &self.name,
+            store: &mut self.store,
+            tokens: &mut self.vault,
+            host_now: host_now(),
+            ids: &mut ids,
+            deployment: &self.deployment,
+            provision: self.provision.as_ref(),
+            rate: self.bucket.as_mut(),
+        }
+        .handle(&self.request);
+        self.response = Some(response);
+    }
+}
+
+/// Runs the step in one SQLite transaction (`transactionSync`): if a statement failed, it
+/// throws, and the runtime rolls every write of the step back. Answers the step and whether
+/// its writes were committed.
+fn atomically(state: &State, step: Step) -> (Step, bool) {
+    use std::rc::Rc;
+    use worker::js_sys::{Function, Reflect};
+    use worker::wasm_bindgen::closure::Closure;
+    use worker::wasm_bindgen::{JsCast, JsValue};
+
+    let shared = Rc::new(RefCell::new(Some(step)));
+    let storage = Reflect::get(state.as_raw(), &JsValue::from_str("storage"));
+    let transaction = storage.as_ref().ok().and_then(|storage| {
+        Reflect::get(storage, &JsValue::from_str("transactionSync"))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+    });
+    let committed = match (storage, transaction) {
+        (Ok(storage), Some(transaction)) => {
+            let inner = Rc::clone(&shared);
+            let body = Closure::once(move || -> std::result::Result<JsValue, JsValue> {
+                let mut slot = inner.borrow_mut();
+                let step = slot.as_mut().expect("the step is here until it has run");
+                step.run();
+                if step.store.take_failure() {
+                    Err(JsValue::from_str(
+                        "a write failed: the request is rolled back",
+                    ))
+                } else {
+                    Ok(JsValue::UNDEFINED)
+                }
+            });
+            let outcome = transaction.call1(&storage, body.as_ref().unchecked_ref());
+            drop(body);
+            outcome.is_ok()
+        }
+        _ => {
+            worker::console_error!("no transactionSync: the step runs without a transaction");
+            let mut slot = shared.borrow_mut();
+            let step = slot.as_mut().expect("the step is here until it has run");
+            step.run();
+            !step.store.take_failure()
+        }
+    };
+    let step = shared.borrow_mut().take().expect("the step ran");
+    (step, committed)
+}
+
 impl NamespaceObject {
     /// A locked deployment's answer for a namespace that is not provisioned: the core refuses
     /// it before it reads anything, over a store that is dropped.
@@ -243,47 +355,18 @@ impl NamespaceObject {
         name: &str,
         request: &HttpRequest,
     ) -> HttpResponse {
-        self.serve(
-            deployment,
-            None,
-            name,
-            request,
-            &mut MemoryStore::new(),
-            &mut KvVault::new(&self.env),
-            Vec::new(),
-        )
-    }
-
-    /// Runs the core over `store` in one synchronous step.
-    #[allow(clippy::too_many_arguments)]
-    fn serve<S: Store + ?Sized>(
-        &self,
-        deployment: &Deployment,
-        provision: Option<&Provision>,
-        name: &str,
-        request: &HttpRequest,
-        store: &mut S,
-        vault: &mut KvVault<'_>,
-        spare_keys: Vec<Vec<u8>>,
-    ) -> HttpResponse {
-        let mut ids = RandomIds { spare_keys };
-        let now = host_now();
-        let mut rate = self.rate.borrow_mut();
-        let bucket = deployment.locked().then(|| {
-            let bucket = rate
-                .take()
-                .unwrap_or_else(|| TokenBucket::new(deployment.rate, now.millis()));
-            rate.insert(bucket.with_limit(deployment.rate))
-        });
+        let mut ids = RandomIds {
+            spare_keys: Vec::new(),
+        };
         Namespace {
             name,
-            store,
-            tokens: vault,
-            host_now: now,
+            store: &mut MemoryStore::new(),
+            tokens: &mut KvVault::new(&self.env),
+            host_now: host_now(),
             ids: &mut ids,
             deployment,
-            provision,
-            rate: bucket,
+            provision: None,
+            rate: None,
         }
         .handle(request)
     }

@@ -68,6 +68,8 @@ pub struct SqlStore {
     products: RefCell<Option<BTreeMap<String, Product>>>,
     /// Set when an event is appended, so the object knows to wake its delivery alarm.
     appended_events: std::cell::Cell<bool>,
+    /// Set when a statement failed (see `Store::take_failure`).
+    failed: std::cell::Cell<bool>,
 }
 
 #[derive(Deserialize)]
@@ -131,7 +133,15 @@ impl SqlStore {
             meta: RefCell::new(HashMap::new()),
             products: RefCell::new(None),
             appended_events: std::cell::Cell::new(false),
+            failed: std::cell::Cell::new(false),
         }
+    }
+
+    /// Forgets what is cached from the database (after its transaction was rolled back).
+    pub fn forget_cached(&self) {
+        self.meta.borrow_mut().clear();
+        *self.products.borrow_mut() = None;
+        self.appended_events.set(false);
     }
 
     /// Whether events were appended since the last call.
@@ -145,19 +155,27 @@ impl SqlStore {
         bindings: Vec<SqlStorageValue>,
     ) -> StoreResult<Vec<T>> {
         if let Some(reason) = &self.broken {
-            return Err(StoreError(reason.clone()));
+            return Err(self.failure(reason));
         }
         self.sql
             .exec(query, bindings)
             .and_then(|cursor| cursor.to_array())
-            .map_err(fail)
+            .map_err(|e| self.failure(e))
+    }
+
+    fn failure(&self, e: impl std::fmt::Display) -> StoreError {
+        self.failed.set(true);
+        fail(e)
     }
 
     fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> StoreResult<()> {
         if let Some(reason) = &self.broken {
-            return Err(StoreError(reason.clone()));
+            return Err(self.failure(reason));
         }
-        self.sql.exec(query, bindings).map(|_| ()).map_err(fail)
+        self.sql
+            .exec(query, bindings)
+            .map(|_| ())
+            .map_err(|e| self.failure(e))
     }
 
     fn with_products<T>(&self, f: impl FnOnce(&BTreeMap<String, Product>) -> T) -> StoreResult<T> {
@@ -439,6 +457,10 @@ impl Store for SqlStore {
             )?,
         };
         rows.iter().map(|r| parse(&r.doc)).collect()
+    }
+
+    fn take_failure(&self) -> bool {
+        self.failed.replace(false)
     }
 
     fn clear(&mut self) -> StoreResult<()> {

@@ -13,19 +13,24 @@ pub const TOKENS_BINDING: &str = "REGISTRATION_TOKENS";
 
 /// The binding is looked up only when a request reads or writes a token, so metering calls
 /// pay nothing for it.
-pub struct KvVault<'a> {
-    env: &'a Env,
+pub struct KvVault {
+    env: Env,
     read: HashMap<String, Option<String>>,
     writes: Vec<(String, String, u64)>,
 }
 
-impl<'a> KvVault<'a> {
-    pub fn new(env: &'a Env) -> KvVault<'a> {
+impl KvVault {
+    pub fn new(env: &Env) -> KvVault {
         KvVault {
-            env,
+            env: env.clone(),
             read: HashMap::new(),
             writes: Vec::new(),
         }
+    }
+
+    /// Drops what the request would have written (its step was rolled back).
+    pub fn discard(&mut self) {
+        self.writes.clear();
     }
 
     pub async fn prefetch(&mut self, key: &str) -> Result<()> {
@@ -47,7 +52,7 @@ impl<'a> KvVault<'a> {
     }
 }
 
-impl TokenVault for KvVault<'_> {
+impl TokenVault for KvVault {
     fn get(&self, key: &str) -> Option<String> {
         self.read.get(key).cloned().flatten()
     }
