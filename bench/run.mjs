@@ -21,8 +21,8 @@
 //   4. meter-repeat  MeterUsage repeating one identical request (the idempotent path: a read,
 //                    no write)
 //   5. resolve       ResolveCustomer of one registration token, repeated (the namespace
-//                    allows repeatable resolution): a Workers KV read before the Durable
-//                    Object's synchronous step
+//                    allows repeatable resolution): the token's record read in the
+//                    Durable Object's synchronous step
 //   6. register      RegisterUsage, each request a new task (a fresh Nonce): a registration
 //                    written and a PS256 signature made with the namespace's 2048-bit RSA key
 //                    (generated before the run, so key generation is not measured)
@@ -315,7 +315,7 @@ function resolveScenario(nsUrl, token) {
   const expected = `"CustomerIdentifier":"${customerName(0)}"`;
   return {
     name: 'resolve',
-    what: 'ResolveCustomer of one token, repeated (KV read + Durable Object)',
+    what: 'ResolveCustomer of one token, repeated',
     makeRequest: () => ({
       url: nsUrl,
       init,

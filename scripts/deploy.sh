@@ -7,11 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export WRANGLER_SEND_METRICS=false
-if [[ " $* " != *" --dry-run "* ]] && grep -q '^id = "00000000000000000000000000000000"' wrangler.toml; then
-  echo "[deploy] wrangler.toml still names the placeholder KV namespace of registration tokens:" >&2
-  echo "[deploy] run 'npx wrangler kv namespace create REGISTRATION_TOKENS' and put its id in wrangler.toml" >&2
-  exit 1
-fi
 npx wrangler deploy "$@"
 if [[ " $* " != *" --dry-run "* ]]; then
   echo "[deploy] done. Without the ADMIN_TOKEN secret the deployment is OPEN to anyone:" >&2

@@ -3,13 +3,13 @@
 //!
 //! Crate map, from the outside in:
 //! - `worker` (wasm32 only): fetch entry, the per-namespace Durable Object, its SQLite store,
-//!   the KV vault of registration tokens, and the alarm that delivers webhooks.
+//!   and the alarm that delivers webhooks.
 //! - `gate`: the one route table with each route's access class, the deployment's
 //!   configuration and limits, browser protections, and the secrets of locked deployments.
 //! - `admin`: the `/_admin/…` provisioning API of locked deployments (pure parts; its
 //!   registry is a Durable Object in `worker`).
 //! - `service`: one namespace serving an HTTP request (AWS front door or control API).
-//! - `namespace`: a namespace during one request (store, vault, time, ids, settings, clock)
+//! - `namespace`: a namespace during one request (store, time, ids, settings, clock)
 //!   and its initial state, the embedded demo seed (`seed`) for `default`.
 //! - `delivery`: which webhook deliveries are due and what their attempts got.
 //! - `protocol`: awsJson1_1 and rpc-v2-cbor framing and errors, the services and their

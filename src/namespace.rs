@@ -1,4 +1,4 @@
-//! A namespace during one request: its name, its store, its registration-token vault, the
+//! A namespace during one request: its name, its store (registration tokens included), the
 //! host's time, an id source, the deployment's configuration and its provisioning; with what
 //! every part of the core reads of it (its settings, clock, current time, incarnation) and
 //! its initial state. Serving the request is `service`'s; the control API and webhook
@@ -15,16 +15,13 @@ use crate::gate::rate::TokenBucket;
 use crate::gate::secrets::Provision;
 use crate::protocol::route::DEFAULT_NAMESPACE;
 use crate::seed;
-use crate::store::tokens::TokenVault;
 use crate::store::Store;
 
-/// A namespace during one request: its name, its store, its registration-token vault, the
-/// host's time, an id source, the deployment's configuration and, in a locked deployment,
-/// the namespace's provisioning (its credentials).
+/// A namespace during one request: its name, its store, the host's time, an id source, the
+/// deployment's configuration and, in a locked deployment, its provisioning (credentials).
 pub struct Namespace<'a, S: Store + ?Sized> {
     pub name: &'a str,
     pub store: &'a mut S,
-    pub tokens: &'a mut dyn TokenVault,
     pub host_now: Instant,
     pub ids: &'a mut dyn IdSource,
     pub deployment: &'a Deployment,

@@ -6,7 +6,6 @@
 use serde_json::json;
 
 use crate::control;
-use crate::domain::registration;
 use crate::domain::settings::Settings;
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
@@ -104,14 +103,12 @@ pub fn banner(namespace: &str) -> HttpResponse {
 }
 
 /// What a request needs before its synchronous step, decided once from its route: the
-/// worker reads the KV record and has WebCrypto make the signing keys (both asynchronous)
-/// only for requests that carry the namespace's credential.
+/// worker has WebCrypto make the signing keys (asynchronous) only for requests that carry
+/// the namespace's credential.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     /// The request carries the namespace's credential (always, in an open deployment).
     pub credited: bool,
-    /// The vault key it may read (a ResolveCustomer's token).
-    pub vault_key: Option<String>,
     /// How many signing keys it may make (a first use of the keys, a rotation, or both).
     pub signing_keys: usize,
 }
@@ -134,12 +131,6 @@ pub fn plan<S: Store + ?Sized>(
         Some(Endpoint::AwsJson) => req.header("x-amz-target").map(str::trim),
         _ => None,
     };
-    let vault_key = (target == Some("AWSMPMeteringService.ResolveCustomer"))
-        .then(|| {
-            let body: serde_json::Value = serde_json::from_slice(&req.body).ok()?;
-            registration::vault_key(name, body.get("RegistrationToken")?.as_str()?)
-        })
-        .flatten();
     let (makes_keys, rotates) = match found.endpoint() {
         Some(Endpoint::AwsJson) => (target == Some("AWSMPMeteringService.RegisterUsage"), false),
         Some(Endpoint::Control(
@@ -152,7 +143,6 @@ pub fn plan<S: Store + ?Sized>(
         makes_keys && ops::register_usage::key_ring(store).is_ok_and(|ring| ring.is_empty());
     Plan {
         credited: true,
-        vault_key,
         signing_keys: usize::from(first_use) + usize::from(rotates),
     }
 }
@@ -407,14 +397,8 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 request_id,
                 task_header: req.header(ops::register_usage::TASK_HEADER),
             };
-            let output = ops::dispatch(
-                call.operation,
-                &call.input,
-                &context,
-                self.store,
-                self.ids,
-                self.tokens,
-            )?;
+            let output =
+                ops::dispatch(call.operation, &call.input, &context, self.store, self.ids)?;
             Ok((call.operation, output))
         });
         match outcome {

@@ -182,10 +182,12 @@ fn mint<S: Store + ?Sized>(
         ttl,
     );
     let token = registration::new_token(ns.ids).map_err(|e| ControlError(500, e))?;
-    let key = registration::vault_key(ns.name, &token)
+    let key = registration::token_key(ns.name, &token)
         .ok_or_else(|| ControlError(500, "a minted token must be well formed".into()))?;
     let text = serde_json::to_string(&record).map_err(|e| ControlError(500, e.to_string()))?;
-    ns.tokens.put(&key, &text, record.vault_ttl_seconds());
+    ns.store
+        .put_registration_token(&key, &text, record.keep_until(), now)
+        .map_err(store_err)?;
     Ok((token, record))
 }
 

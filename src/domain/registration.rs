@@ -18,11 +18,9 @@ use super::time::Instant;
 const TOKEN_BYTES: usize = 32;
 /// Characters of a token: base64 of 32 bytes, with one `=` of padding.
 const TOKEN_CHARS: usize = 44;
-/// The vault keeps a record this long past its expiry, so a late resolution is answered
+/// A record is kept this long past its expiry, so a late resolution is answered
 /// `ExpiredTokenException` rather than `InvalidTokenException`.
-pub const VAULT_GRACE_SECONDS: u64 = 86_400;
-/// Cloudflare KV refuses TTLs under a minute.
-const VAULT_MIN_TTL_SECONDS: u64 = 60;
+pub const GRACE_SECONDS: i64 = 86_400;
 /// Longest TTL a token may be minted with.
 pub const MAX_TTL_SECONDS: i64 = 30 * 86_400;
 
@@ -41,7 +39,7 @@ impl OfferType {
     }
 }
 
-/// What a token stands for, as kept in the vault.
+/// What a token stands for, as the namespace keeps it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRecord {
@@ -90,10 +88,9 @@ impl TokenRecord {
         }
     }
 
-    /// How long the vault must keep the record: its TTL plus the grace, at least a minute.
-    pub fn vault_ttl_seconds(&self) -> u64 {
-        let ttl = ((self.expires_at.0 - self.issued_at.0).max(0) / 1000) as u64;
-        (ttl + VAULT_GRACE_SECONDS).max(VAULT_MIN_TTL_SECONDS)
+    /// Until when the record is kept (namespace time): its expiry and the grace.
+    pub fn keep_until(&self) -> Instant {
+        self.expires_at.plus_seconds(GRACE_SECONDS)
     }
 
     pub fn expired_at(&self, now: Instant) -> bool {
@@ -123,8 +120,8 @@ pub fn is_well_formed(token: &str) -> bool {
             .is_ok_and(|bytes| bytes.len() == TOKEN_BYTES)
 }
 
-/// The vault key of a token of `namespace`; `None` for a token that cannot be one of ours.
-pub fn vault_key(namespace: &str, token: &str) -> Option<String> {
+/// The key a token of `namespace` is kept under; `None` for a token that cannot be one of ours.
+pub fn token_key(namespace: &str, token: &str) -> Option<String> {
     is_well_formed(token).then(|| format!("registration-token/{namespace}/{token}"))
 }
 
@@ -136,9 +133,9 @@ pub fn resolved_marker(token: &str) -> String {
 /// The prefix of every resolved-token marker.
 pub const RESOLVED_PREFIX: &str = "resolved-token/";
 
-/// How long a resolved marker matters: past the longest TTL and KV's grace, its token no
+/// How long a resolved marker matters: past the longest TTL and the grace, its token no
 /// longer resolves at all, so the marker can go.
-pub const RESOLVED_MARKER_SECONDS: i64 = MAX_TTL_SECONDS + VAULT_GRACE_SECONDS as i64;
+pub const RESOLVED_MARKER_SECONDS: i64 = MAX_TTL_SECONDS + GRACE_SECONDS;
 
 #[cfg(test)]
 mod tests {
@@ -155,10 +152,10 @@ mod tests {
     }
 
     #[test]
-    fn garbled_tokens_have_no_vault_key() {
+    fn garbled_tokens_have_no_key() {
         let mut ids = SequentialIds::default();
         let token = new_token(&mut ids).unwrap();
-        assert!(vault_key("ns", &token).is_some());
+        assert!(token_key("ns", &token).is_some());
         for bad in [
             "",
             "x",
@@ -167,16 +164,16 @@ mod tests {
             &token.replace('=', "%3D"),
             &token.replace('A', " "),
         ] {
-            assert!(vault_key("ns", bad).is_none(), "{bad}");
+            assert!(token_key("ns", bad).is_none(), "{bad}");
         }
     }
 
     #[test]
-    fn the_vault_keeps_records_past_expiry_for_a_day() {
+    fn records_are_kept_past_expiry_for_a_day() {
         let c = Customer::default();
         let r = TokenRecord::for_customer("n", "i", "p", &c, None, Instant(0), 3600);
         assert_eq!(r.expires_at, Instant(3_600_000));
-        assert_eq!(r.vault_ttl_seconds(), 3600 + VAULT_GRACE_SECONDS);
+        assert_eq!(r.keep_until(), Instant((3600 + GRACE_SECONDS) * 1000));
         assert!(!r.expired_at(Instant(3_599_999)));
         assert!(r.expired_at(Instant(3_600_000)));
     }

@@ -23,7 +23,6 @@ use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::protocol::awsjson::Operation;
 use crate::protocol::sigv4::Caller;
-use crate::store::tokens::TokenVault;
 use crate::store::{Store, UsageEntry};
 
 /// Everything an operation knows about its call besides the input.
@@ -164,7 +163,6 @@ pub fn dispatch<S: Store + ?Sized>(
     call: &Call<'_>,
     store: &mut S,
     ids: &mut dyn IdSource,
-    tokens: &dyn TokenVault,
 ) -> Result<Value, ServiceError> {
     faults::take_error(store, operation)?;
     if call
@@ -177,7 +175,7 @@ pub fn dispatch<S: Store + ?Sized>(
     match operation {
         Operation::MeterUsage => meter_usage::run(input, call, store, ids),
         Operation::BatchMeterUsage => batch_meter_usage::run(input, call, store, ids),
-        Operation::ResolveCustomer => resolve_customer::run(input, call, store, tokens),
+        Operation::ResolveCustomer => resolve_customer::run(input, call, store),
         Operation::GetEntitlements => get_entitlements::run(input, call, store),
         Operation::RegisterUsage => register_usage::run(input, call, store, ids),
     }

@@ -14,18 +14,16 @@ use super::Call;
 use crate::domain::catalogue::Integration;
 use crate::domain::constraints::Violations;
 use crate::domain::registration::{
-    resolved_marker, vault_key, TokenRecord, RESOLVED_MARKER_SECONDS, RESOLVED_PREFIX,
+    resolved_marker, token_key, TokenRecord, RESOLVED_MARKER_SECONDS, RESOLVED_PREFIX,
 };
 use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
-use crate::store::tokens::TokenVault;
 use crate::store::Store;
 
 pub fn run<S: Store + ?Sized>(
     input: &Map<String, Value>,
     call: &Call<'_>,
     store: &mut S,
-    tokens: &dyn TokenVault,
 ) -> Result<Value, ServiceError> {
     let s = Structure::new(input, "");
     let mut v = Violations::default();
@@ -42,8 +40,9 @@ pub fn run<S: Store + ?Sized>(
             "The registration token is invalid: it was not issued by AWS Marketplace for this endpoint. Pass the x-amzn-marketplace-token form field exactly as posted (URL-decoded).",
         )
     };
-    let Some(record) = vault_key(call.namespace, token)
-        .and_then(|key| tokens.get(&key))
+    let Some(record) = token_key(call.namespace, token)
+        .and_then(|key| store.registration_token(&key).transpose())
+        .transpose()?
         .and_then(|text| serde_json::from_str::<TokenRecord>(&text).ok())
     else {
         return invalid();

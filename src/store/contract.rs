@@ -99,6 +99,34 @@ fn meta_round_trips<S: Store + ?Sized>(s: &mut S) -> Check {
     Ok(())
 }
 
+fn registration_tokens_are_kept_until_their_time<S: Store + ?Sized>(s: &mut S) -> Check {
+    let (t0, t1, t2) = (Instant(1_000), Instant(5_000), Instant(9_000));
+    s.put_registration_token("a", "{\"a\":1}", t1, t0)
+        .map_err(e)?;
+    s.put_registration_token("b", "{\"b\":1}", t2, t0)
+        .map_err(e)?;
+    ensure!(
+        s.registration_token("a").map_err(e)?.as_deref() == Some("{\"a\":1}"),
+        "a token's record must be kept"
+    );
+    ensure!(
+        s.registration_token("nope").map_err(e)?.is_none(),
+        "an unknown token has no record"
+    );
+    // A later write forgets the records kept past their time.
+    s.put_registration_token("c", "{}", t2, Instant(6_000))
+        .map_err(e)?;
+    ensure!(
+        s.registration_token("a").map_err(e)?.is_none(),
+        "a record past its time must be forgotten"
+    );
+    ensure!(
+        s.registration_token("b").map_err(e)?.is_some(),
+        "a record within its time must stay"
+    );
+    Ok(())
+}
+
 fn old_records_of_a_prefix_are_forgotten<S: Store + ?Sized>(s: &mut S) -> Check {
     s.put_meta("marker/a", "2026-01-01T00:00:00Z").map_err(e)?;
     s.put_meta("marker/b", "2026-03-01T00:00:00Z").map_err(e)?;
@@ -613,11 +641,15 @@ pub fn run_retention<S: Store + ?Sized>(store: &mut S, retention: Retention) -> 
 
 /// Every check, each on a cleared store; the names of failed checks with their reasons.
 pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
-    let checks: [NamedCheck<S>; 9] = [
+    let checks: [NamedCheck<S>; 10] = [
         ("meta_round_trips", meta_round_trips),
         (
             "old_records_of_a_prefix_are_forgotten",
             old_records_of_a_prefix_are_forgotten,
+        ),
+        (
+            "registration_tokens_are_kept_until_their_time",
+            registration_tokens_are_kept_until_their_time,
         ),
         (
             "products_are_kept_replaced_listed_and_deleted",

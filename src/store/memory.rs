@@ -27,6 +27,8 @@ pub struct MemoryStore {
     /// By `seq`.
     events: BTreeMap<u64, EventRecord>,
     registrations: VecDeque<Registration>,
+    /// Registration tokens' records and how long each is kept.
+    registration_tokens: HashMap<String, (String, Instant)>,
 }
 
 impl MemoryStore {
@@ -227,6 +229,24 @@ impl Store for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    fn registration_token(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self.registration_tokens.get(key).map(|(r, _)| r.clone()))
+    }
+
+    fn put_registration_token(
+        &mut self,
+        key: &str,
+        record: &str,
+        keep_until: Instant,
+        now: Instant,
+    ) -> StoreResult<()> {
+        self.registration_tokens
+            .retain(|_, (_, until)| *until >= now);
+        self.registration_tokens
+            .insert(key.to_string(), (record.to_string(), keep_until));
+        Ok(())
     }
 
     fn clear(&mut self) -> StoreResult<()> {

@@ -13,7 +13,6 @@
 
 pub mod contract;
 pub mod memory;
-pub mod tokens;
 
 use serde::{Deserialize, Serialize};
 
@@ -256,6 +255,18 @@ pub trait Store {
         product_code: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<Registration>>;
+
+    /// The record behind a registration token (`None`: unknown, or forgotten).
+    fn registration_token(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Keeps a registration token's record until `keep_until` (namespace time), and forgets
+    /// the records kept past theirs at `now`, so they do not pile up.
+    fn put_registration_token(
+        &mut self,
+        key: &str,
+        record: &str,
+        keep_until: Instant,
+        now: Instant,
+    ) -> StoreResult<()>;
 
     /// Forgets everything of the namespace.
     fn clear(&mut self) -> StoreResult<()>;

@@ -51,6 +51,12 @@ CREATE TABLE IF NOT EXISTS events (
   doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS registration_tokens (
+  key TEXT PRIMARY KEY,
+  record TEXT NOT NULL,
+  keep_until INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS registration_tokens_by_age ON registration_tokens (keep_until);
 CREATE TABLE IF NOT EXISTS registrations (
   seq INTEGER PRIMARY KEY,
   task_key TEXT NOT NULL UNIQUE,
@@ -463,6 +469,39 @@ impl Store for SqlStore {
         self.failed.replace(false)
     }
 
+    fn registration_token(&self, key: &str) -> StoreResult<Option<String>> {
+        #[derive(Deserialize)]
+        struct Record {
+            record: String,
+        }
+        let rows: Vec<Record> = self.rows(
+            "SELECT record FROM registration_tokens WHERE key = ?",
+            vec![text(key)],
+        )?;
+        Ok(rows.into_iter().next().map(|r| r.record))
+    }
+
+    fn put_registration_token(
+        &mut self,
+        key: &str,
+        record: &str,
+        keep_until: Instant,
+        now: Instant,
+    ) -> StoreResult<()> {
+        self.run(
+            "DELETE FROM registration_tokens WHERE keep_until < ?",
+            vec![SqlStorageValue::Integer(now.millis())],
+        )?;
+        self.run(
+            "INSERT INTO registration_tokens (key, record, keep_until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record, keep_until = excluded.keep_until",
+            vec![
+                text(key),
+                text(record),
+                SqlStorageValue::Integer(keep_until.millis()),
+            ],
+        )
+    }
+
     fn clear(&mut self) -> StoreResult<()> {
         for table in [
             "meta",
@@ -471,6 +510,7 @@ impl Store for SqlStore {
             "client_tokens",
             "events",
             "registrations",
+            "registration_tokens",
         ] {
             self.run(&format!("DELETE FROM {table}"), vec![])?;
         }

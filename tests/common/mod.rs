@@ -11,13 +11,11 @@ use metering_mock::gate::secrets::Provision;
 use metering_mock::namespace::Namespace;
 use metering_mock::protocol::http::{HttpRequest, HttpResponse};
 use metering_mock::store::memory::MemoryStore;
-use metering_mock::store::tokens::MemoryVault;
 use serde_json::{json, Value};
 
 pub struct Mock {
     pub name: String,
     pub store: MemoryStore,
-    pub tokens: MemoryVault,
     pub ids: SequentialIds,
     pub host_now: Instant,
     /// Open by default; tests of locked deployments set it and `provision`.
@@ -111,7 +109,6 @@ impl Mock {
         Mock {
             name: name.into(),
             store: MemoryStore::new(),
-            tokens: MemoryVault::default(),
             ids: SequentialIds::default(),
             host_now: at(NOW),
             deployment: Deployment::default(),
@@ -125,7 +122,6 @@ impl Mock {
         let response = Namespace {
             name: &self.name,
             store: &mut self.store,
-            tokens: &mut self.tokens,
             host_now: self.host_now,
             ids: &mut self.ids,
             deployment: &self.deployment,
