@@ -15,7 +15,9 @@ use worker::{
     Request, RequestInit, RequestRedirect, Response, Result, ScheduledTime, State,
 };
 
-use super::runtime::{deployment, random_uuid, to_response, REGISTRY_BINDING, REGISTRY_NAME};
+use super::runtime::{
+    deployment, random_uuid, to_response, try_random_uuid, REGISTRY_BINDING, REGISTRY_NAME,
+};
 use super::sql_store::SqlStore;
 use crate::admin;
 use crate::delivery::{self, DueDelivery};
@@ -151,6 +153,7 @@ impl DurableObject for NamespaceObject {
             spare_keys,
             bucket,
             response: None,
+            random_failed: false,
         };
         let (step, committed) = atomically(&self.state, step);
         let Step {
@@ -260,12 +263,14 @@ struct Step {
     spare_keys: Vec<Vec<u8>>,
     bucket: Option<TokenBucket>,
     response: Option<HttpResponse>,
+    random_failed: bool,
 }
 
 impl Step {
     fn run(&mut self) {
         let mut ids = RandomIds {
             spare_keys: std::mem::take(&mut self.spare_keys),
+            failed: false,
         };
         let response = Namespace {
             name: &self.name,
@@ -278,6 +283,12 @@ impl Step {
         }
         .handle(&self.request);
         self.response = Some(response);
+        self.random_failed = ids.failed;
+    }
+
+    /// Whether the step must be rolled back: a statement or the random source failed.
+    fn failed(&mut self) -> bool {
+        self.store.take_failure() || self.random_failed
     }
 }
 
@@ -304,9 +315,9 @@ fn atomically(state: &State, step: Step) -> (Step, bool) {
                 let mut slot = inner.borrow_mut();
                 let step = slot.as_mut().expect("the step is here until it has run");
                 step.run();
-                if step.store.take_failure() {
+                if step.failed() {
                     Err(JsValue::from_str(
-                        "a write failed: the request is rolled back",
+                        "a write or the random source failed: the request is rolled back",
                     ))
                 } else {
                     Ok(JsValue::UNDEFINED)
@@ -321,7 +332,7 @@ fn atomically(state: &State, step: Step) -> (Step, bool) {
             let mut slot = shared.borrow_mut();
             let step = slot.as_mut().expect("the step is here until it has run");
             step.run();
-            !step.store.take_failure()
+            !step.failed()
         }
     };
     let step = shared.borrow_mut().take().expect("the step ran");
@@ -339,6 +350,7 @@ impl NamespaceObject {
     ) -> HttpResponse {
         let mut ids = RandomIds {
             spare_keys: Vec::new(),
+            failed: false,
         };
         Namespace {
             name,
@@ -542,16 +554,24 @@ async fn send(d: &DueDelivery, target: &str) -> std::result::Result<u16, String>
 /// WebCrypto made for this request, if it may need some.
 struct RandomIds {
     spare_keys: Vec<Vec<u8>>,
+    /// Set when the random source failed: the request is then rolled back, since ids and
+    /// tokens must not be guessable.
+    failed: bool,
 }
 
 impl IdSource for RandomIds {
     fn next_uuid(&mut self) -> String {
-        random_uuid()
+        try_random_uuid().unwrap_or_else(|| {
+            self.failed = true;
+            random_uuid()
+        })
     }
 
     fn random_seed(&mut self) -> Option<[u8; 32]> {
         let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed).ok().map(|_| seed)
+        let got = getrandom::getrandom(&mut seed).ok().map(|_| seed);
+        self.failed |= got.is_none();
+        got
     }
 
     fn new_signing_key(&mut self) -> std::result::Result<Vec<u8>, KeyError> {

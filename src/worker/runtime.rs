@@ -32,15 +32,23 @@ pub fn to_response(response: HttpResponse) -> Result<Response> {
         .with_headers(headers))
 }
 
-/// A fresh request id from the runtime's cryptographic random source.
-pub fn random_uuid() -> String {
+/// A fresh UUID from the runtime's cryptographic random source; `None` if it failed.
+pub fn try_random_uuid() -> Option<String> {
     let mut bytes = [0u8; 16];
-    if getrandom::getrandom(&mut bytes).is_err() {
-        // crypto.getRandomValues does not fail in workerd; keep ids unique regardless.
+    getrandom::getrandom(&mut bytes).ok()?;
+    Some(uuid_v4_from_bytes(bytes))
+}
+
+/// A request id. `crypto.getRandomValues` does not fail in workerd; should it, a request id
+/// (which guards nothing) is still made unique from the clock, while record ids and secrets
+/// fail their request instead (`try_random_uuid`).
+pub fn random_uuid() -> String {
+    try_random_uuid().unwrap_or_else(|| {
+        let mut bytes = [0u8; 16];
         let now = js_sys::Date::now().to_bits().to_be_bytes();
         let noise = (js_sys::Math::random().to_bits()).to_be_bytes();
         bytes[..8].copy_from_slice(&now);
         bytes[8..].copy_from_slice(&noise);
-    }
-    uuid_v4_from_bytes(bytes)
+        uuid_v4_from_bytes(bytes)
+    })
 }
