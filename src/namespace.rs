@@ -63,9 +63,14 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
 
     /// Gives a new (or just reset) namespace its initial state: the demo seed for `default`.
     pub fn initialize(&mut self) -> Result<(), ServiceError> {
+        self.initialize_with(self.name == DEFAULT_NAMESPACE)
+    }
+
+    /// Gives the namespace its initial state, with the demo seed or empty.
+    pub fn initialize_with(&mut self, demo_seed: bool) -> Result<(), ServiceError> {
         let incarnation = self.ids.next_uuid();
         self.store.put_meta("incarnation", &incarnation)?;
-        if self.name == DEFAULT_NAMESPACE {
+        if demo_seed {
             seed::apply(self.store)?;
         }
         self.store.put_meta("initialized", "1")?;

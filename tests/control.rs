@@ -230,3 +230,21 @@ fn the_store_contract_runs_only_on_an_empty_namespace() {
     m.add_product(json!({"productCode": "p", "dimensions": ["d"]}));
     assert_eq!(m.control("POST", "/store-contract", None).status, 409);
 }
+
+#[test]
+fn any_namespace_can_be_reset_to_the_demo_seed_and_default_to_empty() {
+    let mut m = Mock::named("team");
+    let seeded = m.control("POST", "/reset", Some(json!({"seed": "demo"})));
+    assert_eq!(seeded.status, 200, "{:?}", seeded.body);
+    assert_eq!(m.control("GET", "/health", None).body["products"], 4);
+    m.control("POST", "/reset", None);
+    assert_eq!(m.control("GET", "/health", None).body["products"], 0);
+    let mut d = Mock::named("default");
+    d.control("POST", "/reset", Some(json!({"seed": "empty"})));
+    assert_eq!(d.control("GET", "/health", None).body["products"], 0);
+    assert_eq!(
+        d.control("POST", "/reset", Some(json!({"seed": "other"})))
+            .status,
+        400
+    );
+}

@@ -65,7 +65,7 @@ pub fn handle<S: Store + ?Sized>(
         Control::ClearFaults => faults::clear(ns.store)
             .map_err(internal)
             .and_then(|_| ok(json!({ "faults": [] }))),
-        Control::Reset => reset(ns),
+        Control::Reset => reset(ns, req),
         Control::MintToken => onboarding::mint_token(ns, req),
         Control::SignupPage => onboarding::signup_page(ns, req),
         Control::Signup => onboarding::signup(ns, req),
@@ -116,6 +116,17 @@ fn limit_param(value: &str, max: usize) -> Result<usize, ControlError> {
         .ok()
         .filter(|n| (1..=max).contains(n))
         .ok_or_else(|| bad(format!("limit must be 1-{max}")))
+}
+
+/// The JSON body, or an empty object when there is none.
+fn body_json_or_empty(req: &HttpRequest) -> Result<Value, ControlError> {
+    if req.body.is_empty() {
+        return Ok(json!({}));
+    }
+    match body_json(req)? {
+        Value::Object(map) => Ok(Value::Object(map)),
+        _ => Err(bad("the body must be a JSON object")),
+    }
 }
 
 fn body_json(req: &HttpRequest) -> Result<Value, ControlError> {
@@ -373,10 +384,18 @@ fn add_fault<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) ->
 
 /// Forgets the namespace's state but keeps its signing keys: they stand for AWS's keys, which
 /// a seller's container holds, and making one takes a moment.
-fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+/// `POST /_mock/reset` with an optional `{"seed": "demo" | "empty"}` (default: the demo
+/// seed for `default`, empty for the others), so any namespace can start from the demo.
+fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
+    let demo = match body_json_or_empty(req)?.get("seed").map(Value::as_str) {
+        None => ns.name == crate::protocol::route::DEFAULT_NAMESPACE,
+        Some(Some("demo")) => true,
+        Some(Some("empty")) => false,
+        Some(_) => return Err(bad("seed must be \"demo\" or \"empty\"")),
+    };
     let keys = register_usage::key_ring(ns.store).map_err(internal)?;
     ns.store.clear().map_err(store_err)?;
-    ns.initialize().map_err(internal)?;
+    ns.initialize_with(demo).map_err(internal)?;
     if !keys.is_empty() {
         register_usage::save_key_ring(ns.store, &keys).map_err(internal)?;
     }
