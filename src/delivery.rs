@@ -12,25 +12,26 @@ use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::gate::deployment::WebhookPolicy;
 use crate::namespace::load_settings;
-use crate::store::Store;
+use crate::store::{documents, Store};
 
-/// The meta document counting this clock hour's delivery attempts.
-const BUDGET_META: &str = "delivery-budget";
 const HOUR_MS: i64 = 3_600_000;
 
-/// Attempts made in the hour that starts at `hour` (host time).
+/// Attempts made in the hour that starts at `hour` (host time): the document that counts
+/// this clock hour's delivery attempts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Budget {
     hour: i64,
     used: u32,
 }
 
+impl documents::Document for Budget {
+    const KEY: &'static str = documents::DELIVERY_BUDGET;
+}
+
 fn budget<S: Store + ?Sized>(store: &S, now: Instant) -> Result<Budget, ServiceError> {
     let hour = now.millis().div_euclid(HOUR_MS) * HOUR_MS;
-    let saved: Option<Budget> = store
-        .meta(BUDGET_META)?
-        .and_then(|text| serde_json::from_str(&text).ok());
-    Ok(saved
+    let saved: Budget = documents::load(store)?;
+    Ok(Some(saved)
         .filter(|b| b.hour == hour)
         .unwrap_or(Budget { hour, used: 0 }))
 }
@@ -91,8 +92,7 @@ pub fn due<S: Store + ?Sized>(
     }
     if !out.is_empty() {
         budget.used += out.len() as u32;
-        let text = serde_json::to_string(&budget).map_err(ServiceError::internal)?;
-        store.put_meta(BUDGET_META, &text)?;
+        documents::save(store, &budget)?;
     }
     Ok(out)
 }

@@ -15,7 +15,7 @@ use crate::gate::rate::TokenBucket;
 use crate::gate::secrets::Provision;
 use crate::protocol::route::DEFAULT_NAMESPACE;
 use crate::seed;
-use crate::store::Store;
+use crate::store::{documents, Store};
 
 /// A namespace during one request: its name, its store, the host's time, an id source, the
 /// deployment's configuration and, in a locked deployment, its provisioning (credentials).
@@ -31,17 +31,11 @@ pub struct Namespace<'a, S: Store + ?Sized> {
 }
 
 pub fn load_settings<S: Store + ?Sized>(store: &S) -> Result<Settings, ServiceError> {
-    match store.meta("settings")? {
-        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
-        None => Ok(Settings::default()),
-    }
+    documents::load(store)
 }
 
 pub fn load_clock<S: Store + ?Sized>(store: &S) -> Result<Clock, ServiceError> {
-    match store.meta("clock")? {
-        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
-        None => Ok(Clock::default()),
-    }
+    documents::load(store)
 }
 
 impl<S: Store + ?Sized> Namespace<'_, S> {
@@ -53,11 +47,11 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
     /// The namespace's incarnation: a fresh id at every (re)initialisation, which registration
     /// tokens carry so that a reset invalidates them.
     pub fn incarnation(&mut self) -> Result<String, ServiceError> {
-        if let Some(id) = self.store.meta("incarnation")? {
+        if let Some(id) = self.store.meta(documents::INCARNATION)? {
             return Ok(id);
         }
         let id = self.ids.next_uuid();
-        self.store.put_meta("incarnation", &id)?;
+        self.store.put_meta(documents::INCARNATION, &id)?;
         Ok(id)
     }
 
@@ -69,11 +63,11 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
     /// Gives the namespace its initial state, with the demo seed or empty.
     pub fn initialize_with(&mut self, demo_seed: bool) -> Result<(), ServiceError> {
         let incarnation = self.ids.next_uuid();
-        self.store.put_meta("incarnation", &incarnation)?;
+        self.store.put_meta(documents::INCARNATION, &incarnation)?;
         if demo_seed {
             seed::apply(self.store)?;
         }
-        self.store.put_meta("initialized", "1")?;
+        self.store.put_meta(documents::INITIALIZED, "1")?;
         Ok(())
     }
 }

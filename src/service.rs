@@ -19,7 +19,7 @@ use crate::protocol::awsjson::{self, AwsCall, Operation};
 use crate::protocol::cbor;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::sigv4::{self, Signed};
-use crate::store::Store;
+use crate::store::{documents, Store};
 
 /// The wire protocol of an AWS request, chosen by its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -363,7 +363,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
     }
 
     fn ensure_initialized(&mut self) -> Result<(), ServiceError> {
-        if self.store.meta("initialized")?.is_none() {
+        if self.store.meta(documents::INITIALIZED)?.is_none() {
             self.initialize()?;
         }
         Ok(())

@@ -21,7 +21,7 @@ use crate::namespace::{load_clock, load_settings, Namespace};
 use crate::ops::faults::{self, Fault};
 use crate::ops::register_usage;
 use crate::protocol::http::{HttpRequest, HttpResponse};
-use crate::store::{contract, Store, UsageEntry, UsageQuery};
+use crate::store::{contract, documents, Store, UsageEntry, UsageQuery};
 
 const MAX_USAGE_LIMIT: usize = 10_000;
 
@@ -299,9 +299,7 @@ fn patch_settings<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
         serde_json::from_value(merged).map_err(|e| bad(format!("invalid settings: {e}")))?;
     settings.check().map_err(bad)?;
     check_webhook_caps(&settings, &ns.deployment.webhooks)?;
-    ns.store
-        .put_meta("settings", &json!(settings).to_string())
-        .map_err(store_err)?;
+    documents::save(ns.store, &settings).map_err(internal)?;
     ok(settings_view(&settings))
 }
 
@@ -363,9 +361,7 @@ fn put_clock<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) ->
     if given("frozenAt") && given("offsetSeconds") {
         return Err(bad("give either offsetSeconds or frozenAt, not both"));
     }
-    ns.store
-        .put_meta("clock", &json!(clock).to_string())
-        .map_err(store_err)?;
+    documents::save(ns.store, &clock).map_err(internal)?;
     clock_view(ns)
 }
 
@@ -406,7 +402,7 @@ fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Ans
 /// (products, usage, events, settings, clock or faults), since the contract clears the store.
 fn store_contract<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
     let mut configured = false;
-    for key in ["settings", "clock", "faults"] {
+    for key in [documents::SETTINGS, documents::CLOCK, documents::FAULTS] {
         configured |= ns.store.meta(key).map_err(store_err)?.is_some();
     }
     let in_use = configured

@@ -13,9 +13,11 @@ use super::modeled_errors;
 use super::shapes::MAX_BATCH_RECORDS as MAX_RECORDS;
 use crate::error::{ErrorKind, ServiceError};
 use crate::protocol::awsjson::Operation;
-use crate::store::Store;
+use crate::store::{documents, Store};
 
-const META_KEY: &str = "faults";
+impl documents::Document for Vec<Fault> {
+    const KEY: &'static str = documents::FAULTS;
+}
 const MAX_QUEUED: usize = 100;
 const MAX_COUNT: u32 = 10_000;
 
@@ -116,15 +118,11 @@ impl Fault {
 
 /// The queued faults, oldest first.
 pub fn queued<S: Store + ?Sized>(store: &S) -> Result<Vec<Fault>, ServiceError> {
-    match store.meta(META_KEY)? {
-        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
-        None => Ok(Vec::new()),
-    }
+    documents::load(store)
 }
 
 fn save<S: Store + ?Sized>(store: &mut S, faults: &[Fault]) -> Result<(), ServiceError> {
-    let text = serde_json::to_string(faults).map_err(ServiceError::internal)?;
-    Ok(store.put_meta(META_KEY, &text)?)
+    documents::save(store, &faults.to_vec())
 }
 
 /// Queues a checked fault.

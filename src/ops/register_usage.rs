@@ -23,14 +23,19 @@ use crate::domain::signing::{Claims, KeyRing};
 use crate::domain::time::Instant;
 use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
-use crate::store::{Registration, Store, TaskSource};
+use crate::store::{documents, Registration, Store, TaskSource};
 
 /// The header that names a task when a container sends the same nonce for all its tasks, or
 /// none (lower case: headers are matched case-insensitively).
 pub const TASK_HEADER: &str = "x-mock-task-id";
-const KEY_RING_META: &str = "signing-keys";
-/// The number of successful calls that named no task.
-const UNNAMED_TASKS_META: &str = "unnamed-task-registrations";
+/// How many successful calls named no task (counted, not stored one by one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+struct UnnamedTasks(u64);
+
+impl documents::Document for UnnamedTasks {
+    const KEY: &'static str = documents::UNNAMED_TASKS;
+}
 
 /// A decoded, constraint-checked RegisterUsage request.
 #[derive(Debug)]
@@ -68,15 +73,11 @@ impl RegisterUsageRequest {
 
 /// The namespace's signing keys (possibly none yet).
 pub fn key_ring<S: Store + ?Sized>(store: &S) -> Result<KeyRing, ServiceError> {
-    match store.meta(KEY_RING_META)? {
-        Some(text) => serde_json::from_str(&text).map_err(ServiceError::internal),
-        None => Ok(KeyRing::default()),
-    }
+    documents::load(store)
 }
 
 pub fn save_key_ring<S: Store + ?Sized>(store: &mut S, ring: &KeyRing) -> Result<(), ServiceError> {
-    let text = serde_json::to_string(ring).map_err(ServiceError::internal)?;
-    Ok(store.put_meta(KEY_RING_META, &text)?)
+    documents::save(store, ring)
 }
 
 /// Adds the next version to `ring` (the namespace's, as read), with a key from the id
@@ -110,15 +111,12 @@ pub fn key_ring_with_first<S: Store + ?Sized>(
 
 /// How many successful calls named no task (each one a task of its own).
 pub fn unnamed_tasks<S: Store + ?Sized>(store: &S) -> Result<u64, ServiceError> {
-    match store.meta(UNNAMED_TASKS_META)? {
-        Some(text) => text.parse().map_err(ServiceError::internal),
-        None => Ok(0),
-    }
+    Ok(documents::load::<UnnamedTasks, _>(store)?.0)
 }
 
 fn count_unnamed_task<S: Store + ?Sized>(store: &mut S) -> Result<(), ServiceError> {
     let count = unnamed_tasks(store)?.saturating_add(1);
-    Ok(store.put_meta(UNNAMED_TASKS_META, &count.to_string())?)
+    documents::save(store, &UnnamedTasks(count))
 }
 
 /// Which task the call names, and how; `None` when it names none.

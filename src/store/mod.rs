@@ -12,6 +12,7 @@
 //! oldest in the same call that inserts beyond it.
 
 pub mod contract;
+pub mod documents;
 pub mod memory;
 
 use serde::{Deserialize, Serialize};
