@@ -261,7 +261,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
     /// deployment the request's credential is checked first, before anything is read or
     /// written, so a namespace that was never provisioned stays without state.
     pub fn handle(&mut self, req: &HttpRequest) -> HttpResponse {
-        let request_id = self.ids.next_uuid();
+        let request_id = self.ids.request_id();
         let response = match routes::find(&req.method, req.signed_path()) {
             Err(message) => json_error(400, message),
             Ok(found) => match self

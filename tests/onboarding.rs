@@ -589,3 +589,26 @@ fn notifications_always_name_an_agreement_even_for_customers_listed_without_one(
     }
     assert!(events.to_string().contains(&agreement));
 }
+
+#[test]
+fn a_resolved_token_never_resolves_again_however_the_clock_moves() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let token = mint(
+        &mut m,
+        json!({"productCode": "saas", "customerIdentifier": "c1", "ttlSeconds": 30 * 86_400}),
+    );
+    assert_eq!(resolve(&mut m, &token).status, 200);
+    for days in [20, 32, 0] {
+        m.control(
+            "PUT",
+            "/clock",
+            Some(json!({"offsetSeconds": days * 86_400})),
+        );
+        mint(
+            &mut m,
+            json!({"productCode": "saas", "customerIdentifier": "c2"}),
+        );
+        assert_ne!(resolve(&mut m, &token).status, 200, "{days} days on");
+    }
+}

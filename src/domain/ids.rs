@@ -6,6 +6,11 @@ use super::signing::{generate_key_der, KeyError};
 /// A source of fresh UUID strings and of random seeds.
 pub trait IdSource {
     fn next_uuid(&mut self) -> String;
+    /// A request id: unlike record ids and secrets it guards nothing, so a source may give
+    /// one even when it cannot give randomness.
+    fn request_id(&mut self) -> String {
+        self.next_uuid()
+    }
     /// 32 bytes from a cryptographically secure source, to seed a key generator; `None` if
     /// the source failed (a key must then not be made).
     fn random_seed(&mut self) -> Option<[u8; 32]>;

@@ -62,6 +62,10 @@ pub struct TokenRecord {
     pub offer_type: Option<OfferType>,
     pub issued_at: Instant,
     pub expires_at: Instant,
+    /// When the token was first resolved (it is single-use unless the namespace says
+    /// otherwise); kept in the record, so the mark lives exactly as long as the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<Instant>,
 }
 
 impl TokenRecord {
@@ -85,6 +89,7 @@ impl TokenRecord {
             offer_type,
             issued_at,
             expires_at: issued_at.plus_seconds(ttl_seconds),
+            resolved_at: None,
         }
     }
 
@@ -124,18 +129,6 @@ pub fn is_well_formed(token: &str) -> bool {
 pub fn token_key(namespace: &str, token: &str) -> Option<String> {
     is_well_formed(token).then(|| format!("registration-token/{namespace}/{token}"))
 }
-
-/// The meta key that marks a token as resolved (single-use tokens).
-pub fn resolved_marker(token: &str) -> String {
-    format!("{RESOLVED_PREFIX}{token}")
-}
-
-/// The prefix of every resolved-token marker.
-pub const RESOLVED_PREFIX: &str = "resolved-token/";
-
-/// How long a resolved marker matters: past the longest TTL and the grace, its token no
-/// longer resolves at all, so the marker can go.
-pub const RESOLVED_MARKER_SECONDS: i64 = MAX_TTL_SECONDS + GRACE_SECONDS;
 
 #[cfg(test)]
 mod tests {

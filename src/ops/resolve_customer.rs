@@ -13,9 +13,7 @@ use super::shapes::required_string;
 use super::Call;
 use crate::domain::catalogue::Integration;
 use crate::domain::constraints::Violations;
-use crate::domain::registration::{
-    resolved_marker, token_key, TokenRecord, RESOLVED_MARKER_SECONDS, RESOLVED_PREFIX,
-};
+use crate::domain::registration::{token_key, TokenRecord};
 use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
 use crate::store::Store;
@@ -40,9 +38,11 @@ pub fn run<S: Store + ?Sized>(
             "The registration token is invalid: it was not issued by AWS Marketplace for this endpoint. Pass the x-amzn-marketplace-token form field exactly as posted (URL-decoded).",
         )
     };
-    let Some(record) = token_key(call.namespace, token)
-        .and_then(|key| store.registration_token(&key).transpose())
-        .transpose()?
+    let Some(key) = token_key(call.namespace, token) else {
+        return invalid();
+    };
+    let Some(mut record) = store
+        .registration_token(&key)?
         .and_then(|text| serde_json::from_str::<TokenRecord>(&text).ok())
     else {
         return invalid();
@@ -74,17 +74,17 @@ pub fn run<S: Store + ?Sized>(
             ),
         );
     }
-    let marker = resolved_marker(token);
-    if store.meta(&marker)?.is_some() && !call.settings.repeatable_token_resolution {
+    if record.resolved_at.is_some() && !call.settings.repeatable_token_resolution {
         return err(
             ErrorKind::ExpiredTokenException,
             "The registration token was already resolved (re-submitted); ask the buyer to sign up again from AWS Marketplace",
         );
     }
-    store.put_meta(&marker, &call.now.to_rfc3339())?;
-    // Markers of tokens that can no longer resolve go, so they do not pile up.
-    let stale = call.now.plus_seconds(-RESOLVED_MARKER_SECONDS).to_rfc3339();
-    store.forget_meta_before(RESOLVED_PREFIX, &stale)?;
+    if record.resolved_at.is_none() {
+        record.resolved_at = Some(call.now);
+        let text = serde_json::to_string(&record).map_err(ServiceError::internal)?;
+        store.put_registration_token(&key, &text, record.keep_until(), call.now)?;
+    }
 
     let mut output = Map::new();
     if product.integration == Integration::Legacy {

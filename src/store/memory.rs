@@ -7,7 +7,7 @@ use std::ops::Bound;
 
 use super::{
     ClientTokenEntry, Registration, Retention, Store, StoreError, StoreResult, UsageEntry,
-    UsageQuery,
+    UsageQuery, MAX_REGISTRATION_TOKENS,
 };
 use crate::domain::catalogue::Product;
 use crate::domain::notification::EventRecord;
@@ -27,8 +27,10 @@ pub struct MemoryStore {
     /// By `seq`.
     events: BTreeMap<u64, EventRecord>,
     registrations: VecDeque<Registration>,
-    /// Registration tokens' records and how long each is kept.
-    registration_tokens: HashMap<String, (String, Instant)>,
+    /// Registration tokens' records, how long each is kept, and when it was first minted
+    /// (a number that grows).
+    registration_tokens: HashMap<String, (String, Instant, u64)>,
+    minted: u64,
 }
 
 impl MemoryStore {
@@ -232,7 +234,7 @@ impl Store for MemoryStore {
     }
 
     fn registration_token(&self, key: &str) -> StoreResult<Option<String>> {
-        Ok(self.registration_tokens.get(key).map(|(r, _)| r.clone()))
+        Ok(self.registration_tokens.get(key).map(|(r, _, _)| r.clone()))
     }
 
     fn put_registration_token(
@@ -243,9 +245,26 @@ impl Store for MemoryStore {
         now: Instant,
     ) -> StoreResult<()> {
         self.registration_tokens
-            .retain(|_, (_, until)| *until >= now);
+            .retain(|_, (_, until, _)| *until >= now);
+        let first = match self.registration_tokens.get(key) {
+            Some((_, _, first)) => *first,
+            None => {
+                self.minted += 1;
+                self.minted
+            }
+        };
         self.registration_tokens
-            .insert(key.to_string(), (record.to_string(), keep_until));
+            .insert(key.to_string(), (record.to_string(), keep_until, first));
+        if self.registration_tokens.len() > MAX_REGISTRATION_TOKENS {
+            let oldest = self
+                .registration_tokens
+                .iter()
+                .min_by_key(|(_, (_, _, first))| *first)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                self.registration_tokens.remove(&oldest);
+            }
+        }
         Ok(())
     }
 

@@ -257,7 +257,8 @@ pub trait Store {
         limit: usize,
     ) -> StoreResult<Vec<Registration>>;
 
-    /// The record behind a registration token (`None`: unknown, or forgotten).
+    /// The record behind a registration token (`None`: unknown, or forgotten). A store keeps
+    /// at most `MAX_REGISTRATION_TOKENS` records, the oldest minted going first.
     fn registration_token(&self, key: &str) -> StoreResult<Option<String>>;
     /// Keeps a registration token's record until `keep_until` (namespace time), and forgets
     /// the records kept past theirs at `now`, so they do not pile up.
@@ -279,6 +280,10 @@ pub trait Store {
         false
     }
 }
+
+/// Registration-token records a namespace keeps, whatever its clock says (a frozen clock
+/// would otherwise keep every one).
+pub const MAX_REGISTRATION_TOKENS: usize = 10_000;
 
 /// Quantities are kept and shown as exact decimal text.
 mod quantity_text {

@@ -268,6 +268,10 @@ struct Step {
 
 impl Step {
     fn run(&mut self) {
+        // A failure from before the step (the plan's reads, an alarm) is not this request's.
+        if self.store.take_failure() {
+            worker::console_error!("a store failure outside a request's step was dropped");
+        }
         let mut ids = RandomIds {
             spare_keys: std::mem::take(&mut self.spare_keys),
             failed: false,
@@ -565,6 +569,10 @@ impl IdSource for RandomIds {
             self.failed = true;
             random_uuid()
         })
+    }
+
+    fn request_id(&mut self) -> String {
+        random_uuid()
     }
 
     fn random_seed(&mut self) -> Option<[u8; 32]> {

@@ -20,7 +20,7 @@ use crate::domain::notification::EventRecord;
 use crate::domain::time::Instant;
 use crate::store::{
     ClientTokenEntry, Registration, Retention, Store, StoreError, StoreResult, UsageEntry,
-    UsageQuery,
+    UsageQuery, MAX_REGISTRATION_TOKENS,
 };
 
 const SCHEMA: &str = "
@@ -499,6 +499,10 @@ impl Store for SqlStore {
                 text(record),
                 SqlStorageValue::Integer(keep_until.millis()),
             ],
+        )?;
+        self.run(
+            "DELETE FROM registration_tokens WHERE rowid <= (SELECT MAX(rowid) FROM registration_tokens) - ?",
+            vec![SqlStorageValue::Integer(MAX_REGISTRATION_TOKENS as i64)],
         )
     }
 

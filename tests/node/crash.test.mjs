@@ -103,6 +103,13 @@ test('SIGKILL mid-load, restart: acknowledged records kept, nothing twice, retri
     }
     const keys = stored.map(keyOf);
     assert.equal(new Set(keys).size, keys.length, 'a usage key was recorded twice');
+    // A batch that got no answer was applied whole or not at all, never in part.
+    const storedKeys = new Set(keys);
+    for (const call of unanswered.filter((c) => c.operation === 'BatchMeterUsage')) {
+      const customer = call.body.UsageRecords[0].CustomerIdentifier;
+      const present = DIMENSIONS.filter((d) => storedKeys.has(`${customer}|${d}`)).length;
+      assert.ok(present === 0 || present === DIMENSIONS.length, `batch of ${customer} half applied: ${present} of 5`);
+    }
 
     // The calls that got no answer are retried, as an SDK would: each ends with one record.
     for (const call of unanswered) {
