@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::control;
 use crate::domain::settings::Settings;
+use crate::domain::signing::MAX_VERSIONS;
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::gate::deployment::Deployment;
@@ -139,11 +140,13 @@ pub fn plan<S: Store + ?Sized>(
         Some(Endpoint::Control(Control::RotateKeys)) => (true, true),
         _ => (false, false),
     };
-    let first_use =
-        makes_keys && ops::register_usage::key_ring(store).is_ok_and(|ring| ring.is_empty());
+    let ring = ops::register_usage::key_ring(store).unwrap_or_default();
+    let first_use = makes_keys && ring.is_empty();
+    // A rotation the ring has no room for is refused (409): no key is made for it.
+    let rotation = rotates && ring.latest() < MAX_VERSIONS;
     Plan {
         credited: true,
-        signing_keys: usize::from(first_use) + usize::from(rotates),
+        signing_keys: usize::from(first_use) + usize::from(rotation),
     }
 }
 

@@ -21,6 +21,12 @@ impl TokenBucket {
         }
     }
 
+    /// Whether a token is there now (nothing is taken).
+    pub fn has_room(&self, now_ms: i64) -> bool {
+        let elapsed = (now_ms - self.at_ms).max(0) as f64 / 1000.0;
+        (self.tokens + elapsed * self.limit.per_second).min(self.limit.burst) >= 1.0
+    }
+
     /// Takes a token; `Err(seconds)` says how long until one is there.
     pub fn take(&mut self, now_ms: i64) -> Result<(), u64> {
         let elapsed = (now_ms - self.at_ms).max(0) as f64 / 1000.0;
@@ -58,7 +64,9 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(bucket.take(0), Ok(()));
         }
+        assert!(!bucket.has_room(0));
         assert_eq!(bucket.take(0), Err(1));
+        assert!(bucket.has_room(500));
         assert_eq!(bucket.take(499), Err(1));
         assert_eq!(bucket.take(500), Ok(()));
         assert!(bucket.take(500).is_err());

@@ -117,9 +117,16 @@ impl DurableObject for NamespaceObject {
                 host_now(),
             )
         };
-        // The costly preparations only for requests with the namespace's credential.
+        // The costly preparations only for requests with the namespace's credential, and
+        // not for one its rate is about to refuse.
+        let over_rate = self
+            .rate
+            .borrow()
+            .as_ref()
+            .is_some_and(|bucket| !bucket.has_room(host_now().millis()));
+        let wanted = if over_rate { 0 } else { plan.signing_keys };
         let mut spare_keys = Vec::new();
-        for _ in 0..plan.signing_keys {
+        for _ in 0..wanted {
             match webcrypto_signing_key().await {
                 Ok(der) => spare_keys.push(der),
                 Err(e) => {
