@@ -14,7 +14,7 @@ pub struct Instant(pub i64);
 
 impl Instant {
     /// Earliest and latest instants we represent (years 0000 to 9999), so arithmetic on any
-    /// instant built by `from_epoch_seconds` cannot overflow.
+    /// instant built by `try_from_epoch_seconds` cannot overflow.
     pub const MIN: Instant = Instant(-62_167_219_200_000);
     pub const MAX: Instant = Instant(253_402_300_799_999);
 
@@ -24,26 +24,6 @@ impl Instant {
         let ms = (seconds * MS_PER_SECOND as f64).floor();
         (ms.is_finite() && ms >= Self::MIN.0 as f64 && ms <= Self::MAX.0 as f64)
             .then_some(Instant(ms as i64))
-    }
-
-    /// From epoch seconds, clamped to range.
-    pub fn from_epoch_seconds(seconds: f64) -> Instant {
-        let ms = (seconds * MS_PER_SECOND as f64).floor();
-        if ms.is_nan() || ms <= Self::MIN.0 as f64 {
-            Self::MIN
-        } else if ms >= Self::MAX.0 as f64 {
-            Self::MAX
-        } else {
-            Instant(ms as i64)
-        }
-    }
-
-    pub fn from_epoch_seconds_int(seconds: i64) -> Instant {
-        Instant(seconds.saturating_mul(MS_PER_SECOND)).clamped()
-    }
-
-    fn clamped(self) -> Instant {
-        Instant(self.0.clamp(Self::MIN.0, Self::MAX.0))
     }
 
     pub fn millis(self) -> i64 {
@@ -292,13 +272,13 @@ mod tests {
     }
 
     #[test]
-    fn epoch_seconds_accept_fractions_and_clamp_absurd_values() {
+    fn epoch_seconds_accept_fractions_and_refuse_what_is_out_of_range() {
         assert_eq!(
-            Instant::from_epoch_seconds(1_767_270_615.5).millis(),
-            1_767_270_615_500
+            Instant::try_from_epoch_seconds(1_767_270_615.5),
+            Some(Instant(1_767_270_615_500))
         );
-        assert_eq!(Instant::from_epoch_seconds(1e300), Instant::MAX);
-        assert_eq!(Instant::from_epoch_seconds(-1e300), Instant::MIN);
+        assert_eq!(Instant::try_from_epoch_seconds(1e300), None);
+        assert_eq!(Instant::try_from_epoch_seconds(-1e300), None);
         assert_eq!(Instant::try_from_epoch_seconds(1e20), None);
         assert_eq!(Instant::try_from_epoch_seconds(-62_167_219_201.0), None);
         assert_eq!(Instant::try_from_epoch_seconds(f64::NAN), None);
@@ -306,6 +286,5 @@ mod tests {
             Instant::try_from_epoch_seconds(253_402_300_799.0),
             Some(Instant(253_402_300_799_000))
         );
-        assert_eq!(Instant::from_epoch_seconds_int(i64::MAX), Instant::MAX);
     }
 }
