@@ -73,22 +73,19 @@ impl FrontDoor {
 /// 500 in the request's protocol, with the request id the step gave it.
 pub fn rolled_back(req: &HttpRequest, request_id: &str) -> HttpResponse {
     let message = "The request failed and was rolled back: nothing of it was applied. Retry it.";
-    let response = match FrontDoor::of(req) {
-        _ if !is_aws_path(req) => json_error(500, message),
-        door => door.error(
-            &ServiceError::new(ErrorKind::InternalServiceErrorException, message),
-            request_id,
-        ),
-    };
-    if response.header("x-amzn-RequestId").is_some() {
-        response
+    let aws_call = (req.method == "POST" && req.path == "/") || cbor::is_rpc_path(&req.path);
+    if aws_call {
+        let error = ServiceError::new(ErrorKind::InternalServiceErrorException, message);
+        access_gate::aws_error(&req.path, &error, request_id)
     } else {
-        response.with_header("x-amzn-RequestId", request_id)
+        json_error(500, message).with_header("x-amzn-RequestId", request_id)
     }
 }
 
-fn is_aws_path(req: &HttpRequest) -> bool {
-    (req.method == "POST" && req.path == "/") || cbor::is_rpc_path(&req.path)
+/// A namespace's answer to a request, and whether the request carried its credential.
+pub struct Served {
+    pub response: HttpResponse,
+    pub credited: bool,
 }
 
 /// `GET /` of a namespace: what the endpoint is (no namespace data).
@@ -103,51 +100,44 @@ pub fn banner(namespace: &str) -> HttpResponse {
     )
 }
 
-/// What a request needs before its synchronous step, decided once from its route: the
-/// worker has WebCrypto make the signing keys (asynchronous) only for requests that carry
-/// the namespace's credential.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Plan {
-    /// The request carries the namespace's credential (always, in an open deployment).
-    pub credited: bool,
-    /// How many signing keys it may make (a first use of the keys, a rotation, or both).
-    pub signing_keys: usize,
-}
-
-pub fn plan<S: Store + ?Sized>(
+/// How many signing keys a request may make (a first use of the keys, a rotation, or both),
+/// so the worker can have WebCrypto make them before the request's synchronous step: it is
+/// asynchronous and much faster than generating keys in wasm. Decided from the route, and
+/// 0 for a request without the namespace's credential, which will be refused anyway.
+pub fn signing_keys_ahead<S: Store + ?Sized>(
     store: &S,
     name: &str,
     req: &HttpRequest,
     deployment: &Deployment,
     provision: Option<&Provision>,
     host_now: Instant,
-) -> Plan {
+) -> usize {
     let Ok(found) = routes::find(&req.method, req.signed_path()) else {
-        return Plan::default();
-    };
-    if !carries_credential(store, name, req, &found, deployment, provision, host_now) {
-        return Plan::default();
-    }
-    let target = match found.endpoint() {
-        Some(Endpoint::AwsJson) => req.header("x-amz-target").map(str::trim),
-        _ => None,
+        return 0;
     };
     let (makes_keys, rotates) = match found.endpoint() {
-        Some(Endpoint::AwsJson) => (target == Some("AWSMPMeteringService.RegisterUsage"), false),
+        Some(Endpoint::AwsJson) => (
+            req.header("x-amz-target").map(str::trim) == Some("AWSMPMeteringService.RegisterUsage"),
+            false,
+        ),
         Some(Endpoint::Control(
             Control::CreateKeys | Control::RetireKey | Control::ReinstateKey,
         )) => (true, false),
         Some(Endpoint::Control(Control::RotateKeys)) => (true, true),
         _ => (false, false),
     };
-    let ring = ops::register_usage::key_ring(store).unwrap_or_default();
-    let first_use = makes_keys && ring.is_empty();
-    // A rotation the ring has no room for is refused (409): no key is made for it.
-    let rotation = rotates && ring.latest() < MAX_VERSIONS;
-    Plan {
-        credited: true,
-        signing_keys: usize::from(first_use) + usize::from(rotation),
+    if !makes_keys {
+        return 0;
     }
+    let ring = ops::register_usage::key_ring(store).unwrap_or_default();
+    // A rotation the ring has no room for is refused (409): no key is made for it.
+    let wanted =
+        usize::from(ring.is_empty()) + usize::from(rotates && ring.latest() < MAX_VERSIONS);
+    if wanted > 0 && !carries_credential(store, name, req, &found, deployment, provision, host_now)
+    {
+        return 0;
+    }
+    wanted
 }
 
 /// How far a locked deployment lets a signature's date lie from its own time (AWS's rule).
@@ -222,7 +212,7 @@ fn check_signature_date(signed: &Signed, now: Instant) -> Result<(), ServiceErro
 }
 
 /// Whether a request carries the namespace's credential (always true in an open
-/// deployment).
+/// deployment), checked ahead of the step only where that saves costly work.
 fn carries_credential<S: Store + ?Sized>(
     store: &S,
     name: &str,
@@ -264,25 +254,39 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
     /// deployment the request's credential is checked first, before anything is read or
     /// written, so a namespace that was never provisioned stays without state.
     pub fn handle(&mut self, req: &HttpRequest) -> HttpResponse {
+        self.serve(req).response
+    }
+
+    /// `handle`, also saying whether the request carried the namespace's credential (its
+    /// control token, or a verified signature): only those count as the namespace's use.
+    pub fn serve(&mut self, req: &HttpRequest) -> Served {
         let request_id = self.ids.request_id();
-        let response = match routes::find(&req.method, req.signed_path()) {
-            Err(message) => json_error(400, message),
-            Ok(found) => match self
-                .check_access(req, &found, &request_id)
-                .and_then(|()| self.check_control_rate(&found))
-            {
-                Err(refusal) => refusal,
-                Ok(()) => match self.ensure_initialized() {
-                    Err(e) => FrontDoor::of(req).error(&e, &request_id),
-                    Ok(()) => self.route(req, found, &request_id),
-                },
+        let (response, credited) = match routes::find(&req.method, req.signed_path()) {
+            Err(message) => (json_error(400, message), false),
+            Ok(found) => match self.check_access(req, &found, &request_id) {
+                Err(refusal) => (refusal, false),
+                Ok(()) => {
+                    let by_token = found.access == Access::Namespace;
+                    let outcome = self
+                        .check_control_rate(&found)
+                        .and_then(|()| {
+                            self.ensure_initialized()
+                                .map_err(|e| FrontDoor::of(req).error(&e, &request_id))
+                        })
+                        .map(|()| self.route(req, found, &request_id));
+                    match outcome {
+                        Err(refusal) => (refusal, by_token),
+                        Ok((response, signed)) => (response, by_token || signed),
+                    }
+                }
             },
         };
-        if response.header("x-amzn-RequestId").is_some() {
+        let response = if response.header("x-amzn-RequestId").is_some() {
             response
         } else {
             response.with_header("x-amzn-RequestId", &request_id)
-        }
+        };
+        Served { response, credited }
     }
 
     /// The namespace's half of the gate (the worker entry did the rest): its control token,
@@ -339,30 +343,33 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         self.rate.as_mut().and_then(|bucket| bucket.take(now).err())
     }
 
-    fn route(&mut self, req: &HttpRequest, found: Found<'_>, request_id: &str) -> HttpResponse {
+    /// The route's answer, and whether an AWS call's signature was verified.
+    fn route(
+        &mut self,
+        req: &HttpRequest,
+        found: Found<'_>,
+        request_id: &str,
+    ) -> (HttpResponse, bool) {
         let (method, path) = (req.method.as_str(), req.path.as_str());
-        match found.outcome {
+        let answer = match found.outcome {
             Outcome::Route(route, params) => match route.endpoint {
-                Endpoint::AwsJson => self.aws(req, request_id, FrontDoor::AwsJson),
-                Endpoint::RpcV2Cbor => self.aws(req, request_id, FrontDoor::RpcV2Cbor),
+                Endpoint::AwsJson => return self.aws(req, request_id, FrontDoor::AwsJson),
+                Endpoint::RpcV2Cbor => return self.aws(req, request_id, FrontDoor::RpcV2Cbor),
                 Endpoint::Banner => banner(self.name),
                 Endpoint::Ping => HttpResponse::new(200, "text/plain", "pong"),
                 Endpoint::Control(endpoint) => control::handle(self, req, endpoint, &params),
                 Endpoint::Admin(_) => json_error(404, "admin routes are not served by a namespace"),
             },
-            _ if cbor::is_rpc_path(path) => self.aws(req, request_id, FrontDoor::RpcV2Cbor),
-            Outcome::MethodNotAllowed => json_error(
-                405,
-                format!("{method} is not allowed on {path}"),
-            ),
+            _ if cbor::is_rpc_path(path) => return self.aws(req, request_id, FrontDoor::RpcV2Cbor),
+            Outcome::MethodNotAllowed => {
+                json_error(405, format!("{method} is not allowed on {path}"))
+            }
             Outcome::NotFound if found.access == Access::Namespace => {
                 json_error(404, format!("no control endpoint {path}"))
             }
-            Outcome::NotFound => json_error(
-                404,
-                format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>; the control API is under /_mock/"),
-            ),
-        }
+            Outcome::NotFound => access_gate::no_route(method, path),
+        };
+        (answer, false)
     }
 
     fn ensure_initialized(&mut self) -> Result<(), ServiceError> {
@@ -372,7 +379,14 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         Ok(())
     }
 
-    fn aws(&mut self, req: &HttpRequest, request_id: &str, door: FrontDoor) -> HttpResponse {
+    /// An AWS call's answer, and whether its signature was verified.
+    fn aws(
+        &mut self,
+        req: &HttpRequest,
+        request_id: &str,
+        door: FrontDoor,
+    ) -> (HttpResponse, bool) {
+        let verified = std::cell::Cell::new(false);
         let outcome = load_settings(self.store).and_then(|settings| {
             let verifier = Verifier {
                 settings: &settings,
@@ -381,6 +395,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             };
             let call = door.admit(req, |signed| {
                 authenticate(req, signed, &verifier)?;
+                verified.set(true);
                 match self.throttled() {
                     None => Ok(()),
                     Some(_) => Err(ServiceError::new(
@@ -404,10 +419,11 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 ops::dispatch(call.operation, &call.input, &context, self.store, self.ids)?;
             Ok((call.operation, output))
         });
-        match outcome {
+        let response = match outcome {
             Ok((operation, output)) => door.ok(operation, &output, request_id),
             Err(e) => door.error(&e, request_id),
-        }
+        };
+        (response, verified.get())
     }
 }
 
@@ -433,7 +449,7 @@ mod tests {
         let mut store = MemoryStore::new();
         let open = Deployment::default();
         let keys_of = |store: &MemoryStore, req: &HttpRequest| {
-            plan(store, "ns", req, &open, None, Instant(0)).signing_keys
+            signing_keys_ahead(store, "ns", req, &open, None, Instant(0))
         };
         let register = request("POST", "/", Some("AWSMPMeteringService.RegisterUsage"));
         let meter = request("POST", "/", Some("AWSMPMeteringService.MeterUsage"));
@@ -456,21 +472,19 @@ mod tests {
     }
 
     #[test]
-    fn a_locked_deployment_plans_nothing_for_a_request_without_the_credential() {
+    fn a_locked_deployment_makes_no_key_ahead_for_a_request_without_the_credential() {
         let store = MemoryStore::new();
         let locked = Deployment::locked_with("admin-token-for-the-plan-test");
-        let rotate = request("POST", "/_mock/keys/rotate", None);
-        assert_eq!(
-            plan(&store, "ns", &rotate, &locked, None, Instant(0)),
-            Plan::default()
-        );
-        let resolve = HttpRequest {
-            body: br#"{"RegistrationToken": "abc"}"#.to_vec(),
-            ..request("POST", "/", Some("AWSMPMeteringService.ResolveCustomer"))
-        };
-        assert_eq!(
-            plan(&store, "ns", &resolve, &locked, None, Instant(0)),
-            Plan::default()
-        );
+        for req in [
+            request("POST", "/_mock/keys/rotate", None),
+            request("POST", "/", Some("AWSMPMeteringService.RegisterUsage")),
+        ] {
+            assert_eq!(
+                signing_keys_ahead(&store, "ns", &req, &locked, None, Instant(0)),
+                0,
+                "{}",
+                req.path
+            );
+        }
     }
 }

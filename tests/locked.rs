@@ -215,3 +215,22 @@ fn signatures_far_from_the_deployment_s_time_and_presigned_requests_are_refused(
     );
     assert_eq!(m.send(presigned).error_name(), "InvalidSignatureException");
 }
+
+#[test]
+fn only_requests_with_the_namespace_s_credential_count_as_its_use() {
+    let (mut m, mine) = locked();
+    let control = |token: &str| HttpRequest {
+        method: "GET".into(),
+        path: "/_mock/health".into(),
+        headers: vec![("Authorization".into(), format!("Bearer {token}"))],
+        ..Default::default()
+    };
+    assert!(m.credited(control(&mine.control_token)));
+    assert!(!m.credited(control("mmct_stranger")));
+    let signed = |secret: &str| signed_meter_usage(&mine.access_key_id, secret, "/ns/team/");
+    assert!(m.credited(signed(&mine.secret_access_key)));
+    assert!(!m.credited(signed("guess")));
+    let mut unsigned = signed(&mine.secret_access_key);
+    unsigned.headers.retain(|(n, _)| n != "Authorization");
+    assert!(!m.credited(unsigned));
+}

@@ -61,6 +61,14 @@ pub fn json_error(status: u16, message: impl Into<String>) -> HttpResponse {
     HttpResponse::json(status, &json!({ "error": message.into() }))
 }
 
+/// The answer to a path the worker does not serve.
+pub fn no_route(method: &str, path: &str) -> HttpResponse {
+    json_error(
+        404,
+        format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>; the control API is under /_mock/"),
+    )
+}
+
 /// An AWS error in the protocol of the request's path.
 pub fn aws_error(path: &str, error: &ServiceError, request_id: &str) -> HttpResponse {
     if cbor::is_rpc_path(path) {
@@ -122,13 +130,7 @@ pub fn admit<'p>(
         }
     })?;
     if found.access == Access::Public && found.route().is_none() {
-        return Err(json_error(
-            404,
-            format!(
-                "no route {} {}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>; the control API is under /_mock/",
-                head.method, found.path
-            ),
-        ));
+        return Err(no_route(head.method, &found.path));
     }
     let body_limit = limit_of(found.access, deployment);
     if let Some(len) = head.content_length.filter(|&len| len > body_limit) {

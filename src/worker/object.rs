@@ -106,9 +106,9 @@ impl DurableObject for NamespaceObject {
         if deployment.locked() && provision.is_none() {
             return to_response(self.refuse_unprovisioned(&deployment, routed.namespace, &request));
         }
-        let plan = {
+        let keys_ahead = {
             let store = self.open_store();
-            service::plan(
+            service::signing_keys_ahead(
                 store.as_ref().expect("opened"),
                 routed.namespace,
                 &request,
@@ -117,14 +117,13 @@ impl DurableObject for NamespaceObject {
                 host_now(),
             )
         };
-        // The costly preparations only for requests with the namespace's credential, and
-        // not for one its rate is about to refuse.
+        // Not for a request the namespace's rate is about to refuse.
         let over_rate = self
             .rate
             .borrow()
             .as_ref()
             .is_some_and(|bucket| !bucket.has_room(host_now().millis()));
-        let wanted = if over_rate { 0 } else { plan.signing_keys };
+        let wanted = if over_rate { 0 } else { keys_ahead };
         let mut spare_keys = Vec::new();
         for _ in 0..wanted {
             match webcrypto_signing_key().await {
@@ -160,6 +159,7 @@ impl DurableObject for NamespaceObject {
             spare_keys,
             bucket,
             response: None,
+            credited: false,
             random_failed: false,
         };
         let (step, committed) = atomically(&self.state, step);
@@ -168,6 +168,7 @@ impl DurableObject for NamespaceObject {
             request,
             bucket,
             response,
+            credited,
             ..
         } = step;
         *self.rate.borrow_mut() = bucket;
@@ -196,7 +197,7 @@ impl DurableObject for NamespaceObject {
                 worker::console_error!("setting the alarm failed: {e}");
             }
         }
-        if plan.credited && provision.is_some() {
+        if credited && committed && provision.is_some() {
             if let Err(e) = self.record_activity(generation).await {
                 worker::console_error!("recording the namespace's activity failed: {e}");
             }
@@ -270,6 +271,8 @@ struct Step {
     spare_keys: Vec<Vec<u8>>,
     bucket: Option<TokenBucket>,
     response: Option<HttpResponse>,
+    /// The request carried the namespace's credential (counts as its use).
+    credited: bool,
     random_failed: bool,
 }
 
@@ -283,7 +286,7 @@ impl Step {
             spare_keys: std::mem::take(&mut self.spare_keys),
             failed: false,
         };
-        let response = Namespace {
+        let served = Namespace {
             name: &self.name,
             store: &mut self.store,
             host_now: host_now(),
@@ -292,8 +295,9 @@ impl Step {
             provision: self.provision.as_ref(),
             rate: self.bucket.as_mut(),
         }
-        .handle(&self.request);
-        self.response = Some(response);
+        .serve(&self.request);
+        self.response = Some(served.response);
+        self.credited = served.credited;
         self.random_failed = ids.failed;
     }
 

@@ -16,9 +16,20 @@ pub const REGISTRY_BINDING: &str = "REGISTRY";
 pub const REGISTRY_NAME: &str = "registry";
 
 /// The deployment's configuration from its variables and secrets (`ADMIN_TOKEN` may be
-/// either: `wrangler secret put`, `--var`, or `.dev.vars`).
+/// either: `wrangler secret put`, `--var`, or `.dev.vars`). An isolate runs one version of
+/// the worker with one environment, so it is read once per isolate.
 pub fn deployment(env: &Env) -> std::result::Result<Deployment, String> {
-    Deployment::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))
+    thread_local! {
+        static READ: std::cell::RefCell<Option<std::result::Result<Deployment, String>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    READ.with(|read| {
+        read.borrow_mut()
+            .get_or_insert_with(|| {
+                Deployment::from_vars(|name| env.var(name).ok().map(|v| v.to_string()))
+            })
+            .clone()
+    })
 }
 
 /// Converts a core response into a Workers response.

@@ -118,8 +118,13 @@ impl Mock {
         }
     }
 
-    pub fn send(&mut self, req: HttpRequest) -> Answer {
-        let response = Namespace {
+    /// Whether the namespace counted the request as carrying its credential.
+    pub fn credited(&mut self, req: HttpRequest) -> bool {
+        self.namespace().serve(&req).credited
+    }
+
+    fn namespace(&mut self) -> Namespace<'_, MemoryStore> {
+        Namespace {
             name: &self.name,
             store: &mut self.store,
             host_now: self.host_now,
@@ -128,7 +133,10 @@ impl Mock {
             provision: self.provision.as_ref(),
             rate: self.rate.as_mut(),
         }
-        .handle(&req);
+    }
+
+    pub fn send(&mut self, req: HttpRequest) -> Answer {
+        let response = self.namespace().handle(&req);
         if response.header("content-type") == Some("application/cbor") {
             let body = ciborium::from_reader::<ciborium::Value, _>(response.body.as_slice())
                 .map(cbor_as_json)
