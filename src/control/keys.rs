@@ -7,11 +7,10 @@
 //! Layer: control. Reading keys never makes one; version 1 is made by the first
 //! state-changing use: RegisterUsage, `POST /_mock/keys`, a rotation or a retirement.
 
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{bad, body_json, internal, limit_param, ok, store_err, Answer, ControlError};
+use super::{bad, internal, limit_param, ok, optional_body, store_err, Answer, ControlError};
 use crate::domain::signing::{KeyError, KeyRing, SigningKey, MAX_VERSIONS};
 use crate::domain::time::{optional_rfc3339, Instant};
 use crate::namespace::Namespace;
@@ -33,19 +32,6 @@ fn ring<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Result<(KeyRing, Instan
 
 fn key_failure(e: KeyError) -> ControlError {
     ControlError(500, e.to_string())
-}
-
-/// The JSON body as `T`, or `T::default()` when there is none.
-fn optional_body<T: DeserializeOwned + Default>(
-    req: &HttpRequest,
-    what: &str,
-    fields: &str,
-) -> Result<T, ControlError> {
-    if req.body.is_empty() {
-        return Ok(T::default());
-    }
-    serde_json::from_value(body_json(req)?)
-        .map_err(|e| bad(format!("invalid {what}: {e} (fields: {fields})")))
 }
 
 fn key_view(key: &SigningKey, now: Instant) -> Result<Value, ControlError> {

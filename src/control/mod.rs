@@ -9,6 +9,8 @@
 pub mod keys;
 pub mod onboarding;
 
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::domain::catalogue::Product;
@@ -118,15 +120,17 @@ fn limit_param(value: &str, max: usize) -> Result<usize, ControlError> {
         .ok_or_else(|| bad(format!("limit must be 1-{max}")))
 }
 
-/// The JSON body, or an empty object when there is none.
-fn body_json_or_empty(req: &HttpRequest) -> Result<Value, ControlError> {
+/// The JSON body as `T`, or `T::default()` when there is none.
+fn optional_body<T: DeserializeOwned + Default>(
+    req: &HttpRequest,
+    what: &str,
+    fields: &str,
+) -> Result<T, ControlError> {
     if req.body.is_empty() {
-        return Ok(json!({}));
+        return Ok(T::default());
     }
-    match body_json(req)? {
-        Value::Object(map) => Ok(Value::Object(map)),
-        _ => Err(bad("the body must be a JSON object")),
-    }
+    serde_json::from_value(body_json(req)?)
+        .map_err(|e| bad(format!("invalid {what}: {e} (fields: {fields})")))
 }
 
 fn body_json(req: &HttpRequest) -> Result<Value, ControlError> {
@@ -378,16 +382,29 @@ fn add_fault<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) ->
     Ok(HttpResponse::json(201, &json!({ "faults": queued })))
 }
 
-/// Forgets the namespace's state but keeps its signing keys: they stand for AWS's keys, which
-/// a seller's container holds, and making one takes a moment.
-/// `POST /_mock/reset` with an optional `{"seed": "demo" | "empty"}` (default: the demo
-/// seed for `default`, empty for the others), so any namespace can start from the demo.
+/// Which state a reset leaves (`{"seed": "demo" | "empty"}`).
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Seed {
+    Demo,
+    Empty,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    seed: Option<Seed>,
+}
+
+/// `POST /_mock/reset`: forgets the namespace's state but keeps its signing keys (they stand
+/// for AWS's keys, which a seller's container holds, and making one takes a moment). It
+/// starts again from the demo seed (`default`'s choice) or empty (the others'), or as
+/// `{"seed": …}` says, so any namespace can start from the demo.
 fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
-    let demo = match body_json_or_empty(req)?.get("seed").map(Value::as_str) {
+    let body: ResetBody = optional_body(req, "reset", "seed: demo or empty")?;
+    let demo = match body.seed {
+        Some(seed) => matches!(seed, Seed::Demo),
         None => ns.name == crate::protocol::route::DEFAULT_NAMESPACE,
-        Some(Some("demo")) => true,
-        Some(Some("empty")) => false,
-        Some(_) => return Err(bad("seed must be \"demo\" or \"empty\"")),
     };
     let keys = register_usage::key_ring(ns.store).map_err(internal)?;
     ns.store.clear().map_err(store_err)?;

@@ -99,7 +99,9 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
             let name = found.namespace.unwrap_or_default();
             return Ok(Served::Answered(service::banner(name)));
         }
-        (Access::Public, _) => return Ok(Served::Answered(json_error(404, "no such route"))),
+        (Access::Public, _) => {
+            return Ok(Served::Answered(gate::no_route(&method, &found.path)));
+        }
         _ => {}
     }
     // A body without a length is read here, up to the route's limit, so no stream can make

@@ -129,7 +129,7 @@ impl DurableObject for RegistryObject {
             Some(Endpoint::Admin(Admin::DeleteNamespace)) => self.delete(&name).await,
             Some(Endpoint::Admin(Admin::RotateNamespace)) => self.rotate(&origin, &name).await,
             Some(Endpoint::Admin(Admin::Routes)) => answer(200, admin::routes_view()),
-            _ if found.route().is_none() && found.params().is_empty() => {
+            _ => {
                 let status = match found.outcome {
                     routes::Outcome::MethodNotAllowed => 405,
                     _ => 404,
@@ -139,10 +139,6 @@ impl DurableObject for RegistryObject {
                     format!("no admin endpoint {method} {path}"),
                 ))
             }
-            _ => to_response(json_error(
-                404,
-                format!("no admin endpoint {method} {path}"),
-            )),
         }
     }
 }
