@@ -22,8 +22,8 @@ const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let request_id = random_uuid();
     let answer = match serve(req, &env, &request_id).await {
-        Ok(Served::Forwarded(response)) => return Ok(response),
-        Ok(Served::Answered(response)) => response,
+        Ok(Handled::Forwarded(response)) => return Ok(response),
+        Ok(Handled::Answered(response)) => response,
         Err(e) => {
             worker::console_error!("request failed at the entry: {e}");
             json_error(500, "the mock failed to serve the request")
@@ -37,17 +37,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     to_response(answer)
 }
 
-enum Served {
+enum Handled {
     Forwarded(Response),
     Answered(HttpResponse),
 }
 
-async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> {
+async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled> {
     let deployment = match deployment(env) {
         Ok(d) => d,
         Err(message) => {
             worker::console_error!("misconfigured deployment: {message}");
-            return Ok(Served::Answered(json_error(
+            return Ok(Handled::Answered(json_error(
                 500,
                 format!("the deployment is misconfigured: {message}"),
             )));
@@ -65,7 +65,7 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
         method.as_str(),
         "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
     ) {
-        return Ok(Served::Answered(json_error(
+        return Ok(Handled::Answered(json_error(
             405,
             format!("the method {method} is not served here"),
         )));
@@ -81,7 +81,7 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
     };
     let admitted = match gate::admit(&head, &deployment, request_id) {
         Ok(admitted) => admitted,
-        Err(refusal) => return Ok(Served::Answered(refusal)),
+        Err(refusal) => return Ok(Handled::Answered(refusal)),
     };
     let found = &admitted.found;
     // Public routes hold no namespace data and are answered here; only routes that need a
@@ -89,7 +89,7 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
     // namespace) can be sent to one from outside.
     match (found.access, found.endpoint()) {
         (_, Some(Endpoint::Ping)) => {
-            return Ok(Served::Answered(HttpResponse::new(
+            return Ok(Handled::Answered(HttpResponse::new(
                 200,
                 "text/plain",
                 "pong",
@@ -97,10 +97,10 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
         }
         (_, Some(Endpoint::Banner)) => {
             let name = found.namespace.unwrap_or_default();
-            return Ok(Served::Answered(service::banner(name)));
+            return Ok(Handled::Answered(service::banner(name)));
         }
         (Access::Public, _) => {
-            return Ok(Served::Answered(gate::no_route(&method, &found.path)));
+            return Ok(Handled::Answered(gate::no_route(&method, &found.path)));
         }
         _ => {}
     }
@@ -125,7 +125,7 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
                     }
                 }
                 let refusal = gate::too_large(&head, found, seen, admitted.body_limit, request_id);
-                return Ok(Served::Answered(refusal));
+                return Ok(Handled::Answered(refusal));
             }
         }
         let mut init = RequestInit::new();
@@ -146,11 +146,11 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
         .id_from_name(&object)?
         .get_stub()?;
     match stub.fetch_with_request(forwarded).await {
-        Ok(response) => Ok(Served::Forwarded(response)),
+        Ok(response) => Ok(Handled::Forwarded(response)),
         Err(e) if found.access == Access::Aws => {
             // Answered in the request's own protocol, so SDKs still read it as the service's.
             let error = ServiceError::internal(format!("namespace {object}: {e}"));
-            Ok(Served::Answered(gate::aws_error(
+            Ok(Handled::Answered(gate::aws_error(
                 &found.path,
                 &error,
                 request_id,
@@ -158,7 +158,7 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Served> 
         }
         Err(e) => {
             worker::console_error!("{object}: {e}");
-            Ok(Served::Answered(json_error(
+            Ok(Handled::Answered(json_error(
                 500,
                 format!("{object} failed to answer"),
             )))
