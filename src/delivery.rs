@@ -164,7 +164,7 @@ mod tests {
         }))
         .unwrap();
         let customer = Customer {
-            customer_identifier: Some("c".into()),
+            customer_identifier: Some("c".parse().unwrap()),
             ..Default::default()
         };
         let mut n = 0;

@@ -137,6 +137,89 @@ fn bad_control_input_is_a_400_with_a_message() {
     assert_eq!(m.control("DELETE", "/settings", None).status, 405);
 }
 
+/// Control input is parsed once, where it enters: a refused field is named by its path,
+/// with what the value must look like, and nothing is written.
+#[test]
+fn a_refused_field_is_named_by_its_path() {
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "a", "dimensions": ["d"], "customers": [{"customerIdentifier": "c1"}]}));
+    for (method, path, body, expected) in [
+        (
+            "POST",
+            "/products",
+            json!({"productCode": "b", "dimensions": ["d"], "customers": [{"customerIdentifier": "c"}, {"customerAWSAccountId": "1", "licenseArn": "arn:nope"}]}),
+            "customers[1].licenseArn: 'arn:nope' is not a license ARN",
+        ),
+        (
+            "POST",
+            "/products",
+            json!({"productCode": "b c", "dimensions": ["d"]}),
+            "productCode: 'b c' must be 1-255 characters",
+        ),
+        (
+            "POST",
+            "/products",
+            json!({"productCode": "b", "dimensions": ["d"], "sellerAccountId": "123"}),
+            "sellerAccountId: '123' must be 12 digits",
+        ),
+        (
+            "POST",
+            "/products",
+            json!({"productCode": "b", "dimensions": ["d", ""]}),
+            "dimensions[1]: '' must be 1-255 characters",
+        ),
+        (
+            "POST",
+            "/products",
+            json!({"productCode": "b", "dimensions": ["d"], "webhooks": [{"url": "ftp://x"}]}),
+            "webhooks[0].url: 'ftp://x' must be an http:// or https:// URL",
+        ),
+        (
+            "POST",
+            "/registration-tokens",
+            json!({"productCode": "a", "customerAWSAccountId": "12ab"}),
+            "customerAWSAccountId: '12ab' must be digits",
+        ),
+        (
+            "POST",
+            "/registration-tokens",
+            json!({"productCode": "a", "customerIdentifier": "c1", "colour": "red"}),
+            "unknown field 'colour'",
+        ),
+        (
+            "POST",
+            "/subscriptions",
+            json!({"productCode": "a", "customerIdentifier": "c1", "action": "subscribe-maybe"}),
+            "action: unknown variant `subscribe-maybe`",
+        ),
+        (
+            "POST",
+            "/subscriptions",
+            json!({"productCode": "a", "customerIdentifier": "c1"}),
+            "missing field `action`",
+        ),
+        (
+            "PUT",
+            "/entitlements",
+            json!({"productCode": "a", "customerIdentifier": "c1", "entitlements": [{"dimension": "d", "value": {"integerValue": "x"}}]}),
+            "entitlements[0].value.integerValue",
+        ),
+        (
+            "POST",
+            "/marketplace/subscribe?format=json",
+            json!({"productCode": "a", "fulfillmentUrl": "javascript:alert(1)"}),
+            "fulfillmentUrl: 'javascript:alert(1)' must be an http:// or https:// URL",
+        ),
+    ] {
+        let before = m.control("GET", "/products", None).body;
+        let a = m.control(method, path, Some(body.clone()));
+        assert_eq!(a.status, 400, "{method} {path} {body}: {:?}", a.body);
+        let error = a.body["error"].as_str().unwrap_or_default();
+        assert!(error.contains(expected), "{method} {path} {body}: {error}");
+        assert_eq!(m.control("GET", "/products", None).body, before);
+    }
+}
+
 #[test]
 fn settings_patches_merge_with_the_current_settings() {
     let mut m = Mock::new();

@@ -8,8 +8,11 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::constraints::{aws_len, is_account_id, is_license_arn, is_product_code};
 use super::entitlement::Entitlement;
+use super::names::{
+    AccountId, AgreementId, CustomerIdentifier, Dimension, HttpUrl, LicenseArn, ProductCode,
+    TwelveDigitAccountId,
+};
 use super::subscription::SubscriptionState;
 use super::time::Instant;
 
@@ -29,15 +32,15 @@ pub enum Integration {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Customer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_identifier: Option<String>,
+    pub customer_identifier: Option<CustomerIdentifier>,
     #[serde(
         default,
         rename = "customerAWSAccountId",
         skip_serializing_if = "Option::is_none"
     )]
-    pub customer_aws_account_id: Option<String>,
+    pub customer_aws_account_id: Option<AccountId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license_arn: Option<String>,
+    pub license_arn: Option<LicenseArn>,
     /// Where the subscription stands; customers listed without one are subscribed.
     #[serde(default)]
     pub subscription: SubscriptionState,
@@ -51,7 +54,7 @@ pub struct Customer {
     /// The agreement the buyer accepted (`ResolveCustomer`'s `Metadata.AgreementId`);
     /// assigned when the first registration token is minted if not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agreement_id: Option<String>,
+    pub agreement_id: Option<AgreementId>,
     /// The private offer subscribed to, echoed as `offer-identifier` in notifications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer_identifier: Option<String>,
@@ -111,7 +114,7 @@ pub const MAX_WEBHOOKS: usize = 5;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Webhook {
-    pub url: String,
+    pub url: HttpUrl,
     #[serde(default)]
     pub format: WebhookFormat,
 }
@@ -131,11 +134,11 @@ pub enum WebhookFormat {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Product {
-    pub product_code: String,
-    pub dimensions: Vec<String>,
+    pub product_code: ProductCode,
+    pub dimensions: Vec<Dimension>,
     /// The seller's account; seller calls from another 12-digit account are refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seller_account_id: Option<String>,
+    pub seller_account_id: Option<TwelveDigitAccountId>,
     #[serde(default)]
     pub integration: Integration,
     /// Regions the product runs in; empty means every Region.
@@ -143,7 +146,7 @@ pub struct Product {
     pub regions: Vec<String>,
     /// The seller's registration page, where the simulated sign-up POSTs the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fulfillment_url: Option<String>,
+    pub fulfillment_url: Option<HttpUrl>,
     /// Where notifications of this product are delivered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhooks: Vec<Webhook>,
@@ -195,42 +198,23 @@ impl Product {
             .find(|c| c.license_arn.as_deref() == Some(license))
     }
 
-    /// Checks a product document from the control API; the message says what to fix.
+    /// Checks what the product's fields cannot say alone (each field parsed valid): at
+    /// least one dimension, nothing listed twice, how customers are identified.
     pub fn check(&self) -> Result<(), String> {
-        let code = &self.product_code;
-        if code.is_empty() || aws_len(code) > 255 || !is_product_code(code) {
-            return Err(format!(
-                "productCode '{code}' must be 1-255 characters of letters, digits and -/=:_.@"
-            ));
-        }
         if self.dimensions.is_empty() {
             return Err("dimensions must list at least one dimension".into());
         }
         let mut seen = HashSet::new();
         for d in &self.dimensions {
-            if d.is_empty() || aws_len(d) > 255 {
-                return Err(format!("dimension '{d}' must be 1-255 characters"));
-            }
             if !seen.insert(d) {
                 return Err(format!("dimension '{d}' is listed twice"));
             }
-        }
-        if let Some(seller) = &self.seller_account_id {
-            if seller.len() != 12 || !is_account_id(seller) {
-                return Err(format!("sellerAccountId '{seller}' must be 12 digits"));
-            }
-        }
-        if let Some(url) = &self.fulfillment_url {
-            check_http_url(url, "fulfillmentUrl")?;
         }
         if self.webhooks.len() > MAX_WEBHOOKS {
             return Err(format!(
                 "a product has at most {MAX_WEBHOOKS} webhooks, not {}",
                 self.webhooks.len()
             ));
-        }
-        for (i, hook) in self.webhooks.iter().enumerate() {
-            check_http_url(&hook.url, &format!("webhooks[{i}].url"))?;
         }
         let (mut ids, mut accounts, mut licenses) =
             (HashSet::new(), HashSet::new(), HashSet::new());
@@ -242,40 +226,16 @@ impl Product {
                 ));
             }
             if let Some(id) = &c.customer_identifier {
-                if id.is_empty() || aws_len(id) > 255 {
-                    return Err(format!(
-                        "customer {n}: customerIdentifier must be 1-255 characters"
-                    ));
-                }
                 if !ids.insert(id) {
                     return Err(format!(
                         "customer {n}: customerIdentifier '{id}' is listed twice"
                     ));
                 }
             }
-            if let Some(account) = &c.customer_aws_account_id {
-                if aws_len(account) > 255 || !is_account_id(account) {
-                    return Err(format!(
-                        "customer {n}: customerAWSAccountId '{account}' must be digits"
-                    ));
-                }
-            }
             if let Some(license) = &c.license_arn {
-                if !is_license_arn(license) {
-                    return Err(format!(
-                        "customer {n}: licenseArn '{license}' is not a license ARN (arn:aws:license-manager::<account>:license:l-…)"
-                    ));
-                }
                 if !licenses.insert(license) {
                     return Err(format!(
                         "customer {n}: licenseArn '{license}' is listed twice"
-                    ));
-                }
-            }
-            if let Some(agreement) = &c.agreement_id {
-                if !is_agreement_id(agreement) {
-                    return Err(format!(
-                        "customer {n}: agreementId '{agreement}' must be 1-64 characters of letters, digits, _ / -"
                     ));
                 }
             }
@@ -308,24 +268,6 @@ impl Product {
             }
         }
         Ok(())
-    }
-}
-
-/// The model's `AgreementId`: 1-64 of `[A-Za-z0-9_/-]`.
-pub fn is_agreement_id(text: &str) -> bool {
-    (1..=64).contains(&text.len())
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '-'))
-}
-
-fn check_http_url(url: &str, name: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    match rest {
-        Some(rest) if !rest.is_empty() && !url.chars().any(char::is_whitespace) => Ok(()),
-        _ => Err(format!("{name} '{url}' must be an http:// or https:// URL")),
     }
 }
 
@@ -367,6 +309,7 @@ mod tests {
             json!({"productCode": "p", "dimensions": ["d"], "surprise": true}),
             json!({"productCode": "p", "dimensions": ["d"], "fulfillmentUrl": "javascript:alert(1)"}),
             json!({"productCode": "p", "dimensions": ["d"], "webhooks": [{"url": "ftp://x"}]}),
+            json!({"productCode": "p", "dimensions": ["d"], "customers": [{"customerIdentifier": "c", "agreementId": "has space"}]}),
             json!({"productCode": "p", "dimensions": ["d"], "webhooks": vec![json!({"url": "http://127.0.0.1:9/h"}); MAX_WEBHOOKS + 1]}),
         ] {
             assert!(product(bad.clone()).is_err(), "{bad}");
@@ -393,14 +336,18 @@ mod tests {
     #[test]
     fn a_license_added_to_a_legacy_customer_keeps_its_ledger_identity() {
         let mut c = Customer {
-            customer_aws_account_id: Some("111122223333".into()),
+            customer_aws_account_id: Some("111122223333".parse().unwrap()),
             ..Default::default()
         };
         assert_eq!(
             c.ledger_identity(Integration::Legacy),
             ("account", "111122223333")
         );
-        c.license_arn = Some("arn:aws:license-manager::111122223333:license:l-9".into());
+        c.license_arn = Some(
+            "arn:aws:license-manager::111122223333:license:l-9"
+                .parse()
+                .unwrap(),
+        );
         assert_eq!(
             c.ledger_identity(Integration::Legacy),
             ("account", "111122223333")

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::names::Dimension;
 use super::time::Instant;
 
 /// One entitlement of a customer for one dimension.
@@ -35,8 +36,8 @@ pub enum EntitlementValue {
 
 impl Entitlement {
     /// Checks an entitlement against its product's dimensions; the message says what to fix.
-    pub fn check(&self, dimensions: &[String]) -> Result<(), String> {
-        if !dimensions.contains(&self.dimension) {
+    pub fn check(&self, dimensions: &[Dimension]) -> Result<(), String> {
+        if !dimensions.iter().any(|d| *d == *self.dimension) {
             return Err(format!(
                 "entitlement dimension '{}' is not a dimension of the product ({})",
                 self.dimension,
@@ -103,7 +104,7 @@ mod tests {
             value: EntitlementValue::BooleanValue(true),
             expiration_date: None,
         };
-        assert!(e.check(&["users".into()]).is_err());
-        assert!(e.check(&["seats".into()]).is_ok());
+        assert!(e.check(&["users".parse().unwrap()]).is_err());
+        assert!(e.check(&["seats".parse().unwrap()]).is_ok());
     }
 }

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod constraints;
 pub mod entitlement;
 pub mod ids;
+pub mod names;
 pub mod notification;
 pub mod page_token;
 pub mod quantity;

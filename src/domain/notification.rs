@@ -187,7 +187,7 @@ impl EventRecord {
             .map(|&kind| eventbridge_event(kind, product, customer, at, next_id()))
             .collect();
         let pending = |w: &super::catalogue::Webhook, event_index| Delivery {
-            url: w.url.clone(),
+            url: w.url.to_string(),
             format: w.format,
             event_index,
             status: DeliveryStatus::Pending,
@@ -209,7 +209,7 @@ impl EventRecord {
         EventRecord {
             seq: 0,
             action: change.action().into(),
-            product_code: product.product_code.clone(),
+            product_code: product.product_code.to_string(),
             time: at,
             sns,
             event_bridge,
@@ -384,9 +384,9 @@ mod tests {
 
     fn customer() -> Customer {
         Customer {
-            customer_identifier: Some("cust-1".into()),
-            customer_aws_account_id: Some("111122223333".into()),
-            agreement_id: Some("agmt-1".into()),
+            customer_identifier: Some("cust-1".parse().unwrap()),
+            customer_aws_account_id: Some("111122223333".parse().unwrap()),
+            agreement_id: Some("agmt-1".parse().unwrap()),
             free_trial: true,
             ..Default::default()
         }

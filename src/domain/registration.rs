@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::Customer;
 use super::ids::{random_hex, IdSource};
+use super::names::{AccountId, AgreementId, CustomerIdentifier, LicenseArn, ProductCode};
 use super::time::Instant;
 
 /// Random bytes in a token.
@@ -45,19 +46,19 @@ impl OfferType {
 pub struct TokenRecord {
     pub namespace: String,
     pub incarnation: String,
-    pub product_code: String,
+    pub product_code: ProductCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_identifier: Option<String>,
+    pub customer_identifier: Option<CustomerIdentifier>,
     #[serde(
         default,
         rename = "customerAWSAccountId",
         skip_serializing_if = "Option::is_none"
     )]
-    pub customer_aws_account_id: Option<String>,
+    pub customer_aws_account_id: Option<AccountId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license_arn: Option<String>,
+    pub license_arn: Option<LicenseArn>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agreement_id: Option<String>,
+    pub agreement_id: Option<AgreementId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer_type: Option<OfferType>,
     pub issued_at: Instant,
@@ -72,7 +73,7 @@ impl TokenRecord {
     pub fn for_customer(
         namespace: &str,
         incarnation: &str,
-        product_code: &str,
+        product_code: &ProductCode,
         customer: &Customer,
         offer_type: Option<OfferType>,
         issued_at: Instant,
@@ -81,7 +82,7 @@ impl TokenRecord {
         TokenRecord {
             namespace: namespace.into(),
             incarnation: incarnation.into(),
-            product_code: product_code.into(),
+            product_code: product_code.clone(),
             customer_identifier: customer.customer_identifier.clone(),
             customer_aws_account_id: customer.customer_aws_account_id.clone(),
             license_arn: customer.license_arn.clone(),
@@ -164,7 +165,8 @@ mod tests {
     #[test]
     fn records_are_kept_past_expiry_for_a_day() {
         let c = Customer::default();
-        let r = TokenRecord::for_customer("n", "i", "p", &c, None, Instant(0), 3600);
+        let r =
+            TokenRecord::for_customer("n", "i", &"p".parse().unwrap(), &c, None, Instant(0), 3600);
         assert_eq!(r.expires_at, Instant(3_600_000));
         assert_eq!(r.keep_until(), Instant((3600 + GRACE_SECONDS) * 1000));
         assert!(!r.expired_at(Instant(3_599_999)));

@@ -48,17 +48,6 @@ impl LifecycleAction {
             LifecycleAction::UnsubscribeSuccess => "unsubscribe-success",
         }
     }
-
-    pub fn parse(text: &str) -> Option<LifecycleAction> {
-        [
-            LifecycleAction::SubscribeSuccess,
-            LifecycleAction::SubscribeFail,
-            LifecycleAction::UnsubscribePending,
-            LifecycleAction::UnsubscribeSuccess,
-        ]
-        .into_iter()
-        .find(|a| a.name() == text)
-    }
 }
 
 impl SubscriptionState {
@@ -196,9 +185,9 @@ mod tests {
             A::UnsubscribePending,
             A::UnsubscribeSuccess,
         ] {
-            assert_eq!(LifecycleAction::parse(a.name()), Some(a));
             assert_eq!(serde_json::to_value(a).unwrap(), a.name());
+            assert_eq!(serde_json::from_value::<A>(a.name().into()).unwrap(), a);
         }
-        assert_eq!(LifecycleAction::parse("entitlement-updated"), None);
+        assert!(serde_json::from_value::<A>("entitlement-updated".into()).is_err());
     }
 }

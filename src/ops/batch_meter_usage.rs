@@ -259,10 +259,13 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
                     metering_record_id: ids.next_uuid(),
                     ledger_key,
                     operation: Operation::BatchMeterUsage,
-                    product_code: product.product_code.clone(),
-                    customer_identifier: customer.customer_identifier.clone(),
-                    customer_aws_account_id: customer.customer_aws_account_id.clone(),
-                    license_arn: customer.license_arn.clone(),
+                    product_code: product.product_code.to_string(),
+                    customer_identifier: customer.customer_identifier.clone().map(String::from),
+                    customer_aws_account_id: customer
+                        .customer_aws_account_id
+                        .clone()
+                        .map(String::from),
+                    license_arn: customer.license_arn.clone().map(String::from),
                     dimension: r.dimension.clone(),
                     hour,
                     timestamp: r.timestamp.at,

@@ -431,9 +431,9 @@ mod tests {
 
     fn customer(id: Option<&str>, account: Option<&str>, license: Option<&str>) -> Customer {
         Customer {
-            customer_identifier: id.map(str::to_string),
-            customer_aws_account_id: account.map(str::to_string),
-            license_arn: license.map(str::to_string),
+            customer_identifier: id.map(|t| t.parse().unwrap()),
+            customer_aws_account_id: account.map(|t| t.parse().unwrap()),
+            license_arn: license.map(|t| t.parse().unwrap()),
             ..Default::default()
         }
     }
@@ -473,11 +473,19 @@ mod tests {
         );
         assert!(filter(&[(CustomerAwsAccountId, &["111122223333"])]).matches(&c1, &users));
         assert!(
-            !filter(&[(LicenseArn, &["arn:x"])]).matches(&c1, &users),
+            !filter(&[(LicenseArn, &["arn:aws:license-manager::1:license:l-x"])])
+                .matches(&c1, &users),
             "a customer without a license never matches a license filter"
         );
-        let licensed = customer(None, Some("1"), Some("arn:x"));
-        assert!(filter(&[(LicenseArn, &["arn:x"])]).matches(&licensed, &users));
+        let licensed = customer(
+            None,
+            Some("1"),
+            Some("arn:aws:license-manager::1:license:l-x"),
+        );
+        assert!(
+            filter(&[(LicenseArn, &["arn:aws:license-manager::1:license:l-x"])])
+                .matches(&licensed, &users)
+        );
         assert!(!filter(&[(CustomerIdentifier, &["c1"])]).matches(&licensed, &users));
     }
 
@@ -502,8 +510,8 @@ mod tests {
             ..customer(Some(id), None, None)
         };
         let product = Product {
-            product_code: "p".into(),
-            dimensions: vec!["a".into(), "b".into()],
+            product_code: "p".parse().unwrap(),
+            dimensions: vec!["a".parse().unwrap(), "b".parse().unwrap()],
             seller_account_id: None,
             integration: Default::default(),
             regions: vec![],
@@ -521,7 +529,7 @@ mod tests {
             .iter()
             .map(|e| {
                 (
-                    e.customer.customer_identifier.clone().unwrap(),
+                    e.customer.customer_identifier.clone().unwrap().into(),
                     e.entitlement.dimension.clone(),
                 )
             })
@@ -535,7 +543,11 @@ mod tests {
 
     #[test]
     fn entries_carry_only_what_the_customer_has_and_one_typed_value() {
-        let c = customer(None, Some("111122223333"), Some("arn:l"));
+        let c = customer(
+            None,
+            Some("111122223333"),
+            Some("arn:aws:license-manager::111122223333:license:l-l"),
+        );
         let e = Entitlement {
             dimension: "seats".into(),
             value: EntitlementValue::DoubleValue(2.5),
@@ -549,7 +561,7 @@ mod tests {
         assert_eq!(
             entry.to_json(),
             json!({"ProductCode": "p", "Dimension": "seats", "CustomerAWSAccountId": "111122223333",
-                "LicenseArn": "arn:l", "Value": {"DoubleValue": 2.5}, "ExpirationDate": 1798761600.25})
+                "LicenseArn": "arn:aws:license-manager::111122223333:license:l-l", "Value": {"DoubleValue": 2.5}, "ExpirationDate": 1798761600.25})
         );
         let whole = Instant::parse_rfc3339("2027-01-01T00:00:00Z").unwrap();
         assert_eq!(epoch_seconds(whole), json!(1798761600));

@@ -231,7 +231,7 @@ pub fn meter_usage<S: Store + ?Sized>(
                 metering_record_id: ids.next_uuid(),
                 ledger_key,
                 operation: Operation::MeterUsage,
-                product_code: product.product_code.clone(),
+                product_code: product.product_code.to_string(),
                 customer_identifier: None,
                 customer_aws_account_id: call.caller.account.clone(),
                 license_arn: None,

@@ -182,7 +182,7 @@ pub fn run<S: Store + ?Sized>(
 
     // Signed before anything is written: a failure here must not leave the task registered.
     let claims = Claims {
-        product_code: product.product_code.clone(),
+        product_code: product.product_code.to_string(),
         public_key_version: key.version,
         nonce: req.nonce.clone(),
         issued_at: call.now.millis().div_euclid(1000),
@@ -224,7 +224,7 @@ pub fn run<S: Store + ?Sized>(
                     task_key,
                     task_id,
                     task_source,
-                    product_code: product.product_code.clone(),
+                    product_code: product.product_code.to_string(),
                     caller: caller.to_string(),
                     region: call.caller.region.clone(),
                     public_key_version: key.version,

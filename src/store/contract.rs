@@ -60,15 +60,15 @@ fn entry(id: &str, key: &str, product: &str, customer: &str, hour: i64) -> Usage
 
 fn product(code: &str) -> Product {
     Product {
-        product_code: code.into(),
-        dimensions: vec!["d".into()],
+        product_code: code.parse().unwrap(),
+        dimensions: vec!["d".parse().unwrap()],
         seller_account_id: None,
         integration: Default::default(),
         regions: vec![],
-        fulfillment_url: Some("http://127.0.0.1:9/register".into()),
+        fulfillment_url: Some("http://127.0.0.1:9/register".parse().unwrap()),
         webhooks: vec![],
         customers: vec![Customer {
-            customer_identifier: Some("c".into()),
+            customer_identifier: Some("c".parse().unwrap()),
             subscription: SubscriptionState::UnsubscribePending,
             subscription_changed_at: Some(Instant(7)),
             entitlements: vec![Entitlement {
@@ -151,7 +151,7 @@ fn products_are_kept_replaced_listed_and_deleted<S: Store + ?Sized>(s: &mut S) -
     s.put_product(&product("b")).map_err(e)?;
     s.put_product(&product("a")).map_err(e)?;
     let mut replaced = product("b");
-    replaced.dimensions.push("e".into());
+    replaced.dimensions.push("e".parse().unwrap());
     s.put_product(&replaced).map_err(e)?;
     ensure!(
         s.product("b").map_err(e)? == Some(replaced),

@@ -78,7 +78,7 @@ impl Store for MemoryStore {
 
     fn put_product(&mut self, product: &Product) -> StoreResult<()> {
         self.products
-            .insert(product.product_code.clone(), product.clone());
+            .insert(product.product_code.to_string(), product.clone());
         Ok(())
     }
 

@@ -193,7 +193,7 @@ impl SqlStore {
                 let mut all = BTreeMap::new();
                 for d in docs {
                     let p: Product = parse(&d.doc)?;
-                    all.insert(p.product_code.clone(), p);
+                    all.insert(p.product_code.to_string(), p);
                 }
                 all
             }

@@ -3,11 +3,16 @@
 //!
 //! Layer: control (onboarding).
 
+use std::str::FromStr;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::super::{bad, body_json, internal, store_err, ControlError};
+use super::super::{bad, body_json, internal, parse_json, store_err, ControlError};
 use crate::domain::catalogue::{Customer, Product};
 use crate::domain::ids::random_hex;
+use crate::domain::names::{AccountId, CustomerIdentifier, LicenseArn, ProductCode};
 use crate::domain::notification::{Change, EventRecord};
 use crate::namespace::Namespace;
 use crate::protocol::http::HttpRequest;
@@ -19,37 +24,71 @@ pub(super) struct Selection {
     pub index: usize,
 }
 
-pub(super) fn text_field<'a>(
-    body: &'a Map<String, Value>,
-    name: &str,
-) -> Result<Option<&'a str>, ControlError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(bad(format!("{name} must be a string"))),
+/// The fields that name a product and one of its customers in an onboarding request;
+/// every customer field given must match.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CustomerRef {
+    pub product_code: ProductCode,
+    #[serde(default)]
+    pub customer_identifier: Option<CustomerIdentifier>,
+    #[serde(default, rename = "customerAWSAccountId")]
+    pub customer_aws_account_id: Option<AccountId>,
+    #[serde(default)]
+    pub license_arn: Option<LicenseArn>,
+}
+
+/// `CustomerRef`'s fields.
+const CUSTOMER_REF_FIELDS: [&str; 4] = [
+    "productCode",
+    "customerIdentifier",
+    "customerAWSAccountId",
+    "licenseArn",
+];
+
+/// An onboarding request: the customer it names, and its other `fields` as `T`. A field
+/// neither names is refused; a malformed one is named by its path.
+pub(super) fn customer_request<T: DeserializeOwned>(
+    mut body: Map<String, Value>,
+    fields: &[&str],
+    what: &str,
+) -> Result<(CustomerRef, T), ControlError> {
+    let known = |k: &str| CUSTOMER_REF_FIELDS.contains(&k) || fields.contains(&k);
+    if let Some(key) = body.keys().find(|k| !known(k)) {
+        return Err(bad(format!(
+            "unknown field '{key}' (fields: {}, {})",
+            CUSTOMER_REF_FIELDS.join(", "),
+            fields.join(", ")
+        )));
     }
+    let named: Map<String, Value> = CUSTOMER_REF_FIELDS
+        .iter()
+        .filter_map(|&k| body.remove(k).map(|v| (k.to_string(), v)))
+        .collect();
+    Ok((
+        parse_json(Value::Object(named), what)?,
+        parse_json(Value::Object(body), what)?,
+    ))
 }
 
 pub(super) fn load_product<S: Store + ?Sized>(
     ns: &Namespace<'_, S>,
-    body: &Map<String, Value>,
+    code: &ProductCode,
 ) -> Result<Product, ControlError> {
-    let code = text_field(body, "productCode")?.ok_or_else(|| bad("productCode is required"))?;
     ns.store
         .product(code)
         .map_err(store_err)?
         .ok_or_else(|| bad(format!("unknown product '{code}'")))
 }
 
-/// Finds the customer named by `licenseArn`, `customerIdentifier` or `customerAWSAccountId`
-/// (every one given must match); `Ok(None)` when the body names none of them.
+/// Finds the customer the reference names; `Ok(None)` when it names none.
 pub(super) fn find_customer(
     product: &Product,
-    body: &Map<String, Value>,
+    named: &CustomerRef,
 ) -> Result<Option<usize>, ControlError> {
-    let id = text_field(body, "customerIdentifier")?;
-    let account = text_field(body, "customerAWSAccountId")?;
-    let license = text_field(body, "licenseArn")?;
+    let id = named.customer_identifier.as_deref();
+    let account = named.customer_aws_account_id.as_deref();
+    let license = named.license_arn.as_deref();
     if id.is_none() && account.is_none() && license.is_none() {
         return Ok(None);
     }
@@ -88,10 +127,10 @@ pub(super) fn find_customer(
 
 pub(super) fn select<S: Store + ?Sized>(
     ns: &Namespace<'_, S>,
-    body: &Map<String, Value>,
+    named: &CustomerRef,
 ) -> Result<Selection, ControlError> {
-    let product = load_product(ns, body)?;
-    let index = find_customer(&product, body)?.ok_or_else(|| {
+    let product = load_product(ns, &named.product_code)?;
+    let index = find_customer(&product, named)?.ok_or_else(|| {
         bad("name the customer: customerAWSAccountId, customerIdentifier or licenseArn")
     })?;
     Ok(Selection { product, index })
@@ -104,13 +143,19 @@ pub(super) fn object_body(req: &HttpRequest) -> Result<Map<String, Value>, Contr
     }
 }
 
+/// A name the mock made up itself: always valid, but a 500 rather than a panic if not.
+pub(super) fn generated<T: FromStr<Err = String>>(text: String) -> Result<T, ControlError> {
+    text.parse()
+        .map_err(|e| ControlError(500, format!("a generated name was malformed: {e}")))
+}
+
 /// Gives the customer an agreement id if it has none (`agmt-` and 25 characters).
 pub(super) fn ensure_agreement<S: Store + ?Sized>(
     ns: &mut Namespace<'_, S>,
     customer: &mut Customer,
 ) -> Result<(), ControlError> {
     if customer.agreement_id.is_none() {
-        customer.agreement_id = Some(format!("agmt-{}", hex(ns, 25)?));
+        customer.agreement_id = Some(generated(format!("agmt-{}", hex(ns, 25)?))?);
     }
     Ok(())
 }

@@ -3,10 +3,13 @@
 //!
 //! Layer: control (onboarding).
 
+use serde::Deserialize;
 use serde_json::json;
 
 use super::super::{bad, internal, ok, store_err, Answer, ControlError};
-use super::customers::{ensure_agreement, notify, object_body, select, text_field, Selection};
+use super::customers::{
+    customer_request, ensure_agreement, notify, object_body, select, Selection,
+};
 use super::events::event_view;
 use crate::domain::catalogue::Product;
 use crate::domain::entitlement::Entitlement;
@@ -16,21 +19,42 @@ use crate::namespace::Namespace;
 use crate::protocol::http::HttpRequest;
 use crate::store::Store;
 
+/// What `POST /_mock/subscriptions` does: a lifecycle action, or only an
+/// entitlement-updated notification.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Action {
+    SubscribeSuccess,
+    SubscribeFail,
+    UnsubscribePending,
+    UnsubscribeSuccess,
+    EntitlementUpdated,
+}
+
+impl Action {
+    fn change(self) -> Change {
+        match self {
+            Action::SubscribeSuccess => Change::Lifecycle(LifecycleAction::SubscribeSuccess),
+            Action::SubscribeFail => Change::Lifecycle(LifecycleAction::SubscribeFail),
+            Action::UnsubscribePending => Change::Lifecycle(LifecycleAction::UnsubscribePending),
+            Action::UnsubscribeSuccess => Change::Lifecycle(LifecycleAction::UnsubscribeSuccess),
+            Action::EntitlementUpdated => Change::EntitlementUpdated,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleRequest {
+    action: Action,
+}
+
 /// `POST /_mock/subscriptions`: `{productCode, <customer>, action}`.
 pub fn lifecycle<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
-    let body = object_body(req)?;
-    let action_text = text_field(&body, "action")?.ok_or_else(|| {
-        bad("action is required: subscribe-success, subscribe-fail, unsubscribe-pending, unsubscribe-success or entitlement-updated")
-    })?;
-    let Selection { mut product, index } = select(ns, &body)?;
-    let change = match action_text {
-        "entitlement-updated" => Change::EntitlementUpdated,
-        other => Change::Lifecycle(LifecycleAction::parse(other).ok_or_else(|| {
-            bad(format!(
-                "unknown action '{other}' (actions: subscribe-success, subscribe-fail, unsubscribe-pending, unsubscribe-success, entitlement-updated)"
-            ))
-        })?),
-    };
+    let (named, request): (_, LifecycleRequest) =
+        customer_request(object_body(req)?, &["action"], "subscription change")?;
+    let Selection { mut product, index } = select(ns, &named)?;
+    let change = request.action.change();
     if let Change::Lifecycle(action) = change {
         transition(ns, &mut product, index, action)?;
         ns.store.put_product(&product).map_err(store_err)?;
@@ -60,21 +84,22 @@ pub(super) fn transition<S: Store + ?Sized>(
     Ok(())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntitlementsRequest {
+    entitlements: Vec<Entitlement>,
+}
+
 /// `PUT /_mock/entitlements`: `{productCode, <customer>, entitlements: [...]}`.
 pub fn put_entitlements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
-    let body = object_body(req)?;
-    let Selection { mut product, index } = select(ns, &body)?;
-    let list = body
-        .get("entitlements")
-        .cloned()
-        .ok_or_else(|| bad("entitlements is required (a list, empty to clear)"))?;
-    let entitlements: Vec<Entitlement> =
-        serde_json::from_value(list).map_err(|e| bad(format!("invalid entitlements: {e}")))?;
-    for e in &entitlements {
+    let (named, request): (_, EntitlementsRequest) =
+        customer_request(object_body(req)?, &["entitlements"], "entitlements")?;
+    let Selection { mut product, index } = select(ns, &named)?;
+    for e in &request.entitlements {
         e.check(&product.dimensions).map_err(bad)?;
     }
     let mut customer = product.customers[index].clone();
-    customer.entitlements = entitlements;
+    customer.entitlements = request.entitlements;
     ensure_agreement(ns, &mut customer)?;
     product.customers[index] = customer;
     ns.store.put_product(&product).map_err(store_err)?;

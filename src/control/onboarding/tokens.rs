@@ -3,10 +3,11 @@
 //!
 //! Layer: control (onboarding).
 
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::json;
 
 use super::super::{bad, internal, store_err, Answer, ControlError};
-use super::customers::{ensure_agreement, object_body, select, text_field, Selection};
+use super::customers::{customer_request, ensure_agreement, object_body, select, Selection};
 use crate::domain::catalogue::Product;
 use crate::domain::registration::{self, OfferType, TokenRecord, MAX_TTL_SECONDS};
 use crate::namespace::{load_settings, Namespace};
@@ -51,54 +52,36 @@ pub(super) fn mint<S: Store + ?Sized>(
     Ok((token, record))
 }
 
-pub(super) fn offer_type(text: Option<&str>) -> Result<Option<OfferType>, ControlError> {
-    match text {
-        None => Ok(None),
-        Some("free-trial") => Ok(Some(OfferType::FreeTrial)),
-        Some(other) => Err(bad(format!(
-            "offerType '{other}' is not one AWS Marketplace sends (the only one is free-trial)"
+/// A token's lifetime as a request gives it: 1 s to `MAX_TTL_SECONDS`.
+pub(super) fn ttl(seconds: Option<i64>) -> Result<Option<i64>, ControlError> {
+    match seconds {
+        Some(t) if !(1..=MAX_TTL_SECONDS).contains(&t) => Err(bad(format!(
+            "ttlSeconds must be an integer from 1 to {MAX_TTL_SECONDS}"
         ))),
+        _ => Ok(seconds),
     }
 }
 
-pub(super) fn ttl(body: &Map<String, Value>) -> Result<Option<i64>, ControlError> {
-    match body.get("ttlSeconds") {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .filter(|t| (1..=MAX_TTL_SECONDS).contains(t))
-            .map(Some)
-            .ok_or_else(|| {
-                bad(format!(
-                    "ttlSeconds must be an integer from 1 to {MAX_TTL_SECONDS}"
-                ))
-            }),
-    }
+/// `POST /_mock/registration-tokens`'s body.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MintRequest {
+    #[serde(default)]
+    offer_type: Option<OfferType>,
+    #[serde(default)]
+    ttl_seconds: Option<i64>,
 }
 
 /// `POST /_mock/registration-tokens`
 pub fn mint_token<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
-    let body = object_body(req)?;
-    for key in body.keys() {
-        if ![
-            "productCode",
-            "customerIdentifier",
-            "customerAWSAccountId",
-            "licenseArn",
-            "offerType",
-            "ttlSeconds",
-        ]
-        .contains(&key.as_str())
-        {
-            return Err(bad(format!(
-                "unknown field '{key}' (fields: productCode, customerIdentifier, customerAWSAccountId, licenseArn, offerType, ttlSeconds)"
-            )));
-        }
-    }
-    let offer = offer_type(text_field(&body, "offerType")?)?;
-    let ttl = ttl(&body)?;
-    let Selection { mut product, index } = select(ns, &body)?;
-    let (token, record) = mint(ns, &mut product, index, offer, ttl)?;
+    let (named, request): (_, MintRequest) = customer_request(
+        object_body(req)?,
+        &["offerType", "ttlSeconds"],
+        "token request",
+    )?;
+    let ttl = ttl(request.ttl_seconds)?;
+    let Selection { mut product, index } = select(ns, &named)?;
+    let (token, record) = mint(ns, &mut product, index, request.offer_type, ttl)?;
     Ok(HttpResponse::json(
         201,
         &json!({
