@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
-exec npx wrangler dev --ip 127.0.0.1 --port 8787 "$@"
+# wrangler.toml's [dev] sets 127.0.0.1:8787; passing --port here too would make a user's
+# `--port` a second value, which wrangler refuses.
+exec npx wrangler dev "$@"
