@@ -30,7 +30,12 @@ impl documents::Document for Budget {
 
 fn budget<S: Store + ?Sized>(store: &S, now: Instant) -> Result<Budget, ServiceError> {
     let hour = now.millis().div_euclid(HOUR_MS) * HOUR_MS;
-    let saved: Budget = documents::load(store)?;
+    // A budget that cannot be read counts as unused rather than stopping deliveries for
+    // good: it only caps this hour, and this round writes it anew.
+    let saved = match store.meta(documents::DELIVERY_BUDGET)? {
+        Some(text) => serde_json::from_str(&text).unwrap_or_default(),
+        None => Budget::default(),
+    };
     Ok(Some(saved)
         .filter(|b| b.hour == hour)
         .unwrap_or(Budget { hour, used: 0 }))
@@ -237,6 +242,15 @@ mod tests {
             store.events(0, 1).unwrap()[0],
             EventRecord { seq: 1, ..other }
         );
+    }
+
+    #[test]
+    fn an_unreadable_budget_does_not_stop_deliveries() {
+        let mut store = store_with_event();
+        store
+            .put_meta(documents::DELIVERY_BUDGET, "{not json")
+            .unwrap();
+        assert!(!due(&mut store, Instant(1_000), &caps()).unwrap().is_empty());
     }
 
     #[test]
