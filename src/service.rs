@@ -71,12 +71,12 @@ impl FrontDoor {
 
 /// The answer to a request whose writes were rolled back because one failed: a retryable
 /// 500 in the request's protocol, with the request id the step gave it.
-pub fn rolled_back(req: &HttpRequest, request_id: &str) -> HttpResponse {
+pub fn rolled_back(method: &str, path: &str, request_id: &str) -> HttpResponse {
     let message = "The request failed and was rolled back: nothing of it was applied. Retry it.";
-    let aws_call = (req.method == "POST" && req.path == "/") || cbor::is_rpc_path(&req.path);
+    let aws_call = (method == "POST" && path == "/") || cbor::is_rpc_path(path);
     if aws_call {
         let error = ServiceError::new(ErrorKind::InternalServiceErrorException, message);
-        access_gate::aws_error(&req.path, &error, request_id)
+        access_gate::aws_error(path, &error, request_id)
     } else {
         json_error(500, message).with_header("x-amzn-RequestId", request_id)
     }

@@ -177,7 +177,7 @@ impl Host {
         let failed = self.store.take_failure();
         let answer = if failed {
             self.store.inner = before;
-            service::rolled_back(req, "rid")
+            service::rolled_back(&req.method, &req.path, "rid")
         } else {
             core.clone()
         };

@@ -40,9 +40,10 @@ const IDLE_DAY_SECONDS: Knob = knob("IDLE_DAY_SECONDS", 86_400, 1, 86_400);
 const WEBHOOK_ATTEMPTS: Knob = knob("WEBHOOK_MAX_ATTEMPTS", 10, 1, 100);
 const WEBHOOK_DELAY: Knob = knob("WEBHOOK_MAX_RETRY_DELAY_SECONDS", 3600, 0, 86_400);
 const WEBHOOK_HOURLY: Knob = knob("WEBHOOK_MAX_DELIVERIES_PER_HOUR", 1000, 1, 1_000_000);
+const STORAGE_FAULTS: Knob = knob("TEST_STORAGE_FAULTS", 0, 0, 1);
 
 /// Every limit's knob, for the README check and error messages.
-const KNOBS: [&Knob; 14] = [
+const KNOBS: [&Knob; 15] = [
     &CONTROL_BODY,
     &NAMESPACES,
     &PRODUCTS,
@@ -57,6 +58,7 @@ const KNOBS: [&Knob; 14] = [
     &WEBHOOK_ATTEMPTS,
     &WEBHOOK_DELAY,
     &WEBHOOK_HOURLY,
+    &STORAGE_FAULTS,
 ];
 
 /// How many of each thing one namespace (or the deployment) may hold.
@@ -122,6 +124,9 @@ pub struct Deployment {
     pub idle_days: u32,
     /// How long an idle "day" lasts, in milliseconds (shorter only for tests of expiry).
     pub idle_day_ms: i64,
+    /// Tests of the mock itself: a request's `x-mock-fail-write: N` makes its N-th write a
+    /// statement SQLite refuses (`TEST_STORAGE_FAULTS=1`; ignored otherwise).
+    pub storage_faults: bool,
 }
 
 impl Default for Deployment {
@@ -191,6 +196,7 @@ impl Deployment {
             },
             idle_days: number(&IDLE_DAYS)? as u32,
             idle_day_ms: number(&IDLE_DAY_SECONDS)? as i64 * 1000,
+            storage_faults: number(&STORAGE_FAULTS)? == 1,
         })
     }
 

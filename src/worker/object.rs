@@ -142,7 +142,7 @@ impl DurableObject for NamespaceObject {
         }
         // From here to the response there is no `await`: the request is one atomic step, run
         // in one SQLite transaction that a failed write rolls back whole.
-        self.open_store();
+        let store = self.take_store();
         let bucket = deployment.locked().then(|| {
             let now = host_now().millis();
             let bucket = self.rate.borrow_mut().take();
@@ -151,7 +151,7 @@ impl DurableObject for NamespaceObject {
                 .with_limit(deployment.rate)
         });
         let step = Step {
-            store: self.store.borrow_mut().take().expect("opened above"),
+            store,
             name: routed.namespace.to_string(),
             request,
             deployment,
@@ -162,7 +162,12 @@ impl DurableObject for NamespaceObject {
             credited: false,
             random_failed: false,
         };
-        let (step, committed) = atomically(&self.state, step);
+        let (method, path) = (step.request.method.clone(), step.request.path.clone());
+        let Some((step, committed)) = atomically(&self.state, step) else {
+            // The step panicked: its writes were rolled back with the transaction, and the
+            // store is reopened by the next request.
+            return to_response(service::rolled_back(&method, &path, &random_uuid()));
+        };
         let Step {
             store,
             request,
@@ -181,7 +186,7 @@ impl DurableObject for NamespaceObject {
             Some(response) if committed => response,
             _ => {
                 store.forget_cached();
-                service::rolled_back(&request, &request_id)
+                service::rolled_back(&request.method, &request.path, &request_id)
             }
         };
         *self.store.borrow_mut() = Some(store);
@@ -286,6 +291,18 @@ impl Step {
             spare_keys: std::mem::take(&mut self.spare_keys),
             failed: false,
         };
+        let fail_write = self
+            .deployment
+            .storage_faults
+            .then(|| {
+                self.request
+                    .header("x-mock-fail-write")?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .flatten();
+        self.store.fail_write(fail_write);
         let served = Namespace {
             name: &self.name,
             store: &mut self.store,
@@ -296,6 +313,7 @@ impl Step {
             rate: self.bucket.as_mut(),
         }
         .serve(&self.request);
+        self.store.fail_write(None);
         self.response = Some(served.response);
         self.credited = served.credited;
         self.random_failed = ids.failed;
@@ -309,49 +327,50 @@ impl Step {
 
 /// Runs the step in one SQLite transaction (`transactionSync`): if a statement failed, it
 /// throws, and the runtime rolls every write of the step back. Answers the step and whether
-/// its writes were committed.
-fn atomically(state: &State, step: Step) -> (Step, bool) {
+/// its writes were committed; `None` if the step panicked (rolled back too, but the step
+/// cannot be taken back).
+fn atomically(state: &State, step: Step) -> Option<(Step, bool)> {
     use std::rc::Rc;
     use worker::js_sys::{Function, Reflect};
     use worker::wasm_bindgen::closure::Closure;
     use worker::wasm_bindgen::{JsCast, JsValue};
 
-    let shared = Rc::new(RefCell::new(Some(step)));
     let storage = Reflect::get(state.as_raw(), &JsValue::from_str("storage"));
     let transaction = storage.as_ref().ok().and_then(|storage| {
         Reflect::get(storage, &JsValue::from_str("transactionSync"))
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok())
     });
-    let committed = match (storage, transaction) {
-        (Ok(storage), Some(transaction)) => {
-            let inner = Rc::clone(&shared);
-            let body = Closure::once(move || -> std::result::Result<JsValue, JsValue> {
-                let mut slot = inner.borrow_mut();
-                let step = slot.as_mut().expect("the step is here until it has run");
-                step.run();
-                if step.failed() {
-                    Err(JsValue::from_str(
-                        "a write or the random source failed: the request is rolled back",
-                    ))
-                } else {
-                    Ok(JsValue::UNDEFINED)
-                }
-            });
-            let outcome = transaction.call1(&storage, body.as_ref().unchecked_ref());
-            drop(body);
-            outcome.is_ok()
-        }
-        _ => {
-            worker::console_error!("no transactionSync: the step runs without a transaction");
-            let mut slot = shared.borrow_mut();
-            let step = slot.as_mut().expect("the step is here until it has run");
-            step.run();
-            !step.failed()
-        }
+    let (Ok(storage), Some(transaction)) = (storage, transaction) else {
+        // Never run a step whose writes could not be rolled back together.
+        worker::console_error!("no transactionSync: the request is refused, not run");
+        return Some((step, false));
     };
-    let step = shared.borrow_mut().take().expect("the step ran");
-    (step, committed)
+    let shared = Rc::new(RefCell::new(Some(step)));
+    let inner = Rc::clone(&shared);
+    let body = Closure::once(move || -> std::result::Result<JsValue, JsValue> {
+        let failed = match inner.borrow_mut().as_mut() {
+            Some(step) => {
+                step.run();
+                step.failed()
+            }
+            None => true,
+        };
+        if failed {
+            Err(JsValue::from_str(
+                "a write or the random source failed: the request is rolled back",
+            ))
+        } else {
+            Ok(JsValue::UNDEFINED)
+        }
+    });
+    let committed = transaction
+        .call1(&storage, body.as_ref().unchecked_ref())
+        .is_ok();
+    drop(body);
+    // A panic inside the callback leaves the step borrowed.
+    let step = shared.try_borrow_mut().ok()?.take()?;
+    Some((step, committed))
 }
 
 impl NamespaceObject {
@@ -379,16 +398,26 @@ impl NamespaceObject {
         .handle(request)
     }
 
-    /// The SQLite store, its schema made on first use.
+    /// The SQLite store, its schema made on first use, or made again if that failed.
     fn open_store(&self) -> std::cell::RefMut<'_, Option<SqlStore>> {
         let mut store = self.store.borrow_mut();
-        if store.is_none() {
-            let retention = deployment(&self.env)
-                .map(|d| d.limits.retention())
-                .unwrap_or_default();
-            *store = Some(SqlStore::open(self.state.storage().sql(), retention));
+        if store.as_ref().is_none_or(SqlStore::is_broken) {
+            *store = Some(self.new_store());
         }
         store
+    }
+
+    fn new_store(&self) -> SqlStore {
+        let retention = deployment(&self.env)
+            .map(|d| d.limits.retention())
+            .unwrap_or_default();
+        SqlStore::open(self.state.storage().sql(), retention)
+    }
+
+    /// The store, out of its cell for one step (which puts it back).
+    fn take_store(&self) -> SqlStore {
+        let opened = self.open_store().take();
+        opened.unwrap_or_else(|| self.new_store())
     }
 
     /// Whether the store was ever opened here or before (its tables exist).

@@ -76,6 +76,9 @@ pub struct SqlStore {
     appended_events: std::cell::Cell<bool>,
     /// Set when a statement failed (see `Store::take_failure`).
     failed: std::cell::Cell<bool>,
+    /// Tests of the mock: which write of the current step fails, and the writes so far.
+    fail_write: std::cell::Cell<Option<u32>>,
+    writes: std::cell::Cell<u32>,
 }
 
 #[derive(Deserialize)]
@@ -140,7 +143,20 @@ impl SqlStore {
             products: RefCell::new(None),
             appended_events: std::cell::Cell::new(false),
             failed: std::cell::Cell::new(false),
+            fail_write: std::cell::Cell::new(None),
+            writes: std::cell::Cell::new(0),
         }
+    }
+
+    /// Tests of the mock: from now, the `n`-th write fails in SQLite (`None`: none does).
+    pub fn fail_write(&self, n: Option<u32>) {
+        self.fail_write.set(n);
+        self.writes.set(0);
+    }
+
+    /// Whether its schema could not be made (the next request opens it again).
+    pub fn is_broken(&self) -> bool {
+        self.broken.is_some()
     }
 
     /// Forgets what is cached from the database (after its transaction was rolled back).
@@ -177,6 +193,16 @@ impl SqlStore {
     fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> StoreResult<()> {
         if let Some(reason) = &self.broken {
             return Err(self.failure(reason));
+        }
+        let write = self.writes.get() + 1;
+        self.writes.set(write);
+        if self.fail_write.get() == Some(write) {
+            // A statement SQLite itself refuses, in place of this write.
+            return self
+                .sql
+                .exec("INSERT INTO injected_storage_fault VALUES (1)", None)
+                .map(|_| ())
+                .map_err(|e| self.failure(e));
         }
         self.sql
             .exec(query, bindings)

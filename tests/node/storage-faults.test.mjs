@@ -1,0 +1,122 @@
+// A real SQLite failure at any write of a request rolls the whole request back, under the
+// Workers runtime (not the native test's stand-in store): with TEST_STORAGE_FAULTS=1 a
+// request's `x-mock-fail-write: N` makes its N-th write a statement SQLite refuses. For every
+// N, the namespace is exactly as before the request, the answer is a retryable 500 in the
+// request's protocol, and once N is past the request's writes it succeeds whole.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEphemeralMock, authHeaders, namespaceUrl, createProduct, setClock } from './harness.mjs';
+
+const NOW = '2026-03-10T12:30:00Z';
+const NOW_SECONDS = Date.parse(NOW) / 1000;
+const MAX_WRITES = 30;
+
+async function send(url, { aws, method = 'POST', path = '', body, failWrite }) {
+  const headers = failWrite === undefined ? {} : { 'x-mock-fail-write': String(failWrite) };
+  if (aws) {
+    Object.assign(headers, {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': `AWSMPMeteringService.${aws}`,
+      ...authHeaders({ accessKeyId: 'faults-caller' }),
+    });
+  } else {
+    headers['content-type'] = 'application/json';
+  }
+  const r = await fetch(aws ? url : `${url}/_mock${path}`, { method, headers, body: JSON.stringify(body) });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, headers: r.headers, json, text };
+}
+
+/** Everything a request could change, as one comparable text. */
+async function snapshot(url) {
+  const parts = [];
+  for (const path of ['/products', '/usage?limit=1000', '/events?limit=1000', '/settings', '/registrations']) {
+    const r = await fetch(`${url}/_mock${path}`);
+    parts.push(`${path} ${r.status} ${await r.text()}`);
+  }
+  return parts.join('\n');
+}
+
+const REQUESTS = [
+  {
+    name: 'BatchMeterUsage of three records',
+    aws: 'BatchMeterUsage',
+    body: {
+      ProductCode: 'prod',
+      UsageRecords: ['d0', 'd1', 'd2'].map((d, i) => ({ Timestamp: NOW_SECONDS, CustomerIdentifier: 'c0', Dimension: d, Quantity: i + 1 })),
+    },
+    ok: (r) => r.json?.Results?.length === 3 && r.json.Results.every((x) => x.Status === 'Success'),
+  },
+  {
+    name: 'MeterUsage',
+    aws: 'MeterUsage',
+    body: { ProductCode: 'prod', Timestamp: NOW_SECONDS, UsageDimension: 'd0', UsageQuantity: 4 },
+    ok: (r) => typeof r.json?.MeteringRecordId === 'string',
+  },
+  {
+    name: 'a lifecycle action (the product and its notification)',
+    path: '/subscriptions',
+    body: { productCode: 'prod', customerIdentifier: 'c1', action: 'unsubscribe-pending' },
+    ok: (r) => r.json?.customer?.subscription === 'unsubscribe-pending',
+  },
+  {
+    name: 'a sign-up (a new buyer, its notification and its registration token)',
+    path: '/marketplace/subscribe?format=json',
+    body: { productCode: 'prod' },
+    ok: (r) => typeof r.json?.registrationToken === 'string',
+  },
+];
+
+test('a real SQLite failure at any write rolls the whole request back; past its writes it succeeds once', async (t) => {
+  const mock = await startEphemeralMock({ vars: { TEST_STORAGE_FAULTS: '1' } });
+  t.after(() => mock.stop());
+  const url = namespaceUrl(mock, 'faults');
+  await setClock(url, { frozenAt: NOW });
+  await createProduct(url, {
+    productCode: 'prod',
+    dimensions: ['d0', 'd1', 'd2'],
+    fulfillmentUrl: 'http://127.0.0.1:9/register',
+    customers: [{ customerIdentifier: 'c0', customerAWSAccountId: '111122223333' }, { customerIdentifier: 'c1' }],
+  });
+
+  for (const request of REQUESTS) {
+    const before = await snapshot(url);
+    let failures = 0;
+    let succeeded = null;
+    for (let n = 1; n <= MAX_WRITES && !succeeded; n += 1) {
+      const r = await send(url, { ...request, failWrite: n });
+      if (r.status === 500) {
+        failures += 1;
+        if (request.aws) {
+          assert.match(r.headers.get('x-amzn-errortype') ?? '', /InternalServiceError/, `${request.name}, write ${n}`);
+        } else {
+          assert.match(r.json?.error ?? '', /rolled back/, `${request.name}, write ${n}`);
+        }
+        assert.equal(await snapshot(url), before, `${request.name}: write ${n} failed, and the namespace must be as before`);
+      } else {
+        assert.ok(request.ok(r), `${request.name}, write ${n}: ${r.status} ${r.text}`);
+        succeeded = n;
+      }
+    }
+    assert.ok(succeeded, `${request.name} never succeeded within ${MAX_WRITES} writes`);
+    // The write that failed first was the first; a later one failing proves earlier real
+    // writes of the same request were taken back.
+    assert.ok(failures >= 2, `${request.name}: only ${failures} writes (want at least 2 to fail after a write)`);
+    assert.notEqual(await snapshot(url), before, `${request.name} changed nothing`);
+  }
+  const usage = await (await fetch(`${url}/_mock/usage?limit=1000`)).json();
+  assert.equal(usage.records.length, 4, 'three batch records and one MeterUsage record, each once');
+});
+
+test('without TEST_STORAGE_FAULTS the header does nothing', async (t) => {
+  const mock = await startEphemeralMock();
+  t.after(() => mock.stop());
+  const url = namespaceUrl(mock, 'plain');
+  await setClock(url, { frozenAt: NOW });
+  await createProduct(url, { productCode: 'prod', dimensions: ['d0'] });
+  const r = await send(url, { aws: 'MeterUsage', body: { ProductCode: 'prod', Timestamp: NOW_SECONDS, UsageDimension: 'd0', UsageQuantity: 1 }, failWrite: 1 });
+  assert.equal(r.status, 200, r.text);
+});
