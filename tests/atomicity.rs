@@ -239,6 +239,7 @@ fn scenarios() -> Vec<(&'static str, Vec<HttpRequest>, HttpRequest)> {
         ("set the clock", vec![], control("PUT", "/clock", Some(json!({"offsetSeconds": 60})))),
         ("queue a fault", vec![], control("POST", "/faults", Some(json!({"operation": "MeterUsage", "error": "ThrottlingException"})))),
         ("reset", vec![], control("POST", "/reset", None)),
+        ("seed", vec![], control("POST", "/seed", Some(json!({"products": [{"productCode": "s1", "dimensions": ["d"]}, {"productCode": "s2", "dimensions": ["d"]}], "settings": {"maxFutureSeconds": 60}})))),
         ("lifecycle", vec![], control("POST", "/subscriptions", Some(json!({"productCode": product, "customerIdentifier": "demo-customer-1", "action": "unsubscribe-pending"})))),
         ("entitlements", vec![], control("PUT", "/entitlements", Some(json!({"productCode": product, "customerIdentifier": "demo-customer-1", "entitlements": [{"dimension": "users", "value": {"integerValue": 5}}]})))),
         ("sign-up", vec![], control("POST", &format!("/marketplace/subscribe?productCode={product}&fulfillmentUrl=http://127.0.0.1:9/r&format=json"), None)),

@@ -220,6 +220,70 @@ fn a_refused_field_is_named_by_its_path() {
     }
 }
 
+/// `POST /_mock/seed` loads products (with customers and entitlements) and settings in one
+/// step; a bad document names the path of what is wrong and loads nothing.
+#[test]
+fn a_seed_document_loads_whole_or_not_at_all() {
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "kept", "dimensions": ["d"], "customers": [{"customerAWSAccountId": "1", "licenseArn": "arn:aws:license-manager::1:license:l-kept"}]}));
+    let seed = json!({
+        "products": [
+            {"productCode": "a", "dimensions": ["users"], "customers": [
+                {"customerIdentifier": "c1", "entitlements": [{"dimension": "users", "value": {"integerValue": 5}}]}
+            ]},
+            {"productCode": "b", "dimensions": ["gb"]}
+        ],
+        "settings": {"maxFutureSeconds": 120}
+    });
+    let a = m.control("POST", "/seed", Some(seed));
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["products"], json!(["a", "b"]));
+    let products = m.control("GET", "/products", None).body["products"].clone();
+    assert_eq!(products.as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        m.control("GET", "/products/a", None).body["product"]["customers"][0]["entitlements"][0]
+            ["value"]["integerValue"],
+        5
+    );
+    assert_eq!(
+        m.control("GET", "/settings", None).body["maxFutureSeconds"],
+        120
+    );
+
+    for (bad, expected) in [
+        (
+            json!({"products": [{"productCode": "x", "dimensions": ["d"]}, {"productCode": "y", "dimensions": ["d"], "customers": [{"customerIdentifier": "c", "licenseArn": "nope"}]}]}),
+            "products[1].customers[0].licenseArn: 'nope' is not a license ARN",
+        ),
+        (
+            json!({"products": [{"productCode": "x", "dimensions": ["d"]}, {"productCode": "x", "dimensions": ["d"]}]}),
+            "products[1]: productCode 'x' is listed twice",
+        ),
+        (
+            json!({"products": [{"productCode": "x", "dimensions": ["d"], "customers": [{"customerAWSAccountId": "1", "licenseArn": "arn:aws:license-manager::1:license:l-kept"}]}]}),
+            "products[0]: licenseArn 'arn:aws:license-manager::1:license:l-kept' already belongs to product kept",
+        ),
+        (
+            json!({"products": [{"productCode": "x", "dimensions": ["d"], "customers": [{"customerIdentifier": "c", "entitlements": [{"dimension": "other", "value": {"integerValue": 1}}]}]}]}),
+            "products[0]: customer 1: entitlement dimension 'other'",
+        ),
+        (
+            json!({"products": [{"productCode": "x", "dimensions": ["d"]}], "settings": {"maxFutureSeconds": "soon"}}),
+            "seed: settings: maxFutureSeconds",
+        ),
+        (json!({"products": [], "colour": "red"}), "unknown field `colour`"),
+    ] {
+        let before = m.control("GET", "/products", None).body;
+        let settings = m.control("GET", "/settings", None).body;
+        let a = m.control("POST", "/seed", Some(bad.clone()));
+        assert_eq!(a.status, 400, "{bad}: {:?}", a.body);
+        let error = a.body["error"].as_str().unwrap_or_default();
+        assert!(error.contains(expected), "{bad}: {error}");
+        assert_eq!(m.control("GET", "/products", None).body, before);
+        assert_eq!(m.control("GET", "/settings", None).body, settings);
+    }
+}
+
 #[test]
 fn settings_patches_merge_with_the_current_settings() {
     let mut m = Mock::new();

@@ -9,9 +9,11 @@
 pub mod keys;
 pub mod onboarding;
 
+use std::collections::HashSet;
+
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::domain::catalogue::Product;
 use crate::domain::settings::{Clock, Settings};
@@ -68,6 +70,7 @@ pub fn handle<S: Store + ?Sized>(
             .map_err(internal)
             .and_then(|_| ok(json!({ "faults": [] }))),
         Control::Reset => reset(ns, req),
+        Control::Seed => seed(ns, req),
         Control::MintToken => onboarding::mint_token(ns, req),
         Control::SignupPage => onboarding::signup_page(ns, req),
         Control::Signup => onboarding::signup(ns, req),
@@ -195,6 +198,17 @@ fn check_product<S: Store + ?Sized>(
     ns: &Namespace<'_, S>,
     product: &Product,
 ) -> Result<(), ControlError> {
+    let others = ns.store.products().map_err(store_err)?;
+    check_product_among(ns, product, &others)
+}
+
+/// Checks a product document against the deployment's limits, and its licenses against
+/// `others` (the products it will sit beside; its own code among them is skipped).
+fn check_product_among<S: Store + ?Sized>(
+    ns: &Namespace<'_, S>,
+    product: &Product,
+    others: &[Product],
+) -> Result<(), ControlError> {
     product.check().map_err(bad)?;
     let limits = &ns.deployment.limits;
     if product.customers.len() > limits.customers_per_product {
@@ -206,7 +220,7 @@ fn check_product<S: Store + ?Sized>(
     for webhook in &product.webhooks {
         outbound::check_webhook_url(&webhook.url, &ns.deployment.webhooks).map_err(bad)?;
     }
-    for other in ns.store.products().map_err(store_err)? {
+    for other in others {
         if other.product_code == product.product_code {
             continue;
         }
@@ -309,15 +323,91 @@ fn patch_settings<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
     let Value::Object(patch) = body_json(req)? else {
         return Err(bad("the body must be a JSON object of settings to change"));
     };
+    let settings = patched_settings(ns, patch, "settings")?;
+    documents::save(ns.store, &settings).map_err(internal)?;
+    ok(settings_view(&settings))
+}
+
+/// The namespace's settings with `patch` applied, checked (nothing saved).
+fn patched_settings<S: Store + ?Sized>(
+    ns: &Namespace<'_, S>,
+    patch: Map<String, Value>,
+    what: &str,
+) -> Result<Settings, ControlError> {
     let mut merged = json!(load_settings(ns.store).map_err(internal)?);
     if let Some(obj) = merged.as_object_mut() {
         obj.extend(patch);
     }
-    let settings: Settings = parse_json(merged, "settings")?;
+    let settings: Settings = parse_json(merged, what)?;
     settings.check().map_err(bad)?;
     check_webhook_caps(&settings, &ns.deployment.webhooks)?;
-    documents::save(ns.store, &settings).map_err(internal)?;
-    ok(settings_view(&settings))
+    Ok(settings)
+}
+
+/// A seed document: products (the control API's product documents, customers and their
+/// entitlements included) and settings to apply.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedDocument {
+    #[serde(default)]
+    products: Vec<Product>,
+    #[serde(default)]
+    settings: Option<Map<String, Value>>,
+}
+
+/// `POST /_mock/seed`: loads a seed document in one step: each product is created or
+/// replaced, the settings are patched, nothing else changes. Everything is checked before
+/// anything is written, and a refused value is named by its path (`products[1].…`).
+fn seed<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
+    let doc: SeedDocument = parse_json(body_json(req)?, "seed")?;
+    let at = |i: usize, ControlError(status, reason)| {
+        ControlError(status, format!("invalid seed: products[{i}]: {reason}"))
+    };
+    let mut codes = HashSet::new();
+    for (i, p) in doc.products.iter().enumerate() {
+        if !codes.insert(p.product_code.clone()) {
+            return Err(at(
+                i,
+                bad(format!("productCode '{}' is listed twice", p.product_code)),
+            ));
+        }
+    }
+    let mut catalogue: Vec<Product> = ns
+        .store
+        .products()
+        .map_err(store_err)?
+        .into_iter()
+        .filter(|p| !codes.contains(&p.product_code))
+        .collect();
+    catalogue.extend(doc.products.iter().cloned());
+    for (i, p) in doc.products.iter().enumerate() {
+        check_product_among(ns, p, &catalogue).map_err(|e| at(i, e))?;
+    }
+    let max = ns.deployment.limits.products;
+    if catalogue.len() > max {
+        return Err(ControlError(
+            409,
+            format!(
+                "the namespace would hold {} products; its maximum is {max} (MAX_PRODUCTS)",
+                catalogue.len()
+            ),
+        ));
+    }
+    let settings = match doc.settings {
+        Some(patch) => Some(patched_settings(ns, patch, "seed: settings")?),
+        None => None,
+    };
+    if let Some(settings) = &settings {
+        documents::save(ns.store, settings).map_err(internal)?;
+    }
+    for p in &doc.products {
+        ns.store.put_product(p).map_err(store_err)?;
+    }
+    ok(json!({
+        "namespace": ns.name,
+        "products": doc.products.iter().map(|p| &p.product_code).collect::<Vec<_>>(),
+        "settings": settings.as_ref().map(settings_view),
+    }))
 }
 
 /// Settings may lower the deployment's webhook caps, never raise them.

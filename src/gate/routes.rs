@@ -39,6 +39,7 @@ pub enum Control {
     AddFault,
     ClearFaults,
     Reset,
+    Seed,
     MintToken,
     SignupPage,
     Signup,
@@ -144,6 +145,7 @@ pub const ROUTES: &[Route] = &[
     c("POST", "/_mock/faults", C::AddFault),
     c("DELETE", "/_mock/faults", C::ClearFaults),
     c("POST", "/_mock/reset", C::Reset),
+    c("POST", "/_mock/seed", C::Seed),
     c("POST", "/_mock/registration-tokens", C::MintToken),
     c("GET", "/_mock/marketplace/subscribe", C::SignupPage),
     Route {
