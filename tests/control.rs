@@ -3,7 +3,7 @@
 mod common;
 
 use common::{secs, Mock, NOW};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[test]
 fn the_default_namespace_starts_with_the_demo_seed_and_others_start_empty() {
@@ -282,6 +282,50 @@ fn a_seed_document_loads_whole_or_not_at_all() {
         assert_eq!(m.control("GET", "/products", None).body, before);
         assert_eq!(m.control("GET", "/settings", None).body, settings);
     }
+}
+
+/// `POST /_mock/reset {"seed": {<document>}}` leaves exactly the document's state; a bad
+/// document is refused before anything is cleared.
+#[test]
+fn a_reset_to_a_seed_document_leaves_exactly_that_document() {
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "old", "dimensions": ["d"]}));
+    m.control("PATCH", "/settings", Some(json!({"maxFutureSeconds": 10})));
+    let bad = m.control(
+        "POST",
+        "/reset",
+        Some(json!({"seed": {"products": [{"productCode": "new", "dimensions": []}]}})),
+    );
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    assert!(bad.body["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("products[0]"));
+    assert!(
+        m.control("GET", "/products/old", None).status == 200,
+        "nothing cleared"
+    );
+
+    let a = m.control(
+        "POST",
+        "/reset",
+        Some(json!({"seed": {"products": [{"productCode": "new", "dimensions": ["d"]}], "settings": {"maxFutureSeconds": 30}}})),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let codes: Vec<Value> = m.control("GET", "/products", None).body["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["productCode"].clone())
+        .collect();
+    assert_eq!(codes, vec![json!("new")]);
+    let settings = m.control("GET", "/settings", None).body;
+    assert_eq!(settings["maxFutureSeconds"], 30);
+    assert_eq!(
+        m.control("POST", "/reset", Some(json!({"seed": "sometimes"})))
+            .status,
+        400
+    );
 }
 
 #[test]

@@ -334,7 +334,18 @@ fn patched_settings<S: Store + ?Sized>(
     patch: Map<String, Value>,
     what: &str,
 ) -> Result<Settings, ControlError> {
-    let mut merged = json!(load_settings(ns.store).map_err(internal)?);
+    let current = load_settings(ns.store).map_err(internal)?;
+    patched(ns, &current, patch, what)
+}
+
+/// `base` with `patch` applied, checked against the deployment.
+fn patched<S: Store + ?Sized>(
+    ns: &Namespace<'_, S>,
+    base: &Settings,
+    patch: Map<String, Value>,
+    what: &str,
+) -> Result<Settings, ControlError> {
+    let mut merged = json!(base);
     if let Some(obj) = merged.as_object_mut() {
         obj.extend(patch);
     }
@@ -355,59 +366,90 @@ struct SeedDocument {
     settings: Option<Map<String, Value>>,
 }
 
+/// A seed document checked against what it will sit beside, ready to write.
+struct CheckedSeed {
+    products: Vec<Product>,
+    settings: Option<Settings>,
+}
+
+impl CheckedSeed {
+    /// Checks `doc` as the namespace would hold it next to `kept` (the products it keeps)
+    /// and with its settings patched onto `base`; a refused value is named by its path.
+    fn check<S: Store + ?Sized>(
+        ns: &Namespace<'_, S>,
+        doc: SeedDocument,
+        kept: Vec<Product>,
+        base: &Settings,
+    ) -> Result<CheckedSeed, ControlError> {
+        let at = |i: usize, ControlError(status, reason)| {
+            ControlError(status, format!("invalid seed: products[{i}]: {reason}"))
+        };
+        let mut codes = HashSet::new();
+        for (i, p) in doc.products.iter().enumerate() {
+            if !codes.insert(p.product_code.clone()) {
+                return Err(at(
+                    i,
+                    bad(format!("productCode '{}' is listed twice", p.product_code)),
+                ));
+            }
+        }
+        let mut catalogue: Vec<Product> = kept
+            .into_iter()
+            .filter(|p| !codes.contains(&p.product_code))
+            .collect();
+        catalogue.extend(doc.products.iter().cloned());
+        for (i, p) in doc.products.iter().enumerate() {
+            check_product_among(ns, p, &catalogue).map_err(|e| at(i, e))?;
+        }
+        let max = ns.deployment.limits.products;
+        if catalogue.len() > max {
+            return Err(ControlError(
+                409,
+                format!(
+                    "the namespace would hold {} products; its maximum is {max} (MAX_PRODUCTS)",
+                    catalogue.len()
+                ),
+            ));
+        }
+        let settings = match doc.settings {
+            Some(patch) => Some(patched(ns, base, patch, "seed: settings")?),
+            None => None,
+        };
+        Ok(CheckedSeed {
+            products: doc.products,
+            settings,
+        })
+    }
+
+    fn write<S: Store + ?Sized>(&self, ns: &mut Namespace<'_, S>) -> Result<(), ControlError> {
+        if let Some(settings) = &self.settings {
+            documents::save(ns.store, settings).map_err(internal)?;
+        }
+        for p in &self.products {
+            ns.store.put_product(p).map_err(store_err)?;
+        }
+        Ok(())
+    }
+
+    fn view(&self, namespace: &str) -> Value {
+        json!({
+            "namespace": namespace,
+            "products": self.products.iter().map(|p| &p.product_code).collect::<Vec<_>>(),
+            "settings": self.settings.as_ref().map(settings_view),
+        })
+    }
+}
+
 /// `POST /_mock/seed`: loads a seed document in one step: each product is created or
 /// replaced, the settings are patched, nothing else changes. Everything is checked before
 /// anything is written, and a refused value is named by its path (`products[1].…`).
 fn seed<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let doc: SeedDocument = parse_json(body_json(req)?, "seed")?;
-    let at = |i: usize, ControlError(status, reason)| {
-        ControlError(status, format!("invalid seed: products[{i}]: {reason}"))
-    };
-    let mut codes = HashSet::new();
-    for (i, p) in doc.products.iter().enumerate() {
-        if !codes.insert(p.product_code.clone()) {
-            return Err(at(
-                i,
-                bad(format!("productCode '{}' is listed twice", p.product_code)),
-            ));
-        }
-    }
-    let mut catalogue: Vec<Product> = ns
-        .store
-        .products()
-        .map_err(store_err)?
-        .into_iter()
-        .filter(|p| !codes.contains(&p.product_code))
-        .collect();
-    catalogue.extend(doc.products.iter().cloned());
-    for (i, p) in doc.products.iter().enumerate() {
-        check_product_among(ns, p, &catalogue).map_err(|e| at(i, e))?;
-    }
-    let max = ns.deployment.limits.products;
-    if catalogue.len() > max {
-        return Err(ControlError(
-            409,
-            format!(
-                "the namespace would hold {} products; its maximum is {max} (MAX_PRODUCTS)",
-                catalogue.len()
-            ),
-        ));
-    }
-    let settings = match doc.settings {
-        Some(patch) => Some(patched_settings(ns, patch, "seed: settings")?),
-        None => None,
-    };
-    if let Some(settings) = &settings {
-        documents::save(ns.store, settings).map_err(internal)?;
-    }
-    for p in &doc.products {
-        ns.store.put_product(p).map_err(store_err)?;
-    }
-    ok(json!({
-        "namespace": ns.name,
-        "products": doc.products.iter().map(|p| &p.product_code).collect::<Vec<_>>(),
-        "settings": settings.as_ref().map(settings_view),
-    }))
+    let kept = ns.store.products().map_err(store_err)?;
+    let base = load_settings(ns.store).map_err(internal)?;
+    let checked = CheckedSeed::check(ns, doc, kept, &base)?;
+    checked.write(ns)?;
+    ok(checked.view(ns.name))
 }
 
 /// Settings may lower the deployment's webhook caps, never raise them.
@@ -492,10 +534,11 @@ enum Seed {
     Empty,
 }
 
+/// `{"seed": "demo" | "empty" | {<seed document>}}`.
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResetBody {
-    seed: Option<Seed>,
+    seed: Option<Value>,
 }
 
 /// `POST /_mock/reset`: forgets the namespace's state but keeps its signing keys (they stand
@@ -503,10 +546,19 @@ struct ResetBody {
 /// starts again from the demo seed (`default`'s choice) or empty (the others'), or as
 /// `{"seed": …}` says, so any namespace can start from the demo.
 fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
-    let body: ResetBody = optional_body(req, "reset", "seed: demo or empty")?;
-    let demo = match body.seed {
-        Some(seed) => matches!(seed, Seed::Demo),
-        None => ns.name == crate::protocol::route::DEFAULT_NAMESPACE,
+    let body: ResetBody = optional_body(req, "reset", "seed: demo, empty or a seed document")?;
+    let (demo, document) = match body.seed {
+        None => (ns.name == crate::protocol::route::DEFAULT_NAMESPACE, None),
+        Some(Value::Object(doc)) => {
+            let doc: SeedDocument = parse_json(Value::Object(doc), "seed")?;
+            // Checked as the emptied namespace will hold it, before anything is cleared.
+            let checked = CheckedSeed::check(ns, doc, Vec::new(), &Settings::default())?;
+            (false, Some(checked))
+        }
+        Some(named) => match parse_json::<Seed>(named, "reset")? {
+            Seed::Demo => (true, None),
+            Seed::Empty => (false, None),
+        },
     };
     let keys = register_usage::key_ring(ns.store).map_err(internal)?;
     ns.store.clear().map_err(store_err)?;
@@ -514,7 +566,14 @@ fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Ans
     if !keys.is_empty() {
         register_usage::save_key_ring(ns.store, &keys).map_err(internal)?;
     }
-    ok(json!({ "reset": true, "namespace": ns.name }))
+    let seeded = match &document {
+        Some(checked) => {
+            checked.write(ns)?;
+            Some(checked.view(ns.name))
+        }
+        None => None,
+    };
+    ok(json!({ "reset": true, "namespace": ns.name, "seeded": seeded }))
 }
 
 /// Runs the store contract on this namespace's own store; refuses a namespace in use

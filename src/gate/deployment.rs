@@ -41,9 +41,10 @@ const WEBHOOK_ATTEMPTS: Knob = knob("WEBHOOK_MAX_ATTEMPTS", 10, 1, 100);
 const WEBHOOK_DELAY: Knob = knob("WEBHOOK_MAX_RETRY_DELAY_SECONDS", 3600, 0, 86_400);
 const WEBHOOK_HOURLY: Knob = knob("WEBHOOK_MAX_DELIVERIES_PER_HOUR", 1000, 1, 1_000_000);
 const STORAGE_FAULTS: Knob = knob("TEST_STORAGE_FAULTS", 0, 0, 1);
+const ACCESS_LOG: Knob = knob("ACCESS_LOG", 0, 0, 1);
 
 /// Every limit's knob, for the README check and error messages.
-const KNOBS: [&Knob; 15] = [
+const KNOBS: [&Knob; 16] = [
     &CONTROL_BODY,
     &NAMESPACES,
     &PRODUCTS,
@@ -59,6 +60,7 @@ const KNOBS: [&Knob; 15] = [
     &WEBHOOK_DELAY,
     &WEBHOOK_HOURLY,
     &STORAGE_FAULTS,
+    &ACCESS_LOG,
 ];
 
 /// How many of each thing one namespace (or the deployment) may hold.
@@ -127,6 +129,8 @@ pub struct Deployment {
     /// Tests of the mock itself: a request's `x-mock-fail-write: N` makes its N-th write a
     /// statement SQLite refuses (`TEST_STORAGE_FAULTS=1`; ignored otherwise).
     pub storage_faults: bool,
+    /// `ACCESS_LOG=1`: the worker logs one line per request (the runner's `--verbose`).
+    pub access_log: bool,
 }
 
 impl Default for Deployment {
@@ -197,6 +201,7 @@ impl Deployment {
             idle_days: number(&IDLE_DAYS)? as u32,
             idle_day_ms: number(&IDLE_DAY_SECONDS)? as i64 * 1000,
             storage_faults: number(&STORAGE_FAULTS)? == 1,
+            access_log: number(&ACCESS_LOG)? == 1,
         })
     }
 

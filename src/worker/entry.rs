@@ -20,8 +20,35 @@ const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    if !deployment(&env).is_ok_and(|d| d.access_log) {
+        return respond(req, &env).await;
+    }
+    // ACCESS_LOG=1: one line per call, e.g. `POST /ns/ci MeterUsage → 400 InvalidUsageDimensionException (3 ms)`.
+    let started = worker::Date::now().as_millis();
+    let method = req.inner().method();
+    let path = req.path();
+    let operation = req
+        .headers()
+        .get("x-amz-target")?
+        .and_then(|t| t.rsplit('.').next().map(str::to_string))
+        .unwrap_or_default();
+    let response = respond(req, &env).await?;
+    let error = response
+        .headers()
+        .get("x-amzn-ErrorType")?
+        .map(|e| format!(" {}", e.split(':').next().unwrap_or_default()))
+        .unwrap_or_default();
+    worker::console_log!(
+        "{method} {path} {operation} → {}{error} ({} ms)",
+        response.status_code(),
+        worker::Date::now().as_millis().saturating_sub(started)
+    );
+    Ok(response)
+}
+
+async fn respond(req: Request, env: &Env) -> Result<Response> {
     let request_id = random_uuid();
-    let answer = match serve(req, &env, &request_id).await {
+    let answer = match serve(req, env, &request_id).await {
         Ok(Handled::Forwarded(response)) => return Ok(response),
         Ok(Handled::Answered(response)) => response,
         Err(e) => {
