@@ -72,7 +72,11 @@ function baseUrl(values, env) {
     fail(`'${url}' is not a URL`);
   }
   if (!['http:', 'https:'].includes(parsed.protocol)) fail(`'${url}' must be an http:// or https:// URL`);
-  return url.replace(/\/+$/, '');
+  // The admin token must not cross a network in clear text.
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+  if (parsed.protocol === 'http:' && !local) fail(`'${url}' must be https:// (http:// only for localhost)`);
+  if (parsed.pathname !== '/' || parsed.search) fail(`'${url}' must be the mock's origin, without a path`);
+  return parsed.origin;
 }
 
 function adminToken(env) {
@@ -195,6 +199,8 @@ async function create(ctx) {
     body.idleDays = days;
   }
   const seed = values.seed === undefined ? undefined : readSeed(values.seed);
+  // Checked before anything is created, so the credentials cannot be lost after creation.
+  if (values['github-output'] && !env.GITHUB_OUTPUT) fail('--github-output needs GITHUB_OUTPUT (set by GitHub Actions)');
 
   const admin = `${url}/_admin/namespaces`;
   let r = await call(fetchFn, 'POST', admin, token, body);
@@ -216,20 +222,40 @@ async function create(ctx) {
   if (r.status !== 201 && r.status !== 200) throw refused(`creating namespace ${name}`, r);
   const created = r.json;
 
+  const report = () => {
+    if (values['github-output']) githubOutput(created, env, out);
+    if (values.json) {
+      out(JSON.stringify(values['github-output'] ? { name: created.name, endpoint: created.endpoint } : created, null, 2));
+    } else {
+      out(describe(created, { secrets: !values['github-output'] }));
+    }
+  };
+  // A rotated namespace's old credentials are gone already: its new ones are given first.
+  if (!fresh) report();
   if (seed !== undefined) {
-    const seeded = await call(fetchFn, 'POST', `${created.endpoint}/_mock/seed`, created.controlToken, seed);
-    if (seeded.status !== 200) {
+    let problem;
+    try {
+      const seeded = await call(fetchFn, 'POST', `${created.endpoint}/_mock/seed`, created.controlToken, seed);
+      if (seeded.status !== 200) problem = refused(`seed file ${values.seed}`, seeded);
+    } catch (e) {
+      problem = e;
+    }
+    if (problem) {
+      if (!fresh) throw new Error(`${problem.message}; namespace ${name} keeps its data and the new credentials above`);
       // Nothing half-made is left: a namespace this command created goes again.
-      if (fresh) await call(fetchFn, 'DELETE', `${admin}/${name}`, token);
-      throw refused(`seed file ${values.seed}`, seeded);
+      let cleanup;
+      try {
+        cleanup = await call(fetchFn, 'DELETE', `${admin}/${name}`, token);
+      } catch (e) {
+        cleanup = { status: 0, text: e.message };
+      }
+      if (![204, 404].includes(cleanup.status)) {
+        throw new Error(`${problem.message}; and removing namespace ${name} again failed (${cleanup.json?.error ?? cleanup.text}): delete it with: delete ${name}`);
+      }
+      throw problem;
     }
   }
-  if (values['github-output']) githubOutput(created, env, out);
-  if (values.json) {
-    out(JSON.stringify(values['github-output'] ? { name: created.name, endpoint: created.endpoint } : created, null, 2));
-  } else {
-    out(describe(created, { secrets: !values['github-output'] }));
-  }
+  if (fresh) report();
 }
 
 async function remove(ctx) {

@@ -6,7 +6,7 @@
 //   npm run preview -- up <branch> [--fresh] [--github-output] [--dry-run]
 //   npm run preview -- down <branch> [--dry-run]
 //   npm run preview -- url <branch>          (needs CLOUDFLARE_WORKERS_SUBDOMAIN)
-//   npm run preview -- token <branch>        (needs PREVIEW_SECRET)
+//   npm run preview -- token <branch>        (needs PREVIEW_SECRET; or token --worker <name>)
 //
 // One Worker per branch works with the pinned wrangler (4.86, Node 20): Version URLs are not
 // generated for Workers with Durable Objects, and Worker Previews need wrangler 4.135+ on
@@ -62,11 +62,15 @@ function wrangler(args, log) {
     env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
     timeout: 10 * 60_000,
   });
-  if (r.error) throw new Error(`wrangler could not be run: ${r.error.message} (is it on PATH? use npm run preview)`);
-  return { code: r.status ?? 1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  if (r.error?.code === 'ENOENT') throw new Error('wrangler is not on PATH (run this through npm run preview)');
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  // A timeout (or any failure to run it) is a failed command like any other.
+  if (r.error) return { code: 1, out: `${out}\nwrangler ${args[0]}: ${r.error.code ?? r.error.message}` };
+  return { code: r.status ?? 1, out };
 }
 
-const missing = (out) => /\b10007\b|does not exist|not found/i.test(out);
+/** Cloudflare's answer for a Worker the account does not have. */
+const missing = (out) => /\[code: 10007\]|does not exist on your account/i.test(out);
 const tail = (out) => out.trim().split('\n').slice(-8).join('\n');
 
 function exists(name, log) {
@@ -83,10 +87,14 @@ function remove(name, log) {
   throw new Error(`deleting worker ${name} failed:\n${tail(r.out)}`);
 }
 
-/** The URL `wrangler deploy` printed for the Worker. */
+/**
+ * The Worker's URL as `wrangler deploy` printed it: only https://<name>.<subdomain>.workers.dev
+ * (the admin token is sent there), or PREVIEW_URL_OVERRIDE for the script's own tests.
+ */
 function deployedUrl(out, name) {
-  const urls = out.match(/https?:\/\/[^\s"')]+/g) ?? [];
-  return urls.find((u) => u.includes(`${name}.`)) ?? urls.find((u) => !u.includes('cloudflare.com') && !u.includes('developers.'));
+  if (process.env.PREVIEW_URL_OVERRIDE) return process.env.PREVIEW_URL_OVERRIDE;
+  const escaped = name.replace(/-/g, '\\-');
+  return out.match(new RegExp(`https://${escaped}\\.[a-z0-9-]+\\.workers\\.dev`))?.[0];
 }
 
 async function waitUntilUp(url) {
@@ -121,21 +129,23 @@ async function up(branch, values, log) {
     remove(name, log);
     existed = false;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'preview-'));
-  let deployed;
-  try {
-    const secrets = join(dir, 'secrets.json');
-    writeFileSync(secrets, JSON.stringify({ ADMIN_TOKEN: token }), { mode: 0o600 });
-    deployed = wrangler(['deploy', '--name', name, '--secrets-file', secrets], log);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
   const undo = (why) => {
     if (!existed) {
       try { remove(name, log); } catch (e) { why += `\n(and removing the half-made worker failed: ${e.message})`; }
     }
     return new Error(why);
   };
+  const dir = mkdtempSync(join(tmpdir(), 'preview-'));
+  let deployed;
+  try {
+    const secrets = join(dir, 'secrets.json');
+    writeFileSync(secrets, JSON.stringify({ ADMIN_TOKEN: token }), { mode: 0o600 });
+    deployed = wrangler(['deploy', '--name', name, '--secrets-file', secrets], log);
+  } catch (e) {
+    throw undo(`deploying worker ${name} failed: ${e.message}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   if (deployed.code !== 0) throw undo(`deploying worker ${name} failed:\n${tail(deployed.out)}`);
   const url = deployedUrl(deployed.out, name) ?? urlOf(name, subdomain);
   if (!url) throw undo(`wrangler deploy printed no URL for ${name}; set CLOUDFLARE_WORKERS_SUBDOMAIN`);
@@ -177,6 +187,7 @@ export async function main(argv, { log = console.log, err = console.error } = {}
       args: argv,
       allowPositionals: true,
       options: {
+        worker: { type: 'string' },
         fresh: { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         'github-output': { type: 'boolean' },
@@ -188,8 +199,15 @@ export async function main(argv, { log = console.log, err = console.error } = {}
   }
   const [command, branch] = parsed.positionals;
   try {
+    const { worker } = parsed.values;
+    if (command === 'token' && worker !== undefined) {
+      // By the worker's name (as the pull request's comment gives it), not its branch.
+      if (!/^metering-mock-[a-z0-9-]{1,49}$/.test(worker)) throw new UsageError(`'${worker}' is not a preview worker's name`);
+      log(adminToken(worker, process.env.PREVIEW_SECRET));
+      return 0;
+    }
     if (!['up', 'down', 'url', 'token'].includes(command) || !branch) {
-      throw new UsageError('usage: npm run preview -- up|down|url|token <branch> [--fresh] [--github-output] [--dry-run]');
+      throw new UsageError('usage: npm run preview -- up|down|url|token <branch> [--fresh] [--github-output] [--dry-run], or token --worker <name>');
     }
     if (command === 'up') await up(branch, parsed.values, log);
     if (command === 'down') down(branch, parsed.values, log);

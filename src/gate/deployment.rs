@@ -175,6 +175,9 @@ impl Deployment {
         }
         let size = |k: &Knob| number(k).map(|n| n as usize);
         let locked = admin_token.is_some();
+        if locked && number(&STORAGE_FAULTS)? == 1 {
+            return Err("TEST_STORAGE_FAULTS is for the mock's own tests: it cannot be set on a locked deployment".into());
+        }
         Ok(Deployment {
             admin_token: admin_token.map(|t| sha256(t.as_bytes())),
             allowed_origins: list("ALLOWED_ORIGINS"),
@@ -251,6 +254,23 @@ mod tests {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.clone())
         })
+    }
+
+    #[test]
+    fn storage_fault_injection_is_refused_on_a_locked_deployment() {
+        let vars = |faults: &'static str| {
+            move |name: &str| match name {
+                "ADMIN_TOKEN" => Some("an-admin-token-0123456789".to_string()),
+                "TEST_STORAGE_FAULTS" => Some(faults.to_string()),
+                _ => None,
+            }
+        };
+        assert!(Deployment::from_vars(vars("1"))
+            .unwrap_err()
+            .contains("TEST_STORAGE_FAULTS"));
+        assert!(!Deployment::from_vars(vars("0")).unwrap().storage_faults);
+        let open = Deployment::from_vars(|n| (n == "TEST_STORAGE_FAULTS").then(|| "1".into()));
+        assert!(open.unwrap().storage_faults);
     }
 
     #[test]

@@ -221,3 +221,21 @@ test('the GitHub Action creates the pull request\'s namespace from its branch, a
   assert.equal((await run(ACTION, [], { ...inputs, INPUT_MODE: 'cleanup' })).code, 0, 'cleanup runs twice');
   assert.equal((await run(ACTION, [], { ...inputs, INPUT_MODE: 'sideways' })).code, 1);
 });
+
+test('nothing is created that could not be handed over; the admin token never goes out in clear text', async () => {
+  const noOutput = await ns(['create', 'lost-outputs', '--github-output'], { GITHUB_OUTPUT: '' });
+  assert.equal(noOutput.code, 2);
+  assert.ok(!(await names()).includes('lost-outputs'), 'refused before creating');
+  assert.equal((await ns(['list', '--url', 'http://mock.example.com'])).code, 2);
+  assert.equal((await ns(['list', '--url', `${mock.url}/ns/x`])).code, 2);
+
+  // A rotation whose seed is refused still hands over the new credentials.
+  assert.equal((await ns(['create', 'rotated-bad-seed'])).code, 0);
+  const badSeed = join(work, 'rotate-bad.json');
+  writeFileSync(badSeed, JSON.stringify({ products: [{ productCode: 'p', dimensions: [] }] }));
+  const rotated = await ns(['create', 'rotated-bad-seed', '--if-exists', 'rotate', '--seed', badSeed]);
+  assert.equal(rotated.code, 1);
+  assert.match(rotated.stdout, /export AWS_SECRET_ACCESS_KEY=/);
+  assert.match(rotated.stderr, /keeps its data and the new credentials above/);
+  assert.equal((await ns(['delete', 'rotated-bad-seed'])).code, 0);
+});

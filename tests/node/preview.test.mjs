@@ -44,7 +44,7 @@ function preview(args, env = {}) {
         PATH: `${bin}:${process.env.PATH}`,
         PREVIEW_SECRET: SECRET,
         FAKE_WRANGLER_STATE: stateFile,
-        FAKE_WRANGLER_URL: mock.url,
+        PREVIEW_URL_OVERRIDE: mock.url,
         PREVIEW_READY_TIMEOUT_MS: '3000',
         ...env,
       },
@@ -123,7 +123,8 @@ test('a failed deploy or seeding propagates with a clear message and leaves no h
   for (const [env, expected] of [
     [{ FAKE_WRANGLER_FAIL: 'deploy' }, /deploying worker .* failed:\n.*Internal error \[code: 10013\]/],
     [{ FAKE_WRANGLER_FAIL: 'deploy-partial' }, /deploying worker .* failed/],
-    [{ FAKE_WRANGLER_URL: `http://127.0.0.1:${await freePort()}` }, /did not answer \/_mock\/ping/],
+    [{ PREVIEW_URL_OVERRIDE: `http://127.0.0.1:${await freePort()}` }, /did not answer \/_mock\/ping/],
+    [{ PREVIEW_URL_OVERRIDE: '', FAKE_WRANGLER_NO_URL: '1' }, /printed no URL/],
     [{}, /seeding the demo namespace failed|HTTP 401/], // the local mock's token is another branch's
   ]) {
     const r = await preview(['up', other], env);
@@ -161,6 +162,9 @@ test('url and token; usage errors exit 2', async () => {
   assert.equal((await preview(['url', BRANCH])).code, 2);
   const token = await preview(['token', BRANCH]);
   assert.equal(token.stdout.trim(), adminToken(workerName(BRANCH), SECRET));
+  const byWorker = await preview(['token', '--worker', workerName(BRANCH)]);
+  assert.equal(byWorker.stdout.trim(), token.stdout.trim());
+  assert.equal((await preview(['token', '--worker', "x'; rm -rf ~"])).code, 2);
   assert.equal((await preview(['token', BRANCH], { PREVIEW_SECRET: '' })).code, 2);
   assert.equal((await preview(['up'])).code, 2);
   assert.equal((await preview(['sideways', BRANCH])).code, 2);

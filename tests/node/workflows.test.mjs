@@ -69,3 +69,17 @@ test('pull requests from forks get no preview, and a preview run is one at a tim
   // The branch name reaches the shell as a variable, never spliced into a script.
   assert.doesNotMatch(preview, /run:.*\$\{\{ github\.head_ref \}\}/);
 });
+
+test('secrets stay apart: previews in a preview environment, production only in production, never an open deployment', () => {
+  const preview = readFileSync(join(WORKFLOWS, 'preview.yml'), 'utf8');
+  const deploy = readFileSync(join(WORKFLOWS, 'deploy.yml'), 'utf8');
+  assert.equal(preview.match(/environment: preview/g)?.length, 2);
+  assert.match(deploy, /environment: production/);
+  assert.match(deploy, /test -n "\$ADMIN_TOKEN" \|\| \{/);
+  assert.match(deploy, /npm run deploy -- --secrets-file/);
+  // Clean-up runs the base branch's code on pull_request_target, which checks out no PR ref.
+  assert.match(preview, /pull_request_target:\n    types: \[closed\]/);
+  const down = preview.slice(preview.indexOf('  down:'));
+  assert.doesNotMatch(down, /ref:/);
+  assert.doesNotMatch(preview, /\$\{BRANCH\}/, 'the comment names the worker, not the branch');
+});

@@ -6,18 +6,20 @@ import { main } from '../../../cli/ns.mjs';
 const input = (name) => (process.env[`INPUT_${name}`] ?? '').trim();
 
 /** The ns.mjs arguments for these inputs. */
-export function commandFor(inputs) {
-  const target = inputs.NAME ? [inputs.NAME] : ['--branch', inputs.BRANCH];
-  if (inputs.PREFIX && !inputs.NAME) target.push('--prefix', inputs.PREFIX);
+function commandFor(inputs) {
+  // Values go in --option=value form and a name after `--`, so none can pass for an option.
+  const options = inputs.NAME ? [] : [`--branch=${inputs.BRANCH}`];
+  if (inputs.PREFIX && !inputs.NAME) options.push(`--prefix=${inputs.PREFIX}`);
+  const name = inputs.NAME ? ['--', inputs.NAME] : [];
   switch (inputs.MODE || 'create') {
     case 'create': {
-      const args = ['create', ...target, '--github-output', '--if-exists', inputs.IF_EXISTS || 'recreate'];
-      if (inputs.SEED_FILE) args.push('--seed', inputs.SEED_FILE);
-      if (inputs.IDLE_DAYS) args.push('--idle-days', inputs.IDLE_DAYS);
-      return args;
+      options.push('--github-output', `--if-exists=${inputs.IF_EXISTS || 'recreate'}`);
+      if (inputs.SEED_FILE) options.push(`--seed=${inputs.SEED_FILE}`);
+      if (inputs.IDLE_DAYS) options.push(`--idle-days=${inputs.IDLE_DAYS}`);
+      return ['create', ...options, ...name];
     }
     case 'cleanup':
-      return ['delete', ...target];
+      return ['delete', ...options, ...name];
     default:
       throw new Error(`mode must be create or cleanup, not '${inputs.MODE}'`);
   }

@@ -37,7 +37,8 @@ if (args[0] === 'deploy') {
   worker.deploys += 1;
   state.workers[name] = worker;
   save();
-  console.log(`Uploaded ${name} (1.23 sec)\nDeployed ${name} triggers (0.31 sec)\n  ${process.env.FAKE_WRANGLER_URL ?? `https://${name}.example.workers.dev`}\nCurrent Version ID: 00000000-0000-4000-8000-000000000000`);
+  const url = process.env.FAKE_WRANGLER_NO_URL ? '' : `\n  https://${name}.example.workers.dev`;
+  console.log(`Uploaded ${name} (1.23 sec)\nDeployed ${name} triggers (0.31 sec)${url}\nCurrent Version ID: 00000000-0000-4000-8000-000000000000\nDocs: https://developers.cloudflare.com/workers/`);
 } else if (args[0] === 'deployments' && args[1] === 'status') {
   if (failing.includes('status')) {
     console.error('✘ [ERROR] Authentication error [code: 10000]');
