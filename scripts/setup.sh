@@ -41,14 +41,17 @@ fi
 
 # The client tests drive boto3 and the AWS CLI; `npm test` asks for them (SETUP_CLIENTS=1).
 # Where they are missing they come from PyPI at the versions the tests were written against.
+# pytest runs the README's pytest fixture against the packed package.
 BOTO3_VERSION=1.43.11
 AWSCLI_VERSION=1.45.11
+PYTEST_VERSION=9.2.0
 if [ "${SETUP_CLIENTS:-0}" = 1 ] && command -v python3 >/dev/null; then
-  if ! python3 -c 'import boto3' 2>/dev/null || ! command -v aws >/dev/null; then
-    say "installing boto3 $BOTO3_VERSION and awscli $AWSCLI_VERSION for the client tests (pip, once)"
-    python3 -m pip install --quiet --disable-pip-version-check "boto3==$BOTO3_VERSION" "awscli==$AWSCLI_VERSION" \
-      || python3 -m pip install --quiet --user --disable-pip-version-check "boto3==$BOTO3_VERSION" "awscli==$AWSCLI_VERSION" \
-      || say "pip could not install boto3/awscli: their tests will be skipped (or fail where required)"
+  if ! python3 -c 'import boto3, pytest' 2>/dev/null || ! command -v aws >/dev/null; then
+    say "installing boto3 $BOTO3_VERSION, awscli $AWSCLI_VERSION and pytest $PYTEST_VERSION for the client tests (pip, once)"
+    packages=("boto3==$BOTO3_VERSION" "awscli==$AWSCLI_VERSION" "pytest==$PYTEST_VERSION")
+    python3 -m pip install --quiet --disable-pip-version-check "${packages[@]}" \
+      || python3 -m pip install --quiet --user --disable-pip-version-check "${packages[@]}" \
+      || say "pip could not install boto3/awscli/pytest: their tests will be skipped (or fail where required)"
   fi
 fi
 

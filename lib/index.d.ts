@@ -1,0 +1,144 @@
+// Types of the metering-mock package's JS API (lib/index.mjs).
+
+/** A product document of the control API (POST /_mock/products). */
+export interface Product {
+  productCode: string;
+  dimensions: string[];
+  sellerAccountId?: string;
+  integration?: 'legacy' | 'concurrent-agreements';
+  regions?: string[];
+  fulfillmentUrl?: string;
+  webhooks?: { url: string; format?: 'sns' | 'eventbridge' }[];
+  customers?: Customer[];
+}
+
+export interface Customer {
+  customerIdentifier?: string;
+  customerAWSAccountId?: string;
+  licenseArn?: string;
+  subscription?: 'pending' | 'subscribed' | 'subscribe-failed' | 'unsubscribe-pending' | 'unsubscribed';
+  agreementId?: string;
+  offerIdentifier?: string;
+  freeTrial?: boolean;
+  entitlements?: Entitlement[];
+}
+
+export interface Entitlement {
+  dimension: string;
+  value: { integerValue: number } | { doubleValue: number } | { booleanValue: boolean } | { stringValue: string };
+  expirationDate?: string;
+}
+
+/** What POST /_mock/seed and a reset to a document take. */
+export interface SeedDocument {
+  products?: Product[];
+  settings?: Record<string, unknown>;
+}
+
+/** A record of the namespace's ledger (GET /_mock/usage). */
+export interface UsageRecord {
+  meteringRecordId: string;
+  operation: 'MeterUsage' | 'BatchMeterUsage';
+  productCode: string;
+  customerIdentifier?: string;
+  customerAWSAccountId?: string;
+  licenseArn?: string;
+  dimension: string;
+  hour: string;
+  timestamp: string;
+  quantity: string;
+  receivedAt: string;
+  caller: string;
+  region: string;
+  requestId: string;
+  [field: string]: unknown;
+}
+
+/** The customer a control request is about: the product, and any of its customer's names. */
+export interface CustomerRef {
+  productCode: string;
+  customerIdentifier?: string;
+  customerAWSAccountId?: string;
+  licenseArn?: string;
+}
+
+/** An answer of the control API that was not a success. */
+export class MockError extends Error {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** The control API (/_mock/…) of one namespace. */
+export class Control {
+  constructor(endpoint: string, options?: { controlToken?: string });
+  readonly endpoint: string;
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  health(): Promise<{ status: string; namespace: string; now: string; products: number }>;
+  products(): Promise<Product[]>;
+  product(code: string): Promise<Product>;
+  putProduct(product: Product): Promise<Product>;
+  deleteProduct(code: string): Promise<unknown>;
+  usage(filters?: Record<string, string | number | undefined>): Promise<UsageRecord[]>;
+  settings(): Promise<Record<string, unknown>>;
+  patchSettings(patch: Record<string, unknown>): Promise<Record<string, unknown>>;
+  clock(): Promise<{ now: string; nowEpochSeconds: number; [field: string]: unknown }>;
+  setClock(clock: { frozenAt?: string | number; offsetSeconds?: number }): Promise<unknown>;
+  faults(): Promise<unknown[]>;
+  addFault(fault: { operation: string; error: string; count?: number; [field: string]: unknown }): Promise<unknown>;
+  clearFaults(): Promise<unknown>;
+  reset(seed?: 'demo' | 'empty' | SeedDocument): Promise<unknown>;
+  seed(document: SeedDocument): Promise<{ namespace: string; products: string[]; settings: unknown }>;
+  mintToken(request: CustomerRef & { offerType?: 'free-trial'; ttlSeconds?: number }): Promise<{ registrationToken: string; expiresAt: string; productCode: string; customer: Customer }>;
+  signUp(request: Partial<CustomerRef> & { productCode: string; outcome?: 'subscribe-success' | 'subscribe-fail' | 'pending'; fulfillmentUrl?: string; offerType?: 'free-trial'; offerIdentifier?: string; ttlSeconds?: number }): Promise<{ registrationToken: string; customer: Customer; [field: string]: unknown }>;
+  changeSubscription(request: CustomerRef & { action: 'subscribe-success' | 'subscribe-fail' | 'unsubscribe-pending' | 'unsubscribe-success' | 'entitlement-updated' }): Promise<{ customer: Customer; event: unknown }>;
+  putEntitlements(request: CustomerRef & { entitlements: Entitlement[] }): Promise<{ customer: Customer; event: unknown }>;
+  events(filters?: Record<string, string | number | undefined>): Promise<unknown[]>;
+  keys(): Promise<unknown>;
+  registrations(filters?: Record<string, string | number | undefined>): Promise<unknown[]>;
+}
+
+export interface Namespace {
+  name: string;
+  /** The endpoint for AWS_ENDPOINT_URL_MARKETPLACE_METERING and the SDKs' `endpoint`. */
+  endpoint: string;
+  control: Control;
+}
+
+export interface StartOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Defaults to 127.0.0.1. */
+  host?: string;
+  /** A directory to keep the state in; false (the default) keeps it in memory. */
+  persist?: string | false;
+  /** The default namespace's exact starting state: a seed document, or a path to a JSON file of one. */
+  seed?: SeedDocument | string;
+  /** Locked mode: every call needs a namespace's credentials. */
+  adminToken?: string;
+  /** One line per call on the console. */
+  accessLog?: boolean;
+  /** Other Worker variables (the README's Limits), e.g. { MAX_USAGE_RECORDS: '1000' }. */
+  vars?: Record<string, string>;
+}
+
+export interface Mock {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** The default namespace's endpoint (the same as url). */
+  endpoint: string;
+  port: number;
+  host: string;
+  /** The environment an AWS SDK or CLI process needs to reach the default namespace. */
+  env: Record<string, string>;
+  /** The default namespace's control API. */
+  control: Control;
+  /** Another namespace (its own isolated state). */
+  namespace(name: string, options?: { controlToken?: string }): Namespace;
+  stop(): Promise<void>;
+}
+
+export function startMock(options?: StartOptions): Promise<Mock>;
+export function readSeedFile(path: string): SeedDocument;
+export function workerDirectory(): string;
+export const VERSION: string;
+export const COMPATIBILITY_DATE: string;

@@ -1,0 +1,201 @@
+// The JS API of the metering-mock package: start the mock (the built worker on Miniflare's
+// API: the workerd runtime `wrangler dev` uses, without its proxy) from a test suite, drive
+// its control API with typed helpers, and stop it. No Rust toolchain is needed: the package
+// carries the built worker.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Must equal wrangler.toml's compatibility_date (a test checks it). */
+export const COMPATIBILITY_DATE = '2025-09-23';
+export const VERSION = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
+
+/** The built worker: dist/worker in the package, build/ in a checkout of the repository. */
+export function workerDirectory() {
+  for (const dir of [join(PACKAGE_ROOT, 'dist', 'worker'), join(PACKAGE_ROOT, 'build')]) {
+    if (existsSync(join(dir, 'index.js')) && existsSync(join(dir, 'index_bg.wasm'))) return dir;
+  }
+  throw new Error(`no built worker in ${join(PACKAGE_ROOT, 'dist', 'worker')} (in a checkout: bash scripts/build.sh)`);
+}
+
+/** An answer of the control API that was not a success. */
+export class MockError extends Error {
+  constructor(method, path, status, body) {
+    super(`${method} ${path}: ${body?.error ?? `HTTP ${status}`} (HTTP ${status})`);
+    this.name = 'MockError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** Resolves when `port` on `host` can be listened on; rejects with a clear error if not. */
+function checkPort(host, port) {
+  if (port === 0) return Promise.resolve();
+  return new Promise((ok, fail) => {
+    const probe = createServer();
+    probe.once('error', (e) => fail(e.code === 'EADDRINUSE'
+      ? new Error(`port ${port} on ${host} is in use: pick another with --port (0 = any free port)`)
+      : new Error(`cannot listen on ${host}:${port}: ${e.message}`)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(ok));
+  });
+}
+
+const query = (filters = {}) => {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(filters)) if (v !== undefined && v !== null) params.set(k, String(v));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+};
+
+/** The control API (`/_mock/…`) of one namespace, at `endpoint`. */
+export class Control {
+  constructor(endpoint, { controlToken } = {}) {
+    this.endpoint = endpoint;
+    this.controlToken = controlToken;
+  }
+
+  /** One control call; answers the parsed JSON, throws MockError unless 2xx. */
+  async request(method, path, body) {
+    const headers = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.controlToken) headers.authorization = `Bearer ${this.controlToken}`;
+    const r = await fetch(`${this.endpoint}/_mock${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { json = { error: text }; }
+    if (r.status < 200 || r.status > 299) throw new MockError(method, `/_mock${path}`, r.status, json);
+    return json;
+  }
+
+  health() { return this.request('GET', '/health'); }
+  async products() { return (await this.request('GET', '/products')).products; }
+  async product(code) { return (await this.request('GET', `/products/${encodeURIComponent(code)}`)).product; }
+  async putProduct(product) { return (await this.request('POST', '/products', product)).product; }
+  deleteProduct(code) { return this.request('DELETE', `/products/${encodeURIComponent(code)}`); }
+  /** Ledger records; filters: productCode, customerIdentifier, dimension, from, to, limit, … */
+  async usage(filters) { return (await this.request('GET', `/usage${query(filters)}`)).records; }
+  settings() { return this.request('GET', '/settings'); }
+  patchSettings(patch) { return this.request('PATCH', '/settings', patch); }
+  clock() { return this.request('GET', '/clock'); }
+  /** `{frozenAt}`, `{offsetSeconds}`, or `{}` for real time. */
+  setClock(clock) { return this.request('PUT', '/clock', clock); }
+  async faults() { return (await this.request('GET', '/faults')).faults; }
+  addFault(fault) { return this.request('POST', '/faults', fault); }
+  clearFaults() { return this.request('DELETE', '/faults'); }
+  /** `'demo'`, `'empty'`, a seed document, or nothing (the namespace's default). */
+  reset(seed) { return this.request('POST', '/reset', seed === undefined ? undefined : { seed }); }
+  seed(document) { return this.request('POST', '/seed', document); }
+  mintToken(request) { return this.request('POST', '/registration-tokens', request); }
+  /** The simulated sign-up, as JSON: `{productCode, …}` → token, customer, event. */
+  signUp(request) { return this.request('POST', '/marketplace/subscribe?format=json', request); }
+  /** `{productCode, <customer>, action}`: subscribe-success, unsubscribe-pending, … */
+  changeSubscription(request) { return this.request('POST', '/subscriptions', request); }
+  putEntitlements(request) { return this.request('PUT', '/entitlements', request); }
+  async events(filters) { return (await this.request('GET', `/events${query(filters)}`)).events; }
+  keys() { return this.request('GET', '/keys'); }
+  async registrations(filters) { return (await this.request('GET', `/registrations${query(filters)}`)).registrations; }
+}
+
+/** A namespace of the mock: its endpoint (for the AWS SDKs) and its control API. */
+function namespaceOf(url, name, options) {
+  const endpoint = name === 'default' ? url : `${url}/ns/${name}`;
+  return { name, endpoint, control: new Control(endpoint, options) };
+}
+
+/**
+ * Starts the mock. Options: port (0 = any free port, the default here), host (127.0.0.1),
+ * persist (a directory for its state, or false to keep it in memory), seed (a seed document
+ * for the `default` namespace, or a path to a JSON file of one), adminToken (locked mode),
+ * accessLog (one line per call on the console), vars (other Worker variables, see the
+ * README's Limits).
+ */
+export async function startMock(options = {}) {
+  const { port = 0, host = '127.0.0.1', persist = false, seed, adminToken, accessLog = false, vars = {} } = options;
+  if (seed !== undefined && adminToken) {
+    throw new Error('a seed applies to an open mock; in locked mode, create namespaces with their seed (metering-mock ns create --seed)');
+  }
+  await checkPort(host, port);
+  const { Miniflare } = await import('miniflare');
+  const dir = workerDirectory();
+  const bindings = { ...vars };
+  if (adminToken) bindings.ADMIN_TOKEN = adminToken;
+  if (accessLog) bindings.ACCESS_LOG = '1';
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(dir, 'index.js'),
+    modulesRoot: dir,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: COMPATIBILITY_DATE,
+    durableObjects: {
+      NAMESPACES: { className: 'NamespaceObject', useSQLite: true },
+      REGISTRY: { className: 'RegistryObject', useSQLite: true },
+    },
+    durableObjectsPersist: persist ? resolve(persist) : false,
+    bindings,
+    host,
+    port,
+  });
+  let ready;
+  try {
+    ready = await mf.ready;
+  } catch (e) {
+    await mf.dispose().catch(() => {});
+    throw e;
+  }
+  const url = ready.origin;
+  let stopped = false;
+  const mock = {
+    url,
+    endpoint: url,
+    port: Number(ready.port),
+    host,
+    /** The environment an AWS SDK or CLI process needs to reach `default`. */
+    env: {
+      AWS_ENDPOINT_URL_MARKETPLACE_METERING: url,
+      AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE: url,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+    },
+    control: new Control(url),
+    namespace: (name, namespaceOptions) => namespaceOf(url, name, namespaceOptions),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await mf.dispose();
+    },
+  };
+  if (seed !== undefined) {
+    try {
+      await mock.control.reset(typeof seed === 'string' ? readSeedFile(seed) : seed);
+    } catch (e) {
+      await mock.stop();
+      throw e;
+    }
+  }
+  return mock;
+}
+
+/** A seed file's document; errors name the file. */
+export function readSeedFile(path) {
+  let text;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`seed file ${path}: cannot be read (${e.code ?? e.message})`);
+  }
+  let doc;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`seed file ${path}: not JSON: ${e.message}`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new Error(`seed file ${path}: must be a JSON object: {"products": […], "settings": {…}}`);
+  }
+  return doc;
+}
