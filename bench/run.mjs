@@ -8,8 +8,10 @@
 // server, the same client, the same run, so the ratio says what the Durable Object hop and the
 // metering logic add.
 //
-// What it measures, in one run against ONE `wrangler dev` started through the test harness
-// (127.0.0.1 only, stopped in a finally):
+// What it measures, in one run, under each runner (`--runner wrangler|package|both`, or
+// BENCH_RUNNER; both by default): `wrangler dev` started through the test harness, and the npm
+// package's runner (the built worker on Miniflare's API, no dev proxy); 127.0.0.1 only,
+// stopped in a finally. A Markdown table puts the runners side by side at the end:
 //   1. ping          GET /_mock/ping (the baseline)
 //   1b. object-ping  GET /ns/bench/_mock/clock: the Durable Object hop alone, so the table
 //                    also shows what the metering logic adds on top of that hop
@@ -598,15 +600,31 @@ function withRatios(results) {
   return results;
 }
 
-async function main() {
-  console.log(
-    `metering-mock bench: ${SECONDS}s or ${MAX_REQUESTS} requests per scenario, ${CONCURRENCY} in flight, ` +
-      `warm-up ${WARMUP_SECONDS}s/${WARMUP_MAX_REQUESTS} requests; ${DIMENSIONS} dimensions, ${CUSTOMERS} customers; ` +
-      `${cpus().length} CPUs, Node ${process.version}; load average ${loadavg()[0].toFixed(2)} ` +
-      '(other work on the machine skews every number)',
-  );
-  const loadBefore = loadavg()[0];
-  const mock = await startMock();
+/** The runners a run measures: wrangler dev (the harness) and the package's (Miniflare's API). */
+const RUNNERS = {
+  wrangler: { label: 'wrangler dev', start: (options) => startMock(options) },
+  package: {
+    label: 'package runner (Miniflare API)',
+    start: async ({ vars } = {}) => {
+      const { startMock: startPackageMock } = await import('../lib/index.mjs');
+      const mock = await startPackageMock({ vars });
+      return { url: mock.url, stop: () => mock.stop() };
+    },
+  },
+};
+
+function chosenRunners() {
+  const i = process.argv.indexOf('--runner');
+  const choice = (i >= 0 ? process.argv[i + 1] : undefined) ?? process.env.BENCH_RUNNER ?? 'both';
+  if (choice === 'both') return ['wrangler', 'package'];
+  if (!RUNNERS[choice]) throw new Error(`--runner must be wrangler, package or both, not '${choice}'`);
+  return [choice];
+}
+
+/** Every scenario on one runner: the open deployment, then a locked one. */
+async function measure(runner) {
+  const mock = await runner.start();
+  let outcome;
   try {
     const nsUrl = `${mock.url}/ns/${NAMESPACE}`;
     const token = await setUp(nsUrl);
@@ -617,7 +635,7 @@ async function main() {
       meterRepeatRecords: new Array(DIMENSIONS).fill(0),
       registered: 0,
     };
-    const scenarios = [
+    const results = withRatios(await runScenarios([
       pingScenario(mock.url),
       objectPingScenario(nsUrl),
       meterNewScenario(nsUrl, counters),
@@ -625,92 +643,133 @@ async function main() {
       meterRepeatScenario(nsUrl, counters),
       resolveScenario(nsUrl, token),
       registerScenario(nsUrl, counters),
-    ];
-
-    const results = await runScenarios(scenarios);
-
-    withRatios(results);
-
+    ]));
     const hourOf = (t) => Math.floor(t / 3600) * 3600;
     const verification = await verifyLedger(nsUrl, counters, {
       fromHour: hourOf(runStart) - 24 * 3600,
       toHour: hourOf(Date.now() / 1000) + 2 * 3600,
     });
     const registrations = await verifyRegistrations(nsUrl, counters);
-    await mock.stop();
-
-    const locked = await runLocked(counters);
-    const totalErrors = [...results, ...locked.results].reduce((n, r) => n + r.errors + r.warmup.errors, 0);
-    const valid = totalErrors === 0 && verification.passed && registrations.passed && locked.verification.passed;
-
-    console.log('');
-    printTable(results);
-    console.log('');
-    console.log('locked deployment (ADMIN_TOKEN set; ratios against its own ping):');
-    printTable(locked.results);
-    console.log('');
-    console.log('(ratios are against ping: req/s ratio < 1 means slower; p50 ratio > 1 means slower)');
-    const byName = Object.fromEntries([...results, ...locked.results].map((r) => [r.name, r]));
-    for (const [lockedName, openName] of [['meter-repeat-locked', 'meter-repeat'], ['meter-new-locked', 'meter-new']]) {
-      const ratio = byName[lockedName].reqPerSecRatio / byName[openName].reqPerSecRatio;
-      console.log(`locked vs open: ${lockedName} / ${openName} = ${fmt(ratio, 3)}x (each against its own server's ping)`);
-    }
-    for (const r of [...results, ...locked.results]) {
-      if (r.notes) console.log(`note: ${r.name}: ${r.notes}`);
-      if (r.stoppedBy !== 'time') console.log(`note: ${r.name} stopped by its ${r.stoppedBy} after ${r.seconds.toFixed(2)}s`);
-      for (const e of [...r.warmup.errorSamples, ...r.errorSamples]) console.log(`error in ${r.name}: ${e}`);
-    }
-    console.log(
-      `ledger check: ${verification.foundTotal} records found, expected ${verification.expectedTotal} ` +
-        `(MeterUsage ${verification.found.MeterUsage}/${verification.expected.MeterUsage}, ` +
-        `BatchMeterUsage ${verification.found.BatchMeterUsage}/${verification.expected.BatchMeterUsage} = 25 x ${verification.expected.BatchMeterUsage / BATCH_SIZE} batches)` +
-        `${verification.saturated ? ' — an hour of a dimension reached the 10000-record page limit, cannot verify' : ''}: ` +
-        `${verification.passed ? 'OK' : 'MISMATCH'}`,
-    );
-    for (const m of verification.mismatches.slice(0, 5)) {
-      console.log(`  ${m.dimension}: found ${JSON.stringify(m.found)}, expected ${JSON.stringify(m.expected)}`);
-    }
-    console.log(
-      `registration check: ${registrations.found} tasks registered, expected ${registrations.expected}` +
-        `${registrations.saturated ? ' — reached the 10000 page limit, cannot verify' : ''}: ${registrations.passed ? 'OK' : 'MISMATCH'}`,
-    );
-    console.log(
-      `locked ledger check: ${locked.verification.found} MeterUsage records, expected ${locked.verification.expected}: ` +
-        `${locked.verification.passed ? 'OK' : 'MISMATCH'}`,
-    );
-    console.log(valid ? 'result: valid' : 'result: INVALID (errors, ledger or registration mismatch)');
-
-    const report = {
-      date: new Date().toISOString(),
-      machine: {
-        cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version,
-        loadAverage1mBefore: loadBefore, loadAverage1mAfter: loadavg()[0],
-      },
-      config: {
-        seconds: SECONDS, concurrency: CONCURRENCY, maxRequests: MAX_REQUESTS,
-        warmupSeconds: WARMUP_SECONDS, warmupMaxRequests: WARMUP_MAX_REQUESTS,
-        customers: CUSTOMERS, dimensions: DIMENSIONS, batchSize: BATCH_SIZE,
-      },
-      scenarios: results,
-      locked: locked.results,
-      lockedVerification: locked.verification,
-      verification,
-      registrations,
-      valid,
-    };
-    const dir = join(HERE, 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`written: ${join('bench', 'results', 'latest.json')}`);
-    if (!valid) process.exitCode = 1;
+    outcome = { results, verification, registrations, counters };
   } finally {
     await mock.stop();
   }
+  outcome.locked = await runLocked(runner, outcome.counters);
+  return outcome;
+}
+
+function report(label, m) {
+  console.log('');
+  console.log(`${label}:`);
+  printTable(m.results);
+  console.log('');
+  console.log(`${label}, locked deployment (ADMIN_TOKEN set; ratios against its own ping):`);
+  printTable(m.locked.results);
+  const byName = Object.fromEntries([...m.results, ...m.locked.results].map((r) => [r.name, r]));
+  for (const [lockedName, openName] of [['meter-repeat-locked', 'meter-repeat'], ['meter-new-locked', 'meter-new']]) {
+    const ratio = byName[lockedName].reqPerSecRatio / byName[openName].reqPerSecRatio;
+    console.log(`locked vs open: ${lockedName} / ${openName} = ${fmt(ratio, 3)}x (each against its own server's ping)`);
+  }
+  for (const r of [...m.results, ...m.locked.results]) {
+    if (r.notes) console.log(`note: ${r.name}: ${r.notes}`);
+    if (r.stoppedBy !== 'time') console.log(`note: ${r.name} stopped by its ${r.stoppedBy} after ${r.seconds.toFixed(2)}s`);
+    for (const e of [...r.warmup.errorSamples, ...r.errorSamples]) console.log(`error in ${r.name}: ${e}`);
+  }
+  const v = m.verification;
+  console.log(
+    `ledger check: ${v.foundTotal} records found, expected ${v.expectedTotal} ` +
+      `(MeterUsage ${v.found.MeterUsage}/${v.expected.MeterUsage}, ` +
+      `BatchMeterUsage ${v.found.BatchMeterUsage}/${v.expected.BatchMeterUsage} = 25 x ${v.expected.BatchMeterUsage / BATCH_SIZE} batches)` +
+      `${v.saturated ? ' — an hour of a dimension reached the 10000-record page limit, cannot verify' : ''}: ` +
+      `${v.passed ? 'OK' : 'MISMATCH'}`,
+  );
+  for (const x of v.mismatches.slice(0, 5)) {
+    console.log(`  ${x.dimension}: found ${JSON.stringify(x.found)}, expected ${JSON.stringify(x.expected)}`);
+  }
+  const g = m.registrations;
+  console.log(
+    `registration check: ${g.found} tasks registered, expected ${g.expected}` +
+      `${g.saturated ? ' — reached the 10000 page limit, cannot verify' : ''}: ${g.passed ? 'OK' : 'MISMATCH'}`,
+  );
+  console.log(
+    `locked ledger check: ${m.locked.verification.found} MeterUsage records, expected ${m.locked.verification.expected}: ` +
+      `${m.locked.verification.passed ? 'OK' : 'MISMATCH'}`,
+  );
+}
+
+/** One Markdown table of every runner side by side, to paste into an issue or a note. */
+function pasteTable(measured) {
+  const names = measured[0].m.results.map((r) => r.name).concat(measured[0].m.locked.results.map((r) => r.name));
+  const find = (m, name) => [...m.results, ...m.locked.results].find((r) => r.name === name);
+  const head = ['scenario', ...measured.flatMap(({ label }) => [`${label} req/s`, 'vs ping'])];
+  if (measured.length === 2) head.push(`${measured[1].key} / ${measured[0].key}`);
+  const rows = names.map((name) => {
+    const cells = [name];
+    for (const { m } of measured) {
+      const r = find(m, name);
+      cells.push(fmt(r.reqPerSec), `${fmt(r.reqPerSecRatio, 3)}x`);
+    }
+    if (measured.length === 2) cells.push(`${fmt(find(measured[1].m, name).reqPerSec / find(measured[0].m, name).reqPerSec, 2)}x`);
+    return cells;
+  });
+  console.log('');
+  console.log(`| ${head.join(' | ')} |`);
+  console.log(`|${head.map(() => '---').join('|')}|`);
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  const batch = measured.map(({ label, m }) => `${label}: ${fmt(find(m, 'batch-new').recordsPerSec, 0)} records/s`).join('; ');
+  console.log(`\nBatchMeterUsage records: ${batch}`);
+}
+
+async function main() {
+  const runners = chosenRunners();
+  console.log(
+    `metering-mock bench: ${SECONDS}s or ${MAX_REQUESTS} requests per scenario, ${CONCURRENCY} in flight, ` +
+      `warm-up ${WARMUP_SECONDS}s/${WARMUP_MAX_REQUESTS} requests; ${DIMENSIONS} dimensions, ${CUSTOMERS} customers; ` +
+      `runners: ${runners.join(', ')}; ${cpus().length} CPUs, Node ${process.version}; load average ${loadavg()[0].toFixed(2)} ` +
+      '(other work on the machine skews every number)',
+  );
+  const loadBefore = loadavg()[0];
+  const measured = [];
+  for (const key of runners) {
+    console.error(`runner: ${RUNNERS[key].label}`);
+    measured.push({ key, label: RUNNERS[key].label, m: await measure(RUNNERS[key]) });
+  }
+  let valid = true;
+  for (const { label, m } of measured) {
+    report(label, m);
+    const errors = [...m.results, ...m.locked.results].reduce((n, r) => n + r.errors + r.warmup.errors, 0);
+    valid &&= errors === 0 && m.verification.passed && m.registrations.passed && m.locked.verification.passed;
+  }
+  pasteTable(measured);
+  console.log('(ratios are against ping: req/s ratio < 1 means slower)');
+  console.log(valid ? 'result: valid' : 'result: INVALID (errors, ledger or registration mismatch)');
+  const out = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version,
+      loadAverage1mBefore: loadBefore, loadAverage1mAfter: loadavg()[0],
+    },
+    config: {
+      seconds: SECONDS, concurrency: CONCURRENCY, maxRequests: MAX_REQUESTS,
+      warmupSeconds: WARMUP_SECONDS, warmupMaxRequests: WARMUP_MAX_REQUESTS,
+      customers: CUSTOMERS, dimensions: DIMENSIONS, batchSize: BATCH_SIZE,
+    },
+    runners: Object.fromEntries(measured.map(({ key, m }) => [key, {
+      scenarios: m.results, locked: m.locked.results, lockedVerification: m.locked.verification,
+      verification: m.verification, registrations: m.registrations,
+    }])),
+    valid,
+  };
+  const dir = join(HERE, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`written: ${join('bench', 'results', 'latest.json')}`);
+  if (!valid) process.exitCode = 1;
 }
 
 /** The locked deployment's scenarios, on a mock of its own (the open one is stopped by then). */
-async function runLocked(counters) {
-  const mock = await startMock({
+async function runLocked(runner, counters) {
+  const mock = await runner.start({
     vars: { ADMIN_TOKEN, RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' },
   });
   try {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The benchmark: set-up, the wasm build, then bench/run.mjs, which starts one `wrangler dev`
-# on a free loopback port and measures, in the same run, GET /_mock/ping (the worker alone,
+# The benchmark: set-up, the wasm build, then bench/run.mjs, which starts the mock on a free
+# loopback port under each runner (`--runner wrangler|package|both`, default both: wrangler dev
+# and the npm package's Miniflare runner) and measures, in the same run, GET /_mock/ping (the worker alone,
 # the baseline) against MeterUsage and BatchMeterUsage calls that go to the namespace's
 # Durable Object: req/s, p50/p99 latency and their ratios to the baseline. Results go to
 # stdout and bench/results/latest.json. BENCH_SECONDS and BENCH_CONCURRENCY (and the other
@@ -10,4 +11,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 export METERING_MOCK_SKIP_BUILD=1 CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
-exec node bench/run.mjs
+exec node bench/run.mjs "$@"
