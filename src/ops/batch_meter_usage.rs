@@ -7,6 +7,8 @@
 //! `CustomerNotSubscribed`, in order, so the first of two records for one key wins. A queued
 //! fault (see `faults`) can leave the last records in `UnprocessedRecords` instead.
 
+use std::collections::HashMap;
+
 use serde_json::{json, Map, Value};
 
 use super::meter_usage::ledger_allocations;
@@ -231,33 +233,56 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
     // A queued `unprocessedRecords` fault leaves the last records of a valid batch untouched.
     let unprocessed = super::faults::take_unprocessed(store)?;
     let processed = req.records.len().saturating_sub(unprocessed);
+    // The ledger keys of the records to decide, looked up at once.
+    let keyed: Vec<_> = req
+        .records
+        .iter()
+        .zip(customers)
+        .take(processed)
+        .map(|(r, customer)| {
+            let customer = customer.filter(|c| c.accepts_usage(call.now))?;
+            let hour = r.timestamp.at.hour_floor();
+            let (kind, identity) = customer.ledger_identity(product.integration);
+            let key = ledger_key(
+                &[
+                    "BatchMeterUsage",
+                    &product.product_code,
+                    kind,
+                    identity,
+                    &r.dimension,
+                ],
+                hour,
+            );
+            Some((customer, hour, key))
+        })
+        .collect();
+    let lookups: Vec<&str> = keyed
+        .iter()
+        .flatten()
+        .map(|(_, _, key)| key.as_str())
+        .collect();
+    // What the ledger holds for these keys, and what this batch adds (a record repeated
+    // within the batch meets its first occurrence here).
+    let mut known: HashMap<String, UsageEntry> = store
+        .usage_by_keys(&lookups)?
+        .into_iter()
+        .map(|e| (e.ledger_key.clone(), e))
+        .collect();
+    let mut new_entries = Vec::new();
     let mut outcomes = Vec::with_capacity(processed);
-    for (r, customer) in req.records.iter().zip(customers).take(processed) {
-        let Some(customer) = customer.filter(|c| c.accepts_usage(call.now)) else {
+    for (r, keyed) in req.records.iter().zip(keyed) {
+        let Some((customer, hour, ledger_key)) = keyed else {
             outcomes.push(RecordOutcome {
                 status: "CustomerNotSubscribed",
                 metering_record_id: None,
             });
             continue;
         };
-        let hour = r.timestamp.at.hour_floor();
-        let (kind, identity) = customer.ledger_identity(product.integration);
-        let ledger_key = ledger_key(
-            &[
-                "BatchMeterUsage",
-                &product.product_code,
-                kind,
-                identity,
-                &r.dimension,
-            ],
-            hour,
-        );
-        let existing = store.usage_by_key(&ledger_key)?;
-        let outcome = match decide_usage(existing.as_ref(), r.quantity) {
+        let outcome = match decide_usage(known.get(&ledger_key), r.quantity) {
             UsageDecision::Record => {
                 let entry = UsageEntry {
                     metering_record_id: ids.next_uuid(),
-                    ledger_key,
+                    ledger_key: ledger_key.clone(),
                     operation: Operation::BatchMeterUsage,
                     product_code: product.product_code.to_string(),
                     customer_identifier: customer.customer_identifier.clone().map(String::from),
@@ -278,10 +303,12 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
                     received_at: call.now,
                     request_id: call.request_id.to_string(),
                 };
-                store.insert_usage(&entry)?;
+                let id = entry.metering_record_id.clone();
+                new_entries.push(entry.clone());
+                known.insert(ledger_key, entry);
                 RecordOutcome {
                     status: "Success",
-                    metering_record_id: Some(entry.metering_record_id),
+                    metering_record_id: Some(id),
                 }
             }
             UsageDecision::Repeat { metering_record_id } => RecordOutcome {
@@ -295,6 +322,7 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
         };
         outcomes.push(outcome);
     }
+    store.insert_usages(&new_entries)?;
     Ok(outcomes)
 }
 

@@ -215,6 +215,34 @@ fn usage_is_kept_exactly_once<S: Store + ?Sized>(s: &mut S) -> Check {
     Ok(())
 }
 
+fn usage_is_inserted_and_found_in_batches<S: Store + ?Sized>(s: &mut S) -> Check {
+    // More entries than one statement of a SQL store holds, and more keys than one lookup.
+    let entries: Vec<UsageEntry> = (0..130)
+        .map(|n| entry(&format!("b{n}"), &format!("bk{n}"), "p", "c", 1))
+        .collect();
+    s.insert_usages(&entries).map_err(e)?;
+    let mut keys: Vec<String> = (0..130).map(|n| format!("bk{n}")).collect();
+    keys.extend((0..5).map(|n| format!("absent{n}")));
+    let wanted: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut found = s.usage_by_keys(&wanted).map_err(e)?;
+    found.sort_by_key(|f| f.ledger_key[2..].parse::<u32>().unwrap_or(u32::MAX));
+    ensure!(
+        found == entries,
+        "the 130 entries must be found by their keys, and only they ({} found)",
+        found.len()
+    );
+    ensure!(
+        s.insert_usages(&[entry("b-new", "bk7", "p", "c", 1)])
+            .is_err(),
+        "a batch entry with a present ledger key must be refused"
+    );
+    ensure!(
+        s.usage_by_keys(&[]).map_err(e)?.is_empty(),
+        "no keys, no entries"
+    );
+    Ok(())
+}
+
 fn usage_queries_filter_and_keep_order<S: Store + ?Sized>(s: &mut S) -> Check {
     s.insert_usage(&entry("u3", "k3", "p", "c1", 12))
         .map_err(e)?;
@@ -641,7 +669,7 @@ pub fn run_retention<S: Store + ?Sized>(store: &mut S, retention: Retention) -> 
 
 /// Every check, each on a cleared store; the names of failed checks with their reasons.
 pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
-    let checks: [NamedCheck<S>; 10] = [
+    let checks: [NamedCheck<S>; 11] = [
         ("meta_round_trips", meta_round_trips),
         (
             "old_records_of_a_prefix_are_forgotten",
@@ -656,6 +684,10 @@ pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
             products_are_kept_replaced_listed_and_deleted,
         ),
         ("usage_is_kept_exactly_once", usage_is_kept_exactly_once),
+        (
+            "usage_is_inserted_and_found_in_batches",
+            usage_is_inserted_and_found_in_batches,
+        ),
         (
             "usage_queries_filter_and_keep_order",
             usage_queries_filter_and_keep_order,

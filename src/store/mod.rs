@@ -226,6 +226,18 @@ pub trait Store {
     /// Keeps the newest `Retention::usage_records` entries: a dropped entry no longer
     /// deduplicates its ledger key.
     fn insert_usage(&mut self, entry: &UsageEntry) -> StoreResult<()>;
+    /// The entries of those `ledger_keys` that are present, in any order (a batch's lookups
+    /// at once; a store may answer them in one round trip).
+    fn usage_by_keys(&self, ledger_keys: &[&str]) -> StoreResult<Vec<UsageEntry>> {
+        ledger_keys
+            .iter()
+            .filter_map(|key| self.usage_by_key(key).transpose())
+            .collect()
+    }
+    /// `insert_usage` for each entry, in order (a batch's records at once).
+    fn insert_usages(&mut self, entries: &[UsageEntry]) -> StoreResult<()> {
+        entries.iter().try_for_each(|e| self.insert_usage(e))
+    }
     /// Matching entries in the order they were recorded, at most `query.limit`.
     fn query_usage(&self, query: &UsageQuery) -> StoreResult<Vec<UsageEntry>>;
 

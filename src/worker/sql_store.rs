@@ -92,6 +92,11 @@ struct Seq {
 }
 
 #[derive(Deserialize)]
+struct RowId {
+    rowid: i64,
+}
+
+#[derive(Deserialize)]
 struct Due {
     due: Option<i64>,
 }
@@ -121,6 +126,9 @@ fn opt_text(s: &Option<String>) -> SqlStorageValue {
 fn count(n: usize) -> SqlStorageValue {
     SqlStorageValue::Integer(i64::try_from(n).unwrap_or(i64::MAX))
 }
+
+/// Bound parameters per statement: the Durable Object SQL API's limit is 100.
+const MAX_BOUND_PARAMETERS: usize = 99;
 
 /// The namespace's few documents (settings, clock, keys) are cached; per-item records (keys
 /// with a '/', such as resolved-token markers) are not, so the cache cannot grow with use.
@@ -191,23 +199,45 @@ impl SqlStore {
     }
 
     fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> StoreResult<()> {
+        self.write_rows::<serde_json::Value>(query, bindings)
+            .map(|_| ())
+    }
+
+    /// A writing statement, and the rows it returns (`RETURNING`).
+    fn write_rows<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> StoreResult<Vec<T>> {
         if let Some(reason) = &self.broken {
             return Err(self.failure(reason));
         }
         let write = self.writes.get() + 1;
         self.writes.set(write);
-        if self.fail_write.get() == Some(write) {
+        let cursor = if self.fail_write.get() == Some(write) {
             // A statement SQLite itself refuses, in place of this write.
-            return self
-                .sql
+            self.sql
                 .exec("INSERT INTO injected_storage_fault VALUES (1)", None)
-                .map(|_| ())
-                .map_err(|e| self.failure(e));
-        }
-        self.sql
-            .exec(query, bindings)
-            .map(|_| ())
+        } else {
+            self.sql.exec(query, bindings)
+        };
+        cursor
+            .and_then(|cursor| cursor.to_array())
             .map_err(|e| self.failure(e))
+    }
+
+    /// Drops the oldest ledger entries beyond the retention, given the newest `seq`; no
+    /// statement at all while the ledger is below it.
+    fn trim_usage(&self, newest_seq: i64) -> StoreResult<()> {
+        let keep = i64::try_from(self.retention.usage_records).unwrap_or(i64::MAX);
+        if newest_seq > keep {
+            self.run(
+                "DELETE FROM usage WHERE seq <= ?",
+                vec![SqlStorageValue::Integer(newest_seq - keep)],
+            )
+        } else {
+            Ok(())
+        }
     }
 
     fn with_products<T>(&self, f: impl FnOnce(&BTreeMap<String, Product>) -> T) -> StoreResult<T> {
@@ -306,25 +336,53 @@ impl Store for SqlStore {
     }
 
     fn insert_usage(&mut self, e: &UsageEntry) -> StoreResult<()> {
-        let doc = serde_json::to_string(e).map_err(fail)?;
-        self.run(
-            "INSERT INTO usage (id, ledger_key, product, customer_identifier, customer_account, license_arn, dimension, hour, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                text(&e.metering_record_id),
-                text(&e.ledger_key),
-                text(&e.product_code),
-                opt_text(&e.customer_identifier),
-                opt_text(&e.customer_aws_account_id),
-                opt_text(&e.license_arn),
-                text(&e.dimension),
-                SqlStorageValue::Integer(e.hour.millis()),
-                text(&doc),
-            ],
-        )?;
-        self.run(
-            "DELETE FROM usage WHERE seq <= (SELECT MAX(seq) FROM usage) - ?",
-            vec![count(self.retention.usage_records)],
-        )
+        self.insert_usages(std::slice::from_ref(e))
+    }
+
+    fn usage_by_keys(&self, ledger_keys: &[&str]) -> StoreResult<Vec<UsageEntry>> {
+        let mut found = Vec::new();
+        for chunk in ledger_keys.chunks(MAX_BOUND_PARAMETERS) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let rows: Vec<Doc> = self.rows(
+                &format!("SELECT doc FROM usage WHERE ledger_key IN ({marks})"),
+                chunk.iter().map(|k| text(k)).collect(),
+            )?;
+            for r in rows {
+                found.push(parse(&r.doc)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Several rows per statement (as many as the bound-parameter limit allows), then one
+    /// trim: three statements for a batch of 25 instead of fifty.
+    fn insert_usages(&mut self, entries: &[UsageEntry]) -> StoreResult<()> {
+        const COLUMNS: usize = 9;
+        let mut newest = 0;
+        for chunk in entries.chunks(MAX_BOUND_PARAMETERS / COLUMNS) {
+            let mut bindings = Vec::with_capacity(chunk.len() * COLUMNS);
+            for e in chunk {
+                let doc = serde_json::to_string(e).map_err(fail)?;
+                bindings.extend([
+                    text(&e.metering_record_id),
+                    text(&e.ledger_key),
+                    text(&e.product_code),
+                    opt_text(&e.customer_identifier),
+                    opt_text(&e.customer_aws_account_id),
+                    opt_text(&e.license_arn),
+                    text(&e.dimension),
+                    SqlStorageValue::Integer(e.hour.millis()),
+                    SqlStorageValue::String(doc),
+                ]);
+            }
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let rows: Vec<Seq> = self.write_rows(
+                &format!("INSERT INTO usage (id, ledger_key, product, customer_identifier, customer_account, license_arn, dimension, hour, doc) VALUES {values} RETURNING seq"),
+                bindings,
+            )?;
+            newest = rows.iter().map(|r| r.seq).fold(newest, i64::max);
+        }
+        self.trim_usage(newest)
     }
 
     fn query_usage(&self, q: &UsageQuery) -> StoreResult<Vec<UsageEntry>> {
@@ -368,14 +426,20 @@ impl Store for SqlStore {
 
     fn put_client_token(&mut self, entry: &ClientTokenEntry) -> StoreResult<()> {
         let doc = serde_json::to_string(entry).map_err(fail)?;
-        self.run(
-            "INSERT INTO client_tokens (caller, token, doc) VALUES (?, ?, ?) ON CONFLICT (caller, token) DO UPDATE SET doc = excluded.doc",
+        let rows: Vec<RowId> = self.write_rows(
+            "INSERT INTO client_tokens (caller, token, doc) VALUES (?, ?, ?) ON CONFLICT (caller, token) DO UPDATE SET doc = excluded.doc RETURNING rowid",
             vec![text(&entry.caller), text(&entry.token), text(&doc)],
         )?;
-        self.run(
-            "DELETE FROM client_tokens WHERE rowid <= (SELECT MAX(rowid) FROM client_tokens) - ?",
-            vec![count(self.retention.usage_records)],
-        )
+        // Only a new token can take the table past its retention (a replacement keeps its row).
+        let newest = rows.first().map_or(0, |r| r.rowid);
+        let keep = i64::try_from(self.retention.usage_records).unwrap_or(i64::MAX);
+        if newest > keep {
+            self.run(
+                "DELETE FROM client_tokens WHERE rowid <= (SELECT MAX(rowid) FROM client_tokens) - ?",
+                vec![count(self.retention.usage_records)],
+            )?;
+        }
+        Ok(())
     }
 
     fn append_event(&mut self, event: &EventRecord) -> StoreResult<u64> {

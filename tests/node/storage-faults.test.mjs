@@ -42,18 +42,19 @@ async function snapshot(url) {
 
 const REQUESTS = [
   {
-    name: 'BatchMeterUsage of three records',
+    // 25 records: the store writes them in several multi-row statements.
+    name: 'BatchMeterUsage of 25 records',
     aws: 'BatchMeterUsage',
     body: {
       ProductCode: 'prod',
-      UsageRecords: ['d0', 'd1', 'd2'].map((d, i) => ({ Timestamp: NOW_SECONDS, CustomerIdentifier: 'c0', Dimension: d, Quantity: i + 1 })),
+      UsageRecords: Array.from({ length: 25 }, (_, i) => ({ Timestamp: NOW_SECONDS, CustomerIdentifier: `c${Math.floor(i / 3)}`, Dimension: `d${i % 3}`, Quantity: i + 1 })),
     },
-    ok: (r) => r.json?.Results?.length === 3 && r.json.Results.every((x) => x.Status === 'Success'),
+    ok: (r) => r.json?.Results?.length === 25 && r.json.Results.every((x) => x.Status === 'Success'),
   },
   {
-    name: 'MeterUsage',
+    name: 'MeterUsage with a ClientToken (the token and the record)',
     aws: 'MeterUsage',
-    body: { ProductCode: 'prod', Timestamp: NOW_SECONDS, UsageDimension: 'd0', UsageQuantity: 4 },
+    body: { ProductCode: 'prod', Timestamp: NOW_SECONDS, UsageDimension: 'd0', UsageQuantity: 4, ClientToken: 'storage-faults-1' },
     ok: (r) => typeof r.json?.MeteringRecordId === 'string',
   },
   {
@@ -79,7 +80,7 @@ test('a real SQLite failure at any write rolls the whole request back; past its 
     productCode: 'prod',
     dimensions: ['d0', 'd1', 'd2'],
     fulfillmentUrl: 'http://127.0.0.1:9/register',
-    customers: [{ customerIdentifier: 'c0', customerAWSAccountId: '111122223333' }, { customerIdentifier: 'c1' }],
+    customers: Array.from({ length: 9 }, (_, i) => ({ customerIdentifier: `c${i}` })),
   });
 
   for (const request of REQUESTS) {
@@ -108,7 +109,7 @@ test('a real SQLite failure at any write rolls the whole request back; past its 
     assert.notEqual(await snapshot(url), before, `${request.name} changed nothing`);
   }
   const usage = await (await fetch(`${url}/_mock/usage?limit=1000`)).json();
-  assert.equal(usage.records.length, 4, 'three batch records and one MeterUsage record, each once');
+  assert.equal(usage.records.length, 26, '25 batch records and one MeterUsage record, each once');
 });
 
 test('without TEST_STORAGE_FAULTS the header does nothing', async (t) => {
