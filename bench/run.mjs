@@ -15,6 +15,8 @@
 //   1. ping          GET /_mock/ping (the baseline)
 //   1b. object-ping  GET /ns/bench/_mock/clock: the Durable Object hop alone, so the table
 //                    also shows what the metering logic adds on top of that hop
+//   1c. object-write PUT /ns/bench/_mock/clock {}: the hop with one committed write, the
+//                    ceiling of every call that records something
 //   2. meter-new     MeterUsage, each request a new ledger record (a unique access key id per
 //                    request, so the once-per-hour key product|caller|dimension|hour is fresh)
 //   3. batch-new     BatchMeterUsage, 25 records per request, each record new (a distinct
@@ -173,6 +175,16 @@ function objectPingScenario(nsUrl) {
   return {
     name: 'object-ping',
     what: 'GET /ns/bench/_mock/clock (one Durable Object round trip, a cached read)',
+    makeRequest: () => ({ url: `${nsUrl}/_mock/clock`, init, check: expectStatus200 }),
+  };
+}
+
+/** The cheapest write: one small document saved in its own transaction (the clock, left at real time). */
+function objectWriteScenario(nsUrl) {
+  const init = { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' };
+  return {
+    name: 'object-write',
+    what: 'PUT /ns/bench/_mock/clock {} (one Durable Object round trip with one committed write)',
     makeRequest: () => ({ url: `${nsUrl}/_mock/clock`, init, check: expectStatus200 }),
   };
 }
@@ -638,6 +650,7 @@ async function measure(runner) {
     const results = withRatios(await runScenarios([
       pingScenario(mock.url),
       objectPingScenario(nsUrl),
+      objectWriteScenario(nsUrl),
       meterNewScenario(nsUrl, counters),
       batchNewScenario(nsUrl, counters),
       meterRepeatScenario(nsUrl, counters),
