@@ -13,9 +13,12 @@ const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const COMPATIBILITY_DATE = '2025-09-23';
 export const VERSION = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
 
-/** The built worker: dist/worker in the package, build/ in a checkout of the repository. */
+/** The built worker: dist/worker in the package; build/ in a checkout of the repository
+ * (where dist/ is only what the last `scripts/package.sh` copied). */
 export function workerDirectory() {
-  for (const dir of [join(PACKAGE_ROOT, 'dist', 'worker'), join(PACKAGE_ROOT, 'build')]) {
+  const checkout = existsSync(join(PACKAGE_ROOT, 'Cargo.toml'));
+  const dirs = [join(PACKAGE_ROOT, 'dist', 'worker'), join(PACKAGE_ROOT, 'build')];
+  for (const dir of checkout ? dirs.reverse() : dirs) {
     if (existsSync(join(dir, 'index.js')) && existsSync(join(dir, 'index_bg.wasm'))) return dir;
   }
   throw new Error(`no built worker in ${join(PACKAGE_ROOT, 'dist', 'worker')} (in a checkout: bash scripts/build.sh)`);
