@@ -4,10 +4,12 @@
 // seed one, or derive a name from a branch. Talks to the deployment's /_admin/ API with its
 // admin token; needs Node 20 or later and nothing else (no Rust, no npm packages).
 
-import { readFileSync, appendFileSync, realpathSync } from 'node:fs';
+import { appendFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { namespaceFor, NAME_PATTERN } from './names.mjs';
+// The mock checks the rest of a seed file and names the path of a problem.
+import { readSeedFile as readSeed } from '../lib/index.mjs';
 
 const USAGE = `Usage: npm run ns -- <command> [options]   (or: node cli/ns.mjs <command> …)
 
@@ -100,26 +102,6 @@ function targetName(values, positionals) {
   if (!name) fail('name the namespace, or give --branch <branch>');
   if (!NAME_PATTERN.test(name)) fail(`'${name}' is not a namespace name: 1-64 letters, digits, '-' and '_'`);
   return name;
-}
-
-/** Reads and parses a seed file; the mock checks the rest and names the path of a problem. */
-function readSeed(path) {
-  let text;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`seed file ${path}: cannot be read (${e.code ?? e.message})`);
-  }
-  let seed;
-  try {
-    seed = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`seed file ${path}: not JSON: ${e.message}`);
-  }
-  if (seed === null || typeof seed !== 'object' || Array.isArray(seed)) {
-    throw new Error(`seed file ${path}: must be a JSON object: {"products": […], "settings": {…}}`);
-  }
-  return seed;
 }
 
 async function call(fetchFn, method, url, token, body) {
