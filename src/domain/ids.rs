@@ -1,7 +1,7 @@
 //! Where record ids and request ids come from. The core never draws randomness itself:
 //! the worker passes a random source, tests pass a sequence. Key seeds come from here too.
 
-use super::signing::{generate_key_der, KeyError};
+use super::signing::{generate_key_der, Claims, KeyError, SigningKey};
 
 /// A source of fresh UUID strings and of random seeds.
 pub trait IdSource {
@@ -18,6 +18,12 @@ pub trait IdSource {
     /// the worker hands over one WebCrypto made before the request's step.
     fn new_signing_key(&mut self) -> Result<Vec<u8>, KeyError> {
         seeded_signing_key(self)
+    }
+    /// A RegisterUsage signature: by default made here, in Rust; the worker answers a
+    /// placeholder and signs with WebCrypto once the request's step has committed (RSA in
+    /// wasm costs several milliseconds of the namespace's single thread).
+    fn sign(&mut self, key: &SigningKey, claims: &Claims) -> Result<String, KeyError> {
+        key.sign(claims)
     }
 }
 

@@ -132,6 +132,62 @@ impl SigningKey {
         jsonwebtoken::encode(&Header::new(Algorithm::PS256), &claims.to_json(), &key)
             .map_err(key_error)
     }
+
+    /// The private key as PKCS#8 DER, for a signer outside Rust (WebCrypto imports PKCS#8):
+    /// the stored PKCS#1 key wrapped as it is, with no RSA arithmetic in wasm.
+    pub fn private_pkcs8_der(&self) -> Result<Vec<u8>, KeyError> {
+        Ok(pkcs8_from_pkcs1(&self.private_der()?))
+    }
+}
+
+/// A PKCS#8 `PrivateKeyInfo` holding a PKCS#1 `RSAPrivateKey`: version 0, the rsaEncryption
+/// algorithm with NULL parameters, and the key as an OCTET STRING.
+fn pkcs8_from_pkcs1(pkcs1: &[u8]) -> Vec<u8> {
+    const VERSION: [u8; 3] = [0x02, 0x01, 0x00];
+    const RSA_ENCRYPTION: [u8; 15] = [
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    let der_length = |n: usize| -> Vec<u8> {
+        if n < 0x80 {
+            return vec![n as u8];
+        }
+        let bytes = n.to_be_bytes();
+        let first = bytes
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(bytes.len() - 1);
+        let mut out = vec![0x80 | (bytes.len() - first) as u8];
+        out.extend_from_slice(&bytes[first..]);
+        out
+    };
+    let mut body = Vec::with_capacity(pkcs1.len() + 32);
+    body.extend_from_slice(&VERSION);
+    body.extend_from_slice(&RSA_ENCRYPTION);
+    body.push(0x04);
+    body.extend(der_length(pkcs1.len()));
+    body.extend_from_slice(pkcs1);
+    let mut out = vec![0x30];
+    out.extend(der_length(body.len()));
+    out.extend(body);
+    out
+}
+
+/// What a PS256 JWS of `claims` signs: `base64url(header) "." base64url(payload)`, exactly as
+/// `SigningKey::sign` builds it; an RSA-PSS (SHA-256, 32-byte salt) signature of these bytes,
+/// base64url-encoded after a ".", completes it.
+pub fn signing_input(claims: &Claims) -> Result<String, KeyError> {
+    let header = serde_json::to_vec(&Header::new(Algorithm::PS256)).map_err(key_error)?;
+    let payload = serde_json::to_vec(&claims.to_json()).map_err(key_error)?;
+    Ok(format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    ))
+}
+
+/// The compact JWS of a signing input and its raw signature.
+pub fn compact_jws(signing_input: &str, signature: &[u8]) -> String {
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
 /// What a RegisterUsage signature asserts.
@@ -239,6 +295,32 @@ mod tests {
 
     fn generate(version: u32, seed: [u8; 32]) -> SigningKey {
         SigningKey::from_der(version, &generate_key_der(seed).unwrap(), Instant(0)).unwrap()
+    }
+
+    #[test]
+    fn the_signing_input_is_what_sign_signs_and_a_raw_pss_signature_completes_it() {
+        use rsa::pss::BlindedSigningKey;
+        use rsa::signature::{RandomizedSigner, SignatureEncoding};
+        let key = generate(1, seed(3));
+        let c = claims(Some("n-1"));
+        let jws = key.sign(&c).unwrap();
+        let input = signing_input(&c).unwrap();
+        assert!(jws.starts_with(&format!("{input}.")), "{jws}");
+        // What the worker does with WebCrypto: RSA-PSS over the input, then compact_jws.
+        let pss = BlindedSigningKey::<sha2_10::Sha256>::new(key.private().unwrap());
+        let raw = pss.sign_with_rng(&mut ChaCha20Rng::from_seed(seed(9)), input.as_bytes());
+        let made = compact_jws(&input, &raw.to_vec());
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(key.public_jwk().unwrap()).unwrap();
+        let public = DecodingKey::from_jwk(&jwk).unwrap();
+        let mut validation = Validation::new(Algorithm::PS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        decode::<Value>(&made, &public, &validation).expect("a PS256 JWS that verifies");
+        // The hand-made PKCS#8 wrapping is byte for byte what the rsa crate encodes.
+        use rsa::pkcs8::EncodePrivateKey;
+        let encoded = key.private().unwrap().to_pkcs8_der().unwrap();
+        assert_eq!(key.private_pkcs8_der().unwrap(), encoded.as_bytes());
     }
 
     fn claims(nonce: Option<&str>) -> Claims {

@@ -180,14 +180,16 @@ pub fn run<S: Store + ?Sized>(
         );
     }
 
-    // Signed before anything is written: a failure here must not leave the task registered.
+    // Signed (or, in the worker, its signing prepared) before anything is written. A
+    // signature the worker makes after the step may still fail; the task is then registered
+    // and a retry of it answers as the first would.
     let claims = Claims {
         product_code: product.product_code.to_string(),
         public_key_version: key.version,
         nonce: req.nonce.clone(),
         issued_at: call.now.millis().div_euclid(1000),
     };
-    let signature = key.sign(&claims).map_err(ServiceError::internal)?;
+    let signature = ids.sign(key, &claims).map_err(ServiceError::internal)?;
 
     let caller = call.caller.identity();
     let task = task_of(&req, call).map(|(task_id, task_source)| {

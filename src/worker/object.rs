@@ -22,7 +22,9 @@ use super::sql_store::SqlStore;
 use crate::admin;
 use crate::delivery::{self, DueDelivery};
 use crate::domain::ids::{seeded_signing_key, IdSource};
-use crate::domain::signing::{key_der_from_pkcs8, KeyError, KEY_BITS};
+use crate::domain::signing::{
+    compact_jws, key_der_from_pkcs8, signing_input, Claims, KeyError, SigningKey, KEY_BITS,
+};
 use crate::domain::time::Instant;
 use crate::gate::deployment::Deployment;
 use crate::gate::json_error;
@@ -161,6 +163,7 @@ impl DurableObject for NamespaceObject {
             response: None,
             credited: false,
             random_failed: false,
+            pending_signatures: Vec::new(),
         };
         let (method, path) = (step.request.method.clone(), step.request.path.clone());
         let Some((step, committed)) = atomically(&self.state, step) else {
@@ -174,6 +177,7 @@ impl DurableObject for NamespaceObject {
             bucket,
             response,
             credited,
+            pending_signatures,
             ..
         } = step;
         *self.rate.borrow_mut() = bucket;
@@ -190,6 +194,11 @@ impl DurableObject for NamespaceObject {
             }
         };
         *self.store.borrow_mut() = Some(store);
+        let response = if committed && !pending_signatures.is_empty() {
+            complete_signatures(response, pending_signatures, &request.path).await
+        } else {
+            response
+        };
         // The request's state is saved by now: what follows must not turn it into an error
         // the client would retry (a second sign-up, a second event).
         let appended = self
@@ -279,6 +288,8 @@ struct Step {
     /// The request carried the namespace's credential (counts as its use).
     credited: bool,
     random_failed: bool,
+    /// RegisterUsage signatures to make once the step has committed.
+    pending_signatures: Vec<PendingSignature>,
 }
 
 impl Step {
@@ -290,6 +301,7 @@ impl Step {
         let mut ids = RandomIds {
             spare_keys: std::mem::take(&mut self.spare_keys),
             failed: false,
+            deferred: Some(Vec::new()),
         };
         let fail_write = self
             .deployment
@@ -317,6 +329,7 @@ impl Step {
         self.response = Some(served.response);
         self.credited = served.credited;
         self.random_failed = ids.failed;
+        self.pending_signatures = ids.deferred.unwrap_or_default();
     }
 
     /// Whether the step must be rolled back: a statement or the random source failed.
@@ -385,6 +398,7 @@ impl NamespaceObject {
         let mut ids = RandomIds {
             spare_keys: Vec::new(),
             failed: false,
+            deferred: None,
         };
         Namespace {
             name,
@@ -601,6 +615,18 @@ struct RandomIds {
     /// Set when the random source failed: the request is then rolled back, since ids and
     /// tokens must not be guessable.
     failed: bool,
+    /// RegisterUsage signatures left to WebCrypto after the step (`None`: sign in Rust).
+    deferred: Option<Vec<PendingSignature>>,
+}
+
+/// A RegisterUsage signature the step answered as a placeholder: made with WebCrypto once the
+/// step has committed, or in Rust if WebCrypto fails.
+struct PendingSignature {
+    placeholder: String,
+    signing_input: String,
+    pkcs8: Vec<u8>,
+    key: SigningKey,
+    claims: Claims,
 }
 
 impl IdSource for RandomIds {
@@ -628,6 +654,109 @@ impl IdSource for RandomIds {
             None => seeded_signing_key(self),
         }
     }
+
+    fn sign(&mut self, key: &SigningKey, claims: &Claims) -> std::result::Result<String, KeyError> {
+        let Some(deferred) = self.deferred.as_mut() else {
+            return key.sign(claims);
+        };
+        let placeholder = format!("metering-mock-pending-signature-{}", random_uuid());
+        deferred.push(PendingSignature {
+            placeholder: placeholder.clone(),
+            signing_input: signing_input(claims)?,
+            pkcs8: key.private_pkcs8_der()?,
+            key: key.clone(),
+            claims: claims.clone(),
+        });
+        Ok(placeholder)
+    }
+}
+
+/// Puts the signatures into a committed step's answer: WebCrypto's RSA-PSS (BoringSSL, a
+/// fraction of a millisecond), else Rust's. If both fail the answer is a retryable 500: the
+/// task is registered, and a retry of it answers as this call would have.
+async fn complete_signatures(
+    mut response: HttpResponse,
+    pending: Vec<PendingSignature>,
+    path: &str,
+) -> HttpResponse {
+    for p in pending {
+        let signature = match webcrypto_sign(&p.pkcs8, &p.signing_input).await {
+            Ok(raw) => Ok(compact_jws(&p.signing_input, &raw)),
+            Err(e) => {
+                worker::console_error!("WebCrypto signing failed, signing in wasm: {e}");
+                p.key.sign(&p.claims).map_err(|e| e.to_string())
+            }
+        };
+        let Ok(signature) = signature else {
+            let request_id = response
+                .header("x-amzn-RequestId")
+                .unwrap_or_default()
+                .to_string();
+            let error = crate::error::ServiceError::new(
+                crate::error::ErrorKind::InternalServiceErrorException,
+                "The signature could not be made. Retry: the task is registered, and a retry answers as this call would have.",
+            );
+            return crate::gate::aws_error(path, &error, &request_id);
+        };
+        let body = String::from_utf8_lossy(&response.body).replace(&p.placeholder, &signature);
+        response.body = body.into_bytes();
+    }
+    response
+}
+
+/// An RSA-PSS (SHA-256, 32-byte salt: PS256) signature of `data` by WebCrypto.
+async fn webcrypto_sign(pkcs8: &[u8], data: &str) -> std::result::Result<Vec<u8>, String> {
+    use worker::js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+    use worker::wasm_bindgen::{JsCast, JsValue};
+    use worker::wasm_bindgen_futures::JsFuture;
+
+    let js = |e: JsValue| format!("{e:?}");
+    let get = |target: &JsValue, name: &str| Reflect::get(target, &JsValue::from_str(name));
+    let subtle = get(&get(&js_sys::global(), "crypto").map_err(js)?, "subtle").map_err(js)?;
+    let method = |name: &str| -> std::result::Result<Function, String> {
+        get(&subtle, name).map_err(js)?.dyn_into().map_err(js)
+    };
+    let object = |fields: &[(&str, JsValue)]| -> std::result::Result<Object, String> {
+        let o = Object::new();
+        for (name, value) in fields {
+            Reflect::set(&o, &JsValue::from_str(name), value).map_err(js)?;
+        }
+        Ok(o)
+    };
+    let import = object(&[
+        ("name", JsValue::from_str("RSA-PSS")),
+        ("hash", JsValue::from_str("SHA-256")),
+    ])?;
+    let usages = Array::of1(&JsValue::from_str("sign"));
+    let importing: Promise = method("importKey")?
+        .call5(
+            &subtle,
+            &JsValue::from_str("pkcs8"),
+            &Uint8Array::from(pkcs8).into(),
+            &import,
+            &JsValue::FALSE,
+            &usages,
+        )
+        .map_err(js)?
+        .dyn_into()
+        .map_err(js)?;
+    let key = JsFuture::from(importing).await.map_err(js)?;
+    let algorithm = object(&[
+        ("name", JsValue::from_str("RSA-PSS")),
+        ("saltLength", JsValue::from(32u32)),
+    ])?;
+    let signing: Promise = method("sign")?
+        .call3(
+            &subtle,
+            &algorithm,
+            &key,
+            &Uint8Array::from(data.as_bytes()).into(),
+        )
+        .map_err(js)?
+        .dyn_into()
+        .map_err(js)?;
+    let signature = JsFuture::from(signing).await.map_err(js)?;
+    Ok(Uint8Array::new(&signature).to_vec())
 }
 
 /// A new RSA-PSS key pair from WebCrypto (BoringSSL in workerd: about a tenth of a second,
