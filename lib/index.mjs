@@ -78,7 +78,7 @@ export class Control {
   async product(code) { return (await this.request('GET', `/products/${encodeURIComponent(code)}`)).product; }
   async putProduct(product) { return (await this.request('POST', '/products', product)).product; }
   deleteProduct(code) { return this.request('DELETE', `/products/${encodeURIComponent(code)}`); }
-  /** Ledger records; filters: productCode, customerIdentifier, dimension, from, to, limit, … */
+  /** Ledger records; filters: productCode (or product), customer, dimension, from, to, limit. */
   async usage(filters) { return (await this.request('GET', `/usage${query(filters)}`)).records; }
   settings() { return this.request('GET', '/settings'); }
   patchSettings(patch) { return this.request('PATCH', '/settings', patch); }

@@ -9,7 +9,7 @@
 pub mod keys;
 pub mod onboarding;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -220,21 +220,26 @@ fn check_product_among<S: Store + ?Sized>(
     for webhook in &product.webhooks {
         outbound::check_webhook_url(&webhook.url, &ns.deployment.webhooks).map_err(bad)?;
     }
-    for other in others {
-        if other.product_code == product.product_code {
-            continue;
-        }
-        for c in &product.customers {
-            if let Some(license) = c
-                .license_arn
-                .as_deref()
-                .filter(|l| other.customer_by_license(l).is_some())
-            {
-                return Err(bad(format!(
-                    "licenseArn '{license}' already belongs to product {}",
-                    other.product_code
-                )));
-            }
+    // Every other product's licenses at once, so the check is linear in the customers.
+    let owners: HashMap<&str, &str> = others
+        .iter()
+        .filter(|other| other.product_code != product.product_code)
+        .flat_map(|other| {
+            other
+                .customers
+                .iter()
+                .filter_map(move |c| Some((c.license_arn.as_deref()?, &*other.product_code)))
+        })
+        .collect();
+    for license in product
+        .customers
+        .iter()
+        .filter_map(|c| c.license_arn.as_deref())
+    {
+        if let Some(owner) = owners.get(license) {
+            return Err(bad(format!(
+                "licenseArn '{license}' already belongs to product {owner}"
+            )));
         }
     }
     Ok(())
@@ -323,19 +328,10 @@ fn patch_settings<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
     let Value::Object(patch) = body_json(req)? else {
         return Err(bad("the body must be a JSON object of settings to change"));
     };
-    let settings = patched_settings(ns, patch, "settings")?;
+    let current = load_settings(ns.store).map_err(internal)?;
+    let settings = patched(ns, &current, patch, "settings")?;
     documents::save(ns.store, &settings).map_err(internal)?;
     ok(settings_view(&settings))
-}
-
-/// The namespace's settings with `patch` applied, checked (nothing saved).
-fn patched_settings<S: Store + ?Sized>(
-    ns: &Namespace<'_, S>,
-    patch: Map<String, Value>,
-    what: &str,
-) -> Result<Settings, ControlError> {
-    let current = load_settings(ns.store).map_err(internal)?;
-    patched(ns, &current, patch, what)
 }
 
 /// `base` with `patch` applied, checked against the deployment.

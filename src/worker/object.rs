@@ -710,95 +710,113 @@ async fn complete_signatures(
 
 /// An RSA-PSS (SHA-256, 32-byte salt: PS256) signature of `data` by WebCrypto.
 async fn webcrypto_sign(pkcs8: &[u8], data: &str) -> std::result::Result<Vec<u8>, String> {
-    use worker::js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-    use worker::wasm_bindgen::{JsCast, JsValue};
-    use worker::wasm_bindgen_futures::JsFuture;
+    use worker::js_sys::{Array, Uint8Array};
+    use worker::wasm_bindgen::JsValue;
 
-    let js = |e: JsValue| format!("{e:?}");
-    let get = |target: &JsValue, name: &str| Reflect::get(target, &JsValue::from_str(name));
-    let subtle = get(&get(&js_sys::global(), "crypto").map_err(js)?, "subtle").map_err(js)?;
-    let method = |name: &str| -> std::result::Result<Function, String> {
-        get(&subtle, name).map_err(js)?.dyn_into().map_err(js)
-    };
-    let object = |fields: &[(&str, JsValue)]| -> std::result::Result<Object, String> {
-        let o = Object::new();
-        for (name, value) in fields {
-            Reflect::set(&o, &JsValue::from_str(name), value).map_err(js)?;
-        }
-        Ok(o)
-    };
-    let import = object(&[
+    let subtle = Subtle::get()?;
+    let import = js_object(&[
         ("name", JsValue::from_str("RSA-PSS")),
         ("hash", JsValue::from_str("SHA-256")),
     ])?;
-    let usages = Array::of1(&JsValue::from_str("sign"));
-    let importing: Promise = method("importKey")?
-        .call5(
-            &subtle,
-            &JsValue::from_str("pkcs8"),
-            &Uint8Array::from(pkcs8).into(),
-            &import,
-            &JsValue::FALSE,
-            &usages,
+    let key = subtle
+        .call(
+            "importKey",
+            &[
+                JsValue::from_str("pkcs8"),
+                Uint8Array::from(pkcs8).into(),
+                import,
+                JsValue::FALSE,
+                Array::of1(&JsValue::from_str("sign")).into(),
+            ],
         )
-        .map_err(js)?
-        .dyn_into()
-        .map_err(js)?;
-    let key = JsFuture::from(importing).await.map_err(js)?;
-    let algorithm = object(&[
+        .await?;
+    let algorithm = js_object(&[
         ("name", JsValue::from_str("RSA-PSS")),
         ("saltLength", JsValue::from(32u32)),
     ])?;
-    let signing: Promise = method("sign")?
-        .call3(
-            &subtle,
-            &algorithm,
-            &key,
-            &Uint8Array::from(data.as_bytes()).into(),
+    let signature = subtle
+        .call(
+            "sign",
+            &[algorithm, key, Uint8Array::from(data.as_bytes()).into()],
         )
-        .map_err(js)?
-        .dyn_into()
-        .map_err(js)?;
-    let signature = JsFuture::from(signing).await.map_err(js)?;
+        .await?;
     Ok(Uint8Array::new(&signature).to_vec())
+}
+
+/// WebCrypto's `crypto.subtle`, called from Rust: each method returns a promise.
+struct Subtle(worker::wasm_bindgen::JsValue);
+
+impl Subtle {
+    fn get() -> std::result::Result<Subtle, String> {
+        use worker::js_sys::Reflect;
+        use worker::wasm_bindgen::JsValue;
+        let crypto =
+            Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).map_err(js_error)?;
+        Reflect::get(&crypto, &JsValue::from_str("subtle"))
+            .map(Subtle)
+            .map_err(js_error)
+    }
+
+    /// `crypto.subtle[method](...args)`, awaited.
+    async fn call(
+        &self,
+        method: &str,
+        args: &[worker::wasm_bindgen::JsValue],
+    ) -> std::result::Result<worker::wasm_bindgen::JsValue, String> {
+        use worker::js_sys::{Array, Function, Promise, Reflect};
+        use worker::wasm_bindgen::{JsCast, JsValue};
+        use worker::wasm_bindgen_futures::JsFuture;
+        let function: Function = Reflect::get(&self.0, &JsValue::from_str(method))
+            .map_err(js_error)?
+            .dyn_into()
+            .map_err(js_error)?;
+        let promise: Promise = Reflect::apply(&function, &self.0, &args.iter().collect::<Array>())
+            .map_err(js_error)?
+            .dyn_into()
+            .map_err(js_error)?;
+        JsFuture::from(promise).await.map_err(js_error)
+    }
+}
+
+/// A plain JS object of these fields (a WebCrypto algorithm's parameters).
+fn js_object(
+    fields: &[(&str, worker::wasm_bindgen::JsValue)],
+) -> std::result::Result<worker::wasm_bindgen::JsValue, String> {
+    use worker::js_sys::{Object, Reflect};
+    use worker::wasm_bindgen::JsValue;
+    let object = Object::new();
+    for (name, value) in fields {
+        Reflect::set(&object, &JsValue::from_str(name), value).map_err(js_error)?;
+    }
+    Ok(object.into())
+}
+
+fn js_error(e: worker::wasm_bindgen::JsValue) -> String {
+    format!("{e:?}")
 }
 
 /// A new RSA-PSS key pair from WebCrypto (BoringSSL in workerd: about a tenth of a second,
 /// where generating it in wasm takes a second of the object's time); the private key as
 /// PKCS#1 DER.
 async fn webcrypto_signing_key() -> std::result::Result<Vec<u8>, String> {
-    use worker::js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-    use worker::wasm_bindgen::{JsCast, JsValue};
-    use worker::wasm_bindgen_futures::JsFuture;
+    use worker::js_sys::{Array, Reflect, Uint8Array};
+    use worker::wasm_bindgen::JsValue;
 
-    let js = |e: JsValue| format!("{e:?}");
-    let get = |target: &JsValue, name: &str| Reflect::get(target, &JsValue::from_str(name));
-    let subtle = get(&get(&js_sys::global(), "crypto").map_err(js)?, "subtle").map_err(js)?;
-    let method = |name: &str| -> std::result::Result<Function, String> {
-        get(&subtle, name).map_err(js)?.dyn_into().map_err(js)
-    };
-    let algorithm = Object::new();
-    for (name, value) in [
+    let subtle = Subtle::get()?;
+    let algorithm = js_object(&[
         ("name", JsValue::from_str("RSA-PSS")),
         ("modulusLength", JsValue::from(KEY_BITS as u32)),
         ("publicExponent", Uint8Array::from(&[1u8, 0, 1][..]).into()),
         ("hash", JsValue::from_str("SHA-256")),
-    ] {
-        Reflect::set(&algorithm, &JsValue::from_str(name), &value).map_err(js)?;
-    }
+    ])?;
     let usages = Array::of2(&JsValue::from_str("sign"), &JsValue::from_str("verify"));
-    let generating: Promise = method("generateKey")?
-        .call3(&subtle, &algorithm, &JsValue::TRUE, &usages)
-        .map_err(js)?
-        .dyn_into()
-        .map_err(js)?;
-    let pair = JsFuture::from(generating).await.map_err(js)?;
-    let private = get(&pair, "privateKey").map_err(js)?;
-    let exporting: Promise = method("exportKey")?
-        .call2(&subtle, &JsValue::from_str("pkcs8"), &private)
-        .map_err(js)?
-        .dyn_into()
-        .map_err(js)?;
-    let pkcs8 = Uint8Array::new(&JsFuture::from(exporting).await.map_err(js)?).to_vec();
+    let pair = subtle
+        .call("generateKey", &[algorithm, JsValue::TRUE, usages.into()])
+        .await?;
+    let private = Reflect::get(&pair, &JsValue::from_str("privateKey")).map_err(js_error)?;
+    let exported = subtle
+        .call("exportKey", &[JsValue::from_str("pkcs8"), private])
+        .await?;
+    let pkcs8 = Uint8Array::new(&exported).to_vec();
     key_der_from_pkcs8(&pkcs8).map_err(|e| e.to_string())
 }

@@ -226,18 +226,17 @@ impl SqlStore {
             .map_err(|e| self.failure(e))
     }
 
-    /// Drops the oldest ledger entries beyond the retention, given the newest `seq`; no
-    /// statement at all while the ledger is below it.
-    fn trim_usage(&self, newest_seq: i64) -> StoreResult<()> {
-        let keep = i64::try_from(self.retention.usage_records).unwrap_or(i64::MAX);
-        if newest_seq > keep {
-            self.run(
-                "DELETE FROM usage WHERE seq <= ?",
-                vec![SqlStorageValue::Integer(newest_seq - keep)],
-            )
-        } else {
-            Ok(())
+    /// Keeps the newest `keep` rows of `table` (`usage` or `client_tokens`), given the rowid
+    /// just written; no statement at all while the table is below its retention.
+    fn trim(&self, table: &str, newest_rowid: i64, keep: usize) -> StoreResult<()> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        if newest_rowid <= keep {
+            return Ok(());
         }
+        self.run(
+            &format!("DELETE FROM {table} WHERE rowid <= ?"),
+            vec![SqlStorageValue::Integer(newest_rowid - keep)],
+        )
     }
 
     fn with_products<T>(&self, f: impl FnOnce(&BTreeMap<String, Product>) -> T) -> StoreResult<T> {
@@ -382,7 +381,7 @@ impl Store for SqlStore {
             )?;
             newest = rows.iter().map(|r| r.seq).fold(newest, i64::max);
         }
-        self.trim_usage(newest)
+        self.trim("usage", newest, self.retention.usage_records)
     }
 
     fn query_usage(&self, q: &UsageQuery) -> StoreResult<Vec<UsageEntry>> {
@@ -430,16 +429,9 @@ impl Store for SqlStore {
             "INSERT INTO client_tokens (caller, token, doc) VALUES (?, ?, ?) ON CONFLICT (caller, token) DO UPDATE SET doc = excluded.doc RETURNING rowid",
             vec![text(&entry.caller), text(&entry.token), text(&doc)],
         )?;
-        // Only a new token can take the table past its retention (a replacement keeps its row).
+        // A replacement answers its old row, which cannot take the table past its retention.
         let newest = rows.first().map_or(0, |r| r.rowid);
-        let keep = i64::try_from(self.retention.usage_records).unwrap_or(i64::MAX);
-        if newest > keep {
-            self.run(
-                "DELETE FROM client_tokens WHERE rowid <= (SELECT MAX(rowid) FROM client_tokens) - ?",
-                vec![count(self.retention.usage_records)],
-            )?;
-        }
-        Ok(())
+        self.trim("client_tokens", newest, self.retention.usage_records)
     }
 
     fn append_event(&mut self, event: &EventRecord) -> StoreResult<u64> {
