@@ -48,7 +48,8 @@
 //
 // Results: a table on stdout and JSON in bench/results/latest.json (git-ignored).
 // Knobs (env): BENCH_SECONDS (10), BENCH_CONCURRENCY (16), BENCH_MAX_REQUESTS (20000),
-// BENCH_WARMUP_SECONDS (1), BENCH_CUSTOMERS (1000), BENCH_DIMENSIONS (25).
+// BENCH_WARMUP_SECONDS (1), BENCH_CUSTOMERS (1000), BENCH_DIMENSIONS (25), BENCH_ONLY (a
+// comma-separated list of scenario names; the ping baselines always run).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -78,6 +79,9 @@ const WARMUP_MAX_REQUESTS = Math.max(CONCURRENCY, Math.min(500, MAX_REQUESTS));
 const CUSTOMERS = envNumber('BENCH_CUSTOMERS', 1000);
 const DIMENSIONS = envNumber('BENCH_DIMENSIONS', 25);
 const BATCH_SIZE = 25; // the service maximum
+// BENCH_ONLY=meter-new,batch-new: only these scenarios (each table keeps its ping baseline).
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const chosen = (s) => ONLY.length === 0 || s.name.startsWith('ping') || ONLY.includes(s.name);
 const USAGE_LIMIT = 10_000; // the control API's maximum page
 
 const NAMESPACE = 'bench';
@@ -578,7 +582,7 @@ function printTable(rows) {
 /** Runs scenarios one after the other: a warm-up, then the measured load. */
 async function runScenarios(scenarios) {
   const results = [];
-  for (const s of scenarios) {
+  for (const s of scenarios.filter(chosen)) {
     let budget = s.budget ?? Infinity;
     const warmMax = Math.min(WARMUP_MAX_REQUESTS, budget);
     const warm = await load({ seconds: WARMUP_SECONDS, maxRequests: warmMax, makeRequest: s.makeRequest });
@@ -676,10 +680,13 @@ function report(label, m) {
   console.log(`${label}:`);
   printTable(m.results);
   console.log('');
-  console.log(`${label}, locked deployment (ADMIN_TOKEN set; ratios against its own ping):`);
-  printTable(m.locked.results);
+  if (m.locked.results.length > 0) {
+    console.log(`${label}, locked deployment (ADMIN_TOKEN set; ratios against its own ping):`);
+    printTable(m.locked.results);
+  }
   const byName = Object.fromEntries([...m.results, ...m.locked.results].map((r) => [r.name, r]));
   for (const [lockedName, openName] of [['meter-repeat-locked', 'meter-repeat'], ['meter-new-locked', 'meter-new']]) {
+    if (!byName[lockedName] || !byName[openName]) continue;
     const ratio = byName[lockedName].reqPerSecRatio / byName[openName].reqPerSecRatio;
     console.log(`locked vs open: ${lockedName} / ${openName} = ${fmt(ratio, 3)}x (each against its own server's ping)`);
   }
@@ -782,6 +789,9 @@ async function main() {
 
 /** The locked deployment's scenarios, on a mock of its own (the open one is stopped by then). */
 async function runLocked(runner, counters) {
+  if (ONLY.length > 0 && !ONLY.some((name) => name.endsWith('-locked'))) {
+    return { results: [], verification: { passed: true, found: 0, expected: 0 } };
+  }
   const mock = await runner.start({
     vars: { ADMIN_TOKEN, RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' },
   });
