@@ -58,15 +58,18 @@ pub fn random_hex(ids: &mut dyn IdSource, n: usize) -> Result<String, String> {
 pub fn uuid_v4_from_bytes(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    // Written digit by digit: one allocation, where a format! per byte made seventeen (a
+    // batch makes 25 ids).
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(HEX[usize::from(b >> 4)]));
+        text.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    text
 }
 
 /// Predictable ids for tests: `00000000-0000-4000-8000-000000000001`, `…002`, ….
@@ -102,6 +105,11 @@ mod tests {
     fn uuids_have_the_v4_shape() {
         let id = uuid_v4_from_bytes([0xff; 16]);
         assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        let counting: [u8; 16] = std::array::from_fn(|i| (i as u8) * 0x11);
+        assert_eq!(
+            uuid_v4_from_bytes(counting),
+            "00112233-4455-4677-8899-aabbccddeeff"
+        );
         let mut ids = SequentialIds::default();
         assert_eq!(ids.next_uuid(), "00000000-0000-4000-8000-000000000001");
         assert_ne!(ids.next_uuid(), ids.next_uuid());
