@@ -12,6 +12,7 @@ use common::{at, secs, NOW};
 use metering_mock::domain::catalogue::Product;
 use metering_mock::domain::ids::SequentialIds;
 use metering_mock::domain::notification::EventRecord;
+use metering_mock::domain::time::Instant;
 use metering_mock::gate::deployment::Deployment;
 use metering_mock::namespace::Namespace;
 use metering_mock::protocol::http::{HttpRequest, HttpResponse};
@@ -55,7 +56,7 @@ impl Store for FailingStore {
         self.write()?;
         self.inner.forget_meta_before(prefix, before)
     }
-    fn product(&self, code: &str) -> StoreResult<Option<Product>> {
+    fn product(&self, code: &str) -> StoreResult<Option<std::rc::Rc<Product>>> {
         self.inner.product(code)
     }
     fn products(&self) -> StoreResult<Vec<Product>> {
@@ -69,8 +70,8 @@ impl Store for FailingStore {
         self.write()?;
         self.inner.delete_product(code)
     }
-    fn usage_by_key(&self, key: &str) -> StoreResult<Option<UsageEntry>> {
-        self.inner.usage_by_key(key)
+    fn usage_by_key(&self, hour: Instant, key: &str) -> StoreResult<Option<UsageEntry>> {
+        self.inner.usage_by_key(hour, key)
     }
     fn insert_usage(&mut self, entry: &UsageEntry) -> StoreResult<()> {
         self.write()?;

@@ -248,7 +248,7 @@ fn check_product_among<S: Store + ?Sized>(
 fn get_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &str) -> Answer {
     let code = crate::protocol::http::percent_decode(code);
     match ns.store.product(&code).map_err(store_err)? {
-        Some(p) => ok(json!({ "product": p })),
+        Some(p) => ok(json!({ "product": &*p })),
         None => Err(ControlError(404, format!("no product '{code}'"))),
     }
 }

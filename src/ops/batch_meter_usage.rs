@@ -8,6 +8,7 @@
 //! fault (see `faults`) can leave the last records in `UnprocessedRecords` instead.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde_json::{json, Map, Value};
 
@@ -22,6 +23,7 @@ use crate::domain::constraints::{
 use crate::domain::ids::IdSource;
 use crate::domain::quantity::Quantity;
 use crate::domain::settings::UnknownCustomerPolicy;
+use crate::domain::time::Instant;
 use crate::domain::window;
 use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::{element_path, structure_element, Structure, WireTimestamp};
@@ -256,10 +258,10 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
             Some((customer, hour, key))
         })
         .collect();
-    let lookups: Vec<&str> = keyed
+    let lookups: Vec<(Instant, &str)> = keyed
         .iter()
         .flatten()
-        .map(|(_, _, key)| key.as_str())
+        .map(|(_, hour, key)| (*hour, key.as_str()))
         .collect();
     // What the ledger holds for these keys, and what this batch adds (a record repeated
     // within the batch meets its first occurrence here).
@@ -332,7 +334,7 @@ fn product_of<S: Store + ?Sized>(
     req: &BatchMeterUsageRequest,
     namespace: &str,
     store: &S,
-) -> Result<Option<Product>, ServiceError> {
+) -> Result<Option<Rc<Product>>, ServiceError> {
     if let Some(code) = &req.product_code {
         let product = known_product(store, namespace, code)?;
         for r in &req.records {
@@ -392,7 +394,7 @@ fn product_of<S: Store + ?Sized>(
             _ => found = Some(product),
         }
     }
-    Ok(found.cloned())
+    Ok(found.cloned().map(Rc::new))
 }
 
 /// The subscribed customer a record is for; `None` when unknown (per-record

@@ -4,6 +4,8 @@
 //! or conflict (first of the rules, as 08-decisions.md says), tags and allocations, product,
 //! dimension, Region, entitlement, time window, the once-per-hour rule, `DryRun`, the write.
 
+use std::rc::Rc;
+
 use serde_json::{json, Map, Value};
 
 use super::shapes::{self, required_string};
@@ -137,7 +139,7 @@ fn check<S: Store + ?Sized>(
     req: &MeterUsageRequest,
     call: &Call<'_>,
     store: &S,
-) -> Result<Product, ServiceError> {
+) -> Result<Rc<Product>, ServiceError> {
     if let Some((allocations, path)) = &req.allocations {
         check_allocations(req.quantity, req.form, allocations, path, call.tag_rules())?;
     }
@@ -209,7 +211,7 @@ pub fn meter_usage<S: Store + ?Sized>(
         &["MeterUsage", &product.product_code, caller, &req.dimension],
         hour,
     );
-    let existing = store.usage_by_key(&ledger_key)?;
+    let existing = store.usage_by_key(hour, &ledger_key)?;
     let id = match decide_usage(existing.as_ref(), req.quantity) {
         UsageDecision::Conflict { .. } => {
             return err(

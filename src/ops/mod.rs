@@ -12,6 +12,8 @@ pub mod register_usage;
 pub mod resolve_customer;
 pub mod shapes;
 
+use std::rc::Rc;
+
 use serde_json::{Map, Value};
 
 use crate::domain::allocation::TagRules;
@@ -108,7 +110,7 @@ pub fn known_product<S: Store + ?Sized>(
     store: &S,
     namespace: &str,
     code: &str,
-) -> Result<Product, ServiceError> {
+) -> Result<Rc<Product>, ServiceError> {
     store.product(code)?.ok_or_else(|| {
         ServiceError::new(
             ErrorKind::InvalidProductCodeException,

@@ -9,6 +9,8 @@ use super::{
     ClientTokenEntry, Registration, Retention, Store, StoreError, StoreResult, UsageEntry,
     UsageQuery, MAX_REGISTRATION_TOKENS,
 };
+use std::rc::Rc;
+
 use crate::domain::catalogue::Product;
 use crate::domain::notification::EventRecord;
 use crate::domain::time::Instant;
@@ -17,7 +19,7 @@ use crate::domain::time::Instant;
 pub struct MemoryStore {
     retention: Retention,
     meta: HashMap<String, String>,
-    products: BTreeMap<String, Product>,
+    products: BTreeMap<String, Rc<Product>>,
     /// By a number that grows with each entry, so the oldest is the first.
     ledger: BTreeMap<u64, UsageEntry>,
     ledger_index: HashMap<String, u64>,
@@ -68,17 +70,17 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn product(&self, code: &str) -> StoreResult<Option<Product>> {
+    fn product(&self, code: &str) -> StoreResult<Option<Rc<Product>>> {
         Ok(self.products.get(code).cloned())
     }
 
     fn products(&self) -> StoreResult<Vec<Product>> {
-        Ok(self.products.values().cloned().collect())
+        Ok(self.products.values().map(|p| Product::clone(p)).collect())
     }
 
     fn put_product(&mut self, product: &Product) -> StoreResult<()> {
         self.products
-            .insert(product.product_code.to_string(), product.clone());
+            .insert(product.product_code.to_string(), Rc::new(product.clone()));
         Ok(())
     }
 
@@ -86,7 +88,7 @@ impl Store for MemoryStore {
         Ok(self.products.remove(code).is_some())
     }
 
-    fn usage_by_key(&self, ledger_key: &str) -> StoreResult<Option<UsageEntry>> {
+    fn usage_by_key(&self, _hour: Instant, ledger_key: &str) -> StoreResult<Option<UsageEntry>> {
         Ok(self
             .ledger_index
             .get(ledger_key)
@@ -95,11 +97,7 @@ impl Store for MemoryStore {
     }
 
     fn insert_usage(&mut self, entry: &UsageEntry) -> StoreResult<()> {
-        let id_taken = self
-            .ledger
-            .values()
-            .any(|e| e.metering_record_id == entry.metering_record_id);
-        if self.ledger_index.contains_key(&entry.ledger_key) || id_taken {
+        if self.ledger_index.contains_key(&entry.ledger_key) {
             return Err(StoreError(format!(
                 "usage {} / {} already recorded",
                 entry.ledger_key, entry.metering_record_id

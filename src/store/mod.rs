@@ -15,6 +15,8 @@ pub mod contract;
 pub mod documents;
 pub mod memory;
 
+use std::rc::Rc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::allocation::Tag;
@@ -215,23 +217,28 @@ pub trait Store {
     /// `before` (values of such records are RFC 3339 instants, which sort as text).
     fn forget_meta_before(&mut self, prefix: &str, before: &str) -> StoreResult<()>;
 
-    fn product(&self, code: &str) -> StoreResult<Option<Product>>;
+    /// Shared, not copied: a product may list thousands of customers, and most calls only
+    /// read it.
+    fn product(&self, code: &str) -> StoreResult<Option<Rc<Product>>>;
     /// Every product, ordered by product code.
     fn products(&self) -> StoreResult<Vec<Product>>;
     fn put_product(&mut self, product: &Product) -> StoreResult<()>;
     fn delete_product(&mut self, code: &str) -> StoreResult<bool>;
 
-    fn usage_by_key(&self, ledger_key: &str) -> StoreResult<Option<UsageEntry>>;
-    /// Must fail, changing nothing, when the ledger key or the record id is already present.
+    /// The entry of a ledger key. A key names its usage hour (see `ops::ledger_key`), which
+    /// comes with it so that a store can keep its keys ordered by hour: the keys one call
+    /// writes are then neighbours, not scattered over the whole index.
+    fn usage_by_key(&self, hour: Instant, ledger_key: &str) -> StoreResult<Option<UsageEntry>>;
+    /// Must fail, changing nothing, when the ledger key is already present. Record ids are
+    /// random UUIDs and not checked for uniqueness (no lookup uses them).
     /// Keeps the newest `Retention::usage_records` entries: a dropped entry no longer
     /// deduplicates its ledger key.
     fn insert_usage(&mut self, entry: &UsageEntry) -> StoreResult<()>;
-    /// The entries of those `ledger_keys` that are present, in any order (a batch's lookups
-    /// at once; a store may answer them in one round trip).
-    fn usage_by_keys(&self, ledger_keys: &[&str]) -> StoreResult<Vec<UsageEntry>> {
-        ledger_keys
-            .iter()
-            .filter_map(|key| self.usage_by_key(key).transpose())
+    /// The entries of those `(hour, ledger key)`s that are present, in any order (a batch's
+    /// lookups at once; a store may answer them in one round trip).
+    fn usage_by_keys(&self, keys: &[(Instant, &str)]) -> StoreResult<Vec<UsageEntry>> {
+        keys.iter()
+            .filter_map(|(hour, key)| self.usage_by_key(*hour, key).transpose())
             .collect()
     }
     /// `insert_usage` for each entry, in order (a batch's records at once).

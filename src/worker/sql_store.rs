@@ -1,15 +1,17 @@
 //! The Durable Object's SQLite store. The object is the only writer of its database, so
 //! the catalogue and the small meta documents are cached in memory after the first read.
-//! Uniqueness of ledger keys and record ids is also enforced by the schema.
+//! Uniqueness of ledger keys is also enforced by the schema: a unique index on (hour, key),
+//! so that the keys one call writes, all of a few hours, share index pages.
 //!
 //! The bounds of its `Retention` are kept by numbers that grow with each row: `seq` in the
-//! usage, events and registrations tables, the implicit `rowid` of client tokens (an upsert
+//! ledger, events and registrations tables, the implicit `rowid` of client tokens (an upsert
 //! keeps a row's). No row is deleted except the oldest ones and all at once (`clear`), so the
 //! newest N rows are those numbered above the last number minus N, and pruning after an
 //! insert is one range delete on the primary key that finds nothing while under the bound.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -26,19 +28,20 @@ use crate::store::{
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS products (code TEXT PRIMARY KEY, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS usage (
+CREATE TABLE IF NOT EXISTS ledger (
   seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  ledger_key TEXT NOT NULL UNIQUE,
+  hour INTEGER NOT NULL,
+  ledger_key TEXT NOT NULL,
+  id TEXT NOT NULL,
   product TEXT NOT NULL,
   customer_identifier TEXT,
   customer_account TEXT,
   license_arn TEXT,
   dimension TEXT NOT NULL,
-  hour INTEGER NOT NULL,
   doc TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS usage_by_product_hour ON usage (product, hour);
+CREATE UNIQUE INDEX IF NOT EXISTS ledger_by_hour_key ON ledger (hour, ledger_key);
+CREATE INDEX IF NOT EXISTS ledger_by_product_hour ON ledger (product, hour);
 CREATE TABLE IF NOT EXISTS client_tokens (
   caller TEXT NOT NULL,
   token TEXT NOT NULL,
@@ -65,13 +68,25 @@ CREATE TABLE IF NOT EXISTS registrations (
 );
 ";
 
+/// Moves the ledger of the 0.1.0 schema, a `usage` table with unique record ids and ledger
+/// keys, to `ledger`, keeping each row's number (the retention bound counts on it). That
+/// schema paid for two indexes in random order, so every record of a batch dirtied its own
+/// index pages: keyed by (hour, key) instead, the records one call writes are neighbours.
+/// The usage table is dropped in the same step; a copy cut short is completed by the next
+/// open (`OR IGNORE` skips the rows already moved).
+const LEDGER_FROM_0_1_0: &str = "
+INSERT OR IGNORE INTO ledger (seq, hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension, doc)
+  SELECT seq, hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension, doc FROM usage;
+DROP TABLE usage;
+";
+
 pub struct SqlStore {
     sql: SqlStorage,
     retention: Retention,
     /// Set when creating the schema failed; every call then reports it.
     broken: Option<String>,
     meta: RefCell<HashMap<String, Option<String>>>,
-    products: RefCell<Option<BTreeMap<String, Product>>>,
+    products: RefCell<Option<BTreeMap<String, Rc<Product>>>>,
     /// Set when an event is appended, so the object knows to wake its delivery alarm.
     appended_events: std::cell::Cell<bool>,
     /// Set when a statement failed (see `Store::take_failure`).
@@ -140,9 +155,27 @@ fn parse<T: DeserializeOwned>(doc: &str) -> StoreResult<T> {
     serde_json::from_str(doc).map_err(fail)
 }
 
+/// Brings state kept by an older schema to this one (a no-op once done).
+fn migrate(sql: &SqlStorage) -> worker::Result<()> {
+    let old_ledger = sql
+        .exec(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'usage'",
+            None,
+        )?
+        .to_array::<serde_json::Value>()?;
+    if !old_ledger.is_empty() {
+        sql.exec(LEDGER_FROM_0_1_0, None)?;
+    }
+    Ok(())
+}
+
 impl SqlStore {
     pub fn open(sql: SqlStorage, retention: Retention) -> SqlStore {
-        let broken = sql.exec(SCHEMA, None).err().map(|e| format!("schema: {e}"));
+        let broken = sql
+            .exec(SCHEMA, None)
+            .and_then(|_| migrate(&sql))
+            .err()
+            .map(|e| format!("schema: {e}"));
         SqlStore {
             sql,
             retention: retention.at_least_one(),
@@ -226,7 +259,7 @@ impl SqlStore {
             .map_err(|e| self.failure(e))
     }
 
-    /// Keeps the newest `keep` rows of `table` (`usage` or `client_tokens`), given the rowid
+    /// Keeps the newest `keep` rows of `table` (`ledger` or `client_tokens`), given the rowid
     /// just written; no statement at all while the table is below its retention.
     fn trim(&self, table: &str, newest_rowid: i64, keep: usize) -> StoreResult<()> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
@@ -239,7 +272,10 @@ impl SqlStore {
         )
     }
 
-    fn with_products<T>(&self, f: impl FnOnce(&BTreeMap<String, Product>) -> T) -> StoreResult<T> {
+    fn with_products<T>(
+        &self,
+        f: impl FnOnce(&BTreeMap<String, Rc<Product>>) -> T,
+    ) -> StoreResult<T> {
         let mut cache = self.products.borrow_mut();
         let all = match cache.take() {
             Some(all) => all,
@@ -248,7 +284,7 @@ impl SqlStore {
                 let mut all = BTreeMap::new();
                 for d in docs {
                     let p: Product = parse(&d.doc)?;
-                    all.insert(p.product_code.to_string(), p);
+                    all.insert(p.product_code.to_string(), Rc::new(p));
                 }
                 all
             }
@@ -301,12 +337,12 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    fn product(&self, code: &str) -> StoreResult<Option<Product>> {
+    fn product(&self, code: &str) -> StoreResult<Option<Rc<Product>>> {
         self.with_products(|all| all.get(code).cloned())
     }
 
     fn products(&self) -> StoreResult<Vec<Product>> {
-        self.with_products(|all| all.values().cloned().collect())
+        self.with_products(|all| all.values().map(|p| Product::clone(p)).collect())
     }
 
     fn put_product(&mut self, product: &Product) -> StoreResult<()> {
@@ -326,10 +362,10 @@ impl Store for SqlStore {
         Ok(existed)
     }
 
-    fn usage_by_key(&self, ledger_key: &str) -> StoreResult<Option<UsageEntry>> {
+    fn usage_by_key(&self, hour: Instant, ledger_key: &str) -> StoreResult<Option<UsageEntry>> {
         let rows: Vec<Doc> = self.rows(
-            "SELECT doc FROM usage WHERE ledger_key = ?",
-            vec![text(ledger_key)],
+            "SELECT doc FROM ledger WHERE hour = ? AND ledger_key = ?",
+            vec![SqlStorageValue::Integer(hour.millis()), text(ledger_key)],
         )?;
         rows.first().map(|r| parse(&r.doc)).transpose()
     }
@@ -338,13 +374,18 @@ impl Store for SqlStore {
         self.insert_usages(std::slice::from_ref(e))
     }
 
-    fn usage_by_keys(&self, ledger_keys: &[&str]) -> StoreResult<Vec<UsageEntry>> {
+    fn usage_by_keys(&self, keys: &[(Instant, &str)]) -> StoreResult<Vec<UsageEntry>> {
         let mut found = Vec::new();
-        for chunk in ledger_keys.chunks(MAX_BOUND_PARAMETERS) {
-            let marks = vec!["?"; chunk.len()].join(", ");
+        for chunk in keys.chunks(MAX_BOUND_PARAMETERS / 2) {
+            let marks = vec!["(?, ?)"; chunk.len()].join(", ");
             let rows: Vec<Doc> = self.rows(
-                &format!("SELECT doc FROM usage WHERE ledger_key IN ({marks})"),
-                chunk.iter().map(|k| text(k)).collect(),
+                // A join, not `(hour, ledger_key) IN (VALUES …)`: SQLite answers that one by
+                // scanning the table, and this one with one index search per key.
+                &format!("SELECT l.doc AS doc FROM (VALUES {marks}) AS k CROSS JOIN ledger AS l ON l.hour = k.column1 AND l.ledger_key = k.column2"),
+                chunk
+                    .iter()
+                    .flat_map(|(hour, key)| [SqlStorageValue::Integer(hour.millis()), text(key)])
+                    .collect(),
             )?;
             for r in rows {
                 found.push(parse(&r.doc)?);
@@ -363,29 +404,29 @@ impl Store for SqlStore {
             for e in chunk {
                 let doc = serde_json::to_string(e).map_err(fail)?;
                 bindings.extend([
-                    text(&e.metering_record_id),
+                    SqlStorageValue::Integer(e.hour.millis()),
                     text(&e.ledger_key),
+                    text(&e.metering_record_id),
                     text(&e.product_code),
                     opt_text(&e.customer_identifier),
                     opt_text(&e.customer_aws_account_id),
                     opt_text(&e.license_arn),
                     text(&e.dimension),
-                    SqlStorageValue::Integer(e.hour.millis()),
                     SqlStorageValue::String(doc),
                 ]);
             }
             let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
             let rows: Vec<Seq> = self.write_rows(
-                &format!("INSERT INTO usage (id, ledger_key, product, customer_identifier, customer_account, license_arn, dimension, hour, doc) VALUES {values} RETURNING seq"),
+                &format!("INSERT INTO ledger (hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension, doc) VALUES {values} RETURNING seq"),
                 bindings,
             )?;
             newest = rows.iter().map(|r| r.seq).fold(newest, i64::max);
         }
-        self.trim("usage", newest, self.retention.usage_records)
+        self.trim("ledger", newest, self.retention.usage_records)
     }
 
     fn query_usage(&self, q: &UsageQuery) -> StoreResult<Vec<UsageEntry>> {
-        let mut sql = String::from("SELECT doc FROM usage WHERE 1 = 1");
+        let mut sql = String::from("SELECT doc FROM ledger WHERE 1 = 1");
         let mut bindings = Vec::new();
         if let Some(p) = &q.product_code {
             sql.push_str(" AND product = ?");
@@ -592,7 +633,7 @@ impl Store for SqlStore {
         for table in [
             "meta",
             "products",
-            "usage",
+            "ledger",
             "client_tokens",
             "events",
             "registrations",

@@ -78,6 +78,7 @@ pub(super) fn load_product<S: Store + ?Sized>(
     ns.store
         .product(code)
         .map_err(store_err)?
+        .map(std::rc::Rc::unwrap_or_clone)
         .ok_or_else(|| bad(format!("unknown product '{code}'")))
 }
 
