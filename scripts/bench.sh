@@ -5,10 +5,15 @@
 # the baseline) against MeterUsage and BatchMeterUsage calls that go to the namespace's
 # Durable Object: req/s, p50/p99 latency and their ratios to the baseline. Results go to
 # stdout and bench/results/latest.json. BENCH_SECONDS and BENCH_CONCURRENCY (and the other
-# BENCH_* knobs in bench/run.mjs) tune the run.
+# BENCH_* knobs in bench/run.mjs) tune the run. `--profile meter|batch|register` runs
+# bench/profile.mjs instead: a CPU profile of the worker while it answers that call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 export METERING_MOCK_SKIP_BUILD=1 CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
+if [ "${1:-}" = "--profile" ]; then
+  shift
+  exec node bench/profile.mjs "$@"
+fi
 exec node bench/run.mjs "$@"
