@@ -119,6 +119,11 @@ export interface StartOptions {
   accessLog?: boolean;
   /** Other Worker variables (the README's Limits), e.g. { MAX_USAGE_RECORDS: '1000' }. */
   vars?: Record<string, string>;
+  /**
+   * The Worker's name: Durable Object ids, and where their state lies in `persist`, derive
+   * from it. Leave it unset unless state must be shared with another runner of one name.
+   */
+  name?: string;
 }
 
 export interface Mock {

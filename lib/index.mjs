@@ -113,10 +113,12 @@ function namespaceOf(url, name, options) {
  * persist (a directory for its state, or false to keep it in memory), seed (a seed document
  * for the `default` namespace, or a path to a JSON file of one), adminToken (locked mode),
  * accessLog (one line per call on the console), vars (other Worker variables, see the
- * README's Limits).
+ * README's Limits), name (the Worker's name: Durable Object ids and where their state lies
+ * in `persist` derive from it; `npm start` in a checkout passes wrangler.toml's, so that it
+ * shares `.wrangler/state` with `wrangler dev`).
  */
 export async function startMock(options = {}) {
-  const { port = 0, host = '127.0.0.1', persist = false, seed, adminToken, accessLog = false, vars = {} } = options;
+  const { port = 0, host = '127.0.0.1', persist = false, seed, adminToken, accessLog = false, vars = {}, name } = options;
   if (seed !== undefined && adminToken) {
     throw new Error('a seed applies to an open mock; in locked mode, create namespaces with their seed (metering-mock ns create --seed)');
   }
@@ -127,6 +129,7 @@ export async function startMock(options = {}) {
   if (adminToken) bindings.ADMIN_TOKEN = adminToken;
   if (accessLog) bindings.ACCESS_LOG = '1';
   const mf = new Miniflare({
+    ...(name ? { name } : {}),
     modules: true,
     scriptPath: join(dir, 'index.js'),
     modulesRoot: dir,

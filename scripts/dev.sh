@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Brings the mock up on http://127.0.0.1:8787 (wrangler dev; state kept in .wrangler/state,
-# so it survives restarts). Extra arguments go to wrangler, e.g. `npm start -- --port 9000`.
+# `npm start`: set-up, the wasm build, then scripts/dev.mjs, which runs the mock on
+# http://127.0.0.1:8787 with the package's runner and rebuilds it when the Rust code changes
+# (state in .wrangler/state, shared with `wrangler dev`). `npm start -- --wrangler` runs
+# `wrangler dev` instead. Extra arguments: `npm start -- --port 9000 --var NAME:VALUE`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
-# wrangler.toml's [dev] sets 127.0.0.1:8787; passing --port here too would make a user's
-# `--port` a second value, which wrangler refuses.
-exec npx wrangler dev "$@"
+if [[ " $* " != *" --wrangler "* ]]; then
+  bash scripts/build.sh
+fi
+exec node scripts/dev.mjs "$@"
