@@ -54,6 +54,41 @@ export interface UsageRecord {
   [field: string]: unknown;
 }
 
+/** One AWS call of the namespace, as the request journal keeps it. */
+export interface JournalEntry {
+  seq: number;
+  requestId: string;
+  receivedAt: string;
+  namespaceTime?: string;
+  protocol: 'awsJson1_1' | 'rpcv2Cbor';
+  operation?: string;
+  caller: { accessKeyId?: string; identity?: string; region?: string };
+  signatureVerified: boolean;
+  productCode?: string;
+  customers?: string[];
+  /** The input as JSON; a large one as { truncated: true, bytes, start }. */
+  request?: unknown;
+  status: number;
+  error?: { code: string; message: string };
+  response?: unknown;
+  recordsWritten?: string[];
+}
+
+/** Filters of the request journal. */
+export interface JournalFilters {
+  operation?: string;
+  /** An HTTP status code, 'ok' (2xx) or 'error'. */
+  status?: number | 'ok' | 'error';
+  error?: string;
+  product?: string;
+  customer?: string;
+  from?: string | number;
+  to?: string | number;
+  limit?: number;
+  /** The nextCursor of the previous page. */
+  before?: string | number;
+}
+
 /** The customer a control request is about: the product, and any of its customer's names. */
 export interface CustomerRef {
   productCode: string;
@@ -79,6 +114,9 @@ export class Control {
   putProduct(product: Product): Promise<Product>;
   deleteProduct(code: string): Promise<unknown>;
   usage(filters?: Record<string, string | number | undefined>): Promise<UsageRecord[]>;
+  /** The request journal, newest first; `total` counts every match, whatever the page. */
+  requests(filters?: JournalFilters): Promise<{ total: number; count: number; requests: JournalEntry[]; nextCursor: string | null }>;
+  clearRequests(): Promise<{ deleted: number }>;
   settings(): Promise<Record<string, unknown>>;
   patchSettings(patch: Record<string, unknown>): Promise<Record<string, unknown>>;
   clock(): Promise<{ now: string; nowEpochSeconds: number; [field: string]: unknown }>;

@@ -80,6 +80,14 @@ export class Control {
   deleteProduct(code) { return this.request('DELETE', `/products/${encodeURIComponent(code)}`); }
   /** Ledger records; filters: productCode (or product), customer, dimension, from, to, limit. */
   async usage(filters) { return (await this.request('GET', `/usage${query(filters)}`)).records; }
+  /**
+   * The request journal, newest first: `{total, count, requests, nextCursor}`; filters:
+   * operation, status (a code, 'ok' or 'error'), error, product, customer, from, to, limit,
+   * before (a nextCursor).
+   */
+  requests(filters) { return this.request('GET', `/requests${query(filters)}`); }
+  /** Empties the request journal: `{deleted}`. */
+  clearRequests() { return this.request('DELETE', '/requests'); }
   settings() { return this.request('GET', '/settings'); }
   patchSettings(patch) { return this.request('PATCH', '/settings', patch); }
   clock() { return this.request('GET', '/clock'); }

@@ -8,7 +8,8 @@
 //!   configuration and limits, browser protections, and the secrets of locked deployments.
 //! - `admin`: the `/_admin/…` provisioning API of locked deployments (pure parts; its
 //!   registry is a Durable Object in `worker`).
-//! - `service`: one namespace serving an HTTP request (AWS front door or control API).
+//! - `service`: one namespace serving an HTTP request (AWS front door or control API), and
+//!   keeping each AWS call in its request journal.
 //! - `namespace`: a namespace during one request (store, time, ids, settings, clock)
 //!   and its initial state, the embedded demo seed (`seed`) for `default`.
 //! - `delivery`: which webhook deliveries are due and what their attempts got.
@@ -16,7 +17,7 @@
 //!   operations, SigV4 scope, JSON reading, namespace routing.
 //! - `control`: the `/_mock/…` control API.
 //! - `ops`: one file per AWS operation; decisions and writes in one synchronous step.
-//! - `store`: the storage trait, its contract, and the in-memory store.
+//! - `store`: the storage trait, its contract, the in-memory store, the journal's entries.
 //! - `domain`: newtypes and pure rules (constraints, quantities, windows, catalogue,
 //!   subscriptions, entitlements, registration tokens, notifications).
 //! - `error`: the one error enum and its wire names.

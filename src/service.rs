@@ -22,6 +22,8 @@ use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::sigv4::{self, Signed};
 use crate::store::{documents, Store};
 
+mod journal;
+
 /// The wire protocol of an AWS request, chosen by its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FrontDoor {
@@ -379,7 +381,9 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         Ok(())
     }
 
-    /// An AWS call's answer, and whether its signature was verified.
+    /// An AWS call's answer, and whether its signature was verified. The call is kept in
+    /// the request journal (unless the namespace's settings turn it off), in the same step
+    /// as what it wrote.
     fn aws(
         &mut self,
         req: &HttpRequest,
@@ -387,13 +391,19 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         door: FrontDoor,
     ) -> (HttpResponse, bool) {
         let verified = std::cell::Cell::new(false);
+        let caller = std::cell::RefCell::new(None);
+        let mut journal_on = true;
+        let mut admitted = None;
+        let mut namespace_time = None;
         let outcome = load_settings(self.store).and_then(|settings| {
+            journal_on = settings.request_journal;
             let verifier = Verifier {
                 settings: &settings,
                 provision: self.provision,
                 locked_at: self.deployment.locked().then_some(self.host_now),
             };
             let call = door.admit(req, |signed| {
+                *caller.borrow_mut() = Some(signed.caller.clone());
                 authenticate(req, signed, &verifier)?;
                 verified.set(true);
                 match self.throttled() {
@@ -405,6 +415,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 }
             })?;
             let now = self.now()?;
+            namespace_time = Some(now);
             let incarnation = self.incarnation()?;
             let context = Call {
                 caller: &call.signed.caller,
@@ -415,14 +426,39 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 request_id,
                 task_header: req.header(ops::register_usage::TASK_HEADER),
             };
-            let output =
-                ops::dispatch(call.operation, &call.input, &context, self.store, self.ids)?;
-            Ok((call.operation, output))
+            let dispatched =
+                ops::dispatch(call.operation, &call.input, &context, self.store, self.ids);
+            admitted = Some((call.operation, call.input));
+            Ok((call.operation, dispatched?))
         });
-        let response = match outcome {
-            Ok((operation, output)) => door.ok(operation, &output, request_id),
-            Err(e) => door.error(&e, request_id),
+        let (mut response, answer) = match outcome {
+            Ok((operation, dispatched)) => (
+                door.ok(operation, &dispatched.output, request_id),
+                Ok(dispatched),
+            ),
+            Err(e) => (door.error(&e, request_id), Err(e)),
         };
+        if journal_on {
+            let entry = journal::entry(journal::Call {
+                req,
+                request_id,
+                door,
+                received_at: self.host_now,
+                namespace_time,
+                caller: caller.into_inner(),
+                verified: verified.get(),
+                // A locked deployment keeps no body of a call that did not prove its key.
+                keep_body: verified.get() || !self.deployment.locked(),
+                admitted,
+                status: response.status,
+                answer,
+            });
+            // Like any failed write, this one fails the whole call (and the host rolls the
+            // step back), so no answer says a call succeeded whose writes were not kept.
+            if let Err(e) = self.store.append_journal(&entry) {
+                response = door.error(&e.into(), request_id);
+            }
+        }
         (response, verified.get())
     }
 }

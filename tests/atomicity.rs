@@ -17,6 +17,7 @@ use metering_mock::gate::deployment::Deployment;
 use metering_mock::namespace::Namespace;
 use metering_mock::protocol::http::{HttpRequest, HttpResponse};
 use metering_mock::service;
+use metering_mock::store::journal::{JournalEntry, JournalPage, JournalQuery};
 use metering_mock::store::memory::MemoryStore;
 use metering_mock::store::{
     ClientTokenEntry, Registration, Store, StoreError, StoreResult, UsageEntry, UsageQuery,
@@ -131,6 +132,17 @@ impl Store for FailingStore {
     }
     fn registrations(&self, product: Option<&str>, limit: usize) -> StoreResult<Vec<Registration>> {
         self.inner.registrations(product, limit)
+    }
+    fn append_journal(&mut self, entry: &JournalEntry) -> StoreResult<u64> {
+        self.write()?;
+        self.inner.append_journal(entry)
+    }
+    fn journal(&self, query: &JournalQuery) -> StoreResult<JournalPage> {
+        self.inner.journal(query)
+    }
+    fn clear_journal(&mut self) -> StoreResult<usize> {
+        self.write()?;
+        self.inner.clear_journal()
     }
     fn clear(&mut self) -> StoreResult<()> {
         self.write()?;

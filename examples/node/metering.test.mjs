@@ -23,6 +23,10 @@ test('an hour of usage is recorded once', async () => {
   const again = await metering.send(new MeterUsageCommand(usage));
   assert.equal(again.MeteringRecordId, first.MeteringRecordId);
   assert.equal((await mock.control.usage()).length, 1);
+  // The request journal: both calls, one record written.
+  const calls = await mock.control.requests({ operation: 'MeterUsage' });
+  assert.equal(calls.total, 2);
+  assert.deepEqual(calls.requests.flatMap((c) => c.recordsWritten ?? []), [first.MeteringRecordId]);
 });
 
 test('an unknown dimension is refused as AWS refuses it', async () => {

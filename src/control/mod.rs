@@ -6,6 +6,7 @@
 //!
 //! Layer: control. Runs inside the namespace's single writer like the operations do.
 
+mod journal;
 pub mod keys;
 pub mod onboarding;
 
@@ -58,6 +59,8 @@ pub fn handle<S: Store + ?Sized>(
         Control::GetProduct => get_product(ns, param()),
         Control::DeleteProduct => delete_product(ns, param()),
         Control::Usage => usage(ns, req),
+        Control::Requests => journal::list(ns, req),
+        Control::ClearRequests => journal::clear(ns),
         Control::GetSettings => load_settings(ns.store)
             .map_err(internal)
             .and_then(|s| ok(settings_view(&s))),

@@ -100,6 +100,9 @@ pub struct Settings {
     /// Operations that answer `DisabledApiException` (only those whose model lists it), in
     /// every Region or in the Regions listed.
     pub disabled_operations: DisabledOperations,
+    /// Whether AWS calls are kept in the request journal (`/_mock/requests`); off saves
+    /// one write per call.
+    pub request_journal: bool,
 }
 
 impl Default for Settings {
@@ -122,6 +125,7 @@ impl Default for Settings {
             container_platform: ContainerPlatform::Ecs,
             retired_public_key_version: RetiredKeyAnswer::RotationTimestamp,
             disabled_operations: DisabledOperations::default(),
+            request_journal: true,
         }
     }
 }

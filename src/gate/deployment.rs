@@ -33,6 +33,7 @@ const CUSTOMERS: Knob = knob("MAX_CUSTOMERS_PER_PRODUCT", 1000, 1, 100_000);
 const EVENTS: Knob = knob("MAX_EVENTS", 10_000, 10, 1_000_000);
 const REGISTRATIONS: Knob = knob("MAX_REGISTRATIONS", 10_000, 10, 1_000_000);
 const USAGE: Knob = knob("MAX_USAGE_RECORDS", 200_000, 100, 10_000_000);
+const JOURNAL: Knob = knob("MAX_JOURNAL_ENTRIES", 1000, 10, 100_000);
 const RATE: Knob = knob("RATE_LIMIT_PER_SECOND", 50, 1, 100_000);
 const BURST: Knob = knob("RATE_LIMIT_BURST", 100, 1, 1_000_000);
 const IDLE_DAYS: Knob = knob("IDLE_DAYS", 7, 1, 3650);
@@ -44,7 +45,7 @@ const STORAGE_FAULTS: Knob = knob("TEST_STORAGE_FAULTS", 0, 0, 1);
 const ACCESS_LOG: Knob = knob("ACCESS_LOG", 0, 0, 1);
 
 /// Every limit's knob, for the README check and error messages.
-const KNOBS: [&Knob; 16] = [
+const KNOBS: [&Knob; 17] = [
     &CONTROL_BODY,
     &NAMESPACES,
     &PRODUCTS,
@@ -52,6 +53,7 @@ const KNOBS: [&Knob; 16] = [
     &EVENTS,
     &REGISTRATIONS,
     &USAGE,
+    &JOURNAL,
     &RATE,
     &BURST,
     &IDLE_DAYS,
@@ -77,6 +79,8 @@ pub struct Limits {
     pub registrations: usize,
     /// Usage records (and MeterUsage client tokens) kept; the oldest are dropped beyond it.
     pub usage_records: usize,
+    /// Request journal entries kept; the oldest are dropped beyond it.
+    pub journal: usize,
 }
 
 impl Limits {
@@ -86,6 +90,7 @@ impl Limits {
             events: self.events,
             registrations: self.registrations,
             usage_records: self.usage_records,
+            journal: self.journal,
         }
     }
 }
@@ -189,6 +194,7 @@ impl Deployment {
                 events: size(&EVENTS)?,
                 registrations: size(&REGISTRATIONS)?,
                 usage_records: size(&USAGE)?,
+                journal: size(&JOURNAL)?,
             },
             webhooks: WebhookPolicy {
                 public_https_only: locked,

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::meter_usage::ledger_allocations;
 use super::shapes::{self, echo_record, required_string};
-use super::{decide_usage, known_product, ledger_key, Call, UsageDecision};
+use super::{decide_usage, known_product, ledger_key, Call, Dispatched, UsageDecision};
 use crate::domain::allocation::{check_allocations, Allocation, QuantityForm};
 use crate::domain::catalogue::{Customer, Integration, Product};
 use crate::domain::constraints::{
@@ -150,9 +150,14 @@ pub fn run<S: Store + ?Sized>(
     call: &Call<'_>,
     store: &mut S,
     ids: &mut dyn IdSource,
-) -> Result<Value, ServiceError> {
+) -> Result<Dispatched, ServiceError> {
     let req = BatchMeterUsageRequest::decode(input)?;
     let outcomes = batch_meter_usage(&req, call, store, ids)?;
+    let records_written = outcomes
+        .iter()
+        .filter(|o| o.written)
+        .filter_map(|o| o.metering_record_id.clone())
+        .collect();
     let (processed, unprocessed) = req.records.split_at(outcomes.len().min(req.records.len()));
     let results: Vec<Value> = processed
         .iter()
@@ -168,7 +173,10 @@ pub fn run<S: Store + ?Sized>(
         })
         .collect();
     let unprocessed: Vec<&Value> = unprocessed.iter().map(|r| &r.echo).collect();
-    Ok(json!({ "Results": results, "UnprocessedRecords": unprocessed }))
+    Ok(Dispatched {
+        output: json!({ "Results": results, "UnprocessedRecords": unprocessed }),
+        records_written,
+    })
 }
 
 /// The answer for one record.
@@ -176,6 +184,8 @@ pub fn run<S: Store + ?Sized>(
 pub struct RecordOutcome {
     pub status: &'static str,
     pub metering_record_id: Option<String>,
+    /// Whether this call wrote the record (not a repeat of an earlier one).
+    pub written: bool,
 }
 
 /// Checks the whole batch, then records each record; returns one outcome per processed
@@ -277,6 +287,7 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
             outcomes.push(RecordOutcome {
                 status: "CustomerNotSubscribed",
                 metering_record_id: None,
+                written: false,
             });
             continue;
         };
@@ -311,15 +322,18 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
                 RecordOutcome {
                     status: "Success",
                     metering_record_id: Some(id),
+                    written: true,
                 }
             }
             UsageDecision::Repeat { metering_record_id } => RecordOutcome {
                 status: "Success",
                 metering_record_id: Some(metering_record_id),
+                written: false,
             },
             UsageDecision::Conflict { metering_record_id } => RecordOutcome {
                 status: "DuplicateRecord",
                 metering_record_id: Some(metering_record_id),
+                written: false,
             },
         };
         outcomes.push(outcome);

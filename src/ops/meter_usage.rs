@@ -9,7 +9,7 @@ use std::rc::Rc;
 use serde_json::{json, Map, Value};
 
 use super::shapes::{self, required_string};
-use super::{decide_usage, known_product, ledger_key, Call, UsageDecision};
+use super::{decide_usage, known_product, ledger_key, Call, Dispatched, UsageDecision};
 use crate::domain::allocation::{check_allocations, Allocation, QuantityForm};
 use crate::domain::catalogue::Product;
 use crate::domain::constraints::Violations;
@@ -103,12 +103,22 @@ pub fn run<S: Store + ?Sized>(
     call: &Call<'_>,
     store: &mut S,
     ids: &mut dyn IdSource,
-) -> Result<Value, ServiceError> {
+) -> Result<Dispatched, ServiceError> {
     let req = MeterUsageRequest::decode(input)?;
     if req.dry_run {
-        return dry_run(&req, call, store);
+        return dry_run(&req, call, store).map(Into::into);
     }
-    meter_usage(&req, call, store, ids).map(|id| json!({ "MeteringRecordId": id }))
+    let metered = meter_usage(&req, call, store, ids)?;
+    Ok(Dispatched {
+        output: json!({ "MeteringRecordId": metered.id }),
+        records_written: metered.written.then_some(metered.id).into_iter().collect(),
+    })
+}
+
+/// The record a MeterUsage call answers with, and whether the call wrote it.
+pub struct Metered {
+    pub id: String,
+    pub written: bool,
 }
 
 /// `DryRun`: the checks a permissions-and-input check makes (product, dimension, Region,
@@ -183,19 +193,22 @@ fn check<S: Store + ?Sized>(
     Ok(product)
 }
 
-/// Records the usage (or finds its earlier record) and returns the `MeteringRecordId`.
+/// Records the usage (or finds its earlier record).
 pub fn meter_usage<S: Store + ?Sized>(
     req: &MeterUsageRequest,
     call: &Call<'_>,
     store: &mut S,
     ids: &mut dyn IdSource,
-) -> Result<String, ServiceError> {
+) -> Result<Metered, ServiceError> {
     let caller = call.caller.identity();
     let fingerprint = req.fingerprint();
     if let Some(token) = &req.client_token {
         if let Some(seen) = store.client_token(caller, token)? {
             if seen.fingerprint == fingerprint {
-                return Ok(seen.metering_record_id);
+                return Ok(Metered {
+                    id: seen.metering_record_id,
+                    written: false,
+                });
             }
             return err(
                 ErrorKind::IdempotencyConflictException,
@@ -226,6 +239,7 @@ pub fn meter_usage<S: Store + ?Sized>(
         UsageDecision::Repeat { metering_record_id } => Some(metering_record_id),
         UsageDecision::Record => None,
     };
+    let written = id.is_none();
     let id = match id {
         Some(id) => id,
         None => {
@@ -261,7 +275,7 @@ pub fn meter_usage<S: Store + ?Sized>(
             metering_record_id: id.clone(),
         })?;
     }
-    Ok(id)
+    Ok(Metered { id, written })
 }
 
 /// Allocations as the ledger keeps them.

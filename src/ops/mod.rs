@@ -159,13 +159,30 @@ pub fn disabled_in_region() -> ServiceError {
 }
 
 /// Runs an operation on its decoded input, unless a queued fault answers for it.
+/// An operation's answer, and the ledger records it wrote (what the request journal shows).
+#[derive(Debug, PartialEq)]
+pub struct Dispatched {
+    pub output: Value,
+    pub records_written: Vec<String>,
+}
+
+impl From<Value> for Dispatched {
+    /// The answer of an operation that writes no usage record.
+    fn from(output: Value) -> Self {
+        Dispatched {
+            output,
+            records_written: Vec::new(),
+        }
+    }
+}
+
 pub fn dispatch<S: Store + ?Sized>(
     operation: Operation,
     input: &Map<String, Value>,
     call: &Call<'_>,
     store: &mut S,
     ids: &mut dyn IdSource,
-) -> Result<Value, ServiceError> {
+) -> Result<Dispatched, ServiceError> {
     faults::take_error(store, operation)?;
     if call
         .settings
@@ -177,9 +194,9 @@ pub fn dispatch<S: Store + ?Sized>(
     match operation {
         Operation::MeterUsage => meter_usage::run(input, call, store, ids),
         Operation::BatchMeterUsage => batch_meter_usage::run(input, call, store, ids),
-        Operation::ResolveCustomer => resolve_customer::run(input, call, store),
-        Operation::GetEntitlements => get_entitlements::run(input, call, store),
-        Operation::RegisterUsage => register_usage::run(input, call, store, ids),
+        Operation::ResolveCustomer => resolve_customer::run(input, call, store).map(Into::into),
+        Operation::GetEntitlements => get_entitlements::run(input, call, store).map(Into::into),
+        Operation::RegisterUsage => register_usage::run(input, call, store, ids).map(Into::into),
     }
 }
 

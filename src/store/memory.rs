@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 
+use super::journal::{JournalEntry, JournalPage, JournalQuery};
 use super::{
     ClientTokenEntry, Registration, Retention, Store, StoreError, StoreResult, UsageEntry,
     UsageQuery, MAX_REGISTRATION_TOKENS,
@@ -33,6 +34,9 @@ pub struct MemoryStore {
     /// (a number that grows).
     registration_tokens: HashMap<String, (String, Instant, u64)>,
     minted: u64,
+    /// The request journal by `seq`, and the last number given.
+    journal: BTreeMap<u64, JournalEntry>,
+    journal_numbered: u64,
 }
 
 impl MemoryStore {
@@ -266,6 +270,40 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn append_journal(&mut self, entry: &JournalEntry) -> StoreResult<u64> {
+        self.journal_numbered += 1;
+        let seq = self.journal_numbered;
+        self.journal.insert(
+            seq,
+            JournalEntry {
+                seq,
+                ..entry.clone()
+            },
+        );
+        while self.journal.len() > self.retention.journal {
+            self.journal.pop_first();
+        }
+        Ok(seq)
+    }
+
+    fn journal(&self, query: &JournalQuery) -> StoreResult<JournalPage> {
+        let matching = || self.journal.values().rev().filter(|e| query.matches(e));
+        Ok(JournalPage {
+            total: matching().count(),
+            entries: matching()
+                .filter(|e| query.before.is_none_or(|b| e.seq < b))
+                .take(query.limit)
+                .cloned()
+                .collect(),
+        })
+    }
+
+    fn clear_journal(&mut self) -> StoreResult<usize> {
+        let count = self.journal.len();
+        self.journal.clear();
+        Ok(count)
+    }
+
     fn clear(&mut self) -> StoreResult<()> {
         *self = MemoryStore::with_retention(self.retention);
         Ok(())
@@ -288,12 +326,14 @@ mod tests {
             events: 3,
             registrations: 2,
             usage_records: 4,
+            journal: 3,
         };
         contract::run_retention_all(MemoryStore::with_retention, small);
         let one = Retention {
             events: 1,
             registrations: 1,
             usage_records: 1,
+            journal: 1,
         };
         contract::run_retention_all(MemoryStore::with_retention, one);
     }
@@ -304,6 +344,7 @@ mod tests {
             events: 0,
             registrations: 0,
             usage_records: 0,
+            journal: 0,
         };
         contract::run_retention_all(MemoryStore::with_retention, none);
     }

@@ -13,6 +13,7 @@
 
 pub mod contract;
 pub mod documents;
+pub mod journal;
 pub mod memory;
 
 use std::rc::Rc;
@@ -25,6 +26,7 @@ use crate::domain::notification::EventRecord;
 use crate::domain::quantity::Quantity;
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
+use journal::{JournalEntry, JournalPage, JournalQuery};
 
 /// A failure of the backend itself (never a client's fault).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,15 +55,19 @@ pub struct Retention {
     pub registrations: usize,
     /// Usage entries, and MeterUsage client tokens (one per call, like its entry).
     pub usage_records: usize,
+    /// Entries of the request journal.
+    pub journal: usize,
 }
 
 impl Default for Retention {
-    /// The deployment's defaults (`MAX_EVENTS`, `MAX_REGISTRATIONS`, `MAX_USAGE_RECORDS`).
+    /// The deployment's defaults (`MAX_EVENTS`, `MAX_REGISTRATIONS`, `MAX_USAGE_RECORDS`,
+    /// `MAX_JOURNAL_ENTRIES`).
     fn default() -> Self {
         Retention {
             events: 10_000,
             registrations: 10_000,
             usage_records: 200_000,
+            journal: 1_000,
         }
     }
 }
@@ -73,6 +79,7 @@ impl Retention {
             events: self.events.max(1),
             registrations: self.registrations.max(1),
             usage_records: self.usage_records.max(1),
+            journal: self.journal.max(1),
         }
     }
 }
@@ -288,6 +295,14 @@ pub trait Store {
         keep_until: Instant,
         now: Instant,
     ) -> StoreResult<()>;
+
+    /// Appends an entry to the request journal, numbered above every entry it ever held
+    /// (from 1), and keeps the newest `Retention::journal`; returns its number.
+    fn append_journal(&mut self, entry: &JournalEntry) -> StoreResult<u64>;
+    /// Journal entries matching the query, newest first, and how many match in all.
+    fn journal(&self, query: &JournalQuery) -> StoreResult<JournalPage>;
+    /// Forgets every journal entry (numbering goes on); returns how many there were.
+    fn clear_journal(&mut self) -> StoreResult<usize>;
 
     /// Forgets everything of the namespace.
     fn clear(&mut self) -> StoreResult<()>;

@@ -84,10 +84,13 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
     let headers: Vec<(String, String)> = req.headers().entries().collect();
     // The method as sent: the worker crate maps methods it does not know to GET.
     let method = req.inner().method();
+    // A request with no body at all (fetch sends a DELETE without one, and without a
+    // Content-Length) is one of length 0, not one whose length is unknown.
     let content_length = req
         .headers()
         .get("content-length")?
-        .and_then(|v| v.trim().parse::<usize>().ok());
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .or_else(|| req.inner().body().is_none().then_some(0));
     if !matches!(
         method.as_str(),
         "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"

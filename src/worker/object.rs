@@ -195,7 +195,16 @@ impl DurableObject for NamespaceObject {
         };
         *self.store.borrow_mut() = Some(store);
         let response = if committed && !pending_signatures.is_empty() {
-            complete_signatures(response, pending_signatures, &request.path).await
+            let (response, filled) =
+                complete_signatures(response, pending_signatures, &request.path).await;
+            if let Some(store) = self.store.borrow().as_ref() {
+                for (placeholder, text) in filled {
+                    if let Err(e) = store.fill_in_journal(&placeholder, &text) {
+                        worker::console_error!("the journal kept a signature's placeholder: {e}");
+                    }
+                }
+            }
+            response
         } else {
             response
         };
@@ -674,11 +683,15 @@ impl IdSource for RandomIds {
 /// Puts the signatures into a committed step's answer: WebCrypto's RSA-PSS (BoringSSL, a
 /// fraction of a millisecond), else Rust's. If both fail the answer is a retryable 500: the
 /// task is registered, and a retry of it answers as this call would have.
+///
+/// Also answers each placeholder with what replaced it, for the request journal, which
+/// kept the answer as the step made it.
 async fn complete_signatures(
     mut response: HttpResponse,
     pending: Vec<PendingSignature>,
     path: &str,
-) -> HttpResponse {
+) -> (HttpResponse, Vec<(String, String)>) {
+    let mut filled = Vec::new();
     for p in pending {
         // A call refused after its signature was prepared answers no signature: none is made.
         if !String::from_utf8_lossy(&response.body).contains(&p.placeholder) {
@@ -700,12 +713,17 @@ async fn complete_signatures(
                 crate::error::ErrorKind::InternalServiceErrorException,
                 "The signature could not be made. Retry: the task is registered, and a retry answers as this call would have.",
             );
-            return crate::gate::aws_error(path, &error, &request_id);
+            filled.push((
+                p.placeholder,
+                "(the signature could not be made)".to_string(),
+            ));
+            return (crate::gate::aws_error(path, &error, &request_id), filled);
         };
         let body = String::from_utf8_lossy(&response.body).replace(&p.placeholder, &signature);
         response.body = body.into_bytes();
+        filled.push((p.placeholder, signature));
     }
-    response
+    (response, filled)
 }
 
 thread_local! {

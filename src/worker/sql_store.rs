@@ -20,6 +20,7 @@ use worker::{SqlStorage, SqlStorageValue};
 use crate::domain::catalogue::Product;
 use crate::domain::notification::EventRecord;
 use crate::domain::time::Instant;
+use crate::store::journal::{JournalEntry, JournalPage, JournalQuery};
 use crate::store::{
     ClientTokenEntry, Registration, Retention, Store, StoreError, StoreResult, UsageEntry,
     UsageQuery, MAX_REGISTRATION_TOKENS,
@@ -60,6 +61,16 @@ CREATE TABLE IF NOT EXISTS registration_tokens (
   keep_until INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS registration_tokens_by_age ON registration_tokens (keep_until);
+CREATE TABLE IF NOT EXISTS journal (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at INTEGER NOT NULL,
+  operation TEXT,
+  status INTEGER NOT NULL,
+  error TEXT,
+  product TEXT,
+  customers TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS registrations (
   seq INTEGER PRIMARY KEY,
   task_key TEXT NOT NULL UNIQUE,
@@ -207,6 +218,20 @@ impl SqlStore {
         self.appended_events.set(false);
     }
 
+    /// Puts what replaced a placeholder in a call's answer after its step (a signature) into
+    /// the journal entry that kept the placeholder: one of the newest entries, since the
+    /// step that wrote it has just committed.
+    pub fn fill_in_journal(&self, placeholder: &str, text: &str) -> StoreResult<()> {
+        self.run(
+            "UPDATE journal SET doc = replace(doc, ?, ?) WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM journal) - 100 AND instr(doc, ?) > 0",
+            vec![
+                SqlStorageValue::String(placeholder.to_string()),
+                SqlStorageValue::String(text.to_string()),
+                SqlStorageValue::String(placeholder.to_string()),
+            ],
+        )
+    }
+
     /// Whether events were appended since the last call.
     pub fn take_appended_events(&self) -> bool {
         self.appended_events.replace(false)
@@ -259,7 +284,7 @@ impl SqlStore {
             .map_err(|e| self.failure(e))
     }
 
-    /// Keeps the newest `keep` rows of `table` (`ledger` or `client_tokens`), given the rowid
+    /// Keeps the newest `keep` rows of `table` (`ledger`, `journal` or `client_tokens`), given the rowid
     /// just written; no statement at all while the table is below its retention.
     fn trim(&self, table: &str, newest_rowid: i64, keep: usize) -> StoreResult<()> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
@@ -588,6 +613,110 @@ impl Store for SqlStore {
         rows.iter().map(|r| parse(&r.doc)).collect()
     }
 
+    fn append_journal(&mut self, entry: &JournalEntry) -> StoreResult<u64> {
+        let doc = serde_json::to_string(entry).map_err(fail)?;
+        let customers = serde_json::to_string(&entry.customers).map_err(fail)?;
+        let rows: Vec<Seq> = self.write_rows(
+            "INSERT INTO journal (received_at, operation, status, error, product, customers, doc) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+            vec![
+                SqlStorageValue::Integer(entry.received_at.millis()),
+                opt_text(&entry.operation),
+                SqlStorageValue::Integer(i64::from(entry.status)),
+                opt_text(&entry.error.as_ref().map(|e| e.code.clone())),
+                opt_text(&entry.product_code),
+                SqlStorageValue::String(customers),
+                SqlStorageValue::String(doc),
+            ],
+        )?;
+        let seq = rows.first().map_or(0, |r| r.seq);
+        self.trim("journal", seq, self.retention.journal)?;
+        u64::try_from(seq).map_err(fail)
+    }
+
+    fn journal(&self, q: &JournalQuery) -> StoreResult<JournalPage> {
+        let mut filter = String::from(" WHERE 1 = 1");
+        let mut bindings = Vec::new();
+        if let Some(o) = &q.operation {
+            filter.push_str(" AND operation = ?");
+            bindings.push(text(o));
+        }
+        match q.succeeded {
+            Some(true) => filter.push_str(" AND status BETWEEN 200 AND 299"),
+            Some(false) => filter.push_str(" AND status NOT BETWEEN 200 AND 299"),
+            None => {}
+        }
+        if let Some(s) = q.status {
+            filter.push_str(" AND status = ?");
+            bindings.push(SqlStorageValue::Integer(i64::from(s)));
+        }
+        if let Some(e) = &q.error {
+            filter.push_str(" AND error = ?");
+            bindings.push(text(e));
+        }
+        if let Some(p) = &q.product_code {
+            filter.push_str(" AND product = ?");
+            bindings.push(text(p));
+        }
+        if let Some(c) = &q.customer {
+            filter.push_str(
+                " AND EXISTS (SELECT 1 FROM json_each(journal.customers) WHERE value = ?)",
+            );
+            bindings.push(text(c));
+        }
+        if let Some(from) = q.from {
+            filter.push_str(" AND received_at >= ?");
+            bindings.push(SqlStorageValue::Integer(from.millis()));
+        }
+        if let Some(to) = q.to {
+            filter.push_str(" AND received_at < ?");
+            bindings.push(SqlStorageValue::Integer(to.millis()));
+        }
+        #[derive(Deserialize)]
+        struct Count {
+            n: i64,
+        }
+        let counted: Vec<Count> = self.rows(
+            &format!("SELECT COUNT(*) AS n FROM journal{filter}"),
+            bindings.clone(),
+        )?;
+        if let Some(before) = q.before {
+            filter.push_str(" AND seq < ?");
+            bindings.push(SqlStorageValue::Integer(
+                i64::try_from(before).unwrap_or(i64::MAX),
+            ));
+        }
+        bindings.push(count(q.limit));
+        #[derive(Deserialize)]
+        struct Row {
+            seq: i64,
+            doc: String,
+        }
+        let rows: Vec<Row> = self.rows(
+            &format!("SELECT seq, doc FROM journal{filter} ORDER BY seq DESC LIMIT ?"),
+            bindings,
+        )?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in rows {
+            // The document was written before the row had its number.
+            let entry: JournalEntry = parse(&row.doc)?;
+            entries.push(JournalEntry {
+                seq: u64::try_from(row.seq).map_err(fail)?,
+                ..entry
+            });
+        }
+        Ok(JournalPage {
+            total: counted
+                .first()
+                .map_or(0, |c| usize::try_from(c.n).unwrap_or(0)),
+            entries,
+        })
+    }
+
+    fn clear_journal(&mut self) -> StoreResult<usize> {
+        let rows: Vec<Seq> = self.write_rows("DELETE FROM journal RETURNING seq", vec![])?;
+        Ok(rows.len())
+    }
+
     fn take_failure(&self) -> bool {
         self.failed.replace(false)
     }
@@ -634,6 +763,7 @@ impl Store for SqlStore {
             "meta",
             "products",
             "ledger",
+            "journal",
             "client_tokens",
             "events",
             "registrations",

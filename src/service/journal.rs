@@ -1,0 +1,104 @@
+//! The request journal's entry for one AWS call: what the front door read of it and what
+//! the namespace answered.
+
+use serde_json::{Map, Value};
+
+use super::FrontDoor;
+use crate::domain::time::Instant;
+use crate::error::ServiceError;
+use crate::ops::Dispatched;
+use crate::protocol::awsjson::Operation;
+use crate::protocol::http::HttpRequest;
+use crate::protocol::sigv4::Caller;
+use crate::store::journal::{
+    customers_named, kept_body, JournalCaller, JournalEntry, JournalError,
+};
+
+/// Everything `aws()` learnt of a call by the time it answered.
+pub(super) struct Call<'a> {
+    pub req: &'a HttpRequest,
+    pub request_id: &'a str,
+    pub door: FrontDoor,
+    pub received_at: Instant,
+    pub namespace_time: Option<Instant>,
+    /// The signature's caller, once the signature could be read.
+    pub caller: Option<Caller>,
+    pub verified: bool,
+    pub keep_body: bool,
+    /// The operation and its decoded input, once the front door admitted the call.
+    pub admitted: Option<(Operation, Map<String, Value>)>,
+    pub status: u16,
+    pub answer: Result<Dispatched, ServiceError>,
+}
+
+pub(super) fn entry(call: Call<'_>) -> JournalEntry {
+    let (operation, input) = match call.admitted {
+        Some((operation, input)) => (Some(operation), Some(input)),
+        None => (named_operation(call.req, call.door), None),
+    };
+    let product_code = input
+        .as_ref()
+        .and_then(|i| i.get("ProductCode"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let customers = input.as_ref().map(customers_named).unwrap_or_default();
+    let request = if !call.keep_body {
+        None
+    } else if let Some(input) = input {
+        Some(kept_body(Value::Object(input), Some(call.req.body.len())))
+    } else {
+        // Not admitted (a malformed body, an unknown operation): the text as sent, if any.
+        std::str::from_utf8(&call.req.body)
+            .ok()
+            .filter(|text| !text.is_empty() && call.door == FrontDoor::AwsJson)
+            .map(|text| kept_body(Value::String(text.to_string()), None))
+    };
+    let (response, error, records_written) = match call.answer {
+        Ok(d) => (Some(kept_body(d.output, None)), None, d.records_written),
+        Err(e) => (
+            None,
+            Some(JournalError {
+                code: e.kind.name().to_string(),
+                message: e.message,
+            }),
+            Vec::new(),
+        ),
+    };
+    JournalEntry {
+        seq: 0,
+        request_id: call.request_id.to_string(),
+        received_at: call.received_at,
+        namespace_time: call.namespace_time,
+        protocol: match call.door {
+            FrontDoor::AwsJson => "awsJson1_1",
+            FrontDoor::RpcV2Cbor => "rpcv2Cbor",
+        }
+        .to_string(),
+        operation: operation.map(|o| o.name().to_string()),
+        caller: call
+            .caller
+            .map(|c| JournalCaller {
+                identity: Some(c.identity().to_string()),
+                access_key_id: Some(c.access_key_id),
+                region: Some(c.region),
+            })
+            .unwrap_or_default(),
+        signature_verified: call.verified,
+        product_code,
+        customers,
+        request,
+        status: call.status,
+        error,
+        response,
+        records_written,
+    }
+}
+
+/// The operation a call that was not admitted names (its target, or its path), if it is one.
+fn named_operation(req: &HttpRequest, door: FrontDoor) -> Option<Operation> {
+    let name = match door {
+        FrontDoor::AwsJson => req.header("x-amz-target")?.rsplit('.').next()?,
+        FrontDoor::RpcV2Cbor => req.path.rsplit('/').next()?,
+    };
+    Operation::named(name)
+}
