@@ -74,6 +74,36 @@ export interface JournalEntry {
   recordsWritten?: string[];
 }
 
+/** The bill preview of a month. */
+export interface Bill {
+  month: string;
+  currency: 'USD';
+  /** The sum of every customer's charge. */
+  charge: string;
+  customers: Array<{
+    productCode: string;
+    customerIdentifier?: string;
+    customerAWSAccountId?: string;
+    licenseArn?: string;
+    knownCustomer: boolean;
+    freeTrial: boolean;
+    charge: string;
+    lines: Array<{
+      dimension: string;
+      metered: string;
+      covered: string;
+      billable: string;
+      unitPrice: string | null;
+      amount: string | null;
+      /** The amount rounded half up to the cent. */
+      charge: string | null;
+      records: number;
+      /** The control API query that lists the records the line sums. */
+      usage: string | null;
+    }>;
+  }>;
+}
+
 /** Filters of the request journal. */
 export interface JournalFilters {
   operation?: string;
@@ -117,6 +147,8 @@ export class Control {
   /** The request journal, newest first; `total` counts every match, whatever the page. */
   requests(filters?: JournalFilters): Promise<{ total: number; count: number; requests: JournalEntry[]; nextCursor: string | null }>;
   clearRequests(): Promise<{ deleted: number }>;
+  /** The bill preview of a month ('YYYY-MM'; by default the namespace clock's), exact decimals as text. */
+  bill(filters?: { month?: string; product?: string; customer?: string }): Promise<Bill>;
   settings(): Promise<Record<string, unknown>>;
   patchSettings(patch: Record<string, unknown>): Promise<Record<string, unknown>>;
   clock(): Promise<{ now: string; nowEpochSeconds: number; [field: string]: unknown }>;

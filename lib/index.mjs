@@ -86,6 +86,8 @@ export class Control {
    * before (a nextCursor).
    */
   requests(filters) { return this.request('GET', `/requests${query(filters)}`); }
+  /** The bill preview of a month: filters month ('2026-11'; the namespace clock's by default), product, customer. */
+  bill(filters) { return this.request('GET', `/bill${query(filters)}`); }
   /** Empties the request journal: `{deleted}`. */
   clearRequests() { return this.request('DELETE', '/requests'); }
   settings() { return this.request('GET', '/settings'); }

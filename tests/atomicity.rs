@@ -9,6 +9,7 @@ mod common;
 use std::cell::Cell;
 
 use common::{at, secs, NOW};
+use metering_mock::domain::bill::UsageTotal;
 use metering_mock::domain::catalogue::Product;
 use metering_mock::domain::ids::SequentialIds;
 use metering_mock::domain::notification::EventRecord;
@@ -132,6 +133,14 @@ impl Store for FailingStore {
     }
     fn registrations(&self, product: Option<&str>, limit: usize) -> StoreResult<Vec<Registration>> {
         self.inner.registrations(product, limit)
+    }
+    fn usage_totals(
+        &self,
+        from: Instant,
+        to: Instant,
+        product_code: Option<&str>,
+    ) -> StoreResult<Vec<UsageTotal>> {
+        self.inner.usage_totals(from, to, product_code)
     }
     fn append_journal(&mut self, entry: &JournalEntry) -> StoreResult<u64> {
         self.write()?;

@@ -6,6 +6,7 @@
 //!
 //! Layer: control. Runs inside the namespace's single writer like the operations do.
 
+mod bill;
 mod journal;
 pub mod keys;
 pub mod onboarding;
@@ -61,6 +62,7 @@ pub fn handle<S: Store + ?Sized>(
         Control::Usage => usage(ns, req),
         Control::Requests => journal::list(ns, req),
         Control::ClearRequests => journal::clear(ns),
+        Control::Bill => bill::preview(ns, req),
         Control::GetSettings => load_settings(ns.store)
             .map_err(internal)
             .and_then(|s| ok(settings_view(&s))),

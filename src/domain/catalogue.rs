@@ -4,7 +4,7 @@
 //! Layer: domain. The same structures are the control API's JSON (camelCase) and what the
 //! stores keep.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,7 @@ use super::names::{
     AccountId, AgreementId, CustomerIdentifier, Dimension, HttpUrl, LicenseArn, ProductCode,
     TwelveDigitAccountId,
 };
+use super::quantity::Price;
 use super::subscription::SubscriptionState;
 use super::time::Instant;
 
@@ -150,6 +151,9 @@ pub struct Product {
     /// Where notifications of this product are delivered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhooks: Vec<Webhook>,
+    /// Price per unit (USD) of some dimensions, for the bill preview.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: BTreeMap<String, Price>,
     #[serde(default)]
     pub customers: Vec<Customer>,
 }
@@ -209,6 +213,11 @@ impl Product {
             if !seen.insert(d) {
                 return Err(format!("dimension '{d}' is listed twice"));
             }
+        }
+        if let Some(unknown) = self.prices.keys().find(|d| !self.has_dimension(d)) {
+            return Err(format!(
+                "prices.{unknown}: '{unknown}' is not a dimension of the product"
+            ));
         }
         if self.webhooks.len() > MAX_WEBHOOKS {
             return Err(format!(

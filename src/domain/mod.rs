@@ -4,6 +4,7 @@
 //! protocol or a store.
 
 pub mod allocation;
+pub mod bill;
 pub mod catalogue;
 pub mod constraints;
 pub mod entitlement;

@@ -68,6 +68,40 @@ impl Quantity {
     }
 }
 
+/// A price per unit (USD), written as decimal text like a quantity (`"0.10"`, up to six
+/// fraction digits), for the bill preview.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Price(Quantity);
+
+impl Price {
+    pub fn micros(self) -> u64 {
+        self.0.micros
+    }
+}
+
+impl fmt::Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl serde::Serialize for Price {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Price {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Quantity::parse_decimal(&text).map(Price).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "'{text}' is not a price: a decimal string with up to six fraction digits, such as \"0.10\""
+            ))
+        })
+    }
+}
+
 /// Canonical decimal text: no trailing zeros, no trailing point (`3`, `2.5`, `0.000001`).
 impl fmt::Display for Quantity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -517,6 +517,7 @@ mod tests {
             regions: vec![],
             fulfillment_url: None,
             webhooks: vec![],
+            prices: Default::default(),
             customers: vec![
                 with(SubscriptionState::Subscribed, "s", &["b", "a"]),
                 with(SubscriptionState::Pending, "p", &["a"]),

@@ -84,6 +84,19 @@ impl HttpResponse {
     }
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters (for a query value).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Decodes `%XX` escapes and `+` (form encoding); invalid escapes are kept as they are.
 pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();

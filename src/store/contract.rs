@@ -72,6 +72,7 @@ fn product(code: &str) -> Product {
         regions: vec![],
         fulfillment_url: Some("http://127.0.0.1:9/register".parse().unwrap()),
         webhooks: vec![],
+        prices: Default::default(),
         customers: vec![Customer {
             customer_identifier: Some("c".parse().unwrap()),
             subscription: SubscriptionState::UnsubscribePending,
@@ -244,6 +245,57 @@ fn usage_is_inserted_and_found_in_batches<S: Store + ?Sized>(s: &mut S) -> Check
     ensure!(
         s.usage_by_keys(&[]).map_err(e)?.is_empty(),
         "no keys, no entries"
+    );
+    Ok(())
+}
+
+fn usage_totals_are_exact_sums_per_customer_and_dimension<S: Store + ?Sized>(s: &mut S) -> Check {
+    let with =
+        |id: &str, key: &str, product: &str, customer: &str, hour: i64, q: &str| UsageEntry {
+            quantity: Quantity::parse_decimal(q).unwrap_or_default(),
+            ..entry(id, key, product, customer, hour)
+        };
+    // The largest quantities: their sum in millionths is far beyond 64 bits.
+    let big = "9999999999.999999";
+    let mut entries = vec![
+        with("a", "ka", "p", "c1", 1, "2.5"),
+        with("b", "kb", "p", "c1", 2, "0.000001"),
+        with("c", "kc", "p", "c2", 2, "4"),
+        with("d", "kd", "q", "c1", 2, "7"),
+        with("e", "ke", "p", "c1", 3, "100"),
+    ];
+    for n in 0..3000 {
+        entries.push(with(&format!("x{n}"), &format!("kx{n}"), "r", "c9", 1, big));
+    }
+    s.insert_usages(&entries).map_err(e)?;
+    let totals = |product: Option<&str>| -> Result<Vec<(String, String, u128, usize)>, String> {
+        Ok(s.usage_totals(hour(1), hour(3), product)
+            .map_err(e)?
+            .into_iter()
+            .map(|t| {
+                (
+                    t.product_code,
+                    t.customer_identifier.unwrap_or_default(),
+                    t.micros,
+                    t.records,
+                )
+            })
+            .collect())
+    };
+    let all = totals(None)?;
+    let expected = vec![
+        ("p".to_string(), "c1".to_string(), 2_500_001, 2),
+        ("p".into(), "c2".into(), 4_000_000, 1),
+        ("q".into(), "c1".into(), 7_000_000, 1),
+        ("r".into(), "c9".into(), 3000 * 9_999_999_999_999_999, 3000),
+    ];
+    ensure!(
+        all == expected,
+        "totals of hours [1, 3) per product and customer: expected {expected:?}, got {all:?}"
+    );
+    ensure!(
+        totals(Some("q"))? == vec![("q".to_string(), "c1".to_string(), 7_000_000, 1)],
+        "totals of one product"
     );
     Ok(())
 }
@@ -900,7 +952,7 @@ pub fn run_retention<S: Store + ?Sized>(store: &mut S, retention: Retention) -> 
 
 /// Every check, each on a cleared store; the names of failed checks with their reasons.
 pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
-    let checks: [NamedCheck<S>; 12] = [
+    let checks: [NamedCheck<S>; 13] = [
         (
             "journal_is_numbered_filtered_and_paged",
             journal_is_numbered_filtered_and_paged,
@@ -926,6 +978,10 @@ pub fn run<S: Store + ?Sized>(store: &mut S) -> Vec<String> {
         (
             "usage_queries_filter_and_keep_order",
             usage_queries_filter_and_keep_order,
+        ),
+        (
+            "usage_totals_are_exact_sums_per_customer_and_dimension",
+            usage_totals_are_exact_sums_per_customer_and_dimension,
         ),
         (
             "client_tokens_are_scoped_to_the_caller",

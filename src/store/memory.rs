@@ -12,6 +12,7 @@ use super::{
 };
 use std::rc::Rc;
 
+use crate::domain::bill::UsageTotal;
 use crate::domain::catalogue::Product;
 use crate::domain::notification::EventRecord;
 use crate::domain::time::Instant;
@@ -127,6 +128,39 @@ impl Store for MemoryStore {
             .take(query.limit)
             .cloned()
             .collect())
+    }
+
+    fn usage_totals(
+        &self,
+        from: Instant,
+        to: Instant,
+        product_code: Option<&str>,
+    ) -> StoreResult<Vec<UsageTotal>> {
+        let mut totals: BTreeMap<[Option<String>; 5], UsageTotal> = BTreeMap::new();
+        let chosen = self.ledger.values().filter(|e| {
+            e.hour >= from && e.hour < to && product_code.is_none_or(|p| e.product_code == p)
+        });
+        for e in chosen {
+            let key = [
+                Some(e.product_code.clone()),
+                e.customer_identifier.clone(),
+                e.customer_aws_account_id.clone(),
+                e.license_arn.clone(),
+                Some(e.dimension.clone()),
+            ];
+            let total = totals.entry(key).or_insert_with(|| UsageTotal {
+                product_code: e.product_code.clone(),
+                customer_identifier: e.customer_identifier.clone(),
+                customer_aws_account_id: e.customer_aws_account_id.clone(),
+                license_arn: e.license_arn.clone(),
+                dimension: e.dimension.clone(),
+                micros: 0,
+                records: 0,
+            });
+            total.micros += u128::from(e.quantity.micros());
+            total.records += 1;
+        }
+        Ok(totals.into_values().collect())
     }
 
     fn client_token(&self, caller: &str, token: &str) -> StoreResult<Option<ClientTokenEntry>> {

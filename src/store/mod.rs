@@ -21,6 +21,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::allocation::Tag;
+use crate::domain::bill::UsageTotal;
 use crate::domain::catalogue::Product;
 use crate::domain::notification::EventRecord;
 use crate::domain::quantity::Quantity;
@@ -254,6 +255,15 @@ pub trait Store {
     }
     /// Matching entries in the order they were recorded, at most `query.limit`.
     fn query_usage(&self, query: &UsageQuery) -> StoreResult<Vec<UsageEntry>>;
+    /// The exact sums of the quantities of usage hours in `[from, to)` (of one product, if
+    /// given) per product, customer (identifier, account, license) and dimension, ordered by
+    /// those; what the bill preview prices. Sums the whole ledger's range, however large.
+    fn usage_totals(
+        &self,
+        from: Instant,
+        to: Instant,
+        product_code: Option<&str>,
+    ) -> StoreResult<Vec<UsageTotal>>;
 
     fn client_token(&self, caller: &str, token: &str) -> StoreResult<Option<ClientTokenEntry>>;
     /// Inserts or replaces the token of `(caller, token)`. Keeps the newest

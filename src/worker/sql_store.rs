@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue};
 
+use crate::domain::bill::UsageTotal;
 use crate::domain::catalogue::Product;
 use crate::domain::notification::EventRecord;
 use crate::domain::time::Instant;
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS ledger (
   customer_account TEXT,
   license_arn TEXT,
   dimension TEXT NOT NULL,
+  quantity_micros INTEGER NOT NULL,
   doc TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS ledger_by_hour_key ON ledger (hour, ledger_key);
@@ -83,11 +85,17 @@ CREATE TABLE IF NOT EXISTS registrations (
 /// keys, to `ledger`, keeping each row's number (the retention bound counts on it). That
 /// schema paid for two indexes in random order, so every record of a batch dirtied its own
 /// index pages: keyed by (hour, key) instead, the records one call writes are neighbours.
-/// The usage table is dropped in the same step; a copy cut short is completed by the next
+/// Quantities (exact decimal text in the documents) become integer millionths, digit by
+/// digit, without a float. The usage table is dropped in the same step; a copy cut short is completed by the next
 /// open (`OR IGNORE` skips the rows already moved).
 const LEDGER_FROM_0_1_0: &str = "
-INSERT OR IGNORE INTO ledger (seq, hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension, doc)
-  SELECT seq, hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension, doc FROM usage;
+INSERT OR IGNORE INTO ledger (seq, hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension, quantity_micros, doc)
+  SELECT seq, hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension,
+    CASE WHEN instr(q, '.') = 0 THEN CAST(q AS INTEGER) * 1000000
+    ELSE CAST(substr(q, 1, instr(q, '.') - 1) AS INTEGER) * 1000000
+      + CAST(substr(substr(q, instr(q, '.') + 1) || '000000', 1, 6) AS INTEGER) END,
+    doc
+  FROM (SELECT *, doc ->> '$.quantity' AS q FROM usage);
 DROP TABLE usage;
 ";
 
@@ -422,7 +430,7 @@ impl Store for SqlStore {
     /// Several rows per statement (as many as the bound-parameter limit allows), then one
     /// trim: three statements for a batch of 25 instead of fifty.
     fn insert_usages(&mut self, entries: &[UsageEntry]) -> StoreResult<()> {
-        const COLUMNS: usize = 9;
+        const COLUMNS: usize = 10;
         let mut newest = 0;
         for chunk in entries.chunks(MAX_BOUND_PARAMETERS / COLUMNS) {
             let mut bindings = Vec::with_capacity(chunk.len() * COLUMNS);
@@ -437,12 +445,16 @@ impl Store for SqlStore {
                     opt_text(&e.customer_aws_account_id),
                     opt_text(&e.license_arn),
                     text(&e.dimension),
+                    // As text: a bound number reaches SQLite as a JavaScript double, exact
+                    // only up to 2^53, and quantities in millionths go beyond.
+                    SqlStorageValue::String(e.quantity.micros().to_string()),
                     SqlStorageValue::String(doc),
                 ]);
             }
-            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let values =
+                vec!["(?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS INTEGER), ?)"; chunk.len()].join(", ");
             let rows: Vec<Seq> = self.write_rows(
-                &format!("INSERT INTO ledger (hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension, doc) VALUES {values} RETURNING seq"),
+                &format!("INSERT INTO ledger (hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension, quantity_micros, doc) VALUES {values} RETURNING seq"),
                 bindings,
             )?;
             newest = rows.iter().map(|r| r.seq).fold(newest, i64::max);
@@ -479,6 +491,62 @@ impl Store for SqlStore {
         bindings.push(SqlStorageValue::Integer(q.limit as i64));
         let rows: Vec<Doc> = self.rows(&sql, bindings)?;
         rows.iter().map(|r| parse(&r.doc)).collect()
+    }
+
+    /// Sums in SQL: whole units and millionths apart, so that no sum can overflow SQLite's
+    /// 64-bit integers (a month of the largest quantities would).
+    fn usage_totals(
+        &self,
+        from: Instant,
+        to: Instant,
+        product_code: Option<&str>,
+    ) -> StoreResult<Vec<UsageTotal>> {
+        #[derive(Deserialize)]
+        struct Row {
+            product: String,
+            customer_identifier: Option<String>,
+            customer_account: Option<String>,
+            license_arn: Option<String>,
+            dimension: String,
+            units: i64,
+            micros: i64,
+            records: i64,
+        }
+        let mut bindings = vec![
+            SqlStorageValue::Integer(from.millis()),
+            SqlStorageValue::Integer(to.millis()),
+        ];
+        let product_filter = match product_code {
+            Some(p) => {
+                bindings.push(text(p));
+                " AND product = ?"
+            }
+            None => "",
+        };
+        const GROUP: &str =
+            "product, customer_identifier, customer_account, license_arn, dimension";
+        let rows: Vec<Row> = self.rows(
+            &format!(
+                "SELECT {GROUP}, SUM(quantity_micros / 1000000) AS units, SUM(quantity_micros % 1000000) AS micros, COUNT(*) AS records \
+                 FROM ledger WHERE hour >= ? AND hour < ?{product_filter} GROUP BY {GROUP} ORDER BY {GROUP}"
+            ),
+            bindings,
+        )?;
+        rows.into_iter()
+            .map(|r| {
+                let units = u128::try_from(r.units).map_err(fail)?;
+                let micros = u128::try_from(r.micros).map_err(fail)?;
+                Ok(UsageTotal {
+                    product_code: r.product,
+                    customer_identifier: r.customer_identifier,
+                    customer_aws_account_id: r.customer_account,
+                    license_arn: r.license_arn,
+                    dimension: r.dimension,
+                    micros: units * 1_000_000 + micros,
+                    records: usize::try_from(r.records).map_err(fail)?,
+                })
+            })
+            .collect()
     }
 
     fn client_token(&self, caller: &str, token: &str) -> StoreResult<Option<ClientTokenEntry>> {

@@ -23,6 +23,7 @@ const DEFAULT_SETTINGS = {
   signatureCredentialKeyIds: [],
   registrationTokenTtlSeconds: 3600,
   repeatableTokenResolution: false,
+  requestJournal: true,
   webhookMaxAttempts: 4,
   webhookRetryDelaySeconds: 20,
   containerPlatform: 'ecs',

@@ -78,6 +78,41 @@ test('a RegisterUsage entry carries the signature its caller got', async () => {
   assert.doesNotMatch(JSON.stringify(entry), /pending-signature/);
 });
 
+test('the bill preview prices what the SDK metered, entitlements covering part of it', async () => {
+  const billed = mock.namespace('bill');
+  await billed.control.putProduct({
+    productCode: 'priced', dimensions: ['users'], prices: { users: '0.125' },
+    customers: [
+      { customerIdentifier: 'c1', entitlements: [{ dimension: 'users', value: { integerValue: 10 } }] },
+      { customerIdentifier: 'c2' },
+    ],
+  });
+  const client = meteringClient(billed.endpoint);
+  const now = new Date();
+  const hourAgo = new Date(now.getTime() - 3600_000);
+  const records = [
+    { Timestamp: now, CustomerIdentifier: 'c1', Dimension: 'users', Quantity: 7 },
+    { Timestamp: hourAgo, CustomerIdentifier: 'c1', Dimension: 'users', Quantity: 5 },
+    { Timestamp: now, CustomerIdentifier: 'c2', Dimension: 'users', Quantity: 3 },
+  ].filter((r) => r.Timestamp.getUTCMonth() === now.getUTCMonth());
+  await client.send(new BatchMeterUsageCommand({ ProductCode: 'priced', UsageRecords: records }));
+  await client.send(new BatchMeterUsageCommand({ ProductCode: 'priced', UsageRecords: records })); // a retry
+  const month = now.toISOString().slice(0, 7);
+  const bill = await billed.control.bill({ month });
+  const c2 = bill.customers.find((c) => c.customerIdentifier === 'c2');
+  assert.deepEqual(
+    { metered: c2.lines[0].metered, amount: c2.lines[0].amount, charge: c2.lines[0].charge },
+    { metered: '3', amount: '0.375', charge: '0.38' },
+  );
+  const c1 = bill.customers.find((c) => c.customerIdentifier === 'c1');
+  // Just after midnight on the first, the record of an hour ago is last month's.
+  const c1Metered = records.filter((r) => r.CustomerIdentifier === 'c1').length === 2 ? '12' : '7';
+  assert.equal(c1.lines[0].metered, c1Metered);
+  assert.equal(c1.lines[0].covered, c1Metered === '12' ? '10' : '7', 'the contract covers 10 users');
+  const listed = await billed.control.request('GET', c1.lines[0].usage.replace('/_mock', ''));
+  assert.equal(listed.count, c1.lines[0].records);
+});
+
 test('the journal is emptied, and can be switched off', async () => {
   const { deleted } = await ns.control.clearRequests();
   assert.ok(deleted >= 4, `deleted ${deleted}`);

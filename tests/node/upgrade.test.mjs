@@ -45,6 +45,10 @@ test('a ledger kept by the 0.1.0 schema is moved, and keeps deduplicating', asyn
         assert.deepEqual(idsOf(operation, json), RECORDED[operation], `a retry of ${operation} answers the old records`);
       }
       assert.deepEqual(await ledger(mock), all, 'the retries recorded nothing');
+      // The moved quantities (decimal text in 0.1.0's documents) sum exactly in the bill.
+      const bill = await (await fetch(`${mock.endpoint}/_mock/bill?month=2026-03`)).json();
+      const metered = bill.customers.flatMap((c) => c.lines.map((l) => `${c.productCode}/${l.dimension}=${l.metered}`)).sort();
+      assert.deepEqual(metered, ['demo-ami-product/hosts=3', 'demo-saas-product/storage_gb=7', 'demo-saas-product/users=5']);
       const fresh = await meter(mock.endpoint, 'MeterUsage', {
         ProductCode: 'demo-ami-product', Timestamp: AT - 60, UsageDimension: 'vcpu_hours', UsageQuantity: 1,
       });

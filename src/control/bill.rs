@@ -1,0 +1,88 @@
+//! `/_mock/bill`: the bill preview of a month (`domain::bill`), from the ledger's exact sums
+//! and the products' prices and customers' entitlements.
+
+use serde_json::{json, Value};
+
+use super::{bad, ok, store_err, Answer};
+use crate::domain::bill::{self, month_range};
+use crate::namespace::Namespace;
+use crate::protocol::http::{percent_encode, HttpRequest};
+use crate::store::Store;
+
+pub fn preview<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
+    let mut month = None;
+    let mut product = None;
+    let mut customer = None;
+    for (key, value) in req.query_pairs() {
+        match key.as_str() {
+            "month" => month = Some(value),
+            "product" | "productCode" => product = Some(value),
+            "customer" => customer = Some(value),
+            other => {
+                return Err(bad(format!(
+                    "unknown parameter '{other}' (parameters: month, product, customer)"
+                )))
+            }
+        }
+    }
+    let month = match month {
+        Some(m) => m,
+        None => ns
+            .now()
+            .map_err(|e| super::ControlError(500, e.message))?
+            .to_rfc3339()[..7]
+            .to_string(),
+    };
+    let (from, to) = month_range(&month)
+        .ok_or_else(|| bad(format!("month must be YYYY-MM (2026-11), not '{month}'")))?;
+    let totals = ns
+        .store
+        .usage_totals(from, to, product.as_deref())
+        .map_err(store_err)?;
+    let products = ns.store.products().map_err(store_err)?;
+    let mut bill = bill::bill(&month, &totals, &products, from);
+    if let Some(c) = &customer {
+        bill.customers.retain(|b| {
+            [
+                &b.customer_identifier,
+                &b.customer_aws_account_id,
+                &b.license_arn,
+            ]
+            .iter()
+            .any(|name| name.as_deref() == Some(c.as_str()))
+        });
+        bill.charge = bill
+            .customers
+            .iter()
+            .map(|b| b.charge)
+            .fold(bill::Decimal::zero_cents(), bill::Decimal::plus);
+    }
+    let mut view = json!(bill);
+    // Each line names the ledger query that lists the records it sums.
+    if let Some(customers) = view["customers"].as_array_mut() {
+        for (shown, b) in customers.iter_mut().zip(&bill.customers) {
+            let name = b
+                .license_arn
+                .as_ref()
+                .or(b.customer_identifier.as_ref())
+                .or(b.customer_aws_account_id.as_ref());
+            let Some(lines) = shown["lines"].as_array_mut() else {
+                continue;
+            };
+            for (line, l) in lines.iter_mut().zip(&b.lines) {
+                line["usage"] = match name {
+                    Some(name) => Value::String(format!(
+                        "/_mock/usage?product={}&customer={}&dimension={}&from={}&to={}&limit=10000",
+                        percent_encode(&b.product_code),
+                        percent_encode(name),
+                        percent_encode(&l.dimension),
+                        from.to_rfc3339(),
+                        to.to_rfc3339()
+                    )),
+                    None => Value::Null,
+                };
+            }
+        }
+    }
+    ok(view)
+}

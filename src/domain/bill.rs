@@ -1,0 +1,437 @@
+//! The bill preview: what a month's metered usage would cost each buyer, per product,
+//! customer and dimension, in exact decimals. A dimension's price is per unit (USD); a
+//! customer's contract entitlement of a dimension covers that many units of the month; a
+//! free-trial customer's usage is covered whole. Amounts are exact, and also rounded half up
+//! to the cent per line, as an invoice shows them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::catalogue::{Customer, Product};
+use super::entitlement::EntitlementValue;
+use super::quantity::Quantity;
+use super::time::Instant;
+
+/// Millionths of a unit (quantities and prices alike have six fraction digits).
+const MICROS: u128 = 1_000_000;
+
+/// The metered total of one (product, customer, dimension) over a time range, as a store
+/// sums its ledger.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsageTotal {
+    pub product_code: String,
+    pub customer_identifier: Option<String>,
+    pub customer_aws_account_id: Option<String>,
+    pub license_arn: Option<String>,
+    pub dimension: String,
+    /// The exact sum, in millionths of a unit.
+    pub micros: u128,
+    pub records: usize,
+}
+
+/// An exact non-negative decimal with `scale` fraction digits (6 for quantities, 12 for
+/// amounts: a quantity times a price), shown without trailing zeros.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Decimal {
+    units: u128,
+    scale: u32,
+}
+
+impl Decimal {
+    fn quantity(micros: u128) -> Decimal {
+        Decimal {
+            units: micros,
+            scale: 6,
+        }
+    }
+
+    fn amount(picos: u128) -> Decimal {
+        Decimal {
+            units: picos,
+            scale: 12,
+        }
+    }
+
+    /// Rounded half up to hundredths (cents).
+    fn cents(self) -> Decimal {
+        let step = 10u128.pow(self.scale - 2);
+        let cents = (self.units + step / 2) / step;
+        Decimal {
+            units: cents,
+            scale: 2,
+        }
+    }
+
+    /// No money: what an empty bill charges.
+    pub fn zero_cents() -> Decimal {
+        Decimal { units: 0, scale: 2 }
+    }
+
+    pub fn plus(self, other: Decimal) -> Decimal {
+        debug_assert_eq!(self.scale, other.scale);
+        Decimal {
+            units: self.units + other.units,
+            scale: self.scale,
+        }
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let one = 10u128.pow(self.scale);
+        let (int, frac) = (self.units / one, self.units % one);
+        if frac == 0 {
+            return write!(f, "{int}");
+        }
+        let digits = format!("{frac:0width$}", width = self.scale as usize);
+        write!(f, "{int}.{}", digits.trim_end_matches('0'))
+    }
+}
+
+impl Serialize for Decimal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One dimension of one customer's month.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillLine {
+    pub dimension: String,
+    pub metered: Decimal,
+    /// Covered by the customer's contract entitlement (or its free trial).
+    pub covered: Decimal,
+    pub billable: Decimal,
+    /// `None`: the product has no price for the dimension (the line has no amount).
+    pub unit_price: Option<String>,
+    pub amount: Option<Decimal>,
+    /// `amount` rounded half up to the cent.
+    pub charge: Option<Decimal>,
+    /// How many ledger records the metered quantity sums.
+    pub records: usize,
+}
+
+/// One customer of one product in the month.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerBill {
+    pub product_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_identifier: Option<String>,
+    #[serde(
+        rename = "customerAWSAccountId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_aws_account_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license_arn: Option<String>,
+    /// Whether the product lists this customer (usage of a wildcard caller is nobody's).
+    pub known_customer: bool,
+    pub free_trial: bool,
+    pub lines: Vec<BillLine>,
+    /// The sum of the lines' charges.
+    pub charge: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bill {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub currency: &'static str,
+    pub customers: Vec<CustomerBill>,
+    /// The sum of every customer's charge.
+    pub charge: Decimal,
+}
+
+/// The bill of the month starting at `month_start` from the ledger's totals of that month.
+pub fn bill(
+    month: &str,
+    totals: &[UsageTotal],
+    products: &[Product],
+    month_start: Instant,
+) -> Bill {
+    let by_code: BTreeMap<&str, &Product> =
+        products.iter().map(|p| (&*p.product_code, p)).collect();
+    // (product, customer identifier, account, license) → its lines, in a stable order.
+    type Key = (String, Option<String>, Option<String>, Option<String>);
+    let mut grouped: BTreeMap<Key, Vec<&UsageTotal>> = BTreeMap::new();
+    for t in totals {
+        let key = (
+            t.product_code.clone(),
+            t.customer_identifier.clone(),
+            t.customer_aws_account_id.clone(),
+            t.license_arn.clone(),
+        );
+        grouped.entry(key).or_default().push(t);
+    }
+    let mut customers = Vec::new();
+    for ((product_code, identifier, account, license), lines) in grouped {
+        let product = by_code.get(product_code.as_str()).copied();
+        let customer = product.and_then(|p| {
+            customer_of(
+                p,
+                identifier.as_deref(),
+                account.as_deref(),
+                license.as_deref(),
+            )
+        });
+        let free_trial = customer.is_some_and(|c| c.free_trial);
+        let mut bill_lines = Vec::new();
+        for t in lines {
+            let metered = t.micros;
+            let entitled = if free_trial {
+                metered
+            } else {
+                customer.map_or(0, |c| entitled_micros(c, &t.dimension, month_start))
+            };
+            let covered = metered.min(entitled);
+            let billable = metered - covered;
+            let price = product.and_then(|p| p.prices.get(t.dimension.as_str()));
+            let amount = price.map(|p| Decimal::amount(billable * u128::from(p.micros())));
+            bill_lines.push(BillLine {
+                dimension: t.dimension.clone(),
+                metered: Decimal::quantity(metered),
+                covered: Decimal::quantity(covered),
+                billable: Decimal::quantity(billable),
+                unit_price: price.map(|p| p.to_string()),
+                amount,
+                charge: amount.map(Decimal::cents),
+                records: t.records,
+            });
+        }
+        let charge = bill_lines
+            .iter()
+            .filter_map(|l| l.charge)
+            .fold(Decimal::zero_cents(), Decimal::plus);
+        customers.push(CustomerBill {
+            product_code,
+            customer_identifier: identifier,
+            customer_aws_account_id: account,
+            license_arn: license,
+            known_customer: customer.is_some(),
+            free_trial,
+            lines: bill_lines,
+            charge,
+        });
+    }
+    let charge = customers
+        .iter()
+        .map(|c| c.charge)
+        .fold(Decimal::zero_cents(), Decimal::plus);
+    Bill {
+        month: month.to_string(),
+        currency: "USD",
+        customers,
+        charge,
+    }
+}
+
+/// The product's customer the ledger's names point at: by license, else identifier, else
+/// account (the way each integration keys its usage).
+fn customer_of<'a>(
+    product: &'a Product,
+    identifier: Option<&str>,
+    account: Option<&str>,
+    license: Option<&str>,
+) -> Option<&'a Customer> {
+    if let Some(license) = license {
+        return product.customer_by_license(license);
+    }
+    if let Some(identifier) = identifier {
+        return product.customer_by_identifier(identifier);
+    }
+    let account = account?;
+    product
+        .customers
+        .iter()
+        .find(|c| c.customer_aws_account_id.as_deref() == Some(account))
+}
+
+/// Units of `dimension` the customer's entitlements cover in a month (millionths): every
+/// integer or double entitlement of it not expired before the month began, summed.
+fn entitled_micros(customer: &Customer, dimension: &str, month_start: Instant) -> u128 {
+    customer
+        .entitlements
+        .iter()
+        .filter(|e| e.dimension == dimension)
+        .filter(|e| e.expiration_date.is_none_or(|end| end > month_start))
+        .map(|e| match e.value {
+            EntitlementValue::IntegerValue(n) => u128::try_from(n).unwrap_or(0) * MICROS,
+            EntitlementValue::DoubleValue(x) if x.is_finite() && x > 0.0 => {
+                // Six decimals, as every quantity here; beyond u64 a contract covers all.
+                Quantity::from_micros((x * 1e6).round().min(u64::MAX as f64) as u64).micros()
+                    as u128
+            }
+            _ => 0,
+        })
+        .sum()
+}
+
+/// `YYYY-MM` → the instants its month starts and ends (UTC).
+pub fn month_range(text: &str) -> Option<(Instant, Instant)> {
+    let (year, month) = text.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    let start = Instant::parse_rfc3339(&format!("{year}-{month}-01T00:00:00Z"))?;
+    Some((start, start.next_month_start()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn total(customer: &str, dimension: &str, quantity: &str, records: usize) -> UsageTotal {
+        UsageTotal {
+            product_code: "p".into(),
+            customer_identifier: Some(customer.into()),
+            dimension: dimension.into(),
+            micros: u128::from(Quantity::parse_decimal(quantity).map_or(0, |q| q.micros())),
+            records,
+            ..Default::default()
+        }
+    }
+
+    fn product(value: serde_json::Value) -> Product {
+        serde_json::from_value(value).expect("a product")
+    }
+
+    const MARCH: &str = "2026-03-01T00:00:00Z";
+
+    fn march() -> Instant {
+        Instant::parse_rfc3339(MARCH).unwrap_or(Instant(0))
+    }
+
+    #[test]
+    fn amounts_are_exact_and_charges_round_half_up_to_the_cent() {
+        let p = product(json!({
+            "productCode": "p", "dimensions": ["users", "gb"],
+            "prices": {"users": "0.125", "gb": "0.000001"},
+            "customers": [{"customerIdentifier": "c1"}]
+        }));
+        let b = bill(
+            "2026-03",
+            &[total("c1", "users", "3", 3), total("c1", "gb", "2.5", 1)],
+            &[p],
+            march(),
+        );
+        let lines = &b.customers[0].lines;
+        // 3 × 0.125 = 0.375 → 0.38 (half up); 2.5 × 0.000001 = 0.0000025 → 0.
+        let users = lines.iter().find(|l| l.dimension == "users").unwrap();
+        assert_eq!(users.amount.unwrap().to_string(), "0.375");
+        assert_eq!(users.charge.unwrap().to_string(), "0.38");
+        let gb = lines.iter().find(|l| l.dimension == "gb").unwrap();
+        assert_eq!(gb.amount.unwrap().to_string(), "0.0000025");
+        assert_eq!(gb.charge.unwrap().to_string(), "0");
+        assert_eq!(b.charge.to_string(), "0.38");
+        assert_eq!(serde_json::to_value(&b).unwrap()["charge"], "0.38");
+    }
+
+    #[test]
+    fn entitlements_cover_part_of_the_usage_and_expired_ones_none() {
+        let p = product(json!({
+            "productCode": "p", "dimensions": ["users", "gb"], "prices": {"users": "2", "gb": "1"},
+            "customers": [{"customerIdentifier": "c1", "entitlements": [
+                {"dimension": "users", "value": {"integerValue": 10}},
+                {"dimension": "users", "value": {"doubleValue": 0.5}},
+                {"dimension": "gb", "value": {"integerValue": 100}, "expirationDate": "2026-02-28T00:00:00Z"}
+            ]}]
+        }));
+        let b = bill(
+            "2026-03",
+            &[total("c1", "users", "12", 12), total("c1", "gb", "3", 3)],
+            &[p],
+            march(),
+        );
+        let line = |d: &str| {
+            b.customers[0]
+                .lines
+                .iter()
+                .find(|l| l.dimension == d)
+                .cloned()
+                .unwrap()
+        };
+        let users = line("users");
+        assert_eq!(
+            (users.covered.to_string(), users.billable.to_string()),
+            ("10.5".into(), "1.5".into())
+        );
+        assert_eq!(users.charge.unwrap().to_string(), "3");
+        let gb = line("gb");
+        assert_eq!(gb.covered.to_string(), "0", "expired before the month");
+        assert_eq!(gb.billable.to_string(), "3");
+        assert_eq!(b.charge.to_string(), "6");
+    }
+
+    #[test]
+    fn an_entitlement_larger_than_the_usage_covers_it_all_and_a_trial_is_free() {
+        let p = product(json!({
+            "productCode": "p", "dimensions": ["users"], "prices": {"users": "1"},
+            "customers": [
+                {"customerIdentifier": "c1", "entitlements": [{"dimension": "users", "value": {"integerValue": 50}}]},
+                {"customerIdentifier": "c2", "freeTrial": true}
+            ]
+        }));
+        let b = bill(
+            "2026-03",
+            &[total("c1", "users", "7", 7), total("c2", "users", "9", 9)],
+            &[p],
+            march(),
+        );
+        for c in &b.customers {
+            assert_eq!(c.lines[0].billable.to_string(), "0");
+            assert_eq!(c.charge.to_string(), "0");
+        }
+        assert!(b.customers[1].free_trial);
+    }
+
+    #[test]
+    fn unpriced_dimensions_and_unknown_customers_are_shown_without_amounts() {
+        let p = product(json!({"productCode": "p", "dimensions": ["users"], "customers": []}));
+        let b = bill("2026-03", &[total("ghost", "users", "4", 2)], &[p], march());
+        let c = &b.customers[0];
+        assert!(!c.known_customer);
+        assert_eq!(c.lines[0].unit_price, None);
+        assert_eq!(c.lines[0].amount, None);
+        assert_eq!(c.lines[0].metered.to_string(), "4");
+        assert_eq!(b.charge.to_string(), "0");
+    }
+
+    #[test]
+    fn large_sums_stay_exact() {
+        let p = product(json!({
+            "productCode": "p", "dimensions": ["users"], "prices": {"users": "9999999999.999999"},
+            "customers": [{"customerIdentifier": "c1"}]
+        }));
+        let mut t = total("c1", "users", "1", 1);
+        t.micros = 200_000 * 2_147_483_647 * MICROS + 1;
+        let b = bill("2026-03", &[t], &[p], march());
+        assert_eq!(
+            b.customers[0].lines[0].metered.to_string(),
+            "429496729400000.000001"
+        );
+        assert_eq!(
+            b.customers[0].lines[0].amount.unwrap().to_string(),
+            "4294967293999999570513270.599999999999"
+        );
+    }
+
+    #[test]
+    fn months_are_read_exactly() {
+        let (start, end) = month_range("2024-02").unwrap();
+        assert_eq!(start.to_rfc3339(), "2024-02-01T00:00:00Z");
+        assert_eq!(end.to_rfc3339(), "2024-03-01T00:00:00Z");
+        let (_, december_end) = month_range("2026-12").unwrap();
+        assert_eq!(december_end.to_rfc3339(), "2027-01-01T00:00:00Z");
+        for bad in [
+            "2026-13", "2026-1", "26-01", "2026/01", "", "2026-00", "abcd-ef",
+        ] {
+            assert!(month_range(bad).is_none(), "{bad}");
+        }
+    }
+}
