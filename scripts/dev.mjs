@@ -1,7 +1,7 @@
 // `npm start`: the mock on http://127.0.0.1:8787 for people who change its Rust code. It runs
 // the built worker on Miniflare's API (the package's runner: the same workerd as `wrangler
-// dev`, without its proxy, about twice as fast), and rebuilds and restarts it when src/,
-// Cargo.toml or Cargo.lock change; a failed build leaves the running one up.
+// dev`, without its proxy, about twice as fast), and rebuilds and restarts it when src/, ui/
+// (the dashboard), Cargo.toml or Cargo.lock change; a failed build leaves the running one up.
 //
 // State is where `wrangler dev` keeps it (.wrangler/state/v3/do, under wrangler.toml's Worker
 // name), so the two share it. Options, named as wrangler's: --port <n> (0 = any free port),
@@ -18,7 +18,7 @@ import { startMock } from '../lib/index.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORKER_NAME = /^name\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'))[1];
-const WATCHED = ['src', 'Cargo.toml', 'Cargo.lock'];
+const WATCHED = ['src', 'ui', 'Cargo.toml', 'Cargo.lock'];
 
 /** KEY=VALUE lines of .dev.vars (wrangler's local secrets file); # starts a comment. */
 function devVars() {
@@ -94,7 +94,13 @@ async function serve(options) {
         }).catch((e) => console.error(`metering-mock: restart failed: ${e.message}`));
       }, 300);
     };
-    for (const path of WATCHED) watchers.push(watch(join(ROOT, path), { recursive: path === 'src' }, changed));
+    // The build rewrites src/ui/assets from ui/: that is not a change to rebuild for.
+    const ours = (file) => !String(file ?? '').startsWith(join('ui', 'assets'));
+    for (const path of WATCHED) {
+      watchers.push(watch(join(ROOT, path), { recursive: ['src', 'ui'].includes(path) }, (_, file) => {
+        if (path !== 'src' || ours(file)) changed();
+      }));
+    }
   }
   await new Promise((done) => {
     process.once('SIGINT', done);

@@ -21,6 +21,7 @@
 //! - `domain`: newtypes and pure rules (constraints, quantities, windows, catalogue,
 //!   subscriptions, entitlements, registration tokens, notifications).
 //! - `error`: the one error enum and its wire names.
+//! - `ui`: the dashboard's files, embedded and served at `/_mock/ui/`.
 //!
 //! Everything but `worker` builds and tests natively with `cargo test`.
 
@@ -36,6 +37,7 @@ pub mod protocol;
 pub mod seed;
 pub mod service;
 pub mod store;
+pub mod ui;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;

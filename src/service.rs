@@ -358,6 +358,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 Endpoint::AwsJson => return self.aws(req, request_id, FrontDoor::AwsJson),
                 Endpoint::RpcV2Cbor => return self.aws(req, request_id, FrontDoor::RpcV2Cbor),
                 Endpoint::Banner => banner(self.name),
+                Endpoint::Dashboard => crate::ui::serve(req.signed_path()),
                 Endpoint::Ping => HttpResponse::new(200, "text/plain", "pong"),
                 Endpoint::Control(endpoint) => control::handle(self, req, endpoint, &params),
                 Endpoint::Admin(_) => json_error(404, "admin routes are not served by a namespace"),
@@ -393,10 +394,12 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         let verified = std::cell::Cell::new(false);
         let caller = std::cell::RefCell::new(None);
         let mut journal_on = true;
+        let mut checks_signatures = self.deployment.locked();
         let mut admitted = None;
         let mut namespace_time = None;
         let outcome = load_settings(self.store).and_then(|settings| {
             journal_on = settings.request_journal;
+            checks_signatures |= !settings.signature_credentials.is_empty();
             let verifier = Verifier {
                 settings: &settings,
                 provision: self.provision,
@@ -446,7 +449,8 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 received_at: self.host_now,
                 namespace_time,
                 caller: caller.into_inner(),
-                verified: verified.get(),
+                // Admitted is not verified where signatures are not checked at all.
+                verified: verified.get() && checks_signatures,
                 // A locked deployment keeps no body of a call that did not prove its key.
                 keep_body: verified.get() || !self.deployment.locked(),
                 admitted,

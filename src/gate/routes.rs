@@ -76,6 +76,8 @@ pub enum Endpoint {
     Ping,
     /// `GET /` of a namespace: what the endpoint is.
     Banner,
+    /// `GET /_mock/ui/…`: the dashboard's files (no data; answered by the worker alone).
+    Dashboard,
     AwsJson,
     RpcV2Cbor,
     Control(Control),
@@ -127,6 +129,13 @@ use Control as C;
 pub const ROUTES: &[Route] = &[
     r("GET", "/_mock/ping", Access::Public, Endpoint::Ping),
     r("GET", "/", Access::Public, Endpoint::Banner),
+    r("GET", "/_mock/ui", Access::Public, Endpoint::Dashboard),
+    r(
+        "GET",
+        "/_mock/ui/{file}",
+        Access::Public,
+        Endpoint::Dashboard,
+    ),
     r("POST", "/", Access::Aws, Endpoint::AwsJson),
     r(
         "POST",

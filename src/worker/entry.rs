@@ -125,6 +125,9 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
                 "pong",
             )));
         }
+        (_, Some(Endpoint::Dashboard)) => {
+            return Ok(Handled::Answered(crate::ui::serve(url.path())));
+        }
         (_, Some(Endpoint::Banner)) => {
             let name = found.namespace.unwrap_or_default();
             return Ok(Handled::Answered(service::banner(name)));
