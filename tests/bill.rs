@@ -130,7 +130,7 @@ fn retried_records_are_counted_once_and_months_apart() {
     // Without a month: the namespace clock's (April).
     assert_eq!(bill(&mut m, "")["month"], "2026-04");
     assert_eq!(bill(&mut m, "month=2026-05")["customers"], json!([]));
-    assert_eq!(bill(&mut m, "month=2026-05")["charge"], "0");
+    assert_eq!(bill(&mut m, "month=2026-05")["charge"], "0.00");
 }
 
 #[test]
@@ -151,7 +151,7 @@ fn meter_usage_of_a_buyer_account_is_billed_to_that_customer() {
     let c = &b["customers"][0];
     assert_eq!(c["customerAWSAccountId"], "111122223333");
     assert_eq!(c["knownCustomer"], true);
-    assert_eq!(c["lines"][0]["charge"], "4.5");
+    assert_eq!(c["lines"][0]["charge"], "4.50");
 }
 
 #[test]

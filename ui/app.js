@@ -107,7 +107,8 @@ async function loadProducts() {
   products = (await call('GET', '/products')).products;
   for (const select of document.querySelectorAll('select[name="product"], select[name="productCode"]')) {
     const chosen = select.value;
-    const any = select.name === 'product' ? [el('option', { value: '' }, 'any')] : [];
+    const none = select.id === 'product-pick' ? '(a new product)' : 'any';
+    const any = select.name === 'product' ? [el('option', { value: '' }, none)] : [];
     select.replaceChildren(...any, ...products.map((p) => el('option', { value: p.productCode }, p.productCode)));
     if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
   }
@@ -434,6 +435,11 @@ function start() {
     $(id).addEventListener('submit', (e) => { e.preventDefault(); refresh(); });
   }
   $('usage-csv').addEventListener('click', exportCsv);
+  const template = $('product-json').value;
+  $('product-pick').addEventListener('change', (e) => {
+    const product = products.find((p) => p.productCode === e.target.value);
+    $('product-json').value = product ? JSON.stringify(product, null, 2) : template;
+  });
   for (const [id, perform] of Object.entries(ACTIONS)) {
     $(id).addEventListener('submit', (e) => { e.preventDefault(); act(e.target, perform); });
   }

@@ -32,7 +32,8 @@ pub struct UsageTotal {
 }
 
 /// An exact non-negative decimal with `scale` fraction digits (6 for quantities, 12 for
-/// amounts: a quantity times a price), shown without trailing zeros.
+/// amounts: a quantity times a price, 2 for charges), shown without trailing zeros, except
+/// charges, which show their cents as money does (`3.20`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Decimal {
     units: u128,
@@ -82,6 +83,9 @@ impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let one = 10u128.pow(self.scale);
         let (int, frac) = (self.units / one, self.units % one);
+        if self.scale == 2 {
+            return write!(f, "{int}.{frac:02}");
+        }
         if frac == 0 {
             return write!(f, "{int}");
         }
@@ -327,7 +331,7 @@ mod tests {
         assert_eq!(users.charge.unwrap().to_string(), "0.38");
         let gb = lines.iter().find(|l| l.dimension == "gb").unwrap();
         assert_eq!(gb.amount.unwrap().to_string(), "0.0000025");
-        assert_eq!(gb.charge.unwrap().to_string(), "0");
+        assert_eq!(gb.charge.unwrap().to_string(), "0.00");
         assert_eq!(b.charge.to_string(), "0.38");
         assert_eq!(serde_json::to_value(&b).unwrap()["charge"], "0.38");
     }
@@ -361,11 +365,11 @@ mod tests {
             (users.covered.to_string(), users.billable.to_string()),
             ("10.5".into(), "1.5".into())
         );
-        assert_eq!(users.charge.unwrap().to_string(), "3");
+        assert_eq!(users.charge.unwrap().to_string(), "3.00");
         let gb = line("gb");
         assert_eq!(gb.covered.to_string(), "0", "expired before the month");
         assert_eq!(gb.billable.to_string(), "3");
-        assert_eq!(b.charge.to_string(), "6");
+        assert_eq!(b.charge.to_string(), "6.00");
     }
 
     #[test]
@@ -385,7 +389,7 @@ mod tests {
         );
         for c in &b.customers {
             assert_eq!(c.lines[0].billable.to_string(), "0");
-            assert_eq!(c.charge.to_string(), "0");
+            assert_eq!(c.charge.to_string(), "0.00");
         }
         assert!(b.customers[1].free_trial);
     }
@@ -399,7 +403,7 @@ mod tests {
         assert_eq!(c.lines[0].unit_price, None);
         assert_eq!(c.lines[0].amount, None);
         assert_eq!(c.lines[0].metered.to_string(), "4");
-        assert_eq!(b.charge.to_string(), "0");
+        assert_eq!(b.charge.to_string(), "0.00");
     }
 
     #[test]

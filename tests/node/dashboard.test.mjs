@@ -86,11 +86,14 @@ test('SDK calls appear in the usage chart and table, the journal and the bill wi
     const record = (customer, quantity, dimension = 'users') => ({ Timestamp: now, CustomerIdentifier: customer, Dimension: dimension, Quantity: quantity });
     const batch = await client.send(new BatchMeterUsageCommand({ ProductCode: 'saas', UsageRecords: [record('c1', 12), record('c2', 3), record('c2', 250, 'gb')] }));
     const dup = await client.send(new BatchMeterUsageCommand({ ProductCode: 'saas', UsageRecords: [record('c2', 4)] }));
+    const metered = await meteringClient(ns.endpoint, { accessKeyId: '111122223333' })
+      .send(new MeterUsageCommand({ ProductCode: 'saas', Timestamp: now, UsageDimension: 'gb', UsageQuantity: 7 }));
     assert.equal(dup.Results[0].Status, 'DuplicateRecord');
     const failed = await sdkError(client.send(new MeterUsageCommand({ ProductCode: 'nope', Timestamp: now, UsageDimension: 'users', UsageQuantity: 1 })));
     assert.equal(failed.name, 'InvalidProductCodeException');
 
     await shows(page, '#usage-table', batch.Results[0].MeteringRecordId);
+    await shows(page, '#usage-table', metered.MeteringRecordId);
     await page.waitForSelector('#usage-chart canvas', { timeout: WAIT_MS });
     assert.match(await page.textContent('#usage-chart'), /saas · users/);
 
@@ -101,7 +104,7 @@ test('SDK calls appear in the usage chart and table, the journal and the bill wi
 
     await view(page, 'requests');
     await shows(page, '#requests-table', 'InvalidProductCodeException');
-    await shows(page, '#requests-table', '3 calls match');
+    await shows(page, '#requests-table', '4 calls match');
     await page.click('#requests-table tbody tr:first-child');
     await shows(page, '#request-detail', 'MeterUsage').catch(async (e) => {
       throw new Error(`${e.message}: ${await page.innerHTML('#view-requests')}`);
@@ -111,8 +114,9 @@ test('SDK calls appear in the usage chart and table, the journal and the bill wi
     });
 
     await view(page, 'bill');
-    // c1: 12 users, 10 covered, 2 × 0.125 = 0.25; c2: 3 × 0.125 = 0.375 → 0.38, 250 GB × 0.01 = 2.5.
-    await shows(page, '#bill-total', '$3.13');
+    // c1: 12 users, 10 covered, 2 × 0.125 = 0.25, and 7 GB by its account's MeterUsage, 0.07;
+    // c2: 3 × 0.125 = 0.375 → 0.38, 250 GB × 0.01 = 2.5.
+    await shows(page, '#bill-total', '$3.20 ');
     assert.match(await page.textContent('#bill-table'), /0\.375/);
     assert.deepEqual(errors, []);
   } finally {
@@ -126,6 +130,15 @@ test('every action of the page changes the namespace as the control API shows', 
   const result = (text) => shows(page, '#action-result', text);
   try {
     await page.waitForSelector('#action-lifecycle select[name="productCode"] option[value="saas"]', { state: 'attached', timeout: WAIT_MS });
+    // Edit: an existing product's document is loaded, changed and saved.
+    await page.selectOption('#product-pick', 'saas');
+    const loaded = JSON.parse(await page.inputValue('#product-json'));
+    assert.equal(loaded.prices.users, '0.125');
+    loaded.prices.users = '0.2';
+    await page.fill('#product-json', JSON.stringify(loaded));
+    await page.click('#action-product button[type="submit"]');
+    await result('Saved product saas');
+    assert.equal((await ns.control.product('saas')).prices.users, '0.2');
     await page.fill('#product-json', JSON.stringify({ productCode: 'made-here', dimensions: ['seats'], prices: { seats: '2' }, customers: [{ customerIdentifier: 'buyer-1' }] }));
     await page.click('#action-product button[type="submit"]');
     await result('Saved product made-here');
@@ -244,6 +257,12 @@ test('every view passes axe-core with no serious violation, and is photographed'
       await view(page, name);
       await shows(page, '#status', 'Updated');
       if (name === 'requests') await page.click('#requests-table tbody tr:first-child');
+      const expected = {
+        overview: ['c1', 'box', 'AWS calls kept'], usage: ['saas · gb'], bill: ['Total for 2026-11'],
+        requests: ['InvalidProductCodeException', 'RegisterUsage'], events: ['subscribe-success'],
+        containers: ['task-a', 'current'], actions: ['Reset namespace'],
+      }[name];
+      for (const text of expected) await shows(page, `#view-${name}`, text);
       await page.waitForTimeout(300);
       await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`) });
       if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ content: AXE });
