@@ -441,7 +441,14 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             ),
             Err(e) => (door.error(&e, request_id), Err(e)),
         };
-        if journal_on {
+        // Only calls an SDK could have made are kept: with an `Authorization` header, which a
+        // page of another origin cannot send without the mock's consent (CORS), and in a
+        // locked deployment with a verified signature, so no stranger can write the journal
+        // or push a team's entries out of it.
+        let journaled = journal_on
+            && req.header("authorization").is_some()
+            && (verified.get() || !self.deployment.locked());
+        if journaled {
             let entry = journal::entry(journal::Call {
                 req,
                 request_id,
@@ -451,8 +458,6 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 caller: caller.into_inner(),
                 // Admitted is not verified where signatures are not checked at all.
                 verified: verified.get() && checks_signatures,
-                // A locked deployment keeps no body of a call that did not prove its key.
-                keep_body: verified.get() || !self.deployment.locked(),
                 admitted,
                 status: response.status,
                 answer,

@@ -84,7 +84,7 @@ fn a_month_is_priced_with_entitlements_covering_part_of_it() {
     assert_eq!(users["records"], 2);
     assert_eq!(
         users["usage"],
-        "/_mock/usage?product=p&customer=c1&dimension=users&from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z&limit=10000"
+        "/_mock/usage?product=p&customer=111122223333&dimension=users&from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z&limit=10000"
     );
     // The line's usage query lists exactly the records it sums.
     let listed = m.usage(
@@ -134,6 +134,44 @@ fn retried_records_are_counted_once_and_months_apart() {
 }
 
 #[test]
+fn a_customer_metered_by_identifier_and_by_account_is_one_customer_covered_once() {
+    let mut m = priced();
+    batch(
+        &mut m,
+        vec![record("c1", "users", "7", "2026-03-10T11:00:00Z")],
+    );
+    let a = m.call_as(
+        "111122223333",
+        "us-east-1",
+        "MeterUsage",
+        json!({"ProductCode": "p", "Timestamp": at("2026-03-10T12:00:00Z").epoch_seconds(), "UsageDimension": "users", "UsageQuantity": 6}),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let b = bill(&mut m, "month=2026-03");
+    assert_eq!(b["customers"].as_array().map(Vec::len), Some(1), "{b}");
+    let users = line(&b, "c1", "users");
+    // 13 metered, the 10-user contract covers 10 once: 3 × 0.125 = 0.375 → 0.38.
+    assert_eq!(
+        (
+            &users["metered"],
+            &users["covered"],
+            &users["charge"],
+            &users["records"]
+        ),
+        (&json!("13"), &json!("10"), &json!("0.38"), &json!(2))
+    );
+    let query = users["usage"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches("/_mock/usage?");
+    assert_eq!(
+        m.usage(query).len(),
+        2,
+        "the line's query lists both records"
+    );
+}
+
+#[test]
 fn meter_usage_of_a_buyer_account_is_billed_to_that_customer() {
     let mut m = Mock::new();
     m.add_product(json!({
@@ -152,6 +190,40 @@ fn meter_usage_of_a_buyer_account_is_billed_to_that_customer() {
     assert_eq!(c["customerAWSAccountId"], "111122223333");
     assert_eq!(c["knownCustomer"], true);
     assert_eq!(c["lines"][0]["charge"], "4.50");
+}
+
+#[test]
+fn a_bill_of_many_customers_lists_a_bounded_number_and_charges_them_all() {
+    let mut m = Mock::new();
+    m.host_now = at("2026-03-10T12:30:00Z");
+    // Six products of 1000 customers each, one unit each: 6000 lines.
+    for p in 0..6 {
+        let customers: Vec<Value> = (0..1000)
+            .map(|c| json!({"customerIdentifier": format!("p{p}c{c}")}))
+            .collect();
+        m.add_product(json!({
+            "productCode": format!("p{p}"), "dimensions": ["users"], "prices": {"users": "1"},
+            "customers": customers
+        }));
+        for chunk in (0..1000).collect::<Vec<_>>().chunks(25) {
+            let records: Vec<Value> = chunk
+                .iter()
+                .map(|c| record(&format!("p{p}c{c}"), "users", "1", "2026-03-10T12:00:00Z"))
+                .collect();
+            let a = m.call(
+                "BatchMeterUsage",
+                json!({"ProductCode": format!("p{p}"), "UsageRecords": records}),
+            );
+            assert_eq!(a.status, 200, "{:?}", a.body);
+        }
+    }
+    let b = bill(&mut m, "month=2026-03");
+    assert_eq!(b["customers"].as_array().map(Vec::len), Some(5000));
+    assert_eq!(b["truncated"], json!({"customers": 6000, "shown": 5000}));
+    assert_eq!(b["charge"], "6000.00", "the charge is the whole month's");
+    let one = bill(&mut m, "month=2026-03&customer=p5c999");
+    assert_eq!(one["customers"].as_array().map(Vec::len), Some(1));
+    assert!(one.get("truncated").is_none());
 }
 
 #[test]

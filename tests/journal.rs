@@ -249,7 +249,7 @@ fn calls_that_are_not_admitted_are_kept_with_what_could_be_read() {
 }
 
 #[test]
-fn a_locked_namespace_keeps_no_body_of_a_call_whose_signature_failed() {
+fn a_locked_namespace_keeps_only_calls_whose_signature_verified() {
     const ADMIN: &str = "admin-token-for-native-tests";
     let mut m = Mock::named("team");
     let mine = Issued::from_random(&[1; 96]);
@@ -263,27 +263,58 @@ fn a_locked_namespace_keeps_no_body_of_a_call_whose_signature_failed() {
         "/ns/team/",
     ));
     assert_eq!(good.status, 200);
-    let forged = m.send(signed_meter_usage(
-        &mine.access_key_id,
-        "guess",
-        "/ns/team/",
-    ));
-    assert_eq!(forged.error_name(), "InvalidSignatureException");
+    // A stranger's calls, however many, write nothing and push nothing out.
+    for _ in 0..5 {
+        let forged = m.send(signed_meter_usage(
+            &mine.access_key_id,
+            "guess",
+            "/ns/team/",
+        ));
+        assert_eq!(forged.error_name(), "InvalidSignatureException");
+    }
     let page = journal(&mut m, "");
-    let entries = page["requests"].as_array().cloned().unwrap_or_default();
-    let [bad, ok] = &entries[..] else {
-        panic!("two entries: {page}");
-    };
+    assert_eq!(page["total"], 1, "{page}");
+    let ok = &page["requests"][0];
     assert_eq!(ok["signatureVerified"], true);
     assert_eq!(ok["request"]["ProductCode"], "ami");
-    assert_eq!(bad["signatureVerified"], false);
-    assert!(
-        bad.get("request").is_none(),
-        "no body of an unproven call: {bad}"
-    );
-    assert_eq!(bad["error"]["code"], "InvalidSignatureException");
     // Not readable without the namespace's token.
     m.bearer = Some("mmct_stranger".into());
     assert_eq!(m.control("GET", "/requests", None).status, 401);
     assert_eq!(m.control("DELETE", "/requests", None).status, 401);
+}
+
+#[test]
+fn a_request_without_an_authorization_header_is_not_kept() {
+    // What a page of another origin can send without the mock's consent: no Authorization
+    // header (a form POST, a no-cors fetch), even with a presigned-looking query.
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let mut unsigned = signed_meter_usage("test", "unused", "/");
+    unsigned.headers.retain(|(n, _)| n != "Authorization");
+    assert_ne!(m.send(unsigned.clone()).status, 200);
+    unsigned.query = "X-Amz-Credential=test%2F20260310%2Fus-east-1%2Faws-marketplace%2Faws4_request&X-Amz-Date=20260310T123000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00".into();
+    m.send(unsigned);
+    assert_eq!(journal(&mut m, "")["total"], 0);
+}
+
+#[test]
+fn an_entry_stays_small_whatever_the_request_names() {
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let long = "n".repeat(5000);
+    let records: Vec<Value> = (0..2000)
+        .map(|i| json!({"Timestamp": secs(NOW), "CustomerIdentifier": format!("c{i}"), "Dimension": "users", "Quantity": 1}))
+        .chain([json!({"CustomerIdentifier": long.clone()})])
+        .collect();
+    let answer = m.call(
+        "BatchMeterUsage",
+        json!({"ProductCode": long, "UsageRecords": records}),
+    );
+    assert_eq!(answer.error_name(), "ValidationException");
+    let entry = journal(&mut m, "")["requests"][0].clone();
+    let size = entry.to_string().len();
+    assert!(size < 24 * 1024, "an entry of {size} bytes");
+    assert_eq!(entry["productCode"].as_str().map(str::len), Some(256));
+    assert_eq!(entry["customers"].as_array().map(Vec::len), Some(75));
+    assert_eq!(entry["request"]["truncated"], true);
 }

@@ -142,12 +142,13 @@ const views = {
     if (products.length === 0) await loadProducts();
     const f = new FormData($('usage-filters'));
     const filters = {
-      product: f.get('product'), customer: f.get('customer'), from: utc(f.get('from')), to: utc(f.get('to')), limit: 10000,
+      product: f.get('product'), customer: f.get('customer'), from: utc(f.get('from')), to: utc(f.get('to')),
+      limit: 10000, order: 'newest',
     };
-    const { records } = await call('GET', `/usage${query(filters)}`);
-    usageRecords = records;
-    drawChart(records);
-    const newest = records.slice(-200).reverse();
+    const newestFirst = (await call('GET', `/usage${query(filters)}`)).records;
+    usageRecords = newestFirst.slice().reverse();
+    drawChart(usageRecords);
+    const newest = newestFirst.slice(0, 200);
     show('usage-table', table([
       { label: 'Hour (UTC)', value: (r) => r.hour.slice(0, 16).replace('T', ' ') },
       { label: 'Product', value: (r) => r.productCode },
@@ -282,7 +283,9 @@ function drawChart(records) {
 }
 
 function csvCell(value) {
-  const text = value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  let text = value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  // A spreadsheet would run a cell that starts like a formula (a caller names its Region).
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -297,6 +300,7 @@ function exportCsv() {
   document.body.append(link);
   link.click();
   link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ use crate::namespace::Namespace;
 use crate::protocol::http::{percent_encode, HttpRequest};
 use crate::store::Store;
 
+/// Lines one answer lists at most.
+const MAX_LINES: usize = 5000;
+
 pub fn preview<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let mut month = None;
     let mut product = None;
@@ -40,7 +43,7 @@ pub fn preview<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) 
         .usage_totals(from, to, product.as_deref())
         .map_err(store_err)?;
     let products = ns.store.products().map_err(store_err)?;
-    let mut bill = bill::bill(&month, &totals, &products, from);
+    let mut bill = bill::bill(&month, &totals, &products, from).map_err(bad)?;
     if let Some(c) = &customer {
         bill.customers.retain(|b| {
             [
@@ -57,15 +60,33 @@ pub fn preview<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) 
             .map(|b| b.charge)
             .fold(bill::Decimal::zero_cents(), bill::Decimal::plus);
     }
+    // The bill's charge is the whole month's; the customers listed are bounded, so that no
+    // ledger makes the answer grow without a bound (narrow by product or customer for more).
+    let customer_count = bill.customers.len();
+    let mut lines = 0;
+    let shown = bill
+        .customers
+        .iter()
+        .take_while(|c| {
+            lines += c.lines.len();
+            lines <= MAX_LINES
+        })
+        .count();
+    bill.customers.truncate(shown);
     let mut view = json!(bill);
+    if shown < customer_count {
+        view["truncated"] = json!({ "customers": customer_count, "shown": shown });
+    }
     // Each line names the ledger query that lists the records it sums.
     if let Some(customers) = view["customers"].as_array_mut() {
         for (shown, b) in customers.iter_mut().zip(&bill.customers) {
+            // The account before the identifier: a customer's MeterUsage rows carry only its
+            // account (unique among a legacy product's customers), its batch rows both.
             let name = b
                 .license_arn
                 .as_ref()
-                .or(b.customer_identifier.as_ref())
-                .or(b.customer_aws_account_id.as_ref());
+                .or(b.customer_aws_account_id.as_ref())
+                .or(b.customer_identifier.as_ref());
             let Some(lines) = shown["lines"].as_array_mut() else {
                 continue;
             };

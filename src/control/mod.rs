@@ -296,9 +296,16 @@ fn usage<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Ans
             "from" => q.from = Some(parse_instant("from", &value)?),
             "to" => q.to = Some(parse_instant("to", &value)?),
             "limit" => q.limit = limit_param(&value, MAX_USAGE_LIMIT)?,
+            "order" => {
+                q.newest_first = match value.as_str() {
+                    "oldest" => false,
+                    "newest" => true,
+                    _ => return Err(bad(format!("order is oldest or newest, not '{value}'"))),
+                }
+            }
             other => {
                 return Err(bad(format!(
-                "unknown filter '{other}' (filters: product, customer, dimension, from, to, limit)"
+                "unknown filter '{other}' (filters: product, customer, dimension, from, to, limit, order)"
             )))
             }
         }

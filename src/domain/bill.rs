@@ -151,60 +151,97 @@ pub struct Bill {
     pub charge: Decimal,
 }
 
-/// The bill of the month starting at `month_start` from the ledger's totals of that month.
+/// The bill of the month starting at `month_start` from the ledger's totals of that month;
+/// an error when an amount is beyond exact arithmetic (a quantity near 10^16 units at a
+/// price near 10^10 dollars, many times over).
 pub fn bill(
     month: &str,
     totals: &[UsageTotal],
     products: &[Product],
     month_start: Instant,
-) -> Bill {
+) -> Result<Bill, String> {
     let by_code: BTreeMap<&str, &Product> =
         products.iter().map(|p| (&*p.product_code, p)).collect();
-    // (product, customer identifier, account, license) → its lines, in a stable order.
-    type Key = (String, Option<String>, Option<String>, Option<String>);
-    let mut grouped: BTreeMap<Key, Vec<&UsageTotal>> = BTreeMap::new();
+    // Rows are grouped by the catalogue customer they resolve to, not by the names on them:
+    // one customer's BatchMeterUsage rows carry its identifier and its MeterUsage rows only
+    // its account, and its entitlements must cover their sum once.
+    let mut grouped: BTreeMap<(String, Who), BTreeMap<String, (u128, usize)>> = BTreeMap::new();
     for t in totals {
-        let key = (
-            t.product_code.clone(),
-            t.customer_identifier.clone(),
-            t.customer_aws_account_id.clone(),
-            t.license_arn.clone(),
-        );
-        grouped.entry(key).or_default().push(t);
+        let product = by_code.get(t.product_code.as_str()).copied();
+        let who = product
+            .and_then(|p| {
+                customer_index(
+                    p,
+                    t.customer_identifier.as_deref(),
+                    t.customer_aws_account_id.as_deref(),
+                    t.license_arn.as_deref(),
+                )
+            })
+            .map_or_else(
+                || {
+                    Who::Unknown(
+                        t.customer_identifier.clone(),
+                        t.customer_aws_account_id.clone(),
+                        t.license_arn.clone(),
+                    )
+                },
+                Who::Known,
+            );
+        let line = grouped
+            .entry((t.product_code.clone(), who))
+            .or_default()
+            .entry(t.dimension.clone())
+            .or_default();
+        line.0 += t.micros;
+        line.1 += t.records;
     }
     let mut customers = Vec::new();
-    for ((product_code, identifier, account, license), lines) in grouped {
+    for ((product_code, who), lines) in grouped {
         let product = by_code.get(product_code.as_str()).copied();
-        let customer = product.and_then(|p| {
-            customer_of(
-                p,
-                identifier.as_deref(),
-                account.as_deref(),
-                license.as_deref(),
-            )
-        });
+        let customer = match who {
+            Who::Known(i) => product.and_then(|p| p.customers.get(i)),
+            Who::Unknown(..) => None,
+        };
+        let (identifier, account, license) = match (&who, customer) {
+            (_, Some(c)) => (
+                c.customer_identifier.as_ref().map(|x| x.to_string()),
+                c.customer_aws_account_id.as_ref().map(|x| x.to_string()),
+                c.license_arn.as_ref().map(|x| x.to_string()),
+            ),
+            (Who::Unknown(i, a, l), None) => (i.clone(), a.clone(), l.clone()),
+            (Who::Known(_), None) => (None, None, None),
+        };
         let free_trial = customer.is_some_and(|c| c.free_trial);
         let mut bill_lines = Vec::new();
-        for t in lines {
-            let metered = t.micros;
+        for (dimension, (metered, records)) in lines {
             let entitled = if free_trial {
                 metered
             } else {
-                customer.map_or(0, |c| entitled_micros(c, &t.dimension, month_start))
+                customer.map_or(0, |c| entitled_micros(c, &dimension, month_start))
             };
             let covered = metered.min(entitled);
             let billable = metered - covered;
-            let price = product.and_then(|p| p.prices.get(t.dimension.as_str()));
-            let amount = price.map(|p| Decimal::amount(billable * u128::from(p.micros())));
+            let price = product.and_then(|p| p.prices.get(dimension.as_str()));
+            let amount = match price {
+                Some(p) => Some(Decimal::amount(
+                    billable.checked_mul(u128::from(p.micros())).ok_or_else(|| {
+                        format!(
+                            "{dimension} of {product_code}: {} units at {p} are too large to price exactly",
+                            Decimal::quantity(billable)
+                        )
+                    })?,
+                )),
+                None => None,
+            };
             bill_lines.push(BillLine {
-                dimension: t.dimension.clone(),
+                dimension,
                 metered: Decimal::quantity(metered),
                 covered: Decimal::quantity(covered),
                 billable: Decimal::quantity(billable),
                 unit_price: price.map(|p| p.to_string()),
                 amount,
                 charge: amount.map(Decimal::cents),
-                records: t.records,
+                records,
             });
         }
         let charge = bill_lines
@@ -226,33 +263,45 @@ pub fn bill(
         .iter()
         .map(|c| c.charge)
         .fold(Decimal::zero_cents(), Decimal::plus);
-    Bill {
+    Ok(Bill {
         month: month.to_string(),
         currency: "USD",
         customers,
         charge,
-    }
+    })
+}
+
+/// Whom a ledger row's usage is billed to: a customer of the catalogue (by its place in the
+/// product's list), or the names on the row when they are no customer's.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    Known(usize),
+    Unknown(Option<String>, Option<String>, Option<String>),
 }
 
 /// The product's customer the ledger's names point at: by license, else identifier, else
 /// account (the way each integration keys its usage).
-fn customer_of<'a>(
-    product: &'a Product,
+fn customer_index(
+    product: &Product,
     identifier: Option<&str>,
     account: Option<&str>,
     license: Option<&str>,
-) -> Option<&'a Customer> {
+) -> Option<usize> {
+    let customers = &product.customers;
     if let Some(license) = license {
-        return product.customer_by_license(license);
+        return customers
+            .iter()
+            .position(|c| c.license_arn.as_deref() == Some(license));
     }
     if let Some(identifier) = identifier {
-        return product.customer_by_identifier(identifier);
+        return customers
+            .iter()
+            .position(|c| c.customer_identifier.as_deref() == Some(identifier));
     }
     let account = account?;
-    product
-        .customers
+    customers
         .iter()
-        .find(|c| c.customer_aws_account_id.as_deref() == Some(account))
+        .position(|c| c.customer_aws_account_id.as_deref() == Some(account))
 }
 
 /// Units of `dimension` the customer's entitlements cover in a month (millionths): every
@@ -303,6 +352,11 @@ mod tests {
 
     fn product(value: serde_json::Value) -> Product {
         serde_json::from_value(value).expect("a product")
+    }
+
+    /// The bill, which these cases can always compute.
+    fn bill(month: &str, totals: &[UsageTotal], products: &[Product], start: Instant) -> Bill {
+        super::bill(month, totals, products, start).expect("a bill")
     }
 
     const MARCH: &str = "2026-03-01T00:00:00Z";
@@ -423,6 +477,18 @@ mod tests {
             b.customers[0].lines[0].amount.unwrap().to_string(),
             "4294967293999999570513270.599999999999"
         );
+    }
+
+    #[test]
+    fn an_amount_beyond_exact_arithmetic_is_an_error_not_a_wrong_number() {
+        let p = product(json!({
+            "productCode": "p", "dimensions": ["users"], "prices": {"users": "9999999999.999999"},
+            "customers": [{"customerIdentifier": "c1"}]
+        }));
+        let mut t = total("c1", "users", "1", 1);
+        t.micros = u128::MAX / 1000;
+        let refused = super::bill("2026-03", &[t], &[p], march());
+        assert!(refused.is_err_and(|e| e.contains("too large to price exactly")));
     }
 
     #[test]

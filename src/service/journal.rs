@@ -24,7 +24,6 @@ pub(super) struct Call<'a> {
     /// The signature's caller, once the signature could be read.
     pub caller: Option<Caller>,
     pub verified: bool,
-    pub keep_body: bool,
     /// The operation and its decoded input, once the front door admitted the call.
     pub admitted: Option<(Operation, Map<String, Value>)>,
     pub status: u16,
@@ -40,12 +39,12 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
         .as_ref()
         .and_then(|i| i.get("ProductCode"))
         .and_then(Value::as_str)
-        .map(str::to_string);
+        .map(clipped);
     let customers = input.as_ref().map(customers_named).unwrap_or_default();
-    let request = if !call.keep_body {
-        None
-    } else if let Some(input) = input {
-        Some(kept_body(Value::Object(input), Some(call.req.body.len())))
+    // JSON read and written again grows by at most about 4x (numbers such as 9e15); CBOR more.
+    let sent_json = (call.door == FrontDoor::AwsJson).then(|| call.req.body.len() * 4);
+    let request = if let Some(input) = input {
+        Some(kept_body(Value::Object(input), sent_json))
     } else {
         // Not admitted (a malformed body, an unknown operation): the text as sent, if any.
         std::str::from_utf8(&call.req.body)
@@ -59,7 +58,7 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
             None,
             Some(JournalError {
                 code: e.kind.name().to_string(),
-                message: e.message,
+                message: clipped_to(&e.message, MAX_MESSAGE_BYTES),
             }),
             Vec::new(),
         ),
@@ -78,9 +77,9 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
         caller: call
             .caller
             .map(|c| JournalCaller {
-                identity: Some(c.identity().to_string()),
-                access_key_id: Some(c.access_key_id),
-                region: Some(c.region),
+                identity: Some(clipped(c.identity())),
+                access_key_id: Some(clipped(&c.access_key_id)),
+                region: Some(clipped(&c.region)),
             })
             .unwrap_or_default(),
         signature_verified: call.verified,
@@ -92,6 +91,24 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
         response,
         records_written,
     }
+}
+
+/// The longest name (product, customer, caller) an entry keeps: the model's names are at most
+/// 255 characters, so only a call that fails its own validation is cut.
+const MAX_NAME_BYTES: usize = 256;
+const MAX_MESSAGE_BYTES: usize = 2048;
+
+fn clipped(text: &str) -> String {
+    clipped_to(text, MAX_NAME_BYTES)
+}
+
+/// At most `max` bytes of `text`, cut on a character.
+fn clipped_to(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
 }
 
 /// The operation a call that was not admitted names (its target, or its path), if it is one.

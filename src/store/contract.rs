@@ -355,6 +355,16 @@ fn usage_queries_filter_and_keep_order<S: Store + ?Sized>(s: &mut S) -> Check {
         ..Default::default()
     })?;
     ensure!(limited == ["u3", "u1"], "limit, got {limited:?}");
+    let newest = ids(UsageQuery {
+        limit: 2,
+        newest_first: true,
+        product_code: Some("p".into()),
+        ..Default::default()
+    })?;
+    ensure!(
+        newest == ["u1", "u3"],
+        "the newest two of p, newest first, got {newest:?}"
+    );
     Ok(())
 }
 

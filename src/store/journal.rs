@@ -134,10 +134,10 @@ impl JournalQuery {
 
 /// A body as the journal keeps it: whole up to `MAX_KEPT_BODY_BYTES` of JSON text, else
 /// `{"truncated": true, "bytes": <size>, "start": "<the first bytes of its text>"}`.
-/// `sent_bytes` is the size it had on the wire, if known: a body sent in less than half the
-/// bound is kept without measuring its JSON (CBOR is at most about that much smaller).
-pub fn kept_body(body: Value, sent_bytes: Option<usize>) -> Value {
-    if sent_bytes.is_some_and(|n| n <= MAX_KEPT_BODY_BYTES / 2) {
+/// `json_bound` is a bound of its JSON text's size, if known: a body within the limit is
+/// then kept without writing it out to measure it.
+pub fn kept_body(body: Value, json_bound: Option<usize>) -> Value {
+    if json_bound.is_some_and(|n| n <= MAX_KEPT_BODY_BYTES) {
         return body;
     }
     let text = body.to_string();
@@ -151,15 +151,23 @@ pub fn kept_body(body: Value, sent_bytes: Option<usize>) -> Value {
     serde_json::json!({ "truncated": true, "bytes": text.len(), "start": &text[..end] })
 }
 
+/// Customer names an entry keeps at most (a valid batch names at most 25 customers, each
+/// with up to three names), and the longest name it keeps.
+const MAX_CUSTOMERS: usize = 75;
+const MAX_CUSTOMER_BYTES: usize = 256;
+
 /// The customers a request names: `CustomerIdentifier`, `CustomerAWSAccountId` and
-/// `LicenseArn` at its top level or in its `UsageRecords`, in order, each once.
+/// `LicenseArn` at its top level or in its `UsageRecords`, in order, each once; at most
+/// `MAX_CUSTOMERS`, each at most `MAX_CUSTOMER_BYTES` (longer ones are not names of a
+/// customer the mock could know, so they are left out).
 pub fn customers_named(input: &serde_json::Map<String, Value>) -> Vec<String> {
     const FIELDS: [&str; 3] = ["CustomerIdentifier", "CustomerAWSAccountId", "LicenseArn"];
     let mut found: Vec<String> = Vec::new();
     let mut take = |object: &serde_json::Map<String, Value>| {
         for field in FIELDS {
             if let Some(Value::String(s)) = object.get(field) {
-                if !s.is_empty() && !found.contains(s) {
+                let fits = found.len() < MAX_CUSTOMERS && s.len() <= MAX_CUSTOMER_BYTES;
+                if fits && !s.is_empty() && !found.contains(s) {
                     found.push(s.clone());
                 }
             }

@@ -121,13 +121,13 @@ impl Store for MemoryStore {
     }
 
     fn query_usage(&self, query: &UsageQuery) -> StoreResult<Vec<UsageEntry>> {
-        Ok(self
-            .ledger
-            .values()
-            .filter(|e| query.matches(e))
-            .take(query.limit)
-            .cloned()
-            .collect())
+        let matching = self.ledger.values().filter(|e| query.matches(e));
+        let chosen: Vec<&UsageEntry> = if query.newest_first {
+            matching.rev().take(query.limit).collect()
+        } else {
+            matching.take(query.limit).collect()
+        };
+        Ok(chosen.into_iter().cloned().collect())
     }
 
     fn usage_totals(
@@ -339,7 +339,10 @@ impl Store for MemoryStore {
     }
 
     fn clear(&mut self) -> StoreResult<()> {
+        // Journal numbers go on, as SQLite's AUTOINCREMENT does, so a cursor never repeats.
+        let journal_numbered = self.journal_numbered;
         *self = MemoryStore::with_retention(self.retention);
+        self.journal_numbered = journal_numbered;
         Ok(())
     }
 }

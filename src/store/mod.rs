@@ -148,6 +148,8 @@ pub struct UsageQuery {
     pub from: Option<Instant>,
     pub to: Option<Instant>,
     pub limit: usize,
+    /// The newest `limit` entries, newest first, instead of the oldest, oldest first.
+    pub newest_first: bool,
 }
 
 impl UsageQuery {
@@ -253,7 +255,8 @@ pub trait Store {
     fn insert_usages(&mut self, entries: &[UsageEntry]) -> StoreResult<()> {
         entries.iter().try_for_each(|e| self.insert_usage(e))
     }
-    /// Matching entries in the order they were recorded, at most `query.limit`.
+    /// Matching entries in the order they were recorded (or the reverse, `newest_first`), at
+    /// most `query.limit`.
     fn query_usage(&self, query: &UsageQuery) -> StoreResult<Vec<UsageEntry>>;
     /// The exact sums of the quantities of usage hours in `[from, to)` (of one product, if
     /// given) per product, customer (identifier, account, license) and dimension, ordered by

@@ -198,8 +198,8 @@ impl DurableObject for NamespaceObject {
             let (response, filled) =
                 complete_signatures(response, pending_signatures, &request.path).await;
             if let Some(store) = self.store.borrow().as_ref() {
-                for (placeholder, text) in filled {
-                    if let Err(e) = store.fill_in_journal(&placeholder, &text) {
+                for (placeholder, outcome) in filled {
+                    if let Err(e) = store.fill_in_journal(&placeholder, outcome) {
                         worker::console_error!("the journal kept a signature's placeholder: {e}");
                     }
                 }
@@ -684,13 +684,13 @@ impl IdSource for RandomIds {
 /// fraction of a millisecond), else Rust's. If both fail the answer is a retryable 500: the
 /// task is registered, and a retry of it answers as this call would have.
 ///
-/// Also answers each placeholder with what replaced it, for the request journal, which
-/// kept the answer as the step made it.
+/// Also answers each placeholder with its signature, or the error the call answered instead,
+/// for the request journal, which kept the answer as the step made it.
 async fn complete_signatures(
     mut response: HttpResponse,
     pending: Vec<PendingSignature>,
     path: &str,
-) -> (HttpResponse, Vec<(String, String)>) {
+) -> (HttpResponse, Vec<(String, Result<String, String>)>) {
     let mut filled = Vec::new();
     for p in pending {
         // A call refused after its signature was prepared answers no signature: none is made.
@@ -713,15 +713,12 @@ async fn complete_signatures(
                 crate::error::ErrorKind::InternalServiceErrorException,
                 "The signature could not be made. Retry: the task is registered, and a retry answers as this call would have.",
             );
-            filled.push((
-                p.placeholder,
-                "(the signature could not be made)".to_string(),
-            ));
+            filled.push((p.placeholder, Err(error.message.clone())));
             return (crate::gate::aws_error(path, &error, &request_id), filled);
         };
         let body = String::from_utf8_lossy(&response.body).replace(&p.placeholder, &signature);
         response.body = body.into_bytes();
-        filled.push((p.placeholder, signature));
+        filled.push((p.placeholder, Ok(signature)));
     }
     (response, filled)
 }

@@ -226,18 +226,31 @@ impl SqlStore {
         self.appended_events.set(false);
     }
 
-    /// Puts what replaced a placeholder in a call's answer after its step (a signature) into
-    /// the journal entry that kept the placeholder: one of the newest entries, since the
-    /// step that wrote it has just committed.
-    pub fn fill_in_journal(&self, placeholder: &str, text: &str) -> StoreResult<()> {
-        self.run(
-            "UPDATE journal SET doc = replace(doc, ?, ?) WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM journal) - 100 AND instr(doc, ?) > 0",
-            vec![
-                SqlStorageValue::String(placeholder.to_string()),
-                SqlStorageValue::String(text.to_string()),
-                SqlStorageValue::String(placeholder.to_string()),
-            ],
-        )
+    /// Completes the journal entry of a call whose answer got its signature after the step:
+    /// the signature in place of its placeholder, or, when none could be made, the error the
+    /// call answered instead. The entry is one of the newest, since its step has just
+    /// committed; the placeholder holds a random UUID, so it names one entry.
+    pub fn fill_in_journal(
+        &self,
+        placeholder: &str,
+        outcome: Result<String, String>,
+    ) -> StoreResult<()> {
+        const NEWEST: &str =
+            "seq > (SELECT COALESCE(MAX(seq), 0) FROM journal) - 100 AND instr(doc, ?) > 0";
+        match outcome {
+            Ok(signature) => self.run(
+                &format!("UPDATE journal SET doc = replace(doc, ?, ?) WHERE {NEWEST}"),
+                vec![text(placeholder), text(&signature), text(placeholder)],
+            ),
+            Err(message) => self.run(
+                &format!(
+                    "UPDATE journal SET status = 500, error = 'InternalServiceErrorException', \
+                     doc = json_set(json_remove(doc, '$.response', '$.recordsWritten'), '$.status', 500, \
+                     '$.error', json_object('code', 'InternalServiceErrorException', 'message', ?)) WHERE {NEWEST}"
+                ),
+                vec![text(&message), text(placeholder)],
+            ),
+        }
     }
 
     /// Whether events were appended since the last call.
@@ -487,14 +500,18 @@ impl Store for SqlStore {
             sql.push_str(" AND hour < ?");
             bindings.push(SqlStorageValue::Integer(to.millis()));
         }
-        sql.push_str(" ORDER BY seq LIMIT ?");
+        sql.push_str(if q.newest_first {
+            " ORDER BY seq DESC LIMIT ?"
+        } else {
+            " ORDER BY seq LIMIT ?"
+        });
         bindings.push(SqlStorageValue::Integer(q.limit as i64));
         let rows: Vec<Doc> = self.rows(&sql, bindings)?;
         rows.iter().map(|r| parse(&r.doc)).collect()
     }
 
     /// Sums in SQL: whole units and millionths apart, so that no sum can overflow SQLite's
-    /// 64-bit integers (a month of the largest quantities would).
+    /// 64-bit integers (a month of the largest quantities would), read back as text.
     fn usage_totals(
         &self,
         from: Instant,
@@ -508,8 +525,8 @@ impl Store for SqlStore {
             customer_account: Option<String>,
             license_arn: Option<String>,
             dimension: String,
-            units: i64,
-            micros: i64,
+            units: String,
+            micros: String,
             records: i64,
         }
         let mut bindings = vec![
@@ -527,15 +544,17 @@ impl Store for SqlStore {
             "product, customer_identifier, customer_account, license_arn, dimension";
         let rows: Vec<Row> = self.rows(
             &format!(
-                "SELECT {GROUP}, SUM(quantity_micros / 1000000) AS units, SUM(quantity_micros % 1000000) AS micros, COUNT(*) AS records \
+                "SELECT {GROUP}, CAST(SUM(quantity_micros / 1000000) AS TEXT) AS units, CAST(SUM(quantity_micros % 1000000) AS TEXT) AS micros, COUNT(*) AS records \
                  FROM ledger WHERE hour >= ? AND hour < ?{product_filter} GROUP BY {GROUP} ORDER BY {GROUP}"
             ),
             bindings,
         )?;
         rows.into_iter()
             .map(|r| {
-                let units = u128::try_from(r.units).map_err(fail)?;
-                let micros = u128::try_from(r.micros).map_err(fail)?;
+                // As text: a number comes back through JavaScript as a double, exact only to
+                // 2^53, which a month of large quantities passes.
+                let units: u128 = r.units.parse().map_err(fail)?;
+                let micros: u128 = r.micros.parse().map_err(fail)?;
                 Ok(UsageTotal {
                     product_code: r.product,
                     customer_identifier: r.customer_identifier,
@@ -781,8 +800,15 @@ impl Store for SqlStore {
     }
 
     fn clear_journal(&mut self) -> StoreResult<usize> {
-        let rows: Vec<Seq> = self.write_rows("DELETE FROM journal RETURNING seq", vec![])?;
-        Ok(rows.len())
+        #[derive(Deserialize)]
+        struct Count {
+            n: i64,
+        }
+        let counted: Vec<Count> = self.rows("SELECT COUNT(*) AS n FROM journal", vec![])?;
+        self.run("DELETE FROM journal", vec![])?;
+        Ok(counted
+            .first()
+            .map_or(0, |c| usize::try_from(c.n).unwrap_or(0)))
     }
 
     fn take_failure(&self) -> bool {
