@@ -4,7 +4,7 @@
 // isolate, so the profile covers both. Rust functions keep their names (the wasm has its
 // name section), SQLite shows as the native `exec`.
 //
-// Usage: node bench/profile.mjs [meter|batch|register] (npm run bench -- --profile batch)
+// Usage: node bench/profile.mjs [meter|repeat|batch|register] (npm run bench -- --profile batch)
 // Knobs: PROFILE_SECONDS (5), PROFILE_CONCURRENCY (16), PROFILE_TOP (30).
 // Prints the share of samples by kind (Rust, SQLite, JS glue, idle) and the functions with
 // the largest inclusive share; writes bench/results/<scenario>.cpuprofile, which Chrome's
@@ -18,7 +18,7 @@ import { Miniflare } from 'miniflare';
 import { COMPATIBILITY_DATE, workerDirectory } from '../lib/index.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SCENARIO = process.argv.find((a) => ['meter', 'batch', 'register'].includes(a)) ?? 'batch';
+const SCENARIO = process.argv.find((a) => ['meter', 'repeat', 'batch', 'register'].includes(a)) ?? 'batch';
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.PROFILE_CONCURRENCY ?? 16);
 const TOP = Number(process.env.PROFILE_TOP ?? 30);
@@ -59,6 +59,10 @@ function requests(ns) {
         ProductCode: 'prod', Timestamp: Date.now() / 1000, UsageDimension: `d${n % DIMENSIONS}`, UsageQuantity: 1,
       });
     },
+    // One MeterUsage, repeated: a lookup and, with the journal on, one entry per call.
+    repeat: () => post('MeterUsage', 'key-repeat', {
+      ProductCode: 'prod', Timestamp: start, UsageDimension: 'd0', UsageQuantity: 1,
+    }),
     register: () => post('RegisterUsage', '111122223333', {
       ProductCode: 'box', PublicKeyVersion: 1, Nonce: `task-${k++}`,
     }),

@@ -91,7 +91,7 @@ async function run(argv) {
     } else {
       lines.push(`  namespaces: METERING_MOCK_URL=${mock.url} METERING_MOCK_ADMIN_TOKEN=… npx metering-mock ns create <name>`);
     }
-    lines.push('', `  control API: ${mock.url}/_mock/health, /_mock/products, /_mock/usage, …`);
+    lines.push('', `  dashboard: ${mock.url}/_mock/ui/`, `  control API: ${mock.url}/_mock/health, /_mock/products, /_mock/usage, …`);
     if (!['127.0.0.1', 'localhost', '::1'].includes(mock.host) && !adminToken) {
       lines.push('', `  warning: listening on ${mock.host} without --admin-token: anyone who can reach this machine can use and change the mock`);
     }

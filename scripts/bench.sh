@@ -5,7 +5,7 @@
 # the baseline) against MeterUsage and BatchMeterUsage calls that go to the namespace's
 # Durable Object: req/s, p50/p99 latency and their ratios to the baseline. Results go to
 # stdout and bench/results/latest.json. BENCH_SECONDS and BENCH_CONCURRENCY (and the other
-# BENCH_* knobs in bench/run.mjs) tune the run. `--profile meter|batch|register` runs
+# BENCH_* knobs in bench/run.mjs) tune the run. `--profile meter|repeat|batch|register` runs
 # bench/profile.mjs instead: a CPU profile of the worker while it answers that call.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -73,7 +73,8 @@ async function serve(options) {
   };
   let mock = await start();
   console.log(`metering-mock listening on ${mock.url}`);
-  console.log(`  npm start: the package's runner${options.watch ? ', rebuilt when src/ changes' : ''}; state in ${options.persist}; Ctrl-C stops`);
+  console.log(`  npm start: the package's runner${options.watch ? ', rebuilt when src/ or ui/ changes' : ''}; state in ${options.persist}; Ctrl-C stops`);
+  console.log(`  dashboard: ${mock.url}/_mock/ui/`);
   let timer;
   let building = Promise.resolve();
   const watchers = [];
