@@ -130,6 +130,19 @@ struct RowId {
     rowid: i64,
 }
 
+/// A `COUNT(*) AS n`.
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+impl Count {
+    fn of(rows: &[Count]) -> usize {
+        rows.first()
+            .map_or(0, |c| usize::try_from(c.n).unwrap_or(0))
+    }
+}
+
 #[derive(Deserialize)]
 struct Due {
     due: Option<i64>,
@@ -758,10 +771,6 @@ impl Store for SqlStore {
             filter.push_str(" AND received_at < ?");
             bindings.push(SqlStorageValue::Integer(to.millis()));
         }
-        #[derive(Deserialize)]
-        struct Count {
-            n: i64,
-        }
         let counted: Vec<Count> = self.rows(
             &format!("SELECT COUNT(*) AS n FROM journal{filter}"),
             bindings.clone(),
@@ -792,23 +801,15 @@ impl Store for SqlStore {
             });
         }
         Ok(JournalPage {
-            total: counted
-                .first()
-                .map_or(0, |c| usize::try_from(c.n).unwrap_or(0)),
+            total: Count::of(&counted),
             entries,
         })
     }
 
     fn clear_journal(&mut self) -> StoreResult<usize> {
-        #[derive(Deserialize)]
-        struct Count {
-            n: i64,
-        }
         let counted: Vec<Count> = self.rows("SELECT COUNT(*) AS n FROM journal", vec![])?;
         self.run("DELETE FROM journal", vec![])?;
-        Ok(counted
-            .first()
-            .map_or(0, |c| usize::try_from(c.n).unwrap_or(0)))
+        Ok(Count::of(&counted))
     }
 
     fn take_failure(&self) -> bool {
