@@ -174,12 +174,16 @@ impl DurableObject for NamespaceObject {
         let Step {
             store,
             request,
+            deployment,
             bucket,
             response,
             credited,
             pending_signatures,
             ..
         } = step;
+        // The mock's own tests of the fallback: signing as if WebCrypto had failed.
+        let without_webcrypto =
+            deployment.storage_faults && request.header("x-mock-fail-webcrypto").is_some();
         *self.rate.borrow_mut() = bucket;
         let request_id = response
             .as_ref()
@@ -195,8 +199,13 @@ impl DurableObject for NamespaceObject {
         };
         *self.store.borrow_mut() = Some(store);
         let response = if committed && !pending_signatures.is_empty() {
-            let (response, filled) =
-                complete_signatures(response, pending_signatures, &request.path).await;
+            let (response, filled) = complete_signatures(
+                response,
+                pending_signatures,
+                &request.path,
+                without_webcrypto,
+            )
+            .await;
             if let Some(store) = self.store.borrow().as_ref() {
                 for (placeholder, outcome) in filled {
                     if let Err(e) = store.fill_in_journal(&placeholder, outcome) {
@@ -690,6 +699,7 @@ async fn complete_signatures(
     mut response: HttpResponse,
     pending: Vec<PendingSignature>,
     path: &str,
+    without_webcrypto: bool,
 ) -> (HttpResponse, Vec<(String, Result<String, String>)>) {
     let mut filled = Vec::new();
     for p in pending {
@@ -697,7 +707,12 @@ async fn complete_signatures(
         if !String::from_utf8_lossy(&response.body).contains(&p.placeholder) {
             continue;
         }
-        let signature = match webcrypto_sign(&p.pkcs8, &p.signing_input).await {
+        let made = if without_webcrypto {
+            Err("WebCrypto left out by x-mock-fail-webcrypto".to_string())
+        } else {
+            webcrypto_sign(&p.pkcs8, &p.signing_input).await
+        };
+        let signature = match made {
             Ok(raw) => Ok(compact_jws(&p.signing_input, &raw)),
             Err(e) => {
                 worker::console_error!("WebCrypto signing failed, signing in wasm: {e}");

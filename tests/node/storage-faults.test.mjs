@@ -121,3 +121,37 @@ test('without TEST_STORAGE_FAULTS the header does nothing', async (t) => {
   const r = await send(url, { aws: 'MeterUsage', body: { ProductCode: 'prod', Timestamp: NOW_SECONDS, UsageDimension: 'd0', UsageQuantity: 1 }, failWrite: 1 });
   assert.equal(r.status, 200, r.text);
 });
+
+test('RegisterUsage signs in Rust when WebCrypto fails, and the signature verifies', async (t) => {
+  const mock = await startEphemeralMock({ vars: { TEST_STORAGE_FAULTS: '1' } });
+  t.after(() => mock.stop());
+  const url = namespaceUrl(mock, 'signing');
+  await createProduct(url, { productCode: 'box', dimensions: ['vcpu'], customers: [{ customerAWSAccountId: '111122223333' }] });
+  const register = (nonce, headers = {}) => fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'AWSMPMeteringService.RegisterUsage',
+      ...authHeaders({ accessKeyId: '111122223333' }),
+      ...headers,
+    },
+    body: JSON.stringify({ ProductCode: 'box', PublicKeyVersion: 1, Nonce: nonce }),
+  }).then(async (r) => ({ status: r.status, json: await r.json() }));
+  const fallback = await register('task-fallback', { 'x-mock-fail-webcrypto': '1' });
+  assert.equal(fallback.status, 200, JSON.stringify(fallback.json));
+  const usual = await register('task-webcrypto');
+  assert.equal(usual.status, 200, JSON.stringify(usual.json));
+  const pem = await (await fetch(`${url}/_mock/keys/1`)).text();
+  const { importSPKI, jwtVerify } = await import('jose');
+  const key = await importSPKI(pem, 'PS256');
+  for (const [answer, nonce] of [[fallback, 'task-fallback'], [usual, 'task-webcrypto']]) {
+    const { payload } = await jwtVerify(answer.json.Signature, key, { algorithms: ['PS256'] });
+    assert.equal(payload.nonce, nonce);
+  }
+  // The journal holds the signature the caller got, made either way.
+  const journal = await (await fetch(`${url}/_mock/requests?operation=RegisterUsage`)).json();
+  assert.deepEqual(
+    journal.requests.map((r) => r.response.Signature).sort(),
+    [fallback.json.Signature, usual.json.Signature].sort(),
+  );
+});
