@@ -123,6 +123,10 @@ async function up(branch, values, log) {
     log(`  on failure, a Worker this run created is deleted: wrangler delete --name ${name} --force`);
     return;
   }
+  // Checked before anything is deployed, as ns create checks it before creating.
+  if (values['github-output'] && !process.env.GITHUB_OUTPUT) {
+    throw new UsageError('--github-output needs GITHUB_OUTPUT (set by GitHub Actions)');
+  }
   const token = adminToken(name, process.env.PREVIEW_SECRET);
   let existed = exists(name, log);
   if (existed && values.fresh) {
@@ -157,7 +161,10 @@ async function up(branch, values, log) {
       { env: { ...process.env, METERING_MOCK_ADMIN_TOKEN: token }, out: (line) => out.push(line), err: (line) => out.push(line) },
     );
     const text = out.join('\n');
-    if (code !== 0 && !/exists/.test(text)) throw new Error(`seeding the demo namespace failed: ${text}`);
+    // Only the registry's own answer means the namespace is there; a usage error's help text
+    // also says "exists" (--if-exists).
+    const kept = code === 1 && /namespace 'demo' exists \(HTTP 409\)/.test(text);
+    if (code !== 0 && !kept) throw new Error(`seeding the demo namespace failed: ${text}`);
     log(code === 0 ? text : 'namespace demo exists (kept)');
   } catch (e) {
     throw undo(e.message);

@@ -107,6 +107,12 @@ test('up deploys with the token as a secret of the deployment, seeds demo, and i
   const again = await preview(['up', BRANCH]);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /namespace demo exists \(kept\)/);
+  // Without GITHUB_OUTPUT, --github-output is refused before anything is deployed.
+  const deploysBefore = state().workers[name].deploys;
+  const noOutput = await preview(['up', BRANCH, '--github-output'], { GITHUB_OUTPUT: '' });
+  assert.equal(noOutput.code, 2, noOutput.stdout);
+  assert.match(noOutput.stderr, /--github-output needs GITHUB_OUTPUT/);
+  assert.equal(state().workers[name].deploys, deploysBefore);
   assert.equal(state().workers[name].deploys, 2);
   assert.equal((await demoNamespace()).accessKeyId, demo.accessKeyId, 'a redeploy keeps the preview\'s state');
 
