@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import threading
-import time
 import urllib.request
 
 import pytest
@@ -30,16 +29,21 @@ def metering_mock():
         start_new_session=True,
     )
     endpoint = None
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while endpoint is None and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        match = re.search(r"listening on (http://\S+)", line)
-        if match:
-            endpoint = match.group(1)
+    # readline() blocks: a mock that prints nothing is ended by the timer, which ends the read.
+    watchdog = threading.Timer(START_TIMEOUT_SECONDS, os.killpg, (process.pid, signal.SIGKILL))
+    watchdog.start()
+    try:
+        while endpoint is None:
+            line = process.stdout.readline()
+            if not line:
+                break
+            match = re.search(r"listening on (http://\S+)", line)
+            if match:
+                endpoint = match.group(1)
+    finally:
+        watchdog.cancel()
     if endpoint is None:
-        os.killpg(process.pid, signal.SIGKILL)
+        stop(process)
         raise RuntimeError("metering-mock did not start: " + (process.stdout.read() or ""))
     # Keep reading what it prints, so a full pipe never blocks it.
     threading.Thread(target=process.stdout.read, daemon=True).start()
@@ -52,14 +56,27 @@ def metering_mock():
     }
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
-    yield endpoint
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=10)
+    try:
+        yield endpoint
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        stop(process)
+
+
+def stop(process):
+    """Ends the mock's process group: SIGTERM, then SIGKILL if it is still there after 10 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture

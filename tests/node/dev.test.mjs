@@ -31,10 +31,15 @@ async function startDev(args) {
     const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${ms} ms:\n${output}`)), ms);
     waiters.push({ pattern, resolve: () => { clearTimeout(timer); resolve(); } });
   });
-  await Promise.race([
-    waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 30_000),
-    exited.then(({ code }) => { throw new Error(`dev.mjs exited ${code}:\n${output}`); }),
-  ]);
+  try {
+    await Promise.race([
+      waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 30_000),
+      exited.then(({ code }) => { throw new Error(`dev.mjs exited ${code}:\n${output}`); }),
+    ]);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)[1];
   return {
     url,

@@ -32,11 +32,20 @@ const meter = (endpoint, quantity = 1) => client(endpoint).send(new MeterUsageCo
 }));
 
 /** Starts the CLI; resolves with its first line's URL, the child and its output so far. */
+/** CLIs still running: a test that fails before it stops its CLI leaves it to after(). */
+const running = new Set();
+after(() => {
+  for (const child of running) {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+});
+
 function startCli(args, { cwd = ROOT, env = process.env, command = [process.execPath, CLI] } = {}) {
   // Its own process group: npx does not pass signals on to the mock it starts.
   const child = spawn(command[0], [...command.slice(1), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  running.add(child);
   let output = '';
-  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise((resolve) => child.once('exit', (code) => { running.delete(child); resolve(code); }));
   const url = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no address within 60 s:\n${output}`)), 60_000);
     const read = (d) => {

@@ -66,9 +66,33 @@ test('pull requests from forks get no preview, and a preview run is one at a tim
   const preview = readFileSync(join(WORKFLOWS, 'preview.yml'), 'utf8');
   assert.equal(preview.match(/github\.event\.pull_request\.head\.repo\.full_name == github\.repository/g)?.length, 2);
   assert.match(preview, /group: preview-\$\{\{ github\.event\.pull_request\.number \}\}/);
-  // The branch name reaches the shell as a variable, never spliced into a script.
-  assert.doesNotMatch(preview, /run:.*\$\{\{ github\.head_ref \}\}/);
+  // The branch name reaches the shell as a variable, never spliced into a script: no
+  // expression of it in any run: script, one line or a block.
+  const scripts = runScripts(preview);
+  assert.ok(scripts.length >= 2 && scripts.some((s) => s.includes('\n')), 'the run: scripts are read, blocks included');
+  for (const script of scripts) {
+    assert.doesNotMatch(script, /\$\{\{[^}]*(head_ref|head\.ref|\.title|\.body)[^}]*\}\}/, script);
+  }
 });
+
+/** The text of every `run:` of a workflow: the rest of its line, and a `|` or `>` block's lines. */
+function runScripts(yaml) {
+  const lines = yaml.split('\n');
+  const scripts = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\s*)(?:- )?run:\s*(.*)$/.exec(lines[i]);
+    if (!m) continue;
+    if (!/^[|>]/.test(m[2])) {
+      scripts.push(m[2]);
+      continue;
+    }
+    const indent = m[1].length;
+    const block = [];
+    while (i + 1 < lines.length && (lines[i + 1].trim() === '' || lines[i + 1].search(/\S/) > indent)) block.push(lines[++i]);
+    scripts.push(block.join('\n'));
+  }
+  return scripts;
+}
 
 test('secrets stay apart: previews in a preview environment, production only in production, never an open deployment', () => {
   const preview = readFileSync(join(WORKFLOWS, 'preview.yml'), 'utf8');
