@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMock } from '../lib/index.mjs';
+import { authHeaders } from '../tests/node/harness.mjs';
 
 const PREFILL = Number(process.env.BENCH_PREFILL ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -20,10 +21,6 @@ const CUSTOMERS = 1000;
 const DIMENSIONS = 25;
 const HOURS = 20;
 const KEYS_PER_PRODUCT = CUSTOMERS * DIMENSIONS * HOURS;
-const AUTH = (key) => ({
-  authorization: `AWS4-HMAC-SHA256 Credential=${key}/20260320/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-date, Signature=00`,
-  'x-amz-date': '20260320T120000Z',
-});
 
 const dimension = (i) => `d${i}`;
 const customer = (i) => `c${i}`;
@@ -43,7 +40,7 @@ function record(key) {
 async function call(endpoint, operation, body, key = 'prefill') {
   const r = await fetch(endpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSMPMeteringService.${operation}`, ...AUTH(key) },
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSMPMeteringService.${operation}`, ...authHeaders({ accessKeyId: key }) },
     body: JSON.stringify(body),
   });
   const text = await r.text();

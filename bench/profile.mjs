@@ -15,7 +15,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { Miniflare } from 'miniflare';
-import { COMPATIBILITY_DATE, workerDirectory } from '../lib/index.mjs';
+import { Control, workerDirectory, workerOptions } from '../lib/index.mjs';
+import { authHeaders } from '../tests/node/harness.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SCENARIO = process.argv.find((a) => ['meter', 'repeat', 'batch', 'register'].includes(a)) ?? 'batch';
@@ -25,11 +26,7 @@ const TOP = Number(process.env.PROFILE_TOP ?? 30);
 const CUSTOMERS = 1000;
 const DIMENSIONS = 25;
 
-const auth = (key) => ({
-  'content-type': 'application/x-amz-json-1.1',
-  authorization: `AWS4-HMAC-SHA256 Credential=${key}/20260320/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-date, Signature=00`,
-  'x-amz-date': '20260320T120000Z',
-});
+const auth = (key) => ({ 'content-type': 'application/x-amz-json-1.1', ...authHeaders({ accessKeyId: key }) });
 
 /** The scenario's next request: always new usage (or a new task), as in bench/run.mjs. */
 function requests(ns) {
@@ -140,37 +137,19 @@ function summarize(profile) {
 
 async function main() {
   const dir = workerDirectory();
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: join(dir, 'index.js'),
-    modulesRoot: dir,
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    compatibilityDate: COMPATIBILITY_DATE,
-    durableObjects: {
-      NAMESPACES: { className: 'NamespaceObject', useSQLite: true },
-      REGISTRY: { className: 'RegistryObject', useSQLite: true },
-    },
-    host: '127.0.0.1',
-    port: 0,
-    inspectorPort: 0,
-  });
+  const mf = new Miniflare({ ...workerOptions(dir), host: '127.0.0.1', port: 0, inspectorPort: 0 });
   try {
     const url = (await mf.ready).origin;
     const ns = `${url}/ns/profile`;
-    const control = async (method, path, body) => {
-      const r = await fetch(`${ns}/_mock${path}`, {
-        method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body),
-      });
-      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-    };
-    await control('POST', '/reset');
-    await control('POST', '/products', {
+    const control = new Control(ns);
+    await control.reset();
+    await control.putProduct({
       productCode: 'prod',
       dimensions: Array.from({ length: DIMENSIONS }, (_, i) => `d${i}`),
       customers: Array.from({ length: CUSTOMERS }, (_, i) => ({ customerIdentifier: `c${i}` })),
     });
-    await control('POST', '/products', { productCode: 'box', dimensions: ['vcpu'], customers: [{ customerAWSAccountId: '111122223333' }] });
-    await control('POST', '/keys');
+    await control.putProduct({ productCode: 'box', dimensions: ['vcpu'], customers: [{ customerAWSAccountId: '111122223333' }] });
+    await control.request('POST', '/keys');
     const next = requests(ns);
     await load(1, next); // warm-up
     const inspector = await inspectorOf(mf);

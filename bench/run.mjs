@@ -58,6 +58,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { MarketplaceMeteringClient, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { authHeaders, createProduct, control, startMock } from '../tests/node/harness.mjs';
+import { startMock as startPackageMock } from '../lib/index.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -622,7 +623,6 @@ const RUNNERS = {
   package: {
     label: 'package runner (Miniflare API)',
     start: async ({ vars } = {}) => {
-      const { startMock: startPackageMock } = await import('../lib/index.mjs');
       const mock = await startPackageMock({ vars });
       return { url: mock.url, stop: () => mock.stop() };
     },

@@ -80,22 +80,23 @@ async function run(argv) {
   }
   console.log(`metering-mock listening on ${mock.url}`);
   if (!values.quiet) {
+    // The variables an SDK or CLI process needs (credentials only for an open mock).
+    const endpoints = ['AWS_ENDPOINT_URL_MARKETPLACE_METERING', 'AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE'];
+    const exported = Object.entries(mock.env).filter(([k]) => !adminToken || endpoints.includes(k));
     const lines = [
       `  version ${VERSION}; state: ${persist ? persist : 'in memory'}; ${adminToken ? 'locked (ADMIN_TOKEN set)' : 'open'}; Ctrl-C stops`,
       '',
-      '  export AWS_ENDPOINT_URL_MARKETPLACE_METERING=' + mock.url,
-      '  export AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE=' + mock.url,
+      `  export ${exported.map(([k, v]) => `${k}=${v}`).join(' ')}`,
     ];
-    if (!adminToken) {
-      lines.push('  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1');
-    } else {
+    if (adminToken) {
       lines.push(`  namespaces: METERING_MOCK_URL=${mock.url} METERING_MOCK_ADMIN_TOKEN=… npx metering-mock ns create <name>`);
     }
     lines.push('', `  dashboard: ${mock.url}/_mock/ui/`, `  control API: ${mock.url}/_mock/health, /_mock/products, /_mock/usage, …`);
-    if (!['127.0.0.1', 'localhost', '::1'].includes(mock.host) && !adminToken) {
-      lines.push('', `  warning: listening on ${mock.host} without --admin-token: anyone who can reach this machine can use and change the mock`);
-    }
     console.log(lines.join('\n'));
+  }
+  // Not hidden by --quiet: the mode CI and test fixtures run it in.
+  if (!['127.0.0.1', 'localhost', '::1'].includes(mock.host) && !adminToken) {
+    console.error(`metering-mock: warning: listening on ${mock.host} without --admin-token: anyone who can reach this machine can use and change the mock`);
   }
   // Ctrl-C or SIGTERM: Miniflare's own exit hook stops the runtime and exits (130 / 143).
   await new Promise((resolve) => {

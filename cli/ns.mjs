@@ -11,7 +11,7 @@ import { namespaceFor, NAME_PATTERN } from './names.mjs';
 // The mock checks the rest of a seed file and names the path of a problem.
 import { readSeedFile as readSeed } from '../lib/index.mjs';
 
-const USAGE = `Usage: npm run ns -- <command> [options]   (or: node cli/ns.mjs <command> …)
+const USAGE = `Usage: npx metering-mock ns <command> [options]   (in this repository: npm run ns -- <command> …)
 
 Commands:
   create [<name>]   provision a namespace; prints its endpoint and credentials
@@ -305,7 +305,7 @@ export async function main(argv, { env = process.env, fetchFn = fetch, out = con
       case 'seed': await seedCommand(ctx); break;
       case 'name':
         if (!positionals[1]) fail('name needs a branch: name <branch>');
-        out(namespaceFor(positionals[1], { prefix: values.prefix }));
+        out(targetName({ branch: positionals[1], prefix: values.prefix }, []));
         break;
       default: fail(`unknown command '${command}'`);
     }

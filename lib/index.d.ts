@@ -213,6 +213,8 @@ export interface Mock {
 }
 
 export function startMock(options?: StartOptions): Promise<Mock>;
+/** Miniflare's options for the built worker in `dir` (its modules and Durable Objects). */
+export function workerOptions(dir: string): Record<string, unknown>;
 export function readSeedFile(path: string): SeedDocument;
 export function workerDirectory(): string;
 export const VERSION: string;

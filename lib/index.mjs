@@ -24,6 +24,21 @@ export function workerDirectory() {
   throw new Error(`no built worker in ${join(PACKAGE_ROOT, 'dist', 'worker')} (in a checkout: bash scripts/build.sh)`);
 }
 
+/** Miniflare's options for the built worker in `dir`: its modules and Durable Objects. */
+export function workerOptions(dir) {
+  return {
+    modules: true,
+    scriptPath: join(dir, 'index.js'),
+    modulesRoot: dir,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    compatibilityDate: COMPATIBILITY_DATE,
+    durableObjects: {
+      NAMESPACES: { className: 'NamespaceObject', useSQLite: true },
+      REGISTRY: { className: 'RegistryObject', useSQLite: true },
+    },
+  };
+}
+
 /** An answer of the control API that was not a success. */
 export class MockError extends Error {
   constructor(method, path, status, body) {
@@ -81,7 +96,8 @@ export class Control {
   /** Ledger records; filters: productCode (or product), customer, dimension, from, to, limit. */
   async usage(filters) { return (await this.request('GET', `/usage${query(filters)}`)).records; }
   /**
-   * The request journal, newest first: `{total, count, requests, nextCursor}`; filters:
+   * The request journal, newest first: `{total, count, requests, nextCursor}` (at most 200 a
+   * page); filters:
    * operation, status (a code, 'ok' or 'error'), error, product, customer, from, to, limit,
    * before (a nextCursor).
    */
@@ -139,16 +155,8 @@ export async function startMock(options = {}) {
   if (adminToken) bindings.ADMIN_TOKEN = adminToken;
   if (accessLog) bindings.ACCESS_LOG = '1';
   const mf = new Miniflare({
+    ...workerOptions(dir),
     ...(name ? { name } : {}),
-    modules: true,
-    scriptPath: join(dir, 'index.js'),
-    modulesRoot: dir,
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    compatibilityDate: COMPATIBILITY_DATE,
-    durableObjects: {
-      NAMESPACES: { className: 'NamespaceObject', useSQLite: true },
-      REGISTRY: { className: 'RegistryObject', useSQLite: true },
-    },
     durableObjectsPersist: persist ? resolve(persist) : false,
     bindings,
     host,

@@ -75,6 +75,9 @@ async function serve(options) {
   console.log(`metering-mock listening on ${mock.url}`);
   console.log(`  npm start: the package's runner${options.watch ? ', rebuilt when src/ or ui/ changes' : ''}; state in ${options.persist}; Ctrl-C stops`);
   console.log(`  dashboard: ${mock.url}/_mock/ui/`);
+  if (!['127.0.0.1', 'localhost', '::1'].includes(options.host) && !options.vars.ADMIN_TOKEN) {
+    console.error(`metering-mock: warning: listening on ${options.host} without ADMIN_TOKEN: anyone who can reach this machine can use and change the mock`);
+  }
   let timer;
   let building = Promise.resolve();
   const watchers = [];
