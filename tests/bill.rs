@@ -5,7 +5,6 @@
 mod common;
 
 use common::{at, Mock};
-use metering_mock::domain::time::Instant;
 use serde_json::{json, Value};
 
 /// A product `p` priced per user and per GB, with c1 (a 10-user contract) and c2.
@@ -251,5 +250,4 @@ fn bad_parameters_and_bad_prices_are_refused() {
         let message = a.body["error"].as_str().unwrap_or_default();
         assert!(message.contains(says), "{prices}: {message}");
     }
-    let _ = Instant(0);
 }

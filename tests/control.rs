@@ -392,6 +392,15 @@ fn usage_can_be_filtered() {
         3
     );
     assert_eq!(m.usage("limit=2").len(), 2);
+    let mut dimensions = |query: &str| -> Vec<String> {
+        m.usage(query)
+            .iter()
+            .map(|r| r["dimension"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(dimensions("order=oldest&limit=2"), ["users", "users"]);
+    assert_eq!(dimensions("order=newest&limit=2"), ["hosts", "gb"]);
+    assert_eq!(m.control("GET", "/usage?order=sideways", None).status, 400);
 }
 
 #[test]

@@ -60,7 +60,7 @@ function el(tag, attributes = {}, ...children) {
 const $ = (id) => document.getElementById(id);
 
 /** A table: columns are { label, value(row) → text or node, num? }; rows may be clickable. */
-function table(columns, rows, { empty = 'Nothing yet.', onOpen, caption } = {}) {
+function table(columns, rows, { empty = 'Nothing yet.', onOpen } = {}) {
   if (rows.length === 0) return el('p', { class: 'empty' }, empty);
   const head = el('tr', {}, columns.map((c) => el('th', { scope: 'col', class: c.num ? 'num' : undefined }, c.label)));
   const body = rows.map((row) => {
@@ -72,7 +72,7 @@ function table(columns, rows, { empty = 'Nothing yet.', onOpen, caption } = {}) 
       onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onOpen(row); } },
     }, cells);
   });
-  return el('table', {}, caption ? el('caption', { class: 'visually-hidden' }, caption) : null, el('thead', {}, head), el('tbody', {}, body));
+  return el('table', {}, el('thead', {}, head), el('tbody', {}, body));
 }
 
 function show(id, node) {
@@ -134,7 +134,7 @@ const views = {
       { label: 'License', value: (r) => r.customer.licenseArn ?? '' },
       { label: 'Subscription', value: (r) => r.customer.subscription ?? 'subscribed' },
       { label: 'Free trial', value: (r) => (r.customer.freeTrial ? 'yes' : '') },
-      { label: 'Entitlements', value: (r) => (r.customer.entitlements ?? []).map((e) => `${e.dimension}: ${Object.values(e.value)[0]}`).join(', '), num: false },
+      { label: 'Entitlements', value: (r) => (r.customer.entitlements ?? []).map((e) => `${e.dimension}: ${Object.values(e.value)[0]}`).join(', ') },
     ], customers, { empty: 'No products yet: create one under Actions.' }));
   },
 

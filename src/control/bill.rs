@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{bad, ok, store_err, Answer};
+use super::{bad, internal, ok, store_err, Answer};
 use crate::domain::bill::{self, month_range};
 use crate::namespace::Namespace;
 use crate::protocol::http::{percent_encode, HttpRequest};
@@ -30,11 +30,7 @@ pub fn preview<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) 
     }
     let month = match month {
         Some(m) => m,
-        None => ns
-            .now()
-            .map_err(|e| super::ControlError(500, e.message))?
-            .to_rfc3339()[..7]
-            .to_string(),
+        None => ns.now().map_err(internal)?.to_rfc3339()[..7].to_string(),
     };
     let (from, to) = month_range(&month)
         .ok_or_else(|| bad(format!("month must be YYYY-MM (2026-11), not '{month}'")))?;

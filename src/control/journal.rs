@@ -10,8 +10,8 @@ use crate::protocol::http::HttpRequest;
 use crate::store::journal::{JournalEntry, JournalQuery};
 use crate::store::Store;
 
-/// Entries one page holds at most (and by default).
-const MAX_PAGE: usize = 1000;
+/// Entries one page holds at most (an entry is up to about 40 KiB) and by default.
+const MAX_PAGE: usize = 200;
 const DEFAULT_PAGE: usize = 100;
 
 const FILTERS: &str =

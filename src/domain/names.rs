@@ -144,14 +144,17 @@ name_type!(
 );
 
 name_type!(
-    /// An absolute http:// or https:// URL without white space (where the mock sends a
-    /// buyer or POSTs a notification; which hosts are allowed is the gate's outbound policy).
+    /// An absolute http:// or https:// URL without white space, of at most 2048 characters
+    /// (where the mock sends a buyer or POSTs a notification, and what each event's
+    /// deliveries repeat; which hosts are allowed is the gate's outbound policy).
     HttpUrl,
     |t| {
         let rest = t.strip_prefix("http://").or_else(|| t.strip_prefix("https://"));
-        rest.is_some_and(|rest| !rest.is_empty()) && !t.chars().any(char::is_whitespace)
+        t.len() <= 2048
+            && rest.is_some_and(|rest| !rest.is_empty())
+            && !t.chars().any(char::is_whitespace)
     },
-    "must be an http:// or https:// URL"
+    "must be an http:// or https:// URL of at most 2048 characters"
 );
 
 impl From<TwelveDigitAccountId> for AccountId {
@@ -185,6 +188,9 @@ mod tests {
             .is_ok());
         assert!("agmt-1/x_y".parse::<AgreementId>().is_ok());
         assert!("https://example.com/x".parse::<HttpUrl>().is_ok());
+        assert!(format!("https://x/{}", "a".repeat(2038))
+            .parse::<HttpUrl>()
+            .is_ok());
     }
 
     #[test]
@@ -204,6 +210,9 @@ mod tests {
             "javascript:alert(1)".parse::<HttpUrl>().err(),
             "http://".parse::<HttpUrl>().err(),
             "http://a b".parse::<HttpUrl>().err(),
+            format!("https://x/{}", "a".repeat(2039))
+                .parse::<HttpUrl>()
+                .err(),
         ];
         for (i, error) in refused.into_iter().enumerate() {
             let error = error.unwrap_or_else(|| panic!("case {i} was accepted"));

@@ -158,7 +158,6 @@ pub fn disabled_in_region() -> ServiceError {
     )
 }
 
-/// Runs an operation on its decoded input, unless a queued fault answers for it.
 /// An operation's answer, and the ledger records it wrote (what the request journal shows).
 #[derive(Debug, PartialEq)]
 pub struct Dispatched {
@@ -176,6 +175,7 @@ impl From<Value> for Dispatched {
     }
 }
 
+/// Runs an operation on its decoded input, unless a queued fault answers for it.
 pub fn dispatch<S: Store + ?Sized>(
     operation: Operation,
     input: &Map<String, Value>,

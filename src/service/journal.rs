@@ -11,7 +11,7 @@ use crate::protocol::awsjson::Operation;
 use crate::protocol::http::HttpRequest;
 use crate::protocol::sigv4::Caller;
 use crate::store::journal::{
-    customers_named, kept_body, JournalCaller, JournalEntry, JournalError,
+    clipped, customers_named, kept_body, JournalCaller, JournalEntry, JournalError,
 };
 
 /// Everything `aws()` learnt of a call by the time it answered.
@@ -39,7 +39,7 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
         .as_ref()
         .and_then(|i| i.get("ProductCode"))
         .and_then(Value::as_str)
-        .map(clipped);
+        .map(name);
     let customers = input.as_ref().map(customers_named).unwrap_or_default();
     // JSON read and written again grows by at most about 4x (numbers such as 9e15); CBOR more.
     let sent_json = (call.door == FrontDoor::AwsJson).then(|| call.req.body.len() * 4);
@@ -58,7 +58,7 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
             None,
             Some(JournalError {
                 code: e.kind.name().to_string(),
-                message: clipped_to(&e.message, MAX_MESSAGE_BYTES),
+                message: clipped(&e.message, MAX_MESSAGE_BYTES).to_string(),
             }),
             Vec::new(),
         ),
@@ -77,9 +77,9 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
         caller: call
             .caller
             .map(|c| JournalCaller {
-                identity: Some(clipped(c.identity())),
-                access_key_id: Some(clipped(&c.access_key_id)),
-                region: Some(clipped(&c.region)),
+                identity: Some(name(c.identity())),
+                access_key_id: Some(name(&c.access_key_id)),
+                region: Some(name(&c.region)),
             })
             .unwrap_or_default(),
         signature_verified: call.verified,
@@ -98,17 +98,8 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
 const MAX_NAME_BYTES: usize = 256;
 const MAX_MESSAGE_BYTES: usize = 2048;
 
-fn clipped(text: &str) -> String {
-    clipped_to(text, MAX_NAME_BYTES)
-}
-
-/// At most `max` bytes of `text`, cut on a character.
-fn clipped_to(text: &str, max: usize) -> String {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_string()
+fn name(text: &str) -> String {
+    clipped(text, MAX_NAME_BYTES).to_string()
 }
 
 /// The operation a call that was not admitted names (its target, or its path), if it is one.

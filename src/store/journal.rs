@@ -144,11 +144,16 @@ pub fn kept_body(body: Value, json_bound: Option<usize>) -> Value {
     if text.len() <= MAX_KEPT_BODY_BYTES {
         return body;
     }
-    let mut end = MAX_KEPT_BODY_BYTES;
+    serde_json::json!({ "truncated": true, "bytes": text.len(), "start": clipped(&text, MAX_KEPT_BODY_BYTES) })
+}
+
+/// At most `max` bytes of `text`, cut on a character.
+pub fn clipped(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    serde_json::json!({ "truncated": true, "bytes": text.len(), "start": &text[..end] })
+    &text[..end]
 }
 
 /// Customer names an entry keeps at most (a valid batch names at most 25 customers, each

@@ -86,8 +86,8 @@ CREATE TABLE IF NOT EXISTS registrations (
 /// schema paid for two indexes in random order, so every record of a batch dirtied its own
 /// index pages: keyed by (hour, key) instead, the records one call writes are neighbours.
 /// Quantities (exact decimal text in the documents) become integer millionths, digit by
-/// digit, without a float. The usage table is dropped in the same step; a copy cut short is completed by the next
-/// open (`OR IGNORE` skips the rows already moved).
+/// digit, without a float. The usage table is dropped in the same step; a copy cut short is
+/// completed by the next open (`OR IGNORE` skips the rows already moved).
 const LEDGER_FROM_0_1_0: &str = "
 INSERT OR IGNORE INTO ledger (seq, hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension, quantity_micros, doc)
   SELECT seq, hour, ledger_key, id, product, customer_identifier, customer_account, license_arn, dimension,
@@ -318,8 +318,8 @@ impl SqlStore {
             .map_err(|e| self.failure(e))
     }
 
-    /// Keeps the newest `keep` rows of `table` (`ledger`, `journal` or `client_tokens`), given the rowid
-    /// just written; no statement at all while the table is below its retention.
+    /// Keeps the newest `keep` rows of `table` (`ledger`, `journal` or `client_tokens`), given
+    /// the rowid just written; no statement at all while the table is below its retention.
     fn trim(&self, table: &str, newest_rowid: i64, keep: usize) -> StoreResult<()> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
         if newest_rowid <= keep {

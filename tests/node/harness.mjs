@@ -33,7 +33,8 @@ export function tempStateDir() {
 /**
  * Starts the mock. `stateDir` keeps the Durable Object state (pass the same one to a second
  * start to test a restart); `vars` are Worker variables (e.g. `{ ADMIN_TOKEN }` for a locked
- * deployment). Returns { url, port, stateDir, stop, kill }.
+ * deployment). Returns { url, port, stateDir, stop, kill, output } (output: what wrangler dev and
+ * the worker printed so far).
  */
 export async function startMock({ stateDir = tempStateDir(), vars = {} } = {}) {
   const port = await freePort();
@@ -80,7 +81,7 @@ export async function startMock({ stateDir = tempStateDir(), vars = {} } = {}) {
     if (child.exitCode !== null) break;
     try {
       const r = await fetch(`${url}/_mock/ping`);
-      if (r.status === 200) return { url, port, stateDir, stop, kill };
+      if (r.status === 200) return { url, port, stateDir, stop, kill, output: () => output };
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }

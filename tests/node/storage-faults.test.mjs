@@ -33,7 +33,7 @@ async function send(url, { aws, method = 'POST', path = '', body, failWrite }) {
 /** Everything a request could change, as one comparable text. */
 async function snapshot(url) {
   const parts = [];
-  for (const path of ['/products', '/usage?limit=1000', '/events?limit=1000', '/settings', '/registrations']) {
+  for (const path of ['/products', '/usage?limit=1000', '/events?limit=1000', '/settings', '/registrations', '/requests?limit=200']) {
     const r = await fetch(`${url}/_mock${path}`);
     parts.push(`${path} ${r.status} ${await r.text()}`);
   }
@@ -137,10 +137,14 @@ test('RegisterUsage signs in Rust when WebCrypto fails, and the signature verifi
     },
     body: JSON.stringify({ ProductCode: 'box', PublicKeyVersion: 1, Nonce: nonce }),
   }).then(async (r) => ({ status: r.status, json: await r.json() }));
-  const fallback = await register('task-fallback', { 'x-mock-fail-webcrypto': '1' });
-  assert.equal(fallback.status, 200, JSON.stringify(fallback.json));
+  const fallbackLog = /WebCrypto signing failed, signing in wasm: WebCrypto left out by x-mock-fail-webcrypto/g;
   const usual = await register('task-webcrypto');
   assert.equal(usual.status, 200, JSON.stringify(usual.json));
+  const fallback = await register('task-fallback', { 'x-mock-fail-webcrypto': '1' });
+  assert.equal(fallback.status, 200, JSON.stringify(fallback.json));
+  // The worker says which signer ran (PSS signatures are random, so they cannot).
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(mock.output().match(fallbackLog)?.length, 1, mock.output());
   const pem = await (await fetch(`${url}/_mock/keys/1`)).text();
   const { importSPKI, jwtVerify } = await import('jose');
   const key = await importSPKI(pem, 'PS256');
