@@ -209,28 +209,66 @@ fn the_window_follows_the_namespace_clock_and_settings() {
     assert_eq!(m.call("MeterUsage", usage(1)).status, 200);
 }
 
-#[test]
-fn a_dry_run_that_would_succeed_answers_200_without_an_id_and_records_nothing() {
-    let mut m = mock();
-    let mut input = usage(1);
+/// A MeterUsage from an instance of account 111122223333 that signs with a session token
+/// (an instance profile, task role or IRSA session).
+fn as_instance(m: &mut Mock, session_token: &str, input: Value) -> common::Answer {
+    m.call_with(
+        "111122223333",
+        "us-east-1",
+        "MeterUsage",
+        input,
+        &[("X-Amz-Security-Token", session_token)],
+    )
+}
+
+fn dry(mut input: Value) -> Value {
     input["DryRun"] = json!(true);
-    let a = m.call("MeterUsage", input.clone());
-    assert_eq!((a.status, a.body.clone()), (200, json!({})));
+    input
+}
+
+#[test]
+fn a_dry_run_that_would_succeed_answers_dry_run_operation_as_its_record_id_and_records_nothing() {
+    let mut m = mock();
+    let a = m.call("MeterUsage", dry(usage(1)));
+    assert_eq!(
+        (a.status, a.body.clone()),
+        (200, json!({"MeteringRecordId": "DryRunOperation"}))
+    );
     assert!(m.usage("").is_empty());
-    // Once the hour is metered, a restarting container's dry run still succeeds: the
-    // once-per-hour rule is not a dry run's business, nor is another quantity.
-    assert_eq!(m.call("MeterUsage", usage(1)).status, 200);
-    assert_eq!(m.call("MeterUsage", input.clone()).status, 200);
-    let mut other = usage(2);
-    other["DryRun"] = json!(true);
-    assert_eq!(m.call("MeterUsage", other).status, 200);
-    assert_eq!(m.usage("").len(), 1);
     // What would fail answers the real error.
+    let mut input = dry(usage(1));
     input["ProductCode"] = json!("nope");
     assert_eq!(
         m.call("MeterUsage", input).error_name(),
         "InvalidProductCodeException"
     );
+}
+
+#[test]
+fn a_dry_run_after_its_own_sessions_record_keeps_the_once_per_hour_rule() {
+    let mut m = mock();
+    assert_eq!(as_instance(&mut m, "instance-a", usage(1)).status, 200);
+    // The same quantity is an idempotent repeat: it would succeed.
+    let same = as_instance(&mut m, "instance-a", dry(usage(1)));
+    assert_eq!(same.body["MeteringRecordId"], "DryRunOperation");
+    let other = as_instance(&mut m, "instance-a", dry(usage(2)));
+    assert_eq!(
+        (other.status, other.error_name()),
+        (400, "DuplicateRequestException")
+    );
+    // A restarted instance (a new session) starts cleanly.
+    let restarted = as_instance(&mut m, "instance-a-restarted", dry(usage(2)));
+    assert_eq!(restarted.body["MeteringRecordId"], "DryRunOperation");
+    assert_eq!(m.usage("").len(), 1);
+}
+
+#[test]
+fn the_older_dry_run_answer_is_a_setting() {
+    let mut m = mock();
+    m.set(json!({"dryRunResponse": "empty"}));
+    let a = m.call("MeterUsage", dry(usage(1)));
+    assert_eq!((a.status, a.body.clone()), (200, json!({})));
+    assert!(m.usage("").is_empty());
 }
 
 #[test]
@@ -240,11 +278,10 @@ fn a_dry_run_neither_consults_nor_records_client_tokens() {
     real["ClientToken"] = json!("token-1");
     let recorded = m.call("MeterUsage", real.clone());
     assert_eq!(recorded.status, 200);
-    let mut dry = real.clone();
-    dry["DryRun"] = json!(true);
-    assert_eq!(m.call("MeterUsage", dry.clone()).status, 200);
-    dry["ClientToken"] = json!("token-2");
-    assert_eq!(m.call("MeterUsage", dry).status, 200);
+    let mut dry_run = dry(real.clone());
+    assert_eq!(m.call("MeterUsage", dry_run.clone()).status, 200);
+    dry_run["ClientToken"] = json!("token-2");
+    assert_eq!(m.call("MeterUsage", dry_run).status, 200);
     real["ClientToken"] = json!("token-2");
     assert_eq!(
         m.call("MeterUsage", real).body["MeteringRecordId"],
@@ -253,11 +290,84 @@ fn a_dry_run_neither_consults_nor_records_client_tokens() {
 }
 
 #[test]
+fn instances_of_one_account_each_record_their_hour_and_each_retry_is_idempotent() {
+    let mut m = mock();
+    let a = as_instance(&mut m, "instance-a", usage(1));
+    let b = as_instance(&mut m, "instance-b", usage(1));
+    assert_eq!(
+        (a.status, b.status),
+        (200, 200),
+        "{:?} {:?}",
+        a.body,
+        b.body
+    );
+    assert_ne!(a.body["MeteringRecordId"], b.body["MeteringRecordId"]);
+    for (token, first) in [("instance-a", &a), ("instance-b", &b)] {
+        let retry = as_instance(&mut m, token, usage(1));
+        assert_eq!(
+            retry.body["MeteringRecordId"],
+            first.body["MeteringRecordId"]
+        );
+        assert_eq!(
+            as_instance(&mut m, token, usage(5)).error_name(),
+            "DuplicateRequestException"
+        );
+    }
+    let records = m.usage("");
+    assert_eq!(records.len(), 2, "two instance-hours");
+    assert!(records.iter().all(|r| r["caller"] == "111122223333"));
+    let sessions: std::collections::BTreeSet<_> = records
+        .iter()
+        .map(|r| r["session"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sessions.len(), 2);
+    // The session is a digest: the token itself, a secret, is never kept or shown.
+    assert!(sessions
+        .iter()
+        .all(|s| s.len() == 32 && !s.contains("instance")));
+    // The journal names each call's session the same way.
+    let journal = m
+        .control("GET", "/requests?operation=MeterUsage", None)
+        .body;
+    let journaled: std::collections::BTreeSet<_> = journal["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["caller"]["session"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(journaled, sessions);
+    // Long-term keys of the account are one more instance, keyed as before sessions counted.
+    let long_term = m.call_as("111122223333", "us-east-1", "MeterUsage", usage(1));
+    assert_ne!(
+        long_term.body["MeteringRecordId"],
+        a.body["MeteringRecordId"]
+    );
+    assert!(m.usage("").iter().any(|r| r.get("session").is_none()));
+}
+
+#[test]
+fn client_tokens_are_scoped_to_the_session() {
+    let mut m = mock();
+    let mut input = usage(1);
+    input["ClientToken"] = json!("same-token");
+    let a = as_instance(&mut m, "instance-a", input.clone());
+    let mut other_quantity = input.clone();
+    other_quantity["UsageQuantity"] = json!(2);
+    // Another instance's same token is its own: no conflict with instance A's parameters.
+    let b = as_instance(&mut m, "instance-b", other_quantity.clone());
+    assert_eq!(b.status, 200, "{:?}", b.body);
+    assert_ne!(a.body["MeteringRecordId"], b.body["MeteringRecordId"]);
+    assert_eq!(
+        as_instance(&mut m, "instance-a", other_quantity).error_name(),
+        "IdempotencyConflictException"
+    );
+}
+
+#[test]
 fn with_dry_run_response_error_a_dry_run_answers_dry_run_operation() {
     let mut m = mock();
     m.set(json!({"dryRunResponse": "error"}));
-    let mut input = usage(1);
-    input["DryRun"] = json!(true);
+    let input = dry(usage(1));
     let a = m.call("MeterUsage", input.clone());
     assert_eq!((a.status, a.error_name()), (400, "DryRunOperation"));
     m.set(json!({"dryRunStatus": 412}));

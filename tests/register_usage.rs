@@ -393,6 +393,60 @@ fn only_a_tasks_first_call_can_fail_on_entitlement_or_platform() {
     assert_eq!(error(&borrowed), (400, "CustomerNotEntitledException"));
 }
 
+/// A RegisterUsage from a pod (or task) whose role signs with `session_token`.
+fn register_in_session(m: &mut Mock, key: &str, session_token: &str, input: Value) -> Answer {
+    m.call_with(
+        key,
+        "us-east-1",
+        "RegisterUsage",
+        input,
+        &[("X-Amz-Security-Token", session_token)],
+    )
+}
+
+#[test]
+fn a_pods_session_is_its_task_whatever_nonce_each_call_draws() {
+    let mut m = mock();
+    let first = register_in_session(&mut m, OTHER_BUYER, "pod-1-session", input(1, Some("n-1")));
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    m.control(
+        "POST",
+        "/subscriptions",
+        Some(json!({"productCode": "box", "customerAWSAccountId": OTHER_BUYER, "action": "unsubscribe-success"})),
+    );
+    // A container restarted inside the same pod draws a fresh nonce (or none).
+    for nonce in [Some("n-2"), Some("n-3"), None] {
+        let again = register_in_session(&mut m, OTHER_BUYER, "pod-1-session", input(1, nonce));
+        assert_eq!(again.status, 200, "{:?}", again.body);
+    }
+    let new_pod = register_in_session(&mut m, OTHER_BUYER, "pod-2-session", input(1, Some("n-4")));
+    assert_eq!(error(&new_pod), (400, "CustomerNotEntitledException"));
+    // X-Mock-Task-Id still names the task over the session.
+    let by_header = m.call_with(
+        OTHER_BUYER,
+        "us-east-1",
+        "RegisterUsage",
+        input(1, None),
+        &[
+            ("X-Amz-Security-Token", "pod-1-session"),
+            ("X-Mock-Task-Id", "task-z"),
+        ],
+    );
+    assert_eq!(error(&by_header), (400, "CustomerNotEntitledException"));
+
+    let list = m
+        .control("GET", "/registrations?productCode=box", None)
+        .body;
+    let tasks = list["registrations"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "{list:?}");
+    assert_eq!(tasks[0]["taskSource"], "session");
+    let task_id = tasks[0]["taskId"].as_str().unwrap();
+    assert!(
+        task_id.len() == 32 && !task_id.contains("pod"),
+        "a digest, never the token"
+    );
+}
+
 #[test]
 fn each_named_task_is_registered_once_however_often_it_calls_and_unnamed_calls_are_counted() {
     let mut m = mock();

@@ -120,7 +120,7 @@ pub fn check_allocations(
         return err(
             ErrorKind::InvalidUsageAllocationsException,
             format!(
-                "The allocated quantities in {path} add up to {shown_total}, but the usage quantity is {record_quantity}"
+                "Sum of allocated usage quantities is not equal to the usage quantity: the allocations in {path} add up to {shown_total}, the usage quantity is {record_quantity}"
             ),
         );
     }
@@ -138,7 +138,7 @@ fn check_tags(allocations: &[Allocation], path: &str, rules: TagRules) -> Result
             return err(
                 ErrorKind::InvalidTagException,
                 format!(
-                    "Allocation {n} in {path} has {} tags; an allocation's Tags must have 1 to {MAX_TAGS_PER_ALLOCATION}",
+                    "The tag is invalid, or the number of tags is greater than {MAX_TAGS_PER_ALLOCATION}: allocation {n} in {path} has {}",
                     tags.len()
                 ),
             );

@@ -24,8 +24,11 @@ pub enum UnknownCustomerPolicy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DryRunResponse {
-    /// HTTP 200 without a `MeteringRecordId`: what real sellers' start-up checks expect.
+    /// HTTP 200 with `MeteringRecordId: "DryRunOperation"`: what AMI role checks read as
+    /// success, and what container start-up checks (any error is fatal) pass.
     Success,
+    /// HTTP 200 without a `MeteringRecordId` (the mock's earlier default).
+    Empty,
     /// The `DryRunOperation` error, with the status `dryRunStatus`.
     Error,
 }

@@ -208,7 +208,7 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
         return err(
             ErrorKind::InvalidProductCodeException,
             format!(
-                "Product {} is not a product of the calling account {caller}",
+                "The product code passed does not match the product code used for publishing the product: {} is not a product of the calling account {caller}",
                 product.product_code
             ),
         );
@@ -222,10 +222,10 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
             return err(
                 ErrorKind::InvalidUsageDimensionException,
                 format!(
-                    "Dimension '{}' at '{}' is not a dimension of product {} (dimensions: {})",
+                    "UsageDimension {} is invalid for ProductCode {} (at '{}'; its dimensions: {})",
                     r.dimension,
-                    r.path,
                     product.product_code,
+                    r.path,
                     product.dimensions.join(", ")
                 ),
             );
@@ -235,7 +235,8 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
             return err(
                 ErrorKind::TimestampOutOfBoundsException,
                 format!(
-                    "{reason} (record '{}'); no record of this request was processed",
+                    "{}: {reason} (record '{}'); no record of this request was processed",
+                    super::meter_usage::OUT_OF_RANGE,
                     r.path
                 ),
             );
@@ -312,6 +313,7 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
                         r.allocations.as_ref().map(|(a, _)| a.as_slice()),
                     ),
                     caller: call.caller.identity().to_string(),
+                    session: None,
                     region: call.caller.region.clone(),
                     received_at: call.now,
                     request_id: call.request_id.to_string(),
@@ -479,7 +481,7 @@ fn customer_of(
         && call.settings.unknown_customer == UnknownCustomerPolicy::InvalidCustomerIdentifier
     {
         return invalid_customer(format!(
-            "The customer at '{}' is not a customer of product {}",
+            "You have metered usage for a CustomerIdentifier that does not exist: the customer at '{}' is not a customer of product {}",
             r.path, product.product_code
         ));
     }

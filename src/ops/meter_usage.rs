@@ -1,8 +1,12 @@
 //! MeterUsage: one hourly usage report from a buyer's running software (AMI, container).
 //!
 //! Order of checks: structure and constraints (`ValidationException`), `ClientToken` replay
-//! or conflict (first of the rules, as 08-decisions.md says), tags and allocations, product,
-//! dimension, Region, entitlement, time window, the once-per-hour rule, `DryRun`, the write.
+//! or conflict (first of the rules, as docs/decisions.md says), tags and allocations,
+//! product, dimension, Region, entitlement, time window, the once-per-hour rule, the write.
+//! A `DryRun` makes every check but the client token's and writes nothing.
+//!
+//! "Once per hour" is per instance, task or pod (AWS's words): per `Caller::instance`, the
+//! caller's credential session when it signs with one.
 
 use std::rc::Rc;
 
@@ -16,6 +20,7 @@ use crate::domain::constraints::Violations;
 use crate::domain::ids::IdSource;
 use crate::domain::quantity::Quantity;
 use crate::domain::settings::DryRunResponse;
+use crate::domain::time::Instant;
 use crate::domain::window;
 use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::{Structure, WireTimestamp};
@@ -106,7 +111,7 @@ pub fn run<S: Store + ?Sized>(
 ) -> Result<Dispatched, ServiceError> {
     let req = MeterUsageRequest::decode(input)?;
     if req.dry_run {
-        return dry_run(&req, call, store).map(Into::into);
+        return dry_run(&req, call, store);
     }
     let metered = meter_usage(&req, call, store, ids)?;
     Ok(Dispatched {
@@ -122,17 +127,25 @@ pub struct Metered {
 }
 
 /// `DryRun`: the checks a permissions-and-input check makes (product, dimension, Region,
-/// entitlement, time window), never the client-token or once-per-hour rules, and nothing
-/// recorded. What would succeed answers 200 with no `MeteringRecordId` (real sellers'
-/// start-up code treats any error as fatal), or `DryRunOperation` by setting.
+/// entitlement, time window) and the once-per-hour rule of the caller's own instance, never
+/// the client token's, and nothing recorded. What would succeed answers `DryRunOperation` as
+/// the record id (the API reference's "the request returns DryRunOperation"), or by setting
+/// an empty 200 or the `DryRunOperation` error.
 fn dry_run<S: Store + ?Sized>(
     req: &MeterUsageRequest,
     call: &Call<'_>,
     store: &S,
-) -> Result<Value, ServiceError> {
-    check(req, call, store)?;
+) -> Result<Dispatched, ServiceError> {
+    let product = check(req, call, store)?;
+    let (hour, key) = hour_key(req, call, &product);
+    if let UsageDecision::Conflict { .. } =
+        decide_usage(store.usage_by_key(hour, &key)?.as_ref(), req.quantity)
+    {
+        return Err(duplicate_request(req, hour));
+    }
     match call.settings.dry_run_response {
-        DryRunResponse::Success => Ok(json!({})),
+        DryRunResponse::Success => Ok(json!({ "MeteringRecordId": DRY_RUN_RECORD_ID }).into()),
+        DryRunResponse::Empty => Ok(json!({}).into()),
         DryRunResponse::Error => Err(ServiceError {
             status_override: Some(call.settings.dry_run_status),
             ..ServiceError::new(
@@ -141,6 +154,41 @@ fn dry_run<S: Store + ?Sized>(
             )
         }),
     }
+}
+
+/// How `TimestampOutOfBoundsException` begins (the model's words).
+pub const OUT_OF_RANGE: &str =
+    "The timestamp value passed in the UsageRecord is out of allowed range";
+
+/// The `MeteringRecordId` of a dry run that would succeed.
+pub const DRY_RUN_RECORD_ID: &str = "DryRunOperation";
+
+/// The usage hour of a request and its once-per-hour key: (product, the caller's instance,
+/// dimension, hour).
+fn hour_key(req: &MeterUsageRequest, call: &Call<'_>, product: &Product) -> (Instant, String) {
+    let hour = req.timestamp.at.hour_floor();
+    let instance = call.caller.instance();
+    let key = ledger_key(
+        &[
+            "MeterUsage",
+            &product.product_code,
+            &instance,
+            &req.dimension,
+        ],
+        hour,
+    );
+    (hour, key)
+}
+
+fn duplicate_request(req: &MeterUsageRequest, hour: Instant) -> ServiceError {
+    ServiceError::new(
+        ErrorKind::DuplicateRequestException,
+        format!(
+            "A metering record has already been emitted by the same EC2 instance, ECS task, or EKS pod for the given {{usageDimension, timestamp}} with a different usageQuantity: dimension '{}', hour {}",
+            req.dimension,
+            hour.to_rfc3339()
+        ),
+    )
 }
 
 /// Every check of a MeterUsage but the client token and the once-per-hour rule; answers the
@@ -158,7 +206,7 @@ fn check<S: Store + ?Sized>(
         return err(
             ErrorKind::InvalidUsageDimensionException,
             format!(
-                "Dimension '{}' is not a dimension of product {} (dimensions: {})",
+                "UsageDimension {} is invalid for ProductCode {} (its dimensions: {})",
                 req.dimension,
                 product.product_code,
                 product.dimensions.join(", ")
@@ -169,7 +217,7 @@ fn check<S: Store + ?Sized>(
         return err(
             ErrorKind::InvalidEndpointRegionException,
             format!(
-                "Product {} does not run in {}; call the endpoint of the Region your software runs in ({})",
+                "The endpoint being called is in a AWS Region different from your EC2 instance, ECS task, or EKS pod: product {} does not run in {}; call the endpoint of the Region your software runs in ({})",
                 product.product_code,
                 call.caller.region,
                 product.regions.join(", ")
@@ -181,14 +229,17 @@ fn check<S: Store + ?Sized>(
             return err(
                 ErrorKind::CustomerNotEntitledException,
                 format!(
-                    "Account {account} is not entitled to product {}",
+                    "The customer does not have a valid subscription for the product: account {account} is not entitled to product {}",
                     product.product_code
                 ),
             );
         }
     }
     if let Err(reason) = window::check_meter_usage(req.timestamp.at, call.now, call.settings) {
-        return err(ErrorKind::TimestampOutOfBoundsException, reason);
+        return err(
+            ErrorKind::TimestampOutOfBoundsException,
+            format!("{OUT_OF_RANGE}: {reason}"),
+        );
     }
     Ok(product)
 }
@@ -200,10 +251,10 @@ pub fn meter_usage<S: Store + ?Sized>(
     store: &mut S,
     ids: &mut dyn IdSource,
 ) -> Result<Metered, ServiceError> {
-    let caller = call.caller.identity();
+    let instance = call.caller.instance();
     let fingerprint = req.fingerprint();
     if let Some(token) = &req.client_token {
-        if let Some(seen) = store.client_token(caller, token)? {
+        if let Some(seen) = store.client_token(&instance, token)? {
             if seen.fingerprint == fingerprint {
                 return Ok(Metered {
                     id: seen.metering_record_id,
@@ -212,30 +263,17 @@ pub fn meter_usage<S: Store + ?Sized>(
             }
             return err(
                 ErrorKind::IdempotencyConflictException,
-                format!("ClientToken '{token}' was already used with different parameters"),
+                format!("The ClientToken is being used for multiple requests: '{token}' was already used with different parameters"),
             );
         }
     }
 
     let product = check(req, call, store)?;
 
-    let hour = req.timestamp.at.hour_floor();
-    let ledger_key = ledger_key(
-        &["MeterUsage", &product.product_code, caller, &req.dimension],
-        hour,
-    );
+    let (hour, ledger_key) = hour_key(req, call, &product);
     let existing = store.usage_by_key(hour, &ledger_key)?;
     let id = match decide_usage(existing.as_ref(), req.quantity) {
-        UsageDecision::Conflict { .. } => {
-            return err(
-                ErrorKind::DuplicateRequestException,
-                format!(
-                    "Usage for dimension '{}' in the hour {} was already recorded with another quantity",
-                    req.dimension,
-                    hour.to_rfc3339()
-                ),
-            )
-        }
+        UsageDecision::Conflict { .. } => return Err(duplicate_request(req, hour)),
         UsageDecision::Repeat { metering_record_id } => Some(metering_record_id),
         UsageDecision::Record => None,
     };
@@ -258,7 +296,8 @@ pub fn meter_usage<S: Store + ?Sized>(
                 allocations: ledger_allocations(
                     req.allocations.as_ref().map(|(a, _)| a.as_slice()),
                 ),
-                caller: caller.to_string(),
+                caller: call.caller.identity().to_string(),
+                session: call.caller.session.clone(),
                 region: call.caller.region.clone(),
                 received_at: call.now,
                 request_id: call.request_id.to_string(),
@@ -269,7 +308,7 @@ pub fn meter_usage<S: Store + ?Sized>(
     };
     if let Some(token) = &req.client_token {
         store.put_client_token(&ClientTokenEntry {
-            caller: caller.to_string(),
+            caller: instance,
             token: token.clone(),
             fingerprint,
             metering_record_id: id.clone(),

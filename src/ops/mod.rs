@@ -114,7 +114,7 @@ pub fn known_product<S: Store + ?Sized>(
     store.product(code)?.ok_or_else(|| {
         ServiceError::new(
             ErrorKind::InvalidProductCodeException,
-            format!("Product code '{code}' is not a product of the namespace '{namespace}' (check the endpoint URL: /ns/<name> selects the namespace)"),
+            format!("The product code passed does not match the product code used for publishing the product: '{code}' is not a product of the namespace '{namespace}' (check the endpoint URL: /ns/<name> selects the namespace)"),
         )
     })
 }
@@ -220,6 +220,7 @@ mod tests {
             quantity: Quantity::parse_decimal(q).unwrap(),
             allocations: vec![],
             caller: "c".into(),
+            session: None,
             region: "r".into(),
             received_at: Instant(0),
             request_id: "x".into(),

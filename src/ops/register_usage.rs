@@ -7,10 +7,12 @@
 //! (`InvalidProductCodeException`), key version (`InvalidPublicKeyVersionException`), Region
 //! (`InvalidRegionException`); then, on a task's first call only (the documented rule),
 //! platform (`PlatformNotSupportedException`) and entitlement (`CustomerNotEntitledException`).
-//! A task is named by the `X-Mock-Task-Id` header, else by the `Nonce`; without either each
-//! call is a task of its own. A named task's first successful call registers it, exactly
-//! once; a successful call that names no task is only counted, since registering each one
-//! would let callers grow the registrations without a bound.
+//! A task is named by the `X-Mock-Task-Id` header, else by its credential session (the task
+//! role's or the pod's `X-Amz-Security-Token`), else by the `Nonce` (long-term keys, as before
+//! sessions counted); without any each call is a task of its own. A named task's first
+//! successful call registers it, exactly once; a successful call that names no task is only
+//! counted, since registering each one would let callers grow the registrations without a
+//! bound.
 
 use serde_json::{json, Map, Value};
 
@@ -119,16 +121,29 @@ fn count_unnamed_task<S: Store + ?Sized>(store: &mut S) -> Result<(), ServiceErr
     documents::save(store, &UnnamedTasks(count))
 }
 
-/// Which task the call names, and how; `None` when it names none.
+/// Which task the call names, and how; `None` when it names none. A session wins over the
+/// `Nonce`: real containers draw a fresh nonce per call, and a container restarted inside the
+/// same pod keeps the pod's session.
 fn task_of(req: &RegisterUsageRequest, call: &Call<'_>) -> Option<(String, TaskSource)> {
     if let Some(task) = call.task_header.filter(|t| !t.is_empty()) {
         Some((task.to_string(), TaskSource::Header))
+    } else if let Some(session) = &call.caller.session {
+        Some((session.clone(), TaskSource::Session))
     } else {
         req.nonce
             .as_deref()
             .filter(|n| !n.is_empty())
             .map(|nonce| (nonce.to_string(), TaskSource::Nonce))
     }
+}
+
+/// The unique key of a task; a session's has a fourth part, so no header or nonce can name it.
+fn task_key(product_code: &str, caller: &str, task_id: &str, source: TaskSource) -> String {
+    match source {
+        TaskSource::Session => json!([product_code, caller, task_id, "session"]),
+        _ => json!([product_code, caller, task_id]),
+    }
+    .to_string()
 }
 
 pub fn run<S: Store + ?Sized>(
@@ -152,7 +167,7 @@ pub fn run<S: Store + ?Sized>(
         err(
             ErrorKind::InvalidPublicKeyVersionException,
             format!(
-                "Public key version {} is not valid: the current version is {} (GET /_mock/keys lists them)",
+                "Public Key version is invalid: {} is not a version of this namespace's keys; the current version is {} (GET /_mock/keys lists them)",
                 req.public_key_version,
                 ring.latest()
             ),
@@ -172,7 +187,7 @@ pub fn run<S: Store + ?Sized>(
         return err(
             ErrorKind::InvalidRegionException,
             format!(
-                "RegisterUsage must be called in the Region the task runs in; product {} is not offered in {} (its Regions: {})",
+                "RegisterUsage must be called in the same AWS Region the ECS task was launched in: product {} is not offered in {} (its Regions: {})",
                 product.product_code,
                 call.caller.region,
                 product.regions.join(", ")
@@ -193,7 +208,7 @@ pub fn run<S: Store + ?Sized>(
 
     let caller = call.caller.identity();
     let task = task_of(&req, call).map(|(task_id, task_source)| {
-        let task_key = json!([product.product_code, caller, task_id]).to_string();
+        let task_key = task_key(&product.product_code, caller, &task_id, task_source);
         (task_key, task_id, task_source)
     });
     let registered = match &task {
@@ -204,7 +219,7 @@ pub fn run<S: Store + ?Sized>(
         if !call.settings.container_platform.is_supported() {
             return err(
                 ErrorKind::PlatformNotSupportedException,
-                "RegisterUsage is supported on Amazon ECS, Amazon EKS and AWS Fargate only",
+                "AWS Marketplace does not support metering usage from the underlying platform. This operation can only be called from within an ECS task or an EKS pod (the namespace's containerPlatform setting)",
             );
         }
         if let Some(account) = &call.caller.account {
@@ -214,7 +229,7 @@ pub fn run<S: Store + ?Sized>(
                 return err(
                     ErrorKind::CustomerNotEntitledException,
                     format!(
-                        "Account {account} is not entitled to product {}",
+                        "The customer does not have a valid subscription for the product: account {account} is not entitled to product {}",
                         product.product_code
                     ),
                 );

@@ -35,7 +35,7 @@ pub fn run<S: Store + ?Sized>(
     let invalid = || {
         err(
             ErrorKind::InvalidTokenException,
-            "The registration token is invalid: it was not issued by AWS Marketplace for this endpoint. Pass the x-amzn-marketplace-token form field exactly as posted (URL-decoded).",
+            "Registration token is invalid: it was not issued by AWS Marketplace for this endpoint. Pass the x-amzn-marketplace-token form field exactly as posted (URL-decoded).",
         )
     };
     let Some(key) = token_key(call.namespace, token) else {
@@ -58,7 +58,7 @@ pub fn run<S: Store + ?Sized>(
         return err(
             ErrorKind::InvalidTokenException,
             format!(
-                "Account {caller} cannot resolve this token: only the seller account of the product it was issued for can"
+                "Registration token is invalid for account {caller}: only the seller account of the product it was issued for can resolve it"
             ),
         );
     }
@@ -69,7 +69,7 @@ pub fn run<S: Store + ?Sized>(
         return err(
             ErrorKind::ExpiredTokenException,
             format!(
-                "The registration token expired at {}",
+                "The submitted registration token has expired: it expired at {}",
                 record.expires_at.to_rfc3339()
             ),
         );
@@ -77,7 +77,7 @@ pub fn run<S: Store + ?Sized>(
     if record.resolved_at.is_some() && !call.settings.repeatable_token_resolution {
         return err(
             ErrorKind::ExpiredTokenException,
-            "The registration token was already resolved (re-submitted); ask the buyer to sign up again from AWS Marketplace",
+            "The submitted registration token has expired: it was already resolved (re-submitted); ask the buyer to sign up again from AWS Marketplace",
         );
     }
     if record.resolved_at.is_none() {

@@ -14,20 +14,41 @@ use crate::error::{ErrorKind, ServiceError};
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// The caller of an AWS operation, from the credential scope.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Caller {
     pub access_key_id: String,
     /// The AWS account, when the access key id is exactly 12 digits (LocalStack convention);
     /// `None` is the wildcard caller.
     pub account: Option<String>,
     pub region: String,
+    /// The credential session, when the request carries `X-Amz-Security-Token`: a digest of
+    /// the token (never the token, a secret). Instance profiles, task roles and IRSA give each
+    /// EC2 instance, ECS task and EKS pod a session of its own.
+    pub session: Option<String>,
 }
 
 impl Caller {
-    /// The identity usage and client tokens are keyed by.
+    /// The account, or the access key id of a wildcard caller.
     pub fn identity(&self) -> &str {
         self.account.as_deref().unwrap_or(&self.access_key_id)
     }
+
+    /// Who "the same instance, task or pod" is (docs/decisions.md): the identity, plus the
+    /// session when there is one. Without a session this is the identity alone, so keys kept
+    /// before sessions counted keep their meaning; with one it holds a `/`, which no access
+    /// key id does.
+    pub fn instance(&self) -> String {
+        match &self.session {
+            None => self.identity().to_string(),
+            Some(session) => format!("{}/{session}", self.identity()),
+        }
+    }
+}
+
+/// The session of a security token: 128 bits of its SHA-256 in hex, enough to tell sessions
+/// apart and short enough to key every usage record by.
+pub fn session_of(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes())[..16])
 }
 
 /// A request's SigV4 signature, as far as it could be read.
@@ -49,18 +70,35 @@ fn incomplete(message: String) -> ServiceError {
     ServiceError::new(ErrorKind::IncompleteSignatureException, message)
 }
 
-/// Reads the whole signature (header or presigned query).
+/// Reads the whole signature (header or presigned query) and the caller's credential
+/// session (`X-Amz-Security-Token`, a header or, presigned, a query parameter).
 pub fn read(req: &HttpRequest) -> Result<Signed, ServiceError> {
+    let mut signed = read_signature(req)?;
+    let token = req
+        .header("x-amz-security-token")
+        .map(str::to_string)
+        .or_else(|| {
+            signed
+                .presigned
+                .then(|| query_param(req, "X-Amz-Security-Token"))
+                .flatten()
+        });
+    signed.caller.session = token.filter(|t| !t.is_empty()).map(|t| session_of(&t));
+    Ok(signed)
+}
+
+fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    req.query_pairs()
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+fn read_signature(req: &HttpRequest) -> Result<Signed, ServiceError> {
     if let Some(header) = req.header("authorization") {
         return from_header(header.trim(), req);
     }
-    let query = req.query_pairs();
-    let param = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
+    let param = |name: &str| query_param(req, name);
     let Some(credential) = param("X-Amz-Credential") else {
         return Err(ServiceError::new(
             ErrorKind::MissingAuthenticationTokenException,
@@ -156,6 +194,7 @@ fn parse_credential(credential: &str) -> Result<(Caller, String), ServiceError> 
         access_key_id,
         account,
         region: parts[2].to_string(),
+        session: None,
     };
     Ok((caller, parts[1..].join("/")))
 }

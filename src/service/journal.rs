@@ -80,6 +80,7 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
                 identity: Some(name(c.identity())),
                 access_key_id: Some(name(&c.access_key_id)),
                 region: Some(name(&c.region)),
+                session: c.session.clone(),
             })
             .unwrap_or_default(),
         signature_verified: call.verified,

@@ -23,6 +23,9 @@ pub struct JournalCaller {
     pub identity: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The credential session (a digest of its security token), when the call had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// An error answer: the AWS error name and its message.

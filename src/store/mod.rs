@@ -132,6 +132,10 @@ pub struct UsageEntry {
     pub allocations: Vec<LedgerAllocation>,
     /// The calling identity: the 12-digit account, or the access key id of a wildcard caller.
     pub caller: String,
+    /// The caller's credential session (a digest of its security token), for MeterUsage
+    /// calls that carried one: the instance, task or pod that recorded the hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     pub region: String,
     pub received_at: Instant,
     pub request_id: String,
@@ -177,7 +181,7 @@ impl UsageQuery {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientTokenEntry {
-    /// Tokens are scoped to the caller.
+    /// Tokens are scoped to the caller's instance (`Caller::instance`).
     pub caller: String,
     pub token: String,
     /// The request's parameters, canonicalised; equal fingerprints are the same request.
@@ -193,6 +197,8 @@ pub enum TaskSource {
     Header,
     /// The request's `Nonce`.
     Nonce,
+    /// The credential session (`X-Amz-Security-Token`) of the task's or pod's role.
+    Session,
     /// Neither: the call was a task of its own. Only rows registered before such calls were
     /// merely counted have it; it stays so that they still read.
     Call,
@@ -203,7 +209,8 @@ pub enum TaskSource {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Registration {
-    /// (product, caller identity, task id) as JSON; unique.
+    /// (product, caller identity, task id) as JSON, with a fourth part `"session"` when the
+    /// task is a credential session; unique.
     pub task_key: String,
     pub task_id: String,
     pub task_source: TaskSource,

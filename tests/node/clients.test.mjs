@@ -152,15 +152,84 @@ test('boto3 catches DuplicateRequestException by its class', async (t) => {
   assert.deepEqual(out, ['DuplicateRequestException', 'DuplicateRequestException', 400]);
 });
 
-test('boto3: a DryRun that would succeed returns, as AWS\'s metered-container sample expects at start-up', async (t) => {
+test('boto3: a DryRun that would succeed returns MeteringRecordId "DryRunOperation", as an AMI role check reads it', async (t) => {
   if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world();
   const out = await boto3(url, [
     'r = client.meter_usage(ProductCode="prod", Timestamp=ts, UsageDimension="hosts", UsageQuantity=1, DryRun=True)',
-    'print(json.dumps([r["ResponseMetadata"]["HTTPStatusCode"], "MeteringRecordId" in r]))',
+    'print(json.dumps([r["ResponseMetadata"]["HTTPStatusCode"], r["MeteringRecordId"] == "DryRunOperation"]))',
   ].join('\n'));
-  assert.deepEqual(out, [200, false]);
+  assert.deepEqual(out, [200, true]);
   assert.deepEqual(await usageRecords(url), []);
+});
+
+/** A namespace where account 111122223333 buys AMI product `ami` and container product `box`. */
+async function instancesWorld() {
+  const url = namespaceUrl(mock, `clients-${++namespaces}`);
+  for (const productCode of ['ami', 'box']) {
+    await createProduct(url, { productCode, dimensions: ['hosts'], customers: [{ customerAWSAccountId: '111122223333' }] });
+  }
+  await setClock(url, { frozenAt: NOW });
+  return url;
+}
+
+test('boto3 with session tokens: two instances of one account each record their hour, retries are idempotent, a dry run keeps its own hour', async (t) => {
+  if (missingClient(t, hasBoto3, 'boto3')) return;
+  const url = await instancesWorld();
+  const out = await boto3(url, [
+    'def instance(token):',
+    '    return boto3.client("meteringmarketplace", aws_access_key_id="111122223333", aws_secret_access_key="x", aws_session_token=token)',
+    'a, b = instance("instance-a-session"), instance("instance-b-session")',
+    'meter = lambda c, q=1, **kw: c.meter_usage(ProductCode="ami", Timestamp=ts, UsageDimension="hosts", UsageQuantity=q, **kw)',
+    'ids = [meter(a)["MeteringRecordId"], meter(b)["MeteringRecordId"]]',
+    'retries = [meter(a)["MeteringRecordId"], meter(b)["MeteringRecordId"]]',
+    'try:',
+    '    meter(a, 2, DryRun=True)',
+    '    dry = "no error"',
+    'except a.exceptions.DuplicateRequestException as e:',
+    '    dry = type(e).__name__',
+    'fresh = meter(instance("instance-a-restarted"), 2, DryRun=True)["MeteringRecordId"]',
+    'try:',
+    '    a.meter_usage(ProductCode="ami", Timestamp=ts, UsageDimension="cpus", UsageQuantity=1)',
+    'except a.exceptions.InvalidUsageDimensionException as e:',
+    '    message = e.response["Error"]["Message"]',
+    'print(json.dumps([ids, retries, dry, fresh, message]))',
+  ].join('\n'));
+  const [ids, retries, dry, fresh, message] = out;
+  assert.notEqual(ids[0], ids[1]);
+  assert.deepEqual(retries, ids);
+  assert.equal(dry, 'DuplicateRequestException');
+  assert.equal(fresh, 'DryRunOperation');
+  assert.match(message, /^UsageDimension cpus is invalid for ProductCode ami/);
+  assert.equal((await usageRecords(url)).length, 2);
+});
+
+test('boto3 with session tokens: a pod\'s later RegisterUsage calls with fresh nonces succeed after the buyer unsubscribed; a new pod\'s first call is refused', async (t) => {
+  if (missingClient(t, hasBoto3, 'boto3')) return;
+  const url = await instancesWorld();
+  // Each call as a container drawing a fresh nonce, in the pod whose role session is `token`.
+  const pods = [
+    'import uuid',
+    'def pod(token):',
+    '    return boto3.client("meteringmarketplace", aws_access_key_id="111122223333", aws_secret_access_key="x", aws_session_token=token)',
+    'register = lambda c: c.register_usage(ProductCode="box", PublicKeyVersion=1, Nonce=str(uuid.uuid4()))["Signature"]',
+  ].join('\n');
+  const first = await boto3(url, `${pods}\nprint(json.dumps(register(pod("pod-1-session"))))`);
+  assert.equal(first.split('.').length, 3, first);
+  const gone = await control(url, 'POST', '/subscriptions', { productCode: 'box', customerAWSAccountId: '111122223333', action: 'unsubscribe-success' });
+  assert.equal(gone.status, 200, gone.text);
+  const out = await boto3(url, [
+    pods,
+    'later = [register(pod("pod-1-session")) for _ in range(3)]',
+    'new_pod = pod("pod-2-session")',
+    'try:',
+    '    register(new_pod)',
+    '    refused = "no error"',
+    'except new_pod.exceptions.CustomerNotEntitledException as e:',
+    '    refused = type(e).__name__',
+    'print(json.dumps([len(later), refused]))',
+  ].join('\n'));
+  assert.deepEqual(out, [3, 'CustomerNotEntitledException']);
 });
 
 test('boto3 surfaces DryRunOperation as a ClientError with that code (dryRunResponse "error")', async (t) => {

@@ -90,11 +90,12 @@ export async function startMock({ stateDir = tempStateDir(), vars = {} } = {}) {
 }
 
 /** A real SDK client pointed at the mock; `accessKeyId` of 12 digits is that account. */
-export function meteringClient(url, { accessKeyId = 'test', region = 'us-east-1' } = {}) {
+/** A JS SDK client; `sessionToken` makes it one instance, task or pod of its account. */
+export function meteringClient(url, { accessKeyId = 'test', region = 'us-east-1', sessionToken } = {}) {
   return new MarketplaceMeteringClient({
     region,
     endpoint: url,
-    credentials: { accessKeyId, secretAccessKey: 'test-secret' },
+    credentials: { accessKeyId, secretAccessKey: 'test-secret', sessionToken },
     maxAttempts: 1,
   });
 }

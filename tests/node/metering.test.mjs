@@ -194,21 +194,42 @@ test('MeterUsage accepts a timestamp 5 min ahead and rejects one 5 min 1 s ahead
   await assertRecordCount(url, 1);
 });
 
-test('MeterUsage DryRun that would succeed answers 200 without a MeteringRecordId and records nothing', async () => {
+test('MeterUsage DryRun that would succeed answers 200 with MeteringRecordId "DryRunOperation" and records nothing', async () => {
   const url = await world();
   const out = await meter(url, { DryRun: true });
   assert.equal(out.$metadata.httpStatusCode, 200);
-  assert.equal(out.MeteringRecordId, undefined);
+  assert.equal(out.MeteringRecordId, 'DryRunOperation');
   await assertRecordCount(url, 0);
+  await patchSettings(url, { dryRunResponse: 'empty' });
+  assert.equal((await meter(url, { DryRun: true })).MeteringRecordId, undefined, 'the older answer, by setting');
 });
 
-test('MeterUsage DryRun that would fail answers the real error; the once-per-hour rule is not its business', async () => {
+test('MeterUsage DryRun that would fail answers the real error, the hour rule of its own session included', async () => {
   const url = await world();
-  await assertSdkError(meter(url, { DryRun: true, UsageDimension: 'nope' }), 'InvalidUsageDimensionException');
-  await meter(url, { UsageQuantity: 1 });
-  // A container restarting within the hour checks again with a dry run: it must start.
-  assert.equal((await meter(url, { DryRun: true, UsageQuantity: 2 })).MeteringRecordId, undefined);
+  const instance = { accessKeyId: '111122223333', sessionToken: 'instance-a' };
+  await assertSdkError(meter(url, { DryRun: true, UsageDimension: 'nope' }, instance), 'InvalidUsageDimensionException');
+  await meter(url, { UsageQuantity: 1 }, instance);
+  assert.equal((await meter(url, { DryRun: true, UsageQuantity: 1 }, instance)).MeteringRecordId, 'DryRunOperation');
+  await assertSdkError(meter(url, { DryRun: true, UsageQuantity: 2 }, instance), 'DuplicateRequestException');
+  // A container restarted in a new task or pod has a new session: its dry run starts cleanly.
+  const restarted = { ...instance, sessionToken: 'instance-a-restarted' };
+  assert.equal((await meter(url, { DryRun: true, UsageQuantity: 2 }, restarted)).MeteringRecordId, 'DryRunOperation');
   await assertRecordCount(url, 1);
+});
+
+test('MeterUsage from several instances of one account (session tokens) records each instance-hour; each retry is idempotent', async () => {
+  const url = await world();
+  const pods = ['pod-a', 'pod-b', 'pod-c', 'pod-d'].map((sessionToken) => ({ accessKeyId: '111122223333', sessionToken }));
+  const first = [];
+  for (const pod of pods) first.push((await meter(url, {}, pod)).MeteringRecordId);
+  assert.equal(new Set(first).size, 4, 'four pods, four records');
+  for (const [i, pod] of pods.entries()) {
+    assert.equal((await meter(url, {}, pod)).MeteringRecordId, first[i], 'a retry answers its own record');
+    await assertSdkError(meter(url, { UsageQuantity: 9 }, pod), 'DuplicateRequestException');
+  }
+  const records = await assertRecordCount(url, 4);
+  assert.ok(records.every((r) => r.caller === '111122223333' && /^[0-9a-f]{32}$/.test(r.session)), JSON.stringify(records));
+  assert.ok(!JSON.stringify(records).includes('pod-'), 'no session token is kept');
 });
 
 test('MeterUsage allocations that do not add up are InvalidUsageAllocationsException', async () => {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { startMock } from '../../lib/index.mjs';
 import { tempStateDir } from './harness.mjs';
 import { AT, CALLS, meter } from './fixtures/make-state-0.1.0.mjs';
+import { BUYER, CALLS as LATER_CALLS, call } from './fixtures/make-state-9044c73.mjs';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'state-0.1.0');
 
@@ -66,6 +67,49 @@ test('a ledger kept by the 0.1.0 schema is moved, and keeps deduplicating', asyn
       await mock.stop();
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// fixtures/state-9044c73 is what the build before credential sessions counted kept (made by
+// fixtures/make-state-9044c73.mjs): ledger keys, a client token and a nonce-named task
+// without a session. Calls signed with long-term keys must find them as before; a session is
+// a new instance.
+test('state kept before sessions counted keeps deduplicating: hours, client tokens and tasks of long-term keys', async () => {
+  const dir = tempStateDir();
+  cpSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'state-9044c73'), dir, { recursive: true });
+  const recorded = ['0fa6a2c9-d5aa-4304-bd75-6c121faa3a1d', 'e64f1c06-ba5b-4ad6-9e60-a912cf59cff9'];
+  const mock = await startMock({ persist: dir });
+  try {
+    const [hosts, vcpu] = [LATER_CALLS[0][2], LATER_CALLS[1][2]];
+    const { ClientToken: _, ...hostsWithoutToken } = hosts;
+    const repeat = await call(mock.endpoint, 'MeterUsage', BUYER, { ...hostsWithoutToken, ClientToken: 'a-fresh-token' });
+    assert.equal(repeat.json.MeteringRecordId, recorded[0], 'the hour rule still finds the old record');
+    const byToken = await call(mock.endpoint, 'MeterUsage', BUYER, hosts);
+    assert.equal(byToken.json.MeteringRecordId, recorded[0], 'the old client token still answers');
+    const conflict = await call(mock.endpoint, 'MeterUsage', BUYER, { ...hosts, UsageQuantity: 4 });
+    assert.equal(conflict.json.__type, 'IdempotencyConflictException');
+    const other = await call(mock.endpoint, 'MeterUsage', BUYER, { ...hostsWithoutToken, UsageQuantity: 4 });
+    assert.equal(other.json.__type, 'DuplicateRequestException');
+    assert.equal((await call(mock.endpoint, 'MeterUsage', 'AKIDUPGRADE', vcpu)).json.MeteringRecordId, recorded[1]);
+    // An instance signing with a session token is an instance of its own.
+    const instance = await call(mock.endpoint, 'MeterUsage', BUYER, hostsWithoutToken, { sessionToken: 'instance-session' });
+    assert.equal(instance.status, 200, JSON.stringify(instance.json));
+    assert.ok(!recorded.includes(instance.json.MeteringRecordId));
+
+    // The nonce-named task is still registered: after the buyer leaves, only it is served.
+    const gone = await fetch(`${mock.endpoint}/_mock/subscriptions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ productCode: 'demo-container-product', customerAWSAccountId: BUYER, action: 'unsubscribe-success' }),
+    });
+    assert.equal(gone.status, 200, await gone.text());
+    const task = LATER_CALLS[2][2];
+    assert.equal((await call(mock.endpoint, 'RegisterUsage', BUYER, task)).status, 200);
+    const newTask = await call(mock.endpoint, 'RegisterUsage', BUYER, { ...task, Nonce: 'pod-new' });
+    assert.equal(newTask.json.__type, 'CustomerNotEntitledException');
+  } finally {
+    await mock.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
