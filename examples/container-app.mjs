@@ -14,6 +14,8 @@
 //   AWS_ENDPOINT_URL_MARKETPLACE_METERING the mock, e.g. http://127.0.0.1:8787 or …/ns/<name>
 //                                         (the SDK reads it itself)
 //   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY  the caller: 12 digits = that buyer account
+//   AWS_SESSION_TOKEN                     optional: the task's or pod's role session, which
+//                                         the mock takes as the task (one value, one pod)
 //
 // Exit status: 0 registered and verified (prints one JSON line on stdout); 1 RegisterUsage
 // failed (an AWS error: the container must stop; its name and message on stderr); 2 the key

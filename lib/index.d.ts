@@ -49,6 +49,8 @@ export interface UsageRecord {
   quantity: string;
   receivedAt: string;
   caller: string;
+  /** MeterUsage with a session token: a digest of it (the instance, task or pod). */
+  session?: string;
   region: string;
   requestId: string;
   [field: string]: unknown;
@@ -62,7 +64,7 @@ export interface JournalEntry {
   namespaceTime?: string;
   protocol: 'awsJson1_1' | 'rpcv2Cbor';
   operation?: string;
-  caller: { accessKeyId?: string; identity?: string; region?: string };
+  caller: { accessKeyId?: string; identity?: string; region?: string; session?: string };
   signatureVerified: boolean;
   productCode?: string;
   customers?: string[];

@@ -225,6 +225,7 @@ const views = {
       { label: 'Caller', value: (r) => r.caller },
       { label: 'Region', value: (r) => r.region },
       { label: 'Task', value: (r) => r.taskId },
+      { label: 'Named by', value: (r) => r.taskSource },
       { label: 'Key version', value: (r) => r.publicKeyVersion, num: true },
     ], registrations.registrations.slice().reverse(), { empty: 'No container task registered yet.' }));
   },

@@ -14,7 +14,7 @@ use crate::error::{ErrorKind, ServiceError};
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// The caller of an AWS operation, from the credential scope.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     pub access_key_id: String,
     /// The AWS account, when the access key id is exactly 12 digits (LocalStack convention);

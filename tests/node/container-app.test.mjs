@@ -108,6 +108,23 @@ test('an entitled buyer starts: exit 0 and one JSON line of the verified claims,
   assert.notEqual(again.nonce, out.nonce, 'a fresh nonce per start');
 });
 
+test('pods are told apart by their role session: a restarted container in its pod starts after the buyer left, a new pod stops', async () => {
+  const url = await world();
+  const pod = (sessionToken) => containerEnv(url, { AWS_SESSION_TOKEN: sessionToken });
+  const first = started(await runApp(pod('pod-1-session')));
+  const gone = await control(url, 'POST', '/subscriptions', { productCode: 'box', customerAWSAccountId: BUYER, action: 'unsubscribe-success' });
+  assert.equal(gone.status, 200, gone.text);
+  // The same pod: a fresh nonce on each restart, no mock-specific header, still its first registration.
+  const restarted = started(await runApp(pod('pod-1-session')));
+  assert.notEqual(restarted.nonce, first.nonce);
+  const newPod = await runApp(pod('pod-2-session'));
+  assert.equal(newPod.code, 1, newPod.stderr);
+  assert.match(newPod.stderr, /^CustomerNotEntitledException: The customer does not have a valid subscription for the product/m);
+  const tasks = await registrations(url);
+  assert.deepEqual(tasks.map((r) => [r.taskSource, r.caller]), [['session', BUYER]]);
+  assert.match(tasks[0].taskId, /^[0-9a-f]{32}$/);
+});
+
 test('npm run container-app runs the example', async () => {
   const url = await world();
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
