@@ -137,6 +137,7 @@ function describe(created, { secrets }) {
       `export AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE=${created.endpoint}`,
       `export AWS_ACCESS_KEY_ID=${created.credentials.accessKeyId}`,
       `export AWS_SECRET_ACCESS_KEY=${created.credentials.secretAccessKey}`,
+      'export AWS_SESSION_TOKEN=',
       `export METERING_MOCK_CONTROL_TOKEN=${created.controlToken}`,
       '',
       'The secret access key and the control token are shown only now.',

@@ -182,6 +182,8 @@ export async function startMock(options = {}) {
       AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE: url,
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
+      // Blank, so a token left in the environment (SSO, CI) does not make the caller a session.
+      AWS_SESSION_TOKEN: '',
       AWS_REGION: 'us-east-1',
       AWS_DEFAULT_REGION: 'us-east-1',
     },

@@ -12,6 +12,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path tests/rust-sdk/Cargo.toml -- --check
 
 step "the dashboard's committed bundle matches ui/"
 bash scripts/ui.sh --check

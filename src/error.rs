@@ -96,6 +96,53 @@ error_kinds! {
     DryRunOperation => 400,
 }
 
+impl ErrorKind {
+    /// How AWS words the error: the live service's message where it is known, else the first
+    /// sentence of the service model's documentation of the shape. Messages begin with it
+    /// (docs/decisions.md), so seller code that matches on words of the message reads the
+    /// mock's as it reads AWS's. `None` for the protocol errors, whose messages are the front
+    /// end's.
+    pub fn aws_phrase(self) -> Option<&'static str> {
+        use ErrorKind::*;
+        Some(match self {
+            CustomerNotEntitledException => {
+                "The customer does not have a valid subscription for the product"
+            }
+            DisabledApiException => "The API is disabled in the Region.",
+            DuplicateRequestException => "A metering record has already been emitted by the same EC2 instance, ECS task, or EKS pod for the given {usageDimension, timestamp} with a different usageQuantity",
+            ExpiredTokenException => "The submitted registration token has expired",
+            IdempotencyConflictException => "The ClientToken is being used for multiple requests",
+            InternalServiceErrorException => "An internal error has occurred. Retry your request.",
+            InvalidCustomerIdentifierException => {
+                "You have metered usage for a CustomerIdentifier that does not exist"
+            }
+            InvalidEndpointRegionException => "The endpoint being called is in a Amazon Web Services Region different from your EC2 instance, ECS task, or EKS pod",
+            InvalidLicenseException => "Ensure the LicenseArn is valid, matches the customer, and usage is within the license activation period.",
+            InvalidProductCodeException => "The product code passed does not match the product code used for publishing the product",
+            InvalidPublicKeyVersionException => "Public Key version is invalid",
+            InvalidRegionException => "RegisterUsage must be called in the same Amazon Web Services Region the ECS task was launched in",
+            InvalidTagException => "The tag is invalid, or the number of tags is greater than 5",
+            // The live service's (captured); the model adds a period.
+            InvalidTokenException => "Registration token is invalid",
+            InvalidUsageAllocationsException => "Sum of allocated usage quantities is not equal to the usage quantity, or the allocations don't use the same type of quantity (whole number or decimal) as the usage quantity",
+            // The live service's form, as sellers' code matches it.
+            InvalidUsageDimensionException => "UsageDimension is invalid for ProductCode",
+            PlatformNotSupportedException => "Amazon Web Services Marketplace does not support metering usage from the underlying platform. Currently, Amazon ECS, Amazon EKS, and Fargate are supported.",
+            ThrottlingException => "Rate exceeded",
+            TimestampOutOfBoundsException => "The timestamp value passed in the UsageRecord is out of allowed range",
+            InvalidParameterException => "One or more parameters in your request was invalid.",
+            SerializationException
+            | UnknownOperationException
+            | ValidationException
+            | MissingAuthenticationTokenException
+            | IncompleteSignatureException
+            | InvalidSignatureException
+            | UnrecognizedClientException => return None,
+            DryRunOperation => "Request would have succeeded, but DryRun flag is set.",
+        })
+    }
+}
+
 /// An error answer: its kind and a human message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceError {
@@ -125,6 +172,13 @@ impl ServiceError {
             ErrorKind::InternalServiceErrorException,
             "An internal error occurred.",
         )
+    }
+
+    /// An error whose message is AWS's phrase for its kind, then `detail` (": detail").
+    pub fn phrased(kind: ErrorKind, detail: impl fmt::Display) -> Self {
+        let phrase = kind.aws_phrase().unwrap_or(kind.name());
+        let phrase = phrase.strip_suffix('.').unwrap_or(phrase);
+        ServiceError::new(kind, format!("{phrase}: {detail}"))
     }
 }
 

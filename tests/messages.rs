@@ -1,7 +1,8 @@
-//! The message of every modelled exception, pinned. Each begins with AWS's own phrase (the
-//! live service's where it is known, else the service model's documentation of the
-//! exception), so seller code that picks its handling by words of the message reads the
-//! mock's as it reads AWS's; the mock's details follow it.
+//! The messages of the Metering Service's modelled exceptions, pinned. Each begins with AWS's
+//! own phrase (`ErrorKind::aws_phrase`: the live service's where it is known, else the
+//! service model's documentation of the exception), so seller code that picks its handling by
+//! words of the message reads the mock's as it reads AWS's; the mock's details follow it. The
+//! few cases the model's sentence does not describe keep their own words, pinned below too.
 
 mod common;
 
@@ -54,7 +55,7 @@ fn meter_usage_messages() {
     assert_message(
         &region,
         "InvalidEndpointRegionException",
-        "The endpoint being called is in a AWS Region different from your EC2 instance, ECS task, or EKS pod: product box does not run in us-east-1; call the endpoint of the Region your software runs in (eu-west-1)",
+        "The endpoint being called is in a Amazon Web Services Region different from your EC2 instance, ECS task, or EKS pod: product box does not run in us-east-1; call the endpoint of the Region your software runs in (eu-west-1)",
     );
     assert_message(
         &m.call_as("444455556666", "us-east-1", "MeterUsage", meter("hosts", 1, NOW)),
@@ -80,7 +81,7 @@ fn meter_usage_messages() {
     assert_message(
         &buyer(&mut m, allocated.clone()),
         "InvalidUsageAllocationsException",
-        "Sum of allocated usage quantities is not equal to the usage quantity: the allocations in usageAllocations add up to 1, the usage quantity is 3",
+        "Sum of allocated usage quantities is not equal to the usage quantity, or the allocations don't use the same type of quantity (whole number or decimal) as the usage quantity: the allocations in usageAllocations add up to 1, the usage quantity is 3",
     );
     let tags: Vec<Value> = (0..6)
         .map(|i| json!({"Key": format!("k{i}"), "Value": "v"}))
@@ -89,7 +90,7 @@ fn meter_usage_messages() {
     assert_message(
         &buyer(&mut m, allocated),
         "InvalidTagException",
-        "The tag is invalid, or the number of tags is greater than 5: allocation 1 in usageAllocations has 6",
+        "The tag is invalid, or the number of tags is greater than 5: allocation 1 in usageAllocations has 6 tags; an allocation's Tags must have 1 to 5",
     );
     tokened["UsageQuantity"] = json!(3);
     assert_message(
@@ -145,7 +146,7 @@ fn batch_meter_usage_messages() {
         &batch(&mut m, "test", "ca", vec![record(foreign_license, "requests", NOW)]),
         "InvalidLicenseException",
         &format!(
-            "LicenseArn '{}' at 'usageRecords.1.member' is not a license of that customer for product ca",
+            "Ensure the LicenseArn is valid, matches the customer, and usage is within the license activation period: LicenseArn '{}' at 'usageRecords.1.member' is not a license of that customer for product ca",
             common::LICENSE_3
         ),
     );
@@ -186,7 +187,7 @@ fn register_usage_messages() {
     assert_message(
         &region,
         "InvalidRegionException",
-        "RegisterUsage must be called in the same AWS Region the ECS task was launched in: product box is not offered in us-east-1 (its Regions: eu-west-1)",
+        "RegisterUsage must be called in the same Amazon Web Services Region the ECS task was launched in: product box is not offered in us-east-1 (its Regions: eu-west-1)",
     );
     assert_message(
         &register(&mut m, "444455556666", "us-east-1", 1),
@@ -197,7 +198,7 @@ fn register_usage_messages() {
     assert_message(
         &register(&mut m, "111122223333", "us-east-1", 1),
         "PlatformNotSupportedException",
-        "AWS Marketplace does not support metering usage from the underlying platform. This operation can only be called from within an ECS task or an EKS pod (the namespace's containerPlatform setting)",
+        "Amazon Web Services Marketplace does not support metering usage from the underlying platform. Currently, Amazon ECS, Amazon EKS, and Fargate are supported: this namespace's containerPlatform setting says the caller runs on ec2",
     );
 }
 
@@ -253,4 +254,97 @@ fn resolve_customer_messages() {
         "ExpiredTokenException",
         "The submitted registration token has expired: it expired at 2026-03-10T12:31:00Z",
     );
+}
+
+#[test]
+fn cases_the_models_sentence_does_not_describe_keep_their_own_words() {
+    let mut m = mock();
+    let batch = |m: &mut Mock, input: Value| m.call("BatchMeterUsage", input);
+    let both = json!({"ProductCode": "saas", "UsageRecords": [
+        {"CustomerIdentifier": "c1", "CustomerAWSAccountId": "111122223333", "Dimension": "users", "Quantity": 1, "Timestamp": secs(NOW)}
+    ]});
+    assert_message(
+        &batch(&mut m, both),
+        "InvalidCustomerIdentifierException",
+        "CustomerIdentifier and CustomerAWSAccountId are mutually exclusive ('usageRecords.1.member')",
+    );
+    let no_product = json!({"UsageRecords": [
+        {"CustomerIdentifier": "c1", "Dimension": "users", "Quantity": 1, "Timestamp": secs(NOW)}
+    ]});
+    assert_message(
+        &batch(&mut m, no_product),
+        "InvalidProductCodeException",
+        "ProductCode is required unless every record has a LicenseArn ('usageRecords.1.member' has none)",
+    );
+}
+
+#[test]
+fn queued_faults_answer_in_aws_words() {
+    let mut m = mock();
+    for (error, message) in [
+        ("ThrottlingException", "Rate exceeded"),
+        ("DuplicateRequestException", "A metering record has already been emitted by the same EC2 instance, ECS task, or EKS pod for the given {usageDimension, timestamp} with a different usageQuantity"),
+        ("InternalServiceErrorException", "An internal error occurred."),
+    ] {
+        let queued = m.control(
+            "POST",
+            "/faults",
+            Some(json!({"operation": "MeterUsage", "error": error})),
+        );
+        assert_eq!(queued.status, 201, "{:?}", queued.body);
+        let a = m.call("MeterUsage", meter("hosts", 1, NOW));
+        assert_eq!((a.error_name(), a.message()), (error, message));
+    }
+}
+
+#[test]
+fn a_dry_run_answers_dry_run_operation_in_ec2s_words_by_setting() {
+    let mut m = mock();
+    m.set(json!({"dryRunResponse": "error"}));
+    let mut input = meter("hosts", 1, NOW);
+    input["DryRun"] = json!(true);
+    assert_message(
+        &m.call("MeterUsage", input),
+        "DryRunOperation",
+        "Request would have succeeded, but DryRun flag is set.",
+    );
+}
+
+#[test]
+fn every_phrase_of_the_metering_model_is_its_documentation_or_the_live_services_words() {
+    // The model's documentation of each exception, read from the committed service model:
+    // a phrase that is not the start of it must be one of the live service's known messages.
+    let model: Value = serde_json::from_str(include_str!(
+        "fixtures/meteringmarketplace-2016-01-14.service-2.json"
+    ))
+    .unwrap();
+    let live = [
+        "Registration token is invalid",
+        "UsageDimension is invalid for ProductCode",
+        "Rate exceeded",
+        "An internal error has occurred. Retry your request.",
+    ];
+    for (name, shape) in model["shapes"].as_object().unwrap() {
+        if shape.get("exception").is_none() {
+            continue;
+        }
+        let kind = metering_mock::error::ErrorKind::ALL
+            .iter()
+            .find(|k| k.name() == name)
+            .unwrap_or_else(|| panic!("{name} is not an ErrorKind"));
+        let phrase = kind.aws_phrase().unwrap();
+        let documented = shape["documentation"]
+            .as_str()
+            .unwrap()
+            .replace("<p>", "")
+            .replace("</p>", "")
+            .replace("<code>", "")
+            .replace("</code>", "")
+            .to_lowercase();
+        let words = phrase.trim_end_matches('.').to_lowercase();
+        assert!(
+            documented.contains(&words) || live.contains(&phrase),
+            "{name}: '{phrase}' is neither in its documentation ('{documented}') nor a known live message"
+        );
+    }
 }

@@ -499,3 +499,50 @@ fn timestamps_outside_the_years_0000_to_9999_are_refused_not_clamped() {
     }
     assert!(m.usage("").is_empty());
 }
+
+#[test]
+fn x_mock_task_id_names_the_instance_over_the_session() {
+    let mut m = mock();
+    let as_task = |m: &mut Mock, task: &str, quantity: i64| {
+        m.call_with(
+            "111122223333",
+            "us-east-1",
+            "MeterUsage",
+            usage(quantity),
+            &[
+                ("X-Amz-Security-Token", "rotates-hourly"),
+                ("X-Mock-Task-Id", task),
+            ],
+        )
+    };
+    let a = as_task(&mut m, "i-0a", 1);
+    let b = as_task(&mut m, "i-0b", 1);
+    assert_ne!(a.body["MeteringRecordId"], b.body["MeteringRecordId"]);
+    // The same named instance with a new session (its credentials rotated): still itself.
+    let rotated = m.call_with(
+        "111122223333",
+        "us-east-1",
+        "MeterUsage",
+        usage(1),
+        &[
+            ("X-Amz-Security-Token", "rotated"),
+            ("X-Mock-Task-Id", "i-0a"),
+        ],
+    );
+    assert_eq!(rotated.body["MeteringRecordId"], a.body["MeteringRecordId"]);
+    assert_eq!(
+        as_task(&mut m, "i-0a", 2).error_name(),
+        "DuplicateRequestException"
+    );
+    let records = m.usage("");
+    let tasks: Vec<_> = records
+        .iter()
+        .map(|r| r["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(tasks, ["i-0a", "i-0b"]);
+    let long = as_task(&mut m, &"t".repeat(256), 1);
+    assert_eq!(
+        (long.status, long.error_name()),
+        (400, "ValidationException")
+    );
+}

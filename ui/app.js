@@ -154,6 +154,8 @@ const views = {
       { label: 'Product', value: (r) => r.productCode },
       { label: 'Dimension', value: (r) => r.dimension },
       { label: 'Customer', value: (r) => customerName(r) },
+      // Which instance, task or pod recorded it: two of one account may share an hour.
+      { label: 'Instance', value: (r) => r.task ?? (r.session ? `session ${r.session.slice(0, 8)}` : '') },
       { label: 'Quantity', value: (r) => r.quantity, num: true },
       { label: 'Operation', value: (r) => r.operation },
       { label: 'Record id', value: (r) => r.meteringRecordId },
@@ -189,7 +191,7 @@ const views = {
       { label: 'Time (UTC)', value: (r) => r.receivedAt.slice(0, 23).replace('T', ' ') },
       { label: 'Operation', value: (r) => r.operation ?? '(unknown)' },
       { label: 'Status', value: (r) => el('span', { class: r.status < 300 ? 'good' : 'bad' }, r.error ? `${r.status} ${r.error.code}` : r.status) },
-      { label: 'Caller', value: (r) => [r.caller.accessKeyId, r.caller.region].filter(Boolean).join(' · ') },
+      { label: 'Caller', value: (r) => [r.caller.accessKeyId, r.caller.region, r.caller.session && `session ${r.caller.session.slice(0, 8)}`].filter(Boolean).join(' · ') },
       { label: 'Product', value: (r) => r.productCode ?? '' },
       { label: 'Customers', value: (r) => (r.customers ?? []).join(', ') },
       { label: 'Records written', value: (r) => (r.recordsWritten ?? []).length, num: true },
@@ -292,7 +294,7 @@ function csvCell(value) {
 
 function exportCsv() {
   const columns = ['meteringRecordId', 'operation', 'productCode', 'customerIdentifier', 'customerAWSAccountId', 'licenseArn',
-    'dimension', 'hour', 'timestamp', 'quantity', 'allocations', 'receivedAt', 'caller', 'region', 'requestId'];
+    'dimension', 'hour', 'timestamp', 'quantity', 'allocations', 'receivedAt', 'caller', 'session', 'task', 'region', 'requestId'];
   const lines = [columns.join(','), ...usageRecords.map((r) => columns.map((c) => csvCell(r[c])).join(','))];
   const link = el('a', {
     href: URL.createObjectURL(new Blob([`${lines.join('\r\n')}\r\n`], { type: 'text/csv' })),

@@ -52,6 +52,8 @@ def metering_mock():
         "AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE": endpoint,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
+        # Blank: a token left in the environment would make every call a session of its own.
+        "AWS_SESSION_TOKEN": "",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     saved = {key: os.environ.get(key) for key in env}

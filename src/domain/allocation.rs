@@ -83,13 +83,13 @@ pub fn check_allocations(
                 | (QuantityForm::Decimal, QuantityForm::Integer)
         );
         if mixed {
-            return err(
+            return Err(ServiceError::phrased(
                 ErrorKind::InvalidUsageAllocationsException,
                 format!(
-                    "Allocation {} in {path} uses a different quantity type than its record: use AllocatedUsageQuantityAsDecimal with a decimal quantity and AllocatedUsageQuantity with an integer one",
+                    "allocation {} in {path} uses a different quantity type than its record: use AllocatedUsageQuantityAsDecimal with a decimal quantity and AllocatedUsageQuantity with an integer one",
                     i + 1
                 ),
-            );
+            ));
         }
     }
 
@@ -117,12 +117,12 @@ pub fn check_allocations(
         let shown_total = u64::try_from(total)
             .map(|t| Quantity::from_micros(t).to_string())
             .unwrap_or_else(|_| "more than the maximum".into());
-        return err(
+        return Err(ServiceError::phrased(
             ErrorKind::InvalidUsageAllocationsException,
             format!(
-                "Sum of allocated usage quantities is not equal to the usage quantity: the allocations in {path} add up to {shown_total}, the usage quantity is {record_quantity}"
+                "the allocations in {path} add up to {shown_total}, the usage quantity is {record_quantity}"
             ),
-        );
+        ));
     }
     Ok(())
 }
@@ -135,36 +135,36 @@ fn check_tags(allocations: &[Allocation], path: &str, rules: TagRules) -> Result
         };
         let n = i + 1;
         if tags.is_empty() || tags.len() > MAX_TAGS_PER_ALLOCATION {
-            return err(
+            return Err(ServiceError::phrased(
                 ErrorKind::InvalidTagException,
                 format!(
-                    "The tag is invalid, or the number of tags is greater than {MAX_TAGS_PER_ALLOCATION}: allocation {n} in {path} has {}",
+                    "allocation {n} in {path} has {} tags; an allocation's Tags must have 1 to {MAX_TAGS_PER_ALLOCATION}",
                     tags.len()
                 ),
-            );
+            ));
         }
         let mut keys = BTreeSet::new();
         for tag in tags {
             check_tag_text(&tag.key, "key", TAG_KEY_MAX, n, path, rules.charset)?;
             check_tag_text(&tag.value, "value", TAG_VALUE_MAX, n, path, rules.charset)?;
             if !keys.insert(tag.key.as_str()) {
-                return err(
+                return Err(ServiceError::phrased(
                     ErrorKind::InvalidTagException,
-                    format!("Allocation {n} in {path} repeats the tag key '{}'", tag.key),
-                );
+                    format!("allocation {n} in {path} repeats the tag key '{}'", tag.key),
+                ));
             }
             distinct_keys.insert(tag.key.as_str());
         }
     }
     if distinct_keys.len() > rules.max_distinct_keys_per_record {
-        return err(
+        return Err(ServiceError::phrased(
             ErrorKind::InvalidTagException,
             format!(
-                "The allocations in {path} use {} distinct tag keys; at most {} are allowed across a record's allocations",
+                "the allocations in {path} use {} distinct tag keys; at most {} are allowed across a record's allocations",
                 distinct_keys.len(),
                 rules.max_distinct_keys_per_record
             ),
-        );
+        ));
     }
     Ok(())
 }
@@ -179,19 +179,19 @@ fn check_tag_text(
 ) -> Result<(), ServiceError> {
     let len = aws_len(text);
     if len == 0 || len > max {
-        return err(
+        return Err(ServiceError::phrased(
             ErrorKind::InvalidTagException,
-            format!("A tag {what} in allocation {allocation} of {path} must have 1 to {max} characters, got {len}"),
-        );
+            format!("a tag {what} in allocation {allocation} of {path} must have 1 to {max} characters, got {len}"),
+        ));
     }
     if let Some(bad) = text.chars().find(|&c| !charset.allows(c)) {
-        return err(
+        return Err(ServiceError::phrased(
             ErrorKind::InvalidTagException,
             format!(
-                "The tag {what} '{text}' in allocation {allocation} of {path} contains '{bad}', which is not allowed (allowed: {})",
+                "the tag {what} '{text}' in allocation {allocation} of {path} contains '{bad}', which is not allowed (allowed: {})",
                 charset.description()
             ),
-        );
+        ));
     }
     Ok(())
 }

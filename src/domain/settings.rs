@@ -47,6 +47,17 @@ pub enum ContainerPlatform {
 }
 
 impl ContainerPlatform {
+    /// The setting's value, as the control API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ContainerPlatform::Ecs => "ecs",
+            ContainerPlatform::Eks => "eks",
+            ContainerPlatform::Fargate => "fargate",
+            ContainerPlatform::Ec2 => "ec2",
+            ContainerPlatform::Other => "other",
+        }
+    }
+
     pub fn is_supported(self) -> bool {
         matches!(
             self,

@@ -314,6 +314,7 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
                     ),
                     caller: call.caller.identity().to_string(),
                     session: None,
+                    task: None,
                     region: call.caller.region.clone(),
                     received_at: call.now,
                     request_id: call.request_id.to_string(),
@@ -361,10 +362,10 @@ fn product_of<S: Store + ?Sized>(
                         .iter()
                         .any(|p| p.customer_by_license(license).is_some());
                 if elsewhere {
-                    return err(
+                    return Err(ServiceError::phrased(
                         ErrorKind::InvalidLicenseException,
                         format!("LicenseArn '{license}' at '{}' is a license of another product than {code}", r.path),
-                    );
+                    ));
                 }
             }
         }
@@ -389,22 +390,22 @@ fn product_of<S: Store + ?Sized>(
             .iter()
             .find(|p| p.customer_by_license(license).is_some())
         else {
-            return err(
+            return Err(ServiceError::phrased(
                 ErrorKind::InvalidLicenseException,
                 format!(
                     "LicenseArn '{license}' at '{}' is not a license of any product",
                     r.path
                 ),
-            );
+            ));
         };
         match found {
             Some(p) if p.product_code != product.product_code => {
-                return err(
+                return Err(ServiceError::phrased(
                     ErrorKind::InvalidLicenseException,
                     format!(
-                        "All records of a request must be for one product: '{}' is a license of {}, an earlier record's of {}",
+                        "all records of a request must be for one product: '{}' is a license of {}, an earlier record's of {}",
                         r.path, product.product_code, p.product_code
-                    ),
+                    )),
                 )
             }
             _ => found = Some(product),
@@ -446,13 +447,13 @@ fn customer_of(
             ));
         }
         if license.is_none() {
-            return err(
+            return Err(ServiceError::phrased(
                 ErrorKind::InvalidLicenseException,
                 format!(
-                    "Product {} uses concurrent agreements: '{}' needs a LicenseArn",
+                    "product {} uses concurrent agreements: '{}' needs a LicenseArn",
                     product.product_code, r.path
                 ),
-            );
+            ));
         }
     }
     if let Some(license) = license {
@@ -462,12 +463,12 @@ fn customer_of(
                 && (id.is_none() || c.customer_identifier.as_deref() == id)
         });
         if !matches {
-            return err(
+            return Err(ServiceError::phrased(
                 ErrorKind::InvalidLicenseException,
                 format!(
                     "LicenseArn '{license}' at '{}' is not a license of that customer for product {}",
                     r.path, product.product_code
-                ),
+                )),
             );
         }
         return Ok(holder.cloned());

@@ -100,17 +100,13 @@ impl Fault {
                 format!("the queued fault names an error this mock does not know: '{name}'"),
             )));
         };
-        let message = self.message.clone().unwrap_or_else(|| {
-            match kind {
-                ErrorKind::ThrottlingException => "Rate exceeded",
-                ErrorKind::InternalServiceErrorException => "An internal error occurred.",
-                ErrorKind::DisabledApiException => "The API is disabled in the Region.",
-                ErrorKind::InvalidParameterException => {
-                    "One or more parameters in your request was invalid."
-                }
-                _ => "Injected by the namespace's fault queue.",
-            }
-            .to_string()
+        // AWS's own words for the error, as the real service would answer it.
+        let message = self.message.clone().unwrap_or_else(|| match kind {
+            ErrorKind::InternalServiceErrorException => "An internal error occurred.".into(),
+            _ => kind
+                .aws_phrase()
+                .map(str::to_string)
+                .unwrap_or_else(|| "Injected by the namespace's fault queue.".into()),
         });
         Some(Injected::Error(ServiceError::new(kind, message)))
     }

@@ -126,8 +126,9 @@ pub struct Metered {
     pub written: bool,
 }
 
-/// `DryRun`: the checks a permissions-and-input check makes (product, dimension, Region,
-/// entitlement, time window) and the once-per-hour rule of the caller's own instance, never
+/// `DryRun`: the checks a permissions-and-input check makes (tags and allocations, product,
+/// dimension, Region, entitlement, time window) and the once-per-hour rule of the caller's
+/// own instance, never
 /// the client token's, and nothing recorded. What would succeed answers `DryRunOperation` as
 /// the record id (the API reference's "the request returns DryRunOperation"), or by setting
 /// an empty 200 or the `DryRunOperation` error.
@@ -136,8 +137,9 @@ fn dry_run<S: Store + ?Sized>(
     call: &Call<'_>,
     store: &S,
 ) -> Result<Dispatched, ServiceError> {
+    let instance = call.instance()?;
     let product = check(req, call, store)?;
-    let (hour, key) = hour_key(req, call, &product);
+    let (hour, key) = hour_key(req, &instance, &product);
     if let UsageDecision::Conflict { .. } =
         decide_usage(store.usage_by_key(hour, &key)?.as_ref(), req.quantity)
     {
@@ -165,14 +167,13 @@ pub const DRY_RUN_RECORD_ID: &str = "DryRunOperation";
 
 /// The usage hour of a request and its once-per-hour key: (product, the caller's instance,
 /// dimension, hour).
-fn hour_key(req: &MeterUsageRequest, call: &Call<'_>, product: &Product) -> (Instant, String) {
+fn hour_key(req: &MeterUsageRequest, instance: &str, product: &Product) -> (Instant, String) {
     let hour = req.timestamp.at.hour_floor();
-    let instance = call.caller.instance();
     let key = ledger_key(
         &[
             "MeterUsage",
             &product.product_code,
-            &instance,
+            instance,
             &req.dimension,
         ],
         hour,
@@ -217,7 +218,7 @@ fn check<S: Store + ?Sized>(
         return err(
             ErrorKind::InvalidEndpointRegionException,
             format!(
-                "The endpoint being called is in a AWS Region different from your EC2 instance, ECS task, or EKS pod: product {} does not run in {}; call the endpoint of the Region your software runs in ({})",
+                "The endpoint being called is in a Amazon Web Services Region different from your EC2 instance, ECS task, or EKS pod: product {} does not run in {}; call the endpoint of the Region your software runs in ({})",
                 product.product_code,
                 call.caller.region,
                 product.regions.join(", ")
@@ -251,7 +252,7 @@ pub fn meter_usage<S: Store + ?Sized>(
     store: &mut S,
     ids: &mut dyn IdSource,
 ) -> Result<Metered, ServiceError> {
-    let instance = call.caller.instance();
+    let instance = call.instance()?;
     let fingerprint = req.fingerprint();
     if let Some(token) = &req.client_token {
         if let Some(seen) = store.client_token(&instance, token)? {
@@ -270,7 +271,7 @@ pub fn meter_usage<S: Store + ?Sized>(
 
     let product = check(req, call, store)?;
 
-    let (hour, ledger_key) = hour_key(req, call, &product);
+    let (hour, ledger_key) = hour_key(req, &instance, &product);
     let existing = store.usage_by_key(hour, &ledger_key)?;
     let id = match decide_usage(existing.as_ref(), req.quantity) {
         UsageDecision::Conflict { .. } => return Err(duplicate_request(req, hour)),
@@ -298,6 +299,10 @@ pub fn meter_usage<S: Store + ?Sized>(
                 ),
                 caller: call.caller.identity().to_string(),
                 session: call.caller.session.clone(),
+                task: call
+                    .task_header
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string),
                 region: call.caller.region.clone(),
                 received_at: call.now,
                 request_id: call.request_id.to_string(),

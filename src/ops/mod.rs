@@ -18,11 +18,12 @@ use serde_json::{Map, Value};
 
 use crate::domain::allocation::TagRules;
 use crate::domain::catalogue::Product;
+use crate::domain::constraints::aws_len;
 use crate::domain::ids::IdSource;
 use crate::domain::quantity::Quantity;
 use crate::domain::settings::Settings;
 use crate::domain::time::Instant;
-use crate::error::{ErrorKind, ServiceError};
+use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::awsjson::Operation;
 use crate::protocol::sigv4::Caller;
 use crate::store::{Store, UsageEntry};
@@ -37,11 +38,30 @@ pub struct Call<'a> {
     pub now: Instant,
     pub settings: &'a Settings,
     pub request_id: &'a str,
-    /// The `X-Mock-Task-Id` header: which container task a RegisterUsage call comes from.
+    /// The `X-Mock-Task-Id` header: names the instance, task or pod a MeterUsage or
+    /// RegisterUsage call comes from, over its credential session.
     pub task_header: Option<&'a str>,
 }
 
+/// The longest `X-Mock-Task-Id` (a `Nonce`'s limit).
+pub const MAX_TASK_ID_LENGTH: usize = 255;
+
 impl Call<'_> {
+    /// The instance, task or pod the call comes from (docs/decisions.md): the account (or a
+    /// wildcard caller's key) with the `X-Mock-Task-Id` header when given, else with its
+    /// credential session, else alone. The forms cannot collide: an access key id holds no
+    /// `/`, a session is 32 hex digits, a named task follows `/task/`.
+    pub fn instance(&self) -> Result<String, ServiceError> {
+        match self.task_header.filter(|t| !t.is_empty()) {
+            Some(task) if aws_len(task) > MAX_TASK_ID_LENGTH => err(
+                ErrorKind::ValidationException,
+                format!("The X-Mock-Task-Id header must have length less than or equal to {MAX_TASK_ID_LENGTH}"),
+            ),
+            Some(task) => Ok(format!("{}/task/{task}", self.caller.identity())),
+            None => Ok(self.caller.instance()),
+        }
+    }
+
     pub fn tag_rules(&self) -> TagRules {
         TagRules {
             charset: self.settings.tag_charset,
@@ -221,6 +241,7 @@ mod tests {
             allocations: vec![],
             caller: "c".into(),
             session: None,
+            task: None,
             region: "r".into(),
             received_at: Instant(0),
             request_id: "x".into(),

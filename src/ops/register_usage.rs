@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 use super::shapes;
 use super::{known_product, Call};
-use crate::domain::constraints::{aws_len, Violations};
+use crate::domain::constraints::Violations;
 use crate::domain::ids::IdSource;
 use crate::domain::settings::RetiredKeyAnswer;
 use crate::domain::signing::{Claims, KeyRing};
@@ -27,8 +27,8 @@ use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
 use crate::store::{documents, Registration, Store, TaskSource};
 
-/// The header that names a task when a container sends the same nonce for all its tasks, or
-/// none (lower case: headers are matched case-insensitively).
+/// The header that names a task (or, for MeterUsage, an instance) explicitly, over its
+/// credential session and nonce (lower case: headers are matched case-insensitively).
 pub const TASK_HEADER: &str = "x-mock-task-id";
 /// How many successful calls named no task (counted, not stored one by one).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -153,12 +153,7 @@ pub fn run<S: Store + ?Sized>(
     ids: &mut dyn IdSource,
 ) -> Result<Value, ServiceError> {
     let req = RegisterUsageRequest::decode(input)?;
-    if call.task_header.is_some_and(|t| aws_len(t) > 255) {
-        return err(
-            ErrorKind::ValidationException,
-            "The X-Mock-Task-Id header must have length less than or equal to 255",
-        );
-    }
+    call.instance()?; // checks X-Mock-Task-Id
 
     let product = known_product(store, call.namespace, &req.product_code)?;
 
@@ -187,7 +182,7 @@ pub fn run<S: Store + ?Sized>(
         return err(
             ErrorKind::InvalidRegionException,
             format!(
-                "RegisterUsage must be called in the same AWS Region the ECS task was launched in: product {} is not offered in {} (its Regions: {})",
+                "RegisterUsage must be called in the same Amazon Web Services Region the ECS task was launched in: product {} is not offered in {} (its Regions: {})",
                 product.product_code,
                 call.caller.region,
                 product.regions.join(", ")
@@ -217,10 +212,13 @@ pub fn run<S: Store + ?Sized>(
     };
     if !registered {
         if !call.settings.container_platform.is_supported() {
-            return err(
+            return Err(ServiceError::phrased(
                 ErrorKind::PlatformNotSupportedException,
-                "AWS Marketplace does not support metering usage from the underlying platform. This operation can only be called from within an ECS task or an EKS pod (the namespace's containerPlatform setting)",
-            );
+                format!(
+                    "this namespace's containerPlatform setting says the caller runs on {}",
+                    call.settings.container_platform.name()
+                ),
+            ));
         }
         if let Some(account) = &call.caller.account {
             // The seller's own account is in preview mode: no entitlement check.

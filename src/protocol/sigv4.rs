@@ -1,9 +1,10 @@
 //! SigV4: who is calling, and (when the namespace asks for it) whether the signature is
 //! right. The `Authorization` header (or a presigned query) is read for its credential
 //! scope: a missing one is `MissingAuthenticationTokenException`, a malformed one
-//! `IncompleteSignatureException`. Verification is off unless the namespace configures
-//! credentials (08-decisions.md): then an unknown access key is `UnrecognizedClientException`
-//! and a wrong signature `InvalidSignatureException`, both 403.
+//! `IncompleteSignatureException`; `X-Amz-Security-Token` names the caller's credential
+//! session (kept only as a digest). Verification is off unless the namespace configures
+//! credentials (docs/decisions.md): then an unknown access key is
+//! `UnrecognizedClientException` and a wrong signature `InvalidSignatureException`, both 403.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -13,7 +14,7 @@ use crate::error::{ErrorKind, ServiceError};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
-/// The caller of an AWS operation, from the credential scope.
+/// The caller of an AWS operation, from the credential scope and the security token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     pub access_key_id: String,
@@ -76,6 +77,7 @@ pub fn read(req: &HttpRequest) -> Result<Signed, ServiceError> {
     let mut signed = read_signature(req)?;
     let token = req
         .header("x-amz-security-token")
+        .filter(|t| !t.is_empty())
         .map(str::to_string)
         .or_else(|| {
             signed
@@ -533,5 +535,44 @@ mod tests {
         assert!(verify(&req, "/", &signed, "s").is_ok());
         req.body = b"{ }".to_vec();
         assert!(verify(&req, "/", &signed, "s").is_err());
+    }
+
+    #[test]
+    fn the_session_is_a_digest_of_the_security_token_header_or_presigned_query() {
+        let mut with_token = req(Some(BOTO), true);
+        assert_eq!(caller(&with_token).unwrap().session, None);
+        assert_eq!(caller(&with_token).unwrap().instance(), "AKIDEXAMPLE");
+        with_token
+            .headers
+            .push(("X-Amz-Security-Token".into(), "token-a".into()));
+        let c = caller(&with_token).unwrap();
+        assert_eq!(c.session.as_deref(), Some(session_of("token-a").as_str()));
+        assert_eq!(c.session.as_ref().unwrap().len(), 32);
+        assert_eq!(
+            c.instance(),
+            format!("AKIDEXAMPLE/{}", session_of("token-a"))
+        );
+        assert_ne!(session_of("token-a"), session_of("token-b"));
+
+        let mut empty = req(Some(BOTO), true);
+        empty
+            .headers
+            .push(("X-Amz-Security-Token".into(), String::new()));
+        assert_eq!(
+            caller(&empty).unwrap().session,
+            None,
+            "an empty token is none"
+        );
+
+        let presigned = HttpRequest {
+            query: "X-Amz-Credential=111122223333%2F20261128%2Fus-east-1%2Faws-marketplace%2Faws4_request&X-Amz-Security-Token=token-a".into(),
+            ..Default::default()
+        };
+        let c = caller(&presigned).unwrap();
+        assert_eq!(c.session.as_deref(), Some(session_of("token-a").as_str()));
+        assert_eq!(
+            c.instance(),
+            format!("111122223333/{}", session_of("token-a"))
+        );
     }
 }

@@ -58,6 +58,7 @@ fn entry(id: &str, key: &str, product: &str, customer: &str, hour: i64) -> Usage
         }],
         caller: "test".into(),
         session: None,
+        task: None,
         region: "us-east-1".into(),
         received_at: Instant(42),
         request_id: "r".into(),

@@ -136,6 +136,9 @@ pub struct UsageEntry {
     /// calls that carried one: the instance, task or pod that recorded the hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The `X-Mock-Task-Id` a MeterUsage call named its instance by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
     pub region: String,
     pub received_at: Instant,
     pub request_id: String,
@@ -199,7 +202,7 @@ pub enum TaskSource {
     Nonce,
     /// The credential session (`X-Amz-Security-Token`) of the task's or pod's role.
     Session,
-    /// Neither: the call was a task of its own. Only rows registered before such calls were
+    /// None of these: the call was a task of its own. Only rows registered before such calls were
     /// merely counted have it; it stays so that they still read.
     Call,
 }

@@ -89,8 +89,10 @@ export async function startMock({ stateDir = tempStateDir(), vars = {} } = {}) {
   throw new Error(`wrangler dev did not become ready on ${url}:\n${output}`);
 }
 
-/** A real SDK client pointed at the mock; `accessKeyId` of 12 digits is that account. */
-/** A JS SDK client; `sessionToken` makes it one instance, task or pod of its account. */
+/**
+ * A real SDK client pointed at the mock; `accessKeyId` of 12 digits is that account, and
+ * `sessionToken` makes it one instance, task or pod of it.
+ */
 export function meteringClient(url, { accessKeyId = 'test', region = 'us-east-1', sessionToken } = {}) {
   return new MarketplaceMeteringClient({
     region,

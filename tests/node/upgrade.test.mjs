@@ -108,6 +108,9 @@ test('state kept before sessions counted keeps deduplicating: hours, client toke
     assert.equal((await call(mock.endpoint, 'RegisterUsage', BUYER, task)).status, 200);
     const newTask = await call(mock.endpoint, 'RegisterUsage', BUYER, { ...task, Nonce: 'pod-new' });
     assert.equal(newTask.json.__type, 'CustomerNotEntitledException');
+    // The same nonce from a pod signing with a session token is that pod's first call.
+    const inAPod = await call(mock.endpoint, 'RegisterUsage', BUYER, task, { sessionToken: 'pod-session' });
+    assert.equal(inAPod.json.__type, 'CustomerNotEntitledException');
   } finally {
     await mock.stop();
     rmSync(dir, { recursive: true, force: true });
