@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { Miniflare } from 'miniflare';
-import { Control, workerDirectory, workerOptions } from '../lib/index.mjs';
+import { Control, miniflareOptions, workerDirectory } from '../lib/index.mjs';
 import { authHeaders } from '../tests/node/harness.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -137,7 +137,7 @@ function summarize(profile) {
 
 async function main() {
   const dir = workerDirectory();
-  const mf = new Miniflare({ ...workerOptions(dir), host: '127.0.0.1', port: 0, inspectorPort: 0 });
+  const mf = new Miniflare(await miniflareOptions(dir, { host: '127.0.0.1', port: 0, inspectorPort: 0 }));
   try {
     const url = (await mf.ready).origin;
     const ns = `${url}/ns/profile`;

@@ -215,8 +215,10 @@ export interface Mock {
 }
 
 export function startMock(options?: StartOptions): Promise<Mock>;
-/** Miniflare's options for the built worker in `dir` (its modules and Durable Objects). */
+/** Miniflare's v4-style options for the built worker in `dir` (its modules and Durable Objects). */
 export function workerOptions(dir: string): Record<string, unknown>;
+/** What `new Miniflare()` (version 5) takes for the built worker in `dir`, plus `host` options. */
+export function miniflareOptions(dir: string, host?: Record<string, unknown>): Promise<Record<string, unknown>>;
 export function readSeedFile(path: string): SeedDocument;
 export function workerDirectory(): string;
 export const VERSION: string;

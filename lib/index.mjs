@@ -3,7 +3,7 @@
 // its control API with typed helpers, and stop it. No Rust toolchain is needed: the package
 // carries the built worker.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,19 +24,28 @@ export function workerDirectory() {
   throw new Error(`no built worker in ${join(PACKAGE_ROOT, 'dist', 'worker')} (in a checkout: bash scripts/build.sh)`);
 }
 
-/** Miniflare's options for the built worker in `dir`: its modules and Durable Objects. */
+/** Miniflare's (v4-style) options for the built worker in `dir`: its modules and Durable
+ * Objects. `miniflareOptions` turns them, with the host's, into what Miniflare 5 takes. */
 export function workerOptions(dir) {
   return {
-    modules: true,
-    scriptPath: join(dir, 'index.js'),
+    modules: [
+      { type: 'ESModule', path: join(dir, 'index.js') },
+      { type: 'CompiledWasm', path: join(dir, 'index_bg.wasm') },
+    ],
     modulesRoot: dir,
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: COMPATIBILITY_DATE,
     durableObjects: {
       NAMESPACES: { className: 'NamespaceObject', useSQLite: true },
       REGISTRY: { className: 'RegistryObject', useSQLite: true },
     },
   };
+}
+
+/** The options of `new Miniflare()` for the built worker in `dir`, plus `host` options
+ * (host, port, bindings, durableObjectsPersist, name, inspectorPort, …). */
+export async function miniflareOptions(dir, host) {
+  const { convertV4MiniflareOptions } = await import('miniflare');
+  return convertV4MiniflareOptions({ ...workerOptions(dir), ...host });
 }
 
 /** An answer of the control API that was not a success. */
@@ -46,6 +55,22 @@ export class MockError extends Error {
     this.name = 'MockError';
     this.status = status;
     this.body = body;
+  }
+}
+
+/**
+ * Miniflare 5 keeps Durable Objects under `<persist>/do/`, where Miniflare 4 (this package
+ * before December 2026) kept them in `<persist>/` itself: a state directory of the older
+ * layout is moved into place once, so its namespaces survive the update.
+ */
+function movePersistedObjectsOfMiniflare4(persist) {
+  if (!existsSync(persist)) return;
+  const objects = readdirSync(persist).filter((entry) => /-(NamespaceObject|RegistryObject)$/.test(entry));
+  if (objects.length === 0) return;
+  const target = join(persist, 'do');
+  mkdirSync(target, { recursive: true });
+  for (const entry of objects) {
+    if (!existsSync(join(target, entry))) renameSync(join(persist, entry), join(target, entry));
   }
 }
 
@@ -154,14 +179,17 @@ export async function startMock(options = {}) {
   const bindings = { ...vars };
   if (adminToken) bindings.ADMIN_TOKEN = adminToken;
   if (accessLog) bindings.ACCESS_LOG = '1';
-  const mf = new Miniflare({
-    ...workerOptions(dir),
+  if (persist) movePersistedObjectsOfMiniflare4(resolve(persist));
+  const mf = new Miniflare(await miniflareOptions(dir, {
     ...(name ? { name } : {}),
-    durableObjectsPersist: persist ? resolve(persist) : false,
+    // The state's root: Durable Objects under <persist>/do. Without one, Miniflare keeps them
+    // in a temporary directory of its own, removed when the mock stops (SQLite-backed objects
+    // cannot be kept in memory).
+    ...(persist ? { resourcePersistencePath: resolve(persist) } : {}),
     bindings,
     host,
     port,
-  });
+  }));
   let ready;
   try {
     ready = await mf.ready;

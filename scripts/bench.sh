@@ -9,6 +9,7 @@
 # bench/profile.mjs instead: a CPU profile of the worker while it answers that call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node.sh  # Node.js 22.12+ for this script and what it starts
 bash scripts/setup.sh
 bash scripts/build.sh
 export METERING_MOCK_SKIP_BUILD=1 CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false

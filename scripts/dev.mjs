@@ -56,7 +56,8 @@ function parse(argv) {
     port,
     host: values.ip ?? values.host ?? '127.0.0.1',
     vars,
-    persist: join(resolve(values['persist-to'] ?? join(ROOT, '.wrangler', 'state')), 'v3', 'do'),
+    // Durable Objects land in <this>/do, where wrangler dev keeps them too.
+    persist: join(resolve(values['persist-to'] ?? join(ROOT, '.wrangler', 'state')), 'v3'),
     watch: !values['no-watch'],
   };
 }

@@ -5,6 +5,7 @@
 # `wrangler dev` instead. Extra arguments: `npm start -- --port 9000 --var NAME:VALUE`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node.sh  # Node.js 22.12+ for this script and what it starts
 bash scripts/setup.sh
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
 if [[ " $* " != *" --wrangler "* ]]; then

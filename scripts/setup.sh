@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and running the mock needs, skipping what is already there:
-# the wasm32 target, worker-build and wasm-bindgen-cli at pinned versions (from crates.io),
-# and the npm packages (npm ci). Nothing is downloaded from outside the registries.
+# Node.js 22.12+ where the machine's is older (scripts/node.sh), the wasm32 target,
+# worker-build and wasm-bindgen-cli at pinned versions (from crates.io), and the npm packages
+# (npm ci). Nothing is downloaded from outside the registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,9 +13,7 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 command -v cargo >/dev/null || { say "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
-command -v node >/dev/null || { say "node not found: install Node.js 20.3 or newer"; exit 1; }
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=3)?0:1)' \
-  || { say "Node.js $(node --version) is too old: 20.3 or newer is needed"; exit 1; }
+source scripts/node.sh  # Node.js 22.12+, from npm's registry where the machine's is older
 
 if command -v rustup >/dev/null; then
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
