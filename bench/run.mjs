@@ -55,9 +55,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { MarketplaceMeteringClient, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { authHeaders, createProduct, control, startMock } from '../tests/node/harness.mjs';
+import { fmt, load, printColumns } from './load.mjs';
 import { startMock as startPackageMock } from '../lib/index.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -93,69 +93,6 @@ const JSON_HEADERS = (operation) => ({
   'content-type': 'application/x-amz-json-1.1',
   'x-amz-target': `AWSMPMeteringService.${operation}`,
 });
-
-// ---------------------------------------------------------------------------------------
-// The load loop
-
-/** Nearest-rank percentile of sorted numbers. */
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
-/**
- * Runs `makeRequest(n)` with CONCURRENCY in flight until `seconds` have passed or
- * `maxRequests` have been started. `makeRequest` returns { url, init, check }: `check(status,
- * text)` returns null when the answer is right, else a reason. Returns the measurements.
- */
-async function load({ seconds, maxRequests, makeRequest }) {
-  const latencies = [];
-  const errorSamples = [];
-  let started = 0;
-  let ok = 0;
-  let errors = 0;
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-
-  async function worker() {
-    while (started < maxRequests && performance.now() < deadline) {
-      const n = started++;
-      const { url, init, check } = makeRequest(n);
-      const begin = performance.now();
-      let reason;
-      try {
-        const r = await fetch(url, init);
-        const text = await r.text();
-        reason = check(r.status, text);
-      } catch (e) {
-        reason = `fetch failed: ${e.cause?.code ?? e.message}`;
-      }
-      latencies.push(performance.now() - begin);
-      if (reason) {
-        errors++;
-        if (errorSamples.length < 5) errorSamples.push(`#${n}: ${reason}`);
-      } else {
-        ok++;
-      }
-    }
-  }
-
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const elapsed = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: started,
-    ok,
-    errors,
-    errorSamples,
-    seconds: elapsed,
-    reqPerSec: started / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    max: latencies.length ? latencies[latencies.length - 1] : null,
-  };
-}
 
 // ---------------------------------------------------------------------------------------
 // The scenarios: each makes request n of its phase (warm-up or measured) from a counter that
@@ -557,27 +494,24 @@ async function verifyLedger(nsUrl, counters, { fromHour, toHour }) {
   };
 }
 
-const fmt = (x, digits = 1) => (x === null || x === undefined ? '-' : x.toFixed(digits));
-
 function printTable(rows) {
-  const header = ['scenario', 'requests', 'errors', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'req/s vs ping', 'p50 vs ping', 'records/s'];
-  const lines = rows.map((r) => [
+  const header = ['scenario', 'requests', 'errors', 'dropped', '>1 s', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms',
+    'req/s vs ping', 'p50 vs ping', 'records/s'];
+  printColumns(header, rows.map((r) => [
     r.name,
     String(r.requests),
     String(r.errors),
+    String(r.dropped),
+    String(r.overOneSecond),
     fmt(r.reqPerSec),
     fmt(r.p50, 2),
+    fmt(r.p90, 2),
     fmt(r.p99, 2),
     fmt(r.max, 1),
     `${fmt(r.reqPerSecRatio, 3)}x`,
     `${fmt(r.p50Ratio, 2)}x`,
     r.recordsPerSec === null ? '-' : fmt(r.recordsPerSec),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const row = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(row(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const l of lines) console.log(row(l));
+  ]));
 }
 
 /** Runs scenarios one after the other: a warm-up, then the measured load. */
@@ -586,10 +520,11 @@ async function runScenarios(scenarios) {
   for (const s of scenarios.filter(chosen)) {
     let budget = s.budget ?? Infinity;
     const warmMax = Math.min(WARMUP_MAX_REQUESTS, budget);
-    const warm = await load({ seconds: WARMUP_SECONDS, maxRequests: warmMax, makeRequest: s.makeRequest });
+    const concurrency = CONCURRENCY;
+    const warm = await load({ seconds: WARMUP_SECONDS, maxRequests: warmMax, concurrency, makeRequest: s.makeRequest });
     budget -= warm.requests;
     const maxRequests = Math.min(MAX_REQUESTS, budget);
-    const m = await load({ seconds: SECONDS, maxRequests, makeRequest: s.makeRequest });
+    const m = await load({ seconds: SECONDS, maxRequests, concurrency, makeRequest: s.makeRequest });
     const stoppedBy = m.requests >= maxRequests
       ? (maxRequests < MAX_REQUESTS ? 'fresh-key budget' : 'count')
       : 'time';
@@ -721,13 +656,14 @@ function report(label, m) {
 function pasteTable(measured) {
   const names = measured[0].m.results.map((r) => r.name).concat(measured[0].m.locked.results.map((r) => r.name));
   const find = (m, name) => [...m.results, ...m.locked.results].find((r) => r.name === name);
-  const head = ['scenario', ...measured.flatMap(({ label }) => [`${label} req/s`, 'vs ping'])];
+  const head = ['scenario', ...measured.flatMap(({ label }) => [`${label} req/s`, 'vs ping', 'p50 / p90 / p99 / max ms', 'dropped, >1 s'])];
   if (measured.length === 2) head.push(`${measured[1].key} / ${measured[0].key}`);
   const rows = names.map((name) => {
     const cells = [name];
     for (const { m } of measured) {
       const r = find(m, name);
-      cells.push(fmt(r.reqPerSec), `${fmt(r.reqPerSecRatio, 3)}x`);
+      cells.push(fmt(r.reqPerSec), `${fmt(r.reqPerSecRatio, 3)}x`,
+        [r.p50, r.p90, r.p99, r.max].map((x) => fmt(x, 1)).join(' / '), `${r.dropped}, ${r.overOneSecond}`);
     }
     if (measured.length === 2) cells.push(`${fmt(find(measured[1].m, name).reqPerSec / find(measured[0].m, name).reqPerSec, 2)}x`);
     return cells;

@@ -17,4 +17,8 @@ if [ "${1:-}" = "--profile" ]; then
   shift
   exec node bench/profile.mjs "$@"
 fi
+if [ "${1:-}" = "--soak" ]; then
+  shift
+  exec node bench/soak.mjs "$@"
+fi
 exec node bench/run.mjs "$@"

@@ -1,0 +1,279 @@
+// Sustained concurrent load, as a seller's CI or load test puts on the mock: does every
+// request get its answer within a second, and does the tail stay near the median?
+//
+// Under the package's runner (and with `--runner both` also `wrangler dev`), in a namespace
+// first filled with BENCH_SOAK_PREFILL usage records (and so a full request journal), at
+// 32 and 64 connections (BENCH_SOAK_CONNECTIONS) for BENCH_SOAK_SECONDS (60) each after a
+// 5 s warm-up:
+//   object-read   GET /_mock/clock of the namespace: the bare Durable Object round trip
+//   meter-new     MeterUsage from 1,000 buyer accounts, each call a new instance (its own
+//                 session token), so each records a new instance-hour
+//   batch-new     BatchMeterUsage of 25 new records (2,000 customers x 50 dimensions x 24 h)
+// With `--compare`, the same MeterUsage and BatchMeterUsage requests against the peers that
+// are installed: moto (`moto_server`, from PyPI) and WireMock (its standalone jar, named by
+// WIREMOCK_JAR or the npm package `wiremock`, with canned stubs; needs java). Peers that are
+// not installed are listed as such. Every server binds 127.0.0.1 and is stopped at the end.
+//
+// Usage: npm run bench -- --soak [--compare] [--runner package|wrangler|both]
+// Results: a table on stdout and bench/results/soak.json (git-ignored).
+
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMock as startPackageMock } from '../lib/index.mjs';
+import { authHeaders, freePort, startMock as startWranglerMock } from '../tests/node/harness.mjs';
+import { fmt, load, printColumns } from './load.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const num = (name, fallback) => Number(process.env[name] ?? fallback);
+const SECONDS = num('BENCH_SOAK_SECONDS', 60);
+const WARMUP_SECONDS = num('BENCH_SOAK_WARMUP_SECONDS', 5);
+const CONNECTIONS = (process.env.BENCH_SOAK_CONNECTIONS ?? '32,64').split(',').map(Number);
+const PREFILL = num('BENCH_SOAK_PREFILL', 100_000);
+const MAX_REQUESTS = num('BENCH_SOAK_MAX_REQUESTS', 1_000_000);
+const ACCOUNTS = 1000;
+const CUSTOMERS = 2000;
+const DIMENSIONS = 50;
+const HOURS = 24;
+const BATCH = 25;
+// The namespace clock is frozen mid-month, so 24 earlier hours are always in BatchMeterUsage's window.
+const FROZEN_AT = '2026-03-20T12:00:00Z';
+const NOW = Date.parse(FROZEN_AT) / 1000;
+const PRODUCT = 'soak-product';
+const account = (i) => String(100_000_000_000 + (i % ACCOUNTS));
+const dimension = (i) => `d${i}`;
+const customer = (i) => `c${i}`;
+
+const args = process.argv.slice(2);
+const runnerChoice = args.includes('--runner') ? args[args.indexOf('--runner') + 1] : 'package';
+const compare = args.includes('--compare');
+
+/** The key-th record of a batch scenario: a distinct (customer, dimension, hour) per key. */
+function record(key) {
+  const perHour = CUSTOMERS * DIMENSIONS;
+  const rest = key % perHour;
+  return {
+    Timestamp: NOW - Math.floor(key / perHour) * 3600 - 60,
+    CustomerIdentifier: customer(Math.floor(rest / DIMENSIONS)),
+    Dimension: dimension(rest % DIMENSIONS),
+    Quantity: 1,
+  };
+}
+const KEYS = CUSTOMERS * DIMENSIONS * HOURS;
+
+const awsInit = (operation, accessKeyId, body, extra = {}) => ({
+  method: 'POST',
+  headers: {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-target': `AWSMPMeteringService.${operation}`,
+    ...authHeaders({ accessKeyId }),
+    ...extra,
+  },
+  body: JSON.stringify(body),
+});
+const status200 = (status, text) => (status === 200 ? null : `HTTP ${status}: ${text.slice(0, 160)}`);
+
+/** The scenarios against `endpoint`; `state.nextKey` carries the batch keys across runs. */
+function scenarios(endpoint, state, { withObject }) {
+  const list = [];
+  if (withObject) {
+    list.push({ name: 'object-read', makeRequest: () => ({ url: `${endpoint}/_mock/clock`, init: { method: 'GET' }, check: status200 }) });
+  }
+  list.push({
+    name: 'meter-new',
+    makeRequest: (n) => {
+      const i = state.meterCalls++;
+      return {
+        url: endpoint,
+        init: awsInit('MeterUsage', account(i), {
+          ProductCode: PRODUCT, Timestamp: NOW - 30, UsageDimension: dimension(i % DIMENSIONS), UsageQuantity: 1,
+        }, { 'x-amz-security-token': `soak-instance-${i}-${n}` }),
+        check: (status, text) => status200(status, text) ?? (text.includes('MeteringRecordId') ? null : text.slice(0, 160)),
+      };
+    },
+  });
+  list.push({
+    name: 'batch-new',
+    batch: true,
+    makeRequest: () => {
+      const first = state.nextKey;
+      state.nextKey += BATCH;
+      const records = Array.from({ length: BATCH }, (_, j) => record((first + j) % KEYS));
+      return {
+        url: endpoint,
+        init: awsInit('BatchMeterUsage', 'soak-seller', { ProductCode: PRODUCT, UsageRecords: records }),
+        check: (status, text) => status200(status, text)
+          ?? (text.includes('"UnprocessedRecords":[]') && !text.includes('DuplicateRecord') ? null : text.slice(0, 160)),
+      };
+    },
+  });
+  return list;
+}
+
+async function control(base, method, path, body) {
+  const r = await fetch(`${base}/_mock${path}`, {
+    method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
+  });
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+/** The namespace: its product, the frozen clock, and PREFILL records (a full journal too). */
+async function prepare(endpoint, state) {
+  await control(endpoint, 'POST', '/reset');
+  await control(endpoint, 'POST', '/products', {
+    productCode: PRODUCT,
+    dimensions: Array.from({ length: DIMENSIONS }, (_, i) => dimension(i)),
+    customers: [
+      ...Array.from({ length: ACCOUNTS }, (_, i) => ({ customerAWSAccountId: account(i) })),
+      ...Array.from({ length: CUSTOMERS }, (_, i) => ({ customerIdentifier: customer(i) })),
+    ],
+  });
+  await control(endpoint, 'PUT', '/clock', { frozenAt: FROZEN_AT });
+  const batch = scenarios(endpoint, state, { withObject: false }).find((s) => s.name === 'batch-new');
+  const started = Date.now();
+  const fill = await load({ seconds: 3600, maxRequests: Math.ceil(PREFILL / BATCH), concurrency: 16, makeRequest: batch.makeRequest });
+  if (fill.errors > 0) throw new Error(`prefill: ${fill.errors} errors: ${fill.errorSamples.join('; ')}`);
+  console.error(`  prefilled ${fill.ok * BATCH} records in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+async function measure(label, endpoint, state, { withObject }) {
+  const rows = [];
+  for (const connections of CONNECTIONS) {
+    for (const s of scenarios(endpoint, state, { withObject })) {
+      await load({ seconds: WARMUP_SECONDS, maxRequests: MAX_REQUESTS, concurrency: connections, makeRequest: s.makeRequest });
+      const m = await load({ seconds: SECONDS, maxRequests: MAX_REQUESTS, concurrency: connections, makeRequest: s.makeRequest });
+      // Records per second only where records are kept: a peer's canned answer records nothing.
+      const recordsPerSec = s.batch && withObject ? (m.ok * BATCH) / m.seconds : null;
+      rows.push({ target: label, name: s.name, ...m, recordsPerSec });
+      console.error(`  ${label} ${s.name} @${connections}: ${m.requests} requests, ${m.errors} errors, p99 ${fmt(m.p99)} ms`);
+    }
+  }
+  return rows;
+}
+
+// ------------------------------------------------------------------------------ the peers
+
+/** Waits until `url` answers anything (a peer's start-up), at most `ms`. */
+async function reachable(url, ms = 60_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try { await fetch(url); return; } catch { await new Promise((r) => setTimeout(r, 250)); }
+  }
+  throw new Error(`${url} did not come up within ${ms / 1000} s`);
+}
+
+function spawnPeer(command, argv) {
+  const child = spawn(command, argv, { stdio: 'ignore', detached: true });
+  return { child, stop: () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } } };
+}
+
+const hasCommand = (name) => {
+  try { execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }); return true; } catch { return false; }
+};
+
+/** moto's server mode (moto[server] from PyPI), if installed. */
+async function startMoto() {
+  if (!hasCommand('moto_server')) return { missing: 'moto_server not found (pip install "moto[server]")' };
+  const port = await freePort();
+  const peer = spawnPeer('moto_server', ['-H', '127.0.0.1', '-p', String(port)]);
+  await reachable(`http://127.0.0.1:${port}/moto-api/`);
+  return { url: `http://127.0.0.1:${port}`, stop: peer.stop };
+}
+
+/** WireMock's standalone jar with canned Metering answers, if installed. */
+async function startWireMock() {
+  let jar = process.env.WIREMOCK_JAR;
+  if (!jar) {
+    try {
+      const pkg = createRequire(import.meta.url).resolve('wiremock/package.json');
+      const dir = join(dirname(pkg), 'build');
+      jar = existsSync(dir) ? readdirSync(dir).filter((f) => /^wiremock-standalone.*\.jar$/.test(f)).map((f) => join(dir, f))[0] : undefined;
+    } catch { /* not installed */ }
+  }
+  if (!jar || !existsSync(jar)) return { missing: 'no WireMock jar (set WIREMOCK_JAR, or npm install wiremock)' };
+  if (!hasCommand('java')) return { missing: 'java not found' };
+  const port = await freePort();
+  const peer = spawnPeer('java', ['-jar', jar, '--bind-address', '127.0.0.1', '--port', String(port), '--no-request-journal']);
+  const url = `http://127.0.0.1:${port}`;
+  await reachable(`${url}/__admin/health`);
+  const stub = (operation, body) => fetch(`${url}/__admin/mappings`, {
+    method: 'POST',
+    body: JSON.stringify({
+      request: { method: 'POST', url: '/', headers: { 'X-Amz-Target': { equalTo: `AWSMPMeteringService.${operation}` } } },
+      response: { status: 200, headers: { 'Content-Type': 'application/x-amz-json-1.1' }, jsonBody: body },
+    }),
+  });
+  await stub('MeterUsage', { MeteringRecordId: '11111111-2222-3333-4444-555555555555' });
+  await stub('BatchMeterUsage', { Results: [], UnprocessedRecords: [] });
+  return { url, stop: peer.stop };
+}
+
+// ------------------------------------------------------------------------------ the run
+
+async function main() {
+  console.log(`metering-mock soak: ${SECONDS} s per scenario after ${WARMUP_SECONDS} s of warm-up, connections ${CONNECTIONS.join(', ')}, ` +
+    `${PREFILL} records prefilled; ${cpus().length} CPUs, Node ${process.version}, load average ${loadavg()[0].toFixed(2)}`);
+  const runners = runnerChoice === 'both' ? ['package', 'wrangler'] : [runnerChoice];
+  const rows = [];
+  for (const runner of runners) {
+    const vars = { MAX_USAGE_RECORDS: String(10_000_000), MAX_CUSTOMERS_PER_PRODUCT: String(ACCOUNTS + CUSTOMERS) };
+    const mock = runner === 'package' ? await startPackageMock({ vars }) : await startWranglerMock({ vars });
+    try {
+      const endpoint = `${mock.url}/ns/soak`;
+      const state = { nextKey: 0, meterCalls: 0 };
+      await prepare(endpoint, state);
+      rows.push(...await measure(runner, endpoint, state, { withObject: true }));
+    } finally {
+      await mock.stop();
+    }
+  }
+  const peers = [];
+  if (compare) {
+    for (const [name, start] of [['wiremock', startWireMock], ['moto', startMoto]]) {
+      const peer = await start();
+      if (peer.missing) { peers.push({ name, missing: peer.missing }); continue; }
+      try {
+        // Peers are judged as a seller would: what they answer is counted, right or wrong.
+        const state = { nextKey: 0, meterCalls: 0 };
+        rows.push(...await measure(name, peer.url, state, { withObject: false }));
+        peers.push({ name });
+      } finally {
+        peer.stop();
+      }
+    }
+  }
+
+  console.log('');
+  printColumns(
+    ['target', 'scenario', 'conns', 'requests', 'errors', 'dropped', '>1 s', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p99/p50', 'records/s'],
+    rows.map((r) => [r.target, r.name, String(r.concurrency), String(r.requests), String(r.errors), String(r.dropped),
+      String(r.overOneSecond), fmt(r.reqPerSec), fmt(r.p50), fmt(r.p90), fmt(r.p99), fmt(r.max), `${fmt(r.p99 / r.p50, 1)}x`,
+      r.recordsPerSec === null ? '-' : fmt(r.recordsPerSec, 0)]),
+  );
+  for (const p of peers.filter((x) => x.missing)) console.log(`peer ${p.name}: not measured, ${p.missing}`);
+  const find = (target, name, c) => rows.find((r) => r.target === target && r.name === name && r.concurrency === c);
+  console.log('');
+  for (const runner of runners) {
+    for (const c of CONNECTIONS) {
+      const meter = find(runner, 'meter-new', c);
+      const object = find(runner, 'object-read', c);
+      const wire = find('wiremock', 'meter-new', c);
+      const ratios = [`MeterUsage ${fmt(meter.reqPerSec / object.reqPerSec, 2)}x the object round trip`];
+      if (wire) ratios.push(`${fmt(meter.reqPerSec / wire.reqPerSec, 2)}x WireMock's stubs`);
+      console.log(`${runner} @${c}: ${ratios.join(', ')}; BatchMeterUsage ${fmt(find(runner, 'batch-new', c).recordsPerSec, 0)} records/s`);
+    }
+  }
+  const dir = join(HERE, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'soak.json'), `${JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, prefill: PREFILL, rows, peers }, null, 2)}\n`);
+  console.log(`written: ${join('bench', 'results', 'soak.json')}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
