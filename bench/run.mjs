@@ -495,13 +495,14 @@ async function verifyLedger(nsUrl, counters, { fromHour, toHour }) {
 }
 
 function printTable(rows) {
-  const header = ['scenario', 'requests', 'errors', 'dropped', '>1 s', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms',
+  const header = ['scenario', 'requests', 'errors', 'dropped', 'timed out', '>1 s', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms',
     'req/s vs ping', 'p50 vs ping', 'records/s'];
   printColumns(header, rows.map((r) => [
     r.name,
     String(r.requests),
     String(r.errors),
     String(r.dropped),
+    String(r.timedOut),
     String(r.overOneSecond),
     fmt(r.reqPerSec),
     fmt(r.p50, 2),
@@ -656,14 +657,14 @@ function report(label, m) {
 function pasteTable(measured) {
   const names = measured[0].m.results.map((r) => r.name).concat(measured[0].m.locked.results.map((r) => r.name));
   const find = (m, name) => [...m.results, ...m.locked.results].find((r) => r.name === name);
-  const head = ['scenario', ...measured.flatMap(({ label }) => [`${label} req/s`, 'vs ping', 'p50 / p90 / p99 / max ms', 'dropped, >1 s'])];
+  const head = ['scenario', ...measured.flatMap(({ label }) => [`${label} req/s`, 'vs ping', 'p50 / p90 / p99 / max ms', 'dropped, timed out, >1 s'])];
   if (measured.length === 2) head.push(`${measured[1].key} / ${measured[0].key}`);
   const rows = names.map((name) => {
     const cells = [name];
     for (const { m } of measured) {
       const r = find(m, name);
       cells.push(fmt(r.reqPerSec), `${fmt(r.reqPerSecRatio, 3)}x`,
-        [r.p50, r.p90, r.p99, r.max].map((x) => fmt(x, 1)).join(' / '), `${r.dropped}, ${r.overOneSecond}`);
+        [r.p50, r.p90, r.p99, r.max].map((x) => fmt(x, 1)).join(' / '), `${r.dropped}, ${r.timedOut}, ${r.overOneSecond}`);
     }
     if (measured.length === 2) cells.push(`${fmt(find(measured[1].m, name).reqPerSec / find(measured[0].m, name).reqPerSec, 2)}x`);
     return cells;

@@ -18,7 +18,7 @@
 // Results: a table on stdout and bench/results/soak.json (git-ignored).
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,6 +32,7 @@ const num = (name, fallback) => Number(process.env[name] ?? fallback);
 const SECONDS = num('BENCH_SOAK_SECONDS', 60);
 const WARMUP_SECONDS = num('BENCH_SOAK_WARMUP_SECONDS', 5);
 const CONNECTIONS = (process.env.BENCH_SOAK_CONNECTIONS ?? '32,64').split(',').map(Number);
+if (!CONNECTIONS.every((c) => Number.isInteger(c) && c > 0)) throw new Error('BENCH_SOAK_CONNECTIONS: whole numbers, e.g. 32,64');
 const PREFILL = num('BENCH_SOAK_PREFILL', 100_000);
 const MAX_REQUESTS = num('BENCH_SOAK_MAX_REQUESTS', 1_000_000);
 const ACCOUNTS = 1000;
@@ -49,7 +50,9 @@ const customer = (i) => `c${i}`;
 
 const args = process.argv.slice(2);
 const runnerChoice = args.includes('--runner') ? args[args.indexOf('--runner') + 1] : 'package';
+if (!['package', 'wrangler', 'both'].includes(runnerChoice)) throw new Error(`--runner: package, wrangler or both, not '${runnerChoice}'`);
 const compare = args.includes('--compare');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The key-th record of a batch scenario: a distinct (customer, dimension, hour) per key. */
 function record(key) {
@@ -76,7 +79,22 @@ const awsInit = (operation, accessKeyId, body, extra = {}) => ({
 });
 const status200 = (status, text) => (status === 200 ? null : `HTTP ${status}: ${text.slice(0, 160)}`);
 
-/** The scenarios against `endpoint`; `state.nextKey` carries the batch keys across runs. */
+/** What makes an answer right: the mock's is checked whole, a peer's only for its status. */
+function answerOf(text) {
+  try { return JSON.parse(text); } catch { return {}; }
+}
+const meterAnswer = (strict) => (status, text) => status200(status, text)
+  ?? (!strict || UUID.test(answerOf(text).MeteringRecordId ?? '') ? null : `no MeteringRecordId: ${text.slice(0, 160)}`);
+const batchAnswer = (strict) => (status, text) => {
+  const bad = status200(status, text);
+  if (bad || !strict) return bad;
+  const { Results = [], UnprocessedRecords = [] } = answerOf(text);
+  const all = Results.length === BATCH && Results.every((r) => r.Status === 'Success') && UnprocessedRecords.length === 0;
+  return all ? null : `not ${BATCH} new records: ${text.slice(0, 160)}`;
+};
+
+/** The scenarios against `endpoint` (`withObject`: the mock, else a peer); `state` carries
+ * the batch keys and the MeterUsage instances across scenarios. */
 function scenarios(endpoint, state, { withObject }) {
   const list = [];
   if (withObject) {
@@ -91,7 +109,7 @@ function scenarios(endpoint, state, { withObject }) {
         init: awsInit('MeterUsage', account(i), {
           ProductCode: PRODUCT, Timestamp: NOW - 30, UsageDimension: dimension(i % DIMENSIONS), UsageQuantity: 1,
         }, { 'x-amz-security-token': `soak-instance-${i}-${n}` }),
-        check: (status, text) => status200(status, text) ?? (text.includes('MeteringRecordId') ? null : text.slice(0, 160)),
+        check: meterAnswer(withObject),
       };
     },
   });
@@ -101,12 +119,12 @@ function scenarios(endpoint, state, { withObject }) {
     makeRequest: () => {
       const first = state.nextKey;
       state.nextKey += BATCH;
-      const records = Array.from({ length: BATCH }, (_, j) => record((first + j) % KEYS));
+      if (state.nextKey > KEYS) throw new Error(`batch-new ran out of fresh keys (${KEYS}): lower BENCH_SOAK_SECONDS or BENCH_SOAK_PREFILL`);
+      const records = Array.from({ length: BATCH }, (_, j) => record(first + j));
       return {
         url: endpoint,
         init: awsInit('BatchMeterUsage', 'soak-seller', { ProductCode: PRODUCT, UsageRecords: records }),
-        check: (status, text) => status200(status, text)
-          ?? (text.includes('"UnprocessedRecords":[]') && !text.includes('DuplicateRecord') ? null : text.slice(0, 160)),
+        check: batchAnswer(withObject),
       };
     },
   });
@@ -137,6 +155,7 @@ async function prepare(endpoint, state) {
   const started = Date.now();
   const fill = await load({ seconds: 3600, maxRequests: Math.ceil(PREFILL / BATCH), concurrency: 16, makeRequest: batch.makeRequest });
   if (fill.errors > 0) throw new Error(`prefill: ${fill.errors} errors: ${fill.errorSamples.join('; ')}`);
+  if (fill.ok * BATCH < PREFILL) throw new Error(`prefill: only ${fill.ok * BATCH} of ${PREFILL} records within an hour`);
   console.error(`  prefilled ${fill.ok * BATCH} records in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
@@ -166,9 +185,28 @@ async function reachable(url, ms = 60_000) {
   throw new Error(`${url} did not come up within ${ms / 1000} s`);
 }
 
+/** Everything this run started, stopped on the way out whatever happens (Ctrl-C included). */
+const running = new Set();
+async function stopAll() {
+  await Promise.all([...running].map((stop) => stop()));
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => { stopAll().finally(() => process.exit(130)); });
+}
+
+/** A peer's process group: stopped with SIGTERM, then SIGKILL if it lingers. */
 function spawnPeer(command, argv) {
   const child = spawn(command, argv, { stdio: 'ignore', detached: true });
-  return { child, stop: () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } } };
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    running.delete(stop);
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { return; }
+    const late = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+    await exited;
+    clearTimeout(late);
+  };
+  running.add(stop);
+  return { child, stop };
 }
 
 const hasCommand = (name) => {
@@ -180,7 +218,12 @@ async function startMoto() {
   if (!hasCommand('moto_server')) return { missing: 'moto_server not found (pip install "moto[server]")' };
   const port = await freePort();
   const peer = spawnPeer('moto_server', ['-H', '127.0.0.1', '-p', String(port)]);
-  await reachable(`http://127.0.0.1:${port}/moto-api/`);
+  try {
+    await reachable(`http://127.0.0.1:${port}/moto-api/`);
+  } catch (e) {
+    await peer.stop();
+    throw e;
+  }
   return { url: `http://127.0.0.1:${port}`, stop: peer.stop };
 }
 
@@ -199,7 +242,18 @@ async function startWireMock() {
   const port = await freePort();
   const peer = spawnPeer('java', ['-jar', jar, '--bind-address', '127.0.0.1', '--port', String(port), '--no-request-journal']);
   const url = `http://127.0.0.1:${port}`;
-  await reachable(`${url}/__admin/health`);
+  try {
+    await reachable(`${url}/__admin/health`);
+    await stubMetering(url);
+  } catch (e) {
+    await peer.stop();
+    throw e;
+  }
+  return { url, stop: peer.stop };
+}
+
+/** WireMock's canned answers: what a stub-based mock of the Metering Service serves. */
+async function stubMetering(url) {
   const stub = (operation, body) => fetch(`${url}/__admin/mappings`, {
     method: 'POST',
     body: JSON.stringify({
@@ -209,7 +263,6 @@ async function startWireMock() {
   });
   await stub('MeterUsage', { MeteringRecordId: '11111111-2222-3333-4444-555555555555' });
   await stub('BatchMeterUsage', { Results: [], UnprocessedRecords: [] });
-  return { url, stop: peer.stop };
 }
 
 // ------------------------------------------------------------------------------ the run
@@ -222,13 +275,19 @@ async function main() {
   for (const runner of runners) {
     const vars = { MAX_USAGE_RECORDS: String(10_000_000), MAX_CUSTOMERS_PER_PRODUCT: String(ACCOUNTS + CUSTOMERS) };
     const mock = runner === 'package' ? await startPackageMock({ vars }) : await startWranglerMock({ vars });
+    const stopMock = async () => {
+      running.delete(stopMock);
+      await mock.stop();
+      if (mock.stateDir) rmSync(mock.stateDir, { recursive: true, force: true });
+    };
+    running.add(stopMock);
     try {
       const endpoint = `${mock.url}/ns/soak`;
       const state = { nextKey: 0, meterCalls: 0 };
       await prepare(endpoint, state);
       rows.push(...await measure(runner, endpoint, state, { withObject: true }));
     } finally {
-      await mock.stop();
+      await stopMock();
     }
   }
   const peers = [];
@@ -237,20 +296,20 @@ async function main() {
       const peer = await start();
       if (peer.missing) { peers.push({ name, missing: peer.missing }); continue; }
       try {
-        // Peers are judged as a seller would: what they answer is counted, right or wrong.
+        // A peer is checked for its status only: canned or partial answers still count as served.
         const state = { nextKey: 0, meterCalls: 0 };
         rows.push(...await measure(name, peer.url, state, { withObject: false }));
         peers.push({ name });
       } finally {
-        peer.stop();
+        await peer.stop();
       }
     }
   }
 
   console.log('');
   printColumns(
-    ['target', 'scenario', 'conns', 'requests', 'errors', 'dropped', '>1 s', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p99/p50', 'records/s'],
-    rows.map((r) => [r.target, r.name, String(r.concurrency), String(r.requests), String(r.errors), String(r.dropped),
+    ['target', 'scenario', 'conns', 'requests', 'errors', 'dropped', 'timed out', '>1 s', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p99/p50', 'records/s'],
+    rows.map((r) => [r.target, r.name, String(r.concurrency), String(r.requests), String(r.errors), String(r.dropped), String(r.timedOut),
       String(r.overOneSecond), fmt(r.reqPerSec), fmt(r.p50), fmt(r.p90), fmt(r.p99), fmt(r.max), `${fmt(r.p99 / r.p50, 1)}x`,
       r.recordsPerSec === null ? '-' : fmt(r.recordsPerSec, 0)]),
   );
@@ -273,7 +332,8 @@ async function main() {
   console.log(`written: ${join('bench', 'results', 'soak.json')}`);
 }
 
-main().catch((e) => {
+main().catch(async (e) => {
   console.error(e);
+  await stopAll();
   process.exitCode = 1;
 });

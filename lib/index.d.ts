@@ -181,7 +181,8 @@ export interface StartOptions {
   port?: number;
   /** Defaults to 127.0.0.1. */
   host?: string;
-  /** A directory to keep the state in; false (the default) keeps it in memory. */
+  /** A directory to keep the state in (Durable Objects under <dir>/do); false (the default)
+   * keeps it only while the mock runs, in a temporary directory removed by stop(). */
   persist?: string | false;
   /** The default namespace's exact starting state: a seed document, or a path to a JSON file of one. */
   seed?: SeedDocument | string;

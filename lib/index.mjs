@@ -42,8 +42,13 @@ export function workerOptions(dir) {
 }
 
 /** The options of `new Miniflare()` for the built worker in `dir`, plus `host` options
- * (host, port, bindings, durableObjectsPersist, name, inspectorPort, …). */
-export async function miniflareOptions(dir, host) {
+ * (host, port, bindings, name, inspectorPort, resourcePersistencePath: Durable Objects are
+ * kept under <path>/do). Miniflare 5 drops unknown options silently, so Miniflare 4's
+ * `durableObjectsPersist` is refused here rather than quietly ignored. */
+export async function miniflareOptions(dir, host = {}) {
+  if ('durableObjectsPersist' in host) {
+    throw new Error('durableObjectsPersist is a Miniflare 4 option: pass resourcePersistencePath (objects go to <path>/do)');
+  }
   const { convertV4MiniflareOptions } = await import('miniflare');
   return convertV4MiniflareOptions({ ...workerOptions(dir), ...host });
 }
@@ -70,7 +75,15 @@ function movePersistedObjectsOfMiniflare4(persist) {
   const target = join(persist, 'do');
   mkdirSync(target, { recursive: true });
   for (const entry of objects) {
-    if (!existsSync(join(target, entry))) renameSync(join(persist, entry), join(target, entry));
+    if (existsSync(join(target, entry))) {
+      console.error(`metering-mock: ${join(persist, entry)} (kept by an older version) is left alone: ${join(target, entry)} exists`);
+      continue;
+    }
+    try {
+      renameSync(join(persist, entry), join(target, entry));
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e; // moved meanwhile by another start
+    }
   }
 }
 
@@ -161,7 +174,7 @@ function namespaceOf(url, name, options) {
 
 /**
  * Starts the mock. Options: port (0 = any free port, the default here), host (127.0.0.1),
- * persist (a directory for its state, or false to keep it in memory), seed (a seed document
+ * persist (a directory for its state, or false to keep it only while the mock runs), seed (a seed document
  * for the `default` namespace, or a path to a JSON file of one), adminToken (locked mode),
  * accessLog (one line per call on the console), vars (other Worker variables, see the
  * README's Limits), name (the Worker's name: Durable Object ids and where their state lies
@@ -172,6 +185,10 @@ export async function startMock(options = {}) {
   const { port = 0, host = '127.0.0.1', persist = false, seed, adminToken, accessLog = false, vars = {}, name } = options;
   if (seed !== undefined && adminToken) {
     throw new Error('a seed applies to an open mock; in locked mode, create namespaces with their seed (metering-mock ns create --seed)');
+  }
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 12)) {
+    throw new Error(`metering-mock needs Node.js 22.12 or newer (the Workers runtime's Miniflare 5 does); this is ${process.version}`);
   }
   await checkPort(host, port);
   const { Miniflare } = await import('miniflare');

@@ -5,6 +5,7 @@
 # the bundle offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node.sh  # Node.js 22.12+ for wrangler
 bash scripts/setup.sh
 export WRANGLER_SEND_METRICS=false
 npx wrangler deploy "$@"

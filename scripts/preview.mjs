@@ -8,9 +8,9 @@
 //   npm run preview -- url <branch>          (needs CLOUDFLARE_WORKERS_SUBDOMAIN)
 //   npm run preview -- token <branch>        (needs PREVIEW_SECRET; or token --worker <name>)
 //
-// One Worker per branch works with the pinned wrangler (4.86, Node 20): Version URLs are not
-// generated for Workers with Durable Objects, and Worker Previews need wrangler 4.135+ on
-// Node 22 (beta). `wrangler` is run from PATH (`npm run` puts node_modules/.bin there).
+// One Worker per branch works with the pinned wrangler (4.164, Node 22.12+): Version URLs are
+// not generated for Workers with Durable Objects, and Worker Previews are still a beta.
+// `wrangler` is run from PATH (`npm run` puts node_modules/.bin there).
 // The preview's ADMIN_TOKEN is HMAC-SHA256(PREVIEW_SECRET, worker name): every `up` sets the
 // same token, it is uploaded with the deployment itself (--secrets-file, so the Worker is
 // never reachable unlocked), and whoever holds PREVIEW_SECRET gets it with `token`.

@@ -4,10 +4,10 @@
 # the built worker under wrangler dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/node.sh  # Node.js 22.12+ for this script and what it starts
-SETUP_BROWSER=1 SETUP_CLIENTS=1 bash scripts/setup.sh
 export PATH="$HOME/.local/bin:$PATH"  # where pip --user puts the aws command
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+source scripts/node.sh  # Node.js 22.12+ for this script and what it starts
+SETUP_BROWSER=1 SETUP_CLIENTS=1 bash scripts/setup.sh
 
 step() { printf '\n== %s\n' "$*"; }
 

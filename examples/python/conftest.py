@@ -1,6 +1,6 @@
 """A pytest fixture that runs metering-mock for the test session.
 
-Needs Node.js 20+ and the package in the project (npm install --save-dev metering-mock):
+Needs Node.js 22.12+ and the package in the project (npm install --save-dev metering-mock):
 the fixture starts `npx metering-mock --port 0 --in-memory`, reads the address it prints,
 points boto3 at it through the environment, and stops it at the end of the session.
 """
