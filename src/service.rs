@@ -288,6 +288,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         } else {
             response.with_header("x-amzn-RequestId", &request_id)
         };
+        let response = response.for_method(&req.method);
         Served { response, credited }
     }
 
@@ -364,8 +365,9 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 Endpoint::Admin(_) => json_error(404, "admin routes are not served by a namespace"),
             },
             _ if cbor::is_rpc_path(path) => return self.aws(req, request_id, FrontDoor::RpcV2Cbor),
-            Outcome::MethodNotAllowed => {
+            Outcome::MethodNotAllowed(ref methods) => {
                 json_error(405, format!("{method} is not allowed on {path}"))
+                    .with_header("Allow", &methods.join(", "))
             }
             Outcome::NotFound if found.access == Access::Namespace => {
                 json_error(404, format!("no control endpoint {path}"))

@@ -448,3 +448,74 @@ fn any_namespace_can_be_reset_to_the_demo_seed_and_default_to_empty() {
         400
     );
 }
+
+#[test]
+fn every_time_the_control_api_takes_lies_where_every_sdk_reads_it_back() {
+    // Python's datetime starts at year 1: a year-0 time would reach boto3 as a 200 it cannot
+    // parse. Each field refuses it, in either spelling, and takes the first and last instants.
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "a", "dimensions": ["d"], "customers": [{"customerIdentifier": "c1"}]}));
+    let entitle = |at: &str| {
+        json!({"productCode": "a", "customerIdentifier": "c1",
+               "entitlements": [{"dimension": "d", "value": {"integerValue": 1}, "expirationDate": at}]})
+    };
+    for year_zero in ["0000-01-01T00:00:00Z", "0001-01-01T00:00:00+00:01"] {
+        let cases = [
+            ("PUT", "/entitlements", entitle(year_zero)),
+            ("PUT", "/clock", json!({ "frozenAt": year_zero })),
+            ("POST", "/keys/1/retire", json!({ "at": year_zero })),
+        ];
+        for (method, path, body) in cases {
+            let a = m.control(method, path, Some(body));
+            assert_eq!(a.status, 400, "{path} {year_zero}: {:?}", a.body);
+            assert!(
+                a.body["error"].as_str().unwrap().contains("0001"),
+                "{:?}",
+                a.body
+            );
+        }
+    }
+    let epoch_year_zero = m.control(
+        "PUT",
+        "/clock",
+        Some(json!({"frozenAt": -62_167_219_200i64})),
+    );
+    assert_eq!(epoch_year_zero.status, 400, "{:?}", epoch_year_zero.body);
+    for edge in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+        assert_eq!(
+            m.control("PUT", "/entitlements", Some(entitle(edge)))
+                .status,
+            200,
+            "{edge}"
+        );
+        assert_eq!(
+            m.control("PUT", "/clock", Some(json!({ "frozenAt": edge })))
+                .status,
+            200,
+            "{edge}"
+        );
+    }
+}
+
+#[test]
+fn head_is_answered_where_get_is_and_a_405_names_the_allowed_methods() {
+    let mut m = Mock::new();
+    let request = |method: &str, path: &str| metering_mock::protocol::http::HttpRequest {
+        method: method.into(),
+        path: path.into(),
+        ..Default::default()
+    };
+    let get = m.send(request("GET", "/_mock/products"));
+    let head = m.send(request("HEAD", "/_mock/products"));
+    assert_eq!((get.status, head.status), (200, 200));
+    assert!(head.response.body.is_empty(), "a HEAD answer has no body");
+    assert_eq!(
+        head.response.header("content-type"),
+        get.response.header("content-type")
+    );
+    let refused = m.send(request("PUT", "/_mock/products"));
+    assert_eq!(refused.status, 405);
+    assert_eq!(refused.response.header("allow"), Some("GET, HEAD, POST"));
+    let refused = m.send(request("DELETE", "/_mock/settings"));
+    assert_eq!(refused.response.header("allow"), Some("GET, HEAD, PATCH"));
+}

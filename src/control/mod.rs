@@ -272,13 +272,13 @@ fn parse_instant(name: &str, text: &str) -> Result<Instant, ControlError> {
     if let Ok(seconds) = text.parse::<f64>() {
         return Instant::try_from_epoch_seconds(seconds).ok_or_else(|| {
             bad(format!(
-                "{name} must lie in the years 0000 to 9999, got {text} epoch seconds"
+                "{name} must lie in the years 0001 to 9999 (what every SDK reads back), got {text} epoch seconds"
             ))
         });
     }
     Instant::parse_rfc3339(text).ok_or_else(|| {
         bad(format!(
-            "{name} must be epoch seconds or RFC 3339 (2026-01-01T00:00:00Z), got '{text}'"
+            "{name} must be epoch seconds or RFC 3339 (2026-01-01T00:00:00Z) in the years 0001 to 9999, got '{text}'"
         ))
     })
 }

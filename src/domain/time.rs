@@ -13,13 +13,14 @@ const MS_PER_DAY: i64 = 86_400_000;
 pub struct Instant(pub i64);
 
 impl Instant {
-    /// Earliest and latest instants we represent (years 0000 to 9999), so arithmetic on any
-    /// instant built by `try_from_epoch_seconds` cannot overflow.
-    pub const MIN: Instant = Instant(-62_167_219_200_000);
+    /// Earliest and latest instants we represent (0001-01-01 to 9999-12-31): every time the
+    /// mock accepts, it may answer with, and every SDK must parse it back (Python's datetime
+    /// starts at year 1). Arithmetic on any such instant cannot overflow.
+    pub const MIN: Instant = Instant(-62_135_596_800_000);
     pub const MAX: Instant = Instant(253_402_300_799_999);
 
     /// From epoch seconds as a client sends them (integer or fractional); `None` outside the
-    /// years 0000-9999, which no AWS timestamp reaches.
+    /// years 0001-9999, which no AWS timestamp reaches.
     pub fn try_from_epoch_seconds(seconds: f64) -> Option<Instant> {
         let ms = (seconds * MS_PER_SECOND as f64).floor();
         (ms.is_finite() && ms >= Self::MIN.0 as f64 && ms <= Self::MAX.0 as f64)
@@ -139,9 +140,9 @@ impl Instant {
             _ => return None,
         };
         let days = days_from_civil(y, mo, d);
-        Some(Instant(
-            days * MS_PER_DAY + h * MS_PER_HOUR + mi * 60_000 + s * 1000 + ms - offset_ms,
-        ))
+        let at =
+            Instant(days * MS_PER_DAY + h * MS_PER_HOUR + mi * 60_000 + s * 1000 + ms - offset_ms);
+        (Self::MIN..=Self::MAX).contains(&at).then_some(at)
     }
 }
 
@@ -196,7 +197,7 @@ pub mod optional_rfc3339 {
         text.map(|t| {
             Instant::parse_rfc3339(&t).ok_or_else(|| {
                 serde::de::Error::custom(format!(
-                    "'{t}' is not an RFC 3339 time such as 2027-01-01T00:00:00Z"
+                    "'{t}' is not an RFC 3339 time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, such as 2027-01-01T00:00:00Z"
                 ))
             })
         })
@@ -237,6 +238,11 @@ mod tests {
             "2026-01-01T00:00:00",
             "2026-01-01T00:00:00.Z",
             "yesterday at noon please",
+            // Outside what every SDK parses back (Python's datetime starts at year 1).
+            "0000-01-01T00:00:00Z",
+            "0000-12-31T23:59:59Z",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-00:01",
         ] {
             assert_eq!(Instant::parse_rfc3339(bad), None, "{bad}");
         }
@@ -285,6 +291,23 @@ mod tests {
         assert_eq!(
             Instant::try_from_epoch_seconds(253_402_300_799.0),
             Some(Instant(253_402_300_799_000))
+        );
+    }
+
+    #[test]
+    fn the_first_and_last_instants_are_those_every_sdk_reads_back() {
+        assert_eq!(at("0001-01-01T00:00:00Z"), Instant::MIN);
+        assert_eq!(at("9999-12-31T23:59:59.999Z"), Instant::MAX);
+        assert_eq!(Instant::MIN.to_rfc3339(), "0001-01-01T00:00:00Z");
+        assert_eq!(
+            Instant::try_from_epoch_seconds(-62_135_596_800.0),
+            Some(Instant::MIN)
+        );
+        assert_eq!(Instant::try_from_epoch_seconds(-62_135_596_800.001), None);
+        assert_eq!(
+            Instant::try_from_epoch_seconds(-62_167_219_200.0),
+            None,
+            "year 0"
         );
     }
 }

@@ -88,7 +88,12 @@ pub fn too_large(
 ) -> HttpResponse {
     match found.access {
         Access::Aws => {
-            let service = awsjson::service_of(head.header("x-amz-target"));
+            // An rpc-v2-cbor request names its service in the path, not in X-Amz-Target.
+            let service = if cbor::is_rpc_path(&found.path) {
+                cbor::service_of_path(&found.path)
+            } else {
+                awsjson::service_of(head.header("x-amz-target"))
+            };
             aws_error(
                 &found.path,
                 &awsjson::body_too_large(len, service),
@@ -377,6 +382,17 @@ mod tests {
         );
         let ok = admit(&head("POST", "/", &json, Some(1024 * 1024 - 1)), &open, "r").unwrap();
         assert_eq!(ok.body_limit, 1024 * 1024 - 1);
+        // A CBOR GetEntitlements of 1 MiB gets the Entitlement model's only client error.
+        let cbor = headers(&[("content-type", "application/cbor")]);
+        let path = "/service/AWSMPEntitlementService/operation/GetEntitlements";
+        let big = admit(&head("POST", path, &cbor, Some(1024 * 1024)), &open, "r").unwrap_err();
+        assert_eq!(big.status, 400);
+        let error: ciborium::Value = ciborium::from_reader(big.body.as_slice()).unwrap();
+        let error_type = error.as_map().unwrap()[0].1.as_text().unwrap().to_string();
+        assert!(
+            error_type.ends_with("#InvalidParameterException"),
+            "{error_type}"
+        );
     }
 
     #[test]

@@ -208,9 +208,19 @@ pub struct Found<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Route(&'static Route, Vec<String>),
-    /// The path exists with other methods.
-    MethodNotAllowed,
+    /// The path exists with other methods: these (the `Allow` of a 405).
+    MethodNotAllowed(Vec<&'static str>),
     NotFound,
+}
+
+impl Outcome {
+    /// The `Allow` header's value of a 405, e.g. `GET, HEAD, POST`.
+    pub fn allow(&self) -> Option<String> {
+        match self {
+            Outcome::MethodNotAllowed(methods) => Some(methods.join(", ")),
+            _ => None,
+        }
+    }
 }
 
 impl Found<'_> {
@@ -281,7 +291,8 @@ pub fn find<'p>(method: &str, full_path: &'p str) -> Result<Found<'p>, String> {
 type Candidate = (&'static Route, Vec<String>);
 
 /// The route for `method` among those whose pattern matches `path`; patterns with more
-/// literal segments win (`/_mock/keys/rotate` over `/_mock/keys/{version}`).
+/// literal segments win (`/_mock/keys/rotate` over `/_mock/keys/{version}`). `HEAD` is
+/// served by the `GET` route (the answer's body is dropped where it is sent).
 fn matching(method: &str, path: &str, eligible: impl Fn(&Route) -> bool) -> Outcome {
     let segments: Vec<&str> = path.split('/').collect();
     let mut best: Option<(usize, Vec<Candidate>)> = None;
@@ -302,10 +313,21 @@ fn matching(method: &str, path: &str, eligible: impl Fn(&Route) -> bool) -> Outc
     }
     match best {
         None => Outcome::NotFound,
-        Some((_, found)) => match found.into_iter().find(|(r, _)| r.method == method) {
-            Some((route, params)) => Outcome::Route(route, params),
-            None => Outcome::MethodNotAllowed,
-        },
+        Some((_, found)) => {
+            let serves = |r: &Route| r.method == method || (method == "HEAD" && r.method == "GET");
+            let mut allowed: Vec<&'static str> = found.iter().map(|(r, _)| r.method).collect();
+            match found.into_iter().find(|(r, _)| serves(r)) {
+                Some((route, params)) => Outcome::Route(route, params),
+                None => {
+                    if allowed.contains(&"GET") {
+                        allowed.push("HEAD");
+                    }
+                    allowed.sort_unstable();
+                    allowed.dedup();
+                    Outcome::MethodNotAllowed(allowed)
+                }
+            }
+        }
     }
 }
 
@@ -382,7 +404,7 @@ mod tests {
         );
         assert_eq!(
             find("GET", "/_mock/keys/rotate").unwrap().outcome,
-            Outcome::MethodNotAllowed
+            Outcome::MethodNotAllowed(vec!["POST"])
         );
         assert_eq!(
             endpoint("GET", "/_mock/keys/2.pem"),
@@ -400,8 +422,13 @@ mod tests {
         assert_eq!(f.outcome, Outcome::NotFound);
         assert_eq!(f.access, Access::Namespace);
         let f = find("PUT", "/_mock/products").unwrap();
-        assert_eq!(f.outcome, Outcome::MethodNotAllowed);
+        assert_eq!(f.outcome.allow().as_deref(), Some("GET, HEAD, POST"));
         assert_eq!(f.access, Access::Namespace);
+        // HEAD is served where GET is.
+        assert_eq!(
+            endpoint("HEAD", "/_mock/keys/jwks.json"),
+            Some(Endpoint::Control(C::Jwks))
+        );
     }
 
     #[test]

@@ -132,6 +132,20 @@ fn operation(req: &HttpRequest) -> Result<Operation, ServiceError> {
     })
 }
 
+/// The service a request to `path` is answered for before its operation is known (its
+/// errors are that service's): the one its path names, else the Entitlement Service, the
+/// only one served over rpc-v2-cbor.
+pub fn service_of_path(path: &str) -> Service {
+    split_path(path)
+        .and_then(|(segment, _)| {
+            CBOR_SERVICES.into_iter().find(|s| {
+                segment == s.shape_name()
+                    || segment == format!("{}.{}", s.namespace(), s.shape_name())
+            })
+        })
+        .unwrap_or(Service::Entitlement)
+}
+
 /// `/service/<service>/operation/<operation>` → (service, operation).
 fn split_path(path: &str) -> Option<(&str, &str)> {
     let (service, rest) = path.strip_prefix(SERVICE_PREFIX)?.split_once('/')?;

@@ -78,6 +78,15 @@ impl HttpResponse {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The answer to a request of `method`: a `HEAD` gets the `GET` answer's status and
+    /// headers with no body.
+    pub fn for_method(mut self, method: &str) -> Self {
+        if method.eq_ignore_ascii_case("HEAD") {
+            self.body.clear();
+        }
+        self
+    }
+
     /// The body parsed as JSON (for tests and the worker's health check).
     pub fn json_body(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)

@@ -48,6 +48,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 
 async fn respond(req: Request, env: &Env) -> Result<Response> {
     let request_id = random_uuid();
+    let method = req.inner().method();
     let answer = match serve(req, env, &request_id).await {
         Ok(Handled::Forwarded(response)) => return Ok(response),
         Ok(Handled::Answered(response)) => response,
@@ -61,7 +62,7 @@ async fn respond(req: Request, env: &Env) -> Result<Response> {
     } else {
         answer.with_header("x-amzn-RequestId", &request_id)
     };
-    to_response(answer)
+    to_response(answer.for_method(&method))
 }
 
 enum Handled {

@@ -131,13 +131,14 @@ impl DurableObject for RegistryObject {
             Some(Endpoint::Admin(Admin::Routes)) => answer(200, admin::routes_view()),
             _ => {
                 let status = match found.outcome {
-                    routes::Outcome::MethodNotAllowed => 405,
+                    routes::Outcome::MethodNotAllowed(_) => 405,
                     _ => 404,
                 };
-                to_response(json_error(
-                    status,
-                    format!("no admin endpoint {method} {path}"),
-                ))
+                let refusal = json_error(status, format!("no admin endpoint {method} {path}"));
+                to_response(match found.outcome.allow() {
+                    Some(allow) => refusal.with_header("Allow", &allow),
+                    None => refusal,
+                })
             }
         }
     }

@@ -386,3 +386,22 @@ test('boto3 reads a retired key\'s PublicKeyRotationTimestamp as a datetime and 
   assert.equal(Date.parse(out[1]), Date.parse(NOW));
   assert.equal(out[2], 'CustomerNotEntitledException');
 });
+
+test('boto3 reads back the first and last expiration dates the control API accepts (years 0001 and 9999)', async (t) => {
+  if (missingClient(t, hasBoto3, 'boto3')) return;
+  const url = await world();
+  const r = await control(url, 'PUT', '/entitlements', {
+    productCode: 'prod', customerIdentifier: 'cust-1',
+    entitlements: [
+      { dimension: 'hosts', value: { integerValue: 1 }, expirationDate: '0001-01-01T00:00:00Z' },
+      { dimension: 'users', value: { integerValue: 1 }, expirationDate: '9999-12-31T23:59:59Z' },
+    ],
+  });
+  assert.equal(r.status, 200, r.text);
+  const out = await boto3(url, [
+    'e = boto3.client("marketplace-entitlement")',
+    'r = e.get_entitlements(ProductCode="prod")',
+    'print(json.dumps(sorted(x["ExpirationDate"].isoformat() for x in r["Entitlements"])))',
+  ].join('\n'));
+  assert.deepEqual(out, ['0001-01-01T00:00:00+00:00', '9999-12-31T23:59:59+00:00']);
+});

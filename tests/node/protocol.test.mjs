@@ -306,3 +306,44 @@ test('a bad namespace name (/ns/bad.name/) is 400 JSON', async () => {
   assert.equal(r.status, 400);
   assert.match((await r.json()).error, /bad\.name/);
 });
+
+// ------------------------------------------------------- protocol edges found by a fuzz (issue 25)
+
+test('a CBOR GetEntitlements body of 1 MiB is InvalidParameterException, the model\'s only client error', async () => {
+  const r = await fetch(`${ns}/service/AWSMPEntitlementService/operation/GetEntitlements`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cbor', 'smithy-protocol': 'rpc-v2-cbor', ...authHeaders() },
+    body: Buffer.alloc(MIB, 0x60),
+  });
+  assert.equal(r.status, 400);
+  const body = Buffer.from(await r.arrayBuffer()).toString('latin1');
+  assert.match(body, /#InvalidParameterException/);
+  assert.doesNotMatch(body, /ValidationException/);
+});
+
+test('HEAD is answered where GET is, with no body; a 405 names the methods in Allow', async () => {
+  for (const path of ['/_mock/products', '/_mock/ping', '/_mock/ui/']) {
+    const r = await fetch(`${ns}${path}`, { method: 'HEAD' });
+    assert.equal(r.status, 200, path);
+    assert.equal((await r.arrayBuffer()).byteLength, 0, path);
+  }
+  const refused = await fetch(`${ns}/_mock/products`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(refused.status, 405);
+  assert.equal(refused.headers.get('allow'), 'GET, HEAD, POST');
+});
+
+test('a time in the year 0, which boto3 could not read back, is refused by every control field that takes one', async () => {
+  const world = namespaceUrl(mock, 'protocol-years');
+  await createProduct(world, { productCode: 'prod', dimensions: ['hosts'], customers: [{ customerIdentifier: 'c1' }] });
+  const entitle = (at) => ({ productCode: 'prod', customerIdentifier: 'c1', entitlements: [{ dimension: 'hosts', value: { integerValue: 1 }, expirationDate: at }] });
+  for (const [method, path, body] of [
+    ['PUT', '/entitlements', entitle('0000-01-01T00:00:00Z')],
+    ['PUT', '/clock', { frozenAt: '0000-01-01T00:00:00Z' }],
+    ['PUT', '/clock', { frozenAt: -62167219200 }],
+    ['POST', '/keys/1/retire', { at: '0000-01-01T00:00:00Z' }],
+  ]) {
+    const r = await control(world, method, path, body);
+    assert.equal(r.status, 400, `${path}: ${r.text}`);
+  }
+  assert.equal((await control(world, 'PUT', '/entitlements', entitle('0001-01-01T00:00:00Z'))).status, 200);
+});
