@@ -297,3 +297,60 @@ fn random_inputs_never_get_a_500_or_a_panic() {
         assert!(a.status == 200 || a.error.is_some(), "{op} {input}");
     }
 }
+
+/// A time as a client of the control API might write it: RFC 3339 of any year (0000 to
+/// 99999), with odd offsets and fractions, or epoch seconds of any size.
+fn fuzzed_time(fuzz: &mut Fuzz) -> Value {
+    match fuzz.next() % 3 {
+        0 => json!(format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{}",
+            [0, 1, 2, 1969, 1970, 2026, 9998, 9999, 10000][(fuzz.next() % 9) as usize],
+            1 + fuzz.next() % 12,
+            1 + fuzz.next() % 28,
+            fuzz.next() % 24,
+            fuzz.next() % 60,
+            fuzz.next() % 60,
+            fuzz.pick(&["", ".5", ".999", ".123456789"]),
+            fuzz.pick(&["Z", "+00:00", "+14:00", "-23:59", "+00:01", "-00:01"]),
+        )),
+        1 => json!((fuzz.next() % 700_000_000_000) as i64 - 350_000_000_000),
+        _ => json!(f64::from_bits(fuzz.next() >> 2)),
+    }
+}
+
+#[test]
+fn every_time_the_control_api_accepts_is_one_every_sdk_reads_back() {
+    // Python's datetime (boto3) reads the years 0001 to 9999, the narrowest of the SDKs'.
+    let (first, last) = (-62_135_596_800.0, 253_402_300_800.0);
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "p", "dimensions": ["d"], "customers": [{"customerIdentifier": "c"}]}));
+    let mut fuzz = Fuzz(0x5851_F42D_4C95_7F2D);
+    let mut accepted = 0;
+    for _ in 0..3_000 {
+        let at = fuzzed_time(&mut fuzz);
+        let entitlement = json!({"productCode": "p", "customerIdentifier": "c",
+            "entitlements": [{"dimension": "d", "value": {"integerValue": 1}, "expirationDate": at}]});
+        if m.control("PUT", "/entitlements", Some(entitlement)).status == 200 {
+            accepted += 1;
+            let read = m.get_entitlements(common::Wire::Json, json!({"ProductCode": "p"}));
+            let seconds = read.body["Entitlements"][0]["ExpirationDate"]
+                .as_f64()
+                .unwrap();
+            assert!((first..last).contains(&seconds), "{at} became {seconds}");
+        }
+        if m.control("PUT", "/clock", Some(json!({ "frozenAt": at })))
+            .status
+            == 200
+        {
+            accepted += 1;
+            let now = m.control("GET", "/clock", None).body["nowEpochSeconds"]
+                .as_f64()
+                .unwrap();
+            assert!((first..last).contains(&now), "{at} became {now}");
+        }
+    }
+    assert!(
+        accepted > 1_000,
+        "the fuzz must reach accepted times too ({accepted})"
+    );
+}

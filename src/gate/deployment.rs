@@ -43,9 +43,10 @@ const WEBHOOK_DELAY: Knob = knob("WEBHOOK_MAX_RETRY_DELAY_SECONDS", 3600, 0, 86_
 const WEBHOOK_HOURLY: Knob = knob("WEBHOOK_MAX_DELIVERIES_PER_HOUR", 1000, 1, 1_000_000);
 const STORAGE_FAULTS: Knob = knob("TEST_STORAGE_FAULTS", 0, 0, 1);
 const ACCESS_LOG: Knob = knob("ACCESS_LOG", 0, 0, 1);
+const BODY_TIMEOUT: Knob = knob("BODY_TIMEOUT_SECONDS", 30, 1, 600);
 
 /// Every limit's knob, for the README check and error messages.
-const KNOBS: [&Knob; 17] = [
+const KNOBS: [&Knob; 18] = [
     &CONTROL_BODY,
     &NAMESPACES,
     &PRODUCTS,
@@ -63,6 +64,7 @@ const KNOBS: [&Knob; 17] = [
     &WEBHOOK_HOURLY,
     &STORAGE_FAULTS,
     &ACCESS_LOG,
+    &BODY_TIMEOUT,
 ];
 
 /// How many of each thing one namespace (or the deployment) may hold.
@@ -136,6 +138,8 @@ pub struct Deployment {
     pub storage_faults: bool,
     /// `ACCESS_LOG=1`: the worker logs one line per request (the runner's `--verbose`).
     pub access_log: bool,
+    /// How long a request's body may take to arrive (a slow or short body is cut after it).
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Deployment {
@@ -211,6 +215,7 @@ impl Deployment {
             idle_day_ms: number(&IDLE_DAY_SECONDS)? as i64 * 1000,
             storage_faults: number(&STORAGE_FAULTS)? == 1,
             access_log: number(&ACCESS_LOG)? == 1,
+            body_timeout: std::time::Duration::from_secs(number(&BODY_TIMEOUT)?),
         })
     }
 

@@ -3,8 +3,14 @@
 //! `/_mock/ping` itself, and forwards the rest to the namespace's Durable Object or, for
 //! `/_admin/…`, to the registry.
 
+use std::pin::{pin, Pin};
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result};
+use worker::{
+    event, ByteStream, Context, Delay, Env, Method, Request, RequestInit, Response, Result,
+};
 
 use super::runtime::{
     deployment, random_uuid, to_response, NAMESPACES_BINDING, REGISTRY_BINDING, REGISTRY_NAME,
@@ -15,8 +21,90 @@ use crate::gate::{self, json_error, Head};
 use crate::protocol::http::HttpResponse;
 use crate::service;
 
-/// How much of an oversized body of unknown length is read (and dropped) before answering.
+/// How much of a refused body is read (and dropped) before answering, so the client, still
+/// sending, reads the refusal rather than a reset; past it the connection is closed.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// What reading a request's body came to.
+enum BodyRead {
+    Whole(Vec<u8>),
+    /// Over the route's limit after `seen` bytes; the rest was read and dropped up to
+    /// `DRAIN_LIMIT` (`drained_all`: to its end).
+    TooLarge {
+        seen: usize,
+        drained_all: bool,
+    },
+    /// The body did not end within the deployment's body timeout.
+    TimedOut,
+}
+
+/// Reads a body of at most `limit` bytes within `timeout`; a longer one is drained.
+async fn read_body(req: &mut Request, limit: usize, timeout: Duration) -> Result<BodyRead> {
+    if req.inner().body().is_none() {
+        return Ok(BodyRead::Whole(Vec::new()));
+    }
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    let mut deadline = pin!(Delay::from(timeout));
+    loop {
+        match select(stream.next(), deadline.as_mut()).await {
+            Either::Left((Some(chunk), _)) => body.extend_from_slice(&chunk?),
+            Either::Left((None, _)) => return Ok(BodyRead::Whole(body)),
+            Either::Right(_) => return Ok(BodyRead::TimedOut),
+        }
+        if body.len() > limit {
+            let seen = body.len();
+            drop(body);
+            let drained_all = drain_stream(&mut stream, seen, deadline.as_mut()).await;
+            return Ok(BodyRead::TooLarge { seen, drained_all });
+        }
+    }
+}
+
+/// Reads and drops a refused request's body; whether it reached the end.
+async fn drain(req: &mut Request, timeout: Duration) -> bool {
+    let Ok(mut stream) = req.stream() else {
+        return true; // no body
+    };
+    let deadline = pin!(Delay::from(timeout));
+    drain_stream(&mut stream, 0, deadline).await
+}
+
+async fn drain_stream(
+    stream: &mut ByteStream,
+    mut drained: usize,
+    mut deadline: Pin<&mut Delay>,
+) -> bool {
+    while drained < DRAIN_LIMIT {
+        match select(stream.next(), deadline.as_mut()).await {
+            Either::Left((Some(Ok(chunk)), _)) => drained += chunk.len(),
+            Either::Left((None, _)) => return true,
+            Either::Left((Some(Err(_)), _)) | Either::Right(_) => return false,
+        }
+    }
+    false
+}
+
+/// A refusal sent before the request's body was read to its end closes the connection.
+fn closing_unless(drained_all: bool, refusal: HttpResponse) -> HttpResponse {
+    if drained_all {
+        refusal
+    } else {
+        refusal.with_header("Connection", "close")
+    }
+}
+
+/// The answer to a body that did not arrive in time.
+fn timed_out(timeout: Duration) -> HttpResponse {
+    json_error(
+        408,
+        format!(
+            "the request body did not arrive within {} s (BODY_TIMEOUT_SECONDS)",
+            timeout.as_secs()
+        ),
+    )
+    .with_header("Connection", "close")
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -112,7 +200,15 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
     };
     let admitted = match gate::admit(&head, &deployment, request_id) {
         Ok(admitted) => admitted,
-        Err(refusal) => return Ok(Handled::Answered(refusal)),
+        Err(refusal) if matches!(method.as_str(), "GET" | "HEAD") => {
+            return Ok(Handled::Answered(refusal))
+        }
+        // The body is read (and dropped, up to a bound) before the refusal is sent: answered
+        // mid-upload, a client sees a reset connection instead of the answer, and retries.
+        Err(refusal) => {
+            let drained_all = drain(&mut req, deployment.body_timeout).await;
+            return Ok(Handled::Answered(closing_unless(drained_all, refusal)));
+        }
     };
     let found = &admitted.found;
     // Public routes hold no namespace data and are answered here; only routes that need a
@@ -138,36 +234,25 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
         }
         _ => {}
     }
-    // A body without a length is read here, up to the route's limit, so no stream can make
-    // a Durable Object hold more than that.
+    // Every body is read here, up to the route's limit and within the body timeout, so no
+    // stream (too long, or too slow) can make a Durable Object hold it or wait for it.
     let carries_body = !matches!(method.as_str(), "GET" | "HEAD");
-    let forwarded = if content_length.is_none() && carries_body {
-        let mut body = Vec::new();
-        let mut stream = req.stream()?;
-        while let Some(chunk) = stream.next().await {
-            body.extend_from_slice(&chunk?);
-            if body.len() > admitted.body_limit {
-                let seen = body.len();
-                drop(body);
-                // The rest is read and dropped (up to a bound), so the connection ends
-                // cleanly; an answer before the body is read breaks wrangler dev's proxy.
-                let mut drained = seen;
-                while drained < DRAIN_LIMIT {
-                    match stream.next().await {
-                        Some(Ok(chunk)) => drained += chunk.len(),
-                        _ => break,
-                    }
-                }
-                let refusal = gate::too_large(&head, found, seen, admitted.body_limit, request_id);
-                return Ok(Handled::Answered(refusal));
+    let forwarded = if carries_body {
+        let timeout = deployment.body_timeout;
+        match read_body(&mut req, admitted.body_limit, timeout).await? {
+            BodyRead::Whole(body) => {
+                let mut init = RequestInit::new();
+                init.with_method(Method::from(method.clone()))
+                    .with_headers(req.headers().clone())
+                    .with_body(Some(body.into()));
+                Request::new_with_init(url.as_str(), &init)?
             }
+            BodyRead::TooLarge { seen, drained_all } => {
+                let refusal = gate::too_large(&head, found, seen, admitted.body_limit, request_id);
+                return Ok(Handled::Answered(closing_unless(drained_all, refusal)));
+            }
+            BodyRead::TimedOut => return Ok(Handled::Answered(timed_out(timeout))),
         }
-        let mut init = RequestInit::new();
-        let method = Method::from(method.clone());
-        init.with_method(method)
-            .with_headers(req.headers().clone())
-            .with_body(Some(body.into()));
-        Request::new_with_init(url.as_str(), &init)?
     } else {
         req
     };
