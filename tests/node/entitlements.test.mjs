@@ -210,3 +210,23 @@ test('rpc-v2-cbor requests with X-Amz-Target or without Smithy-Protocol are refu
   });
   assert.equal(absolute.status, 200);
 });
+
+test('the SDK reads back the first and last expiration dates the control API accepts, over both protocols', async () => {
+  const edges = namespaceUrl(mock, 'entitlements-edges');
+  await createProduct(edges, {
+    productCode: 'edges', dimensions: ['first', 'last'],
+    customers: [{ customerIdentifier: 'e1', entitlements: [
+      { dimension: 'first', value: { integerValue: 1 }, expirationDate: '0001-01-01T00:00:00Z' },
+      { dimension: 'last', value: { integerValue: 1 }, expirationDate: '9999-12-31T23:59:59Z' },
+    ] }],
+  });
+  for (const protocol of [undefined, SmithyRpcV2CborProtocol]) {
+    const sdk = new MarketplaceEntitlementServiceClient({
+      region: 'us-east-1', endpoint: edges, credentials: { accessKeyId: 'test', secretAccessKey: 'x' }, maxAttempts: 1,
+      ...(protocol ? { protocol } : {}),
+    });
+    const out = await sdk.send(new GetEntitlementsCommand({ ProductCode: 'edges' }));
+    assert.deepEqual(out.Entitlements.map((e) => e.ExpirationDate.toISOString()).sort(),
+      ['0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.000Z']);
+  }
+});
