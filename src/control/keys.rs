@@ -163,6 +163,11 @@ pub fn retire<S: Store + ?Sized>(
     version: &str,
 ) -> Answer {
     let body: RetireBody = optional_body(req, "retirement", "at")?;
+    if body.at.is_some_and(|at| !at.is_readable_by_every_sdk()) {
+        return Err(bad(
+            "at must lie in the years 0001 to 9999 (what every SDK reads back)",
+        ));
+    }
     set_retired(ns, version, Some(body.at))
 }
 

@@ -269,16 +269,13 @@ fn delete_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &str) -> A
 
 /// An instant given as epoch seconds or RFC 3339 text.
 fn parse_instant(name: &str, text: &str) -> Result<Instant, ControlError> {
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Instant::try_from_epoch_seconds(seconds).ok_or_else(|| {
-            bad(format!(
-                "{name} must lie in the years 0001 to 9999 (what every SDK reads back), got {text} epoch seconds"
-            ))
-        });
-    }
-    Instant::parse_rfc3339(text).ok_or_else(|| {
+    let at = match text.parse::<f64>() {
+        Ok(seconds) => Instant::try_from_epoch_seconds(seconds),
+        Err(_) => Instant::parse_rfc3339(text),
+    };
+    at.filter(|at| at.is_readable_by_every_sdk()).ok_or_else(|| {
         bad(format!(
-            "{name} must be epoch seconds or RFC 3339 (2026-01-01T00:00:00Z) in the years 0001 to 9999, got '{text}'"
+            "{name} must be epoch seconds or RFC 3339 (2026-01-01T00:00:00Z) in the years 0001 to 9999 (what every SDK reads back), got '{text}'"
         ))
     })
 }

@@ -44,6 +44,15 @@ impl Entitlement {
                 dimensions.join(", ")
             ));
         }
+        if self
+            .expiration_date
+            .is_some_and(|at| !at.is_readable_by_every_sdk())
+        {
+            return Err(format!(
+                "entitlement '{}': expirationDate must lie in the years 0001 to 9999 (what every SDK reads back)",
+                self.dimension
+            ));
+        }
         if let EntitlementValue::DoubleValue(d) = self.value {
             if !d.is_finite() {
                 return Err(format!(

@@ -13,14 +13,21 @@ const MS_PER_DAY: i64 = 86_400_000;
 pub struct Instant(pub i64);
 
 impl Instant {
-    /// Earliest and latest instants we represent (0001-01-01 to 9999-12-31): every time the
-    /// mock accepts, it may answer with, and every SDK must parse it back (Python's datetime
-    /// starts at year 1). Arithmetic on any such instant cannot overflow.
-    pub const MIN: Instant = Instant(-62_135_596_800_000);
+    /// Earliest and latest instants we represent (years 0000 to 9999), so arithmetic on any
+    /// instant built by `try_from_epoch_seconds` or `parse_rfc3339` cannot overflow.
+    pub const MIN: Instant = Instant(-62_167_219_200_000);
     pub const MAX: Instant = Instant(253_402_300_799_999);
+    /// The earliest instant every SDK reads back (Python's datetime starts at year 1): the
+    /// control API accepts no earlier time, since the mock may answer with it.
+    pub const SDK_MIN: Instant = Instant(-62_135_596_800_000);
+
+    /// Whether every SDK can parse this instant when the mock answers with it.
+    pub fn is_readable_by_every_sdk(self) -> bool {
+        (Self::SDK_MIN..=Self::MAX).contains(&self)
+    }
 
     /// From epoch seconds as a client sends them (integer or fractional); `None` outside the
-    /// years 0001-9999, which no AWS timestamp reaches.
+    /// years 0000-9999, which no AWS timestamp reaches.
     pub fn try_from_epoch_seconds(seconds: f64) -> Option<Instant> {
         let ms = (seconds * MS_PER_SECOND as f64).floor();
         (ms.is_finite() && ms >= Self::MIN.0 as f64 && ms <= Self::MAX.0 as f64)
@@ -197,7 +204,7 @@ pub mod optional_rfc3339 {
         text.map(|t| {
             Instant::parse_rfc3339(&t).ok_or_else(|| {
                 serde::de::Error::custom(format!(
-                    "'{t}' is not an RFC 3339 time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, such as 2027-01-01T00:00:00Z"
+                    "'{t}' is not an RFC 3339 time such as 2027-01-01T00:00:00Z"
                 ))
             })
         })
@@ -238,10 +245,8 @@ mod tests {
             "2026-01-01T00:00:00",
             "2026-01-01T00:00:00.Z",
             "yesterday at noon please",
-            // Outside what every SDK parses back (Python's datetime starts at year 1).
-            "0000-01-01T00:00:00Z",
-            "0000-12-31T23:59:59Z",
-            "0001-01-01T00:00:00+01:00",
+            // Outside the years 0000 to 9999.
+            "0000-01-01T00:00:00+00:01",
             "9999-12-31T23:59:59-00:01",
         ] {
             assert_eq!(Instant::parse_rfc3339(bad), None, "{bad}");
@@ -295,19 +300,18 @@ mod tests {
     }
 
     #[test]
-    fn the_first_and_last_instants_are_those_every_sdk_reads_back() {
-        assert_eq!(at("0001-01-01T00:00:00Z"), Instant::MIN);
+    fn the_first_and_last_instants_every_sdk_reads_back_are_years_0001_and_9999() {
+        assert_eq!(at("0001-01-01T00:00:00Z"), Instant::SDK_MIN);
         assert_eq!(at("9999-12-31T23:59:59.999Z"), Instant::MAX);
-        assert_eq!(Instant::MIN.to_rfc3339(), "0001-01-01T00:00:00Z");
-        assert_eq!(
-            Instant::try_from_epoch_seconds(-62_135_596_800.0),
-            Some(Instant::MIN)
-        );
-        assert_eq!(Instant::try_from_epoch_seconds(-62_135_596_800.001), None);
+        assert_eq!(Instant::SDK_MIN.to_rfc3339(), "0001-01-01T00:00:00Z");
+        assert!(Instant::SDK_MIN.is_readable_by_every_sdk());
+        assert!(Instant::MAX.is_readable_by_every_sdk());
+        assert!(!at("0000-12-31T23:59:59Z").is_readable_by_every_sdk());
+        assert!(!at("0001-01-01T00:00:00+00:01").is_readable_by_every_sdk());
+        // Wire timestamps of the year 0 still parse (the time windows refuse them).
         assert_eq!(
             Instant::try_from_epoch_seconds(-62_167_219_200.0),
-            None,
-            "year 0"
+            Some(Instant::MIN)
         );
     }
 }

@@ -36,6 +36,14 @@ enum BodyRead {
     },
     /// The body did not end within the deployment's body timeout.
     TimedOut,
+    /// The client went away (or the stream failed) before the body ended.
+    Cut,
+}
+
+/// Whether the client waits for `100 Continue` before it sends its body.
+fn expects_continue(head: &Head<'_>) -> bool {
+    head.header("expect")
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("100-continue"))
 }
 
 /// Reads a body of at most `limit` bytes within `timeout`; a longer one is drained.
@@ -47,17 +55,20 @@ async fn read_body(req: &mut Request, limit: usize, timeout: Duration) -> Result
     let mut body = Vec::new();
     let mut deadline = pin!(Delay::from(timeout));
     loop {
-        match select(stream.next(), deadline.as_mut()).await {
-            Either::Left((Some(chunk), _)) => body.extend_from_slice(&chunk?),
+        let chunk = match select(stream.next(), deadline.as_mut()).await {
+            Either::Left((Some(Ok(chunk)), _)) => chunk,
+            Either::Left((Some(Err(_)), _)) => return Ok(BodyRead::Cut),
             Either::Left((None, _)) => return Ok(BodyRead::Whole(body)),
             Either::Right(_) => return Ok(BodyRead::TimedOut),
-        }
-        if body.len() > limit {
-            let seen = body.len();
+        };
+        // Checked before it is kept, so the buffer never holds more than the limit.
+        if body.len() + chunk.len() > limit {
+            let seen = body.len() + chunk.len();
             drop(body);
             let drained_all = drain_stream(&mut stream, seen, deadline.as_mut()).await;
             return Ok(BodyRead::TooLarge { seen, drained_all });
         }
+        body.extend_from_slice(&chunk);
     }
 }
 
@@ -184,10 +195,11 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
         method.as_str(),
         "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
     ) {
-        return Ok(Handled::Answered(json_error(
-            405,
-            format!("the method {method} is not served here"),
-        )));
+        return Ok(Handled::Answered(
+            json_error(405, format!("the method {method} is not served here"))
+                .with_header("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+                .with_header("Connection", "close"),
+        ));
     }
     let origin = url.origin().ascii_serialization();
     let head = Head {
@@ -198,12 +210,16 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
         origin: &origin,
         content_length,
     };
+    let has_body = req.inner().body().is_some();
     let admitted = match gate::admit(&head, &deployment, request_id) {
         Ok(admitted) => admitted,
-        Err(refusal) if matches!(method.as_str(), "GET" | "HEAD") => {
-            return Ok(Handled::Answered(refusal))
+        Err(refusal) if !has_body => return Ok(Handled::Answered(refusal)),
+        // A client that waits for `100 Continue`, or a body longer than is ever drained, is
+        // answered at once and its connection closed.
+        Err(refusal) if expects_continue(&head) || content_length > Some(DRAIN_LIMIT) => {
+            return Ok(Handled::Answered(closing_unless(false, refusal)))
         }
-        // The body is read (and dropped, up to a bound) before the refusal is sent: answered
+        // Otherwise the body is read (and dropped) before the refusal is sent: answered
         // mid-upload, a client sees a reset connection instead of the answer, and retries.
         Err(refusal) => {
             let drained_all = drain(&mut req, deployment.body_timeout).await;
@@ -234,17 +250,18 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
         }
         _ => {}
     }
-    // Every body is read here, up to the route's limit and within the body timeout, so no
-    // stream (too long, or too slow) can make a Durable Object hold it or wait for it.
-    let carries_body = !matches!(method.as_str(), "GET" | "HEAD");
-    let forwarded = if carries_body {
+    // Every body (a GET's too) is read here, up to the route's limit and within the body
+    // timeout, so no stream (too long, or too slow) can make a Durable Object hold it or
+    // wait for it. A GET or HEAD is forwarded without its body, which no route reads.
+    let forwarded = if has_body {
         let timeout = deployment.body_timeout;
         match read_body(&mut req, admitted.body_limit, timeout).await? {
             BodyRead::Whole(body) => {
+                let keeps_body = !matches!(method.as_str(), "GET" | "HEAD");
                 let mut init = RequestInit::new();
                 init.with_method(Method::from(method.clone()))
                     .with_headers(req.headers().clone())
-                    .with_body(Some(body.into()));
+                    .with_body(keeps_body.then(|| body.into()));
                 Request::new_with_init(url.as_str(), &init)?
             }
             BodyRead::TooLarge { seen, drained_all } => {
@@ -252,6 +269,12 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
                 return Ok(Handled::Answered(closing_unless(drained_all, refusal)));
             }
             BodyRead::TimedOut => return Ok(Handled::Answered(timed_out(timeout))),
+            BodyRead::Cut => {
+                return Ok(Handled::Answered(
+                    json_error(400, "the request body was cut off")
+                        .with_header("Connection", "close"),
+                ))
+            }
         }
     } else {
         req

@@ -61,6 +61,15 @@ test('a body shorter than its Content-Length, or a chunked one that never ends, 
   ));
   assert.equal(statusLine(short.text), 'HTTP/1.1 408 Request Timeout', short.text);
   assert.ok(short.ms >= 1500 && short.ms < 8000, `answered after ${short.ms} ms`);
+  assert.equal(short.why, 'closed');
+  // A GET's body is bounded and timed too: no route reads it, and no object waits for it.
+  const getShort = await raw(Buffer.from('GET /_mock/products HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"a":'));
+  assert.equal(statusLine(getShort.text), 'HTTP/1.1 408 Request Timeout', getShort.text);
+  const getLong = await raw(Buffer.concat([
+    Buffer.from(`GET /_mock/products HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${2 * MIB}\r\n\r\n`),
+    Buffer.alloc(2 * MIB, 0x20),
+  ]));
+  assert.equal(statusLine(getLong.text), 'HTTP/1.1 413 Payload Too Large', getLong.text.slice(0, 300));
   const chunked = await raw(Buffer.from(
     'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: AWSMPMeteringService.MeterUsage\r\n'
       + 'Authorization: AWS4-HMAC-SHA256 Credential=test/20261207/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host, Signature=00\r\n'
@@ -68,6 +77,20 @@ test('a body shorter than its Content-Length, or a chunked one that never ends, 
   ));
   assert.equal(statusLine(chunked.text), 'HTTP/1.1 408 Request Timeout', chunked.text);
   assert.match(chunked.text, /connection: close/i);
+});
+
+test('a client that waits for 100 Continue gets the refusal at once, and HEAD gets headers only', async () => {
+  const expecting = await raw(Buffer.from(
+    `POST /_mock/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${100 * MIB}\r\nExpect: 100-continue\r\n\r\n`,
+  ), { waitMs: 5000 });
+  assert.equal(statusLine(expecting.text), 'HTTP/1.1 413 Payload Too Large', expecting.text.slice(0, 300));
+  assert.ok(expecting.ms < 1500, `answered after ${expecting.ms} ms`);
+  const head = await raw(Buffer.from('HEAD /_mock/products HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+  assert.equal(statusLine(head.text), 'HTTP/1.1 200 OK');
+  assert.equal(head.text.split('\r\n\r\n')[1], '', 'nothing follows the headers');
+  const other = await raw(Buffer.from('PROPFIND /_mock/products HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+  assert.equal(statusLine(other.text), 'HTTP/1.1 405 Method Not Allowed');
+  assert.match(other.text, /\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n/i);
 });
 
 // What workerd 1.20261123 (under Miniflare 5.20261123.1-beta) answers before the worker runs.
