@@ -612,3 +612,35 @@ fn a_resolved_token_never_resolves_again_however_the_clock_moves() {
         assert_ne!(resolve(&mut m, &token).status, 200, "{days} days on");
     }
 }
+
+#[test]
+fn a_reset_does_not_refill_the_hours_webhook_delivery_budget() {
+    use metering_mock::delivery::{due, next_round};
+    let mut m = Mock::new();
+    let hooked = |m: &mut Mock| {
+        m.add_product(json!({
+            "productCode": "hooked", "dimensions": ["users"],
+            "webhooks": [{"url": "http://127.0.0.1:9/sns"}],
+            "customers": [{"customerIdentifier": "c1", "customerAWSAccountId": "111122223333"}]
+        }));
+        let a = lifecycle(
+            m,
+            json!({"productCode": "hooked", "customerIdentifier": "c1", "action": "unsubscribe-pending"}),
+        );
+        assert_eq!(a.status, 200, "{:?}", a.body);
+    };
+    let policy = metering_mock::gate::deployment::WebhookPolicy {
+        max_deliveries_per_hour: 1,
+        ..metering_mock::gate::deployment::Deployment::default().webhooks
+    };
+    let now = m.host_now;
+    hooked(&mut m);
+    assert_eq!(due(&mut m.store, now, &policy).unwrap().len(), 1);
+    assert_eq!(m.control("POST", "/reset", None).status, 200);
+    hooked(&mut m);
+    assert!(
+        due(&mut m.store, now, &policy).unwrap().is_empty(),
+        "the hour's one delivery was spent before the reset"
+    );
+    assert!(next_round(&m.store, now, &policy).unwrap() > Some(now));
+}

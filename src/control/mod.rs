@@ -566,10 +566,21 @@ fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Ans
         },
     };
     let keys = register_usage::key_ring(ns.store).map_err(internal)?;
+    // The hour's webhook-delivery budget survives too: it caps what the namespace sends, and
+    // a reset must not refill it (WEBHOOK_MAX_DELIVERIES_PER_HOUR).
+    let budget = ns
+        .store
+        .meta(documents::DELIVERY_BUDGET)
+        .map_err(store_err)?;
     ns.store.clear().map_err(store_err)?;
     ns.initialize_with(demo).map_err(internal)?;
     if !keys.is_empty() {
         register_usage::save_key_ring(ns.store, &keys).map_err(internal)?;
+    }
+    if let Some(budget) = budget {
+        ns.store
+            .put_meta(documents::DELIVERY_BUDGET, &budget)
+            .map_err(store_err)?;
     }
     let seeded = match &document {
         Some(checked) => {
