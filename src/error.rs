@@ -202,3 +202,8 @@ fn log_internal(detail: &str) {
 pub fn err<T>(kind: ErrorKind, message: impl Into<String>) -> Result<T, ServiceError> {
     Err(ServiceError::new(kind, message))
 }
+
+/// `err` with AWS's phrase for the kind before `detail` (`ServiceError::phrased`).
+pub fn phrased_err<T>(kind: ErrorKind, detail: impl fmt::Display) -> Result<T, ServiceError> {
+    Err(ServiceError::phrased(kind, detail))
+}

@@ -365,9 +365,9 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 Endpoint::Admin(_) => json_error(404, "admin routes are not served by a namespace"),
             },
             _ if cbor::is_rpc_path(path) => return self.aws(req, request_id, FrontDoor::RpcV2Cbor),
-            Outcome::MethodNotAllowed(ref methods) => {
+            Outcome::MethodNotAllowed(_) => {
                 json_error(405, format!("{method} is not allowed on {path}"))
-                    .with_header("Allow", &methods.join(", "))
+                    .with_header("Allow", &found.outcome.allow().unwrap_or_default())
             }
             Outcome::NotFound if found.access == Access::Namespace => {
                 json_error(404, format!("no control endpoint {path}"))

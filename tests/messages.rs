@@ -231,7 +231,7 @@ fn resolve_customer_messages() {
     assert_message(
         &resolve(&mut m, "123412341234", &token),
         "InvalidTokenException",
-        "Registration token is invalid for account 123412341234: only the seller account of the product it was issued for can resolve it",
+        "Registration token is invalid: account 123412341234 cannot resolve it; only the seller account of the product it was issued for can",
     );
     assert_eq!(resolve(&mut m, "test", &token).status, 200);
     assert_message(

@@ -25,7 +25,7 @@ use crate::domain::quantity::Quantity;
 use crate::domain::settings::UnknownCustomerPolicy;
 use crate::domain::time::Instant;
 use crate::domain::window;
-use crate::error::{err, ErrorKind, ServiceError};
+use crate::error::{err, phrased_err, ErrorKind, ServiceError};
 use crate::protocol::json::{element_path, structure_element, Structure, WireTimestamp};
 use crate::store::{Operation, Store, UsageEntry};
 
@@ -205,10 +205,10 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
         return Ok(Vec::new());
     };
     if let Some(caller) = product.foreign_seller_call(call.caller.account.as_deref()) {
-        return err(
+        return phrased_err(
             ErrorKind::InvalidProductCodeException,
             format!(
-                "The product code passed does not match the product code used for publishing the product: {} is not a product of the calling account {caller}",
+                "{} is not a product of the calling account {caller}",
                 product.product_code
             ),
         );
@@ -232,11 +232,10 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
         }
         customers.push(customer_of(r, &product, call)?);
         if let Err(reason) = window::check_batch(r.timestamp.at, call.now, call.settings) {
-            return err(
+            return phrased_err(
                 ErrorKind::TimestampOutOfBoundsException,
                 format!(
-                    "{}: {reason} (record '{}'); no record of this request was processed",
-                    super::meter_usage::OUT_OF_RANGE,
+                    "{reason} (record '{}'); no record of this request was processed",
                     r.path
                 ),
             );
@@ -481,10 +480,13 @@ fn customer_of(
     if found.is_none()
         && call.settings.unknown_customer == UnknownCustomerPolicy::InvalidCustomerIdentifier
     {
-        return invalid_customer(format!(
-            "You have metered usage for a CustomerIdentifier that does not exist: the customer at '{}' is not a customer of product {}",
-            r.path, product.product_code
-        ));
+        return phrased_err(
+            ErrorKind::InvalidCustomerIdentifierException,
+            format!(
+                "the customer at '{}' is not a customer of product {}",
+                r.path, product.product_code
+            ),
+        );
     }
     Ok(found.cloned())
 }

@@ -22,7 +22,7 @@ use crate::domain::quantity::Quantity;
 use crate::domain::settings::DryRunResponse;
 use crate::domain::time::Instant;
 use crate::domain::window;
-use crate::error::{err, ErrorKind, ServiceError};
+use crate::error::{err, phrased_err, ErrorKind, ServiceError};
 use crate::protocol::json::{Structure, WireTimestamp};
 use crate::store::{ClientTokenEntry, LedgerAllocation, Operation, Store, UsageEntry};
 
@@ -158,10 +158,6 @@ fn dry_run<S: Store + ?Sized>(
     }
 }
 
-/// How `TimestampOutOfBoundsException` begins (the model's words).
-pub const OUT_OF_RANGE: &str =
-    "The timestamp value passed in the UsageRecord is out of allowed range";
-
 /// The `MeteringRecordId` of a dry run that would succeed.
 pub const DRY_RUN_RECORD_ID: &str = "DryRunOperation";
 
@@ -182,13 +178,9 @@ fn hour_key(req: &MeterUsageRequest, instance: &str, product: &Product) -> (Inst
 }
 
 fn duplicate_request(req: &MeterUsageRequest, hour: Instant) -> ServiceError {
-    ServiceError::new(
+    ServiceError::phrased(
         ErrorKind::DuplicateRequestException,
-        format!(
-            "A metering record has already been emitted by the same EC2 instance, ECS task, or EKS pod for the given {{usageDimension, timestamp}} with a different usageQuantity: dimension '{}', hour {}",
-            req.dimension,
-            hour.to_rfc3339()
-        ),
+        format!("dimension '{}', hour {}", req.dimension, hour.to_rfc3339()),
     )
 }
 
@@ -215,10 +207,10 @@ fn check<S: Store + ?Sized>(
         );
     }
     if !product.runs_in(&call.caller.region) {
-        return err(
+        return phrased_err(
             ErrorKind::InvalidEndpointRegionException,
             format!(
-                "The endpoint being called is in a Amazon Web Services Region different from your EC2 instance, ECS task, or EKS pod: product {} does not run in {}; call the endpoint of the Region your software runs in ({})",
+                "product {} does not run in {}; call the endpoint of the Region your software runs in ({})",
                 product.product_code,
                 call.caller.region,
                 product.regions.join(", ")
@@ -227,20 +219,17 @@ fn check<S: Store + ?Sized>(
     }
     if let Some(account) = &call.caller.account {
         if !product.entitles(account, call.now) {
-            return err(
+            return phrased_err(
                 ErrorKind::CustomerNotEntitledException,
                 format!(
-                    "The customer does not have a valid subscription for the product: account {account} is not entitled to product {}",
+                    "account {account} is not entitled to product {}",
                     product.product_code
                 ),
             );
         }
     }
     if let Err(reason) = window::check_meter_usage(req.timestamp.at, call.now, call.settings) {
-        return err(
-            ErrorKind::TimestampOutOfBoundsException,
-            format!("{OUT_OF_RANGE}: {reason}"),
-        );
+        return phrased_err(ErrorKind::TimestampOutOfBoundsException, reason);
     }
     Ok(product)
 }
@@ -262,9 +251,9 @@ pub fn meter_usage<S: Store + ?Sized>(
                     written: false,
                 });
             }
-            return err(
+            return phrased_err(
                 ErrorKind::IdempotencyConflictException,
-                format!("The ClientToken is being used for multiple requests: '{token}' was already used with different parameters"),
+                format!("'{token}' was already used with different parameters"),
             );
         }
     }
@@ -299,10 +288,7 @@ pub fn meter_usage<S: Store + ?Sized>(
                 ),
                 caller: call.caller.identity().to_string(),
                 session: call.caller.session.clone(),
-                task: call
-                    .task_header
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string),
+                task: call.named_task().map(str::to_string),
                 region: call.caller.region.clone(),
                 received_at: call.now,
                 request_id: call.request_id.to_string(),

@@ -47,12 +47,17 @@ pub struct Call<'a> {
 pub const MAX_TASK_ID_LENGTH: usize = 255;
 
 impl Call<'_> {
+    /// The `X-Mock-Task-Id` the call names its instance or task by (an empty one names none).
+    pub fn named_task(&self) -> Option<&str> {
+        self.task_header.filter(|t| !t.is_empty())
+    }
+
     /// The instance, task or pod the call comes from (docs/decisions.md): the account (or a
     /// wildcard caller's key) with the `X-Mock-Task-Id` header when given, else with its
     /// credential session, else alone. The forms cannot collide: an access key id holds no
     /// `/`, a session is 32 hex digits, a named task follows `/task/`.
     pub fn instance(&self) -> Result<String, ServiceError> {
-        match self.task_header.filter(|t| !t.is_empty()) {
+        match self.named_task() {
             Some(task) if aws_len(task) > MAX_TASK_ID_LENGTH => err(
                 ErrorKind::ValidationException,
                 format!("The X-Mock-Task-Id header must have length less than or equal to {MAX_TASK_ID_LENGTH}"),
@@ -132,9 +137,9 @@ pub fn known_product<S: Store + ?Sized>(
     code: &str,
 ) -> Result<Rc<Product>, ServiceError> {
     store.product(code)?.ok_or_else(|| {
-        ServiceError::new(
+        ServiceError::phrased(
             ErrorKind::InvalidProductCodeException,
-            format!("The product code passed does not match the product code used for publishing the product: '{code}' is not a product of the namespace '{namespace}' (check the endpoint URL: /ns/<name> selects the namespace)"),
+            format!("'{code}' is not a product of the namespace '{namespace}' (check the endpoint URL: /ns/<name> selects the namespace)"),
         )
     })
 }

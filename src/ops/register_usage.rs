@@ -23,7 +23,7 @@ use crate::domain::ids::IdSource;
 use crate::domain::settings::RetiredKeyAnswer;
 use crate::domain::signing::{Claims, KeyRing};
 use crate::domain::time::Instant;
-use crate::error::{err, ErrorKind, ServiceError};
+use crate::error::{phrased_err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
 use crate::store::{documents, Registration, Store, TaskSource};
 
@@ -125,7 +125,7 @@ fn count_unnamed_task<S: Store + ?Sized>(store: &mut S) -> Result<(), ServiceErr
 /// `Nonce`: real containers draw a fresh nonce per call, and a container restarted inside the
 /// same pod keeps the pod's session.
 fn task_of(req: &RegisterUsageRequest, call: &Call<'_>) -> Option<(String, TaskSource)> {
-    if let Some(task) = call.task_header.filter(|t| !t.is_empty()) {
+    if let Some(task) = call.named_task() {
         Some((task.to_string(), TaskSource::Header))
     } else if let Some(session) = &call.caller.session {
         Some((session.clone(), TaskSource::Session))
@@ -159,10 +159,10 @@ pub fn run<S: Store + ?Sized>(
 
     let ring = key_ring_with_first(store, ids, call.now)?;
     let unknown_version = || {
-        err(
+        phrased_err(
             ErrorKind::InvalidPublicKeyVersionException,
             format!(
-                "Public Key version is invalid: {} is not a version of this namespace's keys; the current version is {} (GET /_mock/keys lists them)",
+                "{} is not a version of this namespace's keys; the current version is {} (GET /_mock/keys lists them)",
                 req.public_key_version,
                 ring.latest()
             ),
@@ -179,10 +179,10 @@ pub fn run<S: Store + ?Sized>(
     }
 
     if !product.runs_in(&call.caller.region) {
-        return err(
+        return phrased_err(
             ErrorKind::InvalidRegionException,
             format!(
-                "RegisterUsage must be called in the same Amazon Web Services Region the ECS task was launched in: product {} is not offered in {} (its Regions: {})",
+                "product {} is not offered in {} (its Regions: {})",
                 product.product_code,
                 call.caller.region,
                 product.regions.join(", ")
@@ -224,10 +224,10 @@ pub fn run<S: Store + ?Sized>(
             // The seller's own account is in preview mode: no entitlement check.
             let preview = product.seller_account_id.as_deref() == Some(account.as_str());
             if !preview && !product.entitles(account, call.now) {
-                return err(
+                return phrased_err(
                     ErrorKind::CustomerNotEntitledException,
                     format!(
-                        "The customer does not have a valid subscription for the product: account {account} is not entitled to product {}",
+                        "account {account} is not entitled to product {}",
                         product.product_code
                     ),
                 );

@@ -14,7 +14,7 @@ use super::Call;
 use crate::domain::catalogue::Integration;
 use crate::domain::constraints::Violations;
 use crate::domain::registration::{token_key, TokenRecord};
-use crate::error::{err, ErrorKind, ServiceError};
+use crate::error::{phrased_err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
 use crate::store::Store;
 
@@ -33,9 +33,9 @@ pub fn run<S: Store + ?Sized>(
     let token = token.map(|t| t.value).unwrap_or_default();
 
     let invalid = || {
-        err(
+        phrased_err(
             ErrorKind::InvalidTokenException,
-            "Registration token is invalid: it was not issued by AWS Marketplace for this endpoint. Pass the x-amzn-marketplace-token form field exactly as posted (URL-decoded).",
+            "it was not issued by AWS Marketplace for this endpoint. Pass the x-amzn-marketplace-token form field exactly as posted (URL-decoded).",
         )
     };
     let Some(key) = token_key(call.namespace, token) else {
@@ -55,29 +55,24 @@ pub fn run<S: Store + ?Sized>(
     };
     // The message names neither the product nor its seller: they are another party's.
     if let Some(caller) = product.foreign_seller_call(call.caller.account.as_deref()) {
-        return err(
+        return phrased_err(
             ErrorKind::InvalidTokenException,
-            format!(
-                "Registration token is invalid for account {caller}: only the seller account of the product it was issued for can resolve it"
-            ),
+            format!("account {caller} cannot resolve it; only the seller account of the product it was issued for can"),
         );
     }
     if !product.runs_in(&call.caller.region) {
         return Err(super::disabled_in_region());
     }
     if record.expired_at(call.now) {
-        return err(
+        return phrased_err(
             ErrorKind::ExpiredTokenException,
-            format!(
-                "The submitted registration token has expired: it expired at {}",
-                record.expires_at.to_rfc3339()
-            ),
+            format!("it expired at {}", record.expires_at.to_rfc3339()),
         );
     }
     if record.resolved_at.is_some() && !call.settings.repeatable_token_resolution {
-        return err(
+        return phrased_err(
             ErrorKind::ExpiredTokenException,
-            "The submitted registration token has expired: it was already resolved (re-submitted); ask the buyer to sign up again from AWS Marketplace",
+            "it was already resolved (re-submitted); ask the buyer to sign up again from AWS Marketplace",
         );
     }
     if record.resolved_at.is_none() {

@@ -115,10 +115,7 @@ fn operation(req: &HttpRequest) -> Result<Operation, ServiceError> {
             req.path
         )));
     };
-    let Some(service) = CBOR_SERVICES.into_iter().find(|s| {
-        service_segment == s.shape_name()
-            || service_segment == format!("{}.{}", s.namespace(), s.shape_name())
-    }) else {
+    let Some(service) = service_named(service_segment) else {
         return Err(unknown(format!(
             "Unknown service {service_segment}: rpc-v2-cbor serves {} here",
             Service::Entitlement.shape_name()
@@ -137,13 +134,15 @@ fn operation(req: &HttpRequest) -> Result<Operation, ServiceError> {
 /// only one served over rpc-v2-cbor.
 pub fn service_of_path(path: &str) -> Service {
     split_path(path)
-        .and_then(|(segment, _)| {
-            CBOR_SERVICES.into_iter().find(|s| {
-                segment == s.shape_name()
-                    || segment == format!("{}.{}", s.namespace(), s.shape_name())
-            })
-        })
+        .and_then(|(segment, _)| service_named(segment))
         .unwrap_or(Service::Entitlement)
+}
+
+/// The rpc-v2-cbor service a path segment names: its shape name, bare or namespaced.
+fn service_named(segment: &str) -> Option<Service> {
+    CBOR_SERVICES.into_iter().find(|s| {
+        segment == s.shape_name() || segment == format!("{}.{}", s.namespace(), s.shape_name())
+    })
 }
 
 /// `/service/<service>/operation/<operation>` → (service, operation).
