@@ -3,7 +3,7 @@
 // MeterUsage (a new record per call) and BatchMeterUsage (25 new records per call) measured
 // on an empty ledger, then the ledger filled to BENCH_PREFILL records (1,000,000 by default)
 // with BatchMeterUsage, then measured again; the workerd process's memory (RSS) is read at
-// each step. Usage: node bench/prefill.mjs (npm run bench -- --prefill runs it too).
+// each step. Usage: source scripts/node.sh && node bench/prefill.mjs.
 // Knobs: BENCH_PREFILL, BENCH_SECONDS (10), BENCH_CONCURRENCY (8).
 
 import { execFileSync } from 'node:child_process';

@@ -18,9 +18,9 @@
 // Results: a table on stdout and bench/results/soak.json (git-ignored).
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMock as startPackageMock } from '../lib/index.mjs';
@@ -191,19 +191,22 @@ async function stopAll() {
   await Promise.all([...running].map((stop) => stop()));
 }
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => { stopAll().finally(() => process.exit(130)); });
+  process.once(signal, () => { stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)); });
 }
 
-/** A peer's process group: stopped with SIGTERM, then SIGKILL if it lingers. */
-function spawnPeer(command, argv) {
+/** A peer's process group: stopped with SIGTERM, then SIGKILL if it lingers; then `cleanup`. */
+function spawnPeer(command, argv, cleanup = () => {}) {
   const child = spawn(command, argv, { stdio: 'ignore', detached: true });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const stop = async () => {
     running.delete(stop);
-    try { process.kill(-child.pid, 'SIGTERM'); } catch { return; }
-    const late = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
-    await exited;
-    clearTimeout(late);
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+      const late = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      await exited;
+      clearTimeout(late);
+    } catch { /* already gone */ }
+    cleanup();
   };
   running.add(stop);
   return { child, stop };
@@ -240,7 +243,10 @@ async function startWireMock() {
   if (!jar || !existsSync(jar)) return { missing: 'no WireMock jar (set WIREMOCK_JAR, or npm install wiremock)' };
   if (!hasCommand('java')) return { missing: 'java not found' };
   const port = await freePort();
-  const peer = spawnPeer('java', ['-jar', jar, '--bind-address', '127.0.0.1', '--port', String(port), '--no-request-journal']);
+  // Its mappings/ and __files/ go to a directory of its own, not the working directory.
+  const root = mkdtempSync(join(tmpdir(), 'soak-wiremock-'));
+  const peer = spawnPeer('java', ['-jar', jar, '--bind-address', '127.0.0.1', '--port', String(port), '--no-request-journal', '--root-dir', root],
+    () => rmSync(root, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
   try {
     await reachable(`${url}/__admin/health`);

@@ -15,7 +15,7 @@ Options:
   --port <n>           port to listen on (default 8787; 0 = any free port, printed)
   --host <address>     address to listen on (default 127.0.0.1)
   --persist <dir>      keep the state in <dir> (default .metering-mock in this directory)
-  --in-memory          keep no state on disk (gone when it stops)
+  --in-memory          keep the state only while it runs (a temporary directory)
   --seed <file.json>   start the default namespace with exactly this seed document
                        ({"products": […], "settings": {…}}; products with their customers
                        and entitlements), instead of the demo seed
@@ -84,7 +84,7 @@ async function run(argv) {
     const endpoints = ['AWS_ENDPOINT_URL_MARKETPLACE_METERING', 'AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE'];
     const exported = Object.entries(mock.env).filter(([k]) => !adminToken || endpoints.includes(k));
     const lines = [
-      `  version ${VERSION}; state: ${persist ? persist : 'in memory'}; ${adminToken ? 'locked (ADMIN_TOKEN set)' : 'open'}; Ctrl-C stops`,
+      `  version ${VERSION}; state: ${persist ? persist : 'not kept'}; ${adminToken ? 'locked (ADMIN_TOKEN set)' : 'open'}; Ctrl-C stops`,
       '',
       `  export ${exported.map(([k, v]) => `${k}=${v}`).join(' ')}`,
     ];

@@ -51,6 +51,8 @@ export interface UsageRecord {
   caller: string;
   /** MeterUsage with a session token: a digest of it (the instance, task or pod). */
   session?: string;
+  /** MeterUsage with `X-Mock-Task-Id`: the instance it named. */
+  task?: string;
   region: string;
   requestId: string;
   [field: string]: unknown;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The benchmark: set-up, the wasm build, then bench/run.mjs, which starts the mock on a free
+# The benchmark: set-up, the wasm build, then bench/run.mjs (or `--soak`: bench/soak.mjs,
+# sustained load with peers; `--profile`: bench/profile.mjs), which starts the mock on a free
 # loopback port under each runner (`--runner wrangler|package|both`, default both: wrangler dev
 # and the npm package's Miniflare runner) and measures, in the same run, GET /_mock/ping (the worker alone,
 # the baseline) against MeterUsage and BatchMeterUsage calls that go to the namespace's

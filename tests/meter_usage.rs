@@ -278,13 +278,26 @@ fn a_dry_run_neither_consults_nor_records_client_tokens() {
     real["ClientToken"] = json!("token-1");
     let recorded = m.call("MeterUsage", real.clone());
     assert_eq!(recorded.status, 200);
-    let mut dry_run = dry(real.clone());
-    assert_eq!(m.call("MeterUsage", dry_run.clone()).status, 200);
-    dry_run["ClientToken"] = json!("token-2");
-    assert_eq!(m.call("MeterUsage", dry_run).status, 200);
-    real["ClientToken"] = json!("token-2");
+    // token-1 with other parameters (another hour): consulted, it would be a conflict.
+    let mut other_hour = dry(real.clone());
+    other_hour["Timestamp"] = secs("2026-03-10T11:30:00Z");
+    let a = m.call("MeterUsage", other_hour);
     assert_eq!(
-        m.call("MeterUsage", real).body["MeteringRecordId"],
+        a.body["MeteringRecordId"], "DryRunOperation",
+        "{:?}",
+        a.body
+    );
+    // A token only a dry run used is not taken: a real call may use it with other parameters.
+    let mut dry_token = dry(usage(2));
+    dry_token["ClientToken"] = json!("token-2");
+    dry_token["Timestamp"] = secs("2026-03-10T10:30:00Z");
+    assert_eq!(m.call("MeterUsage", dry_token).status, 200);
+    let mut real_2 = usage(1);
+    real_2["ClientToken"] = json!("token-2");
+    let second = m.call("MeterUsage", real_2);
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    assert_eq!(
+        second.body["MeteringRecordId"],
         recorded.body["MeteringRecordId"]
     );
 }
@@ -338,6 +351,7 @@ fn instances_of_one_account_each_record_their_hour_and_each_retry_is_idempotent(
     assert_eq!(journaled, sessions);
     // Long-term keys of the account are one more instance, keyed as before sessions counted.
     let long_term = m.call_as("111122223333", "us-east-1", "MeterUsage", usage(1));
+    assert_eq!(long_term.status, 200, "{:?}", long_term.body);
     assert_ne!(
         long_term.body["MeteringRecordId"],
         a.body["MeteringRecordId"]
@@ -540,7 +554,12 @@ fn x_mock_task_id_names_the_instance_over_the_session() {
         .map(|r| r["task"].as_str().unwrap())
         .collect();
     assert_eq!(tasks, ["i-0a", "i-0b"]);
+    let longest = as_task(&mut m, &"t".repeat(255), 1);
+    assert_eq!(longest.status, 200, "{:?}", longest.body);
+    let recorded = m.usage("").len();
     let long = as_task(&mut m, &"t".repeat(256), 1);
+    assert!(long.message().contains("X-Mock-Task-Id"), "{:?}", long.body);
+    assert_eq!(m.usage("").len(), recorded, "nothing recorded");
     assert_eq!(
         (long.status, long.error_name()),
         (400, "ValidationException")

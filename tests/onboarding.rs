@@ -7,12 +7,6 @@ mod common;
 use common::{secs, with_catalogue, Mock, LICENSE_1, NOW};
 use serde_json::{json, Value};
 
-fn mint(m: &mut Mock, body: Value) -> String {
-    let a = m.control("POST", "/registration-tokens", Some(body));
-    assert_eq!(a.status, 201, "{:?}", a.body);
-    a.body["registrationToken"].as_str().unwrap().to_string()
-}
-
 fn resolve(m: &mut Mock, token: &str) -> common::Answer {
     m.call("ResolveCustomer", json!({ "RegistrationToken": token }))
 }
@@ -36,10 +30,8 @@ fn batch_status(m: &mut Mock, account: &str, quantity: u32) -> String {
 fn a_minted_token_resolves_to_its_customer_once() {
     let mut m = Mock::new();
     with_catalogue(&mut m);
-    let token = mint(
-        &mut m,
-        json!({"productCode": "saas", "customerAWSAccountId": "111122223333"}),
-    );
+    let token =
+        m.mint_token(json!({"productCode": "saas", "customerAWSAccountId": "111122223333"}));
     let a = resolve(&mut m, &token);
     assert_eq!(a.status, 200, "{:?}", a.body);
     assert_eq!(a.body["CustomerIdentifier"], "c1");
@@ -69,10 +61,8 @@ fn repeatable_resolution_answers_the_same_until_expiry() {
     let mut m = Mock::new();
     with_catalogue(&mut m);
     m.set(json!({"repeatableTokenResolution": true}));
-    let token = mint(
-        &mut m,
-        json!({"productCode": "saas", "customerIdentifier": "c2", "ttlSeconds": 60}),
-    );
+    let token =
+        m.mint_token(json!({"productCode": "saas", "customerIdentifier": "c2", "ttlSeconds": 60}));
     let first = resolve(&mut m, &token);
     let second = resolve(&mut m, &token);
     assert_eq!(first.status, 200);
@@ -88,15 +78,9 @@ fn tokens_expire_after_their_ttl_on_the_namespace_clock() {
     let mut m = Mock::new();
     with_catalogue(&mut m);
     m.set(json!({"registrationTokenTtlSeconds": 120}));
-    let token = mint(
-        &mut m,
-        json!({"productCode": "saas", "customerIdentifier": "c1"}),
-    );
+    let token = m.mint_token(json!({"productCode": "saas", "customerIdentifier": "c1"}));
     m.control("PUT", "/clock", Some(json!({"offsetSeconds": 119})));
-    let fresh = mint(
-        &mut m,
-        json!({"productCode": "saas", "customerIdentifier": "c1"}),
-    );
+    let fresh = m.mint_token(json!({"productCode": "saas", "customerIdentifier": "c1"}));
     assert_eq!(resolve(&mut m, &fresh).status, 200);
     m.control("PUT", "/clock", Some(json!({"offsetSeconds": 120})));
     assert_eq!(
@@ -109,10 +93,7 @@ fn tokens_expire_after_their_ttl_on_the_namespace_clock() {
 fn concurrent_agreement_tokens_carry_the_license_and_no_customer_identifier() {
     let mut m = Mock::new();
     with_catalogue(&mut m);
-    let token = mint(
-        &mut m,
-        json!({"productCode": "ca", "licenseArn": LICENSE_1}),
-    );
+    let token = m.mint_token(json!({"productCode": "ca", "licenseArn": LICENSE_1}));
     let a = resolve(&mut m, &token);
     assert_eq!(a.status, 200, "{:?}", a.body);
     assert_eq!(a.body["LicenseArn"], LICENSE_1);
@@ -135,10 +116,7 @@ fn concurrent_agreement_tokens_carry_the_license_and_no_customer_identifier() {
 fn unknown_garbled_foreign_and_reset_tokens_are_invalid() {
     let mut m = Mock::new();
     with_catalogue(&mut m);
-    let token = mint(
-        &mut m,
-        json!({"productCode": "saas", "customerIdentifier": "c1"}),
-    );
+    let token = m.mint_token(json!({"productCode": "saas", "customerIdentifier": "c1"}));
     let url_encoded = token
         .replace('+', "%2B")
         .replace('/', "%2F")
@@ -172,10 +150,7 @@ fn unknown_garbled_foreign_and_reset_tokens_are_invalid() {
 fn only_the_seller_account_resolves_tokens() {
     let mut m = Mock::new();
     with_catalogue(&mut m);
-    let token = mint(
-        &mut m,
-        json!({"productCode": "saas", "customerIdentifier": "c1"}),
-    );
+    let token = m.mint_token(json!({"productCode": "saas", "customerIdentifier": "c1"}));
     let stranger = m.call_as(
         "111122223333",
         "us-east-1",
@@ -594,8 +569,7 @@ fn notifications_always_name_an_agreement_even_for_customers_listed_without_one(
 fn a_resolved_token_never_resolves_again_however_the_clock_moves() {
     let mut m = Mock::new();
     with_catalogue(&mut m);
-    let token = mint(
-        &mut m,
+    let token = m.mint_token(
         json!({"productCode": "saas", "customerIdentifier": "c1", "ttlSeconds": 30 * 86_400}),
     );
     assert_eq!(resolve(&mut m, &token).status, 200);
@@ -605,10 +579,7 @@ fn a_resolved_token_never_resolves_again_however_the_clock_moves() {
             "/clock",
             Some(json!({"offsetSeconds": days * 86_400})),
         );
-        mint(
-            &mut m,
-            json!({"productCode": "saas", "customerIdentifier": "c2"}),
-        );
+        m.mint_token(json!({"productCode": "saas", "customerIdentifier": "c2"}));
         assert_ne!(resolve(&mut m, &token).status, 200, "{days} days on");
     }
 }

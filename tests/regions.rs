@@ -60,15 +60,7 @@ fn saas_operations_of_a_product_are_limited_to_its_regions() {
         200
     );
 
-    let token = m.control(
-        "POST",
-        "/registration-tokens",
-        Some(json!({"productCode": "east", "customerIdentifier": "c1"})),
-    );
-    let token = token.body["registrationToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = m.mint_token(json!({"productCode": "east", "customerIdentifier": "c1"}));
     let input = json!({ "RegistrationToken": token });
     let elsewhere = m.call_as("test", "eu-central-1", "ResolveCustomer", input.clone());
     assert_eq!(elsewhere.error_name(), "DisabledApiException");

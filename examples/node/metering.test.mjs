@@ -7,7 +7,7 @@ import { MarketplaceMeteringClient, MeterUsageCommand } from '@aws-sdk/client-ma
 let mock;
 let metering;
 before(async () => {
-  mock = await startMock(); // a free port, state in memory
+  mock = await startMock(); // a free port, state kept until stop()
   metering = new MarketplaceMeteringClient({
     region: 'us-east-1',
     endpoint: mock.endpoint,

@@ -325,5 +325,15 @@ mod tests {
         assert!(e.contains("MAX_PRODUCTS"), "{e}");
         assert!(with(&[("MAX_EVENTS", "many")]).is_err());
         assert_eq!(Deployment::variables().len(), KNOBS.len());
+        for (value, secs) in [
+            ("1", Some(1)),
+            ("600", Some(600)),
+            ("0", None),
+            ("601", None),
+        ] {
+            let d = with(&[("BODY_TIMEOUT_SECONDS", value)]);
+            assert_eq!(d.map(|d| d.body_timeout.as_secs()).ok(), secs, "{value}");
+        }
+        assert_eq!(Deployment::default().body_timeout.as_secs(), 30);
     }
 }

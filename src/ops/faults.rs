@@ -101,12 +101,10 @@ impl Fault {
             )));
         };
         // AWS's own words for the error, as the real service would answer it.
-        let message = self.message.clone().unwrap_or_else(|| match kind {
-            ErrorKind::InternalServiceErrorException => "An internal error occurred.".into(),
-            _ => kind
-                .aws_phrase()
-                .map(str::to_string)
-                .unwrap_or_else(|| "Injected by the namespace's fault queue.".into()),
+        let message = self.message.clone().unwrap_or_else(|| {
+            kind.aws_phrase()
+                .unwrap_or("Injected by the namespace's fault queue.")
+                .to_string()
         });
         Some(Injected::Error(ServiceError::new(kind, message)))
     }

@@ -284,6 +284,13 @@ impl Mock {
     }
 
     /// A control call answered with text (a PEM file): status and body.
+    /// Mints a registration token through the control API (`POST /registration-tokens`).
+    pub fn mint_token(&mut self, request: Value) -> String {
+        let a = self.control("POST", "/registration-tokens", Some(request));
+        assert_eq!(a.status, 201, "{:?}", a.body);
+        a.body["registrationToken"].as_str().unwrap().to_string()
+    }
+
     pub fn control_text(&mut self, method: &str, path: &str) -> (u16, String) {
         let a = self.control(method, path, None);
         (

@@ -344,6 +344,7 @@ test('a time in the year 0, which boto3 could not read back, is refused by every
   ]) {
     const r = await control(world, method, path, body);
     assert.equal(r.status, 400, `${path}: ${r.text}`);
+    assert.match(r.json.error, /0001/, path);
   }
   assert.equal((await control(world, 'PUT', '/entitlements', entitle('0001-01-01T00:00:00Z'))).status, 200);
 });

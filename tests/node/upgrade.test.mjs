@@ -6,13 +6,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startMock } from '../../lib/index.mjs';
-import { tempStateDir } from './harness.mjs';
+import { miniflareOptions, startMock, workerDirectory } from '../../lib/index.mjs';
+import { rawCall, tempStateDir } from './harness.mjs';
 import { AT, CALLS, meter } from './fixtures/make-state-0.1.0.mjs';
-import { BUYER, CALLS as LATER_CALLS, call } from './fixtures/make-state-9044c73.mjs';
+import { BUYER, CALLS as LATER_CALLS } from './fixtures/make-state-9044c73.mjs';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'state-0.1.0');
 
@@ -83,36 +83,60 @@ test('state kept before sessions counted keeps deduplicating: hours, client toke
   try {
     const [hosts, vcpu] = [LATER_CALLS[0][2], LATER_CALLS[1][2]];
     const { ClientToken: _, ...hostsWithoutToken } = hosts;
-    const repeat = await call(mock.endpoint, 'MeterUsage', BUYER, { ...hostsWithoutToken, ClientToken: 'a-fresh-token' });
+    const repeat = await rawCall(mock.endpoint, 'MeterUsage', { ...hostsWithoutToken, ClientToken: 'a-fresh-token' }, { accessKeyId: BUYER });
     assert.equal(repeat.json.MeteringRecordId, recorded[0], 'the hour rule still finds the old record');
-    const byToken = await call(mock.endpoint, 'MeterUsage', BUYER, hosts);
+    const byToken = await rawCall(mock.endpoint, 'MeterUsage', hosts, { accessKeyId: BUYER });
     assert.equal(byToken.json.MeteringRecordId, recorded[0], 'the old client token still answers');
-    const conflict = await call(mock.endpoint, 'MeterUsage', BUYER, { ...hosts, UsageQuantity: 4 });
+    const conflict = await rawCall(mock.endpoint, 'MeterUsage', { ...hosts, UsageQuantity: 4 }, { accessKeyId: BUYER });
     assert.equal(conflict.json.__type, 'IdempotencyConflictException');
-    const other = await call(mock.endpoint, 'MeterUsage', BUYER, { ...hostsWithoutToken, UsageQuantity: 4 });
+    const other = await rawCall(mock.endpoint, 'MeterUsage', { ...hostsWithoutToken, UsageQuantity: 4 }, { accessKeyId: BUYER });
     assert.equal(other.json.__type, 'DuplicateRequestException');
-    assert.equal((await call(mock.endpoint, 'MeterUsage', 'AKIDUPGRADE', vcpu)).json.MeteringRecordId, recorded[1]);
+    assert.equal((await rawCall(mock.endpoint, 'MeterUsage', vcpu, { accessKeyId: 'AKIDUPGRADE' })).json.MeteringRecordId, recorded[1]);
     // An instance signing with a session token is an instance of its own.
-    const instance = await call(mock.endpoint, 'MeterUsage', BUYER, hostsWithoutToken, { sessionToken: 'instance-session' });
+    const instance = await rawCall(mock.endpoint, 'MeterUsage', hostsWithoutToken, { accessKeyId: BUYER, headers: { 'x-amz-security-token': 'instance-session' } });
     assert.equal(instance.status, 200, JSON.stringify(instance.json));
     assert.ok(!recorded.includes(instance.json.MeteringRecordId));
 
     // The nonce-named task is still registered: after the buyer leaves, only it is served.
-    const gone = await fetch(`${mock.endpoint}/_mock/subscriptions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ productCode: 'demo-container-product', customerAWSAccountId: BUYER, action: 'unsubscribe-success' }),
-    });
-    assert.equal(gone.status, 200, await gone.text());
+    await mock.control.changeSubscription({ productCode: 'demo-container-product', customerAWSAccountId: BUYER, action: 'unsubscribe-success' });
     const task = LATER_CALLS[2][2];
-    assert.equal((await call(mock.endpoint, 'RegisterUsage', BUYER, task)).status, 200);
-    const newTask = await call(mock.endpoint, 'RegisterUsage', BUYER, { ...task, Nonce: 'pod-new' });
+    assert.equal((await rawCall(mock.endpoint, 'RegisterUsage', task, { accessKeyId: BUYER })).status, 200);
+    const newTask = await rawCall(mock.endpoint, 'RegisterUsage', { ...task, Nonce: 'pod-new' }, { accessKeyId: BUYER });
     assert.equal(newTask.json.__type, 'CustomerNotEntitledException');
     // The same nonce from a pod signing with a session token is that pod's first call.
-    const inAPod = await call(mock.endpoint, 'RegisterUsage', BUYER, task, { sessionToken: 'pod-session' });
+    const inAPod = await rawCall(mock.endpoint, 'RegisterUsage', task, { accessKeyId: BUYER, headers: { 'x-amz-security-token': 'pod-session' } });
     assert.equal(inAPod.json.__type, 'CustomerNotEntitledException');
   } finally {
     await mock.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a state directory holding both layouts is served from do/ and the older copy is left alone, with a warning', async () => {
+  const dir = tempStateDir();
+  const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'state-9044c73');
+  cpSync(fixture, dir, { recursive: true });
+  cpSync(fixture, join(dir, 'do'), { recursive: true });
+  const warnings = [];
+  const error = console.error;
+  console.error = (...args) => { warnings.push(args.join(' ')); };
+  let mock;
+  try {
+    mock = await startMock({ persist: dir });
+  } finally {
+    console.error = error;
+  }
+  try {
+    assert.ok(existsSync(join(dir, '-NamespaceObject')), 'the older copy stays where it was');
+    assert.ok(warnings.some((w) => /-NamespaceObject .*is left alone/.test(w)), warnings.join('\n'));
+    const records = (await mock.control.usage()).length;
+    assert.equal(records, 2, 'the copy under do/ is the one served');
+  } finally {
+    await mock.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Miniflare 4\'s durableObjectsPersist is refused rather than silently dropped', async () => {
+  await assert.rejects(miniflareOptions(workerDirectory(), { durableObjectsPersist: '/tmp/x' }), /resourcePersistencePath/);
 });
