@@ -1,16 +1,18 @@
 //! The fetch entry: reads the deployment's configuration, passes every request through the
 //! gate (route, access class, body size, browser protections, credentials present), answers
 //! `/_mock/ping` itself, and forwards the rest to the namespace's Durable Object or, for
-//! `/_admin/…`, to the registry.
+//! `/_admin/…`, to the registry. It works on the runtime's own request and response objects:
+//! the worker crate's wrappers would read `request.cf` and copy the headers, the body and the
+//! object's response once more on the hot path of every call.
 
 use std::pin::{pin, Pin};
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use worker::{
-    event, ByteStream, Context, Delay, Env, Method, Request, RequestInit, Response, Result,
-};
+use worker::wasm_bindgen::JsCast;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{event, js_sys, web_sys, ByteStream, Context, Delay, Env, Request, Result};
 
 use super::runtime::{
     deployment, random_uuid, to_response, NAMESPACES_BINDING, REGISTRY_BINDING, REGISTRY_NAME,
@@ -27,7 +29,7 @@ const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 /// What reading a request's body came to.
 enum BodyRead {
-    Whole(Vec<u8>),
+    Whole(js_sys::Uint8Array),
     /// Over the route's limit after `seen` bytes; the rest was read and dropped up to
     /// `DRAIN_LIMIT` (`drained_all`: to its end).
     TooLarge {
@@ -47,18 +49,47 @@ fn expects_continue(head: &Head<'_>) -> bool {
 }
 
 /// Reads a body of at most `limit` bytes within `timeout`; a longer one is drained.
-async fn read_body(req: &mut Request, limit: usize, timeout: Duration) -> Result<BodyRead> {
-    if req.inner().body().is_none() {
-        return Ok(BodyRead::Whole(Vec::new()));
+async fn read_body(
+    req: web_sys::Request,
+    content_length: Option<usize>,
+    limit: usize,
+    timeout: Duration,
+) -> Result<BodyRead> {
+    if req.body().is_none() {
+        return Ok(BodyRead::Whole(js_sys::Uint8Array::new_with_length(0)));
     }
-    let mut stream = req.stream()?;
-    let mut body = Vec::new();
     let mut deadline = pin!(Delay::from(timeout));
+    // The common case, a declared length within the limit: the runtime reads it whole, and
+    // it stays a JavaScript buffer (the object is sent the same bytes).
+    if content_length.is_some_and(|n| n <= limit) {
+        let whole = JsFuture::from(req.array_buffer()?);
+        return Ok(match select(pin!(whole), deadline.as_mut()).await {
+            Either::Left((Ok(buffer), _)) => {
+                let body = js_sys::Uint8Array::new(&buffer);
+                // The runtime frames the body by its declared length; checked all the same.
+                let seen = body.length() as usize;
+                if seen > limit {
+                    BodyRead::TooLarge {
+                        seen,
+                        drained_all: true,
+                    }
+                } else {
+                    BodyRead::Whole(body)
+                }
+            }
+            Either::Left((Err(_), _)) => BodyRead::Cut,
+            Either::Right(_) => BodyRead::TimedOut,
+        });
+    }
+    let mut stream = Request::from(req).stream()?;
+    let mut body = Vec::new();
     loop {
         let chunk = match select(stream.next(), deadline.as_mut()).await {
             Either::Left((Some(Ok(chunk)), _)) => chunk,
             Either::Left((Some(Err(_)), _)) => return Ok(BodyRead::Cut),
-            Either::Left((None, _)) => return Ok(BodyRead::Whole(body)),
+            Either::Left((None, _)) => {
+                return Ok(BodyRead::Whole(js_sys::Uint8Array::from(body.as_slice())))
+            }
             Either::Right(_) => return Ok(BodyRead::TimedOut),
         };
         // Checked before it is kept, so the buffer never holds more than the limit.
@@ -73,8 +104,8 @@ async fn read_body(req: &mut Request, limit: usize, timeout: Duration) -> Result
 }
 
 /// Reads and drops a refused request's body; whether it reached the end.
-async fn drain(req: &mut Request, timeout: Duration) -> bool {
-    let Ok(mut stream) = req.stream() else {
+async fn drain(req: web_sys::Request, timeout: Duration) -> bool {
+    let Ok(mut stream) = Request::from(req).stream() else {
         return true; // no body
     };
     let deadline = pin!(Delay::from(timeout));
@@ -118,14 +149,16 @@ fn timed_out(timeout: Duration) -> HttpResponse {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
     if !deployment(&env).is_ok_and(|d| d.access_log) {
         return respond(req, &env).await;
     }
     // ACCESS_LOG=1: one line per call, e.g. `POST /ns/ci MeterUsage → 400 InvalidUsageDimensionException (3 ms)`.
     let started = worker::Date::now().as_millis();
-    let method = req.inner().method();
-    let path = req.path();
+    let method = req.method();
+    let path = worker::Url::parse(&req.url())
+        .map(|u| u.path().to_string())
+        .unwrap_or_default();
     let operation = req
         .headers()
         .get("x-amz-target")?
@@ -139,15 +172,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         .unwrap_or_default();
     worker::console_log!(
         "{method} {path} {operation} → {}{error} ({} ms)",
-        response.status_code(),
+        response.status(),
         worker::Date::now().as_millis().saturating_sub(started)
     );
     Ok(response)
 }
 
-async fn respond(req: Request, env: &Env) -> Result<Response> {
+async fn respond(req: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
     let request_id = random_uuid();
-    let method = req.inner().method();
+    let method = req.method();
     let answer = match serve(req, env, &request_id).await {
         Ok(Handled::Forwarded(response)) => return Ok(response),
         Ok(Handled::Answered(response)) => response,
@@ -161,15 +194,15 @@ async fn respond(req: Request, env: &Env) -> Result<Response> {
     } else {
         answer.with_header("x-amzn-RequestId", &request_id)
     };
-    to_response(answer.for_method(&method))
+    to_response(answer.for_method(&method)).map(web_sys::Response::from)
 }
 
 enum Handled {
-    Forwarded(Response),
+    Forwarded(web_sys::Response),
     Answered(HttpResponse),
 }
 
-async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled> {
+async fn serve(req: web_sys::Request, env: &Env, request_id: &str) -> Result<Handled> {
     let deployment = match deployment(env) {
         Ok(d) => d,
         Err(message) => {
@@ -180,17 +213,16 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
             )));
         }
     };
-    let url = req.url()?;
-    let headers: Vec<(String, String)> = req.headers().entries().collect();
-    // The method as sent: the worker crate maps methods it does not know to GET.
-    let method = req.inner().method();
+    let url = worker::Url::parse(&req.url())?;
+    let headers: Vec<(String, String)> = worker::Headers(req.headers()).entries().collect();
+    let method = req.method();
     // A request with no body at all (fetch sends a DELETE without one, and without a
     // Content-Length) is one of length 0, not one whose length is unknown.
     let content_length = req
         .headers()
         .get("content-length")?
         .and_then(|v| v.trim().parse::<usize>().ok())
-        .or_else(|| req.inner().body().is_none().then_some(0));
+        .or_else(|| req.body().is_none().then_some(0));
     if !matches!(
         method.as_str(),
         "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS"
@@ -210,7 +242,7 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
         origin: &origin,
         content_length,
     };
-    let has_body = req.inner().body().is_some();
+    let has_body = req.body().is_some();
     let admitted = match gate::admit(&head, &deployment, request_id) {
         Ok(admitted) => admitted,
         Err(refusal) if !has_body => return Ok(Handled::Answered(refusal)),
@@ -222,7 +254,7 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
         // Otherwise the body is read (and dropped) before the refusal is sent: answered
         // mid-upload, a client sees a reset connection instead of the answer, and retries.
         Err(refusal) => {
-            let drained_all = drain(&mut req, deployment.body_timeout).await;
+            let drained_all = drain(req, deployment.body_timeout).await;
             return Ok(Handled::Answered(closing_unless(drained_all, refusal)));
         }
     };
@@ -255,14 +287,16 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
     // wait for it. A GET or HEAD is forwarded without its body, which no route reads.
     let forwarded = if has_body {
         let timeout = deployment.body_timeout;
-        match read_body(&mut req, admitted.body_limit, timeout).await? {
+        let original_headers = req.headers();
+        match read_body(req, content_length, admitted.body_limit, timeout).await? {
             BodyRead::Whole(body) => {
-                let keeps_body = !matches!(method.as_str(), "GET" | "HEAD");
-                let mut init = RequestInit::new();
-                init.with_method(Method::from(method.clone()))
-                    .with_headers(req.headers().clone())
-                    .with_body(keeps_body.then(|| body.into()));
-                Request::new_with_init(url.as_str(), &init)?
+                let init = web_sys::RequestInit::new();
+                init.set_method(&method);
+                init.set_headers(&original_headers);
+                if !matches!(method.as_str(), "GET" | "HEAD") {
+                    init.set_body(&body);
+                }
+                web_sys::Request::new_with_str_and_init(url.as_str(), &init)?
             }
             BodyRead::TooLarge { seen, drained_all } => {
                 let refusal = gate::too_large(&head, found, seen, admitted.body_limit, request_id);
@@ -283,11 +317,18 @@ async fn serve(mut req: Request, env: &Env, request_id: &str) -> Result<Handled>
         (Access::Admin, _) | (_, None) => (REGISTRY_BINDING, REGISTRY_NAME.to_string()),
         (_, Some(namespace)) => (NAMESPACES_BINDING, namespace.to_string()),
     };
-    let stub = env
+    let stub: worker::worker_sys::DurableObject = env
         .durable_object(binding)?
-        .id_from_name(&object)?
-        .get_stub()?;
-    match stub.fetch_with_request(forwarded).await {
+        .get_by_name(&object)?
+        .into_rpc();
+    let answered = match stub.fetch_with_request(&forwarded) {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .and_then(|r| r.dyn_into::<web_sys::Response>()),
+        Err(e) => Err(e),
+    }
+    .map_err(worker::Error::from);
+    match answered {
         Ok(response) => Ok(Handled::Forwarded(response)),
         Err(e) if found.access == Access::Aws => {
             // Answered in the request's own protocol, so SDKs still read it as the service's.
