@@ -4,7 +4,9 @@
 //! Layer: domain. The same structures are the control API's JSON (camelCase) and what the
 //! stores keep.
 
-use std::collections::{BTreeMap, HashSet};
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Serialize};
 
@@ -155,7 +157,87 @@ pub struct Product {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub prices: BTreeMap<String, Price>,
     #[serde(default)]
-    pub customers: Vec<Customer>,
+    pub customers: Customers,
+}
+
+/// A product's customers in their order, with look-ups by each kind of name built on first
+/// use: a batch looks up 25 customers, every MeterUsage its buyer's account, and a product
+/// may list thousands. Changing the list (through `DerefMut`) drops the look-ups.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Customers {
+    list: Vec<Customer>,
+    #[serde(skip)]
+    index: OnceCell<CustomerIndex>,
+}
+
+/// The positions of the customers with each name, in list order.
+#[derive(Clone, Debug, Default)]
+struct CustomerIndex {
+    by_identifier: HashMap<String, Vec<usize>>,
+    by_account: HashMap<String, Vec<usize>>,
+    by_license: HashMap<String, Vec<usize>>,
+}
+
+impl Customers {
+    fn index(&self) -> &CustomerIndex {
+        self.index.get_or_init(|| {
+            let mut index = CustomerIndex::default();
+            for (i, c) in self.list.iter().enumerate() {
+                for (map, name) in [
+                    (&mut index.by_identifier, c.customer_identifier.as_deref()),
+                    (&mut index.by_account, c.customer_aws_account_id.as_deref()),
+                    (&mut index.by_license, c.license_arn.as_deref()),
+                ] {
+                    if let Some(name) = name {
+                        map.entry(name.to_string()).or_default().push(i);
+                    }
+                }
+            }
+            index
+        })
+    }
+
+    fn with<'a>(
+        &'a self,
+        map: impl FnOnce(&'a CustomerIndex) -> &'a HashMap<String, Vec<usize>>,
+        name: &str,
+    ) -> impl Iterator<Item = &'a Customer> + 'a {
+        map(self.index())
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.list[i])
+    }
+}
+
+impl From<Vec<Customer>> for Customers {
+    fn from(list: Vec<Customer>) -> Self {
+        Customers {
+            list,
+            index: OnceCell::new(),
+        }
+    }
+}
+
+impl Deref for Customers {
+    type Target = Vec<Customer>;
+    fn deref(&self) -> &Vec<Customer> {
+        &self.list
+    }
+}
+
+impl DerefMut for Customers {
+    fn deref_mut(&mut self) -> &mut Vec<Customer> {
+        self.index.take();
+        &mut self.list
+    }
+}
+
+impl PartialEq for Customers {
+    fn eq(&self, other: &Self) -> bool {
+        self.list == other.list
+    }
 }
 
 impl Product {
@@ -176,8 +258,8 @@ impl Product {
     /// subscription that accepts usage.
     pub fn entitles(&self, account: &str, now: Instant) -> bool {
         self.customers
-            .iter()
-            .any(|c| c.customer_aws_account_id.as_deref() == Some(account) && c.accepts_usage(now))
+            .with(|i| &i.by_account, account)
+            .any(|c| c.accepts_usage(now))
     }
 
     pub fn runs_in(&self, region: &str) -> bool {
@@ -185,21 +267,15 @@ impl Product {
     }
 
     pub fn customer_by_identifier(&self, id: &str) -> Option<&Customer> {
-        self.customers
-            .iter()
-            .find(|c| c.customer_identifier.as_deref() == Some(id))
+        self.customers.with(|i| &i.by_identifier, id).next()
     }
 
     pub fn customer_by_account(&self, account: &str) -> Option<&Customer> {
-        self.customers
-            .iter()
-            .find(|c| c.customer_aws_account_id.as_deref() == Some(account))
+        self.customers.with(|i| &i.by_account, account).next()
     }
 
     pub fn customer_by_license(&self, license: &str) -> Option<&Customer> {
-        self.customers
-            .iter()
-            .find(|c| c.license_arn.as_deref() == Some(license))
+        self.customers.with(|i| &i.by_license, license).next()
     }
 
     /// Checks what the product's fields cannot say alone (each field parsed valid): at
@@ -323,6 +399,44 @@ mod tests {
         ] {
             assert!(product(bad.clone()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn customer_look_ups_find_the_first_of_each_name_and_follow_changes() {
+        const L1: &str = "arn:aws:license-manager::111122223333:license:l-1";
+        const L2: &str = "arn:aws:license-manager::111122223333:license:l-2";
+        const L3: &str = "arn:aws:license-manager::444455556666:license:l-3";
+        let mut p = product(serde_json::json!({
+            "productCode": "p", "dimensions": ["d"], "integration": "concurrent-agreements",
+            "customers": [
+                {"customerAWSAccountId": "111122223333", "licenseArn": L1, "subscription": "unsubscribed"},
+                {"customerAWSAccountId": "111122223333", "licenseArn": L2}
+            ]
+        }))
+        .unwrap();
+        let now = Instant(0);
+        assert_eq!(
+            p.customer_by_account("111122223333")
+                .and_then(|c| c.license_arn.as_deref()),
+            Some(L1)
+        );
+        assert!(
+            p.entitles("111122223333", now),
+            "any of the account's customers"
+        );
+        assert!(p.customer_by_license(L3).is_none());
+        // A change through the list is seen by the next look-up.
+        p.customers.push(Customer {
+            customer_aws_account_id: Some("444455556666".parse().unwrap()),
+            license_arn: Some(L3.parse().unwrap()),
+            ..Default::default()
+        });
+        assert!(p.customer_by_license(L3).is_some());
+        assert!(p.entitles("444455556666", now));
+        p.customers.retain(|c| c.license_arn.as_deref() != Some(L2));
+        assert!(!p.entitles("111122223333", now));
+        assert!(p.customer_by_license(L2).is_none());
+        assert_eq!(p.clone(), p, "equality is the list's");
     }
 
     #[test]

@@ -332,22 +332,22 @@ fn matching(method: &str, path: &str, eligible: impl Fn(&Route) -> bool) -> Outc
 }
 
 fn match_pattern(pattern: &str, segments: &[&str]) -> Option<Vec<String>> {
-    let parts: Vec<&str> = pattern.split('/').collect();
-    if parts.len() != segments.len() {
-        return None;
-    }
+    // Walked without collecting the pattern's parts: every request tries every route.
     let mut params = Vec::new();
-    for (part, segment) in parts.iter().zip(segments) {
+    let mut matched = 0;
+    for part in pattern.split('/') {
+        let segment = segments.get(matched)?;
+        matched += 1;
         if part.starts_with('{') {
             if segment.is_empty() {
                 return None;
             }
             params.push(segment.to_string());
-        } else if part != segment {
+        } else if part != *segment {
             return None;
         }
     }
-    Some(params)
+    (matched == segments.len()).then_some(params)
 }
 
 /// An example path of a route (its parameters filled in), for tests that walk the table.

@@ -524,7 +524,8 @@ mod tests {
                 with(SubscriptionState::SubscribeFailed, "f", &["a"]),
                 with(SubscriptionState::UnsubscribePending, "u", &["a"]),
                 with(SubscriptionState::Unsubscribed, "x", &["a"]),
-            ],
+            ]
+            .into(),
         };
         let listed: Vec<(String, String)> = listed(&product, &EntitlementFilter::default())
             .iter()

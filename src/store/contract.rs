@@ -85,7 +85,8 @@ fn product(code: &str) -> Product {
                 expiration_date: Some(Instant(1_000)),
             }],
             ..Default::default()
-        }],
+        }]
+        .into(),
     }
 }
 
