@@ -144,6 +144,68 @@ pub struct UsageEntry {
     pub request_id: String,
 }
 
+/// What of a `UsageEntry` a table with columns for the others keeps as its document: the
+/// entry's fields but its ledger key, record id, product, customer names, dimension and
+/// hour. Each record of a batch is then written a third smaller; the SQL store merges the
+/// columns back when it reads (a JSON merge patch, in which a NULL column is an absent field).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageDocRest<'a> {
+    operation: &'a Operation,
+    timestamp: &'a Instant,
+    #[serde(with = "quantity_text")]
+    quantity: &'a Quantity,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    allocations: &'a Vec<LedgerAllocation>,
+    caller: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task: &'a Option<String>,
+    region: &'a str,
+    received_at: &'a Instant,
+    request_id: &'a str,
+}
+
+impl UsageEntry {
+    /// The document a table with columns for the other fields keeps (see `UsageDocRest`).
+    pub fn rest_doc(&self) -> UsageDocRest<'_> {
+        // Named one by one, with no `..`: a field added to the entry must be placed here.
+        let UsageEntry {
+            metering_record_id: _,
+            ledger_key: _,
+            operation,
+            product_code: _,
+            customer_identifier: _,
+            customer_aws_account_id: _,
+            license_arn: _,
+            dimension: _,
+            hour: _,
+            timestamp,
+            quantity,
+            allocations,
+            caller,
+            session,
+            task,
+            region,
+            received_at,
+            request_id,
+        } = self;
+        UsageDocRest {
+            operation,
+            timestamp,
+            quantity,
+            allocations,
+            caller,
+            session,
+            task,
+            region,
+            received_at,
+            request_id,
+        }
+    }
+}
+
 /// Filters of `/_mock/usage`; every one is optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UsageQuery {
@@ -347,7 +409,8 @@ mod quantity_text {
     use crate::domain::quantity::Quantity;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(q: &Quantity, s: S) -> Result<S::Ok, S::Error> {
+    /// A `Quantity`, or a reference to one.
+    pub fn serialize<S: Serializer, Q: std::fmt::Display>(q: &Q, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(q)
     }
 
@@ -355,5 +418,78 @@ mod quantity_text {
         let text = String::deserialize(d)?;
         Quantity::parse_decimal(&text)
             .ok_or_else(|| serde::de::Error::custom(format!("bad quantity '{text}'")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SQL store's read: the kept document with the columns merged in, a NULL column
+    /// an absent field (SQLite's `json_patch`).
+    fn merged(e: &UsageEntry) -> serde_json::Value {
+        let mut doc = serde_json::to_value(e.rest_doc()).unwrap();
+        let map = doc.as_object_mut().unwrap();
+        for (field, column) in [
+            ("meteringRecordId", Some(&e.metering_record_id)),
+            ("ledgerKey", Some(&e.ledger_key)),
+            ("productCode", Some(&e.product_code)),
+            ("customerIdentifier", e.customer_identifier.as_ref()),
+            ("customerAWSAccountId", e.customer_aws_account_id.as_ref()),
+            ("licenseArn", e.license_arn.as_ref()),
+            ("dimension", Some(&e.dimension)),
+        ] {
+            assert!(!map.contains_key(field), "{field} is a column");
+            if let Some(value) = column {
+                map.insert(field.into(), value.clone().into());
+            }
+        }
+        map.insert("hour".into(), e.hour.millis().into());
+        doc
+    }
+
+    #[test]
+    fn a_ledger_document_and_its_columns_are_the_whole_entry() {
+        let bare = UsageEntry {
+            metering_record_id: "id".into(),
+            ledger_key: "[[\"MeterUsage\",\"p\",\"i\",\"d\"],0]".into(),
+            operation: Operation::MeterUsage,
+            product_code: "p".into(),
+            customer_identifier: None,
+            customer_aws_account_id: None,
+            license_arn: None,
+            dimension: "d".into(),
+            hour: Instant(3_600_000),
+            timestamp: Instant(3_600_123),
+            quantity: Quantity::parse_decimal("1.5").unwrap(),
+            allocations: Vec::new(),
+            caller: "111122223333".into(),
+            session: None,
+            task: None,
+            region: "us-east-1".into(),
+            received_at: Instant(3_700_000),
+            request_id: "r".into(),
+        };
+        let full = UsageEntry {
+            operation: Operation::BatchMeterUsage,
+            customer_identifier: Some("c".into()),
+            customer_aws_account_id: Some("444455556666".into()),
+            license_arn: Some("arn:aws:license-manager::444455556666:license:l-1".into()),
+            allocations: vec![LedgerAllocation {
+                quantity: Quantity::parse_decimal("0.5").unwrap(),
+                tags: vec![Tag {
+                    key: "k".into(),
+                    value: "v".into(),
+                }],
+            }],
+            session: Some("s".into()),
+            task: Some("t".into()),
+            ..bare.clone()
+        };
+        for e in [bare, full] {
+            assert_eq!(merged(&e), serde_json::to_value(&e).unwrap());
+            let back: UsageEntry = serde_json::from_value(merged(&e)).unwrap();
+            assert_eq!(back, e);
+        }
     }
 }

@@ -81,6 +81,11 @@ CREATE TABLE IF NOT EXISTS registrations (
 );
 ";
 
+/// A ledger row's whole entry: its document (`UsageEntry::rest_doc`) with the fields kept as
+/// columns merged back in (a NULL column is an absent field). Rows written before the
+/// document was slimmed hold every field already; the merge sets them to the same values.
+const LEDGER_DOC: &str = "json_patch(doc, json_object('meteringRecordId', id, 'ledgerKey', ledger_key, 'productCode', product, 'customerIdentifier', customer_identifier, 'customerAWSAccountId', customer_account, 'licenseArn', license_arn, 'dimension', dimension, 'hour', hour))";
+
 /// Moves the ledger of the 0.1.0 schema, a `usage` table with unique record ids and ledger
 /// keys, to `ledger`, keeping each row's number (the retention bound counts on it). That
 /// schema paid for two indexes in random order, so every record of a batch dirtied its own
@@ -423,7 +428,7 @@ impl Store for SqlStore {
 
     fn usage_by_key(&self, hour: Instant, ledger_key: &str) -> StoreResult<Option<UsageEntry>> {
         let rows: Vec<Doc> = self.rows(
-            "SELECT doc FROM ledger WHERE hour = ? AND ledger_key = ?",
+            &format!("SELECT {LEDGER_DOC} AS doc FROM ledger WHERE hour = ? AND ledger_key = ?"),
             vec![SqlStorageValue::Integer(hour.millis()), text(ledger_key)],
         )?;
         rows.first().map(|r| parse(&r.doc)).transpose()
@@ -440,7 +445,7 @@ impl Store for SqlStore {
             let rows: Vec<Doc> = self.rows(
                 // A join, not `(hour, ledger_key) IN (VALUES …)`: SQLite answers that one by
                 // scanning the table, and this one with one index search per key.
-                &format!("SELECT l.doc AS doc FROM (VALUES {marks}) AS k CROSS JOIN ledger AS l ON l.hour = k.column1 AND l.ledger_key = k.column2"),
+                &format!("SELECT {LEDGER_DOC} AS doc FROM (VALUES {marks}) AS k CROSS JOIN ledger ON ledger.hour = k.column1 AND ledger.ledger_key = k.column2"),
                 chunk
                     .iter()
                     .flat_map(|(hour, key)| [SqlStorageValue::Integer(hour.millis()), text(key)])
@@ -461,7 +466,7 @@ impl Store for SqlStore {
         for chunk in entries.chunks(MAX_BOUND_PARAMETERS / COLUMNS) {
             let mut bindings = Vec::with_capacity(chunk.len() * COLUMNS);
             for e in chunk {
-                let doc = serde_json::to_string(e).map_err(fail)?;
+                let doc = serde_json::to_string(&e.rest_doc()).map_err(fail)?;
                 bindings.extend([
                     SqlStorageValue::Integer(e.hour.millis()),
                     text(&e.ledger_key),
@@ -489,7 +494,7 @@ impl Store for SqlStore {
     }
 
     fn query_usage(&self, q: &UsageQuery) -> StoreResult<Vec<UsageEntry>> {
-        let mut sql = String::from("SELECT doc FROM ledger WHERE 1 = 1");
+        let mut sql = format!("SELECT {LEDGER_DOC} AS doc FROM ledger WHERE 1 = 1");
         let mut bindings = Vec::new();
         if let Some(p) = &q.product_code {
             sql.push_str(" AND product = ?");
