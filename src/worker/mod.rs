@@ -1,6 +1,6 @@
 //! Worker glue (wasm32 only): the fetch entry and its gate, the per-namespace Durable
-//! Object, its SQLite store, the registry of provisioned namespaces (locked deployments),
-//! and the webhook sender. Everything here
+//! Object (`object/`: its request step, signing, alarm and provisioning), its SQLite store,
+//! and the registry of provisioned namespaces (locked deployments). Everything here
 //! converts between the Workers runtime and the pure core; no metering rule lives here.
 
 mod entry;

@@ -1,0 +1,130 @@
+//! The object's alarm: a provisioned namespace's idle expiry, and the rounds of webhook
+//! deliveries, each attempt recorded as soon as it is answered.
+
+use futures_util::{stream, StreamExt};
+use worker::{
+    js_sys, web_sys, AbortSignal, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+    Response, Result, ScheduledTime,
+};
+
+use super::{host_now, NamespaceObject};
+use crate::admin;
+use crate::delivery::{self, DueDelivery};
+use crate::gate::outbound;
+use crate::worker::runtime::deployment;
+
+/// How long a webhook may take to answer before the attempt counts as failed.
+const WEBHOOK_TIMEOUT_MS: u32 = 10_000;
+
+impl NamespaceObject {
+    /// What the alarm does when it rings: expire an idle provisioned namespace, or send the
+    /// webhook deliveries that are due, then set the alarm again.
+    pub(super) async fn ring(&self) -> Result<Response> {
+        let day_ms = deployment(&self.env)
+            .map_err(worker::Error::RustError)?
+            .idle_day_ms;
+        if let Some(provision) = self.provision().await? {
+            let last = self.last_activity(&provision).await?;
+            if admin::is_expired(last, provision.idle_days, day_ms, host_now().millis()) {
+                self.wipe().await?;
+                self.tell_registry_expired(&provision).await;
+                return Response::empty();
+            }
+        }
+        let generation = self.generation.get();
+        if self.has_tables() {
+            let caps = deployment(&self.env)
+                .map_err(worker::Error::RustError)?
+                .webhooks;
+            let due = {
+                let mut store = self.open_store();
+                let store = store.as_mut().expect("opened");
+                delivery::due(store, host_now(), &caps)
+                    .map_err(|e| worker::Error::RustError(e.message))?
+            };
+            let caps = &caps;
+            // Several at once, each recorded as soon as it is answered: a slow webhook must
+            // not hold back the others. A timeout starts only when its request is sent.
+            let attempts = stream::iter(due.iter().map(|d| async move {
+                // The policy may have narrowed since the webhook was configured.
+                let outcome = match outbound::check_webhook_url(&d.url, caps) {
+                    Ok(target) => send(d, &target).await,
+                    Err(refused) => Err(refused),
+                };
+                // A wipe while it was sent leaves nothing to record the outcome in.
+                let mut store = self.store.borrow_mut();
+                match store.as_mut() {
+                    Some(store) if self.generation.get() == generation => {
+                        delivery::record(store, d, outcome, host_now(), caps)
+                    }
+                    _ => Ok(()),
+                }
+            }))
+            .buffer_unordered(delivery::MAX_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
+            for recorded in attempts {
+                recorded.map_err(|e| worker::Error::RustError(e.message))?;
+            }
+        }
+        if self.generation.get() == generation {
+            self.schedule_alarm().await?;
+        }
+        Response::empty()
+    }
+
+    /// Sets the alarm to the earliest of the next webhook delivery and, for a provisioned
+    /// namespace, its idle expiry (checked again when it rings: use moves it later).
+    pub(super) async fn schedule_alarm(&self) -> Result<()> {
+        let deployment = deployment(&self.env).map_err(worker::Error::RustError)?;
+        let mut next = None;
+        if self.has_tables() {
+            let store = self.open_store();
+            next = delivery::next_round(
+                store.as_ref().expect("opened"),
+                host_now(),
+                &deployment.webhooks,
+            )
+            .map_err(|e| worker::Error::RustError(e.message))?
+            .map(|at| at.millis());
+        }
+        if let Some(provision) = self.provision().await? {
+            let last = self.last_activity(&provision).await?;
+            let expiry = admin::expiry(last, provision.idle_days, deployment.idle_day_ms);
+            next = Some(next.map_or(expiry, |n: i64| n.min(expiry)));
+        }
+        let storage = self.state.storage();
+        if let Some(at) = next {
+            let current = storage.get_alarm().await?;
+            if current.is_none_or(|c| c > at) {
+                let when = js_sys::Date::new(&(at as f64).into());
+                storage.set_alarm(ScheduledTime::new(when)).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// POSTs one delivery to `target` (its URL as checked); `Ok(status)` for any HTTP answer,
+/// a redirect included (it is not followed: it could lead anywhere), `Err` for no answer
+/// in time.
+async fn send(d: &DueDelivery, target: &str) -> std::result::Result<u16, String> {
+    let attempt = async {
+        let headers = Headers::new();
+        for (name, value) in &d.headers {
+            headers.set(name, value)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual)
+            .with_body(Some(d.body.clone().into()));
+        let request = Request::new_with_init(target, &init)?;
+        let signal = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(WEBHOOK_TIMEOUT_MS));
+        Fetch::Request(request).send_with_signal(&signal).await
+    };
+    match attempt.await {
+        Ok(response) => Ok(response.status_code()),
+        Err(e) => Err(format!("no answer from {}: {e}", d.url)),
+    }
+}

@@ -1,0 +1,291 @@
+//! The Durable Object of one namespace: the single writer of its catalogue, ledger,
+//! settings and event log. A request goes: read it (here), make the signing keys it may
+//! need (`signing`), run it as one step in one SQLite transaction (`step`), answer, then set
+//! the alarm (`alarm`: webhook deliveries, idle expiry). In a locked deployment the object
+//! also keeps what the registry provisioned and its request rate (`provisioning`).
+
+mod alarm;
+mod provisioning;
+mod signing;
+mod step;
+
+use std::cell::{Cell, RefCell};
+
+use worker::{durable_object, js_sys, DurableObject, Env, Request, Response, Result, State};
+
+use self::provisioning::REGISTRY_PREFIX;
+use self::signing::{complete_signatures, webcrypto_signing_key};
+use self::step::{atomically, Step};
+use super::runtime::{deployment, random_uuid, to_response};
+use super::sql_store::SqlStore;
+use crate::domain::time::Instant;
+use crate::gate::deployment::Deployment;
+use crate::gate::rate::TokenBucket;
+use crate::gate::secrets::Provision;
+use crate::protocol::http::{HttpRequest, HttpResponse};
+use crate::protocol::route;
+use crate::service;
+
+#[durable_object]
+pub struct NamespaceObject {
+    state: State,
+    env: Env,
+    /// Opened on first use, so a stranger's request to a name that was never provisioned
+    /// creates no table.
+    store: RefCell<Option<SqlStore>>,
+    /// What the registry provisioned (`Some(None)`: read, and there is none).
+    provision: RefCell<Option<Option<Provision>>>,
+    /// When `lastActivityAt` was last written, and last reported to the registry (0: never
+    /// in this instance).
+    activity_written: Cell<i64>,
+    activity_reported: Cell<i64>,
+    rate: RefCell<Option<TokenBucket>>,
+    /// Counts wipes: a request or an alarm that awaited across one must not write.
+    generation: Cell<u64>,
+}
+
+fn host_now() -> Instant {
+    Instant(js_sys::Date::now() as i64)
+}
+
+impl DurableObject for NamespaceObject {
+    fn new(state: State, env: Env) -> Self {
+        NamespaceObject {
+            state,
+            env,
+            store: RefCell::new(None),
+            provision: RefCell::new(None),
+            activity_written: Cell::new(0),
+            activity_reported: Cell::new(0),
+            rate: RefCell::new(None),
+            generation: Cell::new(0),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let url = req.url()?;
+        if url.path().starts_with(REGISTRY_PREFIX) {
+            return self.registry_call(req).await;
+        }
+        let deployment = deployment(&self.env).map_err(worker::Error::RustError)?;
+        let routed = route::split(url.path()).map_err(worker::Error::RustError)?;
+        let request = HttpRequest {
+            // The method as sent: the worker crate maps methods it does not know to GET.
+            method: req.inner().method(),
+            path: routed.path,
+            full_path: url.path().to_string(),
+            query: url.query().unwrap_or_default().to_string(),
+            headers: req.headers().entries().collect(),
+            body: req.bytes().await?,
+        };
+        let name = routed.namespace;
+        let generation = self.generation.get();
+        let provision = self.provision().await?;
+        if deployment.locked() && provision.is_none() {
+            return to_response(self.refuse_unprovisioned(&deployment, name, &request));
+        }
+        let spare_keys = self
+            .keys_ahead(name, &request, &deployment, provision.as_ref())
+            .await;
+        if self.generation.get() != generation {
+            // Deleted (or expired) while this request waited: it is a stranger's now.
+            return to_response(self.refuse_unprovisioned(&deployment, name, &request));
+        }
+        // From here to the response there is no `await`: the request is one atomic step, run
+        // in one SQLite transaction that a failed write rolls back whole.
+        let step = self.step(name, request, deployment, provision.clone(), spare_keys);
+        let (method, path) = (step.request.method.clone(), step.request.path.clone());
+        let Some((step, committed)) = atomically(&self.state, step) else {
+            // The step panicked: its writes were rolled back with the transaction, and the
+            // store is reopened by the next request.
+            return to_response(service::rolled_back(&method, &path, &random_uuid()));
+        };
+        let credited = step.credited && committed;
+        let response = self.finish(step, committed).await;
+        // The request's state is saved by now: what follows must not turn it into an error
+        // the client would retry (a second sign-up, a second event).
+        self.after_commit(credited && provision.is_some(), generation)
+            .await;
+        to_response(response)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.ring().await
+    }
+}
+
+impl NamespaceObject {
+    /// The SQLite store, its schema made on first use, or made again if that failed.
+    fn open_store(&self) -> std::cell::RefMut<'_, Option<SqlStore>> {
+        let mut store = self.store.borrow_mut();
+        if store.as_ref().is_none_or(SqlStore::is_broken) {
+            *store = Some(self.new_store());
+        }
+        store
+    }
+
+    fn new_store(&self) -> SqlStore {
+        let retention = deployment(&self.env)
+            .map(|d| d.limits.retention())
+            .unwrap_or_default();
+        SqlStore::open(self.state.storage().sql(), retention)
+    }
+
+    /// The store, out of its cell for one step (which puts it back).
+    fn take_store(&self) -> SqlStore {
+        let opened = self.open_store().take();
+        opened.unwrap_or_else(|| self.new_store())
+    }
+
+    /// Whether the store was ever opened here or before (its tables exist).
+    fn has_tables(&self) -> bool {
+        self.store.borrow().is_some()
+            || self
+                .state
+                .storage()
+                .sql()
+                .exec("SELECT name FROM sqlite_master WHERE name = 'meta'", None)
+                .and_then(|c| c.to_array::<serde_json::Value>())
+                .is_ok_and(|rows| !rows.is_empty())
+    }
+
+    /// Signing keys the request may need, made by WebCrypto before its step (which cannot
+    /// await); none for a request the namespace's rate is about to refuse.
+    async fn keys_ahead(
+        &self,
+        name: &str,
+        request: &HttpRequest,
+        deployment: &Deployment,
+        provision: Option<&Provision>,
+    ) -> Vec<Vec<u8>> {
+        let wanted = {
+            let store = self.open_store();
+            service::signing_keys_ahead(
+                store.as_ref().expect("opened"),
+                name,
+                request,
+                deployment,
+                provision,
+                host_now(),
+            )
+        };
+        let over_rate = self
+            .rate
+            .borrow()
+            .as_ref()
+            .is_some_and(|bucket| !bucket.has_room(host_now().millis()));
+        let mut keys = Vec::new();
+        for _ in 0..if over_rate { 0 } else { wanted } {
+            match webcrypto_signing_key().await {
+                Ok(der) => keys.push(der),
+                Err(e) => {
+                    worker::console_error!(
+                        "WebCrypto key generation failed, generating in wasm: {e}"
+                    );
+                    break;
+                }
+            }
+        }
+        keys
+    }
+
+    /// The request's step, with the store and the rate bucket taken out of the object for it.
+    fn step(
+        &self,
+        name: &str,
+        request: HttpRequest,
+        deployment: Deployment,
+        provision: Option<Provision>,
+        spare_keys: Vec<Vec<u8>>,
+    ) -> Step {
+        let bucket = deployment.locked().then(|| {
+            let now = host_now().millis();
+            let bucket = self.rate.borrow_mut().take();
+            bucket
+                .unwrap_or_else(|| TokenBucket::new(deployment.rate, now))
+                .with_limit(deployment.rate)
+        });
+        Step {
+            store: self.take_store(),
+            name: name.to_string(),
+            request,
+            deployment,
+            provision,
+            spare_keys,
+            bucket,
+            response: None,
+            credited: false,
+            random_failed: false,
+            pending_signatures: Vec::new(),
+        }
+    }
+
+    /// Puts the store and the rate bucket back and makes the answer: the step's if it
+    /// committed (with its RegisterUsage signatures made), else the rolled-back one.
+    async fn finish(&self, step: Step, committed: bool) -> HttpResponse {
+        let Step {
+            store,
+            request,
+            deployment,
+            bucket,
+            response,
+            pending_signatures,
+            ..
+        } = step;
+        *self.rate.borrow_mut() = bucket;
+        let request_id = response
+            .as_ref()
+            .and_then(|r| r.header("x-amzn-RequestId"))
+            .map(str::to_string)
+            .unwrap_or_else(random_uuid);
+        let response = match response {
+            Some(response) if committed => response,
+            _ => {
+                store.forget_cached();
+                service::rolled_back(&request.method, &request.path, &request_id)
+            }
+        };
+        *self.store.borrow_mut() = Some(store);
+        if !committed || pending_signatures.is_empty() {
+            return response;
+        }
+        // The mock's own tests of the fallback: signing as if WebCrypto had failed.
+        let without_webcrypto =
+            deployment.storage_faults && request.header("x-mock-fail-webcrypto").is_some();
+        let (response, filled) = complete_signatures(
+            response,
+            pending_signatures,
+            &request.path,
+            without_webcrypto,
+        )
+        .await;
+        if let Some(store) = self.store.borrow().as_ref() {
+            for (placeholder, outcome) in filled {
+                if let Err(e) = store.fill_in_journal(&placeholder, outcome) {
+                    worker::console_error!("the journal kept a signature's placeholder: {e}");
+                }
+            }
+        }
+        response
+    }
+
+    /// After a request: wakes the delivery alarm if it appended events, and records a
+    /// provisioned namespace's use by its owners.
+    async fn after_commit(&self, owners_used_it: bool, generation: u64) {
+        let appended = self
+            .store
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| s.take_appended_events());
+        if appended {
+            if let Err(e) = self.schedule_alarm().await {
+                worker::console_error!("setting the alarm failed: {e}");
+            }
+        }
+        if owners_used_it {
+            if let Err(e) = self.record_activity(generation).await {
+                worker::console_error!("recording the namespace's activity failed: {e}");
+            }
+        }
+    }
+}
