@@ -2,7 +2,7 @@
 //!
 //! Layer: shared by `protocol` (which raises the wire errors and encodes every error) and
 //! `ops` (which raise the modeled ones). Variant names are the error shape names of the
-//! service models (Metering and Entitlement), or the protocol errors of `08-decisions.md`,
+//! service models (Metering and Entitlement), or the protocol errors of `docs/decisions.md`,
 //! so the encoders can use them verbatim as `__type` and `x-amzn-ErrorType`.
 
 use std::fmt;
@@ -77,7 +77,7 @@ error_kinds! {
     /// GetEntitlements: any invalid input, broken constraints included (its model lists no
     /// other client error).
     InvalidParameterException => 400,
-    // Protocol errors (08-decisions.md): not in the model, as a real AWS front end sends them.
+    // Protocol errors (docs/decisions.md): not in the model, as a real AWS front end sends them.
     /// Malformed JSON or a member of the wrong JSON type.
     SerializationException => 400,
     /// Missing, unknown or wrongly prefixed `X-Amz-Target`.
@@ -167,7 +167,7 @@ impl ServiceError {
 
     /// An infrastructure failure: the detail goes to the log, the client gets a generic message.
     pub fn internal(detail: impl fmt::Display) -> Self {
-        log_internal(&detail.to_string());
+        log::error!("internal error: {detail}");
         ServiceError::new(
             ErrorKind::InternalServiceErrorException,
             "An internal error occurred.",
@@ -189,14 +189,6 @@ impl fmt::Display for ServiceError {
 }
 
 impl std::error::Error for ServiceError {}
-
-/// Infrastructure errors are logged where they become generic answers.
-fn log_internal(detail: &str) {
-    #[cfg(target_arch = "wasm32")]
-    worker::console_error!("internal error: {detail}");
-    #[cfg(not(target_arch = "wasm32"))]
-    eprintln!("internal error: {detail}");
-}
 
 /// Shorthand used by the operations.
 pub fn err<T>(kind: ErrorKind, message: impl Into<String>) -> Result<T, ServiceError> {

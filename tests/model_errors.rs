@@ -1,5 +1,5 @@
 //! Each operation answers only with errors its service model lists, plus the protocol errors
-//! of 08-decisions.md, and never with a 500. The inputs are a valid request of each
+//! of docs/decisions.md, and never with a 500. The inputs are a valid request of each
 //! operation with every member replaced, in turn, by every value of a pool of bad values,
 //! against a catalogue with customers, licenses, a seller and a Region limit. GetEntitlements
 //! is checked against the Entitlement Service's model, over both of its wire protocols.

@@ -209,7 +209,7 @@ impl Violations {
         }
     }
 
-    /// A rule of 08-decisions.md that is not a model constraint but is reported the same way.
+    /// A rule of docs/decisions.md that is not a model constraint but is reported the same way.
     pub fn rule(&mut self, path: &str, text: &str) {
         self.push(format!("{text} at '{path}'"));
     }

@@ -1,4 +1,4 @@
-//! Per-namespace settings: every default of `08-decisions.md` that a user may want otherwise,
+//! Per-namespace settings: every default of `docs/decisions.md` that a user may want otherwise,
 //! and the namespace clock (offset or frozen), which turns the host's time into the
 //! namespace's "now".
 

@@ -202,7 +202,7 @@ pub struct Claims {
 
 impl Claims {
     /// The payload: the camelCase names the seller guide's verifier reads, their PascalCase
-    /// aliases from its example payload (08-decisions.md), and `iat`.
+    /// aliases from its example payload (docs/decisions.md), and `iat`.
     pub fn to_json(&self) -> Value {
         let mut claims = Map::new();
         claims.insert("productCode".into(), json!(self.product_code));

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::time::Instant;
 
-/// How long after `unsubscribe-pending` final records are still accepted (08-decisions.md).
+/// How long after `unsubscribe-pending` final records are still accepted (docs/decisions.md).
 pub const FINAL_REPORTING_WINDOW_MS: i64 = 3_600_000;
 
 /// Where a customer's subscription stands.

@@ -1,4 +1,4 @@
-//! The time windows in which usage is accepted (08-decisions.md), as pure functions of the
+//! The time windows in which usage is accepted (docs/decisions.md), as pure functions of the
 //! record's timestamp, the namespace's "now" and its settings.
 
 use super::settings::Settings;

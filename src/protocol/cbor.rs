@@ -6,7 +6,7 @@
 //! rules, same signing name), body size, routing (POST, no `X-Amz-Target`/`X-Amzn-Target`,
 //! the `Smithy-Protocol` header, a service and operation that speak this protocol), the
 //! `Content-Type`, the body. Routing failures are `UnknownOperationException` and bodies that
-//! are not CBOR `SerializationException`, as on the awsJson door (08-decisions.md).
+//! are not CBOR `SerializationException`, as on the awsJson door (docs/decisions.md).
 //!
 //! The body is decoded with `ciborium` into the same JSON map the awsJson door produces, so an
 //! operation reads one input shape whatever the wire. Its JSON output is encoded back to CBOR

@@ -1,4 +1,4 @@
-//! Namespace selection by path (08-decisions.md): `/…` is namespace `default`,
+//! Namespace selection by path (docs/decisions.md): `/…` is namespace `default`,
 //! `/ns/<name>/…` is namespace `<name>`; the rest of the path is what the namespace serves.
 
 pub const DEFAULT_NAMESPACE: &str = "default";

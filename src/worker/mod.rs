@@ -3,6 +3,7 @@
 //! and the registry of provisioned namespaces (locked deployments). Everything here
 //! converts between the Workers runtime and the pure core; no metering rule lives here.
 
+mod console;
 mod entry;
 mod object;
 mod registry;
