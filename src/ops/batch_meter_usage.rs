@@ -27,7 +27,8 @@ use crate::domain::time::Instant;
 use crate::domain::window;
 use crate::error::{err, phrased_err, ErrorKind, ServiceError};
 use crate::protocol::json::{element_path, structure_element, Structure, WireTimestamp};
-use crate::store::{Operation, Store, UsageEntry};
+use crate::protocol::operation::Operation;
+use crate::store::{Store, UsageEntry};
 
 pub use super::shapes::MAX_BATCH_RECORDS as MAX_RECORDS;
 

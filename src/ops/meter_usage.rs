@@ -24,7 +24,8 @@ use crate::domain::time::Instant;
 use crate::domain::window;
 use crate::error::{err, phrased_err, ErrorKind, ServiceError};
 use crate::protocol::json::{Structure, WireTimestamp};
-use crate::store::{ClientTokenEntry, LedgerAllocation, Operation, Store, UsageEntry};
+use crate::protocol::operation::Operation;
+use crate::store::{ClientTokenEntry, LedgerAllocation, Store, UsageEntry};
 
 /// A decoded, constraint-checked MeterUsage request.
 #[derive(Debug)]

@@ -228,7 +228,7 @@ pub fn dispatch<S: Store + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Operation as Op;
+    use crate::protocol::operation::Operation as Op;
 
     fn entry(q: &str) -> UsageEntry {
         UsageEntry {

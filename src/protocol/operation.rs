@@ -5,6 +5,8 @@
 //! prefix and the rpc-v2-cbor service path segment; operation names are unique across the
 //! two services, which is what lets faults and tests name an operation without its service.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::ErrorKind;
 
 /// A service of AWS Marketplace that the mock speaks.
@@ -51,8 +53,8 @@ impl Service {
     }
 }
 
-/// The operations of both services.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The operations of both services; kept by their names (a usage entry's `operation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Operation {
     BatchMeterUsage,
     MeterUsage,

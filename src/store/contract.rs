@@ -7,8 +7,8 @@
 //! so it suits a store built with small ones, and is not part of `run`.
 
 use super::{
-    ClientTokenEntry, LedgerAllocation, Operation, Registration, Retention, Store, TaskSource,
-    UsageEntry, UsageQuery,
+    ClientTokenEntry, LedgerAllocation, Registration, Retention, Store, TaskSource, UsageEntry,
+    UsageQuery,
 };
 use crate::domain::allocation::Tag;
 use crate::domain::catalogue::WebhookFormat;
@@ -18,6 +18,7 @@ use crate::domain::notification::{Delivery, DeliveryStatus, EventRecord};
 use crate::domain::quantity::Quantity;
 use crate::domain::subscription::SubscriptionState;
 use crate::domain::time::Instant;
+use crate::protocol::operation::Operation;
 use crate::store::journal::{JournalCaller, JournalEntry, JournalError, JournalQuery};
 
 macro_rules! ensure {

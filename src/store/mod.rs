@@ -27,6 +27,7 @@ use crate::domain::notification::EventRecord;
 use crate::domain::quantity::Quantity;
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
+use crate::protocol::operation::Operation;
 use journal::{JournalEntry, JournalPage, JournalQuery};
 
 /// A failure of the backend itself (never a client's fault).
@@ -85,13 +86,6 @@ impl Retention {
     }
 }
 
-/// The operation that recorded a usage entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Operation {
-    MeterUsage,
-    BatchMeterUsage,
-}
-
 /// An allocation as kept in the ledger.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -109,6 +103,7 @@ pub struct UsageEntry {
     pub metering_record_id: String,
     /// The deduplication key: (operation kind, product, customer or caller, dimension, hour).
     pub ledger_key: String,
+    /// MeterUsage or BatchMeterUsage.
     pub operation: Operation,
     pub product_code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
