@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::notification::{DeliveryStatus, EventRecord, RetryPolicy};
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
-use crate::gate::deployment::WebhookPolicy;
 use crate::namespace::load_settings;
+use crate::policy::deployment::WebhookPolicy;
 use crate::store::{documents, Store};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -155,7 +155,7 @@ mod tests {
     use crate::domain::catalogue::{Customer, Product};
     use crate::domain::notification::Change;
     use crate::domain::subscription::LifecycleAction;
-    use crate::gate::deployment::Deployment;
+    use crate::policy::deployment::Deployment;
     use crate::store::memory::MemoryStore;
 
     fn caps() -> WebhookPolicy {

@@ -1,27 +1,28 @@
 //! metering-mock: a stateful mock of the AWS Marketplace Metering Service (and of the
 //! Entitlement Service's GetEntitlements), run as a Cloudflare Worker.
 //!
-//! Crate map, from the outside in:
-//! - `worker` (wasm32 only): fetch entry, the per-namespace Durable Object, its SQLite store,
-//!   and the alarm that delivers webhooks.
-//! - `gate`: the one route table with each route's access class, the deployment's
-//!   configuration and limits, browser protections, and the secrets of locked deployments.
-//! - `admin`: the `/_admin/…` provisioning API of locked deployments (pure parts; its
-//!   registry is a Durable Object in `worker`).
-//! - `service`: one namespace serving an HTTP request (AWS front door or control API), and
-//!   keeping each AWS call in its request journal.
-//! - `namespace`: a namespace during one request (store, time, ids, settings, clock)
-//!   and its initial state, the embedded demo seed (`seed`) for `default`.
-//! - `delivery`: which webhook deliveries are due and what their attempts got.
-//! - `protocol`: awsJson1_1 and rpc-v2-cbor framing and errors, the services and their
-//!   operations, SigV4 scope, JSON reading, namespace routing.
-//! - `control`: the `/_mock/…` control API.
-//! - `ops`: one file per AWS operation; decisions and writes in one synchronous step.
-//! - `store`: the storage trait, its contract, the in-memory store, the journal's entries.
-//! - `domain`: newtypes and pure rules (constraints, quantities, windows, catalogue,
-//!   subscriptions, entitlements, registration tokens, notifications).
-//! - `error`: the one error enum and its wire names.
-//! - `ui`: the dashboard's files, embedded and served at `/_mock/ui/`.
+//! Crate map, in layers from the outside in; a module imports only layers below its own
+//! (`tests/layers.rs` keeps this true):
+//! 1. `worker` (wasm32 only): the fetch entry, the per-namespace Durable Object with its
+//!    SQLite store and alarm, the registry of provisioned namespaces.
+//! 2. `service`: one namespace serving an HTTP request (an AWS front door or the control
+//!    API), keeping each AWS call in its request journal. `admin`: the `/_admin/…`
+//!    provisioning API of locked deployments (its registry object is in `worker`).
+//! 3. `control`: the `/_mock/…` control API. `delivery`: which webhook deliveries are due
+//!    and what their attempts got.
+//! 4. `namespace`: a namespace during one request (store, time, ids, settings, clock) and
+//!    its initial state.
+//! 5. `ops`: one file per AWS operation, decisions and writes in one synchronous step.
+//!    `policy`: the route table and access classes, `admit` (what every request passes at
+//!    the entry), the deployment's variables and limits, browser and outbound protections,
+//!    rate, secrets. `seed`: the embedded demo seed. `ui`: the dashboard's files.
+//! 6. `store`: the storage trait, its contract suite, the in-memory store, the journal's
+//!    entries.
+//! 7. `protocol`: awsJson1_1 and rpc-v2-cbor framing and errors, the services and their
+//!    operations, SigV4, JSON reading, namespace routing.
+//! 8. `domain`: newtypes and pure rules (constraints, quantities, windows, catalogue,
+//!    subscriptions, entitlements, registration tokens, notifications, bills, signing keys).
+//! 9. `error`: the one error enum and its wire names.
 //!
 //! Everything but `worker` builds and tests natively with `cargo test`.
 
@@ -30,9 +31,9 @@ pub mod control;
 pub mod delivery;
 pub mod domain;
 pub mod error;
-pub mod gate;
 pub mod namespace;
 pub mod ops;
+pub mod policy;
 pub mod protocol;
 pub mod seed;
 pub mod service;

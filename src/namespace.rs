@@ -4,15 +4,16 @@
 //! its initial state. Serving the request is `service`'s; the control API and webhook
 //! delivery use this without depending on it.
 //!
-//! Layer: namespace. Imports the domain, the store and the gate's configuration types only.
+//! Imports the domain, the protocol's names, the store, the seed and the policy's
+//! configuration types; never the service, control or the runtime.
 
 use crate::domain::ids::IdSource;
 use crate::domain::settings::{Clock, Settings};
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
-use crate::gate::deployment::Deployment;
-use crate::gate::rate::TokenBucket;
-use crate::gate::secrets::Provision;
+use crate::policy::deployment::Deployment;
+use crate::policy::rate::TokenBucket;
+use crate::policy::secrets::Provision;
 use crate::protocol::route::DEFAULT_NAMESPACE;
 use crate::seed;
 use crate::store::{documents, Store};

@@ -3,23 +3,23 @@
 //! operation, or to the control API. This is what the Durable Object runs for every
 //! request, and what native tests drive directly.
 
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use crate::control;
 use crate::domain::settings::Settings;
 use crate::domain::signing::MAX_VERSIONS;
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
-use crate::gate::deployment::Deployment;
-use crate::gate::routes::{self, Access, Control, Endpoint, Found, Outcome};
-use crate::gate::secrets::Provision;
-use crate::gate::{self as access_gate, json_error};
 use crate::namespace::{load_settings, Namespace};
-use crate::ops::{self, Call};
+use crate::ops::{self, Call, Dispatched};
+use crate::policy::deployment::Deployment;
+use crate::policy::routes::{self, Access, Control, Endpoint, Found, Outcome};
+use crate::policy::secrets::Provision;
+use crate::policy::{self, json_error};
 use crate::protocol::awsjson::{self, AwsCall, Operation};
 use crate::protocol::cbor;
 use crate::protocol::http::{HttpRequest, HttpResponse};
-use crate::protocol::sigv4::{self, Signed};
+use crate::protocol::sigv4::{self, Caller, Signed};
 use crate::store::{documents, Store};
 
 mod journal;
@@ -78,7 +78,7 @@ pub fn rolled_back(method: &str, path: &str, request_id: &str) -> HttpResponse {
     let aws_call = (method == "POST" && path == "/") || cbor::is_rpc_path(path);
     if aws_call {
         let error = ServiceError::new(ErrorKind::InternalServiceErrorException, message);
-        access_gate::aws_error(path, &error, request_id)
+        policy::aws_error(path, &error, request_id)
     } else {
         json_error(500, message).with_header("x-amzn-RequestId", request_id)
     }
@@ -229,7 +229,7 @@ fn carries_credential<S: Store + ?Sized>(
     }
     match found.access {
         Access::Namespace => {
-            access_gate::namespace_access(req.header("authorization"), provision, deployment, name)
+            policy::namespace_access(req.header("authorization"), provision, deployment, name)
                 .is_ok()
         }
         Access::Aws if provision.is_some() => load_settings(store).is_ok_and(|settings| {
@@ -292,7 +292,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         Served { response, credited }
     }
 
-    /// The namespace's half of the gate (the worker entry did the rest): its control token,
+    /// The namespace's half of the admission (the worker entry's `admit` did the rest): its control token,
     /// and for AWS calls that it was provisioned at all (signatures are checked by the front
     /// door, which knows the protocol).
     fn check_access(
@@ -305,13 +305,13 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             return Ok(());
         }
         match found.access {
-            Access::Namespace => access_gate::namespace_access(
+            Access::Namespace => policy::namespace_access(
                 req.header("authorization"),
                 self.provision,
                 self.deployment,
                 self.name,
             ),
-            Access::Aws if self.provision.is_none() => Err(access_gate::aws_error(
+            Access::Aws if self.provision.is_none() => Err(policy::aws_error(
                 &req.path,
                 &unrecognized_client(),
                 request_id,
@@ -372,7 +372,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             Outcome::NotFound if found.access == Access::Namespace => {
                 json_error(404, format!("no control endpoint {path}"))
             }
-            Outcome::NotFound => access_gate::no_route(method, path),
+            Outcome::NotFound => policy::no_route(method, path),
         };
         (answer, false)
     }
@@ -393,85 +393,123 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         request_id: &str,
         door: FrontDoor,
     ) -> (HttpResponse, bool) {
-        let verified = std::cell::Cell::new(false);
-        let caller = std::cell::RefCell::new(None);
-        let mut journal_on = true;
-        let mut checks_signatures = self.deployment.locked();
-        let mut admitted = None;
-        let mut namespace_time = None;
-        let outcome = load_settings(self.store).and_then(|settings| {
-            journal_on = settings.request_journal;
-            checks_signatures |= !settings.signature_credentials.is_empty();
-            let verifier = Verifier {
-                settings: &settings,
-                provision: self.provision,
-                locked_at: self.deployment.locked().then_some(self.host_now),
-            };
-            let call = door.admit(req, |signed| {
-                *caller.borrow_mut() = Some(signed.caller.clone());
-                authenticate(req, signed, &verifier)?;
-                verified.set(true);
-                match self.throttled() {
-                    None => Ok(()),
-                    Some(_) => Err(ServiceError::new(
-                        ErrorKind::ThrottlingException,
-                        "Rate exceeded",
-                    )),
-                }
-            })?;
-            let now = self.now()?;
-            namespace_time = Some(now);
-            let incarnation = self.incarnation()?;
-            let context = Call {
-                caller: &call.signed.caller,
-                namespace: self.name,
-                incarnation: &incarnation,
-                now,
-                settings: &settings,
-                request_id,
-                task_header: req.header(ops::register_usage::TASK_HEADER),
-            };
-            let dispatched =
-                ops::dispatch(call.operation, &call.input, &context, self.store, self.ids);
-            admitted = Some((call.operation, call.input));
-            Ok((call.operation, dispatched?))
-        });
-        let (mut response, answer) = match outcome {
+        let mut attempt = Attempt {
+            journal_on: true,
+            checks_signatures: self.deployment.locked(),
+            ..Attempt::default()
+        };
+        let (response, answer) = match self.dispatch_aws(req, request_id, door, &mut attempt) {
             Ok((operation, dispatched)) => (
                 door.ok(operation, &dispatched.output, request_id),
                 Ok(dispatched),
             ),
             Err(e) => (door.error(&e, request_id), Err(e)),
         };
-        // Only calls an SDK could have made are kept: with an `Authorization` header, which a
-        // page of another origin cannot send without the mock's consent (CORS), and in a
-        // locked deployment with a verified signature, so no stranger can write the journal
-        // or push a team's entries out of it.
-        let journaled = journal_on
-            && req.header("authorization").is_some()
-            && (verified.get() || !self.deployment.locked());
-        if journaled {
-            let entry = journal::entry(journal::Call {
-                req,
-                request_id,
-                door,
-                received_at: self.host_now,
-                namespace_time,
-                caller: caller.into_inner(),
-                // Admitted is not verified where signatures are not checked at all.
-                verified: verified.get() && checks_signatures,
-                admitted,
-                status: response.status,
-                answer,
-            });
-            // Like any failed write, this one fails the whole call (and the host rolls the
-            // step back), so no answer says a call succeeded whose writes were not kept.
-            if let Err(e) = self.store.append_journal(&entry) {
-                response = door.error(&e.into(), request_id);
-            }
-        }
-        (response, verified.get())
+        let verified = attempt.verified;
+        (
+            self.journal_aws(req, request_id, door, attempt, response, answer),
+            verified,
+        )
     }
+
+    /// Admits the call at its front door (signature, rate) and runs its operation.
+    fn dispatch_aws(
+        &mut self,
+        req: &HttpRequest,
+        request_id: &str,
+        door: FrontDoor,
+        attempt: &mut Attempt,
+    ) -> Result<(Operation, Dispatched), ServiceError> {
+        let settings = load_settings(self.store)?;
+        attempt.journal_on = settings.request_journal;
+        attempt.checks_signatures |= !settings.signature_credentials.is_empty();
+        let verifier = Verifier {
+            settings: &settings,
+            provision: self.provision,
+            locked_at: self.deployment.locked().then_some(self.host_now),
+        };
+        let call = door.admit(req, |signed| {
+            attempt.caller = Some(signed.caller.clone());
+            authenticate(req, signed, &verifier)?;
+            attempt.verified = true;
+            match self.throttled() {
+                None => Ok(()),
+                Some(_) => Err(ServiceError::new(
+                    ErrorKind::ThrottlingException,
+                    "Rate exceeded",
+                )),
+            }
+        })?;
+        let now = self.now()?;
+        attempt.namespace_time = Some(now);
+        let incarnation = self.incarnation()?;
+        let context = Call {
+            caller: &call.signed.caller,
+            namespace: self.name,
+            incarnation: &incarnation,
+            now,
+            settings: &settings,
+            request_id,
+            task_header: req.header(ops::register_usage::TASK_HEADER),
+        };
+        let dispatched = ops::dispatch(call.operation, &call.input, &context, self.store, self.ids);
+        attempt.admitted = Some((call.operation, call.input));
+        Ok((call.operation, dispatched?))
+    }
+
+    /// Keeps the call in the request journal and returns its response (an error, should the
+    /// journal's write fail). Only calls an SDK could have made are kept: with an
+    /// `Authorization` header, which a page of another origin cannot send without the mock's
+    /// consent (CORS), and in a locked deployment with a verified signature, so no stranger
+    /// can write the journal or push a team's entries out of it.
+    fn journal_aws(
+        &mut self,
+        req: &HttpRequest,
+        request_id: &str,
+        door: FrontDoor,
+        attempt: Attempt,
+        response: HttpResponse,
+        answer: Result<Dispatched, ServiceError>,
+    ) -> HttpResponse {
+        let journaled = attempt.journal_on
+            && req.header("authorization").is_some()
+            && (attempt.verified || !self.deployment.locked());
+        if !journaled {
+            return response;
+        }
+        let entry = journal::entry(journal::Call {
+            req,
+            request_id,
+            door,
+            received_at: self.host_now,
+            namespace_time: attempt.namespace_time,
+            caller: attempt.caller,
+            // Admitted is not verified where signatures are not checked at all.
+            verified: attempt.verified && attempt.checks_signatures,
+            admitted: attempt.admitted,
+            status: response.status,
+            answer,
+        });
+        // Like any failed write, this one fails the whole call (and the host rolls the
+        // step back), so no answer says a call succeeded whose writes were not kept.
+        match self.store.append_journal(&entry) {
+            Ok(_) => response,
+            Err(e) => door.error(&e.into(), request_id),
+        }
+    }
+}
+
+/// What `aws()` learns of a call on its way, for the call's journal entry.
+#[derive(Default)]
+struct Attempt {
+    journal_on: bool,
+    checks_signatures: bool,
+    /// The signature's caller, once the signature could be read.
+    caller: Option<Caller>,
+    verified: bool,
+    namespace_time: Option<Instant>,
+    /// The operation and its decoded input, once the front door admitted the call.
+    admitted: Option<(Operation, Map<String, Value>)>,
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 mod common;
 
 use common::{secs, signed_meter_usage, with_catalogue, Mock, Wire, NOW};
-use metering_mock::gate::deployment::Deployment;
-use metering_mock::gate::secrets::{Issued, Provision};
+use metering_mock::policy::deployment::Deployment;
+use metering_mock::policy::secrets::{Issued, Provision};
 use metering_mock::store::memory::MemoryStore;
 use metering_mock::store::Retention;
 use serde_json::{json, Value};

@@ -6,10 +6,10 @@ mod common;
 
 use common::{signed_meter_usage, with_catalogue, Mock};
 use metering_mock::domain::time::Instant;
-use metering_mock::gate::deployment::{Deployment, RateLimit};
-use metering_mock::gate::rate::TokenBucket;
-use metering_mock::gate::routes::{example_path, Access, ROUTES};
-use metering_mock::gate::secrets::{Issued, Provision};
+use metering_mock::policy::deployment::{Deployment, RateLimit};
+use metering_mock::policy::rate::TokenBucket;
+use metering_mock::policy::routes::{example_path, Access, ROUTES};
+use metering_mock::policy::secrets::{Issued, Provision};
 use metering_mock::protocol::http::HttpRequest;
 use metering_mock::store::Store;
 use serde_json::json;

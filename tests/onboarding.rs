@@ -600,9 +600,9 @@ fn a_reset_does_not_refill_the_hours_webhook_delivery_budget() {
         );
         assert_eq!(a.status, 200, "{:?}", a.body);
     };
-    let policy = metering_mock::gate::deployment::WebhookPolicy {
+    let policy = metering_mock::policy::deployment::WebhookPolicy {
         max_deliveries_per_hour: 1,
-        ..metering_mock::gate::deployment::Deployment::default().webhooks
+        ..metering_mock::policy::deployment::Deployment::default().webhooks
     };
     let now = m.host_now;
     hooked(&mut m);

@@ -1,9 +1,14 @@
 //! Hostile and odd input: oversized lists answer with short errors, values containing
-//! separators cannot make two usages share a ledger key, random JSON and CBOR never get a 500.
+//! separators cannot make two usages share a ledger key, generated JSON and CBOR (proptest,
+//! shrunk on failure) never get a 500.
 
 mod common;
 
+use std::cell::{Cell, RefCell};
+
 use common::{secs, Mock, NOW, WIRES};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseResult, TestRng, TestRunner};
 use serde_json::{json, Value};
 
 const SHORT: usize = 16 * 1024;
@@ -130,232 +135,262 @@ fn the_store_contract_refuses_a_namespace_with_settings_clock_faults_or_keys() {
     }
 }
 
-/// A small deterministic generator of JSON shaped like (and unlike) the operations' input.
-struct Fuzz(u64);
+/// A runner of `cases` generated inputs, seeded so that a run is repeatable; a failing input
+/// is shrunk to the smallest that still fails, and reported.
+fn runner(cases: u32, seed: u8) -> TestRunner {
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
+    )
+}
 
-impl Fuzz {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-
-    fn value(&mut self, depth: u32) -> Value {
-        const KEYS: [&str; 22] = [
-            "ProductCode",
-            "Timestamp",
-            "UsageDimension",
-            "UsageQuantity",
-            "UsageQuantityAsDecimal",
-            "DryRun",
-            "UsageAllocations",
-            "ClientToken",
-            "UsageRecords",
-            "CustomerIdentifier",
-            "Dimension",
-            "Quantity",
-            "QuantityAsDecimal",
-            "CustomerAWSAccountId",
-            "LicenseArn",
-            "AllocatedUsageQuantity",
-            "AllocatedUsageQuantityAsDecimal",
-            "Tags",
-            "Key",
-            "Value",
-            "x",
-            "",
-        ];
-        const STRINGS: [&str; 12] = [
-            "",
-            "p",
-            "d",
-            "hosts",
-            "ami",
-            "1.5",
-            "0",
-            "9999999999.999999",
-            "111122223333",
-            "arn:aws:license-manager::1:license:l-1",
-            "é😀\u{0}",
-            "a|b",
-        ];
-        match self.next() % if depth > 3 { 6 } else { 8 } {
-            0 => Value::Null,
-            1 => json!(self.next().is_multiple_of(2)),
-            2 => json!((self.next() % 5_000_000_000) as i64 - 1_000_000_000),
-            3 => json!(f64::from_bits(self.next() >> 2)),
-            4 => json!(self.pick(&STRINGS)),
-            5 => json!(secs(NOW).as_i64().unwrap_or(0) + (self.next() % 100_000) as i64 - 50_000),
-            6 => Value::Array(
-                (0..self.next() % 4)
-                    .map(|_| self.value(depth + 1))
-                    .collect(),
-            ),
-            _ => {
-                let mut map = serde_json::Map::new();
-                for _ in 0..self.next() % 6 {
-                    let key = self.pick(&KEYS).to_string();
-                    map.insert(key, self.value(depth + 1));
-                }
-                Value::Object(map)
-            }
-        }
+fn check<S: Strategy>(cases: u32, seed: u8, strategy: S, test: impl Fn(S::Value) -> TestCaseResult)
+where
+    S::Value: std::fmt::Debug,
+{
+    if let Err(e) = runner(cases, seed).run(&strategy, test) {
+        panic!("{e}");
     }
 }
 
-impl Fuzz {
-    /// A GetEntitlements-shaped input: each member present or not, each value random or one
-    /// of the shapes the operation reads.
-    fn entitlements_input(&mut self) -> Value {
-        const KEYS: [&str; 6] = [
-            "CUSTOMER_IDENTIFIER",
-            "DIMENSION",
-            "CUSTOMER_AWS_ACCOUNT_ID",
-            "LICENSE_ARN",
-            "OTHER",
-            "",
-        ];
-        let mut input = serde_json::Map::new();
-        if !self.next().is_multiple_of(5) {
-            let code = self.pick(&["contract", "ca-contract", "p", "", " "]);
-            input.insert("ProductCode".into(), json!(code));
-        }
-        let mut random_or = |fuzz: &mut Fuzz, member: &str, shaped: Value| match fuzz.next() % 4 {
-            0 => {}
-            1 => {
-                input.insert(member.into(), fuzz.value(1));
-            }
-            _ => {
-                input.insert(member.into(), shaped);
-            }
-        };
-        let mut filter = serde_json::Map::new();
-        for _ in 0..self.next() % 4 {
-            let values: Vec<Value> = (0..self.next() % 3).map(|_| self.value(3)).collect();
-            filter.insert(self.pick(&KEYS).into(), Value::Array(values));
-        }
-        random_or(self, "Filter", Value::Object(filter));
-        let page = (self.next() % 30) as i64 - 2;
-        random_or(self, "MaxResults", json!(page));
-        let token = self.pick(&["AAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x", " ", ""]);
-        random_or(self, "NextToken", json!(token));
-        Value::Object(input)
+fn one_of(items: &[&'static str]) -> impl Strategy<Value = &'static str> {
+    prop::sample::select(items.to_vec())
+}
+
+/// JSON shaped like (and unlike) the operations' input.
+fn json_value() -> impl Strategy<Value = Value> {
+    const KEYS: [&str; 22] = [
+        "ProductCode",
+        "Timestamp",
+        "UsageDimension",
+        "UsageQuantity",
+        "UsageQuantityAsDecimal",
+        "DryRun",
+        "UsageAllocations",
+        "ClientToken",
+        "UsageRecords",
+        "CustomerIdentifier",
+        "Dimension",
+        "Quantity",
+        "QuantityAsDecimal",
+        "CustomerAWSAccountId",
+        "LicenseArn",
+        "AllocatedUsageQuantity",
+        "AllocatedUsageQuantityAsDecimal",
+        "Tags",
+        "Key",
+        "Value",
+        "x",
+        "",
+    ];
+    const STRINGS: [&str; 12] = [
+        "",
+        "p",
+        "d",
+        "hosts",
+        "ami",
+        "1.5",
+        "0",
+        "9999999999.999999",
+        "111122223333",
+        "arn:aws:license-manager::1:license:l-1",
+        "é😀\u{0}",
+        "a|b",
+    ];
+    let now = secs(NOW).as_i64().unwrap_or(0);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        (-1_000_000_000i64..4_000_000_000).prop_map(Value::from),
+        any::<f64>().prop_map(|x| json!(x)),
+        one_of(&STRINGS).prop_map(Value::from),
+        (now - 50_000..now + 50_000).prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(one_of(&KEYS), inner, 0..6).prop_map(|m| json!(m)),
+        ]
+    })
+}
+
+/// A GetEntitlements-shaped input: each member present or not, each value random or one of
+/// the shapes the operation reads.
+fn entitlements_input() -> impl Strategy<Value = Value> {
+    fn member(shaped: BoxedStrategy<Value>) -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            1 => Just(None),
+            1 => json_value().prop_map(Some),
+            2 => shaped.prop_map(Some),
+        ]
     }
+    let keys = [
+        "CUSTOMER_IDENTIFIER",
+        "DIMENSION",
+        "CUSTOMER_AWS_ACCOUNT_ID",
+        "LICENSE_ARN",
+        "OTHER",
+        "",
+    ];
+    let code = prop::option::weighted(0.8, one_of(&["contract", "ca-contract", "p", "", " "]));
+    let values = prop::collection::vec(json_value(), 0..3);
+    let filter = prop::collection::btree_map(one_of(&keys), values, 0..4).prop_map(|m| json!(m));
+    let page = (-2i64..28).prop_map(Value::from);
+    let token = one_of(&["AAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x", " ", ""]);
+    (
+        code,
+        member(filter.boxed()),
+        member(page.boxed()),
+        member(token.prop_map(Value::from).boxed()),
+    )
+        .prop_map(|(code, filter, max_results, token)| {
+            let mut input = serde_json::Map::new();
+            if let Some(code) = code {
+                input.insert("ProductCode".into(), json!(code));
+            }
+            let members = [
+                ("Filter", filter),
+                ("MaxResults", max_results),
+                ("NextToken", token),
+            ];
+            for (name, value) in members {
+                if let Some(value) = value {
+                    input.insert(name.into(), value);
+                }
+            }
+            Value::Object(input)
+        })
 }
 
 #[test]
 fn random_get_entitlements_inputs_never_get_a_500_on_either_wire() {
-    let mut m = Mock::new();
-    common::with_entitlements(&mut m);
-    let mut fuzz = Fuzz(0x2545_F491_4F6C_DD1D);
-    for i in 0..10_000 {
-        let wire = WIRES[i % 2];
-        let input = fuzz.entitlements_input();
-        let a = m.get_entitlements(wire, input.clone());
-        assert_ne!(a.status, 500, "{wire:?} {input}: {:?}", a.body);
-        assert!(a.status == 200 || a.error.is_some(), "{wire:?} {input}");
-    }
+    let m = RefCell::new(Mock::new());
+    common::with_entitlements(&mut m.borrow_mut());
+    let wires = prop::sample::select(WIRES.to_vec());
+    check(10_000, 1, (wires, entitlements_input()), |(wire, input)| {
+        let a = m.borrow_mut().get_entitlements(wire, input.clone());
+        prop_assert_ne!(a.status, 500, "{:?}", a.body);
+        prop_assert!(a.status == 200 || a.error.is_some());
+        Ok(())
+    });
 }
 
 #[test]
 fn mangled_cbor_never_gets_a_500() {
-    let mut m = Mock::new();
-    common::with_entitlements(&mut m);
-    let mut fuzz = Fuzz(0xD1B5_4A32_D192_ED03);
-    for _ in 0..10_000 {
-        let mut body = Vec::new();
-        ciborium::into_writer(&fuzz.entitlements_input(), &mut body).unwrap();
-        for _ in 0..1 + fuzz.next() % 3 {
-            let at = (fuzz.next() as usize) % (body.len() + 1);
-            match fuzz.next() % 3 {
-                0 if at < body.len() => body[at] = fuzz.next() as u8,
-                1 => body.insert(at, fuzz.next() as u8),
-                _ => body.truncate(at),
+    let m = RefCell::new(Mock::new());
+    common::with_entitlements(&mut m.borrow_mut());
+    // Each change: overwrite, insert or cut at a place in the encoded body.
+    let change = (any::<prop::sample::Index>(), 0u8..3, any::<u8>());
+    let changes = prop::collection::vec(change, 1..4);
+    check(
+        10_000,
+        2,
+        (entitlements_input(), changes),
+        |(input, changes)| {
+            let mut body = Vec::new();
+            ciborium::into_writer(&input, &mut body).unwrap();
+            for (at, kind, byte) in changes {
+                let at = at.index(body.len() + 1);
+                match kind {
+                    0 if at < body.len() => body[at] = byte,
+                    1 => body.insert(at, byte),
+                    _ => body.truncate(at),
+                }
             }
-        }
-        let a = m.send_cbor("test", body.clone());
-        assert_ne!(a.status, 500, "{body:02x?}: {:?}", a.body);
-        assert!(a.status == 200 || a.error.is_some(), "{body:02x?}");
-    }
+            let a = m.borrow_mut().send_cbor("test", body.clone());
+            prop_assert_ne!(a.status, 500, "{:02x?}: {:?}", body, a.body);
+            prop_assert!(a.status == 200 || a.error.is_some(), "{:02x?}", body);
+            Ok(())
+        },
+    );
 }
 
 #[test]
 fn random_inputs_never_get_a_500_or_a_panic() {
-    let mut m = Mock::new();
-    common::with_catalogue(&mut m);
-    let mut fuzz = Fuzz(0x9E37_79B9_7F4A_7C15);
-    for i in 0..20_000 {
-        let op = ["MeterUsage", "BatchMeterUsage", "RegisterUsage"][i % 3];
-        let input = fuzz.value(0);
-        let a = m.call(op, input.clone());
-        assert_ne!(a.status, 500, "{op} {input}: {:?}", a.body);
-        assert!(a.status == 200 || a.error.is_some(), "{op} {input}");
-    }
+    let m = RefCell::new(Mock::new());
+    common::with_catalogue(&mut m.borrow_mut());
+    let operations = one_of(&["MeterUsage", "BatchMeterUsage", "RegisterUsage"]);
+    check(20_000, 3, (operations, json_value()), |(op, input)| {
+        let a = m.borrow_mut().call(op, input.clone());
+        prop_assert_ne!(a.status, 500, "{:?}", a.body);
+        prop_assert!(a.status == 200 || a.error.is_some());
+        Ok(())
+    });
 }
 
 /// A time as a client of the control API might write it: RFC 3339 of any year (0000 to
 /// 99999), with odd offsets and fractions, or epoch seconds of any size.
-fn fuzzed_time(fuzz: &mut Fuzz) -> Value {
-    match fuzz.next() % 3 {
-        0 => json!(format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{}",
-            [0, 1, 2, 1969, 1970, 2026, 9998, 9999, 10000][(fuzz.next() % 9) as usize],
-            1 + fuzz.next() % 12,
-            1 + fuzz.next() % 28,
-            fuzz.next() % 24,
-            fuzz.next() % 60,
-            fuzz.next() % 60,
-            fuzz.pick(&["", ".5", ".999", ".123456789"]),
-            fuzz.pick(&["Z", "+00:00", "+14:00", "-23:59", "+00:01", "-00:01"]),
-        )),
-        1 => json!((fuzz.next() % 700_000_000_000) as i64 - 350_000_000_000),
+fn control_time() -> impl Strategy<Value = Value> {
+    let years = prop::sample::select(vec![0u32, 1, 2, 1969, 1970, 2026, 9998, 9999, 10000]);
+    let fraction = one_of(&["", ".5", ".999", ".123456789"]);
+    let offset = one_of(&["Z", "+00:00", "+14:00", "-23:59", "+00:01", "-00:01"]);
+    let text = (
+        years,
+        1u32..=12,
+        1u32..=28,
+        0u32..24,
+        0u32..60,
+        0u32..60,
+        fraction,
+        offset,
+    )
+        .prop_map(|(y, mo, d, h, mi, s, f, o)| {
+            json!(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{f}{o}"))
+        });
+    prop_oneof![
+        text,
+        (-350_000_000_000i64..350_000_000_000).prop_map(Value::from),
         // Any finite double, of either sign and any size.
-        _ => json!(Some(f64::from_bits(fuzz.next()))
-            .filter(|x| x.is_finite())
-            .unwrap_or(0.0)),
-    }
+        any::<f64>().prop_map(|x| json!(if x.is_finite() { x } else { 0.0 })),
+    ]
 }
 
 #[test]
 fn every_time_the_control_api_accepts_is_one_every_sdk_reads_back() {
     // Python's datetime (boto3) reads the years 0001 to 9999, the narrowest of the SDKs'.
     let (first, last) = (-62_135_596_800.0, 253_402_300_800.0);
-    let mut m = Mock::new();
-    m.add_product(json!({"productCode": "p", "dimensions": ["d"], "customers": [{"customerIdentifier": "c"}]}));
-    let mut fuzz = Fuzz(0x5851_F42D_4C95_7F2D);
-    let mut accepted = 0;
-    for _ in 0..3_000 {
-        let at = fuzzed_time(&mut fuzz);
+    let m = RefCell::new(Mock::new());
+    m.borrow_mut().add_product(json!({"productCode": "p", "dimensions": ["d"], "customers": [{"customerIdentifier": "c"}]}));
+    let accepted = Cell::new(0);
+    check(3_000, 4, control_time(), |at| {
+        let mut m = m.borrow_mut();
         // An expirationDate is RFC 3339 text only: a number is sent as its text.
         let text = at.as_str().map_or_else(|| at.to_string(), str::to_string);
         let entitlement = json!({"productCode": "p", "customerIdentifier": "c",
             "entitlements": [{"dimension": "d", "value": {"integerValue": 1}, "expirationDate": text}]});
         if m.control("PUT", "/entitlements", Some(entitlement)).status == 200 {
-            accepted += 1;
+            accepted.set(accepted.get() + 1);
             let read = m.get_entitlements(common::Wire::Json, json!({"ProductCode": "p"}));
             let seconds = read.body["Entitlements"][0]["ExpirationDate"]
                 .as_f64()
                 .unwrap();
-            assert!((first..last).contains(&seconds), "{at} became {seconds}");
+            prop_assert!(
+                (first..last).contains(&seconds),
+                "{} became {}",
+                at,
+                seconds
+            );
         }
         if m.control("PUT", "/clock", Some(json!({ "frozenAt": at })))
             .status
             == 200
         {
-            accepted += 1;
+            accepted.set(accepted.get() + 1);
             let now = m.control("GET", "/clock", None).body["nowEpochSeconds"]
                 .as_f64()
                 .unwrap();
-            assert!((first..last).contains(&now), "{at} became {now}");
+            prop_assert!((first..last).contains(&now), "{} became {}", at, now);
         }
-    }
+        Ok(())
+    });
     assert!(
-        accepted > 1_000,
-        "the fuzz must reach accepted times too ({accepted})"
+        accepted.get() > 1_000,
+        "the fuzz must reach accepted times too ({})",
+        accepted.get()
     );
 }

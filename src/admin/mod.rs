@@ -1,7 +1,7 @@
 //! The admin API of a locked deployment (`/_admin/…`): provisioning namespaces. This module
 //! holds what is pure: reading requests, the registry's records and the answers; the
 //! registry itself (one Durable Object, the single writer of the list of namespaces) is in
-//! `worker::registry`, and each namespace keeps its own credentials (`gate::secrets`).
+//! `worker::registry`, and each namespace keeps its own credentials (`policy::secrets`).
 //!
 //! Layer: admin. Never imports the runtime or a namespace's store.
 
@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::domain::time::Instant;
-use crate::gate::deployment::Deployment;
-use crate::gate::routes::{self, example_path, ROUTES};
-use crate::gate::secrets::Issued;
+use crate::policy::deployment::Deployment;
+use crate::policy::routes::{self, example_path, ROUTES};
+use crate::policy::secrets::Issued;
 use crate::protocol::route::is_namespace_name;
 
 /// `POST /_admin/namespaces`.

@@ -4,7 +4,8 @@
 use serde_json::{json, Value};
 
 use super::{bad, internal, ok, store_err, Answer};
-use crate::domain::bill::{self, month_range};
+use crate::domain::bill::{self, month_range, Bill, Decimal};
+use crate::domain::time::Instant;
 use crate::namespace::Namespace;
 use crate::protocol::http::{percent_encode, HttpRequest};
 use crate::store::Store;
@@ -41,24 +42,40 @@ pub fn preview<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) 
     let products = ns.store.products().map_err(store_err)?;
     let mut bill = bill::bill(&month, &totals, &products, from).map_err(bad)?;
     if let Some(c) = &customer {
-        bill.customers.retain(|b| {
-            [
-                &b.customer_identifier,
-                &b.customer_aws_account_id,
-                &b.license_arn,
-            ]
-            .iter()
-            .any(|name| name.as_deref() == Some(c.as_str()))
-        });
-        bill.charge = bill
-            .customers
-            .iter()
-            .map(|b| b.charge)
-            .fold(bill::Decimal::zero_cents(), bill::Decimal::plus);
+        keep_customer(&mut bill, c);
     }
-    // The bill's charge is the whole month's; the customers listed are bounded, so that no
-    // ledger makes the answer grow without a bound (narrow by product or customer for more).
     let customer_count = bill.customers.len();
+    let shown = truncate(&mut bill);
+    let mut view = json!(bill);
+    if shown < customer_count {
+        view["truncated"] = json!({ "customers": customer_count, "shown": shown });
+    }
+    link_usage(&mut view, &bill, from, to);
+    ok(view)
+}
+
+/// Keeps only the customer of that name (identifier, account or license), and its charge.
+fn keep_customer(bill: &mut Bill, name: &str) {
+    bill.customers.retain(|b| {
+        [
+            &b.customer_identifier,
+            &b.customer_aws_account_id,
+            &b.license_arn,
+        ]
+        .iter()
+        .any(|n| n.as_deref() == Some(name))
+    });
+    bill.charge = bill
+        .customers
+        .iter()
+        .map(|b| b.charge)
+        .fold(Decimal::zero_cents(), Decimal::plus);
+}
+
+/// Cuts the customers listed to at most `MAX_LINES` lines and returns how many are left. The
+/// bill's charge stays the whole month's: only the listing is bounded, so that no ledger
+/// makes the answer grow without a bound (narrow by product or customer for more).
+fn truncate(bill: &mut Bill) -> usize {
     let mut lines = 0;
     let shown = bill
         .customers
@@ -69,37 +86,37 @@ pub fn preview<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) 
         })
         .count();
     bill.customers.truncate(shown);
-    let mut view = json!(bill);
-    if shown < customer_count {
-        view["truncated"] = json!({ "customers": customer_count, "shown": shown });
-    }
-    // Each line names the ledger query that lists the records it sums.
-    if let Some(customers) = view["customers"].as_array_mut() {
-        for (shown, b) in customers.iter_mut().zip(&bill.customers) {
-            // The account before the identifier: a customer's MeterUsage rows carry only its
-            // account (unique among a legacy product's customers), its batch rows both.
-            let name = b
-                .license_arn
-                .as_ref()
-                .or(b.customer_aws_account_id.as_ref())
-                .or(b.customer_identifier.as_ref());
-            let Some(lines) = shown["lines"].as_array_mut() else {
-                continue;
+    shown
+}
+
+/// Names in each line the ledger query that lists the records it sums.
+fn link_usage(view: &mut Value, bill: &Bill, from: Instant, to: Instant) {
+    let Some(customers) = view["customers"].as_array_mut() else {
+        return;
+    };
+    for (shown, b) in customers.iter_mut().zip(&bill.customers) {
+        // The account before the identifier: a customer's MeterUsage rows carry only its
+        // account (unique among a legacy product's customers), its batch rows both.
+        let name = b
+            .license_arn
+            .as_ref()
+            .or(b.customer_aws_account_id.as_ref())
+            .or(b.customer_identifier.as_ref());
+        let Some(lines) = shown["lines"].as_array_mut() else {
+            continue;
+        };
+        for (line, l) in lines.iter_mut().zip(&b.lines) {
+            line["usage"] = match name {
+                Some(name) => Value::String(format!(
+                    "/_mock/usage?product={}&customer={}&dimension={}&from={}&to={}&limit=10000",
+                    percent_encode(&b.product_code),
+                    percent_encode(name),
+                    percent_encode(&l.dimension),
+                    from.to_rfc3339(),
+                    to.to_rfc3339()
+                )),
+                None => Value::Null,
             };
-            for (line, l) in lines.iter_mut().zip(&b.lines) {
-                line["usage"] = match name {
-                    Some(name) => Value::String(format!(
-                        "/_mock/usage?product={}&customer={}&dimension={}&from={}&to={}&limit=10000",
-                        percent_encode(&b.product_code),
-                        percent_encode(name),
-                        percent_encode(&l.dimension),
-                        from.to_rfc3339(),
-                        to.to_rfc3339()
-                    )),
-                    None => Value::Null,
-                };
-            }
         }
     }
-    ok(view)
 }

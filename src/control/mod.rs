@@ -23,9 +23,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::domain::time::Instant;
-use crate::gate::routes::Control;
 use crate::namespace::{load_settings, Namespace};
 use crate::ops::faults;
+use crate::policy::routes::Control;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::store::Store;
 
@@ -45,7 +45,7 @@ fn ok(value: Value) -> Answer {
     Ok(HttpResponse::json(200, &value))
 }
 
-/// Serves one endpoint of `/_mock/…` (found in the gate's route table, with the values of
+/// Serves one endpoint of `/_mock/…` (found in the policy's route table, with the values of
 /// its `{…}` path segments).
 pub fn handle<S: Store + ?Sized>(
     ns: &mut Namespace<'_, S>,

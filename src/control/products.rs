@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
+use percent_encoding::percent_decode_str;
 use serde_json::json;
 
 use super::{bad, body_json, ok, parse_json, store_err, Answer, ControlError};
 use crate::domain::catalogue::Product;
-use crate::gate::outbound;
 use crate::namespace::Namespace;
+use crate::policy::outbound;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::store::Store;
 
@@ -95,7 +96,7 @@ pub(super) fn check_product_among<S: Store + ?Sized>(
 }
 
 pub(super) fn get_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &str) -> Answer {
-    let code = crate::protocol::http::percent_decode(code);
+    let code = percent_decode_str(code).decode_utf8_lossy();
     match ns.store.product(&code).map_err(store_err)? {
         Some(p) => ok(json!({ "product": &*p })),
         None => Err(ControlError(404, format!("no product '{code}'"))),
@@ -103,7 +104,7 @@ pub(super) fn get_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &s
 }
 
 pub(super) fn delete_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &str) -> Answer {
-    let code = crate::protocol::http::percent_decode(code);
+    let code = percent_decode_str(code).decode_utf8_lossy();
     if ns.store.delete_product(&code).map_err(store_err)? {
         ok(json!({ "deleted": code }))
     } else {

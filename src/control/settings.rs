@@ -5,9 +5,9 @@ use serde_json::{json, Map, Value};
 
 use super::{bad, body_json, internal, ok, parse_instant, parse_json, Answer, ControlError};
 use crate::domain::settings::{Clock, Settings};
-use crate::gate::deployment::WebhookPolicy;
 use crate::namespace::{load_clock, load_settings, Namespace};
 use crate::ops::faults::{self, Fault};
+use crate::policy::deployment::WebhookPolicy;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::store::{documents, Store};
 

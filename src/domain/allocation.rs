@@ -66,7 +66,29 @@ pub fn check_allocations(
         );
     }
     check_tags(allocations, path, rules)?;
+    check_quantities(record_form, allocations, path)?;
+    check_unique_tag_sets(allocations, path)?;
+    let total = Quantity::sum(allocations.iter().filter_map(|a| a.quantity));
+    if total != record_quantity.micros() as u128 {
+        let shown_total = u64::try_from(total)
+            .map(|t| Quantity::from_micros(t).to_string())
+            .unwrap_or_else(|_| "more than the maximum".into());
+        return Err(ServiceError::phrased(
+            ErrorKind::InvalidUsageAllocationsException,
+            format!(
+                "the allocations in {path} add up to {shown_total}, the usage quantity is {record_quantity}"
+            ),
+        ));
+    }
+    Ok(())
+}
 
+/// Every allocation has a quantity, of the record's own type (integer or decimal).
+fn check_quantities(
+    record_form: QuantityForm,
+    allocations: &[Allocation],
+    path: &str,
+) -> Result<(), ServiceError> {
     for (i, allocation) in allocations.iter().enumerate() {
         let Some(_) = allocation.quantity else {
             return err(
@@ -92,7 +114,11 @@ pub fn check_allocations(
             ));
         }
     }
+    Ok(())
+}
 
+/// No two allocations have the same tag set (at most one has none).
+fn check_unique_tag_sets(allocations: &[Allocation], path: &str) -> Result<(), ServiceError> {
     let mut tag_sets = BTreeSet::new();
     for (i, allocation) in allocations.iter().enumerate() {
         let set: BTreeSet<&Tag> = allocation.tags.iter().flatten().collect();
@@ -110,19 +136,6 @@ pub fn check_allocations(
                 format!("Each allocation in {path} must have a unique tag set: {what}"),
             );
         }
-    }
-
-    let total = Quantity::sum(allocations.iter().filter_map(|a| a.quantity));
-    if total != record_quantity.micros() as u128 {
-        let shown_total = u64::try_from(total)
-            .map(|t| Quantity::from_micros(t).to_string())
-            .unwrap_or_else(|_| "more than the maximum".into());
-        return Err(ServiceError::phrased(
-            ErrorKind::InvalidUsageAllocationsException,
-            format!(
-                "the allocations in {path} add up to {shown_total}, the usage quantity is {record_quantity}"
-            ),
-        ));
     }
     Ok(())
 }

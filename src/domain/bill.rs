@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::catalogue::{Customer, Product};
 use super::entitlement::EntitlementValue;
-use super::quantity::Quantity;
+use super::quantity::{Price, Quantity};
 use super::time::Instant;
 
 /// Millionths of a unit (quantities and prices alike have six fraction digits).
@@ -162,55 +162,14 @@ pub fn bill(
 ) -> Result<Bill, String> {
     let by_code: BTreeMap<&str, &Product> =
         products.iter().map(|p| (&*p.product_code, p)).collect();
-    // Rows are grouped by the catalogue customer they resolve to, not by the names on them:
-    // one customer's BatchMeterUsage rows carry its identifier and its MeterUsage rows only
-    // its account, and its entitlements must cover their sum once.
-    let mut grouped: BTreeMap<(String, Who), BTreeMap<String, (u128, usize)>> = BTreeMap::new();
-    for t in totals {
-        let product = by_code.get(t.product_code.as_str()).copied();
-        let who = product
-            .and_then(|p| {
-                customer_index(
-                    p,
-                    t.customer_identifier.as_deref(),
-                    t.customer_aws_account_id.as_deref(),
-                    t.license_arn.as_deref(),
-                )
-            })
-            .map_or_else(
-                || {
-                    Who::Unknown(
-                        t.customer_identifier.clone(),
-                        t.customer_aws_account_id.clone(),
-                        t.license_arn.clone(),
-                    )
-                },
-                Who::Known,
-            );
-        let line = grouped
-            .entry((t.product_code.clone(), who))
-            .or_default()
-            .entry(t.dimension.clone())
-            .or_default();
-        line.0 += t.micros;
-        line.1 += t.records;
-    }
     let mut customers = Vec::new();
-    for ((product_code, who), lines) in grouped {
+    for ((product_code, who), lines) in grouped(totals, &by_code) {
         let product = by_code.get(product_code.as_str()).copied();
         let customer = match who {
             Who::Known(i) => product.and_then(|p| p.customers.get(i)),
             Who::Unknown(..) => None,
         };
-        let (identifier, account, license) = match (&who, customer) {
-            (_, Some(c)) => (
-                c.customer_identifier.as_ref().map(|x| x.to_string()),
-                c.customer_aws_account_id.as_ref().map(|x| x.to_string()),
-                c.license_arn.as_ref().map(|x| x.to_string()),
-            ),
-            (Who::Unknown(i, a, l), None) => (i.clone(), a.clone(), l.clone()),
-            (Who::Known(_), None) => (None, None, None),
-        };
+        let (identifier, account, license) = who.names(customer);
         let free_trial = customer.is_some_and(|c| c.free_trial);
         let mut bill_lines = Vec::new();
         for (dimension, (metered, records)) in lines {
@@ -219,30 +178,15 @@ pub fn bill(
             } else {
                 customer.map_or(0, |c| entitled_micros(c, &dimension, month_start))
             };
-            let covered = metered.min(entitled);
-            let billable = metered - covered;
             let price = product.and_then(|p| p.prices.get(dimension.as_str()));
-            let amount = match price {
-                Some(p) => Some(Decimal::amount(
-                    billable.checked_mul(u128::from(p.micros())).ok_or_else(|| {
-                        format!(
-                            "{dimension} of {product_code}: {} units at {p} are too large to price exactly",
-                            Decimal::quantity(billable)
-                        )
-                    })?,
-                )),
-                None => None,
-            };
-            bill_lines.push(BillLine {
+            let line = bill_line(
+                &product_code,
                 dimension,
-                metered: Decimal::quantity(metered),
-                covered: Decimal::quantity(covered),
-                billable: Decimal::quantity(billable),
-                unit_price: price.map(|p| p.to_string()),
-                amount,
-                charge: amount.map(Decimal::cents),
-                records,
-            });
+                (metered, records),
+                entitled,
+                price,
+            )?;
+            bill_lines.push(line);
         }
         let charge = bill_lines
             .iter()
@@ -271,12 +215,106 @@ pub fn bill(
     })
 }
 
+/// Metered millionths and record counts per (product, customer) and dimension. Rows are
+/// grouped by the catalogue customer they resolve to, not by the names on them: one
+/// customer's BatchMeterUsage rows carry its identifier and its MeterUsage rows only its
+/// account, and its entitlements must cover their sum once.
+#[allow(clippy::type_complexity)]
+fn grouped(
+    totals: &[UsageTotal],
+    by_code: &BTreeMap<&str, &Product>,
+) -> BTreeMap<(String, Who), BTreeMap<String, (u128, usize)>> {
+    let mut grouped: BTreeMap<(String, Who), BTreeMap<String, (u128, usize)>> = BTreeMap::new();
+    for t in totals {
+        let product = by_code.get(t.product_code.as_str()).copied();
+        let (identifier, account, license) = (
+            t.customer_identifier.as_deref(),
+            t.customer_aws_account_id.as_deref(),
+            t.license_arn.as_deref(),
+        );
+        let who = product
+            .and_then(|p| customer_index(p, identifier, account, license))
+            .map_or_else(
+                || {
+                    Who::Unknown(
+                        t.customer_identifier.clone(),
+                        t.customer_aws_account_id.clone(),
+                        t.license_arn.clone(),
+                    )
+                },
+                Who::Known,
+            );
+        let line = grouped
+            .entry((t.product_code.clone(), who))
+            .or_default()
+            .entry(t.dimension.clone())
+            .or_default();
+        line.0 += t.micros;
+        line.1 += t.records;
+    }
+    grouped
+}
+
+/// One dimension's line: what the entitlements cover is free, the rest priced (when the
+/// product has a price for it).
+fn bill_line(
+    product_code: &str,
+    dimension: String,
+    (metered, records): (u128, usize),
+    entitled: u128,
+    price: Option<&Price>,
+) -> Result<BillLine, String> {
+    let covered = metered.min(entitled);
+    let billable = metered - covered;
+    let amount = match price {
+        Some(p) => Some(Decimal::amount(
+            billable
+                .checked_mul(u128::from(p.micros()))
+                .ok_or_else(|| {
+                    format!(
+                    "{dimension} of {product_code}: {} units at {p} are too large to price exactly",
+                    Decimal::quantity(billable)
+                )
+                })?,
+        )),
+        None => None,
+    };
+    Ok(BillLine {
+        dimension,
+        metered: Decimal::quantity(metered),
+        covered: Decimal::quantity(covered),
+        billable: Decimal::quantity(billable),
+        unit_price: price.map(|p| p.to_string()),
+        amount,
+        charge: amount.map(Decimal::cents),
+        records,
+    })
+}
+
 /// Whom a ledger row's usage is billed to: a customer of the catalogue (by its place in the
 /// product's list), or the names on the row when they are no customer's.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Who {
     Known(usize),
     Unknown(Option<String>, Option<String>, Option<String>),
+}
+
+impl Who {
+    /// The names a customer's bill carries: the catalogue's, or the row's for one it lacks.
+    fn names(
+        &self,
+        customer: Option<&Customer>,
+    ) -> (Option<String>, Option<String>, Option<String>) {
+        match (self, customer) {
+            (_, Some(c)) => (
+                c.customer_identifier.as_ref().map(|x| x.to_string()),
+                c.customer_aws_account_id.as_ref().map(|x| x.to_string()),
+                c.license_arn.as_ref().map(|x| x.to_string()),
+            ),
+            (Who::Unknown(i, a, l), None) => (i.clone(), a.clone(), l.clone()),
+            (Who::Known(_), None) => (None, None, None),
+        }
+    }
 }
 
 /// The product's customer the ledger's names point at: by license, else identifier, else

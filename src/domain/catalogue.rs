@@ -301,6 +301,11 @@ impl Product {
                 self.webhooks.len()
             ));
         }
+        self.check_customers()
+    }
+
+    /// Each customer is named as the integration asks, and no name is listed twice.
+    fn check_customers(&self) -> Result<(), String> {
         let (mut ids, mut accounts, mut licenses) =
             (HashSet::new(), HashSet::new(), HashSet::new());
         for (i, c) in self.customers.iter().enumerate() {

@@ -146,7 +146,7 @@ name_type!(
 name_type!(
     /// An absolute http:// or https:// URL without white space, of at most 2048 characters
     /// (where the mock sends a buyer or POSTs a notification, and what each event's
-    /// deliveries repeat; which hosts are allowed is the gate's outbound policy).
+    /// deliveries repeat; which hosts are allowed is `policy::outbound`'s).
     HttpUrl,
     |t| {
         let rest = t.strip_prefix("http://").or_else(|| t.strip_prefix("https://"));

@@ -15,7 +15,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
-use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::der::Encode;
+use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding, PrivateKeyInfo};
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
 use serde::{Deserialize, Serialize};
@@ -136,40 +137,16 @@ impl SigningKey {
     /// The private key as PKCS#8 DER, for a signer outside Rust (WebCrypto imports PKCS#8):
     /// the stored PKCS#1 key wrapped as it is, with no RSA arithmetic in wasm.
     pub fn private_pkcs8_der(&self) -> Result<Vec<u8>, KeyError> {
-        Ok(pkcs8_from_pkcs1(&self.private_der()?))
+        pkcs8_from_pkcs1(&self.private_der()?)
     }
 }
 
-/// A PKCS#8 `PrivateKeyInfo` holding a PKCS#1 `RSAPrivateKey`: version 0, the rsaEncryption
-/// algorithm with NULL parameters, and the key as an OCTET STRING.
-fn pkcs8_from_pkcs1(pkcs1: &[u8]) -> Vec<u8> {
-    const VERSION: [u8; 3] = [0x02, 0x01, 0x00];
-    const RSA_ENCRYPTION: [u8; 15] = [
-        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-    ];
-    let der_length = |n: usize| -> Vec<u8> {
-        if n < 0x80 {
-            return vec![n as u8];
-        }
-        let bytes = n.to_be_bytes();
-        let first = bytes
-            .iter()
-            .position(|&b| b != 0)
-            .unwrap_or(bytes.len() - 1);
-        let mut out = vec![0x80 | (bytes.len() - first) as u8];
-        out.extend_from_slice(&bytes[first..]);
-        out
-    };
-    let mut body = Vec::with_capacity(pkcs1.len() + 32);
-    body.extend_from_slice(&VERSION);
-    body.extend_from_slice(&RSA_ENCRYPTION);
-    body.push(0x04);
-    body.extend(der_length(pkcs1.len()));
-    body.extend_from_slice(pkcs1);
-    let mut out = vec![0x30];
-    out.extend(der_length(body.len()));
-    out.extend(body);
-    out
+/// A PKCS#8 `PrivateKeyInfo` holding a PKCS#1 `RSAPrivateKey` (rsaEncryption, NULL
+/// parameters), encoded by the `pkcs8` crate.
+fn pkcs8_from_pkcs1(pkcs1: &[u8]) -> Result<Vec<u8>, KeyError> {
+    PrivateKeyInfo::new(rsa::pkcs1::ALGORITHM_ID, pkcs1)
+        .to_der()
+        .map_err(key_error)
 }
 
 /// What a PS256 JWS of `claims` signs: `base64url(header) "." base64url(payload)`, exactly as

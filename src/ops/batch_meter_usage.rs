@@ -189,6 +189,20 @@ pub struct RecordOutcome {
     pub written: bool,
 }
 
+impl RecordOutcome {
+    fn of(status: &'static str, metering_record_id: Option<String>, written: bool) -> Self {
+        RecordOutcome {
+            status,
+            metering_record_id,
+            written,
+        }
+    }
+}
+
+/// A record ready to decide: its customer, hour and ledger key; `None` when its customer is
+/// not subscribed.
+type Keyed = Option<(Customer, Instant, String)>;
+
 /// Checks the whole batch, then records each record; returns one outcome per processed
 /// record (all of them, unless a fault leaves the last ones unprocessed).
 pub fn batch_meter_usage<S: Store + ?Sized>(
@@ -197,13 +211,50 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
     store: &mut S,
     ids: &mut dyn IdSource,
 ) -> Result<Vec<RecordOutcome>, ServiceError> {
+    let Some((product, customers)) = check_batch(req, call, store)? else {
+        return Ok(Vec::new());
+    };
+    // A queued `unprocessedRecords` fault leaves the last records of a valid batch untouched.
+    let unprocessed = super::faults::take_unprocessed(store)?;
+    let processed = req.records.len().saturating_sub(unprocessed);
+    let keyed: Vec<Keyed> = req
+        .records
+        .iter()
+        .zip(customers)
+        .take(processed)
+        .map(|(r, customer)| {
+            let customer = customer.filter(|c| c.accepts_usage(call.now))?;
+            let hour = r.timestamp.at.hour_floor();
+            let (kind, identity) = customer.ledger_identity(product.integration);
+            let parts = [
+                "BatchMeterUsage",
+                &product.product_code,
+                kind,
+                identity,
+                &r.dimension,
+            ];
+            let key = ledger_key(&parts, hour);
+            Some((customer, hour, key))
+        })
+        .collect();
+    record_all(req, keyed, &product, call, store, ids)
+}
+
+/// Every check of the batch, before anything is written: its product and each record's
+/// customer (`None` for an empty batch without a product code).
+#[allow(clippy::type_complexity)]
+fn check_batch<S: Store + ?Sized>(
+    req: &BatchMeterUsageRequest,
+    call: &Call<'_>,
+    store: &S,
+) -> Result<Option<(Rc<Product>, Vec<Option<Customer>>)>, ServiceError> {
     for r in &req.records {
         if let Some((allocations, path)) = &r.allocations {
             check_allocations(r.quantity, r.form, allocations, path, call.tag_rules())?;
         }
     }
     let Some(product) = product_of(req, call.namespace, store)? else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     if let Some(caller) = product.foreign_seller_call(call.caller.account.as_deref()) {
         return phrased_err(
@@ -242,33 +293,18 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
             );
         }
     }
+    Ok(Some((product, customers)))
+}
 
-    // A queued `unprocessedRecords` fault leaves the last records of a valid batch untouched.
-    let unprocessed = super::faults::take_unprocessed(store)?;
-    let processed = req.records.len().saturating_sub(unprocessed);
-    // The ledger keys of the records to decide, looked up at once.
-    let keyed: Vec<_> = req
-        .records
-        .iter()
-        .zip(customers)
-        .take(processed)
-        .map(|(r, customer)| {
-            let customer = customer.filter(|c| c.accepts_usage(call.now))?;
-            let hour = r.timestamp.at.hour_floor();
-            let (kind, identity) = customer.ledger_identity(product.integration);
-            let key = ledger_key(
-                &[
-                    "BatchMeterUsage",
-                    &product.product_code,
-                    kind,
-                    identity,
-                    &r.dimension,
-                ],
-                hour,
-            );
-            Some((customer, hour, key))
-        })
-        .collect();
+/// Decides each keyed record against the ledger (looked up at once) and writes the new ones.
+fn record_all<S: Store + ?Sized>(
+    req: &BatchMeterUsageRequest,
+    keyed: Vec<Keyed>,
+    product: &Product,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Result<Vec<RecordOutcome>, ServiceError> {
     let lookups: Vec<(Instant, &str)> = keyed
         .iter()
         .flatten()
@@ -282,67 +318,62 @@ pub fn batch_meter_usage<S: Store + ?Sized>(
         .map(|e| (e.ledger_key.clone(), e))
         .collect();
     let mut new_entries = Vec::new();
-    let mut outcomes = Vec::with_capacity(processed);
+    let mut outcomes = Vec::with_capacity(keyed.len());
     for (r, keyed) in req.records.iter().zip(keyed) {
         let Some((customer, hour, ledger_key)) = keyed else {
-            outcomes.push(RecordOutcome {
-                status: "CustomerNotSubscribed",
-                metering_record_id: None,
-                written: false,
-            });
+            outcomes.push(RecordOutcome::of("CustomerNotSubscribed", None, false));
             continue;
         };
-        let outcome = match decide_usage(known.get(&ledger_key), r.quantity) {
+        outcomes.push(match decide_usage(known.get(&ledger_key), r.quantity) {
             UsageDecision::Record => {
-                let entry = UsageEntry {
-                    metering_record_id: ids.next_uuid(),
-                    ledger_key: ledger_key.clone(),
-                    operation: Operation::BatchMeterUsage,
-                    product_code: product.product_code.to_string(),
-                    customer_identifier: customer.customer_identifier.clone().map(String::from),
-                    customer_aws_account_id: customer
-                        .customer_aws_account_id
-                        .clone()
-                        .map(String::from),
-                    license_arn: customer.license_arn.clone().map(String::from),
-                    dimension: r.dimension.clone(),
-                    hour,
-                    timestamp: r.timestamp.at,
-                    quantity: r.quantity,
-                    allocations: ledger_allocations(
-                        r.allocations.as_ref().map(|(a, _)| a.as_slice()),
-                    ),
-                    caller: call.caller.identity().to_string(),
-                    session: None,
-                    task: None,
-                    region: call.caller.region.clone(),
-                    received_at: call.now,
-                    request_id: call.request_id.to_string(),
-                };
+                let entry = ledger_entry(r, &customer, hour, ledger_key, product, call, ids);
                 let id = entry.metering_record_id.clone();
                 new_entries.push(entry.clone());
-                known.insert(ledger_key, entry);
-                RecordOutcome {
-                    status: "Success",
-                    metering_record_id: Some(id),
-                    written: true,
-                }
+                known.insert(entry.ledger_key.clone(), entry);
+                RecordOutcome::of("Success", Some(id), true)
             }
-            UsageDecision::Repeat { metering_record_id } => RecordOutcome {
-                status: "Success",
-                metering_record_id: Some(metering_record_id),
-                written: false,
-            },
-            UsageDecision::Conflict { metering_record_id } => RecordOutcome {
-                status: "DuplicateRecord",
-                metering_record_id: Some(metering_record_id),
-                written: false,
-            },
-        };
-        outcomes.push(outcome);
+            UsageDecision::Repeat { metering_record_id } => {
+                RecordOutcome::of("Success", Some(metering_record_id), false)
+            }
+            UsageDecision::Conflict { metering_record_id } => {
+                RecordOutcome::of("DuplicateRecord", Some(metering_record_id), false)
+            }
+        });
     }
     store.insert_usages(&new_entries)?;
     Ok(outcomes)
+}
+
+/// The ledger's entry for a new record.
+fn ledger_entry(
+    r: &UsageRecord,
+    customer: &Customer,
+    hour: Instant,
+    ledger_key: String,
+    product: &Product,
+    call: &Call<'_>,
+    ids: &mut dyn IdSource,
+) -> UsageEntry {
+    UsageEntry {
+        metering_record_id: ids.next_uuid(),
+        ledger_key,
+        operation: Operation::BatchMeterUsage,
+        product_code: product.product_code.to_string(),
+        customer_identifier: customer.customer_identifier.clone().map(String::from),
+        customer_aws_account_id: customer.customer_aws_account_id.clone().map(String::from),
+        license_arn: customer.license_arn.clone().map(String::from),
+        dimension: r.dimension.clone(),
+        hour,
+        timestamp: r.timestamp.at,
+        quantity: r.quantity,
+        allocations: ledger_allocations(r.allocations.as_ref().map(|(a, _)| a.as_slice())),
+        caller: call.caller.identity().to_string(),
+        session: None,
+        task: None,
+        region: call.caller.region.clone(),
+        received_at: call.now,
+        request_id: call.request_id.to_string(),
+    }
 }
 
 /// The product of the batch: the request's `ProductCode`, or the one product that holds
@@ -353,23 +384,7 @@ fn product_of<S: Store + ?Sized>(
     store: &S,
 ) -> Result<Option<Rc<Product>>, ServiceError> {
     if let Some(code) = &req.product_code {
-        let product = known_product(store, namespace, code)?;
-        for r in &req.records {
-            if let Some(license) = &r.license_arn {
-                let elsewhere = product.customer_by_license(license).is_none()
-                    && store
-                        .products()?
-                        .iter()
-                        .any(|p| p.customer_by_license(license).is_some());
-                if elsewhere {
-                    return Err(ServiceError::phrased(
-                        ErrorKind::InvalidLicenseException,
-                        format!("LicenseArn '{license}' at '{}' is a license of another product than {code}", r.path),
-                    ));
-                }
-            }
-        }
-        return Ok(Some(product));
+        return named_product(req, code, namespace, store).map(Some);
     }
     if req.records.is_empty() {
         return Ok(None);
@@ -377,27 +392,7 @@ fn product_of<S: Store + ?Sized>(
     let products = store.products()?;
     let mut found: Option<&Product> = None;
     for r in &req.records {
-        let Some(license) = &r.license_arn else {
-            return err(
-                ErrorKind::InvalidProductCodeException,
-                format!(
-                    "ProductCode is required unless every record has a LicenseArn ('{}' has none)",
-                    r.path
-                ),
-            );
-        };
-        let Some(product) = products
-            .iter()
-            .find(|p| p.customer_by_license(license).is_some())
-        else {
-            return Err(ServiceError::phrased(
-                ErrorKind::InvalidLicenseException,
-                format!(
-                    "LicenseArn '{license}' at '{}' is not a license of any product",
-                    r.path
-                ),
-            ));
-        };
+        let product = product_of_license(r, &products)?;
         match found {
             Some(p) if p.product_code != product.product_code => {
                 return Err(ServiceError::phrased(
@@ -414,6 +409,60 @@ fn product_of<S: Store + ?Sized>(
     Ok(found.cloned().map(Rc::new))
 }
 
+/// The product the request names, which no record's license may contradict.
+fn named_product<S: Store + ?Sized>(
+    req: &BatchMeterUsageRequest,
+    code: &str,
+    namespace: &str,
+    store: &S,
+) -> Result<Rc<Product>, ServiceError> {
+    let product = known_product(store, namespace, code)?;
+    for r in &req.records {
+        if let Some(license) = &r.license_arn {
+            let elsewhere = product.customer_by_license(license).is_none()
+                && store
+                    .products()?
+                    .iter()
+                    .any(|p| p.customer_by_license(license).is_some());
+            if elsewhere {
+                return Err(ServiceError::phrased(
+                    ErrorKind::InvalidLicenseException,
+                    format!("LicenseArn '{license}' at '{}' is a license of another product than {code}", r.path),
+                ));
+            }
+        }
+    }
+    Ok(product)
+}
+
+/// The product that holds a record's license, for a request without a product code.
+fn product_of_license<'p>(
+    r: &UsageRecord,
+    products: &'p [Product],
+) -> Result<&'p Product, ServiceError> {
+    let Some(license) = &r.license_arn else {
+        return err(
+            ErrorKind::InvalidProductCodeException,
+            format!(
+                "ProductCode is required unless every record has a LicenseArn ('{}' has none)",
+                r.path
+            ),
+        );
+    };
+    products
+        .iter()
+        .find(|p| p.customer_by_license(license).is_some())
+        .ok_or_else(|| {
+            ServiceError::phrased(
+                ErrorKind::InvalidLicenseException,
+                format!(
+                    "LicenseArn '{license}' at '{}' is not a license of any product",
+                    r.path
+                ),
+            )
+        })
+}
+
 /// The subscribed customer a record is for; `None` when unknown (per-record
 /// `CustomerNotSubscribed`, unless the namespace asks for the exception).
 fn customer_of(
@@ -421,6 +470,50 @@ fn customer_of(
     product: &Product,
     call: &Call<'_>,
 ) -> Result<Option<Customer>, ServiceError> {
+    check_customer_names(r, product)?;
+    let (id, account) = (
+        r.customer_identifier.as_deref(),
+        r.customer_aws_account_id.as_deref(),
+    );
+    if let Some(license) = r.license_arn.as_deref() {
+        let holder = product.customer_by_license(license);
+        let matches = holder.is_some_and(|c| {
+            (account.is_none() || c.customer_aws_account_id.as_deref() == account)
+                && (id.is_none() || c.customer_identifier.as_deref() == id)
+        });
+        if !matches {
+            return Err(ServiceError::phrased(
+                ErrorKind::InvalidLicenseException,
+                format!(
+                    "LicenseArn '{license}' at '{}' is not a license of that customer for product {}",
+                    r.path, product.product_code
+                )),
+            );
+        }
+        return Ok(holder.cloned());
+    }
+    let found = match (id, account) {
+        (Some(id), _) => product.customer_by_identifier(id),
+        (None, Some(account)) => product.customer_by_account(account),
+        (None, None) => None,
+    };
+    if found.is_none()
+        && call.settings.unknown_customer == UnknownCustomerPolicy::InvalidCustomerIdentifier
+    {
+        return phrased_err(
+            ErrorKind::InvalidCustomerIdentifierException,
+            format!(
+                "the customer at '{}' is not a customer of product {}",
+                r.path, product.product_code
+            ),
+        );
+    }
+    Ok(found.cloned())
+}
+
+/// The record names its customer as the product's integration asks: by an identifier or
+/// an account (not both), and with a license under concurrent agreements.
+fn check_customer_names(r: &UsageRecord, product: &Product) -> Result<(), ServiceError> {
     let invalid_customer = |m: String| err(ErrorKind::InvalidCustomerIdentifierException, m);
     let (id, account, license) = (
         r.customer_identifier.as_deref(),
@@ -456,38 +549,5 @@ fn customer_of(
             ));
         }
     }
-    if let Some(license) = license {
-        let holder = product.customer_by_license(license);
-        let matches = holder.is_some_and(|c| {
-            (account.is_none() || c.customer_aws_account_id.as_deref() == account)
-                && (id.is_none() || c.customer_identifier.as_deref() == id)
-        });
-        if !matches {
-            return Err(ServiceError::phrased(
-                ErrorKind::InvalidLicenseException,
-                format!(
-                    "LicenseArn '{license}' at '{}' is not a license of that customer for product {}",
-                    r.path, product.product_code
-                )),
-            );
-        }
-        return Ok(holder.cloned());
-    }
-    let found = match (id, account) {
-        (Some(id), _) => product.customer_by_identifier(id),
-        (None, Some(account)) => product.customer_by_account(account),
-        (None, None) => None,
-    };
-    if found.is_none()
-        && call.settings.unknown_customer == UnknownCustomerPolicy::InvalidCustomerIdentifier
-    {
-        return phrased_err(
-            ErrorKind::InvalidCustomerIdentifierException,
-            format!(
-                "the customer at '{}' is not a customer of product {}",
-                r.path, product.product_code
-            ),
-        );
-    }
-    Ok(found.cloned())
+    Ok(())
 }

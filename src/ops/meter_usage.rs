@@ -236,6 +236,37 @@ fn check<S: Store + ?Sized>(
 }
 
 /// Records the usage (or finds its earlier record).
+/// The ledger's entry for a new MeterUsage record: the caller's account is the customer.
+fn ledger_entry(
+    req: &MeterUsageRequest,
+    product: &Product,
+    hour: Instant,
+    ledger_key: String,
+    call: &Call<'_>,
+    ids: &mut dyn IdSource,
+) -> UsageEntry {
+    UsageEntry {
+        metering_record_id: ids.next_uuid(),
+        ledger_key,
+        operation: Operation::MeterUsage,
+        product_code: product.product_code.to_string(),
+        customer_identifier: None,
+        customer_aws_account_id: call.caller.account.clone(),
+        license_arn: None,
+        dimension: req.dimension.clone(),
+        hour,
+        timestamp: req.timestamp.at,
+        quantity: req.quantity,
+        allocations: ledger_allocations(req.allocations.as_ref().map(|(a, _)| a.as_slice())),
+        caller: call.caller.identity().to_string(),
+        session: call.caller.session.clone(),
+        task: call.named_task().map(str::to_string),
+        region: call.caller.region.clone(),
+        received_at: call.now,
+        request_id: call.request_id.to_string(),
+    }
+}
+
 pub fn meter_usage<S: Store + ?Sized>(
     req: &MeterUsageRequest,
     call: &Call<'_>,
@@ -272,28 +303,7 @@ pub fn meter_usage<S: Store + ?Sized>(
     let id = match id {
         Some(id) => id,
         None => {
-            let entry = UsageEntry {
-                metering_record_id: ids.next_uuid(),
-                ledger_key,
-                operation: Operation::MeterUsage,
-                product_code: product.product_code.to_string(),
-                customer_identifier: None,
-                customer_aws_account_id: call.caller.account.clone(),
-                license_arn: None,
-                dimension: req.dimension.clone(),
-                hour,
-                timestamp: req.timestamp.at,
-                quantity: req.quantity,
-                allocations: ledger_allocations(
-                    req.allocations.as_ref().map(|(a, _)| a.as_slice()),
-                ),
-                caller: call.caller.identity().to_string(),
-                session: call.caller.session.clone(),
-                task: call.named_task().map(str::to_string),
-                region: call.caller.region.clone(),
-                received_at: call.now,
-                request_id: call.request_id.to_string(),
-            };
+            let entry = ledger_entry(req, &product, hour, ledger_key, call, ids);
             store.insert_usage(&entry)?;
             entry.metering_record_id
         }

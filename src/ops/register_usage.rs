@@ -18,10 +18,11 @@ use serde_json::{json, Map, Value};
 
 use super::shapes;
 use super::{known_product, Call};
+use crate::domain::catalogue::Product;
 use crate::domain::constraints::Violations;
 use crate::domain::ids::IdSource;
 use crate::domain::settings::RetiredKeyAnswer;
-use crate::domain::signing::{Claims, KeyRing};
+use crate::domain::signing::{Claims, KeyRing, SigningKey};
 use crate::domain::time::Instant;
 use crate::error::{phrased_err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
@@ -154,10 +155,45 @@ pub fn run<S: Store + ?Sized>(
 ) -> Result<Value, ServiceError> {
     let req = RegisterUsageRequest::decode(input)?;
     call.instance()?; // checks X-Mock-Task-Id
-
     let product = known_product(store, call.namespace, &req.product_code)?;
-
     let ring = key_ring_with_first(store, ids, call.now)?;
+    let (key, rotation) = key_of(&req, &ring, call)?;
+    if !product.runs_in(&call.caller.region) {
+        return phrased_err(
+            ErrorKind::InvalidRegionException,
+            format!(
+                "product {} is not offered in {} (its Regions: {})",
+                product.product_code,
+                call.caller.region,
+                product.regions.join(", ")
+            ),
+        );
+    }
+    // Signed (or, in the worker, its signing prepared) before anything is written. A
+    // signature the worker makes after the step may still fail; the task is then registered
+    // and a retry of it answers as the first would.
+    let claims = Claims {
+        product_code: product.product_code.to_string(),
+        public_key_version: key.version,
+        nonce: req.nonce.clone(),
+        issued_at: call.now.millis().div_euclid(1000),
+    };
+    let signature = ids.sign(key, &claims).map_err(ServiceError::internal)?;
+    register(&req, &product, key.version, call, store)?;
+    let mut output = json!({ "Signature": signature });
+    if let Some(at) = rotation {
+        output["PublicKeyRotationTimestamp"] = shapes::epoch_seconds(at);
+    }
+    Ok(output)
+}
+
+/// The key the request names, and when it was rotated out if it was (a retired key still
+/// signs, with the rotation's time in the answer, unless the namespace says otherwise).
+fn key_of<'r>(
+    req: &RegisterUsageRequest,
+    ring: &'r KeyRing,
+    call: &Call<'_>,
+) -> Result<(&'r SigningKey, Option<Instant>), ServiceError> {
     let unknown_version = || {
         phrased_err(
             ErrorKind::InvalidPublicKeyVersionException,
@@ -177,84 +213,64 @@ pub fn run<S: Store + ?Sized>(
     {
         return unknown_version();
     }
+    Ok((key, rotation))
+}
 
-    if !product.runs_in(&call.caller.region) {
-        return phrased_err(
-            ErrorKind::InvalidRegionException,
-            format!(
-                "product {} is not offered in {} (its Regions: {})",
-                product.product_code,
-                call.caller.region,
-                product.regions.join(", ")
-            ),
-        );
-    }
-
-    // Signed (or, in the worker, its signing prepared) before anything is written. A
-    // signature the worker makes after the step may still fail; the task is then registered
-    // and a retry of it answers as the first would.
-    let claims = Claims {
-        product_code: product.product_code.to_string(),
-        public_key_version: key.version,
-        nonce: req.nonce.clone(),
-        issued_at: call.now.millis().div_euclid(1000),
-    };
-    let signature = ids.sign(key, &claims).map_err(ServiceError::internal)?;
-
+/// Registers the caller's task, once per task: the platform must be supported and the
+/// caller entitled (a retry of a registered task answers as the first call did).
+fn register<S: Store + ?Sized>(
+    req: &RegisterUsageRequest,
+    product: &Product,
+    public_key_version: u32,
+    call: &Call<'_>,
+    store: &mut S,
+) -> Result<(), ServiceError> {
     let caller = call.caller.identity();
-    let task = task_of(&req, call).map(|(task_id, task_source)| {
+    let task = task_of(req, call).map(|(task_id, task_source)| {
         let task_key = task_key(&product.product_code, caller, &task_id, task_source);
         (task_key, task_id, task_source)
     });
-    let registered = match &task {
-        Some((task_key, _, _)) => store.registration(task_key)?.is_some(),
-        None => false,
-    };
-    if !registered {
-        if !call.settings.container_platform.is_supported() {
-            return Err(ServiceError::phrased(
-                ErrorKind::PlatformNotSupportedException,
+    if let Some((task_key, _, _)) = &task {
+        if store.registration(task_key)?.is_some() {
+            return Ok(());
+        }
+    }
+    if !call.settings.container_platform.is_supported() {
+        return Err(ServiceError::phrased(
+            ErrorKind::PlatformNotSupportedException,
+            format!(
+                "this namespace's containerPlatform setting says the caller runs on {}",
+                call.settings.container_platform.name()
+            ),
+        ));
+    }
+    if let Some(account) = &call.caller.account {
+        // The seller's own account is in preview mode: no entitlement check.
+        let preview = product.seller_account_id.as_deref() == Some(account.as_str());
+        if !preview && !product.entitles(account, call.now) {
+            return phrased_err(
+                ErrorKind::CustomerNotEntitledException,
                 format!(
-                    "this namespace's containerPlatform setting says the caller runs on {}",
-                    call.settings.container_platform.name()
+                    "account {account} is not entitled to product {}",
+                    product.product_code
                 ),
-            ));
-        }
-        if let Some(account) = &call.caller.account {
-            // The seller's own account is in preview mode: no entitlement check.
-            let preview = product.seller_account_id.as_deref() == Some(account.as_str());
-            if !preview && !product.entitles(account, call.now) {
-                return phrased_err(
-                    ErrorKind::CustomerNotEntitledException,
-                    format!(
-                        "account {account} is not entitled to product {}",
-                        product.product_code
-                    ),
-                );
-            }
-        }
-        match task {
-            Some((task_key, task_id, task_source)) => {
-                store.insert_registration(&Registration {
-                    task_key,
-                    task_id,
-                    task_source,
-                    product_code: product.product_code.to_string(),
-                    caller: caller.to_string(),
-                    region: call.caller.region.clone(),
-                    public_key_version: key.version,
-                    nonce: req.nonce.clone(),
-                    registered_at: call.now,
-                    request_id: call.request_id.to_string(),
-                })?;
-            }
-            None => count_unnamed_task(store)?,
+            );
         }
     }
-
-    let mut output = json!({ "Signature": signature });
-    if let Some(at) = rotation {
-        output["PublicKeyRotationTimestamp"] = shapes::epoch_seconds(at);
-    }
-    Ok(output)
+    let Some((task_key, task_id, task_source)) = task else {
+        return count_unnamed_task(store);
+    };
+    store.insert_registration(&Registration {
+        task_key,
+        task_id,
+        task_source,
+        product_code: product.product_code.to_string(),
+        caller: caller.to_string(),
+        region: call.caller.region.clone(),
+        public_key_version,
+        nonce: req.nonce.clone(),
+        registered_at: call.now,
+        request_id: call.request_id.to_string(),
+    })?;
+    Ok(())
 }

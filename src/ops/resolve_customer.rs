@@ -7,16 +7,43 @@
 //! too), expiry, then re-submission: a resolved token is `ExpiredTokenException` (the model's
 //! "buyer re-submitted the token" case) unless the namespace makes tokens repeatable.
 
-use serde_json::{json, Map, Value};
+use std::rc::Rc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::shapes::required_string;
 use super::Call;
-use crate::domain::catalogue::Integration;
+use crate::domain::catalogue::{Integration, Product};
 use crate::domain::constraints::Violations;
 use crate::domain::registration::{token_key, TokenRecord};
 use crate::error::{phrased_err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
 use crate::store::Store;
+
+/// ResolveCustomer's answer, the model's `ResolveCustomerResult`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ResolveCustomerResult<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_identifier: Option<&'a str>,
+    product_code: &'a str,
+    #[serde(
+        rename = "CustomerAWSAccountId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    customer_aws_account_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license_arn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Metadata<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Metadata<'a> {
+    agreement_id: &'a str,
+}
 
 pub fn run<S: Store + ?Sized>(
     input: &Map<String, Value>,
@@ -31,7 +58,45 @@ pub fn run<S: Store + ?Sized>(
     }
     v.into_result()?;
     let token = token.map(|t| t.value).unwrap_or_default();
+    let (key, mut record, product) = issued(token, call, store)?;
+    if record.expired_at(call.now) {
+        return phrased_err(
+            ErrorKind::ExpiredTokenException,
+            format!("it expired at {}", record.expires_at.to_rfc3339()),
+        );
+    }
+    if record.resolved_at.is_some() && !call.settings.repeatable_token_resolution {
+        return phrased_err(
+            ErrorKind::ExpiredTokenException,
+            "it was already resolved (re-submitted); ask the buyer to sign up again from AWS Marketplace",
+        );
+    }
+    if record.resolved_at.is_none() {
+        record.resolved_at = Some(call.now);
+        let text = serde_json::to_string(&record).map_err(ServiceError::internal)?;
+        store.put_registration_token(&key, &text, record.keep_until(), call.now)?;
+    }
+    let legacy = product.integration == Integration::Legacy;
+    let result = ResolveCustomerResult {
+        customer_identifier: record.customer_identifier.as_deref().filter(|_| legacy),
+        product_code: &record.product_code,
+        customer_aws_account_id: record.customer_aws_account_id.as_deref(),
+        license_arn: record.license_arn.as_deref(),
+        metadata: record
+            .agreement_id
+            .as_deref()
+            .map(|agreement_id| Metadata { agreement_id }),
+    };
+    serde_json::to_value(result).map_err(ServiceError::internal)
+}
 
+/// The token's record and product, when this namespace issued the token for a product the
+/// caller sells in its Region.
+fn issued<S: Store + ?Sized>(
+    token: &str,
+    call: &Call<'_>,
+    store: &S,
+) -> Result<(String, TokenRecord, Rc<Product>), ServiceError> {
     let invalid = || {
         phrased_err(
             ErrorKind::InvalidTokenException,
@@ -41,7 +106,7 @@ pub fn run<S: Store + ?Sized>(
     let Some(key) = token_key(call.namespace, token) else {
         return invalid();
     };
-    let Some(mut record) = store
+    let Some(record) = store
         .registration_token(&key)?
         .and_then(|text| serde_json::from_str::<TokenRecord>(&text).ok())
     else {
@@ -63,39 +128,5 @@ pub fn run<S: Store + ?Sized>(
     if !product.runs_in(&call.caller.region) {
         return Err(super::disabled_in_region());
     }
-    if record.expired_at(call.now) {
-        return phrased_err(
-            ErrorKind::ExpiredTokenException,
-            format!("it expired at {}", record.expires_at.to_rfc3339()),
-        );
-    }
-    if record.resolved_at.is_some() && !call.settings.repeatable_token_resolution {
-        return phrased_err(
-            ErrorKind::ExpiredTokenException,
-            "it was already resolved (re-submitted); ask the buyer to sign up again from AWS Marketplace",
-        );
-    }
-    if record.resolved_at.is_none() {
-        record.resolved_at = Some(call.now);
-        let text = serde_json::to_string(&record).map_err(ServiceError::internal)?;
-        store.put_registration_token(&key, &text, record.keep_until(), call.now)?;
-    }
-
-    let mut output = Map::new();
-    if product.integration == Integration::Legacy {
-        if let Some(id) = &record.customer_identifier {
-            output.insert("CustomerIdentifier".into(), json!(id));
-        }
-    }
-    output.insert("ProductCode".into(), json!(record.product_code));
-    if let Some(account) = &record.customer_aws_account_id {
-        output.insert("CustomerAWSAccountId".into(), json!(account));
-    }
-    if let Some(license) = &record.license_arn {
-        output.insert("LicenseArn".into(), json!(license));
-    }
-    if let Some(agreement) = &record.agreement_id {
-        output.insert("Metadata".into(), json!({ "AgreementId": agreement }));
-    }
-    Ok(Value::Object(output))
+    Ok((key, record, product))
 }

@@ -332,10 +332,7 @@ mod tests {
     const RUST_SDK_BODY: &str = "bf6b50726f64756374436f64656170ff";
 
     fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
+        hex::decode(text).unwrap()
     }
 
     fn cbor(value: &Cbor) -> Vec<u8> {

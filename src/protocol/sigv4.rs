@@ -8,8 +8,9 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
-use super::http::{percent_decode, HttpRequest};
+use super::http::HttpRequest;
 use crate::error::{ErrorKind, ServiceError};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -49,7 +50,7 @@ impl Caller {
 /// The session of a security token: 128 bits of its SHA-256 in hex, enough to tell sessions
 /// apart and short enough to key every usage record by.
 pub fn session_of(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes())[..16])
+    hex::encode(&Sha256::digest(token.as_bytes())[..16])
 }
 
 /// A request's SigV4 signature, as far as it could be read.
@@ -209,7 +210,7 @@ pub fn verify(
     signed: &Signed,
     secret: &str,
 ) -> Result<(), ServiceError> {
-    let body_hash = hex(&Sha256::digest(&req.body));
+    let body_hash = hex::encode(Sha256::digest(&req.body));
     if req
         .header("x-amz-content-sha256")
         .is_some_and(|claimed| !signed.presigned && claimed != body_hash)
@@ -220,13 +221,7 @@ pub fn verify(
         ));
     }
     let expected = signature(req, path, signed, secret);
-    let matches = expected.len() == signed.signature.len()
-        && expected
-            .bytes()
-            .zip(signed.signature.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if matches {
+    if bool::from(expected.as_bytes().ct_eq(signed.signature.as_bytes())) {
         Ok(())
     } else {
         Err(ServiceError::new(
@@ -243,13 +238,13 @@ pub fn signature(req: &HttpRequest, path: &str, signed: &Signed, secret: &str) -
         "{ALGORITHM}\n{}\n{}\n{}",
         signed.amz_date,
         signed.scope,
-        hex(&Sha256::digest(canonical.as_bytes()))
+        hex::encode(Sha256::digest(canonical.as_bytes()))
     );
     let mut key = format!("AWS4{secret}").into_bytes();
     for part in signed.scope.split('/') {
         key = hmac(&key, part.as_bytes());
     }
-    hex(&hmac(&key, string_to_sign.as_bytes()))
+    hex::encode(hmac(&key, string_to_sign.as_bytes()))
 }
 
 fn canonical_request(req: &HttpRequest, path: &str, signed: &Signed) -> String {
@@ -260,17 +255,8 @@ fn canonical_request(req: &HttpRequest, path: &str, signed: &Signed) -> String {
         uri.join("/")
     };
 
-    let mut query: Vec<(String, String)> = req
-        .query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                uri_encode(&percent_decode(k)),
-                uri_encode(&percent_decode(v)),
-            )
-        })
+    let mut query: Vec<(String, String)> = url::form_urlencoded::parse(req.query.as_bytes())
+        .map(|(k, v)| (uri_encode(&k), uri_encode(&v)))
         .filter(|(k, _)| !(signed.presigned && k == "X-Amz-Signature"))
         .collect();
     query.sort();
@@ -290,7 +276,7 @@ fn canonical_request(req: &HttpRequest, path: &str, signed: &Signed) -> String {
     let payload = if signed.presigned {
         "UNSIGNED-PAYLOAD".to_string()
     } else {
-        hex(&Sha256::digest(&req.body))
+        hex::encode(Sha256::digest(&req.body))
     };
     format!(
         "{}\n{uri}\n{}\n{headers}\n{}\n{payload}",
@@ -323,10 +309,6 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
         }
         Err(_) => Vec::new(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -515,7 +497,7 @@ mod tests {
         let auth = "AWS4-HMAC-SHA256 Credential=AKID/20261128/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00";
         let (mut req, mut signed) = signed_request("POST", "/", "", &headers, auth);
         req.body = b"{\"UsageQuantity\":1}".to_vec();
-        let claimed = hex(&Sha256::digest(&req.body));
+        let claimed = hex::encode(Sha256::digest(&req.body));
         req.headers.push(("x-amz-content-sha256".into(), claimed));
         signed.signature = signature(&req, "/", &signed, "s");
         assert!(verify(&req, "/", &signed, "s").is_ok());

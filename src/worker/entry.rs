@@ -1,5 +1,5 @@
 //! The fetch entry: reads the deployment's configuration, passes every request through the
-//! gate (route, access class, body size, browser protections, credentials present), answers
+//! policy's `admit` (route, access class, body size, browser protections, credentials present), answers
 //! `/_mock/ping` itself, and forwards the rest to the namespace's Durable Object or, for
 //! `/_admin/…`, to the registry. It works on the runtime's own request and response objects:
 //! the worker crate's wrappers would read `request.cf` and copy the headers, the body and the
@@ -18,8 +18,9 @@ use super::runtime::{
     deployment, random_uuid, to_response, NAMESPACES_BINDING, REGISTRY_BINDING, REGISTRY_NAME,
 };
 use crate::error::ServiceError;
-use crate::gate::routes::{Access, Endpoint};
-use crate::gate::{self, json_error, Head};
+use crate::policy::deployment::Deployment;
+use crate::policy::routes::{Access, Endpoint, Found};
+use crate::policy::{self, json_error, Admitted, Head};
 use crate::protocol::http::HttpResponse;
 use crate::service;
 
@@ -242,77 +243,111 @@ async fn serve(req: web_sys::Request, env: &Env, request_id: &str) -> Result<Han
         origin: &origin,
         content_length,
     };
-    let has_body = req.body().is_some();
-    let admitted = match gate::admit(&head, &deployment, request_id) {
+    let admitted = match policy::admit(&head, &deployment, request_id) {
         Ok(admitted) => admitted,
-        Err(refusal) if !has_body => return Ok(Handled::Answered(refusal)),
+        Err(refusal) => {
+            return Ok(Handled::Answered(
+                refuse(req, &head, refusal, &deployment).await,
+            ))
+        }
+    };
+    if let Some(answer) = answer_public(&admitted.found, &head) {
+        return Ok(Handled::Answered(answer));
+    }
+    let forwarded =
+        match with_body_read(req, &url, &head, &admitted, &deployment, request_id).await? {
+            Ok(forwarded) => forwarded,
+            Err(refusal) => return Ok(Handled::Answered(refusal)),
+        };
+    forward(env, &admitted.found, &forwarded, request_id).await
+}
+
+/// The refusal of `admit`, sent once the body (if any) is dealt with.
+async fn refuse(
+    req: web_sys::Request,
+    head: &Head<'_>,
+    refusal: HttpResponse,
+    deployment: &Deployment,
+) -> HttpResponse {
+    if req.body().is_none() {
+        refusal
+    } else if expects_continue(head) || head.content_length > Some(DRAIN_LIMIT) {
         // A client that waits for `100 Continue`, or a body longer than is ever drained, is
         // answered at once and its connection closed.
-        Err(refusal) if expects_continue(&head) || content_length > Some(DRAIN_LIMIT) => {
-            return Ok(Handled::Answered(closing_unless(false, refusal)))
-        }
+        closing_unless(false, refusal)
+    } else {
         // Otherwise the body is read (and dropped) before the refusal is sent: answered
         // mid-upload, a client sees a reset connection instead of the answer, and retries.
-        Err(refusal) => {
-            let drained_all = drain(req, deployment.body_timeout).await;
-            return Ok(Handled::Answered(closing_unless(drained_all, refusal)));
-        }
-    };
-    let found = &admitted.found;
-    // Public routes hold no namespace data and are answered here; only routes that need a
-    // credential reach an object, so no other path (such as the registry's calls to a
-    // namespace) can be sent to one from outside.
-    match (found.access, found.endpoint()) {
-        (_, Some(Endpoint::Ping)) => {
-            return Ok(Handled::Answered(HttpResponse::new(
-                200,
-                "text/plain",
-                "pong",
-            )));
-        }
-        (_, Some(Endpoint::Dashboard)) => {
-            return Ok(Handled::Answered(crate::ui::serve(url.path())));
-        }
-        (_, Some(Endpoint::Banner)) => {
-            let name = found.namespace.unwrap_or_default();
-            return Ok(Handled::Answered(service::banner(name)));
-        }
-        (Access::Public, _) => {
-            return Ok(Handled::Answered(gate::no_route(&method, &found.path)));
-        }
-        _ => {}
+        let drained_all = drain(req, deployment.body_timeout).await;
+        closing_unless(drained_all, refusal)
     }
-    // Every body (a GET's too) is read here, up to the route's limit and within the body
-    // timeout, so no stream (too long, or too slow) can make a Durable Object hold it or
-    // wait for it. A GET or HEAD is forwarded without its body, which no route reads.
-    let forwarded = if has_body {
-        let timeout = deployment.body_timeout;
-        let original_headers = req.headers();
-        match read_body(req, content_length, admitted.body_limit, timeout).await? {
+}
+
+/// The answer to a public route, which holds no namespace data and is answered here; only
+/// routes that need a credential reach an object, so no other path (such as the registry's
+/// calls to a namespace) can be sent to one from outside.
+fn answer_public(found: &Found<'_>, head: &Head<'_>) -> Option<HttpResponse> {
+    match (found.access, found.endpoint()) {
+        (_, Some(Endpoint::Ping)) => Some(HttpResponse::new(200, "text/plain", "pong")),
+        (_, Some(Endpoint::Dashboard)) => Some(crate::ui::serve(head.path)),
+        (_, Some(Endpoint::Banner)) => Some(service::banner(found.namespace.unwrap_or_default())),
+        (Access::Public, _) => Some(policy::no_route(head.method, &found.path)),
+        _ => None,
+    }
+}
+
+/// The request to forward, its body read whole: every body (a GET's too) is read here, up
+/// to the route's limit and within the body timeout, so no stream (too long, or too slow)
+/// can make a Durable Object hold it or wait for it. A GET or HEAD is forwarded without its
+/// body, which no route reads.
+async fn with_body_read(
+    req: web_sys::Request,
+    url: &worker::Url,
+    head: &Head<'_>,
+    admitted: &Admitted<'_>,
+    deployment: &Deployment,
+    request_id: &str,
+) -> Result<std::result::Result<web_sys::Request, HttpResponse>> {
+    if req.body().is_none() {
+        return Ok(Ok(req));
+    }
+    let timeout = deployment.body_timeout;
+    let original_headers = req.headers();
+    let limit = admitted.body_limit;
+    Ok(
+        match read_body(req, head.content_length, limit, timeout).await? {
             BodyRead::Whole(body) => {
                 let init = web_sys::RequestInit::new();
-                init.set_method(&method);
+                init.set_method(head.method);
                 init.set_headers(&original_headers);
-                if !matches!(method.as_str(), "GET" | "HEAD") {
+                if !matches!(head.method, "GET" | "HEAD") {
                     init.set_body(&body);
                 }
-                web_sys::Request::new_with_str_and_init(url.as_str(), &init)?
+                Ok(web_sys::Request::new_with_str_and_init(
+                    url.as_str(),
+                    &init,
+                )?)
             }
             BodyRead::TooLarge { seen, drained_all } => {
-                let refusal = gate::too_large(&head, found, seen, admitted.body_limit, request_id);
-                return Ok(Handled::Answered(closing_unless(drained_all, refusal)));
+                let refusal = policy::too_large(head, &admitted.found, seen, limit, request_id);
+                Err(closing_unless(drained_all, refusal))
             }
-            BodyRead::TimedOut => return Ok(Handled::Answered(timed_out(timeout))),
+            BodyRead::TimedOut => Err(timed_out(timeout)),
             BodyRead::Cut => {
-                return Ok(Handled::Answered(
-                    json_error(400, "the request body was cut off")
-                        .with_header("Connection", "close"),
-                ))
+                Err(json_error(400, "the request body was cut off")
+                    .with_header("Connection", "close"))
             }
-        }
-    } else {
-        req
-    };
+        },
+    )
+}
+
+/// Sends the request to the namespace's object (or the registry's) and returns its answer.
+async fn forward(
+    env: &Env,
+    found: &Found<'_>,
+    forwarded: &web_sys::Request,
+    request_id: &str,
+) -> Result<Handled> {
     let (binding, object) = match (found.access, found.namespace) {
         (Access::Admin, _) | (_, None) => (REGISTRY_BINDING, REGISTRY_NAME.to_string()),
         (_, Some(namespace)) => (NAMESPACES_BINDING, namespace.to_string()),
@@ -321,7 +356,7 @@ async fn serve(req: web_sys::Request, env: &Env, request_id: &str) -> Result<Han
         .durable_object(binding)?
         .get_by_name(&object)?
         .into_rpc();
-    let answered = match stub.fetch_with_request(&forwarded) {
+    let answered = match stub.fetch_with_request(forwarded) {
         Ok(promise) => JsFuture::from(promise)
             .await
             .and_then(|r| r.dyn_into::<web_sys::Response>()),
@@ -333,7 +368,7 @@ async fn serve(req: web_sys::Request, env: &Env, request_id: &str) -> Result<Han
         Err(e) if found.access == Access::Aws => {
             // Answered in the request's own protocol, so SDKs still read it as the service's.
             let error = ServiceError::internal(format!("namespace {object}: {e}"));
-            Ok(Handled::Answered(gate::aws_error(
+            Ok(Handled::Answered(policy::aws_error(
                 &found.path,
                 &error,
                 request_id,

@@ -12,9 +12,9 @@ use worker::{
 
 use super::runtime::{deployment, to_response, NAMESPACES_BINDING};
 use crate::admin::{self, CreateRequest, NamespaceRecord};
-use crate::gate::json_error;
-use crate::gate::routes::{self, Admin, Endpoint};
-use crate::gate::secrets::{Issued, Provision};
+use crate::policy::json_error;
+use crate::policy::routes::{self, Admin, Endpoint};
+use crate::policy::secrets::{Issued, Provision};
 use crate::protocol::http::HttpResponse;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS namespaces (

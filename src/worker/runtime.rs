@@ -5,7 +5,7 @@
 use worker::{js_sys, Env, Headers, Response, Result};
 
 use crate::domain::ids::uuid_v4_from_bytes;
-use crate::gate::deployment::Deployment;
+use crate::policy::deployment::Deployment;
 use crate::protocol::http::HttpResponse;
 
 /// The Durable Object binding of the namespaces in wrangler.toml.

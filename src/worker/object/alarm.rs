@@ -10,7 +10,7 @@ use worker::{
 use super::{host_now, NamespaceObject};
 use crate::admin;
 use crate::delivery::{self, DueDelivery};
-use crate::gate::outbound;
+use crate::policy::outbound;
 use crate::worker::runtime::deployment;
 
 /// How long a webhook may take to answer before the attempt counts as failed.

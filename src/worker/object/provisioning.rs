@@ -5,10 +5,10 @@
 use worker::{Method, Request, RequestInit, Response, Result};
 
 use super::{host_now, NamespaceObject};
-use crate::gate::deployment::Deployment;
-use crate::gate::json_error;
-use crate::gate::secrets::Provision;
 use crate::namespace::Namespace;
+use crate::policy::deployment::Deployment;
+use crate::policy::json_error;
+use crate::policy::secrets::Provision;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::store::memory::MemoryStore;
 use crate::worker::runtime::{to_response, REGISTRY_BINDING, REGISTRY_NAME};

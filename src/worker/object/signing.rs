@@ -62,7 +62,7 @@ pub(super) async fn complete_signatures(
                 "The signature could not be made. Retry: the task is registered, and a retry answers as this call would have.",
             );
             filled.push((p.placeholder, Err(error.message.clone())));
-            return (crate::gate::aws_error(path, &error, &request_id), filled);
+            return (crate::policy::aws_error(path, &error, &request_id), filled);
         };
         let body = String::from_utf8_lossy(&response.body).replace(&p.placeholder, &signature);
         response.body = body.into_bytes();

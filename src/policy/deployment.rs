@@ -23,6 +23,37 @@ const fn knob(var: &'static str, default: u64, min: u64, max: u64) -> Knob {
     }
 }
 
+impl Knob {
+    /// The variable's value: its default when unset or empty, else a whole number in range.
+    fn read(&self, var: impl Fn(&str) -> Option<String>) -> Result<u64, String> {
+        match var(self.var).map(|v| v.trim().to_string()) {
+            None => Ok(self.default),
+            Some(v) if v.is_empty() => Ok(self.default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (self.min..=self.max).contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "the variable {} must be a whole number from {} to {}, not '{v}'",
+                        self.var, self.min, self.max
+                    )
+                }),
+        }
+    }
+}
+
+/// A variable's list (commas, spaces or lines between items), lower-cased, without a
+/// trailing `/`.
+fn list_var(var: impl Fn(&str) -> Option<String>, name: &str) -> Vec<String> {
+    var(name)
+        .unwrap_or_default()
+        .split([',', ' ', '\n'])
+        .map(|s| s.trim().trim_end_matches('/').to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// Largest accepted body of an `/_admin/` call (they are a few fields each).
 pub const ADMIN_MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -152,30 +183,8 @@ impl Default for Deployment {
 impl Deployment {
     /// Reads the configuration; `var` answers a variable's (or secret's) value.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Deployment, String> {
-        let number = |k: &Knob| -> Result<u64, String> {
-            match var(k.var).map(|v| v.trim().to_string()) {
-                None => Ok(k.default),
-                Some(v) if v.is_empty() => Ok(k.default),
-                Some(v) => v
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (k.min..=k.max).contains(n))
-                    .ok_or_else(|| {
-                        format!(
-                            "the variable {} must be a whole number from {} to {}, not '{v}'",
-                            k.var, k.min, k.max
-                        )
-                    }),
-            }
-        };
-        let list = |name: &str| -> Vec<String> {
-            var(name)
-                .unwrap_or_default()
-                .split([',', ' ', '\n'])
-                .map(|s| s.trim().trim_end_matches('/').to_ascii_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect()
-        };
+        let number = |k: &Knob| k.read(&var);
+        let list = |name: &str| list_var(&var, name);
         let admin_token = var("ADMIN_TOKEN")
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty());
@@ -324,7 +333,11 @@ mod tests {
         let e = with(&[("MAX_PRODUCTS", "0")]).unwrap_err();
         assert!(e.contains("MAX_PRODUCTS"), "{e}");
         assert!(with(&[("MAX_EVENTS", "many")]).is_err());
-        assert_eq!(Deployment::variables().len(), KNOBS.len());
+        // Every variable is read: a value out of its range is refused by its name.
+        for name in Deployment::variables() {
+            let e = with(&[(name, "not-a-number")]).unwrap_err();
+            assert!(e.contains(name), "{name}: {e}");
+        }
         for (value, secs) in [
             ("1", Some(1)),
             ("600", Some(600)),

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
 
 pub type Digest = [u8; 32];
 
@@ -12,30 +13,16 @@ pub fn sha256(bytes: &[u8]) -> Digest {
     Sha256::digest(bytes).into()
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Whether `candidate` hashes to `expected`; the comparison takes the same time whatever
 /// the inputs, and hashing first means the length of the secret is not compared either.
 pub fn digest_matches(expected: &Digest, candidate: &str) -> bool {
-    let got = sha256(candidate.as_bytes());
-    expected
-        .iter()
-        .zip(got.iter())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
+    expected.ct_eq(&sha256(candidate.as_bytes())).into()
 }
 
 /// Whether `candidate` hashes to the hex digest `expected_hex`.
 pub fn hex_digest_matches(expected_hex: &str, candidate: &str) -> bool {
-    let got = hex(&sha256(candidate.as_bytes()));
-    expected_hex.len() == got.len()
-        && expected_hex
-            .bytes()
-            .zip(got.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    let got = hex::encode(sha256(candidate.as_bytes()));
+    expected_hex.as_bytes().ct_eq(got.as_bytes()).into()
 }
 
 /// The bearer token of an `Authorization: Bearer <token>` header.
@@ -101,7 +88,7 @@ impl Provision {
     pub fn new(name: &str, issued: &Issued, idle_days: u32, created_at: i64) -> Provision {
         Provision {
             name: name.to_string(),
-            control_token_sha256: hex(&sha256(issued.control_token.as_bytes())),
+            control_token_sha256: hex::encode(sha256(issued.control_token.as_bytes())),
             access_key_id: issued.access_key_id.clone(),
             secret_access_key: issued.secret_access_key.clone(),
             idle_days,

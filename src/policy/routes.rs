@@ -1,5 +1,5 @@
 //! The one route table: every path the worker answers, with the access class that guards
-//! it. The gate enforces the class before anything runs, the namespace and the registry
+//! it. `admit` enforces the class before anything runs, the namespace and the registry
 //! dispatch on the endpoint found here, and `GET /_admin/routes` lists the table so tests
 //! can walk every route with every wrong credential: a new route cannot skip the check.
 

@@ -1,13 +1,16 @@
-//! The gate: what every request passes before anything with state runs. It finds the
-//! request's route in the one route table, refuses a body over the route's limit before
-//! the body is read, refuses state changes a web page could send cross-site, and, in a
-//! locked deployment, refuses requests without the credential their access class needs.
-//! What needs a namespace's own secrets (its control token's digest, its AWS credentials)
-//! is checked by `namespace_access` inside that namespace's Durable Object, where they live,
-//! so rotation and deletion take effect at once without a second lookup per request.
+//! The deployment's policy: the one route table with each route's access class
+//! (`routes`), its variables and limits (`deployment`), browser and outbound (webhook)
+//! protections, the rate bucket and the secrets of locked deployments; and `admit`, the
+//! check every request passes at the worker's entry before anything with state runs (its
+//! route, a body over the route's limit before the body is read, state changes a web page
+//! could send cross-site, and in a locked deployment the credential its access class
+//! needs). What needs a namespace's own secrets is checked by `namespace_access` inside
+//! that namespace's Durable Object, where they live, so rotation and deletion take effect
+//! at once.
 //!
-//! Layer: gate. Pure: the worker entry and the Durable Objects call it; it never imports
-//! the runtime or a store.
+//! Pure rules: imports the protocol (to answer in a request's wire) and the store's
+//! retention type, never the runtime or a store; the entry, the namespace, the service,
+//! control, admin and delivery use it.
 
 pub mod browser;
 pub mod deployment;
@@ -26,7 +29,7 @@ use deployment::{Deployment, ADMIN_MAX_BODY_BYTES};
 use routes::{Access, Body, Found};
 use secrets::{bearer, Provision};
 
-/// What the gate reads of a request before its body.
+/// What `admit` reads of a request before its body.
 pub struct Head<'a> {
     pub method: &'a str,
     /// The whole path, namespace prefix included.
@@ -48,7 +51,7 @@ impl Head<'_> {
     }
 }
 
-/// A request the gate let through, and where it goes.
+/// A request `admit` let through, and where it goes.
 #[derive(Debug)]
 pub struct Admitted<'p> {
     pub found: Found<'p>,
@@ -143,21 +146,42 @@ pub fn admit<'p>(
     }
     if matches!(found.access, Access::Namespace | Access::Admin) && found.changes_state(head.method)
     {
-        let accepts = found.route().map_or(Body::Json, |r| r.body);
-        // An open deployment is for loopback: a page reached under another name (DNS
-        // rebinding) is not its own origin, whatever its Host says.
-        let own = if deployment.locked() || is_loopback_origin(head.origin) {
-            head.origin
-        } else {
-            ""
-        };
-        let origins = Origins {
-            own,
-            allowed: &deployment.allowed_origins,
-        };
-        browser::check_state_change(|n| head.header(n), head.content_length, accepts, &origins)
-            .map_err(|browser::Refused(status, message)| json_error(status, message))?;
+        check_browser(head, &found, deployment)?;
     }
+    check_credential_present(head, &found, deployment, request_id)?;
+    Ok(Admitted { found, body_limit })
+}
+
+/// A state change from a browser must come from the mock's own origin (or an allowed one).
+fn check_browser(
+    head: &Head<'_>,
+    found: &Found<'_>,
+    deployment: &Deployment,
+) -> Result<(), HttpResponse> {
+    let accepts = found.route().map_or(Body::Json, |r| r.body);
+    // An open deployment is for loopback: a page reached under another name (DNS
+    // rebinding) is not its own origin, whatever its Host says.
+    let own = if deployment.locked() || is_loopback_origin(head.origin) {
+        head.origin
+    } else {
+        ""
+    };
+    let origins = Origins {
+        own,
+        allowed: &deployment.allowed_origins,
+    };
+    browser::check_state_change(|n| head.header(n), head.content_length, accepts, &origins)
+        .map_err(|browser::Refused(status, message)| json_error(status, message))
+}
+
+/// The credential the route needs is there (the admin token is checked here; a namespace's
+/// token and signature by its object, which holds them).
+fn check_credential_present(
+    head: &Head<'_>,
+    found: &Found<'_>,
+    deployment: &Deployment,
+    request_id: &str,
+) -> Result<(), HttpResponse> {
     match found.access {
         Access::Admin if !deployment.locked() => Err(json_error(
             404,
@@ -186,7 +210,7 @@ pub fn admit<'p>(
             ),
             request_id,
         )),
-        _ => Ok(Admitted { found, body_limit }),
+        _ => Ok(()),
     }
 }
 
