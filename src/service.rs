@@ -157,8 +157,9 @@ struct Verifier<'a> {
 /// Verifies the signature against the namespace's credentials: those issued when it was
 /// provisioned and those of the `signatureCredentials` setting. An open deployment checks
 /// nothing while the setting is empty (any key goes). A locked one always checks, refuses
-/// presigned requests (their body is not signed) and signatures dated more than 15 minutes
-/// from its clock, so a captured request cannot be replayed for long.
+/// presigned requests (a credential in a URL leaks with the URL; the SDKs sign these APIs in
+/// the header) and signatures dated more than 15 minutes from its clock, so a captured
+/// request cannot be replayed for long.
 fn authenticate(req: &HttpRequest, signed: &Signed, v: &Verifier<'_>) -> Result<(), ServiceError> {
     let (settings, provision) = (v.settings, v.provision);
     if let Some(now) = v.locked_at {

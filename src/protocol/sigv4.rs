@@ -272,12 +272,9 @@ fn canonical_request(req: &HttpRequest, path: &str, signed: &Signed) -> String {
             .collect();
         headers.push_str(&format!("{name}:{}\n", values.join(",")));
     }
-    // The body itself is hashed: a claimed `x-amz-content-sha256` is only ever compared.
-    let payload = if signed.presigned {
-        "UNSIGNED-PAYLOAD".to_string()
-    } else {
-        hex::encode(Sha256::digest(&req.body))
-    };
+    // The body itself is hashed, presigned or not (only S3 presigns UNSIGNED-PAYLOAD): a
+    // claimed `x-amz-content-sha256` is only ever compared.
+    let payload = hex::encode(Sha256::digest(&req.body));
     format!(
         "{}\n{uri}\n{}\n{headers}\n{}\n{payload}",
         req.method,
