@@ -56,43 +56,7 @@ impl SqlStore {
     }
 
     pub(super) fn journal_page(&self, q: &JournalQuery) -> StoreResult<JournalPage> {
-        let mut filter = String::from(" WHERE 1 = 1");
-        let mut bindings = Vec::new();
-        if let Some(o) = &q.operation {
-            filter.push_str(" AND operation = ?");
-            bindings.push(text(o));
-        }
-        match q.succeeded {
-            Some(true) => filter.push_str(" AND status BETWEEN 200 AND 299"),
-            Some(false) => filter.push_str(" AND status NOT BETWEEN 200 AND 299"),
-            None => {}
-        }
-        if let Some(s) = q.status {
-            filter.push_str(" AND status = ?");
-            bindings.push(SqlStorageValue::Integer(i64::from(s)));
-        }
-        if let Some(e) = &q.error {
-            filter.push_str(" AND error = ?");
-            bindings.push(text(e));
-        }
-        if let Some(p) = &q.product_code {
-            filter.push_str(" AND product = ?");
-            bindings.push(text(p));
-        }
-        if let Some(c) = &q.customer {
-            filter.push_str(
-                " AND EXISTS (SELECT 1 FROM json_each(journal.customers) WHERE value = ?)",
-            );
-            bindings.push(text(c));
-        }
-        if let Some(from) = q.from {
-            filter.push_str(" AND received_at >= ?");
-            bindings.push(SqlStorageValue::Integer(from.millis()));
-        }
-        if let Some(to) = q.to {
-            filter.push_str(" AND received_at < ?");
-            bindings.push(SqlStorageValue::Integer(to.millis()));
-        }
+        let (mut filter, mut bindings) = journal_filter(q);
         let counted: Vec<Count> = self.rows(
             &format!("SELECT COUNT(*) AS n FROM journal{filter}"),
             bindings.clone(),
@@ -133,4 +97,44 @@ impl SqlStore {
         self.run("DELETE FROM journal", vec![])?;
         Ok(Count::of(&counted))
     }
+}
+
+/// The `WHERE` clause of a journal query (all but its page), and what it binds.
+fn journal_filter(q: &JournalQuery) -> (String, Vec<SqlStorageValue>) {
+    let mut filter = String::from(" WHERE 1 = 1");
+    let mut bindings = Vec::new();
+    if let Some(o) = &q.operation {
+        filter.push_str(" AND operation = ?");
+        bindings.push(text(o));
+    }
+    match q.succeeded {
+        Some(true) => filter.push_str(" AND status BETWEEN 200 AND 299"),
+        Some(false) => filter.push_str(" AND status NOT BETWEEN 200 AND 299"),
+        None => {}
+    }
+    if let Some(s) = q.status {
+        filter.push_str(" AND status = ?");
+        bindings.push(SqlStorageValue::Integer(i64::from(s)));
+    }
+    if let Some(e) = &q.error {
+        filter.push_str(" AND error = ?");
+        bindings.push(text(e));
+    }
+    if let Some(p) = &q.product_code {
+        filter.push_str(" AND product = ?");
+        bindings.push(text(p));
+    }
+    if let Some(c) = &q.customer {
+        filter.push_str(" AND EXISTS (SELECT 1 FROM json_each(journal.customers) WHERE value = ?)");
+        bindings.push(text(c));
+    }
+    if let Some(from) = q.from {
+        filter.push_str(" AND received_at >= ?");
+        bindings.push(SqlStorageValue::Integer(from.millis()));
+    }
+    if let Some(to) = q.to {
+        filter.push_str(" AND received_at < ?");
+        bindings.push(SqlStorageValue::Integer(to.millis()));
+    }
+    (filter, bindings)
 }
