@@ -24,9 +24,10 @@ function droppedConnection(e) {
 }
 
 /**
- * Runs `makeRequest(n)` with `concurrency` in flight until `seconds` have passed or
- * `maxRequests` have been started. `makeRequest` returns { url, init, check }: `check(status,
- * text)` returns null when the answer is right, else a reason. Returns the measurements.
+ * Runs `makeRequest(n)` with `concurrency` in flight until `seconds` have passed,
+ * `maxRequests` have been started or `makeRequest` returns null. `makeRequest` returns
+ * { url, init, check }: `check(status, text)` returns null when the answer is right, else a
+ * reason. Returns the measurements.
  */
 export async function load({ seconds, maxRequests, concurrency, makeRequest }) {
   const latencies = [];
@@ -41,8 +42,10 @@ export async function load({ seconds, maxRequests, concurrency, makeRequest }) {
 
   async function worker() {
     while (started < maxRequests && performance.now() < deadline) {
+      const request = makeRequest(started);
+      if (!request) return;
       const n = started++;
-      const { url, init, check } = makeRequest(n);
+      const { url, init, check } = request;
       const begin = performance.now();
       let reason;
       try {
@@ -83,6 +86,13 @@ export async function load({ seconds, maxRequests, concurrency, makeRequest }) {
     p99: percentile(latencies, 99),
     max: latencies.length ? latencies[latencies.length - 1] : null,
   };
+}
+
+/** `load`, for a run that must not fail: its requests per second, or an error naming the failures. */
+export async function loadOrFail(options) {
+  const r = await load({ maxRequests: Number.MAX_SAFE_INTEGER, ...options });
+  if (r.errors > 0) throw new Error(`${r.errors} of ${r.requests} requests failed: ${r.errorSamples.join('; ')}`);
+  return r.reqPerSec;
 }
 
 /** A number for a table: `-` when there is none. */

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMock } from '../lib/index.mjs';
 import { authHeaders } from '../tests/node/harness.mjs';
+import { loadOrFail } from './load.mjs';
 
 const PREFILL = Number(process.env.BENCH_PREFILL ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -37,34 +38,24 @@ function record(key) {
   };
 }
 
-async function call(endpoint, operation, body, key = 'prefill') {
-  const r = await fetch(endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSMPMeteringService.${operation}`, ...authHeaders({ accessKeyId: key }) },
-    body: JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (r.status !== 200) throw new Error(`${operation}: ${r.status} ${text.slice(0, 300)}`);
-  const json = JSON.parse(text);
-  if (json.Results && json.Results.some((x) => x.Status !== 'Success')) throw new Error(`${operation}: ${text.slice(0, 300)}`);
-  return json;
+/** A metering call for the load loop: every answer must be a 200 with every record a Success. */
+function call(endpoint, operation, body, key = 'prefill') {
+  return {
+    url: endpoint,
+    init: {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSMPMeteringService.${operation}`, ...authHeaders({ accessKeyId: key }) },
+      body: JSON.stringify(body),
+    },
+    check: (status, text) => {
+      if (status !== 200) return `${operation}: ${status} ${text.slice(0, 300)}`;
+      return JSON.parse(text).Results?.some((x) => x.Status !== 'Success') ? `${operation}: ${text.slice(0, 300)}` : null;
+    },
+  };
 }
 
-/** Runs `make` with CONCURRENCY in flight for `seconds` (or until it returns null). */
-async function load(seconds, make) {
-  const end = Date.now() + seconds * 1000;
-  let count = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (Date.now() < end) {
-      const next = make();
-      if (!next) return;
-      await next;
-      count += 1;
-    }
-  }));
-  return count / ((performance.now() - started) / 1000);
-}
+/** Requests per second of `make` (null: no more) with CONCURRENCY in flight for `seconds`. */
+const load = (seconds, make) => loadOrFail({ seconds, concurrency: CONCURRENCY, makeRequest: make });
 
 /** Resident memory of the workerd processes this process started, in MiB. */
 function workerdMemory() {

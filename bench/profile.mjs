@@ -17,6 +17,7 @@ import WebSocket from 'ws';
 import { Miniflare } from 'miniflare';
 import { Control, miniflareOptions, workerDirectory } from '../lib/index.mjs';
 import { authHeaders } from '../tests/node/harness.mjs';
+import { loadOrFail } from './load.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SCENARIO = process.argv.find((a) => ['meter', 'repeat', 'batch', 'register'].includes(a)) ?? 'batch';
@@ -32,10 +33,14 @@ const auth = (key) => ({ 'content-type': 'application/x-amz-json-1.1', ...authHe
 function requests(ns) {
   let k = 0;
   const start = Math.floor(Date.now() / 1000);
-  const post = (operation, key, body) => fetch(ns, {
-    method: 'POST',
-    headers: { ...auth(key), 'x-amz-target': `AWSMPMeteringService.${operation}` },
-    body: JSON.stringify(body),
+  const post = (operation, key, body) => ({
+    url: ns,
+    init: {
+      method: 'POST',
+      headers: { ...auth(key), 'x-amz-target': `AWSMPMeteringService.${operation}` },
+      body: JSON.stringify(body),
+    },
+    check: (status, text) => (status === 200 ? null : `HTTP ${status}: ${text.slice(0, 300)}`),
   });
   return {
     batch: () => {
@@ -66,19 +71,8 @@ function requests(ns) {
   }[SCENARIO];
 }
 
-async function load(seconds, next) {
-  const end = Date.now() + seconds * 1000;
-  let count = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (Date.now() < end) {
-      const r = await next();
-      const text = await r.text();
-      if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${text.slice(0, 300)}`);
-      count++;
-    }
-  }));
-  return count / seconds;
-}
+/** Requests per second of `next` with CONCURRENCY in flight for `seconds`. */
+const load = (seconds, next) => loadOrFail({ seconds, concurrency: CONCURRENCY, makeRequest: next });
 
 /** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
 async function inspectorOf(mf) {

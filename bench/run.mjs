@@ -58,6 +58,7 @@ import { fileURLToPath } from 'node:url';
 import { MarketplaceMeteringClient, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import { authHeaders, createProduct, control, startMock } from '../tests/node/harness.mjs';
 import { fmt, load, printColumns } from './load.mjs';
+import { controlCall } from '../lib/control.mjs';
 import { startMock as startPackageMock } from '../lib/index.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -325,6 +326,7 @@ const LOCKED_HOURS = 6; // MeterUsage accepts 6 hours back
  * its request handler keeps the signed request. Returns { url, init } for fetch.
  */
 async function signMeterUsage(endpoint, credentials, inputs) {
+  /** @type {any} the request the SDK signed */
   let captured;
   const client = new MarketplaceMeteringClient({
     region: 'us-east-1', endpoint, credentials, maxAttempts: 1,
@@ -341,14 +343,9 @@ async function signMeterUsage(endpoint, credentials, inputs) {
 }
 
 async function lockedControl(url, token, method, path, body) {
-  const r = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await r.text();
-  if (r.status >= 300) throw new Error(`${method} ${path} answered ${r.status}: ${text}`);
-  return JSON.parse(text);
+  const r = await controlCall(`${url}${path}`, { method, body, token });
+  if (r.status >= 300) throw new Error(`${method} ${path} answered ${r.status}: ${r.text}`);
+  return r.json;
 }
 
 /** Provisions the bench namespace of the locked mock and pre-signs its requests. */
@@ -386,7 +383,7 @@ async function setUpLocked(mock, requestsPerScenario) {
   return { ns, fresh: fresh_, repeat };
 }
 
-function lockedRepeatScenario(ns, repeat) {
+function lockedRepeatScenario(repeat) {
   return {
     name: 'meter-repeat-locked',
     what: 'MeterUsage, one signed request replayed (locked: gate, SigV4 check, provisioning)',
@@ -397,7 +394,7 @@ function lockedRepeatScenario(ns, repeat) {
   };
 }
 
-function lockedNewScenario(ns, signed, counters) {
+function lockedNewScenario(signed, counters) {
   let next = 0;
   return {
     name: 'meter-new-locked',
@@ -558,6 +555,7 @@ const RUNNERS = {
   wrangler: { label: 'wrangler dev', start: (options) => startMock(options) },
   package: {
     label: 'package runner (Miniflare API)',
+    /** @param {{vars?: Record<string, string>}} [options] */
     start: async ({ vars } = {}) => {
       const mock = await startPackageMock({ vars });
       return { url: mock.url, stop: () => mock.stop() };
@@ -576,6 +574,7 @@ function chosenRunners() {
 /** Every scenario on one runner: the open deployment, then a locked one. */
 async function measure(runner) {
   const mock = await runner.start();
+  /** @type {any} */
   let outcome;
   try {
     const nsUrl = `${mock.url}/ns/${NAMESPACE}`;
@@ -738,8 +737,8 @@ async function runLocked(runner, counters) {
     counters.lockedNew = 0;
     const results = withRatios(await runScenarios([
       { ...pingScenario(mock.url), name: 'ping-locked' },
-      lockedRepeatScenario(ns, repeat),
-      lockedNewScenario(ns, fresh, counters),
+      lockedRepeatScenario(repeat),
+      lockedNewScenario(fresh, counters),
     ]));
     const usage = await lockedControl(ns.endpoint, ns.controlToken, 'GET', `/_mock/usage?limit=${USAGE_LIMIT}`);
     const expected = counters.lockedNew + 1;

@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { controlCall } from '../lib/control.mjs';
 import { startMock as startPackageMock } from '../lib/index.mjs';
 import { authHeaders, freePort, startMock as startWranglerMock } from '../tests/node/harness.mjs';
 import { fmt, load, printColumns } from './load.mjs';
@@ -134,11 +135,9 @@ function scenarios(endpoint, state, { withObject }) {
 }
 
 async function control(base, method, path, body) {
-  const r = await fetch(`${base}/_mock${path}`, {
-    method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
-  });
-  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-  return r.json();
+  const r = await controlCall(`${base}/_mock${path}`, { method, body, timeoutMs: 600_000 });
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+  return r.json;
 }
 
 /** The namespace: its product, the frozen clock, and PREFILL records (a full journal too). */
@@ -300,7 +299,9 @@ async function main() {
   }
   const peers = [];
   if (compare) {
-    for (const [name, start] of [['wiremock', startWireMock], ['moto', startMoto]]) {
+    /** @type {[string, () => Promise<any>][]} */
+    const candidates = [['wiremock', startWireMock], ['moto', startMoto]];
+    for (const [name, start] of candidates) {
       const peer = await start();
       if (peer.missing) { peers.push({ name, missing: peer.missing }); continue; }
       try {

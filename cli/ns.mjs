@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { namespaceFor, NAME_PATTERN } from './names.mjs';
 // The mock checks the rest of a seed file and names the path of a problem.
+import { controlCall } from '../lib/control.mjs';
 import { readSeedFile as readSeed } from '../lib/index.mjs';
 
 const USAGE = `Usage: npx metering-mock ns <command> [options]   (in this repository: npm run ns -- <command> …)
@@ -104,19 +105,8 @@ function targetName(values, positionals) {
   return name;
 }
 
-async function call(fetchFn, method, url, token, body) {
-  const headers = { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let response;
-  try {
-    response = await fetchFn(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (e) {
-    throw new Error(`${method} ${url}: ${e.cause?.message ?? e.message}`);
-  }
-  const text = await response.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: response.status, json, text };
+function call(fetchFn, method, url, token, body) {
+  return controlCall(url, { method, body, token, fetchFn });
 }
 
 function refused(what, r) {

@@ -33,6 +33,7 @@ import { importSPKI, jwtVerify } from 'jose';
 
 const EXIT = { ok: 0, awsError: 1, keyRetired: 2, notVerified: 3, usage: 64 };
 
+/** Prints the message and exits with the code. @param {number} code @param {string} message @returns {never} */
 function fail(code, message) {
   console.error(message);
   process.exit(code);

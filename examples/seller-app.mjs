@@ -113,6 +113,6 @@ const server = createServer((req, res) => {
 });
 
 server.listen(Number(values.port), '127.0.0.1', () => {
-  console.log(`listening on http://127.0.0.1:${server.address().port} (resolving tokens at ${values.mock})`);
+  console.log(`listening on http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port} (resolving tokens at ${values.mock})`);
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.close(() => process.exit(0)));

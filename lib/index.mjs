@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'no
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { controlCall, DEFAULT_TIMEOUT_MS } from './control.mjs';
 
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Must equal wrangler.toml's compatibility_date (a test checks it). */
@@ -50,7 +51,7 @@ export async function miniflareOptions(dir, host = {}) {
     throw new Error('durableObjectsPersist is a Miniflare 4 option: pass resourcePersistencePath (objects go to <path>/do)');
   }
   const { convertV4MiniflareOptions } = await import('miniflare');
-  return convertV4MiniflareOptions({ ...workerOptions(dir), ...host });
+  return convertV4MiniflareOptions(/** @type {any} */ ({ ...workerOptions(dir), ...host }));
 }
 
 /** An answer of the control API that was not a success. */
@@ -92,7 +93,7 @@ function checkPort(host, port) {
   if (port === 0) return Promise.resolve();
   return new Promise((ok, fail) => {
     const probe = createServer();
-    probe.once('error', (e) => fail(e.code === 'EADDRINUSE'
+    probe.once('error', (/** @type {NodeJS.ErrnoException} */ e) => fail(e.code === 'EADDRINUSE'
       ? new Error(`port ${port} on ${host} is in use: pick another with --port (0 = any free port)`)
       : new Error(`cannot listen on ${host}:${port}: ${e.message}`)));
     probe.listen({ host, port, exclusive: true }, () => probe.close(ok));
@@ -108,20 +109,17 @@ const query = (filters = {}) => {
 
 /** The control API (`/_mock/…`) of one namespace, at `endpoint`. */
 export class Control {
-  constructor(endpoint, { controlToken } = {}) {
+  /** @param {string} endpoint @param {{controlToken?: string, timeoutMs?: number}} [options] */
+  constructor(endpoint, { controlToken, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
     this.endpoint = endpoint;
     this.controlToken = controlToken;
+    this.timeoutMs = timeoutMs;
   }
 
   /** One control call; answers the parsed JSON, throws MockError unless 2xx. */
   async request(method, path, body) {
-    const headers = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.controlToken) headers.authorization = `Bearer ${this.controlToken}`;
-    const r = await fetch(`${this.endpoint}/_mock${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await r.text();
-    let json = null;
-    try { json = text ? JSON.parse(text) : null; } catch { json = { error: text }; }
+    const r = await controlCall(`${this.endpoint}/_mock${path}`, { method, body, token: this.controlToken, timeoutMs: this.timeoutMs });
+    const json = r.json ?? (r.text ? { error: r.text } : null);
     if (r.status < 200 || r.status > 299) throw new MockError(method, `/_mock${path}`, r.status, json);
     return json;
   }

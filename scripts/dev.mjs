@@ -123,7 +123,7 @@ async function main(argv) {
     // wrangler itself, not through npx, which does not pass signals on.
     const wrangler = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
     const child = spawn(process.execPath, [wrangler, 'dev', ...argv.filter((a) => a !== '--wrangler')], { cwd: ROOT, stdio: 'inherit' });
-    for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+    for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.on(signal, () => child.kill(signal));
     return new Promise((done) => child.once('exit', (code) => done(code ?? 1)));
   }
   let options;

@@ -62,10 +62,11 @@ function wrangler(args, log) {
     env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
     timeout: 10 * 60_000,
   });
-  if (r.error?.code === 'ENOENT') throw new Error('wrangler is not on PATH (run this through npm run preview)');
+  const error = /** @type {NodeJS.ErrnoException | undefined} */ (r.error);
+  if (error?.code === 'ENOENT') throw new Error('wrangler is not on PATH (run this through npm run preview)');
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   // A timeout (or any failure to run it) is a failed command like any other.
-  if (r.error) return { code: 1, out: `${out}\nwrangler ${args[0]}: ${r.error.code ?? r.error.message}` };
+  if (error) return { code: 1, out: `${out}\nwrangler ${args[0]}: ${error.code ?? error.message}` };
   return { code: r.status ?? 1, out };
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up, formatting and lints (native and wasm32), native unit tests,
-# the wasm build, an offline `wrangler deploy --dry-run` of it, then the Node tests that drive
-# the built worker under wrangler dev.
+# The whole test suite: set-up, formatting and lints (Rust native and wasm32; the JS by Biome
+# and tsc --checkJs), native unit tests, the wasm build, an offline `wrangler deploy
+# --dry-run` of it, then the Node tests that drive the built worker under wrangler dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.local/bin:$PATH"  # where pip --user puts the aws command
@@ -14,6 +14,11 @@ step() { printf '\n== %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 cargo fmt --manifest-path tests/rust-sdk/Cargo.toml -- --check
+
+step "JS: biome lint, tsc --checkJs"
+npx biome lint --error-on-warnings
+npx tsc -p .
+echo "ok"
 
 step "the dashboard's committed bundle matches ui/"
 bash scripts/ui.sh --check

@@ -5,6 +5,7 @@
 // namespace's control token and keeps it in this tab's sessionStorage.
 
 import uPlot from 'uplot';
+import { controlCall } from '../lib/control.mjs';
 
 const BASE = location.pathname.replace(/\/_mock\/ui(\/.*)?$/, '');
 const TOKEN_KEY = `metering-mock-control-token:${BASE || '/'}`;
@@ -17,21 +18,14 @@ const VIEWS = ['overview', 'usage', 'bill', 'requests', 'events', 'containers', 
 class ApiError extends Error {}
 
 async function call(method, path, body) {
-  const headers = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token) headers.authorization = `Bearer ${token}`;
-  const r = await fetch(`${BASE}/_mock${path}`, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { json = { error: text }; }
+  const token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+  const r = await controlCall(`${BASE}/_mock${path}`, { method, body, token });
+  const json = r.json ?? (r.text ? { error: r.text } : null);
   if (r.status === 401) {
     showTokenForm(token ? 'That token was refused.' : '');
     throw new ApiError('this mock is locked: enter the namespace\'s control token');
   }
-  if (!r.ok) throw new ApiError(json?.error ?? `HTTP ${r.status}`);
+  if (r.status < 200 || r.status > 299) throw new ApiError(json?.error ?? `HTTP ${r.status}`);
   return json;
 }
 
@@ -57,9 +51,11 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+/** An element by id; `any`, since each is used as the kind of element it is (form, input…). @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
 
 /** A table: columns are { label, value(row) → text or node, num? }; rows may be clickable. */
+/** @param {any[]} columns @param {any[]} rows @param {{empty?: string, onOpen?: (row: any) => void}} [options] */
 function table(columns, rows, { empty = 'Nothing yet.', onOpen } = {}) {
   if (rows.length === 0) return el('p', { class: 'empty' }, empty);
   const head = el('tr', {}, columns.map((c) => el('th', { scope: 'col', class: c.num ? 'num' : undefined }, c.label)));
@@ -105,7 +101,8 @@ let products = [];
 
 async function loadProducts() {
   products = (await call('GET', '/products')).products;
-  for (const select of document.querySelectorAll('select[name="product"], select[name="productCode"]')) {
+  const selects = /** @type {NodeListOf<HTMLSelectElement>} */ (document.querySelectorAll('select[name="product"], select[name="productCode"]'));
+  for (const select of selects) {
     const chosen = select.value;
     const none = select.id === 'product-pick' ? '(a new product)' : 'any';
     const any = select.name === 'product' ? [el('option', { value: '' }, none)] : [];
@@ -281,7 +278,7 @@ function drawChart(records) {
       label: d, stroke: palette[i % palette.length], width: 2, points: { show: true },
     }))],
     axes: [{}, { label: 'Quantity' }],
-  }, data, container);
+  }, /** @type {uPlot.AlignedData} */ (data), container);
   span();
 }
 
@@ -444,7 +441,7 @@ function start() {
   $('usage-csv').addEventListener('click', exportCsv);
   const template = $('product-json').value;
   $('product-pick').addEventListener('change', (e) => {
-    const product = products.find((p) => p.productCode === e.target.value);
+    const product = products.find((p) => p.productCode === /** @type {HTMLSelectElement} */ (e.target).value);
     $('product-json').value = product ? JSON.stringify(product, null, 2) : template;
   });
   for (const [id, perform] of Object.entries(ACTIONS)) {

@@ -218,7 +218,7 @@ async function startAttacker(host, target) {
   document.getElementById('reset').submit();
 })();
 </script></body></html>`;
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(page);
   });

@@ -46,6 +46,7 @@ async function world() {
  * The container's environment: nothing AWS_* from this process (nor ~/.aws), the mock as the
  * Metering endpoint, the caller and Region, and the example's own variables from `vars`.
  */
+/** @param {string} url @param {{accessKeyId?: string, region?: string, [name: string]: string | undefined}} [options] */
 function containerEnv(url, { accessKeyId = BUYER, region = 'us-east-1', ...vars } = {}) {
   return awsClientEnv({
     AWS_ENDPOINT_URL_MARKETPLACE_METERING: url,

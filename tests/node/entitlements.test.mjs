@@ -56,6 +56,7 @@ before(async () => {
 after(async () => { await mock?.stop(); });
 
 /** The SDK client as it ships (awsJson1_1), or with `protocol` swapped in. */
+/** @param {{accessKeyId?: string, maxAttempts?: number, protocol?: any}} [options] */
 const client = ({ accessKeyId = 'test', maxAttempts = 1, protocol } = {}) => new MarketplaceEntitlementServiceClient({
   region: 'us-east-1', endpoint: url, credentials: { accessKeyId, secretAccessKey: 'test-secret' }, maxAttempts,
   ...(protocol ? { protocol } : {}),

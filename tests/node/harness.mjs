@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+import { controlCall } from '../../lib/control.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
@@ -20,7 +21,7 @@ export function freePort() {
     server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
       server.close(() => resolve(port));
     });
   });
@@ -93,6 +94,7 @@ export async function startMock({ stateDir = tempStateDir(), vars = {} } = {}) {
  * A real SDK client pointed at the mock; `accessKeyId` of 12 digits is that account, and
  * `sessionToken` makes it one instance, task or pod of it.
  */
+/** @param {string} url @param {{accessKeyId?: string, region?: string, sessionToken?: string}} [options] */
 export function meteringClient(url, { accessKeyId = 'test', region = 'us-east-1', sessionToken } = {}) {
   return new MarketplaceMeteringClient({
     region,
@@ -103,6 +105,7 @@ export function meteringClient(url, { accessKeyId = 'test', region = 'us-east-1'
 }
 
 /** The SigV4-shaped headers the front door reads (signatures are not verified). */
+/** @param {{accessKeyId?: string, region?: string}} [options] */
 export function authHeaders({ accessKeyId = 'test', region = 'us-east-1' } = {}) {
   return {
     authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/20261128/${region}/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-date, Signature=00`,
@@ -114,6 +117,7 @@ export function authHeaders({ accessKeyId = 'test', region = 'us-east-1' } = {})
  * A raw awsJson1_1 call: `body` is sent verbatim when it is a string, as JSON otherwise.
  * Returns { status, headers, json, text }.
  */
+/** @param {string} url @param {string} operation @param {unknown} body @param {{headers?: Record<string, string>, accessKeyId?: string, region?: string}} [options] */
 export async function rawCall(url, operation, body, { headers = {}, accessKeyId, region } = {}) {
   const r = await fetch(url, {
     method: 'POST',
@@ -133,15 +137,8 @@ export async function rawCall(url, operation, body, { headers = {}, accessKeyId,
 
 /** A control API call under /_mock/ of `url` (a namespace URL). */
 export async function control(url, method, path, body) {
-  const r = await fetch(`${url}/_mock${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: r.status, json, text };
+  const { status, json, text } = await controlCall(`${url}/_mock${path}`, { method, body });
+  return { status, json, text };
 }
 
 /** Runs `fn` expecting an SDK error; returns it. */
@@ -198,6 +195,7 @@ export async function usageRecords(url, filters = {}) {
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** startMock() on a fresh state directory that its stop() deletes (for files that need no restart). */
+/** @param {{vars?: Record<string, string>}} [options] */
 export async function startEphemeralMock({ vars } = {}) {
   const stateDir = tempStateDir();
   const removeState = () => rmSync(stateDir, { recursive: true, force: true });

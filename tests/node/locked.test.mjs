@@ -29,6 +29,7 @@ before(async () => {
 after(async () => { await mock?.stop(); });
 
 /** A call with a bearer token (`null`: none); JSON bodies are sent as JSON. */
+/** @param {string} method @param {string} path @param {{token?: string | null, body?: any, headers?: Record<string, string>}} [options] */
 async function call(method, path, { token = null, body, headers = {} } = {}) {
   const r = await fetch(`${mock.url}${path}`, {
     method,

@@ -57,6 +57,7 @@ function meter(url, input = {}, clientOptions = {}) {
 }
 
 /** BatchMeterUsage of `prod` (or `productCode`; null sends none). */
+/** @param {string} url @param {any[]} records @param {{productCode?: string, accessKeyId?: string, region?: string}} [options] */
 function batch(url, records, { productCode = 'prod', ...clientOptions } = {}) {
   return meteringClient(url, clientOptions).send(new BatchMeterUsageCommand({
     ProductCode: productCode ?? undefined, UsageRecords: records,

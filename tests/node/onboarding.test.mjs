@@ -64,6 +64,7 @@ async function mint(url, body) {
 }
 
 /** ResolveCustomer through the SDK, as the seller account (or `accessKeyId`). */
+/** @param {string} url @param {string} token @param {{accessKeyId?: string}} [options] */
 function resolve(url, token, { accessKeyId = SELLER } = {}) {
   return meteringClient(url, { accessKeyId }).send(new ResolveCustomerCommand({ RegistrationToken: token }));
 }

@@ -51,6 +51,7 @@ async function world() {
  * An SDK client calling as `accessKeyId` from `region`; with `taskId`, a build-step middleware
  * adds the X-Mock-Task-Id header to every request (before SigV4 signs it).
  */
+/** @param {string} url @param {{accessKeyId?: string, region?: string, taskId?: string, maxAttempts?: number}} [options] */
 function client(url, { accessKeyId = BUYER, region = 'us-east-1', taskId, maxAttempts } = {}) {
   const c = maxAttempts === undefined
     ? meteringClient(url, { accessKeyId, region })
@@ -67,6 +68,7 @@ function client(url, { accessKeyId = BUYER, region = 'us-east-1', taskId, maxAtt
 }
 
 /** RegisterUsage of `box` with key version `version` (and `nonce` unless null). */
+/** @param {string} url @param {{nonce?: string | null, version?: number, productCode?: string, accessKeyId?: string, region?: string, taskId?: string, maxAttempts?: number}} [options] */
 function register(url, { nonce = null, version = 1, productCode = 'box', ...who } = {}) {
   const input = { ProductCode: productCode, PublicKeyVersion: version };
   if (nonce !== null) input.Nonce = nonce;
@@ -105,6 +107,7 @@ const jwksUrl = (url) => new URL(`${url}/_mock/keys/jwks.json`);
 const jwksOfVersion = (jwks, version) => (header, token) => jwks({ ...header, kid: String(version) }, token);
 
 /** The claims a signature over this request must carry (nonce only when it was sent). */
+/** @param {{version?: number, nonce?: string | null, productCode?: string}} [options] */
 function expectedClaims({ version = 1, nonce = null, productCode = 'box' } = {}) {
   return {
     productCode,

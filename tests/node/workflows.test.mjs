@@ -104,7 +104,7 @@ test('secrets stay apart: previews in a preview environment, production only in 
   assert.match(deploy, /test -n "\$ADMIN_TOKEN" \|\| \{/);
   assert.match(deploy, /npm run deploy -- --secrets-file/);
   // Clean-up runs the base branch's code on pull_request_target, which checks out no PR ref.
-  assert.match(preview, /pull_request_target:\n    types: \[closed\]/);
+  assert.match(preview, /pull_request_target:\n {4}types: \[closed\]/);
   const down = preview.slice(preview.indexOf('  down:'));
   assert.doesNotMatch(down, /ref:/);
   assert.doesNotMatch(preview, /\$\{BRANCH\}/, 'the comment names the worker, not the branch');
