@@ -18,9 +18,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::shapes::{epoch_seconds, required_string};
+use super::shapes::{self, epoch_seconds, required_string};
 use super::Call;
 use crate::domain::catalogue::{Customer, Product};
 use crate::domain::constraints::{is_non_whitespace, Shown, Violations, NON_WHITESPACE_PATTERN};
@@ -221,29 +222,50 @@ pub struct EntitlementEntry<'a> {
     pub entitlement: &'a Entitlement,
 }
 
-impl EntitlementEntry<'_> {
+impl<'a> EntitlementEntry<'a> {
     /// The model's `Entitlement`: identifiers only when the customer has them, exactly one
     /// typed value, and the expiration date when there is one.
-    pub fn to_json(&self) -> Value {
-        let mut out = Map::new();
-        out.insert("ProductCode".into(), json!(self.product_code));
-        out.insert("Dimension".into(), json!(self.entitlement.dimension));
+    pub fn output(&self) -> EntitlementOutput<'a> {
         let customer = self.customer;
-        if let Some(id) = &customer.customer_identifier {
-            out.insert("CustomerIdentifier".into(), json!(id));
+        EntitlementOutput {
+            product_code: self.product_code,
+            dimension: &self.entitlement.dimension,
+            customer_identifier: customer.customer_identifier.as_deref(),
+            customer_aws_account_id: customer.customer_aws_account_id.as_deref(),
+            license_arn: customer.license_arn.as_deref(),
+            value: value_json(&self.entitlement.value),
+            expiration_date: self.entitlement.expiration_date.map(epoch_seconds),
         }
-        if let Some(account) = &customer.customer_aws_account_id {
-            out.insert("CustomerAWSAccountId".into(), json!(account));
-        }
-        if let Some(license) = &customer.license_arn {
-            out.insert("LicenseArn".into(), json!(license));
-        }
-        out.insert("Value".into(), value_json(&self.entitlement.value));
-        if let Some(at) = self.entitlement.expiration_date {
-            out.insert("ExpirationDate".into(), epoch_seconds(at));
-        }
-        Value::Object(out)
     }
+}
+
+/// GetEntitlements' answer, the model's `GetEntitlementsResult`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetEntitlementsResult<'a> {
+    entitlements: Vec<EntitlementOutput<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+/// The model's `Entitlement`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EntitlementOutput<'a> {
+    product_code: &'a str,
+    dimension: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_identifier: Option<&'a str>,
+    #[serde(
+        rename = "CustomerAWSAccountId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    customer_aws_account_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license_arn: Option<&'a str>,
+    value: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration_date: Option<Value>,
 }
 
 fn value_json(value: &EntitlementValue) -> Value {
@@ -333,13 +355,10 @@ pub fn run<S: Store + ?Sized>(
     // the empty last page.
     let start = start.min(entries.len());
     let end = start.saturating_add(request.page_size).min(entries.len());
-    let page: Vec<Value> = entries[start..end].iter().map(|e| e.to_json()).collect();
-    let mut output = Map::new();
-    output.insert("Entitlements".into(), Value::Array(page));
-    if end < entries.len() {
-        output.insert("NextToken".into(), json!(tokens.issue(end)));
-    }
-    Ok(Value::Object(output))
+    shapes::output(GetEntitlementsResult {
+        entitlements: entries[start..end].iter().map(|e| e.output()).collect(),
+        next_token: (end < entries.len()).then(|| tokens.issue(end)),
+    })
 }
 
 #[cfg(test)]
@@ -561,7 +580,7 @@ mod tests {
             entitlement: &e,
         };
         assert_eq!(
-            entry.to_json(),
+            serde_json::to_value(entry.output()).unwrap(),
             json!({"ProductCode": "p", "Dimension": "seats", "CustomerAWSAccountId": "111122223333",
                 "LicenseArn": "arn:aws:license-manager::111122223333:license:l-l", "Value": {"DoubleValue": 2.5}, "ExpirationDate": 1798761600.25})
         );

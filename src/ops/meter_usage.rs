@@ -10,6 +10,7 @@
 
 use std::rc::Rc;
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::shapes::{self, required_string};
@@ -116,9 +117,19 @@ pub fn run<S: Store + ?Sized>(
     }
     let metered = meter_usage(&req, call, store, ids)?;
     Ok(Dispatched {
-        output: json!({ "MeteringRecordId": metered.id }),
+        output: shapes::output(MeterUsageResult {
+            metering_record_id: Some(&metered.id),
+        })?,
         records_written: metered.written.then_some(metered.id).into_iter().collect(),
     })
+}
+
+/// MeterUsage's answer, the model's `MeterUsageResult` (empty for a dry run set to answer so).
+#[derive(Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct MeterUsageResult<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metering_record_id: Option<&'a str>,
 }
 
 /// The record a MeterUsage call answers with, and whether the call wrote it.
@@ -147,8 +158,11 @@ fn dry_run<S: Store + ?Sized>(
         return Err(duplicate_request(req, hour));
     }
     match call.settings.dry_run_response {
-        DryRunResponse::Success => Ok(json!({ "MeteringRecordId": DRY_RUN_RECORD_ID }).into()),
-        DryRunResponse::Empty => Ok(json!({}).into()),
+        DryRunResponse::Success => Ok(shapes::output(MeterUsageResult {
+            metering_record_id: Some(DRY_RUN_RECORD_ID),
+        })?
+        .into()),
+        DryRunResponse::Empty => Ok(shapes::output(MeterUsageResult::default())?.into()),
         DryRunResponse::Error => Err(ServiceError {
             status_override: Some(call.settings.dry_run_status),
             ..ServiceError::new(

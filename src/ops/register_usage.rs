@@ -14,6 +14,7 @@
 //! counted, since registering each one would let callers grow the registrations without a
 //! bound.
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::shapes;
@@ -180,11 +181,19 @@ pub fn run<S: Store + ?Sized>(
     };
     let signature = ids.sign(key, &claims).map_err(ServiceError::internal)?;
     register(&req, &product, key.version, call, store)?;
-    let mut output = json!({ "Signature": signature });
-    if let Some(at) = rotation {
-        output["PublicKeyRotationTimestamp"] = shapes::epoch_seconds(at);
-    }
-    Ok(output)
+    shapes::output(RegisterUsageResult {
+        public_key_rotation_timestamp: rotation.map(shapes::epoch_seconds),
+        signature,
+    })
+}
+
+/// RegisterUsage's answer, the model's `RegisterUsageResult`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RegisterUsageResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key_rotation_timestamp: Option<Value>,
+    signature: String,
 }
 
 /// The key the request names, and when it was rotated out if it was (a retired key still

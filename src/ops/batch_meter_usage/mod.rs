@@ -13,7 +13,8 @@ mod request;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::meter_usage::ledger_allocations;
 use super::{decide_usage, ledger_key, Call, Dispatched, UsageDecision};
@@ -42,24 +43,41 @@ pub fn run<S: Store + ?Sized>(
         .filter_map(|o| o.metering_record_id.clone())
         .collect();
     let (processed, unprocessed) = req.records.split_at(outcomes.len().min(req.records.len()));
-    let results: Vec<Value> = processed
+    let results = processed
         .iter()
         .zip(outcomes)
-        .map(|(record, outcome)| {
-            let mut result = Map::new();
-            result.insert("UsageRecord".into(), record.echo.clone());
-            if let Some(id) = outcome.metering_record_id {
-                result.insert("MeteringRecordId".into(), Value::String(id));
-            }
-            result.insert("Status".into(), Value::String(outcome.status.into()));
-            Value::Object(result)
+        .map(|(record, outcome)| UsageRecordResult {
+            usage_record: &record.echo,
+            metering_record_id: outcome.metering_record_id,
+            status: outcome.status,
         })
         .collect();
-    let unprocessed: Vec<&Value> = unprocessed.iter().map(|r| &r.echo).collect();
+    let unprocessed_records = unprocessed.iter().map(|r| &r.echo).collect();
     Ok(Dispatched {
-        output: json!({ "Results": results, "UnprocessedRecords": unprocessed }),
+        output: super::shapes::output(BatchMeterUsageResult {
+            results,
+            unprocessed_records,
+        })?,
         records_written,
     })
+}
+
+/// BatchMeterUsage's answer, the model's `BatchMeterUsageResult`: each record as sent.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchMeterUsageResult<'a> {
+    results: Vec<UsageRecordResult<'a>>,
+    unprocessed_records: Vec<&'a Value>,
+}
+
+/// The model's `UsageRecordResult`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct UsageRecordResult<'a> {
+    usage_record: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metering_record_id: Option<String>,
+    status: &'static str,
 }
 
 /// The answer for one record.
