@@ -14,10 +14,9 @@ use super::{bad, internal, limit_param, ok, optional_body, store_err, Answer, Co
 use crate::domain::signing::{KeyError, KeyRing, SigningKey, MAX_VERSIONS};
 use crate::domain::time::{optional_rfc3339, Instant};
 use crate::namespace::Namespace;
-use crate::ops::register_usage::{
-    key_ring, key_ring_with_first, rotate_key, save_key_ring, unnamed_tasks,
-};
+use crate::ops::register_usage::unnamed_tasks;
 use crate::protocol::http::{HttpRequest, HttpResponse};
+use crate::store::keys::{key_ring, key_ring_with_first, rotate_key, save_key_ring};
 use crate::store::{Registration, Store};
 
 const MAX_REGISTRATIONS_LIMIT: usize = 10_000;

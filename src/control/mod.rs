@@ -5,16 +5,16 @@
 //! errors: `{"error": "…"}` with 400, 404 or 405.
 //!
 //! This file routes each endpoint to its module (`products`, `usage`, `settings` with the
-//! clock and faults, `state` for health, seed and reset, `journal`, `bill`, `keys`,
-//! `onboarding`) and holds the helpers they share.
+//! clock and faults, `state` for health, seed and reset, `requests` (the journal), `bill`,
+//! `keys`, `onboarding`) and holds the helpers they share.
 //!
 //! Layer: control. Runs inside the namespace's single writer like the operations do.
 
 mod bill;
-mod journal;
 pub mod keys;
 pub mod onboarding;
 mod products;
+mod requests;
 mod settings;
 mod state;
 mod usage;
@@ -61,8 +61,8 @@ pub fn handle<S: Store + ?Sized>(
         Control::GetProduct => products::get_product(ns, param()),
         Control::DeleteProduct => products::delete_product(ns, param()),
         Control::Usage => usage::usage(ns, req),
-        Control::Requests => journal::list(ns, req),
-        Control::ClearRequests => journal::clear(ns),
+        Control::Requests => requests::list(ns, req),
+        Control::ClearRequests => requests::clear(ns),
         Control::Bill => bill::preview(ns, req),
         Control::GetSettings => load_settings(ns.store)
             .map_err(internal)

@@ -12,8 +12,8 @@ use super::{
 use crate::domain::catalogue::Product;
 use crate::domain::settings::Settings;
 use crate::namespace::{load_settings, Namespace};
-use crate::ops::register_usage;
 use crate::protocol::http::HttpRequest;
+use crate::store::keys::{key_ring, save_key_ring};
 use crate::store::{contract, documents, Store, UsageQuery};
 
 pub(super) fn health<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
@@ -158,7 +158,7 @@ pub(super) fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequ
             Seed::Empty => (false, None),
         },
     };
-    let keys = register_usage::key_ring(ns.store).map_err(internal)?;
+    let keys = key_ring(ns.store).map_err(internal)?;
     // The hour's webhook-delivery budget survives too: it caps what the namespace sends, and
     // a reset must not refill it (WEBHOOK_MAX_DELIVERIES_PER_HOUR).
     let budget = ns
@@ -168,7 +168,7 @@ pub(super) fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequ
     ns.store.clear().map_err(store_err)?;
     ns.initialize_with(demo).map_err(internal)?;
     if !keys.is_empty() {
-        register_usage::save_key_ring(ns.store, &keys).map_err(internal)?;
+        save_key_ring(ns.store, &keys).map_err(internal)?;
     }
     if let Some(budget) = budget {
         ns.store
@@ -193,9 +193,7 @@ pub(super) fn store_contract<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> An
         configured |= ns.store.meta(key).map_err(store_err)?.is_some();
     }
     let in_use = configured
-        || !register_usage::key_ring(ns.store)
-            .map_err(internal)?
-            .is_empty()
+        || !key_ring(ns.store).map_err(internal)?.is_empty()
         || !ns
             .store
             .registrations(None, 1)

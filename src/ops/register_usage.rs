@@ -27,7 +27,7 @@ use crate::domain::signing::{Claims, KeyRing, SigningKey};
 use crate::domain::time::Instant;
 use crate::error::{phrased_err, ErrorKind, ServiceError};
 use crate::protocol::json::Structure;
-use crate::store::{documents, Registration, Store, TaskSource};
+use crate::store::{documents, keys, Registration, Store, TaskSource};
 
 /// The header that names a task (or, for MeterUsage, an instance) explicitly, over its
 /// credential session and nonce (lower case: headers are matched case-insensitively).
@@ -75,44 +75,6 @@ impl RegisterUsageRequest {
     }
 }
 
-/// The namespace's signing keys (possibly none yet).
-pub fn key_ring<S: Store + ?Sized>(store: &S) -> Result<KeyRing, ServiceError> {
-    documents::load(store)
-}
-
-pub fn save_key_ring<S: Store + ?Sized>(store: &mut S, ring: &KeyRing) -> Result<(), ServiceError> {
-    documents::save(store, ring)
-}
-
-/// Adds the next version to `ring` (the namespace's, as read), with a key from the id
-/// source, and saves it.
-pub fn rotate_key<S: Store + ?Sized>(
-    store: &mut S,
-    mut ring: KeyRing,
-    ids: &mut dyn IdSource,
-    now: Instant,
-    retire_previous: bool,
-) -> Result<KeyRing, ServiceError> {
-    let der = ids.new_signing_key().map_err(ServiceError::internal)?;
-    ring.rotate(&der, now, retire_previous)
-        .map_err(ServiceError::internal)?;
-    save_key_ring(store, &ring)?;
-    Ok(ring)
-}
-
-/// The key ring, with version 1 made on first need: every namespace has a key 1.
-pub fn key_ring_with_first<S: Store + ?Sized>(
-    store: &mut S,
-    ids: &mut dyn IdSource,
-    now: Instant,
-) -> Result<KeyRing, ServiceError> {
-    let ring = key_ring(store)?;
-    if !ring.is_empty() {
-        return Ok(ring);
-    }
-    rotate_key(store, ring, ids, now, false)
-}
-
 /// How many successful calls named no task (each one a task of its own).
 pub fn unnamed_tasks<S: Store + ?Sized>(store: &S) -> Result<u64, ServiceError> {
     Ok(documents::load::<UnnamedTasks, _>(store)?.0)
@@ -157,7 +119,7 @@ pub fn run<S: Store + ?Sized>(
     let req = RegisterUsageRequest::decode(input)?;
     call.instance()?; // checks X-Mock-Task-Id
     let product = known_product(store, call.namespace, &req.product_code)?;
-    let ring = key_ring_with_first(store, ids, call.now)?;
+    let ring = keys::key_ring_with_first(store, ids, call.now)?;
     let (key, rotation) = key_of(&req, &ring, call)?;
     if !product.runs_in(&call.caller.region) {
         return phrased_err(

@@ -7,13 +7,13 @@ use crate::domain::signing::MAX_VERSIONS;
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::namespace::load_settings;
-use crate::ops;
 use crate::policy;
 use crate::policy::deployment::Deployment;
 use crate::policy::routes::{self, Access, Control, Endpoint, Found};
 use crate::policy::secrets::Provision;
 use crate::protocol::http::HttpRequest;
 use crate::protocol::sigv4::{self, Signed};
+use crate::store::keys;
 use crate::store::Store;
 
 /// How many signing keys a request may make (a first use of the keys, a rotation, or both),
@@ -45,7 +45,7 @@ pub fn signing_keys_ahead<S: Store + ?Sized>(
     if !makes_keys {
         return 0;
     }
-    let ring = ops::register_usage::key_ring(store).unwrap_or_default();
+    let ring = keys::key_ring(store).unwrap_or_default();
     // A rotation the ring has no room for is refused (409): no key is made for it.
     let wanted =
         usize::from(ring.is_empty()) + usize::from(rotates && ring.latest() < MAX_VERSIONS);
@@ -207,8 +207,8 @@ mod tests {
         assert_eq!(keys_of(&store, &meter), 0);
         assert_eq!(keys_of(&store, &usage), 0);
         let mut ids = SequentialIds::default();
-        let empty = ops::register_usage::key_ring(&store).unwrap();
-        ops::register_usage::rotate_key(&mut store, empty, &mut ids, Instant(0), false).unwrap();
+        let empty = keys::key_ring(&store).unwrap();
+        keys::rotate_key(&mut store, empty, &mut ids, Instant(0), false).unwrap();
         assert_eq!(keys_of(&store, &register), 0);
         assert_eq!(keys_of(&store, &create), 0);
         assert_eq!(keys_of(&store, &rotate), 1);

@@ -14,6 +14,7 @@
 pub mod contract;
 pub mod documents;
 pub mod journal;
+pub mod keys;
 pub mod memory;
 mod records;
 
