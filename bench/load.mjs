@@ -27,9 +27,9 @@ function droppedConnection(e) {
  * Runs `makeRequest(n)` with `concurrency` in flight until `seconds` have passed,
  * `maxRequests` have been started or `makeRequest` returns null. `makeRequest` returns
  * { url, init, check }: `check(status, text)` returns null when the answer is right, else a
- * reason. Returns the measurements.
+ * reason. `stopOnError`: no request is started after one failed. Returns the measurements.
  */
-export async function load({ seconds, maxRequests, concurrency, makeRequest }) {
+export async function load({ seconds, maxRequests, concurrency, makeRequest, stopOnError = false }) {
   const latencies = [];
   const errorSamples = [];
   let started = 0;
@@ -41,7 +41,7 @@ export async function load({ seconds, maxRequests, concurrency, makeRequest }) {
   const deadline = t0 + seconds * 1000;
 
   async function worker() {
-    while (started < maxRequests && performance.now() < deadline) {
+    while (started < maxRequests && performance.now() < deadline && !(stopOnError && errors > 0)) {
       const request = makeRequest(started);
       if (!request) return;
       const n = started++;
@@ -90,7 +90,7 @@ export async function load({ seconds, maxRequests, concurrency, makeRequest }) {
 
 /** `load`, for a run that must not fail: its requests per second, or an error naming the failures. */
 export async function loadOrFail(options) {
-  const r = await load({ maxRequests: Number.MAX_SAFE_INTEGER, ...options });
+  const r = await load({ maxRequests: Number.MAX_SAFE_INTEGER, stopOnError: true, ...options });
   if (r.errors > 0) throw new Error(`${r.errors} of ${r.requests} requests failed: ${r.errorSamples.join('; ')}`);
   return r.reqPerSec;
 }

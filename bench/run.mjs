@@ -41,7 +41,7 @@
 // way), one provisioned namespace, requests signed for real by the JS SDK's SigV4 signer
 // (ahead of the run, so signing is not measured) and verified by the mock:
 //   7. ping-locked         GET /_mock/ping of the locked deployment (its baseline)
-//   8. meter-repeat-locked one signed MeterUsage replayed (gate + signature check + lookup)
+//   8. meter-repeat-locked one signed MeterUsage replayed (admission + signature check + lookup)
 //   9. meter-new-locked    MeterUsage, each request a new record, signed by one of
 //                          LOCKED_KEYS keys of the namespace's signatureCredentials
 // Its ledger must hold exactly what the successful meter-new-locked calls made, plus one.
@@ -386,7 +386,7 @@ async function setUpLocked(mock, requestsPerScenario) {
 function lockedRepeatScenario(repeat) {
   return {
     name: 'meter-repeat-locked',
-    what: 'MeterUsage, one signed request replayed (locked: gate, SigV4 check, provisioning)',
+    what: 'MeterUsage, one signed request replayed (locked: admission, SigV4 check, provisioning)',
     makeRequest: () => ({
       ...repeat,
       check: (status, text) => expectStatus200(status, text) ?? (text.includes('"MeteringRecordId"') ? null : text.slice(0, 200)),

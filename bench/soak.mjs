@@ -119,7 +119,7 @@ function scenarios(endpoint, state, { withObject }) {
     batch: true,
     makeRequest: () => {
       // A peer keeps no ledger worth keeping fresh (stubs store nothing): its keys wrap around.
-      if (!withObject && state.nextKey + BATCH > KEYS) state.nextKey = 0;
+      if (state.wrapKeys && state.nextKey + BATCH > KEYS) state.nextKey = 0;
       const first = state.nextKey;
       state.nextKey += BATCH;
       if (state.nextKey > KEYS) throw new Error(`batch-new ran out of fresh keys (${KEYS}): lower BENCH_SOAK_SECONDS or BENCH_SOAK_PREFILL`);
@@ -306,7 +306,7 @@ async function main() {
       if (peer.missing) { peers.push({ name, missing: peer.missing }); continue; }
       try {
         // A peer is checked for its status only: canned or partial answers still count as served.
-        const state = { nextKey: 0, meterCalls: 0 };
+        const state = { nextKey: 0, meterCalls: 0, wrapKeys: true };
         rows.push(...await measure(name, peer.url, state, { withObject: false }));
         peers.push({ name });
       } finally {

@@ -2,13 +2,14 @@
 // package's JS API, its CLIs, the dashboard, the test harness and the benchmark: JSON in and
 // out, a bearer token when given, and a timeout, so that no call waits for ever.
 
-/** How long a call waits for its answer unless told otherwise. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
+/** How long a call waits for its answer unless told otherwise (a reset or a large seed can take
+ * seconds on a busy machine). */
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /**
  * @typedef {object} CallOptions
  * @property {string} [method] GET unless given
- * @property {unknown} [body] sent as JSON (a string is sent as it is)
+ * @property {unknown} [body] sent as JSON
  * @property {string} [token] sent as `Authorization: Bearer <token>`
  * @property {number} [timeoutMs] how long to wait for the whole answer
  * @property {Record<string, string>} [headers] more request headers
@@ -25,7 +26,8 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
  * One call; resolves with whatever status it got, rejects only when no answer came (a
- * network error, or none within `timeoutMs`), with the method and URL in the message.
+ * network error, or none within `timeoutMs`), with the method and URL in the message and the
+ * original error as its `cause`.
  * @param {string} url
  * @param {CallOptions} [options]
  * @returns {Promise<Answer>}
@@ -34,7 +36,7 @@ export async function controlCall(url, options = {}) {
   const { method = 'GET', body, token, timeoutMs = DEFAULT_TIMEOUT_MS, fetchFn = fetch } = options;
   /** @type {Record<string, string>} */
   const headers = { ...options.headers };
-  if (body !== undefined && typeof body !== 'string') headers['content-type'] ??= 'application/json';
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   let response;
   let text;
@@ -42,13 +44,13 @@ export async function controlCall(url, options = {}) {
     response = await fetchFn(url, {
       method,
       headers,
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
     text = await response.text();
   } catch (e) {
     const reason = e?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e?.cause?.message ?? e?.message ?? String(e));
-    throw new Error(`${method} ${url}: ${reason}`);
+    throw new Error(`${method} ${url}: ${reason}`, { cause: e });
   }
   let json = null;
   try {

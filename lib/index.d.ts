@@ -139,7 +139,7 @@ export class MockError extends Error {
 
 /** The control API (/_mock/…) of one namespace. */
 export class Control {
-  /** `timeoutMs`: how long a call waits for its answer (30 s unless given). */
+  /** `timeoutMs`: how long a call waits for its answer (60 s unless given). */
   constructor(endpoint: string, options?: { controlToken?: string; timeoutMs?: number });
   readonly endpoint: string;
   request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;

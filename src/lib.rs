@@ -12,7 +12,7 @@
 //!    and what their attempts got.
 //! 4. `namespace`: a namespace during one request (store, time, ids, settings, clock) and
 //!    its initial state.
-//! 5. `ops`: one file per AWS operation, decisions and writes in one synchronous step.
+//! 5. `ops`: one module per AWS operation, decisions and writes in one synchronous step.
 //!    `policy`: the route table and access classes, `admit` (what every request passes at
 //!    the entry), the deployment's variables and limits, browser and outbound protections,
 //!    rate, secrets. `seed`: the embedded demo seed. `ui`: the dashboard's files.

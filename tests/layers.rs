@@ -21,16 +21,26 @@ fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))
 }
 
-/// Every `crate::<module>` a file names outside its tests.
-fn imports(text: &str) -> BTreeSet<String> {
+/// Every `crate::<module>` a file names outside its tests; in a top-level module's own file
+/// (`src/x.rs`, `src/x/mod.rs`) `super::` is the crate too.
+fn imports(text: &str, top_level: bool) -> BTreeSet<String> {
     let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-    code.match_indices("crate::")
-        .map(|(at, _)| {
-            code[at + "crate::".len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect()
+    let prefixes: &[&str] = if top_level {
+        &["crate::", "super::"]
+    } else {
+        &["crate::"]
+    };
+    prefixes
+        .iter()
+        .flat_map(|prefix| {
+            code.match_indices(prefix).map(|(at, _)| {
+                code[at + prefix.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
         })
+        .filter(|name| !name.is_empty() && name != "super")
         .collect()
 }
 
@@ -69,7 +79,9 @@ fn no_module_imports_one_of_its_own_layer_or_above() {
             problems.push(format!("{module} is in no layer of the crate map"));
             continue;
         };
-        for imported in imports(&std::fs::read_to_string(file).unwrap()) {
+        let depth = relative.components().count();
+        let top_level = depth == 1 || (depth == 2 && relative.ends_with("mod.rs"));
+        for imported in imports(&std::fs::read_to_string(file).unwrap(), top_level) {
             if imported == module {
                 continue;
             }
@@ -96,10 +108,13 @@ fn no_module_imports_one_of_its_own_layer_or_above() {
 fn the_check_sees_an_upward_import() {
     let found = imports(
         "use crate::service::x;\nfn f() { crate::domain::y(); }\n#[cfg(test)]\nuse crate::worker;",
+        false,
     );
     assert_eq!(
         found,
         BTreeSet::from(["service".to_string(), "domain".to_string()])
     );
+    let top = imports("use super::control::x;\nuse super::*;", true);
+    assert_eq!(top, BTreeSet::from(["control".to_string()]));
     assert!(layer_of("service") < layer_of("domain"));
 }

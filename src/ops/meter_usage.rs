@@ -249,7 +249,6 @@ fn check<S: Store + ?Sized>(
     Ok(product)
 }
 
-/// Records the usage (or finds its earlier record).
 /// The ledger's entry for a new MeterUsage record: the caller's account is the customer.
 fn ledger_entry(
     req: &MeterUsageRequest,
@@ -281,6 +280,7 @@ fn ledger_entry(
     }
 }
 
+/// Records the usage (or finds its earlier record).
 pub fn meter_usage<S: Store + ?Sized>(
     req: &MeterUsageRequest,
     call: &Call<'_>,

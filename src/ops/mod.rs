@@ -1,4 +1,4 @@
-//! Operations: one file per AWS operation (Metering's and the Entitlement Service's
+//! Operations: one module per AWS operation (Metering's and the Entitlement Service's
 //! GetEntitlements), each a plain function from a decoded request,
 //! the call's context and a store to an output or a `ServiceError`. Every decision and its
 //! write happen inside one synchronous call, which is what makes them atomic in the Durable

@@ -206,13 +206,13 @@ pub fn echo_record(record: &Map<String, Value>) -> Value {
     })
 }
 
-/// A timestamp of an output as awsJson1_1 writes it: epoch seconds, whole when it can be.
 /// An operation's answer as the JSON the front doors encode (the outputs are `Serialize`
 /// structs named after the model's shapes; tests/model_outputs.rs holds them to the models).
 pub fn output(result: impl serde::Serialize) -> Result<Value, ServiceError> {
     serde_json::to_value(result).map_err(ServiceError::internal)
 }
 
+/// A timestamp of an output as awsJson1_1 writes it: epoch seconds, whole when it can be.
 pub fn epoch_seconds(at: Instant) -> Value {
     if at.millis() % 1000 == 0 {
         json!(at.millis() / 1000)

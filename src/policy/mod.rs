@@ -8,8 +8,8 @@
 //! that namespace's Durable Object, where they live, so rotation and deletion take effect
 //! at once.
 //!
-//! Pure rules: imports the protocol (to answer in a request's wire) and the store's
-//! retention type, never the runtime or a store; the entry, the namespace, the service,
+//! Pure rules: imports the error type, the protocol (to answer in a request's wire) and
+//! the store's retention type, never the runtime or a store; the entry, the namespace, the service,
 //! control, admin and delivery use it.
 
 pub mod browser;

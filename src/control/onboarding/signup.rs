@@ -179,8 +179,6 @@ pub fn signup_page<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReque
     )))
 }
 
-/// `POST /_mock/marketplace/subscribe`: the buyer subscribes to a product and is sent,
-/// with a fresh registration token, to the product's fulfillment URL.
 /// The place in the product's list of the customer signing up: the one named, a new
 /// buyer, or (for an account, and a license, new to the product) a new customer of that name.
 fn subscriber<S: Store + ?Sized>(
@@ -213,6 +211,8 @@ fn subscriber<S: Store + ?Sized>(
     Ok(product.customers.len() - 1)
 }
 
+/// `POST /_mock/marketplace/subscribe`: the buyer subscribes to a product and is sent,
+/// with a fresh registration token, to the product's fulfillment URL.
 pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let (
         named,
