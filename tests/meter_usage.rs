@@ -137,24 +137,19 @@ fn a_fresh_client_token_on_an_identical_report_still_gets_the_same_id() {
 #[test]
 fn unknown_product_and_dimension_are_refused() {
     let mut m = mock();
-    let mut input = usage(1);
-    input["ProductCode"] = json!("nope");
-    assert_eq!(
-        m.call("MeterUsage", input).error_name(),
-        "InvalidProductCodeException"
-    );
-    let mut input = usage(1);
-    input["ProductCode"] = json!("");
-    assert_eq!(
-        m.call("MeterUsage", input).error_name(),
-        "InvalidProductCodeException"
-    );
-    let mut input = usage(1);
-    input["UsageDimension"] = json!("cpus");
-    assert_eq!(
-        m.call("MeterUsage", input).error_name(),
-        "InvalidUsageDimensionException"
-    );
+    for (member, value, expected) in [
+        ("ProductCode", "nope", "InvalidProductCodeException"),
+        ("ProductCode", "", "InvalidProductCodeException"),
+        ("UsageDimension", "cpus", "InvalidUsageDimensionException"),
+    ] {
+        let mut input = usage(1);
+        input[member] = json!(value);
+        assert_eq!(
+            m.call("MeterUsage", input).error_name(),
+            expected,
+            "{member} '{value}'"
+        );
+    }
 }
 
 #[test]

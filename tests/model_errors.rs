@@ -53,6 +53,24 @@ fn modeled_errors(model: &Value, operation: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every error seen is one the operation's model lists, or a protocol error; and the corpus
+/// produced each of `expected` (so the inputs reach every rule they are meant to).
+fn assert_only_modeled_errors(seen: &BTreeMap<String, usize>, operation: &str, expected: &[&str]) {
+    let allowed = modeled_errors(&model(), operation);
+    for name in seen.keys() {
+        assert!(
+            allowed.contains(name) || PROTOCOL_ERRORS.contains(&name.as_str()),
+            "{operation} answered {name}"
+        );
+    }
+    for expected in expected {
+        assert!(
+            seen.contains_key(*expected),
+            "the corpus never produced {expected}: {seen:?}"
+        );
+    }
+}
+
 fn bad_values() -> Vec<Value> {
     vec![
         Value::Null,
@@ -193,32 +211,24 @@ fn meter_usage_answers_only_with_its_modeled_errors() {
     inputs.push(json!({"ProductCode": "eu", "Timestamp": secs(NOW), "UsageDimension": "hosts"}));
     inputs.push(json!({"ProductCode": "ami", "Timestamp": secs(NOW), "UsageDimension": "hosts", "UsageQuantity": 2}));
     let seen = observed_errors(&mut m, "MeterUsage", &inputs);
-    let allowed = modeled_errors(&model(), "MeterUsage");
-    for name in seen.keys() {
-        assert!(
-            allowed.contains(name) || PROTOCOL_ERRORS.contains(&name.as_str()),
-            "MeterUsage answered {name}"
-        );
-    }
-    for expected in [
-        "InvalidProductCodeException",
-        "InvalidUsageDimensionException",
-        "CustomerNotEntitledException",
-        "TimestampOutOfBoundsException",
-        "DuplicateRequestException",
-        "IdempotencyConflictException",
-        "InvalidUsageAllocationsException",
-        "InvalidTagException",
-        "InvalidEndpointRegionException",
-        "ValidationException",
-        "SerializationException",
-        "DryRunOperation",
-    ] {
-        assert!(
-            seen.contains_key(expected),
-            "the corpus never produced {expected}: {seen:?}"
-        );
-    }
+    assert_only_modeled_errors(
+        &seen,
+        "MeterUsage",
+        &[
+            "InvalidProductCodeException",
+            "InvalidUsageDimensionException",
+            "CustomerNotEntitledException",
+            "TimestampOutOfBoundsException",
+            "DuplicateRequestException",
+            "IdempotencyConflictException",
+            "InvalidUsageAllocationsException",
+            "InvalidTagException",
+            "InvalidEndpointRegionException",
+            "ValidationException",
+            "SerializationException",
+            "DryRunOperation",
+        ],
+    );
 }
 
 #[test]
@@ -237,29 +247,21 @@ fn batch_meter_usage_answers_only_with_its_modeled_errors() {
     }
     inputs.push(json!({"ProductCode": "ca", "UsageRecords": [{"Timestamp": secs(NOW), "CustomerAWSAccountId": "1", "LicenseArn": LICENSE_1, "Dimension": "requests"}]}));
     let seen = observed_errors(&mut m, "BatchMeterUsage", &inputs);
-    let allowed = modeled_errors(&model(), "BatchMeterUsage");
-    for name in seen.keys() {
-        assert!(
-            allowed.contains(name) || PROTOCOL_ERRORS.contains(&name.as_str()),
-            "BatchMeterUsage answered {name}"
-        );
-    }
-    for expected in [
-        "InvalidProductCodeException",
-        "InvalidUsageDimensionException",
-        "InvalidCustomerIdentifierException",
-        "TimestampOutOfBoundsException",
-        "InvalidUsageAllocationsException",
-        "InvalidTagException",
-        "InvalidLicenseException",
-        "ValidationException",
-        "SerializationException",
-    ] {
-        assert!(
-            seen.contains_key(expected),
-            "the corpus never produced {expected}: {seen:?}"
-        );
-    }
+    assert_only_modeled_errors(
+        &seen,
+        "BatchMeterUsage",
+        &[
+            "InvalidProductCodeException",
+            "InvalidUsageDimensionException",
+            "InvalidCustomerIdentifierException",
+            "TimestampOutOfBoundsException",
+            "InvalidUsageAllocationsException",
+            "InvalidTagException",
+            "InvalidLicenseException",
+            "ValidationException",
+            "SerializationException",
+        ],
+    );
 }
 
 #[test]
@@ -282,28 +284,20 @@ fn register_usage_answers_only_with_its_modeled_errors() {
     );
     m.control("POST", "/keys/1/retire", None);
     seen.extend(observed_errors(&mut m, "RegisterUsage", &fresh_task));
-    let allowed = modeled_errors(&model(), "RegisterUsage");
-    for name in seen.keys() {
-        assert!(
-            allowed.contains(name) || PROTOCOL_ERRORS.contains(&name.as_str()),
-            "RegisterUsage answered {name}"
-        );
-    }
-    for expected in [
-        "InvalidProductCodeException",
-        "InvalidRegionException",
-        "InvalidPublicKeyVersionException",
-        "PlatformNotSupportedException",
-        "CustomerNotEntitledException",
-        "DisabledApiException",
-        "ValidationException",
-        "SerializationException",
-    ] {
-        assert!(
-            seen.contains_key(expected),
-            "the corpus never produced {expected}: {seen:?}"
-        );
-    }
+    assert_only_modeled_errors(
+        &seen,
+        "RegisterUsage",
+        &[
+            "InvalidProductCodeException",
+            "InvalidRegionException",
+            "InvalidPublicKeyVersionException",
+            "PlatformNotSupportedException",
+            "CustomerNotEntitledException",
+            "DisabledApiException",
+            "ValidationException",
+            "SerializationException",
+        ],
+    );
 }
 
 #[test]
@@ -325,26 +319,18 @@ fn resolve_customer_answers_only_with_its_modeled_errors() {
     let seen_before = observed_errors(&mut m, "ResolveCustomer", &inputs);
     m.control("PUT", "/clock", Some(json!({"offsetSeconds": 61})));
     let seen_after = observed_errors(&mut m, "ResolveCustomer", &[expiring]);
-    let allowed = modeled_errors(&model(), "ResolveCustomer");
     let mut seen = seen_before;
     seen.extend(seen_after);
-    for name in seen.keys() {
-        assert!(
-            allowed.contains(name) || PROTOCOL_ERRORS.contains(&name.as_str()),
-            "ResolveCustomer answered {name}"
-        );
-    }
-    for expected in [
-        "InvalidTokenException",
-        "ExpiredTokenException",
-        "ValidationException",
-        "SerializationException",
-    ] {
-        assert!(
-            seen.contains_key(expected),
-            "the corpus never produced {expected}: {seen:?}"
-        );
-    }
+    assert_only_modeled_errors(
+        &seen,
+        "ResolveCustomer",
+        &[
+            "InvalidTokenException",
+            "ExpiredTokenException",
+            "ValidationException",
+            "SerializationException",
+        ],
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ import { createServer } from 'node:http';
 import { ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
 import {
   startEphemeralMock, meteringClient, control, namespaceUrl, createProduct,
+  listenLocally,
 } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -64,12 +65,9 @@ async function startFulfillment() {
 </body></html>`);
     });
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
+  const port = await listenLocally(server);
   return {
-    url: `http://127.0.0.1:${server.address().port}/register`,
+    url: `http://127.0.0.1:${port}/register`,
     received,
     close: () => new Promise((resolve) => {
       server.closeAllConnections?.();
@@ -222,9 +220,9 @@ async function startAttacker(host, target) {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(page);
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await listenLocally(server);
   return {
-    url: `http://${host}:${server.address().port}/`,
+    url: `http://${host}:${port}/`,
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
   };
 }

@@ -4,7 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchMeterUsageCommand, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
-import { startEphemeralMock, meteringClient, namespaceUrl, createProduct, setClock, usageRecords, UUID_V4 } from './harness.mjs';
+import { startEphemeralMock, meteringClient, namespaceUrl, createProduct, setClock, usageRecords, UUID_V4, fulfilledValues } from './harness.mjs';
 
 const NOW = '2026-03-10T12:30:00Z';
 const CUSTOMERS = ['c0', 'c1', 'c2', 'c3', 'c4'];
@@ -39,7 +39,7 @@ test('50 parallel identical MeterUsage calls all succeed with one id and one rec
   const settled = await inParallel(meteringClient(url), 50, () => meterCommand(1));
   const failures = settled.filter((s) => s.status === 'rejected').map((s) => s.reason.name);
   assert.deepEqual(failures, []);
-  const ids = new Set(settled.map((s) => s.value.MeteringRecordId));
+  const ids = new Set(fulfilledValues(settled).map((v) => v.MeteringRecordId));
   assert.equal(ids.size, 1);
   const [id] = ids;
   assert.match(id, UUID_V4);
@@ -71,11 +71,11 @@ test('30 parallel identical BatchMeterUsage calls of 25 records all return the s
   const settled = await inParallel(meteringClient(url), 30, command);
   const failures = settled.filter((s) => s.status === 'rejected').map((s) => s.reason.name);
   assert.deepEqual(failures, []);
-  const reference = settled[0].value.Results.map((r) => r.MeteringRecordId);
+  const reference = fulfilledValues(settled)[0].Results.map((r) => r.MeteringRecordId);
   assert.equal(new Set(reference).size, 25);
-  for (const s of settled) {
-    assert.deepEqual(s.value.Results.map((r) => r.Status), Array(25).fill('Success'));
-    assert.deepEqual(s.value.Results.map((r) => r.MeteringRecordId), reference);
+  for (const value of fulfilledValues(settled)) {
+    assert.deepEqual(value.Results.map((r) => r.Status), Array(25).fill('Success'));
+    assert.deepEqual(value.Results.map((r) => r.MeteringRecordId), reference);
   }
   const records = await usageRecords(url);
   assert.equal(records.length, 25);
@@ -90,8 +90,8 @@ test('parallel calls to two namespaces do not interfere', async () => {
     : clientB.send(meterCommand(2)))));
   const failures = settled.filter((s) => s.status === 'rejected').map((s) => s.reason.name);
   assert.deepEqual(failures, []);
-  const idsA = new Set(settled.filter((_, i) => i % 2 === 0).map((s) => s.value.MeteringRecordId));
-  const idsB = new Set(settled.filter((_, i) => i % 2 === 1).map((s) => s.value.MeteringRecordId));
+  const idsA = new Set(fulfilledValues(settled).filter((_, i) => i % 2 === 0).map((v) => v.MeteringRecordId));
+  const idsB = new Set(fulfilledValues(settled).filter((_, i) => i % 2 === 1).map((v) => v.MeteringRecordId));
   assert.equal(idsA.size, 1);
   assert.equal(idsB.size, 1);
   assert.notDeepEqual(idsA, idsB);

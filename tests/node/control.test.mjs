@@ -150,7 +150,7 @@ test('a control body not sent as application/json is 415 and changes nothing', a
 
 /**
  * A namespace with usage in hours 10, 11, 12, 12 (in that order):
- * p1/cust-1/d1 @10, p1/account 444455556666/d2 @11, p2/license/d1 @12, MeterUsage p1/d1 @12.
+ * p1/cust-1/d1 at 10, p1/account 444455556666/d2 at 11, p2/license/d1 at 12, MeterUsage p1/d1 at 12.
  */
 async function usageWorld() {
   const url = fresh();

@@ -260,8 +260,8 @@ test('every view passes axe-core with no serious violation, and is photographed'
       for (const text of expected) await shows(page, `#view-${name}`, text);
       await page.waitForTimeout(300);
       await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`) });
-      if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ content: AXE });
-      const found = await page.evaluate(async () => (await window.axe.run(document)).violations
+      if (!(await page.evaluate(() => typeof (/** @type {any} */ (window).axe) === 'object'))) await page.addScriptTag({ content: AXE });
+      const found = await page.evaluate(async () => (await (/** @type {any} */ (window).axe).run(document)).violations
         .filter((v) => v.impact === 'serious' || v.impact === 'critical')
         .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`));
       assert.deepEqual(found, [], `axe in ${name}`);

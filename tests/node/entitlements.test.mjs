@@ -123,12 +123,12 @@ test('filters union the values of a key and intersect the keys', async () => {
 
 test('invalid input is an InvalidParameterException the SDK names', async () => {
   const c = client();
-  for (const [input, expected] of [
+  for (const [input, expected] of /** @type {[any, RegExp][]} */ ([
     [{ ProductCode: 'nope' }, /ProductCode 'nope' is not a product/],
     [{ ProductCode: 'contract', MaxResults: 26 }, /Value '26' at 'maxResults' failed to satisfy constraint/],
     [{ ProductCode: 'contract', NextToken: 'not-issued' }, /NextToken is not valid/],
     [{ ProductCode: 'contract', Filter: { CUSTOMER_IDENTIFIER: ['c1'], CUSTOMER_AWS_ACCOUNT_ID: ['111122223333'] } }, /mutually exclusive/],
-  ]) {
+  ])) {
     const e = await sdkError(c.send(new GetEntitlementsCommand(input)));
     assert.ok(e instanceof InvalidParameterException, `${JSON.stringify(input)}: ${e.name}`);
     assert.equal(e.$metadata.httpStatusCode, 400);
@@ -151,7 +151,7 @@ test('the SDK retries an injected ThrottlingException of GetEntitlements', async
 test('the SDK speaks rpc-v2-cbor to the mock when given that protocol', async () => {
   const c = client({ protocol: SmithyRpcV2CborProtocol });
   const sent = [];
-  c.middlewareStack.add((next) => async (args) => {
+  c.middlewareStack.add((next) => async (/** @type {any} */ args) => {
     sent.push({ path: args.request.path, protocol: args.request.headers['smithy-protocol'] });
     return next(args);
   }, { step: 'finalizeRequest' });

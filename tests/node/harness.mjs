@@ -15,6 +15,23 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 const READY_TIMEOUT_MS = 90_000;
 
+/** Starts `server` on a free port of 127.0.0.1; resolves with the port. */
+export async function listenLocally(server) {
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(undefined));
+  });
+  return /** @type {import('node:net').AddressInfo} */ (server.address()).port;
+}
+
+/** The values of settled promises; throws the first rejection's reason if one was rejected. */
+export function fulfilledValues(settled) {
+  return settled.map((s) => {
+    if (s.status === 'rejected') throw s.reason;
+    return s.value;
+  });
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -32,7 +32,7 @@ function raw(bytes, { waitMs = 10_000 } = {}) {
     const timer = setTimeout(() => done('still open'), waitMs);
     socket.on('data', (d) => chunks.push(d));
     socket.on('end', () => { clearTimeout(timer); done('closed'); });
-    socket.on('error', (e) => { clearTimeout(timer); done(e.code); });
+    socket.on('error', (/** @type {NodeJS.ErrnoException} */ e) => { clearTimeout(timer); done(e.code); });
     socket.write(bytes);
   });
 }

@@ -124,7 +124,7 @@ test('create with a seed file and --github-output: masked secrets, an endpoint t
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout, /does not exist/);
   assert.ok(!(await names()).includes(outputs.name));
-  await assert.rejects(batch(metering), (e) => e.name === 'UnrecognizedClientException');
+  await assert.rejects(batch(metering), (/** @type {any} */ e) => e.name === 'UnrecognizedClientException');
 });
 
 test('create again: fail by default, rotate keeps the data with new credentials, recreate starts afresh', async () => {
@@ -144,7 +144,7 @@ test('create again: fail by default, rotate keeps the data with new credentials,
 
   const rotated = JSON.parse((await ns(['create', 'again', '--if-exists', 'rotate', '--seed', SEED, '--json'])).stdout);
   assert.notEqual(rotated.credentials.accessKeyId, first.credentials.accessKeyId);
-  await assert.rejects(batch(clients(outputsOf(first)).metering), (e) => e.name === 'UnrecognizedClientException');
+  await assert.rejects(batch(clients(outputsOf(first)).metering), (/** @type {any} */ e) => e.name === 'UnrecognizedClientException');
   const usage = async (answer) => (await (await fetch(`${answer.endpoint}/_mock/usage`, { headers: { authorization: `Bearer ${answer.controlToken}` } })).json()).records;
   assert.equal((await usage(rotated)).length, 1, 'rotation keeps the data');
 
@@ -163,13 +163,13 @@ test('bad seed files are refused with the path of the error, and leave no namesp
   writeFileSync(badEntitlement, JSON.stringify({ products: [{ productCode: 'p', dimensions: ['d'] }, { productCode: 'q', dimensions: ['d'], customers: [{ customerIdentifier: 'c', entitlements: [{ dimension: 'nope', value: { integerValue: 1 } }] }] }] }));
   const array = join(work, 'array.json');
   writeFileSync(array, '[]');
-  for (const [file, expected] of [
+  for (const [file, expected] of /** @type {[string, RegExp][]} */ ([
     [notJson, /not JSON/],
     [join(work, 'missing.json'), /cannot be read/],
     [array, /must be a JSON object/],
     [badLicense, /products\[0\]\.customers\[0\]\.licenseArn: 'not-an-arn' is not a license ARN/],
     [badEntitlement, /products\[1\]: customer 1: entitlement dimension 'nope'/],
-  ]) {
+  ])) {
     const r = await ns(['create', 'bad-seed', '--seed', file]);
     assert.equal(r.code, 1, `${file}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, expected);

@@ -126,13 +126,13 @@ test('up deploys with the token as a secret of the deployment, seeds demo, and i
 test('a failed deploy or seeding propagates with a clear message and leaves no half-made worker', async () => {
   const other = 'feature/broken';
   const name = workerName(other);
-  for (const [env, expected] of [
+  for (const [env, expected] of /** @type {[Record<string, string>, RegExp][]} */ ([
     [{ FAKE_WRANGLER_FAIL: 'deploy' }, /deploying worker .* failed:\n.*Internal error \[code: 10013\]/],
     [{ FAKE_WRANGLER_FAIL: 'deploy-partial' }, /deploying worker .* failed/],
     [{ PREVIEW_URL_OVERRIDE: `http://127.0.0.1:${await freePort()}` }, /did not answer \/_mock\/ping/],
     [{ PREVIEW_URL_OVERRIDE: '', FAKE_WRANGLER_NO_URL: '1' }, /printed no URL/],
     [{}, /seeding the demo namespace failed|HTTP 401/], // the local mock's token is another branch's
-  ]) {
+  ])) {
     const r = await preview(['up', other], env);
     assert.equal(r.code, 1, `${JSON.stringify(env)}: ${r.stdout}`);
     assert.match(r.stderr, expected);

@@ -336,12 +336,12 @@ test('a time in the year 0, which boto3 could not read back, is refused by every
   const world = namespaceUrl(mock, 'protocol-years');
   await createProduct(world, { productCode: 'prod', dimensions: ['hosts'], customers: [{ customerIdentifier: 'c1' }] });
   const entitle = (at) => ({ productCode: 'prod', customerIdentifier: 'c1', entitlements: [{ dimension: 'hosts', value: { integerValue: 1 }, expirationDate: at }] });
-  for (const [method, path, body] of [
+  for (const [method, path, body] of /** @type {[string, string, any][]} */ ([
     ['PUT', '/entitlements', entitle('0000-01-01T00:00:00Z')],
     ['PUT', '/clock', { frozenAt: '0000-01-01T00:00:00Z' }],
     ['PUT', '/clock', { frozenAt: -62167219200 }],
     ['POST', '/keys/1/retire', { at: '0000-01-01T00:00:00Z' }],
-  ]) {
+  ])) {
     const r = await control(world, method, path, body);
     assert.equal(r.status, 400, `${path}: ${r.text}`);
     assert.match(r.json.error, /0001/, path);

@@ -15,6 +15,7 @@ import {
 import {
   startEphemeralMock, meteringClient, control, sdkError, namespaceUrl, epochOf, createProduct,
   setClock, patchSettings,
+  fulfilledValues,
 } from './harness.mjs';
 
 const NOW = '2026-03-10T12:30:00Z';
@@ -59,7 +60,7 @@ function client(url, { accessKeyId = BUYER, region = 'us-east-1', taskId, maxAtt
       region, endpoint: url, credentials: { accessKeyId, secretAccessKey: 'test-secret' }, maxAttempts,
     });
   if (taskId !== undefined) {
-    c.middlewareStack.add((next) => (args) => {
+    c.middlewareStack.add((next) => (/** @type {any} */ args) => {
       args.request.headers['x-mock-task-id'] = taskId;
       return next(args);
     }, { step: 'build', name: 'mockTaskIdHeader' });
@@ -201,7 +202,7 @@ test('the PEM is published three ways and is a 2048-bit RSA key', async () => {
   assert.equal(key.publicKeyPem, pem);
   const imported = await importSPKI(pem, 'PS256', { extractable: true });
   assert.equal(imported.algorithm.name, 'RSA-PSS');
-  assert.equal(imported.algorithm.modulusLength, 2048);
+  assert.equal(/** @type {RsaHashedKeyAlgorithm} */ (imported.algorithm).modulusLength, 2048);
   assert.equal((await control(url, 'GET', '/keys/2')).status, 404);
 });
 
@@ -228,7 +229,7 @@ test('createRemoteJWKSet verifies a kid-less signature while the set holds one k
   const verified = await jwtVerify(second.Signature, jwksOfVersion(jwks, 2), { algorithms: ['PS256'] });
   assert.deepEqual(verified.payload, expectedClaims({ nonce: 'n-2', version: 2 }));
   await assert.rejects(jwtVerify(second.Signature, jwksOfVersion(jwks, 1), { algorithms: ['PS256'] }),
-    (e) => e.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    (/** @type {any} */ e) => e.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
   assert.deepEqual((await jwtVerify(first.Signature, jwksOfVersion(jwks, 1))).payload, expectedClaims({ nonce: 'n-1' }));
 
   // …or tries each candidate, which jose's JWKSMultipleMatchingKeys error iterates over.
@@ -508,13 +509,13 @@ test('20 concurrent RegisterUsage calls of one task all succeed, verify and regi
   const ring = await keys(url);
   assert.equal(ring.currentVersion, 1, 'racing first calls made one key');
   const key = await importSPKI(ring.keys[0].publicKeyPem, 'PS256');
-  for (const { value } of settled) {
+  for (const value of fulfilledValues(settled)) {
     const { payload } = await jwtVerify(value.Signature, key, { algorithms: ['PS256'] });
     assert.deepEqual(payload, expectedClaims({ nonce: 'pod-x' }));
   }
   const list = await registrations(url);
   assert.deepEqual(list.map((r) => [r.taskId, r.taskSource, r.caller]), [['pod-x', 'nonce', OTHER_BUYER]]);
-  const requestIds = new Set(settled.map((s) => s.value.$metadata.requestId));
+  const requestIds = new Set(fulfilledValues(settled).map((v) => v.$metadata.requestId));
   assert.equal(requestIds.size, 20);
   assert.ok(requestIds.has(list[0].requestId), 'the registration names one of the 20 requests');
 });

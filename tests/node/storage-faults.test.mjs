@@ -12,6 +12,7 @@ const NOW = '2026-03-10T12:30:00Z';
 const NOW_SECONDS = Date.parse(NOW) / 1000;
 const MAX_WRITES = 30;
 
+/** @param {string} url @param {{aws?: string, method?: string, path?: string, body?: any, failWrite?: number, name?: string}} request */
 async function send(url, { aws, method = 'POST', path = '', body, failWrite }) {
   const headers = failWrite === undefined ? {} : { 'x-mock-fail-write': String(failWrite) };
   if (aws) {
@@ -148,7 +149,7 @@ test('RegisterUsage signs in Rust when WebCrypto fails, and the signature verifi
   const pem = await (await fetch(`${url}/_mock/keys/1`)).text();
   const { importSPKI, jwtVerify } = await import('jose');
   const key = await importSPKI(pem, 'PS256');
-  for (const [answer, nonce] of [[fallback, 'task-fallback'], [usual, 'task-webcrypto']]) {
+  for (const [answer, nonce] of /** @type {[any, string][]} */ ([[fallback, 'task-fallback'], [usual, 'task-webcrypto']])) {
     const { payload } = await jwtVerify(answer.json.Signature, key, { algorithms: ['PS256'] });
     assert.equal(payload.nonce, nonce);
   }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import {
   startEphemeralMock, control, namespaceUrl, createProduct, patchSettings, freePort, epochOf, UUID_V4,
+  listenLocally,
 } from './harness.mjs';
 
 const SELLER = '999988887777';
@@ -45,11 +46,7 @@ async function startRecorder() {
       res.end(status === 500 ? 'boom' : 'ok');
     });
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const url = `http://127.0.0.1:${server.address().port}`;
+  const url = `http://127.0.0.1:${await listenLocally(server)}`;
   return {
     url,
     requests,
