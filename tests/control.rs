@@ -525,3 +525,17 @@ fn head_is_answered_where_get_is_and_a_405_names_the_allowed_methods() {
     let refused = m.send(request("DELETE", "/_mock/settings"));
     assert_eq!(refused.response.header("allow"), Some("GET, HEAD, PATCH"));
 }
+
+/// A local (open) namespace takes a test suite's products: two per test for hundreds of tests
+/// (a shared deployment's limit of 100 is for locked mode; `tests/locked.rs` holds it there).
+#[test]
+fn an_open_namespace_takes_more_than_a_hundred_products() {
+    let mut m = Mock::new();
+    for i in 0..250 {
+        let product = json!({"productCode": format!("p{i}"), "dimensions": ["d"]});
+        let a = m.control("POST", "/products", Some(product));
+        assert_eq!(a.status, 201, "product {i}: {:?}", a.body);
+    }
+    let listed = m.control("GET", "/products", None);
+    assert_eq!(listed.body["products"].as_array().map(Vec::len), Some(250));
+}

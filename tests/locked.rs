@@ -234,3 +234,23 @@ fn only_requests_with_the_namespace_s_credential_count_as_its_use() {
     unsigned.headers.retain(|(n, _)| n != "Authorization");
     assert!(!m.credited(unsigned));
 }
+
+/// A shared deployment keeps its namespaces small: 100 products (`MAX_PRODUCTS`), where an
+/// open one takes 10,000.
+#[test]
+fn a_locked_namespace_holds_a_hundred_products() {
+    let (mut m, _) = locked();
+    let existing = m.control("GET", "/products", None).body["products"]
+        .as_array()
+        .map_or(0, Vec::len);
+    for i in existing..100 {
+        let product = json!({"productCode": format!("p{i}"), "dimensions": ["d"]});
+        assert_eq!(
+            m.control("POST", "/products", Some(product)).status,
+            201,
+            "product {i}"
+        );
+    }
+    let one_more = json!({"productCode": "one-more", "dimensions": ["d"]});
+    assert_eq!(m.control("POST", "/products", Some(one_more)).status, 409);
+}

@@ -9,26 +9,41 @@ use crate::store::Retention;
 /// One limit: its variable, default and allowed range (documented in the README's table).
 struct Knob {
     var: &'static str,
+    /// The default of a locked (shared) deployment.
     default: u64,
+    /// The default of an open (local) one, sized for test suites rather than for sharing.
+    open_default: u64,
     min: u64,
     max: u64,
 }
 
 const fn knob(var: &'static str, default: u64, min: u64, max: u64) -> Knob {
+    by_mode(var, default, default, min, max)
+}
+
+/// A knob whose default depends on the mode: `open` for a local mock, `locked` for a shared one.
+const fn by_mode(var: &'static str, open: u64, locked: u64, min: u64, max: u64) -> Knob {
     Knob {
         var,
-        default,
+        default: locked,
+        open_default: open,
         min,
         max,
     }
 }
 
 impl Knob {
-    /// The variable's value: its default when unset or empty, else a whole number in range.
-    fn read(&self, var: impl Fn(&str) -> Option<String>) -> Result<u64, String> {
+    /// The variable's value: the mode's default when unset or empty, else a whole number in
+    /// range.
+    fn read(&self, var: impl Fn(&str) -> Option<String>, locked: bool) -> Result<u64, String> {
+        let default = if locked {
+            self.default
+        } else {
+            self.open_default
+        };
         match var(self.var).map(|v| v.trim().to_string()) {
-            None => Ok(self.default),
-            Some(v) if v.is_empty() => Ok(self.default),
+            None => Ok(default),
+            Some(v) if v.is_empty() => Ok(default),
             Some(v) => v
                 .parse::<u64>()
                 .ok()
@@ -59,8 +74,10 @@ pub const ADMIN_MAX_BODY_BYTES: usize = 64 * 1024;
 
 const CONTROL_BODY: Knob = knob("MAX_CONTROL_BODY_BYTES", 1024 * 1024, 1024, 8 * 1024 * 1024);
 const NAMESPACES: Knob = knob("MAX_NAMESPACES", 100, 1, 100_000);
-const PRODUCTS: Knob = knob("MAX_PRODUCTS", 100, 1, 10_000);
-const CUSTOMERS: Knob = knob("MAX_CUSTOMERS_PER_PRODUCT", 1000, 1, 100_000);
+// A test suite may create products and buyers in every test of one local namespace; a shared
+// deployment holds many teams' namespaces.
+const PRODUCTS: Knob = by_mode("MAX_PRODUCTS", 10_000, 100, 1, 10_000);
+const CUSTOMERS: Knob = by_mode("MAX_CUSTOMERS_PER_PRODUCT", 10_000, 1000, 1, 100_000);
 const EVENTS: Knob = knob("MAX_EVENTS", 10_000, 10, 1_000_000);
 const REGISTRATIONS: Knob = knob("MAX_REGISTRATIONS", 10_000, 10, 1_000_000);
 const USAGE: Knob = knob("MAX_USAGE_RECORDS", 200_000, 100, 10_000_000);
@@ -183,7 +200,6 @@ impl Default for Deployment {
 impl Deployment {
     /// Reads the configuration; `var` answers a variable's (or secret's) value.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Deployment, String> {
-        let number = |k: &Knob| k.read(&var);
         let list = |name: &str| list_var(&var, name);
         let admin_token = var("ADMIN_TOKEN")
             .map(|t| t.trim().to_string())
@@ -191,8 +207,9 @@ impl Deployment {
         if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err("ADMIN_TOKEN must be at least 16 characters".into());
         }
-        let size = |k: &Knob| number(k).map(|n| n as usize);
         let locked = admin_token.is_some();
+        let number = |k: &Knob| k.read(&var, locked);
+        let size = |k: &Knob| number(k).map(|n| n as usize);
         if locked && number(&STORAGE_FAULTS)? == 1 {
             return Err("TEST_STORAGE_FAULTS is for the mock's own tests: it cannot be set on a locked deployment".into());
         }
@@ -298,7 +315,9 @@ mod tests {
         let d = Deployment::default();
         assert!(!d.locked());
         assert!(!d.is_admin_token(""));
-        assert_eq!(d.limits.products, 100);
+        // Sized for a test suite's products and buyers in one namespace.
+        assert_eq!(d.limits.products, 10_000);
+        assert_eq!(d.limits.customers_per_product, 10_000);
         assert!(!d.webhooks.public_https_only);
         assert_eq!(with(&[("ADMIN_TOKEN", "  ")]).unwrap(), d);
     }
@@ -307,6 +326,15 @@ mod tests {
     fn an_admin_token_locks_it_and_is_recognised() {
         let d = with(&[("ADMIN_TOKEN", "correct horse battery staple")]).unwrap();
         assert!(d.locked());
+        // Sized for sharing; a variable still sets either mode's limit.
+        assert_eq!(d.limits.products, 100);
+        assert_eq!(d.limits.customers_per_product, 1000);
+        let set = with(&[
+            ("ADMIN_TOKEN", "correct horse battery staple"),
+            ("MAX_PRODUCTS", "500"),
+        ]);
+        assert_eq!(set.unwrap().limits.products, 500);
+        assert_eq!(with(&[("MAX_PRODUCTS", "7")]).unwrap().limits.products, 7);
         assert!(d.webhooks.public_https_only);
         assert!(d.is_admin_token("correct horse battery staple"));
         assert!(!d.is_admin_token("correct horse battery stapl"));
