@@ -212,7 +212,10 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                 Endpoint::Banner => banner(self.name),
                 Endpoint::Dashboard => crate::ui::serve(req.signed_path()),
                 Endpoint::Ping => HttpResponse::new(200, "text/plain", "pong"),
-                Endpoint::Control(endpoint) => control::handle(self, req, endpoint, &params),
+                // A control answer may carry a secret (a registration token, a sign-up page
+                // with one): no cache keeps any of them.
+                Endpoint::Control(endpoint) => control::handle(self, req, endpoint, &params)
+                    .with_header("Cache-Control", "no-store"),
                 Endpoint::Admin(_) => json_error(404, "admin routes are not served by a namespace"),
             },
             _ if cbor::is_rpc_path(path) => return self.aws(req, request_id, FrontDoor::RpcV2Cbor),

@@ -539,3 +539,26 @@ fn an_open_namespace_takes_more_than_a_hundred_products() {
     let listed = m.control("GET", "/products", None);
     assert_eq!(listed.body["products"].as_array().map(Vec::len), Some(250));
 }
+
+/// Control answers may carry secrets (a registration token, a sign-up page holding one): each
+/// says `Cache-Control: no-store`, errors too.
+#[test]
+fn control_answers_are_never_cached() {
+    let mut m = Mock::new();
+    m.add_product(json!({"productCode": "p", "dimensions": ["d"], "customers": [{"customerIdentifier": "c"}]}));
+    let minted = m.control(
+        "POST",
+        "/registration-tokens",
+        Some(json!({"productCode": "p", "customerIdentifier": "c"})),
+    );
+    let refused = m.control("GET", "/products/nope", None);
+    for a in [&minted, &refused] {
+        assert_eq!(
+            a.response.header("Cache-Control"),
+            Some("no-store"),
+            "{:?}",
+            a.body
+        );
+    }
+    assert!(minted.body["registrationToken"].is_string());
+}

@@ -66,8 +66,9 @@ fn now_ms() -> i64 {
     worker::js_sys::Date::now() as i64
 }
 
+/// An admin answer; it may carry a namespace's credentials, so no cache keeps it.
 fn answer(status: u16, value: serde_json::Value) -> Result<Response> {
-    to_response(HttpResponse::json(status, &value))
+    to_response(HttpResponse::json(status, &value).with_header("Cache-Control", "no-store"))
 }
 
 fn random_issue() -> Result<Issued> {

@@ -28,8 +28,11 @@ before(async () => {
 });
 after(async () => { await mock?.stop(); });
 
-/** A call with a bearer token (`null`: none); JSON bodies are sent as JSON. */
-/** @param {string} method @param {string} path @param {{token?: string | null, body?: any, headers?: Record<string, string>}} [options] */
+/**
+ * A call with a bearer token (`null`: none); JSON bodies are sent as JSON.
+ * @param {string} method @param {string} path
+ * @param {{token?: string | null, body?: any, headers?: Record<string, string>}} [options]
+ */
 async function call(method, path, { token = null, body, headers = {} } = {}) {
   const r = await fetch(`${mock.url}${path}`, {
     method,
@@ -52,6 +55,8 @@ const admin = (method, path, body) => call(method, `/_admin${path}`, { token: AD
 async function provision(name, extra = {}) {
   const r = await admin('POST', '/namespaces', { name, ...extra });
   assert.equal(r.status, 201, r.text);
+  // The answer carries secrets: no cache may keep it.
+  assert.equal(r.headers.get('cache-control'), 'no-store');
   secrets.add(r.json.controlToken);
   secrets.add(r.json.credentials.secretAccessKey);
   return r.json;
@@ -105,6 +110,7 @@ test('provisioning: create, list, rotate, delete, and a second creation of a nam
 
   const rotated = await admin('POST', '/namespaces/team-a/rotate');
   assert.equal(rotated.status, 200, rotated.text);
+  assert.equal(rotated.headers.get('cache-control'), 'no-store');
   secrets.add(rotated.json.controlToken);
   secrets.add(rotated.json.credentials.secretAccessKey);
   assert.notEqual(rotated.json.controlToken, created.controlToken);
