@@ -2,7 +2,8 @@
 // `npx metering-mock`: runs the mock on this machine (the built worker on Miniflare's API,
 // no Rust needed) until Ctrl-C; `npx metering-mock ns …` manages namespaces of a hosted mock.
 
-import { realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startMock, readSeedFile, VERSION } from '../lib/index.mjs';
@@ -68,6 +69,11 @@ async function run(argv) {
   }
   const adminToken = values['admin-token'] ?? process.env.METERING_MOCK_ADMIN_TOKEN;
   const persist = values['in-memory'] ? false : (values.persist ?? '.metering-mock');
+  // The default state directory sits in the user's project: it keeps itself out of git.
+  if (persist === '.metering-mock' && !existsSync(join(persist, '.gitignore'))) {
+    mkdirSync(persist, { recursive: true });
+    writeFileSync(join(persist, '.gitignore'), '# the state of npx metering-mock\n*\n');
+  }
   let mock;
   try {
     const seed = values.seed === undefined ? undefined : readSeedFile(values.seed);

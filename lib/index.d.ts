@@ -75,7 +75,8 @@ export interface JournalEntry {
   status: number;
   error?: { code: string; message: string };
   response?: unknown;
-  recordsWritten?: string[];
+  /** The ledger records the call wrote; `[]` when none. */
+  recordsWritten: string[];
 }
 
 /** The bill preview of a month. */

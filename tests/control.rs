@@ -437,8 +437,16 @@ fn any_namespace_can_be_reset_to_the_demo_seed_and_default_to_empty() {
     let seeded = m.control("POST", "/reset", Some(json!({"seed": "demo"})));
     assert_eq!(seeded.status, 200, "{:?}", seeded.body);
     assert_eq!(m.control("GET", "/health", None).body["products"], 4);
-    m.control("POST", "/reset", None);
+    // The answer says what the namespace starts from.
+    assert_eq!(seeded.body["seed"], "demo");
+    assert_eq!(
+        seeded.body["seeded"]["products"].as_array().map(Vec::len),
+        Some(4)
+    );
+    let emptied = m.control("POST", "/reset", None);
     assert_eq!(m.control("GET", "/health", None).body["products"], 0);
+    assert_eq!(emptied.body["seed"], "empty");
+    assert_eq!(emptied.body["seeded"]["products"], json!([]));
     let mut d = Mock::named("default");
     d.control("POST", "/reset", Some(json!({"seed": "empty"})));
     assert_eq!(d.control("GET", "/health", None).body["products"], 0);

@@ -26,7 +26,7 @@ test('an hour of usage is recorded once', async () => {
   // The request journal: both calls, one record written.
   const calls = await mock.control.requests({ operation: 'MeterUsage' });
   assert.equal(calls.total, 2);
-  assert.deepEqual(calls.requests.flatMap((c) => c.recordsWritten ?? []), [first.MeteringRecordId]);
+  assert.deepEqual(calls.requests.flatMap((c) => c.recordsWritten), [first.MeteringRecordId]);
 });
 
 test('an unknown dimension is refused as AWS refuses it', async () => {

@@ -175,14 +175,20 @@ pub(super) fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequ
             .put_meta(documents::DELIVERY_BUDGET, &budget)
             .map_err(store_err)?;
     }
-    let seeded = match &document {
+    // What the namespace now starts from: the seed's name and the products it holds.
+    let (seed, seeded) = match &document {
         Some(checked) => {
             checked.write(ns)?;
-            Some(checked.view(ns.name))
+            ("document", checked.view(ns.name))
         }
-        None => None,
+        None => {
+            let products = ns.store.products().map_err(store_err)?;
+            let codes: Vec<&str> = products.iter().map(|p| &*p.product_code).collect();
+            let name = if demo { "demo" } else { "empty" };
+            (name, json!({ "namespace": ns.name, "products": codes }))
+        }
     };
-    ok(json!({ "reset": true, "namespace": ns.name, "seeded": seeded }))
+    ok(json!({ "reset": true, "namespace": ns.name, "seed": seed, "seeded": seeded }))
 }
 
 /// Runs the store contract on this namespace's own store; refuses a namespace in use

@@ -74,8 +74,9 @@ pub struct JournalEntry {
     /// The successful answer's output as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<Value>,
-    /// The ledger records the call wrote (new `MeteringRecordId`s; repeats write none).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The ledger records the call wrote (new `MeteringRecordId`s; repeats write none): always
+    /// listed, `[]` when none, so a test can read it without a guard.
+    #[serde(default)]
     pub records_written: Vec<String>,
 }
 

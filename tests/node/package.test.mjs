@@ -115,6 +115,19 @@ test('the JS API: a seed gives exactly that state; persist keeps it across a res
   assert.match(wranglerToml, new RegExp(`compatibility_date = "${COMPATIBILITY_DATE}"`));
 });
 
+test('the CLI keeps its default state directory out of git', async () => {
+  const project = mkdtempSync(join(tmpdir(), 'metering-mock-project-'));
+  try {
+    const run = startCli(['--port', '0'], { cwd: project });
+    await run.url;
+    assert.equal(readFileSync(join(project, '.metering-mock', '.gitignore'), 'utf8').split('\n').at(-2), '*');
+    process.kill(-run.child.pid, 'SIGINT');
+    await run.exited;
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
+});
+
 test('the CLI: banner, --verbose access log, --seed errors with their path, port in use, Ctrl-C', async () => {
   const run = startCli(['--port', '0', '--in-memory', '--verbose']);
   const url = await run.url;
