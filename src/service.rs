@@ -92,11 +92,19 @@ pub struct Served {
 
 /// `GET /` of a namespace: what the endpoint is (no namespace data).
 pub fn banner(namespace: &str) -> HttpResponse {
+    // Where a person who opened the URL in a browser goes next.
+    let base = if namespace == crate::protocol::route::DEFAULT_NAMESPACE {
+        String::new()
+    } else {
+        format!("/ns/{namespace}")
+    };
     HttpResponse::json(
         200,
         &json!({
             "service": "metering-mock",
             "namespace": namespace,
+            "dashboard": format!("{base}/_mock/ui/"),
+            "health": format!("{base}/_mock/health"),
             "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation> or AWSMPEntitlementService.GetEntitlements) to this URL, or rpc-v2-cbor requests to service/AWSMPEntitlementService/operation/GetEntitlements under it; the control API is under /_mock/"
         }),
     )

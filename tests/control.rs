@@ -423,10 +423,18 @@ fn every_response_carries_a_request_id_and_unknown_paths_are_404() {
 }
 
 #[test]
-fn the_store_contract_runs_only_on_an_empty_namespace() {
+fn the_store_contract_runs_only_in_tests_and_on_an_empty_namespace() {
     let mut m = Mock::new();
+    // A deployment, even an open one, does not serve test code.
+    assert_eq!(m.control("POST", "/store-contract", None).status, 404);
+    m.deployment = common::test_deployment();
     let a = m.control("POST", "/store-contract", None);
     assert_eq!(a.body, json!({"passed": true, "failures": []}));
+    // A journal is state too: the contract would clear it.
+    m.call("MeterUsage", json!({"ProductCode": "nope"}));
+    assert_eq!(m.control("POST", "/store-contract", None).status, 409);
+    let mut m = Mock::new();
+    m.deployment = common::test_deployment();
     m.add_product(json!({"productCode": "p", "dimensions": ["d"]}));
     assert_eq!(m.control("POST", "/store-contract", None).status, 409);
 }

@@ -126,6 +126,7 @@ fn the_store_contract_refuses_a_namespace_with_settings_clock_faults_or_keys() {
         ),
     ] {
         let mut m = Mock::new();
+        m.deployment = common::test_deployment();
         assert!(m.control(method, path, Some(body)).status < 300);
         assert_eq!(
             m.control("POST", "/store-contract", None).status,

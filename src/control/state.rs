@@ -13,6 +13,7 @@ use crate::domain::catalogue::Product;
 use crate::domain::settings::Settings;
 use crate::namespace::{load_settings, Namespace};
 use crate::protocol::http::HttpRequest;
+use crate::store::journal::JournalQuery;
 use crate::store::keys::{key_ring, save_key_ring};
 use crate::store::{contract, documents, Store, UsageQuery};
 
@@ -191,9 +192,18 @@ pub(super) fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequ
     ok(json!({ "reset": true, "namespace": ns.name, "seed": seed, "seeded": seeded }))
 }
 
-/// Runs the store contract on this namespace's own store; refuses a namespace in use
-/// (products, usage, events, settings, clock or faults), since the contract clears the store.
+/// Runs the store contract on this namespace's own store, in the mock's own tests only;
+/// refuses a namespace in use (products, usage, events, journal, settings, clock, faults or
+/// keys), since the contract clears the store.
 pub(super) fn store_contract<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+    // Test code: reachable only where the mock's own tests run (never a locked deployment,
+    // where TEST_STORAGE_FAULTS is refused).
+    if !ns.deployment.storage_faults {
+        return Err(ControlError(
+            404,
+            "the store contract runs only in the mock's own tests (TEST_STORAGE_FAULTS=1)".into(),
+        ));
+    }
     let mut configured = false;
     for key in [documents::SETTINGS, documents::CLOCK, documents::FAULTS] {
         configured |= ns.store.meta(key).map_err(store_err)?.is_some();
@@ -207,6 +217,15 @@ pub(super) fn store_contract<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> An
             .is_empty()
         || !ns.store.products().map_err(store_err)?.is_empty()
         || !ns.store.events(0, 1).map_err(store_err)?.is_empty()
+        || ns
+            .store
+            .journal(&JournalQuery {
+                limit: 1,
+                ..Default::default()
+            })
+            .map_err(store_err)?
+            .total
+            > 0
         || !ns
             .store
             .query_usage(&UsageQuery {

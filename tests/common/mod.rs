@@ -324,6 +324,13 @@ impl Mock {
 /// 111122223333) and c2 (account 444455556666); a concurrent-agreements product `ca` with
 /// two licenses of 111122223333 and one of 777788889999; an AMI product `ami` with
 /// customer account 111122223333.
+/// An open deployment of the mock's own tests (`TEST_STORAGE_FAULTS=1`): it serves the store
+/// contract and injected storage faults.
+pub fn test_deployment() -> Deployment {
+    Deployment::from_vars(|name| (name == "TEST_STORAGE_FAULTS").then(|| "1".to_string()))
+        .expect("a valid test deployment")
+}
+
 pub fn with_catalogue(mock: &mut Mock) {
     mock.add_product(json!({
         "productCode": "saas", "dimensions": ["users", "gb"], "sellerAccountId": "999988887777",

@@ -283,12 +283,17 @@ test('GET / answers 200 JSON describing the service', async () => {
   const body = await r.json();
   assert.equal(body.service, 'metering-mock');
   assert.equal(body.namespace, 'default');
+  // A person who opened it in a browser finds the dashboard from here.
+  assert.equal(body.dashboard, '/_mock/ui/');
+  assert.equal((await fetch(new URL(body.dashboard, mock.url))).status, 200);
 });
 
 test('GET /ns/<name>/ names its namespace', async () => {
   const r = await fetch(`${ns}/`);
   assert.equal(r.status, 200);
-  assert.equal((await r.json()).namespace, 'protocol');
+  const body = await r.json();
+  assert.equal(body.namespace, 'protocol');
+  assert.equal(body.dashboard, '/ns/protocol/_mock/ui/');
 });
 
 test('an unknown path is 404 JSON', async () => {

@@ -1,12 +1,13 @@
 // The Durable Object's SQLite store passes the same store contract as the in-memory store
-// (the worker runs it on an empty namespace behind POST /_mock/store-contract).
+// (the worker runs it on an empty namespace behind POST /_mock/store-contract, in the mock's
+// own tests only: TEST_STORAGE_FAULTS=1).
 
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEphemeralMock, control, namespaceUrl, createProduct, usageRecords } from './harness.mjs';
 
 let mock;
-before(async () => { mock = await startEphemeralMock(); });
+before(async () => { mock = await startEphemeralMock({ vars: { TEST_STORAGE_FAULTS: '1' } }); });
 after(async () => { await mock?.stop(); });
 
 test('the SQLite store passes the store contract on a fresh namespace', async () => {
@@ -31,6 +32,16 @@ test('the store contract refuses a namespace with products (409)', async () => {
   assert.equal(r.status, 409, r.text);
   assert.equal(typeof r.json.error, 'string');
   assert.equal((await control(url, 'GET', '/products/keep-me')).status, 200);
+});
+
+test('a deployment without TEST_STORAGE_FAULTS does not serve the store contract (404)', async () => {
+  const plain = await startEphemeralMock();
+  try {
+    const r = await control(namespaceUrl(plain, 'contract-plain'), 'POST', '/store-contract');
+    assert.equal(r.status, 404, r.text);
+  } finally {
+    await plain.stop();
+  }
 });
 
 test('the store contract refuses the default namespace with its demo seed (409)', async () => {
