@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::shapes::{self, epoch_seconds, required_string};
+use super::shapes::{self, epoch_seconds, required_string, CustomerNames};
 use super::Call;
 use crate::domain::catalogue::{Customer, Product};
 use crate::domain::constraints::{is_non_whitespace, Shown, Violations, NON_WHITESPACE_PATTERN};
@@ -230,9 +230,11 @@ impl<'a> EntitlementEntry<'a> {
         EntitlementOutput {
             product_code: self.product_code,
             dimension: &self.entitlement.dimension,
-            customer_identifier: customer.customer_identifier.as_deref(),
-            customer_aws_account_id: customer.customer_aws_account_id.as_deref(),
-            license_arn: customer.license_arn.as_deref(),
+            customer: CustomerNames {
+                customer_identifier: customer.customer_identifier.as_deref(),
+                customer_aws_account_id: customer.customer_aws_account_id.as_deref(),
+                license_arn: customer.license_arn.as_deref(),
+            },
             value: value_json(&self.entitlement.value),
             expiration_date: self.entitlement.expiration_date.map(epoch_seconds),
         }
@@ -254,15 +256,8 @@ struct GetEntitlementsResult<'a> {
 pub struct EntitlementOutput<'a> {
     product_code: &'a str,
     dimension: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    customer_identifier: Option<&'a str>,
-    #[serde(
-        rename = "CustomerAWSAccountId",
-        skip_serializing_if = "Option::is_none"
-    )]
-    customer_aws_account_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    license_arn: Option<&'a str>,
+    #[serde(flatten)]
+    customer: CustomerNames<'a>,
     value: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     expiration_date: Option<Value>,

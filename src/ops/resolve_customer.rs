@@ -12,7 +12,7 @@ use std::rc::Rc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::shapes::required_string;
+use super::shapes::{required_string, CustomerNames};
 use super::Call;
 use crate::domain::catalogue::{Integration, Product};
 use crate::domain::constraints::Violations;
@@ -25,16 +25,9 @@ use crate::store::Store;
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct ResolveCustomerResult<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    customer_identifier: Option<&'a str>,
     product_code: &'a str,
-    #[serde(
-        rename = "CustomerAWSAccountId",
-        skip_serializing_if = "Option::is_none"
-    )]
-    customer_aws_account_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    license_arn: Option<&'a str>,
+    #[serde(flatten)]
+    customer: CustomerNames<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<Metadata<'a>>,
 }
@@ -78,10 +71,12 @@ pub fn run<S: Store + ?Sized>(
     }
     let legacy = product.integration == Integration::Legacy;
     let result = ResolveCustomerResult {
-        customer_identifier: record.customer_identifier.as_deref().filter(|_| legacy),
         product_code: &record.product_code,
-        customer_aws_account_id: record.customer_aws_account_id.as_deref(),
-        license_arn: record.license_arn.as_deref(),
+        customer: CustomerNames {
+            customer_identifier: record.customer_identifier.as_deref().filter(|_| legacy),
+            customer_aws_account_id: record.customer_aws_account_id.as_deref(),
+            license_arn: record.license_arn.as_deref(),
+        },
         metadata: record
             .agreement_id
             .as_deref()

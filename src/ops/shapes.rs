@@ -206,6 +206,22 @@ pub fn echo_record(record: &Map<String, Value>) -> Value {
     })
 }
 
+/// A customer as the outputs name it (ResolveCustomer's answer, an `Entitlement`): each of
+/// its names only when it has that name. Flattened into the output that carries it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomerNames<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_identifier: Option<&'a str>,
+    #[serde(
+        rename = "CustomerAWSAccountId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer_aws_account_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license_arn: Option<&'a str>,
+}
+
 /// An operation's answer as the JSON the front doors encode (the outputs are `Serialize`
 /// structs named after the model's shapes; tests/model_outputs.rs holds them to the models).
 pub fn output(result: impl serde::Serialize) -> Result<Value, ServiceError> {
