@@ -12,7 +12,6 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
  * @property {unknown} [body] sent as JSON
  * @property {string} [token] sent as `Authorization: Bearer <token>`
  * @property {number} [timeoutMs] how long to wait for the whole answer
- * @property {Record<string, string>} [headers] more request headers
  * @property {typeof fetch} [fetchFn] the fetch to use (tests pass a fake)
  */
 
@@ -35,8 +34,8 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 export async function controlCall(url, options = {}) {
   const { method = 'GET', body, token, timeoutMs = DEFAULT_TIMEOUT_MS, fetchFn = fetch } = options;
   /** @type {Record<string, string>} */
-  const headers = { ...options.headers };
-  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   let response;
   let text;
