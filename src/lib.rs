@@ -1,5 +1,6 @@
-//! metering-mock: a stateful mock of the AWS Marketplace Metering Service (and of the
-//! Entitlement Service's GetEntitlements), run as a Cloudflare Worker.
+//! metering-mock: a stateful mock of the AWS Marketplace Metering Service (with the
+//! Entitlement Service's GetEntitlements, the Agreement Service and Discovery), run as a
+//! Cloudflare Worker.
 //!
 //! Crate map, in layers from the outside in; a module imports only layers below its own
 //! (`tests/layers.rs` keeps this true):
@@ -12,17 +13,20 @@
 //!    and what their attempts got.
 //! 4. `namespace`: a namespace during one request (store, time, ids, settings, clock) and
 //!    its initial state.
-//! 5. `ops`: one module per AWS operation, decisions and writes in one synchronous step.
+//! 5. `ops`: one module per Metering and Entitlement operation, decisions and writes in one
+//!    synchronous step; `ops::agreement`: the Agreement Service's and Discovery's.
 //!    `policy`: the route table and access classes, `admit` (what every request passes at
 //!    the entry), the deployment's variables and limits, browser and outbound protections,
 //!    rate, secrets. `seed`: the embedded demo seed. `ui`: the dashboard's files.
 //! 6. `store`: the storage trait, its contract suite, the in-memory store, the journal's
 //!    entries.
-//! 7. `protocol`: awsJson1_1 and rpc-v2-cbor framing and errors, the services and their
-//!    operations, SigV4, JSON reading, namespace routing.
-//! 8. `domain`: newtypes and pure rules (constraints, quantities, windows, catalogue,
+//! 7. `protocol`: awsJson1_1, awsJson1_0, rest-json and rpc-v2-cbor framing and errors, the
+//!    services and their operations, SigV4, JSON reading, namespace routing.
+//! 8. `model`: the embedded service models (`models/`) of the services served from them:
+//!    shapes, constraints and their validation, modeled errors.
+//! 9. `domain`: newtypes and pure rules (constraints, quantities, windows, catalogue,
 //!    subscriptions, entitlements, registration tokens, notifications, bills, signing keys).
-//! 9. `error`: the one error enum and its wire names.
+//! 10. `error`: the one error enum and its wire names.
 //!
 //! Everything but `worker` builds and tests natively with `cargo test`.
 
@@ -31,6 +35,7 @@ pub mod control;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod model;
 pub mod namespace;
 pub mod ops;
 pub mod policy;

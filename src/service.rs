@@ -13,13 +13,14 @@ use crate::ops::{self, Call, Dispatched};
 use crate::policy::routes::{self, Access, Endpoint, Found, Outcome};
 use crate::policy::{self, json_error};
 use crate::protocol::awsjson::{self, AwsCall, Operation};
-use crate::protocol::cbor;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::sigv4::{Caller, Signed};
+use crate::protocol::{self, cbor};
 use crate::store::{documents, Store};
 
 mod credentials;
 mod journal;
+mod modeled;
 
 pub use credentials::signing_keys_ahead;
 use credentials::{authenticate, unrecognized_client, Verifier};
@@ -67,6 +68,14 @@ impl FrontDoor {
         match self {
             FrontDoor::AwsJson => awsjson::error(e, request_id),
             FrontDoor::RpcV2Cbor => cbor::error(e, request_id),
+        }
+    }
+
+    /// The protocol's name in the request journal.
+    fn protocol(self) -> &'static str {
+        match self {
+            FrontDoor::AwsJson => "awsJson1_1",
+            FrontDoor::RpcV2Cbor => "rpcv2Cbor",
         }
     }
 }
@@ -213,6 +222,11 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         request_id: &str,
     ) -> (HttpResponse, bool) {
         let (method, path) = (req.method.as_str(), req.path.as_str());
+        if found.access == Access::Aws {
+            if let Some((service, wire)) = protocol::modeled::door(req) {
+                return self.modeled(req, request_id, service, wire);
+            }
+        }
         let answer = match found.outcome {
             Outcome::Route(route, params) => match route.endpoint {
                 Endpoint::AwsJson => return self.aws(req, request_id, FrontDoor::AwsJson),
@@ -319,11 +333,8 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         Ok((call.operation, dispatched?))
     }
 
-    /// Keeps the call in the request journal and returns its response (an error, should the
-    /// journal's write fail). Only calls an SDK could have made are kept: with an
-    /// `Authorization` header, which a page of another origin cannot send without the mock's
-    /// consent (CORS), and in a locked deployment with a verified signature, so no stranger
-    /// can write the journal or push a team's entries out of it.
+    /// Keeps the call in the request journal (`keeps_in_journal` says which) and returns its
+    /// response (an error, should the journal's write fail).
     fn journal_aws(
         &mut self,
         req: &HttpRequest,
@@ -333,24 +344,27 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         response: HttpResponse,
         answer: Result<Dispatched, ServiceError>,
     ) -> HttpResponse {
-        let journaled = attempt.journal_on
-            && req.header("authorization").is_some()
-            && (attempt.verified || !self.deployment.locked());
-        if !journaled {
+        if !self.keeps_in_journal(req, &attempt) {
             return response;
         }
+        let (operation, input) = match attempt.admitted {
+            Some((operation, input)) => (Some(operation.name().to_string()), Some(input)),
+            None => (journal::named_operation(req, door), None),
+        };
         let entry = journal::entry(journal::Call {
             req,
             request_id,
-            door,
+            protocol: door.protocol(),
+            json_body: door == FrontDoor::AwsJson,
             received_at: self.host_now,
             namespace_time: attempt.namespace_time,
             caller: attempt.caller,
             // Admitted is not verified where signatures are not checked at all.
             verified: attempt.verified && attempt.checks_signatures,
-            admitted: attempt.admitted,
+            operation,
+            input,
             status: response.status,
-            answer,
+            answer: answer.map_err(Into::into),
         });
         // Like any failed write, this one fails the whole call (and the host rolls the
         // step back), so no answer says a call succeeded whose writes were not kept.
@@ -358,6 +372,18 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             Ok(_) => response,
             Err(e) => door.error(&e.into(), request_id),
         }
+    }
+}
+
+impl<S: Store + ?Sized> Namespace<'_, S> {
+    /// Whether a call goes in the request journal: only calls an SDK could have made, with an
+    /// `Authorization` header (which a page of another origin cannot send without the mock's
+    /// consent), and in a locked deployment with a verified signature, so no stranger can
+    /// write the journal or push a team's entries out of it.
+    fn keeps_in_journal(&self, req: &HttpRequest, attempt: &Attempt) -> bool {
+        attempt.journal_on
+            && req.header("authorization").is_some()
+            && (attempt.verified || !self.deployment.locked())
     }
 }
 

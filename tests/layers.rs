@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["ops", "policy", "seed", "ui"],
     &["store"],
     &["protocol"],
+    &["model"],
     &["domain"],
     &["error"],
 ];

@@ -303,7 +303,7 @@ fn every_phrase_of_the_metering_model_is_its_documentation_or_the_live_services_
     // The model's documentation of each exception, read from the committed service model:
     // a phrase that is not the start of it must be one of the live service's known messages.
     let model: Value = serde_json::from_str(include_str!(
-        "fixtures/meteringmarketplace-2016-01-14.service-2.json"
+        "../models/meteringmarketplace-2016-01-14.service-2.json"
     ))
     .unwrap();
     // The live service's words, each for its own error.

@@ -28,12 +28,12 @@ const PROTOCOL_ERRORS: [&str; 8] = [
 ];
 
 fn model() -> Value {
-    let text = include_str!("fixtures/meteringmarketplace-2016-01-14.service-2.json");
+    let text = include_str!("../models/meteringmarketplace-2016-01-14.service-2.json");
     serde_json::from_str(text).expect("model JSON")
 }
 
 fn entitlement_model() -> Value {
-    let text = include_str!("fixtures/marketplace-entitlement-2017-01-11.service-2.json");
+    let text = include_str!("../models/marketplace-entitlement-2017-01-11.service-2.json");
     serde_json::from_str(text).expect("model JSON")
 }
 

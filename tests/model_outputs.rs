@@ -9,14 +9,14 @@ use serde_json::{json, Value};
 
 fn metering_model() -> Value {
     serde_json::from_str(include_str!(
-        "fixtures/meteringmarketplace-2016-01-14.service-2.json"
+        "../models/meteringmarketplace-2016-01-14.service-2.json"
     ))
     .expect("model JSON")
 }
 
 fn entitlement_model() -> Value {
     serde_json::from_str(include_str!(
-        "fixtures/marketplace-entitlement-2017-01-11.service-2.json"
+        "../models/marketplace-entitlement-2017-01-11.service-2.json"
     ))
     .expect("model JSON")
 }

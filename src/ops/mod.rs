@@ -4,6 +4,7 @@
 //! write happen inside one synchronous call, which is what makes them atomic in the Durable
 //! Object. Never imports the runtime.
 
+pub mod agreement;
 pub mod batch_meter_usage;
 pub mod faults;
 pub mod get_entitlements;

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::model::ModelService;
 use crate::protocol::cbor;
 use crate::protocol::route::{self, DEFAULT_NAMESPACE};
 
@@ -276,6 +277,7 @@ pub fn find<'p>(method: &str, full_path: &'p str) -> Result<Found<'p>, String> {
         Outcome::Route(route, _) => route.access,
         _ if is_control_path(inner) => Access::Namespace,
         _ if cbor::is_rpc_path(inner) => Access::Aws,
+        _ if ModelService::of_rest_path(inner).is_some() => Access::Aws,
         _ if inner == "/" => Access::Aws,
         _ => Access::Public,
     };
@@ -458,6 +460,8 @@ mod tests {
         let f = find("GET", "/service/x").unwrap();
         assert_eq!(f.access, Access::Aws);
         assert_eq!(find("PUT", "/").unwrap().access, Access::Aws);
+        // Discovery's rest-json paths, under its API version.
+        assert_eq!(find("POST", "/ns/a/2026-02-05/getOffer").unwrap().access, Access::Aws);
         assert_eq!(find("GET", "/favicon.ico").unwrap().access, Access::Public);
         assert!(find("GET", "/ns/bad.name/").is_err());
     }

@@ -33,7 +33,7 @@ pub const SERVICE_PREFIX: &str = "/service/";
 pub const MAX_CBOR_BODY_BYTES: usize = 64 * 1024;
 
 /// CBOR tag 1: epoch-based date/time.
-const EPOCH_TIME_TAG: u64 = 1;
+pub const EPOCH_TIME_TAG: u64 = 1;
 /// The services whose models list rpc-v2-cbor (Metering's lists awsJson1_1 only).
 const CBOR_SERVICES: [Service; 1] = [Service::Entitlement];
 
@@ -83,6 +83,29 @@ fn serialization(message: String) -> ServiceError {
 }
 
 fn operation(req: &HttpRequest) -> Result<Operation, ServiceError> {
+    check_request_headers(req)?;
+    let Some((service_segment, operation_segment)) = split_path(&req.path) else {
+        return Err(unknown(format!(
+            "No operation at {}: rpc-v2-cbor paths are /service/<Service>/operation/<Operation>",
+            req.path
+        )));
+    };
+    let Some(service) = service_named(service_segment) else {
+        return Err(unknown(format!(
+            "Unknown service {service_segment}: rpc-v2-cbor serves {} here",
+            Service::Entitlement.shape_name()
+        )));
+    };
+    Operation::of(service, operation_segment).ok_or_else(|| {
+        unknown(format!(
+            "Unknown operation {}.{operation_segment}",
+            service.shape_name()
+        ))
+    })
+}
+
+/// The method and headers every rpc-v2-cbor request must have, whatever its service.
+pub fn check_request_headers(req: &HttpRequest) -> Result<(), ServiceError> {
     if req.method != "POST" {
         return Err(unknown(format!(
             "rpc-v2-cbor requests use POST, not {}",
@@ -109,24 +132,7 @@ fn operation(req: &HttpRequest) -> Result<Operation, ServiceError> {
         )))
         }
     }
-    let Some((service_segment, operation_segment)) = split_path(&req.path) else {
-        return Err(unknown(format!(
-            "No operation at {}: rpc-v2-cbor paths are /service/<Service>/operation/<Operation>",
-            req.path
-        )));
-    };
-    let Some(service) = service_named(service_segment) else {
-        return Err(unknown(format!(
-            "Unknown service {service_segment}: rpc-v2-cbor serves {} here",
-            Service::Entitlement.shape_name()
-        )));
-    };
-    Operation::of(service, operation_segment).ok_or_else(|| {
-        unknown(format!(
-            "Unknown operation {}.{operation_segment}",
-            service.shape_name()
-        ))
-    })
+    Ok(())
 }
 
 /// The service a request to `path` is answered for before its operation is known (its
@@ -146,7 +152,7 @@ fn service_named(segment: &str) -> Option<Service> {
 }
 
 /// `/service/<service>/operation/<operation>` → (service, operation).
-fn split_path(path: &str) -> Option<(&str, &str)> {
+pub fn split_path(path: &str) -> Option<(&str, &str)> {
     let (service, rest) = path.strip_prefix(SERVICE_PREFIX)?.split_once('/')?;
     let operation = rest.strip_prefix("operation/")?;
     (!service.is_empty() && !operation.is_empty() && !operation.contains('/'))
@@ -154,7 +160,7 @@ fn split_path(path: &str) -> Option<(&str, &str)> {
 }
 
 /// A body must be declared as CBOR; a request without a body needs no `Content-Type`.
-fn check_content_type(req: &HttpRequest) -> Result<(), ServiceError> {
+pub fn check_content_type(req: &HttpRequest) -> Result<(), ServiceError> {
     if req.body.is_empty() {
         return Ok(());
     }
@@ -281,7 +287,7 @@ fn to_cbor(value: &Value, timestamps: &[&str]) -> Cbor {
     }
 }
 
-fn number_cbor(n: &Number) -> Cbor {
+pub fn number_cbor(n: &Number) -> Cbor {
     if let Some(i) = n.as_i64() {
         Cbor::Integer(i.into())
     } else if let Some(u) = n.as_u64() {
@@ -291,13 +297,13 @@ fn number_cbor(n: &Number) -> Cbor {
     }
 }
 
-fn encode(value: &Cbor) -> Result<Vec<u8>, String> {
+pub fn encode(value: &Cbor) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     ciborium::into_writer(value, &mut bytes).map_err(|e| e.to_string())?;
     Ok(bytes)
 }
 
-fn response(status: u16, body: Vec<u8>, request_id: &str) -> HttpResponse {
+pub fn response(status: u16, body: Vec<u8>, request_id: &str) -> HttpResponse {
     HttpResponse::new(status, CONTENT_TYPE, body)
         .with_header(PROTOCOL_HEADER, PROTOCOL)
         .with_header("x-amzn-RequestId", request_id)

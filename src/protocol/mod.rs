@@ -7,6 +7,7 @@ pub mod awsjson;
 pub mod cbor;
 pub mod http;
 pub mod json;
+pub mod modeled;
 pub mod operation;
 pub mod route;
 pub mod sigv4;

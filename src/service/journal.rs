@@ -18,23 +18,40 @@ use crate::store::journal::{
 pub(super) struct Call<'a> {
     pub req: &'a HttpRequest,
     pub request_id: &'a str,
-    pub door: FrontDoor,
+    /// The protocol's name (`awsJson1_1`, `rpcv2Cbor`, …) and whether its bodies are JSON.
+    pub protocol: &'static str,
+    pub json_body: bool,
     pub received_at: Instant,
     pub namespace_time: Option<Instant>,
     /// The signature's caller, once the signature could be read.
     pub caller: Option<Caller>,
     pub verified: bool,
-    /// The operation and its decoded input, once the front door admitted the call.
-    pub admitted: Option<(Operation, Map<String, Value>)>,
+    /// The operation the request names, admitted or not.
+    pub operation: Option<String>,
+    /// The decoded input, once the front door admitted the call.
+    pub input: Option<Map<String, Value>>,
     pub status: u16,
-    pub answer: Result<Dispatched, ServiceError>,
+    pub answer: Result<Dispatched, JournalError>,
+}
+
+impl JournalError {
+    /// An error answer as the journal keeps it (its message clipped).
+    pub(super) fn of(code: &str, message: &str) -> JournalError {
+        JournalError {
+            code: code.to_string(),
+            message: clipped(message, MAX_MESSAGE_BYTES).to_string(),
+        }
+    }
+}
+
+impl From<ServiceError> for JournalError {
+    fn from(e: ServiceError) -> JournalError {
+        JournalError::of(e.kind.name(), &e.message)
+    }
 }
 
 pub(super) fn entry(call: Call<'_>) -> JournalEntry {
-    let (operation, input) = match call.admitted {
-        Some((operation, input)) => (Some(operation), Some(input)),
-        None => (named_operation(call.req, call.door), None),
-    };
+    let input = call.input;
     let product_code = input
         .as_ref()
         .and_then(|i| i.get("ProductCode"))
@@ -42,38 +59,27 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
         .map(name);
     let customers = input.as_ref().map(customers_named).unwrap_or_default();
     // JSON read and written again grows by at most about 4x (numbers such as 9e15); CBOR more.
-    let sent_json = (call.door == FrontDoor::AwsJson).then(|| call.req.body.len() * 4);
+    let sent_json = call.json_body.then(|| call.req.body.len() * 4);
     let request = if let Some(input) = input {
         Some(kept_body(Value::Object(input), sent_json))
     } else {
         // Not admitted (a malformed body, an unknown operation): the text as sent, if any.
         std::str::from_utf8(&call.req.body)
             .ok()
-            .filter(|text| !text.is_empty() && call.door == FrontDoor::AwsJson)
+            .filter(|text| !text.is_empty() && call.json_body)
             .map(|text| kept_body(Value::String(text.to_string()), None))
     };
     let (response, error, records_written) = match call.answer {
         Ok(d) => (Some(kept_body(d.output, None)), None, d.records_written),
-        Err(e) => (
-            None,
-            Some(JournalError {
-                code: e.kind.name().to_string(),
-                message: clipped(&e.message, MAX_MESSAGE_BYTES).to_string(),
-            }),
-            Vec::new(),
-        ),
+        Err(e) => (None, Some(e), Vec::new()),
     };
     JournalEntry {
         seq: 0,
         request_id: call.request_id.to_string(),
         received_at: call.received_at,
         namespace_time: call.namespace_time,
-        protocol: match call.door {
-            FrontDoor::AwsJson => "awsJson1_1",
-            FrontDoor::RpcV2Cbor => "rpcv2Cbor",
-        }
-        .to_string(),
-        operation: operation.map(|o| o.name().to_string()),
+        protocol: call.protocol.to_string(),
+        operation: call.operation.map(|o| name(&o)),
         caller: call
             .caller
             .map(|c| JournalCaller {
@@ -103,11 +109,12 @@ fn name(text: &str) -> String {
     clipped(text, MAX_NAME_BYTES).to_string()
 }
 
-/// The operation a call that was not admitted names (its target, or its path), if it is one.
-fn named_operation(req: &HttpRequest, door: FrontDoor) -> Option<Operation> {
+/// The operation a call that was not admitted names (its target, or its path), if it is one
+/// of the Metering or Entitlement Service.
+pub(super) fn named_operation(req: &HttpRequest, door: FrontDoor) -> Option<String> {
     let name = match door {
         FrontDoor::AwsJson => req.header("x-amz-target")?.rsplit('.').next()?,
         FrontDoor::RpcV2Cbor => req.path.rsplit('/').next()?,
     };
-    Operation::named(name)
+    Operation::named(name).map(|op| op.name().to_string())
 }

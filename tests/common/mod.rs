@@ -260,6 +260,54 @@ impl Mock {
         })
     }
 
+    /// A call of an Agreement Service operation as `key`, over awsJson1_0 (`cbor: false`) or
+    /// rpc-v2-cbor, as the SDKs send them.
+    pub fn agreement_as(&mut self, key: &str, cbor: bool, operation: &str, input: Value) -> Answer {
+        let mut headers = Mock::auth_headers(key, "us-east-1");
+        let (path, body) = if cbor {
+            for (name, value) in [
+                ("content-type", "application/cbor"),
+                ("smithy-protocol", "rpc-v2-cbor"),
+                ("accept", "application/cbor"),
+            ] {
+                headers.push((name.into(), value.into()));
+            }
+            let mut body = Vec::new();
+            ciborium::into_writer(&input, &mut body).expect("CBOR of a JSON value");
+            (
+                format!("/service/AWSMPCommerceService_v20200301/operation/{operation}"),
+                body,
+            )
+        } else {
+            headers.push((
+                "X-Amz-Target".into(),
+                format!("AWSMPCommerceService_v20200301.{operation}"),
+            ));
+            headers.push(("Content-Type".into(), "application/x-amz-json-1.0".into()));
+            ("/".to_string(), input.to_string().into_bytes())
+        };
+        self.send(HttpRequest {
+            method: "POST".into(),
+            path,
+            headers,
+            body,
+            ..Default::default()
+        })
+    }
+
+    /// A Discovery (rest-json) call of the operation bound to `POST path`, as `key`.
+    pub fn discovery_as(&mut self, key: &str, path: &str, input: Value) -> Answer {
+        let mut headers = Mock::auth_headers(key, "us-east-1");
+        headers.push(("Content-Type".into(), "application/json".into()));
+        self.send(HttpRequest {
+            method: "POST".into(),
+            path: path.into(),
+            headers,
+            body: input.to_string().into_bytes(),
+            ..Default::default()
+        })
+    }
+
     /// An AWS call as the wildcard caller (`test`) from us-east-1.
     pub fn call(&mut self, operation: &str, input: Value) -> Answer {
         self.call_as("test", "us-east-1", operation, input)
