@@ -6,6 +6,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::control;
+use crate::domain::settings::Settings;
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::namespace::{load_settings, Namespace};
@@ -81,13 +82,21 @@ impl FrontDoor {
 }
 
 /// The answer to a request whose writes were rolled back because one failed: a retryable
-/// 500 in the request's protocol, with the request id the step gave it.
-pub fn rolled_back(method: &str, path: &str, request_id: &str) -> HttpResponse {
+/// 500 in the request's protocol (`target`: its `X-Amz-Target`), with the request id the
+/// step gave it.
+pub fn rolled_back(
+    method: &str,
+    path: &str,
+    target: Option<&str>,
+    request_id: &str,
+) -> HttpResponse {
     let message = "The request failed and was rolled back: nothing of it was applied. Retry it.";
-    let aws_call = (method == "POST" && path == "/") || cbor::is_rpc_path(path);
+    let aws_call = (method == "POST" && path == "/")
+        || cbor::is_rpc_path(path)
+        || protocol::modeled::door_of(path, target).is_some();
     if aws_call {
         let error = ServiceError::new(ErrorKind::InternalServiceErrorException, message);
-        policy::aws_error(path, &error, request_id)
+        policy::aws_error(path, target, &error, request_id)
     } else {
         json_error(500, message).with_header("x-amzn-RequestId", request_id)
     }
@@ -114,7 +123,7 @@ pub fn banner(namespace: &str) -> HttpResponse {
             "namespace": namespace,
             "dashboard": format!("{base}/_mock/ui/"),
             "health": format!("{base}/_mock/health"),
-            "usage": "POST awsJson1_1 requests (X-Amz-Target: AWSMPMeteringService.<Operation> or AWSMPEntitlementService.GetEntitlements) to this URL, or rpc-v2-cbor requests to service/AWSMPEntitlementService/operation/GetEntitlements under it; the control API is under /_mock/"
+            "usage": "POST awsJson requests (X-Amz-Target: AWSMPMeteringService.<Operation>, AWSMPEntitlementService.GetEntitlements or AWSMPCommerceService_v20200301.<Operation>) to this URL, rpc-v2-cbor requests to service/<Service>/operation/<Operation> under it, or Discovery's rest-json requests to 2026-02-05/<operation> under it; the control API is under /_mock/"
         }),
     )
 }
@@ -140,8 +149,15 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
                     let outcome = self
                         .check_control_rate(&found)
                         .and_then(|()| {
-                            self.ensure_initialized()
-                                .map_err(|e| FrontDoor::of(req).error(&e, &request_id))
+                            self.ensure_initialized().map_err(|e| {
+                                let target = req.header("x-amz-target");
+                                match found.access {
+                                    Access::Aws => {
+                                        policy::aws_error(&req.path, target, &e, &request_id)
+                                    }
+                                    _ => FrontDoor::of(req).error(&e, &request_id),
+                                }
+                            })
                         })
                         .map(|()| self.route(req, found, &request_id));
                     match outcome {
@@ -181,6 +197,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             ),
             Access::Aws if self.provision.is_none() => Err(policy::aws_error(
                 &req.path,
+                req.header("x-amz-target"),
                 &unrecognized_client(),
                 request_id,
             )),
@@ -296,25 +313,9 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         door: FrontDoor,
         attempt: &mut Attempt,
     ) -> Result<(Operation, Dispatched), ServiceError> {
-        let settings = load_settings(self.store)?;
-        attempt.journal_on = settings.request_journal;
-        attempt.checks_signatures |= !settings.signature_credentials.is_empty();
-        let verifier = Verifier {
-            settings: &settings,
-            provision: self.provision,
-            locked_at: self.deployment.locked().then_some(self.host_now),
-        };
+        let settings = self.settings_for_call(attempt)?;
         let call = door.admit(req, |signed| {
-            attempt.caller = Some(signed.caller.clone());
-            authenticate(req, signed, &verifier)?;
-            attempt.verified = true;
-            match self.throttled() {
-                None => Ok(()),
-                Some(_) => Err(ServiceError::new(
-                    ErrorKind::ThrottlingException,
-                    "Rate exceeded",
-                )),
-            }
+            self.check_caller(req, signed, &settings, attempt)
         })?;
         let now = self.now()?;
         attempt.namespace_time = Some(now);
@@ -340,37 +341,28 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         req: &HttpRequest,
         request_id: &str,
         door: FrontDoor,
-        attempt: Attempt,
+        mut attempt: Attempt,
         response: HttpResponse,
         answer: Result<Dispatched, ServiceError>,
     ) -> HttpResponse {
         if !self.keeps_in_journal(req, &attempt) {
             return response;
         }
-        let (operation, input) = match attempt.admitted {
+        let (operation, input) = match attempt.admitted.take() {
             Some((operation, input)) => (Some(operation.name().to_string()), Some(input)),
             None => (journal::named_operation(req, door), None),
         };
-        let entry = journal::entry(journal::Call {
-            req,
-            request_id,
+        let kept = journal::Kept {
             protocol: door.protocol(),
             json_body: door == FrontDoor::AwsJson,
-            received_at: self.host_now,
-            namespace_time: attempt.namespace_time,
-            caller: attempt.caller,
-            // Admitted is not verified where signatures are not checked at all.
-            verified: attempt.verified && attempt.checks_signatures,
             operation,
             input,
             status: response.status,
             answer: answer.map_err(Into::into),
-        });
-        // Like any failed write, this one fails the whole call (and the host rolls the
-        // step back), so no answer says a call succeeded whose writes were not kept.
-        match self.store.append_journal(&entry) {
-            Ok(_) => response,
-            Err(e) => door.error(&e.into(), request_id),
+        };
+        match self.keep_in_journal(req, request_id, attempt, kept) {
+            Ok(()) => response,
+            Err(e) => door.error(&e, request_id),
         }
     }
 }
@@ -384,6 +376,65 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         attempt.journal_on
             && req.header("authorization").is_some()
             && (attempt.verified || !self.deployment.locked())
+    }
+
+    /// Appends the call's journal entry. Like any failed write, a failure here fails the
+    /// whole call (and the host rolls the step back), so no answer says a call succeeded
+    /// whose writes were not kept.
+    fn keep_in_journal(
+        &mut self,
+        req: &HttpRequest,
+        request_id: &str,
+        attempt: Attempt,
+        kept: journal::Kept,
+    ) -> Result<(), ServiceError> {
+        let entry = journal::entry(journal::Call {
+            req,
+            request_id,
+            received_at: self.host_now,
+            namespace_time: attempt.namespace_time,
+            caller: attempt.caller,
+            // Admitted is not verified where signatures are not checked at all.
+            verified: attempt.verified && attempt.checks_signatures,
+            kept,
+        });
+        self.store.append_journal(&entry)?;
+        Ok(())
+    }
+
+    /// Loads the namespace's settings for an AWS call, noting in `attempt` whether the call
+    /// is journaled and whether signatures are checked.
+    fn settings_for_call(&mut self, attempt: &mut Attempt) -> Result<Settings, ServiceError> {
+        let settings = load_settings(self.store)?;
+        attempt.journal_on = settings.request_journal;
+        attempt.checks_signatures |= !settings.signature_credentials.is_empty();
+        Ok(settings)
+    }
+
+    /// The caller's half of an AWS call's admission, once its signature was read: the
+    /// signature checked where the namespace checks them, then the request rate.
+    fn check_caller(
+        &mut self,
+        req: &HttpRequest,
+        signed: &Signed,
+        settings: &Settings,
+        attempt: &mut Attempt,
+    ) -> Result<(), ServiceError> {
+        attempt.caller = Some(signed.caller.clone());
+        let verifier = Verifier {
+            settings,
+            provision: self.provision,
+            locked_at: self.deployment.locked().then_some(self.host_now),
+        };
+        authenticate(req, signed, &verifier)?;
+        attempt.verified = true;
+        match self.throttled() {
+            None => Ok(()),
+            Some(_) => Err(ServiceError::new(
+                ErrorKind::ThrottlingException,
+                "Rate exceeded",
+            )),
+        }
     }
 }
 

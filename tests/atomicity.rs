@@ -199,7 +199,7 @@ impl Host {
         let failed = self.store.take_failure();
         let answer = if failed {
             self.store.inner = before;
-            service::rolled_back(&req.method, &req.path, "rid")
+            service::rolled_back(&req.method, &req.path, req.header("x-amz-target"), "rid")
         } else {
             core.clone()
         };

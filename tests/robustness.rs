@@ -324,6 +324,91 @@ fn random_inputs_never_get_a_500_or_a_panic() {
     });
 }
 
+/// JSON shaped like (and unlike) the Agreement Service's and Discovery's input.
+fn model_input() -> impl Strategy<Value = Value> {
+    const KEYS: [&str; 18] = [
+        "agreementId",
+        "filters",
+        "name",
+        "values",
+        "sort",
+        "sortBy",
+        "sortOrder",
+        "maxResults",
+        "nextToken",
+        "requestedTerms",
+        "id",
+        "configuration",
+        "intent",
+        "clientToken",
+        "catalog",
+        "offerId",
+        "agreementProposalIdentifier",
+        "",
+    ];
+    const STRINGS: [&str; 9] = [
+        "",
+        "agmt-1",
+        "AgreementType",
+        "EndTime",
+        "DESCENDING",
+        "NEW",
+        "ap-1",
+        "é😀\u{0}",
+        "a b",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|x| json!(x)),
+        one_of(&STRINGS).prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(one_of(&KEYS), inner, 0..6).prop_map(|m| json!(m)),
+        ]
+    })
+}
+
+#[test]
+fn random_inputs_to_the_model_driven_services_never_get_a_500() {
+    use metering_mock::model::ModelService;
+    let m = RefCell::new(Mock::new());
+    let agreement: Vec<&'static str> = ModelService::Agreement
+        .model()
+        .operations
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let discovery: Vec<&'static str> = ModelService::Discovery
+        .model()
+        .operations
+        .values()
+        .map(|op| op.http.request_uri.as_str())
+        .collect();
+    let call = prop_oneof![
+        (prop::sample::select(agreement), any::<bool>()).prop_map(|(op, cbor)| (op, Some(cbor))),
+        prop::sample::select(discovery).prop_map(|path| (path, None)),
+    ];
+    check(10_000, 4, (call, model_input()), |((name, cbor), input)| {
+        let a = match cbor {
+            Some(cbor) => m
+                .borrow_mut()
+                .agreement_as("test", cbor, name, input.clone()),
+            None => m.borrow_mut().discovery_as("test", name, input.clone()),
+        };
+        prop_assert!(a.status < 500, "{name} {input}: {:?}", a.body);
+        prop_assert!(
+            a.error.is_some() && a.body["message"].is_string(),
+            "{name}: {:?}",
+            a.body
+        );
+        Ok(())
+    });
+}
+
 /// A time as a client of the control API might write it: RFC 3339 of any year (0000 to
 /// 99999), with odd offsets and fractions, or epoch seconds of any size.
 fn control_time() -> impl Strategy<Value = Value> {

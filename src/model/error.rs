@@ -71,7 +71,10 @@ impl ModelError {
                 message,
             )),
             Invalid::Rules(violations) => {
-                let reason = reason_of(service, &violations[0]);
+                let reason = violations.first().map_or_else(
+                    || service.generic_reason().to_string(),
+                    |v| reason_of(service, v),
+                );
                 let fields: Vec<(&str, &str)> = violations
                     .iter()
                     .map(|v| (v.path.as_str(), v.message.as_str()))

@@ -2,11 +2,12 @@
 //! botocore models in `models/` (embedded by build.rs without their documentation) give each
 //! operation's input and output shapes, every constraint of its input, the errors it may
 //! answer with their HTTP statuses, and its HTTP binding. Adding an operation of these
-//! services means writing its behaviour only (ops/agreement, ops/discovery).
+//! services means writing its behaviour only (ops/agreement).
 //!
-//! Layer: protocol (pure; read once per isolate). The Metering and Entitlement services keep
-//! their hand-written checks, which reproduce AWS's exact messages (tests hold them to their
-//! models).
+//! Layer: model, below protocol (pure). A model is parsed on the first request that names its
+//! service (found by the constants below, so Metering traffic never parses one). The Metering
+//! and Entitlement services keep their hand-written checks, which reproduce AWS's exact
+//! messages (tests hold them to their models).
 
 pub mod error;
 pub mod validate;
@@ -64,34 +65,44 @@ impl ModelService {
         }
     }
 
+    /// The awsJson target prefix and rpc-v2-cbor service segment (rest-json services have none).
+    pub fn target_prefix(self) -> Option<&'static str> {
+        match self {
+            ModelService::Agreement => Some("AWSMPCommerceService_v20200301"),
+            ModelService::Discovery => None,
+        }
+    }
+
+    /// The path prefix of a rest-json service's operations: its API version.
+    pub fn rest_prefix(self) -> Option<&'static str> {
+        match self {
+            ModelService::Agreement => None,
+            ModelService::Discovery => Some("/2026-02-05/"),
+        }
+    }
+
     /// The service whose awsJson target prefix (and rpc-v2-cbor service segment) is `prefix`.
     pub fn with_target_prefix(prefix: &str) -> Option<ModelService> {
         ModelService::ALL
             .into_iter()
-            .find(|s| s.model().metadata.target_prefix.as_deref() == Some(prefix))
+            .find(|s| s.target_prefix() == Some(prefix))
     }
 
-    /// The rest-json service and operation bound to `POST path`, if any.
-    pub fn rest_operation(path: &str) -> Option<(ModelService, &'static OperationModel)> {
-        ModelService::ALL.into_iter().find_map(|s| {
-            s.model()
-                .operations
-                .values()
-                .find(|op| op.http.method == "POST" && op.http.request_uri == path)
-                .map(|op| (s, op))
-        })
-    }
-
-    /// The rest-json service whose paths (under its API version) hold `path`, if any.
+    /// The rest-json service whose paths hold `path`, if any.
     pub fn of_rest_path(path: &str) -> Option<ModelService> {
         ModelService::ALL.into_iter().find(|s| {
-            let model = s.model();
-            model.metadata.protocols == ["rest-json"]
-                && path
-                    .strip_prefix('/')
-                    .and_then(|p| p.strip_prefix(model.metadata.api_version.as_str()))
-                    .is_some_and(|rest| rest.starts_with('/'))
+            s.rest_prefix()
+                .is_some_and(|prefix| path.starts_with(prefix))
         })
+    }
+
+    /// The operation of this rest-json service bound to `POST path`, if any.
+    pub fn rest_operation(self, path: &str) -> Option<&'static OperationModel> {
+        self.rest_prefix()?;
+        self.model()
+            .operations
+            .values()
+            .find(|op| op.http.method == "POST" && op.http.request_uri == path)
     }
 }
 
@@ -115,7 +126,6 @@ pub struct Metadata {
     pub api_version: String,
     #[serde(default)]
     pub target_prefix: Option<String>,
-    pub signing_name: String,
     #[serde(default)]
     pub protocols: Vec<String>,
 }
@@ -273,11 +283,21 @@ mod tests {
             ModelService::with_target_prefix("AWSMPMeteringService"),
             None
         );
-        let (service, op) = ModelService::rest_operation("/2026-02-05/getOffer").unwrap();
-        assert_eq!(
-            (service, op.name.as_str()),
-            (ModelService::Discovery, "GetOffer")
-        );
+        let op = ModelService::Discovery
+            .rest_operation("/2026-02-05/getOffer")
+            .unwrap();
+        assert_eq!(op.name, "GetOffer");
+        assert!(ModelService::Agreement.rest_operation("/").is_none());
+        // The constants that spare Metering calls from parsing a model are the models' own.
+        for service in ModelService::ALL {
+            let metadata = &service.model().metadata;
+            assert_eq!(service.target_prefix(), metadata.target_prefix.as_deref());
+            let rest = metadata.protocols == ["rest-json"];
+            assert_eq!(service.rest_prefix().is_some(), rest);
+            if let Some(prefix) = service.rest_prefix() {
+                assert_eq!(prefix, format!("/{}/", metadata.api_version));
+            }
+        }
         assert_eq!(
             ModelService::of_rest_path("/2026-02-05/nothing"),
             Some(ModelService::Discovery)

@@ -139,7 +139,14 @@ impl Walk<'_> {
                 self.string(shape, text, path);
                 Ok(())
             }
-            (Kind::Integer | Kind::Long, Value::Number(n)) if n.is_i64() || n.is_u64() => {
+            // An integer is 32 bits and a long 64, as the SDKs and AWS read them.
+            (Kind::Integer, Value::Number(n))
+                if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) =>
+            {
+                self.range(shape, n.as_f64().unwrap_or_default(), path);
+                Ok(())
+            }
+            (Kind::Long, Value::Number(n)) if n.is_i64() => {
                 self.range(shape, n.as_f64().unwrap_or_default(), path);
                 Ok(())
             }
@@ -154,7 +161,8 @@ impl Walk<'_> {
             (Kind::Structure | Kind::Map, _) => wrong_type("an object"),
             (Kind::List, _) => wrong_type("a list"),
             (Kind::String | Kind::Blob, _) => wrong_type("a string"),
-            (Kind::Integer | Kind::Long, _) => wrong_type("an integer"),
+            (Kind::Integer, _) => wrong_type("a 32-bit integer"),
+            (Kind::Long, _) => wrong_type("a 64-bit integer"),
             (Kind::Double | Kind::Float | Kind::Timestamp, _) => wrong_type("a number"),
             (Kind::Boolean, _) => wrong_type("a boolean"),
         }
@@ -220,11 +228,13 @@ impl Walk<'_> {
             return Ok(());
         };
         for (i, item) in items.iter().enumerate() {
-            if item.is_null() {
-                continue;
-            }
             path.push(Segment::Position(i + 1));
-            let checked = self.value(member, item, path);
+            let checked = if item.is_null() {
+                self.violate(path, true, "null", "not be null");
+                Ok(())
+            } else {
+                self.value(member, item, path)
+            };
             path.pop();
             checked?;
         }
@@ -254,8 +264,12 @@ impl Walk<'_> {
                 self.string(key, k, path);
             }
             let checked = match value {
-                Some(value) if !v.is_null() => self.value(value, v, path),
-                _ => Ok(()),
+                _ if v.is_null() => {
+                    self.violate(path, true, "null", "not be null");
+                    Ok(())
+                }
+                Some(value) => self.value(value, v, path),
+                None => Ok(()),
             };
             path.pop();
             checked?;
@@ -347,9 +361,17 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// Unicode's "other" categories as ranges: control, format (the common ones), surrogates
-/// cannot occur in Rust text, private use, unassigned noncharacters.
-const OTHER_CHARACTERS: &str = r"\x{0}-\x{1F}\x{7F}-\x{9F}\x{AD}\x{600}-\x{605}\x{61C}\x{6DD}\x{70F}\x{180E}\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{206F}\x{E000}-\x{F8FF}\x{FEFF}\x{FFF9}-\x{FFFB}\x{FFFE}\x{FFFF}";
+/// Unicode's "other" characters as ranges: controls (Cc), format characters (Cf, Unicode 15),
+/// private use (Co) on every plane and the noncharacters. Surrogates (Cs) cannot occur in
+/// Rust text; unassigned code points (Cn, which change with each Unicode version) are not
+/// listed, so they pass where Java would refuse them.
+const OTHER_CHARACTERS: &str = concat!(
+    r"\x{0}-\x{1F}\x{7F}-\x{9F}\x{AD}\x{600}-\x{605}\x{61C}\x{6DD}\x{70F}\x{890}-\x{891}",
+    r"\x{8E2}\x{180E}\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{206F}",
+    r"\x{E000}-\x{F8FF}\x{FDD0}-\x{FDEF}\x{FEFF}\x{FFF9}-\x{FFFB}\x{FFFE}\x{FFFF}\x{110BD}",
+    r"\x{110CD}\x{13430}-\x{1343F}\x{1BCA0}-\x{1BCA3}\x{1D173}-\x{1D17A}\x{E0001}",
+    r"\x{E0020}-\x{E007F}\x{F0000}-\x{FFFFD}\x{100000}-\x{10FFFD}",
+);
 
 /// The shape's compiled `pattern` (`None` when it has none or it does not compile, which a
 /// test rules out for the embedded models).
@@ -482,5 +504,24 @@ mod tests {
         let filters: Vec<Value> = (0..10).map(|_| json!({"name": "", "values": []})).collect();
         let v = rules("SearchAgreements", json!({"filters": filters}));
         assert_eq!(v.len(), MAX_VIOLATIONS);
+    }
+
+    #[test]
+    fn integers_are_32_bits_and_longs_64() {
+        // A wider number cannot be read as the member, whatever its range.
+        assert!(matches!(
+            check("SearchAgreements", json!({"maxResults": 1u64 << 40})),
+            Err(Invalid::Type(_))
+        ));
+    }
+
+    #[test]
+    fn nulls_inside_lists_are_refused_not_skipped() {
+        let v = rules("SearchAgreements", json!({"filters": [null]}));
+        assert_eq!(
+            (v[0].path.as_str(), v[0].missing),
+            ("filters.1.member", true)
+        );
+        assert!(v[0].message.contains("not be null"), "{}", v[0].message);
     }
 }

@@ -22,8 +22,9 @@ pub mod secrets;
 use serde_json::json;
 
 use crate::error::{ErrorKind, ServiceError};
+use crate::model::error::ModelError;
 use crate::protocol::http::HttpResponse;
-use crate::protocol::{awsjson, cbor};
+use crate::protocol::{awsjson, cbor, modeled};
 use browser::Origins;
 use deployment::{Deployment, ADMIN_MAX_BODY_BYTES};
 use routes::{Access, Body, Found};
@@ -68,12 +69,22 @@ pub fn json_error(status: u16, message: impl Into<String>) -> HttpResponse {
 pub fn no_route(method: &str, path: &str) -> HttpResponse {
     json_error(
         404,
-        format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>; the control API is under /_mock/"),
+        format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>, and Discovery's to /2026-02-05/<operation>; the control API is under /_mock/"),
     )
 }
 
-/// An AWS error in the protocol of the request's path.
-pub fn aws_error(path: &str, error: &ServiceError, request_id: &str) -> HttpResponse {
+/// An AWS error in the protocol of the request's path and `X-Amz-Target`; a service served
+/// from its model answers with its model's names (`InternalServerException`) and statuses.
+pub fn aws_error(
+    path: &str,
+    target: Option<&str>,
+    error: &ServiceError,
+    request_id: &str,
+) -> HttpResponse {
+    if let Some((service, wire)) = modeled::door_of(path, target) {
+        let error = ModelError::of_service(service, error);
+        return modeled::error(service, wire, &error, request_id);
+    }
     if cbor::is_rpc_path(path) {
         cbor::error(error, request_id)
     } else {
@@ -89,16 +100,22 @@ pub fn too_large(
     limit: usize,
     request_id: &str,
 ) -> HttpResponse {
+    let target = head.header("x-amz-target");
     match found.access {
         Access::Aws => {
+            if let Some((service, wire)) = modeled::door_of(&found.path, target) {
+                let error = modeled::too_large(service, len, limit);
+                return modeled::error(service, wire, &error, request_id);
+            }
             // An rpc-v2-cbor request names its service in the path, not in X-Amz-Target.
             let service = if cbor::is_rpc_path(&found.path) {
                 cbor::service_of_path(&found.path)
             } else {
-                awsjson::service_of(head.header("x-amz-target"))
+                awsjson::service_of(target)
             };
             aws_error(
                 &found.path,
+                target,
                 &awsjson::body_too_large(len, service),
                 request_id,
             )
@@ -204,6 +221,7 @@ fn check_credential_present(
         }
         Access::Aws if deployment.locked() && !is_signed(head) => Err(aws_error(
             &found.path,
+            head.header("x-amz-target"),
             &ServiceError::new(
                 ErrorKind::MissingAuthenticationTokenException,
                 "Missing Authentication Token",

@@ -461,7 +461,10 @@ mod tests {
         assert_eq!(f.access, Access::Aws);
         assert_eq!(find("PUT", "/").unwrap().access, Access::Aws);
         // Discovery's rest-json paths, under its API version.
-        assert_eq!(find("POST", "/ns/a/2026-02-05/getOffer").unwrap().access, Access::Aws);
+        assert_eq!(
+            find("POST", "/ns/a/2026-02-05/getOffer").unwrap().access,
+            Access::Aws
+        );
         assert_eq!(find("GET", "/favicon.ico").unwrap().access, Access::Public);
         assert!(find("GET", "/ns/bad.name/").is_err());
     }

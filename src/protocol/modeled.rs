@@ -44,25 +44,33 @@ impl Wire {
 
 /// A request that passed the door: its operation, signature and input (as JSON).
 pub struct ModelCall {
-    pub service: ModelService,
     pub operation: &'static OperationModel,
     pub signed: Signed,
     pub input: Map<String, Value>,
 }
 
 /// The model-served service and protocol a request (namespace-relative path) is for, if
-/// any; decided from its path and headers alone.
+/// any; decided from its method, path and `X-Amz-Target` alone. Any other method on `/` is
+/// left to the route table (405), as for the Metering calls.
 pub fn door(req: &HttpRequest) -> Option<(ModelService, Wire)> {
-    if req.path == "/" {
-        let target = req.header("x-amz-target")?;
-        let (prefix, _) = target.trim().split_once('.')?;
+    if req.path == "/" && req.method != "POST" {
+        return None;
+    }
+    door_of(&req.path, req.header("x-amz-target"))
+}
+
+/// `door` without the method: which protocol an error about a request to `path` (with
+/// `target`) is answered in.
+pub fn door_of(path: &str, target: Option<&str>) -> Option<(ModelService, Wire)> {
+    if path == "/" {
+        let (prefix, _) = target?.trim().split_once('.')?;
         return ModelService::with_target_prefix(prefix).map(|s| (s, Wire::AwsJson10));
     }
-    if cbor::is_rpc_path(&req.path) {
-        let (segment, _) = cbor::split_path(&req.path)?;
+    if cbor::is_rpc_path(path) {
+        let (segment, _) = cbor::split_path(path)?;
         return ModelService::with_target_prefix(segment).map(|s| (s, Wire::RpcV2Cbor));
     }
-    ModelService::of_rest_path(&req.path).map(|s| (s, Wire::RestJson))
+    ModelService::of_rest_path(path).map(|s| (s, Wire::RestJson))
 }
 
 /// Authenticates (reading the signature, then `authenticate` checking it), sizes, routes,
@@ -97,7 +105,6 @@ pub fn admit(
             .map_err(|e| ModelError::invalid(service, e))?;
     }
     Ok(ModelCall {
-        service,
         operation,
         signed,
         input,
@@ -118,40 +125,47 @@ fn unknown(message: String) -> ServiceError {
     ServiceError::new(ErrorKind::UnknownOperationException, message)
 }
 
+/// The operation a request to `service` over `wire` names, if its model has it (whether or
+/// not the request is otherwise well-formed: the journal names refused calls by it).
+pub fn named_operation(
+    req: &HttpRequest,
+    service: ModelService,
+    wire: Wire,
+) -> Option<&'static OperationModel> {
+    let name = match wire {
+        Wire::AwsJson10 => req.header("x-amz-target")?.trim().split_once('.')?.1,
+        Wire::RpcV2Cbor => cbor::split_path(&req.path)?.1,
+        Wire::RestJson => return service.rest_operation(&req.path),
+    };
+    service.model().operation(name)
+}
+
 fn operation(
     req: &HttpRequest,
     service: ModelService,
     wire: Wire,
 ) -> Result<&'static OperationModel, ServiceError> {
-    let model = service.model();
-    let prefix = model.metadata.target_prefix.as_deref().unwrap_or_default();
-    let named = |name: &str| {
-        model
-            .operation(name)
-            .ok_or_else(|| unknown(format!("Unknown operation {prefix}.{name}")))
-    };
     match wire {
-        Wire::AwsJson10 => {
-            let target = req.header("x-amz-target").unwrap_or_default().trim();
-            named(target.split_once('.').map_or("", |(_, op)| op))
+        Wire::RpcV2Cbor => cbor::check_request_headers(req)?,
+        Wire::RestJson if req.method != "POST" => {
+            return Err(unknown(format!(
+                "{} {} is not an operation of this service: its operations use POST",
+                req.method, req.path
+            )))
         }
-        Wire::RpcV2Cbor => {
-            cbor::check_request_headers(req)?;
-            named(cbor::split_path(&req.path).map_or("", |(_, op)| op))
-        }
-        Wire::RestJson => {
-            if req.method != "POST" {
-                return Err(unknown(format!(
-                    "{} {} is not an operation of this service: its operations use POST",
-                    req.method, req.path
-                )));
-            }
-            ModelService::rest_operation(&req.path)
-                .filter(|(s, _)| *s == service)
-                .map(|(_, op)| op)
-                .ok_or_else(|| unknown(format!("No operation at POST {}", req.path)))
-        }
+        _ => {}
     }
+    named_operation(req, service, wire).ok_or_else(|| {
+        let named = match wire {
+            Wire::AwsJson10 => req
+                .header("x-amz-target")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            _ => format!("POST {}", req.path),
+        };
+        unknown(format!("Unknown operation {named}"))
+    })
 }
 
 /// A success: 200 with the output structure in the request's protocol.

@@ -18,14 +18,19 @@ use crate::store::journal::{
 pub(super) struct Call<'a> {
     pub req: &'a HttpRequest,
     pub request_id: &'a str,
-    /// The protocol's name (`awsJson1_1`, `rpcv2Cbor`, …) and whether its bodies are JSON.
-    pub protocol: &'static str,
-    pub json_body: bool,
     pub received_at: Instant,
     pub namespace_time: Option<Instant>,
     /// The signature's caller, once the signature could be read.
     pub caller: Option<Caller>,
     pub verified: bool,
+    pub kept: Kept,
+}
+
+/// What the front door that answered a call tells of it.
+pub(super) struct Kept {
+    /// The protocol's name (`awsJson1_1`, `rpcv2Cbor`, …) and whether its bodies are JSON.
+    pub protocol: &'static str,
+    pub json_body: bool,
     /// The operation the request names, admitted or not.
     pub operation: Option<String>,
     /// The decoded input, once the front door admitted the call.
@@ -51,7 +56,8 @@ impl From<ServiceError> for JournalError {
 }
 
 pub(super) fn entry(call: Call<'_>) -> JournalEntry {
-    let input = call.input;
+    let kept = call.kept;
+    let input = kept.input;
     let product_code = input
         .as_ref()
         .and_then(|i| i.get("ProductCode"))
@@ -59,17 +65,17 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
         .map(name);
     let customers = input.as_ref().map(customers_named).unwrap_or_default();
     // JSON read and written again grows by at most about 4x (numbers such as 9e15); CBOR more.
-    let sent_json = call.json_body.then(|| call.req.body.len() * 4);
+    let sent_json = kept.json_body.then(|| call.req.body.len() * 4);
     let request = if let Some(input) = input {
         Some(kept_body(Value::Object(input), sent_json))
     } else {
         // Not admitted (a malformed body, an unknown operation): the text as sent, if any.
         std::str::from_utf8(&call.req.body)
             .ok()
-            .filter(|text| !text.is_empty() && call.json_body)
+            .filter(|text| !text.is_empty() && kept.json_body)
             .map(|text| kept_body(Value::String(text.to_string()), None))
     };
-    let (response, error, records_written) = match call.answer {
+    let (response, error, records_written) = match kept.answer {
         Ok(d) => (Some(kept_body(d.output, None)), None, d.records_written),
         Err(e) => (None, Some(e), Vec::new()),
     };
@@ -78,8 +84,8 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
         request_id: call.request_id.to_string(),
         received_at: call.received_at,
         namespace_time: call.namespace_time,
-        protocol: call.protocol.to_string(),
-        operation: call.operation.map(|o| name(&o)),
+        protocol: kept.protocol.to_string(),
+        operation: kept.operation.map(|o| name(&o)),
         caller: call
             .caller
             .map(|c| JournalCaller {
@@ -93,7 +99,7 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
         product_code,
         customers,
         request,
-        status: call.status,
+        status: kept.status,
         error,
         response,
         records_written,

@@ -2,12 +2,11 @@
 //! Discovery): the same admission as the Metering front doors (signature, rate, journal), the
 //! model's front door and encodings (protocol::modeled), the behaviour in ops::agreement.
 
-use super::credentials::authenticate;
-use super::{journal, Attempt, Verifier};
-use crate::error::{ErrorKind, ServiceError};
+use super::{journal, Attempt};
+use crate::error::ServiceError;
 use crate::model::error::ModelError;
 use crate::model::ModelService;
-use crate::namespace::{load_settings, Namespace};
+use crate::namespace::Namespace;
 use crate::ops::{self, Call, Dispatched};
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::modeled::{self, ModelCall, Wire};
@@ -40,7 +39,10 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         };
         let (operation, input) = match admitted {
             Some(call) => (Some(call.operation.name.clone()), Some(call.input)),
-            None => (None, None),
+            None => (
+                modeled::named_operation(req, service, wire).map(|op| op.name.clone()),
+                None,
+            ),
         };
         let answer = answer
             .map(Dispatched::from)
@@ -49,25 +51,18 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         if !self.keeps_in_journal(req, &attempt) {
             return (response, verified);
         }
-        let entry = journal::entry(journal::Call {
-            req,
-            request_id,
+        let kept = journal::Kept {
             protocol: wire.name(),
             json_body: wire != Wire::RpcV2Cbor,
-            received_at: self.host_now,
-            namespace_time: attempt.namespace_time,
-            caller: attempt.caller,
-            verified: attempt.verified && attempt.checks_signatures,
             operation,
             input,
             status: response.status,
             answer,
-        });
-        // As for the Metering calls: a journal write that fails fails the call.
-        match self.store.append_journal(&entry) {
-            Ok(_) => (response, verified),
+        };
+        match self.keep_in_journal(req, request_id, attempt, kept) {
+            Ok(()) => (response, verified),
             Err(e) => {
-                let e = ModelError::of_service(service, &e.into());
+                let e = ModelError::of_service(service, &e);
                 (modeled::error(service, wire, &e, request_id), verified)
             }
         }
@@ -84,25 +79,9 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         admitted: &mut Option<ModelCall>,
     ) -> Result<serde_json::Value, ModelError> {
         let outside = |e: ServiceError| ModelError::of_service(service, &e);
-        let settings = load_settings(self.store).map_err(outside)?;
-        attempt.journal_on = settings.request_journal;
-        attempt.checks_signatures |= !settings.signature_credentials.is_empty();
-        let verifier = Verifier {
-            settings: &settings,
-            provision: self.provision,
-            locked_at: self.deployment.locked().then_some(self.host_now),
-        };
+        let settings = self.settings_for_call(attempt).map_err(outside)?;
         let call = modeled::admit(req, service, wire, |signed| {
-            attempt.caller = Some(signed.caller.clone());
-            authenticate(req, signed, &verifier)?;
-            attempt.verified = true;
-            match self.throttled() {
-                None => Ok(()),
-                Some(_) => Err(ServiceError::new(
-                    ErrorKind::ThrottlingException,
-                    "Rate exceeded",
-                )),
-            }
+            self.check_caller(req, signed, &settings, attempt)
         })?;
         let now = self.now().map_err(outside)?;
         attempt.namespace_time = Some(now);

@@ -368,8 +368,10 @@ async fn forward(
         Err(e) if found.access == Access::Aws => {
             // Answered in the request's own protocol, so SDKs still read it as the service's.
             let error = ServiceError::internal(format!("namespace {object}: {e}"));
+            let target = forwarded.headers().get("x-amz-target").ok().flatten();
             Ok(Handled::Answered(policy::aws_error(
                 &found.path,
+                target.as_deref(),
                 &error,
                 request_id,
             )))

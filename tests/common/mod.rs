@@ -295,6 +295,24 @@ impl Mock {
         })
     }
 
+    /// Raw CBOR bytes POSTed to an Agreement Service operation.
+    pub fn agreement_cbor_bytes(&mut self, key: &str, operation: &str, body: Vec<u8>) -> Answer {
+        let mut headers = Mock::auth_headers(key, "us-east-1");
+        for (name, value) in [
+            ("content-type", "application/cbor"),
+            ("smithy-protocol", "rpc-v2-cbor"),
+        ] {
+            headers.push((name.into(), value.into()));
+        }
+        self.send(HttpRequest {
+            method: "POST".into(),
+            path: format!("/service/AWSMPCommerceService_v20200301/operation/{operation}"),
+            headers,
+            body,
+            ..Default::default()
+        })
+    }
+
     /// A Discovery (rest-json) call of the operation bound to `POST path`, as `key`.
     pub fn discovery_as(&mut self, key: &str, path: &str, input: Value) -> Answer {
         let mut headers = Mock::auth_headers(key, "us-east-1");

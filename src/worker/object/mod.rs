@@ -95,10 +95,16 @@ impl DurableObject for NamespaceObject {
         // in one SQLite transaction that a failed write rolls back whole.
         let step = self.step(name, request, deployment, provision.clone(), spare_keys);
         let (method, path) = (step.request.method.clone(), step.request.path.clone());
+        let target = step.request.header("x-amz-target").map(str::to_string);
         let Some((step, committed)) = atomically(&self.state, step) else {
             // The step panicked: its writes were rolled back with the transaction, and the
             // store is reopened by the next request.
-            return to_response(service::rolled_back(&method, &path, &random_uuid()));
+            return to_response(service::rolled_back(
+                &method,
+                &path,
+                target.as_deref(),
+                &random_uuid(),
+            ));
         };
         let credited = step.credited && committed;
         let response = self.finish(step, committed).await;
@@ -242,7 +248,8 @@ impl NamespaceObject {
             Some(response) if committed => response,
             _ => {
                 store.forget_cached();
-                service::rolled_back(&request.method, &request.path, &request_id)
+                let target = request.header("x-amz-target");
+                service::rolled_back(&request.method, &request.path, target, &request_id)
             }
         };
         *self.store.borrow_mut() = Some(store);

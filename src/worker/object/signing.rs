@@ -62,7 +62,11 @@ pub(super) async fn complete_signatures(
                 "The signature could not be made. Retry: the task is registered, and a retry answers as this call would have.",
             );
             filled.push((p.placeholder, Err(error.message.clone())));
-            return (crate::policy::aws_error(path, &error, &request_id), filled);
+            // Only RegisterUsage signs: a Metering call, never a model-served one.
+            return (
+                crate::policy::aws_error(path, None, &error, &request_id),
+                filled,
+            );
         };
         let body = String::from_utf8_lossy(&response.body).replace(&p.placeholder, &signature);
         response.body = body.into_bytes();
