@@ -328,6 +328,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             settings: &settings,
             request_id,
             task_header: req.header(ops::register_usage::TASK_HEADER),
+            customers_per_product: self.deployment.limits.customers_per_product,
         };
         let dispatched = ops::dispatch(call.operation, &call.input, &context, self.store, self.ids);
         attempt.admitted = Some((call.operation, call.input));

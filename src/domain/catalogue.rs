@@ -58,6 +58,13 @@ pub struct Customer {
     /// assigned when the first registration token is minted if not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<AgreementId>,
+    /// When the buyer accepted the agreement (`AcceptAgreementRequest`), namespace time.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::time::optional_rfc3339"
+    )]
+    pub accepted_at: Option<Instant>,
     /// The private offer subscribed to, echoed as `offer-identifier` in notifications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer_identifier: Option<String>,

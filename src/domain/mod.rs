@@ -3,6 +3,7 @@
 //! settings, RegisterUsage signing keys). Never imports the runtime, the
 //! protocol or a store.
 
+pub mod agreement;
 pub mod allocation;
 pub mod bill;
 pub mod catalogue;
@@ -11,6 +12,7 @@ pub mod entitlement;
 pub mod ids;
 pub mod names;
 pub mod notification;
+pub mod offer;
 pub mod page_token;
 pub mod quantity;
 pub mod registration;

@@ -42,6 +42,8 @@ pub struct Call<'a> {
     /// The `X-Mock-Task-Id` header: names the instance, task or pod a MeterUsage or
     /// RegisterUsage call comes from, over its credential session.
     pub task_header: Option<&'a str>,
+    /// The deployment's `MAX_CUSTOMERS_PER_PRODUCT` (an accepted agreement adds a customer).
+    pub customers_per_product: usize,
 }
 
 /// The longest `X-Mock-Task-Id` (a `Nonce`'s limit).

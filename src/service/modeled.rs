@@ -95,6 +95,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             settings: &settings,
             request_id,
             task_header: None,
+            customers_per_product: self.deployment.limits.customers_per_product,
         };
         ops::agreement::dispatch(
             service,

@@ -16,7 +16,7 @@ pub trait Document: Serialize + DeserializeOwned + Default {
 }
 
 /// Every document's key, for the store contract and the "in use" check.
-pub const KEYS: [&str; 8] = [
+pub const KEYS: [&str; 9] = [
     SETTINGS,
     CLOCK,
     FAULTS,
@@ -25,6 +25,7 @@ pub const KEYS: [&str; 8] = [
     INITIALIZED,
     UNNAMED_TASKS,
     DELIVERY_BUDGET,
+    AGREEMENT_REQUESTS,
 ];
 
 pub const SETTINGS: &str = "settings";
@@ -37,6 +38,7 @@ pub const INCARNATION: &str = "incarnation";
 pub const INITIALIZED: &str = "initialized";
 pub const UNNAMED_TASKS: &str = "unnamed-task-registrations";
 pub const DELIVERY_BUDGET: &str = "delivery-budget";
+pub const AGREEMENT_REQUESTS: &str = "agreement-requests";
 
 impl Document for crate::domain::settings::Settings {
     const KEY: &'static str = SETTINGS;
@@ -44,6 +46,10 @@ impl Document for crate::domain::settings::Settings {
 
 impl Document for crate::domain::settings::Clock {
     const KEY: &'static str = CLOCK;
+}
+
+impl Document for crate::domain::agreement::AgreementRequests {
+    const KEY: &'static str = AGREEMENT_REQUESTS;
 }
 
 impl Document for crate::domain::signing::KeyRing {

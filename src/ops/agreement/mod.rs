@@ -1,15 +1,25 @@
 //! The Agreement Service's and Discovery's operations: each a function from its input (already
 //! held to its model by the front door), the call's context and the store to its output or a
-//! modeled error. An operation the mock does not serve yet answers `ValidationException` with
-//! the model's reason `UNSUPPORTED_ACTION`, an error every operation's model lists.
+//! modeled error. Offers come from products (`domain::offer`); an agreement is a customer of
+//! a concurrent-agreements product (`domain::agreement`). An operation the mock does not serve
+//! yet answers `ValidationException` with the model's reason `UNSUPPORTED_ACTION`, an error
+//! every operation's model lists.
+
+mod agreements;
+mod offers;
+mod requests;
 
 use serde_json::{Map, Value};
 
 use super::Call;
-use crate::domain::ids::IdSource;
+use crate::domain::catalogue::{Integration, Product};
+use crate::domain::ids::{random_hex, IdSource};
+use crate::domain::offer::Offer;
+use crate::domain::page_token::PageTokens;
+use crate::error::ServiceError;
 use crate::model::error::ModelError;
 use crate::model::{ModelService, OperationModel};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// An operation's answer.
 pub type Answer = Result<Value, ModelError>;
@@ -23,8 +33,23 @@ pub fn dispatch<S: Store + ?Sized>(
     store: &mut S,
     ids: &mut dyn IdSource,
 ) -> Answer {
-    let _ = (input, call, store, ids);
-    Err(not_served(service, &operation.name))
+    use ModelService::{Agreement, Discovery};
+    match (service, operation.name.as_str()) {
+        (Agreement, "DescribeAgreement") => agreements::describe(input, call, store),
+        (Agreement, "GetAgreementTerms") => agreements::terms(input, call, store),
+        (Agreement, "GetAgreementEntitlements") => {
+            agreements::entitlements(input, call, store, ids)
+        }
+        (Agreement, "SearchAgreements") => agreements::search(input, call, store),
+        (Agreement, "CancelAgreement") => agreements::cancel(input, call, store),
+        (Agreement, "CreateAgreementRequest") => requests::create(input, call, store, ids),
+        (Agreement, "GetAgreementRequest") => requests::get(input, call, store),
+        (Agreement, "AcceptAgreementRequest") => requests::accept(input, call, store, ids),
+        (Agreement, "CancelAgreementRequest") => requests::cancel(input, call, store),
+        (Discovery, "GetOffer") => offers::get_offer(input, store),
+        (Discovery, "GetOfferTerms") => offers::get_offer_terms(input, call, store),
+        _ => Err(not_served(service, &operation.name)),
+    }
 }
 
 /// The answer of an operation the mock does not serve yet.
@@ -39,4 +64,95 @@ pub fn not_served(service: ModelService, operation: &str) -> ModelError {
         format!("{operation} is not served by metering-mock yet: its model is known and its input was valid, but the mock has no behaviour for it"),
         &[],
     )
+}
+
+/// A new id: `prefix` and `n` (at most 32) random lowercase hex digits.
+fn new_id(prefix: &str, ids: &mut dyn IdSource, n: usize) -> Result<String, ModelError> {
+    let hex = random_hex(ids, 32)
+        .map_err(|e| ModelError::of_service(ModelService::Agreement, &ServiceError::internal(e)))?;
+    Ok(format!("{prefix}{}", &hex[hex.len().saturating_sub(n)..]))
+}
+
+/// A storage failure, as the Agreement Service's `InternalServerException`.
+fn storage(service: ModelService) -> impl Fn(StoreError) -> ModelError {
+    move |e| ModelError::of_service(service, &ServiceError::from(e))
+}
+
+/// A string member (the model already checked its type; absent reads as empty).
+fn text<'a>(input: &'a Map<String, Value>, name: &str) -> &'a str {
+    input.get(name).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The product whose public offer is `offer_id` (or whose proposal is `proposal_id`).
+fn product_offering<S: Store + ?Sized>(
+    store: &S,
+    service: ModelService,
+    matches: impl Fn(&Offer) -> bool,
+) -> Result<Option<(Product, Offer)>, ModelError> {
+    let products = store.products().map_err(storage(service))?;
+    Ok(products.into_iter().find_map(|p| {
+        let offer = Offer::public(&p);
+        matches(&offer).then_some((p, offer))
+    }))
+}
+
+/// The concurrent-agreements product and customer index of agreement `id`, if any.
+fn agreement<S: Store + ?Sized>(
+    store: &S,
+    id: &str,
+) -> Result<Option<(Product, usize)>, ModelError> {
+    let products = store.products().map_err(storage(ModelService::Agreement))?;
+    Ok(products.into_iter().find_map(|p| {
+        let index = agreement_customers(&p)
+            .find(|&i| p.customers[i].agreement_id.as_deref() == Some(id))?;
+        Some((p, index))
+    }))
+}
+
+/// The customers of `product` that are agreements.
+fn agreement_customers(product: &Product) -> impl Iterator<Item = usize> + '_ {
+    let concurrent = product.integration == Integration::ConcurrentAgreements;
+    (0..product.customers.len())
+        .filter(move |&i| concurrent && product.customers[i].agreement_id.is_some())
+}
+
+/// One page of `items` (`maxResults`, `nextToken` as the input gives them): the page and the
+/// token of the next, if any. Tokens are bound to `listing` and the namespace's incarnation.
+fn page<T>(
+    service: ModelService,
+    items: Vec<T>,
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    listing: &str,
+    default_size: usize,
+) -> Result<(Vec<T>, Option<String>), ModelError> {
+    let secret = format!("{}\n{}", call.namespace, call.incarnation);
+    let tokens = PageTokens::new(&secret, listing);
+    let start = match input.get("nextToken").and_then(Value::as_str) {
+        None | Some("") => 0,
+        Some(token) => tokens.position(token).ok_or_else(|| {
+            let reason = match service {
+                ModelService::Agreement => "INVALID_NEXT_TOKEN",
+                ModelService::Discovery => "INVALID_PAGINATION_TOKEN",
+            };
+            ModelError::validation(
+                service,
+                reason,
+                "The nextToken is not valid for this request: pass the nextToken of the previous page, with the same other parameters",
+                &[("nextToken", "not issued for this request")],
+            )
+        })?,
+    };
+    let size = input
+        .get("maxResults")
+        .and_then(Value::as_u64)
+        .map_or(default_size, |n| n as usize);
+    let end = start.saturating_add(size).min(items.len());
+    let next = (end < items.len()).then(|| tokens.issue(end));
+    let page = items
+        .into_iter()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .collect();
+    Ok((page, next))
 }

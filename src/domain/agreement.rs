@@ -1,0 +1,184 @@
+//! Agreements of concurrent-agreements products, and the buyer's requests for them.
+//!
+//! An agreement **is** a customer of a concurrent-agreements product that has an agreement
+//! id: its license, account, subscription state and entitlements are the agreement's, so the
+//! Metering, Entitlement and Agreement Services read one record. This module maps that record
+//! to the Agreement Service's words (status, entitlement status) and keeps the buyer's
+//! agreement requests (quotes), the namespace's most recent `MAX_AGREEMENT_REQUESTS`.
+//!
+//! Layer: domain. Pure.
+
+use serde::{Deserialize, Serialize};
+
+use super::catalogue::Customer;
+use super::subscription::SubscriptionState;
+use super::time::Instant;
+
+/// Agreement requests a namespace keeps; creating one more forgets the oldest.
+pub const MAX_AGREEMENT_REQUESTS: usize = 100;
+
+/// How long a registration token from `GetAgreementEntitlements` is valid ("30 minutes").
+pub const ENTITLEMENT_TOKEN_TTL_SECONDS: i64 = 30 * 60;
+
+/// Where an agreement request stands (the model's `AgreementRequestStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestStatus {
+    /// Created and waiting for the buyer's acceptance (no approval workflow: `NOT_REQUIRED`).
+    Approved,
+    Accepted,
+    Cancelled,
+}
+
+impl RequestStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestStatus::Approved => "APPROVED",
+            RequestStatus::Accepted => "ACCEPTED",
+            RequestStatus::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// A buyer's request for an agreement on an offer: the quote `CreateAgreementRequest` makes
+/// and `AcceptAgreementRequest` turns into an agreement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgreementRequest {
+    pub id: String,
+    pub status: RequestStatus,
+    pub intent: String,
+    pub product_code: String,
+    pub offer_id: String,
+    /// The term ids requested, as the request named them.
+    pub term_ids: Vec<String>,
+    /// Who asked: a 12-digit account, or the wildcard caller's access key id.
+    pub requester: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    pub created_at: Instant,
+    /// The agreement its acceptance made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
+}
+
+/// The namespace's agreement requests, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AgreementRequests(pub Vec<AgreementRequest>);
+
+impl AgreementRequests {
+    pub fn get(&self, id: &str) -> Option<&AgreementRequest> {
+        self.0.iter().find(|r| r.id == id)
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut AgreementRequest> {
+        self.0.iter_mut().find(|r| r.id == id)
+    }
+
+    /// Keeps `request`, forgetting the oldest beyond `MAX_AGREEMENT_REQUESTS`.
+    pub fn add(&mut self, request: AgreementRequest) {
+        self.0.push(request);
+        let excess = self.0.len().saturating_sub(MAX_AGREEMENT_REQUESTS);
+        self.0.drain(..excess);
+    }
+
+    /// A request made earlier by the same requester with the same client token.
+    pub fn by_client_token(&self, requester: &str, token: &str) -> Option<&AgreementRequest> {
+        self.0
+            .iter()
+            .find(|r| r.requester == requester && r.client_token.as_deref() == Some(token))
+    }
+}
+
+/// The agreement's status (`AgreementStatus`): active from acceptance until the buyer
+/// cancels (the final metering hour included: the license is deprovisioned, the agreement
+/// over); a sign-up whose payment failed was never active.
+pub fn status(customer: &Customer) -> &'static str {
+    match customer.subscription {
+        SubscriptionState::Pending | SubscriptionState::Subscribed => "ACTIVE",
+        SubscriptionState::UnsubscribePending | SubscriptionState::Unsubscribed => "CANCELLED",
+        SubscriptionState::SubscribeFailed => "TERMINATED",
+    }
+}
+
+/// The agreement's entitlement status (`AgreementEntitlementStatus`) and its reason.
+pub fn entitlement_status(customer: &Customer) -> (&'static str, &'static str) {
+    match customer.subscription {
+        SubscriptionState::Pending => ("PENDING", "PROVISIONING_IN_PROGRESS"),
+        SubscriptionState::Subscribed => ("PROVISIONED", "AGREEMENT_ACTIVE"),
+        SubscriptionState::SubscribeFailed => ("FAILED", "INVALID_PAYMENT_INSTRUMENT"),
+        SubscriptionState::UnsubscribePending | SubscriptionState::Unsubscribed => {
+            ("DEPROVISIONED", "AGREEMENT_INACTIVE")
+        }
+    }
+}
+
+/// Whether `caller` (a 12-digit account, or `None` for the wildcard caller) is a party to the
+/// agreement: its acceptor, or the proposer.
+pub fn is_party(customer: &Customer, proposer: &str, caller: Option<&str>) -> bool {
+    match caller {
+        None => true,
+        Some(account) => {
+            account == proposer || customer.customer_aws_account_id.as_deref() == Some(account)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(id: &str) -> AgreementRequest {
+        AgreementRequest {
+            id: id.into(),
+            status: RequestStatus::Approved,
+            intent: "NEW".into(),
+            product_code: "p".into(),
+            offer_id: "offer-1".into(),
+            term_ids: vec![],
+            requester: "111122223333".into(),
+            client_token: Some(format!("t-{id}")),
+            created_at: Instant(0),
+            agreement_id: None,
+        }
+    }
+
+    #[test]
+    fn requests_are_bounded_and_found_by_id_and_token() {
+        let mut requests = AgreementRequests::default();
+        for i in 0..=MAX_AGREEMENT_REQUESTS {
+            requests.add(request(&format!("ar-{i}")));
+        }
+        assert_eq!(requests.0.len(), MAX_AGREEMENT_REQUESTS);
+        assert!(requests.get("ar-0").is_none());
+        assert!(requests.get("ar-1").is_some());
+        assert_eq!(
+            requests
+                .by_client_token("111122223333", "t-ar-5")
+                .unwrap()
+                .id,
+            "ar-5"
+        );
+        assert!(requests.by_client_token("444455556666", "t-ar-5").is_none());
+    }
+
+    #[test]
+    fn statuses_follow_the_subscription() {
+        let mut c = Customer::default();
+        assert_eq!(
+            (status(&c), entitlement_status(&c).0),
+            ("ACTIVE", "PROVISIONED")
+        );
+        c.subscription = SubscriptionState::UnsubscribePending;
+        assert_eq!(
+            (status(&c), entitlement_status(&c).0),
+            ("CANCELLED", "DEPROVISIONED")
+        );
+        c.customer_aws_account_id = Some("111122223333".parse().unwrap());
+        assert!(is_party(&c, "999999999999", Some("111122223333")));
+        assert!(is_party(&c, "999999999999", Some("999999999999")));
+        assert!(!is_party(&c, "999999999999", Some("444455556666")));
+        assert!(is_party(&c, "999999999999", None));
+    }
+}

@@ -1,0 +1,329 @@
+//! The buyer's path to an agreement: `CreateAgreementRequest` (a quote on an offer's
+//! proposal, its requested terms checked against the offer), `GetAgreementRequest`,
+//! `CancelAgreementRequest` and `AcceptAgreementRequest`, whose agreement is a new customer
+//! of the product: the acceptor's account (a new random one for the wildcard caller), a new
+//! license and agreement id, subscribed from that moment.
+
+use serde_json::{json, Map, Value};
+
+use super::{new_id, product_offering, storage, text, Answer, Call};
+use crate::domain::agreement::{AgreementRequest, AgreementRequests, RequestStatus};
+use crate::domain::catalogue::{Customer, Integration, Product};
+use crate::domain::ids::{random_hex, IdSource};
+use crate::domain::offer::{proposer_of, Offer};
+use crate::domain::subscription::SubscriptionState;
+use crate::error::ServiceError;
+use crate::model::error::ModelError;
+use crate::model::ModelService;
+use crate::ops::shapes::epoch_seconds;
+use crate::store::{documents, Store};
+
+const SERVICE: ModelService = ModelService::Agreement;
+
+fn invalid(reason: &str, message: String, field: &str) -> ModelError {
+    ModelError::validation(SERVICE, reason, message.clone(), &[(field, &message)])
+}
+
+fn internal(e: impl std::fmt::Display) -> ModelError {
+    ModelError::of_service(SERVICE, &ServiceError::internal(e))
+}
+
+/// The namespace's agreement requests (one document).
+fn load<S: Store + ?Sized>(store: &S) -> Result<AgreementRequests, ModelError> {
+    documents::load(store).map_err(|e| ModelError::of_service(SERVICE, &e))
+}
+
+fn save<S: Store + ?Sized>(store: &mut S, requests: &AgreementRequests) -> Result<(), ModelError> {
+    documents::save(store, requests).map_err(|e| ModelError::of_service(SERVICE, &e))
+}
+
+/// The request `id` as its requester (or the wildcard caller) sees it.
+fn visible<'r>(
+    requests: &'r AgreementRequests,
+    call: &Call<'_>,
+    id: &str,
+) -> Result<&'r AgreementRequest, ModelError> {
+    requests
+        .get(id)
+        .filter(|r| call.caller.account.is_none() || r.requester == call.caller.identity())
+        .ok_or_else(|| {
+            ModelError::not_found(
+                SERVICE,
+                "AgreementRequest",
+                id,
+                format!("Agreement request {id} was not found: no request of the caller in this namespace has that id (the namespace keeps its {} most recent)", crate::domain::agreement::MAX_AGREEMENT_REQUESTS),
+            )
+        })
+}
+
+/// The charge summary of a request: usage-based terms charge nothing up front.
+fn charge_summary() -> Value {
+    json!({"currencyCode": "USD", "newAgreementValue": "0.00", "expectedCharges": [], "itemizedCharges": []})
+}
+
+fn view(request: &AgreementRequest, offer: Option<&Offer>) -> Value {
+    let mut out = json!({
+        "agreementRequestId": request.id,
+        "agreementType": "PurchaseAgreement",
+        "status": request.status.name(),
+        "approvalRequirement": "NOT_REQUIRED",
+        "intent": request.intent,
+        "createdAt": epoch_seconds(request.created_at),
+        "chargeSummary": charge_summary(),
+    });
+    if let Some(id) = &request.agreement_id {
+        out["agreementId"] = json!(id);
+    }
+    if let Some(offer) = offer {
+        out["proposer"] = json!({"accountId": offer.proposer});
+        out["proposalSummary"] = json!({"resources": [{"id": offer.product_id, "type": "SaaSProduct"}], "offerId": offer.offer_id});
+    }
+    out
+}
+
+/// `CreateAgreementRequest`
+pub fn create<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Answer {
+    let intent = text(input, "intent");
+    if intent != "NEW" {
+        return Err(ModelError::validation(
+            SERVICE,
+            "UNSUPPORTED_ACTION",
+            format!("intent {intent} (an amendment or replacement of an agreement) is not served by metering-mock yet: use NEW"),
+            &[("intent", "only NEW is served")],
+        ));
+    }
+    let proposal = text(input, "agreementProposalIdentifier");
+    if proposal.is_empty() {
+        return Err(invalid(
+            "MISSING_AGREEMENT_PROPOSAL_IDENTIFIER",
+            "A new agreement names the offer's agreementProposalId (Discovery's GetOffer gives it)"
+                .into(),
+            "agreementProposalIdentifier",
+        ));
+    }
+    let requester = call.caller.identity().to_string();
+    let client_token = input
+        .get("clientToken")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut requests = load(store)?;
+    if let Some(earlier) = client_token
+        .as_deref()
+        .and_then(|t| requests.by_client_token(&requester, t))
+    {
+        // A retry of a request already made: the same answer.
+        let offer =
+            product_offering(store, SERVICE, |o| o.offer_id == earlier.offer_id)?.map(|(_, o)| o);
+        return Ok(view(earlier, offer.as_ref()));
+    }
+    let (product, offer) = product_offering(store, SERVICE, |o| o.agreement_proposal_id == proposal)?
+        .ok_or_else(|| {
+            ModelError::not_found(SERVICE, "AgreementProposal", proposal, format!("Agreement proposal {proposal} was not found: Discovery's GetOffer names the proposal of each product's offer"))
+        })?;
+    if product.integration != Integration::ConcurrentAgreements {
+        return Err(invalid("INVALID_AGREEMENT_PROPOSAL_IDENTIFIER", format!("Product {} uses the legacy integration: only a concurrent-agreements product (\"integration\": \"concurrent-agreements\") is bought through the Agreement Service here", product.product_code), "agreementProposalIdentifier"));
+    }
+    let term_ids = requested_terms(input, &offer)?;
+    let request = AgreementRequest {
+        id: new_id("ar-", ids, 25)?,
+        status: RequestStatus::Approved,
+        intent: intent.to_string(),
+        product_code: product.product_code.to_string(),
+        offer_id: offer.offer_id.clone(),
+        term_ids,
+        requester,
+        client_token,
+        created_at: call.now,
+        agreement_id: None,
+    };
+    let answer = view(&request, Some(&offer));
+    requests.add(request);
+    save(store, &requests)?;
+    Ok(answer)
+}
+
+/// The requested term ids, each a term of the offer and every term of the offer requested
+/// (usage-based offers have no term to configure).
+fn requested_terms(input: &Map<String, Value>, offer: &Offer) -> Result<Vec<String>, ModelError> {
+    let mut ids = Vec::new();
+    for term in input
+        .get("requestedTerms")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let id = term.get("id").and_then(Value::as_str).unwrap_or_default();
+        if offer.term(id).is_none() {
+            return Err(invalid(
+                "INVALID_REQUESTED_TERM_ID",
+                format!(
+                    "Term {id} is not a term of offer {}: GetOfferTerms lists them",
+                    offer.offer_id
+                ),
+                "requestedTerms",
+            ));
+        }
+        if term.get("configuration").is_some_and(|c| !c.is_null()) {
+            return Err(invalid(
+                "INVALID_REQUESTED_TERM_CONFIGURATION",
+                format!("Term {id} takes no configuration"),
+                "requestedTerms",
+            ));
+        }
+        if !ids.iter().any(|known| known == id) {
+            ids.push(id.to_string());
+        }
+    }
+    if let Some(missing) = offer
+        .terms
+        .iter()
+        .find(|t| !ids.iter().any(|id| id == t.id()))
+    {
+        return Err(invalid(
+            "MISSING_MANDATORY_TERMS",
+            format!(
+                "Term {} of offer {} must be requested: request every term GetOfferTerms lists",
+                missing.id(),
+                offer.offer_id
+            ),
+            "requestedTerms",
+        ));
+    }
+    Ok(ids)
+}
+
+/// `GetAgreementRequest`
+pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
+    let requests = load(store)?;
+    let request = visible(&requests, call, text(input, "agreementRequestId"))?;
+    let offer =
+        product_offering(store, SERVICE, |o| o.offer_id == request.offer_id)?.map(|(_, o)| o);
+    Ok(view(request, offer.as_ref()))
+}
+
+fn conflict(request: &AgreementRequest, doing: &str) -> ModelError {
+    ModelError::modeled(
+        SERVICE,
+        "ConflictException",
+        format!(
+            "Agreement request {} is {}: only an APPROVED request can be {doing}",
+            request.id,
+            request.status.name()
+        ),
+    )
+    .with("resourceId", request.id.as_str())
+    .with("resourceType", "AgreementRequest")
+}
+
+/// `CancelAgreementRequest`
+pub fn cancel<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+) -> Answer {
+    let mut requests = load(store)?;
+    let id = visible(&requests, call, text(input, "agreementRequestId"))?
+        .id
+        .clone();
+    let request = requests
+        .get_mut(&id)
+        .ok_or_else(|| internal("a visible request exists"))?;
+    if request.status != RequestStatus::Approved {
+        return Err(conflict(request, "cancelled"));
+    }
+    request.status = RequestStatus::Cancelled;
+    let answer = json!({"agreementRequestId": id, "status": request.status.name()});
+    save(store, &requests)?;
+    Ok(answer)
+}
+
+/// `AcceptAgreementRequest`: the agreement, a new customer of the offer's product.
+pub fn accept<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Answer {
+    let mut requests = load(store)?;
+    let request = visible(&requests, call, text(input, "agreementRequestId"))?.clone();
+    if request.status != RequestStatus::Approved {
+        return Err(conflict(&request, "accepted"));
+    }
+    let mut product = store
+        .product(&request.product_code)
+        .map_err(storage(SERVICE))?
+        .map(|p| (*p).clone())
+        .filter(|p| Offer::public(p).offer_id == request.offer_id)
+        .ok_or_else(|| {
+            ModelError::not_found(
+                SERVICE,
+                "Offer",
+                &request.offer_id,
+                format!(
+                    "The offer of request {} is gone: its product {} was deleted or changed",
+                    request.id, request.product_code
+                ),
+            )
+        })?;
+    if product.customers.len() >= call.customers_per_product {
+        return Err(ModelError::modeled(
+            SERVICE,
+            "ServiceQuotaExceededException",
+            format!("Product {} has {} customers, the most this deployment keeps (MAX_CUSTOMERS_PER_PRODUCT)", product.product_code, product.customers.len()),
+        ));
+    }
+    let customer = new_agreement(&product, call, ids)?;
+    let agreement_id = customer
+        .agreement_id
+        .as_deref()
+        .unwrap_or_default()
+        .to_string();
+    product.customers.push(customer);
+    store.put_product(&product).map_err(storage(SERVICE))?;
+    if let Some(r) = requests.get_mut(&request.id) {
+        r.status = RequestStatus::Accepted;
+        r.agreement_id = Some(agreement_id.clone());
+    }
+    save(store, &requests)?;
+    Ok(json!({ "agreementId": agreement_id }))
+}
+
+/// The customer an accepted request makes: the caller's account (a new random one for the
+/// wildcard caller), a license of the product's seller, a new agreement id.
+fn new_agreement(
+    product: &Product,
+    call: &Call<'_>,
+    ids: &mut dyn IdSource,
+) -> Result<Customer, ModelError> {
+    let account = match &call.caller.account {
+        Some(account) => account.clone(),
+        None => random_hex(ids, 12)
+            .map_err(internal)?
+            .bytes()
+            .map(|b| char::from(b'0' + (b % 10)))
+            .collect(),
+    };
+    let license = new_id(
+        &format!(
+            "arn:aws:license-manager::{}:license:l-",
+            proposer_of(product)
+        ),
+        ids,
+        32,
+    )?;
+    let agreement = new_id("agmt-", ids, 25)?;
+    Ok(Customer {
+        customer_aws_account_id: Some(account.parse().map_err(internal)?),
+        license_arn: Some(license.parse().map_err(internal)?),
+        agreement_id: Some(agreement.parse().map_err(internal)?),
+        subscription: SubscriptionState::Subscribed,
+        subscription_changed_at: Some(call.now),
+        accepted_at: Some(call.now),
+        ..Default::default()
+    })
+}

@@ -1,0 +1,527 @@
+//! The buyer's journey through the Agreement Service and Discovery, and the seller's reads,
+//! natively: offer → quote → acceptance → entitlements and registration token →
+//! ResolveCustomer → BatchMeterUsage by license → agreement reads → cancellation → the final
+//! hour → CustomerNotSubscribed. Every answer is held to its model's output shape.
+
+mod common;
+
+use common::{at, secs, Answer, Mock};
+use metering_mock::model::{validate, ModelService};
+use serde_json::{json, Value};
+
+const SELLER: &str = "999988887777";
+const BUYER: &str = "111122223333";
+const STRANGER: &str = "444455556666";
+
+fn world() -> Mock {
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "saas", "dimensions": ["users", "gb"], "prices": {"users": "0.25"},
+        "integration": "concurrent-agreements", "sellerAccountId": SELLER,
+    }));
+    mock
+}
+
+/// An Agreement Service call over awsJson1_0 (`cbor: false`) or rpc-v2-cbor, its 200 answer
+/// checked against the operation's output shape.
+fn agreement(mock: &mut Mock, key: &str, cbor: bool, op: &str, input: Value) -> Answer {
+    let answer = mock.agreement_as(key, cbor, op, input);
+    conforms(ModelService::Agreement, op, &answer);
+    answer
+}
+
+fn discovery(mock: &mut Mock, key: &str, op: &str, input: Value) -> Answer {
+    let model = ModelService::Discovery.model();
+    let path = model.operation(op).unwrap().http.request_uri.clone();
+    let answer = mock.discovery_as(key, &path, input);
+    conforms(ModelService::Discovery, op, &answer);
+    answer
+}
+
+fn conforms(service: ModelService, op: &str, answer: &Answer) {
+    if answer.status != 200 {
+        return;
+    }
+    let model = service.model();
+    let shape = &model.operation(op).unwrap().output.as_ref().unwrap().shape;
+    let checked = validate::input(model, shape, answer.body.as_object().unwrap());
+    assert_eq!(checked, Ok(()), "{op}: {}", answer.body);
+}
+
+/// The buyer's steps to an agreement: the offer's proposal and terms, a quote, its acceptance.
+fn buy(mock: &mut Mock, buyer: &str, cbor: bool) -> String {
+    let offer_id = mock.control("GET", "/products/saas", None).body["offers"][0]["offerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let offer = discovery(mock, buyer, "GetOffer", json!({"offerId": offer_id}));
+    assert_eq!(offer.status, 200, "{}", offer.body);
+    let proposal = offer.body["agreementProposalId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let terms = discovery(mock, buyer, "GetOfferTerms", json!({"offerId": offer_id}));
+    let requested: Vec<Value> = terms.body["offerTerms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!({"id": t.as_object().unwrap().values().next().unwrap()["id"]}))
+        .collect();
+    let quote = agreement(
+        mock,
+        buyer,
+        cbor,
+        "CreateAgreementRequest",
+        json!({
+            "clientToken": format!("quote-{buyer}-{cbor}"), "intent": "NEW",
+            "agreementProposalIdentifier": proposal, "requestedTerms": requested,
+        }),
+    );
+    assert_eq!(quote.status, 200, "{}", quote.body);
+    assert_eq!(quote.body["status"], "APPROVED");
+    assert_eq!(quote.body["chargeSummary"]["newAgreementValue"], "0.00");
+    let request_id = quote.body["agreementRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let accepted = agreement(
+        mock,
+        buyer,
+        cbor,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": request_id}),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let got = agreement(
+        mock,
+        buyer,
+        cbor,
+        "GetAgreementRequest",
+        json!({"agreementRequestId": request_id}),
+    );
+    assert_eq!(got.body["status"], "ACCEPTED");
+    assert_eq!(got.body["agreementId"], accepted.body["agreementId"]);
+    accepted.body["agreementId"].as_str().unwrap().to_string()
+}
+
+fn batch(mock: &mut Mock, account: &str, license: &str, quantity: i64) -> Value {
+    let answer = mock.call_as(
+        SELLER,
+        "us-east-1",
+        "BatchMeterUsage",
+        json!({
+            "ProductCode": "saas",
+            "UsageRecords": [{"Timestamp": secs(common::NOW), "CustomerAWSAccountId": account,
+                              "LicenseArn": license, "Dimension": "users", "Quantity": quantity}],
+        }),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body["Results"][0].clone()
+}
+
+#[test]
+fn a_buyer_gets_from_an_offer_to_metered_usage_and_out_again() {
+    for cbor in [false, true] {
+        let mut mock = world();
+        let agreement_id = buy(&mut mock, BUYER, cbor);
+
+        // The buyer's entitlement carries a registration token; the seller resolves it.
+        let ents = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "GetAgreementEntitlements",
+            json!({"agreementId": agreement_id}),
+        );
+        let entitlement = &ents.body["agreementEntitlements"][0];
+        assert_eq!(entitlement["status"], "PROVISIONED", "{}", ents.body);
+        let license = entitlement["licenseArn"].as_str().unwrap().to_string();
+        assert!(
+            license.starts_with(&format!("arn:aws:license-manager::{SELLER}:license:l-")),
+            "{license}"
+        );
+        let token = entitlement["registrationToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let resolved = mock.call_as(
+            SELLER,
+            "us-east-1",
+            "ResolveCustomer",
+            json!({"RegistrationToken": token}),
+        );
+        assert_eq!(resolved.status, 200, "{}", resolved.body);
+        assert_eq!(resolved.body["LicenseArn"], license.as_str());
+        assert_eq!(resolved.body["CustomerAWSAccountId"], BUYER);
+        assert_eq!(
+            resolved.body["Metadata"]["AgreementId"],
+            agreement_id.as_str()
+        );
+        assert!(resolved.body.get("CustomerIdentifier").is_none());
+        // The seller sees the license but gets no token: that is the buyer's to give.
+        let seller_view = agreement(
+            &mut mock,
+            SELLER,
+            cbor,
+            "GetAgreementEntitlements",
+            json!({"agreementId": agreement_id}),
+        );
+        assert!(seller_view.body["agreementEntitlements"][0]
+            .get("registrationToken")
+            .is_none());
+
+        assert_eq!(batch(&mut mock, BUYER, &license, 3)["Status"], "Success");
+
+        // The seller's reads.
+        let described = agreement(
+            &mut mock,
+            SELLER,
+            cbor,
+            "DescribeAgreement",
+            json!({"agreementId": agreement_id}),
+        );
+        assert_eq!(described.body["status"], "ACTIVE");
+        assert_eq!(described.body["acceptor"]["accountId"], BUYER);
+        assert_eq!(described.body["proposer"]["accountId"], SELLER);
+        assert_eq!(described.body["agreementType"], "PurchaseAgreement");
+        assert_eq!(described.body["acceptanceTime"], secs(common::NOW));
+        let terms = agreement(
+            &mut mock,
+            SELLER,
+            cbor,
+            "GetAgreementTerms",
+            json!({"agreementId": agreement_id}),
+        );
+        let usage = terms.body["acceptedTerms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|t| t.get("usageBasedPricingTerm"))
+            .unwrap()
+            .clone();
+        assert_eq!(
+            usage["rateCards"][0]["rateCard"][0],
+            json!({"dimensionKey": "users", "price": "0.25"})
+        );
+        let search = agreement(
+            &mut mock,
+            SELLER,
+            cbor,
+            "SearchAgreements",
+            json!({
+                "catalog": "AWSMarketplace",
+                "filters": [{"name": "PartyType", "values": ["Proposer"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}],
+            }),
+        );
+        let found = &search.body["agreementViewSummaries"];
+        assert_eq!(found.as_array().map(Vec::len), Some(1), "{}", search.body);
+        assert_eq!(found[0]["entitlements"][0]["licenseArn"], license.as_str());
+
+        // Only the acceptor cancels; the license may be metered for one more hour.
+        let refused = agreement(
+            &mut mock,
+            SELLER,
+            cbor,
+            "CancelAgreement",
+            json!({"agreementId": agreement_id}),
+        );
+        assert_eq!(
+            (refused.status, refused.error_name()),
+            (403, "AccessDeniedException")
+        );
+        let cancelled = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "CancelAgreement",
+            json!({"agreementId": agreement_id}),
+        );
+        assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+        let again = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "CancelAgreement",
+            json!({"agreementId": agreement_id}),
+        );
+        assert_eq!(
+            (again.status, again.error_name()),
+            (409, "ConflictException")
+        );
+        let described = agreement(
+            &mut mock,
+            SELLER,
+            cbor,
+            "DescribeAgreement",
+            json!({"agreementId": agreement_id}),
+        );
+        assert_eq!(described.body["status"], "CANCELLED");
+        let ents = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "GetAgreementEntitlements",
+            json!({"agreementId": agreement_id}),
+        );
+        assert_eq!(
+            ents.body["agreementEntitlements"][0]["status"],
+            "DEPROVISIONED"
+        );
+        assert!(ents.body["agreementEntitlements"][0]
+            .get("registrationToken")
+            .is_none());
+        assert_eq!(batch(&mut mock, BUYER, &license, 3)["Status"], "Success");
+        mock.host_now = at("2026-03-10T13:31:00Z");
+        let late = mock.call_as(SELLER, "us-east-1", "BatchMeterUsage", json!({
+            "ProductCode": "saas",
+            "UsageRecords": [{"Timestamp": secs("2026-03-10T13:30:00Z"), "CustomerAWSAccountId": BUYER,
+                              "LicenseArn": license, "Dimension": "users", "Quantity": 1}],
+        }));
+        assert_eq!(
+            late.body["Results"][0]["Status"], "CustomerNotSubscribed",
+            "{}",
+            late.body
+        );
+    }
+}
+
+#[test]
+fn a_second_agreement_of_the_same_account_is_a_second_customer() {
+    let mut mock = world();
+    let first = buy(&mut mock, BUYER, false);
+    let second = buy(&mut mock, BUYER, true);
+    assert_ne!(first, second);
+    let customers =
+        mock.control("GET", "/products/saas", None).body["product"]["customers"].clone();
+    let licenses: Vec<&str> = customers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["licenseArn"].as_str().unwrap())
+        .collect();
+    assert_eq!(licenses.len(), 2);
+    assert_ne!(licenses[0], licenses[1]);
+    let search = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "SearchAgreements",
+        json!({
+            "filters": [{"name": "PartyType", "values": ["Acceptor"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}],
+            "maxResults": 1,
+        }),
+    );
+    assert_eq!(
+        search.body["agreementViewSummaries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let token = search.body["nextToken"].as_str().unwrap().to_string();
+    let rest = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "SearchAgreements",
+        json!({
+            "filters": [{"name": "PartyType", "values": ["Acceptor"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}],
+            "maxResults": 1, "nextToken": token,
+        }),
+    );
+    assert_eq!(
+        rest.body["agreementViewSummaries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{}",
+        rest.body
+    );
+    assert!(rest.body.get("nextToken").is_none());
+}
+
+#[test]
+fn a_stranger_sees_no_agreement_it_is_not_party_to() {
+    let mut mock = world();
+    let id = buy(&mut mock, BUYER, false);
+    for op in [
+        "DescribeAgreement",
+        "GetAgreementTerms",
+        "GetAgreementEntitlements",
+        "CancelAgreement",
+    ] {
+        let answer = agreement(&mut mock, STRANGER, false, op, json!({"agreementId": id}));
+        assert_eq!(
+            (answer.status, answer.error_name()),
+            (404, "ResourceNotFoundException"),
+            "{op}"
+        );
+        assert_eq!(answer.body["resourceId"], id.as_str());
+    }
+    for party in ["Proposer", "Acceptor"] {
+        let search = agreement(
+            &mut mock,
+            STRANGER,
+            false,
+            "SearchAgreements",
+            json!({
+                "filters": [{"name": "PartyType", "values": [party]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}],
+            }),
+        );
+        assert_eq!(search.body["agreementViewSummaries"], json!([]), "{party}");
+    }
+    // Another namespace does not know the agreement at all, not even to the wildcard caller.
+    let mut other = Mock::named("other");
+    other.add_product(json!({"productCode": "saas", "dimensions": ["users"], "integration": "concurrent-agreements"}));
+    let answer = agreement(
+        &mut other,
+        "test",
+        false,
+        "DescribeAgreement",
+        json!({"agreementId": id}),
+    );
+    assert_eq!(answer.error_name(), "ResourceNotFoundException");
+}
+
+#[test]
+fn quotes_are_checked_against_the_offer() {
+    let mut mock = world();
+    let offer = mock.control("GET", "/products/saas", None).body["offers"][0].clone();
+    let proposal = offer["agreementProposalId"].as_str().unwrap();
+    let ids: Vec<Value> = offer["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!({"id": t.as_object().unwrap().values().next().unwrap()["id"]}))
+        .collect();
+    let cases = [
+        (
+            json!({"intent": "NEW", "requestedTerms": ids}),
+            "MISSING_AGREEMENT_PROPOSAL_IDENTIFIER",
+        ),
+        (
+            json!({"intent": "NEW", "agreementProposalIdentifier": proposal, "requestedTerms": [{"id": "term-nope"}]}),
+            "INVALID_REQUESTED_TERM_ID",
+        ),
+        (
+            json!({"intent": "NEW", "agreementProposalIdentifier": proposal, "requestedTerms": ids[..1]}),
+            "MISSING_MANDATORY_TERMS",
+        ),
+        (
+            json!({"intent": "AMEND", "agreementProposalIdentifier": proposal, "requestedTerms": ids}),
+            "UNSUPPORTED_ACTION",
+        ),
+    ];
+    for (input, reason) in cases {
+        let answer = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+        assert_eq!(
+            (answer.error_name(), answer.body["reason"].as_str()),
+            ("ValidationException", Some(reason)),
+            "{}",
+            answer.body
+        );
+    }
+    let answer = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        json!({"intent": "NEW", "agreementProposalIdentifier": "ap-unknown", "requestedTerms": ids}),
+    );
+    assert_eq!(
+        (answer.status, answer.error_name()),
+        (404, "ResourceNotFoundException")
+    );
+    // The same client token is the same quote; a cancelled quote cannot be accepted.
+    let input = json!({"clientToken": "once", "intent": "NEW", "agreementProposalIdentifier": proposal, "requestedTerms": ids});
+    let first = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        input.clone(),
+    );
+    let retry = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    assert_eq!(
+        first.body["agreementRequestId"],
+        retry.body["agreementRequestId"]
+    );
+    let id = first.body["agreementRequestId"].clone();
+    let stranger = agreement(
+        &mut mock,
+        STRANGER,
+        false,
+        "GetAgreementRequest",
+        json!({"agreementRequestId": id}),
+    );
+    assert_eq!(stranger.error_name(), "ResourceNotFoundException");
+    let cancelled = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreementRequest",
+        json!({"agreementRequestId": id}),
+    );
+    assert_eq!(cancelled.body["status"], "CANCELLED", "{}", cancelled.body);
+    let accept = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": id}),
+    );
+    assert_eq!(
+        (accept.status, accept.error_name()),
+        (409, "ConflictException")
+    );
+}
+
+#[test]
+fn search_takes_only_the_documented_filters() {
+    let mut mock = world();
+    let base = |extra: Value| {
+        let mut filters = vec![json!({"name": "AgreementType", "values": ["PurchaseAgreement"]})];
+        filters.extend(extra.as_array().unwrap().iter().cloned());
+        json!({ "filters": filters })
+    };
+    let cases = [
+        (base(json!([])), "MISSING_PARTY_TYPE"),
+        (
+            json!({"filters": [{"name": "PartyType", "values": ["Proposer"]}]}),
+            "INVALID_FILTERS",
+        ),
+        (
+            base(
+                json!([{"name": "PartyType", "values": ["Proposer"]}, {"name": "Colour", "values": ["red"]}]),
+            ),
+            "INVALID_FILTER_NAME",
+        ),
+        (
+            base(
+                json!([{"name": "PartyType", "values": ["Proposer"]}, {"name": "OfferId", "values": ["a"]}, {"name": "OfferSetId", "values": ["b"]}]),
+            ),
+            "UNSUPPORTED_FILTERS",
+        ),
+        (
+            base(
+                json!([{"name": "PartyType", "values": ["Acceptor"]}, {"name": "AcceptorAccountId", "values": [BUYER]}]),
+            ),
+            "UNSUPPORTED_FILTERS",
+        ),
+    ];
+    for (input, reason) in cases {
+        let answer = agreement(&mut mock, SELLER, false, "SearchAgreements", input);
+        assert_eq!(answer.body["reason"], reason, "{}", answer.body);
+    }
+    let answer = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "SearchAgreements",
+        json!({"filters": [
+        {"name": "PartyType", "values": ["Proposer"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}],
+        "sort": {"sortBy": "StartTime"}}),
+    );
+    assert_eq!(answer.body["reason"], "INVALID_SORT_BY");
+}
