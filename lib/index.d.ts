@@ -1,6 +1,27 @@
 // Types of the metering-mock package's JS API (lib/index.mjs).
 
 /** A product document of the control API (POST /_mock/products). */
+/**
+ * A product's offer: what Discovery's GetOffer and GetOfferTerms show and the Agreement
+ * Service's CreateAgreementRequest names (`agreementProposalIdentifier`, `requestedTerms` by id).
+ */
+export interface Offer {
+  offerId: string;
+  agreementProposalId: string;
+  productId: string;
+  /** The seller's account (the product's sellerAccountId, else one derived from its code). */
+  proposer: string;
+  /** Each term as the AcceptedTerm union: exactly one of these keys. */
+  terms: Array<{
+    legalTerm?: { type: 'LegalTerm'; id: string; documents: Array<{ type: string; url: string; version?: string }> };
+    supportTerm?: { type: 'SupportTerm'; id: string; refundPolicy: string };
+    usageBasedPricingTerm?: {
+      type: 'UsageBasedPricingTerm'; id: string; currencyCode: string;
+      rateCards: Array<{ rateCard: Array<{ dimensionKey: string; price: string }> }>;
+    };
+  }>;
+}
+
 export interface Product {
   productCode: string;
   dimensions: string[];
@@ -147,6 +168,8 @@ export class Control {
   health(): Promise<{ status: string; namespace: string; now: string; products: number }>;
   products(): Promise<Product[]>;
   product(code: string): Promise<Product>;
+  /** The product's offers (today its public offer), as the buyer's path to an agreement names them. */
+  offers(code: string): Promise<Offer[]>;
   putProduct(product: Product): Promise<Product>;
   deleteProduct(code: string): Promise<unknown>;
   usage(filters?: Record<string, string | number | undefined>): Promise<UsageRecord[]>;

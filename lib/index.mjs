@@ -127,6 +127,8 @@ export class Control {
   health() { return this.request('GET', '/health'); }
   async products() { return (await this.request('GET', '/products')).products; }
   async product(code) { return (await this.request('GET', `/products/${encodeURIComponent(code)}`)).product; }
+  /** The product's offers (its public offer): the ids Discovery and the Agreement Service name it by, and its terms. */
+  async offers(code) { return (await this.request('GET', `/products/${encodeURIComponent(code)}`)).offers; }
   async putProduct(product) { return (await this.request('POST', '/products', product)).product; }
   deleteProduct(code) { return this.request('DELETE', `/products/${encodeURIComponent(code)}`); }
   /** Ledger records; filters: productCode (or product), customer, dimension, from, to, limit. */

@@ -104,14 +104,14 @@ fn buy(mock: &mut Mock, buyer: &str, cbor: bool) -> String {
     accepted.body["agreementId"].as_str().unwrap().to_string()
 }
 
-fn batch(mock: &mut Mock, account: &str, license: &str, quantity: i64) -> Value {
+fn batch(mock: &mut Mock, account: &str, license: &str, quantity: i64, at: &str) -> Value {
     let answer = mock.call_as(
         SELLER,
         "us-east-1",
         "BatchMeterUsage",
         json!({
             "ProductCode": "saas",
-            "UsageRecords": [{"Timestamp": secs(common::NOW), "CustomerAWSAccountId": account,
+            "UsageRecords": [{"Timestamp": secs(at), "CustomerAWSAccountId": account,
                               "LicenseArn": license, "Dimension": "users", "Quantity": quantity}],
         }),
     );
@@ -170,7 +170,10 @@ fn a_buyer_gets_from_an_offer_to_metered_usage_and_out_again() {
             .get("registrationToken")
             .is_none());
 
-        assert_eq!(batch(&mut mock, BUYER, &license, 3)["Status"], "Success");
+        assert_eq!(
+            batch(&mut mock, BUYER, &license, 3, common::NOW)["Status"],
+            "Success"
+        );
 
         // The seller's reads.
         let described = agreement(
@@ -270,7 +273,9 @@ fn a_buyer_gets_from_an_offer_to_metered_usage_and_out_again() {
         assert!(ents.body["agreementEntitlements"][0]
             .get("registrationToken")
             .is_none());
-        assert_eq!(batch(&mut mock, BUYER, &license, 3)["Status"], "Success");
+        // Another hour's usage, recorded in the final hour (not a repeat of the first record).
+        let record = batch(&mut mock, BUYER, &license, 5, "2026-03-10T11:30:00Z");
+        assert_eq!(record["Status"], "Success");
         mock.host_now = at("2026-03-10T13:31:00Z");
         let late = mock.call_as(SELLER, "us-east-1", "BatchMeterUsage", json!({
             "ProductCode": "saas",
@@ -524,4 +529,43 @@ fn search_takes_only_the_documented_filters() {
         "sort": {"sortBy": "StartTime"}}),
     );
     assert_eq!(answer.body["reason"], "INVALID_SORT_BY");
+}
+
+#[test]
+fn customers_listed_with_a_license_are_agreements_with_one_id_everywhere() {
+    let mut mock = world();
+    let license =
+        "arn:aws:license-manager::999988887777:license:l-0123456789abcdef0123456789abcdef";
+    let mut product = mock.control("GET", "/products/saas", None).body["product"].clone();
+    product["customers"] = json!([{"customerAWSAccountId": BUYER, "licenseArn": license}]);
+    mock.add_product(product);
+    let search = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "SearchAgreements",
+        json!({"filters": [
+        {"name": "PartyType", "values": ["Proposer"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}]}),
+    );
+    let id = search.body["agreementViewSummaries"][0]["agreementId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A token minted by the control API later names the same agreement.
+    let token = mock.mint_token(json!({"productCode": "saas", "licenseArn": license}));
+    let resolved = mock.call_as(
+        SELLER,
+        "us-east-1",
+        "ResolveCustomer",
+        json!({"RegistrationToken": token}),
+    );
+    assert_eq!(resolved.body["Metadata"]["AgreementId"], id.as_str());
+    let described = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "DescribeAgreement",
+        json!({"agreementId": id}),
+    );
+    assert_eq!(described.body["status"], "ACTIVE");
 }

@@ -1,9 +1,9 @@
-// The Agreement Service and Discovery front doors with unmodified clients: the JS SDK's
-// @aws-sdk/client-marketplace-agreement (awsJson1_0), and boto3 loading the models this repo
-// ships (awsJson1_0, rpc-v2-cbor by a copy of the model that lists only CBOR, and Discovery's
-// rest-json). The operations' behaviour is not built yet: each answers, after its model's
-// input rules, ValidationException with reason UNSUPPORTED_ACTION (Discovery: its model's
-// MALFORMED_REQUEST_PARAMETERS), which every operation's model lists.
+// The Agreement Service and Discovery with unmodified clients: the JS SDK's
+// @aws-sdk/client-marketplace-agreement (awsJson1_0) with @aws-sdk/client-marketplace-metering,
+// and boto3 loading the models this repo ships (awsJson1_0, rpc-v2-cbor by a copy of the model
+// that lists only CBOR, and Discovery's rest-json). A test plays the buyer through the same
+// SDKs instead of a browser: offer, quote, acceptance, registration token, then the seller
+// resolves it, meters the license, reads the agreement and sees it cancelled.
 
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +11,32 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeAgreementCommand, MarketplaceAgreementClient, SearchAgreementsCommand } from '@aws-sdk/client-marketplace-agreement';
-import { startEphemeralMock, namespaceUrl, sdkError, awsClientEnv, hasBoto3, missingClient, control } from './harness.mjs';
+import {
+  AcceptAgreementRequestCommand, CancelAgreementCommand, CreateAgreementRequestCommand, DescribeAgreementCommand,
+  GetAgreementEntitlementsCommand, GetAgreementTermsCommand, ListAgreementChargesCommand, MarketplaceAgreementClient,
+  SearchAgreementsCommand,
+} from '@aws-sdk/client-marketplace-agreement';
+import { BatchMeterUsageCommand, ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
+import { Control } from '../../lib/index.mjs';
+import {
+  startEphemeralMock, namespaceUrl, sdkError, awsClientEnv, hasBoto3, missingClient, control, createProduct, setClock,
+  meteringClient,
+} from './harness.mjs';
+
+const NOW = '2026-03-10T12:30:00Z';
+const SELLER = '999988887777';
+const BUYER = '111122223333';
+
+/** A namespace with a concurrent-agreements product `saas`, its clock frozen at NOW. */
+async function world(name) {
+  const url = namespaceUrl(mock, name);
+  await createProduct(url, {
+    productCode: 'saas', dimensions: ['users'], prices: { users: '0.25' },
+    integration: 'concurrent-agreements', sellerAccountId: SELLER,
+  });
+  await setClock(url, { frozenAt: NOW });
+  return url;
+}
 
 const MODELS = new URL('../../models/', import.meta.url).pathname;
 
@@ -41,8 +65,8 @@ after(async () => {
   if (dataPath) rmSync(dataPath, { recursive: true, force: true });
 });
 
-const agreementClient = (url) => new MarketplaceAgreementClient({
-  endpoint: url, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+const agreementClient = (url, accessKeyId = 'test') => new MarketplaceAgreementClient({
+  endpoint: url, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId, secretAccessKey: 'test' },
 });
 
 test('JS SDK: a broken input rule is ValidationException with its reason and fields', async () => {
@@ -59,12 +83,72 @@ test('JS SDK: a broken input rule is ValidationException with its reason and fie
   assert.equal(search.reason, 'INVALID_MAX_RESULTS');
 });
 
-test('JS SDK: a valid call of an operation without behaviour yet says so, as a modeled error', async () => {
+test('JS SDK: an unknown agreement is ResourceNotFoundException; an operation without behaviour yet says so', async () => {
   const client = agreementClient(namespaceUrl(mock, 'agreements-js'));
-  const e = await sdkError(client.send(new DescribeAgreementCommand({ agreementId: 'agmt-1234567890123456789012345' })));
+  const missing = await sdkError(client.send(new DescribeAgreementCommand({ agreementId: 'agmt-1234567890123456789012345' })));
+  assert.equal(missing.name, 'ResourceNotFoundException');
+  assert.equal(missing.$metadata.httpStatusCode, 404);
+  assert.equal(missing.resourceId, 'agmt-1234567890123456789012345');
+  const e = await sdkError(client.send(new ListAgreementChargesCommand({})));
   assert.equal(e.name, 'ValidationException');
   assert.equal(e.reason, 'UNSUPPORTED_ACTION');
-  assert.match(e.message, /DescribeAgreement is not served by metering-mock yet/);
+  assert.match(e.message, /ListAgreementCharges is not served by metering-mock yet/);
+});
+
+test('JS SDK: the buyer gets from the offer to a registration token; the seller resolves, meters, reads and sees it cancelled', async () => {
+  const url = await world('agreements-journey');
+  const buyer = agreementClient(url, BUYER);
+  const seller = agreementClient(url, SELLER);
+  const metering = meteringClient(url, { accessKeyId: SELLER });
+  // The JS API names the product's offer and its terms.
+  const [offer] = await new Control(url).offers('saas');
+  const requestedTerms = offer.terms.map((term) => ({ id: Object.values(term)[0].id }));
+
+  const quote = await buyer.send(new CreateAgreementRequestCommand({
+    intent: 'NEW', agreementProposalIdentifier: offer.agreementProposalId, requestedTerms,
+  }));
+  // This client's model (3.1164) predates the output's status and createdAt.
+  assert.equal(quote.chargeSummary.newAgreementValue, '0.00');
+  assert.match(quote.agreementRequestId, /^ar-[0-9a-f]{25}$/);
+  const { agreementId } = await buyer.send(new AcceptAgreementRequestCommand({ agreementRequestId: quote.agreementRequestId }));
+  const { agreementEntitlements: [entitlement] } = await buyer.send(new GetAgreementEntitlementsCommand({ agreementId }));
+  assert.equal(entitlement.status, 'PROVISIONED');
+  assert.match(entitlement.licenseArn, new RegExp(`^arn:aws:license-manager::${SELLER}:license:l-[0-9a-f]{32}$`));
+
+  // The buyer POSTs the token to the seller's registration page; the seller resolves it.
+  const resolved = await metering.send(new ResolveCustomerCommand({ RegistrationToken: entitlement.registrationToken }));
+  assert.equal(resolved.LicenseArn, entitlement.licenseArn);
+  assert.equal(resolved.CustomerAWSAccountId, BUYER);
+  assert.equal(resolved.CustomerIdentifier, undefined);
+  const record = (quantity, at = NOW) => ({
+    ProductCode: 'saas',
+    UsageRecords: [{ Timestamp: new Date(at), CustomerAWSAccountId: BUYER, LicenseArn: resolved.LicenseArn, Dimension: 'users', Quantity: quantity }],
+  });
+  const metered = await metering.send(new BatchMeterUsageCommand(record(2)));
+  assert.equal(metered.Results[0].Status, 'Success');
+
+  const described = await seller.send(new DescribeAgreementCommand({ agreementId }));
+  assert.equal(described.status, 'ACTIVE');
+  assert.equal(described.acceptor.accountId, BUYER);
+  assert.equal(described.proposer.accountId, SELLER);
+  assert.equal(described.acceptanceTime.toISOString(), '2026-03-10T12:30:00.000Z');
+  const { acceptedTerms } = await seller.send(new GetAgreementTermsCommand({ agreementId }));
+  const usage = acceptedTerms.find((t) => t.usageBasedPricingTerm).usageBasedPricingTerm;
+  assert.deepEqual(usage.rateCards[0].rateCard, [{ dimensionKey: 'users', price: '0.25' }]);
+  const search = await seller.send(new SearchAgreementsCommand({
+    catalog: 'AWSMarketplace',
+    filters: [{ name: 'PartyType', values: ['Proposer'] }, { name: 'AgreementType', values: ['PurchaseAgreement'] }],
+  }));
+  assert.deepEqual(search.agreementViewSummaries.map((a) => a.agreementId), [agreementId]);
+  assert.equal(search.agreementViewSummaries[0].entitlements[0].licenseArn, entitlement.licenseArn);
+
+  // The buyer cancels: one more hour of metering, then CustomerNotSubscribed.
+  await buyer.send(new CancelAgreementCommand({ agreementId }));
+  assert.equal((await seller.send(new DescribeAgreementCommand({ agreementId }))).status, 'CANCELLED');
+  assert.equal((await metering.send(new BatchMeterUsageCommand(record(3, '2026-03-10T11:30:00Z')))).Results[0].Status, 'Success');
+  await setClock(url, { frozenAt: '2026-03-10T13:31:00Z' });
+  const late = await metering.send(new BatchMeterUsageCommand(record(1, '2026-03-10T13:30:00Z')));
+  assert.equal(late.Results[0].Status, 'CustomerNotSubscribed');
 });
 
 /** Runs a boto3 script with the repo's models on AWS_DATA_PATH; returns its printed JSON. */
@@ -101,7 +185,7 @@ test('boto3 over awsJson1_0 and rpc-v2-cbor reads the same modeled errors', asyn
     'out = {}',
     'for name in ["marketplace-agreement", "marketplace-agreement-cbor"]:',
     '    c = boto3.client(name)',
-    '    out[name] = [error(c.describe_agreement, agreementId="x" * 65), error(c.describe_agreement, agreementId="agmt-1")]',
+    '    out[name] = [error(c.describe_agreement, agreementId="x" * 65), error(c.list_agreement_charges)]',
     'print(json.dumps(out))',
   ].join('\n'));
   for (const [name, [tooLong, unserved]] of Object.entries(out)) {
@@ -110,21 +194,35 @@ test('boto3 over awsJson1_0 and rpc-v2-cbor reads the same modeled errors', asyn
     assert.match(tooLong.message, /length less than or equal to 64/, name);
     assert.equal(unserved.code, 'ValidationException', name);
     assert.match(unserved.message, /not served by metering-mock yet/, name);
+    assert.equal(unserved.reason, 'UNSUPPORTED_ACTION', name);
   }
   // The request journal shows each client spoke its own protocol.
   const { json } = await control(namespaceUrl(mock, 'agreements-py'), 'GET', '/requests');
-  const protocols = new Set(json.requests.filter((e) => e.operation === 'DescribeAgreement').map((e) => e.protocol));
+  const protocols = new Set(json.requests.filter((e) => e.operation === 'ListAgreementCharges').map((e) => e.protocol));
   assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
 });
 
-test('boto3 reaches Discovery over rest-json at the same endpoint', async (t) => {
+test('boto3 plays the buyer: Discovery over rest-json, then the quote and acceptance over rpc-v2-cbor', async (t) => {
   if (missingClient(t, hasBoto3, 'boto3')) return;
-  const out = await boto3(namespaceUrl(mock, 'agreements-py'), [
-    'c = boto3.client("marketplace-discovery")',
-    'print(json.dumps([error(c.get_offer, offerId="offer 1"), error(c.get_offer, offerId="offer-1")]))',
+  const url = await world('agreements-py-journey');
+  const { json } = await control(url, 'GET', '/products/saas');
+  const out = await boto3(url, [
+    'discovery = boto3.client("marketplace-discovery", aws_access_key_id="111122223333", aws_secret_access_key="test")',
+    'buyer = boto3.client("marketplace-agreement-cbor", aws_access_key_id="111122223333", aws_secret_access_key="test")',
+    `offer = discovery.get_offer(offerId="${json.offers[0].offerId}")`,
+    'terms = discovery.get_offer_terms(offerId=offer["offerId"])["offerTerms"]',
+    'ids = [{"id": list(t.values())[0]["id"]} for t in terms]',
+    'quote = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier=offer["agreementProposalId"], requestedTerms=ids)',
+    'agreement = buyer.accept_agreement_request(agreementRequestId=quote["agreementRequestId"])',
+    'described = buyer.describe_agreement(agreementId=agreement["agreementId"])',
+    'print(json.dumps({"terms": [list(t.keys())[0] for t in terms], "status": described["status"], "accepted": described["acceptanceTime"].isoformat(),',
+    '  "missing": error(discovery.get_offer, offerId="offer-nope"), "invalid": error(discovery.get_offer, offerId="offer 1")}))',
   ].join('\n'));
-  assert.equal(out[0].code, 'ValidationException');
-  assert.match(out[0].message, /regular expression pattern|length/);
-  assert.equal(out[1].code, 'ValidationException');
-  assert.match(out[1].message, /GetOffer is not served by metering-mock yet/);
+  assert.deepEqual(out.terms, ['legalTerm', 'supportTerm', 'usageBasedPricingTerm']);
+  assert.equal(out.status, 'ACTIVE');
+  assert.equal(out.accepted, '2026-03-10T12:30:00+00:00');
+  assert.equal(out.missing.code, 'ResourceNotFoundException');
+  assert.equal(out.missing.status, 404);
+  assert.equal(out.invalid.code, 'ValidationException');
+  assert.match(out.invalid.message, /regular expression pattern/);
 });

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::super::{bad, body_json, internal, parse_json, store_err, ControlError};
+use crate::domain::agreement;
 use crate::domain::catalogue::{Customer, Product};
 use crate::domain::ids::random_hex;
 use crate::domain::names::{AccountId, CustomerIdentifier, LicenseArn, ProductCode};
@@ -150,13 +151,18 @@ pub(super) fn generated<T: FromStr<Err = String>>(text: String) -> Result<T, Con
         .map_err(|e| ControlError(500, format!("a generated name was malformed: {e}")))
 }
 
-/// Gives the customer an agreement id if it has none (`agmt-` and 25 characters).
+/// Gives the customer an agreement id if it has none (`agmt-` and 25 characters): the one
+/// the Agreement Service already reads for a customer with a license, else a random one.
 pub(super) fn ensure_agreement<S: Store + ?Sized>(
     ns: &mut Namespace<'_, S>,
     customer: &mut Customer,
 ) -> Result<(), ControlError> {
     if customer.agreement_id.is_none() {
-        customer.agreement_id = Some(generated(format!("agmt-{}", hex(ns, 25)?))?);
+        let id = match agreement::agreement_id(customer) {
+            Some(id) => id,
+            None => format!("agmt-{}", hex(ns, 25)?),
+        };
+        customer.agreement_id = Some(generated(id)?);
     }
     Ok(())
 }

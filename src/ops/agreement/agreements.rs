@@ -84,7 +84,7 @@ pub fn describe<S: Store + ?Sized>(
     let offer = Offer::public(&product);
     let (acceptor, proposer) = parties(&product, customer);
     let mut out = Map::new();
-    out.insert("agreementId".into(), json!(customer.agreement_id));
+    out.insert("agreementId".into(), json!(rules::agreement_id(customer)));
     out.insert("acceptor".into(), acceptor);
     out.insert("proposer".into(), proposer);
     put(&mut out, "acceptanceTime", accepted(customer));
@@ -419,7 +419,7 @@ pub fn search<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, st
 fn summary(product: &Product, customer: &Customer, offer: &Offer) -> Value {
     let (acceptor, proposer) = parties(product, customer);
     let mut out = Map::new();
-    out.insert("agreementId".into(), json!(customer.agreement_id));
+    out.insert("agreementId".into(), json!(rules::agreement_id(customer)));
     put(&mut out, "acceptanceTime", accepted(customer));
     put(&mut out, "startTime", accepted(customer));
     put(

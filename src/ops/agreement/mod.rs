@@ -12,6 +12,7 @@ mod requests;
 use serde_json::{Map, Value};
 
 use super::Call;
+use crate::domain::agreement as rules;
 use crate::domain::catalogue::{Integration, Product};
 use crate::domain::ids::{random_hex, IdSource};
 use crate::domain::offer::Offer;
@@ -104,16 +105,17 @@ fn agreement<S: Store + ?Sized>(
     let products = store.products().map_err(storage(ModelService::Agreement))?;
     Ok(products.into_iter().find_map(|p| {
         let index = agreement_customers(&p)
-            .find(|&i| p.customers[i].agreement_id.as_deref() == Some(id))?;
+            .find(|&i| rules::agreement_id(&p.customers[i]).as_deref() == Some(id))?;
         Some((p, index))
     }))
 }
 
-/// The customers of `product` that are agreements.
+/// The customers of `product` that are agreements: every customer of a concurrent-agreements
+/// product with a license or an agreement id.
 fn agreement_customers(product: &Product) -> impl Iterator<Item = usize> + '_ {
     let concurrent = product.integration == Integration::ConcurrentAgreements;
     (0..product.customers.len())
-        .filter(move |&i| concurrent && product.customers[i].agreement_id.is_some())
+        .filter(move |&i| concurrent && rules::agreement_id(&product.customers[i]).is_some())
 }
 
 /// One page of `items` (`maxResults`, `nextToken` as the input gives them): the page and the
