@@ -9,7 +9,7 @@ export interface Offer {
   offerId: string;
   agreementProposalId: string;
   productId: string;
-  /** The seller's account (the product's sellerAccountId, else one derived from its code). */
+  /** The seller's account (the product's sellerAccountId, else 123456789012). */
   proposer: string;
   /** Each term as the AcceptedTerm union: exactly one of these keys. */
   terms: Array<{

@@ -329,6 +329,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             request_id,
             task_header: req.header(ops::register_usage::TASK_HEADER),
             customers_per_product: self.deployment.limits.customers_per_product,
+            host_now: self.host_now,
         };
         let dispatched = ops::dispatch(call.operation, &call.input, &context, self.store, self.ids);
         attempt.admitted = Some((call.operation, call.input));

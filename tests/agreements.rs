@@ -569,3 +569,52 @@ fn customers_listed_with_a_license_are_agreements_with_one_id_everywhere() {
     );
     assert_eq!(described.body["status"], "ACTIVE");
 }
+
+#[test]
+fn acceptance_and_cancellation_are_notified_like_a_sign_up_and_an_unsubscribe() {
+    let mut mock = world();
+    let id = buy(&mut mock, BUYER, false);
+    agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreement",
+        json!({"agreementId": id}),
+    );
+    let events = mock.control("GET", "/events", None).body["events"].clone();
+    let actions: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["subscribe-success", "unsubscribe-pending"],
+        "{events}"
+    );
+    let detail_types: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| {
+            e["eventBridge"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["detail-type"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        detail_types,
+        [
+            "Purchase Agreement Created - Proposer",
+            "License Updated - Manufacturer",
+            "Purchase Agreement Ended - Proposer"
+        ]
+    );
+    assert_eq!(
+        events[0]["eventBridge"][0]["detail"]["agreement"]["id"],
+        id.as_str()
+    );
+}

@@ -10,16 +10,14 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::catalogue::Product;
+use super::notification::DEFAULT_SELLER_ACCOUNT;
 
-/// The product's seller when it names none: a 12-digit account derived from its code.
+/// The product's seller: its `sellerAccountId`, else the account its events name
+/// (`DEFAULT_SELLER_ACCOUNT`), so agreements and events agree.
 pub fn proposer_of(product: &Product) -> String {
     match &product.seller_account_id {
         Some(account) => account.to_string(),
-        None => digest(&["proposer", &product.product_code])
-            .bytes()
-            .take(12)
-            .map(|b| char::from(b'0' + b % 10))
-            .collect(),
+        None => DEFAULT_SELLER_ACCOUNT.to_string(),
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Call<'a> {
     pub incarnation: &'a str,
     /// The namespace's current time (its clock setting applied).
     pub now: Instant,
+    /// The host's time, when webhook deliveries fall due.
+    pub host_now: Instant,
     pub settings: &'a Settings,
     pub request_id: &'a str,
     /// The `X-Mock-Task-Id` header: names the instance, task or pod a MeterUsage or

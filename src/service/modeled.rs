@@ -96,6 +96,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             request_id,
             task_header: None,
             customers_per_product: self.deployment.limits.customers_per_product,
+            host_now: self.host_now,
         };
         ops::agreement::dispatch(
             service,

@@ -146,6 +146,10 @@ test('JS SDK: the buyer gets from the offer to a registration token; the seller 
   await buyer.send(new CancelAgreementCommand({ agreementId }));
   assert.equal((await seller.send(new DescribeAgreementCommand({ agreementId }))).status, 'CANCELLED');
   assert.equal((await metering.send(new BatchMeterUsageCommand(record(3, '2026-03-10T11:30:00Z')))).Results[0].Status, 'Success');
+  const { json: { events } } = await control(url, 'GET', '/events');
+  assert.deepEqual(events.map((e) => e.action), ['subscribe-success', 'unsubscribe-pending']);
+  assert.equal(events[0].eventBridge[0]['detail-type'], 'Purchase Agreement Created - Proposer');
+  assert.equal(events[0].eventBridge[0].detail.agreement.id, agreementId);
   await setClock(url, { frozenAt: '2026-03-10T13:31:00Z' });
   const late = await metering.send(new BatchMeterUsageCommand(record(1, '2026-03-10T13:30:00Z')));
   assert.equal(late.Results[0].Status, 'CustomerNotSubscribed');

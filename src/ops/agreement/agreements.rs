@@ -5,13 +5,14 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{agreement, agreement_customers, page, storage, text, Answer, Call};
+use super::{agreement, agreement_customers, notify, page, storage, text, Answer, Call};
 use crate::domain::agreement::{self as rules, ENTITLEMENT_TOKEN_TTL_SECONDS};
 use crate::domain::catalogue::{Customer, Product};
 use crate::domain::ids::IdSource;
+use crate::domain::notification::Change;
 use crate::domain::offer::{proposer_of, Offer};
 use crate::domain::registration::{self, TokenRecord};
-use crate::domain::subscription::SubscriptionState;
+use crate::domain::subscription::{LifecycleAction, SubscriptionState};
 use crate::domain::time::Instant;
 use crate::model::error::ModelError;
 use crate::model::ModelService;
@@ -199,6 +200,7 @@ pub fn cancel<S: Store + ?Sized>(
     input: &Map<String, Value>,
     call: &Call<'_>,
     store: &mut S,
+    ids: &mut dyn IdSource,
 ) -> Answer {
     let id = text(input, "agreementId");
     let (mut product, i) = visible(store, call, id)?;
@@ -229,6 +231,8 @@ pub fn cancel<S: Store + ?Sized>(
     customer.subscription = SubscriptionState::UnsubscribePending;
     customer.subscription_changed_at = Some(call.now);
     store.put_product(&product).map_err(storage(SERVICE))?;
+    let change = Change::Lifecycle(LifecycleAction::UnsubscribePending);
+    notify(store, change, &product, i, call, ids)?;
     Ok(json!({}))
 }
 

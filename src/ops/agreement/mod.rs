@@ -15,6 +15,7 @@ use super::Call;
 use crate::domain::agreement as rules;
 use crate::domain::catalogue::{Integration, Product};
 use crate::domain::ids::{random_hex, IdSource};
+use crate::domain::notification::{Change, EventRecord};
 use crate::domain::offer::Offer;
 use crate::domain::page_token::PageTokens;
 use crate::error::ServiceError;
@@ -42,7 +43,7 @@ pub fn dispatch<S: Store + ?Sized>(
             agreements::entitlements(input, call, store, ids)
         }
         (Agreement, "SearchAgreements") => agreements::search(input, call, store),
-        (Agreement, "CancelAgreement") => agreements::cancel(input, call, store),
+        (Agreement, "CancelAgreement") => agreements::cancel(input, call, store, ids),
         (Agreement, "CreateAgreementRequest") => requests::create(input, call, store, ids),
         (Agreement, "GetAgreementRequest") => requests::get(input, call, store),
         (Agreement, "AcceptAgreementRequest") => requests::accept(input, call, store, ids),
@@ -65,6 +66,30 @@ pub fn not_served(service: ModelService, operation: &str) -> ModelError {
         format!("{operation} is not served by metering-mock yet: its model is known and its input was valid, but the mock has no behaviour for it"),
         &[],
     )
+}
+
+/// Appends the notifications of `change` for customer `index` of `product` (the SNS message
+/// and the EventBridge events, delivered to the product's webhooks as the control API's are).
+fn notify<S: Store + ?Sized>(
+    store: &mut S,
+    change: Change,
+    product: &Product,
+    index: usize,
+    call: &Call<'_>,
+    ids: &mut dyn IdSource,
+) -> Result<(), ModelError> {
+    let event = EventRecord::new(
+        change,
+        product,
+        &product.customers[index],
+        call.now,
+        call.host_now,
+        || ids.next_uuid(),
+    );
+    store
+        .append_event(&event)
+        .map_err(storage(ModelService::Agreement))?;
+    Ok(())
 }
 
 /// A new id: `prefix` and `n` (at most 32) random lowercase hex digits.

@@ -6,12 +6,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{new_id, product_offering, storage, text, Answer, Call};
+use super::{new_id, notify, product_offering, storage, text, Answer, Call};
 use crate::domain::agreement::{AgreementRequest, AgreementRequests, RequestStatus};
 use crate::domain::catalogue::{Customer, Integration, Product};
 use crate::domain::ids::{random_hex, IdSource};
+use crate::domain::notification::Change;
 use crate::domain::offer::{proposer_of, Offer};
-use crate::domain::subscription::SubscriptionState;
+use crate::domain::subscription::{LifecycleAction, SubscriptionState};
 use crate::error::ServiceError;
 use crate::model::error::ModelError;
 use crate::model::ModelService;
@@ -285,6 +286,15 @@ pub fn accept<S: Store + ?Sized>(
         .to_string();
     product.customers.push(customer);
     store.put_product(&product).map_err(storage(SERVICE))?;
+    let index = product.customers.len() - 1;
+    notify(
+        store,
+        Change::Lifecycle(LifecycleAction::SubscribeSuccess),
+        &product,
+        index,
+        call,
+        ids,
+    )?;
     if let Some(r) = requests.get_mut(&request.id) {
         r.status = RequestStatus::Accepted;
         r.agreement_id = Some(agreement_id.clone());
