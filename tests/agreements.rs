@@ -6,7 +6,7 @@
 mod common;
 
 use common::{at, secs, Answer, Mock};
-use metering_mock::model::{validate, ModelService};
+use metering_mock::model::{validate, Kind, ModelService, ServiceModel};
 use serde_json::{json, Value};
 
 const SELLER: &str = "999988887777";
@@ -46,6 +46,45 @@ fn conforms(service: ModelService, op: &str, answer: &Answer) {
     let shape = &model.operation(op).unwrap().output.as_ref().unwrap().shape;
     let checked = validate::input(model, shape, answer.body.as_object().unwrap());
     assert_eq!(checked, Ok(()), "{op}: {}", answer.body);
+    let mut unknown = Vec::new();
+    members_unknown(model, shape, &answer.body, op, &mut unknown);
+    assert!(
+        unknown.is_empty(),
+        "{op} answers members its model lacks: {unknown:?}"
+    );
+}
+
+/// Every member of `value` that its shape does not list (the validator ignores them).
+fn members_unknown(
+    model: &ServiceModel,
+    shape: &str,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    let Some(shape) = model.shape(shape) else {
+        return;
+    };
+    match value {
+        Value::Object(map) if shape.kind == Kind::Structure => {
+            for (name, v) in map {
+                match shape.members.get(name) {
+                    Some(member) => {
+                        members_unknown(model, &member.shape, v, &format!("{path}.{name}"), out)
+                    }
+                    None => out.push(format!("{path}.{name}")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                if let Some(member) = &shape.member {
+                    members_unknown(model, &member.shape, item, &format!("{path}[]"), out);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The buyer's steps to an agreement: the offer's proposal and terms, a quote, its acceptance.
@@ -73,7 +112,7 @@ fn buy(mock: &mut Mock, buyer: &str, cbor: bool) -> String {
         cbor,
         "CreateAgreementRequest",
         json!({
-            "clientToken": format!("quote-{buyer}-{cbor}"), "intent": "NEW",
+            "clientToken": format!("quote-{buyer}-{cbor}-{}", mock.host_now.millis()), "intent": "NEW",
             "agreementProposalIdentifier": proposal, "requestedTerms": requested,
         }),
     );
@@ -468,7 +507,15 @@ fn quotes_are_checked_against_the_offer() {
         "CancelAgreementRequest",
         json!({"agreementRequestId": id}),
     );
-    assert_eq!(cancelled.body["status"], "CANCELLED", "{}", cancelled.body);
+    assert_eq!(cancelled.body, json!({}));
+    let got = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "GetAgreementRequest",
+        json!({"agreementRequestId": id}),
+    );
+    assert_eq!(got.body["status"], "CANCELLED", "{}", got.body);
     let accept = agreement(
         &mut mock,
         BUYER,
@@ -482,53 +529,256 @@ fn quotes_are_checked_against_the_offer() {
     );
 }
 
+fn search(mock: &mut Mock, key: &str, filters: Value, sort: Option<Value>) -> Answer {
+    let mut input = json!({ "filters": filters });
+    if let Some(sort) = sort {
+        input["sort"] = sort;
+    }
+    agreement(mock, key, false, "SearchAgreements", input)
+}
+
+fn filters(party: &str, extra: Value) -> Value {
+    let mut list = vec![
+        json!({"name": "PartyType", "values": [party]}),
+        json!({"name": "AgreementType", "values": ["PurchaseAgreement"]}),
+    ];
+    for (name, value) in extra.as_object().unwrap() {
+        list.push(json!({"name": name, "values": [value]}));
+    }
+    Value::Array(list)
+}
+
 #[test]
-fn search_takes_only_the_documented_filters() {
+fn search_takes_the_filters_the_model_documents() {
     let mut mock = world();
-    let base = |extra: Value| {
-        let mut filters = vec![json!({"name": "AgreementType", "values": ["PurchaseAgreement"]})];
-        filters.extend(extra.as_array().unwrap().iter().cloned());
-        json!({ "filters": filters })
-    };
     let cases = [
-        (base(json!([])), "MISSING_PARTY_TYPE"),
         (
-            json!({"filters": [{"name": "PartyType", "values": ["Proposer"]}]}),
+            json!([{"name": "AgreementType", "values": ["PurchaseAgreement"]}]),
+            "MISSING_PARTY_TYPE",
+        ),
+        (
+            json!([{"name": "PartyType", "values": ["Proposer"]}]),
             "INVALID_FILTERS",
         ),
         (
-            base(
-                json!([{"name": "PartyType", "values": ["Proposer"]}, {"name": "Colour", "values": ["red"]}]),
-            ),
+            filters("Proposer", json!({"Colour": "red"})),
             "INVALID_FILTER_NAME",
         ),
         (
-            base(
-                json!([{"name": "PartyType", "values": ["Proposer"]}, {"name": "OfferId", "values": ["a"]}, {"name": "OfferSetId", "values": ["b"]}]),
-            ),
+            filters("Proposer", json!({"Status": "SLEEPING"})),
+            "INVALID_FILTER_VALUES",
+        ),
+        (
+            filters("Proposer", json!({"AfterEndTime": "yesterday"})),
+            "INVALID_FILTER_VALUES",
+        ),
+        // An acceptor may only use the combinations the model lists.
+        (
+            filters("Acceptor", json!({"OfferId": "a", "OfferSetId": "b"})),
             "UNSUPPORTED_FILTERS",
         ),
         (
-            base(
-                json!([{"name": "PartyType", "values": ["Acceptor"]}, {"name": "AcceptorAccountId", "values": [BUYER]}]),
-            ),
+            filters("Acceptor", json!({"AcceptorAccountId": BUYER})),
             "UNSUPPORTED_FILTERS",
         ),
     ];
     for (input, reason) in cases {
-        let answer = agreement(&mut mock, SELLER, false, "SearchAgreements", input);
+        let answer = search(&mut mock, SELLER, input, None);
         assert_eq!(answer.body["reason"], reason, "{}", answer.body);
     }
-    let answer = agreement(
+    // A proposer may combine any; StartTime and LastUpdateTime sort a proposer's search only.
+    let any = search(
+        &mut mock,
+        SELLER,
+        filters("Proposer", json!({"OfferId": "a", "OfferSetId": "b"})),
+        None,
+    );
+    assert_eq!(any.status, 200, "{}", any.body);
+    let by_start = search(
+        &mut mock,
+        SELLER,
+        filters("Proposer", json!({})),
+        Some(json!({"sortBy": "StartTime"})),
+    );
+    assert_eq!(by_start.status, 200, "{}", by_start.body);
+    let acceptor = search(
+        &mut mock,
+        BUYER,
+        filters("Acceptor", json!({})),
+        Some(json!({"sortBy": "StartTime"})),
+    );
+    assert_eq!(acceptor.body["reason"], "INVALID_SORT_BY");
+}
+
+#[test]
+fn search_filters_and_sorts_the_agreements() {
+    let mut mock = world();
+    let first = buy(&mut mock, BUYER, false);
+    mock.host_now = at("2026-03-10T12:45:00Z");
+    let second = buy(&mut mock, BUYER, false);
+    agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreement",
+        json!({"agreementId": first}),
+    );
+    let offer = mock.control("GET", "/products/saas", None).body["offers"][0].clone();
+    let ids = |answer: &Answer| -> Vec<String> {
+        answer.body["agreementViewSummaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["agreementId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let cases = [
+        (json!({"Status": "ACTIVE"}), vec![second.clone()]),
+        (json!({"Status": "CANCELLED"}), vec![first.clone()]),
+        (
+            json!({"ResourceIdentifier": "saas", "OfferId": offer["offerId"]}),
+            vec![second.clone(), first.clone()],
+        ),
+        (
+            json!({"ResourceIdentifier": offer["productId"]}),
+            vec![second.clone(), first.clone()],
+        ),
+        (json!({"OfferId": "offer-other"}), vec![]),
+        (
+            json!({"AfterStartTime": "2026-03-10T12:40:00Z"}),
+            vec![second.clone()],
+        ),
+        (
+            json!({"BeforeStartTime": "2026-03-10T12:40:00Z"}),
+            vec![first.clone()],
+        ),
+        // Pay-as-you-go agreements never end: after any end, before none.
+        (
+            json!({"AfterEndTime": "2030-01-01T00:00:00Z"}),
+            vec![second.clone(), first.clone()],
+        ),
+        (json!({"BeforeEndTime": "2030-01-01T00:00:00Z"}), vec![]),
+        (
+            json!({"InitialAgreementId": first.clone()}),
+            vec![first.clone()],
+        ),
+    ];
+    for (extra, expected) in cases {
+        let answer = search(
+            &mut mock,
+            SELLER,
+            filters("Proposer", extra.clone()),
+            Some(json!({"sortBy": "StartTime"})),
+        );
+        assert_eq!(ids(&answer), expected, "{extra}: {}", answer.body);
+    }
+    let ascending = search(
+        &mut mock,
+        SELLER,
+        filters("Proposer", json!({})),
+        Some(json!({"sortBy": "StartTime", "sortOrder": "ASCENDING"})),
+    );
+    assert_eq!(ids(&ascending), [first.clone(), second.clone()]);
+    let license =
+        ascending.body["agreementViewSummaries"][1]["entitlements"][0]["licenseArn"].clone();
+    let by_license = search(
+        &mut mock,
+        SELLER,
+        filters("Proposer", json!({"LicenseArn": license})),
+        None,
+    );
+    assert_eq!(ids(&by_license), [second]);
+}
+
+#[test]
+fn requests_are_their_requesters_and_a_token_names_one_request() {
+    let mut mock = world();
+    mock.add_product(json!({"productCode": "other", "dimensions": ["users"], "integration": "concurrent-agreements", "sellerAccountId": SELLER}));
+    let offers = |mock: &mut Mock, code: &str| {
+        mock.control("GET", &format!("/products/{code}"), None).body["offers"][0].clone()
+    };
+    let quote = |offer: &Value, token: &str| {
+        let terms: Vec<Value> = offer["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| json!({"id": t.as_object().unwrap().values().next().unwrap()["id"]}))
+            .collect();
+        json!({"clientToken": token, "intent": "NEW", "agreementProposalIdentifier": offer["agreementProposalId"], "requestedTerms": terms})
+    };
+    let (saas, other) = (offers(&mut mock, "saas"), offers(&mut mock, "other"));
+    let made = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        quote(&saas, "t1"),
+    );
+    let id = made.body["agreementRequestId"].clone();
+    // The same token for another offer is a conflict.
+    let reused = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        quote(&other, "t1"),
+    );
+    assert_eq!(
+        (reused.status, reused.error_name()),
+        (409, "ConflictException"),
+        "{}",
+        reused.body
+    );
+    // A stranger can neither cancel nor accept it; the wildcard caller accepts it for the buyer.
+    for op in ["CancelAgreementRequest", "AcceptAgreementRequest"] {
+        let answer = agreement(
+            &mut mock,
+            STRANGER,
+            false,
+            op,
+            json!({"agreementRequestId": id}),
+        );
+        assert_eq!(answer.error_name(), "ResourceNotFoundException", "{op}");
+    }
+    let accepted = agreement(
+        &mut mock,
+        "test",
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": id}),
+    );
+    let described = agreement(
         &mut mock,
         SELLER,
         false,
-        "SearchAgreements",
-        json!({"filters": [
-        {"name": "PartyType", "values": ["Proposer"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}],
-        "sort": {"sortBy": "StartTime"}}),
+        "DescribeAgreement",
+        json!({"agreementId": accepted.body["agreementId"]}),
     );
-    assert_eq!(answer.body["reason"], "INVALID_SORT_BY");
+    assert_eq!(described.body["acceptor"]["accountId"], BUYER);
+    // A quote whose product no longer uses concurrent agreements cannot be accepted.
+    let pending = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        quote(&other, "t2"),
+    );
+    mock.add_product(
+        json!({"productCode": "other", "dimensions": ["users"], "sellerAccountId": SELLER}),
+    );
+    let refused = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": pending.body["agreementRequestId"]}),
+    );
+    assert_eq!(
+        (refused.status, refused.error_name()),
+        (409, "ConflictException"),
+        "{}",
+        refused.body
+    );
 }
 
 #[test]
@@ -551,7 +801,28 @@ fn customers_listed_with_a_license_are_agreements_with_one_id_everywhere() {
         .as_str()
         .unwrap()
         .to_string();
-    // A token minted by the control API later names the same agreement.
+    // A token from GetAgreementEntitlements, and one minted by the control API later, name
+    // the same agreement.
+    let ents = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "GetAgreementEntitlements",
+        json!({"agreementId": id}),
+    );
+    let token = ents.body["agreementEntitlements"][0]["registrationToken"].clone();
+    let resolved = mock.call_as(
+        SELLER,
+        "us-east-1",
+        "ResolveCustomer",
+        json!({"RegistrationToken": token}),
+    );
+    assert_eq!(
+        resolved.body["Metadata"]["AgreementId"],
+        id.as_str(),
+        "{}",
+        resolved.body
+    );
     let token = mock.mint_token(json!({"productCode": "saas", "licenseArn": license}));
     let resolved = mock.call_as(
         SELLER,

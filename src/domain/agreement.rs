@@ -92,6 +92,41 @@ impl AgreementRequests {
     }
 }
 
+/// Every `AgreementStatus` value.
+pub const AGREEMENT_STATUSES: [&str; 9] = [
+    "ACTIVE",
+    "ARCHIVED",
+    "CANCELLED",
+    "EXPIRED",
+    "RENEWED",
+    "REPLACED",
+    "ROLLED_BACK",
+    "SUPERSEDED",
+    "TERMINATED",
+];
+
+/// When the agreement began: its acceptance, else (a customer listed by hand) when its
+/// customer's state began.
+pub fn accepted_at(customer: &Customer) -> Option<Instant> {
+    customer.accepted_at.or(customer.subscription_changed_at)
+}
+
+/// When the agreement last changed.
+pub fn last_update(customer: &Customer) -> Option<Instant> {
+    customer.subscription_changed_at.or(customer.accepted_at)
+}
+
+/// Whether the agreement is `ACTIVE`.
+pub fn is_active(customer: &Customer) -> bool {
+    status(customer) == "ACTIVE"
+}
+
+/// Whether `caller` (a 12-digit account, `None` for the wildcard caller) is the agreement's
+/// acceptor: only the acceptor cancels it or gets its registration token.
+pub fn is_acceptor(customer: &Customer, caller: Option<&str>) -> bool {
+    caller.is_none_or(|account| customer.customer_aws_account_id.as_deref() == Some(account))
+}
+
 /// The agreement's status (`AgreementStatus`): active from acceptance until the buyer
 /// cancels (the final metering hour included: the license is deprovisioned, the agreement
 /// over); a sign-up whose payment failed was never active.

@@ -67,27 +67,16 @@ impl Term {
 
     /// The term as the Agreement Service's `AcceptedTerm` union.
     pub fn accepted(&self) -> Value {
-        let body = match self {
-            Term::Legal { id } => json!({"type": self.type_name(), "id": id, "documents": [
-                {"type": "StandardEula", "url": STANDARD_EULA_URL, "version": "2022-07-14"}
-            ]}),
-            Term::Support { id } => {
-                json!({"type": self.type_name(), "id": id, "refundPolicy": REFUND_POLICY})
-            }
-            Term::UsageBasedPricing { id, rates } => {
-                let card: Vec<Value> = rates
-                    .iter()
-                    .map(|(dimension, price)| json!({"dimensionKey": dimension, "price": price}))
-                    .collect();
-                json!({"type": self.type_name(), "id": id, "currencyCode": "USD", "rateCards": [{"rateCard": card}]})
-            }
-        };
-        json!({ self.member(): body })
+        json!({ self.member(): self.body(false) })
     }
 
-    /// The term as Discovery's `OfferTerm` union (its members required there filled in).
+    /// The term as Discovery's `OfferTerm` union, whose rate cards name more per dimension.
     pub fn offered(&self) -> Value {
-        let body = match self {
+        json!({ self.member(): self.body(true) })
+    }
+
+    fn body(&self, discovery: bool) -> Value {
+        match self {
             Term::Legal { id } => json!({"type": self.type_name(), "id": id, "documents": [
                 {"type": "StandardEula", "url": STANDARD_EULA_URL, "version": "2022-07-14"}
             ]}),
@@ -97,15 +86,15 @@ impl Term {
             Term::UsageBasedPricing { id, rates } => {
                 let card: Vec<Value> = rates
                     .iter()
-                    .map(|(dimension, price)| {
-                        json!({"dimensionKey": dimension, "displayName": dimension, "unit": "Units",
-                               "price": price, "regionalPrices": []})
+                    .map(|(dimension, price)| match discovery {
+                        false => json!({"dimensionKey": dimension, "price": price}),
+                        true => json!({"dimensionKey": dimension, "displayName": dimension,
+                                       "unit": "Units", "price": price, "regionalPrices": []}),
                     })
                     .collect();
                 json!({"type": self.type_name(), "id": id, "currencyCode": "USD", "rateCards": [{"rateCard": card}]})
             }
-        };
-        json!({ self.member(): body })
+        }
     }
 }
 

@@ -2,12 +2,13 @@
 //! held to its model by the front door), the call's context and the store to its output or a
 //! modeled error. Offers come from products (`domain::offer`); an agreement is a customer of
 //! a concurrent-agreements product (`domain::agreement`). An operation the mock does not serve
-//! yet answers `ValidationException` with the model's reason `UNSUPPORTED_ACTION`, an error
-//! every operation's model lists.
+//! yet answers `ValidationException` (an error every operation's model lists) with the
+//! model's reason `UNSUPPORTED_ACTION` (Discovery: `MALFORMED_REQUEST_PARAMETERS`).
 
 mod agreements;
 mod offers;
 mod requests;
+mod search;
 
 use serde_json::{Map, Value};
 
@@ -42,7 +43,7 @@ pub fn dispatch<S: Store + ?Sized>(
         (Agreement, "GetAgreementEntitlements") => {
             agreements::entitlements(input, call, store, ids)
         }
-        (Agreement, "SearchAgreements") => agreements::search(input, call, store),
+        (Agreement, "SearchAgreements") => search::search(input, call, store),
         (Agreement, "CancelAgreement") => agreements::cancel(input, call, store, ids),
         (Agreement, "CreateAgreementRequest") => requests::create(input, call, store, ids),
         (Agreement, "GetAgreementRequest") => requests::get(input, call, store),
@@ -141,6 +142,14 @@ fn agreement_customers(product: &Product) -> impl Iterator<Item = usize> + '_ {
     let concurrent = product.integration == Integration::ConcurrentAgreements;
     (0..product.customers.len())
         .filter(move |&i| concurrent && rules::agreement_id(&product.customers[i]).is_some())
+}
+
+/// `output` with its `nextToken`, when there is a next page.
+fn with_next(mut output: Value, next: Option<String>) -> Value {
+    if let Some(next) = next {
+        output["nextToken"] = Value::String(next);
+    }
+    output
 }
 
 /// One page of `items` (`maxResults`, `nextToken` as the input gives them): the page and the

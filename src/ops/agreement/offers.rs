@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{page, product_offering, text, Answer, Call};
+use super::{page, product_offering, text, with_next, Answer, Call};
 use crate::model::error::ModelError;
 use crate::model::ModelService;
 use crate::store::Store;
@@ -56,17 +56,8 @@ pub fn get_offer_terms<S: Store + ?Sized>(
     let (_, offer) = product_offering(store, SERVICE, |o| o.offer_id == offer_id)?
         .ok_or_else(|| unknown(offer_id))?;
     let terms: Vec<Value> = offer.terms.iter().map(|t| t.offered()).collect();
-    let (terms, next) = page(
-        SERVICE,
-        terms,
-        input,
-        call,
-        &format!("GetOfferTerms\n{offer_id}"),
-        25,
-    )?;
-    let mut out = json!({ "offerTerms": terms });
-    if let Some(next) = next {
-        out["nextToken"] = json!(next);
-    }
-    Ok(out)
+    // The model's default page: 10 terms.
+    let listing = format!("GetOfferTerms\n{offer_id}");
+    let (terms, next) = page(SERVICE, terms, input, call, &listing, 10)?;
+    Ok(with_next(json!({ "offerTerms": terms }), next))
 }

@@ -1,15 +1,18 @@
 //! The buyer's path to an agreement: `CreateAgreementRequest` (a quote on an offer's
 //! proposal, its requested terms checked against the offer), `GetAgreementRequest`,
 //! `CancelAgreementRequest` and `AcceptAgreementRequest`, whose agreement is a new customer
-//! of the product: the acceptor's account (a new random one for the wildcard caller), a new
+//! of the product: the requester's account (a new random one for the wildcard caller), a new
 //! license and agreement id, subscribed from that moment.
 
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::{new_id, notify, product_offering, storage, text, Answer, Call};
-use crate::domain::agreement::{AgreementRequest, AgreementRequests, RequestStatus};
+use crate::domain::agreement::{
+    AgreementRequest, AgreementRequests, RequestStatus, MAX_AGREEMENT_REQUESTS,
+};
 use crate::domain::catalogue::{Customer, Integration, Product};
-use crate::domain::ids::{random_hex, IdSource};
+use crate::domain::ids::IdSource;
 use crate::domain::notification::Change;
 use crate::domain::offer::{proposer_of, Offer};
 use crate::domain::subscription::{LifecycleAction, SubscriptionState};
@@ -21,12 +24,29 @@ use crate::store::{documents, Store};
 
 const SERVICE: ModelService = ModelService::Agreement;
 
+/// The longest requester kept as it is; a longer (wildcard) access key id is kept as a digest,
+/// so a hostile key cannot grow the requests document.
+const MAX_REQUESTER_BYTES: usize = 64;
+
 fn invalid(reason: &str, message: String, field: &str) -> ModelError {
     ModelError::validation(SERVICE, reason, message.clone(), &[(field, &message)])
 }
 
 fn internal(e: impl std::fmt::Display) -> ModelError {
     ModelError::of_service(SERVICE, &ServiceError::internal(e))
+}
+
+/// Who asks, as a request keeps it: the 12-digit account, or the wildcard caller's key.
+fn requester(call: &Call<'_>) -> String {
+    let identity = call.caller.identity();
+    if identity.len() <= MAX_REQUESTER_BYTES {
+        identity.to_string()
+    } else {
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(identity.as_bytes()))
+        )
+    }
 }
 
 /// The namespace's agreement requests (one document).
@@ -46,15 +66,26 @@ fn visible<'r>(
 ) -> Result<&'r AgreementRequest, ModelError> {
     requests
         .get(id)
-        .filter(|r| call.caller.account.is_none() || r.requester == call.caller.identity())
+        .filter(|r| call.caller.account.is_none() || r.requester == requester(call))
         .ok_or_else(|| {
             ModelError::not_found(
                 SERVICE,
                 "AgreementRequest",
                 id,
-                format!("Agreement request {id} was not found: no request of the caller in this namespace has that id (the namespace keeps its {} most recent)", crate::domain::agreement::MAX_AGREEMENT_REQUESTS),
+                format!("Agreement request {id} was not found: no request of the caller in this namespace has that id (the namespace keeps its {MAX_AGREEMENT_REQUESTS} most recent)"),
             )
         })
+}
+
+/// The product a request was made on, as it stands now.
+fn product_of<S: Store + ?Sized>(
+    store: &S,
+    request: &AgreementRequest,
+) -> Result<Option<Product>, ModelError> {
+    Ok(store
+        .product(&request.product_code)
+        .map_err(storage(SERVICE))?
+        .map(|p| (*p).clone()))
 }
 
 /// The charge summary of a request: usage-based terms charge nothing up front.
@@ -62,24 +93,16 @@ fn charge_summary() -> Value {
     json!({"currencyCode": "USD", "newAgreementValue": "0.00", "expectedCharges": [], "itemizedCharges": []})
 }
 
-fn view(request: &AgreementRequest, offer: Option<&Offer>) -> Value {
-    let mut out = json!({
+/// `CreateAgreementRequest`'s answer.
+fn created(request: &AgreementRequest) -> Value {
+    json!({
         "agreementRequestId": request.id,
         "agreementType": "PurchaseAgreement",
+        "chargeSummary": charge_summary(),
         "status": request.status.name(),
         "approvalRequirement": "NOT_REQUIRED",
-        "intent": request.intent,
         "createdAt": epoch_seconds(request.created_at),
-        "chargeSummary": charge_summary(),
-    });
-    if let Some(id) = &request.agreement_id {
-        out["agreementId"] = json!(id);
-    }
-    if let Some(offer) = offer {
-        out["proposer"] = json!({"accountId": offer.proposer});
-        out["proposalSummary"] = json!({"resources": [{"id": offer.product_id, "type": "SaaSProduct"}], "offerId": offer.offer_id});
-    }
-    out
+    })
 }
 
 /// `CreateAgreementRequest`
@@ -107,7 +130,15 @@ pub fn create<S: Store + ?Sized>(
             "agreementProposalIdentifier",
         ));
     }
-    let requester = call.caller.identity().to_string();
+    let (product, offer) = product_offering(store, SERVICE, |o| o.agreement_proposal_id == proposal)?
+        .ok_or_else(|| {
+            ModelError::not_found(SERVICE, "AgreementProposal", proposal, format!("Agreement proposal {proposal} was not found: Discovery's GetOffer names the proposal of each product's offer"))
+        })?;
+    if product.integration != Integration::ConcurrentAgreements {
+        return Err(invalid("INVALID_AGREEMENT_PROPOSAL_IDENTIFIER", format!("Product {} uses the legacy integration: only a concurrent-agreements product (\"integration\": \"concurrent-agreements\") is bought through the Agreement Service here", product.product_code), "agreementProposalIdentifier"));
+    }
+    let term_ids = requested_terms(input, &offer)?;
+    let requester = requester(call);
     let client_token = input
         .get("clientToken")
         .and_then(Value::as_str)
@@ -117,19 +148,22 @@ pub fn create<S: Store + ?Sized>(
         .as_deref()
         .and_then(|t| requests.by_client_token(&requester, t))
     {
-        // A retry of a request already made: the same answer.
-        let offer =
-            product_offering(store, SERVICE, |o| o.offer_id == earlier.offer_id)?.map(|(_, o)| o);
-        return Ok(view(earlier, offer.as_ref()));
+        // A retry gets the same answer; the same token for another request is a conflict.
+        if earlier.offer_id == offer.offer_id && earlier.term_ids == term_ids {
+            return Ok(created(earlier));
+        }
+        return Err(ModelError::modeled(
+            SERVICE,
+            "ConflictException",
+            format!(
+                "clientToken {} was used for agreement request {} with other parameters",
+                earlier.client_token.as_deref().unwrap_or_default(),
+                earlier.id
+            ),
+        )
+        .with("resourceId", earlier.id.as_str())
+        .with("resourceType", "AgreementRequest"));
     }
-    let (product, offer) = product_offering(store, SERVICE, |o| o.agreement_proposal_id == proposal)?
-        .ok_or_else(|| {
-            ModelError::not_found(SERVICE, "AgreementProposal", proposal, format!("Agreement proposal {proposal} was not found: Discovery's GetOffer names the proposal of each product's offer"))
-        })?;
-    if product.integration != Integration::ConcurrentAgreements {
-        return Err(invalid("INVALID_AGREEMENT_PROPOSAL_IDENTIFIER", format!("Product {} uses the legacy integration: only a concurrent-agreements product (\"integration\": \"concurrent-agreements\") is bought through the Agreement Service here", product.product_code), "agreementProposalIdentifier"));
-    }
-    let term_ids = requested_terms(input, &offer)?;
     let request = AgreementRequest {
         id: new_id("ar-", ids, 25)?,
         status: RequestStatus::Approved,
@@ -142,22 +176,22 @@ pub fn create<S: Store + ?Sized>(
         created_at: call.now,
         agreement_id: None,
     };
-    let answer = view(&request, Some(&offer));
+    let answer = created(&request);
     requests.add(request);
     save(store, &requests)?;
     Ok(answer)
 }
 
-/// The requested term ids, each a term of the offer and every term of the offer requested
-/// (usage-based offers have no term to configure).
+/// The requested term ids in the offer's order, each a term of the offer and every term of
+/// the offer requested (usage-based offers have no term to configure).
 fn requested_terms(input: &Map<String, Value>, offer: &Offer) -> Result<Vec<String>, ModelError> {
-    let mut ids = Vec::new();
-    for term in input
+    let requested: Vec<&Value> = input
         .get("requestedTerms")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-    {
+        .collect();
+    for term in &requested {
         let id = term.get("id").and_then(Value::as_str).unwrap_or_default();
         if offer.term(id).is_none() {
             return Err(invalid(
@@ -176,15 +210,13 @@ fn requested_terms(input: &Map<String, Value>, offer: &Offer) -> Result<Vec<Stri
                 "requestedTerms",
             ));
         }
-        if !ids.iter().any(|known| known == id) {
-            ids.push(id.to_string());
-        }
     }
-    if let Some(missing) = offer
-        .terms
-        .iter()
-        .find(|t| !ids.iter().any(|id| id == t.id()))
-    {
+    let named = |id: &str| {
+        requested
+            .iter()
+            .any(|t| t.get("id").and_then(Value::as_str) == Some(id))
+    };
+    if let Some(missing) = offer.terms.iter().find(|t| !named(t.id())) {
         return Err(invalid(
             "MISSING_MANDATORY_TERMS",
             format!(
@@ -195,30 +227,48 @@ fn requested_terms(input: &Map<String, Value>, offer: &Offer) -> Result<Vec<Stri
             "requestedTerms",
         ));
     }
-    Ok(ids)
+    Ok(offer.terms.iter().map(|t| t.id().to_string()).collect())
 }
 
 /// `GetAgreementRequest`
 pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
     let requests = load(store)?;
     let request = visible(&requests, call, text(input, "agreementRequestId"))?;
-    let offer =
-        product_offering(store, SERVICE, |o| o.offer_id == request.offer_id)?.map(|(_, o)| o);
-    Ok(view(request, offer.as_ref()))
+    let mut out = json!({
+        "agreementRequestId": request.id,
+        "agreementType": "PurchaseAgreement",
+        "status": request.status.name(),
+        "approvalRequirement": "NOT_REQUIRED",
+        "intent": request.intent,
+        "createdAt": epoch_seconds(request.created_at),
+        "chargeSummary": charge_summary(),
+    });
+    if let Some(id) = &request.agreement_id {
+        out["agreementId"] = json!(id);
+    }
+    if let Some(product) = product_of(store, request)? {
+        let offer = Offer::public(&product);
+        out["proposer"] = json!({"accountId": offer.proposer});
+        out["proposalSummary"] = json!({"resources": [{"id": offer.product_id, "type": "SaaSProduct"}], "offerId": offer.offer_id});
+    }
+    Ok(out)
 }
 
-fn conflict(request: &AgreementRequest, doing: &str) -> ModelError {
-    ModelError::modeled(
-        SERVICE,
-        "ConflictException",
+fn conflict(id: &str, message: String) -> ModelError {
+    ModelError::modeled(SERVICE, "ConflictException", message)
+        .with("resourceId", id)
+        .with("resourceType", "AgreementRequest")
+}
+
+fn not_approved(request: &AgreementRequest, doing: &str) -> ModelError {
+    conflict(
+        &request.id,
         format!(
             "Agreement request {} is {}: only an APPROVED request can be {doing}",
             request.id,
             request.status.name()
         ),
     )
-    .with("resourceId", request.id.as_str())
-    .with("resourceType", "AgreementRequest")
 }
 
 /// `CancelAgreementRequest`
@@ -235,12 +285,11 @@ pub fn cancel<S: Store + ?Sized>(
         .get_mut(&id)
         .ok_or_else(|| internal("a visible request exists"))?;
     if request.status != RequestStatus::Approved {
-        return Err(conflict(request, "cancelled"));
+        return Err(not_approved(request, "cancelled"));
     }
     request.status = RequestStatus::Cancelled;
-    let answer = json!({"agreementRequestId": id, "status": request.status.name()});
     save(store, &requests)?;
-    Ok(answer)
+    Ok(json!({}))
 }
 
 /// `AcceptAgreementRequest`: the agreement, a new customer of the offer's product.
@@ -253,24 +302,22 @@ pub fn accept<S: Store + ?Sized>(
     let mut requests = load(store)?;
     let request = visible(&requests, call, text(input, "agreementRequestId"))?.clone();
     if request.status != RequestStatus::Approved {
-        return Err(conflict(&request, "accepted"));
+        return Err(not_approved(&request, "accepted"));
     }
-    let mut product = store
-        .product(&request.product_code)
-        .map_err(storage(SERVICE))?
-        .map(|p| (*p).clone())
-        .filter(|p| Offer::public(p).offer_id == request.offer_id)
-        .ok_or_else(|| {
-            ModelError::not_found(
-                SERVICE,
-                "Offer",
-                &request.offer_id,
-                format!(
-                    "The offer of request {} is gone: its product {} was deleted or changed",
-                    request.id, request.product_code
-                ),
-            )
-        })?;
+    let mut product = product_of(store, &request)?.ok_or_else(|| {
+        ModelError::not_found(
+            SERVICE,
+            "AgreementProposal",
+            &request.offer_id,
+            format!(
+                "The offer of request {} is gone: its product {} was deleted",
+                request.id, request.product_code
+            ),
+        )
+    })?;
+    if product.integration != Integration::ConcurrentAgreements {
+        return Err(conflict(&request.id, format!("Product {} no longer uses concurrent agreements, so request {} cannot make an agreement", product.product_code, request.id)));
+    }
     if product.customers.len() >= call.customers_per_product {
         return Err(ModelError::modeled(
             SERVICE,
@@ -278,7 +325,7 @@ pub fn accept<S: Store + ?Sized>(
             format!("Product {} has {} customers, the most this deployment keeps (MAX_CUSTOMERS_PER_PRODUCT)", product.product_code, product.customers.len()),
         ));
     }
-    let customer = new_agreement(&product, call, ids)?;
+    let customer = new_agreement(&product, &request, call, ids)?;
     let agreement_id = customer
         .agreement_id
         .as_deref()
@@ -303,20 +350,23 @@ pub fn accept<S: Store + ?Sized>(
     Ok(json!({ "agreementId": agreement_id }))
 }
 
-/// The customer an accepted request makes: the caller's account (a new random one for the
-/// wildcard caller), a license of the product's seller, a new agreement id.
+/// The customer an accepted request makes: the requester's account (a new random one when
+/// the wildcard caller asked), a license of the product's seller, a new agreement id.
 fn new_agreement(
     product: &Product,
+    request: &AgreementRequest,
     call: &Call<'_>,
     ids: &mut dyn IdSource,
 ) -> Result<Customer, ModelError> {
-    let account = match &call.caller.account {
-        Some(account) => account.clone(),
-        None => random_hex(ids, 12)
-            .map_err(internal)?
+    let is_account =
+        request.requester.len() == 12 && request.requester.bytes().all(|b| b.is_ascii_digit());
+    let account = if is_account {
+        request.requester.clone()
+    } else {
+        new_id("", ids, 12)?
             .bytes()
             .map(|b| char::from(b'0' + (b % 10)))
-            .collect(),
+            .collect()
     };
     let license = new_id(
         &format!(
