@@ -889,3 +889,54 @@ fn acceptance_and_cancellation_are_notified_like_a_sign_up_and_an_unsubscribe() 
         id.as_str()
     );
 }
+
+#[test]
+fn a_buyer_lists_its_requests_and_reads_their_terms() {
+    let mut mock = world();
+    let accepted = buy(&mut mock, BUYER, false);
+    buy(&mut mock, STRANGER, false);
+    let listed = agreement(&mut mock, BUYER, false, "ListAgreementRequests", json!({}));
+    let items = listed.body["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "{}", listed.body);
+    assert_eq!(items[0]["status"], "ACCEPTED");
+    assert_eq!(items[0]["agreementId"], accepted.as_str());
+    let everyone = agreement(
+        &mut mock,
+        "test",
+        false,
+        "ListAgreementRequests",
+        json!({"status": "ACCEPTED", "resourceId": "saas"}),
+    );
+    assert_eq!(everyone.body["items"].as_array().unwrap().len(), 2);
+    let none = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "ListAgreementRequests",
+        json!({"status": "CANCELLED"}),
+    );
+    assert_eq!(none.body["items"], json!([]));
+    let id = items[0]["agreementRequestId"].clone();
+    let terms = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "GetAgreementRequestTerms",
+        json!({"agreementRequestId": id}),
+    );
+    let kinds: Vec<&str> = terms.body["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_object().unwrap().keys().next().unwrap().as_str())
+        .collect();
+    assert_eq!(kinds, ["legalTerm", "supportTerm", "usageBasedPricingTerm"]);
+    let stranger = agreement(
+        &mut mock,
+        STRANGER,
+        false,
+        "GetAgreementRequestTerms",
+        json!({"agreementRequestId": id}),
+    );
+    assert_eq!(stranger.error_name(), "ResourceNotFoundException");
+}

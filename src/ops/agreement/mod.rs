@@ -49,6 +49,8 @@ pub fn dispatch<S: Store + ?Sized>(
         (Agreement, "GetAgreementRequest") => requests::get(input, call, store),
         (Agreement, "AcceptAgreementRequest") => requests::accept(input, call, store, ids),
         (Agreement, "CancelAgreementRequest") => requests::cancel(input, call, store),
+        (Agreement, "ListAgreementRequests") => requests::list(input, call, store),
+        (Agreement, "GetAgreementRequestTerms") => requests::terms(input, call, store),
         (Discovery, "GetOffer") => offers::get_offer(input, store),
         (Discovery, "GetOfferTerms") => offers::get_offer_terms(input, call, store),
         _ => Err(not_served(service, &operation.name)),

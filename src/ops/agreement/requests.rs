@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{new_id, notify, product_offering, storage, text, Answer, Call};
+use super::{new_id, notify, page, product_offering, storage, text, with_next, Answer, Call};
 use crate::domain::agreement::{
     AgreementRequest, AgreementRequests, RequestStatus, MAX_AGREEMENT_REQUESTS,
 };
@@ -230,6 +230,71 @@ fn requested_terms(input: &Map<String, Value>, offer: &Offer) -> Result<Vec<Stri
     Ok(offer.terms.iter().map(|t| t.id().to_string()).collect())
 }
 
+fn proposal_summary(offer: &Offer) -> Value {
+    json!({"resources": [{"id": offer.product_id, "type": "SaaSProduct"}], "offerId": offer.offer_id})
+}
+
+/// `ListAgreementRequests`: the caller's requests (every request for the wildcard caller),
+/// newest first, by status and product (its id or code).
+pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
+    let catalog = text(input, "catalog");
+    if !catalog.is_empty() && catalog != "AWSMarketplace" {
+        return Err(invalid(
+            "INVALID_CATALOG",
+            format!("Catalog {catalog} is not AWSMarketplace"),
+            "catalog",
+        ));
+    }
+    let (status, resource) = (text(input, "status"), text(input, "resourceId"));
+    let mine = requester(call);
+    let mut items = Vec::new();
+    for request in load(store)?.0.iter().rev() {
+        let visible = call.caller.account.is_none() || request.requester == mine;
+        if !visible || (!status.is_empty() && request.status.name() != status) {
+            continue;
+        }
+        let offer = product_of(store, request)?.map(|p| Offer::public(&p));
+        let product_id = offer.as_ref().map(|o| o.product_id.as_str());
+        if !resource.is_empty() && resource != request.product_code && Some(resource) != product_id
+        {
+            continue;
+        }
+        let mut item = json!({
+            "agreementRequestId": request.id,
+            "agreementType": "PurchaseAgreement",
+            "status": request.status.name(),
+        });
+        if let Some(id) = &request.agreement_id {
+            item["agreementId"] = json!(id);
+        }
+        if let Some(offer) = &offer {
+            item["proposalSummary"] = proposal_summary(offer);
+        }
+        items.push(item);
+    }
+    let listing = format!("ListAgreementRequests\n{mine}\n{status}\n{resource}");
+    let (items, next) = page(SERVICE, items, input, call, &listing, 50)?;
+    Ok(with_next(json!({ "items": items }), next))
+}
+
+/// `GetAgreementRequestTerms`: the terms the request asked for, as its offer states them.
+pub fn terms<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
+    let requests = load(store)?;
+    let request = visible(&requests, call, text(input, "agreementRequestId"))?;
+    let terms: Vec<Value> = match product_of(store, request)? {
+        Some(product) => Offer::public(&product)
+            .terms
+            .iter()
+            .filter(|t| request.term_ids.iter().any(|id| id == t.id()))
+            .map(|t| t.accepted())
+            .collect(),
+        None => Vec::new(),
+    };
+    let listing = format!("GetAgreementRequestTerms\n{}", request.id);
+    let (terms, next) = page(SERVICE, terms, input, call, &listing, 10)?;
+    Ok(with_next(json!({ "terms": terms }), next))
+}
+
 /// `GetAgreementRequest`
 pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
     let requests = load(store)?;
@@ -249,7 +314,7 @@ pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store
     if let Some(product) = product_of(store, request)? {
         let offer = Offer::public(&product);
         out["proposer"] = json!({"accountId": offer.proposer});
-        out["proposalSummary"] = json!({"resources": [{"id": offer.product_id, "type": "SaaSProduct"}], "offerId": offer.offer_id});
+        out["proposalSummary"] = proposal_summary(&offer);
     }
     Ok(out)
 }
