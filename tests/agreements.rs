@@ -214,6 +214,12 @@ fn a_buyer_gets_from_an_offer_to_metered_usage_and_out_again() {
             "Success"
         );
 
+        // The bill preview prices the license's usage at the agreement's rate card.
+        let bill = mock.control("GET", "/bill?month=2026-03", None).body;
+        assert_eq!(bill["customers"][0]["licenseArn"], license.as_str());
+        assert_eq!(bill["customers"][0]["lines"][0]["unitPrice"], "0.25");
+        assert_eq!(bill["charge"], "0.75", "{bill}");
+
         // The seller's reads.
         let described = agreement(
             &mut mock,
