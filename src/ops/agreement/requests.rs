@@ -105,13 +105,11 @@ fn created(request: &AgreementRequest) -> Value {
     })
 }
 
-/// `CreateAgreementRequest`
-pub fn create<S: Store + ?Sized>(
+/// The offer a new-agreement request names by its proposal, on a concurrent-agreements product.
+fn proposed_offer<S: Store + ?Sized>(
     input: &Map<String, Value>,
-    call: &Call<'_>,
-    store: &mut S,
-    ids: &mut dyn IdSource,
-) -> Answer {
+    store: &S,
+) -> Result<(Product, Offer), ModelError> {
     let intent = text(input, "intent");
     if intent != "NEW" {
         return Err(ModelError::validation(
@@ -137,6 +135,17 @@ pub fn create<S: Store + ?Sized>(
     if product.integration != Integration::ConcurrentAgreements {
         return Err(invalid("INVALID_AGREEMENT_PROPOSAL_IDENTIFIER", format!("Product {} uses the legacy integration: only a concurrent-agreements product (\"integration\": \"concurrent-agreements\") is bought through the Agreement Service here", product.product_code), "agreementProposalIdentifier"));
     }
+    Ok((product, offer))
+}
+
+/// `CreateAgreementRequest`
+pub fn create<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Answer {
+    let (product, offer) = proposed_offer(input, store)?;
     let term_ids = requested_terms(input, &offer)?;
     let requester = requester(call);
     let client_token = input
@@ -167,7 +176,7 @@ pub fn create<S: Store + ?Sized>(
     let request = AgreementRequest {
         id: new_id("ar-", ids, 25)?,
         status: RequestStatus::Approved,
-        intent: intent.to_string(),
+        intent: text(input, "intent").to_string(),
         product_code: product.product_code.to_string(),
         offer_id: offer.offer_id.clone(),
         term_ids,

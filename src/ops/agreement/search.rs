@@ -54,49 +54,7 @@ struct Query {
 
 impl Query {
     fn read(input: &Map<String, Value>) -> Result<Query, ModelError> {
-        let mut filters = BTreeMap::new();
-        for filter in input
-            .get("filters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let name = filter
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if name.is_empty() {
-                return Err(invalid(
-                    "MISSING_FILTER_NAME",
-                    "Every filter needs a name".into(),
-                ));
-            }
-            if !FILTERS.contains(&name) {
-                return Err(invalid(
-                    "INVALID_FILTER_NAME",
-                    format!("Filter name {name} is not one of {}", FILTERS.join(", ")),
-                ));
-            }
-            let Some(value) = filter
-                .get("values")
-                .and_then(|v| v.get(0))
-                .and_then(Value::as_str)
-            else {
-                return Err(invalid(
-                    "MISSING_FILTER_VALUES",
-                    format!("Filter {name} needs one value"),
-                ));
-            };
-            if filters
-                .insert(name.to_string(), value.to_string())
-                .is_some()
-            {
-                return Err(invalid(
-                    "INVALID_FILTERS",
-                    format!("Filter {name} is given twice"),
-                ));
-            }
-        }
+        let filters = named_filters(input)?;
         let proposer = match filters.get("PartyType").map(String::as_str) {
             None => {
                 return Err(invalid(
@@ -128,27 +86,7 @@ impl Query {
                 ))
             }
         }
-        if let Some(status) = filters
-            .get("Status")
-            .filter(|s| !AGREEMENT_STATUSES.contains(&s.as_str()))
-        {
-            return Err(invalid(
-                "INVALID_FILTER_VALUES",
-                format!(
-                    "Status {status} is not one of {}",
-                    AGREEMENT_STATUSES.join(", ")
-                ),
-            ));
-        }
-        let is_time = |name: &str| name.starts_with("Before") || name.starts_with("After");
-        for (name, value) in &filters {
-            if is_time(name) && Instant::parse_rfc3339(value).is_none() {
-                return Err(invalid(
-                    "INVALID_FILTER_VALUES",
-                    format!("{name} {value} is not an RFC 3339 time"),
-                ));
-            }
-        }
+        check_values(&filters)?;
         let query = Query { proposer, filters };
         if !query.proposer && !query.acceptor_combination() {
             return Err(invalid(
@@ -228,6 +166,93 @@ impl Query {
     }
 }
 
+/// The input's filters by name, each known, given once, with its one value.
+fn named_filters(input: &Map<String, Value>) -> Result<BTreeMap<String, String>, ModelError> {
+    let mut filters = BTreeMap::new();
+    for filter in input
+        .get("filters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = filter
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if name.is_empty() {
+            return Err(invalid(
+                "MISSING_FILTER_NAME",
+                "Every filter needs a name".into(),
+            ));
+        }
+        if !FILTERS.contains(&name) {
+            return Err(invalid(
+                "INVALID_FILTER_NAME",
+                format!("Filter name {name} is not one of {}", FILTERS.join(", ")),
+            ));
+        }
+        let Some(value) = filter
+            .get("values")
+            .and_then(|v| v.get(0))
+            .and_then(Value::as_str)
+        else {
+            return Err(invalid(
+                "MISSING_FILTER_VALUES",
+                format!("Filter {name} needs one value"),
+            ));
+        };
+        if filters
+            .insert(name.to_string(), value.to_string())
+            .is_some()
+        {
+            return Err(invalid(
+                "INVALID_FILTERS",
+                format!("Filter {name} is given twice"),
+            ));
+        }
+    }
+    Ok(filters)
+}
+
+/// Status values the model names, times in RFC 3339.
+fn check_values(filters: &BTreeMap<String, String>) -> Result<(), ModelError> {
+    if let Some(status) = filters
+        .get("Status")
+        .filter(|s| !AGREEMENT_STATUSES.contains(&s.as_str()))
+    {
+        return Err(invalid(
+            "INVALID_FILTER_VALUES",
+            format!(
+                "Status {status} is not one of {}",
+                AGREEMENT_STATUSES.join(", ")
+            ),
+        ));
+    }
+    let is_time = |name: &str| name.starts_with("Before") || name.starts_with("After");
+    for (name, value) in filters {
+        if is_time(name) && Instant::parse_rfc3339(value).is_none() {
+            return Err(invalid(
+                "INVALID_FILTER_VALUES",
+                format!("{name} {value} is not an RFC 3339 time"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The time `sortBy` orders by (`EndTime` always; the others for a proposer only).
+fn sort_key(by: &str, proposer: bool) -> Result<fn(&Customer) -> Option<Instant>, ModelError> {
+    match by {
+        "EndTime" => Ok(|_| None),
+        "StartTime" if proposer => Ok(rules::accepted_at),
+        "LastUpdateTime" if proposer => Ok(rules::last_update),
+        _ => Err(invalid(
+            "INVALID_SORT_BY",
+            format!("sortBy {by} is not EndTime, or StartTime or LastUpdateTime for a proposer"),
+        )),
+    }
+}
+
 /// `SearchAgreements`
 pub fn search<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
     let catalog = text(input, "catalog");
@@ -243,19 +268,7 @@ pub fn search<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, st
         .and_then(|s| s.get("sortBy"))
         .and_then(Value::as_str)
         .unwrap_or("EndTime");
-    let key: fn(&Customer) -> Option<Instant> = match by {
-        "EndTime" => |_| None,
-        "StartTime" if query.proposer => rules::accepted_at,
-        "LastUpdateTime" if query.proposer => rules::last_update,
-        _ => {
-            return Err(invalid(
-                "INVALID_SORT_BY",
-                format!(
-                    "sortBy {by} is not EndTime, or StartTime or LastUpdateTime for a proposer"
-                ),
-            ))
-        }
-    };
+    let key = sort_key(by, query.proposer)?;
     let ascending = sort
         .and_then(|s| s.get("sortOrder"))
         .and_then(Value::as_str)
