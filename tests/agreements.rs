@@ -894,6 +894,20 @@ fn acceptance_and_cancellation_are_notified_like_a_sign_up_and_an_unsubscribe() 
         events[0]["eventBridge"][0]["detail"]["agreement"]["id"],
         id.as_str()
     );
+    // The event names the offer the agreement was made on, as DescribeAgreement does.
+    let described = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "DescribeAgreement",
+        json!({"agreementId": id}),
+    );
+    let offer = &described.body["proposalSummary"]["offerId"];
+    assert_eq!(&events[0]["eventBridge"][0]["detail"]["offer"]["id"], offer);
+    assert_eq!(
+        events[0]["eventBridge"][0]["detail"]["proposer"]["accountId"],
+        SELLER
+    );
 }
 
 #[test]

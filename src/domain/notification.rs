@@ -10,13 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::catalogue::{Customer, Product, WebhookFormat};
+use super::offer::{offer_of, proposer_of};
 use super::subscription::LifecycleAction;
 use super::time::Instant;
 
 /// The AWS account that owns the Marketplace SNS topics (seller guide's topic ARNs).
 pub const MARKETPLACE_SNS_ACCOUNT: &str = "287250355862";
-/// Account shown on EventBridge events when the product names no seller.
-pub const DEFAULT_SELLER_ACCOUNT: &str = "123456789012";
 
 /// Why a notification was sent: a lifecycle action, or changed entitlements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -314,10 +313,7 @@ fn eventbridge_event(
     at: Instant,
     id: String,
 ) -> Value {
-    let seller = product
-        .seller_account_id
-        .as_deref()
-        .unwrap_or(DEFAULT_SELLER_ACCOUNT);
+    let seller = proposer_of(product);
     let agreement = customer.agreement_id.as_deref().unwrap_or_default();
     let time = Instant(at.0 - at.0.rem_euclid(1000)).to_rfc3339();
     let mut detail = serde_json::Map::new();
@@ -351,9 +347,8 @@ fn eventbridge_event(
         detail.insert("acceptor".into(), json!({ "accountId": account }));
     }
     detail.insert("proposer".into(), json!({ "accountId": seller }));
-    if let Some(offer) = &customer.offer_identifier {
-        detail.insert("offer".into(), json!({ "id": offer }));
-    }
+    // Every agreement is made on an offer: the private one named, else the public one.
+    detail.insert("offer".into(), json!({ "id": offer_of(product, customer) }));
     json!({
         "version": "0",
         "id": id,

@@ -9,16 +9,23 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::catalogue::Product;
-use super::notification::DEFAULT_SELLER_ACCOUNT;
+use super::catalogue::{Customer, Product};
 
-/// The product's seller: its `sellerAccountId`, else the account its events name
-/// (`DEFAULT_SELLER_ACCOUNT`), so agreements and events agree.
+/// The seller of a product that names none (on its agreements and its EventBridge events).
+pub const DEFAULT_SELLER_ACCOUNT: &str = "123456789012";
+
+/// The product's seller: its `sellerAccountId`, else `DEFAULT_SELLER_ACCOUNT`.
 pub fn proposer_of(product: &Product) -> String {
     match &product.seller_account_id {
         Some(account) => account.to_string(),
         None => DEFAULT_SELLER_ACCOUNT.to_string(),
     }
+}
+
+/// The offer a customer's agreement was made on: the private offer it names, else the
+/// product's public offer.
+pub fn offer_of(product: &Product, customer: &Customer) -> String {
+    Offer::public(product).id_for(customer).to_string()
 }
 
 /// Lowercase hex of the SHA-256 of `parts`, joined by a separator no part contains.
@@ -148,6 +155,14 @@ impl Offer {
                 },
             ],
         }
+    }
+
+    /// The offer id of `customer`'s agreement: the private offer it names, else this one.
+    pub fn id_for<'a>(&'a self, customer: &'a Customer) -> &'a str {
+        customer
+            .offer_identifier
+            .as_deref()
+            .unwrap_or(&self.offer_id)
     }
 
     pub fn term(&self, id: &str) -> Option<&Term> {

@@ -1,6 +1,6 @@
-//! The seller's (and the buyer's) reads of agreements, and the buyer's cancellation:
-//! `DescribeAgreement`, `GetAgreementTerms`, `GetAgreementEntitlements`, `SearchAgreements`,
-//! `CancelAgreement`. A party sees an agreement (its acceptor, its proposer, or the wildcard
+//! The seller's (and the buyer's) reads of an agreement, and the buyer's cancellation:
+//! `DescribeAgreement`, `GetAgreementTerms`, `GetAgreementEntitlements`, `CancelAgreement`
+//! (`SearchAgreements` is in search.rs). A party sees an agreement (its acceptor, its proposer, or the wildcard
 //! caller); anyone else gets `ResourceNotFoundException`, as if it did not exist.
 
 use serde_json::{json, Map, Value};
@@ -62,8 +62,10 @@ fn parties(product: &Product, customer: &Customer) -> (Value, Value) {
     )
 }
 
-fn proposal_summary(offer: &Offer) -> Value {
-    json!({"resources": [{"id": offer.product_id, "type": RESOURCE_TYPE}], "offerId": offer.offer_id})
+/// What the agreement was proposed on: the product, and the offer its customer names (a
+/// private one), else the public offer.
+fn proposal_summary(offer: &Offer, customer: &Customer) -> Value {
+    json!({"resources": [{"id": offer.product_id, "type": RESOURCE_TYPE}], "offerId": offer.id_for(customer)})
 }
 
 /// Inserts `key: value` when there is a value.
@@ -100,7 +102,7 @@ pub fn describe<S: Store + ?Sized>(
         "estimatedCharges".into(),
         json!({"currencyCode": "USD", "agreementValue": "0.00"}),
     );
-    out.insert("proposalSummary".into(), proposal_summary(&offer));
+    out.insert("proposalSummary".into(), proposal_summary(&offer, customer));
     out.insert("status".into(), json!(rules::status(customer)));
     Ok(Value::Object(out))
 }
@@ -245,7 +247,7 @@ pub(super) fn summary(product: &Product, customer: &Customer, offer: &Offer) -> 
     out.insert("agreementType".into(), json!(AGREEMENT_TYPE));
     out.insert("acceptor".into(), acceptor);
     out.insert("proposer".into(), proposer);
-    out.insert("proposalSummary".into(), proposal_summary(offer));
+    out.insert("proposalSummary".into(), proposal_summary(offer, customer));
     out.insert("status".into(), json!(rules::status(customer)));
     out.insert(
         "entitlements".into(),

@@ -112,7 +112,7 @@ fn text<'a>(input: &'a Map<String, Value>, name: &str) -> &'a str {
     input.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
-/// The product whose public offer is `offer_id` (or whose proposal is `proposal_id`).
+/// The product whose public offer `matches` (by its offer id, or its proposal id).
 fn product_offering<S: Store + ?Sized>(
     store: &S,
     service: ModelService,

@@ -155,7 +155,7 @@ impl Query {
                 "AcceptorAccountId",
                 customer.customer_aws_account_id.as_deref(),
             )
-            && is("OfferId", Some(&offer.offer_id))
+            && is("OfferId", Some(offer.id_for(customer)))
             && is("Status", Some(rules::status(customer)))
             && is("InitialAgreementId", id.as_deref())
             && is("LicenseArn", customer.license_arn.as_deref())
