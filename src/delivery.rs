@@ -179,6 +179,7 @@ mod tests {
             &customer,
             Instant(0),
             Instant(1_000),
+            crate::domain::settings::EventShapes::default(),
             || {
                 n += 1;
                 format!("m-{n}")

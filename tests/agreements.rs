@@ -960,3 +960,59 @@ fn a_buyer_lists_its_requests_and_reads_their_terms() {
     );
     assert_eq!(stranger.error_name(), "ResourceNotFoundException");
 }
+
+#[test]
+fn events_take_the_shapes_captured_in_2026_or_the_guides() {
+    let mut mock = world();
+    let id = buy(&mut mock, BUYER, false);
+    agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreement",
+        json!({"agreementId": id}),
+    );
+    let events = mock.control("GET", "/events", None).body["events"].clone();
+    let (created, license, ended) = (
+        &events[0]["eventBridge"][0]["detail"],
+        &events[0]["eventBridge"][1]["detail"],
+        &events[1]["eventBridge"][0]["detail"],
+    );
+    assert_eq!(created["agreement"]["endTime"], "9999-01-01T00:00:00Z");
+    assert_eq!(
+        created["agreement"]["acceptanceTime"],
+        "2026-03-10T12:30:00.000Z"
+    );
+    assert_eq!(created["resaleAuthorization"], json!({"id": null}));
+    assert!(created.get("product").is_none() && created.get("license").is_none());
+    let product_id =
+        mock.control("GET", "/products/saas", None).body["offers"][0]["productId"].clone();
+    assert_eq!(
+        license["product"],
+        json!({"code": "saas", "id": product_id})
+    );
+    assert!(license["license"]["arn"].is_string());
+    assert!(ended.get("offer").is_none(), "{ended}");
+
+    mock.set(json!({"eventShapes": "documented"}));
+    let second = buy(&mut mock, BUYER, true);
+    agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreement",
+        json!({"agreementId": second}),
+    );
+    let events = mock.control("GET", "/events", None).body["events"].clone();
+    let (created, ended) = (
+        &events[2]["eventBridge"][0]["detail"],
+        &events[3]["eventBridge"][0]["detail"],
+    );
+    assert!(created["agreement"].get("endTime").is_none());
+    assert_eq!(
+        created["agreement"]["acceptanceTime"],
+        "2026-03-10T12:30:00Z"
+    );
+    assert_eq!(created["resaleAuthorization"], Value::Null);
+    assert!(ended["offer"]["id"].is_string());
+}

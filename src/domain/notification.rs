@@ -9,8 +9,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::agreement::agreement_id;
 use super::catalogue::{Customer, Product, WebhookFormat};
-use super::offer::{offer_of, proposer_of};
+use super::offer::{offer_of, proposer_of, Offer};
+use super::settings::EventShapes;
 use super::subscription::LifecycleAction;
 use super::time::Instant;
 
@@ -177,13 +179,14 @@ impl EventRecord {
         customer: &Customer,
         at: Instant,
         host_now: Instant,
+        shapes: EventShapes,
         mut next_id: impl FnMut() -> String,
     ) -> EventRecord {
         let sns = sns_envelope(change, product, customer, at, next_id());
         let event_bridge: Vec<Value> = change
             .eventbridge_kinds()
             .iter()
-            .map(|&kind| eventbridge_event(kind, product, customer, at, next_id()))
+            .map(|&kind| eventbridge_event(kind, product, customer, at, next_id(), shapes))
             .collect();
         let pending = |w: &super::catalogue::Webhook, event_index| Delivery {
             url: w.url.to_string(),
@@ -304,40 +307,59 @@ fn sns_envelope(
     })
 }
 
-/// An event in the shape of the seller guide's examples ("Events for agreements" and
-/// "Events for licenses"), filled with what the mock knows.
+/// An agreement or license event, in the shapes `shapes` names (captured from AWS in 2026,
+/// or the seller guide's examples), filled with what the mock knows.
 fn eventbridge_event(
     kind: EventKind,
     product: &Product,
     customer: &Customer,
     at: Instant,
     id: String,
+    shapes: EventShapes,
 ) -> Value {
+    let captured = shapes == EventShapes::Captured2026;
     let seller = proposer_of(product);
-    let agreement = customer.agreement_id.as_deref().unwrap_or_default();
-    let time = Instant(at.0 - at.0.rem_euclid(1000)).to_rfc3339();
+    let agreement = agreement_id(customer).unwrap_or_default();
+    let whole = Instant(at.0 - at.0.rem_euclid(1000));
+    // Captured events time the agreement to the millisecond; the guide's examples do not.
+    let agreement_time = if captured {
+        at.to_rfc3339_millis()
+    } else {
+        whole.to_rfc3339()
+    };
+    let resale = if captured {
+        json!({ "id": null })
+    } else {
+        Value::Null
+    };
     let mut detail = serde_json::Map::new();
     detail.insert("requestId".into(), json!(id));
     detail.insert("catalog".into(), json!("AWSMarketplace"));
     match kind {
         EventKind::AgreementCreated => {
-            detail.insert(
-                "agreement".into(),
-                json!({"id": agreement, "intent": "NEW", "status": "ACTIVE",
-                       "acceptanceTime": time, "startTime": time}),
-            );
-            detail.insert("resaleAuthorization".into(), Value::Null);
+            let mut body = json!({"id": agreement, "intent": "NEW", "status": "ACTIVE",
+                                  "acceptanceTime": agreement_time, "startTime": agreement_time});
+            if captured {
+                // Pay-as-you-go agreements have no end; AWS dates it 9999-01-01.
+                body["endTime"] = json!(OPEN_END_TIME);
+            }
+            detail.insert("agreement".into(), body);
+            detail.insert("resaleAuthorization".into(), resale);
         }
         EventKind::AgreementEnded => {
             detail.insert(
                 "agreement".into(),
                 json!({"id": agreement, "status": "CANCELLED"}),
             );
-            detail.insert("resaleAuthorization".into(), Value::Null);
+            detail.insert("resaleAuthorization".into(), resale);
         }
         EventKind::LicenseUpdated | EventKind::LicenseDeprovisioned => {
             detail.insert("agreement".into(), json!({ "id": agreement }));
-            detail.insert("product".into(), json!({ "code": product.product_code }));
+            let mut named = json!({ "code": product.product_code });
+            if captured {
+                named["id"] = json!(Offer::public(product).product_id);
+            }
+            detail.insert("product".into(), named);
             if let Some(license) = &customer.license_arn {
                 detail.insert("license".into(), json!({ "arn": license }));
             }
@@ -347,20 +369,26 @@ fn eventbridge_event(
         detail.insert("acceptor".into(), json!({ "accountId": account }));
     }
     detail.insert("proposer".into(), json!({ "accountId": seller }));
-    // Every agreement is made on an offer: the private one named, else the public one.
-    detail.insert("offer".into(), json!({ "id": offer_of(product, customer) }));
+    // Every agreement is made on an offer (the private one named, else the public one); the
+    // captured Ended event alone does not name it.
+    if !(captured && kind == EventKind::AgreementEnded) {
+        detail.insert("offer".into(), json!({ "id": offer_of(product, customer) }));
+    }
     json!({
         "version": "0",
         "id": id,
         "detail-type": kind.detail_type(),
         "source": "aws.agreement-marketplace",
         "account": seller,
-        "time": time,
+        "time": whole.to_rfc3339(),
         "region": "us-east-1",
         "resources": [format!("arn:aws:aws-marketplace::aws:agreement:{agreement}")],
         "detail": detail,
     })
 }
+
+/// The end AWS gives a pay-as-you-go agreement in its events.
+pub const OPEN_END_TIME: &str = "9999-01-01T00:00:00Z";
 
 #[cfg(test)]
 mod tests {
@@ -395,6 +423,7 @@ mod tests {
             &customer(),
             Instant(1_767_225_600_250),
             Instant(5),
+            EventShapes::Documented,
             || {
                 n += 1;
                 format!("id-{n}")
@@ -474,6 +503,7 @@ mod tests {
                 &customer,
                 Instant(0),
                 Instant(0),
+                EventShapes::Documented,
                 || "id".into(),
             );
             let message: Value = serde_json::from_str(e.sns["Message"].as_str().unwrap()).unwrap();

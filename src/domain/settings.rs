@@ -76,6 +76,21 @@ pub enum RetiredKeyAnswer {
     InvalidPublicKeyVersion,
 }
 
+/// The shapes of the EventBridge agreement and license events (docs/decisions.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventShapes {
+    /// As sellers captured them from AWS in 2026: pay-as-you-go `endTime`
+    /// `9999-01-01T00:00:00Z`, `resaleAuthorization: {"id": null}`, times with milliseconds,
+    /// no `offer` on `Ended`, `product: {id, code}` on the license events.
+    #[default]
+    #[serde(rename = "captured-2026")]
+    Captured2026,
+    /// As the seller guide's examples show them: no `endTime` for pay-as-you-go, whole
+    /// seconds, `offer` on every event, `resaleAuthorization: null` for a direct offer.
+    Documented,
+}
+
 /// The namespace's settings, as `GET /_mock/settings` shows them (camelCase JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -117,6 +132,8 @@ pub struct Settings {
     /// Whether AWS calls are kept in the request journal (`/_mock/requests`); off saves
     /// one write per call.
     pub request_journal: bool,
+    /// The shapes of the EventBridge agreement and license events.
+    pub event_shapes: EventShapes,
 }
 
 impl Default for Settings {
@@ -140,6 +157,7 @@ impl Default for Settings {
             retired_public_key_version: RetiredKeyAnswer::RotationTimestamp,
             disabled_operations: DisabledOperations::default(),
             request_journal: true,
+            event_shapes: EventShapes::Captured2026,
         }
     }
 }

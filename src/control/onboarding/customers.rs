@@ -15,7 +15,7 @@ use crate::domain::catalogue::{Customer, Product};
 use crate::domain::ids::random_hex;
 use crate::domain::names::{AccountId, CustomerIdentifier, LicenseArn, ProductCode};
 use crate::domain::notification::{Change, EventRecord};
-use crate::namespace::Namespace;
+use crate::namespace::{load_settings, Namespace};
 use crate::protocol::http::HttpRequest;
 use crate::store::Store;
 
@@ -184,6 +184,7 @@ pub(super) fn notify<S: Store + ?Sized>(
 ) -> Result<EventRecord, ControlError> {
     let now = ns.now().map_err(internal)?;
     let host_now = ns.host_now;
+    let shapes = load_settings(ns.store).map_err(internal)?.event_shapes;
     let ids = &mut *ns.ids;
     let mut event = EventRecord::new(
         change,
@@ -191,6 +192,7 @@ pub(super) fn notify<S: Store + ?Sized>(
         &product.customers[index],
         now,
         host_now,
+        shapes,
         || ids.next_uuid(),
     );
     event.seq = ns.store.append_event(&event).map_err(store_err)?;
