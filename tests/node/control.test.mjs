@@ -24,6 +24,7 @@ const DEFAULT_SETTINGS = {
   registrationTokenTtlSeconds: 3600,
   repeatableTokenResolution: false,
   requestJournal: true,
+  eventShapes: 'captured-2026',
   webhookMaxAttempts: 4,
   webhookRetryDelaySeconds: 20,
   containerPlatform: 'ecs',
