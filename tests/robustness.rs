@@ -400,7 +400,8 @@ fn random_inputs_to_the_model_driven_services_never_get_a_500() {
             None => m.borrow_mut().discovery_as("test", name, input.clone()),
         };
         prop_assert!(a.status < 500, "{name} {input}: {:?}", a.body);
-        // An answer (a valid input may be served) or an error with its message.
+        // An answer (a valid input to a served operation) or an error with its message;
+        // that unserved operations answer an error is tests/model_services.rs's to show.
         prop_assert!(
             (a.status == 200 && a.body.is_object())
                 || (a.error.is_some() && a.body["message"].is_string()),

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::agreement::agreement_id;
 use super::catalogue::{Customer, Product, WebhookFormat};
-use super::offer::{offer_of, proposer_of, Offer};
+use super::offer::Offer;
 use super::settings::EventShapes;
 use super::subscription::LifecycleAction;
 use super::time::Instant;
@@ -307,6 +307,9 @@ fn sns_envelope(
     })
 }
 
+/// The end AWS gives a pay-as-you-go agreement in its events.
+const OPEN_END_TIME: &str = "9999-01-01T00:00:00Z";
+
 /// An agreement or license event, in the shapes `shapes` names (captured from AWS in 2026,
 /// or the seller guide's examples), filled with what the mock knows.
 fn eventbridge_event(
@@ -318,7 +321,8 @@ fn eventbridge_event(
     shapes: EventShapes,
 ) -> Value {
     let captured = shapes == EventShapes::Captured2026;
-    let seller = proposer_of(product);
+    let offer = Offer::public(product);
+    let seller = offer.proposer.clone();
     let agreement = agreement_id(customer).unwrap_or_default();
     let whole = Instant(at.0 - at.0.rem_euclid(1000));
     // Captured events time the agreement to the millisecond; the guide's examples do not.
@@ -355,11 +359,10 @@ fn eventbridge_event(
         }
         EventKind::LicenseUpdated | EventKind::LicenseDeprovisioned => {
             detail.insert("agreement".into(), json!({ "id": agreement }));
-            let mut named = json!({ "code": product.product_code });
-            if captured {
-                named["id"] = json!(Offer::public(product).product_id);
-            }
-            detail.insert("product".into(), named);
+            detail.insert(
+                "product".into(),
+                json!({ "code": product.product_code, "id": offer.product_id }),
+            );
             if let Some(license) = &customer.license_arn {
                 detail.insert("license".into(), json!({ "arn": license }));
             }
@@ -372,7 +375,7 @@ fn eventbridge_event(
     // Every agreement is made on an offer (the private one named, else the public one); the
     // captured Ended event alone does not name it.
     if !(captured && kind == EventKind::AgreementEnded) {
-        detail.insert("offer".into(), json!({ "id": offer_of(product, customer) }));
+        detail.insert("offer".into(), json!({ "id": offer.id_for(customer) }));
     }
     json!({
         "version": "0",
@@ -386,9 +389,6 @@ fn eventbridge_event(
         "detail": detail,
     })
 }
-
-/// The end AWS gives a pay-as-you-go agreement in its events.
-pub const OPEN_END_TIME: &str = "9999-01-01T00:00:00Z";
 
 #[cfg(test)]
 mod tests {

@@ -22,12 +22,6 @@ pub fn proposer_of(product: &Product) -> String {
     }
 }
 
-/// The offer a customer's agreement was made on: the private offer it names, else the
-/// product's public offer.
-pub fn offer_of(product: &Product, customer: &Customer) -> String {
-    Offer::public(product).id_for(customer).to_string()
-}
-
 /// Lowercase hex of the SHA-256 of `parts`, joined by a separator no part contains.
 fn digest(parts: &[&str]) -> String {
     hex::encode(Sha256::digest(parts.join("\u{0}").as_bytes()))

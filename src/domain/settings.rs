@@ -81,13 +81,13 @@ pub enum RetiredKeyAnswer {
 #[serde(rename_all = "kebab-case")]
 pub enum EventShapes {
     /// As sellers captured them from AWS in 2026: pay-as-you-go `endTime`
-    /// `9999-01-01T00:00:00Z`, `resaleAuthorization: {"id": null}`, times with milliseconds,
-    /// no `offer` on `Ended`, `product: {id, code}` on the license events.
+    /// `9999-01-01T00:00:00Z`, `resaleAuthorization: {"id": null}`, agreement times with
+    /// milliseconds, no `offer` on `Ended`.
     #[default]
     #[serde(rename = "captured-2026")]
     Captured2026,
     /// As the seller guide's examples show them: no `endTime` for pay-as-you-go, whole
-    /// seconds, `offer` on every event, `resaleAuthorization: null` for a direct offer.
+    /// seconds, an `offer` on every event, `resaleAuthorization: null` for a direct offer.
     Documented,
 }
 
@@ -157,7 +157,7 @@ impl Default for Settings {
             retired_public_key_version: RetiredKeyAnswer::RotationTimestamp,
             disabled_operations: DisabledOperations::default(),
             request_journal: true,
-            event_shapes: EventShapes::Captured2026,
+            event_shapes: EventShapes::default(),
         }
     }
 }
@@ -344,6 +344,11 @@ mod tests {
             serde_json::json!({"BatchMeterUsage": ["eu-central-1"], "ResolveCustomer": []})
         );
         assert!(serde_json::from_str::<Settings>(r#"{"containerPlatform": "k8s"}"#).is_err());
+        assert!(serde_json::from_str::<Settings>(r#"{"eventShapes": "captured"}"#).is_err());
+        let documented: Settings =
+            serde_json::from_str(r#"{"eventShapes": "documented"}"#).unwrap();
+        assert_eq!(documented.event_shapes, EventShapes::Documented);
+        assert_eq!(Settings::default().event_shapes, EventShapes::Captured2026);
     }
 
     #[test]

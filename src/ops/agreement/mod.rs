@@ -103,6 +103,21 @@ fn new_id(prefix: &str, ids: &mut dyn IdSource, n: usize) -> Result<String, Mode
     Ok(format!("{prefix}{}", &hex[hex.len().saturating_sub(n)..]))
 }
 
+/// `catalog`, when given, is `AWSMarketplace` (the one catalog).
+fn check_catalog(input: &Map<String, Value>) -> Result<(), ModelError> {
+    let catalog = text(input, "catalog");
+    if catalog.is_empty() || catalog == "AWSMarketplace" {
+        return Ok(());
+    }
+    let message = format!("Catalog {catalog} is not AWSMarketplace");
+    Err(ModelError::validation(
+        ModelService::Agreement,
+        "INVALID_CATALOG",
+        message.clone(),
+        &[("catalog", &message)],
+    ))
+}
+
 /// A storage failure, as the Agreement Service's `InternalServerException`.
 fn storage(service: ModelService) -> impl Fn(StoreError) -> ModelError {
     move |e| ModelError::of_service(service, &ServiceError::from(e))

@@ -4,10 +4,14 @@
 //! of the product: the requester's account (a new random one for the wildcard caller), a new
 //! license and agreement id, subscribed from that moment.
 
+use std::collections::HashMap;
+
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{new_id, notify, page, product_offering, storage, text, with_next, Answer, Call};
+use super::{
+    check_catalog, new_id, notify, page, product_offering, storage, text, with_next, Answer, Call,
+};
 use crate::domain::agreement::{
     AgreementRequest, AgreementRequests, RequestStatus, MAX_AGREEMENT_REQUESTS,
 };
@@ -176,7 +180,8 @@ pub fn create<S: Store + ?Sized>(
     let request = AgreementRequest {
         id: new_id("ar-", ids, 25)?,
         status: RequestStatus::Approved,
-        intent: text(input, "intent").to_string(),
+        // `proposed_offer` took only NEW.
+        intent: "NEW".to_string(),
         product_code: product.product_code.to_string(),
         offer_id: offer.offer_id.clone(),
         term_ids,
@@ -246,23 +251,25 @@ fn proposal_summary(offer: &Offer) -> Value {
 /// `ListAgreementRequests`: the caller's requests (every request for the wildcard caller),
 /// newest first, by status and product (its id or code).
 pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
-    let catalog = text(input, "catalog");
-    if !catalog.is_empty() && catalog != "AWSMarketplace" {
-        return Err(invalid(
-            "INVALID_CATALOG",
-            format!("Catalog {catalog} is not AWSMarketplace"),
-            "catalog",
-        ));
-    }
+    check_catalog(input)?;
     let (status, resource) = (text(input, "status"), text(input, "resourceId"));
     let mine = requester(call);
+    // Each product is read once, however many requests name it.
+    let mut offers: HashMap<String, Option<Offer>> = HashMap::new();
     let mut items = Vec::new();
     for request in load(store)?.0.iter().rev() {
         let visible = call.caller.account.is_none() || request.requester == mine;
         if !visible || (!status.is_empty() && request.status.name() != status) {
             continue;
         }
-        let offer = product_of(store, request)?.map(|p| Offer::public(&p));
+        let offer = match offers.get(&request.product_code) {
+            Some(offer) => offer.clone(),
+            None => {
+                let offer = product_of(store, request)?.map(|p| Offer::public(&p));
+                offers.insert(request.product_code.clone(), offer.clone());
+                offer
+            }
+        };
         let product_id = offer.as_ref().map(|o| o.product_id.as_str());
         if !resource.is_empty() && resource != request.product_code && Some(resource) != product_id
         {
@@ -282,7 +289,8 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
         items.push(item);
     }
     let listing = format!("ListAgreementRequests\n{mine}\n{status}\n{resource}");
-    let (items, next) = page(SERVICE, items, input, call, &listing, 50)?;
+    // The model's default page: 20 requests.
+    let (items, next) = page(SERVICE, items, input, call, &listing, 20)?;
     Ok(with_next(json!({ "items": items }), next))
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use super::agreements::{summary, AGREEMENT_TYPE, RESOURCE_TYPE};
-use super::{agreement_customers, page, storage, text, with_next, Answer, Call};
+use super::{agreement_customers, check_catalog, page, storage, with_next, Answer, Call};
 use crate::domain::agreement::{self as rules, AGREEMENT_STATUSES};
 use crate::domain::catalogue::Customer;
 use crate::domain::offer::{proposer_of, Offer};
@@ -255,13 +255,7 @@ fn sort_key(by: &str, proposer: bool) -> Result<fn(&Customer) -> Option<Instant>
 
 /// `SearchAgreements`
 pub fn search<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
-    let catalog = text(input, "catalog");
-    if !catalog.is_empty() && catalog != "AWSMarketplace" {
-        return Err(invalid(
-            "INVALID_CATALOG",
-            format!("Catalog {catalog} is not AWSMarketplace"),
-        ));
-    }
+    check_catalog(input)?;
     let query = Query::read(input)?;
     let sort = input.get("sort");
     let by = sort
