@@ -72,6 +72,18 @@ async function serve(options) {
     port = mock.port; // a restart keeps the port that --port 0 chose
     return mock;
   };
+  // The runtime may hold the port a moment after the old worker stopped (seen under load):
+  // a restart tries again for up to 10 s before it gives up.
+  const restart = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await start();
+      } catch (e) {
+        if (attempt >= 40 || !/address already in use/i.test(String(e?.message))) throw e;
+        await new Promise((wait) => setTimeout(wait, 250));
+      }
+    }
+  };
   let mock = await start();
   console.log(`metering-mock listening on ${mock.url}`);
   console.log(`  npm start: the package's runner${options.watch ? ', rebuilt when src/ or ui/ changes' : ''}; state in ${options.persist}; Ctrl-C stops`);
@@ -94,7 +106,7 @@ async function serve(options) {
             return;
           }
           await mock.stop();
-          mock = await start();
+          mock = await restart();
           console.log(`metering-mock: rebuilt and restarted on ${mock.url}`);
         }).catch((e) => console.error(`metering-mock: restart failed: ${e.message}`));
       }, 300);
