@@ -254,3 +254,49 @@ fn a_locked_namespace_holds_a_hundred_products() {
     let one_more = json!({"productCode": "one-more", "dimensions": ["d"]});
     assert_eq!(m.control("POST", "/products", Some(one_more)).status, 409);
 }
+
+#[test]
+fn the_agreement_service_and_discovery_are_locked_like_metering() {
+    let (mut m, _) = locked();
+    // A key the namespace did not issue: refused in the call's own protocol, not journaled.
+    for cbor in [false, true] {
+        let a = m.agreement_as("AKIASTRANGER", cbor, "SearchAgreements", json!({}));
+        assert_eq!(
+            (a.status, a.error_name()),
+            (403, "UnrecognizedClientException"),
+            "{:?}",
+            a.body
+        );
+    }
+    let json10 = m.agreement_as(
+        "AKIASTRANGER",
+        false,
+        "DescribeAgreement",
+        json!({"agreementId": "agmt-1"}),
+    );
+    assert_eq!(
+        json10.response.header("content-type"),
+        Some("application/x-amz-json-1.0")
+    );
+    let d = m.discovery_as(
+        "AKIASTRANGER",
+        "/2026-02-05/getOffer",
+        json!({"offerId": "offer-1"}),
+    );
+    assert_eq!(
+        (d.status, d.error_name()),
+        (403, "UnrecognizedClientException")
+    );
+    assert_eq!(m.control("GET", "/requests", None).body["total"], 0);
+    // A namespace that was never provisioned stores nothing for them either.
+    let mut stranger = Mock::named("stranger");
+    stranger.deployment = Deployment::locked_with(ADMIN);
+    let a = stranger.agreement_as(
+        "test",
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": "ar-1"}),
+    );
+    assert_eq!(a.error_name(), "UnrecognizedClientException");
+    assert_eq!(stranger.store.meta("initialized").unwrap(), None);
+}
