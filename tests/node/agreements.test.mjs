@@ -206,7 +206,7 @@ test('boto3 over awsJson1_0 and rpc-v2-cbor reads the same modeled errors', asyn
   assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
 });
 
-test('boto3 plays the buyer: Discovery over rest-json, then the quote and acceptance over rpc-v2-cbor', async (t) => {
+test('boto3 plays the buyer: Discovery over rest-json, then every served Agreement operation over rpc-v2-cbor', async (t) => {
   if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world('agreements-py-journey');
   const { json } = await control(url, 'GET', '/products/saas');
@@ -218,13 +218,37 @@ test('boto3 plays the buyer: Discovery over rest-json, then the quote and accept
     'ids = [{"id": list(t.values())[0]["id"]} for t in terms]',
     'quote = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier=offer["agreementProposalId"], requestedTerms=ids)',
     'agreement = buyer.accept_agreement_request(agreementRequestId=quote["agreementRequestId"])',
-    'described = buyer.describe_agreement(agreementId=agreement["agreementId"])',
+    'aid = agreement["agreementId"]',
+    'described = buyer.describe_agreement(agreementId=aid)',
+    'requests = buyer.list_agreement_requests()["items"]',
+    'request_terms = buyer.get_agreement_request_terms(agreementRequestId=quote["agreementRequestId"])["terms"]',
+    'entitlement = buyer.get_agreement_entitlements(agreementId=aid)["agreementEntitlements"][0]',
+    'accepted_terms = buyer.get_agreement_terms(agreementId=aid)["acceptedTerms"]',
+    'filters = [{"name": "PartyType", "values": ["Acceptor"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}]',
+    'found = buyer.search_agreements(filters=filters)["agreementViewSummaries"]',
+    'buyer.cancel_agreement(agreementId=aid)',
+    'second = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier=offer["agreementProposalId"], requestedTerms=ids)',
+    'buyer.cancel_agreement_request(agreementRequestId=second["agreementRequestId"])',
     'print(json.dumps({"terms": [list(t.keys())[0] for t in terms], "status": described["status"], "accepted": described["acceptanceTime"].isoformat(),',
+    '  "requests": [r["status"] for r in requests], "requestTerms": len(request_terms), "entitlement": entitlement["status"], "token": bool(entitlement.get("registrationToken")),',
+    '  "acceptedTerms": len(accepted_terms), "found": [a["agreementId"] == aid for a in found], "after": buyer.describe_agreement(agreementId=aid)["status"],',
+    '  "second": buyer.get_agreement_request(agreementRequestId=second["agreementRequestId"])["status"],',
+    '  "conflict": error(buyer.cancel_agreement, agreementId=aid),',
     '  "missing": error(discovery.get_offer, offerId="offer-nope"), "invalid": error(discovery.get_offer, offerId="offer 1")}))',
   ].join('\n'));
   assert.deepEqual(out.terms, ['legalTerm', 'supportTerm', 'usageBasedPricingTerm']);
   assert.equal(out.status, 'ACTIVE');
   assert.equal(out.accepted, '2026-03-10T12:30:00+00:00');
+  assert.deepEqual(out.requests, ['ACCEPTED']);
+  assert.equal(out.requestTerms, 3);
+  assert.equal(out.entitlement, 'PROVISIONED');
+  assert.equal(out.token, true);
+  assert.equal(out.acceptedTerms, 3);
+  assert.deepEqual(out.found, [true]);
+  assert.equal(out.after, 'CANCELLED');
+  assert.equal(out.second, 'CANCELLED');
+  assert.equal(out.conflict.code, 'ConflictException');
+  assert.equal(out.conflict.status, 409);
   assert.equal(out.missing.code, 'ResourceNotFoundException');
   assert.equal(out.missing.status, 404);
   assert.equal(out.invalid.code, 'ValidationException');
