@@ -79,7 +79,8 @@ pub fn due<S: Store + ?Sized>(
     'events: for event in store.events_due(now, take)? {
         for (index, d) in event.deliveries.iter().enumerate() {
             let is_due = d.status == DeliveryStatus::Pending
-                && d.next_attempt_at.is_some_and(|at| at <= now);
+                && d.next_attempt_at.is_some_and(|at| at <= now)
+                && !event.waits(index);
             if out.len() >= take {
                 break 'events;
             }
@@ -142,8 +143,8 @@ pub fn record<S: Store + ?Sized>(
     else {
         return Ok(());
     };
-    if let Some(d) = event.deliveries.get_mut(delivery.index) {
-        d.record_attempt(outcome, now, policy);
+    if delivery.index < event.deliveries.len() {
+        event.record_attempt(delivery.index, outcome, now, policy);
         store.update_event(&event)?;
     }
     Ok(())
@@ -179,7 +180,7 @@ mod tests {
             &customer,
             Instant(0),
             Instant(1_000),
-            crate::domain::settings::EventShapes::default(),
+            &crate::domain::settings::Settings::default(),
             || {
                 n += 1;
                 format!("m-{n}")
@@ -215,6 +216,32 @@ mod tests {
         assert_eq!(retry.len(), 1);
         assert_eq!(retry[0].index, 1);
         assert_eq!(store.next_delivery_at().unwrap(), Some(Instant(21_000)));
+    }
+
+    #[test]
+    fn a_webhook_gets_a_moment_s_events_one_after_the_other() {
+        let product: Product = serde_json::from_value(serde_json::json!({
+            "productCode": "p", "dimensions": ["d"],
+            "webhooks": [{"url": "http://127.0.0.1:9/eb", "format": "eventbridge"}]
+        }))
+        .unwrap();
+        let event = EventRecord::new(
+            Change::Lifecycle(LifecycleAction::SubscribeSuccess),
+            &product,
+            &Customer::default(),
+            Instant(0),
+            Instant(1_000),
+            &crate::domain::settings::Settings::default(),
+            || "m".into(),
+        );
+        let mut store = MemoryStore::new();
+        store.append_event(&event).unwrap();
+        // Both events are due; the second waits for the first's outcome.
+        let first = due(&mut store, Instant(1_000), &caps()).unwrap();
+        assert_eq!(first.iter().map(|d| d.index).collect::<Vec<_>>(), [0]);
+        record(&mut store, &first[0], Ok(204), Instant(1_000), &caps()).unwrap();
+        let second = due(&mut store, Instant(1_000), &caps()).unwrap();
+        assert_eq!(second.iter().map(|d| d.index).collect::<Vec<_>>(), [1]);
     }
 
     #[test]

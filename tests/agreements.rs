@@ -8,6 +8,7 @@ mod common;
 use common::{at, secs, Answer, Mock};
 use metering_mock::model::{validate, Kind, ModelService, ServiceModel};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const SELLER: &str = "999988887777";
 const BUYER: &str = "111122223333";
@@ -87,8 +88,16 @@ fn members_unknown(
     }
 }
 
+/// Quotes made so far: each quote's client token is new.
+static QUOTES: AtomicUsize = AtomicUsize::new(0);
+
 /// The buyer's steps to an agreement: the offer's proposal and terms, a quote, its acceptance.
 fn buy(mock: &mut Mock, buyer: &str, cbor: bool) -> String {
+    buy_with(mock, buyer, cbor, json!({}))
+}
+
+/// `buy`, with `extra` members in the CreateAgreementRequest.
+fn buy_with(mock: &mut Mock, buyer: &str, cbor: bool, extra: Value) -> String {
     let offer_id = mock.control("GET", "/products/saas", None).body["offers"][0]["offerId"]
         .as_str()
         .unwrap()
@@ -106,16 +115,15 @@ fn buy(mock: &mut Mock, buyer: &str, cbor: bool) -> String {
         .iter()
         .map(|t| json!({"id": t.as_object().unwrap().values().next().unwrap()["id"]}))
         .collect();
-    let quote = agreement(
-        mock,
-        buyer,
-        cbor,
-        "CreateAgreementRequest",
-        json!({
-            "clientToken": format!("quote-{buyer}-{cbor}-{}", mock.host_now.millis()), "intent": "NEW",
-            "agreementProposalIdentifier": proposal, "requestedTerms": requested,
-        }),
-    );
+    let mut input = json!({
+        "clientToken": format!("quote-{buyer}-{cbor}-{}", QUOTES.fetch_add(1, Ordering::Relaxed)), "intent": "NEW",
+        "agreementProposalIdentifier": proposal, "requestedTerms": requested,
+    });
+    input
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let quote = agreement(mock, buyer, cbor, "CreateAgreementRequest", input);
     assert_eq!(quote.status, 200, "{}", quote.body);
     assert_eq!(quote.body["status"], "APPROVED");
     assert_eq!(quote.body["chargeSummary"]["newAgreementValue"], "0.00");
@@ -887,12 +895,36 @@ fn acceptance_and_cancellation_are_notified_like_a_sign_up_and_an_unsubscribe() 
         [
             "Purchase Agreement Created - Proposer",
             "License Updated - Manufacturer",
-            "Purchase Agreement Ended - Proposer"
+            "Purchase Agreement Ended - Proposer",
+            "License Deprovisioned - Manufacturer"
         ]
     );
     assert_eq!(
         events[0]["eventBridge"][0]["detail"]["agreement"]["id"],
         id.as_str()
+    );
+    let deprovisioned = &events[1]["eventBridge"][1]["detail"];
+    assert_eq!(deprovisioned["agreement"]["id"], id.as_str());
+    assert!(deprovisioned["license"]["arn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:license-manager::"));
+    // With `final-hour-end`, the license goes with unsubscribe-success, after the final hour.
+    mock.set(json!({"licenseDeprovisionedAt": "final-hour-end"}));
+    let second = buy(&mut mock, BUYER, false);
+    agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreement",
+        json!({"agreementId": second}),
+    );
+    let events = mock.control("GET", "/events?after=2", None).body["events"].clone();
+    let cancelled = &events.as_array().unwrap().last().unwrap()["eventBridge"];
+    assert_eq!(cancelled.as_array().unwrap().len(), 1, "{cancelled}");
+    assert_eq!(
+        cancelled[0]["detail-type"],
+        "Purchase Agreement Ended - Proposer"
     );
     // The event names the offer the agreement was made on, as DescribeAgreement does.
     let described = agreement(

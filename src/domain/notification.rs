@@ -1,7 +1,8 @@
 //! What AWS Marketplace tells a seller when a subscription or its entitlements change: the
 //! SNS notification (envelope and `Message`) on the subscription or entitlement topic, the
-//! EventBridge event of the same moment, and the delivery of both to the product's webhooks
-//! with retries.
+//! EventBridge events of the same moment, and the delivery of both to the product's webhooks
+//! with retries: in order (a webhook gets a moment's events one after the other), each
+//! event after its delay, and twice when the namespace asks for duplicates.
 //!
 //! Layer: domain. Pure: ids and times are passed in. Delivery times are host (real) time,
 //! since retries happen in real time whatever the namespace clock says.
@@ -12,7 +13,7 @@ use serde_json::{json, Value};
 use super::agreement::agreement_id;
 use super::catalogue::{Customer, Product, WebhookFormat};
 use super::offer::Offer;
-use super::settings::EventShapes;
+use super::settings::{EventShapes, LicenseDeprovisionedAt, Settings};
 use super::subscription::LifecycleAction;
 use super::time::Instant;
 
@@ -23,38 +24,58 @@ pub const MARKETPLACE_SNS_ACCOUNT: &str = "287250355862";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
     Lifecycle(LifecycleAction),
+    /// `unsubscribe-success` straight from `subscribed` (no final hour): the agreement ends
+    /// and its license goes in one moment.
+    UnsubscribedAtOnce,
     EntitlementUpdated,
 }
 
 impl Change {
-    pub fn action(self) -> &'static str {
+    /// The lifecycle action of the moment, if it is one.
+    pub fn lifecycle(self) -> Option<LifecycleAction> {
         match self {
-            Change::Lifecycle(a) => a.name(),
-            Change::EntitlementUpdated => "entitlement-updated",
+            Change::Lifecycle(a) => Some(a),
+            Change::UnsubscribedAtOnce => Some(LifecycleAction::UnsubscribeSuccess),
+            Change::EntitlementUpdated => None,
+        }
+    }
+
+    pub fn action(self) -> &'static str {
+        match self.lifecycle() {
+            Some(a) => a.name(),
+            None => "entitlement-updated",
         }
     }
 
     fn topic(self) -> &'static str {
-        match self {
-            Change::Lifecycle(_) => "aws-mp-subscription-notification",
-            Change::EntitlementUpdated => "aws-mp-entitlement-notification",
+        match self.lifecycle() {
+            Some(_) => "aws-mp-subscription-notification",
+            None => "aws-mp-entitlement-notification",
         }
     }
 
-    /// The seller's EventBridge events of the same moment. A seller who both makes and
-    /// sells the product gets the "- Proposer" agreement events (AWS sends one of the two
-    /// agreement variants) and the "- Manufacturer" license events.
-    fn eventbridge_kinds(self) -> &'static [EventKind] {
-        match self {
-            Change::Lifecycle(LifecycleAction::SubscribeSuccess) => {
+    /// The seller's EventBridge events of the same moment, in the order AWS sends them. A
+    /// seller who both makes and sells the product gets the "- Proposer" agreement events
+    /// (AWS sends one of the two agreement variants) and the "- Manufacturer" license
+    /// events. `License Deprovisioned` follows `Ended` or the final hour (`deprovisioned`).
+    fn eventbridge_kinds(self, deprovisioned: LicenseDeprovisionedAt) -> &'static [EventKind] {
+        use LicenseDeprovisionedAt::{Cancellation, FinalHourEnd};
+        use LifecycleAction::*;
+        const ENDED_AND_DEPROVISIONED: &[EventKind] =
+            &[EventKind::AgreementEnded, EventKind::LicenseDeprovisioned];
+        match (self, deprovisioned) {
+            (Change::Lifecycle(SubscribeSuccess), _) => {
                 &[EventKind::AgreementCreated, EventKind::LicenseUpdated]
             }
-            Change::Lifecycle(LifecycleAction::SubscribeFail) => &[],
-            Change::Lifecycle(LifecycleAction::UnsubscribePending) => &[EventKind::AgreementEnded],
-            Change::Lifecycle(LifecycleAction::UnsubscribeSuccess) => {
+            (Change::Lifecycle(SubscribeFail), _) => &[],
+            (Change::Lifecycle(UnsubscribePending), Cancellation) => ENDED_AND_DEPROVISIONED,
+            (Change::Lifecycle(UnsubscribePending), FinalHourEnd) => &[EventKind::AgreementEnded],
+            (Change::Lifecycle(UnsubscribeSuccess), Cancellation) => &[],
+            (Change::Lifecycle(UnsubscribeSuccess), FinalHourEnd) => {
                 &[EventKind::LicenseDeprovisioned]
             }
-            Change::EntitlementUpdated => &[EventKind::LicenseUpdated],
+            (Change::UnsubscribedAtOnce, _) => ENDED_AND_DEPROVISIONED,
+            (Change::EntitlementUpdated, _) => &[EventKind::LicenseUpdated],
         }
     }
 }
@@ -77,7 +98,19 @@ impl EventKind {
             EventKind::LicenseDeprovisioned => "License Deprovisioned - Manufacturer",
         }
     }
+
+    /// How long after its moment the event is sent (settings `license…DelaySeconds`).
+    fn delay_seconds(self, settings: &Settings) -> u32 {
+        match self {
+            EventKind::AgreementCreated | EventKind::AgreementEnded => 0,
+            EventKind::LicenseUpdated => settings.license_updated_delay_seconds,
+            EventKind::LicenseDeprovisioned => settings.license_deprovisioned_delay_seconds,
+        }
+    }
 }
+
+/// How long after the first delivery of a webhook's moment its duplicates are sent.
+const DUPLICATE_AFTER_MS: i64 = 1_000;
 
 /// Where one delivery of an event stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +140,9 @@ pub struct Delivery {
     pub last_status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// A second delivery of the same message (setting `duplicateEventDeliveries`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
 }
 
 /// The retry policy of a namespace (settings `webhookMaxAttempts`, `webhookRetryDelaySeconds`).
@@ -172,33 +208,50 @@ pub struct EventRecord {
 
 impl EventRecord {
     /// Builds the notifications of `change` for `customer` of `product` at namespace time
-    /// `at`, with a delivery due at host time `host_now` for each webhook of the product.
+    /// `at`, with deliveries to each webhook of the product due from host time `host_now`
+    /// (each EventBridge event after its delay), as the namespace's `settings` say.
     pub fn new(
         change: Change,
         product: &Product,
         customer: &Customer,
         at: Instant,
         host_now: Instant,
-        shapes: EventShapes,
+        settings: &Settings,
         mut next_id: impl FnMut() -> String,
     ) -> EventRecord {
         let sns = sns_envelope(change, product, customer, at, next_id());
-        let event_bridge: Vec<Value> = change
-            .eventbridge_kinds()
+        let kinds = change.eventbridge_kinds(settings.license_deprovisioned_at);
+        let delays: Vec<i64> = kinds
             .iter()
-            .map(|&kind| eventbridge_event(kind, product, customer, at, next_id(), shapes))
+            .map(|k| i64::from(k.delay_seconds(settings)))
             .collect();
-        let pending = |w: &super::catalogue::Webhook, event_index| Delivery {
+        let event_bridge: Vec<Value> = kinds
+            .iter()
+            .zip(&delays)
+            .map(|(&kind, &delay)| {
+                let sent = at.plus_seconds(delay);
+                eventbridge_event(
+                    kind,
+                    product,
+                    customer,
+                    sent,
+                    next_id(),
+                    settings.event_shapes,
+                )
+            })
+            .collect();
+        let pending = |w: &super::catalogue::Webhook, event_index: Option<usize>| Delivery {
             url: w.url.to_string(),
             format: w.format,
             event_index,
             status: DeliveryStatus::Pending,
             attempts: 0,
-            next_attempt_at: Some(host_now),
+            next_attempt_at: Some(host_now.plus_seconds(event_index.map_or(0, |i| delays[i]))),
             last_status: None,
             last_error: None,
+            duplicate: false,
         };
-        let deliveries = product
+        let mut deliveries: Vec<Delivery> = product
             .webhooks
             .iter()
             .flat_map(|w| match w.format {
@@ -208,6 +261,20 @@ impl EventRecord {
                     .collect(),
             })
             .collect();
+        if settings.duplicate_event_deliveries {
+            // After every first delivery of the moment, so a webhook sees each message again.
+            let last = deliveries.iter().filter_map(|d| d.next_attempt_at).max();
+            let again = last.map(|t| Instant(t.0.saturating_add(DUPLICATE_AFTER_MS)));
+            let copies: Vec<Delivery> = deliveries
+                .iter()
+                .map(|d| Delivery {
+                    next_attempt_at: again,
+                    duplicate: true,
+                    ..d.clone()
+                })
+                .collect();
+            deliveries.extend(copies);
+        }
         EventRecord {
             seq: 0,
             action: change.action().into(),
@@ -216,6 +283,40 @@ impl EventRecord {
             sns,
             event_bridge,
             deliveries,
+        }
+    }
+
+    /// Whether delivery `index` waits for an earlier one of this moment to the same webhook,
+    /// still pending: a webhook gets a moment's messages in order.
+    pub fn waits(&self, index: usize) -> bool {
+        let Some(d) = self.deliveries.get(index) else {
+            return false;
+        };
+        self.deliveries[..index]
+            .iter()
+            .any(|e| e.url == d.url && e.status == DeliveryStatus::Pending)
+    }
+
+    /// Records an attempt of delivery `index` (`Delivery::record_attempt`); when it is to be
+    /// retried, the later deliveries to the same webhook wait until then.
+    pub fn record_attempt(
+        &mut self,
+        index: usize,
+        outcome: Result<u16, String>,
+        now: Instant,
+        policy: RetryPolicy,
+    ) {
+        let Some(d) = self.deliveries.get_mut(index) else {
+            return;
+        };
+        d.record_attempt(outcome, now, policy);
+        let (url, retry_at) = (d.url.clone(), d.next_attempt_at);
+        if let Some(retry_at) = retry_at {
+            for later in self.deliveries[index + 1..].iter_mut() {
+                if later.url == url && later.status == DeliveryStatus::Pending {
+                    later.next_attempt_at = later.next_attempt_at.map(|t| t.max(retry_at));
+                }
+            }
         }
     }
 
@@ -279,7 +380,7 @@ fn sns_envelope(
         message.insert("customer-identifier".into(), json!(id));
     }
     message.insert("product-code".into(), json!(product.product_code));
-    if let Change::Lifecycle(action) = change {
+    if let Some(action) = change.lifecycle() {
         // The seller guide: the offer is named on subscribe-success and subscribe-fail only.
         let names_offer = matches!(
             action,
@@ -415,6 +516,109 @@ mod tests {
         }
     }
 
+    fn documented() -> Settings {
+        Settings {
+            event_shapes: EventShapes::Documented,
+            ..Settings::default()
+        }
+    }
+
+    fn event_with(change: Change, settings: &Settings) -> EventRecord {
+        EventRecord::new(
+            change,
+            &product(),
+            &customer(),
+            Instant(1_767_225_600_250),
+            Instant(5),
+            settings,
+            || "id".into(),
+        )
+    }
+
+    fn detail_types(e: &EventRecord) -> Vec<&str> {
+        e.event_bridge
+            .iter()
+            .map(|x| x["detail-type"].as_str().unwrap())
+            .collect()
+    }
+
+    const ENDED: &str = "Purchase Agreement Ended - Proposer";
+    const DEPROVISIONED: &str = "License Deprovisioned - Manufacturer";
+
+    #[test]
+    fn license_deprovisioned_follows_ended_or_the_final_hour() {
+        let captured = Settings::default();
+        let pending = Change::Lifecycle(LifecycleAction::UnsubscribePending);
+        let success = Change::Lifecycle(LifecycleAction::UnsubscribeSuccess);
+        assert_eq!(
+            detail_types(&event_with(pending, &captured)),
+            [ENDED, DEPROVISIONED]
+        );
+        assert!(detail_types(&event_with(success, &captured)).is_empty());
+        let later = Settings {
+            license_deprovisioned_at: LicenseDeprovisionedAt::FinalHourEnd,
+            ..Settings::default()
+        };
+        assert_eq!(detail_types(&event_with(pending, &later)), [ENDED]);
+        assert_eq!(detail_types(&event_with(success, &later)), [DEPROVISIONED]);
+        for settings in [&captured, &later] {
+            let at_once = event_with(Change::UnsubscribedAtOnce, settings);
+            assert_eq!(detail_types(&at_once), [ENDED, DEPROVISIONED]);
+            assert_eq!(at_once.action, "unsubscribe-success");
+        }
+    }
+
+    #[test]
+    fn license_events_come_after_their_delay_and_a_webhook_gets_them_in_order() {
+        let settings = Settings {
+            license_updated_delay_seconds: 61,
+            ..Settings::default()
+        };
+        let mut e = event_with(
+            Change::Lifecycle(LifecycleAction::SubscribeSuccess),
+            &settings,
+        );
+        // The event's own time is when AWS would send it.
+        assert_eq!(e.event_bridge[0]["time"], "2026-01-01T00:00:00Z");
+        assert_eq!(e.event_bridge[1]["time"], "2026-01-01T00:01:01Z");
+        let times: Vec<_> = e.deliveries.iter().map(|d| d.next_attempt_at).collect();
+        assert_eq!(
+            times,
+            [Some(Instant(5)), Some(Instant(5)), Some(Instant(61_005))]
+        );
+        // Deliveries 1 and 2 go to the EventBridge webhook: the second waits for the first.
+        assert!(!e.waits(0) && !e.waits(1) && e.waits(2));
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            delay_seconds: 100,
+        };
+        e.record_attempt(1, Ok(500), Instant(5), policy);
+        assert_eq!(e.deliveries[2].next_attempt_at, Some(Instant(100_005)));
+        e.record_attempt(1, Ok(200), Instant(100_005), policy);
+        assert!(!e.waits(2));
+    }
+
+    #[test]
+    fn duplicates_follow_every_first_delivery() {
+        let settings = Settings {
+            duplicate_event_deliveries: true,
+            license_updated_delay_seconds: 2,
+            ..Settings::default()
+        };
+        let e = event_with(
+            Change::Lifecycle(LifecycleAction::SubscribeSuccess),
+            &settings,
+        );
+        assert_eq!(e.deliveries.len(), 6);
+        let (first, again) = e.deliveries.split_at(3);
+        for (a, b) in first.iter().zip(again) {
+            assert!(!a.duplicate && b.duplicate);
+            assert_eq!((&a.url, a.event_index), (&b.url, b.event_index));
+            assert_eq!(b.next_attempt_at, Some(Instant(2_005 + DUPLICATE_AFTER_MS)));
+        }
+        assert!(e.waits(3) && e.waits(4));
+    }
+
     fn event(change: Change) -> EventRecord {
         let mut n = 0;
         EventRecord::new(
@@ -423,7 +627,7 @@ mod tests {
             &customer(),
             Instant(1_767_225_600_250),
             Instant(5),
-            EventShapes::Documented,
+            &documented(),
             || {
                 n += 1;
                 format!("id-{n}")
@@ -503,7 +707,7 @@ mod tests {
                 &customer,
                 Instant(0),
                 Instant(0),
-                EventShapes::Documented,
+                &documented(),
                 || "id".into(),
             );
             let message: Value = serde_json::from_str(e.sns["Message"].as_str().unwrap()).unwrap();

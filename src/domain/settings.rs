@@ -91,6 +91,22 @@ pub enum EventShapes {
     Documented,
 }
 
+/// When `License Deprovisioned - Manufacturer` is sent for an agreement that ends
+/// (docs/decisions.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LicenseDeprovisionedAt {
+    /// With the cancellation (`unsubscribe-pending`), after `Purchase Agreement Ended`, as
+    /// sellers captured it in 2026; the final metering hour runs from the cancellation.
+    #[default]
+    Cancellation,
+    /// With `unsubscribe-success`, once the final hour is over (the SNS flow's order).
+    FinalHourEnd,
+}
+
+/// The longest an event may be held back (`licenseUpdatedDelaySeconds`, …).
+pub const MAX_EVENT_DELAY_SECONDS: u32 = 3600;
+
 /// The namespace's settings, as `GET /_mock/settings` shows them (camelCase JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -134,6 +150,17 @@ pub struct Settings {
     pub request_journal: bool,
     /// The shapes of the EventBridge agreement and license events.
     pub event_shapes: EventShapes,
+    /// When `License Deprovisioned` comes for an agreement that ends.
+    pub license_deprovisioned_at: LicenseDeprovisionedAt,
+    /// How long after its moment `License Updated` is sent (AWS: about 60 s after
+    /// `Purchase Agreement Created`).
+    pub license_updated_delay_seconds: u32,
+    /// How long after its moment `License Deprovisioned` is sent (AWS: 30 s to minutes
+    /// after `Purchase Agreement Ended`).
+    pub license_deprovisioned_delay_seconds: u32,
+    /// Every webhook delivery is made twice (SNS and EventBridge deliver at least once), so
+    /// a seller can test that its handlers are idempotent.
+    pub duplicate_event_deliveries: bool,
 }
 
 impl Default for Settings {
@@ -158,6 +185,10 @@ impl Default for Settings {
             disabled_operations: DisabledOperations::default(),
             request_journal: true,
             event_shapes: EventShapes::default(),
+            license_deprovisioned_at: LicenseDeprovisionedAt::default(),
+            license_updated_delay_seconds: 0,
+            license_deprovisioned_delay_seconds: 0,
+            duplicate_event_deliveries: false,
         }
     }
 }
@@ -216,6 +247,22 @@ impl Settings {
                 return Err(format!(
                     "disabledOperations: '{name}' is not an operation that can answer DisabledApiException ({})",
                     DISABLEABLE_OPERATIONS.join(", ")
+                ));
+            }
+        }
+        for (name, delay) in [
+            (
+                "licenseUpdatedDelaySeconds",
+                self.license_updated_delay_seconds,
+            ),
+            (
+                "licenseDeprovisionedDelaySeconds",
+                self.license_deprovisioned_delay_seconds,
+            ),
+        ] {
+            if delay > MAX_EVENT_DELAY_SECONDS {
+                return Err(format!(
+                    "{name} must be between 0 and {MAX_EVENT_DELAY_SECONDS}"
                 ));
             }
         }
@@ -313,6 +360,14 @@ mod tests {
             ..Settings::default()
         };
         assert!(bad.check().is_err());
+        let bad = Settings {
+            license_updated_delay_seconds: MAX_EVENT_DELAY_SECONDS + 1,
+            ..Settings::default()
+        };
+        assert!(bad
+            .check()
+            .unwrap_err()
+            .contains("licenseUpdatedDelaySeconds"));
     }
 
     #[test]

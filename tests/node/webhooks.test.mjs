@@ -74,12 +74,12 @@ after(async () => {
  * the customer c1 (account BUYER, `subscription`); retries every second, up to `maxAttempts`.
  * Returns { url, path }, `path(suffix)` being the recorder path of `hook(suffix)`.
  */
-async function world({ webhooks, subscription = 'subscribed', maxAttempts = 3 }) {
+async function world({ webhooks, subscription = 'subscribed', maxAttempts = 3, settings = {} }) {
   const name = `webhooks-${++namespaces}`;
   const url = namespaceUrl(mock, name);
   const path = (suffix) => `/${name}/${suffix}`;
   const hook = (suffix) => `${hooks.url}${path(suffix)}`;
-  await patchSettings(url, { webhookRetryDelaySeconds: 1, webhookMaxAttempts: maxAttempts });
+  await patchSettings(url, { webhookRetryDelaySeconds: 1, webhookMaxAttempts: maxAttempts, ...settings });
   await createProduct(url, {
     productCode: 'hooked',
     dimensions: ['users'],
@@ -180,8 +180,10 @@ test('an SNS delivery of subscribe-success names the offer; a 202 answer counts 
 // ----------------------------------------------------------------------------------- EventBridge
 
 test('an EventBridge webhook receives the event as JSON from source aws.agreement-marketplace', async () => {
+  // With License Deprovisioned after the final hour, the cancellation has one event.
   const { url, path } = await world({
     webhooks: (hook) => [{ url: hook('sns') }, { url: hook('eb'), format: 'eventbridge' }],
+    settings: { licenseDeprovisionedAt: 'final-hour-end' },
   });
   const logged = await act(url, 'unsubscribe-pending');
   assert.deepEqual(logged.deliveries.map((d) => d.format), ['sns', 'eventbridge']);
@@ -231,6 +233,46 @@ test('subscribe-success sends each of its EventBridge events to an EventBridge w
   assert.equal(event.eventBridge[0].detail.agreement.status, 'ACTIVE');
   assert.equal(event.eventBridge[0].detail.offer.id, 'offer-abcdefghijklm');
   assert.equal(event.eventBridge[1].detail.product.code, 'hooked');
+});
+
+test('a cancellation sends Ended, then License Deprovisioned after licenseDeprovisionedDelaySeconds', async () => {
+  const { url, path } = await world({
+    webhooks: (hook) => [{ url: hook('eb'), format: 'eventbridge' }],
+    settings: { licenseDeprovisionedDelaySeconds: 2 },
+  });
+  const logged = await act(url, 'unsubscribe-pending');
+  assert.deepEqual(logged.eventBridge.map((e) => e['detail-type']),
+    ['Purchase Agreement Ended - Proposer', 'License Deprovisioned - Manufacturer']);
+  const [ended, deprovisioned] = logged.deliveries.map((d) => Date.parse(d.nextAttemptAt));
+  assert.equal(deprovisioned - ended, 2000);
+  await settled(url, logged.seq);
+  const received = hooks.on(path('eb'));
+  assert.deepEqual(received.map((r) => JSON.parse(r.body)['detail-type']),
+    ['Purchase Agreement Ended - Proposer', 'License Deprovisioned - Manufacturer']);
+  assert.ok(received[1].at - received[0].at >= 1500, `${received[1].at - received[0].at} ms apart`);
+  // The event's own time is when it was sent: two seconds after the cancellation.
+  assert.equal(Date.parse(logged.eventBridge[1].time) - Date.parse(logged.eventBridge[0].time), 2000);
+});
+
+test('duplicateEventDeliveries delivers every message a second time, after the first ones', async () => {
+  const { url, path } = await world({
+    webhooks: (hook) => [{ url: hook('sns') }, { url: hook('eb'), format: 'eventbridge' }],
+    subscription: 'pending',
+    settings: { duplicateEventDeliveries: true },
+  });
+  const logged = await act(url, 'subscribe-success');
+  assert.deepEqual(logged.deliveries.map((d) => [d.format, d.eventIndex ?? null, d.duplicate ?? false]), [
+    ['sns', null, false], ['eventbridge', 0, false], ['eventbridge', 1, false],
+    ['sns', null, true], ['eventbridge', 0, true], ['eventbridge', 1, true],
+  ]);
+  const event = await settled(url, logged.seq);
+  assert.deepEqual(event.deliveries.map((d) => d.status), Array(6).fill('delivered'));
+  const sns = hooks.on(path('sns'));
+  assert.equal(sns.length, 2);
+  assert.equal(sns[0].body, sns[1].body);
+  assert.equal(sns[0].headers['x-amz-sns-message-id'], sns[1].headers['x-amz-sns-message-id']);
+  const eb = hooks.on(path('eb')).map((r) => JSON.parse(r.body));
+  assert.deepEqual(eb.map((b) => b.id), [0, 1, 0, 1].map((i) => event.eventBridge[i].id));
 });
 
 test('subscribe-fail has no EventBridge event: only the SNS webhook is delivered to', async () => {

@@ -184,7 +184,7 @@ pub(super) fn notify<S: Store + ?Sized>(
 ) -> Result<EventRecord, ControlError> {
     let now = ns.now().map_err(internal)?;
     let host_now = ns.host_now;
-    let shapes = load_settings(ns.store).map_err(internal)?.event_shapes;
+    let settings = load_settings(ns.store).map_err(internal)?;
     let ids = &mut *ns.ids;
     let mut event = EventRecord::new(
         change,
@@ -192,7 +192,7 @@ pub(super) fn notify<S: Store + ?Sized>(
         &product.customers[index],
         now,
         host_now,
-        shapes,
+        &settings,
         || ids.next_uuid(),
     );
     event.seq = ns.store.append_event(&event).map_err(store_err)?;

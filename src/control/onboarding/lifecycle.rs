@@ -14,7 +14,7 @@ use super::events::event_view;
 use crate::domain::catalogue::Product;
 use crate::domain::entitlement::Entitlement;
 use crate::domain::notification::Change;
-use crate::domain::subscription::LifecycleAction;
+use crate::domain::subscription::{LifecycleAction, SubscriptionState};
 use crate::namespace::Namespace;
 use crate::protocol::http::HttpRequest;
 use crate::store::Store;
@@ -54,10 +54,16 @@ pub fn lifecycle<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest
     let (named, request): (_, LifecycleRequest) =
         customer_request(object_body(req)?, &["action"], "subscription change")?;
     let Selection { mut product, index } = select(ns, &named)?;
-    let change = request.action.change();
+    let mut change = request.action.change();
     if let Change::Lifecycle(action) = change {
+        let before = product.customers[index].subscription;
         transition(ns, &mut product, index, action)?;
         ns.store.put_product(&product).map_err(store_err)?;
+        // Without a final hour the agreement's end and its license's go together.
+        if action == LifecycleAction::UnsubscribeSuccess && before == SubscriptionState::Subscribed
+        {
+            change = Change::UnsubscribedAtOnce;
+        }
     }
     let event = notify(ns, change, &product, index)?;
     ok(json!({ "customer": product.customers[index], "event": event_view(&event) }))

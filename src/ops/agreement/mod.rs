@@ -87,7 +87,7 @@ fn notify<S: Store + ?Sized>(
         &product.customers[index],
         call.now,
         call.host_now,
-        call.settings.event_shapes,
+        call.settings,
         || ids.next_uuid(),
     );
     store

@@ -28,6 +28,7 @@ pub(super) fn event(product: &str, next_attempt_at: Option<i64>) -> EventRecord 
             next_attempt_at: next_attempt_at.map(Instant),
             last_status: None,
             last_error: None,
+            duplicate: false,
         }],
     }
 }
