@@ -6,6 +6,8 @@
  * Service's CreateAgreementRequest names (`agreementProposalIdentifier`, `requestedTerms` by id).
  */
 export interface Offer {
+  /** The product the offer sells (listed by `offers()` without a code). */
+  productCode?: string;
   offerId: string;
   agreementProposalId: string;
   productId: string;
@@ -42,6 +44,36 @@ export interface Customer {
   offerIdentifier?: string;
   freeTrial?: boolean;
   entitlements?: Entitlement[];
+  /** The buyer's contact on the agreement (GetAgreementContacts). */
+  acceptorContact?: AcceptorContact;
+}
+
+/** An agreement as GET /_mock/agreements lists it. */
+export interface Agreement {
+  agreementId: string;
+  productCode: string;
+  status: 'ACTIVE' | 'CANCELLED' | 'TERMINATED';
+  /** The buyer's account. */
+  acceptor?: string;
+  /** The seller's account. */
+  proposer: string;
+  offerId: string;
+  licenseArn?: string;
+  entitlementStatus: 'PENDING' | 'PROVISIONED' | 'FAILED' | 'DEPROVISIONED';
+  entitlementStatusReason: string;
+  subscription: Customer['subscription'];
+  acceptedAt?: string;
+  acceptorContact?: AcceptorContact;
+}
+
+export interface AcceptorContact {
+  firstName: string;
+  lastName: string;
+  emailAddress: string;
+  /** The buyer's company. */
+  companyName: string;
+  /** ISO 3166 two-letter code, e.g. "GB". */
+  countryCode: string;
 }
 
 export interface Entitlement {
@@ -168,8 +200,10 @@ export class Control {
   health(): Promise<{ status: string; namespace: string; now: string; products: number }>;
   products(): Promise<Product[]>;
   product(code: string): Promise<Product>;
-  /** The product's offers (today its public offer), as the buyer's path to an agreement names them. */
-  offers(code: string): Promise<Offer[]>;
+  /** The product's offers (today its public offer), as the buyer's path to an agreement names them; without a code, every product's. */
+  offers(code?: string): Promise<Offer[]>;
+  /** The agreements of concurrent-agreements products, as the Agreement Service names them. */
+  agreements(filters?: { productCode?: string; limit?: number }): Promise<Agreement[]>;
   putProduct(product: Product): Promise<Product>;
   deleteProduct(code: string): Promise<unknown>;
   usage(filters?: Record<string, string | number | undefined>): Promise<UsageRecord[]>;

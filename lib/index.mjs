@@ -127,8 +127,16 @@ export class Control {
   health() { return this.request('GET', '/health'); }
   async products() { return (await this.request('GET', '/products')).products; }
   async product(code) { return (await this.request('GET', `/products/${encodeURIComponent(code)}`)).product; }
-  /** The product's offers (its public offer): the ids Discovery and the Agreement Service name it by, and its terms. */
-  async offers(code) { return (await this.request('GET', `/products/${encodeURIComponent(code)}`)).offers; }
+  /**
+   * The product's offers (its public offer): the ids Discovery and the Agreement Service name
+   * it by, and its terms; without a code, every product's.
+   */
+  async offers(code) {
+    if (code === undefined) return (await this.request('GET', '/offers')).offers;
+    return (await this.request('GET', `/products/${encodeURIComponent(code)}`)).offers;
+  }
+  /** The agreements of concurrent-agreements products; filters: productCode, limit. */
+  async agreements(filters) { return (await this.request('GET', `/agreements${query(filters)}`)).agreements; }
   async putProduct(product) { return (await this.request('POST', '/products', product)).product; }
   deleteProduct(code) { return this.request('DELETE', `/products/${encodeURIComponent(code)}`); }
   /** Ledger records; filters: productCode (or product), customer, dimension, from, to, limit. */

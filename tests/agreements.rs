@@ -1048,3 +1048,253 @@ fn events_take_the_shapes_captured_in_2026_or_the_guides() {
     assert_eq!(created["resaleAuthorization"], Value::Null);
     assert!(ended["offer"]["id"].is_string());
 }
+
+#[test]
+fn the_buyer_s_contact_is_read_by_the_parties_while_the_agreement_is_active() {
+    let mut mock = world();
+    let contact = json!({"firstName": "Ada", "lastName": "Lovelace", "emailAddress": "ada@example.com",
+                         "companyName": "Analytical Engines Ltd", "countryCode": "GB"});
+    for cbor in [false, true] {
+        let id = buy_with(
+            &mut mock,
+            BUYER,
+            cbor,
+            json!({ "acceptorContact": contact }),
+        );
+        let input = json!({ "agreementId": id });
+        for caller in [SELLER, BUYER, "test"] {
+            let read = agreement(
+                &mut mock,
+                caller,
+                cbor,
+                "GetAgreementContacts",
+                input.clone(),
+            );
+            assert_eq!(read.status, 200, "{}", read.body);
+            assert_eq!(read.body, json!({ "acceptorContact": contact }));
+        }
+        let stranger = agreement(
+            &mut mock,
+            STRANGER,
+            cbor,
+            "GetAgreementContacts",
+            input.clone(),
+        );
+        assert_eq!(stranger.status, 404, "{}", stranger.body);
+        agreement(&mut mock, BUYER, cbor, "CancelAgreement", input.clone());
+        // As documented: an agreement no longer active answers without the contact.
+        let after = agreement(&mut mock, SELLER, cbor, "GetAgreementContacts", input);
+        assert_eq!((after.status, after.body.clone()), (200, json!({})));
+    }
+    let without = buy(&mut mock, BUYER, false);
+    let read = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "GetAgreementContacts",
+        json!({"agreementId": without}),
+    );
+    assert_eq!(read.body, json!({}));
+    // The contact is the customer's, as the control API shows and takes it.
+    let customers =
+        mock.control("GET", "/products/saas", None).body["product"]["customers"].clone();
+    assert_eq!(customers[0]["acceptorContact"], contact);
+    let mut bad = customers[0].clone();
+    bad["acceptorContact"]["countryCode"] = json!("gb");
+    let refused = mock.control(
+        "POST",
+        "/products",
+        Some(json!({"productCode": "other", "dimensions": ["users"], "integration": "concurrent-agreements", "customers": [bad]})),
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.to_string().contains("countryCode"),
+        "{}",
+        refused.body
+    );
+}
+
+#[test]
+fn purchase_options_list_the_offers_the_filters_select() {
+    let mut mock = world();
+    mock.add_product(json!({"productCode": "other", "dimensions": ["users"]}));
+    let offer = mock.control("GET", "/products/saas", None).body["offers"][0].clone();
+    let list = |mock: &mut Mock, filters: Value, more: Value| {
+        let mut input = json!({ "filters": filters });
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(more.as_object().unwrap().clone());
+        discovery(mock, BUYER, "ListPurchaseOptions", input)
+    };
+    let by_product = list(
+        &mut mock,
+        json!([{"filterType": "PRODUCT_ID", "filterValues": [offer["productId"]]}]),
+        json!({}),
+    );
+    assert_eq!(by_product.status, 200, "{}", by_product.body);
+    let options = by_product.body["purchaseOptions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(options.len(), 1);
+    assert_eq!(options[0]["purchaseOptionId"], offer["offerId"]);
+    assert_eq!(options[0]["purchaseOptionType"], "OFFER");
+    assert_eq!(
+        options[0]["sellerOfRecord"]["sellerProfileId"],
+        format!("seller-{SELLER}")
+    );
+    assert_eq!(
+        options[0]["associatedEntities"][0]["offer"]["offerId"],
+        offer["offerId"]
+    );
+    assert_eq!(
+        options[0]["associatedEntities"][0]["product"]["productId"],
+        offer["productId"]
+    );
+    // Every filter type must match, any of its values.
+    let both = json!([{"filterType": "PRODUCT_ID", "filterValues": ["saas", "other"]}]);
+    assert_eq!(
+        list(&mut mock, both.clone(), json!({})).body["purchaseOptions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let mut of_seller = both.clone();
+    of_seller.as_array_mut().unwrap().push(json!({"filterType": "SELLER_OF_RECORD_PROFILE_ID", "filterValues": [format!("seller-{SELLER}")]}));
+    assert_eq!(
+        list(&mut mock, of_seller, json!({})).body["purchaseOptions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let mut expired = both.clone();
+    expired
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"filterType": "AVAILABILITY_STATUS", "filterValues": ["EXPIRED"]}));
+    assert_eq!(
+        list(&mut mock, expired, json!({})).body["purchaseOptions"],
+        json!([])
+    );
+    // Every offer is public: the private ones visible to the caller are none.
+    let private = list(
+        &mut mock,
+        json!([{"filterType": "VISIBILITY_SCOPE", "filterValues": ["PRIVATE"]}]),
+        json!({}),
+    );
+    assert_eq!(
+        (private.status, private.body["purchaseOptions"].clone()),
+        (200, json!([]))
+    );
+    // Pages.
+    let first = list(&mut mock, both.clone(), json!({"maxResults": 1}));
+    assert_eq!(first.body["purchaseOptions"].as_array().unwrap().len(), 1);
+    let next = first.body["nextToken"].clone();
+    let second = list(
+        &mut mock,
+        both.clone(),
+        json!({"maxResults": 1, "nextToken": next}),
+    );
+    assert_eq!(second.body["purchaseOptions"].as_array().unwrap().len(), 1);
+    assert_ne!(
+        second.body["purchaseOptions"][0],
+        first.body["purchaseOptions"][0]
+    );
+    assert!(second.body.get("nextToken").is_none());
+    // A product or visibility filter is required; values a filter does not take are refused.
+    for filters in [
+        json!([{"filterType": "AVAILABILITY_STATUS", "filterValues": ["AVAILABLE"]}]),
+        json!([{"filterType": "VISIBILITY_SCOPE", "filterValues": ["PUBLIC"]}]),
+        json!([{"filterType": "PRODUCT_ID", "filterValues": ["saas"]}, {"filterType": "PURCHASE_OPTION_TYPE", "filterValues": ["BUNDLE"]}]),
+    ] {
+        let refused = list(&mut mock, filters, json!({}));
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert_eq!(refused.body["reason"], "MALFORMED_REQUEST_PARAMETERS");
+    }
+    let none = discovery(&mut mock, BUYER, "ListPurchaseOptions", json!({}));
+    assert_eq!(none.status, 400, "{}", none.body);
+}
+
+#[test]
+fn the_control_api_lists_offers_and_agreements_as_the_agreement_service_names_them() {
+    let mut mock = world();
+    mock.add_product(json!({"productCode": "legacy", "dimensions": ["users"]}));
+    let offers = mock.control("GET", "/offers", None).body["offers"].clone();
+    let codes: Vec<&str> = offers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["productCode"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 2);
+    assert!(codes.contains(&"saas") && codes.contains(&"legacy"));
+    let saas = offers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["productCode"] == "saas")
+        .unwrap();
+    let one = mock.control("GET", "/products/saas", None).body["offers"][0].clone();
+    assert_eq!(saas["offerId"], one["offerId"]);
+
+    let active = buy(&mut mock, BUYER, false);
+    let cancelled = buy(&mut mock, STRANGER, true);
+    agreement(
+        &mut mock,
+        STRANGER,
+        true,
+        "CancelAgreement",
+        json!({"agreementId": cancelled}),
+    );
+    let listed = mock.control("GET", "/agreements?productCode=saas", None);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["count"], 2);
+    let by_id = |id: &str| {
+        listed.body["agreements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["agreementId"] == id)
+            .unwrap()
+            .clone()
+    };
+    let a = by_id(&active);
+    assert_eq!(
+        (&a["status"], &a["acceptor"], &a["proposer"], &a["offerId"]),
+        (
+            &json!("ACTIVE"),
+            &json!(BUYER),
+            &json!(SELLER),
+            &one["offerId"]
+        )
+    );
+    assert_eq!(a["entitlementStatus"], "PROVISIONED");
+    // What DescribeAgreement says, the listing says.
+    let described = agreement(
+        &mut mock,
+        "test",
+        false,
+        "DescribeAgreement",
+        json!({"agreementId": cancelled}),
+    );
+    let c = by_id(&cancelled);
+    assert_eq!(c["status"], described.body["status"]);
+    assert_eq!(c["entitlementStatus"], "DEPROVISIONED");
+    assert_eq!(
+        mock.control("GET", "/agreements?productCode=legacy", None)
+            .body["count"],
+        0
+    );
+    assert_eq!(
+        mock.control("GET", "/agreements?limit=1", None).body["count"],
+        1
+    );
+    assert_eq!(
+        mock.control("GET", "/agreements?status=ACTIVE", None)
+            .status,
+        400
+    );
+}

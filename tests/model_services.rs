@@ -165,9 +165,11 @@ fn wires(service: ModelService) -> &'static [bool] {
 }
 
 /// The operations with behaviour; every other answers that it is not served yet.
-const SERVED: [&str; 13] = [
+const SERVED: [&str; 15] = [
     "GetOffer",
     "GetOfferTerms",
+    "ListPurchaseOptions",
+    "GetAgreementContacts",
     "CreateAgreementRequest",
     "GetAgreementRequest",
     "ListAgreementRequests",

@@ -10,7 +10,7 @@ import { controlCall } from '../lib/control.mjs';
 const BASE = location.pathname.replace(/\/_mock\/ui(\/.*)?$/, '');
 const TOKEN_KEY = `metering-mock-control-token:${BASE || '/'}`;
 const REFRESH_MS = 2000;
-const VIEWS = ['overview', 'usage', 'bill', 'requests', 'events', 'containers', 'actions'];
+const VIEWS = ['overview', 'usage', 'bill', 'requests', 'events', 'agreements', 'containers', 'actions'];
 
 // ---------------------------------------------------------------------------------------
 // The control API
@@ -207,8 +207,37 @@ const views = {
       { label: 'Time (UTC)', value: (e) => e.time.slice(0, 19).replace('T', ' ') },
       { label: 'Action', value: (e) => e.action },
       { label: 'Product', value: (e) => e.productCode },
+      { label: 'EventBridge', value: (e) => e.eventBridge.map((b) => b['detail-type']).join(', ') },
       { label: 'Deliveries', value: (e) => (e.deliveries.length === 0 ? 'no webhook' : e.deliveries.map((d) => `${d.status} after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}${d.lastStatus ? ` (HTTP ${d.lastStatus})` : ''}${d.lastError ? ` (${d.lastError})` : ''}`).join('; ')) },
     ], events, { empty: 'No notifications yet.' }));
+  },
+
+  async agreements() {
+    const [{ agreements }, { offers }] = await Promise.all([call('GET', '/agreements?limit=500'), call('GET', '/offers')]);
+    show('agreements-table', table([
+      { label: 'Agreement', value: (a) => a.agreementId },
+      { label: 'Product', value: (a) => a.productCode },
+      { label: 'Status', value: (a) => el('span', { class: a.status === 'ACTIVE' ? 'good' : 'bad' }, a.status) },
+      { label: 'Buyer', value: (a) => a.acceptor ?? '' },
+      { label: 'Accepted (UTC)', value: (a) => (a.acceptedAt ?? '').slice(0, 19).replace('T', ' ') },
+      { label: 'Offer', value: (a) => a.offerId },
+      { label: 'License', value: (a) => a.licenseArn ?? '' },
+      { label: 'Entitlement', value: (a) => a.entitlementStatus },
+      { label: 'Contact', value: (a) => (a.acceptorContact ? `${a.acceptorContact.firstName} ${a.acceptorContact.lastName} <${a.acceptorContact.emailAddress}>` : '') },
+    ], agreements, { empty: 'No agreements yet: buy a concurrent-agreements product through the Agreement Service, or sign up under Actions.' }));
+    const termText = (term) => {
+      const [kind, body] = Object.entries(term)[0];
+      if (kind !== 'usageBasedPricingTerm') return body.type;
+      const card = body.rateCards.flatMap((c) => c.rateCard).map((r) => `${r.dimensionKey} $${r.price}`).join(', ');
+      return `${body.type} (${card})`;
+    };
+    show('offers-table', table([
+      { label: 'Product', value: (o) => o.productCode },
+      { label: 'Offer', value: (o) => o.offerId },
+      { label: 'Proposal', value: (o) => o.agreementProposalId },
+      { label: 'Seller', value: (o) => o.proposer },
+      { label: 'Terms', value: (o) => o.terms.map(termText).join('; ') },
+    ], offers, { empty: 'No products yet: create one under Actions.' }));
   },
 
   async containers() {

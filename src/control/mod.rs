@@ -10,6 +10,7 @@
 //!
 //! Layer: control. Runs inside the namespace's single writer like the operations do.
 
+mod agreements;
 mod bill;
 pub mod keys;
 pub mod onboarding;
@@ -91,6 +92,8 @@ pub fn handle<S: Store + ?Sized>(
         Control::RetireKey => keys::retire(ns, req, param()),
         Control::ReinstateKey => keys::reinstate(ns, param()),
         Control::Registrations => keys::registrations(ns, req),
+        Control::Offers => agreements::offers(ns),
+        Control::Agreements => agreements::agreements(ns, req),
         Control::StoreContract => state::store_contract(ns),
     };
     answer.unwrap_or_else(|ControlError(status, message)| {

@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 
 use percent_encoding::percent_decode_str;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{bad, body_json, ok, parse_json, store_err, Answer, ControlError};
 use crate::domain::catalogue::Product;
-use crate::domain::offer::Offer;
 use crate::namespace::Namespace;
 use crate::policy::outbound;
 use crate::protocol::http::{HttpRequest, HttpResponse};
@@ -99,23 +98,9 @@ pub(super) fn check_product_among<S: Store + ?Sized>(
 pub(super) fn get_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &str) -> Answer {
     let code = percent_decode_str(code).decode_utf8_lossy();
     match ns.store.product(&code).map_err(store_err)? {
-        Some(p) => ok(json!({ "product": &*p, "offers": [offer_view(&p)] })),
+        Some(p) => ok(json!({ "product": &*p, "offers": [super::agreements::offer_view(&p)] })),
         None => Err(ControlError(404, format!("no product '{code}'"))),
     }
-}
-
-/// A product's public offer as the control API shows it: the ids Discovery and the
-/// Agreement Service name it by, and its terms as an agreement accepts them.
-fn offer_view(product: &Product) -> Value {
-    let offer = Offer::public(product);
-    let terms: Vec<Value> = offer.terms.iter().map(|t| t.accepted()).collect();
-    json!({
-        "offerId": offer.offer_id,
-        "agreementProposalId": offer.agreement_proposal_id,
-        "productId": offer.product_id,
-        "proposer": offer.proposer,
-        "terms": terms,
-    })
 }
 
 pub(super) fn delete_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &str) -> Answer {

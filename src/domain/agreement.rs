@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::catalogue::Customer;
+use super::catalogue::{AcceptorContact, Customer};
 use super::subscription::SubscriptionState;
 use super::time::Instant;
 
@@ -61,6 +61,9 @@ pub struct AgreementRequest {
     /// The agreement its acceptance made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
+    /// The buyer's contact, which the agreement keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptor_contact: Option<AcceptorContact>,
 }
 
 /// The namespace's agreement requests, oldest first.
@@ -189,6 +192,7 @@ mod tests {
             client_token: Some(format!("t-{id}")),
             created_at: Instant(0),
             agreement_id: None,
+            acceptor_contact: None,
         }
     }
 

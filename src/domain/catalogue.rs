@@ -74,6 +74,59 @@ pub struct Customer {
     /// Contract entitlements, as `GetEntitlements` returns them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entitlements: Vec<Entitlement>,
+    /// Who the buyer named as its contact when it asked for the agreement
+    /// (`GetAgreementContacts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptor_contact: Option<AcceptorContact>,
+}
+
+/// The buyer's contact on an agreement (the Agreement Service's `AcceptorContact`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AcceptorContact {
+    pub first_name: String,
+    pub last_name: String,
+    pub email_address: String,
+    pub company_name: String,
+    /// ISO 3166 two-letter code.
+    pub country_code: String,
+}
+
+impl AcceptorContact {
+    /// The model's limits: names 1–80 characters, email 1–255 with an `@` and a domain,
+    /// company 1–256, country two capital letters.
+    pub fn check(&self) -> Result<(), String> {
+        let sized = [
+            ("firstName", &self.first_name, 80),
+            ("lastName", &self.last_name, 80),
+            ("emailAddress", &self.email_address, 255),
+            ("companyName", &self.company_name, 256),
+        ];
+        for (name, value, max) in sized {
+            let n = value.chars().count();
+            if n == 0 || n > max || value.chars().any(char::is_control) {
+                return Err(format!(
+                    "acceptorContact.{name} must be 1-{max} characters, none a control character"
+                ));
+            }
+        }
+        let plausible_email = self
+            .email_address
+            .split_once('@')
+            .is_some_and(|(user, domain)| {
+                !user.is_empty() && domain.contains('.') && !domain.ends_with('.')
+            });
+        if !plausible_email || self.email_address.contains(char::is_whitespace) {
+            return Err("acceptorContact.emailAddress must be an email address".into());
+        }
+        let code = self.country_code.as_bytes();
+        if code.len() != 2 || !code.iter().all(u8::is_ascii_uppercase) {
+            return Err(
+                "acceptorContact.countryCode must be two capital letters (ISO 3166)".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Customer {
@@ -338,6 +391,11 @@ impl Product {
             }
             for e in &c.entitlements {
                 e.check(&self.dimensions)
+                    .map_err(|reason| format!("customer {n}: {reason}"))?;
+            }
+            if let Some(contact) = &c.acceptor_contact {
+                contact
+                    .check()
                     .map_err(|reason| format!("customer {n}: {reason}"))?;
             }
             match self.integration {

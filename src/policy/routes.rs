@@ -58,6 +58,8 @@ pub enum Control {
     RetireKey,
     ReinstateKey,
     Registrations,
+    Offers,
+    Agreements,
     StoreContract,
 }
 
@@ -179,6 +181,8 @@ pub const ROUTES: &[Route] = &[
     c("POST", "/_mock/keys/{version}/retire", C::RetireKey),
     c("POST", "/_mock/keys/{version}/reinstate", C::ReinstateKey),
     c("GET", "/_mock/registrations", C::Registrations),
+    c("GET", "/_mock/offers", C::Offers),
+    c("GET", "/_mock/agreements", C::Agreements),
     c("POST", "/_mock/store-contract", C::StoreContract),
     a("GET", "/_admin/namespaces", Admin::ListNamespaces),
     a("POST", "/_admin/namespaces", Admin::CreateNamespace),

@@ -213,10 +213,12 @@ test('boto3 plays the buyer: Discovery over rest-json, then every served Agreeme
   const out = await boto3(url, [
     'discovery = boto3.client("marketplace-discovery", aws_access_key_id="111122223333", aws_secret_access_key="test")',
     'buyer = boto3.client("marketplace-agreement-cbor", aws_access_key_id="111122223333", aws_secret_access_key="test")',
-    `offer = discovery.get_offer(offerId="${json.offers[0].offerId}")`,
+    'options = discovery.list_purchase_options(filters=[{"filterType": "PRODUCT_ID", "filterValues": ["saas"]}])["purchaseOptions"]',
+    'offer = discovery.get_offer(offerId=options[0]["purchaseOptionId"])',
+    'contact = {"firstName": "Ada", "lastName": "Lovelace", "emailAddress": "ada@example.com", "companyName": "Engines", "countryCode": "GB"}',
     'terms = discovery.get_offer_terms(offerId=offer["offerId"])["offerTerms"]',
     'ids = [{"id": list(t.values())[0]["id"]} for t in terms]',
-    'quote = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier=offer["agreementProposalId"], requestedTerms=ids)',
+    'quote = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier=offer["agreementProposalId"], requestedTerms=ids, acceptorContact=contact)',
     'agreement = buyer.accept_agreement_request(agreementRequestId=quote["agreementRequestId"])',
     'aid = agreement["agreementId"]',
     'described = buyer.describe_agreement(agreementId=aid)',
@@ -226,16 +228,21 @@ test('boto3 plays the buyer: Discovery over rest-json, then every served Agreeme
     'accepted_terms = buyer.get_agreement_terms(agreementId=aid)["acceptedTerms"]',
     'filters = [{"name": "PartyType", "values": ["Acceptor"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}]',
     'found = buyer.search_agreements(filters=filters)["agreementViewSummaries"]',
+    'contacts = buyer.get_agreement_contacts(agreementId=aid)',
     'buyer.cancel_agreement(agreementId=aid)',
     'second = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier=offer["agreementProposalId"], requestedTerms=ids)',
     'buyer.cancel_agreement_request(agreementRequestId=second["agreementRequestId"])',
-    'print(json.dumps({"terms": [list(t.keys())[0] for t in terms], "status": described["status"], "accepted": described["acceptanceTime"].isoformat(),',
+    'print(json.dumps({"offer": options[0]["purchaseOptionId"] == offer["offerId"], "offerId": offer["offerId"], "contact": contacts["acceptorContact"] == contact,',
+    '  "terms": [list(t.keys())[0] for t in terms], "status": described["status"], "accepted": described["acceptanceTime"].isoformat(),',
     '  "requests": [r["status"] for r in requests], "requestTerms": len(request_terms), "entitlement": entitlement["status"], "token": bool(entitlement.get("registrationToken")),',
     '  "acceptedTerms": len(accepted_terms), "found": [a["agreementId"] == aid for a in found], "after": buyer.describe_agreement(agreementId=aid)["status"],',
     '  "second": buyer.get_agreement_request(agreementRequestId=second["agreementRequestId"])["status"],',
     '  "conflict": error(buyer.cancel_agreement, agreementId=aid),',
     '  "missing": error(discovery.get_offer, offerId="offer-nope"), "invalid": error(discovery.get_offer, offerId="offer 1")}))',
   ].join('\n'));
+  assert.equal(out.offer, true);
+  assert.equal(out.offerId, json.offers[0].offerId);
+  assert.equal(out.contact, true);
   assert.deepEqual(out.terms, ['legalTerm', 'supportTerm', 'usageBasedPricingTerm']);
   assert.equal(out.status, 'ACTIVE');
   assert.equal(out.accepted, '2026-03-10T12:30:00+00:00');

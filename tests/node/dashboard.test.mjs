@@ -26,7 +26,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const REQUIRE_BROWSER = process.env.METERING_MOCK_REQUIRE_BROWSER === '1';
 const SKIP = !existsSync(CHROMIUM) && !REQUIRE_BROWSER ? `no Chromium at ${CHROMIUM}; skipped` : false;
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
-const VIEWS = ['overview', 'usage', 'bill', 'requests', 'events', 'containers', 'actions'];
+const VIEWS = ['overview', 'usage', 'bill', 'requests', 'events', 'agreements', 'containers', 'actions'];
 const SHOTS = process.env.METERING_MOCK_SCREENSHOTS === '1' ? join(ROOT, 'docs') : mkdtempSync(join(tmpdir(), 'dashboard-shots-'));
 const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const WAIT_MS = 15_000;
@@ -230,6 +230,14 @@ test('every view passes axe-core with no serious violation, and is photographed'
   const NOW = Date.parse('2026-11-20T12:30:00Z');
   await ns.control.setClock({ frozenAt: new Date(NOW).toISOString() });
   await ns.control.putProduct({ productCode: 'box', dimensions: ['vcpu'], customers: [{ customerAWSAccountId: '444455556666' }] });
+  await ns.control.putProduct({
+    productCode: 'agreements-saas', dimensions: ['seats'], prices: { seats: '2.50' }, integration: 'concurrent-agreements',
+    sellerAccountId: '999988887777',
+    customers: [{
+      customerAWSAccountId: '777788889999', licenseArn: 'arn:aws:license-manager::999988887777:license:l-0123456789abcdef0123456789abcdef',
+      acceptorContact: { firstName: 'Ada', lastName: 'Lovelace', emailAddress: 'ada@example.com', companyName: 'Engines', countryCode: 'GB' },
+    }],
+  });
   const client = meteringClient(ns.endpoint);
   for (let h = 11; h >= 0; h--) {
     const at = new Date(NOW - h * 3600_000);
@@ -254,7 +262,8 @@ test('every view passes axe-core with no serious violation, and is photographed'
       if (name === 'requests') await page.click('#requests-table tbody tr:first-child');
       const expected = {
         overview: ['c1', 'box', 'AWS calls kept'], usage: ['saas · gb'], bill: ['Total for 2026-11'],
-        requests: ['InvalidProductCodeException', 'RegisterUsage'], events: ['subscribe-success'],
+        requests: ['InvalidProductCodeException', 'RegisterUsage'], events: ['subscribe-success', 'License Updated - Manufacturer'],
+        agreements: ['ACTIVE', '777788889999', 'Ada Lovelace', 'seats $2.5'],
         containers: ['task-a', 'current'], actions: ['Reset namespace'],
       }[name];
       for (const text of expected) await shows(page, `#view-${name}`, text);

@@ -1,7 +1,8 @@
 //! The seller's (and the buyer's) reads of an agreement, and the buyer's cancellation:
-//! `DescribeAgreement`, `GetAgreementTerms`, `GetAgreementEntitlements`, `CancelAgreement`
-//! (`SearchAgreements` is in search.rs). A party sees an agreement (its acceptor, its proposer, or the wildcard
-//! caller); anyone else gets `ResourceNotFoundException`, as if it did not exist.
+//! `DescribeAgreement`, `GetAgreementTerms`, `GetAgreementContacts`,
+//! `GetAgreementEntitlements`, `CancelAgreement` (`SearchAgreements` is in search.rs). A
+//! party sees an agreement (its acceptor, its proposer, or the wildcard caller); anyone else
+//! gets `ResourceNotFoundException`, as if it did not exist.
 
 use serde_json::{json, Map, Value};
 
@@ -105,6 +106,21 @@ pub fn describe<S: Store + ?Sized>(
     out.insert("proposalSummary".into(), proposal_summary(&offer, customer));
     out.insert("status".into(), json!(rules::status(customer)));
     Ok(Value::Object(out))
+}
+
+/// `GetAgreementContacts`: the contact the buyer gave with its request. As documented,
+/// an agreement without one, or no longer active, answers without `acceptorContact`.
+pub fn contacts<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &S,
+) -> Answer {
+    let (product, i) = visible(store, call, text(input, "agreementId"))?;
+    let customer = &product.customers[i];
+    match &customer.acceptor_contact {
+        Some(contact) if rules::is_active(customer) => Ok(json!({ "acceptorContact": contact })),
+        _ => Ok(json!({})),
+    }
 }
 
 /// `GetAgreementTerms`: the accepted terms, paged. They are the offer's as it stands: a

@@ -40,6 +40,7 @@ pub fn dispatch<S: Store + ?Sized>(
     match (service, operation.name.as_str()) {
         (Agreement, "DescribeAgreement") => agreements::describe(input, call, store),
         (Agreement, "GetAgreementTerms") => agreements::terms(input, call, store),
+        (Agreement, "GetAgreementContacts") => agreements::contacts(input, call, store),
         (Agreement, "GetAgreementEntitlements") => {
             agreements::entitlements(input, call, store, ids)
         }
@@ -52,6 +53,7 @@ pub fn dispatch<S: Store + ?Sized>(
         (Agreement, "ListAgreementRequests") => requests::list(input, call, store),
         (Agreement, "GetAgreementRequestTerms") => requests::terms(input, call, store),
         (Discovery, "GetOffer") => offers::get_offer(input, store),
+        (Discovery, "ListPurchaseOptions") => offers::list_purchase_options(input, call, store),
         (Discovery, "GetOfferTerms") => offers::get_offer_terms(input, call, store),
         _ => Err(not_served(service, &operation.name)),
     }
@@ -182,9 +184,11 @@ fn page<T>(
 ) -> Result<(Vec<T>, Option<String>), ModelError> {
     let secret = format!("{}\n{}", call.namespace, call.incarnation);
     let tokens = PageTokens::new(&secret, listing);
+    // Discovery's tokens take the standard base64 alphabet (its model's pattern).
+    let standard = service == ModelService::Discovery;
     let start = match input.get("nextToken").and_then(Value::as_str) {
         None | Some("") => 0,
-        Some(token) => tokens.position(token).ok_or_else(|| {
+        Some(token) => tokens.position(&token.replace('+', "-").replace('/', "_")).ok_or_else(|| {
             let reason = match service {
                 ModelService::Agreement => "INVALID_NEXT_TOKEN",
                 ModelService::Discovery => "INVALID_PAGINATION_TOKEN",
@@ -202,7 +206,13 @@ fn page<T>(
         .and_then(Value::as_u64)
         .map_or(default_size, |n| n as usize);
     let end = start.saturating_add(size).min(items.len());
-    let next = (end < items.len()).then(|| tokens.issue(end));
+    let next = (end < items.len()).then(|| {
+        let token = tokens.issue(end);
+        match standard {
+            true => token.replace('-', "+").replace('_', "/"),
+            false => token,
+        }
+    });
     let page = items
         .into_iter()
         .skip(start)

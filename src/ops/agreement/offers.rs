@@ -1,10 +1,13 @@
 //! Discovery's offer reads, as a buyer (or a test playing one) makes them before
-//! `CreateAgreementRequest`: `GetOffer` (which names the offer's `agreementProposalId`) and
-//! `GetOfferTerms`. Every product has its public offer (`domain::offer`).
+//! `CreateAgreementRequest`: `ListPurchaseOptions` (the offers of a product), `GetOffer`
+//! (which names the offer's `agreementProposalId`) and `GetOfferTerms`. Every product has
+//! its public offer (`domain::offer`).
 
 use serde_json::{json, Map, Value};
 
-use super::{page, product_offering, text, with_next, Answer, Call};
+use super::{page, product_offering, storage, text, with_next, Answer, Call};
+use crate::domain::catalogue::Product;
+use crate::domain::offer::Offer;
 use crate::model::error::ModelError;
 use crate::model::ModelService;
 use crate::store::Store;
@@ -24,22 +27,146 @@ fn seller(account: &str) -> Value {
     json!({"sellerProfileId": format!("seller-{account}"), "displayName": format!("Seller {account}")})
 }
 
+fn malformed(message: String, field: &str) -> ModelError {
+    ModelError::validation(
+        SERVICE,
+        "MALFORMED_REQUEST_PARAMETERS",
+        message.clone(),
+        &[(field, &message)],
+    )
+}
+
+/// The product and offer entities of a purchase option (`GetOffer`'s `associatedEntities`).
+fn associated(product: &Product, offer: &Offer) -> Value {
+    let seller = seller(&offer.proposer);
+    json!({
+        "productId": offer.product_id,
+        "productName": product.product_code.to_string(),
+        "manufacturer": seller,
+    })
+}
+
+fn offer_name(product: &Product) -> String {
+    format!("Public offer of {}", product.product_code)
+}
+
+/// Whether the public `offer` of `product` passes filter `kind` with one of `values`
+/// (values the filter does not know are refused first, by `check_filter`).
+fn passes(kind: &str, values: &[&str], product: &Product, offer: &Offer) -> bool {
+    match kind {
+        "PRODUCT_ID" => values
+            .iter()
+            .any(|v| *v == offer.product_id || *v == &*product.product_code),
+        "SELLER_OF_RECORD_PROFILE_ID" => values
+            .iter()
+            .any(|v| *v == format!("seller-{}", offer.proposer)),
+        "PURCHASE_OPTION_TYPE" => values.contains(&"OFFER"),
+        // Every offer here is public and never expires.
+        "VISIBILITY_SCOPE" => false,
+        "AVAILABILITY_STATUS" => values.contains(&"AVAILABLE"),
+        _ => false,
+    }
+}
+
+/// Refuses a filter value its type does not take (the model's documentation lists them).
+fn check_filter(kind: &str, values: &[&str]) -> Result<(), ModelError> {
+    let allowed: &[&str] = match kind {
+        "PURCHASE_OPTION_TYPE" => &["OFFER", "OFFERSET"],
+        "VISIBILITY_SCOPE" => &["PRIVATE"],
+        "AVAILABILITY_STATUS" => &["AVAILABLE", "EXPIRED"],
+        _ => return Ok(()),
+    };
+    match values.iter().find(|v| !allowed.contains(v)) {
+        Some(bad) => Err(malformed(
+            format!(
+                "Filter {kind} does not take the value '{bad}': it takes {}",
+                allowed.join(", ")
+            ),
+            "filters",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `ListPurchaseOptions`: the offers the filters select (every filter type must match,
+/// any of its values). As documented, a `PRODUCT_ID` or `VISIBILITY_SCOPE` filter is
+/// required; `VISIBILITY_SCOPE` `PRIVATE` finds nothing, since every offer here is public.
+pub fn list_purchase_options<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &S,
+) -> Answer {
+    let filters: Vec<(&str, Vec<&str>)> = input
+        .get("filters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let values = f["filterValues"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            (f["filterType"].as_str().unwrap_or_default(), values)
+        })
+        .collect();
+    if !filters
+        .iter()
+        .any(|(kind, _)| matches!(*kind, "PRODUCT_ID" | "VISIBILITY_SCOPE"))
+    {
+        return Err(malformed(
+            "Include a PRODUCT_ID filter (the product whose purchase options to list) or a VISIBILITY_SCOPE filter".into(),
+            "filters",
+        ));
+    }
+    for (kind, values) in &filters {
+        check_filter(kind, values)?;
+    }
+    let products = store.products().map_err(storage(SERVICE))?;
+    let options: Vec<Value> = products
+        .iter()
+        .filter_map(|product| {
+            let offer = Offer::public(product);
+            let selected = filters
+                .iter()
+                .all(|(kind, values)| passes(kind, values, product, &offer));
+            selected.then(|| {
+                let seller = seller(&offer.proposer);
+                json!({
+                    "purchaseOptionId": offer.offer_id,
+                    "catalog": "AWSMarketplace",
+                    "purchaseOptionType": "OFFER",
+                    "purchaseOptionName": offer_name(product),
+                    "sellerOfRecord": seller,
+                    "badges": [],
+                    "associatedEntities": [{
+                        "product": associated(product, &offer),
+                        "offer": {"offerId": offer.offer_id, "offerName": offer_name(product), "sellerOfRecord": seller},
+                    }],
+                })
+            })
+        })
+        .collect();
+    let listing = format!(
+        "ListPurchaseOptions\n{}",
+        Value::Array(input.get("filters").cloned().into_iter().collect())
+    );
+    let (options, next) = page(SERVICE, options, input, call, &listing, 20)?;
+    Ok(with_next(json!({ "purchaseOptions": options }), next))
+}
+
 /// `GetOffer`
 pub fn get_offer<S: Store + ?Sized>(input: &Map<String, Value>, store: &S) -> Answer {
     let offer_id = text(input, "offerId");
     let (product, offer) = product_offering(store, SERVICE, |o| o.offer_id == offer_id)?
         .ok_or_else(|| unknown(offer_id))?;
-    let seller = seller(&offer.proposer);
     Ok(json!({
         "offerId": offer.offer_id,
         "catalog": "AWSMarketplace",
-        "offerName": format!("Public offer of {}", product.product_code),
-        "sellerOfRecord": seller,
-        "associatedEntities": [{"product": {
-            "productId": offer.product_id,
-            "productName": product.product_code.to_string(),
-            "manufacturer": seller,
-        }}],
+        "offerName": offer_name(&product),
+        "sellerOfRecord": seller(&offer.proposer),
+        "associatedEntities": [{"product": associated(&product, &offer)}],
         "agreementProposalId": offer.agreement_proposal_id,
         "pricingModel": offer.pricing_model(),
         "badges": [],

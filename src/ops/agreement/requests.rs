@@ -15,7 +15,7 @@ use super::{
 use crate::domain::agreement::{
     AgreementRequest, AgreementRequests, RequestStatus, MAX_AGREEMENT_REQUESTS,
 };
-use crate::domain::catalogue::{Customer, Integration, Product};
+use crate::domain::catalogue::{AcceptorContact, Customer, Integration, Product};
 use crate::domain::ids::IdSource;
 use crate::domain::notification::Change;
 use crate::domain::offer::{proposer_of, Offer};
@@ -156,6 +156,10 @@ pub fn create<S: Store + ?Sized>(
         .get("clientToken")
         .and_then(Value::as_str)
         .map(str::to_string);
+    let acceptor_contact = input
+        .get("acceptorContact")
+        .and_then(Value::as_object)
+        .map(contact);
     let mut requests = load(store)?;
     if let Some(earlier) = client_token
         .as_deref()
@@ -189,11 +193,24 @@ pub fn create<S: Store + ?Sized>(
         client_token,
         created_at: call.now,
         agreement_id: None,
+        acceptor_contact,
     };
     let answer = created(&request);
     requests.add(request);
     save(store, &requests)?;
     Ok(answer)
+}
+
+/// The buyer's contact, as the model already held it (every member required, within its
+/// limits; members the model does not know are left out).
+fn contact(input: &Map<String, Value>) -> AcceptorContact {
+    AcceptorContact {
+        first_name: text(input, "firstName").to_string(),
+        last_name: text(input, "lastName").to_string(),
+        email_address: text(input, "emailAddress").to_string(),
+        company_name: text(input, "companyName").to_string(),
+        country_code: text(input, "countryCode").to_string(),
+    }
 }
 
 /// The requested term ids in the offer's order, each a term of the offer and every term of
@@ -466,6 +483,7 @@ fn new_agreement(
         subscription: SubscriptionState::Subscribed,
         subscription_changed_at: Some(call.now),
         accepted_at: Some(call.now),
+        acceptor_contact: request.acceptor_contact.clone(),
         ..Default::default()
     })
 }

@@ -1,0 +1,92 @@
+//! `/_mock/offers` and `/_mock/agreements`: every product's offers, and the agreements of
+//! concurrent-agreements products as the Agreement Service names them (ids, statuses), for
+//! tests and the dashboard to read without playing a party of each agreement.
+
+use serde_json::{json, Value};
+
+use super::{bad, limit_param, ok, store_err, Answer};
+use crate::domain::agreement as rules;
+use crate::domain::catalogue::{Integration, Product};
+use crate::domain::offer::{proposer_of, Offer};
+use crate::namespace::Namespace;
+use crate::protocol::http::HttpRequest;
+use crate::store::Store;
+
+/// Agreements one answer lists at most.
+const MAX_AGREEMENTS_LIMIT: usize = 10_000;
+
+/// A product's public offer as the control API shows it: the ids Discovery and the
+/// Agreement Service name it by, and its terms (`AcceptedTerm` unions).
+pub fn offer_view(product: &Product) -> Value {
+    let offer = Offer::public(product);
+    let terms: Vec<Value> = offer.terms.iter().map(|t| t.accepted()).collect();
+    json!({
+        "productCode": product.product_code,
+        "offerId": offer.offer_id,
+        "agreementProposalId": offer.agreement_proposal_id,
+        "productId": offer.product_id,
+        "proposer": offer.proposer,
+        "terms": terms,
+    })
+}
+
+/// `GET /_mock/offers`: the offer of every product.
+pub fn offers<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+    let products = ns.store.products().map_err(store_err)?;
+    let offers: Vec<Value> = products.iter().map(offer_view).collect();
+    ok(json!({ "offers": offers }))
+}
+
+/// `GET /_mock/agreements?productCode=&limit=`: the agreements, product by product.
+pub fn agreements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
+    let (mut product_code, mut limit) = (None, 1000usize);
+    for (key, value) in req.query_pairs() {
+        match key.as_str() {
+            "productCode" | "product" => product_code = Some(value),
+            "limit" => limit = limit_param(&value, MAX_AGREEMENTS_LIMIT)?,
+            other => {
+                return Err(bad(format!(
+                    "unknown filter '{other}' (filters: productCode, limit)"
+                )))
+            }
+        }
+    }
+    let products = ns.store.products().map_err(store_err)?;
+    let mut listed = Vec::new();
+    let concurrent = products.iter().filter(|p| {
+        p.integration == Integration::ConcurrentAgreements
+            && product_code.as_ref().is_none_or(|c| **c == *p.product_code)
+    });
+    'products: for product in concurrent {
+        let offer = Offer::public(product);
+        for customer in product.customers.iter() {
+            let Some(id) = rules::agreement_id(customer) else {
+                continue;
+            };
+            if listed.len() >= limit {
+                break 'products;
+            }
+            let (entitlement, reason) = rules::entitlement_status(customer);
+            let mut view = json!({
+                "agreementId": id,
+                "productCode": product.product_code,
+                "status": rules::status(customer),
+                "acceptor": customer.customer_aws_account_id,
+                "proposer": proposer_of(product),
+                "offerId": offer.id_for(customer),
+                "licenseArn": customer.license_arn,
+                "entitlementStatus": entitlement,
+                "entitlementStatusReason": reason,
+                "subscription": customer.subscription,
+            });
+            if let Some(at) = rules::accepted_at(customer) {
+                view["acceptedAt"] = json!(at.to_rfc3339());
+            }
+            if let Some(contact) = &customer.acceptor_contact {
+                view["acceptorContact"] = json!(contact);
+            }
+            listed.push(view);
+        }
+    }
+    ok(json!({ "count": listed.len(), "agreements": listed }))
+}
