@@ -321,7 +321,12 @@ fn every_change_is_logged_as_sns_and_eventbridge_notifications_with_deliveries()
         first["eventBridge"][0]["detail-type"],
         "Purchase Agreement Ended - Proposer"
     );
-    assert_eq!(first["deliveries"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        first["eventBridge"][1]["detail-type"],
+        "License Deprovisioned - Manufacturer"
+    );
+    // One SNS delivery, and one EventBridge delivery per event.
+    assert_eq!(first["deliveries"].as_array().unwrap().len(), 3);
     assert_eq!(first["deliveries"][0]["status"], "pending");
     assert_eq!(second["action"], "entitlement-updated");
     assert!(second["sns"]["TopicArn"]
