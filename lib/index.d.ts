@@ -21,6 +21,15 @@ export interface Offer {
       type: 'UsageBasedPricingTerm'; id: string; currencyCode: string;
       rateCards: Array<{ rateCard: Array<{ dimensionKey: string; price: string }> }>;
     };
+    /** A contract offer's term: a rate card per duration, configured by the buyer. */
+    configurableUpfrontPricingTerm?: {
+      type: 'ConfigurableUpfrontPricingTerm'; id: string; currencyCode: string;
+      rateCards: Array<{
+        selector: { type: 'Duration'; value: string };
+        constraints: { multipleDimensionSelection: string; quantityConfiguration: string };
+        rateCard: Array<{ dimensionKey: string; price: string }>;
+      }>;
+    };
   }>;
 }
 
@@ -32,6 +41,10 @@ export interface Product {
   regions?: string[];
   fulfillmentUrl?: string;
   webhooks?: { url: string; format?: 'sns' | 'eventbridge' }[];
+  /** Price per unit (USD, decimal text) of some dimensions. */
+  prices?: Record<string, string>;
+  /** Contract pricing: duration (`P12M`) → dimension → price per unit for that duration. */
+  contract?: Record<string, Record<string, string>>;
   customers?: Customer[];
 }
 
@@ -46,13 +59,25 @@ export interface Customer {
   entitlements?: Entitlement[];
   /** The buyer's contact on the agreement (GetAgreementContacts). */
   acceptorContact?: AcceptorContact;
+  /** The contract the buyer chose (a product with `contract` pricing). */
+  contract?: ContractChoice;
+  /** When the agreement ends (RFC 3339); none: it never does. */
+  endsAt?: string;
+  /** What the agreement charged (ListAgreementCharges). */
+  charges?: Array<{ id: string; revision: number; amount: string; at: string; purchaseOrderReference?: string }>;
+}
+
+/** A duration (`P12M`) and the units of each dimension bought up front. */
+export interface ContractChoice {
+  duration: string;
+  quantities: Record<string, number>;
 }
 
 /** An agreement as GET /_mock/agreements lists it. */
 export interface Agreement {
   agreementId: string;
   productCode: string;
-  status: 'ACTIVE' | 'CANCELLED' | 'TERMINATED';
+  status: 'ACTIVE' | 'CANCELLED' | 'EXPIRED' | 'TERMINATED';
   /** The buyer's account. */
   acceptor?: string;
   /** The seller's account. */
@@ -63,6 +88,9 @@ export interface Agreement {
   entitlementStatusReason: string;
   subscription: Customer['subscription'];
   acceptedAt?: string;
+  /** A contract's end (RFC 3339). */
+  endsAt?: string;
+  contract?: ContractChoice;
   acceptorContact?: AcceptorContact;
 }
 

@@ -1298,3 +1298,345 @@ fn the_control_api_lists_offers_and_agreements_as_the_agreement_service_names_th
         400
     );
 }
+
+/// A contract product: users bought up front for a month or a year, gb metered on top.
+fn contract_world() -> Mock {
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "contract-saas", "dimensions": ["users", "gb"], "prices": {"gb": "0.10"},
+        "contract": {"P1M": {"users": "10"}, "P12M": {"users": "100.125"}},
+        "integration": "concurrent-agreements", "sellerAccountId": SELLER,
+        "webhooks": [{"url": "http://127.0.0.1:9/eb", "format": "eventbridge"}],
+    }));
+    mock
+}
+
+/// The contract offer's proposal and its terms, each requested by id (the contract term with
+/// `configuration`, when given).
+fn contract_request(mock: &mut Mock, configuration: Option<Value>) -> Value {
+    let offer_id =
+        mock.control("GET", "/products/contract-saas", None).body["offers"][0]["offerId"].clone();
+    let offer = discovery(mock, BUYER, "GetOffer", json!({"offerId": offer_id}));
+    let terms = discovery(mock, BUYER, "GetOfferTerms", json!({"offerId": offer_id}));
+    let requested: Vec<Value> = terms.body["offerTerms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
+            match (kind.as_str(), &configuration) {
+                ("configurableUpfrontPricingTerm", Some(c)) => {
+                    json!({"id": body["id"], "configuration": c})
+                }
+                _ => json!({"id": body["id"]}),
+            }
+        })
+        .collect();
+    json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
+           "requestedTerms": requested})
+}
+
+fn users_for_a_year(users: u32) -> Value {
+    json!({"configurableUpfrontPricingTermConfiguration": {
+        "selectorValue": "P12M", "dimensions": [{"dimensionKey": "users", "dimensionValue": users}]}})
+}
+
+#[test]
+fn a_contract_offer_is_configured_quoted_charged_and_ends_by_the_clock() {
+    for cbor in [false, true] {
+        let mut mock = contract_world();
+        // The offer: a contract of two durations, and usage on top for gb only.
+        let offer_id = mock.control("GET", "/products/contract-saas", None).body["offers"][0]
+            ["offerId"]
+            .clone();
+        let offer = discovery(&mut mock, BUYER, "GetOffer", json!({"offerId": offer_id}));
+        assert_eq!(offer.body["pricingModel"]["pricingModelType"], "CONTRACT");
+        let terms = discovery(
+            &mut mock,
+            BUYER,
+            "GetOfferTerms",
+            json!({"offerId": offer_id}),
+        );
+        let kinds: Vec<&str> = terms.body["offerTerms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_object().unwrap().keys().next().unwrap().as_str())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "legalTerm",
+                "supportTerm",
+                "configurableUpfrontPricingTerm",
+                "usageBasedPricingTerm"
+            ]
+        );
+        let contract = &terms.body["offerTerms"][2]["configurableUpfrontPricingTerm"];
+        let selectors: Vec<&Value> = contract["rateCards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| &c["selector"]["value"])
+            .collect();
+        assert_eq!(selectors, ["P12M", "P1M"]);
+        assert_eq!(
+            terms.body["offerTerms"][3]["usageBasedPricingTerm"]["rateCards"][0]["rateCard"][0]
+                ["dimensionKey"],
+            "gb"
+        );
+
+        // A contract term must be configured, within its rate cards.
+        for (configuration, reason) in [
+            (None, "MISSING_REQUESTED_TERM_CONFIGURATION"),
+            (
+                Some(
+                    json!({"configurableUpfrontPricingTermConfiguration": {"selectorValue": "P24M",
+                "dimensions": [{"dimensionKey": "users", "dimensionValue": 1}]}}),
+                ),
+                "INVALID_REQUESTED_TERM_CONFIGURATION",
+            ),
+            (
+                Some(
+                    json!({"configurableUpfrontPricingTermConfiguration": {"selectorValue": "P12M",
+                "dimensions": [{"dimensionKey": "gb", "dimensionValue": 1}]}}),
+                ),
+                "INVALID_REQUESTED_TERM_CONFIGURATION",
+            ),
+            (
+                Some(users_for_a_year(0)),
+                "INVALID_REQUESTED_TERM_CONFIGURATION",
+            ),
+            (
+                Some(json!({"renewalTermConfiguration": {"enableAutoRenew": true}})),
+                "INVALID_REQUESTED_TERM_CONFIGURATION",
+            ),
+        ] {
+            let input = contract_request(&mut mock, configuration);
+            let refused = agreement(&mut mock, BUYER, cbor, "CreateAgreementRequest", input);
+            assert_eq!(refused.status, 400, "{}", refused.body);
+            assert_eq!(refused.body["reason"], reason, "{}", refused.body);
+        }
+
+        // The quote: 3 users for a year at 100.125 each, charged on acceptance.
+        let input = contract_request(&mut mock, Some(users_for_a_year(3)));
+        let quote = agreement(&mut mock, BUYER, cbor, "CreateAgreementRequest", input);
+        assert_eq!(quote.status, 200, "{}", quote.body);
+        let summary = &quote.body["chargeSummary"];
+        assert_eq!(summary["newAgreementValue"], "300.38");
+        assert_eq!(summary["expectedCharges"][0]["timing"], "ON_ACCEPTANCE");
+        assert_eq!(
+            summary["itemizedCharges"][0],
+            json!({"dimensionKey": "users", "newQuantity": 3, "oldQuantity": 0, "incrementalChargeAmount": "300.38"})
+        );
+        let request_id = quote.body["agreementRequestId"].clone();
+        let got = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "GetAgreementRequest",
+            json!({"agreementRequestId": request_id}),
+        );
+        assert_eq!(got.body["chargeSummary"], *summary);
+        let accepted = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "AcceptAgreementRequest",
+            json!({"agreementRequestId": request_id}),
+        );
+        let id = accepted.body["agreementId"].as_str().unwrap().to_string();
+        let by_id = json!({"agreementId": id});
+
+        // The agreement ends a year after its acceptance and is worth what was charged.
+        let described = agreement(&mut mock, SELLER, cbor, "DescribeAgreement", by_id.clone());
+        assert_eq!(described.body["endTime"], secs("2027-03-10T12:30:00Z"));
+        assert_eq!(
+            described.body["estimatedCharges"]["agreementValue"],
+            "300.38"
+        );
+        assert_eq!(described.body["status"], "ACTIVE");
+        let accepted_terms = agreement(&mut mock, SELLER, cbor, "GetAgreementTerms", by_id.clone());
+        let terms = accepted_terms.body["acceptedTerms"].as_array().unwrap();
+        let configured = terms
+            .iter()
+            .find_map(|t| t.get("configurableUpfrontPricingTerm"))
+            .unwrap();
+        assert_eq!(
+            configured["configuration"],
+            json!({"selectorValue": "P12M", "dimensions": [{"dimensionKey": "users", "dimensionValue": 3}]})
+        );
+        let validity = terms.iter().find_map(|t| t.get("validityTerm")).unwrap();
+        assert_eq!(validity["agreementDuration"], "P12M");
+        assert_eq!(validity["agreementEndDate"], secs("2027-03-10T12:30:00Z"));
+
+        // The quantities are the license's entitlements until the end.
+        let license = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "GetAgreementEntitlements",
+            by_id.clone(),
+        )
+        .body["agreementEntitlements"][0]["licenseArn"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let entitled = mock.get_entitlements(
+            common::Wire::Json,
+            json!({"ProductCode": "contract-saas", "Filter": {"LICENSE_ARN": [license]}}),
+        );
+        assert_eq!(entitled.status, 200, "{}", entitled.body);
+        assert_eq!(entitled.body["Entitlements"][0]["Dimension"], "users");
+        assert_eq!(entitled.body["Entitlements"][0]["Value"]["IntegerValue"], 3);
+
+        // The charge, and the buyer's purchase order on it.
+        let charges = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "ListAgreementCharges",
+            json!({"agreementId": id}),
+        );
+        let charge = charges.body["items"][0].clone();
+        assert_eq!(
+            (&charge["amount"], &charge["revision"]),
+            (&json!("300.38"), &json!(1)),
+            "{}",
+            charges.body
+        );
+        let charge_id = charge["id"].clone();
+        let order = |reference: &str, revision: i64| {
+            json!({"purchaseOrders": [{"chargeId": charge_id, "chargeRevision": revision,
+                                        "agreementId": id, "purchaseOrderReference": reference}]})
+        };
+        let updated = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "UpdatePurchaseOrders",
+            order("PO-42", 1),
+        );
+        assert_eq!((updated.status, updated.body.clone()), (200, json!({})));
+        let charges = agreement(&mut mock, BUYER, cbor, "ListAgreementCharges", json!({}));
+        assert_eq!(charges.body["items"][0]["purchaseOrderReference"], "PO-42");
+        let stale = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "UpdatePurchaseOrders",
+            order("PO-43", 2),
+        );
+        assert_eq!(stale.status, 409, "{}", stale.body);
+        let stranger = agreement(
+            &mut mock,
+            STRANGER,
+            cbor,
+            "UpdatePurchaseOrders",
+            order("PO-44", 1),
+        );
+        assert_eq!(stranger.status, 404, "{}", stranger.body);
+        let theirs = agreement(&mut mock, STRANGER, cbor, "ListAgreementCharges", json!({}));
+        assert_eq!(theirs.body["items"], json!([]));
+        let twice = json!({"purchaseOrders": [{"chargeId": charge_id}, {"chargeId": charge_id}]});
+        let refused = agreement(&mut mock, BUYER, cbor, "UpdatePurchaseOrders", twice);
+        assert_eq!(refused.body["reason"], "DUPLICATE_CHARGES");
+        let long = order(&"x".repeat(201), 1);
+        let refused = agreement(&mut mock, BUYER, cbor, "UpdatePurchaseOrders", long);
+        assert_eq!(refused.body["reason"], "INVALID_PURCHASE_ORDER_REFERENCE");
+
+        // The Created event names the end.
+        let events = mock.control("GET", "/events", None).body["events"].clone();
+        assert_eq!(
+            events[0]["eventBridge"][0]["detail"]["agreement"]["endTime"],
+            "2027-03-10T12:30:00.000Z"
+        );
+
+        // Metered gb is accepted until a final hour after the end; then the agreement has expired.
+        let meter = |mock: &mut Mock, at: &str| {
+            mock.host_now = common::at(at);
+            mock.call_as(
+                SELLER,
+                "us-east-1",
+                "BatchMeterUsage",
+                json!({
+                    "ProductCode": "contract-saas",
+                    "UsageRecords": [{"Timestamp": secs(at), "CustomerAWSAccountId": BUYER,
+                                      "LicenseArn": license, "Dimension": "gb", "Quantity": 1}],
+                }),
+            )
+            .body["Results"][0]["Status"]
+                .clone()
+        };
+        assert_eq!(meter(&mut mock, "2027-03-10T12:00:00Z"), "Success");
+        assert_eq!(meter(&mut mock, "2027-03-10T13:00:00Z"), "Success");
+        assert_eq!(
+            meter(&mut mock, "2027-03-10T13:30:00Z"),
+            "CustomerNotSubscribed"
+        );
+        let described = agreement(&mut mock, SELLER, cbor, "DescribeAgreement", by_id.clone());
+        assert_eq!(described.body["status"], "EXPIRED");
+        let ents = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "GetAgreementEntitlements",
+            by_id.clone(),
+        );
+        assert_eq!(
+            ents.body["agreementEntitlements"][0]["status"],
+            "DEPROVISIONED"
+        );
+        let found = agreement(
+            &mut mock,
+            SELLER,
+            cbor,
+            "SearchAgreements",
+            json!({"filters": [
+            {"name": "PartyType", "values": ["Proposer"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]},
+            {"name": "Status", "values": ["EXPIRED"]}]}),
+        );
+        assert_eq!(
+            found.body["agreementViewSummaries"][0]["agreementId"],
+            id.as_str()
+        );
+        assert_eq!(
+            found.body["agreementViewSummaries"][0]["endTime"],
+            secs("2027-03-10T12:30:00Z")
+        );
+    }
+}
+
+#[test]
+fn contract_pricing_and_contract_customers_are_checked() {
+    let mut mock = Mock::new();
+    for (contract, fragment) in [
+        (json!({}), "1-10 durations"),
+        (json!({"P13W": {"users": "1"}}), "whole months or years"),
+        (json!({"P1M": {}}), "at least one dimension"),
+        (json!({"P1M": {"seats": "1"}}), "'seats' is not a dimension"),
+        (json!({"P1M": {"users": "lots"}}), "not a price"),
+    ] {
+        let answer = mock.control(
+            "POST",
+            "/products",
+            Some(json!({"productCode": "c", "dimensions": ["users"], "contract": contract})),
+        );
+        assert_eq!(answer.status, 400, "{}", answer.body);
+        assert!(
+            answer.body.to_string().contains(fragment),
+            "{fragment}: {}",
+            answer.body
+        );
+    }
+    let customer = json!({"customerAWSAccountId": BUYER, "licenseArn": "arn:aws:license-manager::1:license:l-1",
+                          "contract": {"duration": "P24M", "quantities": {"users": 1}}});
+    let answer = mock.control(
+        "POST",
+        "/products",
+        Some(json!({"productCode": "c", "dimensions": ["users"], "integration": "concurrent-agreements",
+                    "contract": {"P12M": {"users": "1"}}, "customers": [customer]})),
+    );
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert!(answer.body.to_string().contains("P24M"), "{}", answer.body);
+}

@@ -165,11 +165,13 @@ fn wires(service: ModelService) -> &'static [bool] {
 }
 
 /// The operations with behaviour; every other answers that it is not served yet.
-const SERVED: [&str; 15] = [
+const SERVED: [&str; 17] = [
     "GetOffer",
     "GetOfferTerms",
     "ListPurchaseOptions",
     "GetAgreementContacts",
+    "ListAgreementCharges",
+    "UpdatePurchaseOrders",
     "CreateAgreementRequest",
     "GetAgreementRequest",
     "ListAgreementRequests",

@@ -220,6 +220,8 @@ const views = {
       { label: 'Status', value: (a) => el('span', { class: a.status === 'ACTIVE' ? 'good' : 'bad' }, a.status) },
       { label: 'Buyer', value: (a) => a.acceptor ?? '' },
       { label: 'Accepted (UTC)', value: (a) => (a.acceptedAt ?? '').slice(0, 19).replace('T', ' ') },
+      { label: 'Ends (UTC)', value: (a) => (a.endsAt ?? '').slice(0, 19).replace('T', ' ') },
+      { label: 'Contract', value: (a) => (a.contract ? `${a.contract.duration}: ${Object.entries(a.contract.quantities).map(([d, q]) => `${q} ${d}`).join(', ')}` : '') },
       { label: 'Offer', value: (a) => a.offerId },
       { label: 'License', value: (a) => a.licenseArn ?? '' },
       { label: 'Entitlement', value: (a) => a.entitlementStatus },
@@ -227,9 +229,10 @@ const views = {
     ], agreements, { empty: 'No agreements yet: buy a concurrent-agreements product through the Agreement Service, or sign up under Actions.' }));
     const termText = (term) => {
       const [kind, body] = Object.entries(term)[0];
-      if (kind !== 'usageBasedPricingTerm') return body.type;
-      const card = body.rateCards.flatMap((c) => c.rateCard).map((r) => `${r.dimensionKey} $${r.price}`).join(', ');
-      return `${body.type} (${card})`;
+      const rates = (card) => card.map((r) => `${r.dimensionKey} $${r.price}`).join(', ');
+      if (kind === 'usageBasedPricingTerm') return `${body.type} (${rates(body.rateCards.flatMap((c) => c.rateCard))})`;
+      if (kind === 'configurableUpfrontPricingTerm') return `${body.type} (${body.rateCards.map((c) => `${c.selector.value}: ${rates(c.rateCard)}`).join('; ')})`;
+      return body.type;
     };
     show('offers-table', table([
       { label: 'Product', value: (o) => o.productCode },

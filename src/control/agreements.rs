@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{bad, limit_param, ok, store_err, Answer};
+use super::{bad, internal, limit_param, ok, store_err, Answer};
 use crate::domain::agreement as rules;
 use crate::domain::catalogue::{Integration, Product};
 use crate::domain::offer::{proposer_of, Offer};
@@ -51,6 +51,7 @@ pub fn agreements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
             }
         }
     }
+    let now = ns.now().map_err(internal)?;
     let products = ns.store.products().map_err(store_err)?;
     let mut listed = Vec::new();
     let concurrent = products.iter().filter(|p| {
@@ -66,11 +67,11 @@ pub fn agreements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
             if listed.len() >= limit {
                 break 'products;
             }
-            let (entitlement, reason) = rules::entitlement_status(customer);
+            let (entitlement, reason) = rules::entitlement_status(customer, now);
             let mut view = json!({
                 "agreementId": id,
                 "productCode": product.product_code,
-                "status": rules::status(customer),
+                "status": rules::status(customer, now),
                 "acceptor": customer.customer_aws_account_id,
                 "proposer": proposer_of(product),
                 "offerId": offer.id_for(customer),
@@ -81,6 +82,12 @@ pub fn agreements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
             });
             if let Some(at) = rules::accepted_at(customer) {
                 view["acceptedAt"] = json!(at.to_rfc3339());
+            }
+            if let Some(end) = customer.ends_at {
+                view["endsAt"] = json!(end.to_rfc3339());
+            }
+            if let Some(contract) = &customer.contract {
+                view["contract"] = json!(contract);
             }
             if let Some(contact) = &customer.acceptor_contact {
                 view["acceptorContact"] = json!(contact);

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::catalogue::{AcceptorContact, Customer};
+use super::contract::Quote;
 use super::subscription::SubscriptionState;
 use super::time::Instant;
 
@@ -64,6 +65,9 @@ pub struct AgreementRequest {
     /// The buyer's contact, which the agreement keeps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptor_contact: Option<AcceptorContact>,
+    /// The contract asked for and its price, on a contract offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<Quote>,
 }
 
 /// The namespace's agreement requests, oldest first.
@@ -119,9 +123,14 @@ pub fn last_update(customer: &Customer) -> Option<Instant> {
     customer.subscription_changed_at.or(customer.accepted_at)
 }
 
-/// Whether the agreement is `ACTIVE`.
-pub fn is_active(customer: &Customer) -> bool {
-    status(customer) == "ACTIVE"
+/// Whether the agreement is `ACTIVE` at `now` (namespace time).
+pub fn is_active(customer: &Customer, now: Instant) -> bool {
+    status(customer, now) == "ACTIVE"
+}
+
+/// Whether the agreement's end (a contract's) has come by `now`.
+pub fn has_expired(customer: &Customer, now: Instant) -> bool {
+    customer.ends_at.is_some_and(|end| now >= end)
 }
 
 /// Whether `caller` (a 12-digit account, `None` for the wildcard caller) is the agreement's
@@ -130,19 +139,28 @@ pub fn is_acceptor(customer: &Customer, caller: Option<&str>) -> bool {
     caller.is_none_or(|account| customer.customer_aws_account_id.as_deref() == Some(account))
 }
 
-/// The agreement's status (`AgreementStatus`): active from acceptance until the buyer
-/// cancels (the final metering hour included: the license is deprovisioned, the agreement
-/// over); a sign-up whose payment failed was never active.
-pub fn status(customer: &Customer) -> &'static str {
+/// The agreement's status (`AgreementStatus`) at `now`: active from acceptance until the
+/// buyer cancels (the final metering hour included: the license is deprovisioned, the
+/// agreement over) or its contract ends (`EXPIRED`); a sign-up whose payment failed was
+/// never active.
+pub fn status(customer: &Customer, now: Instant) -> &'static str {
     match customer.subscription {
+        SubscriptionState::Pending | SubscriptionState::Subscribed
+            if has_expired(customer, now) =>
+        {
+            "EXPIRED"
+        }
         SubscriptionState::Pending | SubscriptionState::Subscribed => "ACTIVE",
         SubscriptionState::UnsubscribePending | SubscriptionState::Unsubscribed => "CANCELLED",
         SubscriptionState::SubscribeFailed => "TERMINATED",
     }
 }
 
-/// The agreement's entitlement status (`AgreementEntitlementStatus`) and its reason.
-pub fn entitlement_status(customer: &Customer) -> (&'static str, &'static str) {
+/// The agreement's entitlement status (`AgreementEntitlementStatus`) and its reason at `now`.
+pub fn entitlement_status(customer: &Customer, now: Instant) -> (&'static str, &'static str) {
+    if has_expired(customer, now) && customer.subscription.grants_entitlements() {
+        return ("DEPROVISIONED", "AGREEMENT_INACTIVE");
+    }
     match customer.subscription {
         SubscriptionState::Pending => ("PENDING", "PROVISIONING_IN_PROGRESS"),
         SubscriptionState::Subscribed => ("PROVISIONED", "AGREEMENT_ACTIVE"),
@@ -193,6 +211,7 @@ mod tests {
             created_at: Instant(0),
             agreement_id: None,
             acceptor_contact: None,
+            contract: None,
         }
     }
 
@@ -218,13 +237,20 @@ mod tests {
     #[test]
     fn statuses_follow_the_subscription() {
         let mut c = Customer::default();
+        let now = Instant(1_000);
         assert_eq!(
-            (status(&c), entitlement_status(&c).0),
+            (status(&c, now), entitlement_status(&c, now).0),
             ("ACTIVE", "PROVISIONED")
         );
+        c.ends_at = Some(Instant(1_000));
+        assert_eq!(
+            (status(&c, now), entitlement_status(&c, now).0),
+            ("EXPIRED", "DEPROVISIONED")
+        );
+        assert_eq!(status(&c, Instant(999)), "ACTIVE");
         c.subscription = SubscriptionState::UnsubscribePending;
         assert_eq!(
-            (status(&c), entitlement_status(&c).0),
+            (status(&c, now), entitlement_status(&c, now).0),
             ("CANCELLED", "DEPROVISIONED")
         );
         c.customer_aws_account_id = Some("111122223333".parse().unwrap());

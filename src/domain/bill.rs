@@ -5,11 +5,11 @@
 //! to the cent per line, as an invoice shows them.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Serialize;
 
 use super::catalogue::{Customer, Product};
+pub use super::decimal::Decimal;
 use super::entitlement::EntitlementValue;
 use super::quantity::{Price, Quantity};
 use super::time::Instant;
@@ -29,75 +29,6 @@ pub struct UsageTotal {
     /// The exact sum, in millionths of a unit.
     pub micros: u128,
     pub records: usize,
-}
-
-/// An exact non-negative decimal with `scale` fraction digits (6 for quantities, 12 for
-/// amounts: a quantity times a price, 2 for charges), shown without trailing zeros, except
-/// charges, which show their cents as money does (`3.20`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Decimal {
-    units: u128,
-    scale: u32,
-}
-
-impl Decimal {
-    fn quantity(micros: u128) -> Decimal {
-        Decimal {
-            units: micros,
-            scale: 6,
-        }
-    }
-
-    fn amount(picos: u128) -> Decimal {
-        Decimal {
-            units: picos,
-            scale: 12,
-        }
-    }
-
-    /// Rounded half up to hundredths (cents).
-    fn cents(self) -> Decimal {
-        let step = 10u128.pow(self.scale - 2);
-        let cents = (self.units + step / 2) / step;
-        Decimal {
-            units: cents,
-            scale: 2,
-        }
-    }
-
-    /// No money: what an empty bill charges.
-    pub fn zero_cents() -> Decimal {
-        Decimal { units: 0, scale: 2 }
-    }
-
-    pub fn plus(self, other: Decimal) -> Decimal {
-        debug_assert_eq!(self.scale, other.scale);
-        Decimal {
-            units: self.units + other.units,
-            scale: self.scale,
-        }
-    }
-}
-
-impl fmt::Display for Decimal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let one = 10u128.pow(self.scale);
-        let (int, frac) = (self.units / one, self.units % one);
-        if self.scale == 2 {
-            return write!(f, "{int}.{frac:02}");
-        }
-        if frac == 0 {
-            return write!(f, "{int}");
-        }
-        let digits = format!("{frac:0width$}", width = self.scale as usize);
-        write!(f, "{int}.{}", digits.trim_end_matches('0'))
-    }
-}
-
-impl Serialize for Decimal {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
 }
 
 /// One dimension of one customer's month.

@@ -10,13 +10,14 @@ use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Serialize};
 
+use super::contract::{Charge, ContractChoice, ContractPricing, MAX_CHARGES};
 use super::entitlement::Entitlement;
 use super::names::{
     AccountId, AgreementId, CustomerIdentifier, Dimension, HttpUrl, LicenseArn, ProductCode,
     TwelveDigitAccountId,
 };
 use super::quantity::Price;
-use super::subscription::SubscriptionState;
+use super::subscription::{SubscriptionState, FINAL_REPORTING_WINDOW_MS};
 use super::time::Instant;
 
 /// How the product integrates with Marketplace metering.
@@ -78,6 +79,19 @@ pub struct Customer {
     /// (`GetAgreementContacts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptor_contact: Option<AcceptorContact>,
+    /// The contract the buyer chose, on a product with contract pricing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractChoice>,
+    /// When the agreement ends (namespace time): a contract's end. None: it never does.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::time::optional_rfc3339"
+    )]
+    pub ends_at: Option<Instant>,
+    /// What the agreement charged (`ListAgreementCharges`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<Charge>,
 }
 
 /// The buyer's contact on an agreement (the Agreement Service's `AcceptorContact`).
@@ -130,10 +144,16 @@ impl AcceptorContact {
 }
 
 impl Customer {
-    /// Whether usage of this customer is accepted at `now` (namespace time).
+    /// Whether usage of this customer is accepted at `now` (namespace time): while
+    /// subscribed, and until a final hour after the agreement ends.
     pub fn accepts_usage(&self, now: Instant) -> bool {
-        self.subscription
-            .accepts_usage(self.subscription_changed_at, now)
+        let ended = self
+            .ends_at
+            .is_some_and(|end| now.0 >= end.0.saturating_add(FINAL_REPORTING_WINDOW_MS));
+        !ended
+            && self
+                .subscription
+                .accepts_usage(self.subscription_changed_at, now)
     }
 
     /// How the customer is named in messages: the license, identifier or account.
@@ -216,6 +236,9 @@ pub struct Product {
     /// Price per unit (USD) of some dimensions, for the bill preview.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub prices: BTreeMap<String, Price>,
+    /// What the public offer charges up front: a contract offer (`domain::contract`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractPricing>,
     #[serde(default)]
     pub customers: Customers,
 }
@@ -355,6 +378,10 @@ impl Product {
                 "prices.{unknown}: '{unknown}' is not a dimension of the product"
             ));
         }
+        if let Some(contract) = &self.contract {
+            let dimensions: Vec<String> = self.dimensions.iter().map(|d| d.to_string()).collect();
+            contract.check(&dimensions)?;
+        }
         if self.webhooks.len() > MAX_WEBHOOKS {
             return Err(format!(
                 "a product has at most {MAX_WEBHOOKS} webhooks, not {}",
@@ -397,6 +424,17 @@ impl Product {
                 contact
                     .check()
                     .map_err(|reason| format!("customer {n}: {reason}"))?;
+            }
+            if let Some(choice) = &c.contract {
+                let pricing = self.contract.as_ref().ok_or_else(|| {
+                    format!("customer {n}: a contract needs the product's contract pricing")
+                })?;
+                pricing
+                    .admits(choice)
+                    .map_err(|reason| format!("customer {n}: contract: {reason}"))?;
+            }
+            if c.charges.len() > MAX_CHARGES {
+                return Err(format!("customer {n}: at most {MAX_CHARGES} charges"));
             }
             match self.integration {
                 Integration::ConcurrentAgreements => {

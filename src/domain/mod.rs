@@ -1,6 +1,6 @@
 //! Domain: the newtypes and pure rules of Marketplace metering (constraints, quantities,
 //! allocations, time windows, the catalogue, subscriptions, entitlements, page tokens,
-//! settings, RegisterUsage signing keys). Never imports the runtime, the
+//! settings, RegisterUsage signing keys, offers, contracts and agreements). Never imports the runtime, the
 //! protocol or a store.
 
 pub mod agreement;
@@ -8,6 +8,8 @@ pub mod allocation;
 pub mod bill;
 pub mod catalogue;
 pub mod constraints;
+pub mod contract;
+pub mod decimal;
 pub mod entitlement;
 pub mod ids;
 pub mod names;

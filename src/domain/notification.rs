@@ -444,9 +444,12 @@ fn eventbridge_event(
         EventKind::AgreementCreated => {
             let mut body = json!({"id": agreement, "intent": "NEW", "status": "ACTIVE",
                                   "acceptanceTime": agreement_time, "startTime": agreement_time});
-            if captured {
+            match customer.ends_at {
+                Some(end) if captured => body["endTime"] = json!(end.to_rfc3339_millis()),
+                Some(end) => body["endTime"] = json!(end.to_rfc3339()),
                 // Pay-as-you-go agreements have no end; AWS dates it 9999-01-01.
-                body["endTime"] = json!(OPEN_END_TIME);
+                None if captured => body["endTime"] = json!(OPEN_END_TIME),
+                None => {}
             }
             detail.insert("agreement".into(), body);
             detail.insert("resaleAuthorization".into(), resale);

@@ -1,8 +1,10 @@
 //! A product's public offer, as AWS Marketplace Discovery shows it and the Agreement Service
 //! accepts it: its ids (derived from the product code, so they are stable without being
 //! stored) and its terms, made from the product: the legal and support terms every listing
-//! has, and a usage-based rate card of its dimensions at their `prices` (USD; `0.00` for an
-//! unpriced dimension).
+//! has; for a product with `contract` pricing, a configurable upfront pricing term (a rate
+//! card per duration) and, for the dimensions it prices, a usage-based rate card (a contract
+//! with consumption); otherwise a usage-based rate card of every dimension at its `prices`
+//! (USD; `0.00` for an unpriced dimension).
 //!
 //! Layer: domain. Pure.
 
@@ -10,6 +12,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::catalogue::{Customer, Product};
+use super::contract::ContractChoice;
 
 /// The seller of a product that names none (on its agreements and its EventBridge events).
 pub const DEFAULT_SELLER_ACCOUNT: &str = "123456789012";
@@ -41,12 +44,20 @@ pub enum Term {
         id: String,
         rates: Vec<(String, String)>,
     },
+    /// For each duration (`P12M`), each dimension with its price per unit for that long.
+    ConfigurableUpfrontPricing {
+        id: String,
+        rate_cards: Vec<(String, Vec<(String, String)>)>,
+    },
 }
 
 impl Term {
     pub fn id(&self) -> &str {
         match self {
-            Term::Legal { id } | Term::Support { id } | Term::UsageBasedPricing { id, .. } => id,
+            Term::Legal { id }
+            | Term::Support { id }
+            | Term::UsageBasedPricing { id, .. }
+            | Term::ConfigurableUpfrontPricing { id, .. } => id,
         }
     }
 
@@ -55,7 +66,13 @@ impl Term {
             Term::Legal { .. } => "LegalTerm",
             Term::Support { .. } => "SupportTerm",
             Term::UsageBasedPricing { .. } => "UsageBasedPricingTerm",
+            Term::ConfigurableUpfrontPricing { .. } => "ConfigurableUpfrontPricingTerm",
         }
+    }
+
+    /// Whether the buyer configures the term when it asks for an agreement.
+    pub fn is_configurable(&self) -> bool {
+        matches!(self, Term::ConfigurableUpfrontPricing { .. })
     }
 
     fn member(&self) -> &'static str {
@@ -63,12 +80,28 @@ impl Term {
             Term::Legal { .. } => "legalTerm",
             Term::Support { .. } => "supportTerm",
             Term::UsageBasedPricing { .. } => "usageBasedPricingTerm",
+            Term::ConfigurableUpfrontPricing { .. } => "configurableUpfrontPricingTerm",
         }
     }
 
     /// The term as the Agreement Service's `AcceptedTerm` union.
     pub fn accepted(&self) -> Value {
         json!({ self.member(): self.body(false) })
+    }
+
+    /// The term as an agreement accepted it: a contract term carries the buyer's `choice`.
+    pub fn accepted_with(&self, choice: Option<&ContractChoice>) -> Value {
+        let mut body = self.body(false);
+        if let (true, Some(choice)) = (self.is_configurable(), choice) {
+            let dimensions: Vec<Value> = choice
+                .quantities
+                .iter()
+                .map(|(d, q)| json!({"dimensionKey": d, "dimensionValue": q}))
+                .collect();
+            body["configuration"] =
+                json!({"selectorValue": choice.duration, "dimensions": dimensions});
+        }
+        json!({ self.member(): body })
     }
 
     /// The term as Discovery's `OfferTerm` union, whose rate cards name more per dimension.
@@ -95,6 +128,27 @@ impl Term {
                     .collect();
                 json!({"type": self.type_name(), "id": id, "currencyCode": "USD", "rateCards": [{"rateCard": card}]})
             }
+            Term::ConfigurableUpfrontPricing { id, rate_cards } => {
+                let cards: Vec<Value> = rate_cards
+                    .iter()
+                    .map(|(duration, rates)| {
+                        let card: Vec<Value> = rates
+                            .iter()
+                            .map(|(dimension, price)| match discovery {
+                                false => json!({"dimensionKey": dimension, "price": price}),
+                                true => json!({"dimensionKey": dimension, "displayName": dimension,
+                                               "unit": "Units", "price": price, "regionalPrices": []}),
+                            })
+                            .collect();
+                        json!({
+                            "selector": {"type": "Duration", "value": duration},
+                            "constraints": {"multipleDimensionSelection": "Allowed", "quantityConfiguration": "Allowed"},
+                            "rateCard": card,
+                        })
+                    })
+                    .collect();
+                json!({"type": self.type_name(), "id": id, "currencyCode": "USD", "rateCards": cards})
+            }
         }
     }
 }
@@ -112,6 +166,8 @@ pub struct Offer {
     /// The product's id in the catalog (`prod-…`), as agreements name their resources.
     pub product_id: String,
     pub proposer: String,
+    /// Whether the offer charges up front (a configurable upfront pricing term).
+    pub is_contract: bool,
     pub terms: Vec<Term>,
 }
 
@@ -120,34 +176,55 @@ impl Offer {
     pub fn public(product: &Product) -> Offer {
         let code: &str = &product.product_code;
         let id = |kind: &str| digest(&[kind, code])[..25].to_string();
-        let rates = product
+        let priced = |d: &super::names::Dimension| product.prices.get(&d.to_string());
+        // A contract's usage rate card has the dimensions priced for consumption only.
+        let rates: Vec<(String, String)> = product
             .dimensions
             .iter()
+            .filter(|d| product.contract.is_none() || priced(d).is_some())
             .map(|d| {
-                let price = product
-                    .prices
-                    .get(&d.to_string())
-                    .map_or_else(|| "0.00".to_string(), |p| p.to_string());
+                let price = priced(d).map_or_else(|| "0.00".to_string(), |p| p.to_string());
                 (d.to_string(), price)
             })
             .collect();
+        let mut terms = vec![
+            Term::Legal {
+                id: format!("term-{}", id("legal")),
+            },
+            Term::Support {
+                id: format!("term-{}", id("support")),
+            },
+        ];
+        if let Some(contract) = &product.contract {
+            let rate_cards = contract
+                .0
+                .iter()
+                .map(|(duration, prices)| {
+                    let card = prices
+                        .iter()
+                        .map(|(d, p)| (d.clone(), p.to_string()))
+                        .collect();
+                    (duration.clone(), card)
+                })
+                .collect();
+            terms.push(Term::ConfigurableUpfrontPricing {
+                id: format!("term-{}", id("contract")),
+                rate_cards,
+            });
+        }
+        if !rates.is_empty() {
+            terms.push(Term::UsageBasedPricing {
+                id: format!("term-{}", id("usage")),
+                rates,
+            });
+        }
         Offer {
             offer_id: format!("offer-{}", id("offer")),
             agreement_proposal_id: format!("ap-{}", id("proposal")),
             product_id: format!("prod-{}", id("product")),
             proposer: proposer_of(product),
-            terms: vec![
-                Term::Legal {
-                    id: format!("term-{}", id("legal")),
-                },
-                Term::Support {
-                    id: format!("term-{}", id("support")),
-                },
-                Term::UsageBasedPricing {
-                    id: format!("term-{}", id("usage")),
-                    rates,
-                },
-            ],
+            is_contract: product.contract.is_some(),
+            terms,
         }
     }
 
@@ -165,7 +242,15 @@ impl Offer {
 
     /// The offer's pricing model, as Discovery names it.
     pub fn pricing_model(&self) -> Value {
-        json!({"pricingModelType": "USAGE", "displayName": "Usage-based"})
+        match self.is_contract {
+            true => json!({"pricingModelType": "CONTRACT", "displayName": "Contract"}),
+            false => json!({"pricingModelType": "USAGE", "displayName": "Usage-based"}),
+        }
+    }
+
+    /// The offer's contract term, if it has one.
+    pub fn contract_term(&self) -> Option<&Term> {
+        self.terms.iter().find(|t| t.is_configurable())
     }
 }
 

@@ -65,6 +65,18 @@ impl Instant {
         Instant(days_from_civil(ny, nm, 1) * MS_PER_DAY)
     }
 
+    /// `months` calendar months later, at the same time of day; a day the month lacks
+    /// becomes its last day (January 31 plus one month is February 28 or 29).
+    pub fn plus_months(self, months: u32) -> Instant {
+        let days = self.0.div_euclid(MS_PER_DAY);
+        let ms_of_day = self.0.rem_euclid(MS_PER_DAY);
+        let (y, m, d) = civil_from_days(days);
+        let index = y * 12 + (m - 1) + i64::from(months);
+        let (ny, nm) = (index.div_euclid(12), index.rem_euclid(12) + 1);
+        let nd = d.min(days_in_month(ny, nm));
+        Instant(days_from_civil(ny, nm, nd) * MS_PER_DAY + ms_of_day).min(Instant::MAX)
+    }
+
     /// RFC 3339 in UTC, with milliseconds only when there are some.
     pub fn to_rfc3339(self) -> String {
         let days = self.0.div_euclid(MS_PER_DAY);
@@ -187,6 +199,21 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Serde for an instant written as RFC 3339 text (the control API's habit).
+pub mod rfc3339 {
+    use super::Instant;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &Instant, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&at.to_rfc3339())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Instant, D::Error> {
+        super::optional_rfc3339::deserialize(d)?
+            .ok_or_else(|| serde::de::Error::custom("a time is required"))
+    }
+}
+
 /// Serde for an optional instant written as RFC 3339 text (the control API's habit).
 pub mod optional_rfc3339 {
     use super::Instant;
@@ -218,6 +245,22 @@ mod tests {
 
     fn at(text: &str) -> Instant {
         Instant::parse_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn months_are_added_by_the_calendar() {
+        assert_eq!(
+            at("2026-01-31T10:00:00Z").plus_months(1),
+            at("2026-02-28T10:00:00Z")
+        );
+        assert_eq!(
+            at("2026-03-10T12:30:00Z").plus_months(12),
+            at("2027-03-10T12:30:00Z")
+        );
+        assert_eq!(
+            at("2027-11-30T00:00:00Z").plus_months(3),
+            at("2028-02-29T00:00:00Z")
+        );
     }
 
     #[test]

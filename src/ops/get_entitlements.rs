@@ -532,6 +532,7 @@ mod tests {
             fulfillment_url: None,
             webhooks: vec![],
             prices: Default::default(),
+            contract: None,
             customers: vec![
                 with(SubscriptionState::Subscribed, "s", &["b", "a"]),
                 with(SubscriptionState::Pending, "p", &["a"]),

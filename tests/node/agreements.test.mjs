@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AcceptAgreementRequestCommand, CancelAgreementCommand, CreateAgreementRequestCommand, DescribeAgreementCommand,
-  GetAgreementEntitlementsCommand, GetAgreementTermsCommand, ListAgreementChargesCommand, MarketplaceAgreementClient,
-  SearchAgreementsCommand,
+  GetAgreementEntitlementsCommand, GetAgreementTermsCommand, ListAgreementChargesCommand,
+  ListAgreementInvoiceLineItemsCommand, MarketplaceAgreementClient, SearchAgreementsCommand, UpdatePurchaseOrdersCommand,
 } from '@aws-sdk/client-marketplace-agreement';
 import { BatchMeterUsageCommand, ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
 import { Control } from '../../lib/index.mjs';
@@ -89,10 +89,10 @@ test('JS SDK: an unknown agreement is ResourceNotFoundException; an operation wi
   assert.equal(missing.name, 'ResourceNotFoundException');
   assert.equal(missing.$metadata.httpStatusCode, 404);
   assert.equal(missing.resourceId, 'agmt-1234567890123456789012345');
-  const e = await sdkError(client.send(new ListAgreementChargesCommand({})));
+  const e = await sdkError(client.send(new ListAgreementInvoiceLineItemsCommand({ agreementId: 'agmt-1234567890123456789012345', groupBy: 'INVOICE_ID' })));
   assert.equal(e.name, 'ValidationException');
   assert.equal(e.reason, 'UNSUPPORTED_ACTION');
-  assert.match(e.message, /ListAgreementCharges is not served by metering-mock yet/);
+  assert.match(e.message, /ListAgreementInvoiceLineItems is not served by metering-mock yet/);
 });
 
 test('JS SDK: the buyer gets from the offer to a registration token; the seller resolves, meters, reads and sees it cancelled', async () => {
@@ -155,6 +155,56 @@ test('JS SDK: the buyer gets from the offer to a registration token; the seller 
   assert.equal(late.Results[0].Status, 'CustomerNotSubscribed');
 });
 
+test('JS SDK: a contract is configured, charged on acceptance, given a purchase order, and ends a year later', async () => {
+  const url = namespaceUrl(mock, 'agreements-contract');
+  await createProduct(url, {
+    productCode: 'contract-saas', dimensions: ['users', 'gb'], prices: { gb: '0.10' },
+    contract: { P1M: { users: '10' }, P12M: { users: '100' } },
+    integration: 'concurrent-agreements', sellerAccountId: SELLER,
+  });
+  await setClock(url, { frozenAt: NOW });
+  const buyer = agreementClient(url, BUYER);
+  const seller = agreementClient(url, SELLER);
+  const [offer] = await new Control(url).offers('contract-saas');
+  const requestedTerms = offer.terms.map((term) => {
+    const [kind, body] = Object.entries(term)[0];
+    if (kind !== 'configurableUpfrontPricingTerm') return { id: body.id };
+    return { id: body.id, configuration: { configurableUpfrontPricingTermConfiguration: {
+      selectorValue: 'P12M', dimensions: [{ dimensionKey: 'users', dimensionValue: 5 }],
+    } } };
+  });
+  const quote = await buyer.send(new CreateAgreementRequestCommand({
+    intent: 'NEW', agreementProposalIdentifier: offer.agreementProposalId, requestedTerms,
+  }));
+  assert.equal(quote.chargeSummary.newAgreementValue, '500.00');
+  assert.equal(quote.chargeSummary.itemizedCharges[0].newQuantity, 5);
+  const { agreementId } = await buyer.send(new AcceptAgreementRequestCommand({ agreementRequestId: quote.agreementRequestId }));
+
+  const described = await seller.send(new DescribeAgreementCommand({ agreementId }));
+  assert.equal(described.endTime.toISOString(), '2027-03-10T12:30:00.000Z');
+  assert.equal(described.estimatedCharges.agreementValue, '500.00');
+  const { acceptedTerms } = await seller.send(new GetAgreementTermsCommand({ agreementId }));
+  const validity = acceptedTerms.find((t) => t.validityTerm).validityTerm;
+  assert.equal(validity.agreementDuration, 'P12M');
+  assert.equal(validity.agreementEndDate.toISOString(), '2027-03-10T12:30:00.000Z');
+
+  const { items: [charge] } = await buyer.send(new ListAgreementChargesCommand({ agreementId }));
+  assert.equal(charge.amount, '500.00');
+  assert.equal(charge.time.toISOString(), '2026-03-10T12:30:00.000Z');
+  await buyer.send(new UpdatePurchaseOrdersCommand({ purchaseOrders: [{ chargeId: charge.id, purchaseOrderReference: 'PO-2026-17' }] }));
+  const { items: [ordered] } = await buyer.send(new ListAgreementChargesCommand({}));
+  assert.equal(ordered.purchaseOrderReference, 'PO-2026-17');
+  const stale = await sdkError(buyer.send(new UpdatePurchaseOrdersCommand({ purchaseOrders: [{ chargeId: charge.id, chargeRevision: 7 }] })));
+  assert.equal(stale.name, 'ConflictException');
+
+  // The JS API lists it with its contract and end; after the end it has expired.
+  const [listed] = await new Control(url).agreements({ productCode: 'contract-saas' });
+  assert.deepEqual(listed.contract, { duration: 'P12M', quantities: { users: 5 } });
+  assert.equal(listed.endsAt, '2027-03-10T12:30:00Z');
+  await setClock(url, { frozenAt: '2027-03-10T12:30:00Z' });
+  assert.equal((await seller.send(new DescribeAgreementCommand({ agreementId }))).status, 'EXPIRED');
+});
+
 /** Runs a boto3 script with the repo's models on AWS_DATA_PATH; returns its printed JSON. */
 function boto3(url, script) {
   const env = awsClientEnv({
@@ -189,7 +239,7 @@ test('boto3 over awsJson1_0 and rpc-v2-cbor reads the same modeled errors', asyn
     'out = {}',
     'for name in ["marketplace-agreement", "marketplace-agreement-cbor"]:',
     '    c = boto3.client(name)',
-    '    out[name] = [error(c.describe_agreement, agreementId="x" * 65), error(c.list_agreement_charges)]',
+    '    out[name] = [error(c.describe_agreement, agreementId="x" * 65), error(c.list_agreement_invoice_line_items, agreementId="agmt-1", groupBy="INVOICE_ID")]',
     'print(json.dumps(out))',
   ].join('\n'));
   for (const [name, [tooLong, unserved]] of Object.entries(out)) {
@@ -202,7 +252,7 @@ test('boto3 over awsJson1_0 and rpc-v2-cbor reads the same modeled errors', asyn
   }
   // The request journal shows each client spoke its own protocol.
   const { json } = await control(namespaceUrl(mock, 'agreements-py'), 'GET', '/requests');
-  const protocols = new Set(json.requests.filter((e) => e.operation === 'ListAgreementCharges').map((e) => e.protocol));
+  const protocols = new Set(json.requests.filter((e) => e.operation === 'ListAgreementInvoiceLineItems').map((e) => e.protocol));
   assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
 });
 
@@ -229,11 +279,12 @@ test('boto3 plays the buyer: Discovery over rest-json, then every served Agreeme
     'filters = [{"name": "PartyType", "values": ["Acceptor"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}]',
     'found = buyer.search_agreements(filters=filters)["agreementViewSummaries"]',
     'contacts = buyer.get_agreement_contacts(agreementId=aid)',
+    'charges = buyer.list_agreement_charges(agreementId=aid)["items"]',
     'buyer.cancel_agreement(agreementId=aid)',
     'second = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier=offer["agreementProposalId"], requestedTerms=ids)',
     'buyer.cancel_agreement_request(agreementRequestId=second["agreementRequestId"])',
     'print(json.dumps({"offer": options[0]["purchaseOptionId"] == offer["offerId"], "offerId": offer["offerId"], "contact": contacts["acceptorContact"] == contact,',
-    '  "terms": [list(t.keys())[0] for t in terms], "status": described["status"], "accepted": described["acceptanceTime"].isoformat(),',
+    '  "charges": charges, "terms": [list(t.keys())[0] for t in terms], "status": described["status"], "accepted": described["acceptanceTime"].isoformat(),',
     '  "requests": [r["status"] for r in requests], "requestTerms": len(request_terms), "entitlement": entitlement["status"], "token": bool(entitlement.get("registrationToken")),',
     '  "acceptedTerms": len(accepted_terms), "found": [a["agreementId"] == aid for a in found], "after": buyer.describe_agreement(agreementId=aid)["status"],',
     '  "second": buyer.get_agreement_request(agreementRequestId=second["agreementRequestId"])["status"],',
@@ -243,6 +294,7 @@ test('boto3 plays the buyer: Discovery over rest-json, then every served Agreeme
   assert.equal(out.offer, true);
   assert.equal(out.offerId, json.offers[0].offerId);
   assert.equal(out.contact, true);
+  assert.deepEqual(out.charges, []); // pay-as-you-go: nothing charged up front
   assert.deepEqual(out.terms, ['legalTerm', 'supportTerm', 'usageBasedPricingTerm']);
   assert.equal(out.status, 'ACTIVE');
   assert.equal(out.accepted, '2026-03-10T12:30:00+00:00');

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::{agreement, notify, page, storage, text, with_next, Answer, Call};
 use crate::domain::agreement::{self as rules, ENTITLEMENT_TOKEN_TTL_SECONDS};
 use crate::domain::catalogue::{Customer, Product};
+use crate::domain::contract::total;
 use crate::domain::ids::IdSource;
 use crate::domain::notification::Change;
 use crate::domain::offer::{proposer_of, Offer};
@@ -97,14 +98,16 @@ pub fn describe<S: Store + ?Sized>(
     out.insert("proposer".into(), proposer);
     put(&mut out, "acceptanceTime", accepted(customer));
     put(&mut out, "startTime", accepted(customer));
+    // A contract ends; a pay-as-you-go agreement has no end.
+    put(&mut out, "endTime", time(customer.ends_at));
     out.insert("agreementType".into(), json!(AGREEMENT_TYPE));
-    // Pay-as-you-go: nothing is due up front, and the agreement has no end.
+    // What was charged up front (nothing, pay-as-you-go: usage is billed as metered).
     out.insert(
         "estimatedCharges".into(),
-        json!({"currencyCode": "USD", "agreementValue": "0.00"}),
+        json!({"currencyCode": "USD", "agreementValue": total(&customer.charges)}),
     );
     out.insert("proposalSummary".into(), proposal_summary(&offer, customer));
-    out.insert("status".into(), json!(rules::status(customer)));
+    out.insert("status".into(), json!(rules::status(customer, call.now)));
     Ok(Value::Object(out))
 }
 
@@ -118,21 +121,39 @@ pub fn contacts<S: Store + ?Sized>(
     let (product, i) = visible(store, call, text(input, "agreementId"))?;
     let customer = &product.customers[i];
     match &customer.acceptor_contact {
-        Some(contact) if rules::is_active(customer) => Ok(json!({ "acceptorContact": contact })),
+        Some(contact) if rules::is_active(customer, call.now) => {
+            Ok(json!({ "acceptorContact": contact }))
+        }
         _ => Ok(json!({})),
     }
 }
 
 /// `GetAgreementTerms`: the accepted terms, paged. They are the offer's as it stands: a
-/// product's prices changed after the acceptance show here too (docs/decisions.md).
+/// product's prices changed after the acceptance show here too (docs/decisions.md). A
+/// contract's term carries the buyer's configuration, and its validity term the dates.
 pub fn terms<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
     let id = text(input, "agreementId");
-    let (product, _) = visible(store, call, id)?;
-    let terms: Vec<Value> = Offer::public(&product)
+    let (product, i) = visible(store, call, id)?;
+    let customer = &product.customers[i];
+    let offer = Offer::public(&product);
+    let choice = customer.contract.as_ref();
+    let mut terms: Vec<Value> = offer
         .terms
         .iter()
-        .map(|t| t.accepted())
+        .filter(|t| !t.is_configurable() || choice.is_some())
+        .map(|t| t.accepted_with(choice))
         .collect();
+    if let (Some(choice), Some(start), Some(end)) =
+        (choice, rules::accepted_at(customer), customer.ends_at)
+    {
+        terms.push(json!({"validityTerm": {
+            "type": "ValidityTerm",
+            "id": format!("{}-validity", offer.contract_term().map_or("term", |t| t.id())),
+            "agreementDuration": choice.duration,
+            "agreementStartDate": epoch_seconds(start),
+            "agreementEndDate": epoch_seconds(end),
+        }}));
+    }
     let listing = format!("GetAgreementTerms\n{id}");
     let (terms, next) = page(SERVICE, terms, input, call, &listing, 50)?;
     Ok(with_next(json!({ "acceptedTerms": terms }), next))
@@ -150,7 +171,7 @@ pub fn entitlements<S: Store + ?Sized>(
     let (product, i) = visible(store, call, id)?;
     let customer = &product.customers[i];
     let offer = Offer::public(&product);
-    let (status, reason) = rules::entitlement_status(customer);
+    let (status, reason) = rules::entitlement_status(customer, call.now);
     let entitlement = json!({
         "resource": {"id": offer.product_id, "type": RESOURCE_TYPE},
         "type": "SaaS",
@@ -164,7 +185,7 @@ pub fn entitlements<S: Store + ?Sized>(
     let acceptor = rules::is_acceptor(customer, call.caller.account.as_deref());
     if let Some(entitlement) = list
         .first_mut()
-        .filter(|_| acceptor && rules::is_active(customer))
+        .filter(|_| acceptor && rules::is_active(customer, call.now))
     {
         entitlement["registrationToken"] = json!(mint(store, call, &product, customer, ids)?);
     }
@@ -223,13 +244,13 @@ pub fn cancel<S: Store + ?Sized>(
         )
         .with("reason", "INVALID_ACCESS"));
     }
-    if !rules::is_active(customer) {
+    if !rules::is_active(customer, call.now) {
         return Err(ModelError::modeled(
             SERVICE,
             "ConflictException",
             format!(
                 "Agreement {id} is {}: only an active agreement can be cancelled",
-                rules::status(customer)
+                rules::status(customer, call.now)
             ),
         )
         .with("resourceId", id)
@@ -245,7 +266,12 @@ pub fn cancel<S: Store + ?Sized>(
 }
 
 /// An agreement as `SearchAgreements` lists it.
-pub(super) fn summary(product: &Product, customer: &Customer, offer: &Offer) -> Value {
+pub(super) fn summary(
+    product: &Product,
+    customer: &Customer,
+    offer: &Offer,
+    now: Instant,
+) -> Value {
     let (acceptor, proposer) = parties(product, customer);
     let mut out = Map::new();
     out.insert("agreementId".into(), json!(rules::agreement_id(customer)));
@@ -255,6 +281,7 @@ pub(super) fn summary(product: &Product, customer: &Customer, offer: &Offer) -> 
     );
     put(&mut out, "acceptanceTime", accepted(customer));
     put(&mut out, "startTime", accepted(customer));
+    put(&mut out, "endTime", time(customer.ends_at));
     put(
         &mut out,
         "lastUpdateTime",
@@ -264,7 +291,7 @@ pub(super) fn summary(product: &Product, customer: &Customer, offer: &Offer) -> 
     out.insert("acceptor".into(), acceptor);
     out.insert("proposer".into(), proposer);
     out.insert("proposalSummary".into(), proposal_summary(offer, customer));
-    out.insert("status".into(), json!(rules::status(customer)));
+    out.insert("status".into(), json!(rules::status(customer, now)));
     out.insert(
         "entitlements".into(),
         json!([{"licenseArn": customer.license_arn}]),

@@ -6,6 +6,7 @@
 //! model's reason `UNSUPPORTED_ACTION` (Discovery: `MALFORMED_REQUEST_PARAMETERS`).
 
 mod agreements;
+mod charges;
 mod offers;
 mod requests;
 mod search;
@@ -45,6 +46,8 @@ pub fn dispatch<S: Store + ?Sized>(
             agreements::entitlements(input, call, store, ids)
         }
         (Agreement, "SearchAgreements") => search::search(input, call, store),
+        (Agreement, "ListAgreementCharges") => charges::list(input, call, store),
+        (Agreement, "UpdatePurchaseOrders") => charges::update(input, call, store),
         (Agreement, "CancelAgreement") => agreements::cancel(input, call, store, ids),
         (Agreement, "CreateAgreementRequest") => requests::create(input, call, store, ids),
         (Agreement, "GetAgreementRequest") => requests::get(input, call, store),

@@ -4,7 +4,7 @@
 //! of the product: the requester's account (a new random one for the wildcard caller), a new
 //! license and agreement id, subscribed from that moment.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -16,6 +16,8 @@ use crate::domain::agreement::{
     AgreementRequest, AgreementRequests, RequestStatus, MAX_AGREEMENT_REQUESTS,
 };
 use crate::domain::catalogue::{AcceptorContact, Customer, Integration, Product};
+use crate::domain::contract::{Charge, ContractChoice};
+use crate::domain::entitlement::{Entitlement, EntitlementValue};
 use crate::domain::ids::IdSource;
 use crate::domain::notification::Change;
 use crate::domain::offer::{proposer_of, Offer};
@@ -92,9 +94,27 @@ fn product_of<S: Store + ?Sized>(
         .map(|p| (*p).clone()))
 }
 
-/// The charge summary of a request: usage-based terms charge nothing up front.
-fn charge_summary() -> Value {
-    json!({"currencyCode": "USD", "newAgreementValue": "0.00", "expectedCharges": [], "itemizedCharges": []})
+/// The charge summary of a request: a contract's price, charged on acceptance and itemized
+/// per dimension; usage-based terms charge nothing up front.
+fn charge_summary(request: &AgreementRequest) -> Value {
+    let Some(quote) = &request.contract else {
+        return json!({"currencyCode": "USD", "newAgreementValue": "0.00", "expectedCharges": [], "itemizedCharges": []});
+    };
+    let itemized: Vec<Value> = quote
+        .per_dimension
+        .iter()
+        .map(|(dimension, amount)| {
+            let quantity = quote.choice.quantities.get(dimension).copied().unwrap_or(0);
+            json!({"dimensionKey": dimension, "newQuantity": quantity, "oldQuantity": 0,
+                   "incrementalChargeAmount": amount})
+        })
+        .collect();
+    json!({
+        "currencyCode": "USD",
+        "newAgreementValue": quote.total,
+        "expectedCharges": [{"amount": quote.total, "timing": "ON_ACCEPTANCE"}],
+        "itemizedCharges": itemized,
+    })
 }
 
 /// `CreateAgreementRequest`'s answer.
@@ -102,7 +122,7 @@ fn created(request: &AgreementRequest) -> Value {
     json!({
         "agreementRequestId": request.id,
         "agreementType": "PurchaseAgreement",
-        "chargeSummary": charge_summary(),
+        "chargeSummary": charge_summary(request),
         "status": request.status.name(),
         "approvalRequirement": "NOT_REQUIRED",
         "createdAt": epoch_seconds(request.created_at),
@@ -150,7 +170,11 @@ pub fn create<S: Store + ?Sized>(
     ids: &mut dyn IdSource,
 ) -> Answer {
     let (product, offer) = proposed_offer(input, store)?;
-    let term_ids = requested_terms(input, &offer)?;
+    let (term_ids, choice) = requested_terms(input, &product, &offer)?;
+    let contract = match (&choice, &product.contract) {
+        (Some(choice), Some(pricing)) => Some(pricing.quote(choice)),
+        _ => None,
+    };
     let requester = requester(call);
     let client_token = input
         .get("clientToken")
@@ -166,7 +190,8 @@ pub fn create<S: Store + ?Sized>(
         .and_then(|t| requests.by_client_token(&requester, t))
     {
         // A retry gets the same answer; the same token for another request is a conflict.
-        if earlier.offer_id == offer.offer_id && earlier.term_ids == term_ids {
+        let same_choice = earlier.contract.as_ref().map(|q| &q.choice) == choice.as_ref();
+        if earlier.offer_id == offer.offer_id && earlier.term_ids == term_ids && same_choice {
             return Ok(created(earlier));
         }
         return Err(ModelError::modeled(
@@ -194,6 +219,7 @@ pub fn create<S: Store + ?Sized>(
         created_at: call.now,
         agreement_id: None,
         acceptor_contact,
+        contract,
     };
     let answer = created(&request);
     requests.add(request);
@@ -214,17 +240,23 @@ fn contact(input: &Map<String, Value>) -> AcceptorContact {
 }
 
 /// The requested term ids in the offer's order, each a term of the offer and every term of
-/// the offer requested (usage-based offers have no term to configure).
-fn requested_terms(input: &Map<String, Value>, offer: &Offer) -> Result<Vec<String>, ModelError> {
+/// the offer requested, with the buyer's choice for a contract term (its configuration:
+/// a duration the offer prices and quantities of its dimensions). Other terms take none.
+fn requested_terms(
+    input: &Map<String, Value>,
+    product: &Product,
+    offer: &Offer,
+) -> Result<(Vec<String>, Option<ContractChoice>), ModelError> {
     let requested: Vec<&Value> = input
         .get("requestedTerms")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .collect();
+    let mut choice = None;
     for term in &requested {
         let id = term.get("id").and_then(Value::as_str).unwrap_or_default();
-        if offer.term(id).is_none() {
+        let Some(offered) = offer.term(id) else {
             return Err(invalid(
                 "INVALID_REQUESTED_TERM_ID",
                 format!(
@@ -233,13 +265,27 @@ fn requested_terms(input: &Map<String, Value>, offer: &Offer) -> Result<Vec<Stri
                 ),
                 "requestedTerms",
             ));
-        }
-        if term.get("configuration").is_some_and(|c| !c.is_null()) {
-            return Err(invalid(
-                "INVALID_REQUESTED_TERM_CONFIGURATION",
-                format!("Term {id} takes no configuration"),
-                "requestedTerms",
-            ));
+        };
+        let configuration = term.get("configuration").filter(|c| !c.is_null());
+        match (offered.is_configurable(), configuration) {
+            (false, None) => {}
+            (false, Some(_)) => {
+                return Err(invalid(
+                    "INVALID_REQUESTED_TERM_CONFIGURATION",
+                    format!("Term {id} takes no configuration"),
+                    "requestedTerms",
+                ))
+            }
+            (true, None) => {
+                return Err(invalid(
+                    "MISSING_REQUESTED_TERM_CONFIGURATION",
+                    format!("Term {id} is a contract: configure it with configurableUpfrontPricingTermConfiguration (selectorValue: a duration of its rate cards, dimensions: the quantities)"),
+                    "requestedTerms",
+                ))
+            }
+            (true, Some(configuration)) => {
+                choice = Some(contract_choice(id, configuration, product)?);
+            }
         }
     }
     let named = |id: &str| {
@@ -258,7 +304,50 @@ fn requested_terms(input: &Map<String, Value>, offer: &Offer) -> Result<Vec<Stri
             "requestedTerms",
         ));
     }
-    Ok(offer.terms.iter().map(|t| t.id().to_string()).collect())
+    let ids = offer.terms.iter().map(|t| t.id().to_string()).collect();
+    Ok((ids, choice))
+}
+
+/// The buyer's choice in a contract term's configuration, held to the product's pricing.
+fn contract_choice(
+    term: &str,
+    configuration: &Value,
+    product: &Product,
+) -> Result<ContractChoice, ModelError> {
+    let wrong = |message: String| {
+        invalid(
+            "INVALID_REQUESTED_TERM_CONFIGURATION",
+            format!("Term {term}: {message}"),
+            "requestedTerms",
+        )
+    };
+    let Some(upfront) = configuration.get("configurableUpfrontPricingTermConfiguration") else {
+        return Err(wrong(
+            "a contract term is configured with configurableUpfrontPricingTermConfiguration".into(),
+        ));
+    };
+    let mut quantities = BTreeMap::new();
+    for d in upfront["dimensions"].as_array().into_iter().flatten() {
+        let key = d["dimensionKey"].as_str().unwrap_or_default().to_string();
+        // The model holds dimensionValue to 0..=2147483647.
+        let value = d["dimensionValue"].as_u64().unwrap_or_default() as u32;
+        if quantities.insert(key.clone(), value).is_some() {
+            return Err(wrong(format!("dimensionKey {key} is given twice")));
+        }
+    }
+    let choice = ContractChoice {
+        duration: upfront["selectorValue"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        quantities,
+    };
+    let pricing = product
+        .contract
+        .as_ref()
+        .ok_or_else(|| wrong("the offer has no contract pricing".into()))?;
+    pricing.admits(&choice).map_err(wrong)?;
+    Ok(choice)
 }
 
 fn proposal_summary(offer: &Offer) -> Value {
@@ -340,7 +429,7 @@ pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store
         "approvalRequirement": "NOT_REQUIRED",
         "intent": request.intent,
         "createdAt": epoch_seconds(request.created_at),
-        "chargeSummary": charge_summary(),
+        "chargeSummary": charge_summary(request),
     });
     if let Some(id) = &request.agreement_id {
         out["agreementId"] = json!(id);
@@ -476,6 +565,31 @@ fn new_agreement(
         32,
     )?;
     let agreement = new_id("agmt-", ids, 25)?;
+    // A contract's quantities are the agreement's entitlements until it ends, and its
+    // price is charged on acceptance.
+    let (mut contract, mut ends_at, mut entitlements, mut charges) = (None, None, vec![], vec![]);
+    if let Some(quote) = &request.contract {
+        let end = quote.choice.end(call.now);
+        entitlements = quote
+            .choice
+            .quantities
+            .iter()
+            .filter(|(_, &q)| q > 0)
+            .map(|(d, &q)| Entitlement {
+                dimension: d.clone(),
+                value: EntitlementValue::IntegerValue(i32::try_from(q).unwrap_or(i32::MAX)),
+                expiration_date: Some(end),
+            })
+            .collect();
+        charges.push(Charge {
+            id: new_id("ch-", ids, 25)?,
+            revision: 1,
+            amount: quote.total.clone(),
+            at: call.now,
+            purchase_order_reference: None,
+        });
+        (contract, ends_at) = (Some(quote.choice.clone()), Some(end));
+    }
     Ok(Customer {
         customer_aws_account_id: Some(account.parse().map_err(internal)?),
         license_arn: Some(license.parse().map_err(internal)?),
@@ -484,6 +598,10 @@ fn new_agreement(
         subscription_changed_at: Some(call.now),
         accepted_at: Some(call.now),
         acceptor_contact: request.acceptor_contact.clone(),
+        contract,
+        ends_at,
+        entitlements,
+        charges,
         ..Default::default()
     })
 }

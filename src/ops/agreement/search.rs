@@ -136,7 +136,13 @@ impl Query {
         before && after
     }
 
-    fn matches(&self, product_code: &str, offer: &Offer, customer: &Customer) -> bool {
+    fn matches(
+        &self,
+        product_code: &str,
+        offer: &Offer,
+        customer: &Customer,
+        now: Instant,
+    ) -> bool {
         let is = |name: &str, value: Option<&str>| {
             self.get(name).is_none_or(|wanted| Some(wanted) == value)
         };
@@ -156,11 +162,11 @@ impl Query {
                 customer.customer_aws_account_id.as_deref(),
             )
             && is("OfferId", Some(offer.id_for(customer)))
-            && is("Status", Some(rules::status(customer)))
+            && is("Status", Some(rules::status(customer, now)))
             && is("InitialAgreementId", id.as_deref())
             && is("LicenseArn", customer.license_arn.as_deref())
             && absent.iter().all(|name| self.get(name).is_none())
-            && self.within("EndTime", None)
+            && self.within("EndTime", customer.ends_at)
             && self.within("StartTime", rules::accepted_at(customer))
             && self.within("LastUpdateTime", rules::last_update(customer))
     }
@@ -243,7 +249,7 @@ fn check_values(filters: &BTreeMap<String, String>) -> Result<(), ModelError> {
 /// The time `sortBy` orders by (`EndTime` always; the others for a proposer only).
 fn sort_key(by: &str, proposer: bool) -> Result<fn(&Customer) -> Option<Instant>, ModelError> {
     match by {
-        "EndTime" => Ok(|_| None),
+        "EndTime" => Ok(|c| c.ends_at),
         "StartTime" if proposer => Ok(rules::accepted_at),
         "LastUpdateTime" if proposer => Ok(rules::last_update),
         _ => Err(invalid(
@@ -279,13 +285,13 @@ pub fn search<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, st
                 Some(account) if query.proposer => account == proposer,
                 Some(account) => customer.customer_aws_account_id.as_deref() == Some(account),
             };
-            if mine && query.matches(&product.product_code, &offer, customer) {
+            if mine && query.matches(&product.product_code, &offer, customer, call.now) {
                 // A missing time (a pay-as-you-go end) sorts after every other.
                 let at = key(customer).map_or(i64::MAX, |t| t.millis());
                 found.push((
                     at,
                     rules::agreement_id(customer),
-                    summary(&product, customer, &offer),
+                    summary(&product, customer, &offer, call.now),
                 ));
             }
         }

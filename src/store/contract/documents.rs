@@ -19,6 +19,7 @@ pub(super) fn product(code: &str) -> Product {
         fulfillment_url: Some("http://127.0.0.1:9/register".parse().unwrap()),
         webhooks: vec![],
         prices: Default::default(),
+        contract: None,
         customers: vec![Customer {
             customer_identifier: Some("c".parse().unwrap()),
             subscription: SubscriptionState::UnsubscribePending,

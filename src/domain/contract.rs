@@ -1,0 +1,251 @@
+//! Contracts: what a product's public offer charges up front (its `contract` pricing: for each
+//! duration a price per unit of each contract dimension), and what a buyer chose when it
+//! accepted (a duration and a quantity per dimension), with what that costs and when it ends.
+//!
+//! Layer: domain. Pure.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::decimal::Decimal;
+use super::quantity::{Price, Quantity};
+use super::time::Instant;
+
+/// The longest contract, in months (five years).
+pub const MAX_CONTRACT_MONTHS: u32 = 60;
+/// Durations one product offers at most.
+pub const MAX_DURATIONS: usize = 10;
+/// The largest quantity of one dimension a buyer may choose (the model's `Integer`).
+pub const MAX_CONTRACT_QUANTITY: u32 = i32::MAX as u32;
+
+/// The months of an ISO 8601 duration of whole months or years (`P1M`, `P12M`, `P2Y`), from
+/// 1 to `MAX_CONTRACT_MONTHS`; `None` for anything else.
+pub fn months(duration: &str) -> Option<u32> {
+    let body = duration.strip_prefix('P')?;
+    let (number, per) = match body.as_bytes().last()? {
+        b'M' => (&body[..body.len() - 1], 1),
+        b'Y' => (&body[..body.len() - 1], 12),
+        _ => return None,
+    };
+    if number.is_empty() || number.len() > 3 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let months = number.parse::<u32>().ok()? * per;
+    (1..=MAX_CONTRACT_MONTHS)
+        .contains(&months)
+        .then_some(months)
+}
+
+/// A product's contract pricing: duration (`P12M`) → dimension → price per unit for that
+/// duration (USD).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ContractPricing(pub BTreeMap<String, BTreeMap<String, Price>>);
+
+impl ContractPricing {
+    /// Checks the durations and that every priced dimension is one of `dimensions`.
+    pub fn check(&self, dimensions: &[String]) -> Result<(), String> {
+        if self.0.is_empty() || self.0.len() > MAX_DURATIONS {
+            return Err(format!(
+                "contract lists 1-{MAX_DURATIONS} durations (\"P12M\": {{\"<dimension>\": \"<price>\"}})"
+            ));
+        }
+        for (duration, prices) in &self.0 {
+            if months(duration).is_none() {
+                return Err(format!(
+                    "contract.{duration}: a duration is whole months or years, 1 to {MAX_CONTRACT_MONTHS} months (P1M, P12M, P2Y)"
+                ));
+            }
+            if prices.is_empty() {
+                return Err(format!("contract.{duration} prices at least one dimension"));
+            }
+            if let Some(unknown) = prices.keys().find(|d| !dimensions.contains(d)) {
+                return Err(format!(
+                    "contract.{duration}.{unknown}: '{unknown}' is not a dimension of the product"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every dimension any duration prices.
+    pub fn dimensions(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self
+            .0
+            .values()
+            .flat_map(|p| p.keys().map(String::as_str))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// Checks a buyer's `choice` against the pricing: a duration it offers, and quantities
+    /// of dimensions that duration prices. The message says what is wrong.
+    pub fn admits(&self, choice: &ContractChoice) -> Result<(), String> {
+        let Some(prices) = self.0.get(&choice.duration) else {
+            let offered: Vec<&str> = self.0.keys().map(String::as_str).collect();
+            return Err(format!(
+                "selectorValue {} is not a duration of the offer ({})",
+                choice.duration,
+                offered.join(", ")
+            ));
+        };
+        if let Some(unknown) = choice.quantities.keys().find(|d| !prices.contains_key(*d)) {
+            return Err(format!(
+                "dimensionKey {unknown} is not a contract dimension of the offer for {}",
+                choice.duration
+            ));
+        }
+        if choice.quantities.values().all(|&q| q == 0) {
+            return Err("a contract buys at least one unit of a dimension".into());
+        }
+        Ok(())
+    }
+
+    /// What `choice` costs, in millionths of a dollar (unknown dimensions cost nothing: the
+    /// choice was admitted against this pricing, or the pricing changed since).
+    pub fn micros(&self, choice: &ContractChoice) -> u128 {
+        let Some(prices) = self.0.get(&choice.duration) else {
+            return 0;
+        };
+        choice
+            .quantities
+            .iter()
+            .filter_map(|(d, &q)| Some(u128::from(prices.get(d)?.micros()) * u128::from(q)))
+            .sum()
+    }
+
+    /// What `choice` costs, in dollars and cents.
+    pub fn charge(&self, choice: &ContractChoice) -> Decimal {
+        Decimal::charge_from_micros(self.micros(choice))
+    }
+
+    /// The quote of `choice` at today's prices: its total and each dimension's part.
+    pub fn quote(&self, choice: &ContractChoice) -> Quote {
+        let per_dimension = choice
+            .quantities
+            .iter()
+            .map(|(d, &q)| {
+                let alone = ContractChoice {
+                    duration: choice.duration.clone(),
+                    quantities: BTreeMap::from([(d.clone(), q)]),
+                };
+                (d.clone(), self.charge(&alone).to_string())
+            })
+            .collect();
+        Quote {
+            choice: choice.clone(),
+            total: self.charge(choice).to_string(),
+            per_dimension,
+        }
+    }
+}
+
+/// A contract as quoted: the buyer's choice, what it costs in all and per dimension (USD,
+/// with cents), fixed when the buyer asked, whatever the prices do afterwards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Quote {
+    pub choice: ContractChoice,
+    pub total: String,
+    pub per_dimension: BTreeMap<String, String>,
+}
+
+/// What a buyer chose on a contract offer: its duration and how many units of each
+/// dimension (the `configurableUpfrontPricingTermConfiguration` of its request).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContractChoice {
+    pub duration: String,
+    pub quantities: BTreeMap<String, u32>,
+}
+
+impl ContractChoice {
+    /// When a contract accepted at `start` ends.
+    pub fn end(&self, start: Instant) -> Instant {
+        start.plus_months(months(&self.duration).unwrap_or(0))
+    }
+}
+
+/// Charges one agreement keeps at most (its upfront charge today).
+pub const MAX_CHARGES: usize = 100;
+
+/// A charge of an agreement (`ListAgreementCharges`): today the upfront charge of a
+/// contract, made when the buyer accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Charge {
+    pub id: String,
+    /// Starts at 1; a change of the charge's amount would make a new revision.
+    pub revision: u64,
+    /// USD, with cents (`300.38`).
+    pub amount: String,
+    #[serde(with = "super::time::rfc3339")]
+    pub at: Instant,
+    /// The buyer's purchase order for the charge (`UpdatePurchaseOrders`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_order_reference: Option<String>,
+}
+
+/// What `charges` add up to, in dollars and cents (`0.00` for none).
+pub fn total(charges: &[Charge]) -> String {
+    let micros: u128 = charges
+        .iter()
+        .filter_map(|c| Quantity::parse_decimal(&c.amount))
+        .map(|q| u128::from(q.micros()))
+        .sum();
+    Decimal::charge_from_micros(micros).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pricing() -> ContractPricing {
+        serde_json::from_value(serde_json::json!({
+            "P1M": {"users": "10"}, "P12M": {"users": "100", "admins": "0.125"}
+        }))
+        .unwrap()
+    }
+
+    fn choice(duration: &str, quantities: &[(&str, u32)]) -> ContractChoice {
+        ContractChoice {
+            duration: duration.into(),
+            quantities: quantities
+                .iter()
+                .map(|(d, q)| (d.to_string(), *q))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn durations_are_whole_months_or_years() {
+        assert_eq!(months("P1M"), Some(1));
+        assert_eq!(months("P36M"), Some(36));
+        assert_eq!(months("P2Y"), Some(24));
+        for bad in [
+            "P0M", "P61M", "P6Y", "12M", "P1D", "PM", "P1.5M", "P-1M", "P0012M",
+        ] {
+            assert_eq!(months(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn choices_are_held_to_the_pricing_and_priced_exactly() {
+        let p = pricing();
+        let dims = vec!["users".to_string(), "admins".to_string()];
+        assert!(p.check(&dims).is_ok());
+        assert!(p.check(&["users".to_string()]).is_err());
+        let ok = choice("P12M", &[("users", 3), ("admins", 3)]);
+        assert!(p.admits(&ok).is_ok());
+        assert_eq!(p.charge(&ok).to_string(), "300.38");
+        assert!(p.admits(&choice("P24M", &[("users", 1)])).is_err());
+        assert!(p.admits(&choice("P1M", &[("admins", 1)])).is_err());
+        assert!(p.admits(&choice("P1M", &[("users", 0)])).is_err());
+        assert_eq!(p.dimensions(), ["admins", "users"]);
+        let at = Instant::parse_rfc3339("2026-03-10T12:30:00Z").unwrap();
+        assert_eq!(ok.end(at).to_rfc3339(), "2027-03-10T12:30:00Z");
+    }
+}
