@@ -6,9 +6,14 @@
  * Service's CreateAgreementRequest names (`agreementProposalIdentifier`, `requestedTerms` by id).
  */
 export interface Offer {
-  /** The product the offer sells (listed by `offers()` without a code). */
-  productCode?: string;
+  /** The product the offer sells. */
+  productCode: string;
   offerId: string;
+  visibility: 'public' | 'private';
+  /** A private offer's buyers, name and expiry. */
+  buyerAccounts?: string[];
+  name?: string;
+  expiresAt?: string;
   agreementProposalId: string;
   productId: string;
   /** The seller's account (the product's sellerAccountId, else 123456789012). */
@@ -45,7 +50,20 @@ export interface Product {
   prices?: Record<string, string>;
   /** Contract pricing: duration (`P12M`) → dimension → price per unit for that duration. */
   contract?: Record<string, Record<string, string>>;
+  /** Offers for some buyer accounts only, with their own prices. */
+  privateOffers?: PrivateOffer[];
   customers?: Customer[];
+}
+
+export interface PrivateOffer {
+  /** `offer-` and 1-58 letters or digits; derived when absent. */
+  offerId?: string;
+  name?: string;
+  buyerAccounts: string[];
+  prices?: Record<string, string>;
+  contract?: Record<string, Record<string, string>>;
+  /** RFC 3339: after it the offer can no longer be accepted. */
+  expiresAt?: string;
 }
 
 export interface Customer {

@@ -1062,6 +1062,20 @@ fn the_buyer_s_contact_is_read_by_the_parties_while_the_agreement_is_active() {
             json!({ "acceptorContact": contact }),
         );
         let input = json!({ "agreementId": id });
+        let with_contact = agreement(
+            &mut mock,
+            SELLER,
+            cbor,
+            "SearchAgreements",
+            json!({"filters": [
+            {"name": "PartyType", "values": ["Proposer"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]},
+            {"name": "IncludesContactOfType", "values": ["ACCEPTOR"]}]}),
+        );
+        assert!(with_contact.body["agreementViewSummaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["agreementId"] == id.as_str()));
         for caller in [SELLER, BUYER, "test"] {
             let read = agreement(
                 &mut mock,
@@ -1587,6 +1601,16 @@ fn a_contract_offer_is_configured_quoted_charged_and_ends_by_the_clock() {
             ents.body["agreementEntitlements"][0]["status"],
             "DEPROVISIONED"
         );
+        let entitled = mock.get_entitlements(
+            common::Wire::Json,
+            json!({"ProductCode": "contract-saas", "Filter": {"LICENSE_ARN": [license]}}),
+        );
+        assert_eq!(
+            entitled.body["Entitlements"],
+            json!([]),
+            "{}",
+            entitled.body
+        );
         let found = agreement(
             &mut mock,
             SELLER,
@@ -1629,14 +1653,366 @@ fn contract_pricing_and_contract_customers_are_checked() {
             answer.body
         );
     }
-    let customer = json!({"customerAWSAccountId": BUYER, "licenseArn": "arn:aws:license-manager::1:license:l-1",
-                          "contract": {"duration": "P24M", "quantities": {"users": 1}}});
-    let answer = mock.control(
-        "POST",
-        "/products",
-        Some(json!({"productCode": "c", "dimensions": ["users"], "integration": "concurrent-agreements",
-                    "contract": {"P12M": {"users": "1"}}, "customers": [customer]})),
+    // A customer's contract keeps what it was sold (a duration the offer no longer has is
+    // fine), but must name the product's dimensions and well-formed charges.
+    let customer = |contract: Value, charges: Value| {
+        json!({"customerAWSAccountId": BUYER, "licenseArn": "arn:aws:license-manager::1:license:l-1",
+               "contract": contract, "charges": charges})
+    };
+    let put = |mock: &mut Mock, customer: Value| {
+        mock.control(
+            "POST",
+            "/products",
+            Some(json!({"productCode": "c", "dimensions": ["users"], "integration": "concurrent-agreements",
+                        "contract": {"P12M": {"users": "1"}}, "customers": [customer]})),
+        )
+    };
+    let sold = json!({"duration": "P24M", "quantities": {"users": 1}});
+    let charge =
+        json!({"id": "ch-1", "revision": 1, "amount": "12.00", "at": "2026-03-10T12:30:00Z"});
+    assert_eq!(
+        put(&mut mock, customer(sold.clone(), json!([charge]))).status,
+        201
     );
-    assert_eq!(answer.status, 400, "{}", answer.body);
-    assert!(answer.body.to_string().contains("P24M"), "{}", answer.body);
+    for (contract, charges, fragment) in [
+        (
+            json!({"duration": "P24M", "quantities": {"seats": 1}}),
+            json!([]),
+            "'seats' is not a dimension",
+        ),
+        (
+            json!({"duration": "P012M", "quantities": {"users": 1}}),
+            json!([]),
+            "P012M",
+        ),
+        (
+            sold.clone(),
+            json!([{"id": "ch 1", "revision": 1, "amount": "1.00", "at": "2026-03-10T12:30:00Z"}]),
+            "charge id",
+        ),
+        (
+            sold.clone(),
+            json!([{"id": "ch-1", "revision": 1, "amount": "1.5", "at": "2026-03-10T12:30:00Z"}]),
+            "dollars and cents",
+        ),
+        (sold.clone(), json!([charge, charge]), "listed twice"),
+    ] {
+        let answer = put(&mut mock, customer(contract, charges));
+        assert_eq!(answer.status, 400, "{fragment}: {}", answer.body);
+        assert!(
+            answer.body.to_string().contains(fragment),
+            "{fragment}: {}",
+            answer.body
+        );
+    }
+}
+
+/// A product with a public pay-as-you-go offer and a private contract offer for BUYER.
+fn private_world() -> Mock {
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "saas", "dimensions": ["users", "gb"], "prices": {"users": "0.25", "gb": "0.50"},
+        "integration": "concurrent-agreements", "sellerAccountId": SELLER,
+        "privateOffers": [{
+            "offerId": "offer-acmedeal2026", "name": "Acme's deal", "buyerAccounts": [BUYER],
+            "prices": {"gb": "0.20"}, "contract": {"P12M": {"users": "80"}},
+            "expiresAt": "2026-06-01T00:00:00Z",
+        }],
+    }));
+    mock
+}
+
+#[test]
+fn a_private_offer_is_its_buyers_alone_with_its_own_prices_until_it_expires() {
+    let mut mock = private_world();
+    let offers = mock.control("GET", "/products/saas", None).body["offers"].clone();
+    assert_eq!(offers.as_array().unwrap().len(), 2);
+    assert_eq!(offers[1]["visibility"], "private");
+    assert_eq!(offers[1]["buyerAccounts"], json!([BUYER]));
+    let private = offers[1]["offerId"].clone();
+    assert_eq!(private, "offer-acmedeal2026");
+
+    // Only its buyer (and the wildcard caller) sees it.
+    let by_id = json!({"offerId": private});
+    let stranger = discovery(&mut mock, STRANGER, "GetOffer", by_id.clone());
+    assert_eq!(stranger.status, 404, "{}", stranger.body);
+    let offer = discovery(&mut mock, BUYER, "GetOffer", by_id.clone());
+    assert_eq!(offer.status, 200, "{}", offer.body);
+    assert_eq!(offer.body["offerName"], "Acme's deal");
+    assert_eq!(offer.body["pricingModel"]["pricingModelType"], "CONTRACT");
+    assert_eq!(offer.body["expirationTime"], secs("2026-06-01T00:00:00Z"));
+    let list = |mock: &mut Mock, key: &str, filters: Value| {
+        discovery(
+            mock,
+            key,
+            "ListPurchaseOptions",
+            json!({ "filters": filters }),
+        )
+        .body["purchaseOptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["purchaseOptionId"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let scope = json!([{"filterType": "VISIBILITY_SCOPE", "filterValues": ["PRIVATE"]}]);
+    assert_eq!(
+        list(&mut mock, BUYER, scope.clone()),
+        ["offer-acmedeal2026"]
+    );
+    assert!(list(&mut mock, STRANGER, scope.clone()).is_empty());
+    let product = json!([{"filterType": "PRODUCT_ID", "filterValues": ["saas"]}]);
+    assert_eq!(list(&mut mock, BUYER, product.clone()).len(), 2);
+    assert_eq!(list(&mut mock, STRANGER, product.clone()).len(), 1);
+    let badged = discovery(
+        &mut mock,
+        BUYER,
+        "ListPurchaseOptions",
+        json!({ "filters": scope }),
+    );
+    assert_eq!(
+        badged.body["purchaseOptions"][0]["badges"][0]["badgeType"],
+        "PRIVATE_PRICING"
+    );
+
+    // Its terms: its own contract and usage prices.
+    let terms = discovery(&mut mock, BUYER, "GetOfferTerms", by_id.clone());
+    let offered = &terms.body["offerTerms"];
+    assert_eq!(
+        offered[2]["configurableUpfrontPricingTerm"]["rateCards"][0]["rateCard"][0]["price"],
+        "80"
+    );
+    assert_eq!(
+        offered[3]["usageBasedPricingTerm"]["rateCards"][0]["rateCard"][0],
+        json!({"dimensionKey": "gb", "displayName": "gb", "unit": "Units", "price": "0.2", "regionalPrices": []})
+    );
+    let requested: Vec<Value> = offered
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
+            match kind.as_str() {
+                "configurableUpfrontPricingTerm" => {
+                    json!({"id": body["id"], "configuration": users_for_a_year(2)})
+                }
+                _ => json!({"id": body["id"]}),
+            }
+        })
+        .collect();
+    let input = json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
+                       "requestedTerms": requested});
+    let theirs = agreement(
+        &mut mock,
+        STRANGER,
+        false,
+        "CreateAgreementRequest",
+        input.clone(),
+    );
+    assert_eq!(theirs.status, 404, "{}", theirs.body);
+    let quote = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        input.clone(),
+    );
+    assert_eq!(
+        quote.body["chargeSummary"]["newAgreementValue"], "160.00",
+        "{}",
+        quote.body
+    );
+    let accepted = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
+    );
+    let id = accepted.body["agreementId"].as_str().unwrap().to_string();
+
+    // The agreement names the private offer everywhere, and bills at its prices.
+    let described = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "DescribeAgreement",
+        json!({"agreementId": id}),
+    );
+    assert_eq!(described.body["proposalSummary"]["offerId"], private);
+    let accepted_terms = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "GetAgreementTerms",
+        json!({"agreementId": id}),
+    );
+    let usage = accepted_terms.body["acceptedTerms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|t| t.get("usageBasedPricingTerm"))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        usage["rateCards"][0]["rateCard"],
+        json!([{"dimensionKey": "gb", "price": "0.2"}])
+    );
+    let events = mock.control("GET", "/events", None).body["events"].clone();
+    assert_eq!(
+        events[0]["eventBridge"][0]["detail"]["offer"]["id"],
+        private
+    );
+    let message: Value =
+        serde_json::from_str(events[0]["sns"]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["offer-identifier"], private);
+    let license = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "GetAgreementEntitlements",
+        json!({"agreementId": id}),
+    )
+    .body["agreementEntitlements"][0]["licenseArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let metered = mock.call_as(SELLER, "us-east-1", "BatchMeterUsage", json!({
+        "ProductCode": "saas",
+        "UsageRecords": [{"Timestamp": secs("2026-03-10T12:00:00Z"), "CustomerAWSAccountId": BUYER,
+                          "LicenseArn": license, "Dimension": "gb", "Quantity": 10}],
+    }));
+    assert_eq!(
+        metered.body["Results"][0]["Status"], "Success",
+        "{}",
+        metered.body
+    );
+    let bill = mock.control("GET", "/bill?month=2026-03", None).body;
+    assert_eq!(
+        bill["customers"][0]["lines"][0]["unitPrice"], "0.2",
+        "{bill}"
+    );
+    assert_eq!(bill["customers"][0]["charge"], "2.00", "{bill}");
+
+    // After it expires it is listed as expired and can no longer be bought.
+    mock.host_now = common::at("2026-06-01T00:00:00Z");
+    let expired = json!([{"filterType": "PRODUCT_ID", "filterValues": ["saas"]},
+                         {"filterType": "AVAILABILITY_STATUS", "filterValues": ["EXPIRED"]}]);
+    assert_eq!(list(&mut mock, BUYER, expired), ["offer-acmedeal2026"]);
+    let late = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    assert_eq!(
+        late.body["reason"], "EXPIRED_AGREEMENT_PROPOSAL",
+        "{}",
+        late.body
+    );
+}
+
+#[test]
+fn private_offers_are_checked() {
+    let mut mock = Mock::new();
+    let offer = |extra: Value| {
+        let mut o = json!({"buyerAccounts": [BUYER]});
+        o.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        o
+    };
+    for (offers, fragment) in [
+        (
+            json!([offer(json!({"buyerAccounts": []}))]),
+            "buyerAccounts",
+        ),
+        (json!([offer(json!({"offerId": "deal-1"}))]), "offerId"),
+        (
+            json!([offer(json!({"prices": {"seats": "1"}}))]),
+            "'seats' is not a dimension",
+        ),
+        (
+            json!([offer(json!({"contract": {"P0M": {"users": "1"}}}))]),
+            "whole months",
+        ),
+        (json!([offer(json!({})), offer(json!({}))]), "listed twice"),
+        (json!([offer(json!({"buyerAccounts": ["12345"]}))]), "12"),
+    ] {
+        let answer = mock.control(
+            "POST",
+            "/products",
+            Some(json!({"productCode": "p", "dimensions": ["users"], "privateOffers": offers})),
+        );
+        assert_eq!(answer.status, 400, "{fragment}: {}", answer.body);
+        assert!(
+            answer.body.to_string().contains(fragment),
+            "{fragment}: {}",
+            answer.body
+        );
+    }
+}
+
+#[test]
+fn a_retried_request_gets_its_first_quote_whatever_the_offer_became() {
+    let mut mock = contract_world();
+    let mut input = contract_request(&mut mock, Some(users_for_a_year(1)));
+    input["clientToken"] = json!("retry-1");
+    let first = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        input.clone(),
+    );
+    assert_eq!(first.body["chargeSummary"]["newAgreementValue"], "100.13");
+    // The seller reprices, dropping the duration the quote is for.
+    let mut product = mock.control("GET", "/products/contract-saas", None).body["product"].clone();
+    product["contract"] = json!({"P1M": {"users": "10"}});
+    assert_eq!(mock.control("POST", "/products", Some(product)).status, 200);
+    let again = agreement(
+        &mut mock,
+        BUYER,
+        true,
+        "CreateAgreementRequest",
+        input.clone(),
+    );
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(
+        again.body["agreementRequestId"],
+        first.body["agreementRequestId"]
+    );
+    assert_eq!(again.body["chargeSummary"], first.body["chargeSummary"]);
+    // The same token with another contact is another request: a conflict.
+    input["acceptorContact"] = json!({"firstName": "A", "lastName": "B", "emailAddress": "a@b.co",
+                                      "companyName": "C", "countryCode": "GB"});
+    let other = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    assert_eq!(other.status, 409, "{}", other.body);
+    // Its terms are the same ones (only their prices changed): acceptance charges the quote.
+    let accepted = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": first.body["agreementRequestId"]}),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let charges = agreement(&mut mock, BUYER, false, "ListAgreementCharges", json!({}));
+    assert_eq!(charges.body["items"][0]["amount"], "100.13");
+    // A request whose offer has lost a term since cannot be accepted.
+    let mut input = contract_request(
+        &mut mock,
+        Some(
+            json!({"configurableUpfrontPricingTermConfiguration": {"selectorValue": "P1M",
+            "dimensions": [{"dimensionKey": "users", "dimensionValue": 1}]}}),
+        ),
+    );
+    input["clientToken"] = json!("retry-2");
+    let second = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    let mut product = mock.control("GET", "/products/contract-saas", None).body["product"].clone();
+    product.as_object_mut().unwrap().remove("contract");
+    assert_eq!(mock.control("POST", "/products", Some(product)).status, 200);
+    let refused = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": second.body["agreementRequestId"]}),
+    );
+    assert_eq!(refused.status, 409, "{}", refused.body);
 }

@@ -237,6 +237,7 @@ const views = {
     show('offers-table', table([
       { label: 'Product', value: (o) => o.productCode },
       { label: 'Offer', value: (o) => o.offerId },
+      { label: 'For', value: (o) => (o.visibility === 'private' ? `${o.name ?? 'private'}: ${o.buyerAccounts.join(', ')}` : 'everyone') },
       { label: 'Proposal', value: (o) => o.agreementProposalId },
       { label: 'Seller', value: (o) => o.proposer },
       { label: 'Terms', value: (o) => o.terms.map(termText).join('; ') },

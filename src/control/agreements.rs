@@ -15,25 +15,41 @@ use crate::store::Store;
 /// Agreements one answer lists at most.
 const MAX_AGREEMENTS_LIMIT: usize = 10_000;
 
-/// A product's public offer as the control API shows it: the ids Discovery and the
-/// Agreement Service name it by, and its terms (`AcceptedTerm` unions).
-pub fn offer_view(product: &Product) -> Value {
-    let offer = Offer::public(product);
-    let terms: Vec<Value> = offer.terms.iter().map(|t| t.accepted()).collect();
-    json!({
-        "productCode": product.product_code,
-        "offerId": offer.offer_id,
-        "agreementProposalId": offer.agreement_proposal_id,
-        "productId": offer.product_id,
-        "proposer": offer.proposer,
-        "terms": terms,
-    })
+/// A product's offers as the control API shows them: the public one, then its private ones,
+/// each with the ids Discovery and the Agreement Service name it by, its terms
+/// (`AcceptedTerm` unions), and for a private one its buyers and expiry.
+pub fn offer_views(product: &Product) -> Vec<Value> {
+    Offer::all(product)
+        .iter()
+        .map(|offer| {
+            let terms: Vec<Value> = offer.terms.iter().map(|t| t.accepted()).collect();
+            let mut view = json!({
+                "productCode": product.product_code,
+                "offerId": offer.offer_id,
+                "agreementProposalId": offer.agreement_proposal_id,
+                "productId": offer.product_id,
+                "proposer": offer.proposer,
+                "visibility": if offer.private.is_some() { "private" } else { "public" },
+                "terms": terms,
+            });
+            if let Some(private) = &offer.private {
+                view["buyerAccounts"] = json!(private.buyers);
+                if let Some(name) = &private.name {
+                    view["name"] = json!(name);
+                }
+                if let Some(at) = private.expires_at {
+                    view["expiresAt"] = json!(at.to_rfc3339());
+                }
+            }
+            view
+        })
+        .collect()
 }
 
-/// `GET /_mock/offers`: the offer of every product.
+/// `GET /_mock/offers`: every offer of every product.
 pub fn offers<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
     let products = ns.store.products().map_err(store_err)?;
-    let offers: Vec<Value> = products.iter().map(offer_view).collect();
+    let offers: Vec<Value> = products.iter().flat_map(offer_views).collect();
     ok(json!({ "offers": offers }))
 }
 

@@ -1,12 +1,13 @@
 //! The control API of a namespace, under `/_mock/…`: products and customers, the usage
 //! ledger, settings, the clock, injected faults, reset and health, buyer onboarding
 //! (registration tokens, the simulated sign-up, subscriptions, entitlements, events), and
-//! RegisterUsage's signing keys and container registrations. Its own JSON (camelCase) and its own
-//! errors: `{"error": "…"}` with 400, 404 or 405.
+//! RegisterUsage's signing keys and container registrations, offers and agreements. Its own
+//! JSON (camelCase) and its own errors: `{"error": "…"}` with 400, 404 or 405.
 //!
 //! This file routes each endpoint to its module (`products`, `usage`, `settings` with the
 //! clock and faults, `state` for health, seed and reset, `requests` (the journal), `bill`,
-//! `keys`, `onboarding`) and holds the helpers they share.
+//! `keys`, `onboarding`, `agreements` for offers and agreements) and holds the helpers they
+//! share.
 //!
 //! Layer: control. Runs inside the namespace's single writer like the operations do.
 

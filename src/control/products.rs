@@ -98,7 +98,7 @@ pub(super) fn check_product_among<S: Store + ?Sized>(
 pub(super) fn get_product<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, code: &str) -> Answer {
     let code = percent_decode_str(code).decode_utf8_lossy();
     match ns.store.product(&code).map_err(store_err)? {
-        Some(p) => ok(json!({ "product": &*p, "offers": [super::agreements::offer_view(&p)] })),
+        Some(p) => ok(json!({ "product": &*p, "offers": super::agreements::offer_views(&p) })),
         None => Err(ControlError(404, format!("no product '{code}'"))),
     }
 }

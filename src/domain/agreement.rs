@@ -68,6 +68,9 @@ pub struct AgreementRequest {
     /// The contract asked for and its price, on a contract offer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<Quote>,
+    /// A digest of the request's members but its client token: a retry has the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// The namespace's agreement requests, oldest first.
@@ -212,6 +215,7 @@ mod tests {
             agreement_id: None,
             acceptor_contact: None,
             contract: None,
+            fingerprint: None,
         }
     }
 

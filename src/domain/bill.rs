@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::catalogue::{Customer, Product};
+use super::catalogue::{Customer, PrivateOffer, Product};
 pub use super::decimal::Decimal;
 use super::entitlement::EntitlementValue;
 use super::quantity::{Price, Quantity};
@@ -82,6 +82,15 @@ pub struct Bill {
     pub charge: Decimal,
 }
 
+/// The usage prices of `customer`: those of the private offer it accepted, else the
+/// product's (its public offer's).
+fn prices_of<'a>(product: &'a Product, customer: Option<&Customer>) -> &'a BTreeMap<String, Price> {
+    let private = customer
+        .and_then(|c| c.offer_identifier.as_deref())
+        .and_then(|id| PrivateOffer::find(product, id));
+    private.map_or(&product.prices, |offer| &offer.prices)
+}
+
 /// The bill of the month starting at `month_start` from the ledger's totals of that month;
 /// an error when an amount is beyond exact arithmetic (a quantity near 10^16 units at a
 /// price near 10^10 dollars, many times over).
@@ -109,7 +118,7 @@ pub fn bill(
             } else {
                 customer.map_or(0, |c| entitled_micros(c, &dimension, month_start))
             };
-            let price = product.and_then(|p| p.prices.get(dimension.as_str()));
+            let price = product.and_then(|p| prices_of(p, customer).get(dimension.as_str()));
             let line = bill_line(
                 &product_code,
                 dimension,

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::contract::{Charge, ContractChoice, ContractPricing, MAX_CHARGES};
 use super::entitlement::Entitlement;
@@ -239,8 +240,113 @@ pub struct Product {
     /// What the public offer charges up front: a contract offer (`domain::contract`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<ContractPricing>,
+    /// Offers made to some buyers only, each with its own prices (`domain::offer`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub private_offers: Vec<PrivateOffer>,
     #[serde(default)]
     pub customers: Customers,
+}
+
+/// Private offers one product has at most.
+pub const MAX_PRIVATE_OFFERS: usize = 20;
+/// Buyer accounts one private offer names at most.
+pub const MAX_OFFER_BUYERS: usize = 25;
+
+/// An offer the seller extends to some buyer accounts only, with its own usage prices and
+/// contract pricing (none: the offer charges what the public one does not: nothing).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrivateOffer {
+    /// `offer-` and 1-58 letters or digits; without one, derived from the product, the
+    /// name and the buyers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub buyer_accounts: Vec<TwelveDigitAccountId>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: BTreeMap<String, Price>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractPricing>,
+    /// After this (namespace time) the offer can no longer be accepted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::time::optional_rfc3339"
+    )]
+    pub expires_at: Option<Instant>,
+}
+
+impl PrivateOffer {
+    /// The offer's id: its own, else `offer-` and 25 hex digits of a digest of the product,
+    /// the name and the buyers (stable however the list is ordered).
+    pub fn id(&self, product_code: &str) -> String {
+        if let Some(id) = &self.offer_id {
+            return id.clone();
+        }
+        let mut buyers: Vec<&str> = self.buyer_accounts.iter().map(|b| &**b).collect();
+        buyers.sort_unstable();
+        let text = format!(
+            "private\u{0}{product_code}\u{0}{}\u{0}{}",
+            self.name.as_deref().unwrap_or_default(),
+            buyers.join(",")
+        );
+        let digest = hex::encode(Sha256::digest(text.as_bytes()));
+        format!("offer-{}", &digest[..25])
+    }
+
+    /// Whether `account` is one of the offer's buyers.
+    pub fn extended_to(&self, account: &str) -> bool {
+        self.buyer_accounts.iter().any(|b| &**b == account)
+    }
+
+    /// The private offer of `product` with id `id`.
+    pub fn find<'a>(product: &'a Product, id: &str) -> Option<&'a PrivateOffer> {
+        product
+            .private_offers
+            .iter()
+            .find(|o| o.id(&product.product_code) == id)
+    }
+
+    /// Checks the offer against the product's `dimensions`; `n` numbers it in messages.
+    fn check(&self, n: usize, dimensions: &[String]) -> Result<(), String> {
+        let at = format!("privateOffers[{n}]");
+        if let Some(id) = &self.offer_id {
+            let tail = id.strip_prefix("offer-").unwrap_or_default();
+            if tail.is_empty()
+                || tail.len() > 58
+                || !tail.bytes().all(|b| b.is_ascii_alphanumeric())
+            {
+                return Err(format!(
+                    "{at}.offerId: 'offer-' and 1-58 letters or digits, not '{id}'"
+                ));
+            }
+        }
+        if let Some(name) = &self.name {
+            let chars = name.chars().count();
+            if chars == 0 || chars > 150 || name.chars().any(char::is_control) {
+                return Err(format!(
+                    "{at}.name: 1-150 characters, none a control character"
+                ));
+            }
+        }
+        if self.buyer_accounts.is_empty() || self.buyer_accounts.len() > MAX_OFFER_BUYERS {
+            return Err(format!(
+                "{at}.buyerAccounts: 1-{MAX_OFFER_BUYERS} 12-digit buyer accounts"
+            ));
+        }
+        if let Some(unknown) = self.prices.keys().find(|d| !dimensions.contains(d)) {
+            return Err(format!(
+                "{at}.prices.{unknown}: '{unknown}' is not a dimension of the product"
+            ));
+        }
+        if let Some(contract) = &self.contract {
+            contract
+                .check(dimensions)
+                .map_err(|e| format!("{at}.{e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// A product's customers in their order, with look-ups by each kind of name built on first
@@ -378,9 +484,22 @@ impl Product {
                 "prices.{unknown}: '{unknown}' is not a dimension of the product"
             ));
         }
+        let dimensions: Vec<String> = self.dimensions.iter().map(|d| d.to_string()).collect();
         if let Some(contract) = &self.contract {
-            let dimensions: Vec<String> = self.dimensions.iter().map(|d| d.to_string()).collect();
             contract.check(&dimensions)?;
+        }
+        if self.private_offers.len() > MAX_PRIVATE_OFFERS {
+            return Err(format!(
+                "a product has at most {MAX_PRIVATE_OFFERS} private offers"
+            ));
+        }
+        let mut ids = HashSet::new();
+        for (n, offer) in self.private_offers.iter().enumerate() {
+            offer.check(n, &dimensions)?;
+            let id = offer.id(&self.product_code);
+            if !ids.insert(id.clone()) {
+                return Err(format!("privateOffers[{n}]: offer {id} is listed twice"));
+            }
         }
         if self.webhooks.len() > MAX_WEBHOOKS {
             return Err(format!(
@@ -393,8 +512,13 @@ impl Product {
 
     /// Each customer is named as the integration asks, and no name is listed twice.
     fn check_customers(&self) -> Result<(), String> {
-        let (mut ids, mut accounts, mut licenses) =
-            (HashSet::new(), HashSet::new(), HashSet::new());
+        let (mut ids, mut accounts, mut licenses, mut charges) = (
+            HashSet::new(),
+            HashSet::new(),
+            HashSet::new(),
+            HashSet::new(),
+        );
+        let dimensions: Vec<String> = self.dimensions.iter().map(|d| d.to_string()).collect();
         for (i, c) in self.customers.iter().enumerate() {
             let n = i + 1;
             if c.customer_identifier.is_none() && c.customer_aws_account_id.is_none() {
@@ -426,15 +550,23 @@ impl Product {
                     .map_err(|reason| format!("customer {n}: {reason}"))?;
             }
             if let Some(choice) = &c.contract {
-                let pricing = self.contract.as_ref().ok_or_else(|| {
-                    format!("customer {n}: a contract needs the product's contract pricing")
-                })?;
-                pricing
-                    .admits(choice)
+                choice
+                    .check(&dimensions)
                     .map_err(|reason| format!("customer {n}: contract: {reason}"))?;
             }
             if c.charges.len() > MAX_CHARGES {
                 return Err(format!("customer {n}: at most {MAX_CHARGES} charges"));
+            }
+            for charge in &c.charges {
+                charge
+                    .check()
+                    .map_err(|reason| format!("customer {n}: {reason}"))?;
+                if !charges.insert(&charge.id) {
+                    return Err(format!(
+                        "customer {n}: charge id '{}' is listed twice",
+                        charge.id
+                    ));
+                }
             }
             match self.integration {
                 Integration::ConcurrentAgreements => {

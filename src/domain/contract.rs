@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::decimal::Decimal;
-use super::quantity::{Price, Quantity};
+use super::quantity::Price;
 use super::time::Instant;
 
 /// The longest contract, in months (five years).
@@ -28,7 +28,8 @@ pub fn months(duration: &str) -> Option<u32> {
         b'Y' => (&body[..body.len() - 1], 12),
         _ => return None,
     };
-    if number.is_empty() || number.len() > 3 || !number.bytes().all(|b| b.is_ascii_digit()) {
+    let canonical = !number.starts_with('0') && number.len() <= 3;
+    if !canonical || !number.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let months = number.parse::<u32>().ok()? * per;
@@ -163,6 +164,28 @@ pub struct ContractChoice {
 }
 
 impl ContractChoice {
+    /// Checks a choice listed by hand: a duration, quantities of `dimensions` (the
+    /// product's), each at most `MAX_CONTRACT_QUANTITY`. It is not held to today's prices:
+    /// an agreement keeps what it was sold, whatever the offer became.
+    pub fn check(&self, dimensions: &[String]) -> Result<(), String> {
+        if months(&self.duration).is_none() {
+            return Err(format!(
+                "duration {} is not whole months or years, 1 to {MAX_CONTRACT_MONTHS} months",
+                self.duration
+            ));
+        }
+        if self.quantities.is_empty() {
+            return Err("quantities name at least one dimension".into());
+        }
+        if let Some(unknown) = self.quantities.keys().find(|d| !dimensions.contains(d)) {
+            return Err(format!("'{unknown}' is not a dimension of the product"));
+        }
+        if self.quantities.values().any(|&q| q > MAX_CONTRACT_QUANTITY) {
+            return Err(format!("a quantity is at most {MAX_CONTRACT_QUANTITY}"));
+        }
+        Ok(())
+    }
+
     /// When a contract accepted at `start` ends.
     pub fn end(&self, start: Instant) -> Instant {
         start.plus_months(months(&self.duration).unwrap_or(0))
@@ -189,14 +212,62 @@ pub struct Charge {
     pub purchase_order_reference: Option<String>,
 }
 
+/// The longest purchase order reference kept (the model sets no maximum; the mock keeps
+/// what it stores bounded).
+pub const MAX_PURCHASE_ORDER_REFERENCE_CHARS: usize = 200;
+
+impl Charge {
+    /// The amount in cents, when it is dollars and cents (`300.38`).
+    pub fn cents(&self) -> Option<u128> {
+        let (dollars, cents) = self.amount.split_once('.')?;
+        let digits = |s: &str, max: usize| {
+            !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
+        };
+        if !digits(dollars, 20) || cents.len() != 2 || !digits(cents, 2) {
+            return None;
+        }
+        Some(dollars.parse::<u128>().ok()? * 100 + cents.parse::<u128>().ok()?)
+    }
+
+    /// Checks a charge listed by hand: the model's id pattern, a revision from 1, an
+    /// amount in dollars and cents, a bounded purchase order reference.
+    pub fn check(&self) -> Result<(), String> {
+        let id_ok = (1..=64).contains(&self.id.len())
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'/' | b'-'));
+        if !id_ok {
+            return Err(format!(
+                "charge id '{}': 1-64 of A-Z a-z 0-9 _ / -",
+                self.id
+            ));
+        }
+        if self.revision == 0 {
+            return Err(format!("charge {}: revision starts at 1", self.id));
+        }
+        if self.cents().is_none() {
+            return Err(format!(
+                "charge {}: amount is dollars and cents, such as \"300.38\"",
+                self.id
+            ));
+        }
+        let reference = self.purchase_order_reference.as_deref().unwrap_or("x");
+        let chars = reference.chars().count();
+        if chars == 0 || chars > MAX_PURCHASE_ORDER_REFERENCE_CHARS {
+            return Err(format!(
+                "charge {}: purchaseOrderReference is 1-{MAX_PURCHASE_ORDER_REFERENCE_CHARS} characters",
+                self.id
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What `charges` add up to, in dollars and cents (`0.00` for none).
 pub fn total(charges: &[Charge]) -> String {
-    let micros: u128 = charges
-        .iter()
-        .filter_map(|c| Quantity::parse_decimal(&c.amount))
-        .map(|q| u128::from(q.micros()))
-        .sum();
-    Decimal::charge_from_micros(micros).to_string()
+    let cents: u128 = charges.iter().filter_map(Charge::cents).sum();
+    format!("{}.{:02}", cents / 100, cents % 100)
 }
 
 #[cfg(test)]
@@ -226,7 +297,7 @@ mod tests {
         assert_eq!(months("P36M"), Some(36));
         assert_eq!(months("P2Y"), Some(24));
         for bad in [
-            "P0M", "P61M", "P6Y", "12M", "P1D", "PM", "P1.5M", "P-1M", "P0012M",
+            "P0M", "P61M", "P6Y", "12M", "P1D", "PM", "P1.5M", "P-1M", "P012M", "P01Y",
         ] {
             assert_eq!(months(bad), None, "{bad}");
         }

@@ -275,6 +275,23 @@ impl EventRecord {
                 .collect();
             deliveries.extend(copies);
         }
+        // A webhook listed twice, or in both formats, gets its messages in list order: no
+        // delivery is due before an earlier one to the same URL.
+        let mut latest: Vec<(String, Instant)> = Vec::new();
+        for d in &mut deliveries {
+            let at = d.next_attempt_at.unwrap_or(host_now);
+            let at = match latest.iter_mut().find(|(url, _)| *url == d.url) {
+                Some((_, previous)) => {
+                    *previous = (*previous).max(at);
+                    *previous
+                }
+                None => {
+                    latest.push((d.url.clone(), at));
+                    at
+                }
+            };
+            d.next_attempt_at = Some(at);
+        }
         EventRecord {
             seq: 0,
             action: change.action().into(),
@@ -321,12 +338,26 @@ impl EventRecord {
     }
 
     /// The earliest pending delivery time, if any delivery is pending.
+    /// A delivery that waits for an earlier one to the same URL counts from that one's time
+    /// at the earliest, so the time is never one at which nothing can be sent.
     pub fn next_attempt_at(&self) -> Option<Instant> {
-        self.deliveries
-            .iter()
-            .filter(|d| d.status == DeliveryStatus::Pending)
-            .filter_map(|d| d.next_attempt_at)
-            .min()
+        let mut earliest: Option<Instant> = None;
+        for (i, d) in self.deliveries.iter().enumerate() {
+            let Some(own) = d
+                .next_attempt_at
+                .filter(|_| d.status == DeliveryStatus::Pending)
+            else {
+                continue;
+            };
+            let before = self.deliveries[..i]
+                .iter()
+                .filter(|e| e.url == d.url && e.status == DeliveryStatus::Pending)
+                .filter_map(|e| e.next_attempt_at)
+                .max();
+            let effective = before.map_or(own, |b| b.max(own));
+            earliest = Some(earliest.map_or(effective, |e| e.min(effective)));
+        }
+        earliest
     }
 
     /// The HTTP request of delivery `index`: headers and body, as SNS (HTTP/S subscription)
@@ -569,6 +600,50 @@ mod tests {
             assert_eq!(detail_types(&at_once), [ENDED, DEPROVISIONED]);
             assert_eq!(at_once.action, "unsubscribe-success");
         }
+    }
+
+    #[test]
+    fn a_url_listed_twice_is_never_due_before_its_earlier_deliveries() {
+        let product: Product = serde_json::from_value(json!({
+            "productCode": "prod-1", "dimensions": ["d"],
+            "webhooks": [
+                {"url": "http://127.0.0.1:9/x", "format": "eventbridge"},
+                {"url": "http://127.0.0.1:9/x"}
+            ]
+        }))
+        .unwrap();
+        let settings = Settings {
+            license_updated_delay_seconds: 60,
+            ..Settings::default()
+        };
+        let mut e = EventRecord::new(
+            Change::Lifecycle(LifecycleAction::SubscribeSuccess),
+            &product,
+            &customer(),
+            Instant(0),
+            Instant(0),
+            &settings,
+            || "id".into(),
+        );
+        let times: Vec<_> = e.deliveries.iter().map(|d| d.next_attempt_at).collect();
+        // Created now, License Updated in 60 s, and the SNS message after both.
+        assert_eq!(
+            times,
+            [
+                Some(Instant(0)),
+                Some(Instant(60_000)),
+                Some(Instant(60_000))
+            ]
+        );
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            delay_seconds: 1,
+        };
+        e.record_attempt(0, Ok(200), Instant(0), policy);
+        assert_eq!(e.next_attempt_at(), Some(Instant(60_000)));
+        // Even a stored event out of order never names a time at which nothing can go.
+        e.deliveries[2].next_attempt_at = Some(Instant(0));
+        assert_eq!(e.next_attempt_at(), Some(Instant(60_000)));
     }
 
     #[test]

@@ -8,11 +8,15 @@
 //!
 //! Layer: domain. Pure.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::catalogue::{Customer, Product};
-use super::contract::ContractChoice;
+use super::catalogue::{Customer, PrivateOffer, Product};
+use super::contract::{ContractChoice, ContractPricing};
+use super::quantity::Price;
+use super::time::Instant;
 
 /// The seller of a product that names none (on its agreements and its EventBridge events).
 pub const DEFAULT_SELLER_ACCOUNT: &str = "123456789012";
@@ -157,7 +161,7 @@ const STANDARD_EULA_URL: &str =
     "https://aws.amazon.com/marketplace/features/standardized-contracts";
 const REFUND_POLICY: &str = "Refunds are at the seller's discretion (metering-mock).";
 
-/// A product's public offer.
+/// An offer of a product: its public offer, or a private one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Offer {
     pub offer_id: String,
@@ -166,9 +170,19 @@ pub struct Offer {
     /// The product's id in the catalog (`prod-…`), as agreements name their resources.
     pub product_id: String,
     pub proposer: String,
-    /// Whether the offer charges up front (a configurable upfront pricing term).
-    pub is_contract: bool,
+    /// What the offer charges up front (a configurable upfront pricing term), if anything.
+    pub contract: Option<ContractPricing>,
+    /// Who a private offer is for; `None` for the public offer.
+    pub private: Option<Private>,
     pub terms: Vec<Term>,
+}
+
+/// What makes an offer private: its buyers, and how long they may accept it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Private {
+    pub name: Option<String>,
+    pub buyers: Vec<String>,
+    pub expires_at: Option<Instant>,
 }
 
 impl Offer {
@@ -176,12 +190,83 @@ impl Offer {
     pub fn public(product: &Product) -> Offer {
         let code: &str = &product.product_code;
         let id = |kind: &str| digest(&[kind, code])[..25].to_string();
-        let priced = |d: &super::names::Dimension| product.prices.get(&d.to_string());
-        // A contract's usage rate card has the dimensions priced for consumption only.
+        Offer::build(
+            product,
+            format!("offer-{}", id("offer")),
+            format!("ap-{}", id("proposal")),
+            &id,
+            &product.prices,
+            product.contract.as_ref(),
+        )
+    }
+
+    /// The private offer `private` of `product`: its own id, proposal and term ids, its own
+    /// prices and contract.
+    pub fn private(product: &Product, private: &PrivateOffer) -> Offer {
+        let code: &str = &product.product_code;
+        let offer_id = private.id(code);
+        let id = |kind: &str| digest(&[kind, code, &offer_id])[..25].to_string();
+        let mut offer = Offer::build(
+            product,
+            offer_id.clone(),
+            format!("ap-{}", id("proposal")),
+            &id,
+            &private.prices,
+            private.contract.as_ref(),
+        );
+        offer.private = Some(Private {
+            name: private.name.clone(),
+            buyers: private
+                .buyer_accounts
+                .iter()
+                .map(|b| b.to_string())
+                .collect(),
+            expires_at: private.expires_at,
+        });
+        offer
+    }
+
+    /// Every offer of `product`: the public one first, then its private ones.
+    pub fn all(product: &Product) -> Vec<Offer> {
+        let mut offers = vec![Offer::public(product)];
+        offers.extend(
+            product
+                .private_offers
+                .iter()
+                .map(|p| Offer::private(product, p)),
+        );
+        offers
+    }
+
+    /// The offer `customer`'s agreement was made on: the private offer it names, if the
+    /// product has it, else the public one.
+    pub fn of(product: &Product, customer: &Customer) -> Offer {
+        let private = customer
+            .offer_identifier
+            .as_deref()
+            .and_then(|id| PrivateOffer::find(product, id));
+        match private {
+            Some(p) => Offer::private(product, p),
+            None => Offer::public(product),
+        }
+    }
+
+    /// The terms of an offer with these `prices` and `contract`: the legal and support
+    /// terms, the contract term, and the usage rate card (of the priced dimensions only,
+    /// for a contract: consumption on top).
+    fn build(
+        product: &Product,
+        offer_id: String,
+        agreement_proposal_id: String,
+        id: &dyn Fn(&str) -> String,
+        prices: &BTreeMap<String, Price>,
+        contract: Option<&ContractPricing>,
+    ) -> Offer {
+        let priced = |d: &super::names::Dimension| prices.get(&d.to_string());
         let rates: Vec<(String, String)> = product
             .dimensions
             .iter()
-            .filter(|d| product.contract.is_none() || priced(d).is_some())
+            .filter(|d| contract.is_none() || priced(d).is_some())
             .map(|d| {
                 let price = priced(d).map_or_else(|| "0.00".to_string(), |p| p.to_string());
                 (d.to_string(), price)
@@ -195,7 +280,7 @@ impl Offer {
                 id: format!("term-{}", id("support")),
             },
         ];
-        if let Some(contract) = &product.contract {
+        if let Some(contract) = contract {
             let rate_cards = contract
                 .0
                 .iter()
@@ -218,14 +303,33 @@ impl Offer {
                 rates,
             });
         }
+        let code: &str = &product.product_code;
         Offer {
-            offer_id: format!("offer-{}", id("offer")),
-            agreement_proposal_id: format!("ap-{}", id("proposal")),
-            product_id: format!("prod-{}", id("product")),
+            offer_id,
+            agreement_proposal_id,
+            product_id: format!("prod-{}", &digest(&["product", code])[..25]),
             proposer: proposer_of(product),
-            is_contract: product.contract.is_some(),
+            contract: contract.cloned(),
+            private: None,
             terms,
         }
+    }
+
+    /// Whether `caller` (a 12-digit account; `None`, the wildcard caller, sees every offer)
+    /// may see and accept the offer: anyone a public one, its buyers a private one.
+    pub fn is_visible_to(&self, caller: Option<&str>) -> bool {
+        match (&self.private, caller) {
+            (None, _) | (Some(_), None) => true,
+            (Some(p), Some(account)) => p.buyers.iter().any(|b| b == account),
+        }
+    }
+
+    /// Whether a private offer has expired by `now` (a public offer never does).
+    pub fn has_expired(&self, now: Instant) -> bool {
+        self.private
+            .as_ref()
+            .and_then(|p| p.expires_at)
+            .is_some_and(|at| now >= at)
     }
 
     /// The offer id of `customer`'s agreement: the private offer it names, else this one.
@@ -242,7 +346,7 @@ impl Offer {
 
     /// The offer's pricing model, as Discovery names it.
     pub fn pricing_model(&self) -> Value {
-        match self.is_contract {
+        match self.contract.is_some() {
             true => json!({"pricingModelType": "CONTRACT", "displayName": "Contract"}),
             false => json!({"pricingModelType": "USAGE", "displayName": "Usage-based"}),
         }

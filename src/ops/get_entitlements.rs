@@ -27,6 +27,7 @@ use crate::domain::catalogue::{Customer, Product};
 use crate::domain::constraints::{is_non_whitespace, Shown, Violations, NON_WHITESPACE_PATTERN};
 use crate::domain::entitlement::{Entitlement, EntitlementValue};
 use crate::domain::page_token::PageTokens;
+use crate::domain::time::Instant;
 use crate::error::{err, ErrorKind, ServiceError};
 use crate::protocol::json::{element_path, string_element, Structure};
 use crate::store::Store;
@@ -272,14 +273,17 @@ fn value_json(value: &EntitlementValue) -> Value {
     }
 }
 
-/// A timestamp as the wire's epoch seconds: whole seconds as an integer, else with the
-/// milliseconds as a fraction.
-/// Every entitlement of the product the filter lets through, in catalogue order.
-pub fn listed<'a>(product: &'a Product, filter: &EntitlementFilter) -> Vec<EntitlementEntry<'a>> {
+/// Every entitlement of the product the filter lets through at `now`, in catalogue order:
+/// those of subscribed customers whose agreement has not ended (a contract's end).
+pub fn listed<'a>(
+    product: &'a Product,
+    filter: &EntitlementFilter,
+    now: Instant,
+) -> Vec<EntitlementEntry<'a>> {
     product
         .customers
         .iter()
-        .filter(|c| c.subscription.grants_entitlements())
+        .filter(|c| c.subscription.grants_entitlements() && c.ends_at.is_none_or(|end| now < end))
         .flat_map(|customer| {
             customer
                 .entitlements
@@ -345,7 +349,7 @@ pub fn run<S: Store + ?Sized>(
         })?,
     };
 
-    let entries = listed(&product, &request.filter);
+    let entries = listed(&product, &request.filter, call.now);
     // The catalogue may have shrunk since the token was issued: a position past the end is
     // the empty last page.
     let start = start.min(entries.len());
@@ -533,6 +537,7 @@ mod tests {
             webhooks: vec![],
             prices: Default::default(),
             contract: None,
+            private_offers: vec![],
             customers: vec![
                 with(SubscriptionState::Subscribed, "s", &["b", "a"]),
                 with(SubscriptionState::Pending, "p", &["a"]),
@@ -542,15 +547,16 @@ mod tests {
             ]
             .into(),
         };
-        let listed: Vec<(String, String)> = listed(&product, &EntitlementFilter::default())
-            .iter()
-            .map(|e| {
-                (
-                    e.customer.customer_identifier.clone().unwrap().into(),
-                    e.entitlement.dimension.clone(),
-                )
-            })
-            .collect();
+        let listed: Vec<(String, String)> =
+            listed(&product, &EntitlementFilter::default(), Instant(0))
+                .iter()
+                .map(|e| {
+                    (
+                        e.customer.customer_identifier.clone().unwrap().into(),
+                        e.entitlement.dimension.clone(),
+                    )
+                })
+                .collect();
         let expected = [("s", "b"), ("s", "a"), ("u", "a")];
         assert_eq!(
             listed,

@@ -135,7 +135,7 @@ pub fn terms<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, sto
     let id = text(input, "agreementId");
     let (product, i) = visible(store, call, id)?;
     let customer = &product.customers[i];
-    let offer = Offer::public(&product);
+    let offer = Offer::of(&product, customer);
     let choice = customer.contract.as_ref();
     let mut terms: Vec<Value> = offer
         .terms

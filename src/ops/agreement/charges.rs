@@ -11,16 +11,13 @@ use super::agreements::AGREEMENT_TYPE;
 use super::{agreement_customers, check_catalog, page, storage, text, with_next, Answer, Call};
 use crate::domain::agreement as rules;
 use crate::domain::catalogue::Product;
+use crate::domain::contract::MAX_PURCHASE_ORDER_REFERENCE_CHARS;
 use crate::model::error::ModelError;
 use crate::model::ModelService;
 use crate::ops::shapes::epoch_seconds;
 use crate::store::Store;
 
 const SERVICE: ModelService = ModelService::Agreement;
-
-/// The longest purchase order reference kept (the model sets no maximum; the mock keeps
-/// what it stores bounded).
-pub const MAX_PURCHASE_ORDER_REFERENCE_CHARS: usize = 200;
 
 /// Whether the caller is the acceptor of customer `i` of `product`.
 fn accepted_by_caller(product: &Product, i: usize, call: &Call<'_>) -> bool {
@@ -123,35 +120,51 @@ pub fn update<S: Store + ?Sized>(
         }
         associations.push(association);
     }
-    // Each charge's product and place, found before anything changes.
+    // Each charge's product and place among the caller's agreements (of the agreement
+    // named), found before anything changes.
     let mut products: BTreeMap<String, Product> = BTreeMap::new();
-    let mut places = Vec::new();
+    let mut places: Vec<Vec<(String, usize, usize)>> = vec![Vec::new(); associations.len()];
     for product in store.products().map_err(storage(SERVICE))? {
         for i in agreement_customers(&product) {
+            if !accepted_by_caller(&product, i, call) {
+                continue;
+            }
+            let id = rules::agreement_id(&product.customers[i]);
             for (c, charge) in product.customers[i].charges.iter().enumerate() {
-                if let Some(a) = associations.iter().position(|a| a.charge_id == charge.id) {
-                    places.push((a, product.product_code.to_string(), i, c));
+                for (n, a) in associations.iter().enumerate() {
+                    let of_agreement = a
+                        .agreement_id
+                        .is_none_or(|named| id.as_deref() == Some(named));
+                    if a.charge_id == charge.id && of_agreement {
+                        places[n].push((product.product_code.to_string(), i, c));
+                    }
                 }
             }
         }
         products.insert(product.product_code.to_string(), product);
     }
+    let mut chosen = Vec::new();
     for (n, association) in associations.iter().enumerate() {
-        let place = places.iter().find(|p| p.0 == n).filter(|(_, code, i, _)| {
-            let product = &products[code];
-            let id = rules::agreement_id(&product.customers[*i]);
-            accepted_by_caller(product, *i, call)
-                && association
-                    .agreement_id
-                    .is_none_or(|named| id.as_deref() == Some(named))
-        });
-        let Some((_, code, i, c)) = place else {
-            return Err(ModelError::not_found(
-                SERVICE,
-                "Charge",
-                association.charge_id,
-                format!("Charge {} was not found among the caller's agreements' charges (ListAgreementCharges lists them)", association.charge_id),
-            ));
+        let (code, i, c) = match places[n].as_slice() {
+            [one] => one,
+            [] => {
+                return Err(ModelError::not_found(
+                    SERVICE,
+                    "Charge",
+                    association.charge_id,
+                    format!("Charge {} was not found among the caller's agreements' charges (ListAgreementCharges lists them)", association.charge_id),
+                ))
+            }
+            // Only charges listed by hand can share an id.
+            _ => {
+                return Err(ModelError::modeled(
+                    SERVICE,
+                    "ConflictException",
+                    format!("Charge id {} names charges of more than one agreement: name its agreementId", association.charge_id),
+                )
+                .with("resourceId", association.charge_id)
+                .with("resourceType", "Charge"))
+            }
         };
         let current = products[code].customers[*i].charges[*c].revision;
         if association.revision.is_some_and(|r| r != current) {
@@ -167,9 +180,10 @@ pub fn update<S: Store + ?Sized>(
             .with("resourceId", association.charge_id)
             .with("resourceType", "Charge"));
         }
+        chosen.push((n, code.clone(), *i, *c));
     }
     let mut changed = BTreeSet::new();
-    for (n, code, i, c) in places {
+    for (n, code, i, c) in chosen {
         let reference = associations[n].reference.map(str::to_string);
         if let Some(product) = products.get_mut(&code) {
             let mut customer = product.customers[i].clone();

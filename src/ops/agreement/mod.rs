@@ -55,7 +55,7 @@ pub fn dispatch<S: Store + ?Sized>(
         (Agreement, "CancelAgreementRequest") => requests::cancel(input, call, store),
         (Agreement, "ListAgreementRequests") => requests::list(input, call, store),
         (Agreement, "GetAgreementRequestTerms") => requests::terms(input, call, store),
-        (Discovery, "GetOffer") => offers::get_offer(input, store),
+        (Discovery, "GetOffer") => offers::get_offer(input, call, store),
         (Discovery, "ListPurchaseOptions") => offers::list_purchase_options(input, call, store),
         (Discovery, "GetOfferTerms") => offers::get_offer_terms(input, call, store),
         _ => Err(not_served(service, &operation.name)),
@@ -133,16 +133,21 @@ fn text<'a>(input: &'a Map<String, Value>, name: &str) -> &'a str {
     input.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
-/// The product whose public offer `matches` (by its offer id, or its proposal id).
+/// The product and its offer that `matches` (by its offer id, or its proposal id), among
+/// the offers the caller may see (a private offer is its buyers' alone).
 fn product_offering<S: Store + ?Sized>(
     store: &S,
     service: ModelService,
+    call: &Call<'_>,
     matches: impl Fn(&Offer) -> bool,
 ) -> Result<Option<(Product, Offer)>, ModelError> {
+    let caller = call.caller.account.as_deref();
     let products = store.products().map_err(storage(service))?;
     Ok(products.into_iter().find_map(|p| {
-        let offer = Offer::public(&p);
-        matches(&offer).then_some((p, offer))
+        let offer = Offer::all(&p)
+            .into_iter()
+            .find(|o| matches(o) && o.is_visible_to(caller))?;
+        Some((p, offer))
     }))
 }
 

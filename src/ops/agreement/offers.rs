@@ -8,8 +8,10 @@ use serde_json::{json, Map, Value};
 use super::{page, product_offering, storage, text, with_next, Answer, Call};
 use crate::domain::catalogue::Product;
 use crate::domain::offer::Offer;
+use crate::domain::time::Instant;
 use crate::model::error::ModelError;
 use crate::model::ModelService;
+use crate::ops::shapes::epoch_seconds;
 use crate::store::Store;
 
 const SERVICE: ModelService = ModelService::Discovery;
@@ -46,13 +48,27 @@ fn associated(product: &Product, offer: &Offer) -> Value {
     })
 }
 
-fn offer_name(product: &Product) -> String {
-    format!("Public offer of {}", product.product_code)
+fn offer_name(product: &Product, offer: &Offer) -> String {
+    match offer.private.as_ref() {
+        Some(p) => p
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("Private offer of {}", product.product_code)),
+        None => format!("Public offer of {}", product.product_code),
+    }
 }
 
-/// Whether the public `offer` of `product` passes filter `kind` with one of `values`
-/// (values the filter does not know are refused first, by `check_filter`).
-fn passes(kind: &str, values: &[&str], product: &Product, offer: &Offer) -> bool {
+/// A private offer's badge (`PRIVATE_PRICING`); none for the public offer.
+fn badges(offer: &Offer) -> Value {
+    match offer.private {
+        Some(_) => json!([{"displayName": "Private pricing", "badgeType": "PRIVATE_PRICING"}]),
+        None => json!([]),
+    }
+}
+
+/// Whether `offer` of `product` passes filter `kind` with one of `values` at `now` (values
+/// the filter does not know are refused first, by `check_filter`).
+fn passes(kind: &str, values: &[&str], product: &Product, offer: &Offer, now: Instant) -> bool {
     match kind {
         "PRODUCT_ID" => values
             .iter()
@@ -61,9 +77,12 @@ fn passes(kind: &str, values: &[&str], product: &Product, offer: &Offer) -> bool
             .iter()
             .any(|v| *v == format!("seller-{}", offer.proposer)),
         "PURCHASE_OPTION_TYPE" => values.contains(&"OFFER"),
-        // Every offer here is public and never expires.
-        "VISIBILITY_SCOPE" => false,
-        "AVAILABILITY_STATUS" => values.contains(&"AVAILABLE"),
+        // `PRIVATE` is the one value: the private offers extended to the caller.
+        "VISIBILITY_SCOPE" => offer.private.is_some(),
+        "AVAILABILITY_STATUS" => match offer.has_expired(now) {
+            true => values.contains(&"EXPIRED"),
+            false => values.contains(&"AVAILABLE"),
+        },
         _ => false,
     }
 }
@@ -88,9 +107,10 @@ fn check_filter(kind: &str, values: &[&str]) -> Result<(), ModelError> {
     }
 }
 
-/// `ListPurchaseOptions`: the offers the filters select (every filter type must match,
-/// any of its values). As documented, a `PRODUCT_ID` or `VISIBILITY_SCOPE` filter is
-/// required; `VISIBILITY_SCOPE` `PRIVATE` finds nothing, since every offer here is public.
+/// `ListPurchaseOptions`: the offers the caller may see that the filters select (every
+/// filter type must match, any of its values). As documented, a `PRODUCT_ID` or
+/// `VISIBILITY_SCOPE` filter is required; `VISIBILITY_SCOPE` `PRIVATE` selects the private
+/// offers extended to the caller.
 pub fn list_purchase_options<S: Store + ?Sized>(
     input: &Map<String, Value>,
     call: &Call<'_>,
@@ -123,31 +143,37 @@ pub fn list_purchase_options<S: Store + ?Sized>(
     for (kind, values) in &filters {
         check_filter(kind, values)?;
     }
+    let caller = call.caller.account.as_deref();
     let products = store.products().map_err(storage(SERVICE))?;
-    let options: Vec<Value> = products
-        .iter()
-        .filter_map(|product| {
-            let offer = Offer::public(product);
-            let selected = filters
-                .iter()
-                .all(|(kind, values)| passes(kind, values, product, &offer));
-            selected.then(|| {
-                let seller = seller(&offer.proposer);
-                json!({
-                    "purchaseOptionId": offer.offer_id,
-                    "catalog": "AWSMarketplace",
-                    "purchaseOptionType": "OFFER",
-                    "purchaseOptionName": offer_name(product),
-                    "sellerOfRecord": seller,
-                    "badges": [],
-                    "associatedEntities": [{
-                        "product": associated(product, &offer),
-                        "offer": {"offerId": offer.offer_id, "offerName": offer_name(product), "sellerOfRecord": seller},
-                    }],
-                })
-            })
-        })
-        .collect();
+    let mut options = Vec::new();
+    for product in &products {
+        for offer in Offer::all(product) {
+            let selected = offer.is_visible_to(caller)
+                && filters
+                    .iter()
+                    .all(|(kind, values)| passes(kind, values, product, &offer, call.now));
+            if !selected {
+                continue;
+            }
+            let seller = seller(&offer.proposer);
+            let mut option = json!({
+                "purchaseOptionId": offer.offer_id,
+                "catalog": "AWSMarketplace",
+                "purchaseOptionType": "OFFER",
+                "purchaseOptionName": offer_name(product, &offer),
+                "sellerOfRecord": seller,
+                "badges": badges(&offer),
+                "associatedEntities": [{
+                    "product": associated(product, &offer),
+                    "offer": {"offerId": offer.offer_id, "offerName": offer_name(product, &offer), "sellerOfRecord": seller},
+                }],
+            });
+            if let Some(at) = offer.private.as_ref().and_then(|p| p.expires_at) {
+                option["expirationTime"] = epoch_seconds(at);
+            }
+            options.push(option);
+        }
+    }
     let listing = format!(
         "ListPurchaseOptions\n{}",
         Value::Array(input.get("filters").cloned().into_iter().collect())
@@ -156,21 +182,29 @@ pub fn list_purchase_options<S: Store + ?Sized>(
     Ok(with_next(json!({ "purchaseOptions": options }), next))
 }
 
-/// `GetOffer`
-pub fn get_offer<S: Store + ?Sized>(input: &Map<String, Value>, store: &S) -> Answer {
+/// `GetOffer`: an offer the caller may see (a private offer only to its buyers).
+pub fn get_offer<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &S,
+) -> Answer {
     let offer_id = text(input, "offerId");
-    let (product, offer) = product_offering(store, SERVICE, |o| o.offer_id == offer_id)?
+    let (product, offer) = product_offering(store, SERVICE, call, |o| o.offer_id == offer_id)?
         .ok_or_else(|| unknown(offer_id))?;
-    Ok(json!({
+    let mut out = json!({
         "offerId": offer.offer_id,
         "catalog": "AWSMarketplace",
-        "offerName": offer_name(&product),
+        "offerName": offer_name(&product, &offer),
         "sellerOfRecord": seller(&offer.proposer),
         "associatedEntities": [{"product": associated(&product, &offer)}],
         "agreementProposalId": offer.agreement_proposal_id,
         "pricingModel": offer.pricing_model(),
         "badges": [],
-    }))
+    });
+    if let Some(at) = offer.private.as_ref().and_then(|p| p.expires_at) {
+        out["expirationTime"] = epoch_seconds(at);
+    }
+    Ok(out)
 }
 
 /// `GetOfferTerms`
@@ -180,7 +214,7 @@ pub fn get_offer_terms<S: Store + ?Sized>(
     store: &S,
 ) -> Answer {
     let offer_id = text(input, "offerId");
-    let (_, offer) = product_offering(store, SERVICE, |o| o.offer_id == offer_id)?
+    let (_, offer) = product_offering(store, SERVICE, call, |o| o.offer_id == offer_id)?
         .ok_or_else(|| unknown(offer_id))?;
     let terms: Vec<Value> = offer.terms.iter().map(|t| t.offered()).collect();
     // The model's default page: 10 terms.

@@ -132,6 +132,7 @@ fn created(request: &AgreementRequest) -> Value {
 /// The offer a new-agreement request names by its proposal, on a concurrent-agreements product.
 fn proposed_offer<S: Store + ?Sized>(
     input: &Map<String, Value>,
+    call: &Call<'_>,
     store: &S,
 ) -> Result<(Product, Offer), ModelError> {
     let intent = text(input, "intent");
@@ -152,14 +153,30 @@ fn proposed_offer<S: Store + ?Sized>(
             "agreementProposalIdentifier",
         ));
     }
-    let (product, offer) = product_offering(store, SERVICE, |o| o.agreement_proposal_id == proposal)?
+    let (product, offer) = product_offering(store, SERVICE, call, |o| o.agreement_proposal_id == proposal)?
         .ok_or_else(|| {
-            ModelError::not_found(SERVICE, "AgreementProposal", proposal, format!("Agreement proposal {proposal} was not found: Discovery's GetOffer names the proposal of each product's offer"))
+            ModelError::not_found(SERVICE, "AgreementProposal", proposal, format!("Agreement proposal {proposal} was not found: Discovery's GetOffer names the proposal of each offer the caller may see"))
         })?;
+    expired(&offer, call)?;
     if product.integration != Integration::ConcurrentAgreements {
         return Err(invalid("INVALID_AGREEMENT_PROPOSAL_IDENTIFIER", format!("Product {} uses the legacy integration: only a concurrent-agreements product (\"integration\": \"concurrent-agreements\") is bought through the Agreement Service here", product.product_code), "agreementProposalIdentifier"));
     }
     Ok((product, offer))
+}
+
+/// `EXPIRED_AGREEMENT_PROPOSAL` for a private offer past its `expiresAt`.
+fn expired(offer: &Offer, call: &Call<'_>) -> Result<(), ModelError> {
+    if !offer.has_expired(call.now) {
+        return Ok(());
+    }
+    Err(invalid(
+        "EXPIRED_AGREEMENT_PROPOSAL",
+        format!(
+            "Offer {} expired: a private offer can be accepted until its expiresAt",
+            offer.offer_id
+        ),
+        "agreementProposalIdentifier",
+    ))
 }
 
 /// `CreateAgreementRequest`
@@ -169,29 +186,25 @@ pub fn create<S: Store + ?Sized>(
     store: &mut S,
     ids: &mut dyn IdSource,
 ) -> Answer {
-    let (product, offer) = proposed_offer(input, store)?;
-    let (term_ids, choice) = requested_terms(input, &product, &offer)?;
-    let contract = match (&choice, &product.contract) {
-        (Some(choice), Some(pricing)) => Some(pricing.quote(choice)),
-        _ => None,
-    };
     let requester = requester(call);
     let client_token = input
         .get("clientToken")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let acceptor_contact = input
-        .get("acceptorContact")
-        .and_then(Value::as_object)
-        .map(contact);
+    let fingerprint = fingerprint(input);
     let mut requests = load(store)?;
     if let Some(earlier) = client_token
         .as_deref()
         .and_then(|t| requests.by_client_token(&requester, t))
     {
-        // A retry gets the same answer; the same token for another request is a conflict.
-        let same_choice = earlier.contract.as_ref().map(|q| &q.choice) == choice.as_ref();
-        if earlier.offer_id == offer.offer_id && earlier.term_ids == term_ids && same_choice {
+        // A retry gets the same answer, whatever the offer became since; the same token
+        // with other parameters is a conflict. (Requests kept before fingerprints were:
+        // the same answer.)
+        if earlier
+            .fingerprint
+            .as_ref()
+            .is_none_or(|f| *f == fingerprint)
+        {
             return Ok(created(earlier));
         }
         return Err(ModelError::modeled(
@@ -206,6 +219,16 @@ pub fn create<S: Store + ?Sized>(
         .with("resourceId", earlier.id.as_str())
         .with("resourceType", "AgreementRequest"));
     }
+    let (product, offer) = proposed_offer(input, call, store)?;
+    let (term_ids, choice) = requested_terms(input, &offer)?;
+    let contract = match (&choice, &offer.contract) {
+        (Some(choice), Some(pricing)) => Some(pricing.quote(choice)),
+        _ => None,
+    };
+    let acceptor_contact = input
+        .get("acceptorContact")
+        .and_then(Value::as_object)
+        .map(contact);
     let request = AgreementRequest {
         id: new_id("ar-", ids, 25)?,
         status: RequestStatus::Approved,
@@ -220,11 +243,20 @@ pub fn create<S: Store + ?Sized>(
         agreement_id: None,
         acceptor_contact,
         contract,
+        fingerprint: Some(fingerprint),
     };
     let answer = created(&request);
     requests.add(request);
     save(store, &requests)?;
     Ok(answer)
+}
+
+/// What makes two requests the same request: a digest of every member but the client
+/// token (members in the canonical order serde_json keeps them in).
+fn fingerprint(input: &Map<String, Value>) -> String {
+    let mut rest = input.clone();
+    rest.remove("clientToken");
+    hex::encode(Sha256::digest(Value::Object(rest).to_string().as_bytes()))
 }
 
 /// The buyer's contact, as the model already held it (every member required, within its
@@ -244,7 +276,6 @@ fn contact(input: &Map<String, Value>) -> AcceptorContact {
 /// a duration the offer prices and quantities of its dimensions). Other terms take none.
 fn requested_terms(
     input: &Map<String, Value>,
-    product: &Product,
     offer: &Offer,
 ) -> Result<(Vec<String>, Option<ContractChoice>), ModelError> {
     let requested: Vec<&Value> = input
@@ -284,7 +315,7 @@ fn requested_terms(
                 ))
             }
             (true, Some(configuration)) => {
-                choice = Some(contract_choice(id, configuration, product)?);
+                choice = Some(contract_choice(id, configuration, offer)?);
             }
         }
     }
@@ -308,11 +339,11 @@ fn requested_terms(
     Ok((ids, choice))
 }
 
-/// The buyer's choice in a contract term's configuration, held to the product's pricing.
+/// The buyer's choice in a contract term's configuration, held to the offer's pricing.
 fn contract_choice(
     term: &str,
     configuration: &Value,
-    product: &Product,
+    offer: &Offer,
 ) -> Result<ContractChoice, ModelError> {
     let wrong = |message: String| {
         invalid(
@@ -342,7 +373,7 @@ fn contract_choice(
             .to_string(),
         quantities,
     };
-    let pricing = product
+    let pricing = offer
         .contract
         .as_ref()
         .ok_or_else(|| wrong("the offer has no contract pricing".into()))?;
@@ -400,16 +431,23 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
     Ok(with_next(json!({ "items": items }), next))
 }
 
+/// The offer `request` was made on, if `product` still has it.
+fn offer_of(product: &Product, request: &AgreementRequest) -> Option<Offer> {
+    Offer::all(product)
+        .into_iter()
+        .find(|o| o.offer_id == request.offer_id)
+}
+
 /// `GetAgreementRequestTerms`: the terms the request asked for, as its offer states them.
 pub fn terms<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
     let requests = load(store)?;
     let request = visible(&requests, call, text(input, "agreementRequestId"))?;
-    let terms: Vec<Value> = match product_of(store, request)? {
-        Some(product) => Offer::public(&product)
+    let terms: Vec<Value> = match product_of(store, request)?.and_then(|p| offer_of(&p, request)) {
+        Some(offer) => offer
             .terms
             .iter()
             .filter(|t| request.term_ids.iter().any(|id| id == t.id()))
-            .map(|t| t.accepted())
+            .map(|t| t.accepted_with(request.contract.as_ref().map(|q| &q.choice)))
             .collect(),
         None => Vec::new(),
     };
@@ -434,8 +472,7 @@ pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store
     if let Some(id) = &request.agreement_id {
         out["agreementId"] = json!(id);
     }
-    if let Some(product) = product_of(store, request)? {
-        let offer = Offer::public(&product);
+    if let Some(offer) = product_of(store, request)?.and_then(|p| offer_of(&p, request)) {
         out["proposer"] = json!({"accountId": offer.proposer});
         out["proposalSummary"] = proposal_summary(&offer);
     }
@@ -506,6 +543,28 @@ pub fn accept<S: Store + ?Sized>(
     if product.integration != Integration::ConcurrentAgreements {
         return Err(conflict(&request.id, format!("Product {} no longer uses concurrent agreements, so request {} cannot make an agreement", product.product_code, request.id)));
     }
+    let offer = offer_of(&product, &request).ok_or_else(|| {
+        ModelError::not_found(
+            SERVICE,
+            "AgreementProposal",
+            &request.offer_id,
+            format!(
+                "Offer {} of request {} is gone: product {} no longer has it",
+                request.offer_id, request.id, request.product_code
+            ),
+        )
+    })?;
+    expired(&offer, call)?;
+    let terms_now: Vec<&str> = offer.terms.iter().map(|t| t.id()).collect();
+    if terms_now != request.term_ids {
+        return Err(conflict(
+            &request.id,
+            format!(
+                "Offer {} changed its terms since request {} was made: make a new request",
+                offer.offer_id, request.id
+            ),
+        ));
+    }
     if product.customers.len() >= call.customers_per_product {
         return Err(ModelError::modeled(
             SERVICE,
@@ -513,7 +572,7 @@ pub fn accept<S: Store + ?Sized>(
             format!("Product {} has {} customers, the most this deployment keeps (MAX_CUSTOMERS_PER_PRODUCT)", product.product_code, product.customers.len()),
         ));
     }
-    let customer = new_agreement(&product, &request, call, ids)?;
+    let customer = new_agreement(&product, &offer, &request, call, ids)?;
     let agreement_id = customer
         .agreement_id
         .as_deref()
@@ -542,6 +601,7 @@ pub fn accept<S: Store + ?Sized>(
 /// the wildcard caller asked), a license of the product's seller, a new agreement id.
 fn new_agreement(
     product: &Product,
+    offer: &Offer,
     request: &AgreementRequest,
     call: &Call<'_>,
     ids: &mut dyn IdSource,
@@ -598,6 +658,8 @@ fn new_agreement(
         subscription_changed_at: Some(call.now),
         accepted_at: Some(call.now),
         acceptor_contact: request.acceptor_contact.clone(),
+        // A private offer is named, as the sign-up's offerIdentifier names it.
+        offer_identifier: offer.private.as_ref().map(|_| offer.offer_id.clone()),
         contract,
         ends_at,
         entitlements,

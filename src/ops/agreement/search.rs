@@ -147,13 +147,14 @@ impl Query {
             self.get(name).is_none_or(|wanted| Some(wanted) == value)
         };
         let id = rules::agreement_id(customer);
-        // What no agreement of the mock has (offer sets, end-time behaviour, contacts) matches nothing.
+        // What no agreement of the mock has (offer sets, end-time behaviour) matches nothing.
         let absent = [
             "OfferSetId",
             "EndTimeBehaviorType",
             "EndTimeBehaviorReasonCode",
-            "IncludesContactOfType",
         ];
+        // The one contact an agreement has is its acceptor's.
+        let contact = customer.acceptor_contact.as_ref().map(|_| "ACCEPTOR");
         self.get("ResourceIdentifier")
             .is_none_or(|v| v == offer.product_id || v == product_code)
             && is("ResourceType", Some(RESOURCE_TYPE))
@@ -165,6 +166,7 @@ impl Query {
             && is("Status", Some(rules::status(customer, now)))
             && is("InitialAgreementId", id.as_deref())
             && is("LicenseArn", customer.license_arn.as_deref())
+            && is("IncludesContactOfType", contact)
             && absent.iter().all(|name| self.get(name).is_none())
             && self.within("EndTime", customer.ends_at)
             && self.within("StartTime", rules::accepted_at(customer))

@@ -20,6 +20,7 @@ pub(super) fn product(code: &str) -> Product {
         webhooks: vec![],
         prices: Default::default(),
         contract: None,
+        private_offers: vec![],
         customers: vec![Customer {
             customer_identifier: Some("c".parse().unwrap()),
             subscription: SubscriptionState::UnsubscribePending,
