@@ -58,9 +58,12 @@ pub struct DueDelivery {
     pub body: String,
 }
 
+/// What identifies the event across resets: its SNS `MessageId`, else (a moment without an
+/// SNS message) its first EventBridge event's `id`.
 fn message_id(event: &EventRecord) -> String {
     event.sns["MessageId"]
         .as_str()
+        .or_else(|| event.event_bridge.first().and_then(|e| e["id"].as_str()))
         .unwrap_or_default()
         .to_string()
 }

@@ -2016,3 +2016,122 @@ fn a_retried_request_gets_its_first_quote_whatever_the_offer_became() {
     );
     assert_eq!(refused.status, 409, "{}", refused.body);
 }
+
+/// The actions of the event log after `after`, and each moment's EventBridge detail-types.
+fn moments(mock: &mut Mock, after: u64) -> Vec<(String, Vec<String>)> {
+    let events = mock
+        .control("GET", &format!("/events?after={after}"), None)
+        .body["events"]
+        .clone();
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let kinds = e["eventBridge"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["detail-type"].as_str().unwrap().to_string())
+                .collect();
+            (e["action"].as_str().unwrap().to_string(), kinds)
+        })
+        .collect()
+}
+
+#[test]
+fn an_ending_contract_is_notified_180_to_30_days_before_and_at_its_end() {
+    let mut mock = contract_world();
+    let input = contract_request(&mut mock, Some(users_for_a_year(1)));
+    let quote = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    let accepted = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
+    );
+    let id = accepted.body["agreementId"].as_str().unwrap().to_string();
+    let set_clock = |mock: &mut Mock, at: &str| {
+        let answer = mock.control("PUT", "/clock", Some(json!({"frozenAt": at})));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    };
+    // The contract ends 2027-03-10T12:30:00Z: nothing before 180 days ahead of it.
+    set_clock(&mut mock, "2026-09-11T12:00:00Z");
+    assert!(moments(&mut mock, 1).is_empty());
+    set_clock(&mut mock, "2026-09-11T12:30:00Z");
+    let ending = "Purchase Agreement Ending - Proposer".to_string();
+    assert_eq!(
+        moments(&mut mock, 1),
+        [("agreement-ending".to_string(), vec![ending.clone()])]
+    );
+    let events = mock.control("GET", "/events?after=1", None).body["events"].clone();
+    let detail = &events[0]["eventBridge"][0]["detail"];
+    assert_eq!(detail["agreement"]["id"], id.as_str());
+    assert_eq!(detail["agreement"]["daysBeforeEndTime"], 180);
+    assert_eq!(detail["agreement"]["endTime"], "2027-03-10T12:30:00.000Z");
+    assert_eq!(detail["agreement"]["autoRenewalEnabled"], false);
+    assert_eq!(detail["product"]["title"], "contract-saas");
+    // No SNS message, so the product's SNS webhooks get nothing.
+    assert_eq!(events[0]["sns"], Value::Null);
+    // A jump past several notices sends each, in order, once.
+    set_clock(&mut mock, "2027-01-20T00:00:00Z");
+    set_clock(&mut mock, "2027-01-20T00:00:00Z");
+    let days: Vec<Value> = mock.control("GET", "/events?after=2", None).body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventBridge"][0]["detail"]["agreement"]["daysBeforeEndTime"].clone())
+        .collect();
+    assert_eq!(days, [json!(120), json!(90), json!(60)]);
+    // At the end: the 30-day notice, then Ended (EXPIRED) and License Deprovisioned.
+    set_clock(&mut mock, "2027-03-10T12:30:00Z");
+    let last = moments(&mut mock, 5);
+    assert_eq!(last.len(), 2, "{last:?}");
+    assert_eq!(
+        last[1],
+        (
+            "agreement-expired".to_string(),
+            vec![
+                "Purchase Agreement Ended - Proposer".to_string(),
+                "License Deprovisioned - Manufacturer".to_string()
+            ]
+        )
+    );
+    let events = mock.control("GET", "/events?after=6", None).body["events"].clone();
+    assert_eq!(
+        events[0]["eventBridge"][0]["detail"]["agreement"]["status"],
+        "EXPIRED"
+    );
+    // Nothing more, however far the clock goes.
+    set_clock(&mut mock, "2028-01-01T00:00:00Z");
+    assert!(moments(&mut mock, 7).is_empty());
+}
+
+#[test]
+fn a_cancelled_contract_gets_no_more_notices() {
+    let mut mock = contract_world();
+    let input = contract_request(&mut mock, Some(users_for_a_year(1)));
+    let quote = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    let accepted = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
+    );
+    agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreement",
+        json!({"agreementId": accepted.body["agreementId"]}),
+    );
+    let answer = mock.control(
+        "PUT",
+        "/clock",
+        Some(json!({"frozenAt": "2028-01-01T00:00:00Z"})),
+    );
+    assert_eq!(answer.status, 200);
+    assert!(moments(&mut mock, 2).is_empty());
+}

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{bad, body_json, ok, parse_json, store_err, Answer, ControlError};
 use crate::domain::catalogue::Product;
 use crate::namespace::Namespace;
+use crate::ops::agreement::milestones;
 use crate::policy::outbound;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::store::Store;
@@ -36,6 +37,7 @@ pub(super) fn put_product<S: Store + ?Sized>(
         ));
     }
     ns.store.put_product(&product).map_err(store_err)?;
+    milestones::note_product(ns.store, &product).map_err(super::internal)?;
     Ok(HttpResponse::json(
         if created { 201 } else { 200 },
         &json!({ "product": product }),

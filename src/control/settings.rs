@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 use super::{bad, body_json, internal, ok, parse_instant, parse_json, Answer, ControlError};
 use crate::domain::settings::{Clock, Settings};
 use crate::namespace::{load_clock, load_settings, Namespace};
+use crate::ops::agreement::milestones;
 use crate::ops::faults::{self, Fault};
 use crate::policy::deployment::WebhookPolicy;
 use crate::protocol::http::{HttpRequest, HttpResponse};
@@ -117,6 +118,10 @@ pub(super) fn put_clock<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &Http
         return Err(bad("give either offsetSeconds or frozenAt, not both"));
     }
     documents::save(ns.store, &clock).map_err(internal)?;
+    // Agreement milestones the new time has reached are sent now.
+    let settings = load_settings(ns.store).map_err(internal)?;
+    let now = ns.now().map_err(internal)?;
+    milestones::sweep(ns.store, now, ns.host_now, &settings, ns.ids).map_err(internal)?;
     clock_view(ns)
 }
 

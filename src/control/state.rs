@@ -12,6 +12,7 @@ use super::{
 use crate::domain::catalogue::Product;
 use crate::domain::settings::Settings;
 use crate::namespace::{load_settings, Namespace};
+use crate::ops::agreement::milestones;
 use crate::protocol::http::HttpRequest;
 use crate::store::journal::JournalQuery;
 use crate::store::keys::{key_ring, save_key_ring};
@@ -100,6 +101,7 @@ impl CheckedSeed {
         }
         for p in &self.products {
             ns.store.put_product(p).map_err(store_err)?;
+            milestones::note_product(ns.store, p).map_err(internal)?;
         }
         Ok(())
     }

@@ -102,6 +102,69 @@ impl AgreementRequests {
     }
 }
 
+/// How many days before its end an agreement's `Purchase Agreement Ending` events come.
+pub const ENDING_NOTICE_DAYS: [u32; 5] = [180, 120, 90, 60, 30];
+
+/// A moment in an ending agreement's life that the seller is told of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Milestone {
+    /// `daysBeforeEndTime` days before the end.
+    Ending(u32),
+    /// The end itself: the agreement has expired.
+    Expired,
+}
+
+/// The milestones of `customer`'s agreement with their times, in order: the `Ending`
+/// notices that fall after its acceptance, then its end. None for an agreement that never
+/// ends, or that is no longer active (cancelled, failed).
+pub fn milestones(customer: &Customer) -> Vec<(Milestone, Instant)> {
+    let Some(end) = customer.ends_at else {
+        return Vec::new();
+    };
+    if !customer.subscription.grants_entitlements()
+        || customer.subscription == SubscriptionState::UnsubscribePending
+    {
+        return Vec::new();
+    }
+    let start = accepted_at(customer).unwrap_or(Instant::MIN);
+    let mut all: Vec<(Milestone, Instant)> = ENDING_NOTICE_DAYS
+        .iter()
+        .map(|&days| {
+            (
+                Milestone::Ending(days),
+                end.plus_seconds(-i64::from(days) * 86_400),
+            )
+        })
+        .filter(|&(_, at)| at >= start)
+        .collect();
+    all.push((Milestone::Expired, end));
+    all
+}
+
+/// The milestones not yet notified whose time has come by `now`, in order.
+pub fn due_milestones(customer: &Customer, now: Instant) -> Vec<Milestone> {
+    milestones(customer)
+        .into_iter()
+        .skip(usize::from(customer.milestones_notified))
+        .take_while(|&(_, at)| at <= now)
+        .map(|(m, _)| m)
+        .collect()
+}
+
+/// When the namespace's next agreement milestone is due (namespace time): no later than
+/// the earliest `next_milestone` of its agreements (earlier is harmless: a sweep then finds
+/// nothing and sets it right).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NextMilestone(pub Option<Instant>);
+
+/// When the agreement's next milestone comes (namespace time), if one is left.
+pub fn next_milestone(customer: &Customer) -> Option<Instant> {
+    milestones(customer)
+        .get(usize::from(customer.milestones_notified))
+        .map(|&(_, at)| at)
+}
+
 /// Every `AgreementStatus` value.
 pub const AGREEMENT_STATUSES: [&str; 9] = [
     "ACTIVE",
@@ -236,6 +299,43 @@ mod tests {
             "ar-5"
         );
         assert!(requests.by_client_token("444455556666", "t-ar-5").is_none());
+    }
+
+    #[test]
+    fn an_ending_agreement_has_its_notices_after_acceptance_then_its_end() {
+        let day = 86_400_000;
+        let mut c = Customer {
+            accepted_at: Some(Instant(0)),
+            ends_at: Some(Instant(100 * day)),
+            ..Customer::default()
+        };
+        // A 100-day agreement: the 90, 60 and 30-day notices, then the end.
+        let all: Vec<Milestone> = milestones(&c).into_iter().map(|(m, _)| m).collect();
+        assert_eq!(
+            all,
+            [
+                Milestone::Ending(90),
+                Milestone::Ending(60),
+                Milestone::Ending(30),
+                Milestone::Expired
+            ]
+        );
+        assert_eq!(due_milestones(&c, Instant(9 * day)), []);
+        assert_eq!(
+            due_milestones(&c, Instant(45 * day)),
+            [Milestone::Ending(90), Milestone::Ending(60)]
+        );
+        c.milestones_notified = 2;
+        assert_eq!(next_milestone(&c), Some(Instant(70 * day)));
+        assert_eq!(
+            due_milestones(&c, Instant(100 * day)),
+            [Milestone::Ending(30), Milestone::Expired]
+        );
+        c.milestones_notified = 4;
+        assert_eq!(next_milestone(&c), None);
+        c.milestones_notified = 0;
+        c.subscription = SubscriptionState::UnsubscribePending;
+        assert_eq!(next_milestone(&c), None);
     }
 
     #[test]

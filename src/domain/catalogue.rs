@@ -93,6 +93,13 @@ pub struct Customer {
     /// What the agreement charged (`ListAgreementCharges`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub charges: Vec<Charge>,
+    /// How many of the agreement's milestones (`Ending` notices, its end) were notified.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub milestones_notified: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 /// The buyer's contact on an agreement (the Agreement Service's `AcceptorContact`).

@@ -20,7 +20,8 @@ use super::time::Instant;
 /// The AWS account that owns the Marketplace SNS topics (seller guide's topic ARNs).
 pub const MARKETPLACE_SNS_ACCOUNT: &str = "287250355862";
 
-/// Why a notification was sent: a lifecycle action, or changed entitlements.
+/// Why a notification was sent: a lifecycle action, changed entitlements, or a milestone
+/// of an ending agreement by the namespace clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
     Lifecycle(LifecycleAction),
@@ -28,6 +29,10 @@ pub enum Change {
     /// and its license goes in one moment.
     UnsubscribedAtOnce,
     EntitlementUpdated,
+    /// The agreement ends in this many days (EventBridge only: no SNS message).
+    Ending(u32),
+    /// The agreement reached its end (EventBridge only: no SNS message).
+    Expired,
 }
 
 impl Change {
@@ -36,15 +41,23 @@ impl Change {
         match self {
             Change::Lifecycle(a) => Some(a),
             Change::UnsubscribedAtOnce => Some(LifecycleAction::UnsubscribeSuccess),
-            Change::EntitlementUpdated => None,
+            Change::EntitlementUpdated | Change::Ending(_) | Change::Expired => None,
         }
     }
 
+    /// The moment's name in the event log: the SNS action, or what happened.
     pub fn action(self) -> &'static str {
-        match self.lifecycle() {
-            Some(a) => a.name(),
-            None => "entitlement-updated",
+        match (self, self.lifecycle()) {
+            (_, Some(a)) => a.name(),
+            (Change::Ending(_), None) => "agreement-ending",
+            (Change::Expired, None) => "agreement-expired",
+            _ => "entitlement-updated",
         }
+    }
+
+    /// Whether the moment has an SNS message (AWS's SNS topics predate agreement milestones).
+    fn has_sns(self) -> bool {
+        !matches!(self, Change::Ending(_) | Change::Expired)
     }
 
     fn topic(self) -> &'static str {
@@ -58,24 +71,24 @@ impl Change {
     /// seller who both makes and sells the product gets the "- Proposer" agreement events
     /// (AWS sends one of the two agreement variants) and the "- Manufacturer" license
     /// events. `License Deprovisioned` follows `Ended` or the final hour (`deprovisioned`).
-    fn eventbridge_kinds(self, deprovisioned: LicenseDeprovisionedAt) -> &'static [EventKind] {
+    fn eventbridge_kinds(self, deprovisioned: LicenseDeprovisionedAt) -> Vec<EventKind> {
+        use EventKind::{AgreementCreated, AgreementEnded, LicenseDeprovisioned, LicenseUpdated};
         use LicenseDeprovisionedAt::{Cancellation, FinalHourEnd};
         use LifecycleAction::*;
-        const ENDED_AND_DEPROVISIONED: &[EventKind] =
-            &[EventKind::AgreementEnded, EventKind::LicenseDeprovisioned];
+        let cancelled = AgreementEnded { expired: false };
         match (self, deprovisioned) {
-            (Change::Lifecycle(SubscribeSuccess), _) => {
-                &[EventKind::AgreementCreated, EventKind::LicenseUpdated]
+            (Change::Lifecycle(SubscribeSuccess), _) => vec![AgreementCreated, LicenseUpdated],
+            (Change::Lifecycle(SubscribeFail), _) => vec![],
+            (Change::Lifecycle(UnsubscribePending), Cancellation) => {
+                vec![cancelled, LicenseDeprovisioned]
             }
-            (Change::Lifecycle(SubscribeFail), _) => &[],
-            (Change::Lifecycle(UnsubscribePending), Cancellation) => ENDED_AND_DEPROVISIONED,
-            (Change::Lifecycle(UnsubscribePending), FinalHourEnd) => &[EventKind::AgreementEnded],
-            (Change::Lifecycle(UnsubscribeSuccess), Cancellation) => &[],
-            (Change::Lifecycle(UnsubscribeSuccess), FinalHourEnd) => {
-                &[EventKind::LicenseDeprovisioned]
-            }
-            (Change::UnsubscribedAtOnce, _) => ENDED_AND_DEPROVISIONED,
-            (Change::EntitlementUpdated, _) => &[EventKind::LicenseUpdated],
+            (Change::Lifecycle(UnsubscribePending), FinalHourEnd) => vec![cancelled],
+            (Change::Lifecycle(UnsubscribeSuccess), Cancellation) => vec![],
+            (Change::Lifecycle(UnsubscribeSuccess), FinalHourEnd) => vec![LicenseDeprovisioned],
+            (Change::UnsubscribedAtOnce, _) => vec![cancelled, LicenseDeprovisioned],
+            (Change::EntitlementUpdated, _) => vec![LicenseUpdated],
+            (Change::Ending(days), _) => vec![EventKind::AgreementEnding(days)],
+            (Change::Expired, _) => vec![AgreementEnded { expired: true }, LicenseDeprovisioned],
         }
     }
 }
@@ -84,7 +97,12 @@ impl Change {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum EventKind {
     AgreementCreated,
-    AgreementEnded,
+    /// Cancelled, or (`expired`) at its end.
+    AgreementEnded {
+        expired: bool,
+    },
+    /// `daysBeforeEndTime` days before its end.
+    AgreementEnding(u32),
     LicenseUpdated,
     LicenseDeprovisioned,
 }
@@ -93,7 +111,8 @@ impl EventKind {
     fn detail_type(self) -> &'static str {
         match self {
             EventKind::AgreementCreated => "Purchase Agreement Created - Proposer",
-            EventKind::AgreementEnded => "Purchase Agreement Ended - Proposer",
+            EventKind::AgreementEnded { .. } => "Purchase Agreement Ended - Proposer",
+            EventKind::AgreementEnding(_) => "Purchase Agreement Ending - Proposer",
             EventKind::LicenseUpdated => "License Updated - Manufacturer",
             EventKind::LicenseDeprovisioned => "License Deprovisioned - Manufacturer",
         }
@@ -102,7 +121,9 @@ impl EventKind {
     /// How long after its moment the event is sent (settings `license…DelaySeconds`).
     fn delay_seconds(self, settings: &Settings) -> u32 {
         match self {
-            EventKind::AgreementCreated | EventKind::AgreementEnded => 0,
+            EventKind::AgreementCreated
+            | EventKind::AgreementEnded { .. }
+            | EventKind::AgreementEnding(_) => 0,
             EventKind::LicenseUpdated => settings.license_updated_delay_seconds,
             EventKind::LicenseDeprovisioned => settings.license_deprovisioned_delay_seconds,
         }
@@ -219,7 +240,10 @@ impl EventRecord {
         settings: &Settings,
         mut next_id: impl FnMut() -> String,
     ) -> EventRecord {
-        let sns = sns_envelope(change, product, customer, at, next_id());
+        let sns = match change.has_sns() {
+            true => sns_envelope(change, product, customer, at, next_id()),
+            false => Value::Null,
+        };
         let kinds = change.eventbridge_kinds(settings.license_deprovisioned_at);
         let delays: Vec<i64> = kinds
             .iter()
@@ -255,7 +279,8 @@ impl EventRecord {
             .webhooks
             .iter()
             .flat_map(|w| match w.format {
-                WebhookFormat::Sns => vec![pending(w, None)],
+                WebhookFormat::Sns if change.has_sns() => vec![pending(w, None)],
+                WebhookFormat::Sns => vec![],
                 WebhookFormat::Eventbridge => (0..event_bridge.len())
                     .map(|i| pending(w, Some(i)))
                     .collect(),
@@ -485,12 +510,33 @@ fn eventbridge_event(
             detail.insert("agreement".into(), body);
             detail.insert("resaleAuthorization".into(), resale);
         }
-        EventKind::AgreementEnded => {
+        EventKind::AgreementEnded { expired } => {
+            let status = if expired { "EXPIRED" } else { "CANCELLED" };
             detail.insert(
                 "agreement".into(),
-                json!({"id": agreement, "status": "CANCELLED"}),
+                json!({"id": agreement, "status": status}),
             );
             detail.insert("resaleAuthorization".into(), resale);
+        }
+        EventKind::AgreementEnding(days) => {
+            let time = |t: Instant| match captured {
+                true => t.to_rfc3339_millis(),
+                false => t.to_rfc3339(),
+            };
+            let mut body = json!({"id": agreement, "status": "ACTIVE", "daysBeforeEndTime": days,
+                                  "autoRenewalEnabled": false});
+            if let Some(start) = super::agreement::accepted_at(customer) {
+                body["startTime"] = json!(time(start));
+            }
+            if let Some(end) = customer.ends_at {
+                body["endTime"] = json!(time(end));
+            }
+            detail.insert("agreement".into(), body);
+            // No renewal term, so no renewalSummary; the product by its id and title.
+            detail.insert(
+                "product".into(),
+                json!({ "id": offer.product_id, "title": product.product_code }),
+            );
         }
         EventKind::LicenseUpdated | EventKind::LicenseDeprovisioned => {
             detail.insert("agreement".into(), json!({ "id": agreement }));
@@ -509,7 +555,7 @@ fn eventbridge_event(
     detail.insert("proposer".into(), json!({ "accountId": seller }));
     // Every agreement is made on an offer (the private one named, else the public one); the
     // captured Ended event alone does not name it.
-    if !(captured && kind == EventKind::AgreementEnded) {
+    if !(captured && matches!(kind, EventKind::AgreementEnded { .. })) {
         detail.insert("offer".into(), json!({ "id": offer.id_for(customer) }));
     }
     json!({

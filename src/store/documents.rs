@@ -16,7 +16,7 @@ pub trait Document: Serialize + DeserializeOwned + Default {
 }
 
 /// Every document's key, for the store contract and the "in use" check.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     SETTINGS,
     CLOCK,
     FAULTS,
@@ -26,6 +26,7 @@ pub const KEYS: [&str; 9] = [
     UNNAMED_TASKS,
     DELIVERY_BUDGET,
     AGREEMENT_REQUESTS,
+    NEXT_MILESTONE,
 ];
 
 pub const SETTINGS: &str = "settings";
@@ -39,6 +40,8 @@ pub const INITIALIZED: &str = "initialized";
 pub const UNNAMED_TASKS: &str = "unnamed-task-registrations";
 pub const DELIVERY_BUDGET: &str = "delivery-budget";
 pub const AGREEMENT_REQUESTS: &str = "agreement-requests";
+/// When the next agreement milestone (an `Ending` notice, an end) is due.
+pub const NEXT_MILESTONE: &str = "next-milestone";
 
 impl Document for crate::domain::settings::Settings {
     const KEY: &'static str = SETTINGS;
@@ -50,6 +53,10 @@ impl Document for crate::domain::settings::Clock {
 
 impl Document for crate::domain::agreement::AgreementRequests {
     const KEY: &'static str = AGREEMENT_REQUESTS;
+}
+
+impl Document for crate::domain::agreement::NextMilestone {
+    const KEY: &'static str = NEXT_MILESTONE;
 }
 
 impl Document for crate::domain::signing::KeyRing {

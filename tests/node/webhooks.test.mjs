@@ -275,6 +275,35 @@ test('duplicateEventDeliveries delivers every message a second time, after the f
   assert.deepEqual(eb.map((b) => b.id), [0, 1, 0, 1].map((i) => event.eventBridge[i].id));
 });
 
+test('a running clock reaching a contract\'s 30-day notice sends Purchase Agreement Ending from the alarm', async () => {
+  const name = `webhooks-${++namespaces}`;
+  const url = namespaceUrl(mock, name);
+  const path = `/${name}/eb`;
+  const day = 86_400_000;
+  const now = Date.now();
+  // Accepted yesterday, ending in 30 days and 3 seconds: the 30-day notice is due in 3 s.
+  const iso = (ms) => new Date(ms).toISOString();
+  await createProduct(url, {
+    productCode: 'yearly', dimensions: ['users'], contract: { P1M: { users: '10' } },
+    integration: 'concurrent-agreements', sellerAccountId: SELLER,
+    webhooks: [{ url: `${hooks.url}${path}`, format: 'eventbridge' }, { url: `${hooks.url}${path}-sns` }],
+    customers: [{
+      customerAWSAccountId: BUYER, licenseArn: `arn:aws:license-manager::${SELLER}:license:l-0123456789abcdef0123456789abcdef`,
+      contract: { duration: 'P1M', quantities: { users: 2 } }, acceptedAt: iso(now - day), endsAt: iso(now + 30 * day + 3_000),
+    }],
+  });
+  const received = await waitFor('the Ending event at the webhook', () => hooks.on(path)[0]);
+  const body = JSON.parse(received.body);
+  assert.equal(body['detail-type'], 'Purchase Agreement Ending - Proposer');
+  assert.equal(body.detail.agreement.daysBeforeEndTime, 30);
+  assert.ok(received.at >= now + 2_900, `sent ${received.at - now} ms after the product was put`);
+  // No SNS message for it.
+  assert.equal(hooks.on(`${path}-sns`).length, 0);
+  const { json } = await control(url, 'GET', '/events');
+  assert.deepEqual(json.events.map((e) => e.action), ['agreement-ending']);
+  assert.equal(json.events[0].sns, null);
+});
+
 test('subscribe-fail has no EventBridge event: only the SNS webhook is delivered to', async () => {
   const { url, path } = await world({
     webhooks: (hook) => [{ url: hook('sns') }, { url: hook('eb'), format: 'eventbridge' }],

@@ -7,6 +7,7 @@
 
 mod agreements;
 mod charges;
+pub mod milestones;
 mod offers;
 mod requests;
 mod search;

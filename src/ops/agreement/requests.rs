@@ -578,6 +578,7 @@ pub fn accept<S: Store + ?Sized>(
         .as_deref()
         .unwrap_or_default()
         .to_string();
+    super::milestones::note(store, &customer).map_err(|e| ModelError::of_service(SERVICE, &e))?;
     product.customers.push(customer);
     store.put_product(&product).map_err(storage(SERVICE))?;
     let index = product.customers.len() - 1;

@@ -1,5 +1,6 @@
-//! The object's alarm: a provisioned namespace's idle expiry, and the rounds of webhook
-//! deliveries, each attempt recorded as soon as it is answered.
+//! The object's alarm: a provisioned namespace's idle expiry, the agreement milestones the
+//! running namespace clock has reached, and the rounds of webhook deliveries, each attempt
+//! recorded as soon as it is answered.
 
 use futures_util::{stream, StreamExt};
 use worker::{
@@ -7,9 +8,12 @@ use worker::{
     Response, Result, ScheduledTime,
 };
 
+use super::step::RandomIds;
 use super::{host_now, NamespaceObject};
 use crate::admin;
 use crate::delivery::{self, DueDelivery};
+use crate::namespace::{load_clock, load_settings};
+use crate::ops::agreement::milestones;
 use crate::policy::outbound;
 use crate::worker::runtime::deployment;
 
@@ -33,6 +37,7 @@ impl NamespaceObject {
         }
         let generation = self.generation.get();
         if self.has_tables() {
+            self.send_due_milestones()?;
             let caps = deployment(&self.env)
                 .map_err(worker::Error::RustError)?
                 .webhooks;
@@ -73,20 +78,40 @@ impl NamespaceObject {
         Response::empty()
     }
 
-    /// Sets the alarm to the earliest of the next webhook delivery and, for a provisioned
-    /// namespace, its idle expiry (checked again when it rings: use moves it later).
+    /// Logs the agreement milestones (`Ending` notices, ends) the namespace clock has
+    /// reached, in one synchronous step.
+    fn send_due_milestones(&self) -> Result<()> {
+        let mut store = self.open_store();
+        let store = store.as_mut().expect("opened");
+        let failed = |e: crate::error::ServiceError| worker::Error::RustError(e.message);
+        let host = host_now();
+        let now = load_clock(store).map_err(failed)?.now(host);
+        let settings = load_settings(store).map_err(failed)?;
+        let mut ids = RandomIds::signing_in_rust();
+        milestones::sweep(store, now, host, &settings, &mut ids).map_err(failed)?;
+        Ok(())
+    }
+
+    /// Sets the alarm to the earliest of the next webhook delivery, the next agreement
+    /// milestone while the namespace clock runs (a frozen clock reaches none: setting it
+    /// sends them) and, for a provisioned namespace, its idle expiry (checked again when it
+    /// rings: use moves it later).
     pub(super) async fn schedule_alarm(&self) -> Result<()> {
         let deployment = deployment(&self.env).map_err(worker::Error::RustError)?;
         let mut next = None;
         if self.has_tables() {
             let store = self.open_store();
-            next = delivery::next_round(
-                store.as_ref().expect("opened"),
-                host_now(),
-                &deployment.webhooks,
-            )
-            .map_err(|e| worker::Error::RustError(e.message))?
-            .map(|at| at.millis());
+            let store = store.as_ref().expect("opened");
+            let failed = |e: crate::error::ServiceError| worker::Error::RustError(e.message);
+            next = delivery::next_round(store, host_now(), &deployment.webhooks)
+                .map_err(failed)?
+                .map(|at| at.millis());
+            let clock = load_clock(store).map_err(failed)?;
+            if let (Some(at), None) = (milestones::next(store).map_err(failed)?, clock.frozen_at) {
+                // Host time is namespace time less the clock's offset.
+                let host = at.millis().saturating_sub(clock.offset_ms);
+                next = Some(next.map_or(host, |n: i64| n.min(host)));
+            }
         }
         if let Some(provision) = self.provision().await? {
             let last = self.last_activity(&provision).await?;

@@ -46,7 +46,8 @@ pub struct SqlStore {
     broken: Option<String>,
     meta: RefCell<HashMap<String, Option<String>>>,
     products: RefCell<Option<BTreeMap<String, Rc<Product>>>>,
-    /// Set when an event is appended, so the object knows to wake its delivery alarm.
+    /// Set when an event is appended, or what the alarm waits for changes (the clock, the
+    /// next agreement milestone), so the object knows to set its alarm again.
     appended_events: std::cell::Cell<bool>,
     /// Set when a statement failed (see `Store::take_failure`).
     failed: std::cell::Cell<bool>,
@@ -106,7 +107,7 @@ impl SqlStore {
         self.appended_events.set(false);
     }
 
-    /// Whether events were appended since the last call.
+    /// Whether events were appended (or the alarm's times changed) since the last call.
     pub fn take_appended_events(&self) -> bool {
         self.appended_events.replace(false)
     }
@@ -232,6 +233,9 @@ impl Store for SqlStore {
             self.meta
                 .borrow_mut()
                 .insert(key.to_string(), Some(value.to_string()));
+        }
+        if key == crate::store::documents::CLOCK || key == crate::store::documents::NEXT_MILESTONE {
+            self.appended_events.set(true);
         }
         Ok(())
     }
