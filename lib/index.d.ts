@@ -79,8 +79,12 @@ export interface Customer {
   acceptorContact?: AcceptorContact;
   /** The contract the buyer chose (a product with `contract` pricing). */
   contract?: ContractChoice;
+  /** When the agreement was accepted (RFC 3339). */
+  acceptedAt?: string;
   /** When the agreement ends (RFC 3339); none: it never does. */
   endsAt?: string;
+  /** The agreement's Ending/end notices up to this time (RFC 3339) are done. */
+  milestonesNotifiedThrough?: string;
   /** What the agreement charged (ListAgreementCharges). */
   charges?: Array<{ id: string; revision: number; amount: string; at: string; purchaseOrderReference?: string }>;
 }

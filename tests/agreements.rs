@@ -2135,3 +2135,115 @@ fn a_cancelled_contract_gets_no_more_notices() {
     assert_eq!(answer.status, 200);
     assert!(moments(&mut mock, 2).is_empty());
 }
+
+#[test]
+fn a_customer_listed_by_hand_has_only_its_milestones_still_ahead() {
+    let mut mock = contract_world();
+    let customer = json!({
+        "customerAWSAccountId": BUYER, "licenseArn": "arn:aws:license-manager::1:license:l-1",
+        "contract": {"duration": "P12M", "quantities": {"users": 1}},
+        "acceptedAt": "2025-03-10T12:30:00Z", "endsAt": "2026-04-01T00:00:00Z",
+    });
+    let mut product = mock.control("GET", "/products/contract-saas", None).body["product"].clone();
+    product["customers"] = json!([customer]);
+    // Its 180, 120, 90 and 60-day notices are history when it is listed (2026-03-10): none is sent,
+    // not even when the product is put again.
+    for _ in 0..2 {
+        assert_eq!(
+            mock.control("POST", "/products", Some(product.clone()))
+                .status,
+            200
+        );
+        let answer = mock.control(
+            "PUT",
+            "/clock",
+            Some(json!({"frozenAt": "2026-03-10T12:30:00Z"})),
+        );
+        assert_eq!(answer.status, 200);
+        assert!(moments(&mut mock, 0).is_empty());
+    }
+    let listed = mock.control("GET", "/products/contract-saas", None).body["product"]["customers"]
+        [0]
+    .clone();
+    assert_eq!(listed["milestonesNotifiedThrough"], "2026-03-10T12:30:00Z");
+    // The 30-day notice (2026-03-02) is history too; the end is ahead.
+    let answer = mock.control(
+        "PUT",
+        "/clock",
+        Some(json!({"frozenAt": "2026-04-01T00:00:00Z"})),
+    );
+    assert_eq!(answer.status, 200);
+    let sent = moments(&mut mock, 0);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "agreement-expired");
+}
+
+#[test]
+fn a_buyer_taken_off_a_private_offer_cannot_accept_it_and_requests_name_their_offer() {
+    let mut mock = private_world();
+    let offer = discovery(
+        &mut mock,
+        BUYER,
+        "GetOffer",
+        json!({"offerId": "offer-acmedeal2026"}),
+    );
+    let terms = discovery(
+        &mut mock,
+        BUYER,
+        "GetOfferTerms",
+        json!({"offerId": "offer-acmedeal2026"}),
+    );
+    let requested: Vec<Value> = terms.body["offerTerms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
+            match kind.as_str() {
+                "configurableUpfrontPricingTerm" => {
+                    json!({"id": body["id"], "configuration": users_for_a_year(1)})
+                }
+                _ => json!({"id": body["id"]}),
+            }
+        })
+        .collect();
+    let quote = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        json!({
+        "intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"], "requestedTerms": requested}),
+    );
+    assert_eq!(quote.status, 200, "{}", quote.body);
+    let listed = agreement(&mut mock, BUYER, false, "ListAgreementRequests", json!({}));
+    assert_eq!(
+        listed.body["items"][0]["proposalSummary"]["offerId"],
+        "offer-acmedeal2026"
+    );
+    let mut product = mock.control("GET", "/products/saas", None).body["product"].clone();
+    product["privateOffers"][0]["buyerAccounts"] = json!([STRANGER]);
+    assert_eq!(
+        mock.control("POST", "/products", Some(product.clone()))
+            .status,
+        200
+    );
+    let refused = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
+    );
+    assert_eq!(refused.status, 404, "{}", refused.body);
+    // A private offer cannot take the public offer's id.
+    let public = mock.control("GET", "/products/saas", None).body["offers"][0]["offerId"].clone();
+    product["privateOffers"][0]["offerId"] = public;
+    let taken = mock.control("POST", "/products", Some(product));
+    assert_eq!(taken.status, 400, "{}", taken.body);
+    assert!(
+        taken.body.to_string().contains("listed twice"),
+        "{}",
+        taken.body
+    );
+}

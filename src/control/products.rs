@@ -22,8 +22,9 @@ pub(super) fn put_product<S: Store + ?Sized>(
     ns: &mut Namespace<'_, S>,
     req: &HttpRequest,
 ) -> Answer {
-    let product: Product = parse_json(body_json(req)?, "product")?;
+    let mut product: Product = parse_json(body_json(req)?, "product")?;
     check_product(ns, &product)?;
+    milestones::listed_at(&mut product, ns.now().map_err(super::internal)?);
     let created = ns
         .store
         .product(&product.product_code)

@@ -99,9 +99,12 @@ impl CheckedSeed {
         if let Some(settings) = &self.settings {
             documents::save(ns.store, settings).map_err(internal)?;
         }
+        let now = ns.now().map_err(internal)?;
         for p in &self.products {
-            ns.store.put_product(p).map_err(store_err)?;
-            milestones::note_product(ns.store, p).map_err(internal)?;
+            let mut p = p.clone();
+            milestones::listed_at(&mut p, now);
+            ns.store.put_product(&p).map_err(store_err)?;
+            milestones::note_product(ns.store, &p).map_err(internal)?;
         }
         Ok(())
     }

@@ -115,8 +115,8 @@ pub enum Milestone {
 }
 
 /// The milestones of `customer`'s agreement with their times, in order: the `Ending`
-/// notices that fall after its acceptance, then its end. None for an agreement that never
-/// ends, or that is no longer active (cancelled, failed).
+/// notices, then its end. None for an agreement that never ends, or that is no longer
+/// active (cancelled, failed).
 pub fn milestones(customer: &Customer) -> Vec<(Milestone, Instant)> {
     let Some(end) = customer.ends_at else {
         return Vec::new();
@@ -126,7 +126,6 @@ pub fn milestones(customer: &Customer) -> Vec<(Milestone, Instant)> {
     {
         return Vec::new();
     }
-    let start = accepted_at(customer).unwrap_or(Instant::MIN);
     let mut all: Vec<(Milestone, Instant)> = ENDING_NOTICE_DAYS
         .iter()
         .map(|&days| {
@@ -135,19 +134,26 @@ pub fn milestones(customer: &Customer) -> Vec<(Milestone, Instant)> {
                 end.plus_seconds(-i64::from(days) * 86_400),
             )
         })
-        .filter(|&(_, at)| at >= start)
         .collect();
     all.push((Milestone::Expired, end));
     all
 }
 
-/// The milestones not yet notified whose time has come by `now`, in order.
-pub fn due_milestones(customer: &Customer, now: Instant) -> Vec<Milestone> {
+/// The time up to which the agreement's milestones are done with: those notified, else
+/// (never notified) those up to its acceptance, which were never its to have.
+fn notified_through(customer: &Customer) -> Instant {
+    customer
+        .milestones_notified_through
+        .or_else(|| accepted_at(customer))
+        .unwrap_or(Instant::MIN)
+}
+
+/// The milestones still to notify whose time has come by `now`, in order, with their times.
+pub fn due_milestones(customer: &Customer, now: Instant) -> Vec<(Milestone, Instant)> {
+    let done = notified_through(customer);
     milestones(customer)
         .into_iter()
-        .skip(usize::from(customer.milestones_notified))
-        .take_while(|&(_, at)| at <= now)
-        .map(|(m, _)| m)
+        .filter(|&(_, at)| at > done && at <= now)
         .collect()
 }
 
@@ -160,9 +166,11 @@ pub struct NextMilestone(pub Option<Instant>);
 
 /// When the agreement's next milestone comes (namespace time), if one is left.
 pub fn next_milestone(customer: &Customer) -> Option<Instant> {
+    let done = notified_through(customer);
     milestones(customer)
-        .get(usize::from(customer.milestones_notified))
-        .map(|&(_, at)| at)
+        .into_iter()
+        .map(|(_, at)| at)
+        .find(|&at| at > done)
 }
 
 /// Every `AgreementStatus` value.
@@ -309,33 +317,40 @@ mod tests {
             ends_at: Some(Instant(100 * day)),
             ..Customer::default()
         };
-        // A 100-day agreement: the 90, 60 and 30-day notices, then the end.
-        let all: Vec<Milestone> = milestones(&c).into_iter().map(|(m, _)| m).collect();
+        let due = |c: &Customer, at: i64| -> Vec<Milestone> {
+            due_milestones(c, Instant(at))
+                .into_iter()
+                .map(|(m, _)| m)
+                .collect()
+        };
+        // A 100-day agreement: the 90, 60 and 30-day notices (not those before acceptance),
+        // then the end.
+        assert_eq!(due(&c, 9 * day), []);
         assert_eq!(
-            all,
-            [
-                Milestone::Ending(90),
-                Milestone::Ending(60),
-                Milestone::Ending(30),
-                Milestone::Expired
-            ]
-        );
-        assert_eq!(due_milestones(&c, Instant(9 * day)), []);
-        assert_eq!(
-            due_milestones(&c, Instant(45 * day)),
+            due(&c, 45 * day),
             [Milestone::Ending(90), Milestone::Ending(60)]
         );
-        c.milestones_notified = 2;
+        assert_eq!(next_milestone(&c), Some(Instant(10 * day)));
+        c.milestones_notified_through = Some(Instant(45 * day));
         assert_eq!(next_milestone(&c), Some(Instant(70 * day)));
         assert_eq!(
-            due_milestones(&c, Instant(100 * day)),
+            due(&c, 100 * day),
             [Milestone::Ending(30), Milestone::Expired]
         );
-        c.milestones_notified = 4;
+        // A later end brings its own milestones; those already past stay done.
+        c.milestones_notified_through = Some(Instant(100 * day));
         assert_eq!(next_milestone(&c), None);
-        c.milestones_notified = 0;
+        c.ends_at = Some(Instant(200 * day));
+        assert_eq!(next_milestone(&c), Some(Instant(110 * day)));
         c.subscription = SubscriptionState::UnsubscribePending;
         assert_eq!(next_milestone(&c), None);
+        // A contract of exactly 30 days has no notice at its acceptance.
+        let month = Customer {
+            accepted_at: Some(Instant(0)),
+            ends_at: Some(Instant(30 * day)),
+            ..Customer::default()
+        };
+        assert_eq!(due(&month, 30 * day), [Milestone::Expired]);
     }
 
     #[test]

@@ -93,13 +93,14 @@ pub struct Customer {
     /// What the agreement charged (`ListAgreementCharges`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub charges: Vec<Charge>,
-    /// How many of the agreement's milestones (`Ending` notices, its end) were notified.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub milestones_notified: u8,
-}
-
-fn is_zero(n: &u8) -> bool {
-    *n == 0
+    /// The agreement's milestones (`Ending` notices, its end) up to this time (namespace
+    /// time) were notified, or need not be (they were history when the customer was listed).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::time::optional_rfc3339"
+    )]
+    pub milestones_notified_through: Option<Instant>,
 }
 
 /// The buyer's contact on an agreement (the Agreement Service's `AcceptorContact`).
@@ -285,19 +286,22 @@ pub struct PrivateOffer {
 }
 
 impl PrivateOffer {
-    /// The offer's id: its own, else `offer-` and 25 hex digits of a digest of the product,
-    /// the name and the buyers (stable however the list is ordered).
+    /// The offer's id: its own, else `offer-` and 25 hex digits of a digest of the product
+    /// and the name, or without a name the buyers (in any order). Give an id or a name to
+    /// keep it when the buyers change: agreements and requests name their offer by it.
     pub fn id(&self, product_code: &str) -> String {
         if let Some(id) = &self.offer_id {
             return id.clone();
         }
-        let mut buyers: Vec<&str> = self.buyer_accounts.iter().map(|b| &**b).collect();
-        buyers.sort_unstable();
-        let text = format!(
-            "private\u{0}{product_code}\u{0}{}\u{0}{}",
-            self.name.as_deref().unwrap_or_default(),
-            buyers.join(",")
-        );
+        let named_by = match &self.name {
+            Some(name) => format!("name\u{0}{name}"),
+            None => {
+                let mut buyers: Vec<&str> = self.buyer_accounts.iter().map(|b| &**b).collect();
+                buyers.sort_unstable();
+                format!("buyers\u{0}{}", buyers.join(","))
+            }
+        };
+        let text = format!("private\u{0}{product_code}\u{0}{named_by}");
         let digest = hex::encode(Sha256::digest(text.as_bytes()));
         format!("offer-{}", &digest[..25])
     }
@@ -500,7 +504,14 @@ impl Product {
                 "a product has at most {MAX_PRIVATE_OFFERS} private offers"
             ));
         }
-        let mut ids = HashSet::new();
+        // The public offer's id is taken: `offer-` and 25 hex digits of its digest.
+        let public = format!(
+            "offer-{}",
+            &hex::encode(Sha256::digest(
+                format!("offer\u{0}{}", self.product_code).as_bytes()
+            ))[..25]
+        );
+        let mut ids = HashSet::from([public]);
         for (n, offer) in self.private_offers.iter().enumerate() {
             offer.check(n, &dimensions)?;
             let id = offer.id(&self.product_code);

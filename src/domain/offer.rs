@@ -122,28 +122,14 @@ impl Term {
                 json!({"type": self.type_name(), "id": id, "refundPolicy": REFUND_POLICY})
             }
             Term::UsageBasedPricing { id, rates } => {
-                let card: Vec<Value> = rates
-                    .iter()
-                    .map(|(dimension, price)| match discovery {
-                        false => json!({"dimensionKey": dimension, "price": price}),
-                        true => json!({"dimensionKey": dimension, "displayName": dimension,
-                                       "unit": "Units", "price": price, "regionalPrices": []}),
-                    })
-                    .collect();
+                let card = rate_card(rates, discovery);
                 json!({"type": self.type_name(), "id": id, "currencyCode": "USD", "rateCards": [{"rateCard": card}]})
             }
             Term::ConfigurableUpfrontPricing { id, rate_cards } => {
                 let cards: Vec<Value> = rate_cards
                     .iter()
                     .map(|(duration, rates)| {
-                        let card: Vec<Value> = rates
-                            .iter()
-                            .map(|(dimension, price)| match discovery {
-                                false => json!({"dimensionKey": dimension, "price": price}),
-                                true => json!({"dimensionKey": dimension, "displayName": dimension,
-                                               "unit": "Units", "price": price, "regionalPrices": []}),
-                            })
-                            .collect();
+                        let card = rate_card(rates, discovery);
                         json!({
                             "selector": {"type": "Duration", "value": duration},
                             "constraints": {"multipleDimensionSelection": "Allowed", "quantityConfiguration": "Allowed"},
@@ -155,6 +141,19 @@ impl Term {
             }
         }
     }
+}
+
+/// A rate card: each dimension with its price, and for Discovery (whose items say more)
+/// its display name and unit.
+fn rate_card(rates: &[(String, String)], discovery: bool) -> Vec<Value> {
+    rates
+        .iter()
+        .map(|(dimension, price)| match discovery {
+            false => json!({"dimensionKey": dimension, "price": price}),
+            true => json!({"dimensionKey": dimension, "displayName": dimension,
+                           "unit": "Units", "price": price, "regionalPrices": []}),
+        })
+        .collect()
 }
 
 const STANDARD_EULA_URL: &str =

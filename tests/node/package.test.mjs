@@ -142,11 +142,18 @@ test('the CLI: banner, --verbose access log, --seed errors with their path, port
   // Ctrl-C: the runtime is stopped with it (exit 130, as after any Ctrl-C) and the port is free.
   process.kill(-run.child.pid, 'SIGINT');
   assert.ok([0, 130].includes(await run.exited), run.output());
-  await new Promise((resolve, reject) => {
+  // The runtime's process may take a moment to let go of the port after the CLI exits.
+  const listens = () => new Promise((resolve) => {
     const probe = createServer();
-    probe.once('error', reject);
-    probe.listen({ host: '127.0.0.1', port }, () => probe.close(resolve));
+    probe.once('error', () => resolve(false));
+    probe.listen({ host: '127.0.0.1', port }, () => probe.close(() => resolve(true)));
   });
+  let free = await listens();
+  for (let tries = 0; !free && tries < 50; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    free = await listens();
+  }
+  assert.ok(free, `port ${port} still in use 5 s after Ctrl-C`);
 
   const badSeed = join(work, 'bad-seed.json');
   writeFileSync(badSeed, JSON.stringify({ products: [{ productCode: 'p', dimensions: ['d'], customers: [{ customerAWSAccountId: 'x1' }] }] }));

@@ -4,8 +4,10 @@
 //! says when the next is due, so asking costs a read; a sweep sends what is due (when the
 //! clock is set, and from the namespace's alarm while time runs).
 
+use std::collections::BTreeSet;
+
 use crate::domain::agreement::{self as rules, Milestone, NextMilestone};
-use crate::domain::catalogue::{Customer, Product};
+use crate::domain::catalogue::{Customer, Integration, Product};
 use crate::domain::ids::IdSource;
 use crate::domain::notification::{Change, EventRecord};
 use crate::domain::settings::Settings;
@@ -13,7 +15,8 @@ use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::store::{documents, Store};
 
-/// Brings the next-milestone time forward to `customer`'s next milestone, if earlier.
+/// Brings the next-milestone time forward to `customer`'s next milestone, if earlier (a
+/// customer of a legacy product may be noted: the sweep then finds nothing for it).
 pub fn note<S: Store + ?Sized>(store: &mut S, customer: &Customer) -> Result<(), ServiceError> {
     let Some(at) = rules::next_milestone(customer) else {
         return Ok(());
@@ -23,6 +26,22 @@ pub fn note<S: Store + ?Sized>(store: &mut S, customer: &Customer) -> Result<(),
         documents::save(store, &NextMilestone(Some(at)))?;
     }
     Ok(())
+}
+
+/// Marks the milestones up to `now` of the customers of a product listed by hand as done
+/// (those not marked yet): a fixture says how things stand, not what should have been sent.
+pub fn listed_at(product: &mut Product, now: Instant) {
+    let unmarked = |c: &Customer| c.ends_at.is_some() && c.milestones_notified_through.is_none();
+    if !product.customers.iter().any(unmarked) {
+        return;
+    }
+    for i in 0..product.customers.len() {
+        if unmarked(&product.customers[i]) {
+            let mut customer = product.customers[i].clone();
+            customer.milestones_notified_through = Some(now);
+            product.customers[i] = customer;
+        }
+    }
 }
 
 /// `note` for every customer of `product` (a product put by hand may list ending ones).
@@ -41,9 +60,14 @@ pub fn next<S: Store + ?Sized>(store: &S) -> Result<Option<Instant>, ServiceErro
     Ok(documents::load::<NextMilestone, _>(store)?.0)
 }
 
-/// Sends every milestone due by namespace time `now`, oldest agreement first, each as its
-/// own moment in the event log (deliveries from host time `host_now`), and remembers the
-/// next; returns how many moments it logged. Does nothing (one read) when none is due.
+/// Moments one sweep logs at most; the rest wait for the next sweep (the next-milestone
+/// time then stays due, so the alarm rings again at once).
+pub const MAX_MOMENTS_PER_SWEEP: usize = 200;
+
+/// Logs the milestones due by namespace time `now`, oldest first, each as its own moment in
+/// the event log (deliveries from host time `host_now`), at most `MAX_MOMENTS_PER_SWEEP`,
+/// and remembers when the next is due; returns how many moments it logged. Does nothing
+/// (one read) when none is due.
 pub fn sweep<S: Store + ?Sized>(
     store: &mut S,
     now: Instant,
@@ -54,36 +78,53 @@ pub fn sweep<S: Store + ?Sized>(
     if next(store)?.is_none_or(|at| at > now) {
         return Ok(0);
     }
-    let mut logged = 0;
-    let mut next_at: Option<Instant> = None;
-    for mut product in store.products()? {
-        let mut changed = false;
-        for i in 0..product.customers.len() {
-            let due = rules::due_milestones(&product.customers[i], now);
-            for milestone in &due {
-                let change = match *milestone {
-                    Milestone::Ending(days) => Change::Ending(days),
-                    Milestone::Expired => Change::Expired,
-                };
-                let mut customer = product.customers[i].clone();
-                customer.milestones_notified = customer.milestones_notified.saturating_add(1);
-                let event =
-                    EventRecord::new(change, &product, &customer, now, host_now, settings, || {
-                        ids.next_uuid()
-                    });
-                store.append_event(&event)?;
-                product.customers[i] = customer;
-                logged += 1;
-                changed = true;
+    let mut products = store.products()?;
+    let mut due: Vec<(Instant, usize, usize, Milestone)> = Vec::new();
+    for (p, product) in products.iter().enumerate() {
+        for i in agreements(product) {
+            for (milestone, at) in rules::due_milestones(&product.customers[i], now) {
+                due.push((at, p, i, milestone));
             }
-            if let Some(at) = rules::next_milestone(&product.customers[i]) {
-                next_at = Some(next_at.map_or(at, |n: Instant| n.min(at)));
-            }
-        }
-        if changed {
-            store.put_product(&product)?;
         }
     }
+    due.sort_by_key(|&(at, p, i, _)| (at, p, i));
+    let capped = due.len() > MAX_MOMENTS_PER_SWEEP;
+    due.truncate(MAX_MOMENTS_PER_SWEEP);
+    let logged = due.len();
+    let mut changed = BTreeSet::new();
+    for (at, p, i, milestone) in due {
+        let change = match milestone {
+            Milestone::Ending(days) => Change::Ending(days),
+            Milestone::Expired => Change::Expired,
+        };
+        let product = &mut products[p];
+        let mut customer = product.customers[i].clone();
+        customer.milestones_notified_through = Some(at);
+        let event = EventRecord::new(change, product, &customer, now, host_now, settings, || {
+            ids.next_uuid()
+        });
+        store.append_event(&event)?;
+        product.customers[i] = customer;
+        changed.insert(p);
+    }
+    for p in changed {
+        store.put_product(&products[p])?;
+    }
+    let next_at = match capped {
+        true => Some(now),
+        false => products
+            .iter()
+            .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
+            .min(),
+    };
     documents::save(store, &NextMilestone(next_at))?;
     Ok(logged)
+}
+
+/// The customers of `product` whose milestones are notified: the agreements of a
+/// concurrent-agreements product.
+fn agreements(product: &Product) -> impl Iterator<Item = usize> + '_ {
+    let concurrent = product.integration == Integration::ConcurrentAgreements;
+    (0..product.customers.len())
+        .filter(move |&i| concurrent && rules::agreement_id(&product.customers[i]).is_some())
 }

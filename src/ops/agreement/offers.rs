@@ -21,7 +21,7 @@ fn unknown(offer_id: &str) -> ModelError {
         SERVICE,
         "Offer",
         offer_id,
-        format!("Offer {offer_id} was not found: every product of this namespace has one public offer, named by GET /_mock/products/<code>"),
+        format!("Offer {offer_id} was not found among the offers the caller may see (GET /_mock/offers lists every offer of the namespace)"),
     )
 }
 

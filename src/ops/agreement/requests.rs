@@ -392,22 +392,22 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
     let (status, resource) = (text(input, "status"), text(input, "resourceId"));
     let mine = requester(call);
     // Each product is read once, however many requests name it.
-    let mut offers: HashMap<String, Option<Offer>> = HashMap::new();
+    // Each product's offers are made once, however many requests name them.
+    let mut offers: HashMap<String, Vec<Offer>> = HashMap::new();
     let mut items = Vec::new();
     for request in load(store)?.0.iter().rev() {
         let visible = call.caller.account.is_none() || request.requester == mine;
         if !visible || (!status.is_empty() && request.status.name() != status) {
             continue;
         }
-        let offer = match offers.get(&request.product_code) {
-            Some(offer) => offer.clone(),
-            None => {
-                let offer = product_of(store, request)?.map(|p| Offer::public(&p));
-                offers.insert(request.product_code.clone(), offer.clone());
-                offer
-            }
-        };
-        let product_id = offer.as_ref().map(|o| o.product_id.as_str());
+        if !offers.contains_key(&request.product_code) {
+            let all = product_of(store, request)?.map_or_else(Vec::new, |p| Offer::all(&p));
+            offers.insert(request.product_code.clone(), all);
+        }
+        let offer = offers
+            .get(&request.product_code)
+            .and_then(|all| all.iter().find(|o| o.offer_id == request.offer_id));
+        let product_id = offer.map(|o| o.product_id.as_str());
         if !resource.is_empty() && resource != request.product_code && Some(resource) != product_id
         {
             continue;
@@ -420,7 +420,7 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
         if let Some(id) = &request.agreement_id {
             item["agreementId"] = json!(id);
         }
-        if let Some(offer) = &offer {
+        if let Some(offer) = offer {
             item["proposalSummary"] = proposal_summary(offer);
         }
         items.push(item);
@@ -429,6 +429,11 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
     // The model's default page: 20 requests.
     let (items, next) = page(SERVICE, items, input, call, &listing, 20)?;
     Ok(with_next(json!({ "items": items }), next))
+}
+
+/// Whether a requester is a 12-digit account (else the wildcard caller's key id).
+fn is_account(requester: &str) -> bool {
+    requester.len() == 12 && requester.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The offer `request` was made on, if `product` still has it.
@@ -554,6 +559,19 @@ pub fn accept<S: Store + ?Sized>(
             ),
         )
     })?;
+    // A buyer a private offer no longer names cannot accept what it asked for before.
+    let account = Some(request.requester.as_str()).filter(|r| is_account(r));
+    if account.is_some() && !offer.is_visible_to(account) {
+        return Err(ModelError::not_found(
+            SERVICE,
+            "AgreementProposal",
+            &request.offer_id,
+            format!(
+                "Offer {} of request {} is no longer extended to its requester",
+                request.offer_id, request.id
+            ),
+        ));
+    }
     expired(&offer, call)?;
     let terms_now: Vec<&str> = offer.terms.iter().map(|t| t.id()).collect();
     if terms_now != request.term_ids {
@@ -607,9 +625,7 @@ fn new_agreement(
     call: &Call<'_>,
     ids: &mut dyn IdSource,
 ) -> Result<Customer, ModelError> {
-    let is_account =
-        request.requester.len() == 12 && request.requester.bytes().all(|b| b.is_ascii_digit());
-    let account = if is_account {
+    let account = if is_account(&request.requester) {
         request.requester.clone()
     } else {
         new_id("", ids, 12)?

@@ -37,7 +37,10 @@ impl NamespaceObject {
         }
         let generation = self.generation.get();
         if self.has_tables() {
-            self.send_due_milestones()?;
+            // A sweep that fails must not stop the deliveries: it is tried again next ring.
+            if let Err(e) = self.send_due_milestones() {
+                worker::console_error!("sending agreement milestones failed: {e}");
+            }
             let caps = deployment(&self.env)
                 .map_err(worker::Error::RustError)?
                 .webhooks;
@@ -107,9 +110,15 @@ impl NamespaceObject {
                 .map_err(failed)?
                 .map(|at| at.millis());
             let clock = load_clock(store).map_err(failed)?;
-            if let (Some(at), None) = (milestones::next(store).map_err(failed)?, clock.frozen_at) {
+            let host = match (milestones::next(store).map_err(failed)?, clock.frozen_at) {
                 // Host time is namespace time less the clock's offset.
-                let host = at.millis().saturating_sub(clock.offset_ms);
+                (Some(at), None) => Some(at.millis().saturating_sub(clock.offset_ms)),
+                // A frozen clock reaches nothing new, but a sweep that stopped at its cap
+                // goes on at once.
+                (Some(at), Some(frozen)) if at <= frozen => Some(host_now().millis()),
+                _ => None,
+            };
+            if let Some(host) = host {
                 next = Some(next.map_or(host, |n: i64| n.min(host)));
             }
         }
