@@ -1466,6 +1466,23 @@ fn a_contract_offer_is_configured_quoted_charged_and_ends_by_the_clock() {
         let described = agreement(&mut mock, SELLER, cbor, "DescribeAgreement", by_id.clone());
         assert_eq!(described.body["endTime"], secs("2027-03-10T12:30:00Z"));
         assert_eq!(
+            described.body["endTimeBehavior"],
+            json!({"type": "EXPIRE", "reasonCode": "NO_RENEWAL_TERM"})
+        );
+        let expiring = agreement(
+            &mut mock,
+            SELLER,
+            cbor,
+            "SearchAgreements",
+            json!({"filters": [
+            {"name": "PartyType", "values": ["Proposer"]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]},
+            {"name": "EndTimeBehaviorType", "values": ["EXPIRE"]}]}),
+        );
+        assert_eq!(
+            expiring.body["agreementViewSummaries"][0]["agreementId"],
+            id.as_str()
+        );
+        assert_eq!(
             described.body["estimatedCharges"]["agreementValue"],
             "300.38"
         );

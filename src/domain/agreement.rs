@@ -173,6 +173,12 @@ pub fn next_milestone(customer: &Customer) -> Option<Instant> {
         .find(|&at| at > done)
 }
 
+/// What happens at the agreement's end (`EndTimeBehavior`'s type and reason): a contract
+/// expires, since no offer of the mock has a renewal term yet; pay-as-you-go never ends.
+pub fn end_time_behavior(customer: &Customer) -> Option<(&'static str, &'static str)> {
+    customer.ends_at.map(|_| ("EXPIRE", "NO_RENEWAL_TERM"))
+}
+
 /// Every `AgreementStatus` value.
 pub const AGREEMENT_STATUSES: [&str; 9] = [
     "ACTIVE",

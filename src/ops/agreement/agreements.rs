@@ -100,6 +100,12 @@ pub fn describe<S: Store + ?Sized>(
     put(&mut out, "startTime", accepted(customer));
     // A contract ends; a pay-as-you-go agreement has no end.
     put(&mut out, "endTime", time(customer.ends_at));
+    put(
+        &mut out,
+        "endTimeBehavior",
+        rules::end_time_behavior(customer)
+            .map(|(kind, reason)| json!({"type": kind, "reasonCode": reason})),
+    );
     out.insert("agreementType".into(), json!(AGREEMENT_TYPE));
     // What was charged up front (nothing, pay-as-you-go: usage is billed as metered).
     out.insert(

@@ -147,12 +147,9 @@ impl Query {
             self.get(name).is_none_or(|wanted| Some(wanted) == value)
         };
         let id = rules::agreement_id(customer);
-        // What no agreement of the mock has (offer sets, end-time behaviour) matches nothing.
-        let absent = [
-            "OfferSetId",
-            "EndTimeBehaviorType",
-            "EndTimeBehaviorReasonCode",
-        ];
+        // What no agreement of the mock has (offer sets) matches nothing.
+        let absent = ["OfferSetId"];
+        let behavior = rules::end_time_behavior(customer);
         // The one contact an agreement has is its acceptor's.
         let contact = customer.acceptor_contact.as_ref().map(|_| "ACCEPTOR");
         self.get("ResourceIdentifier")
@@ -167,6 +164,8 @@ impl Query {
             && is("InitialAgreementId", id.as_deref())
             && is("LicenseArn", customer.license_arn.as_deref())
             && is("IncludesContactOfType", contact)
+            && is("EndTimeBehaviorType", behavior.map(|b| b.0))
+            && is("EndTimeBehaviorReasonCode", behavior.map(|b| b.1))
             && absent.iter().all(|name| self.get(name).is_none())
             && self.within("EndTime", customer.ends_at)
             && self.within("StartTime", rules::accepted_at(customer))
