@@ -248,13 +248,7 @@ fn a_buyer_gets_from_an_offer_to_metered_usage_and_out_again() {
             "GetAgreementTerms",
             json!({"agreementId": agreement_id}),
         );
-        let usage = terms.body["acceptedTerms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find_map(|t| t.get("usageBasedPricingTerm"))
-            .unwrap()
-            .clone();
+        let usage = term_of(&terms.body["acceptedTerms"], "usageBasedPricingTerm");
         assert_eq!(
             usage["rateCards"][0]["rateCard"][0],
             json!({"dimensionKey": "users", "price": "0.25"})
@@ -1332,22 +1326,39 @@ fn contract_request(mock: &mut Mock, configuration: Option<Value>) -> Value {
         mock.control("GET", "/products/contract-saas", None).body["offers"][0]["offerId"].clone();
     let offer = discovery(mock, BUYER, "GetOffer", json!({"offerId": offer_id}));
     let terms = discovery(mock, BUYER, "GetOfferTerms", json!({"offerId": offer_id}));
-    let requested: Vec<Value> = terms.body["offerTerms"]
+    let requested = requested_terms(&terms.body["offerTerms"], configuration.as_ref());
+    json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
+           "requestedTerms": requested})
+}
+
+/// Each of `offer_terms` (Discovery's `OfferTerm` unions) requested by its id, the contract
+/// term with `configuration` when given.
+fn requested_terms(offer_terms: &Value, configuration: Option<&Value>) -> Vec<Value> {
+    offer_terms
         .as_array()
         .unwrap()
         .iter()
         .map(|t| {
             let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
-            match (kind.as_str(), &configuration) {
+            match (kind.as_str(), configuration) {
                 ("configurableUpfrontPricingTerm", Some(c)) => {
                     json!({"id": body["id"], "configuration": c})
                 }
                 _ => json!({"id": body["id"]}),
             }
         })
-        .collect();
-    json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
-           "requestedTerms": requested})
+        .collect()
+}
+
+/// The body of the first term of `kind` in a list of term unions.
+fn term_of(terms: &Value, kind: &str) -> Value {
+    terms
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|t| t.get(kind))
+        .unwrap()
+        .clone()
 }
 
 fn users_for_a_year(users: u32) -> Value {
@@ -1803,20 +1814,7 @@ fn a_private_offer_is_its_buyers_alone_with_its_own_prices_until_it_expires() {
         offered[3]["usageBasedPricingTerm"]["rateCards"][0]["rateCard"][0],
         json!({"dimensionKey": "gb", "displayName": "gb", "unit": "Units", "price": "0.2", "regionalPrices": []})
     );
-    let requested: Vec<Value> = offered
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
-            match kind.as_str() {
-                "configurableUpfrontPricingTerm" => {
-                    json!({"id": body["id"], "configuration": users_for_a_year(2)})
-                }
-                _ => json!({"id": body["id"]}),
-            }
-        })
-        .collect();
+    let requested = requested_terms(offered, Some(&users_for_a_year(2)));
     let input = json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
                        "requestedTerms": requested});
     let theirs = agreement(
@@ -1864,13 +1862,10 @@ fn a_private_offer_is_its_buyers_alone_with_its_own_prices_until_it_expires() {
         "GetAgreementTerms",
         json!({"agreementId": id}),
     );
-    let usage = accepted_terms.body["acceptedTerms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|t| t.get("usageBasedPricingTerm"))
-        .unwrap()
-        .clone();
+    let usage = term_of(
+        &accepted_terms.body["acceptedTerms"],
+        "usageBasedPricingTerm",
+    );
     assert_eq!(
         usage["rateCards"][0]["rateCard"],
         json!([{"dimensionKey": "gb", "price": "0.2"}])
@@ -2210,20 +2205,7 @@ fn a_buyer_taken_off_a_private_offer_cannot_accept_it_and_requests_name_their_of
         "GetOfferTerms",
         json!({"offerId": "offer-acmedeal2026"}),
     );
-    let requested: Vec<Value> = terms.body["offerTerms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
-            match kind.as_str() {
-                "configurableUpfrontPricingTerm" => {
-                    json!({"id": body["id"], "configuration": users_for_a_year(1)})
-                }
-                _ => json!({"id": body["id"]}),
-            }
-        })
-        .collect();
+    let requested = requested_terms(&terms.body["offerTerms"], Some(&users_for_a_year(1)));
     let quote = agreement(
         &mut mock,
         BUYER,
