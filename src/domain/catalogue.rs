@@ -1,5 +1,6 @@
-//! The namespace's catalogue: products, their dimensions, and the customers subscribed to
-//! them, with the look-ups the metering rules need.
+//! The namespace's catalogue: products, their dimensions, prices, contract pricing and
+//! private offers, and the customers subscribed to them, with the look-ups the metering
+//! rules need.
 //!
 //! Layer: domain. The same structures are the control API's JSON (camelCase) and what the
 //! stores keep.

@@ -1,10 +1,12 @@
-//! A product's public offer, as AWS Marketplace Discovery shows it and the Agreement Service
-//! accepts it: its ids (derived from the product code, so they are stable without being
-//! stored) and its terms, made from the product: the legal and support terms every listing
-//! has; for a product with `contract` pricing, a configurable upfront pricing term (a rate
-//! card per duration) and, for the dimensions it prices, a usage-based rate card (a contract
-//! with consumption); otherwise a usage-based rate card of every dimension at its `prices`
-//! (USD; `0.00` for an unpriced dimension).
+//! A product's offers, as AWS Marketplace Discovery shows them and the Agreement Service
+//! accepts them: its public offer and the private offers it lists for some buyers. Their
+//! ids are derived (from the product code, and a private offer's name or buyers), so they
+//! are stable without being stored. Their terms are made from the product (the public
+//! offer) or the private offer: the legal and support terms every listing has; with
+//! `contract` pricing, a configurable upfront pricing term (a rate card per duration) and,
+//! for the dimensions with `prices`, a usage-based rate card (a contract with consumption);
+//! otherwise a usage-based rate card of every dimension at its price (USD; `0.00` for an
+//! unpriced dimension).
 //!
 //! Layer: domain. Pure.
 
