@@ -233,6 +233,7 @@ test('every view passes axe-core with no serious violation, and is photographed'
   await ns.control.putProduct({
     productCode: 'agreements-saas', dimensions: ['seats'], prices: { seats: '2.50' }, integration: 'concurrent-agreements',
     sellerAccountId: '999988887777', contract: { P12M: { seats: '120' } },
+    privateOffers: [{ offerId: 'offer-acmedeal', name: 'Acme deal', buyerAccounts: ['777788889999'], contract: { P12M: { seats: '99' } } }],
     customers: [{
       contract: { duration: 'P12M', quantities: { seats: 4 } }, endsAt: '2027-11-20T12:30:00Z',
       customerAWSAccountId: '777788889999', licenseArn: 'arn:aws:license-manager::999988887777:license:l-0123456789abcdef0123456789abcdef',
@@ -264,7 +265,7 @@ test('every view passes axe-core with no serious violation, and is photographed'
       const expected = {
         overview: ['c1', 'box', 'AWS calls kept'], usage: ['saas · gb'], bill: ['Total for 2026-11'],
         requests: ['InvalidProductCodeException', 'RegisterUsage'], events: ['subscribe-success', 'License Updated - Manufacturer'],
-        agreements: ['ACTIVE', '777788889999', 'Ada Lovelace', 'seats $2.5', 'P12M: 4 seats', 'P12M: seats $120'],
+        agreements: ['ACTIVE', '777788889999', 'Ada Lovelace', 'seats $2.5', 'P12M: 4 seats', 'P12M: seats $120', 'Acme deal: 777788889999'],
         containers: ['task-a', 'current'], actions: ['Reset namespace'],
       }[name];
       for (const text of expected) await shows(page, `#view-${name}`, text);
