@@ -307,11 +307,6 @@ impl PrivateOffer {
         format!("offer-{}", &digest[..25])
     }
 
-    /// Whether `account` is one of the offer's buyers.
-    pub fn extended_to(&self, account: &str) -> bool {
-        self.buyer_accounts.iter().any(|b| &**b == account)
-    }
-
     /// The private offer of `product` with id `id`.
     pub fn find<'a>(product: &'a Product, id: &str) -> Option<&'a PrivateOffer> {
         product

@@ -70,18 +70,6 @@ impl ContractPricing {
         Ok(())
     }
 
-    /// Every dimension any duration prices.
-    pub fn dimensions(&self) -> Vec<&str> {
-        let mut all: Vec<&str> = self
-            .0
-            .values()
-            .flat_map(|p| p.keys().map(String::as_str))
-            .collect();
-        all.sort_unstable();
-        all.dedup();
-        all
-    }
-
     /// Checks a buyer's `choice` against the pricing: a duration it offers, and quantities
     /// of dimensions that duration prices. The message says what is wrong.
     pub fn admits(&self, choice: &ContractChoice) -> Result<(), String> {
@@ -315,7 +303,6 @@ mod tests {
         assert!(p.admits(&choice("P24M", &[("users", 1)])).is_err());
         assert!(p.admits(&choice("P1M", &[("admins", 1)])).is_err());
         assert!(p.admits(&choice("P1M", &[("users", 0)])).is_err());
-        assert_eq!(p.dimensions(), ["admins", "users"]);
         let at = Instant::parse_rfc3339("2026-03-10T12:30:00Z").unwrap();
         assert_eq!(ok.end(at).to_rfc3339(), "2027-03-10T12:30:00Z");
     }

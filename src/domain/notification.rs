@@ -603,7 +603,10 @@ mod tests {
         }
     }
 
+    /// The notifications of `change` for the test customer of the test product, each
+    /// message with its own id.
     fn event_with(change: Change, settings: &Settings) -> EventRecord {
+        let mut n = 0;
         EventRecord::new(
             change,
             &product(),
@@ -611,7 +614,10 @@ mod tests {
             Instant(1_767_225_600_250),
             Instant(5),
             settings,
-            || "id".into(),
+            || {
+                n += 1;
+                format!("id-{n}")
+            },
         )
     }
 
@@ -744,19 +750,7 @@ mod tests {
     }
 
     fn event(change: Change) -> EventRecord {
-        let mut n = 0;
-        EventRecord::new(
-            change,
-            &product(),
-            &customer(),
-            Instant(1_767_225_600_250),
-            Instant(5),
-            &documented(),
-            || {
-                n += 1;
-                format!("id-{n}")
-            },
-        )
+        event_with(change, &documented())
     }
 
     #[test]
