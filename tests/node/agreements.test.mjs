@@ -256,6 +256,55 @@ test('boto3 over awsJson1_0 and rpc-v2-cbor reads the same modeled errors', asyn
   assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
 });
 
+test('boto3 over both protocols: a contract quoted, charged, given a purchase order, its contact read', async (t) => {
+  if (missingClient(t, hasBoto3, 'boto3')) return;
+  const url = namespaceUrl(mock, 'agreements-py-contract');
+  await createProduct(url, {
+    productCode: 'contract-saas', dimensions: ['users'], contract: { P12M: { users: '100' } },
+    integration: 'concurrent-agreements', sellerAccountId: SELLER,
+  });
+  await setClock(url, { frozenAt: NOW });
+  const [offer] = await new Control(url).offers('contract-saas');
+  const out = await boto3(url, [
+    'contact = {"firstName": "Ada", "lastName": "Lovelace", "emailAddress": "ada@example.com", "companyName": "Engines", "countryCode": "GB"}',
+    'out = {}',
+    'for name in ["marketplace-agreement", "marketplace-agreement-cbor"]:',
+    '    buyer = boto3.client(name, aws_access_key_id="111122223333", aws_secret_access_key="test")',
+    '    seller = boto3.client(name, aws_access_key_id="999988887777", aws_secret_access_key="test")',
+    `    terms = ${JSON.stringify(offer.terms)}`,
+    '    def requested(term):',
+    '        kind, body = next(iter(term.items()))',
+    '        if kind != "configurableUpfrontPricingTerm":',
+    '            return {"id": body["id"]}',
+    '        return {"id": body["id"], "configuration": {"configurableUpfrontPricingTermConfiguration": {',
+    '            "selectorValue": "P12M", "dimensions": [{"dimensionKey": "users", "dimensionValue": 2}]}}}',
+    `    quote = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier="${offer.agreementProposalId}", requestedTerms=[requested(t) for t in terms], acceptorContact=contact)`,
+    '    aid = buyer.accept_agreement_request(agreementRequestId=quote["agreementRequestId"])["agreementId"]',
+    '    charge = buyer.list_agreement_charges(agreementId=aid)["items"][0]',
+    '    buyer.update_purchase_orders(purchaseOrders=[{"chargeId": charge["id"], "chargeRevision": charge["revision"], "purchaseOrderReference": "PO-" + name}])',
+    '    after = buyer.list_agreement_charges(agreementId=aid)["items"][0]',
+    '    out[name] = {"value": quote["chargeSummary"]["newAgreementValue"], "amount": charge["amount"], "time": charge["time"].isoformat(),',
+    '        "po": after.get("purchaseOrderReference"), "contact": seller.get_agreement_contacts(agreementId=aid)["acceptorContact"] == contact,',
+    '        "stale": error(buyer.update_purchase_orders, purchaseOrders=[{"chargeId": charge["id"], "chargeRevision": 9}]),',
+    '        "stranger": error(boto3.client(name, aws_access_key_id="444455556666", aws_secret_access_key="test").get_agreement_contacts, agreementId=aid)}',
+    'print(json.dumps(out))',
+  ].join('\n'));
+  for (const [name, r] of Object.entries(out)) {
+    assert.equal(r.value, '200.00', name);
+    assert.equal(r.amount, '200.00', name);
+    assert.equal(r.time, '2026-03-10T12:30:00+00:00', name);
+    assert.equal(r.po, `PO-${name}`, name);
+    assert.equal(r.contact, true, name);
+    assert.equal(r.stale.code, 'ConflictException', name);
+    assert.equal(r.stale.status, 409, name);
+    assert.equal(r.stranger.code, 'ResourceNotFoundException', name);
+  }
+  // The journal shows each client spoke its own protocol.
+  const { json } = await control(url, 'GET', '/requests');
+  const protocols = new Set(json.requests.filter((e) => e.operation === 'UpdatePurchaseOrders').map((e) => e.protocol));
+  assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
+});
+
 test('boto3 plays the buyer: Discovery over rest-json, then every served Agreement operation over rpc-v2-cbor', async (t) => {
   if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world('agreements-py-journey');
