@@ -86,7 +86,27 @@ export interface Customer {
   /** The agreement's Ending/end notices up to this time (RFC 3339) are done. */
   milestonesNotifiedThrough?: string;
   /** What the agreement charged (ListAgreementCharges). */
-  charges?: Array<{ id: string; revision: number; amount: string; at: string; purchaseOrderReference?: string }>;
+  charges?: Array<AgreementCharge>;
+  /** Whether the buyer opted in to the contract's renewal at its end. */
+  autoRenew?: boolean;
+  /** The agreements of this license that renewals or replacements ended (at most 5). */
+  previousAgreements?: Array<{
+    agreementId: string;
+    status: 'RENEWED' | 'REPLACED';
+    acceptedAt: string;
+    endedAt: string;
+    offerIdentifier?: string;
+    contract?: ContractChoice;
+    charges?: Array<AgreementCharge>;
+  }>;
+}
+
+export interface AgreementCharge {
+  id: string;
+  revision: number;
+  amount: string;
+  at: string;
+  purchaseOrderReference?: string;
 }
 
 /** A duration (`P12M`) and the units of each dimension bought up front. */
@@ -114,6 +134,10 @@ export interface Agreement {
   endsAt?: string;
   contract?: ContractChoice;
   acceptorContact?: AcceptorContact;
+  /** A contract's renewal choice. */
+  autoRenew?: boolean;
+  /** The license's earlier agreements, ended by a renewal or replacement. */
+  previousAgreements?: Array<{ agreementId: string; status: 'RENEWED' | 'REPLACED'; endedAt: string }>;
 }
 
 export interface AcceptorContact {

@@ -462,7 +462,11 @@ fn quotes_are_checked_against_the_offer() {
         ),
         (
             json!({"intent": "AMEND", "agreementProposalIdentifier": proposal, "requestedTerms": ids}),
-            "UNSUPPORTED_ACTION",
+            "MISSING_SOURCE_AGREEMENT_IDENTIFIER",
+        ),
+        (
+            json!({"intent": "NEW", "sourceAgreementIdentifier": "agmt-1", "agreementProposalIdentifier": proposal, "requestedTerms": ids}),
+            "INVALID_SOURCE_AGREEMENT_IDENTIFIER",
         ),
     ];
     for (input, reason) in cases {
@@ -1394,6 +1398,7 @@ fn a_contract_offer_is_configured_quoted_charged_and_ends_by_the_clock() {
                 "legalTerm",
                 "supportTerm",
                 "configurableUpfrontPricingTerm",
+                "renewalTerm",
                 "usageBasedPricingTerm"
             ]
         );
@@ -1406,7 +1411,7 @@ fn a_contract_offer_is_configured_quoted_charged_and_ends_by_the_clock() {
             .collect();
         assert_eq!(selectors, ["P12M", "P1M"]);
         assert_eq!(
-            terms.body["offerTerms"][3]["usageBasedPricingTerm"]["rateCards"][0]["rateCard"][0]
+            terms.body["offerTerms"][4]["usageBasedPricingTerm"]["rateCards"][0]["rateCard"][0]
                 ["dimensionKey"],
             "gb"
         );
@@ -1478,7 +1483,7 @@ fn a_contract_offer_is_configured_quoted_charged_and_ends_by_the_clock() {
         assert_eq!(described.body["endTime"], secs("2027-03-10T12:30:00Z"));
         assert_eq!(
             described.body["endTimeBehavior"],
-            json!({"type": "EXPIRE", "reasonCode": "NO_RENEWAL_TERM"})
+            json!({"type": "EXPIRE", "reasonCode": "ACCEPTOR_RENEW_OPTED_OUT"})
         );
         let expiring = agreement(
             &mut mock,
@@ -1811,7 +1816,7 @@ fn a_private_offer_is_its_buyers_alone_with_its_own_prices_until_it_expires() {
         "80"
     );
     assert_eq!(
-        offered[3]["usageBasedPricingTerm"]["rateCards"][0]["rateCard"][0],
+        offered[4]["usageBasedPricingTerm"]["rateCards"][0]["rateCard"][0],
         json!({"dimensionKey": "gb", "displayName": "gb", "unit": "Units", "price": "0.2", "regionalPrices": []})
     );
     let requested = requested_terms(offered, Some(&users_for_a_year(2)));
@@ -2245,4 +2250,341 @@ fn a_buyer_taken_off_a_private_offer_cannot_accept_it_and_requests_name_their_of
         "{}",
         taken.body
     );
+}
+
+/// A contract product with a private offer for `BUYER` (its own contract prices).
+fn renewal_world() -> Mock {
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "contract-saas", "dimensions": ["users", "gb"], "prices": {"gb": "0.10"},
+        "contract": {"P1M": {"users": "10"}, "P12M": {"users": "100.125"}},
+        "integration": "concurrent-agreements", "sellerAccountId": SELLER,
+        "webhooks": [{"url": "http://127.0.0.1:9/eb", "format": "eventbridge"}],
+        "privateOffers": [{"offerId": "offer-acmerenewal01", "buyerAccounts": [BUYER],
+                           "contract": {"P12M": {"users": "80"}}}],
+    }));
+    mock
+}
+
+/// Every term of `offer_id` requested: the contract for a year of `users`, the renewal term
+/// opted in or not.
+fn terms_of_offer(mock: &mut Mock, offer_id: &str, users: u32, renew: bool) -> Vec<Value> {
+    let terms = discovery(mock, BUYER, "GetOfferTerms", json!({"offerId": offer_id}));
+    terms.body["offerTerms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
+            match kind.as_str() {
+                "configurableUpfrontPricingTerm" => {
+                    json!({"id": body["id"], "configuration": users_for_a_year(users)})
+                }
+                "renewalTerm" => json!({"id": body["id"], "configuration":
+                    {"renewalTermConfiguration": {"enableAutoRenew": renew}}}),
+                _ => json!({"id": body["id"]}),
+            }
+        })
+        .collect()
+}
+
+fn accept(mock: &mut Mock, quote: &Answer) -> String {
+    assert_eq!(quote.status, 200, "{}", quote.body);
+    let accepted = agreement(
+        mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    accepted.body["agreementId"].as_str().unwrap().to_string()
+}
+
+/// The EventBridge events of the moments after `after`, as (detail-type, detail).
+fn event_details(mock: &mut Mock, after: u64) -> Vec<(String, Value)> {
+    let events = mock
+        .control("GET", &format!("/events?after={after}"), None)
+        .body["events"]
+        .clone();
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["eventBridge"].as_array().unwrap().clone())
+        .map(|b| {
+            (
+                b["detail-type"].as_str().unwrap().to_string(),
+                b["detail"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_contract_is_amended_renewed_and_replaced_keeping_its_license() {
+    let mut mock = renewal_world();
+    let public = mock.control("GET", "/products/contract-saas", None).body["offers"][0]["offerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let requested = terms_of_offer(&mut mock, &public, 3, false);
+    let proposal = discovery(&mut mock, BUYER, "GetOffer", json!({"offerId": public})).body
+        ["agreementProposalId"]
+        .clone();
+    let new = json!({"intent": "NEW", "agreementProposalIdentifier": proposal, "requestedTerms": requested});
+    let quote = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", new);
+    let first = accept(&mut mock, &quote);
+    let license =
+        mock.control("GET", "/agreements", None).body["agreements"][0]["licenseArn"].clone();
+    let described = |mock: &mut Mock, id: &str| {
+        agreement(
+            mock,
+            SELLER,
+            true,
+            "DescribeAgreement",
+            json!({"agreementId": id}),
+        )
+        .body
+    };
+
+    // Amendments: of the caller's active contract, raising quantities, changing something.
+    let amend = |mock: &mut Mock, users: u32, renew: bool| {
+        let terms = terms_of_offer(mock, &public, users, renew);
+        json!({"intent": "AMEND", "sourceAgreementIdentifier": first, "requestedTerms": terms})
+    };
+    for (input, key, reason) in [
+        (
+            amend(&mut mock, 2, false),
+            BUYER,
+            "INVALID_REQUESTED_TERM_CONFIGURATION",
+        ),
+        (
+            amend(&mut mock, 3, false),
+            BUYER,
+            "INVALID_REQUESTED_TERM_CONFIGURATION",
+        ),
+        (
+            {
+                let mut input = amend(&mut mock, 4, false);
+                input["acceptorContact"] = json!({"firstName": "A", "lastName": "B",
+                    "emailAddress": "a@b.example", "companyName": "C", "countryCode": "US"});
+                input
+            },
+            BUYER,
+            "INVALID_ACCEPTOR_CONTACT",
+        ),
+    ] {
+        let refused = agreement(&mut mock, key, false, "CreateAgreementRequest", input);
+        assert_eq!(refused.body["reason"], reason, "{}", refused.body);
+    }
+    let stranger = amend(&mut mock, 4, false);
+    let refused = agreement(
+        &mut mock,
+        STRANGER,
+        false,
+        "CreateAgreementRequest",
+        stranger,
+    );
+    assert_eq!(refused.error_name(), "ResourceNotFoundException");
+
+    // Half a year in, one more user costs its price for the 183 days left of 365, and the
+    // buyer opts in to renewal.
+    let at = |mock: &mut Mock, at: &str| {
+        let answer = mock.control("PUT", "/clock", Some(json!({"frozenAt": at})));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    };
+    at(&mut mock, "2026-09-08T12:30:00Z");
+    let seq = mock.control("GET", "/events", None).body["events"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    let input = amend(&mut mock, 4, true);
+    let quote = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        input.clone(),
+    );
+    let summary = &quote.body["chargeSummary"];
+    assert_eq!(
+        summary["itemizedCharges"][0],
+        json!({"dimensionKey": "users", "newQuantity": 4, "oldQuantity": 3, "incrementalChargeAmount": "50.20"})
+    );
+    assert_eq!(summary["newAgreementValue"], "350.58");
+    // A second amendment asked on the same state conflicts once the first is accepted.
+    let stale = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    assert_eq!(accept(&mut mock, &quote), first);
+    let conflict = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": stale.body["agreementRequestId"]}),
+    );
+    assert_eq!(
+        conflict.error_name(),
+        "ConflictException",
+        "{}",
+        conflict.body
+    );
+    let now = described(&mut mock, &first);
+    assert_eq!(now["estimatedCharges"]["agreementValue"], "350.58");
+    assert_eq!(now["endTimeBehavior"], json!({"type": "RENEW"}));
+    assert_eq!(now["endTime"], secs("2027-03-10T12:30:00Z"));
+    let terms = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "GetAgreementTerms",
+        json!({"agreementId": first}),
+    );
+    let accepted = &terms.body["acceptedTerms"];
+    assert_eq!(
+        term_of(accepted, "renewalTerm")["configuration"],
+        json!({"enableAutoRenew": true})
+    );
+    assert_eq!(
+        term_of(accepted, "configurableUpfrontPricingTerm")["configuration"]["dimensions"][0]
+            ["dimensionValue"],
+        4
+    );
+    let events = event_details(&mut mock, seq);
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "Purchase Agreement Amended - Proposer",
+            "License Updated - Manufacturer"
+        ]
+    );
+    let amended = &events[0].1;
+    assert_eq!(amended["agreement"]["intent"], "AMEND");
+    assert_eq!(amended["agreement"]["autoRenewalEnabled"], true);
+    assert_eq!(amended["renewalSummary"]["tcv"], "400.50");
+    assert_eq!(events[1].1["license"]["arn"], license);
+
+    // At its end the contract renews: a new agreement of the same license, charged again.
+    let seq = mock.control("GET", "/events", None).body["events"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    at(&mut mock, "2027-03-10T12:30:00Z");
+    let events = event_details(&mut mock, seq);
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds[kinds.len() - 3..],
+        [
+            "Purchase Agreement Ended - Proposer",
+            "Purchase Agreement Created - Proposer",
+            "License Updated - Manufacturer"
+        ]
+    );
+    assert!(kinds.contains(&"Purchase Agreement Ending - Proposer"));
+    let n = events.len();
+    assert_eq!(
+        events[n - 3].1["agreement"],
+        json!({"id": first, "status": "RENEWED"})
+    );
+    let created = &events[n - 2].1["agreement"];
+    assert_eq!(
+        (&created["intent"], &created["previousAgreementId"]),
+        (&json!("RENEW"), &json!(first))
+    );
+    let renewed = created["id"].as_str().unwrap().to_string();
+    assert_ne!(renewed, first);
+    assert_eq!(events[n - 1].1["license"]["arn"], license);
+    assert_eq!(described(&mut mock, &first)["status"], "RENEWED");
+    let now = described(&mut mock, &renewed);
+    assert_eq!(
+        (&now["status"], &now["initialAgreementId"], &now["endTime"]),
+        (
+            &json!("ACTIVE"),
+            &json!(first),
+            &secs("2028-03-10T12:30:00Z")
+        )
+    );
+    let charges = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "ListAgreementCharges",
+        json!({"agreementId": renewed}),
+    );
+    assert_eq!(charges.body["items"][0]["amount"], "400.50");
+    let old = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "ListAgreementCharges",
+        json!({"agreementId": first}),
+    );
+    assert_eq!(
+        old.body["items"].as_array().unwrap().len(),
+        2,
+        "{}",
+        old.body
+    );
+    // The renewed agreement cannot be amended or cancelled any more.
+    let refused = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreement",
+        json!({"agreementId": first}),
+    );
+    assert_eq!(refused.error_name(), "ConflictException");
+
+    // A replacement moves the license to the private offer: a new agreement, the old REPLACED.
+    let seq = mock.control("GET", "/events", None).body["events"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    let private_terms = terms_of_offer(&mut mock, "offer-acmerenewal01", 5, false);
+    let private = discovery(
+        &mut mock,
+        BUYER,
+        "GetOffer",
+        json!({"offerId": "offer-acmerenewal01"}),
+    );
+    let replace = json!({"intent": "REPLACE", "sourceAgreementIdentifier": renewed,
+        "agreementProposalIdentifier": private.body["agreementProposalId"], "requestedTerms": private_terms});
+    let quote = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", replace);
+    assert_eq!(quote.body["chargeSummary"]["newAgreementValue"], "400.00");
+    let replaced = accept(&mut mock, &quote);
+    assert_ne!(replaced, renewed);
+    assert_eq!(described(&mut mock, &renewed)["status"], "REPLACED");
+    let now = described(&mut mock, &replaced);
+    assert_eq!(now["initialAgreementId"], json!(first));
+    assert_eq!(now["proposalSummary"]["offerId"], "offer-acmerenewal01");
+    let events = event_details(&mut mock, seq);
+    assert_eq!(
+        events[0].1["agreement"],
+        json!({"id": renewed, "status": "REPLACED"})
+    );
+    assert_eq!(events[1].1["agreement"]["intent"], "REPLACE");
+    assert_eq!(
+        events[1].1["agreement"]["previousAgreementId"],
+        json!(renewed)
+    );
+    assert_eq!(events[2].1["license"]["arn"], license);
+    // Still one customer, metered by the same license.
+    let agreements = mock.control("GET", "/agreements", None).body["agreements"].clone();
+    assert_eq!(agreements.as_array().unwrap().len(), 1, "{agreements}");
+    // A search finds the chain's three agreements, each with its status.
+    let found = search(
+        &mut mock,
+        BUYER,
+        filters("Acceptor", json!({"ResourceIdentifier": "contract-saas"})),
+        None,
+    );
+    let mut statuses: Vec<String> = found.body["agreementViewSummaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap().to_string())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["ACTIVE", "RENEWED", "REPLACED"]);
 }

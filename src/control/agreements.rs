@@ -108,6 +108,18 @@ pub fn agreements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
             if let Some(contact) = &customer.acceptor_contact {
                 view["acceptorContact"] = json!(contact);
             }
+            if customer.contract.is_some() {
+                view["autoRenew"] = json!(customer.auto_renew);
+            }
+            // The license's earlier agreements, which its renewals and replacements ended.
+            if !customer.previous_agreements.is_empty() {
+                let previous: Vec<Value> = customer
+                    .previous_agreements
+                    .iter()
+                    .map(|p| json!({"agreementId": p.agreement_id, "status": p.status.status(), "endedAt": p.ended_at.to_rfc3339()}))
+                    .collect();
+                view["previousAgreements"] = json!(previous);
+            }
             listed.push(view);
         }
     }

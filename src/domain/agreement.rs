@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::catalogue::{AcceptorContact, Customer};
+use super::catalogue::{AcceptorContact, Customer, Supersession};
 use super::contract::Quote;
 use super::subscription::SubscriptionState;
 use super::time::Instant;
@@ -71,6 +71,26 @@ pub struct AgreementRequest {
     /// A digest of the request's members but its client token: a retry has the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// Whether the buyer opted in to the offer's renewal term.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_renew: bool,
+    /// The agreement an `AMEND` or `REPLACE` request acts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_agreement_id: Option<String>,
+    /// An amendment's quantities before (its contract's, when it was asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amends: Option<Amends>,
+}
+
+/// What an amendment was asked against: the source agreement's contract then, and what it
+/// had charged, so the acceptance can tell the agreement has not changed since.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Amends {
+    pub contract: super::contract::ContractChoice,
+    pub auto_renew: bool,
+    /// The agreement's value before (USD, with cents).
+    pub value: String,
 }
 
 /// The namespace's agreement requests, oldest first.
@@ -174,9 +194,18 @@ pub fn next_milestone(customer: &Customer) -> Option<Instant> {
 }
 
 /// What happens at the agreement's end (`EndTimeBehavior`'s type and reason): a contract
-/// expires, since no offer of the mock has a renewal term yet; pay-as-you-go never ends.
-pub fn end_time_behavior(customer: &Customer) -> Option<(&'static str, &'static str)> {
-    customer.ends_at.map(|_| ("EXPIRE", "NO_RENEWAL_TERM"))
+/// whose buyer chose to renew renews; another expires, its buyer having declined the renewal
+/// term every contract offer has (a contract listed by hand, with no offer choice, has none).
+/// Pay-as-you-go never ends.
+pub fn end_time_behavior(customer: &Customer) -> Option<(&'static str, Option<&'static str>)> {
+    customer.ends_at?;
+    Some(match (customer.auto_renew, customer.contract.is_some()) {
+        _ if customer.superseded == Some(Supersession::Renewed) => ("RENEW", None),
+        _ if customer.superseded.is_some() => ("EXPIRE", None),
+        (true, _) => ("RENEW", None),
+        (false, true) => ("EXPIRE", Some("ACCEPTOR_RENEW_OPTED_OUT")),
+        (false, false) => ("EXPIRE", Some("NO_RENEWAL_TERM")),
+    })
 }
 
 /// Every `AgreementStatus` value.
@@ -224,6 +253,9 @@ pub fn is_acceptor(customer: &Customer, caller: Option<&str>) -> bool {
 /// agreement over) or its contract ends (`EXPIRED`); a sign-up whose payment failed was
 /// never active.
 pub fn status(customer: &Customer, now: Instant) -> &'static str {
+    if let Some(superseded) = customer.superseded {
+        return superseded.status();
+    }
     match customer.subscription {
         SubscriptionState::Pending | SubscriptionState::Subscribed
             if has_expired(customer, now) =>
@@ -238,6 +270,9 @@ pub fn status(customer: &Customer, now: Instant) -> &'static str {
 
 /// The agreement's entitlement status (`AgreementEntitlementStatus`) and its reason at `now`.
 pub fn entitlement_status(customer: &Customer, now: Instant) -> (&'static str, &'static str) {
+    if customer.superseded.is_some() {
+        return ("DEPROVISIONED", "AGREEMENT_INACTIVE");
+    }
     if has_expired(customer, now) && customer.subscription.grants_entitlements() {
         return ("DEPROVISIONED", "AGREEMENT_INACTIVE");
     }
@@ -293,6 +328,9 @@ mod tests {
             acceptor_contact: None,
             contract: None,
             fingerprint: None,
+            auto_renew: false,
+            source_agreement_id: None,
+            amends: None,
         }
     }
 

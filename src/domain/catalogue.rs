@@ -102,6 +102,145 @@ pub struct Customer {
         with = "super::time::optional_rfc3339"
     )]
     pub milestones_notified_through: Option<Instant>,
+    /// Whether the buyer chose to renew the contract at its end (the offer's renewal term).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_renew: bool,
+    /// The agreements this one renewed or replaced, oldest first (the most recent
+    /// `MAX_PREVIOUS_AGREEMENTS`): the license stays, the agreement id changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_agreements: Vec<PreviousAgreement>,
+    /// Set on a previous agreement's view (`PreviousAgreement::view`), never stored: the
+    /// status it ended with.
+    #[serde(skip)]
+    pub superseded: Option<Supersession>,
+}
+
+/// Previous agreements one license keeps at most; a renewal or replacement beyond forgets the
+/// oldest.
+pub const MAX_PREVIOUS_AGREEMENTS: usize = 5;
+
+/// How an agreement gave way to the next of its license.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Supersession {
+    /// Renewed at its end (the renewal term): the next agreement's intent is `RENEW`.
+    Renewed,
+    /// Replaced by the buyer's `REPLACE` request.
+    Replaced,
+}
+
+impl Supersession {
+    /// The ended agreement's status (`AgreementStatus`).
+    pub fn status(self) -> &'static str {
+        match self {
+            Supersession::Renewed => "RENEWED",
+            Supersession::Replaced => "REPLACED",
+        }
+    }
+
+    /// The intent of the agreement that followed (`Purchase Agreement Created`).
+    pub fn intent(self) -> &'static str {
+        match self {
+            Supersession::Renewed => "RENEW",
+            Supersession::Replaced => "REPLACE",
+        }
+    }
+}
+
+/// An agreement of a license that a renewal or replacement ended: what the Agreement Service
+/// still answers for its id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreviousAgreement {
+    pub agreement_id: AgreementId,
+    pub status: Supersession,
+    #[serde(with = "super::time::rfc3339")]
+    pub accepted_at: Instant,
+    /// When it gave way to the next.
+    #[serde(with = "super::time::rfc3339")]
+    pub ended_at: Instant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractChoice>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<Charge>,
+}
+
+impl PreviousAgreement {
+    /// The agreement `customer` has now, recorded as ended at `at` by `status`.
+    pub fn of(customer: &Customer, status: Supersession, at: Instant) -> Option<Self> {
+        Some(PreviousAgreement {
+            // A customer listed with a license alone has a derived id.
+            agreement_id: super::agreement::agreement_id(customer)?.parse().ok()?,
+            status,
+            accepted_at: customer.accepted_at.or(customer.subscription_changed_at)?,
+            ended_at: at,
+            offer_identifier: customer.offer_identifier.clone(),
+            contract: customer.contract.clone(),
+            charges: customer.charges.clone(),
+        })
+    }
+
+    /// The previous agreement as a customer record to read (never to store): the license's
+    /// account and license, this agreement's own terms, dates and charges.
+    pub fn view(&self, live: &Customer) -> Customer {
+        Customer {
+            customer_aws_account_id: live.customer_aws_account_id.clone(),
+            license_arn: live.license_arn.clone(),
+            agreement_id: Some(self.agreement_id.clone()),
+            accepted_at: Some(self.accepted_at),
+            subscription_changed_at: Some(self.ended_at),
+            offer_identifier: self.offer_identifier.clone(),
+            acceptor_contact: live.acceptor_contact.clone(),
+            contract: self.contract.clone(),
+            ends_at: Some(self.ended_at),
+            charges: self.charges.clone(),
+            superseded: Some(self.status),
+            // The chain before it, for its `initialAgreementId`.
+            previous_agreements: live
+                .previous_agreements
+                .iter()
+                .take_while(|p| p.agreement_id != self.agreement_id)
+                .cloned()
+                .collect(),
+            ..Customer::default()
+        }
+    }
+}
+
+impl Customer {
+    /// Ends the current agreement by `status` at `at` and gives the license the new agreement
+    /// `id`, accepted then: the previous one is kept (the most recent
+    /// `MAX_PREVIOUS_AGREEMENTS`), its charges with it.
+    pub fn supersede(&mut self, status: Supersession, at: Instant, id: AgreementId) {
+        if let Some(previous) = PreviousAgreement::of(self, status, at) {
+            self.previous_agreements.push(previous);
+            let excess = self
+                .previous_agreements
+                .len()
+                .saturating_sub(MAX_PREVIOUS_AGREEMENTS);
+            self.previous_agreements.drain(..excess);
+        }
+        self.agreement_id = Some(id);
+        self.accepted_at = Some(at);
+        self.subscription_changed_at = Some(at);
+        self.charges.clear();
+        self.milestones_notified_through = Some(at);
+    }
+
+    /// The agreement that the current one renewed or replaced, if any.
+    pub fn previous(&self) -> Option<&PreviousAgreement> {
+        self.previous_agreements.last()
+    }
+
+    /// The first agreement of the license's chain (`initialAgreementId`): the oldest kept.
+    pub fn initial_agreement_id(&self) -> Option<String> {
+        match self.previous_agreements.first() {
+            Some(p) => Some(p.agreement_id.to_string()),
+            None => super::agreement::agreement_id(self),
+        }
+    }
 }
 
 /// The buyer's contact on an agreement (the Agreement Service's `AcceptorContact`).
@@ -570,6 +709,23 @@ impl Product {
             }
             if c.charges.len() > MAX_CHARGES {
                 return Err(format!("customer {n}: at most {MAX_CHARGES} charges"));
+            }
+            if c.previous_agreements.len() > MAX_PREVIOUS_AGREEMENTS {
+                return Err(format!(
+                    "customer {n}: at most {MAX_PREVIOUS_AGREEMENTS} previousAgreements"
+                ));
+            }
+            for p in &c.previous_agreements {
+                if p.charges.len() > MAX_CHARGES {
+                    return Err(format!(
+                        "customer {n}: a previous agreement has at most {MAX_CHARGES} charges"
+                    ));
+                }
+                if let Some(choice) = &p.contract {
+                    choice.check(&dimensions).map_err(|reason| {
+                        format!("customer {n}: previous agreement contract: {reason}")
+                    })?;
+                }
             }
             for charge in &c.charges {
                 charge

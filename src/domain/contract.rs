@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::decimal::Decimal;
+use super::entitlement::{Entitlement, EntitlementValue};
 use super::quantity::Price;
 use super::time::Instant;
 
@@ -132,6 +133,43 @@ impl ContractPricing {
     }
 }
 
+impl ContractPricing {
+    /// The quote of amending `from` to `to` (the same duration, no quantity lower) with
+    /// `remaining_ms` of a `term_ms` term left: each added unit at its price for the
+    /// duration, prorated by the time left, to the cent per dimension.
+    pub fn amendment_quote(
+        &self,
+        from: &ContractChoice,
+        to: &ContractChoice,
+        remaining_ms: i64,
+        term_ms: i64,
+    ) -> Quote {
+        let remaining = u128::try_from(remaining_ms).unwrap_or(0);
+        let term = u128::try_from(term_ms).unwrap_or(1).max(1).max(remaining);
+        let prices = self.0.get(&to.duration);
+        let mut total = Decimal::zero_cents();
+        let per_dimension = to
+            .quantities
+            .iter()
+            .map(|(d, &q)| {
+                let added = q.saturating_sub(from.quantities.get(d).copied().unwrap_or(0));
+                let price = prices.and_then(|p| p.get(d)).map_or(0, |p| p.micros());
+                let full = u128::from(added) * u128::from(price);
+                // full × remaining / term, without overflowing (remaining ≤ term).
+                let micros = full / term * remaining + full % term * remaining / term;
+                let part = Decimal::charge_from_micros(micros);
+                total = total.plus(part);
+                (d.clone(), part.to_string())
+            })
+            .collect();
+        Quote {
+            choice: to.clone(),
+            total: total.to_string(),
+            per_dimension,
+        }
+    }
+}
+
 /// A contract as quoted: the buyer's choice, what it costs in all and per dimension (USD,
 /// with cents), fixed when the buyer asked, whatever the prices do afterwards.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +215,19 @@ impl ContractChoice {
     /// When a contract accepted at `start` ends.
     pub fn end(&self, start: Instant) -> Instant {
         start.plus_months(months(&self.duration).unwrap_or(0))
+    }
+
+    /// The contract's quantities as entitlements until `end`.
+    pub fn entitlements(&self, end: Instant) -> Vec<Entitlement> {
+        self.quantities
+            .iter()
+            .filter(|(_, &q)| q > 0)
+            .map(|(d, &q)| Entitlement {
+                dimension: d.clone(),
+                value: EntitlementValue::IntegerValue(i32::try_from(q).unwrap_or(i32::MAX)),
+                expiration_date: Some(end),
+            })
+            .collect()
     }
 }
 

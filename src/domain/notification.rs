@@ -33,6 +33,15 @@ pub enum Change {
     Ending(u32),
     /// The agreement reached its end (EventBridge only: no SNS message).
     Expired,
+    /// The buyer amended its contract (`entitlements`: its quantities changed, not only its
+    /// renewal choice).
+    Amended {
+        entitlements: bool,
+    },
+    /// The buyer replaced its agreement by one on another offer: the license stays.
+    Replaced,
+    /// The contract renewed at its end: a new agreement of the same license.
+    Renewed,
 }
 
 impl Change {
@@ -41,8 +50,18 @@ impl Change {
         match self {
             Change::Lifecycle(a) => Some(a),
             Change::UnsubscribedAtOnce => Some(LifecycleAction::UnsubscribeSuccess),
-            Change::EntitlementUpdated | Change::Ending(_) | Change::Expired => None,
+            Change::EntitlementUpdated
+            | Change::Ending(_)
+            | Change::Expired
+            | Change::Amended { .. }
+            | Change::Replaced
+            | Change::Renewed => None,
         }
+    }
+
+    /// The SNS message's `action`: the lifecycle action, else `entitlement-updated`.
+    fn sns_action(self) -> &'static str {
+        self.lifecycle().map_or("entitlement-updated", |a| a.name())
     }
 
     /// The moment's name in the event log: the SNS action, or what happened.
@@ -51,13 +70,24 @@ impl Change {
             (_, Some(a)) => a.name(),
             (Change::Ending(_), None) => "agreement-ending",
             (Change::Expired, None) => "agreement-expired",
+            (Change::Amended { .. }, None) => "agreement-amended",
+            (Change::Replaced, None) => "agreement-replaced",
+            (Change::Renewed, None) => "agreement-renewed",
             _ => "entitlement-updated",
         }
     }
 
     /// Whether the moment has an SNS message (AWS's SNS topics predate agreement milestones).
+    /// An amendment that changed only the renewal choice changes no entitlement either.
     fn has_sns(self) -> bool {
-        !matches!(self, Change::Ending(_) | Change::Expired)
+        !matches!(
+            self,
+            Change::Ending(_)
+                | Change::Expired
+                | Change::Amended {
+                    entitlements: false
+                }
+        )
     }
 
     fn topic(self) -> &'static str {
@@ -75,7 +105,8 @@ impl Change {
         use EventKind::{AgreementCreated, AgreementEnded, LicenseDeprovisioned, LicenseUpdated};
         use LicenseDeprovisionedAt::{Cancellation, FinalHourEnd};
         use LifecycleAction::*;
-        let cancelled = AgreementEnded { expired: false };
+        let cancelled = AgreementEnded(EndedAs::Cancelled);
+        let superseded = AgreementEnded(EndedAs::Superseded);
         match (self, deprovisioned) {
             (Change::Lifecycle(SubscribeSuccess), _) => vec![AgreementCreated, LicenseUpdated],
             (Change::Lifecycle(SubscribeFail), _) => vec![],
@@ -88,7 +119,14 @@ impl Change {
             (Change::UnsubscribedAtOnce, _) => vec![cancelled, LicenseDeprovisioned],
             (Change::EntitlementUpdated, _) => vec![LicenseUpdated],
             (Change::Ending(days), _) => vec![EventKind::AgreementEnding(days)],
-            (Change::Expired, _) => vec![AgreementEnded { expired: true }, LicenseDeprovisioned],
+            (Change::Expired, _) => vec![AgreementEnded(EndedAs::Expired), LicenseDeprovisioned],
+            (Change::Amended { entitlements }, _) => match entitlements {
+                true => vec![EventKind::AgreementAmended, LicenseUpdated],
+                false => vec![EventKind::AgreementAmended],
+            },
+            (Change::Replaced | Change::Renewed, _) => {
+                vec![superseded, AgreementCreated, LicenseUpdated]
+            }
         }
     }
 }
@@ -96,11 +134,10 @@ impl Change {
 /// The seller-side EventBridge events the mock sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum EventKind {
+    /// A new agreement: a buyer's, or one that renewed or replaced the license's previous.
     AgreementCreated,
-    /// Cancelled, or (`expired`) at its end.
-    AgreementEnded {
-        expired: bool,
-    },
+    AgreementAmended,
+    AgreementEnded(EndedAs),
     /// `daysBeforeEndTime` days before its end.
     AgreementEnding(u32),
     LicenseUpdated,
@@ -111,7 +148,8 @@ impl EventKind {
     fn detail_type(self) -> &'static str {
         match self {
             EventKind::AgreementCreated => "Purchase Agreement Created - Proposer",
-            EventKind::AgreementEnded { .. } => "Purchase Agreement Ended - Proposer",
+            EventKind::AgreementAmended => "Purchase Agreement Amended - Proposer",
+            EventKind::AgreementEnded(_) => "Purchase Agreement Ended - Proposer",
             EventKind::AgreementEnding(_) => "Purchase Agreement Ending - Proposer",
             EventKind::LicenseUpdated => "License Updated - Manufacturer",
             EventKind::LicenseDeprovisioned => "License Deprovisioned - Manufacturer",
@@ -122,12 +160,22 @@ impl EventKind {
     fn delay_seconds(self, settings: &Settings) -> u32 {
         match self {
             EventKind::AgreementCreated
-            | EventKind::AgreementEnded { .. }
+            | EventKind::AgreementAmended
+            | EventKind::AgreementEnded(_)
             | EventKind::AgreementEnding(_) => 0,
             EventKind::LicenseUpdated => settings.license_updated_delay_seconds,
             EventKind::LicenseDeprovisioned => settings.license_deprovisioned_delay_seconds,
         }
     }
+}
+
+/// How an agreement ended, for its `Purchase Agreement Ended` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EndedAs {
+    Cancelled,
+    Expired,
+    /// The license's previous agreement, renewed or replaced.
+    Superseded,
 }
 
 /// How long after the first delivery of a webhook's moment its duplicates are sent.
@@ -431,7 +479,7 @@ fn sns_envelope(
     message_id: String,
 ) -> Value {
     let mut message = serde_json::Map::new();
-    message.insert("action".into(), json!(change.action()));
+    message.insert("action".into(), json!(change.sns_action()));
     if let Some(id) = &customer.customer_identifier {
         message.insert("customer-identifier".into(), json!(id));
     }
@@ -464,6 +512,20 @@ fn sns_envelope(
     })
 }
 
+/// What a contract that renews will cost for its next term (the offer's prices now: no
+/// price increase, no lockout), for its Ending and Amended events; none if it does not renew.
+fn renewal_summary(product: &Product, customer: &Customer) -> Option<Value> {
+    let choice = customer.contract.as_ref().filter(|_| customer.auto_renew)?;
+    let pricing = Offer::of(product, customer).contract?;
+    Some(json!({
+        "tcv": pricing.charge(choice).to_string(),
+        "currency": "USD",
+        "termsFinalizedTime": null,
+        "lockoutReached": false,
+        "lockoutStartTime": null,
+    }))
+}
+
 /// The end AWS gives a pay-as-you-go agreement in its events.
 const OPEN_END_TIME: &str = "9999-01-01T00:00:00Z";
 
@@ -480,7 +542,15 @@ fn eventbridge_event(
     let captured = shapes == EventShapes::Captured2026;
     let offer = Offer::public(product);
     let seller = offer.proposer.clone();
-    let agreement = agreement_id(customer).unwrap_or_default();
+    // The Ended event of a renewal or replacement is the previous agreement's.
+    let previous = customer.previous();
+    let ended_previous = kind == EventKind::AgreementEnded(EndedAs::Superseded);
+    let agreement = match previous.filter(|_| ended_previous) {
+        Some(p) => p.agreement_id.to_string(),
+        None => agreement_id(customer).unwrap_or_default(),
+    };
+    // An agreement that began as its license's previous one ended renewed or replaced it.
+    let follows = previous.filter(|p| Some(p.ended_at) == customer.accepted_at);
     let whole = Instant(at.0 - at.0.rem_euclid(1000));
     // Captured events time the agreement to the millisecond; the guide's examples do not.
     let agreement_time = if captured {
@@ -497,9 +567,29 @@ fn eventbridge_event(
     detail.insert("requestId".into(), json!(id));
     detail.insert("catalog".into(), json!("AWSMarketplace"));
     match kind {
-        EventKind::AgreementCreated => {
-            let mut body = json!({"id": agreement, "intent": "NEW", "status": "ACTIVE",
-                                  "acceptanceTime": agreement_time, "startTime": agreement_time});
+        EventKind::AgreementCreated | EventKind::AgreementAmended => {
+            let intent = match (kind, follows) {
+                (EventKind::AgreementAmended, _) => "AMEND",
+                (_, Some(p)) => p.status.intent(),
+                (_, None) => "NEW",
+            };
+            // An amendment keeps the agreement's acceptance and start.
+            let (accepted, started) = match kind {
+                EventKind::AgreementAmended => {
+                    let start = super::agreement::accepted_at(customer).unwrap_or(at);
+                    let start = match captured {
+                        true => start.to_rfc3339_millis(),
+                        false => start.to_rfc3339(),
+                    };
+                    (start.clone(), start)
+                }
+                _ => (agreement_time.clone(), agreement_time.clone()),
+            };
+            let mut body = json!({"id": agreement, "intent": intent, "status": "ACTIVE",
+                                  "acceptanceTime": accepted, "startTime": started});
+            if let (Some(p), EventKind::AgreementCreated) = (follows, kind) {
+                body["previousAgreementId"] = json!(p.agreement_id);
+            }
             match customer.ends_at {
                 Some(end) if captured => body["endTime"] = json!(end.to_rfc3339_millis()),
                 Some(end) => body["endTime"] = json!(end.to_rfc3339()),
@@ -507,11 +597,26 @@ fn eventbridge_event(
                 None if captured => body["endTime"] = json!(OPEN_END_TIME),
                 None => {}
             }
+            if kind == EventKind::AgreementAmended {
+                body["autoRenewalEnabled"] = json!(customer.auto_renew);
+                detail.insert(
+                    "product".into(),
+                    json!({ "id": offer.product_id, "title": product.product_code }),
+                );
+                if let Some(summary) = renewal_summary(product, customer) {
+                    detail.insert("renewalSummary".into(), summary);
+                }
+            }
             detail.insert("agreement".into(), body);
             detail.insert("resaleAuthorization".into(), resale);
         }
-        EventKind::AgreementEnded { expired } => {
-            let status = if expired { "EXPIRED" } else { "CANCELLED" };
+        EventKind::AgreementEnded(how) => {
+            let status = match (how, previous) {
+                (EndedAs::Cancelled, _) => "CANCELLED",
+                (EndedAs::Expired, _) => "EXPIRED",
+                (EndedAs::Superseded, Some(p)) => p.status.status(),
+                (EndedAs::Superseded, None) => "EXPIRED",
+            };
             detail.insert(
                 "agreement".into(),
                 json!({"id": agreement, "status": status}),
@@ -524,7 +629,7 @@ fn eventbridge_event(
                 false => t.to_rfc3339(),
             };
             let mut body = json!({"id": agreement, "status": "ACTIVE", "daysBeforeEndTime": days,
-                                  "autoRenewalEnabled": false});
+                                  "autoRenewalEnabled": customer.auto_renew});
             if let Some(start) = super::agreement::accepted_at(customer) {
                 body["startTime"] = json!(time(start));
             }
@@ -532,7 +637,10 @@ fn eventbridge_event(
                 body["endTime"] = json!(time(end));
             }
             detail.insert("agreement".into(), body);
-            // No renewal term, so no renewalSummary; the product by its id and title.
+            if let Some(summary) = renewal_summary(product, customer) {
+                detail.insert("renewalSummary".into(), summary);
+            }
+            // The product by its id and title.
             detail.insert(
                 "product".into(),
                 json!({ "id": offer.product_id, "title": product.product_code }),
@@ -555,8 +663,12 @@ fn eventbridge_event(
     detail.insert("proposer".into(), json!({ "accountId": seller }));
     // Every agreement is made on an offer (the private one named, else the public one); the
     // captured Ended event alone does not name it.
-    if !(captured && matches!(kind, EventKind::AgreementEnded { .. })) {
-        detail.insert("offer".into(), json!({ "id": offer.id_for(customer) }));
+    if !(captured && matches!(kind, EventKind::AgreementEnded(_))) {
+        let id = match previous.filter(|_| ended_previous) {
+            Some(p) => p.offer_identifier.as_deref().unwrap_or(&offer.offer_id),
+            None => offer.id_for(customer),
+        };
+        detail.insert("offer".into(), json!({ "id": id }));
     }
     json!({
         "version": "0",

@@ -6,7 +6,7 @@
 //! `contract` pricing, a configurable upfront pricing term (a rate card per duration) and,
 //! for the dimensions with `prices`, a usage-based rate card (a contract with consumption);
 //! otherwise a usage-based rate card of every dimension at its price (USD; `0.00` for an
-//! unpriced dimension).
+//! unpriced dimension). A contract offer also has a renewal term (the buyer may opt in).
 //!
 //! Layer: domain. Pure.
 
@@ -55,6 +55,11 @@ pub enum Term {
         id: String,
         rate_cards: Vec<(String, Vec<(String, String)>)>,
     },
+    /// A contract may renew at its end, for as long and as many units, at the offer's prices
+    /// then; the buyer opts in (`enableAutoRenew`). No lockout, no renewal limit.
+    Renewal {
+        id: String,
+    },
 }
 
 impl Term {
@@ -63,7 +68,8 @@ impl Term {
             Term::Legal { id }
             | Term::Support { id }
             | Term::UsageBasedPricing { id, .. }
-            | Term::ConfigurableUpfrontPricing { id, .. } => id,
+            | Term::ConfigurableUpfrontPricing { id, .. }
+            | Term::Renewal { id } => id,
         }
     }
 
@@ -73,7 +79,17 @@ impl Term {
             Term::Support { .. } => "SupportTerm",
             Term::UsageBasedPricing { .. } => "UsageBasedPricingTerm",
             Term::ConfigurableUpfrontPricing { .. } => "ConfigurableUpfrontPricingTerm",
+            Term::Renewal { .. } => "RenewalTerm",
         }
+    }
+
+    /// Whether the term is about a contract (its price, its renewal): an agreement without
+    /// a contract choice has none of it.
+    pub fn is_contract_only(&self) -> bool {
+        matches!(
+            self,
+            Term::ConfigurableUpfrontPricing { .. } | Term::Renewal { .. }
+        )
     }
 
     /// Whether the buyer configures the term when it asks for an agreement.
@@ -87,6 +103,7 @@ impl Term {
             Term::Support { .. } => "supportTerm",
             Term::UsageBasedPricing { .. } => "usageBasedPricingTerm",
             Term::ConfigurableUpfrontPricing { .. } => "configurableUpfrontPricingTerm",
+            Term::Renewal { .. } => "renewalTerm",
         }
     }
 
@@ -95,9 +112,13 @@ impl Term {
         json!({ self.member(): self.body(false) })
     }
 
-    /// The term as an agreement accepted it: a contract term carries the buyer's `choice`.
-    pub fn accepted_with(&self, choice: Option<&ContractChoice>) -> Value {
+    /// The term as an agreement accepted it: a contract term carries the buyer's `choice`,
+    /// a renewal term whether the buyer chose to renew.
+    pub fn accepted_with(&self, choice: Option<&ContractChoice>, auto_renew: bool) -> Value {
         let mut body = self.body(false);
+        if let Term::Renewal { .. } = self {
+            body["configuration"] = json!({ "enableAutoRenew": auto_renew });
+        }
         if let (true, Some(choice)) = (self.is_configurable(), choice) {
             let dimensions: Vec<Value> = choice
                 .quantities
@@ -123,6 +144,7 @@ impl Term {
             Term::Support { id } => {
                 json!({"type": self.type_name(), "id": id, "refundPolicy": REFUND_POLICY})
             }
+            Term::Renewal { id } => json!({"type": self.type_name(), "id": id}),
             Term::UsageBasedPricing { id, rates } => {
                 let card = rate_card(rates, discovery);
                 json!({"type": self.type_name(), "id": id, "currencyCode": "USD", "rateCards": [{"rateCard": card}]})
@@ -296,6 +318,9 @@ impl Offer {
             terms.push(Term::ConfigurableUpfrontPricing {
                 id: format!("term-{}", id("contract")),
                 rate_cards,
+            });
+            terms.push(Term::Renewal {
+                id: format!("term-{}", id("renewal")),
             });
         }
         if !rates.is_empty() {

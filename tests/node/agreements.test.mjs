@@ -205,6 +205,81 @@ test('JS SDK: a contract is configured, charged on acceptance, given a purchase 
   assert.equal((await seller.send(new DescribeAgreementCommand({ agreementId }))).status, 'EXPIRED');
 });
 
+/** Every term of `offer` requested: its contract for a year of `users`, renewal opted in or not. */
+function requestedTerms(offer, users, renew) {
+  return offer.terms.map((term) => {
+    const [kind, body] = Object.entries(term)[0];
+    if (kind === 'renewalTerm') {
+      return { id: body.id, configuration: { renewalTermConfiguration: { enableAutoRenew: renew } } };
+    }
+    if (kind !== 'configurableUpfrontPricingTerm') return { id: body.id };
+    return { id: body.id, configuration: { configurableUpfrontPricingTermConfiguration: {
+      selectorValue: 'P12M', dimensions: [{ dimensionKey: 'users', dimensionValue: users }],
+    } } };
+  });
+}
+
+test('JS SDK: a contract is amended, renews at its end and is replaced by a private offer, keeping its license', async () => {
+  const url = namespaceUrl(mock, 'agreements-amend');
+  await createProduct(url, {
+    productCode: 'contract-saas', dimensions: ['users'], contract: { P12M: { users: '100' } },
+    integration: 'concurrent-agreements', sellerAccountId: SELLER,
+    privateOffers: [{ offerId: 'offer-acmerenewal01', buyerAccounts: [BUYER], contract: { P12M: { users: '80' } } }],
+  });
+  await setClock(url, { frozenAt: NOW });
+  const buyer = agreementClient(url, BUYER);
+  const seller = agreementClient(url, SELLER);
+  const control = new Control(url);
+  const [offer, privateOffer] = await control.offers('contract-saas');
+  const accept = async (input) => {
+    const quote = await buyer.send(new CreateAgreementRequestCommand(input));
+    const { agreementId } = await buyer.send(new AcceptAgreementRequestCommand({ agreementRequestId: quote.agreementRequestId }));
+    return { quote, agreementId };
+  };
+  const { agreementId: first } = await accept({
+    intent: 'NEW', agreementProposalIdentifier: offer.agreementProposalId, requestedTerms: requestedTerms(offer, 2, false),
+  });
+  const [{ licenseArn }] = await control.agreements({ productCode: 'contract-saas' });
+
+  // One more user for the whole year left, and the renewal opted in: the same agreement.
+  const amended = await accept({ intent: 'AMEND', sourceAgreementIdentifier: first, requestedTerms: requestedTerms(offer, 3, true) });
+  assert.equal(amended.agreementId, first);
+  assert.deepEqual(amended.quote.chargeSummary.itemizedCharges[0],
+    { dimensionKey: 'users', newQuantity: 3, oldQuantity: 2, incrementalChargeAmount: '100.00' });
+  assert.equal(amended.quote.chargeSummary.newAgreementValue, '300.00');
+  assert.deepEqual((await seller.send(new DescribeAgreementCommand({ agreementId: first }))).endTimeBehavior, { type: 'RENEW' });
+  const lowered = await sdkError(buyer.send(new CreateAgreementRequestCommand({
+    intent: 'AMEND', sourceAgreementIdentifier: first, requestedTerms: requestedTerms(offer, 1, true),
+  })));
+  assert.equal(lowered.reason, 'INVALID_REQUESTED_TERM_CONFIGURATION');
+
+  // At its end it renews: a new agreement of the same license; the first is RENEWED.
+  await setClock(url, { frozenAt: '2027-03-10T12:30:00Z' });
+  const [renewed] = await control.agreements({ productCode: 'contract-saas' });
+  assert.equal(renewed.licenseArn, licenseArn);
+  assert.equal(renewed.endsAt, '2028-03-10T12:30:00Z');
+  assert.deepEqual(renewed.previousAgreements.map((p) => [p.agreementId, p.status]), [[first, 'RENEWED']]);
+  assert.equal((await seller.send(new DescribeAgreementCommand({ agreementId: first }))).status, 'RENEWED');
+  const now = await seller.send(new DescribeAgreementCommand({ agreementId: renewed.agreementId }));
+  assert.equal(now.initialAgreementId, first);
+  assert.equal(now.estimatedCharges.agreementValue, '300.00');
+
+  // The buyer replaces it with the private offer: another agreement, the license stays.
+  const replaced = await accept({
+    intent: 'REPLACE', sourceAgreementIdentifier: renewed.agreementId,
+    agreementProposalIdentifier: privateOffer.agreementProposalId, requestedTerms: requestedTerms(privateOffer, 1, false),
+  });
+  assert.notEqual(replaced.agreementId, renewed.agreementId);
+  assert.equal((await seller.send(new DescribeAgreementCommand({ agreementId: renewed.agreementId }))).status, 'REPLACED');
+  const [current] = await control.agreements({ productCode: 'contract-saas' });
+  assert.equal(current.agreementId, replaced.agreementId);
+  assert.equal(current.licenseArn, licenseArn);
+  assert.equal(current.offerId, 'offer-acmerenewal01');
+  const events = (await control.events()).filter((e) => e.productCode === 'contract-saas').map((e) => e.action);
+  assert.deepEqual(events.filter((a) => a.startsWith('agreement-') && a !== 'agreement-ending'),
+    ['agreement-amended', 'agreement-renewed', 'agreement-replaced']);
+});
+
 /** Runs a boto3 script with the repo's models on AWS_DATA_PATH; returns its printed JSON. */
 function boto3(url, script) {
   const env = awsClientEnv({

@@ -89,10 +89,10 @@ pub fn describe<S: Store + ?Sized>(
     let (acceptor, proposer) = parties(&product, customer);
     let mut out = Map::new();
     out.insert("agreementId".into(), json!(rules::agreement_id(customer)));
-    // Not amended or renewed: the agreement is the first of its chain.
+    // The first agreement of the license's chain of renewals and replacements.
     out.insert(
         "initialAgreementId".into(),
-        json!(rules::agreement_id(customer)),
+        json!(customer.initial_agreement_id()),
     );
     out.insert("acceptor".into(), acceptor);
     out.insert("proposer".into(), proposer);
@@ -103,8 +103,10 @@ pub fn describe<S: Store + ?Sized>(
     put(
         &mut out,
         "endTimeBehavior",
-        rules::end_time_behavior(customer)
-            .map(|(kind, reason)| json!({"type": kind, "reasonCode": reason})),
+        rules::end_time_behavior(customer).map(|(kind, reason)| match reason {
+            Some(reason) => json!({"type": kind, "reasonCode": reason}),
+            None => json!({ "type": kind }),
+        }),
     );
     out.insert("agreementType".into(), json!(AGREEMENT_TYPE));
     // What was charged up front (nothing, pay-as-you-go: usage is billed as metered).
@@ -146,8 +148,8 @@ pub fn terms<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, sto
     let mut terms: Vec<Value> = offer
         .terms
         .iter()
-        .filter(|t| !t.is_configurable() || choice.is_some())
-        .map(|t| t.accepted_with(choice))
+        .filter(|t| !t.is_contract_only() || choice.is_some())
+        .map(|t| t.accepted_with(choice, customer.auto_renew))
         .collect();
     if let (Some(choice), Some(start), Some(end)) =
         (choice, rules::accepted_at(customer), customer.ends_at)
@@ -283,7 +285,7 @@ pub(super) fn summary(
     out.insert("agreementId".into(), json!(rules::agreement_id(customer)));
     out.insert(
         "initialAgreementId".into(),
-        json!(rules::agreement_id(customer)),
+        json!(customer.initial_agreement_id()),
     );
     put(&mut out, "acceptanceTime", accepted(customer));
     put(&mut out, "startTime", accepted(customer));

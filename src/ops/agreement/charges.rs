@@ -8,7 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Map, Value};
 
 use super::agreements::AGREEMENT_TYPE;
-use super::{agreement_customers, check_catalog, page, storage, text, with_next, Answer, Call};
+use super::{
+    agreement_record, agreement_records, check_catalog, page, storage, text, with_next, Answer,
+    Call, Record,
+};
 use crate::domain::agreement as rules;
 use crate::domain::catalogue::Product;
 use crate::domain::contract::MAX_PURCHASE_ORDER_REFERENCE_CHARS;
@@ -19,11 +22,6 @@ use crate::store::Store;
 
 const SERVICE: ModelService = ModelService::Agreement;
 
-/// Whether the caller is the acceptor of customer `i` of `product`.
-fn accepted_by_caller(product: &Product, i: usize, call: &Call<'_>) -> bool {
-    rules::is_acceptor(&product.customers[i], call.caller.account.as_deref())
-}
-
 /// `ListAgreementCharges`: the caller's charges, newest first, of one agreement or all.
 pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
     check_catalog(input)?;
@@ -32,11 +30,11 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
     let mut items = Vec::new();
     if wanted_type.is_empty() || wanted_type == AGREEMENT_TYPE {
         for product in store.products().map_err(storage(SERVICE))? {
-            for i in agreement_customers(&product) {
-                let customer = &product.customers[i];
+            for record in agreement_records(&product) {
+                let customer = &*agreement_record(&product, record);
                 let id = rules::agreement_id(customer).unwrap_or_default();
                 let named = wanted_agreement.is_empty() || wanted_agreement == id;
-                if !named || !accepted_by_caller(&product, i, call) {
+                if !named || !rules::is_acceptor(customer, call.caller.account.as_deref()) {
                     continue;
                 }
                 for charge in &customer.charges {
@@ -123,20 +121,21 @@ pub fn update<S: Store + ?Sized>(
     // Each charge's product and place among the caller's agreements (of the agreement
     // named), found before anything changes.
     let mut products: BTreeMap<String, Product> = BTreeMap::new();
-    let mut places: Vec<Vec<(String, usize, usize)>> = vec![Vec::new(); associations.len()];
+    let mut places: Vec<Vec<(String, Record, usize)>> = vec![Vec::new(); associations.len()];
     for product in store.products().map_err(storage(SERVICE))? {
-        for i in agreement_customers(&product) {
-            if !accepted_by_caller(&product, i, call) {
+        for record in agreement_records(&product) {
+            let customer = agreement_record(&product, record);
+            if !rules::is_acceptor(&customer, call.caller.account.as_deref()) {
                 continue;
             }
-            let id = rules::agreement_id(&product.customers[i]);
-            for (c, charge) in product.customers[i].charges.iter().enumerate() {
+            let id = rules::agreement_id(&customer);
+            for (c, charge) in customer.charges.iter().enumerate() {
                 for (n, a) in associations.iter().enumerate() {
                     let of_agreement = a
                         .agreement_id
                         .is_none_or(|named| id.as_deref() == Some(named));
                     if a.charge_id == charge.id && of_agreement {
-                        places[n].push((product.product_code.to_string(), i, c));
+                        places[n].push((product.product_code.to_string(), record, c));
                     }
                 }
             }
@@ -145,7 +144,7 @@ pub fn update<S: Store + ?Sized>(
     }
     let mut chosen = Vec::new();
     for (n, association) in associations.iter().enumerate() {
-        let (code, i, c) = match places[n].as_slice() {
+        let (code, record, c) = match places[n].as_slice() {
             [one] => one,
             [] => {
                 return Err(ModelError::not_found(
@@ -166,7 +165,7 @@ pub fn update<S: Store + ?Sized>(
                 .with("resourceType", "Charge"))
             }
         };
-        let current = products[code].customers[*i].charges[*c].revision;
+        let current = agreement_record(&products[code], *record).charges[*c].revision;
         if association.revision.is_some_and(|r| r != current) {
             return Err(ModelError::modeled(
                 SERVICE,
@@ -180,14 +179,18 @@ pub fn update<S: Store + ?Sized>(
             .with("resourceId", association.charge_id)
             .with("resourceType", "Charge"));
         }
-        chosen.push((n, code.clone(), *i, *c));
+        chosen.push((n, code.clone(), *record, *c));
     }
     let mut changed = BTreeSet::new();
-    for (n, code, i, c) in chosen {
+    for (n, code, (i, previous), c) in chosen {
         let reference = associations[n].reference.map(str::to_string);
         if let Some(product) = products.get_mut(&code) {
             let mut customer = product.customers[i].clone();
-            customer.charges[c].purchase_order_reference = reference;
+            let charges = match previous {
+                None => &mut customer.charges,
+                Some(p) => &mut customer.previous_agreements[p].charges,
+            };
+            charges[c].purchase_order_reference = reference;
             product.customers[i] = customer;
             changed.insert(code);
         }

@@ -7,9 +7,12 @@
 use std::collections::BTreeSet;
 
 use crate::domain::agreement::{self as rules, Milestone, NextMilestone};
-use crate::domain::catalogue::{Customer, Integration, Product};
+use crate::domain::catalogue::{Customer, Integration, Product, Supersession};
+use crate::domain::contract::Charge;
+use crate::domain::ids::random_hex;
 use crate::domain::ids::IdSource;
 use crate::domain::notification::{Change, EventRecord};
+use crate::domain::offer::Offer;
 use crate::domain::settings::Settings;
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
@@ -79,34 +82,25 @@ pub fn sweep<S: Store + ?Sized>(
         return Ok(0);
     }
     let mut products = store.products()?;
-    let mut due: Vec<(Instant, usize, usize, Milestone)> = Vec::new();
-    for (p, product) in products.iter().enumerate() {
-        for i in agreements(product) {
-            for (milestone, at) in rules::due_milestones(&product.customers[i], now) {
-                due.push((at, p, i, milestone));
-            }
-        }
-    }
-    due.sort_by_key(|&(at, p, i, _)| (at, p, i));
-    let capped = due.len() > MAX_MOMENTS_PER_SWEEP;
-    due.truncate(MAX_MOMENTS_PER_SWEEP);
-    let logged = due.len();
+    let mut logged = 0;
     let mut changed = BTreeSet::new();
-    for (at, p, i, milestone) in due {
-        let change = match milestone {
-            Milestone::Ending(days) => Change::Ending(days),
-            Milestone::Expired => Change::Expired,
-        };
-        let product = &mut products[p];
-        let mut customer = product.customers[i].clone();
-        customer.milestones_notified_through = Some(at);
-        let event = EventRecord::new(change, product, &customer, now, host_now, settings, || {
-            ids.next_uuid()
-        });
-        store.append_event(&event)?;
-        product.customers[i] = customer;
-        changed.insert(p);
-    }
+    // A renewal brings the new term's milestones, which may be due too: look again.
+    let capped = loop {
+        let (capped, renewed);
+        (logged, capped, renewed) = sweep_once(
+            store,
+            &mut products,
+            &mut changed,
+            logged,
+            now,
+            host_now,
+            settings,
+            ids,
+        )?;
+        if capped || !renewed {
+            break capped;
+        }
+    };
     for p in changed {
         store.put_product(&products[p])?;
     }
@@ -119,6 +113,92 @@ pub fn sweep<S: Store + ?Sized>(
     };
     documents::save(store, &NextMilestone(next_at))?;
     Ok(logged)
+}
+
+/// One pass of `sweep` over `products`, counting on from `logged` moments: logs what is due,
+/// notes the products it changed; returns the moments logged in all, whether it stopped at
+/// the cap, and whether an agreement renewed.
+#[allow(clippy::too_many_arguments)]
+fn sweep_once<S: Store + ?Sized>(
+    store: &mut S,
+    products: &mut [Product],
+    changed: &mut BTreeSet<usize>,
+    logged: usize,
+    now: Instant,
+    host_now: Instant,
+    settings: &Settings,
+    ids: &mut dyn IdSource,
+) -> Result<(usize, bool, bool), ServiceError> {
+    let mut due: Vec<(Instant, usize, usize, Milestone)> = Vec::new();
+    for (p, product) in products.iter().enumerate() {
+        for i in agreements(product) {
+            for (milestone, at) in rules::due_milestones(&product.customers[i], now) {
+                due.push((at, p, i, milestone));
+            }
+        }
+    }
+    due.sort_by_key(|&(at, p, i, _)| (at, p, i));
+    let room = MAX_MOMENTS_PER_SWEEP - logged;
+    let capped = due.len() > room;
+    due.truncate(room);
+    let logged = logged + due.len();
+    let mut renewed = false;
+    for (at, p, i, milestone) in due {
+        let product = &mut products[p];
+        let mut customer = product.customers[i].clone();
+        customer.milestones_notified_through = Some(at);
+        let change = match milestone {
+            Milestone::Ending(days) => Change::Ending(days),
+            Milestone::Expired if renew(product, &mut customer, at, ids)? => {
+                renewed = true;
+                Change::Renewed
+            }
+            Milestone::Expired => Change::Expired,
+        };
+        let event = EventRecord::new(change, product, &customer, now, host_now, settings, || {
+            ids.next_uuid()
+        });
+        store.append_event(&event)?;
+        product.customers[i] = customer;
+        changed.insert(p);
+    }
+    Ok((logged, capped, renewed))
+}
+
+/// Renews `customer`'s contract at its end `at` when its buyer opted in and its offer still
+/// prices what it chose: a new agreement of the same license, for as long and as many
+/// units from `at`, charged at the offer's prices then. Returns whether it renewed.
+fn renew(
+    product: &Product,
+    customer: &mut Customer,
+    at: Instant,
+    ids: &mut dyn IdSource,
+) -> Result<bool, ServiceError> {
+    let Some(choice) = customer.contract.clone().filter(|_| customer.auto_renew) else {
+        return Ok(false);
+    };
+    let Some(pricing) = Offer::of(product, customer).contract else {
+        return Ok(false);
+    };
+    if pricing.admits(&choice).is_err() {
+        return Ok(false);
+    }
+    let hex = random_hex(ids, 64).map_err(ServiceError::internal)?;
+    let id = format!("agmt-{}", &hex[..25])
+        .parse()
+        .map_err(ServiceError::internal)?;
+    let end = choice.end(at);
+    customer.supersede(Supersession::Renewed, at, id);
+    customer.ends_at = Some(end);
+    customer.entitlements = choice.entitlements(end);
+    customer.charges.push(Charge {
+        id: format!("ch-{}", &hex[25..50]),
+        revision: 1,
+        amount: pricing.charge(&choice).to_string(),
+        at,
+        purchase_order_reference: None,
+    });
+    Ok(true)
 }
 
 /// The customers of `product` whose milestones are notified: the agreements of a

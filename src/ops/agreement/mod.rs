@@ -12,11 +12,13 @@ mod offers;
 mod requests;
 mod search;
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::Call;
 use crate::domain::agreement as rules;
-use crate::domain::catalogue::{Integration, Product};
+use crate::domain::catalogue::{Customer, Integration, Product};
 use crate::domain::ids::{random_hex, IdSource};
 use crate::domain::notification::{Change, EventRecord};
 use crate::domain::offer::Offer;
@@ -152,17 +154,47 @@ fn product_offering<S: Store + ?Sized>(
     }))
 }
 
-/// The concurrent-agreements product and customer index of agreement `id`, if any.
+/// The concurrent-agreements product and customer index of agreement `id`, if any. For an
+/// agreement a renewal or replacement ended, the customer at the index is that agreement's
+/// view (`PreviousAgreement::view`, status `RENEWED` or `REPLACED`): such a product is read,
+/// never stored.
 fn agreement<S: Store + ?Sized>(
     store: &S,
     id: &str,
 ) -> Result<Option<(Product, usize)>, ModelError> {
     let products = store.products().map_err(storage(ModelService::Agreement))?;
-    Ok(products.into_iter().find_map(|p| {
-        let index = agreement_customers(&p)
-            .find(|&i| rules::agreement_id(&p.customers[i]).as_deref() == Some(id))?;
+    Ok(products.into_iter().find_map(|mut p| {
+        let (index, previous) = agreement_records(&p).find(|&(i, previous)| match previous {
+            None => rules::agreement_id(&p.customers[i]).as_deref() == Some(id),
+            Some(n) => p.customers[i].previous_agreements[n].agreement_id.as_ref() == id,
+        })?;
+        if let Some(n) = previous {
+            let view = p.customers[index].previous_agreements[n].view(&p.customers[index]);
+            p.customers[index] = view;
+        }
         Some((p, index))
     }))
+}
+
+/// An agreement of a product: its customer's index, and which of its previous agreements.
+type Record = (usize, Option<usize>);
+
+/// Every agreement of `product`: each agreement customer's current one `(i, None)`, then
+/// those it renewed or replaced `(i, Some(n))`, the `n`th of its previous agreements.
+fn agreement_records(product: &Product) -> impl Iterator<Item = Record> + '_ {
+    agreement_customers(product).flat_map(move |i| {
+        let previous = product.customers[i].previous_agreements.len();
+        std::iter::once((i, None)).chain((0..previous).map(move |n| (i, Some(n))))
+    })
+}
+
+/// The agreement `record` of `product` (`agreement_records`) as a customer record to read.
+fn agreement_record(product: &Product, (i, previous): Record) -> Cow<'_, Customer> {
+    let customer = &product.customers[i];
+    match previous {
+        None => Cow::Borrowed(customer),
+        Some(n) => Cow::Owned(customer.previous_agreements[n].view(customer)),
+    }
 }
 
 /// The customers of `product` that are agreements: every customer of a concurrent-agreements

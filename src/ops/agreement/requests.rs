@@ -10,18 +10,20 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{
-    check_catalog, new_id, notify, page, product_offering, storage, text, with_next, Answer, Call,
+    agreement, check_catalog, new_id, notify, page, product_offering, storage, text, with_next,
+    Answer, Call,
 };
 use crate::domain::agreement::{
-    AgreementRequest, AgreementRequests, RequestStatus, MAX_AGREEMENT_REQUESTS,
+    self as rules, AgreementRequest, AgreementRequests, Amends, RequestStatus,
+    MAX_AGREEMENT_REQUESTS,
 };
-use crate::domain::catalogue::{AcceptorContact, Customer, Integration, Product};
-use crate::domain::contract::{Charge, ContractChoice};
-use crate::domain::entitlement::{Entitlement, EntitlementValue};
+use crate::domain::catalogue::{AcceptorContact, Customer, Integration, Product, Supersession};
+use crate::domain::contract::{Charge, ContractChoice, Quote, MAX_CHARGES};
 use crate::domain::ids::IdSource;
 use crate::domain::notification::Change;
-use crate::domain::offer::{proposer_of, Offer};
+use crate::domain::offer::{proposer_of, Offer, Term};
 use crate::domain::subscription::{LifecycleAction, SubscriptionState};
+use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::model::error::ModelError;
 use crate::model::ModelService;
@@ -96,25 +98,50 @@ fn product_of<S: Store + ?Sized>(
 
 /// The charge summary of a request: a contract's price, charged on acceptance and itemized
 /// per dimension; usage-based terms charge nothing up front.
+/// An amendment itemizes each dimension's old and new quantity and charges the added units,
+/// prorated; its new agreement value includes what the agreement charged before.
 fn charge_summary(request: &AgreementRequest) -> Value {
     let Some(quote) = &request.contract else {
         return json!({"currencyCode": "USD", "newAgreementValue": "0.00", "expectedCharges": [], "itemizedCharges": []});
     };
+    let before = request.amends.as_ref();
     let itemized: Vec<Value> = quote
         .per_dimension
         .iter()
         .map(|(dimension, amount)| {
             let quantity = quote.choice.quantities.get(dimension).copied().unwrap_or(0);
-            json!({"dimensionKey": dimension, "newQuantity": quantity, "oldQuantity": 0,
+            let old = before
+                .and_then(|a| a.contract.quantities.get(dimension).copied())
+                .unwrap_or(0);
+            json!({"dimensionKey": dimension, "newQuantity": quantity, "oldQuantity": old,
                    "incrementalChargeAmount": amount})
         })
         .collect();
+    let value = match before {
+        Some(a) => total(&[a.value.clone(), quote.total.clone()]),
+        None => quote.total.clone(),
+    };
     json!({
         "currencyCode": "USD",
-        "newAgreementValue": quote.total,
+        "newAgreementValue": value,
         "expectedCharges": [{"amount": quote.total, "timing": "ON_ACCEPTANCE"}],
         "itemizedCharges": itemized,
     })
+}
+
+/// The sum of amounts in dollars and cents (`Charge::cents`' form).
+fn total(amounts: &[String]) -> String {
+    let charges: Vec<Charge> = amounts
+        .iter()
+        .map(|amount| Charge {
+            id: String::new(),
+            revision: 1,
+            amount: amount.clone(),
+            at: Instant::MIN,
+            purchase_order_reference: None,
+        })
+        .collect();
+    crate::domain::contract::total(&charges)
 }
 
 /// `CreateAgreementRequest`'s answer.
@@ -135,15 +162,6 @@ fn proposed_offer<S: Store + ?Sized>(
     call: &Call<'_>,
     store: &S,
 ) -> Result<(Product, Offer), ModelError> {
-    let intent = text(input, "intent");
-    if intent != "NEW" {
-        return Err(ModelError::validation(
-            SERVICE,
-            "UNSUPPORTED_ACTION",
-            format!("intent {intent} (an amendment or replacement of an agreement) is not served by metering-mock yet: use NEW"),
-            &[("intent", "only NEW is served")],
-        ));
-    }
     let proposal = text(input, "agreementProposalIdentifier");
     if proposal.is_empty() {
         return Err(invalid(
@@ -219,11 +237,35 @@ pub fn create<S: Store + ?Sized>(
         .with("resourceId", earlier.id.as_str())
         .with("resourceType", "AgreementRequest"));
     }
-    let (product, offer) = proposed_offer(input, call, store)?;
-    let (term_ids, choice) = requested_terms(input, &offer)?;
-    let contract = match (&choice, &offer.contract) {
-        (Some(choice), Some(pricing)) => Some(pricing.quote(choice)),
-        _ => None,
+    let intent = text(input, "intent");
+    let source = source_agreement(input, call, store)?;
+    let (product, offer) = match &source {
+        Some((product, i)) if intent == "AMEND" => amended_offer(input, product, *i)?,
+        _ => proposed_offer(input, call, store)?,
+    };
+    if let Some((source_product, _)) = source.as_ref().filter(|_| intent == "REPLACE") {
+        if source_product.product_code != product.product_code {
+            return Err(invalid(
+                "INVALID_AGREEMENT_PROPOSAL_IDENTIFIER",
+                format!(
+                    "A replacement is an offer of the source agreement's product {}, not of {}",
+                    source_product.product_code, product.product_code
+                ),
+                "agreementProposalIdentifier",
+            ));
+        }
+    }
+    let (term_ids, choice, auto_renew) = requested_terms(input, &offer)?;
+    let (contract, amends) = match &source {
+        Some((product, i)) if intent == "AMEND" => {
+            let (quote, amends) =
+                amendment(&product.customers[*i], &offer, choice, auto_renew, call.now)?;
+            (Some(quote), Some(amends))
+        }
+        _ => match (&choice, &offer.contract) {
+            (Some(choice), Some(pricing)) => (Some(pricing.quote(choice)), None),
+            _ => (None, None),
+        },
     };
     let acceptor_contact = input
         .get("acceptorContact")
@@ -232,8 +274,7 @@ pub fn create<S: Store + ?Sized>(
     let request = AgreementRequest {
         id: new_id("ar-", ids, 25)?,
         status: RequestStatus::Approved,
-        // `proposed_offer` took only NEW.
-        intent: "NEW".to_string(),
+        intent: intent.to_string(),
         product_code: product.product_code.to_string(),
         offer_id: offer.offer_id.clone(),
         term_ids,
@@ -244,6 +285,11 @@ pub fn create<S: Store + ?Sized>(
         acceptor_contact,
         contract,
         fingerprint: Some(fingerprint),
+        auto_renew,
+        source_agreement_id: source
+            .as_ref()
+            .and_then(|(p, i)| rules::agreement_id(&p.customers[*i])),
+        amends,
     };
     let answer = created(&request);
     requests.add(request);
@@ -277,14 +323,14 @@ fn contact(input: &Map<String, Value>) -> AcceptorContact {
 fn requested_terms(
     input: &Map<String, Value>,
     offer: &Offer,
-) -> Result<(Vec<String>, Option<ContractChoice>), ModelError> {
+) -> Result<(Vec<String>, Option<ContractChoice>, bool), ModelError> {
     let requested: Vec<&Value> = input
         .get("requestedTerms")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .collect();
-    let mut choice = None;
+    let (mut choice, mut auto_renew) = (None, false);
     for term in &requested {
         let id = term.get("id").and_then(Value::as_str).unwrap_or_default();
         let Some(offered) = offer.term(id) else {
@@ -298,6 +344,10 @@ fn requested_terms(
             ));
         };
         let configuration = term.get("configuration").filter(|c| !c.is_null());
+        if let Term::Renewal { .. } = offered {
+            auto_renew = renewal_choice(id, configuration)?;
+            continue;
+        }
         match (offered.is_configurable(), configuration) {
             (false, None) => {}
             (false, Some(_)) => {
@@ -336,7 +386,164 @@ fn requested_terms(
         ));
     }
     let ids = offer.terms.iter().map(|t| t.id().to_string()).collect();
-    Ok((ids, choice))
+    Ok((ids, choice, auto_renew))
+}
+
+/// Whether the buyer opts in to a renewal term: its `renewalTermConfiguration`, else not.
+fn renewal_choice(term: &str, configuration: Option<&Value>) -> Result<bool, ModelError> {
+    let Some(configuration) = configuration else {
+        return Ok(false);
+    };
+    match configuration.get("renewalTermConfiguration") {
+        Some(renewal) => Ok(renewal["enableAutoRenew"].as_bool().unwrap_or(false)),
+        None => Err(invalid(
+            "INVALID_REQUESTED_TERM_CONFIGURATION",
+            format!("Term {term} is a renewal term: configure it with renewalTermConfiguration (enableAutoRenew)"),
+            "requestedTerms",
+        )),
+    }
+}
+
+/// The agreement an `AMEND` or `REPLACE` request acts on (`sourceAgreementIdentifier`,
+/// which only they take): one the caller accepted, still active.
+fn source_agreement<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &S,
+) -> Result<Option<(Product, usize)>, ModelError> {
+    let (intent, id) = (
+        text(input, "intent"),
+        text(input, "sourceAgreementIdentifier"),
+    );
+    match (intent, id.is_empty()) {
+        ("NEW", true) => return Ok(None),
+        ("NEW", false) => {
+            return Err(invalid(
+                "INVALID_SOURCE_AGREEMENT_IDENTIFIER",
+                "A NEW request takes no sourceAgreementIdentifier: AMEND and REPLACE name the agreement they act on".into(),
+                "sourceAgreementIdentifier",
+            ))
+        }
+        (_, true) => {
+            return Err(invalid(
+                "MISSING_SOURCE_AGREEMENT_IDENTIFIER",
+                format!("An {intent} request names the agreement it acts on in sourceAgreementIdentifier"),
+                "sourceAgreementIdentifier",
+            ))
+        }
+        _ => {}
+    }
+    if intent == "AMEND" && input.contains_key("acceptorContact") {
+        return Err(invalid(
+            "INVALID_ACCEPTOR_CONTACT",
+            "An AMEND request takes no acceptorContact: the agreement keeps its contact".into(),
+            "acceptorContact",
+        ));
+    }
+    let account = call.caller.account.as_deref();
+    let (product, i) = agreement(store, id)?
+        .filter(|(p, i)| rules::is_acceptor(&p.customers[*i], account))
+        .ok_or_else(|| {
+            ModelError::not_found(
+                SERVICE,
+                "Agreement",
+                id,
+                format!("Agreement {id} was not found among the caller's agreements: only its acceptor amends or replaces it"),
+            )
+        })?;
+    let customer = &product.customers[i];
+    if !rules::is_active(customer, call.now) {
+        return Err(invalid(
+            "INACTIVE_AGREEMENT",
+            format!(
+                "Agreement {id} is {}: only an active agreement is amended or replaced",
+                rules::status(customer, call.now)
+            ),
+            "sourceAgreementIdentifier",
+        ));
+    }
+    Ok(Some((product, i)))
+}
+
+/// The offer an amendment is made on: the source agreement's own (its proposal, when named,
+/// must be that offer's).
+fn amended_offer(
+    input: &Map<String, Value>,
+    product: &Product,
+    i: usize,
+) -> Result<(Product, Offer), ModelError> {
+    let offer = Offer::of(product, &product.customers[i]);
+    let proposal = text(input, "agreementProposalIdentifier");
+    if !proposal.is_empty() && proposal != offer.agreement_proposal_id {
+        return Err(invalid(
+            "INVALID_AGREEMENT_PROPOSAL_IDENTIFIER",
+            format!("An amendment is made on the agreement's own offer {} (proposal {}): REPLACE the agreement to move to another offer", offer.offer_id, offer.agreement_proposal_id),
+            "agreementProposalIdentifier",
+        ));
+    }
+    Ok((product.clone(), offer))
+}
+
+/// The quote of amending `customer`'s contract to `choice` (and its renewal choice): the
+/// same duration, no quantity lowered, something changed; the added units prorated by the
+/// time left. With what the agreement was, to tell at acceptance that it has not changed.
+fn amendment(
+    customer: &Customer,
+    offer: &Offer,
+    choice: Option<ContractChoice>,
+    auto_renew: bool,
+    now: Instant,
+) -> Result<(Quote, Amends), ModelError> {
+    let wrong = |message: String| {
+        invalid(
+            "INVALID_REQUESTED_TERM_CONFIGURATION",
+            message,
+            "requestedTerms",
+        )
+    };
+    let (Some(current), Some(end), Some(pricing), Some(choice)) = (
+        &customer.contract,
+        customer.ends_at,
+        &offer.contract,
+        choice,
+    ) else {
+        return Err(invalid(
+            "INVALID_INTENT",
+            "Only a contract is amended (AWS Marketplace amends SaaS contracts): replace a pay-as-you-go agreement with REPLACE".into(),
+            "intent",
+        ));
+    };
+    if choice.duration != current.duration {
+        return Err(wrong(format!(
+            "An amendment keeps the contract's duration {}: REPLACE the agreement to change it",
+            current.duration
+        )));
+    }
+    let lowered = current
+        .quantities
+        .iter()
+        .find(|(d, &q)| choice.quantities.get(*d).copied().unwrap_or(0) < q);
+    if let Some((dimension, quantity)) = lowered {
+        return Err(wrong(format!(
+            "An amendment does not lower a quantity: {dimension} is {quantity}"
+        )));
+    }
+    if choice == *current && auto_renew == customer.auto_renew {
+        return Err(wrong("The amendment changes nothing: raise a quantity, add a dimension or change enableAutoRenew".into()));
+    }
+    let start = rules::accepted_at(customer).unwrap_or(now);
+    let quote = pricing.amendment_quote(
+        current,
+        &choice,
+        end.millis().saturating_sub(now.millis()),
+        end.millis().saturating_sub(start.millis()),
+    );
+    let amends = Amends {
+        contract: current.clone(),
+        auto_renew: customer.auto_renew,
+        value: crate::domain::contract::total(&customer.charges),
+    };
+    Ok((quote, amends))
 }
 
 /// The buyer's choice in a contract term's configuration, held to the offer's pricing.
@@ -452,7 +659,12 @@ pub fn terms<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, sto
             .terms
             .iter()
             .filter(|t| request.term_ids.iter().any(|id| id == t.id()))
-            .map(|t| t.accepted_with(request.contract.as_ref().map(|q| &q.choice)))
+            .map(|t| {
+                t.accepted_with(
+                    request.contract.as_ref().map(|q| &q.choice),
+                    request.auto_renew,
+                )
+            })
             .collect(),
         None => Vec::new(),
     };
@@ -559,9 +771,11 @@ pub fn accept<S: Store + ?Sized>(
             ),
         )
     })?;
-    // A buyer a private offer no longer names cannot accept what it asked for before.
+    // A buyer a private offer no longer names cannot accept what it asked for before (an
+    // amendment stays on the agreement's own offer, whatever became of it).
+    let amend = request.intent == "AMEND";
     let account = Some(request.requester.as_str()).filter(|r| is_account(r));
-    if account.is_some() && !offer.is_visible_to(account) {
+    if !amend && account.is_some() && !offer.is_visible_to(account) {
         return Err(ModelError::not_found(
             SERVICE,
             "AgreementProposal",
@@ -572,7 +786,9 @@ pub fn accept<S: Store + ?Sized>(
             ),
         ));
     }
-    expired(&offer, call)?;
+    if !amend {
+        expired(&offer, call)?;
+    }
     let terms_now: Vec<&str> = offer.terms.iter().map(|t| t.id()).collect();
     if terms_now != request.term_ids {
         return Err(conflict(
@@ -583,31 +799,46 @@ pub fn accept<S: Store + ?Sized>(
             ),
         ));
     }
-    if product.customers.len() >= call.customers_per_product {
-        return Err(ModelError::modeled(
-            SERVICE,
-            "ServiceQuotaExceededException",
-            format!("Product {} has {} customers, the most this deployment keeps (MAX_CUSTOMERS_PER_PRODUCT)", product.product_code, product.customers.len()),
-        ));
-    }
-    let customer = new_agreement(&product, &offer, &request, call, ids)?;
-    let agreement_id = customer
-        .agreement_id
-        .as_deref()
-        .unwrap_or_default()
-        .to_string();
-    super::milestones::note(store, &customer).map_err(|e| ModelError::of_service(SERVICE, &e))?;
-    product.customers.push(customer);
+    let (index, change) = match request.source_agreement_id.as_deref() {
+        Some(source) => {
+            let i = active_agreement(&product, source, call).ok_or_else(|| {
+                conflict(
+                    &request.id,
+                    format!(
+                        "Agreement {source} is no longer active, so request {} cannot act on it",
+                        request.id
+                    ),
+                )
+            })?;
+            let mut customer = product.customers[i].clone();
+            let change = match amend {
+                true => amend_agreement(&mut customer, &request, call, ids)?,
+                false => replace_agreement(&mut customer, &product, &offer, &request, call, ids)?,
+            };
+            product.customers[i] = customer;
+            (i, change)
+        }
+        None => {
+            if product.customers.len() >= call.customers_per_product {
+                return Err(ModelError::modeled(
+                    SERVICE,
+                    "ServiceQuotaExceededException",
+                    format!("Product {} has {} customers, the most this deployment keeps (MAX_CUSTOMERS_PER_PRODUCT)", product.product_code, product.customers.len()),
+                ));
+            }
+            let customer = new_agreement(&product, &offer, &request, call, ids)?;
+            product.customers.push(customer);
+            (
+                product.customers.len() - 1,
+                Change::Lifecycle(LifecycleAction::SubscribeSuccess),
+            )
+        }
+    };
+    let agreement_id = rules::agreement_id(&product.customers[index]).unwrap_or_default();
+    super::milestones::note(store, &product.customers[index])
+        .map_err(|e| ModelError::of_service(SERVICE, &e))?;
     store.put_product(&product).map_err(storage(SERVICE))?;
-    let index = product.customers.len() - 1;
-    notify(
-        store,
-        Change::Lifecycle(LifecycleAction::SubscribeSuccess),
-        &product,
-        index,
-        call,
-        ids,
-    )?;
+    notify(store, change, &product, index, call, ids)?;
     if let Some(r) = requests.get_mut(&request.id) {
         r.status = RequestStatus::Accepted;
         r.agreement_id = Some(agreement_id.clone());
@@ -647,17 +878,7 @@ fn new_agreement(
     let (mut contract, mut ends_at, mut entitlements, mut charges) = (None, None, vec![], vec![]);
     if let Some(quote) = &request.contract {
         let end = quote.choice.end(call.now);
-        entitlements = quote
-            .choice
-            .quantities
-            .iter()
-            .filter(|(_, &q)| q > 0)
-            .map(|(d, &q)| Entitlement {
-                dimension: d.clone(),
-                value: EntitlementValue::IntegerValue(i32::try_from(q).unwrap_or(i32::MAX)),
-                expiration_date: Some(end),
-            })
-            .collect();
+        entitlements = quote.choice.entitlements(end);
         charges.push(Charge {
             id: new_id("ch-", ids, 25)?,
             revision: 1,
@@ -681,6 +902,93 @@ fn new_agreement(
         ends_at,
         entitlements,
         charges,
+        auto_renew: request.auto_renew,
         ..Default::default()
     })
+}
+
+/// The live agreement `id` of `product`, if it is still active.
+fn active_agreement(product: &Product, id: &str, call: &Call<'_>) -> Option<usize> {
+    (0..product.customers.len()).find(|&i| {
+        let customer = &product.customers[i];
+        rules::agreement_id(customer).as_deref() == Some(id) && rules::is_active(customer, call.now)
+    })
+}
+
+/// Applies an accepted amendment to its agreement: the new quantities (its entitlements,
+/// until the same end), the renewal choice, and the prorated charge of the added units.
+/// The agreement must be as it was when the amendment was asked.
+fn amend_agreement(
+    customer: &mut Customer,
+    request: &AgreementRequest,
+    call: &Call<'_>,
+    ids: &mut dyn IdSource,
+) -> Result<Change, ModelError> {
+    let (Some(amends), Some(quote)) = (&request.amends, &request.contract) else {
+        return Err(internal("an amendment request has its quote"));
+    };
+    if customer.contract.as_ref() != Some(&amends.contract)
+        || customer.auto_renew != amends.auto_renew
+    {
+        return Err(conflict(
+            &request.id,
+            format!(
+                "Agreement {} changed since request {} was made: make a new request",
+                request.source_agreement_id.as_deref().unwrap_or_default(),
+                request.id
+            ),
+        ));
+    }
+    let quantities_changed = quote.choice != amends.contract;
+    if quote.total != "0.00" {
+        if customer.charges.len() >= MAX_CHARGES {
+            return Err(ModelError::modeled(
+                SERVICE,
+                "ServiceQuotaExceededException",
+                format!("The agreement has {MAX_CHARGES} charges, the most the mock keeps for one agreement"),
+            ));
+        }
+        customer.charges.push(Charge {
+            id: new_id("ch-", ids, 25)?,
+            revision: 1,
+            amount: quote.total.clone(),
+            at: call.now,
+            purchase_order_reference: None,
+        });
+    }
+    let end = customer.ends_at.unwrap_or(call.now);
+    customer.entitlements = quote.choice.entitlements(end);
+    customer.contract = Some(quote.choice.clone());
+    customer.auto_renew = request.auto_renew;
+    Ok(Change::Amended {
+        entitlements: quantities_changed,
+    })
+}
+
+/// Replaces the customer's agreement by a new one on `offer` (its terms, charges and end,
+/// from now): the license and account stay, the old agreement is kept as `REPLACED`.
+fn replace_agreement(
+    customer: &mut Customer,
+    product: &Product,
+    offer: &Offer,
+    request: &AgreementRequest,
+    call: &Call<'_>,
+    ids: &mut dyn IdSource,
+) -> Result<Change, ModelError> {
+    let new = new_agreement(product, offer, request, call, ids)?;
+    let id = new
+        .agreement_id
+        .clone()
+        .ok_or_else(|| internal("a new agreement has an id"))?;
+    customer.supersede(Supersession::Replaced, call.now, id);
+    customer.offer_identifier = new.offer_identifier;
+    customer.contract = new.contract;
+    customer.ends_at = new.ends_at;
+    customer.entitlements = new.entitlements;
+    customer.charges = new.charges;
+    customer.auto_renew = new.auto_renew;
+    if new.acceptor_contact.is_some() {
+        customer.acceptor_contact = new.acceptor_contact;
+    }
+    Ok(Change::Replaced)
 }

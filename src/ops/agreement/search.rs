@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use super::agreements::{summary, AGREEMENT_TYPE, RESOURCE_TYPE};
-use super::{agreement_customers, check_catalog, page, storage, with_next, Answer, Call};
+use super::{
+    agreement_record, agreement_records, check_catalog, page, storage, with_next, Answer, Call,
+};
 use crate::domain::agreement::{self as rules, AGREEMENT_STATUSES};
 use crate::domain::catalogue::Customer;
 use crate::domain::offer::{proposer_of, Offer};
@@ -146,7 +148,6 @@ impl Query {
         let is = |name: &str, value: Option<&str>| {
             self.get(name).is_none_or(|wanted| Some(wanted) == value)
         };
-        let id = rules::agreement_id(customer);
         // What no agreement of the mock has (offer sets) matches nothing.
         let absent = ["OfferSetId"];
         let behavior = rules::end_time_behavior(customer);
@@ -161,11 +162,14 @@ impl Query {
             )
             && is("OfferId", Some(offer.id_for(customer)))
             && is("Status", Some(rules::status(customer, now)))
-            && is("InitialAgreementId", id.as_deref())
+            && is(
+                "InitialAgreementId",
+                customer.initial_agreement_id().as_deref(),
+            )
             && is("LicenseArn", customer.license_arn.as_deref())
             && is("IncludesContactOfType", contact)
             && is("EndTimeBehaviorType", behavior.map(|b| b.0))
-            && is("EndTimeBehaviorReasonCode", behavior.map(|b| b.1))
+            && is("EndTimeBehaviorReasonCode", behavior.and_then(|b| b.1))
             && absent.iter().all(|name| self.get(name).is_none())
             && self.within("EndTime", customer.ends_at)
             && self.within("StartTime", rules::accepted_at(customer))
@@ -279,8 +283,8 @@ pub fn search<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, st
     for product in store.products().map_err(storage(SERVICE))? {
         let offer = Offer::public(&product);
         let proposer = proposer_of(&product);
-        for i in agreement_customers(&product) {
-            let customer = &product.customers[i];
+        for record in agreement_records(&product) {
+            let customer = &*agreement_record(&product, record);
             let mine = match caller {
                 None => true,
                 Some(account) if query.proposer => account == proposer,
