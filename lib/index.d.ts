@@ -14,6 +14,8 @@ export interface Offer {
   buyerAccounts?: string[];
   name?: string;
   expiresAt?: string;
+  /** A free-trial offer's trial, as the product gives it. */
+  freeTrial?: Product['freeTrial'];
   agreementProposalId: string;
   productId: string;
   /** The seller's account (the product's sellerAccountId, else 123456789012). */
@@ -35,6 +37,13 @@ export interface Offer {
         rateCard: Array<{ dimensionKey: string; price: string }>;
       }>;
     };
+    /** A public contract offer's renewal term. */
+    renewalTerm?: { type: 'RenewalTerm'; id: string };
+    /** A free-trial offer's term: its days and what is free (no maxQuantity: unlimited). */
+    freeTrialPricingTerm?: {
+      type: 'FreeTrialPricingTerm'; id: string; duration: string;
+      grants: Array<{ dimensionKey: string; maxQuantity?: number }>;
+    };
   }>;
 }
 
@@ -52,6 +61,9 @@ export interface Product {
   contract?: Record<string, Record<string, string>>;
   /** Offers for some buyer accounts only, with their own prices. */
   privateOffers?: PrivateOffer[];
+  /** A free-trial offer beside the public one (not with `contract`): `P7D`–`P90D`, and the units
+   *  of each granted dimension that are free (`null`: unlimited). */
+  freeTrial?: { duration: string; grants: Record<string, number | null> };
   customers?: Customer[];
 }
 
@@ -89,6 +101,10 @@ export interface Customer {
   charges?: Array<AgreementCharge>;
   /** Whether the buyer opted in to the contract's renewal at its end. */
   autoRenew?: boolean;
+  /** When the agreement's free trial ends (RFC 3339). */
+  trialEndsAt?: string;
+  /** The first agreement of the license's chain of renewals and replacements. */
+  initialAgreementId?: string;
   /** The agreements of this license that renewals or replacements ended (at most 5). */
   previousAgreements?: Array<{
     agreementId: string;
@@ -97,6 +113,7 @@ export interface Customer {
     endedAt: string;
     offerIdentifier?: string;
     contract?: ContractChoice;
+    autoRenew?: boolean;
     charges?: Array<AgreementCharge>;
   }>;
 }
@@ -136,6 +153,8 @@ export interface Agreement {
   acceptorContact?: AcceptorContact;
   /** A contract's renewal choice. */
   autoRenew?: boolean;
+  /** When its free trial ends (RFC 3339). */
+  trialEndsAt?: string;
   /** The license's earlier agreements, ended by a renewal or replacement. */
   previousAgreements?: Array<{ agreementId: string; status: 'RENEWED' | 'REPLACED'; endedAt: string }>;
 }

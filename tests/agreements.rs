@@ -1816,7 +1816,7 @@ fn a_private_offer_is_its_buyers_alone_with_its_own_prices_until_it_expires() {
         "80"
     );
     assert_eq!(
-        offered[4]["usageBasedPricingTerm"]["rateCards"][0]["rateCard"][0],
+        offered[3]["usageBasedPricingTerm"]["rateCards"][0]["rateCard"][0],
         json!({"dimensionKey": "gb", "displayName": "gb", "unit": "Units", "price": "0.2", "regionalPrices": []})
     );
     let requested = requested_terms(offered, Some(&users_for_a_year(2)));
@@ -2470,7 +2470,7 @@ fn a_contract_is_amended_renewed_and_replaced_keeping_its_license() {
         .as_array()
         .unwrap()
         .len() as u64;
-    at(&mut mock, "2027-03-10T12:30:00Z");
+    at(&mut mock, "2027-04-01T00:00:00Z");
     let events = event_details(&mut mock, seq);
     let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
@@ -2492,6 +2492,8 @@ fn a_contract_is_amended_renewed_and_replaced_keeping_its_license() {
         (&created["intent"], &created["previousAgreementId"]),
         (&json!("RENEW"), &json!(first))
     );
+    // It starts at the old end, though the clock jumped past it.
+    assert_eq!(created["startTime"], "2027-03-10T12:30:00.000Z");
     let renewed = created["id"].as_str().unwrap().to_string();
     assert_ne!(renewed, first);
     assert_eq!(events[n - 1].1["license"]["arn"], license);
@@ -2587,4 +2589,184 @@ fn a_contract_is_amended_renewed_and_replaced_keeping_its_license() {
         .collect();
     statuses.sort();
     assert_eq!(statuses, ["ACTIVE", "RENEWED", "REPLACED"]);
+}
+
+#[test]
+fn a_free_trial_offer_grants_its_units_free_until_the_trial_ends() {
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "saas", "dimensions": ["users", "gb"], "prices": {"users": "0.25", "gb": "0.50"},
+        "integration": "concurrent-agreements", "sellerAccountId": SELLER,
+        "freeTrial": {"duration": "P30D", "grants": {"users": 5, "gb": null}},
+        "webhooks": [{"url": "http://127.0.0.1:9/sns"}, {"url": "http://127.0.0.1:9/eb", "format": "eventbridge"}],
+    }));
+    // The product lists two public offers: the usual one and the free trial.
+    let offers = mock.control("GET", "/products/saas", None).body["offers"].clone();
+    assert_eq!(offers.as_array().unwrap().len(), 2, "{offers}");
+    let trial_id = offers[1]["offerId"].as_str().unwrap().to_string();
+    let terms = discovery(
+        &mut mock,
+        BUYER,
+        "GetOfferTerms",
+        json!({"offerId": trial_id}),
+    );
+    let trial_term = term_of(&terms.body["offerTerms"], "freeTrialPricingTerm");
+    assert_eq!(trial_term["duration"], "P30D");
+    assert_eq!(
+        trial_term["grants"],
+        json!([{"dimensionKey": "gb", "displayName": "gb", "unit": "Units"},
+               {"dimensionKey": "users", "displayName": "users", "unit": "Units", "maxQuantity": 5}])
+    );
+    let proposal = discovery(&mut mock, BUYER, "GetOffer", json!({"offerId": trial_id})).body
+        ["agreementProposalId"]
+        .clone();
+    let requested = requested_terms(&terms.body["offerTerms"], None);
+    let input = json!({"intent": "NEW", "agreementProposalIdentifier": proposal, "requestedTerms": requested});
+    let quote = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    assert_eq!(quote.body["chargeSummary"]["newAgreementValue"], "0.00");
+    let id = accept(&mut mock, &quote);
+
+    // The agreement names its trial's end; the sign-up message says a trial is present.
+    let described = agreement(
+        &mut mock,
+        SELLER,
+        true,
+        "DescribeAgreement",
+        json!({"agreementId": id}),
+    );
+    assert_eq!(
+        described.body["freeTrialSummary"]["trialEndTime"],
+        secs("2026-04-09T12:30:00Z")
+    );
+    assert_eq!(
+        described.body["proposalSummary"]["offerId"],
+        trial_id.as_str()
+    );
+    let events = mock.control("GET", "/events", None).body["events"].clone();
+    let message: Value =
+        serde_json::from_str(events[0]["sns"]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["isFreeTrialTermPresent"], "true");
+    assert_eq!(message["offer-identifier"], trial_id.as_str());
+    let accepted = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "GetAgreementTerms",
+        json!({"agreementId": id}),
+    );
+    assert_eq!(
+        term_of(&accepted.body["acceptedTerms"], "freeTrialPricingTerm")["grants"][1],
+        json!({"dimensionKey": "users", "maxQuantity": 5})
+    );
+
+    // In the trial's months, gb is free and 5 users are; the rest is priced.
+    let listed = mock.control("GET", "/agreements", None).body["agreements"][0].clone();
+    let license = listed["licenseArn"].as_str().unwrap().to_string();
+    assert_eq!(listed["trialEndsAt"], "2026-04-09T12:30:00Z");
+    let meter = |mock: &mut Mock, dimension: &str, quantity: i64, at: &str| {
+        let answer = mock.call_as(SELLER, "us-east-1", "BatchMeterUsage", json!({
+            "ProductCode": "saas",
+            "UsageRecords": [{"Timestamp": secs(at), "CustomerAWSAccountId": BUYER,
+                              "LicenseArn": license, "Dimension": dimension, "Quantity": quantity}],
+        }));
+        assert_eq!(
+            answer.body["Results"][0]["Status"], "Success",
+            "{}",
+            answer.body
+        );
+    };
+    meter(&mut mock, "users", 7, common::NOW);
+    meter(&mut mock, "gb", 100, common::NOW);
+    let bill = mock.control("GET", "/bill?month=2026-03", None).body;
+    assert_eq!(bill["charge"], "0.50", "{bill}");
+
+    // At the trial's end: License Updated (SNS entitlement-updated); usage is priced after.
+    let seq = mock.control("GET", "/events", None).body["events"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    let set = mock.control(
+        "PUT",
+        "/clock",
+        Some(json!({"frozenAt": "2026-04-09T12:30:00Z"})),
+    );
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(
+        moments(&mut mock, seq),
+        [(
+            "free-trial-ended".to_string(),
+            vec!["License Updated - Manufacturer".to_string()]
+        )]
+    );
+    let events = mock
+        .control("GET", &format!("/events?after={seq}"), None)
+        .body["events"]
+        .clone();
+    let message: Value =
+        serde_json::from_str(events[0]["sns"]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["action"], "entitlement-updated");
+    let listed = mock.control("GET", "/agreements", None).body["agreements"][0].clone();
+    assert_eq!(listed["status"], "ACTIVE");
+    let set = mock.control(
+        "PUT",
+        "/clock",
+        Some(json!({"frozenAt": "2026-05-02T12:00:00Z"})),
+    );
+    assert_eq!(set.status, 200, "{}", set.body);
+    meter(&mut mock, "gb", 10, "2026-05-02T10:00:00Z");
+    let bill = mock.control("GET", "/bill?month=2026-05", None).body;
+    assert_eq!(bill["charge"], "5.00", "{bill}");
+    // Nothing more happens at later times.
+    let seq = mock.control("GET", "/events", None).body["events"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    let set = mock.control(
+        "PUT",
+        "/clock",
+        Some(json!({"frozenAt": "2027-01-01T00:00:00Z"})),
+    );
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert!(moments(&mut mock, seq).is_empty());
+}
+
+#[test]
+fn free_trials_are_checked() {
+    let mut mock = Mock::new();
+    for (trial, contract, wrong) in [
+        (
+            json!({"duration": "P6D", "grants": {"users": 1}}),
+            None,
+            "duration",
+        ),
+        (json!({"duration": "P30D", "grants": {}}), None, "grants"),
+        (
+            json!({"duration": "P30D", "grants": {"cpu": 1}}),
+            None,
+            "cpu",
+        ),
+        (
+            json!({"duration": "P30D", "grants": {"users": 0}}),
+            None,
+            "units",
+        ),
+        (
+            json!({"duration": "P30D", "grants": {"users": 1}}),
+            Some(json!({"P12M": {"users": "1"}})),
+            "contract",
+        ),
+    ] {
+        let mut product = json!({"productCode": "t", "dimensions": ["users"],
+            "integration": "concurrent-agreements", "freeTrial": trial});
+        if let Some(contract) = contract {
+            product["contract"] = contract;
+        }
+        let answer = mock.control("POST", "/products", Some(product));
+        assert_eq!(answer.status, 400, "{wrong}: {}", answer.body);
+        assert!(
+            answer.body.to_string().contains(wrong),
+            "{wrong}: {}",
+            answer.body
+        );
+    }
 }

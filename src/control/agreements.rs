@@ -32,6 +32,9 @@ pub fn offer_views(product: &Product) -> Vec<Value> {
                 "visibility": if offer.private.is_some() { "private" } else { "public" },
                 "terms": terms,
             });
+            if let Some(trial) = &offer.trial {
+                view["freeTrial"] = json!(trial);
+            }
             if let Some(private) = &offer.private {
                 view["buyerAccounts"] = json!(private.buyers);
                 if let Some(name) = &private.name {
@@ -110,6 +113,9 @@ pub fn agreements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
             }
             if customer.contract.is_some() {
                 view["autoRenew"] = json!(customer.auto_renew);
+            }
+            if let Some(end) = customer.trial_ends_at {
+                view["trialEndsAt"] = json!(end.to_rfc3339());
             }
             // The license's earlier agreements, which its renewals and replacements ended.
             if !customer.previous_agreements.is_empty() {

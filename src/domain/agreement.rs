@@ -128,34 +128,37 @@ pub const ENDING_NOTICE_DAYS: [u32; 5] = [180, 120, 90, 60, 30];
 /// A moment in an ending agreement's life that the seller is told of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Milestone {
+    /// The agreement's free trial ends: its usage is priced from now on.
+    TrialEnded,
     /// `daysBeforeEndTime` days before the end.
     Ending(u32),
     /// The end itself: the agreement has expired.
     Expired,
 }
 
-/// The milestones of `customer`'s agreement with their times, in order: the `Ending`
-/// notices, then its end. None for an agreement that never ends, or that is no longer
-/// active (cancelled, failed).
+/// The milestones of `customer`'s agreement with their times, in order: the end of its free
+/// trial, the `Ending` notices, then its end. None for an agreement no longer active
+/// (cancelled, failed).
 pub fn milestones(customer: &Customer) -> Vec<(Milestone, Instant)> {
-    let Some(end) = customer.ends_at else {
-        return Vec::new();
-    };
     if !customer.subscription.grants_entitlements()
         || customer.subscription == SubscriptionState::UnsubscribePending
     {
         return Vec::new();
     }
-    let mut all: Vec<(Milestone, Instant)> = ENDING_NOTICE_DAYS
-        .iter()
-        .map(|&days| {
+    let mut all: Vec<(Milestone, Instant)> = Vec::new();
+    if let Some(trial_end) = customer.trial_ends_at.filter(|_| customer.free_trial) {
+        all.push((Milestone::TrialEnded, trial_end));
+    }
+    if let Some(end) = customer.ends_at {
+        all.extend(ENDING_NOTICE_DAYS.iter().map(|&days| {
             (
                 Milestone::Ending(days),
                 end.plus_seconds(-i64::from(days) * 86_400),
             )
-        })
-        .collect();
-    all.push((Milestone::Expired, end));
+        }));
+        all.push((Milestone::Expired, end));
+    }
+    all.sort_by_key(|&(_, at)| at);
     all
 }
 
@@ -193,18 +196,25 @@ pub fn next_milestone(customer: &Customer) -> Option<Instant> {
         .find(|&at| at > done)
 }
 
-/// What happens at the agreement's end (`EndTimeBehavior`'s type and reason): a contract
-/// whose buyer chose to renew renews; another expires, its buyer having declined the renewal
-/// term every contract offer has (a contract listed by hand, with no offer choice, has none).
+/// What happens at the agreement's end (`EndTimeBehavior`'s type and reason): a contract that
+/// `renews` (`Offer::renewal_of`) renews; one whose buyer declined renewal expires
+/// (`ACCEPTOR_RENEW_OPTED_OUT`), as does one without a renewal term to take (a private offer's,
+/// one listed by hand, one whose offer no longer prices it: `NO_RENEWAL_TERM`).
 /// Pay-as-you-go never ends.
-pub fn end_time_behavior(customer: &Customer) -> Option<(&'static str, Option<&'static str>)> {
+pub fn end_time_behavior(
+    customer: &Customer,
+    renews: bool,
+    offer_renews: bool,
+) -> Option<(&'static str, Option<&'static str>)> {
     customer.ends_at?;
-    Some(match (customer.auto_renew, customer.contract.is_some()) {
-        _ if customer.superseded == Some(Supersession::Renewed) => ("RENEW", None),
-        _ if customer.superseded.is_some() => ("EXPIRE", None),
-        (true, _) => ("RENEW", None),
-        (false, true) => ("EXPIRE", Some("ACCEPTOR_RENEW_OPTED_OUT")),
-        (false, false) => ("EXPIRE", Some("NO_RENEWAL_TERM")),
+    Some(match customer.superseded {
+        Some(Supersession::Renewed) => ("RENEW", None),
+        Some(Supersession::Replaced) => ("EXPIRE", None),
+        None if renews => ("RENEW", None),
+        None if offer_renews && !customer.auto_renew => {
+            ("EXPIRE", Some("ACCEPTOR_RENEW_OPTED_OUT"))
+        }
+        None => ("EXPIRE", Some("NO_RENEWAL_TERM")),
     })
 }
 

@@ -113,10 +113,10 @@ pub fn bill(
         let free_trial = customer.is_some_and(|c| c.free_trial);
         let mut bill_lines = Vec::new();
         for (dimension, (metered, records)) in lines {
-            let entitled = if free_trial {
-                metered
-            } else {
-                customer.map_or(0, |c| entitled_micros(c, &dimension, month_start))
+            let entitled = match customer {
+                Some(c) if trial_frees_all(product, c, &dimension, month_start) => metered,
+                Some(c) => entitled_micros(c, &dimension, month_start),
+                None => 0,
             };
             let price = product.and_then(|p| prices_of(p, customer).get(dimension.as_str()));
             let line = bill_line(
@@ -280,6 +280,26 @@ fn customer_index(
     customers
         .iter()
         .position(|c| c.customer_aws_account_id.as_deref() == Some(account))
+}
+
+/// Whether a free trial leaves all of `dimension`'s usage in the month free: a sign-up's
+/// free trial (no end) frees everything; an agreement's, the dimensions it grants without a
+/// limit, in the months it touches (its limited grants are entitlements).
+fn trial_frees_all(
+    product: Option<&Product>,
+    customer: &Customer,
+    dimension: &str,
+    month_start: Instant,
+) -> bool {
+    match customer.trial_ends_at {
+        None => customer.free_trial,
+        Some(end) => {
+            end > month_start
+                && product
+                    .and_then(|p| p.free_trial.as_ref())
+                    .is_some_and(|t| t.frees_all_of(dimension))
+        }
+    }
 }
 
 /// Units of `dimension` the customer's entitlements cover in a month (millionths): every

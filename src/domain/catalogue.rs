@@ -21,6 +21,7 @@ use super::names::{
 use super::quantity::Price;
 use super::subscription::{SubscriptionState, FINAL_REPORTING_WINDOW_MS};
 use super::time::Instant;
+use super::trial::FreeTrial;
 
 /// How the product integrates with Marketplace metering.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +75,14 @@ pub struct Customer {
     /// Whether the subscription includes a free trial (`isFreeTrialTermPresent`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub free_trial: bool,
+    /// When an agreement's free trial ends (namespace time); from then on its usage is
+    /// priced as usual.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::time::optional_rfc3339"
+    )]
+    pub trial_ends_at: Option<Instant>,
     /// Contract entitlements, as `GetEntitlements` returns them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entitlements: Vec<Entitlement>,
@@ -109,6 +118,9 @@ pub struct Customer {
     /// `MAX_PREVIOUS_AGREEMENTS`): the license stays, the agreement id changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_agreements: Vec<PreviousAgreement>,
+    /// The first agreement of the license's chain, once a renewal or replacement began one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_agreement_id: Option<AgreementId>,
     /// Set on a previous agreement's view (`PreviousAgreement::view`), never stored: the
     /// status it ended with.
     #[serde(skip)]
@@ -163,6 +175,8 @@ pub struct PreviousAgreement {
     pub offer_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<ContractChoice>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_renew: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub charges: Vec<Charge>,
 }
@@ -174,10 +188,14 @@ impl PreviousAgreement {
             // A customer listed with a license alone has a derived id.
             agreement_id: super::agreement::agreement_id(customer)?.parse().ok()?,
             status,
-            accepted_at: customer.accepted_at.or(customer.subscription_changed_at)?,
+            accepted_at: customer
+                .accepted_at
+                .or(customer.subscription_changed_at)
+                .unwrap_or(at),
             ended_at: at,
             offer_identifier: customer.offer_identifier.clone(),
             contract: customer.contract.clone(),
+            auto_renew: customer.auto_renew,
             charges: customer.charges.clone(),
         })
     }
@@ -194,16 +212,11 @@ impl PreviousAgreement {
             offer_identifier: self.offer_identifier.clone(),
             acceptor_contact: live.acceptor_contact.clone(),
             contract: self.contract.clone(),
+            auto_renew: self.auto_renew,
+            initial_agreement_id: live.initial_agreement_id.clone(),
             ends_at: Some(self.ended_at),
             charges: self.charges.clone(),
             superseded: Some(self.status),
-            // The chain before it, for its `initialAgreementId`.
-            previous_agreements: live
-                .previous_agreements
-                .iter()
-                .take_while(|p| p.agreement_id != self.agreement_id)
-                .cloned()
-                .collect(),
             ..Customer::default()
         }
     }
@@ -214,6 +227,10 @@ impl Customer {
     /// `id`, accepted then: the previous one is kept (the most recent
     /// `MAX_PREVIOUS_AGREEMENTS`), its charges with it.
     pub fn supersede(&mut self, status: Supersession, at: Instant, id: AgreementId) {
+        if self.initial_agreement_id.is_none() {
+            self.initial_agreement_id =
+                super::agreement::agreement_id(self).and_then(|a| a.parse().ok());
+        }
         if let Some(previous) = PreviousAgreement::of(self, status, at) {
             self.previous_agreements.push(previous);
             let excess = self
@@ -234,10 +251,10 @@ impl Customer {
         self.previous_agreements.last()
     }
 
-    /// The first agreement of the license's chain (`initialAgreementId`): the oldest kept.
+    /// The first agreement of the license's chain (`initialAgreementId`).
     pub fn initial_agreement_id(&self) -> Option<String> {
-        match self.previous_agreements.first() {
-            Some(p) => Some(p.agreement_id.to_string()),
+        match &self.initial_agreement_id {
+            Some(id) => Some(id.to_string()),
             None => super::agreement::agreement_id(self),
         }
     }
@@ -391,6 +408,10 @@ pub struct Product {
     /// Offers made to some buyers only, each with its own prices (`domain::offer`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub private_offers: Vec<PrivateOffer>,
+    /// A free-trial offer beside the public one (`domain::trial`), on a product without
+    /// contract pricing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_trial: Option<FreeTrial>,
     #[serde(default)]
     pub customers: Customers,
 }
@@ -633,6 +654,12 @@ impl Product {
         let dimensions: Vec<String> = self.dimensions.iter().map(|d| d.to_string()).collect();
         if let Some(contract) = &self.contract {
             contract.check(&dimensions)?;
+        }
+        if let Some(trial) = &self.free_trial {
+            if self.contract.is_some() {
+                return Err("freeTrial: free trials of contract products are not served by metering-mock yet (only of pay-as-you-go products)".into());
+            }
+            trial.check(&dimensions)?;
         }
         if self.private_offers.len() > MAX_PRIVATE_OFFERS {
             return Err(format!(

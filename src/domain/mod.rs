@@ -1,6 +1,6 @@
 //! Domain: the newtypes and pure rules of Marketplace metering (constraints, quantities,
 //! allocations, time windows, the catalogue, subscriptions, entitlements, page tokens,
-//! settings, RegisterUsage signing keys, offers, contracts and agreements). Never imports the runtime, the
+//! settings, RegisterUsage signing keys, offers, contracts, free trials and agreements). Never imports the runtime, the
 //! protocol or a store.
 
 pub mod agreement;
@@ -22,4 +22,5 @@ pub mod settings;
 pub mod signing;
 pub mod subscription;
 pub mod time;
+pub mod trial;
 pub mod window;

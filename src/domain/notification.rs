@@ -42,6 +42,8 @@ pub enum Change {
     Replaced,
     /// The contract renewed at its end: a new agreement of the same license.
     Renewed,
+    /// The agreement's free trial ended: its usage is priced from now on.
+    TrialEnded,
 }
 
 impl Change {
@@ -55,7 +57,8 @@ impl Change {
             | Change::Expired
             | Change::Amended { .. }
             | Change::Replaced
-            | Change::Renewed => None,
+            | Change::Renewed
+            | Change::TrialEnded => None,
         }
     }
 
@@ -73,6 +76,7 @@ impl Change {
             (Change::Amended { .. }, None) => "agreement-amended",
             (Change::Replaced, None) => "agreement-replaced",
             (Change::Renewed, None) => "agreement-renewed",
+            (Change::TrialEnded, None) => "free-trial-ended",
             _ => "entitlement-updated",
         }
     }
@@ -124,6 +128,7 @@ impl Change {
                 true => vec![EventKind::AgreementAmended, LicenseUpdated],
                 false => vec![EventKind::AgreementAmended],
             },
+            (Change::TrialEnded, _) => vec![LicenseUpdated],
             (Change::Replaced | Change::Renewed, _) => {
                 vec![superseded, AgreementCreated, LicenseUpdated]
             }
@@ -515,8 +520,8 @@ fn sns_envelope(
 /// What a contract that renews will cost for its next term (the offer's prices now: no
 /// price increase, no lockout), for its Ending and Amended events; none if it does not renew.
 fn renewal_summary(product: &Product, customer: &Customer) -> Option<Value> {
-    let choice = customer.contract.as_ref().filter(|_| customer.auto_renew)?;
-    let pricing = Offer::of(product, customer).contract?;
+    let choice = customer.contract.as_ref()?;
+    let pricing = Offer::renewal_of(product, customer)?;
     Some(json!({
         "tcv": pricing.charge(choice).to_string(),
         "currency": "USD",
@@ -573,9 +578,10 @@ fn eventbridge_event(
                 (_, Some(p)) => p.status.intent(),
                 (_, None) => "NEW",
             };
-            // An amendment keeps the agreement's acceptance and start.
-            let (accepted, started) = match kind {
-                EventKind::AgreementAmended => {
+            // An amendment keeps the agreement's acceptance and start; a renewal starts at
+            // the previous one's end, whenever the clock reached it.
+            let (accepted, started) = match (kind, follows) {
+                (EventKind::AgreementAmended, _) | (_, Some(_)) => {
                     let start = super::agreement::accepted_at(customer).unwrap_or(at);
                     let start = match captured {
                         true => start.to_rfc3339_millis(),
@@ -598,7 +604,8 @@ fn eventbridge_event(
                 None => {}
             }
             if kind == EventKind::AgreementAmended {
-                body["autoRenewalEnabled"] = json!(customer.auto_renew);
+                let renews = Offer::renewal_of(product, customer).is_some();
+                body["autoRenewalEnabled"] = json!(renews);
                 detail.insert(
                     "product".into(),
                     json!({ "id": offer.product_id, "title": product.product_code }),
@@ -628,8 +635,9 @@ fn eventbridge_event(
                 true => t.to_rfc3339_millis(),
                 false => t.to_rfc3339(),
             };
+            let renews = Offer::renewal_of(product, customer).is_some();
             let mut body = json!({"id": agreement, "status": "ACTIVE", "daysBeforeEndTime": days,
-                                  "autoRenewalEnabled": customer.auto_renew});
+                                  "autoRenewalEnabled": renews});
             if let Some(start) = super::agreement::accepted_at(customer) {
                 body["startTime"] = json!(time(start));
             }

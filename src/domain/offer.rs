@@ -19,6 +19,7 @@ use super::catalogue::{Customer, PrivateOffer, Product};
 use super::contract::{ContractChoice, ContractPricing};
 use super::quantity::Price;
 use super::time::Instant;
+use super::trial::FreeTrial;
 
 /// The seller of a product that names none (on its agreements and its EventBridge events).
 pub const DEFAULT_SELLER_ACCOUNT: &str = "123456789012";
@@ -55,6 +56,13 @@ pub enum Term {
         id: String,
         rate_cards: Vec<(String, Vec<(String, String)>)>,
     },
+    /// Free use for the trial's `duration` (`P30D`), of each granted dimension up to its units
+    /// (`None`: unlimited).
+    FreeTrialPricing {
+        id: String,
+        duration: String,
+        grants: Vec<(String, Option<u32>)>,
+    },
     /// A contract may renew at its end, for as long and as many units, at the offer's prices
     /// then; the buyer opts in (`enableAutoRenew`). No lockout, no renewal limit.
     Renewal {
@@ -69,6 +77,7 @@ impl Term {
             | Term::Support { id }
             | Term::UsageBasedPricing { id, .. }
             | Term::ConfigurableUpfrontPricing { id, .. }
+            | Term::FreeTrialPricing { id, .. }
             | Term::Renewal { id } => id,
         }
     }
@@ -80,6 +89,7 @@ impl Term {
             Term::UsageBasedPricing { .. } => "UsageBasedPricingTerm",
             Term::ConfigurableUpfrontPricing { .. } => "ConfigurableUpfrontPricingTerm",
             Term::Renewal { .. } => "RenewalTerm",
+            Term::FreeTrialPricing { .. } => "FreeTrialPricingTerm",
         }
     }
 
@@ -104,6 +114,7 @@ impl Term {
             Term::UsageBasedPricing { .. } => "usageBasedPricingTerm",
             Term::ConfigurableUpfrontPricing { .. } => "configurableUpfrontPricingTerm",
             Term::Renewal { .. } => "renewalTerm",
+            Term::FreeTrialPricing { .. } => "freeTrialPricingTerm",
         }
     }
 
@@ -145,6 +156,26 @@ impl Term {
                 json!({"type": self.type_name(), "id": id, "refundPolicy": REFUND_POLICY})
             }
             Term::Renewal { id } => json!({"type": self.type_name(), "id": id}),
+            Term::FreeTrialPricing {
+                id,
+                duration,
+                grants,
+            } => {
+                let grants: Vec<Value> = grants
+                    .iter()
+                    .map(|(dimension, units)| {
+                        let mut grant = match discovery {
+                            false => json!({ "dimensionKey": dimension }),
+                            true => json!({"dimensionKey": dimension, "displayName": dimension, "unit": "Units"}),
+                        };
+                        if let Some(units) = units {
+                            grant["maxQuantity"] = json!(units);
+                        }
+                        grant
+                    })
+                    .collect();
+                json!({"type": self.type_name(), "id": id, "duration": duration, "grants": grants})
+            }
             Term::UsageBasedPricing { id, rates } => {
                 let card = rate_card(rates, discovery);
                 json!({"type": self.type_name(), "id": id, "currencyCode": "USD", "rateCards": [{"rateCard": card}]})
@@ -197,6 +228,8 @@ pub struct Offer {
     pub contract: Option<ContractPricing>,
     /// Who a private offer is for; `None` for the public offer.
     pub private: Option<Private>,
+    /// The free trial of a free-trial offer.
+    pub trial: Option<FreeTrial>,
     pub terms: Vec<Term>,
 }
 
@@ -220,6 +253,7 @@ impl Offer {
             &id,
             &product.prices,
             product.contract.as_ref(),
+            true,
         )
     }
 
@@ -236,6 +270,7 @@ impl Offer {
             &id,
             &private.prices,
             private.contract.as_ref(),
+            false,
         );
         offer.private = Some(Private {
             name: private.name.clone(),
@@ -249,9 +284,39 @@ impl Offer {
         offer
     }
 
-    /// Every offer of `product`: the public one first, then its private ones.
+    /// The free-trial offer of `product`, if it has a `freeTrial`: the public offer's terms
+    /// with the free trial's, its own ids.
+    pub fn trial(product: &Product) -> Option<Offer> {
+        let trial = product.free_trial.as_ref()?;
+        let code: &str = &product.product_code;
+        let id = |kind: &str| digest(&["trial", kind, code])[..25].to_string();
+        let mut offer = Offer::build(
+            product,
+            format!("offer-{}", id("offer")),
+            format!("ap-{}", id("proposal")),
+            &id,
+            &product.prices,
+            None,
+            false,
+        );
+        // After the legal and support terms, before the rate card.
+        offer.terms.insert(
+            2,
+            Term::FreeTrialPricing {
+                id: format!("term-{}", id("trial")),
+                duration: trial.duration.clone(),
+                grants: trial.grants.iter().map(|(d, u)| (d.clone(), *u)).collect(),
+            },
+        );
+        offer.trial = Some(trial.clone());
+        Some(offer)
+    }
+
+    /// Every offer of `product`: the public one first, its free-trial one, then its private
+    /// ones.
     pub fn all(product: &Product) -> Vec<Offer> {
         let mut offers = vec![Offer::public(product)];
+        offers.extend(Offer::trial(product));
         offers.extend(
             product
                 .private_offers
@@ -261,17 +326,18 @@ impl Offer {
         offers
     }
 
-    /// The offer `customer`'s agreement was made on: the private offer it names, if the
-    /// product has it, else the public one.
+    /// The offer `customer`'s agreement was made on: the private or free-trial offer it
+    /// names, if the product has it, else the public one.
     pub fn of(product: &Product, customer: &Customer) -> Offer {
-        let private = customer
-            .offer_identifier
-            .as_deref()
-            .and_then(|id| PrivateOffer::find(product, id));
-        match private {
-            Some(p) => Offer::private(product, p),
-            None => Offer::public(product),
+        let Some(id) = customer.offer_identifier.as_deref() else {
+            return Offer::public(product);
+        };
+        if let Some(p) = PrivateOffer::find(product, id) {
+            return Offer::private(product, p);
         }
+        Offer::trial(product)
+            .filter(|t| t.offer_id == id)
+            .unwrap_or_else(|| Offer::public(product))
     }
 
     /// The terms of an offer with these `prices` and `contract`: the legal and support
@@ -284,6 +350,7 @@ impl Offer {
         id: &dyn Fn(&str) -> String,
         prices: &BTreeMap<String, Price>,
         contract: Option<&ContractPricing>,
+        renewable: bool,
     ) -> Offer {
         let priced = |d: &super::names::Dimension| prices.get(&d.to_string());
         let rates: Vec<(String, String)> = product
@@ -319,9 +386,13 @@ impl Offer {
                 id: format!("term-{}", id("contract")),
                 rate_cards,
             });
-            terms.push(Term::Renewal {
-                id: format!("term-{}", id("renewal")),
-            });
+            // Public contract offers may renew; private offers do not (AWS: auto-renewal is
+            // for public offers), nor does a free trial.
+            if renewable {
+                terms.push(Term::Renewal {
+                    id: format!("term-{}", id("renewal")),
+                });
+            }
         }
         if !rates.is_empty() {
             terms.push(Term::UsageBasedPricing {
@@ -337,6 +408,7 @@ impl Offer {
             proposer: proposer_of(product),
             contract: contract.cloned(),
             private: None,
+            trial: None,
             terms,
         }
     }
@@ -376,6 +448,26 @@ impl Offer {
             true => json!({"pricingModelType": "CONTRACT", "displayName": "Contract"}),
             false => json!({"pricingModelType": "USAGE", "displayName": "Usage-based"}),
         }
+    }
+
+    /// The contract pricing `customer`'s agreement renews at, at its end: when its buyer
+    /// opted in, its offer (still the product's) has a renewal term, and that offer still
+    /// prices what the buyer chose.
+    pub fn renewal_of(product: &Product, customer: &Customer) -> Option<ContractPricing> {
+        let choice = customer.contract.as_ref().filter(|_| customer.auto_renew)?;
+        let offer = Offer::of(product, customer);
+        let same = customer
+            .offer_identifier
+            .as_deref()
+            .is_none_or(|id| id == offer.offer_id);
+        let renews = offer.has_renewal_term();
+        let pricing = offer.contract.filter(|_| same && renews)?;
+        pricing.admits(choice).is_ok().then_some(pricing)
+    }
+
+    /// Whether its contracts may renew (a renewal term).
+    pub fn has_renewal_term(&self) -> bool {
+        self.terms.iter().any(|t| matches!(t, Term::Renewal { .. }))
     }
 
     /// The offer's contract term, if it has one.

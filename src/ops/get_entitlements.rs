@@ -538,6 +538,7 @@ mod tests {
             prices: Default::default(),
             contract: None,
             private_offers: vec![],
+            free_trial: None,
             customers: vec![
                 with(SubscriptionState::Subscribed, "s", &["b", "a"]),
                 with(SubscriptionState::Pending, "p", &["a"]),

@@ -103,7 +103,7 @@ pub fn describe<S: Store + ?Sized>(
     put(
         &mut out,
         "endTimeBehavior",
-        rules::end_time_behavior(customer).map(|(kind, reason)| match reason {
+        super::end_behavior(&product, customer).map(|(kind, reason)| match reason {
             Some(reason) => json!({"type": kind, "reasonCode": reason}),
             None => json!({ "type": kind }),
         }),
@@ -116,6 +116,12 @@ pub fn describe<S: Store + ?Sized>(
     );
     out.insert("proposalSummary".into(), proposal_summary(&offer, customer));
     out.insert("status".into(), json!(rules::status(customer, call.now)));
+    if let Some(end) = customer.trial_ends_at {
+        out.insert(
+            "freeTrialSummary".into(),
+            json!({ "trialEndTime": epoch_seconds(end) }),
+        );
+    }
     Ok(Value::Object(out))
 }
 
@@ -304,5 +310,6 @@ pub(super) fn summary(
         "entitlements".into(),
         json!([{"licenseArn": customer.license_arn}]),
     );
+    put(&mut out, "freeTrialEndTime", time(customer.trial_ends_at));
     Value::Object(out)
 }

@@ -34,7 +34,10 @@ pub fn note<S: Store + ?Sized>(store: &mut S, customer: &Customer) -> Result<(),
 /// Marks the milestones up to `now` of the customers of a product listed by hand as done
 /// (those not marked yet): a fixture says how things stand, not what should have been sent.
 pub fn listed_at(product: &mut Product, now: Instant) {
-    let unmarked = |c: &Customer| c.ends_at.is_some() && c.milestones_notified_through.is_none();
+    let unmarked = |c: &Customer| {
+        (c.ends_at.is_some() || c.trial_ends_at.is_some())
+            && c.milestones_notified_through.is_none()
+    };
     if !product.customers.iter().any(unmarked) {
         return;
     }
@@ -148,6 +151,10 @@ fn sweep_once<S: Store + ?Sized>(
         let mut customer = product.customers[i].clone();
         customer.milestones_notified_through = Some(at);
         let change = match milestone {
+            Milestone::TrialEnded => {
+                customer.free_trial = false;
+                Change::TrialEnded
+            }
             Milestone::Ending(days) => Change::Ending(days),
             Milestone::Expired if renew(product, &mut customer, at, ids)? => {
                 renewed = true;
@@ -165,8 +172,8 @@ fn sweep_once<S: Store + ?Sized>(
     Ok((logged, capped, renewed))
 }
 
-/// Renews `customer`'s contract at its end `at` when its buyer opted in and its offer still
-/// prices what it chose: a new agreement of the same license, for as long and as many
+/// Renews `customer`'s contract at its end `at` when it renews (`Offer::renewal_of`: its
+/// buyer opted in, its offer has a renewal term and still prices what it chose): a new agreement of the same license, for as long and as many
 /// units from `at`, charged at the offer's prices then. Returns whether it renewed.
 fn renew(
     product: &Product,
@@ -174,15 +181,12 @@ fn renew(
     at: Instant,
     ids: &mut dyn IdSource,
 ) -> Result<bool, ServiceError> {
-    let Some(choice) = customer.contract.clone().filter(|_| customer.auto_renew) else {
+    let (Some(pricing), Some(choice)) = (
+        Offer::renewal_of(product, customer),
+        customer.contract.clone(),
+    ) else {
         return Ok(false);
     };
-    let Some(pricing) = Offer::of(product, customer).contract else {
-        return Ok(false);
-    };
-    if pricing.admits(&choice).is_err() {
-        return Ok(false);
-    }
     let hex = random_hex(ids, 64).map_err(ServiceError::internal)?;
     let id = format!("agmt-{}", &hex[..25])
         .parse()

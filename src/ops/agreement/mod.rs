@@ -205,6 +205,16 @@ fn agreement_customers(product: &Product) -> impl Iterator<Item = usize> + '_ {
         .filter(move |&i| concurrent && rules::agreement_id(&product.customers[i]).is_some())
 }
 
+/// What happens at the end of `customer`'s agreement of `product` (`EndTimeBehavior`).
+fn end_behavior(
+    product: &Product,
+    customer: &Customer,
+) -> Option<(&'static str, Option<&'static str>)> {
+    let renews = Offer::renewal_of(product, customer).is_some();
+    let offer_renews = Offer::of(product, customer).has_renewal_term();
+    rules::end_time_behavior(customer, renews, offer_renews)
+}
+
 /// `output` with its `nextToken`, when there is a next page.
 fn with_next(mut output: Value, next: Option<String>) -> Value {
     if let Some(next) = next {

@@ -585,6 +585,9 @@ fn contract_choice(
         .as_ref()
         .ok_or_else(|| wrong("the offer has no contract pricing".into()))?;
     pricing.admits(&choice).map_err(wrong)?;
+    // A dimension at 0 units is not bought: an amendment that only adds one changes nothing.
+    let mut choice = choice;
+    choice.quantities.retain(|_, q| *q > 0);
     Ok(choice)
 }
 
@@ -876,6 +879,11 @@ fn new_agreement(
     // A contract's quantities are the agreement's entitlements until it ends, and its
     // price is charged on acceptance.
     let (mut contract, mut ends_at, mut entitlements, mut charges) = (None, None, vec![], vec![]);
+    // A free trial's limited grants are entitlements until it ends.
+    let trial_end = offer.trial.as_ref().map(|t| t.end(call.now));
+    if let (Some(trial), Some(end)) = (&offer.trial, trial_end) {
+        entitlements = trial.entitlements(end);
+    }
     if let Some(quote) = &request.contract {
         let end = quote.choice.end(call.now);
         entitlements = quote.choice.entitlements(end);
@@ -896,8 +904,11 @@ fn new_agreement(
         subscription_changed_at: Some(call.now),
         accepted_at: Some(call.now),
         acceptor_contact: request.acceptor_contact.clone(),
-        // A private offer is named, as the sign-up's offerIdentifier names it.
-        offer_identifier: offer.private.as_ref().map(|_| offer.offer_id.clone()),
+        // A private or free-trial offer is named, as the sign-up's offerIdentifier names it.
+        offer_identifier: (offer.private.is_some() || offer.trial.is_some())
+            .then(|| offer.offer_id.clone()),
+        free_trial: offer.trial.is_some(),
+        trial_ends_at: trial_end,
         contract,
         ends_at,
         entitlements,
@@ -987,6 +998,8 @@ fn replace_agreement(
     customer.entitlements = new.entitlements;
     customer.charges = new.charges;
     customer.auto_renew = new.auto_renew;
+    customer.free_trial = new.free_trial;
+    customer.trial_ends_at = new.trial_ends_at;
     if new.acceptor_contact.is_some() {
         customer.acceptor_contact = new.acceptor_contact;
     }

@@ -9,10 +9,11 @@ use serde_json::{json, Map, Value};
 
 use super::agreements::{summary, AGREEMENT_TYPE, RESOURCE_TYPE};
 use super::{
-    agreement_record, agreement_records, check_catalog, page, storage, with_next, Answer, Call,
+    agreement_record, agreement_records, check_catalog, end_behavior, page, storage, with_next,
+    Answer, Call,
 };
 use crate::domain::agreement::{self as rules, AGREEMENT_STATUSES};
-use crate::domain::catalogue::Customer;
+use crate::domain::catalogue::{Customer, Product};
 use crate::domain::offer::{proposer_of, Offer};
 use crate::domain::time::Instant;
 use crate::model::error::ModelError;
@@ -138,19 +139,14 @@ impl Query {
         before && after
     }
 
-    fn matches(
-        &self,
-        product_code: &str,
-        offer: &Offer,
-        customer: &Customer,
-        now: Instant,
-    ) -> bool {
+    fn matches(&self, product: &Product, offer: &Offer, customer: &Customer, now: Instant) -> bool {
+        let product_code: &str = &product.product_code;
         let is = |name: &str, value: Option<&str>| {
             self.get(name).is_none_or(|wanted| Some(wanted) == value)
         };
         // What no agreement of the mock has (offer sets) matches nothing.
         let absent = ["OfferSetId"];
-        let behavior = rules::end_time_behavior(customer);
+        let behavior = end_behavior(product, customer);
         // The one contact an agreement has is its acceptor's.
         let contact = customer.acceptor_contact.as_ref().map(|_| "ACCEPTOR");
         self.get("ResourceIdentifier")
@@ -290,7 +286,7 @@ pub fn search<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, st
                 Some(account) if query.proposer => account == proposer,
                 Some(account) => customer.customer_aws_account_id.as_deref() == Some(account),
             };
-            if mine && query.matches(&product.product_code, &offer, customer, call.now) {
+            if mine && query.matches(&product, &offer, customer, call.now) {
                 // A missing time (a pay-as-you-go end) sorts after every other.
                 let at = key(customer).map_or(i64::MAX, |t| t.millis());
                 found.push((

@@ -21,6 +21,7 @@ pub(super) fn product(code: &str) -> Product {
         prices: Default::default(),
         contract: None,
         private_offers: vec![],
+        free_trial: None,
         customers: vec![Customer {
             customer_identifier: Some("c".parse().unwrap()),
             subscription: SubscriptionState::UnsubscribePending,
