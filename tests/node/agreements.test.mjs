@@ -280,6 +280,35 @@ test('JS SDK: a contract is amended, renews at its end and is replaced by a priv
     ['agreement-amended', 'agreement-renewed', 'agreement-replaced']);
 });
 
+test('JS SDK: a free-trial offer makes an agreement whose trial ends by the clock', async () => {
+  const url = namespaceUrl(mock, 'agreements-trial');
+  await createProduct(url, {
+    productCode: 'trial-saas', dimensions: ['users'], prices: { users: '0.25' },
+    integration: 'concurrent-agreements', sellerAccountId: SELLER,
+    freeTrial: { duration: 'P14D', grants: { users: 10 } },
+  });
+  await setClock(url, { frozenAt: NOW });
+  const buyer = agreementClient(url, BUYER);
+  const seller = agreementClient(url, SELLER);
+  const control = new Control(url);
+  const trial = (await control.offers('trial-saas')).find((o) => o.freeTrial);
+  assert.deepEqual(trial.freeTrial, { duration: 'P14D', grants: { users: 10 } });
+  const quote = await buyer.send(new CreateAgreementRequestCommand({
+    intent: 'NEW', agreementProposalIdentifier: trial.agreementProposalId, requestedTerms: requestedTerms(trial, 0, false),
+  }));
+  assert.equal(quote.chargeSummary.newAgreementValue, '0.00');
+  const { agreementId } = await buyer.send(new AcceptAgreementRequestCommand({ agreementRequestId: quote.agreementRequestId }));
+  // (This JS SDK's model predates freeTrialSummary; boto3 with the repo's models reads it.)
+  const [listed] = await control.agreements({ productCode: 'trial-saas' });
+  assert.equal(listed.trialEndsAt, '2026-03-24T12:30:00Z');
+  const { acceptedTerms } = await seller.send(new GetAgreementTermsCommand({ agreementId }));
+  assert.deepEqual(acceptedTerms.find((t) => t.freeTrialPricingTerm).freeTrialPricingTerm.grants,
+    [{ dimensionKey: 'users', maxQuantity: 10 }]);
+  await setClock(url, { frozenAt: '2026-03-24T12:30:00Z' });
+  const actions = (await control.events()).filter((e) => e.productCode === 'trial-saas').map((e) => e.action);
+  assert.deepEqual(actions, ['subscribe-success', 'free-trial-ended']);
+});
+
 /** Runs a boto3 script with the repo's models on AWS_DATA_PATH; returns its printed JSON. */
 function boto3(url, script) {
   const env = awsClientEnv({
@@ -436,4 +465,30 @@ test('boto3 plays the buyer: Discovery over rest-json, then every served Agreeme
   assert.equal(out.missing.status, 404);
   assert.equal(out.invalid.code, 'ValidationException');
   assert.match(out.invalid.message, /regular expression pattern/);
+});
+
+test('boto3 over both protocols reads a free-trial agreement\'s trial end', async (t) => {
+  if (missingClient(t, hasBoto3, 'boto3')) return;
+  const url = namespaceUrl(mock, 'agreements-py-trial');
+  await createProduct(url, {
+    productCode: 'trial-saas', dimensions: ['users'], integration: 'concurrent-agreements', sellerAccountId: SELLER,
+    freeTrial: { duration: 'P30D', grants: { users: null } },
+  });
+  await setClock(url, { frozenAt: NOW });
+  const trial = (await new Control(url).offers('trial-saas')).find((o) => o.freeTrial);
+  const ids = trial.terms.map((term) => ({ id: Object.values(term)[0].id }));
+  const out = await boto3(url, [
+    'out = {}',
+    'for name in ["marketplace-agreement", "marketplace-agreement-cbor"]:',
+    '    buyer = boto3.client(name, aws_access_key_id="111122223333", aws_secret_access_key="test")',
+    `    quote = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier="${trial.agreementProposalId}", requestedTerms=${JSON.stringify(ids)})`,
+    '    aid = buyer.accept_agreement_request(agreementRequestId=quote["agreementRequestId"])["agreementId"]',
+    '    described = buyer.describe_agreement(agreementId=aid)',
+    '    out[name] = {"end": described["freeTrialSummary"]["trialEndTime"].isoformat(), "offer": described["proposalSummary"]["offerId"]}',
+    'print(json.dumps(out))',
+  ].join('\n'));
+  for (const [name, r] of Object.entries(out)) {
+    assert.equal(r.end, '2026-04-09T12:30:00+00:00', name);
+    assert.equal(r.offer, trial.offerId, name);
+  }
 });
