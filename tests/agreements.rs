@@ -2252,6 +2252,19 @@ fn a_buyer_taken_off_a_private_offer_cannot_accept_it_and_requests_name_their_of
     );
 }
 
+/// How many moments the namespace's event log holds.
+fn event_count(mock: &mut Mock) -> u64 {
+    mock.control("GET", "/events", None).body["events"]
+        .as_array()
+        .unwrap()
+        .len() as u64
+}
+
+fn set_clock(mock: &mut Mock, at: &str) {
+    let answer = mock.control("PUT", "/clock", Some(json!({ "frozenAt": at })));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
 /// A contract product with a private offer for `BUYER` (its own contract prices).
 fn renewal_world() -> Mock {
     let mut mock = Mock::new();
@@ -2390,15 +2403,8 @@ fn a_contract_is_amended_renewed_and_replaced_keeping_its_license() {
 
     // Half a year in, one more user costs its price for the 183 days left of 365, and the
     // buyer opts in to renewal.
-    let at = |mock: &mut Mock, at: &str| {
-        let answer = mock.control("PUT", "/clock", Some(json!({"frozenAt": at})));
-        assert_eq!(answer.status, 200, "{}", answer.body);
-    };
-    at(&mut mock, "2026-09-08T12:30:00Z");
-    let seq = mock.control("GET", "/events", None).body["events"]
-        .as_array()
-        .unwrap()
-        .len() as u64;
+    set_clock(&mut mock, "2026-09-08T12:30:00Z");
+    let seq = event_count(&mut mock);
     let input = amend(&mut mock, 4, true);
     let quote = agreement(
         &mut mock,
@@ -2466,11 +2472,8 @@ fn a_contract_is_amended_renewed_and_replaced_keeping_its_license() {
     assert_eq!(events[1].1["license"]["arn"], license);
 
     // At its end the contract renews: a new agreement of the same license, charged again.
-    let seq = mock.control("GET", "/events", None).body["events"]
-        .as_array()
-        .unwrap()
-        .len() as u64;
-    at(&mut mock, "2027-04-01T00:00:00Z");
+    let seq = event_count(&mut mock);
+    set_clock(&mut mock, "2027-04-01T00:00:00Z");
     let events = event_details(&mut mock, seq);
     let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
@@ -2539,10 +2542,7 @@ fn a_contract_is_amended_renewed_and_replaced_keeping_its_license() {
     assert_eq!(refused.error_name(), "ConflictException");
 
     // A replacement moves the license to the private offer: a new agreement, the old REPLACED.
-    let seq = mock.control("GET", "/events", None).body["events"]
-        .as_array()
-        .unwrap()
-        .len() as u64;
+    let seq = event_count(&mut mock);
     let private_terms = terms_of_offer(&mut mock, "offer-acmerenewal01", 5, false);
     let private = discovery(
         &mut mock,
@@ -2681,16 +2681,8 @@ fn a_free_trial_offer_grants_its_units_free_until_the_trial_ends() {
     assert_eq!(bill["charge"], "0.50", "{bill}");
 
     // At the trial's end: License Updated (SNS entitlement-updated); usage is priced after.
-    let seq = mock.control("GET", "/events", None).body["events"]
-        .as_array()
-        .unwrap()
-        .len() as u64;
-    let set = mock.control(
-        "PUT",
-        "/clock",
-        Some(json!({"frozenAt": "2026-04-09T12:30:00Z"})),
-    );
-    assert_eq!(set.status, 200, "{}", set.body);
+    let seq = event_count(&mut mock);
+    set_clock(&mut mock, "2026-04-09T12:30:00Z");
     assert_eq!(
         moments(&mut mock, seq),
         [(
@@ -2707,26 +2699,13 @@ fn a_free_trial_offer_grants_its_units_free_until_the_trial_ends() {
     assert_eq!(message["action"], "entitlement-updated");
     let listed = mock.control("GET", "/agreements", None).body["agreements"][0].clone();
     assert_eq!(listed["status"], "ACTIVE");
-    let set = mock.control(
-        "PUT",
-        "/clock",
-        Some(json!({"frozenAt": "2026-05-02T12:00:00Z"})),
-    );
-    assert_eq!(set.status, 200, "{}", set.body);
+    set_clock(&mut mock, "2026-05-02T12:00:00Z");
     meter(&mut mock, "gb", 10, "2026-05-02T10:00:00Z");
     let bill = mock.control("GET", "/bill?month=2026-05", None).body;
     assert_eq!(bill["charge"], "5.00", "{bill}");
     // Nothing more happens at later times.
-    let seq = mock.control("GET", "/events", None).body["events"]
-        .as_array()
-        .unwrap()
-        .len() as u64;
-    let set = mock.control(
-        "PUT",
-        "/clock",
-        Some(json!({"frozenAt": "2027-01-01T00:00:00Z"})),
-    );
-    assert_eq!(set.status, 200, "{}", set.body);
+    let seq = event_count(&mut mock);
+    set_clock(&mut mock, "2027-01-01T00:00:00Z");
     assert!(moments(&mut mock, seq).is_empty());
 }
 
