@@ -2604,6 +2604,21 @@ fn a_free_trial_offer_grants_its_units_free_until_the_trial_ends() {
     let offers = mock.control("GET", "/products/saas", None).body["offers"].clone();
     assert_eq!(offers.as_array().unwrap().len(), 2, "{offers}");
     let trial_id = offers[1]["offerId"].as_str().unwrap().to_string();
+    let offer = discovery(&mut mock, BUYER, "GetOffer", json!({"offerId": trial_id}));
+    assert_eq!(offer.body["offerName"], "Free trial of saas");
+    // Its id is taken: no private offer may have it.
+    let mut taken = mock.control("GET", "/products/saas", None).body["product"].clone();
+    taken["privateOffers"] = json!([{"offerId": trial_id, "buyerAccounts": [BUYER]}]);
+    let refused = mock.control("POST", "/products", Some(taken));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("listed twice"),
+        "{}",
+        refused.body
+    );
     let terms = discovery(
         &mut mock,
         BUYER,
@@ -2622,9 +2637,51 @@ fn a_free_trial_offer_grants_its_units_free_until_the_trial_ends() {
         .clone();
     let requested = requested_terms(&terms.body["offerTerms"], None);
     let input = json!({"intent": "NEW", "agreementProposalIdentifier": proposal, "requestedTerms": requested});
-    let quote = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    let quote = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        input.clone(),
+    );
     assert_eq!(quote.body["chargeSummary"]["newAgreementValue"], "0.00");
+    // Two requests for the trial: the second is refused once the first is accepted, and so
+    // is a new one, or replacing the trial by itself: one trial per account.
+    let second = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        input.clone(),
+    );
     let id = accept(&mut mock, &quote);
+    let again = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": second.body["agreementRequestId"]}),
+    );
+    assert_eq!(
+        again.body["reason"], "INVALID_AGREEMENT_PROPOSAL_IDENTIFIER",
+        "{}",
+        again.body
+    );
+    let mut replace = input.clone();
+    replace["intent"] = json!("REPLACE");
+    replace["sourceAgreementIdentifier"] = json!(id);
+    for input in [input, replace] {
+        let refused = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+        assert_eq!(
+            refused.body["reason"], "INVALID_AGREEMENT_PROPOSAL_IDENTIFIER",
+            "{}",
+            refused.body
+        );
+    }
+    // Another account may take it.
+    let input = json!({"intent": "NEW", "agreementProposalIdentifier": proposal, "requestedTerms": requested});
+    let other = agreement(&mut mock, STRANGER, false, "CreateAgreementRequest", input);
+    assert_eq!(other.status, 200, "{}", other.body);
 
     // The agreement names its trial's end; the sign-up message says a trial is present.
     let described = agreement(

@@ -15,9 +15,10 @@ use crate::store::Store;
 /// Agreements one answer lists at most.
 const MAX_AGREEMENTS_LIMIT: usize = 10_000;
 
-/// A product's offers as the control API shows them: the public one, then its private ones,
-/// each with the ids Discovery and the Agreement Service name it by, its terms
-/// (`AcceptedTerm` unions), and for a private one its buyers and expiry.
+/// A product's offers as the control API shows them: the public one, its free-trial one,
+/// then its private ones, each with the ids Discovery and the Agreement Service name it by,
+/// its terms (`AcceptedTerm` unions), a free-trial offer's trial, and for a private one its
+/// buyers and expiry.
 pub fn offer_views(product: &Product) -> Vec<Value> {
     Offer::all(product)
         .iter()

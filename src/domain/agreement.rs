@@ -146,7 +146,7 @@ pub fn milestones(customer: &Customer) -> Vec<(Milestone, Instant)> {
         return Vec::new();
     }
     let mut all: Vec<(Milestone, Instant)> = Vec::new();
-    if let Some(trial_end) = customer.trial_ends_at.filter(|_| customer.free_trial) {
+    if let Some(trial_end) = customer.trial_ends_at {
         all.push((Milestone::TrialEnded, trial_end));
     }
     if let Some(end) = customer.ends_at {

@@ -213,7 +213,7 @@ impl PreviousAgreement {
             acceptor_contact: live.acceptor_contact.clone(),
             contract: self.contract.clone(),
             auto_renew: self.auto_renew,
-            initial_agreement_id: live.initial_agreement_id.clone(),
+            initial_agreement_id: live.initial_agreement_id().and_then(|id| id.parse().ok()),
             ends_at: Some(self.ended_at),
             charges: self.charges.clone(),
             superseded: Some(self.status),
@@ -228,8 +228,7 @@ impl Customer {
     /// `MAX_PREVIOUS_AGREEMENTS`), its charges with it.
     pub fn supersede(&mut self, status: Supersession, at: Instant, id: AgreementId) {
         if self.initial_agreement_id.is_none() {
-            self.initial_agreement_id =
-                super::agreement::agreement_id(self).and_then(|a| a.parse().ok());
+            self.initial_agreement_id = self.initial_agreement_id().and_then(|a| a.parse().ok());
         }
         if let Some(previous) = PreviousAgreement::of(self, status, at) {
             self.previous_agreements.push(previous);
@@ -251,11 +250,13 @@ impl Customer {
         self.previous_agreements.last()
     }
 
-    /// The first agreement of the license's chain (`initialAgreementId`).
+    /// The first agreement of the license's chain (`initialAgreementId`): the one kept, else
+    /// the oldest previous agreement listed, else this one.
     pub fn initial_agreement_id(&self) -> Option<String> {
-        match &self.initial_agreement_id {
-            Some(id) => Some(id.to_string()),
-            None => super::agreement::agreement_id(self),
+        match (&self.initial_agreement_id, self.previous_agreements.first()) {
+            (Some(id), _) => Some(id.to_string()),
+            (None, Some(first)) => Some(first.agreement_id.to_string()),
+            (None, None) => super::agreement::agreement_id(self),
         }
     }
 }
@@ -674,6 +675,8 @@ impl Product {
             ))[..25]
         );
         let mut ids = HashSet::from([public]);
+        // So is the free-trial offer's.
+        ids.extend(super::offer::Offer::trial(self).map(|t| t.offer_id));
         for (n, offer) in self.private_offers.iter().enumerate() {
             offer.check(n, &dimensions)?;
             let id = offer.id(&self.product_code);

@@ -212,6 +212,13 @@ impl ContractChoice {
         Ok(())
     }
 
+    /// The choice without its dimensions of 0 units (none of them was bought).
+    pub fn bought(&self) -> ContractChoice {
+        let mut bought = self.clone();
+        bought.quantities.retain(|_, q| *q > 0);
+        bought
+    }
+
     /// When a contract accepted at `start` ends.
     pub fn end(&self, start: Instant) -> Instant {
         start.plus_months(months(&self.duration).unwrap_or(0))

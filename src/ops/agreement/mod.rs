@@ -211,7 +211,9 @@ fn end_behavior(
     customer: &Customer,
 ) -> Option<(&'static str, Option<&'static str>)> {
     let renews = Offer::renewal_of(product, customer).is_some();
-    let offer_renews = Offer::of(product, customer).has_renewal_term();
+    // A contract listed by hand, without the buyer's choice, took no renewal term.
+    let offer_renews =
+        customer.contract.is_some() && Offer::of(product, customer).has_renewal_term();
     rules::end_time_behavior(customer, renews, offer_renews)
 }
 

@@ -54,6 +54,7 @@ fn offer_name(product: &Product, offer: &Offer) -> String {
             .name
             .clone()
             .unwrap_or_else(|| format!("Private offer of {}", product.product_code)),
+        None if offer.trial.is_some() => format!("Free trial of {}", product.product_code),
         None => format!("Public offer of {}", product.product_code),
     }
 }

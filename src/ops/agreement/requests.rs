@@ -182,6 +182,34 @@ fn proposed_offer<S: Store + ?Sized>(
     Ok((product, offer))
 }
 
+/// A free-trial offer is for accounts that never had it (AWS: one trial per account and
+/// product): refused when one of `account`'s agreements of `product`, now or before, was on it.
+fn one_trial(product: &Product, offer: &Offer, account: Option<&str>) -> Result<(), ModelError> {
+    let Some(account) = account.filter(|_| offer.trial.is_some()) else {
+        return Ok(());
+    };
+    let on_trial = |id: Option<&str>| id == Some(offer.offer_id.as_str());
+    let had = product.customers.iter().any(|c| {
+        c.customer_aws_account_id.as_deref() == Some(account)
+            && (c.trial_ends_at.is_some()
+                || on_trial(c.offer_identifier.as_deref())
+                || c.previous_agreements
+                    .iter()
+                    .any(|p| on_trial(p.offer_identifier.as_deref())))
+    });
+    if !had {
+        return Ok(());
+    }
+    Err(invalid(
+        "INVALID_AGREEMENT_PROPOSAL_IDENTIFIER",
+        format!(
+            "Account {account} already had the free trial of product {}: one free trial per account",
+            product.product_code
+        ),
+        "agreementProposalIdentifier",
+    ))
+}
+
 /// `EXPIRED_AGREEMENT_PROPOSAL` for a private offer past its `expiresAt`.
 fn expired(offer: &Offer, call: &Call<'_>) -> Result<(), ModelError> {
     if !offer.has_expired(call.now) {
@@ -255,6 +283,12 @@ pub fn create<S: Store + ?Sized>(
             ));
         }
     }
+    // One free trial per account: the account a NEW agreement goes to, or the replaced one's.
+    let account = match &source {
+        Some((p, i)) => p.customers[*i].customer_aws_account_id.as_deref(),
+        None => call.caller.account.as_deref(),
+    };
+    one_trial(&product, &offer, account)?;
     let (term_ids, choice, auto_renew) = requested_terms(input, &offer)?;
     let (contract, amends) = match &source {
         Some((product, i)) if intent == "AMEND" => {
@@ -513,6 +547,7 @@ fn amendment(
             "intent",
         ));
     };
+    let current = &current.bought();
     if choice.duration != current.duration {
         return Err(wrong(format!(
             "An amendment keeps the contract's duration {}: REPLACE the agreement to change it",
@@ -586,9 +621,7 @@ fn contract_choice(
         .ok_or_else(|| wrong("the offer has no contract pricing".into()))?;
     pricing.admits(&choice).map_err(wrong)?;
     // A dimension at 0 units is not bought: an amendment that only adds one changes nothing.
-    let mut choice = choice;
-    choice.quantities.retain(|_, q| *q > 0);
-    Ok(choice)
+    Ok(choice.bought())
 }
 
 fn proposal_summary(offer: &Offer) -> Value {
@@ -791,6 +824,12 @@ pub fn accept<S: Store + ?Sized>(
     }
     if !amend {
         expired(&offer, call)?;
+        let source = request.source_agreement_id.as_deref();
+        let account = match source.and_then(|s| active_agreement(&product, s, call)) {
+            Some(i) => product.customers[i].customer_aws_account_id.as_deref(),
+            None => account,
+        };
+        one_trial(&product, &offer, account)?;
     }
     let terms_now: Vec<&str> = offer.terms.iter().map(|t| t.id()).collect();
     if terms_now != request.term_ids {
@@ -938,9 +977,8 @@ fn amend_agreement(
     let (Some(amends), Some(quote)) = (&request.amends, &request.contract) else {
         return Err(internal("an amendment request has its quote"));
     };
-    if customer.contract.as_ref() != Some(&amends.contract)
-        || customer.auto_renew != amends.auto_renew
-    {
+    let bought = customer.contract.as_ref().map(ContractChoice::bought);
+    if bought.as_ref() != Some(&amends.contract) || customer.auto_renew != amends.auto_renew {
         return Err(conflict(
             &request.id,
             format!(
