@@ -159,6 +159,24 @@ export interface Agreement {
   previousAgreements?: Array<{ agreementId: string; status: 'RENEWED' | 'REPLACED'; endedAt: string }>;
 }
 
+/** An agreement request as GET /_mock/agreement-requests lists it. */
+export interface AgreementRequest {
+  agreementRequestId: string;
+  status: 'APPROVED' | 'ACCEPTED' | 'CANCELLED';
+  intent: 'NEW' | 'AMEND' | 'REPLACE';
+  productCode: string;
+  offerId: string;
+  /** The buyer's account (the wildcard caller: its access key id). */
+  requester: string;
+  createdAt: string;
+  /** What accepting it charges (USD): a contract's price, an amendment's prorated part. */
+  charge: string;
+  /** The agreement its acceptance made or amended. */
+  agreementId?: string;
+  /** The agreement an AMEND or REPLACE acts on. */
+  sourceAgreementId?: string;
+}
+
 export interface AcceptorContact {
   firstName: string;
   lastName: string;
@@ -297,6 +315,8 @@ export class Control {
   offers(code?: string): Promise<Offer[]>;
   /** The agreements of concurrent-agreements products, as the Agreement Service names them. */
   agreements(filters?: { productCode?: string; limit?: number }): Promise<Agreement[]>;
+  /** The buyers' agreement requests (the namespace keeps its 100 most recent), newest first. */
+  agreementRequests(): Promise<AgreementRequest[]>;
   putProduct(product: Product): Promise<Product>;
   deleteProduct(code: string): Promise<unknown>;
   usage(filters?: Record<string, string | number | undefined>): Promise<UsageRecord[]>;

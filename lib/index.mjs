@@ -137,6 +137,8 @@ export class Control {
   }
   /** The agreements of concurrent-agreements products; filters: productCode, limit. */
   async agreements(filters) { return (await this.request('GET', `/agreements${query(filters)}`)).agreements; }
+  /** The buyers' agreement requests (quotes), newest first. */
+  async agreementRequests() { return (await this.request('GET', '/agreement-requests')).requests; }
   async putProduct(product) { return (await this.request('POST', '/products', product)).product; }
   deleteProduct(code) { return this.request('DELETE', `/products/${encodeURIComponent(code)}`); }
   /** Ledger records; filters: productCode (or product), customer, dimension, from, to, limit. */

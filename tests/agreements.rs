@@ -2589,6 +2589,30 @@ fn a_contract_is_amended_renewed_and_replaced_keeping_its_license() {
         .collect();
     statuses.sort();
     assert_eq!(statuses, ["ACTIVE", "RENEWED", "REPLACED"]);
+    // The control API lists the requests, newest first, with their intents and charges.
+    let requests = mock.control("GET", "/agreement-requests", None).body["requests"].clone();
+    let seen: Vec<(&str, &str, &str)> = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["intent"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+                r["charge"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("REPLACE", "ACCEPTED", "400.00"),
+            ("AMEND", "APPROVED", "50.20"),
+            ("AMEND", "ACCEPTED", "50.20"),
+            ("NEW", "ACCEPTED", "300.38")
+        ]
+    );
+    assert_eq!(requests[0]["sourceAgreementId"], json!(renewed));
 }
 
 #[test]

@@ -213,7 +213,9 @@ const views = {
   },
 
   async agreements() {
-    const [{ agreements }, { offers }] = await Promise.all([call('GET', '/agreements?limit=500'), call('GET', '/offers')]);
+    const [{ agreements }, { offers }, { requests }] = await Promise.all([
+      call('GET', '/agreements?limit=500'), call('GET', '/offers'), call('GET', '/agreement-requests'),
+    ]);
     show('agreements-table', table([
       { label: 'Agreement', value: (a) => a.agreementId },
       { label: 'Product', value: (a) => a.productCode },
@@ -221,7 +223,9 @@ const views = {
       { label: 'Buyer', value: (a) => a.acceptor ?? '' },
       { label: 'Accepted (UTC)', value: (a) => (a.acceptedAt ?? '').slice(0, 19).replace('T', ' ') },
       { label: 'Ends (UTC)', value: (a) => (a.endsAt ?? '').slice(0, 19).replace('T', ' ') },
-      { label: 'Contract', value: (a) => (a.contract ? `${a.contract.duration}: ${Object.entries(a.contract.quantities).map(([d, q]) => `${q} ${d}`).join(', ')}` : '') },
+      { label: 'Contract', value: (a) => (a.contract ? `${a.contract.duration}: ${Object.entries(a.contract.quantities).map(([d, q]) => `${q} ${d}`).join(', ')}${a.autoRenew ? ', renews' : ''}` : '') },
+      { label: 'Trial ends (UTC)', value: (a) => (a.trialEndsAt ?? '').slice(0, 19).replace('T', ' ') },
+      { label: 'Previous', value: (a) => (a.previousAgreements ?? []).map((p) => `${p.agreementId} (${p.status})`).join(', ') },
       { label: 'Offer', value: (a) => a.offerId },
       { label: 'License', value: (a) => a.licenseArn ?? '' },
       { label: 'Entitlement', value: (a) => a.entitlementStatus },
@@ -232,12 +236,24 @@ const views = {
       const rates = (card) => card.map((r) => `${r.dimensionKey} $${r.price}`).join(', ');
       if (kind === 'usageBasedPricingTerm') return `${body.type} (${rates(body.rateCards.flatMap((c) => c.rateCard))})`;
       if (kind === 'configurableUpfrontPricingTerm') return `${body.type} (${body.rateCards.map((c) => `${c.selector.value}: ${rates(c.rateCard)}`).join('; ')})`;
+      if (kind === 'freeTrialPricingTerm') return `${body.type} (${body.duration}: ${body.grants.map((g) => `${g.maxQuantity ?? 'any'} ${g.dimensionKey}`).join(', ')})`;
       return body.type;
     };
+    show('agreement-requests-table', table([
+      { label: 'Created (UTC)', value: (r) => r.createdAt.slice(0, 19).replace('T', ' ') },
+      { label: 'Request', value: (r) => r.agreementRequestId },
+      { label: 'Intent', value: (r) => r.intent },
+      { label: 'Status', value: (r) => r.status },
+      { label: 'Product', value: (r) => r.productCode },
+      { label: 'Offer', value: (r) => r.offerId },
+      { label: 'Buyer', value: (r) => r.requester },
+      { label: 'Charge', value: (r) => `$${r.charge}`, num: true },
+      { label: 'Agreement', value: (r) => r.agreementId ?? r.sourceAgreementId ?? '' },
+    ], requests, { empty: 'No agreement requests yet: CreateAgreementRequest makes one.' }));
     show('offers-table', table([
       { label: 'Product', value: (o) => o.productCode },
       { label: 'Offer', value: (o) => o.offerId },
-      { label: 'For', value: (o) => (o.visibility === 'private' ? `${o.name ?? 'private'}: ${o.buyerAccounts.join(', ')}` : 'everyone') },
+      { label: 'For', value: (o) => (o.visibility === 'private' ? `${o.name ?? 'private'}: ${o.buyerAccounts.join(', ')}` : (o.freeTrial ? 'everyone (free trial)' : 'everyone')) },
       { label: 'Proposal', value: (o) => o.agreementProposalId },
       { label: 'Seller', value: (o) => o.proposer },
       { label: 'Terms', value: (o) => o.terms.map(termText).join('; ') },
@@ -344,7 +360,9 @@ let openedRequest = null;
 function openRequest(r) {
   openedRequest = r.seq;
   const detail = $('request-detail');
-  const block = (title, value) => (value === undefined ? null : [el('h3', {}, title), el('pre', {}, JSON.stringify(value, null, 2))]);
+  // A long block scrolls: focusable, so the keyboard can scroll it too.
+  const block = (title, value) => (value === undefined ? null
+    : [el('h3', {}, title), el('pre', { tabindex: 0, 'aria-label': title }, JSON.stringify(value, null, 2))]);
   detail.replaceChildren(...[
     el('h3', { tabindex: -1, id: 'request-detail-title' }, `${r.operation ?? 'Call'} #${r.seq} — HTTP ${r.status}`),
     el('p', {}, `Request id ${r.requestId}; signature ${r.signatureVerified ? 'verified' : 'not checked or not verified'}; protocol ${r.protocol}`),

@@ -1,16 +1,17 @@
-//! `/_mock/offers` and `/_mock/agreements`: every product's offers, and the agreements of
-//! concurrent-agreements products as the Agreement Service names them (ids, statuses), for
-//! tests and the dashboard to read without playing a party of each agreement.
+//! `/_mock/offers`, `/_mock/agreements` and `/_mock/agreement-requests`: every product's
+//! offers, the agreements of concurrent-agreements products as the Agreement Service names
+//! them (ids, statuses), and the buyers' agreement requests, for tests and the dashboard to
+//! read without playing a party of each.
 
 use serde_json::{json, Value};
 
 use super::{bad, internal, limit_param, ok, store_err, Answer};
-use crate::domain::agreement as rules;
+use crate::domain::agreement::{self as rules, AgreementRequests};
 use crate::domain::catalogue::{Integration, Product};
 use crate::domain::offer::{proposer_of, Offer};
 use crate::namespace::Namespace;
 use crate::protocol::http::HttpRequest;
-use crate::store::Store;
+use crate::store::{documents, Store};
 
 /// Agreements one answer lists at most.
 const MAX_AGREEMENTS_LIMIT: usize = 10_000;
@@ -131,4 +132,36 @@ pub fn agreements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
         }
     }
     ok(json!({ "count": listed.len(), "agreements": listed }))
+}
+
+/// `GET /_mock/agreement-requests`: the namespace's agreement requests (the quotes buyers
+/// asked for), newest first, as the Agreement Service names them, with what each would
+/// charge on acceptance and the agreement it made or acts on.
+pub fn requests<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+    let requests: AgreementRequests = documents::load(ns.store).map_err(internal)?;
+    let listed: Vec<Value> = requests
+        .0
+        .iter()
+        .rev()
+        .map(|r| {
+            let mut view = json!({
+                "agreementRequestId": r.id,
+                "status": r.status.name(),
+                "intent": r.intent,
+                "productCode": r.product_code,
+                "offerId": r.offer_id,
+                "requester": r.requester,
+                "createdAt": r.created_at.to_rfc3339(),
+                "charge": r.contract.as_ref().map_or("0.00", |q| q.total.as_str()),
+            });
+            if let Some(id) = &r.agreement_id {
+                view["agreementId"] = json!(id);
+            }
+            if let Some(id) = &r.source_agreement_id {
+                view["sourceAgreementId"] = json!(id);
+            }
+            view
+        })
+        .collect();
+    ok(json!({ "count": listed.len(), "requests": listed }))
 }

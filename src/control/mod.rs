@@ -95,6 +95,7 @@ pub fn handle<S: Store + ?Sized>(
         Control::Registrations => keys::registrations(ns, req),
         Control::Offers => agreements::offers(ns),
         Control::Agreements => agreements::agreements(ns, req),
+        Control::AgreementRequests => agreements::requests(ns),
         Control::StoreContract => state::store_contract(ns),
     };
     answer.unwrap_or_else(|ControlError(status, message)| {

@@ -60,6 +60,7 @@ pub enum Control {
     Registrations,
     Offers,
     Agreements,
+    AgreementRequests,
     StoreContract,
 }
 
@@ -183,6 +184,7 @@ pub const ROUTES: &[Route] = &[
     c("GET", "/_mock/registrations", C::Registrations),
     c("GET", "/_mock/offers", C::Offers),
     c("GET", "/_mock/agreements", C::Agreements),
+    c("GET", "/_mock/agreement-requests", C::AgreementRequests),
     c("POST", "/_mock/store-contract", C::StoreContract),
     a("GET", "/_admin/namespaces", Admin::ListNamespaces),
     a("POST", "/_admin/namespaces", Admin::CreateNamespace),

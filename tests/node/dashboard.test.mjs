@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import {
   BatchMeterUsageCommand, MeterUsageCommand, RegisterUsageCommand,
 } from '@aws-sdk/client-marketplace-metering';
+import { CreateAgreementRequestCommand, MarketplaceAgreementClient } from '@aws-sdk/client-marketplace-agreement';
 import { startMock } from '../../lib/index.mjs';
 import { meteringClient, sdkError } from './harness.mjs';
 
@@ -255,6 +256,22 @@ test('every view passes axe-core with no serious violation, and is photographed'
     await buyer.send(new RegisterUsageCommand({ ProductCode: 'box', PublicKeyVersion: 1, Nonce: nonce }));
   }
   await ns.control.request('POST', '/marketplace/subscribe?productCode=saas&format=json&fulfillmentUrl=http://127.0.0.1:9/register', {});
+  // A buyer's quote for 2 seats, not accepted yet.
+  const [publicOffer] = await ns.control.offers('agreements-saas');
+  const agreementClient = new MarketplaceAgreementClient({
+    region: 'us-east-1', endpoint: ns.endpoint, maxAttempts: 1,
+    credentials: { accessKeyId: '777788889999', secretAccessKey: 'test-secret' },
+  });
+  await agreementClient.send(new CreateAgreementRequestCommand({
+    intent: 'NEW', agreementProposalIdentifier: publicOffer.agreementProposalId,
+    requestedTerms: publicOffer.terms.map((term) => {
+      const [kind, body] = Object.entries(term)[0];
+      if (kind !== 'configurableUpfrontPricingTerm') return { id: body.id };
+      return { id: body.id, configuration: { configurableUpfrontPricingTermConfiguration: {
+        selectorValue: 'P12M', dimensions: [{ dimensionKey: 'seats', dimensionValue: 2 }],
+      } } };
+    }),
+  }));
   // axe is injected into the page, which the page's own policy forbids: this context bypasses it.
   const { page, context, errors } = await openPage(`${ns.endpoint}/_mock/ui/`, { bypassCSP: true });
   try {
@@ -265,7 +282,7 @@ test('every view passes axe-core with no serious violation, and is photographed'
       const expected = {
         overview: ['c1', 'box', 'AWS calls kept'], usage: ['saas · gb'], bill: ['Total for 2026-11'],
         requests: ['InvalidProductCodeException', 'RegisterUsage'], events: ['subscribe-success', 'License Updated - Manufacturer'],
-        agreements: ['ACTIVE', '777788889999', 'Ada Lovelace', 'seats $2.5', 'P12M: 4 seats', 'P12M: seats $120', 'Acme deal: 777788889999'],
+        agreements: ['ACTIVE', '777788889999', 'Ada Lovelace', 'seats $2.5', 'P12M: 4 seats', 'P12M: seats $120', 'Acme deal: 777788889999', 'APPROVED', '$240.00'],
         containers: ['task-a', 'current'], actions: ['Reset namespace'],
       }[name];
       for (const text of expected) await shows(page, `#view-${name}`, text);
