@@ -54,7 +54,8 @@ export interface Product {
   integration?: 'legacy' | 'concurrent-agreements';
   regions?: string[];
   fulfillmentUrl?: string;
-  webhooks?: { url: string; format?: 'sns' | 'eventbridge' }[];
+  /** `eventbridge-acceptor`: the buyer's `- Acceptor` agreement events. */
+  webhooks?: { url: string; format?: 'sns' | 'eventbridge' | 'eventbridge-acceptor' }[];
   /** Price per unit (USD, decimal text) of some dimensions. */
   prices?: Record<string, string>;
   /** Contract pricing: duration (`P12M`) → dimension → price per unit for that duration. */

@@ -2830,3 +2830,61 @@ fn free_trials_are_checked() {
         );
     }
 }
+
+#[test]
+fn a_buyer_webhook_gets_the_acceptor_twins_of_the_agreement_events() {
+    let mut mock = contract_world();
+    let mut product = mock.control("GET", "/products/contract-saas", None).body["product"].clone();
+    product["webhooks"] = json!([
+        {"url": "http://127.0.0.1:9/seller", "format": "eventbridge"},
+        {"url": "http://127.0.0.1:9/buyer", "format": "eventbridge-acceptor"},
+    ]);
+    assert_eq!(mock.control("POST", "/products", Some(product)).status, 200);
+    let input = contract_request(&mut mock, Some(users_for_a_year(1)));
+    let quote = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    let id = accept(&mut mock, &quote);
+    let events = mock.control("GET", "/events", None).body["events"].clone();
+    let created = &events[0];
+    let twins = created["acceptorEvents"].as_array().unwrap();
+    assert_eq!(twins.len(), 1, "{created}");
+    assert_eq!(
+        twins[0]["detail-type"],
+        "Purchase Agreement Created - Acceptor"
+    );
+    assert_eq!(twins[0]["account"], BUYER);
+    assert_eq!(twins[0]["detail"]["agreement"]["id"], json!(id));
+    assert_ne!(twins[0]["id"], created["eventBridge"][0]["id"]);
+    let to = |url: &str| {
+        created["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["url"] == url)
+            .count()
+    };
+    // The seller's webhook gets Created and License Updated, the buyer's one event.
+    assert_eq!(
+        (
+            to("http://127.0.0.1:9/seller"),
+            to("http://127.0.0.1:9/buyer")
+        ),
+        (2, 1)
+    );
+    // The buyer hears of the end 90, 60 and 30 days before, not 180 or 120.
+    let seq = event_count(&mut mock);
+    set_clock(&mut mock, "2027-02-10T00:00:00Z");
+    let days: Vec<Value> = mock
+        .control("GET", &format!("/events?after={seq}"), None)
+        .body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["acceptorEvents"].as_array().cloned().unwrap_or_default())
+        .map(|e| e["detail"]["agreement"]["daysBeforeEndTime"].clone())
+        .collect();
+    assert_eq!(days, [json!(90), json!(60), json!(30)]);
+    // Products refuse an unknown format.
+    let mut product = mock.control("GET", "/products/contract-saas", None).body["product"].clone();
+    product["webhooks"] = json!([{"url": "http://127.0.0.1:9/x", "format": "eventbridge-buyer"}]);
+    assert_eq!(mock.control("POST", "/products", Some(product)).status, 400);
+}

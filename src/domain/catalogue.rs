@@ -378,6 +378,9 @@ pub enum WebhookFormat {
     Sns,
     /// EventBridge events as an API destination receives them.
     Eventbridge,
+    /// The buyer's EventBridge events (`- Acceptor`), as an API destination on the buyer's
+    /// bus receives them: for a test playing the buyer.
+    EventbridgeAcceptor,
 }
 
 /// A product of the catalogue.

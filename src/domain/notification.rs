@@ -276,6 +276,9 @@ pub struct EventRecord {
     /// The EventBridge events of the moment (none for `subscribe-fail`).
     #[serde(default)]
     pub event_bridge: Vec<Value>,
+    /// The buyer's twins of the moment's agreement events (`- Acceptor`, on its own bus).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acceptor_events: Vec<Value>,
     #[serde(default)]
     pub deliveries: Vec<Delivery>,
 }
@@ -317,13 +320,21 @@ impl EventRecord {
                 )
             })
             .collect();
+        let acceptor_events: Vec<Value> = event_bridge
+            .iter()
+            .filter_map(|e| acceptor_twin(e, customer, next_id()))
+            .collect();
         let pending = |w: &super::catalogue::Webhook, event_index: Option<usize>| Delivery {
             url: w.url.to_string(),
             format: w.format,
             event_index,
             status: DeliveryStatus::Pending,
             attempts: 0,
-            next_attempt_at: Some(host_now.plus_seconds(event_index.map_or(0, |i| delays[i]))),
+            // The seller's license events wait their delays; the buyer's events have none.
+            next_attempt_at: Some(host_now.plus_seconds(match (w.format, event_index) {
+                (WebhookFormat::Eventbridge, Some(i)) => delays[i],
+                _ => 0,
+            })),
             last_status: None,
             last_error: None,
             duplicate: false,
@@ -335,6 +346,9 @@ impl EventRecord {
                 WebhookFormat::Sns if change.has_sns() => vec![pending(w, None)],
                 WebhookFormat::Sns => vec![],
                 WebhookFormat::Eventbridge => (0..event_bridge.len())
+                    .map(|i| pending(w, Some(i)))
+                    .collect(),
+                WebhookFormat::EventbridgeAcceptor => (0..acceptor_events.len())
                     .map(|i| pending(w, Some(i)))
                     .collect(),
             })
@@ -377,6 +391,7 @@ impl EventRecord {
             time: at,
             sns,
             event_bridge,
+            acceptor_events,
             deliveries,
         }
     }
@@ -459,7 +474,7 @@ impl EventRecord {
                     self.sns.to_string(),
                 ))
             }
-            WebhookFormat::Eventbridge => Some((
+            WebhookFormat::Eventbridge | WebhookFormat::EventbridgeAcceptor => Some((
                 vec![
                     (
                         "content-type".into(),
@@ -470,7 +485,12 @@ impl EventRecord {
                         "Amazon/EventBridge/ApiDestinations".into(),
                     ),
                 ],
-                self.event_bridge.get(delivery.event_index?)?.to_string(),
+                match delivery.format {
+                    WebhookFormat::EventbridgeAcceptor => &self.acceptor_events,
+                    _ => &self.event_bridge,
+                }
+                .get(delivery.event_index?)?
+                .to_string(),
             )),
         }
     }
@@ -515,6 +535,28 @@ fn sns_envelope(
         "Message": Value::Object(message).to_string(),
         "Timestamp": at.to_rfc3339_millis(),
     })
+}
+
+/// How many days before its end the buyer is told an agreement ends (the buyer guide: 90,
+/// 60 and 30).
+const ACCEPTOR_ENDING_DAYS: [u64; 3] = [90, 60, 30];
+
+/// The buyer's twin of a seller's agreement event: the same detail, `- Acceptor` for
+/// `- Proposer`, sent to the buyer's account with its own id. License events and the
+/// seller's earlier Ending notices have none.
+fn acceptor_twin(event: &Value, customer: &Customer, id: String) -> Option<Value> {
+    let kind = event["detail-type"].as_str()?.strip_suffix(" - Proposer")?;
+    if let Some(days) = event["detail"]["agreement"]["daysBeforeEndTime"].as_u64() {
+        if !ACCEPTOR_ENDING_DAYS.contains(&days) {
+            return None;
+        }
+    }
+    let mut twin = event.clone();
+    twin["detail-type"] = json!(format!("{kind} - Acceptor"));
+    twin["account"] = json!(customer.customer_aws_account_id.as_deref()?);
+    twin["id"] = json!(id);
+    twin["detail"]["requestId"] = twin["id"].clone();
+    Some(twin)
 }
 
 /// What a contract that renews will cost for its next term (the offer's prices now: no
@@ -1028,5 +1070,45 @@ mod tests {
         assert_eq!(header("x-amz-sns-message-type"), Some("Notification"));
         assert_eq!(header("x-amz-sns-topic-arn"), e.sns["TopicArn"].as_str());
         assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), e.sns);
+    }
+
+    #[test]
+    fn a_buyer_webhook_gets_the_acceptor_twins_without_delay() {
+        let mut product = product();
+        product.webhooks = serde_json::from_value(
+            json!([{"url": "http://127.0.0.1:9/buyer", "format": "eventbridge-acceptor"}]),
+        )
+        .unwrap();
+        let settings = Settings {
+            license_updated_delay_seconds: 60,
+            ..Settings::default()
+        };
+        let mut n = 0;
+        let e = EventRecord::new(
+            Change::Lifecycle(LifecycleAction::SubscribeSuccess),
+            &product,
+            &customer(),
+            Instant(1_767_225_600_250),
+            Instant(5),
+            &settings,
+            || {
+                n += 1;
+                format!("id-{n}")
+            },
+        );
+        // Created and License Updated for the seller; Created alone for the buyer.
+        assert_eq!(e.event_bridge.len(), 2);
+        assert_eq!(e.acceptor_events.len(), 1);
+        assert_eq!(e.deliveries.len(), 1);
+        assert_eq!(e.deliveries[0].next_attempt_at, Some(Instant(5)));
+        let (_, body) = e.delivery_request(0).unwrap();
+        let twin: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(twin["detail-type"], "Purchase Agreement Created - Acceptor");
+        assert_eq!(twin["account"], "111122223333");
+        assert_eq!(
+            twin["detail"]["agreement"],
+            e.event_bridge[0]["detail"]["agreement"]
+        );
+        assert_ne!(twin["id"], e.event_bridge[0]["id"]);
     }
 }

@@ -15,6 +15,7 @@ pub(super) fn event(product: &str, next_attempt_at: Option<i64>) -> EventRecord 
         time: Instant(1),
         sns: serde_json::json!({"Type": "Notification"}),
         event_bridge: vec![],
+        acceptor_events: vec![],
         deliveries: vec![Delivery {
             url: "http://127.0.0.1:9/hook".into(),
             format: WebhookFormat::Sns,
