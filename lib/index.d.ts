@@ -62,8 +62,8 @@ export interface Product {
   contract?: Record<string, Record<string, string>>;
   /** Offers for some buyer accounts only, with their own prices. */
   privateOffers?: PrivateOffer[];
-  /** A free-trial offer beside the public one (not with `contract`): `P7D`–`P90D`, and the units
-   *  of each granted dimension that are free (`null`: unlimited). */
+  /** A free-trial offer beside the public one (a contract starts when the trial ends): `P7D`–`P90D`,
+   *  and the units of each granted dimension that are free (`null`: unlimited). */
   freeTrial?: { duration: string; grants: Record<string, number | null> };
   customers?: Customer[];
 }
@@ -104,6 +104,8 @@ export interface Customer {
   autoRenew?: boolean;
   /** When the agreement's free trial ends (RFC 3339). */
   trialEndsAt?: string;
+  /** What its contract charges when the free trial ends (USD). */
+  trialCharge?: string;
   /** The first agreement of the license's chain of renewals and replacements. */
   initialAgreementId?: string;
   /** The agreements of this license that renewals or replacements ended (at most 5). */

@@ -2811,9 +2811,9 @@ fn free_trials_are_checked() {
             "units",
         ),
         (
-            json!({"duration": "P30D", "grants": {"users": 1}}),
+            json!({"duration": "P91D", "grants": {"users": 1}}),
             Some(json!({"P12M": {"users": "1"}})),
-            "contract",
+            "duration",
         ),
     ] {
         let mut product = json!({"productCode": "t", "dimensions": ["users"],
@@ -2887,4 +2887,94 @@ fn a_buyer_webhook_gets_the_acceptor_twins_of_the_agreement_events() {
     let mut product = mock.control("GET", "/products/contract-saas", None).body["product"].clone();
     product["webhooks"] = json!([{"url": "http://127.0.0.1:9/x", "format": "eventbridge-buyer"}]);
     assert_eq!(mock.control("POST", "/products", Some(product)).status, 400);
+}
+
+#[test]
+fn a_contract_taken_with_a_free_trial_starts_and_is_charged_when_the_trial_ends() {
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "contract-saas", "dimensions": ["users", "gb"], "prices": {"gb": "0.10"},
+        "contract": {"P12M": {"users": "100"}},
+        "freeTrial": {"duration": "P14D", "grants": {"users": 2}},
+        "integration": "concurrent-agreements", "sellerAccountId": SELLER,
+    }));
+    let offers = mock.control("GET", "/products/contract-saas", None).body["offers"].clone();
+    let trial_id = offers[1]["offerId"].as_str().unwrap().to_string();
+    let terms = discovery(
+        &mut mock,
+        BUYER,
+        "GetOfferTerms",
+        json!({"offerId": trial_id}),
+    );
+    let kinds: Vec<&str> = terms.body["offerTerms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_object().unwrap().keys().next().unwrap().as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "legalTerm",
+            "supportTerm",
+            "freeTrialPricingTerm",
+            "configurableUpfrontPricingTerm",
+            "usageBasedPricingTerm"
+        ]
+    );
+    let offer = discovery(&mut mock, BUYER, "GetOffer", json!({"offerId": trial_id}));
+    assert_eq!(offer.body["pricingModel"]["pricingModelType"], "CONTRACT");
+    let requested = requested_terms(&terms.body["offerTerms"], Some(&users_for_a_year(3)));
+    let input = json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
+                       "requestedTerms": requested});
+    let quote = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    // The contract is charged when the trial ends, two weeks from now.
+    assert_eq!(
+        quote.body["chargeSummary"]["expectedCharges"][0],
+        json!({"amount": "300.00", "timing": "SCHEDULED", "time": secs("2026-03-24T12:30:00Z")})
+    );
+    let id = accept(&mut mock, &quote);
+    let by_id = json!({"agreementId": id});
+    let charges = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "ListAgreementCharges",
+        by_id.clone(),
+    );
+    assert_eq!(charges.body["items"], json!([]));
+    let described = agreement(&mut mock, SELLER, false, "DescribeAgreement", by_id.clone());
+    assert_eq!(described.body["endTime"], secs("2027-03-24T12:30:00Z"));
+    // During the trial the buyer is entitled to its grants.
+    let license =
+        mock.control("GET", "/agreements", None).body["agreements"][0]["licenseArn"].clone();
+    let entitlements = |mock: &mut Mock| {
+        let filter = json!({"ProductCode": "contract-saas", "Filter": {"LICENSE_ARN": [license]}});
+        mock.get_entitlements(common::Wire::Json, filter).body["Entitlements"].clone()
+    };
+    let during = entitlements(&mut mock);
+    assert_eq!(during[0]["Value"]["IntegerValue"], 2, "{during}");
+    assert_eq!(during[0]["ExpirationDate"], secs("2026-03-24T12:30:00Z"));
+    // At the trial's end: charged, and entitled to the contract until its end.
+    set_clock(&mut mock, "2026-03-24T12:30:00Z");
+    let charges = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "ListAgreementCharges",
+        by_id.clone(),
+    );
+    assert_eq!(charges.body["items"][0]["amount"], "300.00");
+    assert_eq!(
+        charges.body["items"][0]["time"],
+        secs("2026-03-24T12:30:00Z")
+    );
+    let after = entitlements(&mut mock);
+    assert_eq!(after[0]["Value"]["IntegerValue"], 3, "{after}");
+    assert_eq!(after[0]["ExpirationDate"], secs("2027-03-24T12:30:00Z"));
+    let described = agreement(&mut mock, SELLER, false, "DescribeAgreement", by_id);
+    assert_eq!(
+        described.body["estimatedCharges"]["agreementValue"],
+        "300.00"
+    );
 }

@@ -80,6 +80,9 @@ pub struct AgreementRequest {
     /// An amendment's quantities before (its contract's, when it was asked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amends: Option<Amends>,
+    /// On a free-trial offer, the trial's days: its contract is charged when the trial ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_days: Option<u32>,
 }
 
 /// What an amendment was asked against: the source agreement's contract then, and what it
@@ -341,6 +344,7 @@ mod tests {
             auto_renew: false,
             source_agreement_id: None,
             amends: None,
+            trial_days: None,
         }
     }
 

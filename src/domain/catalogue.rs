@@ -83,6 +83,9 @@ pub struct Customer {
         with = "super::time::optional_rfc3339"
     )]
     pub trial_ends_at: Option<Instant>,
+    /// What a contract taken with a free trial charges when the trial ends (USD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_charge: Option<String>,
     /// Contract entitlements, as `GetEntitlements` returns them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entitlements: Vec<Entitlement>,
@@ -412,8 +415,8 @@ pub struct Product {
     /// Offers made to some buyers only, each with its own prices (`domain::offer`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub private_offers: Vec<PrivateOffer>,
-    /// A free-trial offer beside the public one (`domain::trial`), on a product without
-    /// contract pricing.
+    /// A free-trial offer beside the public one (`domain::trial`): on a contract product, the
+    /// contract the buyer chooses starts, and is charged, when the trial ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub free_trial: Option<FreeTrial>,
     #[serde(default)]
@@ -660,9 +663,6 @@ impl Product {
             contract.check(&dimensions)?;
         }
         if let Some(trial) = &self.free_trial {
-            if self.contract.is_some() {
-                return Err("freeTrial: free trials of contract products are not served by metering-mock yet (only of pay-as-you-go products)".into());
-            }
             trial.check(&dimensions)?;
         }
         if self.private_offers.len() > MAX_PRIVATE_OFFERS {
@@ -742,6 +742,18 @@ impl Product {
             }
             if c.charges.len() > MAX_CHARGES {
                 return Err(format!("customer {n}: at most {MAX_CHARGES} charges"));
+            }
+            if let Some(amount) = &c.trial_charge {
+                let charge = Charge {
+                    id: "trial".into(),
+                    revision: 1,
+                    amount: amount.clone(),
+                    at: Instant::MIN,
+                    purchase_order_reference: None,
+                };
+                if charge.cents().is_none() || c.charges.len() >= MAX_CHARGES {
+                    return Err(format!("customer {n}: trialCharge is dollars and cents (\"480.00\"), with fewer than {MAX_CHARGES} charges"));
+                }
             }
             if c.previous_agreements.len() > MAX_PREVIOUS_AGREEMENTS {
                 return Err(format!(

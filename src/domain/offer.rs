@@ -285,7 +285,7 @@ impl Offer {
     }
 
     /// The free-trial offer of `product`, if it has a `freeTrial`: the public offer's terms
-    /// with the free trial's, its own ids.
+    /// (but renewal) with the free trial's, its own ids.
     pub fn trial(product: &Product) -> Option<Offer> {
         let trial = product.free_trial.as_ref()?;
         let code: &str = &product.product_code;
@@ -296,10 +296,10 @@ impl Offer {
             format!("ap-{}", id("proposal")),
             &id,
             &product.prices,
-            None,
+            product.contract.as_ref(),
             false,
         );
-        // After the legal and support terms, before the rate card.
+        // After the legal and support terms, before the contract term and the rate card.
         offer.terms.insert(
             2,
             Term::FreeTrialPricing {

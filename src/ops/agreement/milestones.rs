@@ -152,7 +152,7 @@ fn sweep_once<S: Store + ?Sized>(
         customer.milestones_notified_through = Some(at);
         let change = match milestone {
             Milestone::TrialEnded => {
-                customer.free_trial = false;
+                end_trial(&mut customer, at, ids)?;
                 Change::TrialEnded
             }
             Milestone::Ending(days) => Change::Ending(days),
@@ -170,6 +170,31 @@ fn sweep_once<S: Store + ?Sized>(
         changed.insert(p);
     }
     Ok((logged, capped, renewed))
+}
+
+/// Ends `customer`'s free trial at `at`: a contract taken with it starts, charged its quote,
+/// its quantities the entitlements until its end.
+fn end_trial(
+    customer: &mut Customer,
+    at: Instant,
+    ids: &mut dyn IdSource,
+) -> Result<(), ServiceError> {
+    customer.free_trial = false;
+    let Some(amount) = customer.trial_charge.take() else {
+        return Ok(());
+    };
+    if let (Some(choice), Some(end)) = (&customer.contract, customer.ends_at) {
+        customer.entitlements = choice.entitlements(end);
+    }
+    let hex = random_hex(ids, 25).map_err(ServiceError::internal)?;
+    customer.charges.push(Charge {
+        id: format!("ch-{hex}"),
+        revision: 1,
+        amount,
+        at,
+        purchase_order_reference: None,
+    });
+    Ok(())
 }
 
 /// Renews `customer`'s contract at its end `at` when it renews (`Offer::renewal_of`: its

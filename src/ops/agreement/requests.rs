@@ -121,10 +121,16 @@ fn charge_summary(request: &AgreementRequest) -> Value {
         Some(a) => total(&[a.value.clone(), quote.total.clone()]),
         None => quote.total.clone(),
     };
+    // After a free trial the contract is charged when the trial ends (from acceptance).
+    let expected = match request.trial_days {
+        Some(days) => json!({"amount": quote.total, "timing": "SCHEDULED",
+            "time": epoch_seconds(request.created_at.plus_seconds(i64::from(days) * 86_400))}),
+        None => json!({"amount": quote.total, "timing": "ON_ACCEPTANCE"}),
+    };
     json!({
         "currencyCode": "USD",
         "newAgreementValue": value,
-        "expectedCharges": [{"amount": quote.total, "timing": "ON_ACCEPTANCE"}],
+        "expectedCharges": [expected],
         "itemizedCharges": itemized,
     })
 }
@@ -324,6 +330,7 @@ pub fn create<S: Store + ?Sized>(
             .as_ref()
             .and_then(|(p, i)| rules::agreement_id(&p.customers[*i])),
         amends,
+        trial_days: offer.trial.as_ref().and_then(|t| t.days()),
     };
     let answer = created(&request);
     requests.add(request);
@@ -923,17 +930,29 @@ fn new_agreement(
     if let (Some(trial), Some(end)) = (&offer.trial, trial_end) {
         entitlements = trial.entitlements(end);
     }
+    let mut trial_charge = None;
     if let Some(quote) = &request.contract {
-        let end = quote.choice.end(call.now);
-        entitlements = quote.choice.entitlements(end);
-        charges.push(Charge {
-            id: new_id("ch-", ids, 25)?,
-            revision: 1,
-            amount: quote.total.clone(),
-            at: call.now,
-            purchase_order_reference: None,
-        });
-        (contract, ends_at) = (Some(quote.choice.clone()), Some(end));
+        match trial_end {
+            // After a free trial the contract starts, and is charged, when the trial ends;
+            // until then the trial's grants are the entitlements.
+            Some(start) => {
+                trial_charge = Some(quote.total.clone());
+                ends_at = Some(quote.choice.end(start));
+            }
+            None => {
+                let end = quote.choice.end(call.now);
+                entitlements = quote.choice.entitlements(end);
+                charges.push(Charge {
+                    id: new_id("ch-", ids, 25)?,
+                    revision: 1,
+                    amount: quote.total.clone(),
+                    at: call.now,
+                    purchase_order_reference: None,
+                });
+                ends_at = Some(end);
+            }
+        }
+        contract = Some(quote.choice.clone());
     }
     Ok(Customer {
         customer_aws_account_id: Some(account.parse().map_err(internal)?),
@@ -948,6 +967,7 @@ fn new_agreement(
             .then(|| offer.offer_id.clone()),
         free_trial: offer.trial.is_some(),
         trial_ends_at: trial_end,
+        trial_charge,
         contract,
         ends_at,
         entitlements,
@@ -990,7 +1010,9 @@ fn amend_agreement(
     }
     let quantities_changed = quote.choice != amends.contract;
     if quote.total != "0.00" {
-        if customer.charges.len() >= MAX_CHARGES {
+        // A charge still due at the trial's end counts.
+        let due = customer.charges.len() + usize::from(customer.trial_charge.is_some());
+        if due >= MAX_CHARGES {
             return Err(ModelError::modeled(
                 SERVICE,
                 "ServiceQuotaExceededException",
@@ -1038,6 +1060,7 @@ fn replace_agreement(
     customer.auto_renew = new.auto_renew;
     customer.free_trial = new.free_trial;
     customer.trial_ends_at = new.trial_ends_at;
+    customer.trial_charge = new.trial_charge;
     if new.acceptor_contact.is_some() {
         customer.acceptor_contact = new.acceptor_contact;
     }
