@@ -169,10 +169,11 @@ export interface AgreementRequest {
   intent: 'NEW' | 'AMEND' | 'REPLACE';
   productCode: string;
   offerId: string;
-  /** The buyer's account (the wildcard caller: its access key id). */
+  /** The buyer's account (the wildcard caller: its access key id, or `sha256:<hex>` of a longer one). */
   requester: string;
   createdAt: string;
-  /** What accepting it charges (USD): a contract's price, an amendment's prorated part. */
+  /** What it charges (USD): a contract's price (on acceptance; after a free trial, when the
+   *  trial ends), an amendment's prorated part. */
   charge: string;
   /** The agreement its acceptance made or amended. */
   agreementId?: string;

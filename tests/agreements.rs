@@ -2954,6 +2954,17 @@ fn a_contract_taken_with_a_free_trial_starts_and_is_charged_when_the_trial_ends(
     };
     let during = entitlements(&mut mock);
     assert_eq!(during[0]["Value"]["IntegerValue"], 2, "{during}");
+    // Amended once the contract has started, not during the trial.
+    let amend = json!({"intent": "AMEND", "sourceAgreementIdentifier": id,
+        "requestedTerms": requested_terms(&terms.body["offerTerms"], Some(&users_for_a_year(4)))});
+    let refused = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        amend.clone(),
+    );
+    assert_eq!(refused.body["reason"], "INVALID_INTENT", "{}", refused.body);
     assert_eq!(during[0]["ExpirationDate"], secs("2026-03-24T12:30:00Z"));
     // At the trial's end: charged, and entitled to the contract until its end.
     set_clock(&mut mock, "2026-03-24T12:30:00Z");
@@ -2977,4 +2988,13 @@ fn a_contract_taken_with_a_free_trial_starts_and_is_charged_when_the_trial_ends(
         described.body["estimatedCharges"]["agreementValue"],
         "300.00"
     );
+    // Its whole year is left: one more user costs a year's price, charged now.
+    let quote = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", amend);
+    assert_eq!(
+        quote.body["chargeSummary"]["expectedCharges"][0],
+        json!({"amount": "100.00", "timing": "ON_ACCEPTANCE"}),
+        "{}",
+        quote.body
+    );
+    assert_eq!(accept(&mut mock, &quote), id);
 }

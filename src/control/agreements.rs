@@ -135,8 +135,9 @@ pub fn agreements<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpReques
 }
 
 /// `GET /_mock/agreement-requests`: the namespace's agreement requests (the quotes buyers
-/// asked for), newest first, as the Agreement Service names them, with what each would
-/// charge on acceptance and the agreement it made or acts on.
+/// asked for), newest first, as the Agreement Service names them, with what each charges
+/// (on acceptance; a free trial's contract when the trial ends) and the agreement it made
+/// or acts on.
 pub fn requests<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
     let requests: AgreementRequests = documents::load(ns.store).map_err(internal)?;
     let listed: Vec<Value> = requests

@@ -751,8 +751,9 @@ impl Product {
                     at: Instant::MIN,
                     purchase_order_reference: None,
                 };
-                if charge.cents().is_none() || c.charges.len() >= MAX_CHARGES {
-                    return Err(format!("customer {n}: trialCharge is dollars and cents (\"480.00\"), with fewer than {MAX_CHARGES} charges"));
+                let pending = c.contract.is_some() && c.trial_ends_at.is_some();
+                if charge.cents().is_none() || c.charges.len() >= MAX_CHARGES || !pending {
+                    return Err(format!("customer {n}: trialCharge is dollars and cents (\"480.00\"), of a contract with a trialEndsAt, with fewer than {MAX_CHARGES} charges"));
                 }
             }
             if c.previous_agreements.len() > MAX_PREVIOUS_AGREEMENTS {

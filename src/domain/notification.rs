@@ -320,8 +320,15 @@ impl EventRecord {
                 )
             })
             .collect();
+        // The buyer's twins, kept only where a webhook of the product wants them.
+        let wanted = product
+            .webhooks
+            .iter()
+            .any(|w| w.format == WebhookFormat::EventbridgeAcceptor);
         let acceptor_events: Vec<Value> = event_bridge
             .iter()
+            .filter(|_| wanted)
+            .filter(|e| has_acceptor_twin(e))
             .filter_map(|e| acceptor_twin(e, customer, next_id()))
             .collect();
         let pending = |w: &super::catalogue::Webhook, event_index: Option<usize>| Delivery {
@@ -541,16 +548,20 @@ fn sns_envelope(
 /// 60 and 30).
 const ACCEPTOR_ENDING_DAYS: [u64; 3] = [90, 60, 30];
 
-/// The buyer's twin of a seller's agreement event: the same detail, `- Acceptor` for
-/// `- Proposer`, sent to the buyer's account with its own id. License events and the
-/// seller's earlier Ending notices have none.
+/// Whether a seller's event has a buyer's twin: agreement events do (the Ending notices
+/// 90, 60 and 30 days before only); license events do not.
+fn has_acceptor_twin(event: &Value) -> bool {
+    let agreement_event = event["detail-type"]
+        .as_str()
+        .is_some_and(|t| t.ends_with(" - Proposer"));
+    let days = event["detail"]["agreement"]["daysBeforeEndTime"].as_u64();
+    agreement_event && days.is_none_or(|d| ACCEPTOR_ENDING_DAYS.contains(&d))
+}
+
+/// The buyer's twin of a seller's agreement event (`has_acceptor_twin`): the same detail,
+/// `- Acceptor` for `- Proposer`, sent to the buyer's account with its own id.
 fn acceptor_twin(event: &Value, customer: &Customer, id: String) -> Option<Value> {
     let kind = event["detail-type"].as_str()?.strip_suffix(" - Proposer")?;
-    if let Some(days) = event["detail"]["agreement"]["daysBeforeEndTime"].as_u64() {
-        if !ACCEPTOR_ENDING_DAYS.contains(&days) {
-            return None;
-        }
-    }
     let mut twin = event.clone();
     twin["detail-type"] = json!(format!("{kind} - Acceptor"));
     twin["account"] = json!(customer.customer_aws_account_id.as_deref()?);

@@ -479,8 +479,9 @@ test('boto3 over both protocols reads a free-trial agreement\'s trial end', asyn
   const ids = trial.terms.map((term) => ({ id: Object.values(term)[0].id }));
   const out = await boto3(url, [
     'out = {}',
-    'for name in ["marketplace-agreement", "marketplace-agreement-cbor"]:',
-    '    buyer = boto3.client(name, aws_access_key_id="111122223333", aws_secret_access_key="test")',
+    '# One trial per account: each protocol plays its own buyer.',
+    'for name, account in [("marketplace-agreement", "111122223333"), ("marketplace-agreement-cbor", "444455556666")]:',
+    '    buyer = boto3.client(name, aws_access_key_id=account, aws_secret_access_key="test")',
     `    quote = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier="${trial.agreementProposalId}", requestedTerms=${JSON.stringify(ids)})`,
     '    aid = buyer.accept_agreement_request(agreementRequestId=quote["agreementRequestId"])["agreementId"]',
     '    described = buyer.describe_agreement(agreementId=aid)',

@@ -157,9 +157,9 @@ pub fn terms<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, sto
         .filter(|t| !t.is_contract_only() || choice.is_some())
         .map(|t| t.accepted_with(choice, customer.auto_renew))
         .collect();
-    if let (Some(choice), Some(start), Some(end)) =
-        (choice, rules::accepted_at(customer), customer.ends_at)
-    {
+    // A contract taken with a free trial starts when the trial ends.
+    let start = customer.trial_ends_at.or(rules::accepted_at(customer));
+    if let (Some(choice), Some(start), Some(end)) = (choice, start, customer.ends_at) {
         terms.push(json!({"validityTerm": {
             "type": "ValidityTerm",
             "id": format!("{}-validity", offer.contract_term().map_or("term", |t| t.id())),

@@ -198,6 +198,7 @@ fn one_trial(product: &Product, offer: &Offer, account: Option<&str>) -> Result<
     let had = product.customers.iter().any(|c| {
         c.customer_aws_account_id.as_deref() == Some(account)
             && (c.trial_ends_at.is_some()
+                || c.free_trial
                 || on_trial(c.offer_identifier.as_deref())
                 || c.previous_agreements
                     .iter()
@@ -294,7 +295,9 @@ pub fn create<S: Store + ?Sized>(
         Some((p, i)) => p.customers[*i].customer_aws_account_id.as_deref(),
         None => call.caller.account.as_deref(),
     };
-    one_trial(&product, &offer, account)?;
+    if intent != "AMEND" {
+        one_trial(&product, &offer, account)?;
+    }
     let (term_ids, choice, auto_renew) = requested_terms(input, &offer)?;
     let (contract, amends) = match &source {
         Some((product, i)) if intent == "AMEND" => {
@@ -330,7 +333,12 @@ pub fn create<S: Store + ?Sized>(
             .as_ref()
             .and_then(|(p, i)| rules::agreement_id(&p.customers[*i])),
         amends,
-        trial_days: offer.trial.as_ref().and_then(|t| t.days()),
+        // An amendment of a trial's contract (after the trial) is charged on acceptance.
+        trial_days: offer
+            .trial
+            .as_ref()
+            .filter(|_| intent != "AMEND")
+            .and_then(|t| t.days()),
     };
     let answer = created(&request);
     requests.add(request);
@@ -555,6 +563,13 @@ fn amendment(
         ));
     };
     let current = &current.bought();
+    if customer.trial_charge.is_some() {
+        return Err(invalid(
+            "INVALID_INTENT",
+            "The contract starts when the agreement's free trial ends: amend it after that (or REPLACE the agreement)".into(),
+            "intent",
+        ));
+    }
     if choice.duration != current.duration {
         return Err(wrong(format!(
             "An amendment keeps the contract's duration {}: REPLACE the agreement to change it",
@@ -573,7 +588,11 @@ fn amendment(
     if choice == *current && auto_renew == customer.auto_renew {
         return Err(wrong("The amendment changes nothing: raise a quantity, add a dimension or change enableAutoRenew".into()));
     }
-    let start = rules::accepted_at(customer).unwrap_or(now);
+    // A contract taken with a free trial began when the trial ended.
+    let start = customer
+        .trial_ends_at
+        .or(rules::accepted_at(customer))
+        .unwrap_or(now);
     let quote = pricing.amendment_quote(
         current,
         &choice,
