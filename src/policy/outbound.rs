@@ -103,17 +103,27 @@ fn classify_v6(ip: Ipv6Addr) -> Host {
         return classify_v4(v4);
     }
     let s = ip.segments();
+    let v4 = |high: u16, low: u16| {
+        Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8)
+    };
+    // NAT64's well-known prefix carries an IPv4 address in its last 32 bits, 6to4 in bits
+    // 16-47: they reach what that address reaches.
     if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        return classify_v4(Ipv4Addr::new(
-            (s[6] >> 8) as u8,
-            s[6] as u8,
-            (s[7] >> 8) as u8,
-            s[7] as u8,
-        ));
+        return classify_v4(v4(s[6], s[7]));
+    }
+    if s[0] == 0x2002 {
+        return classify_v4(v4(s[1], s[2]));
     }
     let what = match s[0] {
         _ if ip.is_unspecified() => "unspecified",
         _ if ip.is_loopback() => "loopback",
+        // NAT64 local-use (64:ff9b:1::/48) translates to whatever the local network reaches.
+        0x64 if s[1] == 0xff9b && s[2] == 1 => "NAT64 local-use",
+        // Teredo (2001::/32) hides its client's IPv4 address; documentation (2001:db8::/32).
+        0x2001 if s[1] == 0 => "Teredo tunnel",
+        0x2001 if s[1] == 0xdb8 => "documentation",
+        // The discard-only prefix 100::/64.
+        0x100 if s[1..4] == [0, 0, 0] => "discard-only",
         x if x & 0xfe00 == 0xfc00 => "unique-local (and metadata)",
         x if x & 0xffc0 == 0xfe80 || x & 0xffc0 == 0xfec0 => "link-local",
         x if x & 0xff00 == 0xff00 => "multicast",
@@ -160,6 +170,12 @@ mod tests {
             "https://[::ffff:127.0.0.1]/",
             "https://[::ffff:a9fe:a9fe]/",
             "https://[64:ff9b::a9fe:a9fe]/",
+            "https://[64:ff9b:1::a00:1]/",
+            "https://[2002:7f00:1::1]/",
+            "https://[2002:a9fe:a9fe::]/",
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "https://[2001:db8::1]/",
+            "https://[100::1]/",
             "https://localhost/",
             "https://LOCALHOST./",
             "https://app.localhost/",
@@ -183,6 +199,8 @@ mod tests {
             "https://hooks.example.com:8443/x",
             "https://8.8.8.8/",
             "https://[2606:4700::1111]/",
+            "https://[2002:808:808::1]/",
+            "https://[64:ff9b::808:808]/",
         ] {
             assert!(check_webhook_url(url, &locked).is_ok(), "{url}");
         }
