@@ -14,6 +14,7 @@
 
 pub mod browser;
 pub mod deployment;
+pub mod guesses;
 pub mod outbound;
 pub mod rate;
 pub mod routes;

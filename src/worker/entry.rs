@@ -19,10 +19,16 @@ use super::runtime::{
 };
 use crate::error::ServiceError;
 use crate::policy::deployment::Deployment;
+use crate::policy::guesses::WrongGuesses;
 use crate::policy::routes::{Access, Endpoint, Found};
 use crate::policy::{self, json_error, Admitted, Head};
 use crate::protocol::http::HttpResponse;
 use crate::service;
+
+thread_local! {
+    /// This isolate's tally of wrong admin tokens per client.
+    static WRONG_ADMIN_TOKENS: std::cell::RefCell<WrongGuesses> = std::cell::RefCell::new(WrongGuesses::default());
+}
 
 /// How much of a refused body is read (and dropped) before answering, so the client, still
 /// sending, reads the refusal rather than a reset; past it the connection is closed.
@@ -243,12 +249,36 @@ async fn serve(req: web_sys::Request, env: &Env, request_id: &str) -> Result<Han
         origin: &origin,
         content_length,
     };
+    // Wrong admin tokens are throttled per client (`policy::guesses`).
+    let admin =
+        policy::routes::find(head.method, head.path).is_ok_and(|f| f.access == Access::Admin);
+    let client = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("cf-connecting-ip"))
+        .map_or("", |(_, value)| value.as_str())
+        .to_string();
+    let now = js_sys::Date::now() as i64;
+    if let Some(retry) = admin
+        .then(|| WRONG_ADMIN_TOKENS.with(|g| g.borrow().throttled(&client, now)))
+        .flatten()
+    {
+        return Ok(Handled::Answered(
+            json_error(
+                429,
+                format!("too many wrong admin tokens from this client: try again in {retry} s"),
+            )
+            .with_header("Retry-After", &retry.to_string()),
+        ));
+    }
     let admitted = match policy::admit(&head, &deployment, request_id) {
         Ok(admitted) => admitted,
         Err(refusal) => {
+            if admin && refusal.status == 401 {
+                WRONG_ADMIN_TOKENS.with(|g| g.borrow_mut().record(&client, now));
+            }
             return Ok(Handled::Answered(
                 refuse(req, &head, refusal, &deployment).await,
-            ))
+            ));
         }
     };
     if let Some(answer) = answer_public(&admitted.found, &head) {

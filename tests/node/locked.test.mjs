@@ -518,3 +518,25 @@ test('provisioning a name discards what an open deployment left under it', async
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('wrong admin tokens are throttled per client: after 30 in a minute, every admin call of that client gets 429', async () => {
+  const dir = tempStateDir();
+  const own = await startMock({ stateDir: dir, vars: { ADMIN_TOKEN } });
+  try {
+    const list = (token, client) => fetch(`${own.url}/_admin/namespaces`, {
+      headers: { authorization: `Bearer ${token}`, 'cf-connecting-ip': client },
+    });
+    const guesses = [];
+    for (let i = 0; i < 30; i++) guesses.push((await list(`wrong-guess-${i}`, '203.0.113.7')).status);
+    assert.deepEqual([...new Set(guesses)], [401]);
+    // Now even the right token gets 429 from that client, so a guess says nothing.
+    const throttled = await list(ADMIN_TOKEN, '203.0.113.7');
+    assert.equal(throttled.status, 429);
+    assert.ok(Number(throttled.headers.get('retry-after')) > 0);
+    // Another client is not held back.
+    assert.equal((await list(ADMIN_TOKEN, '198.51.100.9')).status, 200);
+  } finally {
+    await own.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
