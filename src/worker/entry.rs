@@ -25,6 +25,46 @@ use crate::policy::{self, json_error, Admitted, Head};
 use crate::protocol::http::HttpResponse;
 use crate::service;
 
+/// A request that may be guessing the admin token: a bearer token that is not in the
+/// control-token form (`mmct_…`, too long to guess), sent to the admin API or a namespace's
+/// control API, from a client (its `CF-Connecting-IP`, at most 64 bytes).
+struct Guess {
+    client: String,
+}
+
+impl Guess {
+    fn of(head: &Head<'_>, headers: &[(String, String)]) -> Option<Guess> {
+        let routed = policy::routes::find(head.method, head.path).ok()?;
+        if !matches!(routed.access, Access::Admin | Access::Namespace) {
+            return None;
+        }
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let token = crate::policy::secrets::bearer(header("authorization"))?;
+        if token.starts_with("mmct_") {
+            return None;
+        }
+        let client: String = header("cf-connecting-ip")
+            .unwrap_or_default()
+            .chars()
+            .take(64)
+            .collect();
+        Some(Guess { client })
+    }
+
+    fn throttled(&self, now: i64) -> Option<u64> {
+        WRONG_ADMIN_TOKENS.with(|g| g.borrow().throttled(&self.client, now))
+    }
+
+    fn record_wrong(&self, now: i64) {
+        WRONG_ADMIN_TOKENS.with(|g| g.borrow_mut().record(&self.client, now));
+    }
+}
+
 thread_local! {
     /// This isolate's tally of wrong admin tokens per client.
     static WRONG_ADMIN_TOKENS: std::cell::RefCell<WrongGuesses> = std::cell::RefCell::new(WrongGuesses::default());
@@ -249,32 +289,25 @@ async fn serve(req: web_sys::Request, env: &Env, request_id: &str) -> Result<Han
         origin: &origin,
         content_length,
     };
-    // Wrong admin tokens are throttled per client (`policy::guesses`).
-    let admin =
-        policy::routes::find(head.method, head.path).is_ok_and(|f| f.access == Access::Admin);
-    let client = headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("cf-connecting-ip"))
-        .map_or("", |(_, value)| value.as_str())
-        .to_string();
+    // Admin-token guesses are throttled per client (`policy::guesses`), on the admin API and
+    // on the control API of namespaces, which the admin token opens too.
+    let guess = Guess::of(&head, &headers);
     let now = js_sys::Date::now() as i64;
-    if let Some(retry) = admin
-        .then(|| WRONG_ADMIN_TOKENS.with(|g| g.borrow().throttled(&client, now)))
-        .flatten()
-    {
+    if let Some(retry) = guess.as_ref().and_then(|g| g.throttled(now)) {
+        let answer = json_error(
+            429,
+            format!("too many wrong admin tokens from this client: try again in {retry} s"),
+        )
+        .with_header("Retry-After", &retry.to_string());
         return Ok(Handled::Answered(
-            json_error(
-                429,
-                format!("too many wrong admin tokens from this client: try again in {retry} s"),
-            )
-            .with_header("Retry-After", &retry.to_string()),
+            refuse(req, &head, answer, &deployment).await,
         ));
     }
     let admitted = match policy::admit(&head, &deployment, request_id) {
         Ok(admitted) => admitted,
         Err(refusal) => {
-            if admin && refusal.status == 401 {
-                WRONG_ADMIN_TOKENS.with(|g| g.borrow_mut().record(&client, now));
+            if let Some(g) = guess.as_ref().filter(|_| refusal.status == 401) {
+                g.record_wrong(now);
             }
             return Ok(Handled::Answered(
                 refuse(req, &head, refusal, &deployment).await,
@@ -289,7 +322,14 @@ async fn serve(req: web_sys::Request, env: &Env, request_id: &str) -> Result<Han
             Ok(forwarded) => forwarded,
             Err(refusal) => return Ok(Handled::Answered(refusal)),
         };
-    forward(env, &admitted.found, &forwarded, request_id).await
+    let handled = forward(env, &admitted.found, &forwarded, request_id).await?;
+    // A namespace's object refuses a token it does not know: a wrong guess too.
+    if let (Some(g), Handled::Forwarded(response)) = (&guess, &handled) {
+        if response.status() == 401 {
+            g.record_wrong(now);
+        }
+    }
+    Ok(handled)
 }
 
 /// The refusal of `admit`, sent once the body (if any) is dealt with.

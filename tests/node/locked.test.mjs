@@ -535,6 +535,23 @@ test('wrong admin tokens are throttled per client: after 30 in a minute, every a
     assert.ok(Number(throttled.headers.get('retry-after')) > 0);
     // Another client is not held back.
     assert.equal((await list(ADMIN_TOKEN, '198.51.100.9')).status, 200);
+    // A namespace's control API, which the admin token opens too, counts the same guesses;
+    // a missing token or one in the control-token form is no admin guess.
+    const created = await fetch(`${own.url}/_admin/namespaces`, {
+      method: 'POST', body: JSON.stringify({ name: 'guessed' }),
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'cf-connecting-ip': '198.51.100.9' },
+    });
+    assert.equal(created.status, 201);
+    const products = (headers) => fetch(`${own.url}/ns/guessed/_mock/products`, { headers: { 'cf-connecting-ip': '192.0.2.44', ...headers } });
+    for (let i = 0; i < 40; i++) {
+      assert.equal((await products({})).status, 401);
+      assert.equal((await products({ authorization: `Bearer mmct_${i}` })).status, 401);
+    }
+    assert.equal((await list(ADMIN_TOKEN, '192.0.2.44')).status, 200);
+    const statuses = [];
+    for (let i = 0; i < 31; i++) statuses.push((await products({ authorization: `Bearer guess-${i}` })).status);
+    assert.deepEqual(statuses, [...Array(30).fill(401), 429]);
+    assert.equal((await list(ADMIN_TOKEN, '192.0.2.44')).status, 429);
   } finally {
     await own.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 
 use super::agreements::AGREEMENT_TYPE;
 use super::{
-    agreement_record, agreement_records, check_catalog, page, storage, text, with_next, Answer,
-    Call, Record,
+    agreement_record, agreement_records, check_catalog, page, storage, text, with_next,
+    AgreementRecord, Answer, Call,
 };
 use crate::domain::agreement as rules;
 use crate::domain::catalogue::Product;
@@ -121,7 +121,8 @@ pub fn update<S: Store + ?Sized>(
     // Each charge's product and place among the caller's agreements (of the agreement
     // named), found before anything changes.
     let mut products: BTreeMap<String, Product> = BTreeMap::new();
-    let mut places: Vec<Vec<(String, Record, usize)>> = vec![Vec::new(); associations.len()];
+    let mut places: Vec<Vec<(String, AgreementRecord, usize)>> =
+        vec![Vec::new(); associations.len()];
     for product in store.products().map_err(storage(SERVICE))? {
         for record in agreement_records(&product) {
             let customer = agreement_record(&product, record);

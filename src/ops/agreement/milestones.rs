@@ -1,6 +1,7 @@
-//! The milestones of ending agreements by the namespace clock: the `Purchase Agreement
-//! Ending` notices 180 to 30 days before a contract's end, and the end itself (`Purchase
-//! Agreement Ended` with status `EXPIRED`, then `License Deprovisioned`). One small document
+//! The milestones of agreements by the namespace clock: the end of a free trial (a contract
+//! taken with it starts), the `Purchase Agreement Ending` notices 180 to 30 days before a
+//! contract's end, and the end itself: a renewal when the contract renews, else `Purchase
+//! Agreement Ended` with status `EXPIRED`, then `License Deprovisioned`. One small document
 //! says when the next is due, so asking costs a read; a sweep sends what is due (when the
 //! clock is set, and from the namespace's alarm while time runs).
 
@@ -198,8 +199,9 @@ fn end_trial(
 }
 
 /// Renews `customer`'s contract at its end `at` when it renews (`Offer::renewal_of`: its
-/// buyer opted in, its offer has a renewal term and still prices what it chose): a new agreement of the same license, for as long and as many
-/// units from `at`, charged at the offer's prices then. Returns whether it renewed.
+/// buyer opted in, its offer has a renewal term and still prices what it chose): a new
+/// agreement of the same license, for as long and as many units from `at`, charged at the
+/// offer's prices then. Returns whether it renewed.
 fn renew(
     product: &Product,
     customer: &mut Customer,

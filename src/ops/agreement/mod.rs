@@ -177,11 +177,11 @@ fn agreement<S: Store + ?Sized>(
 }
 
 /// An agreement of a product: its customer's index, and which of its previous agreements.
-type Record = (usize, Option<usize>);
+type AgreementRecord = (usize, Option<usize>);
 
 /// Every agreement of `product`: each agreement customer's current one `(i, None)`, then
 /// those it renewed or replaced `(i, Some(n))`, the `n`th of its previous agreements.
-fn agreement_records(product: &Product) -> impl Iterator<Item = Record> + '_ {
+fn agreement_records(product: &Product) -> impl Iterator<Item = AgreementRecord> + '_ {
     agreement_customers(product).flat_map(move |i| {
         let previous = product.customers[i].previous_agreements.len();
         std::iter::once((i, None)).chain((0..previous).map(move |n| (i, Some(n))))
@@ -189,7 +189,7 @@ fn agreement_records(product: &Product) -> impl Iterator<Item = Record> + '_ {
 }
 
 /// The agreement `record` of `product` (`agreement_records`) as a customer record to read.
-fn agreement_record(product: &Product, (i, previous): Record) -> Cow<'_, Customer> {
+fn agreement_record(product: &Product, (i, previous): AgreementRecord) -> Cow<'_, Customer> {
     let customer = &product.customers[i];
     match previous {
         None => Cow::Borrowed(customer),

@@ -1,8 +1,9 @@
 //! The buyer's path to an agreement: `CreateAgreementRequest` (a quote on an offer's
 //! proposal, its requested terms checked against the offer), `GetAgreementRequest`,
-//! `CancelAgreementRequest` and `AcceptAgreementRequest`, whose agreement is a new customer
+//! `CancelAgreementRequest` and `AcceptAgreementRequest`. A `NEW` agreement is a new customer
 //! of the product: the requester's account (a new random one for the wildcard caller), a new
-//! license and agreement id, subscribed from that moment.
+//! license and agreement id, subscribed from that moment. An `AMEND` changes an agreement's
+//! contract in place; a `REPLACE` gives its license a new agreement on another offer.
 
 use std::collections::{BTreeMap, HashMap};
 
