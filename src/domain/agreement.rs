@@ -9,7 +9,6 @@
 //! Layer: domain. Pure.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::catalogue::{AcceptorContact, Customer, Supersession};
 use super::contract::Quote;
@@ -303,12 +302,7 @@ pub fn entitlement_status(customer: &Customer, now: Instant) -> (&'static str, &
 /// agreement id, as seed files and the control API may) one derived from its license, so
 /// the same id is read before and after a registration token gives it one.
 pub fn agreement_id(customer: &Customer) -> Option<String> {
-    if let Some(id) = &customer.agreement_id {
-        return Some(id.to_string());
-    }
-    let license = customer.license_arn.as_deref()?;
-    let digest = hex::encode(Sha256::digest(license.as_bytes()));
-    Some(format!("agmt-{}", &digest[..25]))
+    customer.agreement_id_or_derived()
 }
 
 /// Whether `caller` (a 12-digit account, or `None` for the wildcard caller) is a party to the

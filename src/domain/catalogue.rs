@@ -189,7 +189,7 @@ impl PreviousAgreement {
     pub fn of(customer: &Customer, status: Supersession, at: Instant) -> Option<Self> {
         Some(PreviousAgreement {
             // A customer listed with a license alone has a derived id.
-            agreement_id: super::agreement::agreement_id(customer)?.parse().ok()?,
+            agreement_id: customer.agreement_id_or_derived()?.parse().ok()?,
             status,
             accepted_at: customer
                 .accepted_at
@@ -253,13 +253,23 @@ impl Customer {
         self.previous_agreements.last()
     }
 
+    /// Its agreement id (`agreement::agreement_id`): its own, else one derived from its license.
+    pub fn agreement_id_or_derived(&self) -> Option<String> {
+        if let Some(id) = &self.agreement_id {
+            return Some(id.to_string());
+        }
+        let license = self.license_arn.as_deref()?;
+        let digest = hex::encode(Sha256::digest(license.as_bytes()));
+        Some(format!("agmt-{}", &digest[..25]))
+    }
+
     /// The first agreement of the license's chain (`initialAgreementId`): the one kept, else
     /// the oldest previous agreement listed, else this one.
     pub fn initial_agreement_id(&self) -> Option<String> {
         match (&self.initial_agreement_id, self.previous_agreements.first()) {
             (Some(id), _) => Some(id.to_string()),
             (None, Some(first)) => Some(first.agreement_id.to_string()),
-            (None, None) => super::agreement::agreement_id(self),
+            (None, None) => self.agreement_id_or_derived(),
         }
     }
 }
@@ -679,7 +689,9 @@ impl Product {
         );
         let mut ids = HashSet::from([public]);
         // So is the free-trial offer's.
-        ids.extend(super::offer::Offer::trial(self).map(|t| t.offer_id));
+        if self.free_trial.is_some() {
+            ids.insert(super::trial::offer_id(&self.product_code));
+        }
         for (n, offer) in self.private_offers.iter().enumerate() {
             offer.check(n, &dimensions)?;
             let id = offer.id(&self.product_code);

@@ -292,7 +292,7 @@ impl Offer {
         let id = |kind: &str| digest(&["trial", kind, code])[..25].to_string();
         let mut offer = Offer::build(
             product,
-            format!("offer-{}", id("offer")),
+            super::trial::offer_id(code),
             format!("ap-{}", id("proposal")),
             &id,
             &product.prices,

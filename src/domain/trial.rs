@@ -7,9 +7,19 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::entitlement::{Entitlement, EntitlementValue};
 use super::time::Instant;
+
+/// The id of `product_code`'s free-trial offer: `offer-` and 25 hex digits of a digest of
+/// the code, so it is stable without being stored.
+pub fn offer_id(product_code: &str) -> String {
+    let digest = hex::encode(Sha256::digest(format!(
+        "trial\u{0}offer\u{0}{product_code}"
+    )));
+    format!("offer-{}", &digest[..25])
+}
 
 /// The shortest and longest trial, in days (AWS's SaaS free trials: 7 to 90).
 pub const MIN_TRIAL_DAYS: u32 = 7;
