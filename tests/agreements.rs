@@ -2998,3 +2998,211 @@ fn a_contract_taken_with_a_free_trial_starts_and_is_charged_when_the_trial_ends(
     );
     assert_eq!(accept(&mut mock, &quote), id);
 }
+
+#[test]
+fn a_seller_s_cancellation_request_is_approved_rejected_withdrawn_or_approved_after_seven_days() {
+    let mut mock = world();
+    let first = buy(&mut mock, BUYER, false);
+    let send = |mock: &mut Mock, key: &str, id: &str, extra: Value| {
+        let mut input = json!({"agreementId": id, "reasonCode": "TEST_AGREEMENT"});
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        agreement(mock, key, true, "SendAgreementCancellationRequest", input)
+    };
+    // Only the proposer sends one.
+    let refused = send(&mut mock, BUYER, &first, json!({}));
+    assert_eq!(
+        refused.error_name(),
+        "AccessDeniedException",
+        "{}",
+        refused.body
+    );
+    let sent = send(
+        &mut mock,
+        SELLER,
+        &first,
+        json!({"clientToken": "c1", "description": "a test"}),
+    );
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert_eq!(sent.body["status"], "PENDING_APPROVAL");
+    let acr = sent.body["agreementCancellationRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(acr.starts_with("acr-"));
+    // A retry gets the same request; the token with other members, or a second request
+    // while one is pending, conflicts.
+    let retried = send(
+        &mut mock,
+        SELLER,
+        &first,
+        json!({"clientToken": "c1", "description": "a test"}),
+    );
+    assert_eq!(retried.body["agreementCancellationRequestId"], json!(acr));
+    for extra in [json!({"clientToken": "c1"}), json!({})] {
+        let conflict = send(&mut mock, SELLER, &first, extra);
+        assert_eq!(
+            conflict.error_name(),
+            "ConflictException",
+            "{}",
+            conflict.body
+        );
+    }
+    // Both parties read it; a stranger does not find it.
+    let by_id = json!({"agreementId": first, "agreementCancellationRequestId": acr});
+    for (key, found) in [(BUYER, true), (SELLER, true), (STRANGER, false)] {
+        let got = agreement(
+            &mut mock,
+            key,
+            false,
+            "GetAgreementCancellationRequest",
+            by_id.clone(),
+        );
+        assert_eq!(got.status == 200, found, "{key}: {}", got.body);
+    }
+    let listed = |mock: &mut Mock, key: &str, party: &str| {
+        let list = agreement(
+            mock,
+            key,
+            false,
+            "ListAgreementCancellationRequests",
+            json!({"partyType": party}),
+        );
+        list.body["items"].as_array().unwrap().len()
+    };
+    assert_eq!(
+        (
+            listed(&mut mock, SELLER, "Proposer"),
+            listed(&mut mock, BUYER, "Acceptor"),
+            listed(&mut mock, SELLER, "Acceptor")
+        ),
+        (1, 1, 0)
+    );
+    // The acceptor rejects it (the proposer may not); then nothing more changes it.
+    let mut reject = by_id.clone();
+    reject["rejectionReason"] = json!("still in use");
+    let refused = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "RejectAgreementCancellationRequest",
+        reject.clone(),
+    );
+    assert_eq!(refused.error_name(), "AccessDeniedException");
+    let rejected = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "RejectAgreementCancellationRequest",
+        reject.clone(),
+    );
+    assert_eq!(
+        (&rejected.body["status"], &rejected.body["statusMessage"]),
+        (&json!("REJECTED"), &json!("still in use"))
+    );
+    let again = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "RejectAgreementCancellationRequest",
+        reject,
+    );
+    assert_eq!(again.error_name(), "ConflictException");
+    // The proposer withdraws a second one.
+    let second = send(&mut mock, SELLER, &first, json!({}));
+    let withdraw = json!({"agreementId": first, "cancellationReason": "sent by mistake",
+        "agreementCancellationRequestId": second.body["agreementCancellationRequestId"]});
+    let refused = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreementCancellationRequest",
+        withdraw.clone(),
+    );
+    assert_eq!(refused.error_name(), "AccessDeniedException");
+    let withdrawn = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "CancelAgreementCancellationRequest",
+        withdraw,
+    );
+    assert_eq!(withdrawn.body["status"], "CANCELLED", "{}", withdrawn.body);
+    // A third is approved: the agreement is cancelled, as CancelAgreement does.
+    let seq = event_count(&mut mock);
+    let third = send(&mut mock, SELLER, &first, json!({}));
+    let approve = json!({"agreementId": first, "agreementCancellationRequestId": third.body["agreementCancellationRequestId"]});
+    let approved = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementCancellationRequest",
+        approve,
+    );
+    assert_eq!(approved.body["status"], "APPROVED", "{}", approved.body);
+    let described = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "DescribeAgreement",
+        json!({"agreementId": first}),
+    );
+    assert_eq!(described.body["status"], "CANCELLED");
+    let kinds: Vec<String> = event_details(&mut mock, seq)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Agreement Cancellation Request Pending Approval - Proposer",
+            "Agreement Cancellation Request Approved - Proposer",
+            "Purchase Agreement Ended - Proposer",
+            "License Deprovisioned - Manufacturer"
+        ]
+    );
+    let events = mock
+        .control("GET", &format!("/events?after={seq}"), None)
+        .body["events"]
+        .clone();
+    let event = &events[0]["eventBridge"][0];
+    assert_eq!(event["resources"], json!([]));
+    assert_eq!(event["detail"]["agreement"]["id"], json!(first));
+    assert_eq!(event["detail"]["agreement"]["acceptorId"], BUYER);
+    assert_eq!(
+        event["detail"]["agreementCancellationRequest"]["reasonCode"],
+        "TEST_AGREEMENT"
+    );
+    // A request the acceptor leaves unanswered is approved after seven days.
+    let later = buy(&mut mock, BUYER, false);
+    let pending = send(&mut mock, SELLER, &later, json!({}));
+    set_clock(&mut mock, "2026-03-17T12:29:59Z");
+    let by_id = json!({"agreementId": later, "agreementCancellationRequestId": pending.body["agreementCancellationRequestId"]});
+    let got = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "GetAgreementCancellationRequest",
+        by_id.clone(),
+    );
+    assert_eq!(got.body["status"], "PENDING_APPROVAL");
+    set_clock(&mut mock, "2026-03-17T12:30:00Z");
+    let got = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "GetAgreementCancellationRequest",
+        by_id,
+    );
+    assert_eq!(got.body["status"], "APPROVED", "{}", got.body);
+    let described = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "DescribeAgreement",
+        json!({"agreementId": later}),
+    );
+    assert_eq!(described.body["status"], "CANCELLED");
+}

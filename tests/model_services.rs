@@ -165,7 +165,7 @@ fn wires(service: ModelService) -> &'static [bool] {
 }
 
 /// The operations with behaviour; every other answers that it is not served yet.
-const SERVED: [&str; 17] = [
+const SERVED: [&str; 23] = [
     "GetOffer",
     "GetOfferTerms",
     "ListPurchaseOptions",
@@ -183,6 +183,12 @@ const SERVED: [&str; 17] = [
     "GetAgreementTerms",
     "SearchAgreements",
     "CancelAgreement",
+    "SendAgreementCancellationRequest",
+    "GetAgreementCancellationRequest",
+    "ListAgreementCancellationRequests",
+    "CancelAgreementCancellationRequest",
+    "AcceptAgreementCancellationRequest",
+    "RejectAgreementCancellationRequest",
 ];
 
 #[test]

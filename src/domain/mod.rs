@@ -6,6 +6,7 @@
 pub mod agreement;
 pub mod allocation;
 pub mod bill;
+pub mod cancellation;
 pub mod catalogue;
 pub mod constraints;
 pub mod contract;

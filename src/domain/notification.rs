@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::agreement::agreement_id;
+use super::cancellation::CancellationRequest;
 use super::catalogue::{Customer, Product, WebhookFormat};
 use super::offer::Offer;
 use super::settings::{EventShapes, LicenseDeprovisionedAt, Settings};
@@ -360,37 +361,7 @@ impl EventRecord {
                     .collect(),
             })
             .collect();
-        if settings.duplicate_event_deliveries {
-            // After every first delivery of the moment, so a webhook sees each message again.
-            let last = deliveries.iter().filter_map(|d| d.next_attempt_at).max();
-            let again = last.map(|t| Instant(t.0.saturating_add(DUPLICATE_AFTER_MS)));
-            let copies: Vec<Delivery> = deliveries
-                .iter()
-                .map(|d| Delivery {
-                    next_attempt_at: again,
-                    duplicate: true,
-                    ..d.clone()
-                })
-                .collect();
-            deliveries.extend(copies);
-        }
-        // A webhook listed twice, or in both formats, gets its messages in list order: no
-        // delivery is due before an earlier one to the same URL.
-        let mut latest: Vec<(String, Instant)> = Vec::new();
-        for d in &mut deliveries {
-            let at = d.next_attempt_at.unwrap_or(host_now);
-            let at = match latest.iter_mut().find(|(url, _)| *url == d.url) {
-                Some((_, previous)) => {
-                    *previous = (*previous).max(at);
-                    *previous
-                }
-                None => {
-                    latest.push((d.url.clone(), at));
-                    at
-                }
-            };
-            d.next_attempt_at = Some(at);
-        }
+        order_deliveries(&mut deliveries, host_now, settings);
         EventRecord {
             seq: 0,
             action: change.action().into(),
@@ -399,6 +370,47 @@ impl EventRecord {
             sns,
             event_bridge,
             acceptor_events,
+            deliveries,
+        }
+    }
+
+    /// A moment of EventBridge events alone (`action` in the log), sent to the product's
+    /// EventBridge webhooks from host time `host_now`, without delay.
+    pub fn eventbridge_only(
+        action: &str,
+        product: &Product,
+        events: Vec<Value>,
+        at: Instant,
+        host_now: Instant,
+        settings: &Settings,
+    ) -> EventRecord {
+        let mut deliveries: Vec<Delivery> = product
+            .webhooks
+            .iter()
+            .filter(|w| w.format == WebhookFormat::Eventbridge)
+            .flat_map(|w| {
+                (0..events.len()).map(move |i| Delivery {
+                    url: w.url.to_string(),
+                    format: w.format,
+                    event_index: Some(i),
+                    status: DeliveryStatus::Pending,
+                    attempts: 0,
+                    next_attempt_at: Some(host_now),
+                    last_status: None,
+                    last_error: None,
+                    duplicate: false,
+                })
+            })
+            .collect();
+        order_deliveries(&mut deliveries, host_now, settings);
+        EventRecord {
+            seq: 0,
+            action: action.to_string(),
+            product_code: product.product_code.to_string(),
+            time: at,
+            sns: Value::Null,
+            event_bridge: events,
+            acceptor_events: Vec::new(),
             deliveries,
         }
     }
@@ -501,6 +513,86 @@ impl EventRecord {
             )),
         }
     }
+}
+
+/// Adds the duplicates `settings` asks for, after every first delivery of the moment, and
+/// makes a webhook listed twice, or in both formats, get its messages in list order: no
+/// delivery is due before an earlier one to the same URL.
+fn order_deliveries(deliveries: &mut Vec<Delivery>, host_now: Instant, settings: &Settings) {
+    if settings.duplicate_event_deliveries {
+        let last = deliveries.iter().filter_map(|d| d.next_attempt_at).max();
+        let again = last.map(|t| Instant(t.0.saturating_add(DUPLICATE_AFTER_MS)));
+        let copies: Vec<Delivery> = deliveries
+            .iter()
+            .map(|d| Delivery {
+                next_attempt_at: again,
+                duplicate: true,
+                ..d.clone()
+            })
+            .collect();
+        deliveries.extend(copies);
+    }
+    let mut latest: Vec<(String, Instant)> = Vec::new();
+    for d in deliveries.iter_mut() {
+        let at = d.next_attempt_at.unwrap_or(host_now);
+        let at = match latest.iter_mut().find(|(url, _)| *url == d.url) {
+            Some((_, previous)) => {
+                *previous = (*previous).max(at);
+                *previous
+            }
+            None => {
+                latest.push((d.url.clone(), at));
+                at
+            }
+        };
+        d.next_attempt_at = Some(at);
+    }
+}
+
+/// The seller's `Agreement Cancellation Request <status> - Proposer` event of `request`, on
+/// `customer`'s agreement of `product` (`resources` empty, as AWS sends it).
+pub fn cancellation_event(
+    product: &Product,
+    customer: &Customer,
+    request: &CancellationRequest,
+    at: Instant,
+    id: String,
+) -> Value {
+    let offer = Offer::public(product);
+    let whole = Instant(at.0 - at.0.rem_euclid(1000));
+    let mut body = json!({
+        "id": request.id,
+        "reasonCode": request.reason_code,
+        "reasonMessage": request.description,
+        "statusCode": request.status.name(),
+        "statusMessage": request.status_message,
+        "createdAt": request.created_at.to_rfc3339_millis(),
+        "updatedAt": request.updated_at.to_rfc3339_millis(),
+    });
+    if let Some(map) = body.as_object_mut() {
+        map.retain(|_, v| !v.is_null());
+    }
+    json!({
+        "version": "0",
+        "id": id,
+        "detail-type": format!("Agreement Cancellation Request {} - Proposer", request.status.event_words()),
+        "source": "aws.agreement-marketplace",
+        "account": offer.proposer,
+        "time": whole.to_rfc3339(),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "requestId": id,
+            "catalog": "AWSMarketplace",
+            "agreement": {
+                "id": request.agreement_id,
+                "acceptorId": customer.customer_aws_account_id,
+                "productId": offer.product_id,
+                "offerId": offer.id_for(customer),
+            },
+            "agreementCancellationRequest": body,
+        },
+    })
 }
 
 fn sns_envelope(

@@ -16,7 +16,7 @@ pub trait Document: Serialize + DeserializeOwned + Default {
 }
 
 /// Every document's key, for the store contract and the "in use" check.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     SETTINGS,
     CLOCK,
     FAULTS,
@@ -27,6 +27,7 @@ pub const KEYS: [&str; 10] = [
     DELIVERY_BUDGET,
     AGREEMENT_REQUESTS,
     NEXT_MILESTONE,
+    CANCELLATION_REQUESTS,
 ];
 
 pub const SETTINGS: &str = "settings";
@@ -42,6 +43,7 @@ pub const DELIVERY_BUDGET: &str = "delivery-budget";
 pub const AGREEMENT_REQUESTS: &str = "agreement-requests";
 /// When the next agreement milestone (an `Ending` notice, an end) is due.
 pub const NEXT_MILESTONE: &str = "next-milestone";
+pub const CANCELLATION_REQUESTS: &str = "cancellation-requests";
 
 impl Document for crate::domain::settings::Settings {
     const KEY: &'static str = SETTINGS;
@@ -53,6 +55,10 @@ impl Document for crate::domain::settings::Clock {
 
 impl Document for crate::domain::agreement::AgreementRequests {
     const KEY: &'static str = AGREEMENT_REQUESTS;
+}
+
+impl Document for crate::domain::cancellation::CancellationRequests {
+    const KEY: &'static str = CANCELLATION_REQUESTS;
 }
 
 impl Document for crate::domain::agreement::NextMilestone {

@@ -12,6 +12,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  AcceptAgreementCancellationRequestCommand, ListAgreementCancellationRequestsCommand,
+  SendAgreementCancellationRequestCommand,
   AcceptAgreementRequestCommand, CancelAgreementCommand, CreateAgreementRequestCommand, DescribeAgreementCommand,
   GetAgreementEntitlementsCommand, GetAgreementTermsCommand, ListAgreementChargesCommand,
   ListAgreementInvoiceLineItemsCommand, MarketplaceAgreementClient, SearchAgreementsCommand, UpdatePurchaseOrdersCommand,
@@ -203,6 +205,33 @@ test('JS SDK: a contract is configured, charged on acceptance, given a purchase 
   assert.equal(listed.endsAt, '2027-03-10T12:30:00Z');
   await setClock(url, { frozenAt: '2027-03-10T12:30:00Z' });
   assert.equal((await seller.send(new DescribeAgreementCommand({ agreementId }))).status, 'EXPIRED');
+});
+
+test('JS SDK: the seller asks to cancel an agreement, the buyer approves, the agreement ends', async () => {
+  const url = await world('agreements-cancellation');
+  const buyer = agreementClient(url, BUYER);
+  const seller = agreementClient(url, SELLER);
+  const [offer] = await new Control(url).offers('saas');
+  const quote = await buyer.send(new CreateAgreementRequestCommand({
+    intent: 'NEW', agreementProposalIdentifier: offer.agreementProposalId,
+    requestedTerms: offer.terms.map((term) => ({ id: Object.values(term)[0].id })),
+  }));
+  const { agreementId } = await buyer.send(new AcceptAgreementRequestCommand({ agreementRequestId: quote.agreementRequestId }));
+  const denied = await sdkError(buyer.send(new SendAgreementCancellationRequestCommand({ agreementId, reasonCode: 'OTHER' })));
+  assert.equal(denied.name, 'AccessDeniedException');
+  const sent = await seller.send(new SendAgreementCancellationRequestCommand({
+    agreementId, reasonCode: 'INCORRECT_TERMS_ACCEPTED', description: 'the buyer meant the contract',
+  }));
+  assert.equal(sent.status, 'PENDING_APPROVAL');
+  const { items } = await buyer.send(new ListAgreementCancellationRequestsCommand({ partyType: 'Acceptor' }));
+  assert.deepEqual(items.map((i) => i.agreementCancellationRequestId), [sent.agreementCancellationRequestId]);
+  const approved = await buyer.send(new AcceptAgreementCancellationRequestCommand({
+    agreementId, agreementCancellationRequestId: sent.agreementCancellationRequestId,
+  }));
+  assert.equal(approved.status, 'APPROVED');
+  assert.equal((await seller.send(new DescribeAgreementCommand({ agreementId }))).status, 'CANCELLED');
+  const actions = (await new Control(url).events()).map((e) => e.action);
+  assert.deepEqual(actions.slice(-3), ['cancellation-request-pending-approval', 'cancellation-request-approved', 'unsubscribe-pending']);
 });
 
 /** Every term of `offer` requested: its contract for a year of `users`, renewal opted in or not. */

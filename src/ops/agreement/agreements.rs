@@ -27,7 +27,7 @@ pub(super) const AGREEMENT_TYPE: &str = "PurchaseAgreement";
 pub(super) const RESOURCE_TYPE: &str = "SaaSProduct";
 
 /// The agreement `id` as the caller may see it, else `ResourceNotFoundException`.
-fn visible<S: Store + ?Sized>(
+pub(super) fn visible<S: Store + ?Sized>(
     store: &S,
     call: &Call<'_>,
     id: &str,

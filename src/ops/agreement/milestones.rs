@@ -1,7 +1,8 @@
 //! The milestones of agreements by the namespace clock: the end of a free trial (a contract
 //! taken with it starts), the `Purchase Agreement Ending` notices 180 to 30 days before a
 //! contract's end, and the end itself: a renewal when the contract renews, else `Purchase
-//! Agreement Ended` with status `EXPIRED`, then `License Deprovisioned`. One small document
+//! Agreement Ended` with status `EXPIRED`, then `License Deprovisioned`; and the automatic
+//! approval of cancellation requests pending for seven days. One small document
 //! says when the next is due, so asking costs a read; a sweep sends what is due (when the
 //! clock is set, and from the namespace's alarm while time runs).
 
@@ -22,9 +23,15 @@ use crate::store::{documents, Store};
 /// Brings the next-milestone time forward to `customer`'s next milestone, if earlier (a
 /// customer of a legacy product may be noted: the sweep then finds nothing for it).
 pub fn note<S: Store + ?Sized>(store: &mut S, customer: &Customer) -> Result<(), ServiceError> {
-    let Some(at) = rules::next_milestone(customer) else {
-        return Ok(());
-    };
+    match rules::next_milestone(customer) {
+        Some(at) => note_at(store, at),
+        None => Ok(()),
+    }
+}
+
+/// Brings the next-milestone time forward to `at`, if earlier (a pending cancellation
+/// request's automatic approval is one).
+pub fn note_at<S: Store + ?Sized>(store: &mut S, at: Instant) -> Result<(), ServiceError> {
     let NextMilestone(current) = documents::load(store)?;
     if current.is_none_or(|c| at < c) {
         documents::save(store, &NextMilestone(Some(at)))?;
@@ -85,8 +92,11 @@ pub fn sweep<S: Store + ?Sized>(
     if next(store)?.is_none_or(|at| at > now) {
         return Ok(0);
     }
+    // Cancellation requests pending for seven days are approved first: their agreements end.
+    let (approved, next_approval) =
+        super::cancellations::auto_approve(store, now, host_now, settings, ids)?;
     let mut products = store.products()?;
-    let mut logged = 0;
+    let mut logged = approved;
     let mut changed = BTreeSet::new();
     // A renewal brings the new term's milestones, which may be due too: look again.
     let capped = loop {
@@ -113,6 +123,7 @@ pub fn sweep<S: Store + ?Sized>(
         false => products
             .iter()
             .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
+            .chain(next_approval)
             .min(),
     };
     documents::save(store, &NextMilestone(next_at))?;

@@ -6,6 +6,7 @@
 //! model's reason `UNSUPPORTED_ACTION` (Discovery: `MALFORMED_REQUEST_PARAMETERS`).
 
 mod agreements;
+mod cancellations;
 mod charges;
 pub mod milestones;
 mod offers;
@@ -58,6 +59,20 @@ pub fn dispatch<S: Store + ?Sized>(
         (Agreement, "CancelAgreementRequest") => requests::cancel(input, call, store),
         (Agreement, "ListAgreementRequests") => requests::list(input, call, store),
         (Agreement, "GetAgreementRequestTerms") => requests::terms(input, call, store),
+        (Agreement, "SendAgreementCancellationRequest") => {
+            cancellations::send(input, call, store, ids)
+        }
+        (Agreement, "GetAgreementCancellationRequest") => cancellations::get(input, call, store),
+        (Agreement, "ListAgreementCancellationRequests") => cancellations::list(input, call, store),
+        (Agreement, "CancelAgreementCancellationRequest") => {
+            cancellations::withdraw(input, call, store, ids)
+        }
+        (Agreement, "AcceptAgreementCancellationRequest") => {
+            cancellations::accept(input, call, store, ids)
+        }
+        (Agreement, "RejectAgreementCancellationRequest") => {
+            cancellations::reject(input, call, store, ids)
+        }
         (Discovery, "GetOffer") => offers::get_offer(input, call, store),
         (Discovery, "ListPurchaseOptions") => offers::list_purchase_options(input, call, store),
         (Discovery, "GetOfferTerms") => offers::get_offer_terms(input, call, store),

@@ -46,7 +46,7 @@ fn internal(e: impl std::fmt::Display) -> ModelError {
 }
 
 /// Who asks, as a request keeps it: the 12-digit account, or the wildcard caller's key.
-fn requester(call: &Call<'_>) -> String {
+pub(super) fn requester(call: &Call<'_>) -> String {
     let identity = call.caller.identity();
     if identity.len() <= MAX_REQUESTER_BYTES {
         identity.to_string()
@@ -349,7 +349,7 @@ pub fn create<S: Store + ?Sized>(
 
 /// What makes two requests the same request: a digest of every member but the client
 /// token (members in the canonical order serde_json keeps them in).
-fn fingerprint(input: &Map<String, Value>) -> String {
+pub(super) fn fingerprint(input: &Map<String, Value>) -> String {
     let mut rest = input.clone();
     rest.remove("clientToken");
     hex::encode(Sha256::digest(Value::Object(rest).to_string().as_bytes()))

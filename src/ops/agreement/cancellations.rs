@@ -1,0 +1,530 @@
+//! Cancellation requests: the seller (proposer) asks to end an agreement
+//! (`SendAgreementCancellationRequest`) and may withdraw the request
+//! (`CancelAgreementCancellationRequest`); the buyer (acceptor) approves or rejects it
+//! (`Accept…`/`RejectAgreementCancellationRequest`); either party reads them (`Get…`,
+//! `ListAgreementCancellationRequests`). An approval, or the automatic one after seven days
+//! by the namespace clock, cancels the agreement as `CancelAgreement` does. Each change sends
+//! `Agreement Cancellation Request <status> - Proposer` to the product's EventBridge webhooks.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use super::agreements::visible;
+use super::requests::{fingerprint, requester};
+use super::{
+    agreement, agreement_record, agreement_records, check_catalog, new_id, page, storage, text,
+    with_next, Answer, Call,
+};
+use crate::domain::agreement as rules;
+use crate::domain::cancellation::{CancellationRequest, CancellationRequests, CancellationStatus};
+use crate::domain::catalogue::Product;
+use crate::domain::ids::IdSource;
+use crate::domain::notification::{cancellation_event, Change, EventRecord};
+use crate::domain::offer::proposer_of;
+use crate::domain::settings::Settings;
+use crate::domain::subscription::{LifecycleAction, SubscriptionState};
+use crate::domain::time::Instant;
+use crate::error::ServiceError;
+use crate::model::error::ModelError;
+use crate::model::ModelService;
+use crate::ops::shapes::epoch_seconds;
+use crate::store::{documents, Store};
+
+const SERVICE: ModelService = ModelService::Agreement;
+const RESOURCE: &str = "AgreementCancellationRequest";
+
+fn load<S: Store + ?Sized>(store: &S) -> Result<CancellationRequests, ModelError> {
+    documents::load(store).map_err(|e| ModelError::of_service(SERVICE, &e))
+}
+
+fn save<S: Store + ?Sized>(
+    store: &mut S,
+    requests: &CancellationRequests,
+) -> Result<(), ModelError> {
+    documents::save(store, requests).map_err(|e| ModelError::of_service(SERVICE, &e))
+}
+
+/// The request as the operations answer it (members the answer has no value for left out).
+fn view(r: &CancellationRequest) -> Value {
+    let mut out = json!({
+        "agreementCancellationRequestId": r.id,
+        "agreementId": r.agreement_id,
+        "reasonCode": r.reason_code,
+        "status": r.status.name(),
+        "createdAt": epoch_seconds(r.created_at),
+        "updatedAt": epoch_seconds(r.updated_at),
+    });
+    if let Some(d) = &r.description {
+        out["description"] = json!(d);
+    }
+    if let Some(m) = &r.status_message {
+        out["statusMessage"] = json!(m);
+    }
+    out
+}
+
+fn not_found(id: &str) -> ModelError {
+    ModelError::not_found(
+        SERVICE,
+        RESOURCE,
+        id,
+        format!("Agreement cancellation request {id} was not found: no request of an agreement the caller is a party to has that id (the namespace keeps its 100 most recent)"),
+    )
+}
+
+fn conflict(id: &str, message: String) -> ModelError {
+    ModelError::modeled(SERVICE, "ConflictException", message)
+        .with("resourceId", id)
+        .with("resourceType", RESOURCE)
+}
+
+fn access_denied(message: String) -> ModelError {
+    ModelError::modeled(SERVICE, "AccessDeniedException", message).with("reason", "INVALID_ACCESS")
+}
+
+/// When a change happens: namespace time, host time (for deliveries), and the settings.
+#[derive(Clone, Copy)]
+struct When<'a> {
+    now: Instant,
+    host_now: Instant,
+    settings: &'a Settings,
+}
+
+impl<'a> When<'a> {
+    fn of(call: &'a Call<'_>) -> When<'a> {
+        When {
+            now: call.now,
+            host_now: call.host_now,
+            settings: call.settings,
+        }
+    }
+}
+
+/// Logs the request's event for `product`'s agreement customer `i`.
+fn notify_request<S: Store + ?Sized>(
+    store: &mut S,
+    product: &Product,
+    i: usize,
+    request: &CancellationRequest,
+    when: When<'_>,
+    ids: &mut dyn IdSource,
+) -> Result<(), ServiceError> {
+    let When {
+        now,
+        host_now,
+        settings,
+    } = when;
+    let event = cancellation_event(
+        product,
+        &product.customers[i],
+        request,
+        now,
+        ids.next_uuid(),
+    );
+    let action = format!(
+        "cancellation-request-{}",
+        request.status.name().to_lowercase().replace('_', "-")
+    );
+    let record =
+        EventRecord::eventbridge_only(&action, product, vec![event], now, host_now, settings);
+    store.append_event(&record)?;
+    Ok(())
+}
+
+/// `SendAgreementCancellationRequest` (the proposer's).
+pub fn send<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Answer {
+    let agreement_id = text(input, "agreementId");
+    let (product, i) = visible(store, call, agreement_id)?;
+    let proposer = proposer_of(&product);
+    if call
+        .caller
+        .account
+        .as_deref()
+        .is_some_and(|a| a != proposer)
+    {
+        return Err(access_denied(format!("Only the proposer of agreement {agreement_id} sends a cancellation request; its acceptor cancels it with CancelAgreement")));
+    }
+    let who = requester(call);
+    let token = input
+        .get("clientToken")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let print = fingerprint(input);
+    let mut requests = load(store)?;
+    if let Some(earlier) = token.as_deref().and_then(|t| {
+        requests
+            .0
+            .iter()
+            .find(|r| r.requester == who && r.client_token.as_deref() == Some(t))
+    }) {
+        if earlier.fingerprint == print {
+            return Ok(view(earlier));
+        }
+        return Err(conflict(
+            &earlier.id,
+            format!(
+                "clientToken {} was used for cancellation request {} with other parameters",
+                token.unwrap_or_default(),
+                earlier.id
+            ),
+        ));
+    }
+    let customer = &product.customers[i];
+    if !rules::is_active(customer, call.now) {
+        return Err(conflict(
+            agreement_id,
+            format!(
+                "Agreement {agreement_id} is {}: only an active agreement can be cancelled",
+                rules::status(customer, call.now)
+            ),
+        ));
+    }
+    if let Some(pending) = requests.pending_for(agreement_id) {
+        return Err(conflict(&pending.id, format!("Agreement {agreement_id} already has a pending cancellation request, {}: cancel it first", pending.id)));
+    }
+    let description = input
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let request = CancellationRequest {
+        id: new_id("acr-", ids, 25)?,
+        agreement_id: agreement_id.to_string(),
+        product_code: product.product_code.to_string(),
+        reason_code: text(input, "reasonCode").to_string(),
+        description,
+        status: CancellationStatus::PendingApproval,
+        status_message: None,
+        created_at: call.now,
+        updated_at: call.now,
+        requester: who,
+        client_token: token,
+        fingerprint: print,
+    };
+    if !requests.add(request.clone()) {
+        return Err(ModelError::modeled(
+            SERVICE,
+            "ServiceQuotaExceededException",
+            "The namespace holds 100 pending cancellation requests, the most it keeps".to_string(),
+        ));
+    }
+    save(store, &requests)?;
+    let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
+    super::milestones::note_at(store, request.auto_approval_at()).map_err(internal)?;
+    notify_request(store, &product, i, &request, When::of(call), ids).map_err(internal)?;
+    Ok(view(&request))
+}
+
+/// The request `id` of agreement `agreement_id`, with the agreement, if the caller is a party.
+fn party_request<S: Store + ?Sized>(
+    store: &S,
+    call: &Call<'_>,
+    input: &Map<String, Value>,
+) -> Result<(CancellationRequests, CancellationRequest, Product, usize), ModelError> {
+    let (id, agreement_id) = (
+        text(input, "agreementCancellationRequestId"),
+        text(input, "agreementId"),
+    );
+    let requests = load(store)?;
+    let request = requests
+        .get(id)
+        .filter(|r| r.agreement_id == agreement_id)
+        .cloned()
+        .ok_or_else(|| not_found(id))?;
+    let (product, i) = visible(store, call, agreement_id).map_err(|_| not_found(id))?;
+    Ok((requests, request, product, i))
+}
+
+/// `GetAgreementCancellationRequest`
+pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
+    let (_, request, _, _) = party_request(store, call, input)?;
+    Ok(view(&request))
+}
+
+/// `ListAgreementCancellationRequests`: the requests on agreements the caller proposed
+/// (`partyType` `Proposer`) or accepted (`Acceptor`), newest first.
+pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
+    check_catalog(input)?;
+    let party = text(input, "partyType");
+    let proposer = match party {
+        "Proposer" => true,
+        "Acceptor" => false,
+        _ => {
+            let message = format!("partyType {party} is not Proposer or Acceptor");
+            return Err(ModelError::validation(
+                SERVICE,
+                "INVALID_PARTY_TYPE",
+                message.clone(),
+                &[("partyType", &message)],
+            ));
+        }
+    };
+    let (wanted, status, kind) = (
+        text(input, "agreementId"),
+        text(input, "status"),
+        text(input, "agreementType"),
+    );
+    let caller = call.caller.account.as_deref();
+    let mut items = Vec::new();
+    if kind.is_empty() || kind == super::agreements::AGREEMENT_TYPE {
+        // Each agreement's parties, the products read once.
+        let mut parties: HashMap<String, (String, Option<String>)> = HashMap::new();
+        for product in store.products().map_err(storage(SERVICE))? {
+            for record in agreement_records(&product) {
+                let customer = agreement_record(&product, record);
+                if let Some(id) = rules::agreement_id(&customer) {
+                    let acceptor = customer
+                        .customer_aws_account_id
+                        .as_deref()
+                        .map(str::to_string);
+                    parties.insert(id, (proposer_of(&product), acceptor));
+                }
+            }
+        }
+        for r in load(store)?.0.iter().rev() {
+            if (!wanted.is_empty() && r.agreement_id != wanted)
+                || (!status.is_empty() && r.status.name() != status)
+            {
+                continue;
+            }
+            let Some((proposer_account, acceptor)) = parties.get(&r.agreement_id) else {
+                continue;
+            };
+            let mine = match (caller, proposer) {
+                (None, _) => true,
+                (Some(a), true) => a == proposer_account,
+                (Some(a), false) => acceptor.as_deref() == Some(a),
+            };
+            if mine {
+                items.push(json!({
+                    "agreementCancellationRequestId": r.id, "agreementId": r.agreement_id,
+                    "status": r.status.name(), "reasonCode": r.reason_code,
+                    "agreementType": super::agreements::AGREEMENT_TYPE, "catalog": "AWSMarketplace",
+                    "createdAt": epoch_seconds(r.created_at), "updatedAt": epoch_seconds(r.updated_at),
+                }));
+            }
+        }
+    }
+    let listing = format!(
+        "ListAgreementCancellationRequests\n{}\n{party}\n{wanted}\n{status}\n{kind}",
+        call.caller.identity()
+    );
+    let (items, next) = page(SERVICE, items, input, call, &listing, 20)?;
+    Ok(with_next(json!({ "items": items }), next))
+}
+
+/// Moves a pending request to `status` (with `message`) by a party (`as_proposer`: the
+/// proposer withdraws; else the acceptor decides), logs its event, and on approval cancels
+/// the agreement.
+fn decide<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+    status: CancellationStatus,
+    message: Option<&str>,
+) -> Answer {
+    let (mut requests, request, product, i) = party_request(store, call, input)?;
+    let caller = call.caller.account.as_deref();
+    let as_proposer = status == CancellationStatus::Cancelled;
+    let allowed = match caller {
+        None => true,
+        Some(a) if as_proposer => a == proposer_of(&product),
+        Some(a) => product.customers[i].customer_aws_account_id.as_deref() == Some(a),
+    };
+    if !allowed {
+        let who = if as_proposer {
+            "its proposer withdraws it"
+        } else {
+            "its acceptor approves or rejects it"
+        };
+        return Err(access_denied(format!(
+            "Cancellation request {}: {who}",
+            request.id
+        )));
+    }
+    if !request.is_pending() {
+        return Err(conflict(
+            &request.id,
+            format!(
+                "Cancellation request {} is {}: only a PENDING_APPROVAL request can change",
+                request.id,
+                request.status.name()
+            ),
+        ));
+    }
+    let decided = settle(&mut requests, &request.id, status, message, call.now)
+        .ok_or_else(|| not_found(&request.id))?;
+    save(store, &requests)?;
+    let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
+    notify_request(store, &product, i, &decided, When::of(call), ids).map_err(internal)?;
+    if status == CancellationStatus::Approved {
+        cancel_agreement(store, product, i, When::of(call), ids).map_err(internal)?;
+    }
+    Ok(view(&decided))
+}
+
+/// Sets request `id`'s status and message at `now`; returns it as it now is (`None`: no
+/// such request).
+fn settle(
+    requests: &mut CancellationRequests,
+    id: &str,
+    status: CancellationStatus,
+    message: Option<&str>,
+    now: Instant,
+) -> Option<CancellationRequest> {
+    let r = requests.get_mut(id)?;
+    r.status = status;
+    r.status_message = message.map(str::to_string);
+    r.updated_at = now;
+    Some(r.clone())
+}
+
+/// Cancels customer `i`'s agreement, as `CancelAgreement` does, if it is still active.
+fn cancel_agreement<S: Store + ?Sized>(
+    store: &mut S,
+    mut product: Product,
+    i: usize,
+    when: When<'_>,
+    ids: &mut dyn IdSource,
+) -> Result<(), ServiceError> {
+    let When {
+        now,
+        host_now,
+        settings,
+    } = when;
+    if !rules::is_active(&product.customers[i], now) {
+        return Ok(());
+    }
+    let mut customer = product.customers[i].clone();
+    customer.subscription = SubscriptionState::UnsubscribePending;
+    customer.subscription_changed_at = Some(now);
+    product.customers[i] = customer;
+    store.put_product(&product)?;
+    let change = Change::Lifecycle(LifecycleAction::UnsubscribePending);
+    let event = EventRecord::new(
+        change,
+        &product,
+        &product.customers[i],
+        now,
+        host_now,
+        settings,
+        || ids.next_uuid(),
+    );
+    store.append_event(&event)?;
+    Ok(())
+}
+
+/// `CancelAgreementCancellationRequest` (the proposer withdraws its request).
+pub fn withdraw<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Answer {
+    let reason = text(input, "cancellationReason").to_string();
+    decide(
+        input,
+        call,
+        store,
+        ids,
+        CancellationStatus::Cancelled,
+        Some(&reason),
+    )
+}
+
+/// `AcceptAgreementCancellationRequest` (the acceptor approves: the agreement is cancelled).
+pub fn accept<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Answer {
+    decide(input, call, store, ids, CancellationStatus::Approved, None)
+}
+
+/// `RejectAgreementCancellationRequest`
+pub fn reject<S: Store + ?Sized>(
+    input: &Map<String, Value>,
+    call: &Call<'_>,
+    store: &mut S,
+    ids: &mut dyn IdSource,
+) -> Answer {
+    let reason = text(input, "rejectionReason").to_string();
+    decide(
+        input,
+        call,
+        store,
+        ids,
+        CancellationStatus::Rejected,
+        Some(&reason),
+    )
+}
+
+/// Approves the requests pending for `AUTO_APPROVAL_DAYS` by namespace time `now`, cancelling
+/// their agreements; returns how many it approved and when the next is due.
+pub fn auto_approve<S: Store + ?Sized>(
+    store: &mut S,
+    now: Instant,
+    host_now: Instant,
+    settings: &Settings,
+    ids: &mut dyn IdSource,
+) -> Result<(usize, Option<Instant>), ServiceError> {
+    let mut requests: CancellationRequests = documents::load(store)?;
+    let due: Vec<(String, String, Instant)> = requests
+        .0
+        .iter()
+        .filter(|r| r.is_pending() && r.auto_approval_at() <= now)
+        .map(|r| (r.id.clone(), r.agreement_id.clone(), r.auto_approval_at()))
+        .collect();
+    for (id, agreement_id, at) in &due {
+        let Some(decided) = settle(
+            &mut requests,
+            id,
+            CancellationStatus::Approved,
+            Some("Approved automatically: the acceptor did not answer within 7 days"),
+            *at,
+        ) else {
+            continue;
+        };
+        documents::save(store, &requests)?;
+        let Some((product, i)) = agreement(store, agreement_id)
+            .map_err(|_| ServiceError::internal("the products could not be read"))?
+        else {
+            continue;
+        };
+        let event = cancellation_event(
+            &product,
+            &product.customers[i],
+            &decided,
+            now,
+            ids.next_uuid(),
+        );
+        let record = EventRecord::eventbridge_only(
+            "cancellation-request-approved",
+            &product,
+            vec![event],
+            now,
+            host_now,
+            settings,
+        );
+        store.append_event(&record)?;
+        cancel_agreement(
+            store,
+            product,
+            i,
+            When {
+                now,
+                host_now,
+                settings,
+            },
+            ids,
+        )?;
+    }
+    Ok((due.len(), requests.next_auto_approval()))
+}
