@@ -498,33 +498,13 @@ pub fn auto_approve<S: Store + ?Sized>(
         else {
             continue;
         };
-        let event = cancellation_event(
-            &product,
-            &product.customers[i],
-            &decided,
-            now,
-            ids.next_uuid(),
-        );
-        let record = EventRecord::eventbridge_only(
-            "cancellation-request-approved",
-            &product,
-            vec![event],
+        let when = When {
             now,
             host_now,
             settings,
-        );
-        store.append_event(&record)?;
-        cancel_agreement(
-            store,
-            product,
-            i,
-            When {
-                now,
-                host_now,
-                settings,
-            },
-            ids,
-        )?;
+        };
+        notify_request(store, &product, i, &decided, when, ids)?;
+        cancel_agreement(store, product, i, when, ids)?;
     }
     Ok((due.len(), requests.next_auto_approval()))
 }
