@@ -3206,3 +3206,101 @@ fn a_seller_s_cancellation_request_is_approved_rejected_withdrawn_or_approved_af
     );
     assert_eq!(described.body["status"], "CANCELLED");
 }
+
+#[test]
+fn an_automatic_approval_comes_after_the_milestones_before_it_and_not_for_an_ended_agreement() {
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "saas", "dimensions": ["users"], "prices": {"users": "0.25"},
+        "integration": "concurrent-agreements", "sellerAccountId": SELLER,
+        "freeTrial": {"duration": "P14D", "grants": {"users": 5}},
+    }));
+    let trial = mock.control("GET", "/products/saas", None).body["offers"][1].clone();
+    let terms: Vec<Value> = trial["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!({"id": t.as_object().unwrap().values().next().unwrap()["id"]}))
+        .collect();
+    let input = json!({"intent": "NEW", "agreementProposalIdentifier": trial["agreementProposalId"], "requestedTerms": terms});
+    let quote = agreement(&mut mock, BUYER, false, "CreateAgreementRequest", input);
+    let id = accept(&mut mock, &quote);
+    // Sent on day 10: due on day 17, after the trial's end on day 14.
+    set_clock(&mut mock, "2026-03-20T12:30:00Z");
+    let send = json!({"agreementId": id, "reasonCode": "OTHER"});
+    let sent = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "SendAgreementCancellationRequest",
+        send,
+    );
+    assert!(sent.body.get("statusMessage").is_none());
+    let seq = event_count(&mut mock);
+    set_clock(&mut mock, "2026-04-01T00:00:00Z");
+    let actions: Vec<String> = moments(&mut mock, seq)
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "free-trial-ended",
+            "cancellation-request-approved",
+            "unsubscribe-pending"
+        ]
+    );
+    // The cancellation counts from the approval, day 17.
+    let events = mock
+        .control("GET", &format!("/events?after={seq}"), None)
+        .body["events"]
+        .clone();
+    assert_eq!(events[2]["time"], "2026-03-27T12:30:00Z");
+
+    // A request whose agreement the buyer cancelled meanwhile is not approved.
+    let mut mock = world();
+    let id = buy(&mut mock, BUYER, false);
+    let send = json!({"agreementId": id, "reasonCode": "OTHER"});
+    let sent = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "SendAgreementCancellationRequest",
+        send,
+    );
+    let by_id = json!({"agreementId": id, "agreementCancellationRequestId": sent.body["agreementCancellationRequestId"]});
+    let cancelled = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreement",
+        json!({"agreementId": id}),
+    );
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let refused = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementCancellationRequest",
+        by_id.clone(),
+    );
+    assert_eq!(
+        refused.error_name(),
+        "ConflictException",
+        "{}",
+        refused.body
+    );
+    set_clock(&mut mock, "2026-03-18T00:00:00Z");
+    let got = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "GetAgreementCancellationRequest",
+        by_id,
+    );
+    assert_eq!(got.body["status"], "CANCELLED", "{}", got.body);
+    assert!(got.body["statusMessage"]
+        .as_str()
+        .unwrap()
+        .contains("ended"));
+}

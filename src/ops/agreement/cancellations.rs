@@ -45,7 +45,8 @@ fn save<S: Store + ?Sized>(
     documents::save(store, requests).map_err(|e| ModelError::of_service(SERVICE, &e))
 }
 
-/// The request as the operations answer it (members the answer has no value for left out).
+/// The request as `Get`, `Cancel…` and `Reject…` answer it (members without a value left
+/// out).
 fn view(r: &CancellationRequest) -> Value {
     let mut out = json!({
         "agreementCancellationRequestId": r.id,
@@ -60,6 +61,15 @@ fn view(r: &CancellationRequest) -> Value {
     }
     if let Some(m) = &r.status_message {
         out["statusMessage"] = json!(m);
+    }
+    out
+}
+
+/// The request as `Send…` and `Accept…` answer it: their outputs have no `statusMessage`.
+fn view_without_message(r: &CancellationRequest) -> Value {
+    let mut out = view(r);
+    if let Some(map) = out.as_object_mut() {
+        map.remove("statusMessage");
     }
     out
 }
@@ -164,7 +174,7 @@ pub fn send<S: Store + ?Sized>(
             .find(|r| r.requester == who && r.client_token.as_deref() == Some(t))
     }) {
         if earlier.fingerprint == print {
-            return Ok(view(earlier));
+            return Ok(view_without_message(earlier));
         }
         return Err(conflict(
             &earlier.id,
@@ -207,17 +217,17 @@ pub fn send<S: Store + ?Sized>(
         fingerprint: print,
     };
     if !requests.add(request.clone()) {
-        return Err(ModelError::modeled(
-            SERVICE,
-            "ServiceQuotaExceededException",
-            "The namespace holds 100 pending cancellation requests, the most it keeps".to_string(),
+        // The operation's model lists no quota error: the conflict is with the pending ones.
+        return Err(conflict(
+            agreement_id,
+            "The namespace holds 100 pending cancellation requests, the most it keeps: withdraw one first".to_string(),
         ));
     }
     save(store, &requests)?;
     let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
     super::milestones::note_at(store, request.auto_approval_at()).map_err(internal)?;
     notify_request(store, &product, i, &request, When::of(call), ids).map_err(internal)?;
-    Ok(view(&request))
+    Ok(view_without_message(&request))
 }
 
 /// The request `id` of agreement `agreement_id`, with the agreement, if the caller is a party.
@@ -358,13 +368,25 @@ fn decide<S: Store + ?Sized>(
             ),
         ));
     }
+    let approving = status == CancellationStatus::Approved;
+    if approving && !rules::is_active(&product.customers[i], call.now) {
+        return Err(conflict(
+            &request.id,
+            format!(
+                "Agreement {} is {}: its cancellation request can no longer be approved, only rejected or withdrawn",
+                request.agreement_id,
+                rules::status(&product.customers[i], call.now)
+            ),
+        ));
+    }
     let decided = settle(&mut requests, &request.id, status, message, call.now)
         .ok_or_else(|| not_found(&request.id))?;
     save(store, &requests)?;
     let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
     notify_request(store, &product, i, &decided, When::of(call), ids).map_err(internal)?;
-    if status == CancellationStatus::Approved {
+    if approving {
         cancel_agreement(store, product, i, When::of(call), ids).map_err(internal)?;
+        return Ok(view_without_message(&decided));
     }
     Ok(view(&decided))
 }
@@ -466,45 +488,56 @@ pub fn reject<S: Store + ?Sized>(
     )
 }
 
-/// Approves the requests pending for `AUTO_APPROVAL_DAYS` by namespace time `now`, cancelling
-/// their agreements; returns how many it approved and when the next is due.
-pub fn auto_approve<S: Store + ?Sized>(
+/// Settles the requests pending for `AUTO_APPROVAL_DAYS` by namespace time `at`: approved,
+/// their agreements cancelled at `at`; a request whose agreement ended meanwhile is
+/// cancelled instead. Returns the moments logged.
+pub fn approve_due<S: Store + ?Sized>(
     store: &mut S,
-    now: Instant,
+    at: Instant,
     host_now: Instant,
     settings: &Settings,
     ids: &mut dyn IdSource,
-) -> Result<(usize, Option<Instant>), ServiceError> {
+) -> Result<usize, ServiceError> {
     let mut requests: CancellationRequests = documents::load(store)?;
-    let due: Vec<(String, String, Instant)> = requests
+    let due: Vec<(String, String)> = requests
         .0
         .iter()
-        .filter(|r| r.is_pending() && r.auto_approval_at() <= now)
-        .map(|r| (r.id.clone(), r.agreement_id.clone(), r.auto_approval_at()))
+        .filter(|r| r.is_pending() && r.auto_approval_at() <= at)
+        .map(|r| (r.id.clone(), r.agreement_id.clone()))
         .collect();
-    for (id, agreement_id, at) in &due {
-        let Some(decided) = settle(
-            &mut requests,
-            id,
-            CancellationStatus::Approved,
-            Some("Approved automatically: the acceptor did not answer within 7 days"),
-            *at,
-        ) else {
+    let when = When {
+        now: at,
+        host_now,
+        settings,
+    };
+    let mut logged = 0;
+    for (id, agreement_id) in &due {
+        let found = agreement(store, agreement_id)
+            .map_err(|_| ServiceError::internal("the products could not be read"))?;
+        let active = found
+            .as_ref()
+            .is_some_and(|(p, i)| rules::is_active(&p.customers[*i], at));
+        let (status, message) = match active {
+            true => (CancellationStatus::Approved, APPROVED_BY_ITSELF),
+            false => (CancellationStatus::Cancelled, AGREEMENT_ENDED),
+        };
+        let Some(decided) = settle(&mut requests, id, status, Some(message), at) else {
             continue;
         };
-        documents::save(store, &requests)?;
-        let Some((product, i)) = agreement(store, agreement_id)
-            .map_err(|_| ServiceError::internal("the products could not be read"))?
-        else {
+        let Some((product, i)) = found else {
             continue;
-        };
-        let when = When {
-            now,
-            host_now,
-            settings,
         };
         notify_request(store, &product, i, &decided, when, ids)?;
-        cancel_agreement(store, product, i, when, ids)?;
+        logged += 1;
+        if active {
+            cancel_agreement(store, product, i, when, ids)?;
+            logged += 1;
+        }
     }
-    Ok((due.len(), requests.next_auto_approval()))
+    documents::save(store, &requests)?;
+    Ok(logged)
 }
+
+const APPROVED_BY_ITSELF: &str =
+    "Approved automatically: the acceptor did not answer within 7 days";
+const AGREEMENT_ENDED: &str = "Cancelled: the agreement ended before the request was approved";

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use crate::domain::agreement::{self as rules, Milestone, NextMilestone};
+use crate::domain::cancellation::CancellationRequests;
 use crate::domain::catalogue::{Customer, Integration, Product, Supersession};
 use crate::domain::contract::Charge;
 use crate::domain::ids::random_hex;
@@ -92,11 +93,54 @@ pub fn sweep<S: Store + ?Sized>(
     if next(store)?.is_none_or(|at| at > now) {
         return Ok(0);
     }
-    // Cancellation requests pending for seven days are approved first: their agreements end.
-    let (approved, next_approval) =
-        super::cancellations::auto_approve(store, now, host_now, settings, ids)?;
+    let mut logged = 0;
+    // A cancellation request's automatic approval ends its agreement: the milestones due
+    // before it come first, then the approval, in time order.
+    let capped = loop {
+        let requests: CancellationRequests = documents::load(store)?;
+        let approval = requests.next_auto_approval().filter(|&at| at <= now);
+        let capped;
+        (logged, capped) = sweep_milestones(
+            store,
+            logged,
+            approval.unwrap_or(now),
+            host_now,
+            settings,
+            ids,
+        )?;
+        let Some(at) = approval.filter(|_| !capped) else {
+            break capped;
+        };
+        logged += super::cancellations::approve_due(store, at, host_now, settings, ids)?;
+        if logged >= MAX_MOMENTS_PER_SWEEP {
+            break true;
+        }
+    };
+    let next_approval = documents::load::<CancellationRequests, _>(store)?.next_auto_approval();
+    let next_at = match capped {
+        true => Some(now),
+        false => store
+            .products()?
+            .iter()
+            .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
+            .chain(next_approval)
+            .min(),
+    };
+    documents::save(store, &NextMilestone(next_at))?;
+    Ok(logged)
+}
+
+/// Logs the agreements' milestones due by namespace time `by`, counting on from `logged`
+/// moments; returns the moments logged in all and whether it stopped at the cap.
+fn sweep_milestones<S: Store + ?Sized>(
+    store: &mut S,
+    mut logged: usize,
+    by: Instant,
+    host_now: Instant,
+    settings: &Settings,
+    ids: &mut dyn IdSource,
+) -> Result<(usize, bool), ServiceError> {
     let mut products = store.products()?;
-    let mut logged = approved;
     let mut changed = BTreeSet::new();
     // A renewal brings the new term's milestones, which may be due too: look again.
     let capped = loop {
@@ -106,7 +150,7 @@ pub fn sweep<S: Store + ?Sized>(
             &mut products,
             &mut changed,
             logged,
-            now,
+            by,
             host_now,
             settings,
             ids,
@@ -118,16 +162,7 @@ pub fn sweep<S: Store + ?Sized>(
     for p in changed {
         store.put_product(&products[p])?;
     }
-    let next_at = match capped {
-        true => Some(now),
-        false => products
-            .iter()
-            .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
-            .chain(next_approval)
-            .min(),
-    };
-    documents::save(store, &NextMilestone(next_at))?;
-    Ok(logged)
+    Ok((logged, capped))
 }
 
 /// One pass of `sweep` over `products`, counting on from `logged` moments: logs what is due,
@@ -153,7 +188,7 @@ fn sweep_once<S: Store + ?Sized>(
         }
     }
     due.sort_by_key(|&(at, p, i, _)| (at, p, i));
-    let room = MAX_MOMENTS_PER_SWEEP - logged;
+    let room = MAX_MOMENTS_PER_SWEEP.saturating_sub(logged);
     let capped = due.len() > room;
     due.truncate(room);
     let logged = logged + due.len();
