@@ -11,10 +11,9 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 use super::agreements::visible;
-use super::requests::{fingerprint, requester};
 use super::{
-    agreement, agreement_record, agreement_records, check_catalog, new_id, page, storage, text,
-    with_next, Answer, Call,
+    agreement, agreement_record, agreement_records, check_catalog, fingerprint, new_id, page,
+    requester, storage, text, with_next, Answer, Call,
 };
 use crate::domain::agreement as rules;
 use crate::domain::cancellation::{CancellationRequest, CancellationRequests, CancellationStatus};
@@ -225,7 +224,7 @@ pub fn send<S: Store + ?Sized>(
     }
     save(store, &requests)?;
     let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
-    super::milestones::note_at(store, request.auto_approval_at()).map_err(internal)?;
+    super::schedule::note_at(store, request.auto_approval_at()).map_err(internal)?;
     notify_request(store, &product, i, &request, When::of(call), ids).map_err(internal)?;
     Ok(view_without_message(&request))
 }

@@ -25,19 +25,9 @@ use crate::store::{documents, Store};
 /// customer of a legacy product may be noted: the sweep then finds nothing for it).
 pub fn note<S: Store + ?Sized>(store: &mut S, customer: &Customer) -> Result<(), ServiceError> {
     match rules::next_milestone(customer) {
-        Some(at) => note_at(store, at),
+        Some(at) => super::schedule::note_at(store, at),
         None => Ok(()),
     }
-}
-
-/// Brings the next-milestone time forward to `at`, if earlier (a pending cancellation
-/// request's automatic approval is one).
-pub fn note_at<S: Store + ?Sized>(store: &mut S, at: Instant) -> Result<(), ServiceError> {
-    let NextMilestone(current) = documents::load(store)?;
-    if current.is_none_or(|c| at < c) {
-        documents::save(store, &NextMilestone(Some(at)))?;
-    }
-    Ok(())
 }
 
 /// Marks the milestones up to `now` of the customers of a product listed by hand as done

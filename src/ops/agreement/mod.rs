@@ -11,11 +11,13 @@ mod charges;
 pub mod milestones;
 mod offers;
 mod requests;
+mod schedule;
 mod search;
 
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::Call;
 use crate::domain::agreement as rules;
@@ -117,6 +119,31 @@ fn notify<S: Store + ?Sized>(
         .append_event(&event)
         .map_err(storage(ModelService::Agreement))?;
     Ok(())
+}
+
+/// The longest requester kept as it is; a longer (wildcard) access key id is kept as a digest,
+/// so a hostile key cannot grow the documents that keep requesters.
+const MAX_REQUESTER_BYTES: usize = 64;
+
+/// Who asks, as a request keeps it: the 12-digit account, or the wildcard caller's key.
+fn requester(call: &Call<'_>) -> String {
+    let identity = call.caller.identity();
+    if identity.len() <= MAX_REQUESTER_BYTES {
+        identity.to_string()
+    } else {
+        format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(identity.as_bytes()))
+        )
+    }
+}
+
+/// What makes two requests the same request: a digest of every member but the client
+/// token (members in the canonical order serde_json keeps them in).
+fn fingerprint(input: &Map<String, Value>) -> String {
+    let mut rest = input.clone();
+    rest.remove("clientToken");
+    hex::encode(Sha256::digest(Value::Object(rest).to_string().as_bytes()))
 }
 
 /// A new id: `prefix` and `n` (at most 32) random lowercase hex digits.

@@ -8,11 +8,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::{
-    agreement, check_catalog, new_id, notify, page, product_offering, storage, text, with_next,
-    Answer, Call,
+    agreement, check_catalog, fingerprint, new_id, notify, page, product_offering, requester,
+    storage, text, with_next, Answer, Call,
 };
 use crate::domain::agreement::{
     self as rules, AgreementRequest, AgreementRequests, Amends, RequestStatus,
@@ -33,29 +32,12 @@ use crate::store::{documents, Store};
 
 const SERVICE: ModelService = ModelService::Agreement;
 
-/// The longest requester kept as it is; a longer (wildcard) access key id is kept as a digest,
-/// so a hostile key cannot grow the requests document.
-const MAX_REQUESTER_BYTES: usize = 64;
-
 fn invalid(reason: &str, message: String, field: &str) -> ModelError {
     ModelError::validation(SERVICE, reason, message.clone(), &[(field, &message)])
 }
 
 fn internal(e: impl std::fmt::Display) -> ModelError {
     ModelError::of_service(SERVICE, &ServiceError::internal(e))
-}
-
-/// Who asks, as a request keeps it: the 12-digit account, or the wildcard caller's key.
-pub(super) fn requester(call: &Call<'_>) -> String {
-    let identity = call.caller.identity();
-    if identity.len() <= MAX_REQUESTER_BYTES {
-        identity.to_string()
-    } else {
-        format!(
-            "sha256:{}",
-            hex::encode(Sha256::digest(identity.as_bytes()))
-        )
-    }
 }
 
 /// The namespace's agreement requests (one document).
@@ -345,14 +327,6 @@ pub fn create<S: Store + ?Sized>(
     requests.add(request);
     save(store, &requests)?;
     Ok(answer)
-}
-
-/// What makes two requests the same request: a digest of every member but the client
-/// token (members in the canonical order serde_json keeps them in).
-pub(super) fn fingerprint(input: &Map<String, Value>) -> String {
-    let mut rest = input.clone();
-    rest.remove("clientToken");
-    hex::encode(Sha256::digest(Value::Object(rest).to_string().as_bytes()))
 }
 
 /// The buyer's contact, as the model already held it (every member required, within its
