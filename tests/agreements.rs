@@ -1354,6 +1354,16 @@ fn requested_terms(offer_terms: &Value, configuration: Option<&Value>) -> Vec<Va
         .collect()
 }
 
+/// The kind of each term of a list of term unions (`legalTerm`, …), in order.
+fn term_kinds(terms: &Value) -> Vec<&str> {
+    terms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_object().unwrap().keys().next().unwrap().as_str())
+        .collect()
+}
+
 /// The body of the first term of `kind` in a list of term unions.
 fn term_of(terms: &Value, kind: &str) -> Value {
     terms
@@ -1386,12 +1396,7 @@ fn a_contract_offer_is_configured_quoted_charged_and_ends_by_the_clock() {
             "GetOfferTerms",
             json!({"offerId": offer_id}),
         );
-        let kinds: Vec<&str> = terms.body["offerTerms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t.as_object().unwrap().keys().next().unwrap().as_str())
-            .collect();
+        let kinds = term_kinds(&terms.body["offerTerms"]);
         assert_eq!(
             kinds,
             [
@@ -2906,12 +2911,7 @@ fn a_contract_taken_with_a_free_trial_starts_and_is_charged_when_the_trial_ends(
         "GetOfferTerms",
         json!({"offerId": trial_id}),
     );
-    let kinds: Vec<&str> = terms.body["offerTerms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_object().unwrap().keys().next().unwrap().as_str())
-        .collect();
+    let kinds = term_kinds(&terms.body["offerTerms"]);
     assert_eq!(
         kinds,
         [
@@ -2957,14 +2957,16 @@ fn a_contract_taken_with_a_free_trial_starts_and_is_charged_when_the_trial_ends(
     // Amended once the contract has started, not during the trial.
     let amend = json!({"intent": "AMEND", "sourceAgreementIdentifier": id,
         "requestedTerms": requested_terms(&terms.body["offerTerms"], Some(&users_for_a_year(4)))});
-    let refused = agreement(
-        &mut mock,
-        BUYER,
-        false,
-        "CreateAgreementRequest",
-        amend.clone(),
-    );
-    assert_eq!(refused.body["reason"], "INVALID_INTENT", "{}", refused.body);
+    for cbor in [false, true] {
+        let refused = agreement(
+            &mut mock,
+            BUYER,
+            cbor,
+            "CreateAgreementRequest",
+            amend.clone(),
+        );
+        assert_eq!(refused.body["reason"], "INVALID_INTENT", "{}", refused.body);
+    }
     assert_eq!(during[0]["ExpirationDate"], secs("2026-03-24T12:30:00Z"));
     // At the trial's end: charged, and entitled to the contract until its end.
     set_clock(&mut mock, "2026-03-24T12:30:00Z");
@@ -3052,15 +3054,20 @@ fn a_seller_s_cancellation_request_is_approved_rejected_withdrawn_or_approved_af
     }
     // Both parties read it; a stranger does not find it.
     let by_id = json!({"agreementId": first, "agreementCancellationRequestId": acr});
-    for (key, found) in [(BUYER, true), (SELLER, true), (STRANGER, false)] {
-        let got = agreement(
-            &mut mock,
-            key,
-            false,
-            "GetAgreementCancellationRequest",
-            by_id.clone(),
-        );
-        assert_eq!(got.status == 200, found, "{key}: {}", got.body);
+    for cbor in [false, true] {
+        for (key, found) in [(BUYER, true), (SELLER, true), (STRANGER, false)] {
+            let got = agreement(
+                &mut mock,
+                key,
+                cbor,
+                "GetAgreementCancellationRequest",
+                by_id.clone(),
+            );
+            match found {
+                true => assert_eq!(got.body["reasonCode"], "TEST_AGREEMENT", "{}", got.body),
+                false => assert_eq!(got.error_name(), "ResourceNotFoundException"),
+            }
+        }
     }
     let listed = |mock: &mut Mock, key: &str, party: &str| {
         let list = agreement(
@@ -3094,7 +3101,7 @@ fn a_seller_s_cancellation_request_is_approved_rejected_withdrawn_or_approved_af
     let rejected = agreement(
         &mut mock,
         BUYER,
-        false,
+        true,
         "RejectAgreementCancellationRequest",
         reject.clone(),
     );
@@ -3125,7 +3132,7 @@ fn a_seller_s_cancellation_request_is_approved_rejected_withdrawn_or_approved_af
     let withdrawn = agreement(
         &mut mock,
         SELLER,
-        false,
+        true,
         "CancelAgreementCancellationRequest",
         withdraw,
     );

@@ -34,6 +34,16 @@ impl CancellationStatus {
         }
     }
 
+    /// The moment's name in the event log.
+    pub fn action(self) -> &'static str {
+        match self {
+            CancellationStatus::PendingApproval => "cancellation-request-pending-approval",
+            CancellationStatus::Approved => "cancellation-request-approved",
+            CancellationStatus::Rejected => "cancellation-request-rejected",
+            CancellationStatus::Cancelled => "cancellation-request-cancelled",
+        }
+    }
+
     /// The words of its EventBridge detail-type (`Agreement Cancellation Request <these> -
     /// Proposer`).
     pub fn event_words(self) -> &'static str {

@@ -12,7 +12,7 @@ use std::ops::{Deref, DerefMut};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::contract::{Charge, ContractChoice, ContractPricing, MAX_CHARGES};
+use super::contract::{cents, Charge, ContractChoice, ContractPricing, MAX_CHARGES};
 use super::entitlement::Entitlement;
 use super::names::{
     AccountId, AgreementId, CustomerIdentifier, Dimension, HttpUrl, LicenseArn, ProductCode,
@@ -756,15 +756,8 @@ impl Product {
                 return Err(format!("customer {n}: at most {MAX_CHARGES} charges"));
             }
             if let Some(amount) = &c.trial_charge {
-                let charge = Charge {
-                    id: "trial".into(),
-                    revision: 1,
-                    amount: amount.clone(),
-                    at: Instant::MIN,
-                    purchase_order_reference: None,
-                };
                 let pending = c.contract.is_some() && c.trial_ends_at.is_some();
-                if charge.cents().is_none() || c.charges.len() >= MAX_CHARGES || !pending {
+                if cents(amount).is_none() || c.charges.len() >= MAX_CHARGES || !pending {
                     return Err(format!("customer {n}: trialCharge is dollars and cents (\"480.00\"), of a contract with a trialEndsAt, with fewer than {MAX_CHARGES} charges"));
                 }
             }

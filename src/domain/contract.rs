@@ -265,14 +265,7 @@ pub const MAX_PURCHASE_ORDER_REFERENCE_CHARS: usize = 200;
 impl Charge {
     /// The amount in cents, when it is dollars and cents (`300.38`).
     pub fn cents(&self) -> Option<u128> {
-        let (dollars, cents) = self.amount.split_once('.')?;
-        let digits = |s: &str, max: usize| {
-            !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
-        };
-        if !digits(dollars, 20) || cents.len() != 2 || !digits(cents, 2) {
-            return None;
-        }
-        Some(dollars.parse::<u128>().ok()? * 100 + cents.parse::<u128>().ok()?)
+        cents(&self.amount)
     }
 
     /// Checks a charge listed by hand: the model's id pattern, a revision from 1, an
@@ -310,10 +303,27 @@ impl Charge {
     }
 }
 
+/// An amount in dollars and cents (`300.38`) in cents; `None` in any other form.
+pub fn cents(amount: &str) -> Option<u128> {
+    let (dollars, cents) = amount.split_once('.')?;
+    let digits = |s: &str, max: usize| {
+        !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !digits(dollars, 20) || cents.len() != 2 || !digits(cents, 2) {
+        return None;
+    }
+    Some(dollars.parse::<u128>().ok()? * 100 + cents.parse::<u128>().ok()?)
+}
+
+/// What `amounts` (dollars and cents) add up to, in dollars and cents (`0.00` for none).
+pub fn sum<'a>(amounts: impl IntoIterator<Item = &'a str>) -> String {
+    let cents: u128 = amounts.into_iter().filter_map(cents).sum();
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
 /// What `charges` add up to, in dollars and cents (`0.00` for none).
 pub fn total(charges: &[Charge]) -> String {
-    let cents: u128 = charges.iter().filter_map(Charge::cents).sum();
-    format!("{}.{:02}", cents / 100, cents % 100)
+    sum(charges.iter().map(|c| c.amount.as_str()))
 }
 
 #[cfg(test)]

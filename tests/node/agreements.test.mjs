@@ -438,7 +438,7 @@ test('boto3 over both protocols: a contract quoted, charged, given a purchase or
   assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
 });
 
-test('boto3 plays the buyer: Discovery over rest-json, then every served Agreement operation over rpc-v2-cbor', async (t) => {
+test('boto3 plays the buyer: Discovery over rest-json, then the buyer\'s path and the seller\'s reads over rpc-v2-cbor', async (t) => {
   if (missingClient(t, hasBoto3, 'boto3')) return;
   const url = await world('agreements-py-journey');
   const { json } = await control(url, 'GET', '/products/saas');
@@ -517,6 +517,7 @@ test('boto3 over both protocols reads a free-trial agreement\'s trial end', asyn
     '    out[name] = {"end": described["freeTrialSummary"]["trialEndTime"].isoformat(), "offer": described["proposalSummary"]["offerId"]}',
     'print(json.dumps(out))',
   ].join('\n'));
+  assert.deepEqual(Object.keys(out).sort(), ['marketplace-agreement', 'marketplace-agreement-cbor']);
   for (const [name, r] of Object.entries(out)) {
     assert.equal(r.end, '2026-04-09T12:30:00+00:00', name);
     assert.equal(r.offer, trial.offerId, name);

@@ -6,15 +6,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{agreement, notify, page, storage, text, with_next, Answer, Call};
+use super::{agreement, end_agreement, page, storage, text, with_next, Answer, Call, When};
 use crate::domain::agreement::{self as rules, ENTITLEMENT_TOKEN_TTL_SECONDS};
 use crate::domain::catalogue::{Customer, Product};
 use crate::domain::contract::total;
 use crate::domain::ids::IdSource;
-use crate::domain::notification::Change;
 use crate::domain::offer::{proposer_of, Offer};
 use crate::domain::registration::{self, TokenRecord};
-use crate::domain::subscription::{LifecycleAction, SubscriptionState};
 use crate::domain::time::Instant;
 use crate::model::error::ModelError;
 use crate::model::ModelService;
@@ -248,7 +246,7 @@ pub fn cancel<S: Store + ?Sized>(
     ids: &mut dyn IdSource,
 ) -> Answer {
     let id = text(input, "agreementId");
-    let (mut product, i) = visible(store, call, id)?;
+    let (product, i) = visible(store, call, id)?;
     let customer = &product.customers[i];
     if !rules::is_acceptor(customer, call.caller.account.as_deref()) {
         return Err(ModelError::modeled(
@@ -270,12 +268,8 @@ pub fn cancel<S: Store + ?Sized>(
         .with("resourceId", id)
         .with("resourceType", "Agreement"));
     }
-    let customer = &mut product.customers[i];
-    customer.subscription = SubscriptionState::UnsubscribePending;
-    customer.subscription_changed_at = Some(call.now);
-    store.put_product(&product).map_err(storage(SERVICE))?;
-    let change = Change::Lifecycle(LifecycleAction::UnsubscribePending);
-    notify(store, change, &product, i, call, ids)?;
+    end_agreement(store, product, i, When::of(call), ids)
+        .map_err(|e| ModelError::of_service(SERVICE, &e))?;
     Ok(json!({}))
 }
 

@@ -12,17 +12,16 @@ use serde_json::{json, Map, Value};
 
 use super::agreements::visible;
 use super::{
-    agreement, agreement_record, agreement_records, check_catalog, fingerprint, new_id, page,
-    requester, storage, text, with_next, Answer, Call,
+    agreement, agreement_record, agreement_records, check_catalog, end_agreement, fingerprint,
+    new_id, page, requester, storage, text, with_next, Answer, Call, When,
 };
 use crate::domain::agreement as rules;
 use crate::domain::cancellation::{CancellationRequest, CancellationRequests, CancellationStatus};
 use crate::domain::catalogue::Product;
 use crate::domain::ids::IdSource;
-use crate::domain::notification::{cancellation_event, Change, EventRecord};
+use crate::domain::notification::{cancellation_event, EventRecord};
 use crate::domain::offer::proposer_of;
 use crate::domain::settings::Settings;
-use crate::domain::subscription::{LifecycleAction, SubscriptionState};
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::model::error::ModelError;
@@ -92,24 +91,6 @@ fn access_denied(message: String) -> ModelError {
     ModelError::modeled(SERVICE, "AccessDeniedException", message).with("reason", "INVALID_ACCESS")
 }
 
-/// When a change happens: namespace time, host time (for deliveries), and the settings.
-#[derive(Clone, Copy)]
-struct When<'a> {
-    now: Instant,
-    host_now: Instant,
-    settings: &'a Settings,
-}
-
-impl<'a> When<'a> {
-    fn of(call: &'a Call<'_>) -> When<'a> {
-        When {
-            now: call.now,
-            host_now: call.host_now,
-            settings: call.settings,
-        }
-    }
-}
-
 /// Logs the request's event for `product`'s agreement customer `i`.
 fn notify_request<S: Store + ?Sized>(
     store: &mut S,
@@ -131,12 +112,9 @@ fn notify_request<S: Store + ?Sized>(
         now,
         ids.next_uuid(),
     );
-    let action = format!(
-        "cancellation-request-{}",
-        request.status.name().to_lowercase().replace('_', "-")
-    );
+    let action = request.status.action();
     let record =
-        EventRecord::eventbridge_only(&action, product, vec![event], now, host_now, settings);
+        EventRecord::eventbridge_only(action, product, vec![event], now, host_now, settings);
     store.append_event(&record)?;
     Ok(())
 }
@@ -409,36 +387,15 @@ fn settle(
 /// Cancels customer `i`'s agreement, as `CancelAgreement` does, if it is still active.
 fn cancel_agreement<S: Store + ?Sized>(
     store: &mut S,
-    mut product: Product,
+    product: Product,
     i: usize,
     when: When<'_>,
     ids: &mut dyn IdSource,
 ) -> Result<(), ServiceError> {
-    let When {
-        now,
-        host_now,
-        settings,
-    } = when;
-    if !rules::is_active(&product.customers[i], now) {
+    if !rules::is_active(&product.customers[i], when.now) {
         return Ok(());
     }
-    let mut customer = product.customers[i].clone();
-    customer.subscription = SubscriptionState::UnsubscribePending;
-    customer.subscription_changed_at = Some(now);
-    product.customers[i] = customer;
-    store.put_product(&product)?;
-    let change = Change::Lifecycle(LifecycleAction::UnsubscribePending);
-    let event = EventRecord::new(
-        change,
-        &product,
-        &product.customers[i],
-        now,
-        host_now,
-        settings,
-        || ids.next_uuid(),
-    );
-    store.append_event(&event)?;
-    Ok(())
+    end_agreement(store, product, i, when, ids)
 }
 
 /// `CancelAgreementCancellationRequest` (the proposer withdraws its request).

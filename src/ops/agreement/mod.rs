@@ -26,6 +26,9 @@ use crate::domain::ids::{random_hex, IdSource};
 use crate::domain::notification::{Change, EventRecord};
 use crate::domain::offer::Offer;
 use crate::domain::page_token::PageTokens;
+use crate::domain::settings::Settings;
+use crate::domain::subscription::{LifecycleAction, SubscriptionState};
+use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::model::error::ModelError;
 use crate::model::{ModelService, OperationModel};
@@ -96,6 +99,24 @@ pub fn not_served(service: ModelService, operation: &str) -> ModelError {
     )
 }
 
+/// When a change happens: namespace time, host time (for deliveries), and the settings.
+#[derive(Clone, Copy)]
+struct When<'a> {
+    now: Instant,
+    host_now: Instant,
+    settings: &'a Settings,
+}
+
+impl<'a> When<'a> {
+    fn of(call: &'a Call<'_>) -> When<'a> {
+        When {
+            now: call.now,
+            host_now: call.host_now,
+            settings: call.settings,
+        }
+    }
+}
+
 /// Appends the notifications of `change` for customer `index` of `product` (the SNS message
 /// and the EventBridge events, delivered to the product's webhooks as the control API's are).
 fn notify<S: Store + ?Sized>(
@@ -103,22 +124,39 @@ fn notify<S: Store + ?Sized>(
     change: Change,
     product: &Product,
     index: usize,
-    call: &Call<'_>,
+    when: When<'_>,
     ids: &mut dyn IdSource,
-) -> Result<(), ModelError> {
+) -> Result<(), ServiceError> {
     let event = EventRecord::new(
         change,
         product,
         &product.customers[index],
-        call.now,
-        call.host_now,
-        call.settings,
+        when.now,
+        when.host_now,
+        when.settings,
         || ids.next_uuid(),
     );
-    store
-        .append_event(&event)
-        .map_err(storage(ModelService::Agreement))?;
+    store.append_event(&event)?;
     Ok(())
+}
+
+/// Cancels customer `i`'s agreement of `product` (the subscription's `unsubscribe-pending`:
+/// its final metering hour starts) and notifies it: `CancelAgreement`, and an approved
+/// cancellation request.
+fn end_agreement<S: Store + ?Sized>(
+    store: &mut S,
+    mut product: Product,
+    i: usize,
+    when: When<'_>,
+    ids: &mut dyn IdSource,
+) -> Result<(), ServiceError> {
+    let mut customer = product.customers[i].clone();
+    customer.subscription = SubscriptionState::UnsubscribePending;
+    customer.subscription_changed_at = Some(when.now);
+    product.customers[i] = customer;
+    store.put_product(&product)?;
+    let change = Change::Lifecycle(LifecycleAction::UnsubscribePending);
+    notify(store, change, &product, i, when, ids)
 }
 
 /// The longest requester kept as it is; a longer (wildcard) access key id is kept as a digest,

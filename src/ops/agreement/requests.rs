@@ -11,14 +11,14 @@ use serde_json::{json, Map, Value};
 
 use super::{
     agreement, check_catalog, fingerprint, new_id, notify, page, product_offering, requester,
-    storage, text, with_next, Answer, Call,
+    storage, text, with_next, Answer, Call, When,
 };
 use crate::domain::agreement::{
     self as rules, AgreementRequest, AgreementRequests, Amends, RequestStatus,
     MAX_AGREEMENT_REQUESTS,
 };
 use crate::domain::catalogue::{AcceptorContact, Customer, Integration, Product, Supersession};
-use crate::domain::contract::{Charge, ContractChoice, Quote, MAX_CHARGES};
+use crate::domain::contract::{sum, Charge, ContractChoice, Quote, MAX_CHARGES};
 use crate::domain::ids::IdSource;
 use crate::domain::notification::Change;
 use crate::domain::offer::{proposer_of, Offer, Term};
@@ -101,7 +101,7 @@ fn charge_summary(request: &AgreementRequest) -> Value {
         })
         .collect();
     let value = match before {
-        Some(a) => total(&[a.value.clone(), quote.total.clone()]),
+        Some(a) => sum([a.value.as_str(), quote.total.as_str()]),
         None => quote.total.clone(),
     };
     // After a free trial the contract is charged when the trial ends (from acceptance).
@@ -116,21 +116,6 @@ fn charge_summary(request: &AgreementRequest) -> Value {
         "expectedCharges": [expected],
         "itemizedCharges": itemized,
     })
-}
-
-/// The sum of amounts in dollars and cents (`Charge::cents`' form).
-fn total(amounts: &[String]) -> String {
-    let charges: Vec<Charge> = amounts
-        .iter()
-        .map(|amount| Charge {
-            id: String::new(),
-            revision: 1,
-            amount: amount.clone(),
-            at: Instant::MIN,
-            purchase_order_reference: None,
-        })
-        .collect();
-    crate::domain::contract::total(&charges)
 }
 
 /// `CreateAgreementRequest`'s answer.
@@ -881,7 +866,8 @@ pub fn accept<S: Store + ?Sized>(
     super::milestones::note(store, &product.customers[index])
         .map_err(|e| ModelError::of_service(SERVICE, &e))?;
     store.put_product(&product).map_err(storage(SERVICE))?;
-    notify(store, change, &product, index, call, ids)?;
+    notify(store, change, &product, index, When::of(call), ids)
+        .map_err(|e| ModelError::of_service(SERVICE, &e))?;
     if let Some(r) = requests.get_mut(&request.id) {
         r.status = RequestStatus::Accepted;
         r.agreement_id = Some(agreement_id.clone());
