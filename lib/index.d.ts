@@ -75,6 +75,9 @@ export interface PrivateOffer {
   buyerAccounts: string[];
   prices?: Record<string, string>;
   contract?: Record<string, Record<string, string>>;
+  /** A variable payment term: the seller may charge up to this much (USD, `"5000.00"`) in
+   *  total by payment requests the buyer approves. */
+  variablePayment?: { maxTotalChargeAmount: string };
   /** RFC 3339: after it the offer can no longer be accepted. */
   expiresAt?: string;
 }

@@ -5,14 +5,10 @@
 
 mod common;
 
+use common::agreements::{agreement, discovery, event_count, set_clock, BUYER, SELLER, STRANGER};
 use common::{at, secs, Answer, Mock};
-use metering_mock::model::{validate, Kind, ModelService, ServiceModel};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-const SELLER: &str = "999988887777";
-const BUYER: &str = "111122223333";
-const STRANGER: &str = "444455556666";
 
 fn world() -> Mock {
     let mut mock = Mock::new();
@@ -21,71 +17,6 @@ fn world() -> Mock {
         "integration": "concurrent-agreements", "sellerAccountId": SELLER,
     }));
     mock
-}
-
-/// An Agreement Service call over awsJson1_0 (`cbor: false`) or rpc-v2-cbor, its 200 answer
-/// checked against the operation's output shape.
-fn agreement(mock: &mut Mock, key: &str, cbor: bool, op: &str, input: Value) -> Answer {
-    let answer = mock.agreement_as(key, cbor, op, input);
-    conforms(ModelService::Agreement, op, &answer);
-    answer
-}
-
-fn discovery(mock: &mut Mock, key: &str, op: &str, input: Value) -> Answer {
-    let model = ModelService::Discovery.model();
-    let path = model.operation(op).unwrap().http.request_uri.clone();
-    let answer = mock.discovery_as(key, &path, input);
-    conforms(ModelService::Discovery, op, &answer);
-    answer
-}
-
-fn conforms(service: ModelService, op: &str, answer: &Answer) {
-    if answer.status != 200 {
-        return;
-    }
-    let model = service.model();
-    let shape = &model.operation(op).unwrap().output.as_ref().unwrap().shape;
-    let checked = validate::input(model, shape, answer.body.as_object().unwrap());
-    assert_eq!(checked, Ok(()), "{op}: {}", answer.body);
-    let mut unknown = Vec::new();
-    members_unknown(model, shape, &answer.body, op, &mut unknown);
-    assert!(
-        unknown.is_empty(),
-        "{op} answers members its model lacks: {unknown:?}"
-    );
-}
-
-/// Every member of `value` that its shape does not list (the validator ignores them).
-fn members_unknown(
-    model: &ServiceModel,
-    shape: &str,
-    value: &Value,
-    path: &str,
-    out: &mut Vec<String>,
-) {
-    let Some(shape) = model.shape(shape) else {
-        return;
-    };
-    match value {
-        Value::Object(map) if shape.kind == Kind::Structure => {
-            for (name, v) in map {
-                match shape.members.get(name) {
-                    Some(member) => {
-                        members_unknown(model, &member.shape, v, &format!("{path}.{name}"), out)
-                    }
-                    None => out.push(format!("{path}.{name}")),
-                }
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                if let Some(member) = &shape.member {
-                    members_unknown(model, &member.shape, item, &format!("{path}[]"), out);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Quotes made so far: each quote's client token is new.
@@ -2255,19 +2186,6 @@ fn a_buyer_taken_off_a_private_offer_cannot_accept_it_and_requests_name_their_of
         "{}",
         taken.body
     );
-}
-
-/// How many moments the namespace's event log holds.
-fn event_count(mock: &mut Mock) -> u64 {
-    mock.control("GET", "/events", None).body["events"]
-        .as_array()
-        .unwrap()
-        .len() as u64
-}
-
-fn set_clock(mock: &mut Mock, at: &str) {
-    let answer = mock.control("PUT", "/clock", Some(json!({ "frozenAt": at })));
-    assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
 /// A contract product with a private offer for `BUYER` (its own contract prices).

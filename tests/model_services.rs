@@ -165,7 +165,7 @@ fn wires(service: ModelService) -> &'static [bool] {
 }
 
 /// The operations with behaviour; every other answers that it is not served yet.
-const SERVED: [&str; 23] = [
+const SERVED: [&str; 29] = [
     "GetOffer",
     "GetOfferTerms",
     "ListPurchaseOptions",
@@ -189,6 +189,12 @@ const SERVED: [&str; 23] = [
     "CancelAgreementCancellationRequest",
     "AcceptAgreementCancellationRequest",
     "RejectAgreementCancellationRequest",
+    "SendAgreementPaymentRequest",
+    "GetAgreementPaymentRequest",
+    "ListAgreementPaymentRequests",
+    "CancelAgreementPaymentRequest",
+    "AcceptAgreementPaymentRequest",
+    "RejectAgreementPaymentRequest",
 ];
 
 #[test]

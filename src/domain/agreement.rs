@@ -82,6 +82,9 @@ pub struct AgreementRequest {
     /// On a free-trial offer, the trial's days: its contract is charged when the trial ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trial_days: Option<u32>,
+    /// How the buyer approves payment requests, on an offer with a variable payment term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_payment: Option<super::payment::VariablePaymentChoice>,
 }
 
 /// What an amendment was asked against: the source agreement's contract then, and what it
@@ -339,6 +342,7 @@ mod tests {
             source_agreement_id: None,
             amends: None,
             trial_days: None,
+            variable_payment: None,
         }
     }
 

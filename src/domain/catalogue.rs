@@ -18,6 +18,7 @@ use super::names::{
     AccountId, AgreementId, CustomerIdentifier, Dimension, HttpUrl, LicenseArn, ProductCode,
     TwelveDigitAccountId,
 };
+use super::payment::{VariablePayment, VariablePaymentChoice};
 use super::quantity::Price;
 use super::subscription::{SubscriptionState, FINAL_REPORTING_WINDOW_MS};
 use super::time::Instant;
@@ -117,6 +118,9 @@ pub struct Customer {
     /// Whether the buyer chose to renew the contract at its end (the offer's renewal term).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auto_renew: bool,
+    /// How the buyer approves payment requests, when its offer has a variable payment term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_payment: Option<VariablePaymentChoice>,
     /// The agreements this one renewed or replaced, oldest first (the most recent
     /// `MAX_PREVIOUS_AGREEMENTS`): the license stays, the agreement id changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -180,6 +184,8 @@ pub struct PreviousAgreement {
     pub contract: Option<ContractChoice>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auto_renew: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_payment: Option<VariablePaymentChoice>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub charges: Vec<Charge>,
 }
@@ -199,6 +205,7 @@ impl PreviousAgreement {
             offer_identifier: customer.offer_identifier.clone(),
             contract: customer.contract.clone(),
             auto_renew: customer.auto_renew,
+            variable_payment: customer.variable_payment.clone(),
             charges: customer.charges.clone(),
         })
     }
@@ -216,6 +223,7 @@ impl PreviousAgreement {
             acceptor_contact: live.acceptor_contact.clone(),
             contract: self.contract.clone(),
             auto_renew: self.auto_renew,
+            variable_payment: self.variable_payment.clone(),
             initial_agreement_id: live.initial_agreement_id().and_then(|id| id.parse().ok()),
             ends_at: Some(self.ended_at),
             charges: self.charges.clone(),
@@ -454,6 +462,9 @@ pub struct PrivateOffer {
     pub prices: BTreeMap<String, Price>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<ContractPricing>,
+    /// A variable payment term: the seller may charge up to its maximum by payment requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_payment: Option<VariablePayment>,
     /// After this (namespace time) the offer can no longer be accepted.
     #[serde(
         default,
@@ -528,6 +539,9 @@ impl PrivateOffer {
             contract
                 .check(dimensions)
                 .map_err(|e| format!("{at}.{e}"))?;
+        }
+        if let Some(variable) = &self.variable_payment {
+            variable.check().map_err(|e| format!("{at}.{e}"))?;
         }
         Ok(())
     }

@@ -238,11 +238,13 @@ impl ContractChoice {
     }
 }
 
-/// Charges one agreement keeps at most (its upfront charge today).
+/// Charges one agreement keeps at most (its upfront charges and its approved payment
+/// requests').
 pub const MAX_CHARGES: usize = 100;
 
-/// A charge of an agreement (`ListAgreementCharges`): today the upfront charge of a
-/// contract, made when the buyer accepted.
+/// A charge of an agreement (`ListAgreementCharges`): the upfront charge of a contract, made
+/// when the buyer accepted (or its trial ended) or amended it, or an approved payment
+/// request's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Charge {
@@ -256,6 +258,9 @@ pub struct Charge {
     /// The buyer's purchase order for the charge (`UpdatePurchaseOrders`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purchase_order_reference: Option<String>,
+    /// The payment request whose approval made it, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_request_id: Option<String>,
 }
 
 /// The longest purchase order reference kept (the model sets no maximum; the mock keeps

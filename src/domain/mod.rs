@@ -1,7 +1,7 @@
 //! Domain: the newtypes and pure rules of Marketplace metering (constraints, quantities,
 //! allocations, time windows, the catalogue, subscriptions, entitlements, page tokens,
-//! settings, RegisterUsage signing keys, offers, contracts, free trials and agreements). Never imports the runtime, the
-//! protocol or a store.
+//! settings, RegisterUsage signing keys, offers, contracts, free trials, agreements and their
+//! cancellation and payment requests). Never imports the runtime, the protocol or a store.
 
 pub mod agreement;
 pub mod allocation;
@@ -17,6 +17,7 @@ pub mod names;
 pub mod notification;
 pub mod offer;
 pub mod page_token;
+pub mod payment;
 pub mod quantity;
 pub mod registration;
 pub mod settings;

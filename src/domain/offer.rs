@@ -6,7 +6,9 @@
 //! `contract` pricing, a configurable upfront pricing term (a rate card per duration) and,
 //! for the dimensions with `prices`, a usage-based rate card (a contract with consumption);
 //! otherwise a usage-based rate card of every dimension at its price (USD; `0.00` for an
-//! unpriced dimension). A contract offer also has a renewal term (the buyer may opt in).
+//! unpriced dimension). A public contract offer also has a renewal term (the buyer may opt
+//! in), and a private offer may have a variable payment term (payment requests up to a
+//! maximum).
 //!
 //! Layer: domain. Pure.
 
@@ -17,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::catalogue::{Customer, PrivateOffer, Product};
 use super::contract::{ContractChoice, ContractPricing};
+use super::payment::VariablePaymentChoice;
 use super::quantity::Price;
 use super::time::Instant;
 use super::trial::FreeTrial;
@@ -68,6 +71,12 @@ pub enum Term {
     Renewal {
         id: String,
     },
+    /// The seller may charge up to `max_total` (USD) in total by payment requests; the
+    /// buyer says how they are approved.
+    VariablePayment {
+        id: String,
+        max_total: String,
+    },
 }
 
 impl Term {
@@ -78,6 +87,7 @@ impl Term {
             | Term::UsageBasedPricing { id, .. }
             | Term::ConfigurableUpfrontPricing { id, .. }
             | Term::FreeTrialPricing { id, .. }
+            | Term::VariablePayment { id, .. }
             | Term::Renewal { id } => id,
         }
     }
@@ -90,6 +100,7 @@ impl Term {
             Term::ConfigurableUpfrontPricing { .. } => "ConfigurableUpfrontPricingTerm",
             Term::Renewal { .. } => "RenewalTerm",
             Term::FreeTrialPricing { .. } => "FreeTrialPricingTerm",
+            Term::VariablePayment { .. } => "VariablePaymentTerm",
         }
     }
 
@@ -115,6 +126,7 @@ impl Term {
             Term::ConfigurableUpfrontPricing { .. } => "configurableUpfrontPricingTerm",
             Term::Renewal { .. } => "renewalTerm",
             Term::FreeTrialPricing { .. } => "freeTrialPricingTerm",
+            Term::VariablePayment { .. } => "variablePaymentTerm",
         }
     }
 
@@ -124,11 +136,20 @@ impl Term {
     }
 
     /// The term as an agreement accepted it: a contract term carries the buyer's `choice`,
-    /// a renewal term whether the buyer chose to renew.
-    pub fn accepted_with(&self, choice: Option<&ContractChoice>, auto_renew: bool) -> Value {
+    /// a renewal term whether the buyer chose to renew, a variable payment term how the buyer
+    /// approves payment requests (by default, each itself).
+    pub fn accepted_with(
+        &self,
+        choice: Option<&ContractChoice>,
+        auto_renew: bool,
+        payments: Option<&VariablePaymentChoice>,
+    ) -> Value {
         let mut body = self.body(false);
         if let Term::Renewal { .. } = self {
             body["configuration"] = json!({ "enableAutoRenew": auto_renew });
+        }
+        if let Term::VariablePayment { .. } = self {
+            body["configuration"] = payments.cloned().unwrap_or_default().configuration();
         }
         if let (true, Some(choice)) = (self.is_configurable(), choice) {
             let dimensions: Vec<Value> = choice
@@ -156,6 +177,9 @@ impl Term {
                 json!({"type": self.type_name(), "id": id, "refundPolicy": REFUND_POLICY})
             }
             Term::Renewal { id } => json!({"type": self.type_name(), "id": id}),
+            Term::VariablePayment { id, max_total } => json!({
+                "type": self.type_name(), "id": id, "currencyCode": "USD", "maxTotalChargeAmount": max_total,
+            }),
             Term::FreeTrialPricing {
                 id,
                 duration,
@@ -281,6 +305,19 @@ impl Offer {
                 .collect(),
             expires_at: private.expires_at,
         });
+        if let Some(variable) = &private.variable_payment {
+            // Before the usage rate card, if the offer has one.
+            let at = offer
+                .terms
+                .iter()
+                .position(|t| matches!(t, Term::UsageBasedPricing { .. }))
+                .unwrap_or(offer.terms.len());
+            let term = Term::VariablePayment {
+                id: format!("term-{}", id("variable-payment")),
+                max_total: variable.max_total_charge_amount.clone(),
+            };
+            offer.terms.insert(at, term);
+        }
         offer
     }
 

@@ -16,7 +16,7 @@ pub trait Document: Serialize + DeserializeOwned + Default {
 }
 
 /// Every document's key, for the store contract and the "in use" check.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     SETTINGS,
     CLOCK,
     FAULTS,
@@ -28,6 +28,7 @@ pub const KEYS: [&str; 11] = [
     AGREEMENT_REQUESTS,
     NEXT_MILESTONE,
     CANCELLATION_REQUESTS,
+    PAYMENT_REQUESTS,
 ];
 
 pub const SETTINGS: &str = "settings";
@@ -44,6 +45,7 @@ pub const AGREEMENT_REQUESTS: &str = "agreement-requests";
 /// When the next agreement milestone (an `Ending` notice, an end) is due.
 pub const NEXT_MILESTONE: &str = "next-milestone";
 pub const CANCELLATION_REQUESTS: &str = "cancellation-requests";
+pub const PAYMENT_REQUESTS: &str = "payment-requests";
 
 impl Document for crate::domain::settings::Settings {
     const KEY: &'static str = SETTINGS;
@@ -59,6 +61,10 @@ impl Document for crate::domain::agreement::AgreementRequests {
 
 impl Document for crate::domain::cancellation::CancellationRequests {
     const KEY: &'static str = CANCELLATION_REQUESTS;
+}
+
+impl Document for crate::domain::payment::PaymentRequests {
+    const KEY: &'static str = PAYMENT_REQUESTS;
 }
 
 impl Document for crate::domain::agreement::NextMilestone {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod agreements;
+
 use metering_mock::domain::ids::SequentialIds;
 use metering_mock::domain::time::Instant;
 use metering_mock::namespace::Namespace;

@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import {
   AcceptAgreementCancellationRequestCommand, ListAgreementCancellationRequestsCommand,
   SendAgreementCancellationRequestCommand,
+  AcceptAgreementPaymentRequestCommand, CancelAgreementPaymentRequestCommand, GetAgreementPaymentRequestCommand,
+  ListAgreementPaymentRequestsCommand, RejectAgreementPaymentRequestCommand, SendAgreementPaymentRequestCommand,
   AcceptAgreementRequestCommand, CancelAgreementCommand, CreateAgreementRequestCommand, DescribeAgreementCommand,
   GetAgreementEntitlementsCommand, GetAgreementTermsCommand, ListAgreementChargesCommand,
   ListAgreementInvoiceLineItemsCommand, MarketplaceAgreementClient, SearchAgreementsCommand, UpdatePurchaseOrdersCommand,
@@ -232,6 +234,85 @@ test('JS SDK: the seller asks to cancel an agreement, the buyer approves, the ag
   assert.equal((await seller.send(new DescribeAgreementCommand({ agreementId }))).status, 'CANCELLED');
   const actions = (await new Control(url).events()).map((e) => e.action);
   assert.deepEqual(actions.slice(-3), ['cancellation-request-pending-approval', 'cancellation-request-approved', 'unsubscribe-pending']);
+});
+
+/** A product `services` with a private offer for BUYER whose variable payment term allows 1,000.00. */
+async function paymentWorld(name) {
+  const url = namespaceUrl(mock, name);
+  await createProduct(url, {
+    productCode: 'services', dimensions: ['users'], prices: { users: '0.25' },
+    integration: 'concurrent-agreements', sellerAccountId: SELLER,
+    privateOffers: [{ offerId: 'offer-services01', buyerAccounts: [BUYER], variablePayment: { maxTotalChargeAmount: '1000.00' } }],
+  });
+  await setClock(url, { frozenAt: NOW });
+  const offer = (await new Control(url).offers('services')).find((o) => o.offerId === 'offer-services01');
+  return { url, offer };
+}
+
+test('JS SDK: payment requests under a variable payment term are approved, rejected, withdrawn, or approve themselves', async () => {
+  const { url, offer } = await paymentWorld('agreements-payments');
+  const buyer = agreementClient(url, BUYER);
+  const seller = agreementClient(url, SELLER);
+  const quote = await buyer.send(new CreateAgreementRequestCommand({
+    intent: 'NEW', agreementProposalIdentifier: offer.agreementProposalId,
+    requestedTerms: offer.terms.map((term) => {
+      const [kind, body] = Object.entries(term)[0];
+      if (kind !== 'variablePaymentTerm') return { id: body.id };
+      return { id: body.id, configuration: { variablePaymentTermConfiguration: {
+        paymentRequestApprovalStrategy: 'AUTO_APPROVE_ON_EXPIRATION', expirationDuration: 'P10D',
+      } } };
+    }),
+  }));
+  const { agreementId } = await buyer.send(new AcceptAgreementRequestCommand({ agreementRequestId: quote.agreementRequestId }));
+  const { acceptedTerms } = await seller.send(new GetAgreementTermsCommand({ agreementId }));
+  const term = acceptedTerms.find((t) => t.variablePaymentTerm).variablePaymentTerm;
+  assert.equal(term.maxTotalChargeAmount, '1000.00');
+  assert.deepEqual(term.configuration, { paymentRequestApprovalStrategy: 'AUTO_APPROVE_ON_EXPIRATION', expirationDuration: 'P10D' });
+
+  const send = (chargeAmount, extra = {}) => seller.send(new SendAgreementPaymentRequestCommand({
+    agreementId, termId: term.id, name: 'Implementation services', chargeAmount, ...extra,
+  }));
+  const first = await send('600.00', { clientToken: 'pay-1' });
+  assert.equal(first.status, 'PENDING_APPROVAL');
+  assert.equal((await send('600.00', { clientToken: 'pay-1' })).paymentRequestId, first.paymentRequestId);
+  const over = await sdkError(send('400.01'));
+  assert.equal(over.name, 'ValidationException');
+  assert.equal(over.reason, 'INVALID_CHARGE_AMOUNT');
+  const denied = await sdkError(buyer.send(new SendAgreementPaymentRequestCommand({
+    agreementId, termId: term.id, name: 'Implementation services', chargeAmount: '1.00',
+  })));
+  assert.equal(denied.name, 'AccessDeniedException');
+
+  const approved = await buyer.send(new AcceptAgreementPaymentRequestCommand({
+    agreementId, paymentRequestId: first.paymentRequestId, purchaseOrderReference: 'PO-1',
+  }));
+  assert.equal(approved.status, 'APPROVED');
+  const again = await sdkError(buyer.send(new AcceptAgreementPaymentRequestCommand({ agreementId, paymentRequestId: first.paymentRequestId })));
+  assert.equal(again.name, 'ConflictException');
+  const { chargeId } = await seller.send(new GetAgreementPaymentRequestCommand({ agreementId, paymentRequestId: first.paymentRequestId }));
+  const charges = (await buyer.send(new ListAgreementChargesCommand({ agreementId }))).items;
+  assert.deepEqual(charges.map((c) => [c.id, c.amount, c.purchaseOrderReference]), [[chargeId, '600.00', 'PO-1']]);
+
+  const second = await send('100.00');
+  const rejected = await buyer.send(new RejectAgreementPaymentRequestCommand({
+    agreementId, paymentRequestId: second.paymentRequestId, rejectionReason: 'not agreed',
+  }));
+  assert.deepEqual([rejected.status, rejected.statusMessage], ['REJECTED', 'not agreed']);
+  const third = await send('100.00');
+  const withdrawn = await seller.send(new CancelAgreementPaymentRequestCommand({ agreementId, paymentRequestId: third.paymentRequestId }));
+  assert.equal(withdrawn.status, 'CANCELLED');
+
+  // Left pending, the fourth approves itself ten days after it was sent.
+  const fourth = await send('400.00');
+  await setClock(url, { frozenAt: '2026-03-20T12:30:00Z' });
+  const { items } = await buyer.send(new ListAgreementPaymentRequestsCommand({ partyType: 'Acceptor', agreementId }));
+  assert.deepEqual(items.map((i) => [i.paymentRequestId, i.status]), [
+    [fourth.paymentRequestId, 'APPROVED'], [third.paymentRequestId, 'CANCELLED'],
+    [second.paymentRequestId, 'REJECTED'], [first.paymentRequestId, 'APPROVED'],
+  ]);
+  assert.equal((await seller.send(new DescribeAgreementCommand({ agreementId }))).estimatedCharges.agreementValue, '1000.00');
+  const full = await sdkError(send('0.01'));
+  assert.equal(full.reason, 'INVALID_CHARGE_AMOUNT');
 });
 
 /** Every term of `offer` requested: its contract for a year of `users`, renewal opted in or not. */
@@ -522,4 +603,44 @@ test('boto3 over both protocols reads a free-trial agreement\'s trial end', asyn
     assert.equal(r.end, '2026-04-09T12:30:00+00:00', name);
     assert.equal(r.offer, trial.offerId, name);
   }
+});
+
+test('boto3 over both protocols: a payment request sent, listed, approved with a purchase order and charged', async (t) => {
+  if (missingClient(t, hasBoto3, 'boto3')) return;
+  const { url, offer } = await paymentWorld('agreements-py-payments');
+  const out = await boto3(url, [
+    'out = {}',
+    'for name in ["marketplace-agreement", "marketplace-agreement-cbor"]:',
+    '    buyer = boto3.client(name, aws_access_key_id="111122223333", aws_secret_access_key="test")',
+    '    seller = boto3.client(name, aws_access_key_id="999988887777", aws_secret_access_key="test")',
+    `    terms = [{"id": next(iter(t.values()))["id"]} for t in ${JSON.stringify(offer.terms)}]`,
+    `    quote = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier="${offer.agreementProposalId}", requestedTerms=terms)`,
+    '    aid = buyer.accept_agreement_request(agreementRequestId=quote["agreementRequestId"])["agreementId"]',
+    '    term = next(t["variablePaymentTerm"] for t in seller.get_agreement_terms(agreementId=aid)["acceptedTerms"] if "variablePaymentTerm" in t)',
+    '    sent = seller.send_agreement_payment_request(agreementId=aid, termId=term["id"], name="Implementation services", chargeAmount="250.5", clientToken="py-" + name)',
+    '    pid = sent["paymentRequestId"]',
+    '    listed = seller.list_agreement_payment_requests(partyType="Proposer", agreementId=aid)["items"]',
+    '    accepted = buyer.accept_agreement_payment_request(agreementId=aid, paymentRequestId=pid, purchaseOrderReference="PO-" + name)',
+    '    got = seller.get_agreement_payment_request(agreementId=aid, paymentRequestId=pid)',
+    '    charge = buyer.list_agreement_charges(agreementId=aid)["items"][0]',
+    '    out[name] = {"strategy": term["configuration"]["paymentRequestApprovalStrategy"], "sent": sent["status"], "amount": sent["chargeAmount"],',
+    '        "listed": [i["paymentRequestId"] for i in listed] == [pid], "accepted": accepted["status"], "created": got["createdAt"].isoformat(),',
+    '        "charge": [charge["id"] == got["chargeId"], charge["amount"], charge.get("purchaseOrderReference")],',
+    '        "again": error(buyer.reject_agreement_payment_request, agreementId=aid, paymentRequestId=pid),',
+    '        "stranger": error(boto3.client(name, aws_access_key_id="444455556666", aws_secret_access_key="test").get_agreement_payment_request, agreementId=aid, paymentRequestId=pid)}',
+    'print(json.dumps(out))',
+  ].join('\n'));
+  assert.deepEqual(Object.keys(out).sort(), ['marketplace-agreement', 'marketplace-agreement-cbor']);
+  for (const [name, r] of Object.entries(out)) {
+    assert.equal(r.strategy, 'WAIT_FOR_APPROVAL', name);
+    assert.deepEqual([r.sent, r.amount, r.listed, r.accepted], ['PENDING_APPROVAL', '250.50', true, 'APPROVED'], name);
+    assert.equal(r.created, '2026-03-10T12:30:00+00:00', name);
+    assert.deepEqual(r.charge, [true, '250.50', `PO-${name}`], name);
+    assert.equal(r.again.code, 'ConflictException', name);
+    assert.equal(r.again.status, 409, name);
+    assert.equal(r.stranger.code, 'ResourceNotFoundException', name);
+  }
+  const { json } = await control(url, 'GET', '/requests');
+  const protocols = new Set(json.requests.filter((e) => e.operation === 'AcceptAgreementPaymentRequest').map((e) => e.protocol));
+  assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
 });

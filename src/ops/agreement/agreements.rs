@@ -153,7 +153,13 @@ pub fn terms<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, sto
         .terms
         .iter()
         .filter(|t| !t.is_contract_only() || choice.is_some())
-        .map(|t| t.accepted_with(choice, customer.auto_renew))
+        .map(|t| {
+            t.accepted_with(
+                choice,
+                customer.auto_renew,
+                customer.variable_payment.as_ref(),
+            )
+        })
         .collect();
     // A contract taken with a free trial starts when the trial ends.
     let start = customer.trial_ends_at.or(rules::accepted_at(customer));

@@ -6,14 +6,13 @@
 //! by the namespace clock, cancels the agreement as `CancelAgreement` does. Each change sends
 //! `Agreement Cancellation Request <status> - Proposer` to the product's EventBridge webhooks.
 
-use std::collections::HashMap;
-
 use serde_json::{json, Map, Value};
 
 use super::agreements::visible;
 use super::{
-    agreement, agreement_record, agreement_records, check_catalog, end_agreement, fingerprint,
-    new_id, page, requester, storage, text, with_next, Answer, Call, When,
+    access_denied, agreement, agreement_parties, check_catalog, conflict_on, end_agreement,
+    fingerprint, is_party_as, load_document, new_id, page, party_type, requester, retried,
+    save_document, text, with_next, Answer, Call, Idempotent, When,
 };
 use crate::domain::agreement as rules;
 use crate::domain::cancellation::{CancellationRequest, CancellationRequests, CancellationStatus};
@@ -31,17 +30,6 @@ use crate::store::{documents, Store};
 
 const SERVICE: ModelService = ModelService::Agreement;
 const RESOURCE: &str = "AgreementCancellationRequest";
-
-fn load<S: Store + ?Sized>(store: &S) -> Result<CancellationRequests, ModelError> {
-    documents::load(store).map_err(|e| ModelError::of_service(SERVICE, &e))
-}
-
-fn save<S: Store + ?Sized>(
-    store: &mut S,
-    requests: &CancellationRequests,
-) -> Result<(), ModelError> {
-    documents::save(store, requests).map_err(|e| ModelError::of_service(SERVICE, &e))
-}
 
 /// The request as `Get`, `Cancel…` and `Reject…` answer it (members without a value left
 /// out).
@@ -82,13 +70,22 @@ fn not_found(id: &str) -> ModelError {
 }
 
 fn conflict(id: &str, message: String) -> ModelError {
-    ModelError::modeled(SERVICE, "ConflictException", message)
-        .with("resourceId", id)
-        .with("resourceType", RESOURCE)
+    conflict_on(RESOURCE, id, message)
 }
 
-fn access_denied(message: String) -> ModelError {
-    ModelError::modeled(SERVICE, "AccessDeniedException", message).with("reason", "INVALID_ACCESS")
+impl Idempotent for CancellationRequest {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn requester(&self) -> &str {
+        &self.requester
+    }
+    fn client_token(&self) -> Option<&str> {
+        self.client_token.as_deref()
+    }
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
 }
 
 /// Logs the request's event for `product`'s agreement customer `i`.
@@ -143,24 +140,9 @@ pub fn send<S: Store + ?Sized>(
         .and_then(Value::as_str)
         .map(str::to_string);
     let print = fingerprint(input);
-    let mut requests = load(store)?;
-    if let Some(earlier) = token.as_deref().and_then(|t| {
-        requests
-            .0
-            .iter()
-            .find(|r| r.requester == who && r.client_token.as_deref() == Some(t))
-    }) {
-        if earlier.fingerprint == print {
-            return Ok(view_without_message(earlier));
-        }
-        return Err(conflict(
-            &earlier.id,
-            format!(
-                "clientToken {} was used for cancellation request {} with other parameters",
-                token.unwrap_or_default(),
-                earlier.id
-            ),
-        ));
+    let mut requests: CancellationRequests = load_document(store)?;
+    if let Some(earlier) = retried(&requests.0, &who, token.as_deref(), &print, RESOURCE)? {
+        return Ok(view_without_message(earlier));
     }
     let customer = &product.customers[i];
     if !rules::is_active(customer, call.now) {
@@ -200,7 +182,7 @@ pub fn send<S: Store + ?Sized>(
             "The namespace holds 100 pending cancellation requests, the most it keeps: withdraw one first".to_string(),
         ));
     }
-    save(store, &requests)?;
+    save_document(store, &requests)?;
     let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
     super::schedule::note_at(store, request.auto_approval_at()).map_err(internal)?;
     notify_request(store, &product, i, &request, When::of(call), ids).map_err(internal)?;
@@ -217,7 +199,7 @@ fn party_request<S: Store + ?Sized>(
         text(input, "agreementCancellationRequestId"),
         text(input, "agreementId"),
     );
-    let requests = load(store)?;
+    let requests: CancellationRequests = load_document(store)?;
     let request = requests
         .get(id)
         .filter(|r| r.agreement_id == agreement_id)
@@ -237,20 +219,7 @@ pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store
 /// (`partyType` `Proposer`) or accepted (`Acceptor`), newest first.
 pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
     check_catalog(input)?;
-    let party = text(input, "partyType");
-    let proposer = match party {
-        "Proposer" => true,
-        "Acceptor" => false,
-        _ => {
-            let message = format!("partyType {party} is not Proposer or Acceptor");
-            return Err(ModelError::validation(
-                SERVICE,
-                "INVALID_PARTY_TYPE",
-                message.clone(),
-                &[("partyType", &message)],
-            ));
-        }
-    };
+    let proposer = party_type(input)?;
     let (wanted, status, kind) = (
         text(input, "agreementId"),
         text(input, "status"),
@@ -259,35 +228,15 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
     let caller = call.caller.account.as_deref();
     let mut items = Vec::new();
     if kind.is_empty() || kind == super::agreements::AGREEMENT_TYPE {
-        // Each agreement's parties, the products read once.
-        let mut parties: HashMap<String, (String, Option<String>)> = HashMap::new();
-        for product in store.products().map_err(storage(SERVICE))? {
-            for record in agreement_records(&product) {
-                let customer = agreement_record(&product, record);
-                if let Some(id) = rules::agreement_id(&customer) {
-                    let acceptor = customer
-                        .customer_aws_account_id
-                        .as_deref()
-                        .map(str::to_string);
-                    parties.insert(id, (proposer_of(&product), acceptor));
-                }
-            }
-        }
-        for r in load(store)?.0.iter().rev() {
+        let parties = agreement_parties(store)?;
+        let requests: CancellationRequests = load_document(store)?;
+        for r in requests.0.iter().rev() {
             if (!wanted.is_empty() && r.agreement_id != wanted)
                 || (!status.is_empty() && r.status.name() != status)
             {
                 continue;
             }
-            let Some((proposer_account, acceptor)) = parties.get(&r.agreement_id) else {
-                continue;
-            };
-            let mine = match (caller, proposer) {
-                (None, _) => true,
-                (Some(a), true) => a == proposer_account,
-                (Some(a), false) => acceptor.as_deref() == Some(a),
-            };
-            if mine {
+            if is_party_as(&parties, &r.agreement_id, caller, proposer) {
                 items.push(json!({
                     "agreementCancellationRequestId": r.id, "agreementId": r.agreement_id,
                     "status": r.status.name(), "reasonCode": r.reason_code,
@@ -298,7 +247,7 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
         }
     }
     let listing = format!(
-        "ListAgreementCancellationRequests\n{}\n{party}\n{wanted}\n{status}\n{kind}",
+        "ListAgreementCancellationRequests\n{}\n{proposer}\n{wanted}\n{status}\n{kind}",
         call.caller.identity()
     );
     let (items, next) = page(SERVICE, items, input, call, &listing, 20)?;
@@ -358,7 +307,7 @@ fn decide<S: Store + ?Sized>(
     }
     let decided = settle(&mut requests, &request.id, status, message, call.now)
         .ok_or_else(|| not_found(&request.id))?;
-    save(store, &requests)?;
+    save_document(store, &requests)?;
     let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
     notify_request(store, &product, i, &decided, When::of(call), ids).map_err(internal)?;
     if approving {

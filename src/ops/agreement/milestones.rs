@@ -2,7 +2,8 @@
 //! taken with it starts), the `Purchase Agreement Ending` notices 180 to 30 days before a
 //! contract's end, and the end itself: a renewal when the contract renews, else `Purchase
 //! Agreement Ended` with status `EXPIRED`, then `License Deprovisioned`; and the automatic
-//! approval of cancellation requests pending for seven days. One small document
+//! approval of cancellation requests pending for seven days, and of payment requests pending
+//! for the buyer's `expirationDuration`. One small document
 //! says when the next is due, so asking costs a read; a sweep sends what is due (when the
 //! clock is set, and from the namespace's alarm while time runs).
 
@@ -16,6 +17,7 @@ use crate::domain::ids::random_hex;
 use crate::domain::ids::IdSource;
 use crate::domain::notification::{Change, EventRecord};
 use crate::domain::offer::Offer;
+use crate::domain::payment::PaymentRequests;
 use crate::domain::settings::Settings;
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
@@ -84,11 +86,11 @@ pub fn sweep<S: Store + ?Sized>(
         return Ok(0);
     }
     let mut logged = 0;
-    // A cancellation request's automatic approval ends its agreement: the milestones due
-    // before it come first, then the approval, in time order.
+    // A request's automatic approval may end (a cancellation) or charge (a payment) its
+    // agreement: the milestones due before it come first, then the approval, in time order
+    // (at the same moment, payments before cancellations).
     let capped = loop {
-        let requests: CancellationRequests = documents::load(store)?;
-        let approval = requests.next_auto_approval().filter(|&at| at <= now);
+        let approval = next_approval(store)?.filter(|&at| at <= now);
         let capped;
         (logged, capped) = sweep_milestones(
             store,
@@ -101,12 +103,13 @@ pub fn sweep<S: Store + ?Sized>(
         let Some(at) = approval.filter(|_| !capped) else {
             break capped;
         };
+        logged += super::payments::approve_due(store, at, ids)?;
         logged += super::cancellations::approve_due(store, at, host_now, settings, ids)?;
         if logged >= MAX_MOMENTS_PER_SWEEP {
             break true;
         }
     };
-    let next_approval = documents::load::<CancellationRequests, _>(store)?.next_auto_approval();
+    let next_approval = next_approval(store)?;
     let next_at = match capped {
         true => Some(now),
         false => store
@@ -118,6 +121,13 @@ pub fn sweep<S: Store + ?Sized>(
     };
     documents::save(store, &NextMilestone(next_at))?;
     Ok(logged)
+}
+
+/// When the next pending cancellation or payment request approves itself, if any does.
+fn next_approval<S: Store + ?Sized>(store: &S) -> Result<Option<Instant>, ServiceError> {
+    let cancellation = documents::load::<CancellationRequests, _>(store)?.next_auto_approval();
+    let payment = documents::load::<PaymentRequests, _>(store)?.next_auto_approval();
+    Ok(cancellation.into_iter().chain(payment).min())
 }
 
 /// Logs the agreements' milestones due by namespace time `by`, counting on from `logged`
@@ -230,6 +240,7 @@ fn end_trial(
         amount,
         at,
         purchase_order_reference: None,
+        payment_request_id: None,
     });
     Ok(())
 }
@@ -264,6 +275,7 @@ fn renew(
         amount: pricing.charge(&choice).to_string(),
         at,
         purchase_order_reference: None,
+        payment_request_id: None,
     });
     Ok(true)
 }

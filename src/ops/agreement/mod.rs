@@ -10,11 +10,13 @@ mod cancellations;
 mod charges;
 pub mod milestones;
 mod offers;
+mod payments;
 mod requests;
 mod schedule;
 mod search;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -24,7 +26,7 @@ use crate::domain::agreement as rules;
 use crate::domain::catalogue::{Customer, Integration, Product};
 use crate::domain::ids::{random_hex, IdSource};
 use crate::domain::notification::{Change, EventRecord};
-use crate::domain::offer::Offer;
+use crate::domain::offer::{proposer_of, Offer};
 use crate::domain::page_token::PageTokens;
 use crate::domain::settings::Settings;
 use crate::domain::subscription::{LifecycleAction, SubscriptionState};
@@ -32,6 +34,7 @@ use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::model::error::ModelError;
 use crate::model::{ModelService, OperationModel};
+use crate::store::documents::{self, Document};
 use crate::store::{Store, StoreError};
 
 /// An operation's answer.
@@ -78,6 +81,12 @@ pub fn dispatch<S: Store + ?Sized>(
         (Agreement, "RejectAgreementCancellationRequest") => {
             cancellations::reject(input, call, store, ids)
         }
+        (Agreement, "SendAgreementPaymentRequest") => payments::send(input, call, store, ids),
+        (Agreement, "GetAgreementPaymentRequest") => payments::get(input, call, store),
+        (Agreement, "ListAgreementPaymentRequests") => payments::list(input, call, store),
+        (Agreement, "CancelAgreementPaymentRequest") => payments::withdraw(input, call, store, ids),
+        (Agreement, "AcceptAgreementPaymentRequest") => payments::accept(input, call, store, ids),
+        (Agreement, "RejectAgreementPaymentRequest") => payments::reject(input, call, store, ids),
         (Discovery, "GetOffer") => offers::get_offer(input, call, store),
         (Discovery, "ListPurchaseOptions") => offers::list_purchase_options(input, call, store),
         (Discovery, "GetOfferTerms") => offers::get_offer_terms(input, call, store),
@@ -204,6 +213,119 @@ fn check_catalog(input: &Map<String, Value>) -> Result<(), ModelError> {
         message.clone(),
         &[("catalog", &message)],
     ))
+}
+
+/// The namespace's document `D` (its requests of one kind).
+fn load_document<D: Document, S: Store + ?Sized>(store: &S) -> Result<D, ModelError> {
+    documents::load(store).map_err(|e| ModelError::of_service(ModelService::Agreement, &e))
+}
+
+fn save_document<D: Document, S: Store + ?Sized>(store: &mut S, doc: &D) -> Result<(), ModelError> {
+    documents::save(store, doc).map_err(|e| ModelError::of_service(ModelService::Agreement, &e))
+}
+
+/// `ConflictException` about the `resource_type` `id`.
+fn conflict_on(resource_type: &str, id: &str, message: String) -> ModelError {
+    ModelError::modeled(ModelService::Agreement, "ConflictException", message)
+        .with("resourceId", id)
+        .with("resourceType", resource_type)
+}
+
+/// `AccessDeniedException`: the caller is a party, not the one that may do this.
+fn access_denied(message: String) -> ModelError {
+    ModelError::modeled(ModelService::Agreement, "AccessDeniedException", message)
+        .with("reason", "INVALID_ACCESS")
+}
+
+/// A request kept with its client token: who sent it, its token and its members' digest.
+trait Idempotent {
+    fn id(&self) -> &str;
+    fn requester(&self) -> &str;
+    fn client_token(&self) -> Option<&str>;
+    fn fingerprint(&self) -> &str;
+}
+
+/// The earlier request `who` sent with client `token`, when this one (`print`) retries it;
+/// `ConflictException` when the token was used with other members.
+fn retried<'a, T: Idempotent>(
+    kept: &'a [T],
+    who: &str,
+    token: Option<&str>,
+    print: &str,
+    resource_type: &str,
+) -> Result<Option<&'a T>, ModelError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    match kept
+        .iter()
+        .find(|r| r.requester() == who && r.client_token() == Some(token))
+    {
+        Some(earlier) if earlier.fingerprint() != print => Err(conflict_on(
+            resource_type,
+            earlier.id(),
+            format!(
+                "clientToken {token} was used for {} with other parameters",
+                earlier.id()
+            ),
+        )),
+        found => Ok(found),
+    }
+}
+
+/// `partyType`: whether the caller lists as the proposer (`Proposer`) or the acceptor.
+fn party_type(input: &Map<String, Value>) -> Result<bool, ModelError> {
+    match text(input, "partyType") {
+        "Proposer" => Ok(true),
+        "Acceptor" => Ok(false),
+        party => {
+            let message = format!("partyType {party} is not Proposer or Acceptor");
+            Err(ModelError::validation(
+                ModelService::Agreement,
+                "INVALID_PARTY_TYPE",
+                message.clone(),
+                &[("partyType", &message)],
+            ))
+        }
+    }
+}
+
+/// Each agreement's proposer and acceptor accounts, by agreement id (the products read once).
+fn agreement_parties<S: Store + ?Sized>(
+    store: &S,
+) -> Result<HashMap<String, (String, Option<String>)>, ModelError> {
+    let mut parties = HashMap::new();
+    for product in store.products().map_err(storage(ModelService::Agreement))? {
+        for record in agreement_records(&product) {
+            let customer = agreement_record(&product, record);
+            if let Some(id) = rules::agreement_id(&customer) {
+                let acceptor = customer
+                    .customer_aws_account_id
+                    .as_deref()
+                    .map(str::to_string);
+                parties.insert(id, (proposer_of(&product), acceptor));
+            }
+        }
+    }
+    Ok(parties)
+}
+
+/// Whether `caller` (`None`: the wildcard caller) is the agreement's proposer (`as_proposer`)
+/// or its acceptor, by `agreement_parties`.
+fn is_party_as(
+    parties: &HashMap<String, (String, Option<String>)>,
+    agreement_id: &str,
+    caller: Option<&str>,
+    as_proposer: bool,
+) -> bool {
+    let Some((proposer, acceptor)) = parties.get(agreement_id) else {
+        return false;
+    };
+    match (caller, as_proposer) {
+        (None, _) => true,
+        (Some(a), true) => a == proposer,
+        (Some(a), false) => acceptor.as_deref() == Some(a),
+    }
 }
 
 /// A storage failure, as the Agreement Service's `InternalServerException`.

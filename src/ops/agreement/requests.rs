@@ -22,6 +22,7 @@ use crate::domain::contract::{sum, Charge, ContractChoice, Quote, MAX_CHARGES};
 use crate::domain::ids::IdSource;
 use crate::domain::notification::Change;
 use crate::domain::offer::{proposer_of, Offer, Term};
+use crate::domain::payment::VariablePaymentChoice;
 use crate::domain::subscription::{LifecycleAction, SubscriptionState};
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
@@ -266,7 +267,12 @@ pub fn create<S: Store + ?Sized>(
     if intent != "AMEND" {
         one_trial(&product, &offer, account)?;
     }
-    let (term_ids, choice, auto_renew) = requested_terms(input, &offer)?;
+    let Requested {
+        term_ids,
+        choice,
+        auto_renew,
+        variable_payment,
+    } = requested_terms(input, &offer)?;
     let (contract, amends) = match &source {
         Some((product, i)) if intent == "AMEND" => {
             let (quote, amends) =
@@ -307,6 +313,7 @@ pub fn create<S: Store + ?Sized>(
             .as_ref()
             .filter(|_| intent != "AMEND")
             .and_then(|t| t.days()),
+        variable_payment,
     };
     let answer = created(&request);
     requests.add(request);
@@ -326,20 +333,29 @@ fn contact(input: &Map<String, Value>) -> AcceptorContact {
     }
 }
 
-/// The requested term ids in the offer's order, each a term of the offer and every term of
-/// the offer requested, with the buyer's choice for a contract term (its configuration:
-/// a duration the offer prices and quantities of its dimensions). Other terms take none.
-fn requested_terms(
-    input: &Map<String, Value>,
-    offer: &Offer,
-) -> Result<(Vec<String>, Option<ContractChoice>, bool), ModelError> {
+/// What the buyer asked for: the offer's terms and its choices among them.
+struct Requested {
+    /// The requested term ids in the offer's order.
+    term_ids: Vec<String>,
+    /// The contract term's configuration: a duration the offer prices and quantities.
+    choice: Option<ContractChoice>,
+    /// Whether it opts in to the renewal term.
+    auto_renew: bool,
+    /// How it approves payment requests (a variable payment term's configuration).
+    variable_payment: Option<VariablePaymentChoice>,
+}
+
+/// The requested terms, each a term of the offer and every term of the offer requested,
+/// with the buyer's configuration of a contract, renewal or variable payment term. Other
+/// terms take none.
+fn requested_terms(input: &Map<String, Value>, offer: &Offer) -> Result<Requested, ModelError> {
     let requested: Vec<&Value> = input
         .get("requestedTerms")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .collect();
-    let (mut choice, mut auto_renew) = (None, false);
+    let (mut choice, mut auto_renew, mut variable_payment) = (None, false, None);
     for term in &requested {
         let id = term.get("id").and_then(Value::as_str).unwrap_or_default();
         let Some(offered) = offer.term(id) else {
@@ -355,6 +371,10 @@ fn requested_terms(
         let configuration = term.get("configuration").filter(|c| !c.is_null());
         if let Term::Renewal { .. } = offered {
             auto_renew = renewal_choice(id, configuration)?;
+            continue;
+        }
+        if let Term::VariablePayment { .. } = offered {
+            variable_payment = Some(payment_choice(id, configuration)?);
             continue;
         }
         match (offered.is_configurable(), configuration) {
@@ -394,8 +414,37 @@ fn requested_terms(
             "requestedTerms",
         ));
     }
-    let ids = offer.terms.iter().map(|t| t.id().to_string()).collect();
-    Ok((ids, choice, auto_renew))
+    Ok(Requested {
+        term_ids: offer.terms.iter().map(|t| t.id().to_string()).collect(),
+        choice,
+        auto_renew,
+        variable_payment,
+    })
+}
+
+/// How the buyer approves payment requests under a variable payment term: its
+/// `variablePaymentTermConfiguration`, else each request itself.
+fn payment_choice(
+    term: &str,
+    configuration: Option<&Value>,
+) -> Result<VariablePaymentChoice, ModelError> {
+    let Some(configuration) = configuration else {
+        return Ok(VariablePaymentChoice::default());
+    };
+    let Some(variable) = configuration.get("variablePaymentTermConfiguration") else {
+        return Err(invalid(
+            "INVALID_REQUESTED_TERM_CONFIGURATION",
+            format!("Term {term} is a variable payment term: configure it with variablePaymentTermConfiguration (paymentRequestApprovalStrategy, expirationDuration)"),
+            "requestedTerms",
+        ));
+    };
+    VariablePaymentChoice::from_configuration(variable).map_err(|reason| {
+        invalid(
+            "INVALID_REQUESTED_TERM_CONFIGURATION",
+            format!("Term {term}: {reason}"),
+            "requestedTerms",
+        )
+    })
 }
 
 /// Whether the buyer opts in to a renewal term: its `renewalTermConfiguration`, else not.
@@ -685,6 +734,7 @@ pub fn terms<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, sto
                 t.accepted_with(
                     request.contract.as_ref().map(|q| &q.choice),
                     request.auto_renew,
+                    request.variable_payment.as_ref(),
                 )
             })
             .collect(),
@@ -928,6 +978,7 @@ fn new_agreement(
                     amount: quote.total.clone(),
                     at: call.now,
                     purchase_order_reference: None,
+                    payment_request_id: None,
                 });
                 ends_at = Some(end);
             }
@@ -953,6 +1004,7 @@ fn new_agreement(
         entitlements,
         charges,
         auto_renew: request.auto_renew,
+        variable_payment: request.variable_payment.clone(),
         ..Default::default()
     })
 }
@@ -1005,6 +1057,7 @@ fn amend_agreement(
             amount: quote.total.clone(),
             at: call.now,
             purchase_order_reference: None,
+            payment_request_id: None,
         });
     }
     let end = customer.ends_at.unwrap_or(call.now);
@@ -1038,6 +1091,7 @@ fn replace_agreement(
     customer.entitlements = new.entitlements;
     customer.charges = new.charges;
     customer.auto_renew = new.auto_renew;
+    customer.variable_payment = new.variable_payment;
     customer.free_trial = new.free_trial;
     customer.trial_ends_at = new.trial_ends_at;
     customer.trial_charge = new.trial_charge;

@@ -1,0 +1,89 @@
+//! What the Agreement Service tests share: the parties' accounts, calls held to their
+//! model's output shape, the namespace clock and the event log.
+
+use super::{Answer, Mock};
+use metering_mock::model::{validate, Kind, ModelService, ServiceModel};
+use serde_json::{json, Value};
+
+pub const SELLER: &str = "999988887777";
+pub const BUYER: &str = "111122223333";
+pub const STRANGER: &str = "444455556666";
+
+/// An Agreement Service call over awsJson1_0 (`cbor: false`) or rpc-v2-cbor, its 200 answer
+/// checked against the operation's output shape.
+pub fn agreement(mock: &mut Mock, key: &str, cbor: bool, op: &str, input: Value) -> Answer {
+    let answer = mock.agreement_as(key, cbor, op, input);
+    conforms(ModelService::Agreement, op, &answer);
+    answer
+}
+
+pub fn discovery(mock: &mut Mock, key: &str, op: &str, input: Value) -> Answer {
+    let model = ModelService::Discovery.model();
+    let path = model.operation(op).unwrap().http.request_uri.clone();
+    let answer = mock.discovery_as(key, &path, input);
+    conforms(ModelService::Discovery, op, &answer);
+    answer
+}
+
+pub fn conforms(service: ModelService, op: &str, answer: &Answer) {
+    if answer.status != 200 {
+        return;
+    }
+    let model = service.model();
+    let shape = &model.operation(op).unwrap().output.as_ref().unwrap().shape;
+    let checked = validate::input(model, shape, answer.body.as_object().unwrap());
+    assert_eq!(checked, Ok(()), "{op}: {}", answer.body);
+    let mut unknown = Vec::new();
+    members_unknown(model, shape, &answer.body, op, &mut unknown);
+    assert!(
+        unknown.is_empty(),
+        "{op} answers members its model lacks: {unknown:?}"
+    );
+}
+
+/// Every member of `value` that its shape does not list (the validator ignores them).
+pub fn members_unknown(
+    model: &ServiceModel,
+    shape: &str,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    let Some(shape) = model.shape(shape) else {
+        return;
+    };
+    match value {
+        Value::Object(map) if shape.kind == Kind::Structure => {
+            for (name, v) in map {
+                match shape.members.get(name) {
+                    Some(member) => {
+                        members_unknown(model, &member.shape, v, &format!("{path}.{name}"), out)
+                    }
+                    None => out.push(format!("{path}.{name}")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                if let Some(member) = &shape.member {
+                    members_unknown(model, &member.shape, item, &format!("{path}[]"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// How many moments the namespace's event log holds.
+pub fn event_count(mock: &mut Mock) -> u64 {
+    mock.control("GET", "/events", None).body["events"]
+        .as_array()
+        .unwrap()
+        .len() as u64
+}
+
+/// Freezes the namespace clock at `at`.
+pub fn set_clock(mock: &mut Mock, at: &str) {
+    let answer = mock.control("PUT", "/clock", Some(json!({ "frozenAt": at })));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}

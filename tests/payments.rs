@@ -1,0 +1,531 @@
+//! Variable payments natively: a private offer's variable payment term, the buyer's choice of
+//! how payment requests are approved, and each request's way through the state machine
+//! (sent, approved with a charge, rejected, withdrawn, approved by the namespace clock, or
+//! cancelled when its agreement ended), every answer held to its model's output shape.
+
+mod common;
+
+use common::agreements::{agreement, discovery, set_clock, BUYER, SELLER, STRANGER};
+use common::Mock;
+use serde_json::{json, Value};
+
+const OFFER: &str = "offer-acmeservices01";
+
+/// A product with a public pay-as-you-go offer and a private offer for `BUYER` whose
+/// variable payment term allows 1,000.00 USD.
+fn world() -> Mock {
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "saas", "dimensions": ["users"], "prices": {"users": "0.25"},
+        "integration": "concurrent-agreements", "sellerAccountId": SELLER,
+        "privateOffers": [{"offerId": OFFER, "buyerAccounts": [BUYER],
+                           "variablePayment": {"maxTotalChargeAmount": "1000.00"}}],
+    }));
+    set_clock(&mut mock, "2026-03-01T00:00:00Z");
+    mock
+}
+
+/// The private offer's terms as Discovery lists them.
+fn offer_terms(mock: &mut Mock) -> Vec<Value> {
+    let terms = discovery(mock, BUYER, "GetOfferTerms", json!({"offerId": OFFER}));
+    assert_eq!(terms.status, 200, "{}", terms.body);
+    terms.body["offerTerms"].as_array().unwrap().clone()
+}
+
+fn variable_term(terms: &[Value]) -> Value {
+    terms
+        .iter()
+        .find_map(|t| t.get("variablePaymentTerm").cloned())
+        .expect("a variable payment term")
+}
+
+/// A quote on the private offer, its variable payment term configured with `configuration`
+/// (none: left unconfigured).
+fn quote(mock: &mut Mock, configuration: Option<Value>) -> common::Answer {
+    let offer = discovery(mock, BUYER, "GetOffer", json!({"offerId": OFFER}));
+    let requested: Vec<Value> = offer_terms(mock)
+        .iter()
+        .map(|t| {
+            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
+            match (kind.as_str(), &configuration) {
+                ("variablePaymentTerm", Some(c)) => json!({"id": body["id"], "configuration": c}),
+                _ => json!({"id": body["id"]}),
+            }
+        })
+        .collect();
+    agreement(
+        mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
+               "requestedTerms": requested}),
+    )
+}
+
+/// The buyer's agreement on the private offer (approving requests as `configuration` says).
+fn buy(mock: &mut Mock, configuration: Option<Value>) -> (String, String) {
+    let quote = quote(mock, configuration);
+    assert_eq!(quote.status, 200, "{}", quote.body);
+    assert_eq!(quote.body["chargeSummary"]["newAgreementValue"], "0.00");
+    let accepted = agreement(
+        mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let id = accepted.body["agreementId"].as_str().unwrap().to_string();
+    let term = variable_term(&offer_terms(mock));
+    (id, term["id"].as_str().unwrap().to_string())
+}
+
+fn auto_approve(days: u32) -> Value {
+    json!({"variablePaymentTermConfiguration": {
+        "paymentRequestApprovalStrategy": "AUTO_APPROVE_ON_EXPIRATION",
+        "expirationDuration": format!("P{days}D")}})
+}
+
+fn send(
+    mock: &mut Mock,
+    key: &str,
+    agreement_id: &str,
+    term: &str,
+    extra: Value,
+) -> common::Answer {
+    let mut input = json!({"agreementId": agreement_id, "termId": term,
+                           "name": "Implementation services", "chargeAmount": "100.00"});
+    for (k, v) in extra.as_object().unwrap() {
+        input[k] = v.clone();
+    }
+    agreement(mock, key, false, "SendAgreementPaymentRequest", input)
+}
+
+fn id_of(answer: &common::Answer) -> String {
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body["paymentRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn by_id(agreement_id: &str, request: &str) -> Value {
+    json!({"agreementId": agreement_id, "paymentRequestId": request})
+}
+
+fn charges(mock: &mut Mock, agreement_id: &str) -> Vec<Value> {
+    let list = agreement(
+        mock,
+        BUYER,
+        false,
+        "ListAgreementCharges",
+        json!({ "agreementId": agreement_id }),
+    );
+    assert_eq!(list.status, 200, "{}", list.body);
+    list.body["items"].as_array().unwrap().clone()
+}
+
+#[test]
+fn the_variable_payment_term_is_offered_and_configured_by_the_buyer() {
+    let mut mock = world();
+    let term = variable_term(&offer_terms(&mut mock));
+    assert_eq!(term["type"], "VariablePaymentTerm");
+    assert_eq!(
+        (&term["currencyCode"], &term["maxTotalChargeAmount"]),
+        (&json!("USD"), &json!("1000.00"))
+    );
+    // The public offer has none.
+    let public = mock.control("GET", "/products/saas", None).body["offers"][0]["terms"].clone();
+    assert!(!public.to_string().contains("variablePayment"), "{public}");
+
+    for (bad, fragment) in [
+        (
+            json!({"variablePaymentTermConfiguration": {"paymentRequestApprovalStrategy": "AUTO_APPROVE_ON_EXPIRATION"}}),
+            "needs an expirationDuration",
+        ),
+        (auto_approve(400), "at most P366D"),
+        (
+            json!({"renewalTermConfiguration": {"enableAutoRenew": true}}),
+            "configure it with variablePaymentTermConfiguration",
+        ),
+    ] {
+        let refused = quote(&mut mock, Some(bad));
+        assert_eq!(
+            refused.body["reason"], "INVALID_REQUESTED_TERM_CONFIGURATION",
+            "{}",
+            refused.body
+        );
+        assert!(
+            refused.body.to_string().contains(fragment),
+            "{}",
+            refused.body
+        );
+    }
+    let (id, _) = buy(&mut mock, Some(auto_approve(10)));
+    let terms = agreement(
+        &mut mock,
+        SELLER,
+        true,
+        "GetAgreementTerms",
+        json!({ "agreementId": id }),
+    );
+    let accepted = variable_term(terms.body["acceptedTerms"].as_array().unwrap());
+    assert_eq!(
+        accepted["configuration"],
+        json!({"paymentRequestApprovalStrategy": "AUTO_APPROVE_ON_EXPIRATION", "expirationDuration": "P10D"})
+    );
+    // Unconfigured, the buyer approves each request itself.
+    let (id, _) = buy(&mut mock, None);
+    let terms = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "GetAgreementTerms",
+        json!({ "agreementId": id }),
+    );
+    let accepted = variable_term(terms.body["acceptedTerms"].as_array().unwrap());
+    assert_eq!(
+        accepted["configuration"],
+        json!({"paymentRequestApprovalStrategy": "WAIT_FOR_APPROVAL"})
+    );
+
+    // A variable payment term's maximum is dollars and cents above zero.
+    let refused = mock.control(
+        "POST",
+        "/products",
+        Some(json!({"productCode": "other", "dimensions": ["users"],
+            "privateOffers": [{"buyerAccounts": [BUYER], "variablePayment": {"maxTotalChargeAmount": "0.00"}}]})),
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.to_string().contains("maxTotalChargeAmount"));
+}
+
+#[test]
+fn a_payment_request_is_approved_rejected_or_withdrawn_within_the_term_s_maximum() {
+    let mut mock = world();
+    let (id, term) = buy(&mut mock, None);
+
+    // Only the proposer sends one, on a variable payment term, of whole cents within the
+    // maximum.
+    let refused = send(&mut mock, BUYER, &id, &term, json!({}));
+    assert_eq!(refused.error_name(), "AccessDeniedException");
+    let refused = send(&mut mock, STRANGER, &id, &term, json!({}));
+    assert_eq!(refused.error_name(), "ResourceNotFoundException");
+    for (extra, reason) in [
+        (json!({"termId": "term-nope"}), "INVALID_TERM_ID"),
+        (json!({"chargeAmount": "1.001"}), "INVALID_CHARGE_AMOUNT"),
+        (json!({"chargeAmount": "0"}), "INVALID_CHARGE_AMOUNT"),
+        (json!({"chargeAmount": "1000.01"}), "INVALID_CHARGE_AMOUNT"),
+        (json!({"name": "abc"}), "INVALID_NAME"),
+    ] {
+        let refused = send(&mut mock, SELLER, &id, &term, extra.clone());
+        assert_eq!(refused.body["reason"], reason, "{extra}: {}", refused.body);
+    }
+
+    let first = send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"clientToken": "pay-1", "chargeAmount": "600", "description": "Onboarding"}),
+    );
+    assert_eq!(first.body["status"], "PENDING_APPROVAL", "{}", first.body);
+    assert_eq!(first.body["chargeAmount"], "600.00");
+    let first_id = id_of(&first);
+    assert!(first_id.starts_with("pr-"));
+    // A retry is the same request; the token with other members conflicts.
+    let retried = send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"clientToken": "pay-1", "chargeAmount": "600", "description": "Onboarding"}),
+    );
+    assert_eq!(id_of(&retried), first_id);
+    let conflict = send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"clientToken": "pay-1", "chargeAmount": "601"}),
+    );
+    assert_eq!(conflict.error_name(), "ConflictException");
+    // The pending 600 holds its amount: 500 more would exceed the 1,000.
+    let over = send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"chargeAmount": "500"}),
+    );
+    assert!(
+        over.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("available balance of term"),
+        "{}",
+        over.body
+    );
+    let second_id = id_of(&send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"chargeAmount": "400"}),
+    ));
+
+    // Both parties read them; a stranger finds nothing.
+    for cbor in [false, true] {
+        for (key, found) in [(BUYER, true), (SELLER, true), (STRANGER, false)] {
+            let got = agreement(
+                &mut mock,
+                key,
+                cbor,
+                "GetAgreementPaymentRequest",
+                by_id(&id, &first_id),
+            );
+            match found {
+                true => assert_eq!(got.body["description"], "Onboarding", "{}", got.body),
+                false => assert_eq!(got.error_name(), "ResourceNotFoundException"),
+            }
+        }
+    }
+    let listed = |mock: &mut Mock, key: &str, input: Value| -> Vec<String> {
+        let list = agreement(mock, key, false, "ListAgreementPaymentRequests", input);
+        assert_eq!(list.status, 200, "{}", list.body);
+        list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["paymentRequestId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        listed(&mut mock, SELLER, json!({"partyType": "Proposer"})),
+        [second_id.as_str(), first_id.as_str()]
+    );
+    assert_eq!(
+        listed(
+            &mut mock,
+            BUYER,
+            json!({"partyType": "Acceptor", "maxResults": 1})
+        ),
+        [second_id.as_str()]
+    );
+    assert!(listed(&mut mock, SELLER, json!({"partyType": "Acceptor"})).is_empty());
+    assert!(listed(&mut mock, STRANGER, json!({"partyType": "Proposer"})).is_empty());
+    let bad = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "ListAgreementPaymentRequests",
+        json!({"partyType": "Seller"}),
+    );
+    assert_eq!(bad.body["reason"], "INVALID_PARTY_TYPE");
+
+    // The acceptor approves the first (the proposer may not): a charge with its purchase
+    // order; nothing changes it again.
+    let approve = |po: &str| {
+        let mut input = by_id(&id, &first_id);
+        input["purchaseOrderReference"] = json!(po);
+        input
+    };
+    let refused = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "AcceptAgreementPaymentRequest",
+        approve("PO-1"),
+    );
+    assert_eq!(refused.error_name(), "AccessDeniedException");
+    let approved = agreement(
+        &mut mock,
+        BUYER,
+        true,
+        "AcceptAgreementPaymentRequest",
+        approve("PO-1"),
+    );
+    assert_eq!(approved.body["status"], "APPROVED", "{}", approved.body);
+    let again = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementPaymentRequest",
+        approve("PO-1"),
+    );
+    assert_eq!(again.error_name(), "ConflictException");
+    let got = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "GetAgreementPaymentRequest",
+        by_id(&id, &first_id),
+    );
+    let charge_id = got.body["chargeId"].as_str().unwrap().to_string();
+    assert!(charge_id.starts_with("ch-"));
+    let listed_charges = charges(&mut mock, &id);
+    assert_eq!(listed_charges.len(), 1);
+    assert_eq!(
+        (
+            &listed_charges[0]["id"],
+            &listed_charges[0]["amount"],
+            &listed_charges[0]["purchaseOrderReference"]
+        ),
+        (&json!(charge_id), &json!("600.00"), &json!("PO-1"))
+    );
+    let described = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "DescribeAgreement",
+        json!({ "agreementId": id }),
+    );
+    assert_eq!(
+        described.body["estimatedCharges"]["agreementValue"],
+        "600.00"
+    );
+
+    // The acceptor rejects the second, with its reason; 400 is then free again, and the
+    // proposer withdraws a request for it (the acceptor may not).
+    let mut reject = by_id(&id, &second_id);
+    reject["rejectionReason"] = json!("not agreed");
+    let rejected = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "RejectAgreementPaymentRequest",
+        reject,
+    );
+    assert_eq!(
+        (&rejected.body["status"], &rejected.body["statusMessage"]),
+        (&json!("REJECTED"), &json!("not agreed"))
+    );
+    let third_id = id_of(&send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"chargeAmount": "400.00"}),
+    ));
+    let refused = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreementPaymentRequest",
+        by_id(&id, &third_id),
+    );
+    assert_eq!(refused.error_name(), "AccessDeniedException");
+    let withdrawn = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "CancelAgreementPaymentRequest",
+        by_id(&id, &third_id),
+    );
+    assert_eq!(withdrawn.body["status"], "CANCELLED", "{}", withdrawn.body);
+    assert_eq!(
+        listed(
+            &mut mock,
+            SELLER,
+            json!({"partyType": "Proposer", "status": "CANCELLED", "agreementId": id})
+        ),
+        [third_id]
+    );
+    assert_eq!(charges(&mut mock, &id).len(), 1);
+
+    // A public offer's agreement has no variable payment term.
+    let public = mock.control("GET", "/products/saas", None).body["offers"][0].clone();
+    let requested: Vec<Value> = public["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!({"id": t.as_object().unwrap().values().next().unwrap()["id"]}))
+        .collect();
+    let quote = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        json!({"intent": "NEW", "agreementProposalIdentifier": public["agreementProposalId"], "requestedTerms": requested}),
+    );
+    let accepted = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
+    );
+    let public_id = accepted.body["agreementId"].as_str().unwrap().to_string();
+    let refused = send(&mut mock, SELLER, &public_id, &term, json!({}));
+    assert_eq!(
+        refused.body["reason"], "INVALID_TERM_ID",
+        "{}",
+        refused.body
+    );
+}
+
+#[test]
+fn a_request_approves_itself_after_the_expiration_unless_its_agreement_ended() {
+    let mut mock = world();
+    let (id, term) = buy(&mut mock, Some(auto_approve(10)));
+    let sent = id_of(&send(&mut mock, SELLER, &id, &term, json!({})));
+    set_clock(&mut mock, "2026-03-10T23:59:59Z");
+    let get = |mock: &mut Mock, agreement_id: &str, request: &str| {
+        agreement(
+            mock,
+            SELLER,
+            false,
+            "GetAgreementPaymentRequest",
+            by_id(agreement_id, request),
+        )
+        .body
+    };
+    assert_eq!(get(&mut mock, &id, &sent)["status"], "PENDING_APPROVAL");
+    set_clock(&mut mock, "2026-03-20T00:00:00Z");
+    let approved = get(&mut mock, &id, &sent);
+    assert_eq!(approved["status"], "APPROVED", "{approved}");
+    assert!(approved["statusMessage"]
+        .as_str()
+        .unwrap()
+        .contains("Approved automatically"));
+    // Charged when it was due, ten days after it was sent.
+    let listed = charges(&mut mock, &id);
+    assert_eq!(listed[0]["id"], approved["chargeId"]);
+    assert_eq!(listed[0]["time"], common::secs("2026-03-11T00:00:00Z"));
+
+    // One whose agreement the buyer cancelled meanwhile is not approved: not by the buyer,
+    // nor by the clock.
+    let late = id_of(&send(&mut mock, SELLER, &id, &term, json!({})));
+    let cancelled = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreement",
+        json!({ "agreementId": id }),
+    );
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let refused = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementPaymentRequest",
+        by_id(&id, &late),
+    );
+    assert_eq!(
+        refused.error_name(),
+        "ConflictException",
+        "{}",
+        refused.body
+    );
+    let refused = send(&mut mock, SELLER, &id, &term, json!({}));
+    assert_eq!(
+        refused.body["reason"], "INACTIVE_AGREEMENT",
+        "{}",
+        refused.body
+    );
+    set_clock(&mut mock, "2026-04-30T00:00:00Z");
+    let settled = get(&mut mock, &id, &late);
+    assert_eq!(settled["status"], "CANCELLED", "{settled}");
+    assert_eq!(charges(&mut mock, &id).len(), 1);
+}
