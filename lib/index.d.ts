@@ -263,6 +263,15 @@ export interface Bill {
     licenseArn?: string;
     knownCustomer: boolean;
     freeTrial: boolean;
+    /** The agreement the usage is invoiced to (a concurrent-agreements customer's). */
+    agreementId?: string;
+    /** The sum of the lines' charges. */
+    usageCharge: string;
+    /** The agreement's charges made in the month (upfront prices, approved payment requests). */
+    charges?: Array<{ agreementId: string; chargeId: string; at: string; amount: string; invoiceId: string }>;
+    /** Credit memos (billing adjustments) against the month's invoices. */
+    credits?: Array<{ agreementId: string; creditMemoId: string; invoiceId: string; amount: string }>;
+    /** The usage charge and the charges, less the credits: what the month's invoices come to. */
     charge: string;
     lines: Array<{
       dimension: string;

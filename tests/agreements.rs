@@ -1845,7 +1845,9 @@ fn a_private_offer_is_its_buyers_alone_with_its_own_prices_until_it_expires() {
         bill["customers"][0]["lines"][0]["unitPrice"], "0.2",
         "{bill}"
     );
-    assert_eq!(bill["customers"][0]["charge"], "2.00", "{bill}");
+    // The usage, and the contract's upfront charge made that month.
+    assert_eq!(bill["customers"][0]["usageCharge"], "2.00", "{bill}");
+    assert_eq!(bill["customers"][0]["charge"], "162.00", "{bill}");
 
     // After it expires it is listed as expired and can no longer be bought.
     mock.host_now = common::at("2026-06-01T00:00:00Z");

@@ -164,7 +164,13 @@ const views = {
     if (!month.value) month.value = (await call('GET', '/clock')).now.slice(0, 7); // the namespace's month
     const bill = await call('GET', `/bill${query({ month: month.value })}`);
     $('bill-total').textContent = `Total for ${bill.month}: $${bill.charge} (${bill.currency})`;
-    const lines = bill.customers.flatMap((c) => c.lines.map((l) => ({ c, l })));
+    // Usage lines, then an agreement's charges and credit memos of the month.
+    const other = (dimension, charge) => ({ dimension, metered: '', covered: '', billable: '', unitPrice: '', amount: null, charge, records: '' });
+    const lines = bill.customers.flatMap((c) => [
+      ...c.lines.map((l) => ({ c, l })),
+      ...(c.charges ?? []).map((ch) => ({ c, l: other(`charge ${ch.chargeId}`, ch.amount) })),
+      ...(c.credits ?? []).map((cr) => ({ c, l: other(`credit memo ${cr.creditMemoId}`, `-${cr.amount}`) })),
+    ]);
     show('bill-table', table([
       { label: 'Product', value: ({ c }) => c.productCode },
       { label: 'Customer', value: ({ c }) => customerName(c) + (c.freeTrial ? ' (free trial)' : '') },
@@ -172,7 +178,7 @@ const views = {
       { label: 'Metered', value: ({ l }) => l.metered, num: true },
       { label: 'Covered', value: ({ l }) => l.covered, num: true },
       { label: 'Billable', value: ({ l }) => l.billable, num: true },
-      { label: 'Unit price', value: ({ l }) => (l.unitPrice === null ? 'not priced' : `$${l.unitPrice}`), num: true },
+      { label: 'Unit price', value: ({ l }) => (l.unitPrice === null ? 'not priced' : l.unitPrice && `$${l.unitPrice}`), num: true },
       { label: 'Amount', value: ({ l }) => (l.amount === null ? '' : `$${l.amount}`), num: true },
       { label: 'Charge', value: ({ l }) => (l.charge === null ? '' : `$${l.charge}`), num: true },
       { label: 'Records', value: ({ l }) => l.records, num: true },

@@ -1,13 +1,16 @@
 //! `/_mock/bill`: the bill preview of a month (`domain::bill`), from the ledger's exact sums
-//! and the products' prices and customers' entitlements.
+//! and the products' prices and customers' entitlements, with agreements' charges and credit
+//! memos.
 
 use serde_json::{json, Value};
 
 use super::{bad, internal, ok, store_err, Answer};
 use crate::domain::bill::{self, month_range, Bill, Decimal};
+use crate::domain::invoice::Invoices;
 use crate::domain::time::Instant;
 use crate::namespace::Namespace;
 use crate::protocol::http::{percent_encode, HttpRequest};
+use crate::store::documents;
 use crate::store::Store;
 
 /// Lines one answer lists at most.
@@ -41,6 +44,13 @@ pub fn preview<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) 
         .map_err(store_err)?;
     let products = ns.store.products().map_err(store_err)?;
     let mut bill = bill::bill(&month, &totals, &products, from).map_err(bad)?;
+    let invoices: Invoices = documents::load(&*ns.store).map_err(internal)?;
+    bill::add_agreement_charges(&mut bill, &products, &invoices.list);
+    if let Some(p) = &product {
+        // The usage was read for that product alone; the charges, for every product.
+        bill.customers.retain(|c| c.product_code == *p);
+        retotal(&mut bill);
+    }
     if let Some(c) = &customer {
         keep_customer(&mut bill, c);
     }
@@ -65,6 +75,11 @@ fn keep_customer(bill: &mut Bill, name: &str) {
         .iter()
         .any(|n| n.as_deref() == Some(name))
     });
+    retotal(bill);
+}
+
+/// The bill's charge, the sum of its customers'.
+fn retotal(bill: &mut Bill) {
     bill.charge = bill
         .customers
         .iter()
@@ -81,7 +96,7 @@ fn truncate(bill: &mut Bill) -> usize {
         .customers
         .iter()
         .take_while(|c| {
-            lines += c.lines.len();
+            lines += c.lines.len() + c.charges.len() + c.credits.len();
             lines <= MAX_LINES
         })
         .count();

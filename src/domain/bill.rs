@@ -2,15 +2,18 @@
 //! customer and dimension, in exact decimals. A dimension's price is per unit (USD); a
 //! customer's contract entitlement of a dimension covers that many units of the month; a
 //! free-trial customer's usage is covered whole. Amounts are exact, and also rounded half up
-//! to the cent per line, as an invoice shows them.
+//! to the cent per line, as an invoice shows them. An agreement's charges made in the month
+//! (upfront prices, approved payment requests) are added, and the credit memos against the
+//! month's invoices taken off, so a customer's `charge` is what its month's invoices come to.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::catalogue::{Customer, PrivateOffer, Product};
+use super::catalogue::{Customer, Integration, PrivateOffer, Product};
 pub use super::decimal::Decimal;
 use super::entitlement::EntitlementValue;
+use super::invoice::{period_of, Invoice, InvoiceType};
 use super::quantity::{Price, Quantity};
 use super::time::Instant;
 
@@ -66,9 +69,41 @@ pub struct CustomerBill {
     /// Whether the product lists this customer (usage of a wildcard caller is nobody's).
     pub known_customer: bool,
     pub free_trial: bool,
+    /// The agreement the usage is invoiced to (a concurrent-agreements customer's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement_id: Option<String>,
     pub lines: Vec<BillLine>,
     /// The sum of the lines' charges.
+    pub usage_charge: Decimal,
+    /// The agreement's charges made in the month, each invoiced when it was made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<BillCharge>,
+    /// The credit memos against the month's invoices.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credits: Vec<BillCredit>,
+    /// The usage charge and the charges, less the credits.
     pub charge: Decimal,
+}
+
+/// A charge of an agreement in the month (`ListAgreementCharges`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillCharge {
+    pub agreement_id: String,
+    pub charge_id: String,
+    pub at: String,
+    pub amount: Decimal,
+    pub invoice_id: String,
+}
+
+/// A credit memo against one of the month's invoices.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillCredit {
+    pub agreement_id: String,
+    pub credit_memo_id: String,
+    pub invoice_id: String,
+    pub amount: Decimal,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -132,6 +167,8 @@ pub fn bill(
             .iter()
             .filter_map(|l| l.charge)
             .fold(Decimal::zero_cents(), Decimal::plus);
+        let concurrent =
+            product.is_some_and(|p| p.integration == Integration::ConcurrentAgreements);
         customers.push(CustomerBill {
             product_code,
             customer_identifier: identifier,
@@ -139,7 +176,13 @@ pub fn bill(
             license_arn: license,
             known_customer: customer.is_some(),
             free_trial,
+            agreement_id: customer
+                .filter(|_| concurrent)
+                .and_then(super::agreement::agreement_id),
             lines: bill_lines,
+            usage_charge: charge,
+            charges: Vec::new(),
+            credits: Vec::new(),
             charge,
         });
     }
@@ -153,6 +196,112 @@ pub fn bill(
         customers,
         charge,
     })
+}
+
+/// Adds to `bill` (of `month`, `YYYY-MM`) each agreement's charges made in the month and
+/// the credit memos (of `invoices`) against the month's invoices, each on its customer's
+/// bill (a customer without usage that month gets one), and totals it again.
+pub fn add_agreement_charges(bill: &mut Bill, products: &[Product], invoices: &[Invoice]) {
+    let month = bill.month.clone();
+    for product in products {
+        if product.integration != Integration::ConcurrentAgreements {
+            continue;
+        }
+        for customer in product.customers.iter() {
+            let Some(current) = super::agreement::agreement_id(customer) else {
+                continue;
+            };
+            // The license's agreements: those it renewed or replaced, and the current one.
+            let agreements: Vec<(String, &[super::contract::Charge])> = customer
+                .previous_agreements
+                .iter()
+                .map(|p| (p.agreement_id.to_string(), p.charges.as_slice()))
+                .chain(std::iter::once((
+                    current.clone(),
+                    customer.charges.as_slice(),
+                )))
+                .collect();
+            let mut charges = Vec::new();
+            for (agreement_id, list) in &agreements {
+                for charge in list.iter().filter(|c| period_of(c.at) == month) {
+                    let invoice = Invoice::of_charge(agreement_id, charge);
+                    charges.push(BillCharge {
+                        agreement_id: agreement_id.clone(),
+                        charge_id: charge.id.clone(),
+                        at: charge.at.to_rfc3339(),
+                        amount: Decimal::of_cents(charge.cents().unwrap_or_default()),
+                        invoice_id: invoice.id,
+                    });
+                }
+            }
+            let credits: Vec<BillCredit> = invoices
+                .iter()
+                .filter(|i| i.kind == InvoiceType::CreditMemo && i.period == month)
+                .filter(|i| agreements.iter().any(|(id, _)| *id == i.agreement_id))
+                .map(|i| BillCredit {
+                    agreement_id: i.agreement_id.clone(),
+                    credit_memo_id: i.id.clone(),
+                    invoice_id: i.original_invoice_id.clone().unwrap_or_default(),
+                    amount: Decimal::of_cents(i.cents()),
+                })
+                .collect();
+            if charges.is_empty() && credits.is_empty() {
+                continue;
+            }
+            let license = customer.license_arn.as_ref().map(|l| l.to_string());
+            let found = bill.customers.iter().position(|b| {
+                b.product_code == *product.product_code
+                    && b.known_customer
+                    && b.agreement_id.as_deref() == Some(current.as_str())
+                    && b.license_arn == license
+            });
+            let i = match found {
+                Some(i) => i,
+                None => {
+                    bill.customers.push(CustomerBill {
+                        product_code: product.product_code.to_string(),
+                        customer_identifier: customer
+                            .customer_identifier
+                            .as_ref()
+                            .map(|x| x.to_string()),
+                        customer_aws_account_id: customer
+                            .customer_aws_account_id
+                            .as_ref()
+                            .map(|x| x.to_string()),
+                        license_arn: license,
+                        known_customer: true,
+                        free_trial: customer.free_trial,
+                        agreement_id: Some(current.clone()),
+                        lines: Vec::new(),
+                        usage_charge: Decimal::zero_cents(),
+                        charges: Vec::new(),
+                        credits: Vec::new(),
+                        charge: Decimal::zero_cents(),
+                    });
+                    bill.customers.len() - 1
+                }
+            };
+            let b = &mut bill.customers[i];
+            b.charges = charges;
+            b.credits = credits;
+            let charged = b
+                .charges
+                .iter()
+                .map(|c| c.amount)
+                .fold(b.usage_charge, Decimal::plus);
+            let credited = b
+                .credits
+                .iter()
+                .map(|c| c.amount)
+                .fold(Decimal::zero_cents(), Decimal::plus);
+            b.charge = charged.minus(credited);
+        }
+    }
+    bill.charge = bill
+        .customers
+        .iter()
+        .map(|c| c.charge)
+        .fold(Decimal::zero_cents(), Decimal::plus);
 }
 
 /// Metered millionths and record counts per (product, customer) and dimension. Rows are

@@ -60,6 +60,28 @@ impl Decimal {
             scale: self.scale,
         }
     }
+
+    /// `self` less `other`, never below zero.
+    pub fn minus(self, other: Decimal) -> Decimal {
+        debug_assert_eq!(self.scale, other.scale);
+        Decimal {
+            units: self.units.saturating_sub(other.units),
+            scale: self.scale,
+        }
+    }
+
+    /// An amount of `cents` hundredths.
+    pub fn of_cents(cents: u128) -> Decimal {
+        Decimal {
+            units: cents,
+            scale: 2,
+        }
+    }
+
+    /// Whole hundredths, for a decimal of scale 2.
+    pub fn units(self) -> u128 {
+        self.units
+    }
 }
 
 impl fmt::Display for Decimal {

@@ -13,6 +13,7 @@ pub mod contract;
 pub mod decimal;
 pub mod entitlement;
 pub mod ids;
+pub mod invoice;
 pub mod names;
 pub mod notification;
 pub mod offer;

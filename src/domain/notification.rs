@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::agreement::agreement_id;
 use super::cancellation::CancellationRequest;
 use super::catalogue::{Customer, Product, WebhookFormat};
+use super::invoice::{AdjustmentStatus, BillingAdjustment};
 use super::offer::Offer;
 use super::settings::{EventShapes, LicenseDeprovisionedAt, Settings};
 use super::subscription::LifecycleAction;
@@ -591,6 +592,44 @@ pub fn cancellation_event(
                 "offerId": offer.id_for(customer),
             },
             "agreementCancellationRequest": body,
+        },
+    })
+}
+
+/// `Purchase Agreement Billing Adjustment Completed|Failed - Proposer` of `adjustment` of an
+/// agreement of `product`.
+pub fn billing_adjustment_event(
+    product: &Product,
+    adjustment: &BillingAdjustment,
+    at: Instant,
+    id: String,
+) -> Value {
+    let offer = Offer::public(product);
+    let whole = Instant(at.0 - at.0.rem_euclid(1000));
+    let outcome = match adjustment.status {
+        AdjustmentStatus::ValidationFailed => "Failed",
+        _ => "Completed",
+    };
+    json!({
+        "version": "0",
+        "id": id,
+        "detail-type": format!("Purchase Agreement Billing Adjustment {outcome} - Proposer"),
+        "source": "aws.agreement-marketplace",
+        "account": offer.proposer,
+        "time": whole.to_rfc3339(),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "requestId": id,
+            "catalog": "AWSMarketplace",
+            "agreement": {"id": adjustment.agreement_id},
+            "billingAdjustmentRequest": {
+                "id": adjustment.id,
+                "adjustmentAmount": adjustment.amount,
+                "currencyCode": "USD",
+                "adjustmentReasonCode": adjustment.reason_code,
+            },
+            "invoice": {"originalInvoiceId": adjustment.original_invoice_id},
         },
     })
 }

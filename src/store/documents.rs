@@ -16,7 +16,7 @@ pub trait Document: Serialize + DeserializeOwned + Default {
 }
 
 /// Every document's key, for the store contract and the "in use" check.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 14] = [
     SETTINGS,
     CLOCK,
     FAULTS,
@@ -29,6 +29,8 @@ pub const KEYS: [&str; 12] = [
     NEXT_MILESTONE,
     CANCELLATION_REQUESTS,
     PAYMENT_REQUESTS,
+    INVOICES,
+    BILLING_ADJUSTMENTS,
 ];
 
 pub const SETTINGS: &str = "settings";
@@ -46,6 +48,9 @@ pub const AGREEMENT_REQUESTS: &str = "agreement-requests";
 pub const NEXT_MILESTONE: &str = "next-milestone";
 pub const CANCELLATION_REQUESTS: &str = "cancellation-requests";
 pub const PAYMENT_REQUESTS: &str = "payment-requests";
+/// Usage invoices and credit memos, and the last month whose usage was invoiced.
+pub const INVOICES: &str = "invoices";
+pub const BILLING_ADJUSTMENTS: &str = "billing-adjustments";
 
 impl Document for crate::domain::settings::Settings {
     const KEY: &'static str = SETTINGS;
@@ -65,6 +70,14 @@ impl Document for crate::domain::cancellation::CancellationRequests {
 
 impl Document for crate::domain::payment::PaymentRequests {
     const KEY: &'static str = PAYMENT_REQUESTS;
+}
+
+impl Document for crate::domain::invoice::Invoices {
+    const KEY: &'static str = INVOICES;
+}
+
+impl Document for crate::domain::invoice::BillingAdjustments {
+    const KEY: &'static str = BILLING_ADJUSTMENTS;
 }
 
 impl Document for crate::domain::agreement::NextMilestone {

@@ -15,6 +15,7 @@ use crate::domain::catalogue::{Customer, Integration, Product, Supersession};
 use crate::domain::contract::Charge;
 use crate::domain::ids::random_hex;
 use crate::domain::ids::IdSource;
+use crate::domain::invoice::{period_of, usage_issued_at};
 use crate::domain::notification::{Change, EventRecord};
 use crate::domain::offer::Offer;
 use crate::domain::payment::PaymentRequests;
@@ -26,10 +27,17 @@ use crate::store::{documents, Store};
 /// Brings the next-milestone time forward to `customer`'s next milestone, if earlier (a
 /// customer of a legacy product may be noted: the sweep then finds nothing for it).
 pub fn note<S: Store + ?Sized>(store: &mut S, customer: &Customer) -> Result<(), ServiceError> {
-    match rules::next_milestone(customer) {
-        Some(at) => super::schedule::note_at(store, at),
-        None => Ok(()),
+    if let Some(at) = rules::next_milestone(customer) {
+        super::schedule::note_at(store, at)?;
     }
+    // An agreement's usage is invoiced after the month of its acceptance.
+    let accepted = customer.accepted_at.or(customer.subscription_changed_at);
+    if let (Some(_), Some(accepted)) = (rules::agreement_id(customer), accepted) {
+        if let Some(at) = usage_issued_at(&period_of(accepted)) {
+            super::schedule::note_at(store, at)?;
+        }
+    }
+    Ok(())
 }
 
 /// Marks the milestones up to `now` of the customers of a product listed by hand as done
@@ -85,6 +93,8 @@ pub fn sweep<S: Store + ?Sized>(
     if next(store)?.is_none_or(|at| at > now) {
         return Ok(0);
     }
+    // Usage invoices of the months whose windows have closed (they change no agreement).
+    super::invoices::issue_due(store, now)?;
     let mut logged = 0;
     // A request's automatic approval may end (a cancellation) or charge (a payment) its
     // agreement: the milestones due before it come first, then the approval, in time order
@@ -112,12 +122,17 @@ pub fn sweep<S: Store + ?Sized>(
     let next_approval = next_approval(store)?;
     let next_at = match capped {
         true => Some(now),
-        false => store
-            .products()?
-            .iter()
-            .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
-            .chain(next_approval)
-            .min(),
+        false => {
+            let products = store.products()?;
+            let has_agreements = products.iter().any(|p| agreements(p).next().is_some());
+            let next_invoices = super::invoices::next_issuance(store, has_agreements)?;
+            products
+                .iter()
+                .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
+                .chain(next_approval)
+                .chain(next_invoices)
+                .min()
+        }
     };
     documents::save(store, &NextMilestone(next_at))?;
     Ok(logged)

@@ -5,9 +5,11 @@
 //! yet answers `ValidationException` (an error every operation's model lists) with the
 //! model's reason `UNSUPPORTED_ACTION` (Discovery: `MALFORMED_REQUEST_PARAMETERS`).
 
+mod adjustments;
 mod agreements;
 mod cancellations;
 mod charges;
+mod invoices;
 pub mod milestones;
 mod offers;
 mod payments;
@@ -87,6 +89,12 @@ pub fn dispatch<S: Store + ?Sized>(
         (Agreement, "CancelAgreementPaymentRequest") => payments::withdraw(input, call, store, ids),
         (Agreement, "AcceptAgreementPaymentRequest") => payments::accept(input, call, store, ids),
         (Agreement, "RejectAgreementPaymentRequest") => payments::reject(input, call, store, ids),
+        (Agreement, "ListAgreementInvoiceLineItems") => invoices::list(input, call, store),
+        (Agreement, "BatchCreateBillingAdjustmentRequest") => {
+            adjustments::batch_create(input, call, store, ids)
+        }
+        (Agreement, "GetBillingAdjustmentRequest") => adjustments::get(input, call, store),
+        (Agreement, "ListBillingAdjustmentRequests") => adjustments::list(input, call, store),
         (Discovery, "GetOffer") => offers::get_offer(input, call, store),
         (Discovery, "ListPurchaseOptions") => offers::list_purchase_options(input, call, store),
         (Discovery, "GetOfferTerms") => offers::get_offer_terms(input, call, store),
