@@ -428,3 +428,33 @@ fn usage_is_invoiced_for_each_month_a_clock_jump_passes() {
         ]
     );
 }
+
+#[test]
+fn usage_is_invoiced_when_the_windows_the_settings_give_close() {
+    let (mut mock, id, license) = world();
+    // Without the month-end rule, BatchMeterUsage takes March's usage for 24 hours more.
+    let patched = mock.control(
+        "PATCH",
+        "/settings",
+        Some(json!({ "monthEndGraceSeconds": null })),
+    );
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    set_clock(&mut mock, "2026-04-01T20:00:00Z");
+    let late = mock.call_as(
+        SELLER,
+        "us-east-1",
+        "BatchMeterUsage",
+        json!({"ProductCode": "saas", "UsageRecords": [{"Timestamp": secs("2026-03-31T23:00:00Z"),
+            "CustomerAWSAccountId": BUYER, "LicenseArn": license, "Dimension": "users", "Quantity": 4}]}),
+    );
+    assert_eq!(
+        late.body["Results"][0]["Status"], "Success",
+        "{}",
+        late.body
+    );
+    assert_eq!(groups(&mut mock, &id, json!({})).len(), 1);
+    set_clock(&mut mock, "2026-04-02T00:00:00Z");
+    let listed = groups(&mut mock, &id, json!({}));
+    assert_eq!(amount_of(&listed[0]), "1.00", "{listed:?}");
+    assert_eq!(listed[0]["issuedTime"], secs("2026-04-02T00:00:00Z"));
+}

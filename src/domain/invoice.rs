@@ -1,8 +1,9 @@
 //! Invoices and billing adjustments of agreements. A charge (a contract's upfront price, an
 //! approved payment request) is invoiced when it is made: its invoice is derived from the
 //! charge. Metered usage is invoiced per agreement and month once the month's metering
-//! windows have closed (06:00 UTC on the 1st of the next month, when neither MeterUsage nor
-//! BatchMeterUsage takes the month's usage any more), from the bill preview's arithmetic;
+//! windows have closed (by default 06:00 UTC on the 1st of the next month, when neither
+//! MeterUsage nor BatchMeterUsage takes the month's usage any more), from the bill preview's
+//! arithmetic;
 //! those invoices are kept, as the ledger they were priced from is trimmed. A completed
 //! billing adjustment issues a credit memo against one invoice. The namespace keeps its most
 //! recent `MAX_INVOICES` usage invoices and credit memos and `MAX_ADJUSTMENTS` adjustments.
@@ -13,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::contract::{cents, Charge};
+use super::settings::Settings;
 use super::time::Instant;
+use super::window::month_closes_at;
 
 /// Usage invoices and credit memos a namespace keeps (the oldest are forgotten).
 pub const MAX_INVOICES: usize = 1_000;
@@ -21,8 +24,6 @@ pub const MAX_INVOICES: usize = 1_000;
 pub const MAX_ADJUSTMENTS: usize = 1_000;
 /// Who issues the invoices (`InvoicingEntity.legalName`).
 pub const INVOICING_ENTITY: &str = "Amazon Web Services, Inc.";
-/// Hours after a month's end when its usage is invoiced (its metering windows are closed).
-pub const USAGE_INVOICE_DELAY_HOURS: i64 = 6;
 /// Months one issuance pass invoices at most (the rest, the next pass).
 pub const MAX_MONTHS_PER_PASS: usize = 36;
 
@@ -84,17 +85,17 @@ impl Invoice {
         }
     }
 
-    /// The usage invoice of agreement `agreement_id` for `period`, of `amount`.
-    pub fn of_usage(agreement_id: &str, period: &str, amount: String) -> Option<Invoice> {
-        Some(Invoice {
+    /// The usage invoice of agreement `agreement_id` for `period`, of `amount`, issued at `at`.
+    pub fn of_usage(agreement_id: &str, period: &str, amount: String, at: Instant) -> Invoice {
+        Invoice {
             id: invoice_id(&["usage", agreement_id, period]),
             agreement_id: agreement_id.to_string(),
             kind: InvoiceType::Invoice,
             period: period.to_string(),
-            issued_at: usage_issued_at(period)?,
+            issued_at: at,
             amount,
             original_invoice_id: None,
-        })
+        }
     }
 }
 
@@ -109,14 +110,10 @@ pub fn period_of(at: Instant) -> String {
     at.to_rfc3339()[..7].to_string()
 }
 
-/// When `period`'s usage is invoiced: 06:00 UTC on the first of the next month.
-pub fn usage_issued_at(period: &str) -> Option<Instant> {
+/// When `period`'s usage is invoiced: when its metering windows close (`settings`).
+pub fn usage_issued_at(period: &str, settings: &Settings) -> Option<Instant> {
     let start = Instant::parse_rfc3339(&format!("{period}-01T00:00:00Z"))?;
-    Some(
-        start
-            .next_month_start()
-            .plus_seconds(USAGE_INVOICE_DELAY_HOURS * 3_600),
-    )
+    Some(month_closes_at(start, settings))
 }
 
 /// The period after `period`.
@@ -158,9 +155,9 @@ impl Invoices {
     }
 
     /// When the next period's usage is due to be invoiced, once a first period is known.
-    pub fn next_usage_issuance(&self) -> Option<Instant> {
+    pub fn next_usage_issuance(&self, settings: &Settings) -> Option<Instant> {
         let next = next_period(self.usage_invoiced_through.as_deref()?)?;
-        usage_issued_at(&next)
+        usage_issued_at(&next, settings)
     }
 }
 
@@ -252,17 +249,29 @@ mod tests {
 
     #[test]
     fn usage_is_invoiced_when_the_month_s_windows_close() {
-        assert_eq!(usage_issued_at("2026-12"), Some(at("2027-01-01T06:00:00Z")));
+        let defaults = Settings::default();
+        assert_eq!(
+            usage_issued_at("2026-12", &defaults),
+            Some(at("2027-01-01T06:00:00Z"))
+        );
+        let late = Settings {
+            month_end_grace_seconds: None,
+            ..Settings::default()
+        };
+        assert_eq!(
+            usage_issued_at("2026-12", &late),
+            Some(at("2027-01-02T00:00:00Z"))
+        );
         assert_eq!(next_period("2026-12").as_deref(), Some("2027-01"));
         let invoices = Invoices {
             usage_invoiced_through: Some("2026-03".into()),
             list: vec![],
         };
         assert_eq!(
-            invoices.next_usage_issuance(),
+            invoices.next_usage_issuance(&defaults),
             Some(at("2026-05-01T06:00:00Z"))
         );
-        assert_eq!(Invoices::default().next_usage_issuance(), None);
+        assert_eq!(Invoices::default().next_usage_issuance(&defaults), None);
     }
 
     #[test]

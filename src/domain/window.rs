@@ -46,6 +46,18 @@ pub fn check_batch(timestamp: Instant, now: Instant, s: &Settings) -> Result<(),
     Ok(())
 }
 
+/// When no usage of the month starting at `month_start` is accepted any more: the latest
+/// of MeterUsage's window and BatchMeterUsage's (cut by the month-end rule) after the month
+/// ends.
+pub fn month_closes_at(month_start: Instant, s: &Settings) -> Instant {
+    let batch = match s.month_end_grace_seconds {
+        Some(grace) => s.batch_meter_usage_max_age_seconds.min(grace),
+        None => s.batch_meter_usage_max_age_seconds,
+    };
+    let after = s.meter_usage_max_age_seconds.max(batch).max(0);
+    month_start.next_month_start().plus_seconds(after)
+}
+
 fn check_future(timestamp: Instant, now: Instant, s: &Settings) -> Result<(), String> {
     if timestamp > now.plus_seconds(s.max_future_seconds) {
         return Err(format!(

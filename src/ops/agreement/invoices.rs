@@ -15,6 +15,7 @@ use crate::domain::invoice::{
     MAX_MONTHS_PER_PASS,
 };
 use crate::domain::offer::proposer_of;
+use crate::domain::settings::Settings;
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::model::ModelService;
@@ -136,19 +137,24 @@ fn first_period(products: &[Product], now: Instant) -> Option<String> {
 pub fn next_issuance<S: Store + ?Sized>(
     store: &S,
     has_agreements: bool,
+    settings: &Settings,
 ) -> Result<Option<Instant>, ServiceError> {
     if !has_agreements {
         return Ok(None);
     }
     let kept: Invoices = documents::load(store)?;
-    Ok(kept.next_usage_issuance())
+    Ok(kept.next_usage_issuance(settings))
 }
 
 /// Issues the usage invoices of each month whose metering windows have closed by `now` and
 /// whose usage is not invoiced yet (at most `MAX_MONTHS_PER_PASS` months): per agreement, the
 /// bill preview's usage charge of the month, when it is above zero. Returns how many it
 /// issued.
-pub fn issue_due<S: Store + ?Sized>(store: &mut S, now: Instant) -> Result<usize, ServiceError> {
+pub fn issue_due<S: Store + ?Sized>(
+    store: &mut S,
+    now: Instant,
+    settings: &Settings,
+) -> Result<usize, ServiceError> {
     let mut kept: Invoices = documents::load(store)?;
     let before = kept.clone();
     let products = store.products()?;
@@ -161,7 +167,9 @@ pub fn issue_due<S: Store + ?Sized>(store: &mut S, now: Instant) -> Result<usize
     };
     let mut issued = 0;
     for _ in 0..MAX_MONTHS_PER_PASS {
-        let (Some(at), Some((from, to))) = (usage_issued_at(&period), month_range(&period)) else {
+        let (Some(at), Some((from, to))) =
+            (usage_issued_at(&period, settings), month_range(&period))
+        else {
             break;
         };
         if at > now {
@@ -177,12 +185,9 @@ pub fn issue_due<S: Store + ?Sized>(store: &mut S, now: Instant) -> Result<usize
                 if c.usage_charge.units() == 0 {
                     continue;
                 }
-                if let Some(invoice) =
-                    Invoice::of_usage(agreement, &period, c.usage_charge.to_string())
-                {
-                    kept.add(invoice);
-                    issued += 1;
-                }
+                let amount = c.usage_charge.to_string();
+                kept.add(Invoice::of_usage(agreement, &period, amount, at));
+                issued += 1;
             }
         }
         kept.usage_invoiced_through = Some(period.clone());

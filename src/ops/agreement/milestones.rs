@@ -24,20 +24,27 @@ use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::store::{documents, Store};
 
-/// Brings the next-milestone time forward to `customer`'s next milestone, if earlier (a
-/// customer of a legacy product may be noted: the sweep then finds nothing for it).
-pub fn note<S: Store + ?Sized>(store: &mut S, customer: &Customer) -> Result<(), ServiceError> {
-    if let Some(at) = rules::next_milestone(customer) {
-        super::schedule::note_at(store, at)?;
-    }
-    // An agreement's usage is invoiced after the month of its acceptance.
+/// When `customer` next needs a sweep: its next milestone, or for an agreement the invoicing
+/// of its first month's usage (a customer of a legacy product may be noted: the sweep then
+/// finds nothing for it).
+fn due(customer: &Customer, settings: &Settings) -> Option<Instant> {
     let accepted = customer.accepted_at.or(customer.subscription_changed_at);
-    if let (Some(_), Some(accepted)) = (rules::agreement_id(customer), accepted) {
-        if let Some(at) = usage_issued_at(&period_of(accepted)) {
-            super::schedule::note_at(store, at)?;
-        }
+    let invoicing = accepted
+        .filter(|_| rules::agreement_id(customer).is_some())
+        .and_then(|at| usage_issued_at(&period_of(at), settings));
+    rules::next_milestone(customer)
+        .into_iter()
+        .chain(invoicing)
+        .min()
+}
+
+/// Brings the next-milestone time forward to when `customer` next needs a sweep, if earlier.
+pub fn note<S: Store + ?Sized>(store: &mut S, customer: &Customer) -> Result<(), ServiceError> {
+    let settings: Settings = documents::load(store)?;
+    match due(customer, &settings) {
+        Some(at) => super::schedule::note_at(store, at),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Marks the milestones up to `now` of the customers of a product listed by hand as done
@@ -64,10 +71,16 @@ pub fn note_product<S: Store + ?Sized>(
     store: &mut S,
     product: &Product,
 ) -> Result<(), ServiceError> {
-    for customer in product.customers.iter() {
-        note(store, customer)?;
+    let settings: Settings = documents::load(store)?;
+    match product
+        .customers
+        .iter()
+        .filter_map(|c| due(c, &settings))
+        .min()
+    {
+        Some(at) => super::schedule::note_at(store, at),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// When the next milestone is due (namespace time), if any agreement has one.
@@ -94,7 +107,7 @@ pub fn sweep<S: Store + ?Sized>(
         return Ok(0);
     }
     // Usage invoices of the months whose windows have closed (they change no agreement).
-    super::invoices::issue_due(store, now)?;
+    super::invoices::issue_due(store, now, settings)?;
     let mut logged = 0;
     // A request's automatic approval may end (a cancellation) or charge (a payment) its
     // agreement: the milestones due before it come first, then the approval, in time order
@@ -125,7 +138,7 @@ pub fn sweep<S: Store + ?Sized>(
         false => {
             let products = store.products()?;
             let has_agreements = products.iter().any(|p| agreements(p).next().is_some());
-            let next_invoices = super::invoices::next_issuance(store, has_agreements)?;
+            let next_invoices = super::invoices::next_issuance(store, has_agreements, settings)?;
             products
                 .iter()
                 .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
