@@ -165,7 +165,7 @@ fn wires(service: ModelService) -> &'static [bool] {
 }
 
 /// The operations with behaviour; every other answers that it is not served yet.
-const SERVED: [&str; 33] = [
+const SERVED: [&str; 39] = [
     "GetOffer",
     "GetOfferTerms",
     "ListPurchaseOptions",
@@ -199,6 +199,12 @@ const SERVED: [&str; 33] = [
     "BatchCreateBillingAdjustmentRequest",
     "GetBillingAdjustmentRequest",
     "ListBillingAdjustmentRequests",
+    "GetAgreementRequestApprovalPlans",
+    "StartAgreementApprovals",
+    "GetAgreementApproval",
+    "ListAgreementApprovals",
+    "AcceptAgreementApproval",
+    "RejectAgreementApproval",
 ];
 
 #[test]

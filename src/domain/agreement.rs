@@ -25,17 +25,26 @@ pub const ENTITLEMENT_TOKEN_TTL_SECONDS: i64 = 30 * 60;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RequestStatus {
-    /// Created and waiting for the buyer's acceptance (no approval workflow: `NOT_REQUIRED`).
+    /// Created, waiting for the buyer to start the approvals its organization requires.
+    Draft,
+    /// Waiting for the approvals' decisions.
+    PendingApproval,
+    /// Waiting for the buyer's acceptance (approved, or needing no approval).
     Approved,
     Accepted,
+    /// An approver rejected it.
+    Rejected,
     Cancelled,
 }
 
 impl RequestStatus {
     pub fn name(self) -> &'static str {
         match self {
+            RequestStatus::Draft => "DRAFT",
+            RequestStatus::PendingApproval => "PENDING_APPROVAL",
             RequestStatus::Approved => "APPROVED",
             RequestStatus::Accepted => "ACCEPTED",
+            RequestStatus::Rejected => "REJECTED",
             RequestStatus::Cancelled => "CANCELLED",
         }
     }
@@ -85,6 +94,10 @@ pub struct AgreementRequest {
     /// How the buyer approves payment requests, on an offer with a variable payment term.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variable_payment: Option<super::payment::VariablePaymentChoice>,
+    /// Whether the buyer's organization required approval when it was made
+    /// (`approvalRequirement`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approval_required: bool,
 }
 
 /// What an amendment was asked against: the source agreement's contract then, and what it
@@ -343,6 +356,7 @@ mod tests {
             amends: None,
             trial_days: None,
             variable_payment: None,
+            approval_required: false,
         }
     }
 

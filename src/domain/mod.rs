@@ -5,6 +5,7 @@
 
 pub mod agreement;
 pub mod allocation;
+pub mod approval;
 pub mod bill;
 pub mod cancellation;
 pub mod catalogue;

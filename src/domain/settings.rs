@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::approval::{check_plans, ApprovalPlan};
 use super::constraints::TagCharset;
 use super::registration::MAX_TTL_SECONDS;
 use super::time::Instant;
@@ -161,6 +162,9 @@ pub struct Settings {
     /// Every webhook delivery is made twice (SNS and EventBridge deliver at least once), so
     /// a seller can test that its handlers are idempotent.
     pub duplicate_event_deliveries: bool,
+    /// The approval plans buyers' organizations require before an agreement request can be
+    /// accepted (none: no request needs approval).
+    pub approval_plans: Vec<ApprovalPlan>,
 }
 
 impl Default for Settings {
@@ -189,6 +193,7 @@ impl Default for Settings {
             license_updated_delay_seconds: 0,
             license_deprovisioned_delay_seconds: 0,
             duplicate_event_deliveries: false,
+            approval_plans: Vec::new(),
         }
     }
 }
@@ -237,6 +242,7 @@ impl Settings {
         if self.webhook_retry_delay_seconds > 3600 {
             return Err("webhookRetryDelaySeconds must be between 0 and 3600".into());
         }
+        check_plans(&self.approval_plans)?;
         for (name, regions) in &self.disabled_operations.0 {
             if regions.iter().any(|r| r.is_empty() || r.len() > 64) {
                 return Err(format!(

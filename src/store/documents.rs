@@ -16,7 +16,7 @@ pub trait Document: Serialize + DeserializeOwned + Default {
 }
 
 /// Every document's key, for the store contract and the "in use" check.
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 15] = [
     SETTINGS,
     CLOCK,
     FAULTS,
@@ -31,6 +31,7 @@ pub const KEYS: [&str; 14] = [
     PAYMENT_REQUESTS,
     INVOICES,
     BILLING_ADJUSTMENTS,
+    AGREEMENT_APPROVALS,
 ];
 
 pub const SETTINGS: &str = "settings";
@@ -51,6 +52,7 @@ pub const PAYMENT_REQUESTS: &str = "payment-requests";
 /// Usage invoices and credit memos, and the last month whose usage was invoiced.
 pub const INVOICES: &str = "invoices";
 pub const BILLING_ADJUSTMENTS: &str = "billing-adjustments";
+pub const AGREEMENT_APPROVALS: &str = "agreement-approvals";
 
 impl Document for crate::domain::settings::Settings {
     const KEY: &'static str = SETTINGS;
@@ -78,6 +80,10 @@ impl Document for crate::domain::invoice::Invoices {
 
 impl Document for crate::domain::invoice::BillingAdjustments {
     const KEY: &'static str = BILLING_ADJUSTMENTS;
+}
+
+impl Document for crate::domain::approval::AgreementApprovals {
+    const KEY: &'static str = AGREEMENT_APPROVALS;
 }
 
 impl Document for crate::domain::agreement::NextMilestone {

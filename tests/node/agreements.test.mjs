@@ -94,8 +94,6 @@ test('JS SDK: an unknown agreement is ResourceNotFoundException', async () => {
   assert.equal(missing.name, 'ResourceNotFoundException');
   assert.equal(missing.$metadata.httpStatusCode, 404);
   assert.equal(missing.resourceId, 'agmt-1234567890123456789012345');
-  // (An operation without behaviour yet answers UNSUPPORTED_ACTION: the approvals, which this
-  // JS SDK predates; boto3 with the repo's models calls one below.)
 });
 
 test('JS SDK: the buyer gets from the offer to a registration token; the seller resolves, meters, reads and sees it cancelled', async () => {
@@ -521,20 +519,24 @@ test('boto3 over awsJson1_0 and rpc-v2-cbor reads the same modeled errors', asyn
     'out = {}',
     'for name in ["marketplace-agreement", "marketplace-agreement-cbor"]:',
     '    c = boto3.client(name)',
-    '    out[name] = [error(c.describe_agreement, agreementId="x" * 65), error(c.list_agreement_approvals, partyType="REQUESTER")]',
+    '    out[name] = [error(c.describe_agreement, agreementId="x" * 65), error(c.describe_agreement, agreementId="agmt-1234567890123456789012345")]',
+    '# A Discovery operation without behaviour yet says so.',
+    'out["unserved"] = error(boto3.client("marketplace-discovery").get_listing, listingId="listing-1234567890")',
     'print(json.dumps(out))',
   ].join('\n'));
-  for (const [name, [tooLong, unserved]] of Object.entries(out)) {
+  const { unserved, ...agreementClients } = out;
+  for (const [name, [tooLong, missing]] of Object.entries(agreementClients)) {
     assert.equal(tooLong.code, 'ValidationException', name);
     assert.equal(tooLong.status, 400, name);
     assert.match(tooLong.message, /length less than or equal to 64/, name);
-    assert.equal(unserved.code, 'ValidationException', name);
-    assert.match(unserved.message, /not served by metering-mock yet/, name);
-    assert.equal(unserved.reason, 'UNSUPPORTED_ACTION', name);
+    assert.equal(missing.code, 'ResourceNotFoundException', name);
+    assert.equal(missing.status, 404, name);
   }
+  assert.equal(unserved.code, 'ValidationException');
+  assert.match(unserved.message, /GetListing is not served by metering-mock yet/);
   // The request journal shows each client spoke its own protocol.
   const { json } = await control(namespaceUrl(mock, 'agreements-py'), 'GET', '/requests');
-  const protocols = new Set(json.requests.filter((e) => e.operation === 'ListAgreementApprovals').map((e) => e.protocol));
+  const protocols = new Set(json.requests.filter((e) => e.operation === 'DescribeAgreement').map((e) => e.protocol));
   assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
 });
 
@@ -746,4 +748,47 @@ test('boto3 over both protocols: invoices listed and filtered, an adjustment cre
   }
   // Each protocol's adjustment credited the usage invoice once: 1.25 of its 2.50.
   assert.deepEqual(out.memos, ['1.25', '1.25']);
+});
+
+test('boto3 over both protocols plays the buyer\'s organization: plans, approvals started, decided, the request accepted', async (t) => {
+  if (missingClient(t, hasBoto3, 'boto3')) return;
+  const url = namespaceUrl(mock, 'agreements-py-approvals');
+  await createProduct(url, {
+    productCode: 'saas', dimensions: ['users'], prices: { users: '0.25' }, integration: 'concurrent-agreements', sellerAccountId: SELLER,
+  });
+  const admin = '777766665555';
+  const patched = await control(url, 'PATCH', '/settings', { approvalPlans: [{
+    name: 'Procurement review', buyerAccounts: [BUYER], administrators: [admin],
+    levels: [{ approvers: [{ organizationId: 'o-abcdefghij' }] }, { approvers: [{ emailAddress: 'cfo@example.com' }] }],
+  }] });
+  assert.equal(patched.status, 200);
+  const [offer] = await new Control(url).offers('saas');
+  const ids = offer.terms.map((term) => ({ id: Object.values(term)[0].id }));
+  const out = await boto3(url, [
+    'out = {}',
+    'for name in ["marketplace-agreement", "marketplace-agreement-cbor"]:',
+    '    buyer = boto3.client(name, aws_access_key_id="111122223333", aws_secret_access_key="test")',
+    `    org = boto3.client(name, aws_access_key_id="${admin}", aws_secret_access_key="test")`,
+    `    quote = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier="${offer.agreementProposalId}", requestedTerms=${JSON.stringify(ids)})`,
+    '    rid = quote["agreementRequestId"]',
+    '    plan = buyer.get_agreement_request_approval_plans(agreementRequestId=rid)["items"][0]["buyerAgreementApprovalPlan"]',
+    '    started = buyer.start_agreement_approvals(agreementRequestId=rid, planInputs=[{"buyerAgreementApprovalPlanInput": {"planReference": plan["planReference"]}}])',
+    '    aid = started["approvalSummaries"][0]["agreementApprovalId"]',
+    '    early = error(buyer.accept_agreement_request, agreementRequestId=rid)',
+    '    listed = [a["agreementApprovalId"] for a in org.list_agreement_approvals(partyType="AWS_ORGANIZATION_ADMIN")["items"]]',
+    '    org.accept_agreement_approval(buyerAgreementApprovalApproverInput={"agreementApprovalId": aid})',
+    '    cfo = org.get_agreement_approval(agreementApprovalId=aid)["buyerAgreementApproval"]["levels"][1]["groups"][0]["approvers"][0]["emailApproverOutcome"]',
+    '    org.accept_agreement_approval(buyerAgreementApprovalApproverInput={"agreementApprovalId": aid, "approverOutcomeIdToOverride": cfo["approverOutcomeId"]})',
+    '    approval = buyer.get_agreement_approval(agreementApprovalId=aid)["buyerAgreementApproval"]',
+    '    agreement = buyer.accept_agreement_request(agreementRequestId=rid)["agreementId"]',
+    '    out[name] = {"draft": [quote["status"], quote["approvalRequirement"]], "early": early["reason"], "listed": aid in listed,',
+    '        "approved": approval["status"], "needed": approval["approvalNeededBy"].isoformat() > approval["createdAt"].isoformat(), "agreement": agreement.startswith("agmt-")}',
+    'print(json.dumps(out))',
+  ].join('\n'));
+  assert.deepEqual(Object.keys(out).sort(), ['marketplace-agreement', 'marketplace-agreement-cbor']);
+  for (const [name, r] of Object.entries(out)) {
+    assert.deepEqual(r, {
+      draft: ['DRAFT', 'REQUIRED'], early: 'PENDING_APPROVAL_AGREEMENT_REQUEST', listed: true, approved: 'APPROVED', needed: true, agreement: true,
+    }, name);
+  }
 });

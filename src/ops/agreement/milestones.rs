@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 
 use crate::domain::agreement::{self as rules, Milestone, NextMilestone};
+use crate::domain::approval::AgreementApprovals;
 use crate::domain::cancellation::CancellationRequests;
 use crate::domain::catalogue::{Customer, Integration, Product, Supersession};
 use crate::domain::contract::Charge;
@@ -126,6 +127,7 @@ pub fn sweep<S: Store + ?Sized>(
         let Some(at) = approval.filter(|_| !capped) else {
             break capped;
         };
+        logged += super::approvals::expire_due(store, at)?;
         logged += super::payments::approve_due(store, at, ids)?;
         logged += super::cancellations::approve_due(store, at, host_now, settings, ids)?;
         if logged >= MAX_MOMENTS_PER_SWEEP {
@@ -151,11 +153,13 @@ pub fn sweep<S: Store + ?Sized>(
     Ok(logged)
 }
 
-/// When the next pending cancellation or payment request approves itself, if any does.
+/// When the next pending cancellation or payment request approves itself, or the next
+/// buyer approval expires, if any does.
 fn next_approval<S: Store + ?Sized>(store: &S) -> Result<Option<Instant>, ServiceError> {
     let cancellation = documents::load::<CancellationRequests, _>(store)?.next_auto_approval();
     let payment = documents::load::<PaymentRequests, _>(store)?.next_auto_approval();
-    Ok(cancellation.into_iter().chain(payment).min())
+    let expiry = documents::load::<AgreementApprovals, _>(store)?.next_expiry();
+    Ok(cancellation.into_iter().chain(payment).chain(expiry).min())
 }
 
 /// Logs the agreements' milestones due by namespace time `by`, counting on from `logged`

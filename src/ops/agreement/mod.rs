@@ -7,6 +7,7 @@
 
 mod adjustments;
 mod agreements;
+mod approvals;
 mod cancellations;
 mod charges;
 mod invoices;
@@ -95,6 +96,12 @@ pub fn dispatch<S: Store + ?Sized>(
         }
         (Agreement, "GetBillingAdjustmentRequest") => adjustments::get(input, call, store),
         (Agreement, "ListBillingAdjustmentRequests") => adjustments::list(input, call, store),
+        (Agreement, "GetAgreementRequestApprovalPlans") => approvals::plans(input, call, store),
+        (Agreement, "StartAgreementApprovals") => approvals::start(input, call, store, ids),
+        (Agreement, "GetAgreementApproval") => approvals::get(input, call, store),
+        (Agreement, "ListAgreementApprovals") => approvals::list(input, call, store),
+        (Agreement, "AcceptAgreementApproval") => approvals::accept(input, call, store),
+        (Agreement, "RejectAgreementApproval") => approvals::reject(input, call, store),
         (Discovery, "GetOffer") => offers::get_offer(input, call, store),
         (Discovery, "ListPurchaseOptions") => offers::list_purchase_options(input, call, store),
         (Discovery, "GetOfferTerms") => offers::get_offer_terms(input, call, store),

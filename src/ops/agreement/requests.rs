@@ -17,6 +17,7 @@ use crate::domain::agreement::{
     self as rules, AgreementRequest, AgreementRequests, Amends, RequestStatus,
     MAX_AGREEMENT_REQUESTS,
 };
+use crate::domain::approval::ApprovalStatus;
 use crate::domain::catalogue::{AcceptorContact, Customer, Integration, Product, Supersession};
 use crate::domain::contract::{sum, Charge, ContractChoice, Quote, MAX_CHARGES};
 use crate::domain::ids::IdSource;
@@ -70,7 +71,7 @@ fn visible<'r>(
 }
 
 /// The product a request was made on, as it stands now.
-fn product_of<S: Store + ?Sized>(
+pub(super) fn product_of<S: Store + ?Sized>(
     store: &S,
     request: &AgreementRequest,
 ) -> Result<Option<Product>, ModelError> {
@@ -126,9 +127,16 @@ fn created(request: &AgreementRequest) -> Value {
         "agreementType": "PurchaseAgreement",
         "chargeSummary": charge_summary(request),
         "status": request.status.name(),
-        "approvalRequirement": "NOT_REQUIRED",
+        "approvalRequirement": approval_requirement(request),
         "createdAt": epoch_seconds(request.created_at),
     })
+}
+
+fn approval_requirement(request: &AgreementRequest) -> &'static str {
+    match request.approval_required {
+        true => "REQUIRED",
+        false => "NOT_REQUIRED",
+    }
 }
 
 /// The offer a new-agreement request names by its proposal, on a concurrent-agreements product.
@@ -288,9 +296,19 @@ pub fn create<S: Store + ?Sized>(
         .get("acceptorContact")
         .and_then(Value::as_object)
         .map(contact);
+    // A request of a buyer whose organization requires approval waits for it.
+    let approval_required = call
+        .settings
+        .approval_plans
+        .iter()
+        .any(|p| p.applies_to(&requester));
     let request = AgreementRequest {
         id: new_id("ar-", ids, 25)?,
-        status: RequestStatus::Approved,
+        status: match approval_required {
+            true => RequestStatus::Draft,
+            false => RequestStatus::Approved,
+        },
+        approval_required,
         intent: intent.to_string(),
         product_code: product.product_code.to_string(),
         offer_id: offer.offer_id.clone(),
@@ -715,7 +733,7 @@ fn is_account(requester: &str) -> bool {
 }
 
 /// The offer `request` was made on, if `product` still has it.
-fn offer_of(product: &Product, request: &AgreementRequest) -> Option<Offer> {
+pub(super) fn offer_of(product: &Product, request: &AgreementRequest) -> Option<Offer> {
     Offer::all(product)
         .into_iter()
         .find(|o| o.offer_id == request.offer_id)
@@ -753,7 +771,7 @@ pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store
         "agreementRequestId": request.id,
         "agreementType": "PurchaseAgreement",
         "status": request.status.name(),
-        "approvalRequirement": "NOT_REQUIRED",
+        "approvalRequirement": approval_requirement(request),
         "intent": request.intent,
         "createdAt": epoch_seconds(request.created_at),
         "chargeSummary": charge_summary(request),
@@ -798,11 +816,24 @@ pub fn cancel<S: Store + ?Sized>(
     let request = requests
         .get_mut(&id)
         .ok_or_else(|| internal("a visible request exists"))?;
-    if request.status != RequestStatus::Approved {
-        return Err(not_approved(request, "cancelled"));
+    let open = [
+        RequestStatus::Draft,
+        RequestStatus::PendingApproval,
+        RequestStatus::Approved,
+    ];
+    if !open.contains(&request.status) {
+        return Err(conflict(
+            &request.id,
+            format!(
+                "Agreement request {} is {}: only a DRAFT, PENDING_APPROVAL or APPROVED request can be cancelled",
+                request.id,
+                request.status.name()
+            ),
+        ));
     }
     request.status = RequestStatus::Cancelled;
     save(store, &requests)?;
+    super::approvals::close_for_request(store, &id, ApprovalStatus::Cancelled, call.now)?;
     Ok(json!({}))
 }
 
@@ -815,8 +846,30 @@ pub fn accept<S: Store + ?Sized>(
 ) -> Answer {
     let mut requests = load(store)?;
     let request = visible(&requests, call, text(input, "agreementRequestId"))?.clone();
-    if request.status != RequestStatus::Approved {
-        return Err(not_approved(&request, "accepted"));
+    match request.status {
+        RequestStatus::Approved => {}
+        RequestStatus::Draft | RequestStatus::PendingApproval => {
+            let message = format!("Agreement request {} is {}: the buyer's organization requires approval (StartAgreementApprovals), and its approvals must all be approved first", request.id, request.status.name());
+            return Err(invalid(
+                "PENDING_APPROVAL_AGREEMENT_REQUEST",
+                message,
+                "agreementRequestId",
+            ));
+        }
+        RequestStatus::Rejected => {
+            let message = format!(
+                "Agreement request {} was rejected by an approver of the buyer's organization",
+                request.id
+            );
+            return Err(invalid(
+                "REJECTED_BY_AGREEMENT_APPROVAL_POLICY",
+                message,
+                "agreementRequestId",
+            ));
+        }
+        RequestStatus::Accepted | RequestStatus::Cancelled => {
+            return Err(not_approved(&request, "accepted"))
+        }
     }
     let mut product = product_of(store, &request)?.ok_or_else(|| {
         ModelError::not_found(

@@ -1,0 +1,371 @@
+//! Buyer approvals natively: the `approvalPlans` setting makes a buyer's agreement requests
+//! wait in `DRAFT` until the buyer starts the approvals its organization requires; an
+//! administrator decides them level by level (as the organization approver or on another
+//! approver's behalf); an approved request can be accepted, a rejected one cannot, and an
+//! undecided approval expires by the namespace clock. Every answer is held to its model.
+
+mod common;
+
+use common::agreements::{agreement, set_clock, BUYER, SELLER, STRANGER};
+use common::{Answer, Mock};
+use serde_json::{json, Value};
+
+/// An administrator of the buyer's organization.
+const ADMIN: &str = "777766665555";
+
+fn world() -> Mock {
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "saas", "dimensions": ["users"], "prices": {"users": "0.25"},
+        "integration": "concurrent-agreements", "sellerAccountId": SELLER,
+    }));
+    let plans = json!({"approvalPlans": [{
+    "name": "Procurement review", "buyerAccounts": [BUYER], "administrators": [ADMIN],
+    "levels": [
+        {"name": "Organization", "approvers": [{"organizationId": "o-abcdefghij"}]},
+        {"name": "Finance", "requiredApprovals": 1, "approvers": [
+            {"emailAddress": "cfo@example.com", "name": "CFO"}, {"procurementTool": "Coupa"}]}
+    ]}]});
+    let patched = mock.control("PATCH", "/settings", Some(plans));
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    set_clock(&mut mock, "2026-03-01T00:00:00Z");
+    mock
+}
+
+/// A quote of `buyer` on the public offer.
+fn quote(mock: &mut Mock, buyer: &str) -> Answer {
+    let offer = mock.control("GET", "/products/saas", None).body["offers"][0].clone();
+    let terms: Vec<Value> = offer["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!({"id": t.as_object().unwrap().values().next().unwrap()["id"]}))
+        .collect();
+    agreement(
+        mock,
+        buyer,
+        false,
+        "CreateAgreementRequest",
+        json!({"intent": "NEW", "agreementProposalIdentifier": offer["agreementProposalId"], "requestedTerms": terms}),
+    )
+}
+
+fn request_id(answer: &Answer) -> String {
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body["agreementRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn plan_reference(mock: &mut Mock, request: &str) -> String {
+    let plans = agreement(
+        mock,
+        BUYER,
+        true,
+        "GetAgreementRequestApprovalPlans",
+        json!({ "agreementRequestId": request }),
+    );
+    assert_eq!(plans.status, 200, "{}", plans.body);
+    plans.body["items"][0]["buyerAgreementApprovalPlan"]["planReference"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Starts the approval of `request`; returns its id.
+fn start(mock: &mut Mock, request: &str) -> String {
+    let reference = plan_reference(mock, request);
+    let started = agreement(
+        mock,
+        BUYER,
+        false,
+        "StartAgreementApprovals",
+        json!({"agreementRequestId": request, "planInputs": [
+            {"buyerAgreementApprovalPlanInput": {"planReference": reference, "requesterNote": "for the data team"}}]}),
+    );
+    assert_eq!(started.status, 200, "{}", started.body);
+    started.body["approvalSummaries"][0]["agreementApprovalId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn decide(mock: &mut Mock, key: &str, op: &str, input: Value) -> Answer {
+    let member = match op {
+        "AcceptAgreementApproval" => "buyerAgreementApprovalApproverInput",
+        _ => "buyerAgreementApprovalRejectionInput",
+    };
+    agreement(mock, key, true, op, json!({ member: input }))
+}
+
+fn request_status(mock: &mut Mock, request: &str) -> Value {
+    agreement(
+        mock,
+        BUYER,
+        false,
+        "GetAgreementRequest",
+        json!({ "agreementRequestId": request }),
+    )
+    .body["status"]
+        .clone()
+}
+
+fn approval(mock: &mut Mock, key: &str, id: &str) -> Answer {
+    agreement(
+        mock,
+        key,
+        false,
+        "GetAgreementApproval",
+        json!({ "agreementApprovalId": id }),
+    )
+}
+
+fn accept_request(mock: &mut Mock, request: &str) -> Answer {
+    agreement(
+        mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({ "agreementRequestId": request }),
+    )
+}
+
+#[test]
+fn a_request_waits_for_its_approvals_level_by_level() {
+    let mut mock = world();
+    // A buyer no plan applies to needs no approval.
+    let free = quote(&mut mock, STRANGER);
+    assert_eq!(
+        (&free.body["status"], &free.body["approvalRequirement"]),
+        (&json!("APPROVED"), &json!("NOT_REQUIRED"))
+    );
+    let unplanned = agreement(
+        &mut mock,
+        STRANGER,
+        false,
+        "GetAgreementRequestApprovalPlans",
+        json!({ "agreementRequestId": request_id(&free) }),
+    );
+    assert_eq!(unplanned.body["reason"], "INCOMPATIBLE_AGREEMENT_REQUEST");
+
+    let made = quote(&mut mock, BUYER);
+    assert_eq!(
+        (&made.body["status"], &made.body["approvalRequirement"]),
+        (&json!("DRAFT"), &json!("REQUIRED"))
+    );
+    let request = request_id(&made);
+    assert_eq!(
+        accept_request(&mut mock, &request).body["reason"],
+        "PENDING_APPROVAL_AGREEMENT_REQUEST"
+    );
+    let plans = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "GetAgreementRequestApprovalPlans",
+        json!({ "agreementRequestId": request }),
+    );
+    let plan = &plans.body["items"][0]["buyerAgreementApprovalPlan"];
+    assert_eq!(plan["name"], "Procurement review");
+    assert_eq!(
+        plan["levels"][1]["groups"][0]["approvers"][0],
+        json!({"emailApprover": {"emailAddress": "cfo@example.com", "name": "CFO"}})
+    );
+    let hidden = agreement(
+        &mut mock,
+        STRANGER,
+        false,
+        "GetAgreementRequestApprovalPlans",
+        json!({ "agreementRequestId": request }),
+    );
+    assert_eq!(hidden.error_name(), "ResourceNotFoundException");
+    let wrong = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "StartAgreementApprovals",
+        json!({"agreementRequestId": request, "planInputs": [
+            {"buyerAgreementApprovalPlanInput": {"planReference": "aplan-0000"}}]}),
+    );
+    assert_eq!(wrong.body["reason"], "INVALID_PLAN_INPUTS");
+
+    let id = start(&mut mock, &request);
+    assert!(id.starts_with("apr-"));
+    assert_eq!(request_status(&mut mock, &request), "PENDING_APPROVAL");
+    let reference = plan_reference(&mut mock, &request);
+    let again = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "StartAgreementApprovals",
+        json!({"agreementRequestId": request, "planInputs": [
+            {"buyerAgreementApprovalPlanInput": {"planReference": reference}}]}),
+    );
+    assert_eq!(again.error_name(), "ConflictException");
+
+    // The requester and the administrator list and read it; nobody else.
+    let listed = |mock: &mut Mock, key: &str, party: &str| {
+        agreement(
+            mock,
+            key,
+            false,
+            "ListAgreementApprovals",
+            json!({ "partyType": party }),
+        )
+        .body["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(listed(&mut mock, BUYER, "REQUESTER"), 1);
+    assert_eq!(listed(&mut mock, ADMIN, "AWS_ORGANIZATION_ADMIN"), 1);
+    assert_eq!(listed(&mut mock, STRANGER, "AWS_ORGANIZATION_ADMIN"), 0);
+    assert_eq!(
+        approval(&mut mock, STRANGER, &id).error_name(),
+        "ResourceNotFoundException"
+    );
+    let read = approval(&mut mock, BUYER, &id).body["buyerAgreementApproval"].clone();
+    assert_eq!(read["planInput"]["requesterNote"], "for the data team");
+    assert_eq!(read["requester"]["accountId"], BUYER);
+    assert_eq!(read["proposer"]["accountId"], SELLER);
+    let outcome = |read: &Value, level: usize, n: usize| {
+        let o = &read["levels"][level]["groups"][0]["approvers"][n];
+        o.as_object().unwrap().values().next().unwrap().clone()
+    };
+    assert_eq!(outcome(&read, 0, 0)["status"], "PENDING_APPROVAL");
+    assert_eq!(outcome(&read, 1, 0)["status"], "QUEUED");
+    let cfo = outcome(&read, 1, 0)["approverOutcomeId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Only an administrator decides; levels in order.
+    let input = json!({ "agreementApprovalId": id });
+    assert_eq!(
+        decide(&mut mock, BUYER, "AcceptAgreementApproval", input.clone()).error_name(),
+        "AccessDeniedException"
+    );
+    let early = decide(
+        &mut mock,
+        ADMIN,
+        "AcceptAgreementApproval",
+        json!({"agreementApprovalId": id, "approverOutcomeIdToOverride": cfo}),
+    );
+    assert_eq!(early.body["reason"], "QUEUED_AGREEMENT_APPROVAL");
+    let first = decide(&mut mock, ADMIN, "AcceptAgreementApproval", input.clone());
+    assert_eq!(first.status, 200, "{}", first.body);
+    let unnamed = decide(&mut mock, ADMIN, "AcceptAgreementApproval", input);
+    assert_eq!(
+        unnamed.body["reason"],
+        "INVALID_APPROVER_OUTCOME_ID_TO_OVERRIDE"
+    );
+    let second = decide(
+        &mut mock,
+        ADMIN,
+        "AcceptAgreementApproval",
+        json!({"agreementApprovalId": id, "approverOutcomeIdToOverride": cfo, "note": "within budget",
+               "purchaseOrders": [{"chargeId": "ch-1", "purchaseOrderReference": "PO-9"}]}),
+    );
+    assert_eq!(second.status, 200, "{}", second.body);
+    let read = approval(&mut mock, ADMIN, &id).body["buyerAgreementApproval"].clone();
+    assert_eq!(read["status"], "APPROVED");
+    let decided = outcome(&read, 1, 0);
+    assert_eq!(
+        (
+            &decided["status"],
+            &decided["note"],
+            &decided["overriddenBy"]["principalArn"]
+        ),
+        (
+            &json!("APPROVED"),
+            &json!("within budget"),
+            &json!(format!("arn:aws:iam::{ADMIN}:root"))
+        )
+    );
+    assert_eq!(outcome(&read, 1, 1)["status"], "SKIPPED");
+    assert_eq!(request_status(&mut mock, &request), "APPROVED");
+    let accepted = accept_request(&mut mock, &request);
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+}
+
+#[test]
+fn a_rejection_rejects_the_request_and_an_undecided_approval_expires() {
+    let mut mock = world();
+    let request = request_id(&quote(&mut mock, BUYER));
+    let id = start(&mut mock, &request);
+    let rejected = decide(
+        &mut mock,
+        ADMIN,
+        "RejectAgreementApproval",
+        json!({"agreementApprovalId": id, "note": "not in this quarter"}),
+    );
+    assert_eq!(rejected.status, 200, "{}", rejected.body);
+    assert_eq!(request_status(&mut mock, &request), "REJECTED");
+    assert_eq!(
+        accept_request(&mut mock, &request).body["reason"],
+        "REJECTED_BY_AGREEMENT_APPROVAL_POLICY"
+    );
+    let closed = decide(
+        &mut mock,
+        ADMIN,
+        "AcceptAgreementApproval",
+        json!({ "agreementApprovalId": id }),
+    );
+    assert_eq!(closed.body["reason"], "CLOSED_AGREEMENT_APPROVAL");
+
+    // Thirty days undecided: the approval expires and its request is cancelled.
+    let later = request_id(&quote(&mut mock, BUYER));
+    let waiting = start(&mut mock, &later);
+    set_clock(&mut mock, "2026-03-30T23:59:59Z");
+    assert_eq!(
+        approval(&mut mock, BUYER, &waiting).body["buyerAgreementApproval"]["status"],
+        "PENDING_APPROVAL"
+    );
+    set_clock(&mut mock, "2026-04-02T00:00:00Z");
+    let read = approval(&mut mock, BUYER, &waiting).body["buyerAgreementApproval"].clone();
+    assert_eq!(read["status"], "EXPIRED", "{read}");
+    assert_eq!(request_status(&mut mock, &later), "CANCELLED");
+
+    // Cancelling a request cancels its approvals.
+    let third = request_id(&quote(&mut mock, BUYER));
+    let pending = start(&mut mock, &third);
+    let cancelled = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CancelAgreementRequest",
+        json!({ "agreementRequestId": third }),
+    );
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert_eq!(
+        approval(&mut mock, BUYER, &pending).body["buyerAgreementApproval"]["status"],
+        "CANCELLED"
+    );
+    let statuses: Vec<Value> = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "ListAgreementApprovals",
+        json!({"partyType": "REQUESTER", "status": "CANCELLED"}),
+    )
+    .body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["agreementApprovalId"].clone())
+        .collect();
+    assert_eq!(statuses, [json!(pending)]);
+
+    // A plan is checked when it is set.
+    let bad = mock.control(
+        "PATCH",
+        "/settings",
+        Some(
+            json!({"approvalPlans": [{"name": "x", "administrators": [ADMIN],
+            "levels": [{"requiredApprovals": 2, "approvers": [{"procurementTool": "Coupa"}]}]}]}),
+        ),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.to_string().contains("requiredApprovals"));
+}
