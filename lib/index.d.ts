@@ -265,8 +265,10 @@ export interface Bill {
     freeTrial: boolean;
     /** The agreement the usage is invoiced to (a concurrent-agreements customer's). */
     agreementId?: string;
-    /** The sum of the lines' charges. */
+    /** The sum of the lines' charges; in a month an agreement's usage invoice billed, its amount. */
     usageCharge: string;
+    /** The agreement's usage invoice of the month, once issued. */
+    usageInvoiceId?: string;
     /** The agreement's charges made in the month (upfront prices, approved payment requests). */
     charges?: Array<{ agreementId: string; chargeId: string; at: string; amount: string; invoiceId: string }>;
     /** Credit memos (billing adjustments) against the month's invoices. */

@@ -458,3 +458,60 @@ fn usage_is_invoiced_when_the_windows_the_settings_give_close() {
     assert_eq!(amount_of(&listed[0]), "1.00", "{listed:?}");
     assert_eq!(listed[0]["issuedTime"], secs("2026-04-02T00:00:00Z"));
 }
+
+#[test]
+fn an_invoiced_month_previews_its_invoice_and_agreements_listed_by_hand_are_invoiced_too() {
+    let (mut mock, id, license) = world();
+    meter(&mut mock, &license, 10, "2026-03-20T00:00:00Z");
+    set_clock(&mut mock, "2026-04-02T00:00:00Z");
+    // The private offer's price doubles after March was invoiced: the preview of March keeps
+    // what its invoice billed, its lines show today's arithmetic.
+    let mut product = mock.control("GET", "/products/saas", None).body["product"].clone();
+    product["privateOffers"][0]["prices"] = json!({"users": "0.50"});
+    let put = mock.control("POST", "/products", Some(product));
+    assert_eq!(put.status, 200, "{}", put.body);
+    let bill = mock.control("GET", "/bill?month=2026-03", None).body;
+    let customer = &bill["customers"][0];
+    assert_eq!(customer["lines"][0]["charge"], "5.00", "{bill}");
+    assert_eq!(customer["usageCharge"], "2.50", "{bill}");
+    let usage = groups(&mut mock, &id, json!({"invoiceType": "INVOICE"}))
+        .into_iter()
+        .find(|g| amount_of(g) == "2.50")
+        .unwrap();
+    assert_eq!(customer["usageInvoiceId"], usage["invoiceId"]);
+
+    // A customer listed without an acceptance is an agreement invoiced from the current month.
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "listed", "dimensions": ["users"], "prices": {"users": "1"},
+        "integration": "concurrent-agreements", "sellerAccountId": SELLER,
+        "customers": [{"customerAWSAccountId": BUYER,
+                       "licenseArn": "arn:aws:license-manager::999988887777:license:l-00000000000000000000000000000001"}],
+    }));
+    let listed = mock.control("GET", "/agreements", None).body;
+    let agreement_id = listed["agreements"][0]["agreementId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    set_clock(&mut mock, "2026-05-10T00:00:00Z");
+    let answer = mock.call_as(
+        SELLER,
+        "us-east-1",
+        "BatchMeterUsage",
+        json!({"ProductCode": "listed", "UsageRecords": [{"Timestamp": secs("2026-05-10T00:00:00Z"),
+            "CustomerAWSAccountId": BUYER, "LicenseArn": "arn:aws:license-manager::999988887777:license:l-00000000000000000000000000000001",
+            "Dimension": "users", "Quantity": 3}]}),
+    );
+    assert_eq!(
+        answer.body["Results"][0]["Status"], "Success",
+        "{}",
+        answer.body
+    );
+    set_clock(&mut mock, "2026-06-01T06:00:00Z");
+    let listed = groups(&mut mock, &agreement_id, json!({}));
+    assert_eq!(
+        listed.iter().map(amount_of).collect::<Vec<_>>(),
+        ["3.00"],
+        "{listed:?}"
+    );
+}

@@ -165,11 +165,11 @@ const views = {
     const bill = await call('GET', `/bill${query({ month: month.value })}`);
     $('bill-total').textContent = `Total for ${bill.month}: $${bill.charge} (${bill.currency})`;
     // Usage lines, then an agreement's charges and credit memos of the month.
-    const other = (dimension, charge) => ({ dimension, metered: '', covered: '', billable: '', unitPrice: '', amount: null, charge, records: '' });
+    const other = (dimension, charge, credit = false) => ({ dimension, metered: '', covered: '', billable: '', unitPrice: '', amount: null, charge, credit, records: '' });
     const lines = bill.customers.flatMap((c) => [
       ...c.lines.map((l) => ({ c, l })),
       ...(c.charges ?? []).map((ch) => ({ c, l: other(`charge ${ch.chargeId}`, ch.amount) })),
-      ...(c.credits ?? []).map((cr) => ({ c, l: other(`credit memo ${cr.creditMemoId}`, `-${cr.amount}`) })),
+      ...(c.credits ?? []).map((cr) => ({ c, l: other(`credit memo ${cr.creditMemoId}`, cr.amount, true) })),
     ]);
     show('bill-table', table([
       { label: 'Product', value: ({ c }) => c.productCode },
@@ -180,7 +180,7 @@ const views = {
       { label: 'Billable', value: ({ l }) => l.billable, num: true },
       { label: 'Unit price', value: ({ l }) => (l.unitPrice === null ? 'not priced' : l.unitPrice && `$${l.unitPrice}`), num: true },
       { label: 'Amount', value: ({ l }) => (l.amount === null ? '' : `$${l.amount}`), num: true },
-      { label: 'Charge', value: ({ l }) => (l.charge === null ? '' : `$${l.charge}`), num: true },
+      { label: 'Charge', value: ({ l }) => (l.charge === null ? '' : `${l.credit ? '-' : ''}$${l.charge}`), num: true },
       { label: 'Records', value: ({ l }) => l.records, num: true },
     ], lines, { empty: `No usage in ${bill.month}.` }));
   },

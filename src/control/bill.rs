@@ -45,7 +45,7 @@ pub fn preview<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) 
     let products = ns.store.products().map_err(store_err)?;
     let mut bill = bill::bill(&month, &totals, &products, from).map_err(bad)?;
     let invoices: Invoices = documents::load(&*ns.store).map_err(internal)?;
-    bill::add_agreement_charges(&mut bill, &products, &invoices.list);
+    bill::add_agreement_charges(&mut bill, &products, &invoices);
     if let Some(p) = &product {
         // The usage was read for that product alone; the charges, for every product.
         bill.customers.retain(|c| c.product_code == *p);

@@ -198,9 +198,9 @@ pub fn due_milestones(customer: &Customer, now: Instant) -> Vec<(Milestone, Inst
         .collect()
 }
 
-/// When the namespace's next agreement milestone is due (namespace time): no later than
-/// the earliest `next_milestone` of its agreements (earlier is harmless: a sweep then finds
-/// nothing and sets it right).
+/// When the namespace's next timed moment is due (namespace time): no later than the
+/// earliest `next_milestone` of its agreements, automatic approval, approval expiry or usage
+/// invoicing (earlier is harmless: a sweep then finds nothing and sets it right).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct NextMilestone(pub Option<Instant>);

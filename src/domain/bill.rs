@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::catalogue::{Customer, Integration, PrivateOffer, Product};
 pub use super::decimal::Decimal;
 use super::entitlement::EntitlementValue;
-use super::invoice::{period_of, Invoice, InvoiceType};
+use super::invoice::{period_of, Invoice, Invoices};
 use super::quantity::{Price, Quantity};
 use super::time::Instant;
 
@@ -73,8 +73,12 @@ pub struct CustomerBill {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
     pub lines: Vec<BillLine>,
-    /// The sum of the lines' charges.
+    /// The sum of the lines' charges; in a month whose usage is invoiced, the agreement's
+    /// usage invoice's amount.
     pub usage_charge: Decimal,
+    /// The agreement's usage invoice of the month, once issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_invoice_id: Option<String>,
     /// The agreement's charges made in the month, each invoiced when it was made.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub charges: Vec<BillCharge>,
@@ -181,6 +185,7 @@ pub fn bill(
                 .and_then(super::agreement::agreement_id),
             lines: bill_lines,
             usage_charge: charge,
+            usage_invoice_id: None,
             charges: Vec::new(),
             credits: Vec::new(),
             charge,
@@ -200,9 +205,24 @@ pub fn bill(
 
 /// Adds to `bill` (of `month`, `YYYY-MM`) each agreement's charges made in the month and
 /// the credit memos (of `invoices`) against the month's invoices, each on its customer's
-/// bill (a customer without usage that month gets one), and totals it again.
-pub fn add_agreement_charges(bill: &mut Bill, products: &[Product], invoices: &[Invoice]) {
+/// bill (a customer without usage that month gets one), and totals it again. In a month whose
+/// usage is invoiced, an agreement's usage charge is its usage invoice's: what the month's
+/// invoices come to, whatever changed since.
+pub fn add_agreement_charges(bill: &mut Bill, products: &[Product], invoices: &Invoices) {
     let month = bill.month.clone();
+    if invoices.is_invoiced(&month) {
+        for b in bill.customers.iter_mut() {
+            let invoiced = b
+                .agreement_id
+                .as_deref()
+                .and_then(|id| invoices.usage_of(id, &month));
+            if let Some(invoice) = invoiced {
+                b.usage_charge = Decimal::of_cents(invoice.cents());
+                b.charge = b.usage_charge;
+                b.usage_invoice_id = Some(invoice.id.clone());
+            }
+        }
+    }
     for product in products {
         if product.integration != Integration::ConcurrentAgreements {
             continue;
@@ -235,8 +255,9 @@ pub fn add_agreement_charges(bill: &mut Bill, products: &[Product], invoices: &[
                 }
             }
             let credits: Vec<BillCredit> = invoices
+                .credit_memos
                 .iter()
-                .filter(|i| i.kind == InvoiceType::CreditMemo && i.period == month)
+                .filter(|i| i.period == month)
                 .filter(|i| agreements.iter().any(|(id, _)| *id == i.agreement_id))
                 .map(|i| BillCredit {
                     agreement_id: i.agreement_id.clone(),
@@ -274,6 +295,7 @@ pub fn add_agreement_charges(bill: &mut Bill, products: &[Product], invoices: &[
                         agreement_id: Some(current.clone()),
                         lines: Vec::new(),
                         usage_charge: Decimal::zero_cents(),
+                        usage_invoice_id: None,
                         charges: Vec::new(),
                         credits: Vec::new(),
                         charge: Decimal::zero_cents(),

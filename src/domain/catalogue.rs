@@ -761,6 +761,11 @@ impl Product {
                     .check()
                     .map_err(|reason| format!("customer {n}: {reason}"))?;
             }
+            if let Some(choice) = &c.variable_payment {
+                choice
+                    .check()
+                    .map_err(|reason| format!("customer {n}: variablePayment: {reason}"))?;
+            }
             if let Some(choice) = &c.contract {
                 choice
                     .check(&dimensions)

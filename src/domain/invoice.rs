@@ -6,7 +6,10 @@
 //! arithmetic;
 //! those invoices are kept, as the ledger they were priced from is trimmed. A completed
 //! billing adjustment issues a credit memo against one invoice. The namespace keeps its most
-//! recent `MAX_INVOICES` usage invoices and credit memos and `MAX_ADJUSTMENTS` adjustments.
+//! recent `MAX_USAGE_INVOICES` usage invoices (an evicted one takes its credit memos along)
+//! and at most `MAX_CREDIT_MEMOS` credit memos (a full namespace refuses more, so what an
+//! invoice may still be credited never grows back), `MAX_MEMOS_PER_INVOICE` per invoice, and
+//! its most recent `MAX_ADJUSTMENTS` adjustments.
 //!
 //! Layer: domain. Pure.
 
@@ -18,10 +21,13 @@ use super::settings::Settings;
 use super::time::Instant;
 use super::window::month_closes_at;
 
-/// Usage invoices and credit memos a namespace keeps (the oldest are forgotten).
-pub const MAX_INVOICES: usize = 1_000;
+/// Usage invoices a namespace keeps (the oldest are forgotten, with their credit memos).
+pub const MAX_USAGE_INVOICES: usize = 1_000;
+/// Credit memos a namespace keeps, and one invoice at most.
+pub const MAX_CREDIT_MEMOS: usize = 1_000;
+pub const MAX_MEMOS_PER_INVOICE: usize = 20;
 /// Billing adjustment requests a namespace keeps.
-pub const MAX_ADJUSTMENTS: usize = 1_000;
+pub const MAX_ADJUSTMENTS: usize = 200;
 /// Who issues the invoices (`InvoicingEntity.legalName`).
 pub const INVOICING_ENTITY: &str = "Amazon Web Services, Inc.";
 /// Months one issuance pass invoices at most (the rest, the next pass).
@@ -122,36 +128,83 @@ pub fn next_period(period: &str) -> Option<String> {
     Some(period_of(start.next_month_start()))
 }
 
-/// The namespace's kept invoices (usage invoices and credit memos, oldest first) and the
-/// last period whose usage was invoiced.
+/// The namespace's kept invoices (usage invoices and credit memos, each oldest first) and
+/// the last period whose usage was invoiced.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Invoices {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_invoiced_through: Option<String>,
     #[serde(default)]
-    pub list: Vec<Invoice>,
+    pub usage: Vec<Invoice>,
+    #[serde(default)]
+    pub credit_memos: Vec<Invoice>,
 }
 
 impl Invoices {
-    /// Keeps `invoice` (an invoice of the same id is kept once); beyond `MAX_INVOICES` the
-    /// oldest are forgotten.
-    pub fn add(&mut self, invoice: Invoice) {
-        if self.list.iter().any(|i| i.id == invoice.id) {
+    /// Every kept invoice and credit memo.
+    pub fn all(&self) -> impl Iterator<Item = &Invoice> {
+        self.usage.iter().chain(&self.credit_memos)
+    }
+
+    /// Keeps usage invoice `invoice` (one of the same id is kept once); beyond
+    /// `MAX_USAGE_INVOICES` the oldest are forgotten with their credit memos.
+    pub fn add_usage(&mut self, invoice: Invoice) {
+        if self.usage.iter().any(|i| i.id == invoice.id) {
             return;
         }
-        self.list.push(invoice);
-        let excess = self.list.len().saturating_sub(MAX_INVOICES);
-        self.list.drain(..excess);
+        self.usage.push(invoice);
+        let excess = self.usage.len().saturating_sub(MAX_USAGE_INVOICES);
+        let gone: Vec<Invoice> = self.usage.drain(..excess).collect();
+        self.credit_memos.retain(|m| {
+            !gone
+                .iter()
+                .any(|g| m.original_invoice_id.as_deref() == Some(g.id.as_str()))
+        });
+    }
+
+    /// Keeps credit memo `memo`, unless the namespace or its invoice holds as many as it
+    /// keeps (the reason).
+    pub fn add_credit_memo(&mut self, memo: Invoice) -> Result<(), String> {
+        let original = memo.original_invoice_id.as_deref().unwrap_or_default();
+        let of_invoice = self
+            .credit_memos
+            .iter()
+            .filter(|m| m.original_invoice_id.as_deref() == Some(original))
+            .count();
+        if of_invoice >= MAX_MEMOS_PER_INVOICE {
+            return Err(format!("invoice {original} has {MAX_MEMOS_PER_INVOICE} credit memos, the most the mock keeps for one invoice"));
+        }
+        if self.credit_memos.len() >= MAX_CREDIT_MEMOS {
+            return Err(format!(
+                "the namespace holds {MAX_CREDIT_MEMOS} credit memos, the most it keeps"
+            ));
+        }
+        self.credit_memos.push(memo);
+        Ok(())
     }
 
     /// What the credit memos against `original` add up to, in cents.
     pub fn credited(&self, original: &str) -> u128 {
-        self.list
+        self.credit_memos
             .iter()
             .filter(|i| i.original_invoice_id.as_deref() == Some(original))
             .map(Invoice::cents)
             .sum()
+    }
+
+    /// The usage invoice of agreement `agreement_id` for `period`, if one was issued.
+    pub fn usage_of(&self, agreement_id: &str, period: &str) -> Option<&Invoice> {
+        self.usage
+            .iter()
+            .find(|i| i.agreement_id == agreement_id && i.period == period)
+    }
+
+    /// Whether `period`'s usage has been invoiced.
+    pub fn is_invoiced(&self, period: &str) -> bool {
+        self.usage_invoiced_through
+            .as_deref()
+            .is_some_and(|through| period <= through)
     }
 
     /// When the next period's usage is due to be invoiced, once a first period is known.
@@ -162,11 +215,10 @@ impl Invoices {
 }
 
 /// Where a billing adjustment request stands (the model's `BillingAdjustmentStatus`; every
-/// adjustment is settled when it is requested, so none stays `PENDING`).
+/// adjustment is settled when it is requested, so none is `PENDING`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AdjustmentStatus {
-    Pending,
     ValidationFailed,
     Completed,
 }
@@ -174,7 +226,6 @@ pub enum AdjustmentStatus {
 impl AdjustmentStatus {
     pub fn name(self) -> &'static str {
         match self {
-            AdjustmentStatus::Pending => "PENDING",
             AdjustmentStatus::ValidationFailed => "VALIDATION_FAILED",
             AdjustmentStatus::Completed => "COMPLETED",
         }
@@ -196,9 +247,6 @@ pub struct BillingAdjustment {
     pub status: AdjustmentStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
-    /// The credit memo its completion issued.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credit_memo_id: Option<String>,
     pub created_at: Instant,
     pub updated_at: Instant,
     /// Who sent it: a 12-digit account, or the wildcard caller's key.
@@ -265,8 +313,9 @@ mod tests {
         assert_eq!(next_period("2026-12").as_deref(), Some("2027-01"));
         let invoices = Invoices {
             usage_invoiced_through: Some("2026-03".into()),
-            list: vec![],
+            ..Invoices::default()
         };
+        assert!(invoices.is_invoiced("2026-02") && !invoices.is_invoiced("2026-04"));
         assert_eq!(
             invoices.next_usage_issuance(&defaults),
             Some(at("2026-05-01T06:00:00Z"))
@@ -292,16 +341,40 @@ mod tests {
         );
         let mut invoices = Invoices::default();
         let first = credit_memo(&invoice, "ba-1", "20.00", at("2026-04-02T00:00:00Z"));
-        invoices.add(first.clone());
-        invoices.add(first);
-        invoices.add(credit_memo(
-            &invoice,
-            "ba-2",
-            "0.50",
-            at("2026-04-03T00:00:00Z"),
-        ));
-        assert_eq!(invoices.list.len(), 2);
+        invoices.add_credit_memo(first).unwrap();
+        let second = credit_memo(&invoice, "ba-2", "0.50", at("2026-04-03T00:00:00Z"));
+        invoices.add_credit_memo(second).unwrap();
         assert_eq!(invoices.credited(&invoice.id), 2_050);
-        assert_eq!(invoices.list[0].period, "2026-03");
+        assert_eq!(invoices.credit_memos[0].period, "2026-03");
+        for n in 2..MAX_MEMOS_PER_INVOICE {
+            let memo = credit_memo(
+                &invoice,
+                &format!("ba-{n}x"),
+                "0.01",
+                at("2026-04-03T00:00:00Z"),
+            );
+            invoices.add_credit_memo(memo).unwrap();
+        }
+        let one_more = credit_memo(&invoice, "ba-last", "0.01", at("2026-04-03T00:00:00Z"));
+        assert!(invoices.add_credit_memo(one_more).is_err());
+
+        // An evicted usage invoice takes its credit memos along.
+        let mut invoices = Invoices::default();
+        let issued = at("2026-04-01T06:00:00Z");
+        let usage = Invoice::of_usage("agmt-1", "2026-03", "5.00".into(), issued);
+        invoices.add_usage(usage.clone());
+        let memo = credit_memo(&usage, "ba-1", "1.00", at("2026-04-02T00:00:00Z"));
+        invoices.add_credit_memo(memo).unwrap();
+        for n in 0..MAX_USAGE_INVOICES {
+            let agreement = format!("agmt-{n}x");
+            invoices.add_usage(Invoice::of_usage(
+                &agreement,
+                "2026-04",
+                "1.00".into(),
+                issued,
+            ));
+        }
+        assert!(invoices.usage_of("agmt-1", "2026-03").is_none());
+        assert!(invoices.credit_memos.is_empty());
     }
 }

@@ -608,7 +608,7 @@ pub fn billing_adjustment_event(
     let whole = Instant(at.0 - at.0.rem_euclid(1000));
     let outcome = match adjustment.status {
         AdjustmentStatus::ValidationFailed => "Failed",
-        _ => "Completed",
+        AdjustmentStatus::Completed => "Completed",
     };
     json!({
         "version": "0",

@@ -118,6 +118,20 @@ impl VariablePaymentChoice {
         }
     }
 
+    /// Checks a choice listed by hand (a customer's `variablePayment`): an automatic approval
+    /// needs a duration `from_configuration` would take.
+    pub fn check(&self) -> Result<(), String> {
+        match (self.strategy, self.expiration.as_deref()) {
+            (ApprovalStrategy::WaitForApproval, _) => Ok(()),
+            (ApprovalStrategy::AutoApproveOnExpiration, Some(e))
+                if duration_seconds(e).is_some_and(|s| s > 0 && s <= MAX_EXPIRATION_SECONDS) =>
+            {
+                Ok(())
+            }
+            _ => Err("AUTO_APPROVE_ON_EXPIRATION needs an expiration of days, hours, minutes or seconds up to P366D (\"P10D\")".into()),
+        }
+    }
+
     /// After how many seconds a request approves itself, if it does.
     pub fn expiration_seconds(&self) -> Option<i64> {
         match self.strategy {
@@ -181,6 +195,9 @@ pub fn duration_seconds(text: &str) -> Option<i64> {
 /// A `chargeAmount` in cents: positive, whole cents (more decimals only as trailing zeros).
 pub fn charge_cents(amount: &str) -> Option<u128> {
     let (dollars, fraction) = amount.split_once('.').unwrap_or((amount, ""));
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let (cents_part, zeros) = fraction.split_at(fraction.len().min(2));
     if !zeros.bytes().all(|b| b == b'0') {
         return None;
@@ -223,7 +240,6 @@ impl PaymentStatus {
 pub struct PaymentRequest {
     pub id: String,
     pub agreement_id: String,
-    pub term_id: String,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -357,7 +373,16 @@ mod tests {
         assert_eq!(charge_cents("12.50000000"), Some(1_250));
         assert_eq!(charge_cents("7"), Some(700));
         assert_eq!(charge_cents(".25"), Some(25));
-        for bad in ["0", "0.00", "1.001", "", ".", "10000000000.01"] {
+        for bad in [
+            "0",
+            "0.00",
+            "1.001",
+            "",
+            ".",
+            "10000000000.01",
+            "1.é",
+            "1.5x",
+        ] {
             assert_eq!(charge_cents(bad), None, "{bad}");
         }
         assert_eq!(dollars(1_250), "12.50");

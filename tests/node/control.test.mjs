@@ -29,6 +29,7 @@ const DEFAULT_SETTINGS = {
   licenseUpdatedDelaySeconds: 0,
   licenseDeprovisionedDelaySeconds: 0,
   duplicateEventDeliveries: false,
+  approvalPlans: [],
   webhookMaxAttempts: 4,
   webhookRetryDelaySeconds: 20,
   containerPlatform: 'ecs',

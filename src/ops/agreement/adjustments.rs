@@ -10,10 +10,11 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use super::agreements::{visible, AGREEMENT_TYPE};
+use super::agreements::{is_not_found, visible, AGREEMENT_TYPE};
 use super::{
-    access_denied, agreement_parties, check_catalog, fingerprint, is_party_as, load_document,
-    new_id, page, requester, save_document, text, with_next, Answer, Call, Idempotent, When,
+    agreement_parties, check_catalog, fingerprint, is_party_as, load_document, new_id, page,
+    requester, require_proposer, save_document, text, time_member, with_next, Answer, Call,
+    Idempotent, When,
 };
 use crate::domain::catalogue::Product;
 use crate::domain::ids::IdSource;
@@ -21,7 +22,6 @@ use crate::domain::invoice::{
     credit_memo, AdjustmentStatus, BillingAdjustment, BillingAdjustments, InvoiceType, Invoices,
 };
 use crate::domain::notification::{billing_adjustment_event, EventRecord};
-use crate::domain::offer::proposer_of;
 use crate::domain::payment::{charge_cents, dollars};
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
@@ -100,18 +100,15 @@ pub fn batch_create<S: Store + ?Sized>(
             ))
         }
     };
-    let found = visible(store, call, agreement_id).ok();
+    let found = match visible(store, call, agreement_id) {
+        Ok(found) => Some(found),
+        Err(e) if is_not_found(&e) => None,
+        Err(e) => return Err(e),
+    };
     if let Some((product, _)) = &found {
-        if call
-            .caller
-            .account
-            .as_deref()
-            .is_some_and(|a| a != proposer_of(product))
-        {
-            return Err(access_denied(format!(
-                "Only the proposer of agreement {agreement_id} adjusts its invoices"
-            )));
-        }
+        require_proposer(call, product, || {
+            format!("Only the proposer of agreement {agreement_id} adjusts its invoices")
+        })?;
     }
     let who = requester(call);
     let mut adjustments: BillingAdjustments = load_document(store)?;
@@ -148,8 +145,11 @@ pub fn batch_create<S: Store + ?Sized>(
             Err(e) => return Err(e),
         }
     }
-    save_document(store, &adjustments)?;
-    save_document(store, &kept)?;
+    // Only what changed is written (a batch whose every entry failed writes nothing).
+    if !settled.is_empty() {
+        save_document(store, &adjustments)?;
+        save_document(store, &kept)?;
+    }
     if let Some((product, _)) = &found {
         let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
         for adjustment in &settled {
@@ -226,7 +226,6 @@ fn adjust(
             .map(str::to_string),
         status: AdjustmentStatus::Completed,
         status_message: None,
-        credit_memo_id: None,
         created_at: now,
         updated_at: now,
         requester: who.to_string(),
@@ -242,8 +241,11 @@ fn adjust(
         return Ok(Ok(adjustment));
     }
     let memo = credit_memo(&invoice, &adjustment.id, &adjustment.amount, now);
-    adjustment.credit_memo_id = Some(memo.id.clone());
-    kept.add(memo);
+    if let Err(reason) = kept.add_credit_memo(memo) {
+        return refuse(format!(
+            "Invoice {original} cannot be credited more: {reason}"
+        ));
+    }
     Ok(Ok(adjustment))
 }
 
@@ -258,7 +260,7 @@ fn notify<S: Store + ?Sized>(
     let event = billing_adjustment_event(product, adjustment, when.now, ids.next_uuid());
     let action = match adjustment.status {
         AdjustmentStatus::ValidationFailed => "billing-adjustment-failed",
-        _ => "billing-adjustment-completed",
+        AdjustmentStatus::Completed => "billing-adjustment-completed",
     };
     let record = EventRecord::eventbridge_only(
         action,
@@ -313,17 +315,16 @@ pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store
         .get(id)
         .filter(|a| a.agreement_id == agreement_id)
         .ok_or_else(not_found)?;
-    let (product, _) = visible(store, call, agreement_id).map_err(|_| not_found())?;
-    if call
-        .caller
-        .account
-        .as_deref()
-        .is_some_and(|a| a != proposer_of(&product))
-    {
-        return Err(access_denied(format!(
-            "Billing adjustment request {id}: only the proposer of agreement {agreement_id} reads it"
-        )));
-    }
+    let (product, _) = visible(store, call, agreement_id).map_err(|e| {
+        if is_not_found(&e) {
+            not_found()
+        } else {
+            e
+        }
+    })?;
+    require_proposer(call, &product, || {
+        format!("Billing adjustment request {id}: only the proposer of agreement {agreement_id} reads it")
+    })?;
     Ok(view(adjustment))
 }
 
@@ -336,13 +337,10 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
         text(input, "status"),
         text(input, "agreementType"),
     );
-    let time = |name: &str| {
-        input
-            .get(name)
-            .and_then(Value::as_f64)
-            .and_then(Instant::try_from_epoch_seconds)
-    };
-    let (after, before) = (time("createdAfter"), time("createdBefore"));
+    let (after, before) = (
+        time_member(input, "createdAfter"),
+        time_member(input, "createdBefore"),
+    );
     let caller = call.caller.account.as_deref();
     let mut items = Vec::new();
     if kind.is_empty() || kind == AGREEMENT_TYPE {

@@ -24,6 +24,11 @@ pub(super) const AGREEMENT_TYPE: &str = "PurchaseAgreement";
 /// The resource type of the products agreements are made for (SaaS listings).
 pub(super) const RESOURCE_TYPE: &str = "SaaSProduct";
 
+/// Whether `e` says the resource was not found (rather than that the storage failed).
+pub(super) fn is_not_found(e: &ModelError) -> bool {
+    e.name == "ResourceNotFoundException"
+}
+
 /// The agreement `id` as the caller may see it, else `ResourceNotFoundException`.
 pub(super) fn visible<S: Store + ?Sized>(
     store: &S,

@@ -8,11 +8,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::agreements::visible;
+use super::agreements::{is_not_found, visible};
 use super::{
     access_denied, agreement, agreement_parties, check_catalog, conflict_on, end_agreement,
-    fingerprint, is_party_as, load_document, new_id, page, party_type, requester, retried,
-    save_document, text, with_next, Answer, Call, Idempotent, When,
+    fingerprint, is_party_as, load_document, new_id, page, party_type, requester, require_proposer,
+    retried, save_document, text, with_next, Answer, Call, Idempotent, When,
 };
 use crate::domain::agreement as rules;
 use crate::domain::cancellation::{CancellationRequest, CancellationRequests, CancellationStatus};
@@ -125,15 +125,9 @@ pub fn send<S: Store + ?Sized>(
 ) -> Answer {
     let agreement_id = text(input, "agreementId");
     let (product, i) = visible(store, call, agreement_id)?;
-    let proposer = proposer_of(&product);
-    if call
-        .caller
-        .account
-        .as_deref()
-        .is_some_and(|a| a != proposer)
-    {
-        return Err(access_denied(format!("Only the proposer of agreement {agreement_id} sends a cancellation request; its acceptor cancels it with CancelAgreement")));
-    }
+    require_proposer(call, &product, || {
+        format!("Only the proposer of agreement {agreement_id} sends a cancellation request; its acceptor cancels it with CancelAgreement")
+    })?;
     let who = requester(call);
     let token = input
         .get("clientToken")
@@ -205,7 +199,13 @@ fn party_request<S: Store + ?Sized>(
         .filter(|r| r.agreement_id == agreement_id)
         .cloned()
         .ok_or_else(|| not_found(id))?;
-    let (product, i) = visible(store, call, agreement_id).map_err(|_| not_found(id))?;
+    let (product, i) = visible(store, call, agreement_id).map_err(|e| {
+        if is_not_found(&e) {
+            not_found(id)
+        } else {
+            e
+        }
+    })?;
     Ok((requests, request, product, i))
 }
 
@@ -265,6 +265,10 @@ fn decide<S: Store + ?Sized>(
     status: CancellationStatus,
     message: Option<&str>,
 ) -> Answer {
+    // What the clock has brought (a request due for its automatic approval, an agreement's
+    // end) comes before anyone decides (the alarm may not have rung yet).
+    super::milestones::sweep(store, call.now, call.host_now, call.settings, ids)
+        .map_err(|e| ModelError::of_service(SERVICE, &e))?;
     let (mut requests, request, product, i) = party_request(store, call, input)?;
     let caller = call.caller.account.as_deref();
     let as_proposer = status == CancellationStatus::Cancelled;

@@ -7,14 +7,15 @@
 use serde_json::{json, Map, Value};
 
 use super::agreements::visible;
-use super::{access_denied, load_document, page, text, with_next, Answer, Call};
+use super::{load_document, page, require_proposer, text, time_member, with_next, Answer, Call};
+use crate::domain::agreement as rules;
 use crate::domain::bill::{self, month_range};
 use crate::domain::catalogue::{Customer, Integration, Product};
 use crate::domain::invoice::{
     next_period, period_of, usage_issued_at, Invoice, InvoiceType, Invoices, INVOICING_ENTITY,
     MAX_MONTHS_PER_PASS,
 };
-use crate::domain::offer::proposer_of;
+use crate::domain::payment::dollars;
 use crate::domain::settings::Settings;
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
@@ -36,8 +37,7 @@ pub(super) fn of_agreement(
         .iter()
         .map(|c| Invoice::of_charge(agreement_id, c))
         .chain(
-            kept.list
-                .iter()
+            kept.all()
                 .filter(|i| i.agreement_id == agreement_id)
                 .cloned(),
         )
@@ -51,7 +51,7 @@ fn group(invoice: &Invoice, kept: &Invoices) -> Value {
     let mut amount = json!({"amount": invoice.amount, "currencyCode": "USD"});
     if invoice.kind == InvoiceType::Invoice {
         let left = invoice.cents().saturating_sub(kept.credited(&invoice.id));
-        amount["maxAdjustmentAmount"] = json!(format!("{}.{:02}", left / 100, left % 100));
+        amount["maxAdjustmentAmount"] = json!(dollars(left));
     }
     json!({
         "agreementId": invoice.agreement_id,
@@ -70,16 +70,9 @@ fn group(invoice: &Invoice, kept: &Invoices) -> Value {
 pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store: &S) -> Answer {
     let agreement_id = text(input, "agreementId");
     let (product, i) = visible(store, call, agreement_id)?;
-    if call
-        .caller
-        .account
-        .as_deref()
-        .is_some_and(|a| a != proposer_of(&product))
-    {
-        return Err(access_denied(format!(
-            "Only the proposer of agreement {agreement_id} lists its invoices"
-        )));
-    }
+    require_proposer(call, &product, || {
+        format!("Only the proposer of agreement {agreement_id} lists its invoices")
+    })?;
     let kept: Invoices = load_document(store)?;
     let (wanted_id, wanted_type) = (text(input, "invoiceId"), text(input, "invoiceType"));
     let period = input.get("invoiceBillingPeriod").map(|p| {
@@ -88,13 +81,10 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
             p["month"].as_u64().unwrap_or_default() as u32,
         )
     });
-    let time = |name: &str| {
-        input
-            .get(name)
-            .and_then(Value::as_f64)
-            .and_then(Instant::try_from_epoch_seconds)
-    };
-    let (before, after) = (time("beforeIssuedTime"), time("afterIssuedTime"));
+    let (before, after) = (
+        time_member(input, "beforeIssuedTime"),
+        time_member(input, "afterIssuedTime"),
+    );
     let mut invoices: Vec<Invoice> = of_agreement(&product.customers[i], agreement_id, &kept)
         .into_iter()
         .filter(|inv| wanted_id.is_empty() || inv.id == wanted_id)
@@ -116,67 +106,103 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
     ))
 }
 
-/// The month invoicing starts with: that of the earliest agreement's acceptance (`None`:
-/// the namespace has no agreement).
+/// How many months back invoicing may start (a customer listed with an old acceptance does
+/// not make a sweep invoice decades).
+const MAX_MONTHS_BACK: i64 = 24;
+
+/// The month invoicing starts with: that of the earliest agreement's acceptance (the current
+/// one for agreements listed without one), at most `MAX_MONTHS_BACK` months before `now`;
+/// `None` when the namespace has no agreement.
 fn first_period(products: &[Product], now: Instant) -> Option<String> {
-    let mut any = false;
-    let earliest = products
+    let accepted: Vec<Option<Instant>> = products
         .iter()
         .filter(|p| p.integration == Integration::ConcurrentAgreements)
         .flat_map(|p| p.customers.iter())
-        .filter(|c| crate::domain::agreement::agreement_id(c).is_some())
-        .filter_map(|c| {
-            any = true;
-            c.accepted_at.or(c.subscription_changed_at)
-        })
-        .min();
-    any.then(|| period_of(earliest.unwrap_or(now)))
+        .filter(|c| rules::agreement_id(c).is_some())
+        .map(rules::accepted_at)
+        .collect();
+    let earliest = accepted.iter().map(|a| a.unwrap_or(now)).min()?;
+    let floor = months_before(&period_of(now), MAX_MONTHS_BACK);
+    Some(period_of(earliest).max(floor))
+}
+
+/// The `YYYY-MM` `n` months before `period`.
+fn months_before(period: &str, n: i64) -> String {
+    let (y, m) = period.split_once('-').unwrap_or_default();
+    let index = y.parse::<i64>().unwrap_or_default() * 12 + m.parse::<i64>().unwrap_or(1) - 1 - n;
+    format!(
+        "{:04}-{:02}",
+        index.div_euclid(12),
+        index.rem_euclid(12) + 1
+    )
+}
+
+/// The next month whose usage is to be invoiced, and when (by `settings`): the month after
+/// the last one invoiced, or where invoicing starts. `None` without agreements.
+fn next_month(
+    kept: &Invoices,
+    products: &[Product],
+    settings: &Settings,
+    now: Instant,
+) -> Option<(String, Instant)> {
+    first_period(products, now)?;
+    let period = match &kept.usage_invoiced_through {
+        Some(p) => next_period(p)?,
+        None => first_period(products, now)?,
+    };
+    let at = usage_issued_at(&period, settings)?;
+    Some((period, at))
+}
+
+/// Starts invoicing once the namespace has an agreement: the month before the first is
+/// recorded as the last one invoiced, so where invoicing starts no longer moves with the
+/// clock (an agreement listed without an acceptance starts it at the current month).
+pub fn start<S: Store + ?Sized>(store: &mut S, now: Instant) -> Result<(), ServiceError> {
+    let mut kept: Invoices = documents::load(store)?;
+    if kept.usage_invoiced_through.is_some() {
+        return Ok(());
+    }
+    let Some(first) = first_period(&store.products()?, now) else {
+        return Ok(());
+    };
+    kept.usage_invoiced_through = Some(months_before(&first, 1));
+    documents::save(store, &kept)
 }
 
 /// When the next month's usage is due to be invoiced, if the namespace has an agreement.
-pub fn next_issuance<S: Store + ?Sized>(
+pub fn next_due<S: Store + ?Sized>(
     store: &S,
-    has_agreements: bool,
+    products: &[Product],
     settings: &Settings,
+    now: Instant,
 ) -> Result<Option<Instant>, ServiceError> {
-    if !has_agreements {
-        return Ok(None);
-    }
     let kept: Invoices = documents::load(store)?;
-    Ok(kept.next_usage_issuance(settings))
+    Ok(next_month(&kept, products, settings, now).map(|(_, at)| at))
 }
 
-/// Issues the usage invoices of each month whose metering windows have closed by `now` and
-/// whose usage is not invoiced yet (at most `MAX_MONTHS_PER_PASS` months): per agreement, the
-/// bill preview's usage charge of the month, when it is above zero. Returns how many it
-/// issued.
+/// Issues the usage invoices of each month whose metering windows closed by `at` and whose
+/// usage is not invoiced yet (at most `MAX_MONTHS_PER_PASS` months): per agreement, the bill
+/// preview's usage charge of the month, when it is above zero; `now` is the namespace's
+/// time, where invoicing starts for agreements listed without an acceptance. Returns how many
+/// months it invoiced.
 pub fn issue_due<S: Store + ?Sized>(
     store: &mut S,
-    now: Instant,
+    at: Instant,
     settings: &Settings,
+    now: Instant,
 ) -> Result<usize, ServiceError> {
     let mut kept: Invoices = documents::load(store)?;
-    let before = kept.clone();
     let products = store.products()?;
-    let first = match &kept.usage_invoiced_through {
-        Some(p) => next_period(p),
-        None => first_period(&products, now),
-    };
-    let Some(mut period) = first else {
-        return Ok(0);
-    };
-    let mut issued = 0;
+    let mut months = 0;
     for _ in 0..MAX_MONTHS_PER_PASS {
-        let (Some(at), Some((from, to))) =
-            (usage_issued_at(&period, settings), month_range(&period))
-        else {
+        let Some((period, issue_at)) = next_month(&kept, &products, settings, now) else {
             break;
         };
-        if at > now {
+        let Some((from, to)) = month_range(&period).filter(|_| issue_at <= at) else {
             break;
-        }
+        };
         let totals = store.usage_totals(from, to, None)?;
-        // A month beyond exact arithmetic (the bill preview says so) is not invoiced.
+        // A month beyond exact arithmetic (its bill preview answers 400) is not invoiced.
         if let Ok(month) = bill::bill(&period, &totals, &products, from) {
             for c in &month.customers {
                 let Some(agreement) = c.agreement_id.as_deref() else {
@@ -186,23 +212,14 @@ pub fn issue_due<S: Store + ?Sized>(
                     continue;
                 }
                 let amount = c.usage_charge.to_string();
-                kept.add(Invoice::of_usage(agreement, &period, amount, at));
-                issued += 1;
+                kept.add_usage(Invoice::of_usage(agreement, &period, amount, issue_at));
             }
         }
-        kept.usage_invoiced_through = Some(period.clone());
-        let Some(next) = next_period(&period) else {
-            break;
-        };
-        period = next;
+        kept.usage_invoiced_through = Some(period);
+        months += 1;
     }
-    // Invoicing starts: the month before the first is the one "invoiced through".
-    if kept.usage_invoiced_through.is_none() {
-        let start = Instant::parse_rfc3339(&format!("{period}-01T00:00:00Z"));
-        kept.usage_invoiced_through = start.map(|s| period_of(Instant(s.0 - 1)));
-    }
-    if kept != before {
+    if months > 0 {
         documents::save(store, &kept)?;
     }
-    Ok(issued)
+    Ok(months)
 }

@@ -16,7 +16,7 @@ use crate::domain::catalogue::{Customer, Integration, Product, Supersession};
 use crate::domain::contract::Charge;
 use crate::domain::ids::random_hex;
 use crate::domain::ids::IdSource;
-use crate::domain::invoice::{period_of, usage_issued_at};
+use crate::domain::invoice::{period_of, usage_issued_at, Invoices};
 use crate::domain::notification::{Change, EventRecord};
 use crate::domain::offer::Offer;
 use crate::domain::payment::PaymentRequests;
@@ -25,24 +25,36 @@ use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::store::{documents, Store};
 
-/// When `customer` next needs a sweep: its next milestone, or for an agreement the invoicing
-/// of its first month's usage (a customer of a legacy product may be noted: the sweep then
-/// finds nothing for it).
-fn due(customer: &Customer, settings: &Settings) -> Option<Instant> {
-    let accepted = customer.accepted_at.or(customer.subscription_changed_at);
-    let invoicing = accepted
-        .filter(|_| rules::agreement_id(customer).is_some())
-        .and_then(|at| usage_issued_at(&period_of(at), settings));
+/// When `customer` next needs a sweep: its next milestone, or for an agreement, while the
+/// namespace's invoicing has not started, the invoicing of its first month's usage (of one
+/// listed without an acceptance: at once, so a sweep starts invoicing). Once invoicing has
+/// started every sweep schedules the next month. A customer of a legacy product may be
+/// noted: the sweep then finds nothing for it.
+fn due(customer: &Customer, settings: &Settings, invoicing_started: bool) -> Option<Instant> {
+    let invoicing = match rules::accepted_at(customer) {
+        _ if invoicing_started || rules::agreement_id(customer).is_none() => None,
+        Some(at) => usage_issued_at(&period_of(at), settings),
+        None => Some(Instant(0)),
+    };
     rules::next_milestone(customer)
         .into_iter()
         .chain(invoicing)
         .min()
 }
 
+/// The settings, and whether the namespace's invoicing has started.
+fn invoicing<S: Store + ?Sized>(store: &S) -> Result<(Settings, bool), ServiceError> {
+    let kept: Invoices = documents::load(store)?;
+    Ok((
+        documents::load(store)?,
+        kept.usage_invoiced_through.is_some(),
+    ))
+}
+
 /// Brings the next-milestone time forward to when `customer` next needs a sweep, if earlier.
 pub fn note<S: Store + ?Sized>(store: &mut S, customer: &Customer) -> Result<(), ServiceError> {
-    let settings: Settings = documents::load(store)?;
-    match due(customer, &settings) {
+    let (settings, started) = invoicing(store)?;
+    match due(customer, &settings, started) {
         Some(at) => super::schedule::note_at(store, at),
         None => Ok(()),
     }
@@ -72,11 +84,11 @@ pub fn note_product<S: Store + ?Sized>(
     store: &mut S,
     product: &Product,
 ) -> Result<(), ServiceError> {
-    let settings: Settings = documents::load(store)?;
+    let (settings, started) = invoicing(store)?;
     match product
         .customers
         .iter()
-        .filter_map(|c| due(c, &settings))
+        .filter_map(|c| due(c, &settings, started))
         .min()
     {
         Some(at) => super::schedule::note_at(store, at),
@@ -93,10 +105,12 @@ pub fn next<S: Store + ?Sized>(store: &S) -> Result<Option<Instant>, ServiceErro
 /// time then stays due, so the alarm rings again at once).
 pub const MAX_MOMENTS_PER_SWEEP: usize = 200;
 
-/// Logs the milestones due by namespace time `now`, oldest first, each as its own moment in
-/// the event log (deliveries from host time `host_now`), at most `MAX_MOMENTS_PER_SWEEP`,
-/// and remembers when the next is due; returns how many moments it logged. Does nothing
-/// (one read) when none is due.
+/// Brings about what is due by namespace time `now`, oldest first: the milestones, each as
+/// its own moment in the event log (deliveries from host time `host_now`), and the other
+/// timed moments (`next_timed`), at most `MAX_MOMENTS_PER_SWEEP` of them (moments logged,
+/// months invoiced, requests and approvals settled); cancels the payment requests of
+/// agreements that ended; remembers when the next is due. Returns how many it counted. Does
+/// nothing (one read) when none is due.
 pub fn sweep<S: Store + ?Sized>(
     store: &mut S,
     now: Instant,
@@ -107,26 +121,21 @@ pub fn sweep<S: Store + ?Sized>(
     if next(store)?.is_none_or(|at| at > now) {
         return Ok(0);
     }
-    // Usage invoices of the months whose windows have closed (they change no agreement).
-    super::invoices::issue_due(store, now, settings)?;
+    super::invoices::start(store, now)?;
     let mut logged = 0;
-    // A request's automatic approval may end (a cancellation) or charge (a payment) its
-    // agreement: the milestones due before it come first, then the approval, in time order
-    // (at the same moment, payments before cancellations).
+    // The other timed moments — a month's usage invoicing, an approval's expiry, a request's
+    // automatic approval (which may charge or end its agreement) — come in time order with
+    // the milestones: those due before come first (at the same moment: invoicing, expiries,
+    // payments, cancellations).
     let capped = loop {
-        let approval = next_approval(store)?.filter(|&at| at <= now);
+        let timed = next_timed(store, settings, now)?.filter(|&at| at <= now);
         let capped;
-        (logged, capped) = sweep_milestones(
-            store,
-            logged,
-            approval.unwrap_or(now),
-            host_now,
-            settings,
-            ids,
-        )?;
-        let Some(at) = approval.filter(|_| !capped) else {
+        (logged, capped) =
+            sweep_milestones(store, logged, timed.unwrap_or(now), host_now, settings, ids)?;
+        let Some(at) = timed.filter(|_| !capped) else {
             break capped;
         };
+        logged += super::invoices::issue_due(store, at, settings, now)?;
         logged += super::approvals::expire_due(store, at)?;
         logged += super::payments::approve_due(store, at, ids)?;
         logged += super::cancellations::approve_due(store, at, host_now, settings, ids)?;
@@ -134,18 +143,16 @@ pub fn sweep<S: Store + ?Sized>(
             break true;
         }
     };
-    let next_approval = next_approval(store)?;
+    super::payments::close_ended(store, now)?;
     let next_at = match capped {
         true => Some(now),
         false => {
             let products = store.products()?;
-            let has_agreements = products.iter().any(|p| agreements(p).next().is_some());
-            let next_invoices = super::invoices::next_issuance(store, has_agreements, settings)?;
+            let timed = next_timed(store, settings, now)?;
             products
                 .iter()
                 .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
-                .chain(next_approval)
-                .chain(next_invoices)
+                .chain(timed)
                 .min()
         }
     };
@@ -153,13 +160,22 @@ pub fn sweep<S: Store + ?Sized>(
     Ok(logged)
 }
 
-/// When the next pending cancellation or payment request approves itself, or the next
-/// buyer approval expires, if any does.
-fn next_approval<S: Store + ?Sized>(store: &S) -> Result<Option<Instant>, ServiceError> {
+/// When the next timed moment but the milestones is due: a month's usage invoicing, a buyer
+/// approval's expiry, a cancellation or payment request's automatic approval.
+fn next_timed<S: Store + ?Sized>(
+    store: &S,
+    settings: &Settings,
+    now: Instant,
+) -> Result<Option<Instant>, ServiceError> {
     let cancellation = documents::load::<CancellationRequests, _>(store)?.next_auto_approval();
     let payment = documents::load::<PaymentRequests, _>(store)?.next_auto_approval();
     let expiry = documents::load::<AgreementApprovals, _>(store)?.next_expiry();
-    Ok(cancellation.into_iter().chain(payment).chain(expiry).min())
+    let products = store.products()?;
+    let invoicing = super::invoices::next_due(store, &products, settings, now)?;
+    Ok([cancellation, payment, expiry, invoicing]
+        .into_iter()
+        .flatten()
+        .min())
 }
 
 /// Logs the agreements' milestones due by namespace time `by`, counting on from `logged`

@@ -179,6 +179,7 @@ fn end_agreement<S: Store + ?Sized>(
     customer.subscription_changed_at = Some(when.now);
     product.customers[i] = customer;
     store.put_product(&product)?;
+    payments::close_ended(store, when.now)?;
     let change = Change::Lifecycle(LifecycleAction::UnsubscribePending);
     notify(store, change, &product, i, when, ids)
 }
@@ -235,7 +236,21 @@ fn load_document<D: Document, S: Store + ?Sized>(store: &S) -> Result<D, ModelEr
     documents::load(store).map_err(|e| ModelError::of_service(ModelService::Agreement, &e))
 }
 
+/// The most one of these documents may take: what one stranger's requests can make a
+/// namespace store is bytes, not only records.
+const MAX_DOCUMENT_BYTES: usize = 1 << 20;
+
+/// Saves document `D`, unless it would take more than `MAX_DOCUMENT_BYTES` (a conflict with
+/// what the namespace holds: settle or withdraw some first).
 fn save_document<D: Document, S: Store + ?Sized>(store: &mut S, doc: &D) -> Result<(), ModelError> {
+    let size = serde_json::to_vec(doc).map_or(0, |bytes| bytes.len());
+    if size > MAX_DOCUMENT_BYTES {
+        return Err(ModelError::modeled(
+            ModelService::Agreement,
+            "ConflictException",
+            format!("The namespace's {} would take {size} bytes, more than the {MAX_DOCUMENT_BYTES} it keeps: settle, withdraw or shorten some first", D::KEY),
+        ));
+    }
     documents::save(store, doc).map_err(|e| ModelError::of_service(ModelService::Agreement, &e))
 }
 
@@ -244,6 +259,27 @@ fn conflict_on(resource_type: &str, id: &str, message: String) -> ModelError {
     ModelError::modeled(ModelService::Agreement, "ConflictException", message)
         .with("resourceId", id)
         .with("resourceType", resource_type)
+}
+
+/// `AccessDeniedException` with `message` unless the caller is `product`'s proposer (or the
+/// wildcard caller, which is every party).
+fn require_proposer(
+    call: &Call<'_>,
+    product: &Product,
+    message: impl FnOnce() -> String,
+) -> Result<(), ModelError> {
+    match call.caller.account.as_deref() {
+        Some(account) if account != proposer_of(product) => Err(access_denied(message())),
+        _ => Ok(()),
+    }
+}
+
+/// A timestamp member of the input (epoch seconds), if given and within range.
+fn time_member(input: &Map<String, Value>, name: &str) -> Option<Instant> {
+    input
+        .get(name)
+        .and_then(Value::as_f64)
+        .and_then(Instant::try_from_epoch_seconds)
 }
 
 /// `AccessDeniedException`: the caller is a party, not the one that may do this.

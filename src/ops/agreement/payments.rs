@@ -10,11 +10,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::agreements::{visible, AGREEMENT_TYPE};
+use super::agreements::{is_not_found, visible, AGREEMENT_TYPE};
 use super::{
     access_denied, agreement, agreement_parties, check_catalog, conflict_on, fingerprint,
-    is_party_as, load_document, new_id, page, party_type, requester, retried, save_document, text,
-    with_next, Answer, Call, Idempotent,
+    is_party_as, load_document, new_id, page, party_type, requester, require_proposer, retried,
+    save_document, text, with_next, Answer, Call, Idempotent,
 };
 use crate::domain::agreement as rules;
 use crate::domain::catalogue::Product;
@@ -22,7 +22,7 @@ use crate::domain::contract::{Charge, MAX_CHARGES, MAX_PURCHASE_ORDER_REFERENCE_
 use crate::domain::ids::IdSource;
 use crate::domain::offer::{proposer_of, Offer, Term};
 use crate::domain::payment::{
-    charge_cents, dollars, PaymentRequest, PaymentRequests, PaymentStatus,
+    charge_cents, dollars, PaymentRequest, PaymentRequests, PaymentStatus, MAX_PAYMENT_REQUESTS,
 };
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
@@ -82,9 +82,9 @@ fn view(r: &PaymentRequest, without: &[&str]) -> Value {
 /// `SendAgreementPaymentRequest`'s output has neither `updatedAt` nor `statusMessage`, nor
 /// yet a charge.
 const SENT: &[&str] = &["updatedAt", "statusMessage", "chargeId"];
-/// `Accept…` and `Cancel…` answer without `statusMessage` and `chargeId`; `Reject…` without
-/// `chargeId`.
-const ACCEPTED: &[&str] = &["statusMessage", "chargeId"];
+/// `Accept…` and `Cancel…` answer without `statusMessage` and `chargeId` (`DECIDED`);
+/// `Reject…` without `chargeId`.
+const DECIDED: &[&str] = &["statusMessage", "chargeId"];
 const REJECTED: &[&str] = &["chargeId"];
 
 fn not_found(id: &str) -> ModelError {
@@ -120,6 +120,16 @@ fn committed(product: &Product, i: usize, requests: &PaymentRequests, agreement_
     charged + pending
 }
 
+/// How many payment requests of agreement `agreement_id` are pending (each holds a place
+/// among its charges).
+pub fn pending_count<S: Store + ?Sized>(
+    store: &S,
+    agreement_id: &str,
+) -> Result<usize, ModelError> {
+    let requests: PaymentRequests = load_document(store)?;
+    Ok(requests.pending_for(agreement_id).count())
+}
+
 /// `SendAgreementPaymentRequest` (the proposer's).
 pub fn send<S: Store + ?Sized>(
     input: &Map<String, Value>,
@@ -129,17 +139,9 @@ pub fn send<S: Store + ?Sized>(
 ) -> Answer {
     let agreement_id = text(input, "agreementId");
     let (product, i) = visible(store, call, agreement_id)?;
-    let proposer = proposer_of(&product);
-    if call
-        .caller
-        .account
-        .as_deref()
-        .is_some_and(|a| a != proposer)
-    {
-        return Err(access_denied(format!(
-            "Only the proposer of agreement {agreement_id} sends a payment request"
-        )));
-    }
+    require_proposer(call, &product, || {
+        format!("Only the proposer of agreement {agreement_id} sends a payment request")
+    })?;
     let who = requester(call);
     let token = input
         .get("clientToken")
@@ -211,7 +213,6 @@ pub fn send<S: Store + ?Sized>(
     let request = PaymentRequest {
         id: new_id("pr-", ids, 25)?,
         agreement_id: agreement_id.to_string(),
-        term_id: term_id.to_string(),
         name: text(input, "name").to_string(),
         description: input
             .get("description")
@@ -228,6 +229,11 @@ pub fn send<S: Store + ?Sized>(
         client_token: token,
         fingerprint: print,
     };
+    if requests.0.len() >= MAX_PAYMENT_REQUESTS {
+        // Requests of agreements that ended make room before a full namespace refuses.
+        close_ended(store, call.now).map_err(|e| ModelError::of_service(SERVICE, &e))?;
+        requests = load_document(store)?;
+    }
     if !requests.add(request.clone()) {
         return Err(conflict(
             agreement_id,
@@ -254,7 +260,13 @@ fn party_request<S: Store + ?Sized>(
         .filter(|r| r.agreement_id == agreement_id)
         .cloned()
         .ok_or_else(|| not_found(id))?;
-    let (product, i) = visible(store, call, agreement_id).map_err(|_| not_found(id))?;
+    let (product, i) = visible(store, call, agreement_id).map_err(|e| {
+        if is_not_found(&e) {
+            not_found(id)
+        } else {
+            e
+        }
+    })?;
     Ok((requests, request, product, i))
 }
 
@@ -305,6 +317,10 @@ fn decide<S: Store + ?Sized>(
     status: PaymentStatus,
     message: Option<&str>,
 ) -> Result<PaymentRequest, ModelError> {
+    // What the clock has brought (a request due for its automatic approval, an agreement's
+    // end) comes before anyone decides (the alarm may not have rung yet).
+    super::milestones::sweep(store, call.now, call.host_now, call.settings, ids)
+        .map_err(|e| ModelError::of_service(SERVICE, &e))?;
     let (mut requests, request, product, i) = party_request(store, call, input)?;
     let caller = call.caller.account.as_deref();
     let as_proposer = status == PaymentStatus::Cancelled;
@@ -424,7 +440,7 @@ pub fn withdraw<S: Store + ?Sized>(
     ids: &mut dyn IdSource,
 ) -> Answer {
     let decided = decide(input, call, store, ids, PaymentStatus::Cancelled, None)?;
-    Ok(view(&decided, ACCEPTED))
+    Ok(view(&decided, DECIDED))
 }
 
 /// `AcceptAgreementPaymentRequest` (the acceptor approves: the agreement is charged).
@@ -435,7 +451,7 @@ pub fn accept<S: Store + ?Sized>(
     ids: &mut dyn IdSource,
 ) -> Answer {
     let decided = decide(input, call, store, ids, PaymentStatus::Approved, None)?;
-    Ok(view(&decided, ACCEPTED))
+    Ok(view(&decided, DECIDED))
 }
 
 /// `RejectAgreementPaymentRequest`
@@ -504,7 +520,45 @@ pub fn approve_due<S: Store + ?Sized>(
     Ok(due.len())
 }
 
+/// Cancels the pending requests whose agreement is no longer active by `now` (cancelled,
+/// expired, renewed or replaced): they can no longer be approved, and must not hold their
+/// place among the kept requests.
+pub fn close_ended<S: Store + ?Sized>(store: &mut S, now: Instant) -> Result<(), ServiceError> {
+    let mut requests: PaymentRequests = documents::load(store)?;
+    if !requests.0.iter().any(PaymentRequest::is_pending) {
+        return Ok(());
+    }
+    let mut active = std::collections::HashSet::new();
+    for product in store.products()? {
+        for record in super::agreement_records(&product) {
+            let customer = super::agreement_record(&product, record);
+            if rules::is_active(&customer, now) {
+                active.extend(rules::agreement_id(&customer));
+            }
+        }
+    }
+    let ended: Vec<String> = requests
+        .0
+        .iter()
+        .filter(|r| r.is_pending() && !active.contains(&r.agreement_id))
+        .map(|r| r.id.clone())
+        .collect();
+    for id in &ended {
+        settle(
+            &mut requests,
+            id,
+            PaymentStatus::Cancelled,
+            Some(AGREEMENT_ENDED),
+            None,
+            now,
+        );
+    }
+    if !ended.is_empty() {
+        documents::save(store, &requests)?;
+    }
+    Ok(())
+}
+
 const APPROVED_BY_ITSELF: &str =
     "Approved automatically: the acceptor did not answer within the term's expirationDuration";
-const AGREEMENT_ENDED: &str =
-    "Cancelled: the agreement was no longer active when the request was due for approval";
+const AGREEMENT_ENDED: &str = "Cancelled: the agreement is no longer active";

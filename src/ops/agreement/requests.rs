@@ -942,8 +942,10 @@ pub fn accept<S: Store + ?Sized>(
                 )
             })?;
             let mut customer = product.customers[i].clone();
+            // Pending payment requests hold their place among the agreement's charges.
+            let held = super::payments::pending_count(store, source)?;
             let change = match amend {
-                true => amend_agreement(&mut customer, &request, call, ids)?,
+                true => amend_agreement(&mut customer, &request, held, call, ids)?,
                 false => replace_agreement(&mut customer, &product, &offer, &request, call, ids)?,
             };
             product.customers[i] = customer;
@@ -1076,6 +1078,7 @@ fn active_agreement(product: &Product, id: &str, call: &Call<'_>) -> Option<usiz
 fn amend_agreement(
     customer: &mut Customer,
     request: &AgreementRequest,
+    held: usize,
     call: &Call<'_>,
     ids: &mut dyn IdSource,
 ) -> Result<Change, ModelError> {
@@ -1096,7 +1099,7 @@ fn amend_agreement(
     let quantities_changed = quote.choice != amends.contract;
     if quote.total != "0.00" {
         // A charge still due at the trial's end counts.
-        let due = customer.charges.len() + usize::from(customer.trial_charge.is_some());
+        let due = customer.charges.len() + usize::from(customer.trial_charge.is_some()) + held;
         if due >= MAX_CHARGES {
             return Err(ModelError::modeled(
                 SERVICE,

@@ -1,6 +1,7 @@
-//! When the namespace's next timed moment is due (an agreement milestone, a cancellation
-//! request's automatic approval): one small document, brought forward as moments are
-//! scheduled, so the clock and the alarm ask with one read.
+//! When the namespace's next timed moment is due (an agreement milestone, a cancellation or
+//! payment request's automatic approval, a buyer approval's expiry, a month's usage
+//! invoicing): one small document, brought forward as moments are scheduled, so the clock
+//! and the alarm ask with one read.
 
 use crate::domain::agreement::NextMilestone;
 use crate::domain::time::Instant;
