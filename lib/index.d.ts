@@ -166,9 +166,32 @@ export interface Agreement {
 }
 
 /** An agreement request as GET /_mock/agreement-requests lists it. */
+/** `GET /_mock/agreement-activity`: each list newest first; members without a value left out. */
+export interface AgreementActivity {
+  cancellationRequests: Array<{
+    agreementCancellationRequestId: string; agreementId: string; status: string; reasonCode: string;
+    description?: string; statusMessage?: string; createdAt: string; updatedAt: string; autoApprovalAt: string;
+  }>;
+  paymentRequests: Array<{
+    paymentRequestId: string; agreementId: string; status: string; name: string; chargeAmount: string;
+    chargeId?: string; statusMessage?: string; createdAt: string; updatedAt: string; autoApprovalAt?: string;
+  }>;
+  billingAdjustments: Array<{
+    billingAdjustmentRequestId: string; agreementId: string; originalInvoiceId: string; adjustmentAmount: string;
+    status: 'COMPLETED' | 'VALIDATION_FAILED'; reasonCode: string; statusMessage?: string; createdAt: string;
+  }>;
+  invoices: Array<{
+    invoiceId: string; agreementId: string; invoiceType: 'INVOICE' | 'CREDIT_MEMO'; billingPeriod: string;
+    amount: string; issuedAt: string; originalInvoiceId?: string;
+  }>;
+  approvals: Array<{
+    agreementApprovalId: string; agreementRequestId: string; name: string; status: string; createdAt: string; expiresAt: string;
+  }>;
+}
+
 export interface AgreementRequest {
   agreementRequestId: string;
-  status: 'APPROVED' | 'ACCEPTED' | 'CANCELLED';
+  status: 'DRAFT' | 'PENDING_APPROVAL' | 'APPROVED' | 'ACCEPTED' | 'REJECTED' | 'CANCELLED';
   intent: 'NEW' | 'AMEND' | 'REPLACE';
   productCode: string;
   offerId: string;
@@ -335,6 +358,14 @@ export class Control {
   agreements(filters?: { productCode?: string; limit?: number }): Promise<Agreement[]>;
   /** The buyers' agreement requests (the namespace keeps its 100 most recent), newest first. */
   agreementRequests(): Promise<AgreementRequest[]>;
+  /** What happened to agreements since they were made, newest first, of one agreement or all. */
+  agreementActivity(filters?: { agreementId?: string }): Promise<AgreementActivity>;
+  /** Plays the buyer (the agreement's acceptor) on a seller's request; answers the operation's
+   *  output, and rejects with the modeled error (status, `error`, `reason`) AWS would give. */
+  actAsBuyer(
+    operation: 'AcceptAgreementPaymentRequest' | 'RejectAgreementPaymentRequest' | 'AcceptAgreementCancellationRequest' | 'RejectAgreementCancellationRequest',
+    input: Record<string, unknown>,
+  ): Promise<Record<string, unknown>>;
   putProduct(product: Product): Promise<Product>;
   deleteProduct(code: string): Promise<unknown>;
   usage(filters?: Record<string, string | number | undefined>): Promise<UsageRecord[]>;
@@ -345,7 +376,9 @@ export class Control {
   bill(filters?: { month?: string; product?: string; customer?: string }): Promise<Bill>;
   settings(): Promise<Record<string, unknown>>;
   patchSettings(patch: Record<string, unknown>): Promise<Record<string, unknown>>;
-  clock(): Promise<{ now: string; nowEpochSeconds: number; [field: string]: unknown }>;
+  /** `nextDeadline`: when the clock next brings something (a milestone, an automatic approval,
+   *  an expiry, a month's invoicing), when anything is scheduled. */
+  clock(): Promise<{ now: string; nowEpochSeconds: number; nextDeadline?: string; [field: string]: unknown }>;
   setClock(clock: { frozenAt?: string | number; offsetSeconds?: number }): Promise<unknown>;
   faults(): Promise<unknown[]>;
   addFault(fault: { operation: string; error: string; count?: number; [field: string]: unknown }): Promise<unknown>;

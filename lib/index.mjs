@@ -139,6 +139,16 @@ export class Control {
   async agreements(filters) { return (await this.request('GET', `/agreements${query(filters)}`)).agreements; }
   /** The buyers' agreement requests (quotes), newest first. */
   async agreementRequests() { return (await this.request('GET', '/agreement-requests')).requests; }
+  /**
+   * What happened to agreements since they were made (cancellation and payment requests,
+   * billing adjustments, invoices, approvals), newest first; filters: agreementId.
+   */
+  agreementActivity(filters) { return this.request('GET', `/agreement-activity${query(filters)}`); }
+  /**
+   * Plays the buyer (the agreement's acceptor): `operation` is Accept/RejectAgreementPaymentRequest
+   * or Accept/RejectAgreementCancellationRequest, `input` its Agreement Service input.
+   */
+  actAsBuyer(operation, input) { return this.request('POST', '/agreement-activity/buyer', { operation, input }); }
   async putProduct(product) { return (await this.request('POST', '/products', product)).product; }
   deleteProduct(code) { return this.request('DELETE', `/products/${encodeURIComponent(code)}`); }
   /** Ledger records; filters: productCode (or product), customer, dimension, from, to, limit. */

@@ -529,3 +529,97 @@ fn a_request_approves_itself_after_the_expiration_unless_its_agreement_ended() {
     assert_eq!(settled["status"], "CANCELLED", "{settled}");
     assert_eq!(charges(&mut mock, &id).len(), 1);
 }
+
+#[test]
+fn the_control_api_lists_the_activity_plays_the_buyer_and_names_the_next_deadline() {
+    let mut mock = world();
+    let (id, term) = buy(&mut mock, Some(auto_approve(10)));
+    let first = id_of(&send(&mut mock, SELLER, &id, &term, json!({})));
+    let second = id_of(&send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"chargeAmount": "5.00"}),
+    ));
+    // The next deadline is the first request's automatic approval.
+    let clock = mock.control("GET", "/clock", None).body;
+    assert_eq!(clock["nextDeadline"], "2026-03-11T00:00:00Z", "{clock}");
+    let buyer = |mock: &mut Mock, operation: &str, input: Value| {
+        mock.control(
+            "POST",
+            "/agreement-activity/buyer",
+            Some(json!({ "operation": operation, "input": input })),
+        )
+    };
+    let approved = buyer(
+        &mut mock,
+        "AcceptAgreementPaymentRequest",
+        json!({"agreementId": id, "paymentRequestId": first, "purchaseOrderReference": "PO-5"}),
+    );
+    assert_eq!(
+        (approved.status, &approved.body["status"]),
+        (200, &json!("APPROVED")),
+        "{}",
+        approved.body
+    );
+    let again = buyer(
+        &mut mock,
+        "AcceptAgreementPaymentRequest",
+        json!({"agreementId": id, "paymentRequestId": first}),
+    );
+    assert_eq!(
+        (again.status, &again.body["error"]),
+        (409, &json!("ConflictException"))
+    );
+    let invalid = buyer(
+        &mut mock,
+        "RejectAgreementPaymentRequest",
+        json!({ "agreementId": id }),
+    );
+    assert_eq!(
+        (invalid.status, &invalid.body["reason"]),
+        (400, &json!("MISSING_PAYMENT_REQUEST_ID")),
+        "{}",
+        invalid.body
+    );
+    let unknown = buyer(
+        &mut mock,
+        "RejectAgreementPaymentRequest",
+        json!({"agreementId": "agmt-nope", "paymentRequestId": second}),
+    );
+    assert_eq!(unknown.status, 404);
+    let not_buyer = buyer(
+        &mut mock,
+        "SendAgreementPaymentRequest",
+        json!({ "agreementId": id }),
+    );
+    assert_eq!(not_buyer.status, 400);
+    let rejected = buyer(
+        &mut mock,
+        "RejectAgreementPaymentRequest",
+        json!({"agreementId": id, "paymentRequestId": second, "rejectionReason": "no"}),
+    );
+    assert_eq!(rejected.body["status"], "REJECTED", "{}", rejected.body);
+
+    let activity = mock
+        .control(
+            "GET",
+            &format!("/agreement-activity?agreementId={id}"),
+            None,
+        )
+        .body;
+    let statuses: Vec<&Value> = activity["paymentRequests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["status"])
+        .collect();
+    assert_eq!(statuses, [&json!("REJECTED"), &json!("APPROVED")]);
+    assert_eq!(activity["invoices"][0]["amount"], "100.00", "{activity}");
+    assert_eq!(activity["invoices"][0]["invoiceType"], "INVOICE");
+    let other = mock
+        .control("GET", "/agreement-activity?agreementId=agmt-other", None)
+        .body;
+    assert!(other["paymentRequests"].as_array().unwrap().is_empty());
+}

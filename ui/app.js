@@ -264,6 +264,75 @@ const views = {
       { label: 'Seller', value: (o) => o.proposer },
       { label: 'Terms', value: (o) => o.terms.map(termText).join('; ') },
     ], offers, { empty: 'No products yet: create one under Actions.' }));
+    await views.activity();
+  },
+
+  /** The sellers' requests, adjustments, invoices and approvals, with the buyer's decisions. */
+  async activity() {
+    const [activity, clock] = await Promise.all([call('GET', '/agreement-activity'), call('GET', '/clock')]);
+    const time = (t) => (t ?? '').slice(0, 19).replace('T', ' ');
+    const deadline = $('next-deadline');
+    deadline.replaceChildren(clock.nextDeadline
+      ? el('span', {}, `Next deadline: ${time(clock.nextDeadline)} UTC `, el('button', {
+        type: 'button',
+        onclick: () => decide(() => call('PUT', '/clock', { frozenAt: clock.nextDeadline }), 'Clock moved to the next deadline'),
+      }, 'Move the clock to it'))
+      : 'Nothing scheduled.');
+    // The buyer's decisions, played as the agreement's acceptor.
+    const decision = (operation, input, label) => el('button', {
+      type: 'button', onclick: () => decide(() => call('POST', '/agreement-activity/buyer', { operation, input }), `${label}: done`),
+    }, label);
+    const pending = (r) => r.status === 'PENDING_APPROVAL';
+    show('payment-requests-table', table([
+      { label: 'Created (UTC)', value: (r) => time(r.createdAt) },
+      { label: 'Request', value: (r) => r.paymentRequestId },
+      { label: 'Agreement', value: (r) => r.agreementId },
+      { label: 'Name', value: (r) => r.name },
+      { label: 'Amount', value: (r) => `$${r.chargeAmount}`, num: true },
+      { label: 'Status', value: (r) => r.status },
+      { label: 'Approves itself (UTC)', value: (r) => (pending(r) ? time(r.autoApprovalAt) : '') },
+      { label: 'Buyer', value: (r) => (pending(r) ? [
+        decision('AcceptAgreementPaymentRequest', { agreementId: r.agreementId, paymentRequestId: r.paymentRequestId }, 'Approve'), ' ',
+        decision('RejectAgreementPaymentRequest', { agreementId: r.agreementId, paymentRequestId: r.paymentRequestId, rejectionReason: 'Rejected on the dashboard' }, 'Reject'),
+      ] : (r.statusMessage ?? '')) },
+    ], activity.paymentRequests, { empty: 'No payment requests: SendAgreementPaymentRequest on a private offer with a variablePayment makes one.' }));
+    show('cancellation-requests-table', table([
+      { label: 'Created (UTC)', value: (r) => time(r.createdAt) },
+      { label: 'Request', value: (r) => r.agreementCancellationRequestId },
+      { label: 'Agreement', value: (r) => r.agreementId },
+      { label: 'Reason', value: (r) => r.reasonCode },
+      { label: 'Status', value: (r) => r.status },
+      { label: 'Approves itself (UTC)', value: (r) => (pending(r) ? time(r.autoApprovalAt) : '') },
+      { label: 'Buyer', value: (r) => (pending(r) ? [
+        decision('AcceptAgreementCancellationRequest', { agreementId: r.agreementId, agreementCancellationRequestId: r.agreementCancellationRequestId }, 'Approve'), ' ',
+        decision('RejectAgreementCancellationRequest', { agreementId: r.agreementId, agreementCancellationRequestId: r.agreementCancellationRequestId, rejectionReason: 'Rejected on the dashboard' }, 'Reject'),
+      ] : (r.statusMessage ?? '')) },
+    ], activity.cancellationRequests, { empty: 'No cancellation requests: SendAgreementCancellationRequest makes one.' }));
+    show('invoices-table', table([
+      { label: 'Issued (UTC)', value: (i) => time(i.issuedAt) },
+      { label: 'Invoice', value: (i) => i.invoiceId },
+      { label: 'Type', value: (i) => i.invoiceType },
+      { label: 'Agreement', value: (i) => i.agreementId },
+      { label: 'Period', value: (i) => i.billingPeriod },
+      { label: 'Amount', value: (i) => `${i.invoiceType === 'CREDIT_MEMO' ? '-' : ''}$${i.amount}`, num: true },
+      { label: 'Credits', value: (i) => i.originalInvoiceId ?? '' },
+    ], activity.invoices, { empty: 'No invoices yet: charges are invoiced when made, usage when its month closes.' }));
+    show('adjustments-table', table([
+      { label: 'Created (UTC)', value: (a) => time(a.createdAt) },
+      { label: 'Adjustment', value: (a) => a.billingAdjustmentRequestId },
+      { label: 'Invoice', value: (a) => a.originalInvoiceId },
+      { label: 'Amount', value: (a) => `$${a.adjustmentAmount}`, num: true },
+      { label: 'Status', value: (a) => a.status },
+      { label: 'Reason', value: (a) => a.statusMessage ?? a.reasonCode },
+    ], activity.billingAdjustments, { empty: 'No billing adjustments: BatchCreateBillingAdjustmentRequest makes them.' }));
+    show('approvals-table', table([
+      { label: 'Created (UTC)', value: (a) => time(a.createdAt) },
+      { label: 'Approval', value: (a) => a.agreementApprovalId },
+      { label: 'Request', value: (a) => a.agreementRequestId },
+      { label: 'Plan', value: (a) => a.name },
+      { label: 'Status', value: (a) => a.status },
+      { label: 'Expires (UTC)', value: (a) => time(a.expiresAt) },
+    ], activity.approvals, { empty: 'No approvals: the approvalPlans setting makes a buyer\'s requests wait for them.' }));
   },
 
   async containers() {
@@ -378,6 +447,20 @@ function openRequest(r) {
     block('Records written', r.recordsWritten),
   ].flat().filter(Boolean));
   detail.hidden = false;
+}
+
+/** Runs a decision made on the Agreements view, says how it went, and shows the view again. */
+async function decide(perform, done) {
+  const result = $('activity-result');
+  try {
+    await perform();
+    result.className = 'good';
+    result.textContent = done;
+  } catch (e) {
+    result.className = 'bad';
+    result.textContent = e.message;
+  }
+  await views.agreements();
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 //!
 //! Layer: control. Runs inside the namespace's single writer like the operations do.
 
+mod activity;
 mod agreements;
 mod bill;
 pub mod keys;
@@ -96,6 +97,8 @@ pub fn handle<S: Store + ?Sized>(
         Control::Offers => agreements::offers(ns),
         Control::Agreements => agreements::agreements(ns, req),
         Control::AgreementRequests => agreements::requests(ns),
+        Control::AgreementActivity => activity::activity(ns, req),
+        Control::ActAsBuyer => activity::as_buyer(ns, req),
         Control::StoreContract => state::store_contract(ns),
     };
     answer.unwrap_or_else(|ControlError(status, message)| {

@@ -79,12 +79,19 @@ pub(super) fn check_webhook_caps(
 pub(super) fn clock_view<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
     let clock = load_clock(ns.store).map_err(internal)?;
     let now = clock.now(ns.host_now);
-    ok(json!({
+    let mut view = json!({
         "now": now.to_rfc3339(),
         "nowEpochSeconds": now.epoch_seconds(),
         "offsetSeconds": clock.offset_ms as f64 / 1000.0,
         "frozen": clock.frozen_at.is_some(),
-    }))
+    });
+    // When the clock next brings something (a milestone, an automatic approval, an expiry,
+    // a month's invoicing): what a test moves the clock to.
+    let settings = load_settings(ns.store).map_err(internal)?;
+    if let Some(at) = milestones::upcoming(ns.store, &settings, now).map_err(internal)? {
+        view["nextDeadline"] = json!(at.max(now).to_rfc3339());
+    }
+    ok(view)
 }
 
 pub(super) fn put_clock<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {

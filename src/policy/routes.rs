@@ -61,6 +61,8 @@ pub enum Control {
     Offers,
     Agreements,
     AgreementRequests,
+    AgreementActivity,
+    ActAsBuyer,
     StoreContract,
 }
 
@@ -185,6 +187,8 @@ pub const ROUTES: &[Route] = &[
     c("GET", "/_mock/offers", C::Offers),
     c("GET", "/_mock/agreements", C::Agreements),
     c("GET", "/_mock/agreement-requests", C::AgreementRequests),
+    c("GET", "/_mock/agreement-activity", C::AgreementActivity),
+    c("POST", "/_mock/agreement-activity/buyer", C::ActAsBuyer),
     c("POST", "/_mock/store-contract", C::StoreContract),
     a("GET", "/_admin/namespaces", Admin::ListNamespaces),
     a("POST", "/_admin/namespaces", Admin::CreateNamespace),

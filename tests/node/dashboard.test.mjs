@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 import {
   BatchMeterUsageCommand, MeterUsageCommand, RegisterUsageCommand,
 } from '@aws-sdk/client-marketplace-metering';
-import { CreateAgreementRequestCommand, MarketplaceAgreementClient } from '@aws-sdk/client-marketplace-agreement';
+import {
+  CancelAgreementPaymentRequestCommand, CreateAgreementRequestCommand, MarketplaceAgreementClient, SendAgreementPaymentRequestCommand,
+} from '@aws-sdk/client-marketplace-agreement';
 import { startMock } from '../../lib/index.mjs';
 import { meteringClient, sdkError } from './harness.mjs';
 
@@ -299,6 +301,52 @@ test('every view passes axe-core with no serious violation, and is photographed'
     await page.keyboard.press('ArrowRight');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-usage');
     assert.equal(await page.isVisible('#view-usage'), true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the Agreements view plays the buyer on a payment request and moves the clock to the next deadline', { skip: SKIP, timeout: 120_000 }, async () => {
+  const ns = mock.namespace('activity');
+  await ns.control.setClock({ frozenAt: '2026-11-20T12:30:00Z' });
+  await ns.control.putProduct({
+    productCode: 'services', dimensions: ['seats'], integration: 'concurrent-agreements', sellerAccountId: '999988887777',
+    privateOffers: [{ offerId: 'offer-services', buyerAccounts: ['777788889999'], variablePayment: { maxTotalChargeAmount: '900.00' } }],
+    customers: [{
+      customerAWSAccountId: '777788889999', licenseArn: 'arn:aws:license-manager::999988887777:license:l-0123456789abcdef0123456789abcdee',
+      agreementId: 'agmt-00000000000000000services', offerIdentifier: 'offer-services',
+      variablePayment: { strategy: 'AUTO_APPROVE_ON_EXPIRATION', expiration: 'P3D' },
+    }],
+  });
+  const [offer] = (await ns.control.offers('services')).filter((o) => o.offerId === 'offer-services');
+  const termId = Object.values(offer.terms.find((t) => t.variablePaymentTerm))[0].id;
+  const seller = new MarketplaceAgreementClient({
+    region: 'us-east-1', endpoint: ns.endpoint, maxAttempts: 1, credentials: { accessKeyId: '999988887777', secretAccessKey: 'test-secret' },
+  });
+  const agreementId = 'agmt-00000000000000000services';
+  const send = (name) => seller.send(new SendAgreementPaymentRequestCommand({ agreementId, termId, name, chargeAmount: '100.00' }));
+  await send('Onboarding work');
+  const later = await send('Training days');
+  const { page, context, errors } = await openPage(`${ns.endpoint}/_mock/ui/#agreements`);
+  try {
+    await shows(page, '#payment-requests-table', 'Onboarding work');
+    await shows(page, '#next-deadline', '2026-11-23 12:30:00');
+    // The buyer approves the first from the dashboard.
+    await page.click('#payment-requests-table tbody tr:last-child button:has-text("Approve")');
+    await shows(page, '#activity-result', 'Approve: done');
+    await shows(page, '#payment-requests-table tbody tr:last-child', 'APPROVED');
+    await shows(page, '#invoices-table', '$100.00');
+    // The seller withdraws the second; then the clock moves to the next deadline: nothing is
+    // left pending, so none is scheduled but the month's invoicing.
+    await seller.send(new CancelAgreementPaymentRequestCommand({ agreementId, paymentRequestId: later.paymentRequestId }));
+    await view(page, 'overview');
+    await view(page, 'agreements');
+    await shows(page, '#payment-requests-table tbody tr:first-child', 'CANCELLED');
+    await shows(page, '#next-deadline', '2026-12-01 06:00:00');
+    await page.click('#next-deadline button');
+    await shows(page, '#activity-result', 'Clock moved to the next deadline');
+    assert.equal((await ns.control.clock()).now, '2026-12-01T06:00:00Z');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

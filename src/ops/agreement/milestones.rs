@@ -160,6 +160,24 @@ pub fn sweep<S: Store + ?Sized>(
     Ok(logged)
 }
 
+/// When the clock next brings something by `now`'s reckoning: the earliest of the agreements'
+/// next milestones and the other timed moments (read only; what is due already comes first).
+pub fn upcoming<S: Store + ?Sized>(
+    store: &S,
+    settings: &Settings,
+    now: Instant,
+) -> Result<Option<Instant>, ServiceError> {
+    let products = store.products()?;
+    let milestones = products
+        .iter()
+        .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
+        .min();
+    Ok(milestones
+        .into_iter()
+        .chain(next_timed(store, settings, now)?)
+        .min())
+}
+
 /// When the next timed moment but the milestones is due: a month's usage invoicing, a buyer
 /// approval's expiry, a cancellation or payment request's automatic approval.
 fn next_timed<S: Store + ?Sized>(
