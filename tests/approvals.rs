@@ -8,6 +8,7 @@ mod common;
 
 use common::agreements::{agreement, set_clock, BUYER, SELLER, STRANGER};
 use common::{Answer, Mock};
+use metering_mock::store::Store;
 use serde_json::{json, Value};
 
 /// An administrator of the buyer's organization.
@@ -368,4 +369,42 @@ fn a_rejection_rejects_the_request_and_an_undecided_approval_expires() {
     );
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert!(bad.body.to_string().contains("requiredApprovals"));
+}
+
+#[test]
+fn a_draft_whose_plan_was_taken_off_is_accepted_and_long_notes_stay_bounded() {
+    let mut mock = world();
+    let request = request_id(&quote(&mut mock, BUYER));
+    let cleared = mock.control("PATCH", "/settings", Some(json!({"approvalPlans": []})));
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    let accepted = accept_request(&mut mock, &request);
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+
+    // Notes that would fill the namespace's approvals make the oldest settled ones give way:
+    // what they take stays within 1 MiB, and deciding is never refused for it.
+    let mut mock = world();
+    let note = "\u{1}".repeat(1000);
+    let mut ids = Vec::new();
+    for _ in 0..190 {
+        let request = request_id(&quote(&mut mock, BUYER));
+        let id = start(&mut mock, &request);
+        let rejected = decide(
+            &mut mock,
+            ADMIN,
+            "RejectAgreementApproval",
+            json!({"agreementApprovalId": id, "note": note}),
+        );
+        assert_eq!(rejected.status, 200, "{}", rejected.body);
+        ids.push(id);
+    }
+    let stored = mock.store.meta("agreement-approvals").unwrap().unwrap();
+    assert!(stored.len() <= 1 << 20, "{} bytes", stored.len());
+    assert_eq!(
+        approval(&mut mock, BUYER, &ids[0]).error_name(),
+        "ResourceNotFoundException"
+    );
+    assert_eq!(
+        approval(&mut mock, BUYER, &ids[189]).body["buyerAgreementApproval"]["status"],
+        "REJECTED"
+    );
 }

@@ -125,11 +125,20 @@ impl AgreementRequests {
         self.0.iter_mut().find(|r| r.id == id)
     }
 
-    /// Keeps `request`, forgetting the oldest beyond `MAX_AGREEMENT_REQUESTS`.
+    /// Keeps `request`, forgetting the oldest beyond `MAX_AGREEMENT_REQUESTS`: the oldest
+    /// closed one, else (every one waiting for approvals) the oldest.
     pub fn add(&mut self, request: AgreementRequest) {
         self.0.push(request);
-        let excess = self.0.len().saturating_sub(MAX_AGREEMENT_REQUESTS);
-        self.0.drain(..excess);
+        while self.0.len() > MAX_AGREEMENT_REQUESTS {
+            let waiting = |r: &AgreementRequest| {
+                matches!(
+                    r.status,
+                    RequestStatus::Draft | RequestStatus::PendingApproval
+                )
+            };
+            let oldest = self.0.iter().position(|r| !waiting(r)).unwrap_or(0);
+            self.0.remove(oldest);
+        }
     }
 
     /// A request made earlier by the same requester with the same client token.

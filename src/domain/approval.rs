@@ -60,17 +60,20 @@ pub enum ApproverKind {
 impl PlanApprover {
     pub fn kind(&self) -> Result<ApproverKind, String> {
         let short = |s: &str| !s.is_empty() && s.chars().count() <= 255;
+        let name_ok = self.name.as_deref().is_none_or(short);
         match (&self.email_address, &self.procurement_tool, &self.organization_id) {
-            (Some(address), None, None) if is_email(address) => Ok(ApproverKind::Email {
+            (Some(address), None, None) if is_email(address) && name_ok => Ok(ApproverKind::Email {
                 address: address.clone(),
-                name: self.name.clone().filter(|n| short(n)),
+                name: self.name.clone(),
             }),
-            (None, Some(tool), None) if short(tool) => Ok(ApproverKind::ProcurementTool {
-                name: tool.clone(),
-            }),
-            (None, None, Some(id)) if is_organization_id(id) => Ok(ApproverKind::Organization {
-                organization_id: id.clone(),
-            }),
+            (None, Some(tool), None) if short(tool) && self.name.is_none() => {
+                Ok(ApproverKind::ProcurementTool { name: tool.clone() })
+            }
+            (None, None, Some(id)) if is_organization_id(id) && self.name.is_none() => {
+                Ok(ApproverKind::Organization {
+                    organization_id: id.clone(),
+                })
+            }
             _ => Err("an approver is one of {\"emailAddress\": \"cfo@example.com\", \"name\"?}, {\"procurementTool\": \"Coupa\"} or {\"organizationId\": \"o-abcdefghij\"}".into()),
         }
     }
@@ -267,9 +270,9 @@ pub struct Outcome {
     pub updated_at: Instant,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// The purchase orders given with the decision: (charge id, reference).
+    /// The purchase orders given with the decision: (charge id, reference if any).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub purchase_orders: Vec<(String, String)>,
+    pub purchase_orders: Vec<(String, Option<String>)>,
     /// The principal that decided on the approver's behalf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overridden_by: Option<String>,
@@ -414,7 +417,7 @@ impl AgreementApproval {
         named: Option<&str>,
         principal: Option<String>,
         note: Option<String>,
-        purchase_orders: Vec<(String, String)>,
+        purchase_orders: Vec<(String, Option<String>)>,
         now: Instant,
     ) -> Result<(), DecisionError> {
         let (l, o) = self.target(named)?;

@@ -211,16 +211,37 @@ pub fn bill(
 pub fn add_agreement_charges(bill: &mut Bill, products: &[Product], invoices: &Invoices) {
     let month = bill.month.clone();
     if invoices.is_invoiced(&month) {
-        for b in bill.customers.iter_mut() {
+        for b in bill
+            .customers
+            .iter_mut()
+            .filter(|b| b.agreement_id.is_some())
+        {
+            // The usage invoice of any agreement of the license (a renewal or replacement
+            // since moved it on); none issued (0.00 then, or forgotten): nothing.
+            let customer = products
+                .iter()
+                .find(|p| *p.product_code == *b.product_code)
+                .and_then(|p| {
+                    p.customers
+                        .iter()
+                        .find(|c| c.license_arn.as_ref().map(|l| l.to_string()) == b.license_arn)
+                });
+            let chain: Vec<String> = customer
+                .map(|c| {
+                    c.previous_agreements
+                        .iter()
+                        .map(|p| p.agreement_id.to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
             let invoiced = b
                 .agreement_id
-                .as_deref()
-                .and_then(|id| invoices.usage_of(id, &month));
-            if let Some(invoice) = invoiced {
-                b.usage_charge = Decimal::of_cents(invoice.cents());
-                b.charge = b.usage_charge;
-                b.usage_invoice_id = Some(invoice.id.clone());
-            }
+                .iter()
+                .chain(&chain)
+                .find_map(|id| invoices.usage_of(id, &month));
+            b.usage_charge = Decimal::of_cents(invoiced.map_or(0, Invoice::cents));
+            b.charge = b.usage_charge;
+            b.usage_invoice_id = invoiced.map(|i| i.id.clone());
         }
     }
     for product in products {

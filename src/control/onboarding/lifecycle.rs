@@ -60,8 +60,7 @@ pub fn lifecycle<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest
         transition(ns, &mut product, index, action)?;
         ns.store.put_product(&product).map_err(store_err)?;
         // A subscription that is back has its agreement's milestones again.
-        crate::ops::agreement::milestones::note(ns.store, &product.customers[index])
-            .map_err(internal)?;
+        crate::ops::agreement::milestones::note(ns.store, &product, index).map_err(internal)?;
         // Without a final hour the agreement's end and its license's go together.
         if action == LifecycleAction::UnsubscribeSuccess && before == SubscriptionState::Subscribed
         {

@@ -248,7 +248,7 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
     product.customers[index] = customer;
     check_product(ns, &product)?;
     ns.store.put_product(&product).map_err(store_err)?;
-    crate::ops::agreement::milestones::note(ns.store, &product.customers[index])
+    crate::ops::agreement::milestones::note(ns.store, &product, index)
         .map_err(|e| ControlError(500, e.message))?;
     let event = match action {
         Some(action) => Some(notify(ns, Change::Lifecycle(action), &product, index)?),

@@ -13,8 +13,8 @@ use serde_json::{json, Map, Value};
 use super::agreements::{is_not_found, visible, AGREEMENT_TYPE};
 use super::{
     agreement_parties, check_catalog, fingerprint, is_party_as, load_document, new_id, page,
-    requester, require_proposer, save_document, text, time_member, with_next, Answer, Call,
-    Idempotent, When,
+    requester, require_proposer, save_document, save_grown, text, time_member, with_next, Answer,
+    Call, Evictable, Idempotent, When,
 };
 use crate::domain::catalogue::Product;
 use crate::domain::ids::IdSource;
@@ -31,6 +31,18 @@ use crate::ops::shapes::epoch_seconds;
 use crate::store::Store;
 
 const SERVICE: ModelService = ModelService::Agreement;
+
+impl Evictable for BillingAdjustments {
+    fn evict_oldest_settled(&mut self) -> bool {
+        match self.0.iter().position(|_| true) {
+            Some(i) => {
+                self.0.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
 const RESOURCE: &str = "BillingAdjustmentRequest";
 /// Entries one batch takes at most (the model sets no maximum).
 pub const MAX_ENTRIES: usize = 25;
@@ -147,7 +159,7 @@ pub fn batch_create<S: Store + ?Sized>(
     }
     // Only what changed is written (a batch whose every entry failed writes nothing).
     if !settled.is_empty() {
-        save_document(store, &adjustments)?;
+        save_grown(store, &mut adjustments)?;
         save_document(store, &kept)?;
     }
     if let Some((product, _)) = &found {

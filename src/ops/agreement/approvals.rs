@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use super::{
-    check_catalog, conflict_on, load_document, new_id, page, requester, save_document, text,
-    with_next, Answer, Call,
+    check_catalog, conflict_on, load_document, new_id, page, requester, save_document, save_grown,
+    text, with_next, Answer, Call, Evictable,
 };
 use crate::domain::agreement::{AgreementRequest, AgreementRequests, RequestStatus};
 use crate::domain::approval::{
@@ -30,6 +30,18 @@ use crate::ops::shapes::epoch_seconds;
 use crate::store::{documents, Store};
 
 const SERVICE: ModelService = ModelService::Agreement;
+
+impl Evictable for AgreementApprovals {
+    fn evict_oldest_settled(&mut self) -> bool {
+        match self.0.iter().position(|a| !a.is_pending()) {
+            Some(i) => {
+                self.0.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
 const APPROVAL_TYPE: &str = "BUYER_AGREEMENT_APPROVAL";
 
 fn invalid(reason: &str, field: &str, message: String) -> ModelError {
@@ -157,7 +169,7 @@ pub fn start<S: Store + ?Sized>(
         return Err(invalid(
             "INVALID_PURCHASE_ORDERS",
             "purchaseOrders",
-            "An agreement request of the mock has no charges before it is accepted: give purchase orders when accepting the approval, or with UpdatePurchaseOrders after the agreement is made".into(),
+            "An agreement request of the mock has no charges before it is accepted: give purchase orders with UpdatePurchaseOrders once the agreement is made".into(),
         ));
     }
     if request.status != RequestStatus::Draft {
@@ -253,7 +265,7 @@ pub fn start<S: Store + ?Sized>(
     if let Some(r) = requests.get_mut(&request.id) {
         r.status = RequestStatus::PendingApproval;
     }
-    save_document(store, &approvals)?;
+    save_grown(store, &mut approvals)?;
     save_document(store, &requests)?;
     if let Some(at) = approvals.next_expiry() {
         super::schedule::note_at(store, at).map_err(|e| ModelError::of_service(SERVICE, &e))?;
@@ -293,7 +305,13 @@ fn outcome_view(o: &crate::domain::approval::Outcome) -> Value {
         let orders: Vec<Value> = o
             .purchase_orders
             .iter()
-            .map(|(charge, reference)| json!({"chargeId": charge, "purchaseOrderReference": reference}))
+            .map(|(charge, reference)| {
+                let mut order = json!({ "chargeId": charge });
+                if let Some(r) = reference {
+                    order["purchaseOrderReference"] = json!(r);
+                }
+                order
+            })
             .collect();
         body["purchaseOrders"] = json!(orders);
     }
@@ -365,7 +383,7 @@ pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store
             proposal_summary(product.product_code.as_ref(), offer),
         ),
         None => (
-            json!({"accountId": "000000000000", "legalName": "Unknown seller (the product was deleted)"}),
+            json!({"accountId": "000000000000", "legalName": "Unknown seller (the request or its product is gone)"}),
             json!({"offerId": request.map_or("unknown", |r| r.offer_id.as_str()), "visibilityScope": "PUBLIC", "resources": []}),
         ),
     };
@@ -470,6 +488,18 @@ fn decision_error(e: DecisionError, id: &str, named: Option<&str>) -> ModelError
     }
 }
 
+/// Brings about what the clock brought first (an approval past its `expiresAt` expires
+/// before anyone decides on it; the alarm may not have rung yet).
+fn swept<S: Store + ?Sized>(
+    store: &mut S,
+    call: &Call<'_>,
+    ids: &mut dyn IdSource,
+) -> Result<(), ModelError> {
+    super::milestones::sweep(store, call.now, call.host_now, call.settings, ids)
+        .map(|_| ())
+        .map_err(|e| ModelError::of_service(SERVICE, &e))
+}
+
 /// The principal deciding on another approver's behalf.
 fn principal(call: &Call<'_>, named: Option<&str>) -> Option<String> {
     named.map(|_| match call.caller.account.as_deref() {
@@ -483,7 +513,9 @@ pub fn accept<S: Store + ?Sized>(
     input: &Map<String, Value>,
     call: &Call<'_>,
     store: &mut S,
+    ids: &mut dyn IdSource,
 ) -> Answer {
+    swept(store, call, ids)?;
     let given = input
         .get("buyerAgreementApprovalApproverInput")
         .and_then(Value::as_object)
@@ -502,23 +534,23 @@ pub fn accept<S: Store + ?Sized>(
         .get("note")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let orders: Vec<(String, String)> = given
+    let orders: Vec<(String, Option<String>)> = given
         .get("purchaseOrders")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .map(|o| {
+            let charge = o["chargeId"].as_str().unwrap_or_default().to_string();
             (
-                o["chargeId"].as_str().unwrap_or_default().to_string(),
-                o["purchaseOrderReference"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
+                charge,
+                o["purchaseOrderReference"].as_str().map(str::to_string),
             )
         })
         .collect();
     if orders.iter().any(|(_, r)| {
-        r.chars().count() > crate::domain::contract::MAX_PURCHASE_ORDER_REFERENCE_CHARS
+        r.as_deref().is_some_and(|r| {
+            r.chars().count() > crate::domain::contract::MAX_PURCHASE_ORDER_REFERENCE_CHARS
+        })
     }) {
         return Err(invalid(
             "INVALID_PURCHASE_ORDERS",
@@ -531,7 +563,7 @@ pub fn accept<S: Store + ?Sized>(
     a.approve(named, principal(call, named), note, orders, call.now)
         .map_err(|e| decision_error(e, id, named))?;
     let request_id = a.agreement_request_id.clone();
-    save_document(store, &approvals)?;
+    save_grown(store, &mut approvals)?;
     // Every approval of the request approved: it can be accepted.
     let all = approvals
         .0
@@ -550,7 +582,9 @@ pub fn reject<S: Store + ?Sized>(
     input: &Map<String, Value>,
     call: &Call<'_>,
     store: &mut S,
+    ids: &mut dyn IdSource,
 ) -> Answer {
+    swept(store, call, ids)?;
     let given = input
         .get("buyerAgreementApprovalRejectionInput")
         .and_then(Value::as_object)
@@ -574,7 +608,7 @@ pub fn reject<S: Store + ?Sized>(
     for other in approvals.of_request(&request_id) {
         other.close(ApprovalStatus::Cancelled, OutcomeStatus::Skipped, call.now);
     }
-    save_document(store, &approvals)?;
+    save_grown(store, &mut approvals)?;
     set_request(store, &request_id, RequestStatus::Rejected)?;
     Ok(json!({}))
 }

@@ -12,7 +12,7 @@ use super::agreements::{is_not_found, visible};
 use super::{
     access_denied, agreement, agreement_parties, check_catalog, conflict_on, end_agreement,
     fingerprint, is_party_as, load_document, new_id, page, party_type, requester, require_proposer,
-    retried, save_document, text, with_next, Answer, Call, Idempotent, When,
+    retried, save_document, save_grown, text, with_next, Answer, Call, Evictable, Idempotent, When,
 };
 use crate::domain::agreement as rules;
 use crate::domain::cancellation::{CancellationRequest, CancellationRequests, CancellationStatus};
@@ -29,6 +29,18 @@ use crate::ops::shapes::epoch_seconds;
 use crate::store::{documents, Store};
 
 const SERVICE: ModelService = ModelService::Agreement;
+
+impl Evictable for CancellationRequests {
+    fn evict_oldest_settled(&mut self) -> bool {
+        match self.0.iter().position(|r| !r.is_pending()) {
+            Some(i) => {
+                self.0.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
 const RESOURCE: &str = "AgreementCancellationRequest";
 
 /// The request as `Get`, `Cancel…` and `Reject…` answer it (members without a value left
@@ -176,7 +188,7 @@ pub fn send<S: Store + ?Sized>(
             "The namespace holds 100 pending cancellation requests, the most it keeps: withdraw one first".to_string(),
         ));
     }
-    save_document(store, &requests)?;
+    save_grown(store, &mut requests)?;
     let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
     super::schedule::note_at(store, request.auto_approval_at()).map_err(internal)?;
     notify_request(store, &product, i, &request, When::of(call), ids).map_err(internal)?;

@@ -145,10 +145,10 @@ fn next_month(
     settings: &Settings,
     now: Instant,
 ) -> Option<(String, Instant)> {
-    first_period(products, now)?;
+    let first = first_period(products, now)?;
     let period = match &kept.usage_invoiced_through {
         Some(p) => next_period(p)?,
-        None => first_period(products, now)?,
+        None => first,
     };
     let at = usage_issued_at(&period, settings)?;
     Some((period, at))

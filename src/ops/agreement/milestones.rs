@@ -1,11 +1,13 @@
 //! The milestones of agreements by the namespace clock: the end of a free trial (a contract
 //! taken with it starts), the `Purchase Agreement Ending` notices 180 to 30 days before a
 //! contract's end, and the end itself: a renewal when the contract renews, else `Purchase
-//! Agreement Ended` with status `EXPIRED`, then `License Deprovisioned`; and the automatic
-//! approval of cancellation requests pending for seven days, and of payment requests pending
-//! for the buyer's `expirationDuration`. One small document
-//! says when the next is due, so asking costs a read; a sweep sends what is due (when the
-//! clock is set, and from the namespace's alarm while time runs).
+//! Agreement Ended` with status `EXPIRED`, then `License Deprovisioned`; and, in time order
+//! with them, the other timed moments: a month's usage invoicing once its metering windows
+//! close, a buyer approval's expiry, the automatic approval of cancellation requests pending
+//! for seven days and of payment requests pending for the buyer's `expirationDuration`. One
+//! small document says when the next is due, so asking costs a read; a sweep brings about
+//! what is due (when the clock is set, before a decision on a request, and from the
+//! namespace's alarm while time runs).
 
 use std::collections::BTreeSet;
 
@@ -25,16 +27,21 @@ use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::store::{documents, Store};
 
-/// When `customer` next needs a sweep: its next milestone, or for an agreement, while the
-/// namespace's invoicing has not started, the invoicing of its first month's usage (of one
-/// listed without an acceptance: at once, so a sweep starts invoicing). Once invoicing has
-/// started every sweep schedules the next month. A customer of a legacy product may be
-/// noted: the sweep then finds nothing for it.
-fn due(customer: &Customer, settings: &Settings, invoicing_started: bool) -> Option<Instant> {
-    let invoicing = match rules::accepted_at(customer) {
-        _ if invoicing_started || rules::agreement_id(customer).is_none() => None,
-        Some(at) => usage_issued_at(&period_of(at), settings),
-        None => Some(Instant(0)),
+/// When customer `i` of `product` next needs a sweep: its next milestone, and for an
+/// agreement (a customer of a concurrent-agreements product) the next month's invoicing: once
+/// invoicing has started, the month after the last one invoiced; before, the month of its
+/// acceptance (of one listed without an acceptance: at once, so a sweep starts invoicing).
+fn due(product: &Product, i: usize, settings: &Settings, kept: &Invoices) -> Option<Instant> {
+    let customer = &product.customers[i];
+    let agreement = product.integration == Integration::ConcurrentAgreements
+        && rules::agreement_id(customer).is_some();
+    let invoicing = match (agreement, kept.usage_invoiced_through.is_some()) {
+        (false, _) => None,
+        (true, true) => kept.next_usage_issuance(settings),
+        (true, false) => match rules::accepted_at(customer) {
+            Some(at) => usage_issued_at(&period_of(at), settings),
+            None => Some(Instant(0)),
+        },
     };
     rules::next_milestone(customer)
         .into_iter()
@@ -42,19 +49,15 @@ fn due(customer: &Customer, settings: &Settings, invoicing_started: bool) -> Opt
         .min()
 }
 
-/// The settings, and whether the namespace's invoicing has started.
-fn invoicing<S: Store + ?Sized>(store: &S) -> Result<(Settings, bool), ServiceError> {
-    let kept: Invoices = documents::load(store)?;
-    Ok((
-        documents::load(store)?,
-        kept.usage_invoiced_through.is_some(),
-    ))
-}
-
-/// Brings the next-milestone time forward to when `customer` next needs a sweep, if earlier.
-pub fn note<S: Store + ?Sized>(store: &mut S, customer: &Customer) -> Result<(), ServiceError> {
-    let (settings, started) = invoicing(store)?;
-    match due(customer, &settings, started) {
+/// Brings the next-milestone time forward to when customer `i` of `product` next needs a
+/// sweep, if earlier.
+pub fn note<S: Store + ?Sized>(
+    store: &mut S,
+    product: &Product,
+    i: usize,
+) -> Result<(), ServiceError> {
+    let (settings, kept): (Settings, Invoices) = (documents::load(store)?, documents::load(store)?);
+    match due(product, i, &settings, &kept) {
         Some(at) => super::schedule::note_at(store, at),
         None => Ok(()),
     }
@@ -84,11 +87,9 @@ pub fn note_product<S: Store + ?Sized>(
     store: &mut S,
     product: &Product,
 ) -> Result<(), ServiceError> {
-    let (settings, started) = invoicing(store)?;
-    match product
-        .customers
-        .iter()
-        .filter_map(|c| due(c, &settings, started))
+    let (settings, kept): (Settings, Invoices) = (documents::load(store)?, documents::load(store)?);
+    match (0..product.customers.len())
+        .filter_map(|i| due(product, i, &settings, &kept))
         .min()
     {
         Some(at) => super::schedule::note_at(store, at),
@@ -143,7 +144,10 @@ pub fn sweep<S: Store + ?Sized>(
             break true;
         }
     };
-    super::payments::close_ended(store, now)?;
+    // Payment requests of agreements that ended (once everything before `now` happened).
+    if !capped {
+        super::payments::close_ended(store, now)?;
+    }
     let next_at = match capped {
         true => Some(now),
         false => {

@@ -100,8 +100,8 @@ pub fn dispatch<S: Store + ?Sized>(
         (Agreement, "StartAgreementApprovals") => approvals::start(input, call, store, ids),
         (Agreement, "GetAgreementApproval") => approvals::get(input, call, store),
         (Agreement, "ListAgreementApprovals") => approvals::list(input, call, store),
-        (Agreement, "AcceptAgreementApproval") => approvals::accept(input, call, store),
-        (Agreement, "RejectAgreementApproval") => approvals::reject(input, call, store),
+        (Agreement, "AcceptAgreementApproval") => approvals::accept(input, call, store, ids),
+        (Agreement, "RejectAgreementApproval") => approvals::reject(input, call, store, ids),
         (Discovery, "GetOffer") => offers::get_offer(input, call, store),
         (Discovery, "ListPurchaseOptions") => offers::list_purchase_options(input, call, store),
         (Discovery, "GetOfferTerms") => offers::get_offer_terms(input, call, store),
@@ -240,17 +240,35 @@ fn load_document<D: Document, S: Store + ?Sized>(store: &S) -> Result<D, ModelEr
 /// namespace store is bytes, not only records.
 const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 
-/// Saves document `D`, unless it would take more than `MAX_DOCUMENT_BYTES` (a conflict with
-/// what the namespace holds: settle or withdraw some first).
-fn save_document<D: Document, S: Store + ?Sized>(store: &mut S, doc: &D) -> Result<(), ModelError> {
-    let size = serde_json::to_vec(doc).map_or(0, |bytes| bytes.len());
+/// A document of kept records whose settled ones may be forgotten to make room.
+trait Evictable: Document {
+    /// Forgets the oldest settled record; `false` when none is settled.
+    fn evict_oldest_settled(&mut self) -> bool;
+}
+
+/// Saves document `D` after new records were added: the oldest settled records are
+/// forgotten until it takes at most `MAX_DOCUMENT_BYTES`; if it still takes more, nothing is
+/// written and the answer is a conflict with what the namespace holds. Call it before any
+/// other write of the operation, so a refusal leaves nothing half done.
+fn save_grown<D: Evictable, S: Store + ?Sized>(
+    store: &mut S,
+    doc: &mut D,
+) -> Result<(), ModelError> {
+    let size = |doc: &D| serde_json::to_vec(doc).map_or(0, |bytes| bytes.len());
+    while size(doc) > MAX_DOCUMENT_BYTES && doc.evict_oldest_settled() {}
+    let size = size(doc);
     if size > MAX_DOCUMENT_BYTES {
         return Err(ModelError::modeled(
             ModelService::Agreement,
             "ConflictException",
-            format!("The namespace's {} would take {size} bytes, more than the {MAX_DOCUMENT_BYTES} it keeps: settle, withdraw or shorten some first", D::KEY),
+            format!("The namespace's pending {} would take {size} bytes, more than the {MAX_DOCUMENT_BYTES} it keeps: settle or withdraw some first", D::KEY),
         ));
     }
+    save_document(store, doc)
+}
+
+/// Saves document `D` as it is (records settled, or bounded by their count).
+fn save_document<D: Document, S: Store + ?Sized>(store: &mut S, doc: &D) -> Result<(), ModelError> {
     documents::save(store, doc).map_err(|e| ModelError::of_service(ModelService::Agreement, &e))
 }
 

@@ -14,7 +14,7 @@ use super::agreements::{is_not_found, visible, AGREEMENT_TYPE};
 use super::{
     access_denied, agreement, agreement_parties, check_catalog, conflict_on, fingerprint,
     is_party_as, load_document, new_id, page, party_type, requester, require_proposer, retried,
-    save_document, text, with_next, Answer, Call, Idempotent,
+    save_document, save_grown, text, with_next, Answer, Call, Evictable, Idempotent,
 };
 use crate::domain::agreement as rules;
 use crate::domain::catalogue::Product;
@@ -32,6 +32,18 @@ use crate::ops::shapes::epoch_seconds;
 use crate::store::{documents, Store};
 
 const SERVICE: ModelService = ModelService::Agreement;
+
+impl Evictable for PaymentRequests {
+    fn evict_oldest_settled(&mut self) -> bool {
+        match self.0.iter().position(|r| !r.is_pending()) {
+            Some(i) => {
+                self.0.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
 const RESOURCE: &str = "PaymentRequest";
 
 impl Idempotent for PaymentRequest {
@@ -230,8 +242,12 @@ pub fn send<S: Store + ?Sized>(
         fingerprint: print,
     };
     if requests.0.len() >= MAX_PAYMENT_REQUESTS {
-        // Requests of agreements that ended make room before a full namespace refuses.
-        close_ended(store, call.now).map_err(|e| ModelError::of_service(SERVICE, &e))?;
+        // Requests of agreements that ended make room before a full namespace refuses (once
+        // what the clock brought has happened).
+        let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
+        super::milestones::sweep(store, call.now, call.host_now, call.settings, ids)
+            .map_err(internal)?;
+        close_ended(store, call.now).map_err(internal)?;
         requests = load_document(store)?;
     }
     if !requests.add(request.clone()) {
@@ -240,7 +256,7 @@ pub fn send<S: Store + ?Sized>(
             "The namespace holds 100 pending payment requests, the most it keeps: settle or withdraw one first".to_string(),
         ));
     }
-    save_document(store, &requests)?;
+    save_grown(store, &mut requests)?;
     if let Some(at) = auto_approve_at {
         super::schedule::note_at(store, at).map_err(|e| ModelError::of_service(SERVICE, &e))?;
     }

@@ -848,6 +848,13 @@ pub fn accept<S: Store + ?Sized>(
     let request = visible(&requests, call, text(input, "agreementRequestId"))?.clone();
     match request.status {
         RequestStatus::Approved => {}
+        // A plan that applied when the request was made may have been taken off since.
+        RequestStatus::Draft
+            if !call
+                .settings
+                .approval_plans
+                .iter()
+                .any(|p| p.applies_to(&request.requester)) => {}
         RequestStatus::Draft | RequestStatus::PendingApproval => {
             let message = format!("Agreement request {} is {}: the buyer's organization requires approval (StartAgreementApprovals), and its approvals must all be approved first", request.id, request.status.name());
             return Err(invalid(
@@ -968,7 +975,7 @@ pub fn accept<S: Store + ?Sized>(
         }
     };
     let agreement_id = rules::agreement_id(&product.customers[index]).unwrap_or_default();
-    super::milestones::note(store, &product.customers[index])
+    super::milestones::note(store, &product, index)
         .map_err(|e| ModelError::of_service(SERVICE, &e))?;
     store.put_product(&product).map_err(storage(SERVICE))?;
     notify(store, change, &product, index, When::of(call), ids)

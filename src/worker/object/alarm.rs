@@ -81,8 +81,8 @@ impl NamespaceObject {
         Response::empty()
     }
 
-    /// Logs the agreement milestones (`Ending` notices, ends) the namespace clock has
-    /// reached, in one synchronous step.
+    /// Brings about what the namespace clock has reached (agreement milestones, automatic
+    /// approvals, approval expiries, a month's usage invoicing), in one synchronous step.
     fn send_due_milestones(&self) -> Result<()> {
         let mut store = self.open_store();
         let store = store.as_mut().expect("opened");
