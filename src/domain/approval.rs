@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::kept::{add_bounded, Settles};
 use super::names::TwelveDigitAccountId;
 use super::time::Instant;
 
@@ -495,6 +496,12 @@ fn settle_rest(outcomes: &mut [Outcome], status: OutcomeStatus, now: Instant) {
     }
 }
 
+impl Settles for AgreementApproval {
+    fn is_pending(&self) -> bool {
+        AgreementApproval::is_pending(self)
+    }
+}
+
 /// The namespace's approvals, oldest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -512,19 +519,7 @@ impl AgreementApprovals {
     /// Keeps `approvals`; beyond `MAX_APPROVALS` the oldest settled ones are forgotten.
     /// `false` (nothing kept) when there is no room for them.
     pub fn add(&mut self, approvals: Vec<AgreementApproval>) -> bool {
-        let excess = (self.0.len() + approvals.len()).saturating_sub(MAX_APPROVALS);
-        let settled = self.0.iter().filter(|a| !a.is_pending()).count();
-        if excess > settled {
-            return false;
-        }
-        let mut dropped = 0;
-        self.0.retain(|a| {
-            let drop = dropped < excess && !a.is_pending();
-            dropped += usize::from(drop);
-            !drop
-        });
-        self.0.extend(approvals);
-        true
+        add_bounded(&mut self.0, approvals, MAX_APPROVALS)
     }
 
     /// The approvals of request `id`.

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kept::{add_bounded, Settles};
 use super::time::Instant;
 
 /// Cancellation requests a namespace keeps (pending ones are never forgotten).
@@ -91,6 +92,12 @@ impl CancellationRequest {
     }
 }
 
+impl Settles for CancellationRequest {
+    fn is_pending(&self) -> bool {
+        CancellationRequest::is_pending(self)
+    }
+}
+
 /// The namespace's cancellation requests, oldest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -115,16 +122,7 @@ impl CancellationRequests {
     /// Keeps `request`; beyond `MAX_CANCELLATION_REQUESTS` the oldest settled ones are
     /// forgotten. `false` (nothing kept) when every kept request is pending.
     pub fn add(&mut self, request: CancellationRequest) -> bool {
-        if self.0.len() >= MAX_CANCELLATION_REQUESTS {
-            match self.0.iter().position(|r| !r.is_pending()) {
-                Some(i) => {
-                    self.0.remove(i);
-                }
-                None => return false,
-            }
-        }
-        self.0.push(request);
-        true
+        add_bounded(&mut self.0, vec![request], MAX_CANCELLATION_REQUESTS)
     }
 
     /// When the earliest pending request is approved by itself, if any is pending.

@@ -15,6 +15,7 @@ pub mod decimal;
 pub mod entitlement;
 pub mod ids;
 pub mod invoice;
+pub mod kept;
 pub mod names;
 pub mod notification;
 pub mod offer;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::contract::cents;
+use super::kept::{add_bounded, Settles};
 use super::time::Instant;
 
 /// Payment requests a namespace keeps (pending ones are never forgotten).
@@ -265,6 +266,12 @@ pub struct PaymentRequest {
     pub fingerprint: String,
 }
 
+impl Settles for PaymentRequest {
+    fn is_pending(&self) -> bool {
+        PaymentRequest::is_pending(self)
+    }
+}
+
 impl PaymentRequest {
     pub fn is_pending(&self) -> bool {
         self.status == PaymentStatus::PendingApproval
@@ -302,16 +309,7 @@ impl PaymentRequests {
     /// Keeps `request`; beyond `MAX_PAYMENT_REQUESTS` the oldest settled ones are forgotten.
     /// `false` (nothing kept) when every kept request is pending.
     pub fn add(&mut self, request: PaymentRequest) -> bool {
-        if self.0.len() >= MAX_PAYMENT_REQUESTS {
-            match self.0.iter().position(|r| !r.is_pending()) {
-                Some(i) => {
-                    self.0.remove(i);
-                }
-                None => return false,
-            }
-        }
-        self.0.push(request);
-        true
+        add_bounded(&mut self.0, vec![request], MAX_PAYMENT_REQUESTS)
     }
 
     /// When the earliest pending request approves itself, if any does.

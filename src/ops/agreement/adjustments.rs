@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use super::agreements::{is_not_found, visible, AGREEMENT_TYPE};
+use super::agreements::{is_not_found, visible, visible_for, AGREEMENT_TYPE};
 use super::{
     agreement_parties, check_catalog, fingerprint, is_party_as, load_document, new_id, page,
     requester, require_proposer, save_document, save_grown, text, time_member, with_next, Answer,
@@ -21,6 +21,7 @@ use crate::domain::ids::IdSource;
 use crate::domain::invoice::{
     credit_memo, AdjustmentStatus, BillingAdjustment, BillingAdjustments, InvoiceType, Invoices,
 };
+use crate::domain::kept::forget_oldest_settled;
 use crate::domain::notification::{billing_adjustment_event, EventRecord};
 use crate::domain::payment::{charge_cents, dollars};
 use crate::domain::time::Instant;
@@ -34,13 +35,7 @@ const SERVICE: ModelService = ModelService::Agreement;
 
 impl Evictable for BillingAdjustments {
     fn evict_oldest_settled(&mut self) -> bool {
-        match self.0.iter().position(|_| true) {
-            Some(i) => {
-                self.0.remove(i);
-                true
-            }
-            None => false,
-        }
+        forget_oldest_settled(&mut self.0)
     }
 }
 const RESOURCE: &str = "BillingAdjustmentRequest";
@@ -327,13 +322,7 @@ pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store
         .get(id)
         .filter(|a| a.agreement_id == agreement_id)
         .ok_or_else(not_found)?;
-    let (product, _) = visible(store, call, agreement_id).map_err(|e| {
-        if is_not_found(&e) {
-            not_found()
-        } else {
-            e
-        }
-    })?;
+    let (product, _) = visible_for(store, call, agreement_id, not_found)?;
     require_proposer(call, &product, || {
         format!("Billing adjustment request {id}: only the proposer of agreement {agreement_id} reads it")
     })?;

@@ -29,6 +29,17 @@ pub(super) fn is_not_found(e: &ModelError) -> bool {
     e.name == "ResourceNotFoundException"
 }
 
+/// Agreement `id` as the caller may see it, for a request of it: when the caller may not,
+/// the request is what is not found (`not_found`).
+pub(super) fn visible_for<S: Store + ?Sized>(
+    store: &S,
+    call: &Call<'_>,
+    id: &str,
+    not_found: impl FnOnce() -> ModelError,
+) -> Result<(Product, usize), ModelError> {
+    visible(store, call, id).map_err(|e| if is_not_found(&e) { not_found() } else { e })
+}
+
 /// The agreement `id` as the caller may see it, else `ResourceNotFoundException`.
 pub(super) fn visible<S: Store + ?Sized>(
     store: &S,

@@ -21,6 +21,7 @@ use crate::domain::approval::{
     DecisionError, OutcomeStatus,
 };
 use crate::domain::ids::IdSource;
+use crate::domain::kept::forget_oldest_settled;
 use crate::domain::offer::Offer;
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
@@ -33,13 +34,7 @@ const SERVICE: ModelService = ModelService::Agreement;
 
 impl Evictable for AgreementApprovals {
     fn evict_oldest_settled(&mut self) -> bool {
-        match self.0.iter().position(|a| !a.is_pending()) {
-            Some(i) => {
-                self.0.remove(i);
-                true
-            }
-            None => false,
-        }
+        forget_oldest_settled(&mut self.0)
     }
 }
 const APPROVAL_TYPE: &str = "BUYER_AGREEMENT_APPROVAL";
@@ -349,8 +344,9 @@ pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store
     let request = requests.get(&a.agreement_request_id);
     // The offer as the request named it (while its product is there).
     let offer = match request {
-        Some(r) => super::requests::product_of(store, r)?
-            .and_then(|p| super::requests::offer_of(&p, r).map(|o| (p, o))),
+        Some(r) => {
+            super::product_of(store, r)?.and_then(|p| super::offer_of(&p, r).map(|o| (p, o)))
+        }
         None => None,
     };
     let levels: Vec<Value> = a
@@ -488,16 +484,25 @@ fn decision_error(e: DecisionError, id: &str, named: Option<&str>) -> ModelError
     }
 }
 
-/// Brings about what the clock brought first (an approval past its `expiresAt` expires
-/// before anyone decides on it; the alarm may not have rung yet).
-fn swept<S: Store + ?Sized>(
-    store: &mut S,
-    call: &Call<'_>,
-    ids: &mut dyn IdSource,
-) -> Result<(), ModelError> {
-    super::milestones::sweep(store, call.now, call.host_now, call.settings, ids)
-        .map(|_| ())
-        .map_err(|e| ModelError::of_service(SERVICE, &e))
+/// A decision's input (`member` of the operation's input), the approval it decides on, and
+/// the approver it decides for, if named.
+type Decision<'a> = (&'a Map<String, Value>, &'a str, Option<&'a str>);
+
+fn decision<'a>(input: &'a Map<String, Value>, member: &str) -> Result<Decision<'a>, ModelError> {
+    let given = input
+        .get(member)
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            invalid(
+                "MISSING_AGREEMENT_APPROVAL_ID",
+                member,
+                format!("{member} names the approval"),
+            )
+        })?;
+    let named = given
+        .get("approverOutcomeIdToOverride")
+        .and_then(Value::as_str);
+    Ok((given, text(given, "agreementApprovalId"), named))
 }
 
 /// The principal deciding on another approver's behalf.
@@ -513,23 +518,8 @@ pub fn accept<S: Store + ?Sized>(
     input: &Map<String, Value>,
     call: &Call<'_>,
     store: &mut S,
-    ids: &mut dyn IdSource,
 ) -> Answer {
-    swept(store, call, ids)?;
-    let given = input
-        .get("buyerAgreementApprovalApproverInput")
-        .and_then(Value::as_object)
-        .ok_or_else(|| {
-            invalid(
-                "MISSING_AGREEMENT_APPROVAL_ID",
-                "buyerAgreementApprovalApproverInput",
-                "buyerAgreementApprovalApproverInput names the approval".into(),
-            )
-        })?;
-    let id = text(given, "agreementApprovalId");
-    let named = given
-        .get("approverOutcomeIdToOverride")
-        .and_then(Value::as_str);
+    let (given, id, named) = decision(input, "buyerAgreementApprovalApproverInput")?;
     let note = given
         .get("note")
         .and_then(Value::as_str)
@@ -582,23 +572,8 @@ pub fn reject<S: Store + ?Sized>(
     input: &Map<String, Value>,
     call: &Call<'_>,
     store: &mut S,
-    ids: &mut dyn IdSource,
 ) -> Answer {
-    swept(store, call, ids)?;
-    let given = input
-        .get("buyerAgreementApprovalRejectionInput")
-        .and_then(Value::as_object)
-        .ok_or_else(|| {
-            invalid(
-                "MISSING_AGREEMENT_APPROVAL_ID",
-                "buyerAgreementApprovalRejectionInput",
-                "buyerAgreementApprovalRejectionInput names the approval".into(),
-            )
-        })?;
-    let id = text(given, "agreementApprovalId");
-    let named = given
-        .get("approverOutcomeIdToOverride")
-        .and_then(Value::as_str);
+    let (given, id, named) = decision(input, "buyerAgreementApprovalRejectionInput")?;
     let note = text(given, "note").to_string();
     let mut approvals: AgreementApprovals = load_document(store)?;
     let a = decidable(&mut approvals, call, id)?;

@@ -8,16 +8,17 @@
 
 use serde_json::{json, Map, Value};
 
-use super::agreements::{is_not_found, visible};
+use super::agreements::{visible, visible_for};
 use super::{
     access_denied, agreement, agreement_parties, check_catalog, conflict_on, end_agreement,
-    fingerprint, is_party_as, load_document, new_id, page, party_type, requester, require_proposer,
-    retried, save_document, save_grown, text, with_next, Answer, Call, Evictable, Idempotent, When,
+    is_party_as, load_document, new_id, page, party_type, require_proposer, save_document,
+    save_grown, text, with_next, Answer, Call, Evictable, Idempotent, Sender, When,
 };
 use crate::domain::agreement as rules;
 use crate::domain::cancellation::{CancellationRequest, CancellationRequests, CancellationStatus};
 use crate::domain::catalogue::Product;
 use crate::domain::ids::IdSource;
+use crate::domain::kept::forget_oldest_settled;
 use crate::domain::notification::{cancellation_event, EventRecord};
 use crate::domain::offer::proposer_of;
 use crate::domain::settings::Settings;
@@ -32,13 +33,7 @@ const SERVICE: ModelService = ModelService::Agreement;
 
 impl Evictable for CancellationRequests {
     fn evict_oldest_settled(&mut self) -> bool {
-        match self.0.iter().position(|r| !r.is_pending()) {
-            Some(i) => {
-                self.0.remove(i);
-                true
-            }
-            None => false,
-        }
+        forget_oldest_settled(&mut self.0)
     }
 }
 const RESOURCE: &str = "AgreementCancellationRequest";
@@ -140,14 +135,9 @@ pub fn send<S: Store + ?Sized>(
     require_proposer(call, &product, || {
         format!("Only the proposer of agreement {agreement_id} sends a cancellation request; its acceptor cancels it with CancelAgreement")
     })?;
-    let who = requester(call);
-    let token = input
-        .get("clientToken")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let print = fingerprint(input);
+    let sender = Sender::of(call, input);
     let mut requests: CancellationRequests = load_document(store)?;
-    if let Some(earlier) = retried(&requests.0, &who, token.as_deref(), &print, RESOURCE)? {
+    if let Some(earlier) = sender.retried(&requests.0, RESOURCE)? {
         return Ok(view_without_message(earlier));
     }
     let customer = &product.customers[i];
@@ -177,9 +167,9 @@ pub fn send<S: Store + ?Sized>(
         status_message: None,
         created_at: call.now,
         updated_at: call.now,
-        requester: who,
-        client_token: token,
-        fingerprint: print,
+        requester: sender.who,
+        client_token: sender.token,
+        fingerprint: sender.print,
     };
     if !requests.add(request.clone()) {
         // The operation's model lists no quota error: the conflict is with the pending ones.
@@ -211,13 +201,7 @@ fn party_request<S: Store + ?Sized>(
         .filter(|r| r.agreement_id == agreement_id)
         .cloned()
         .ok_or_else(|| not_found(id))?;
-    let (product, i) = visible(store, call, agreement_id).map_err(|e| {
-        if is_not_found(&e) {
-            not_found(id)
-        } else {
-            e
-        }
-    })?;
+    let (product, i) = visible_for(store, call, agreement_id, || not_found(id))?;
     Ok((requests, request, product, i))
 }
 
@@ -277,10 +261,6 @@ fn decide<S: Store + ?Sized>(
     status: CancellationStatus,
     message: Option<&str>,
 ) -> Answer {
-    // What the clock has brought (a request due for its automatic approval, an agreement's
-    // end) comes before anyone decides (the alarm may not have rung yet).
-    super::milestones::sweep(store, call.now, call.host_now, call.settings, ids)
-        .map_err(|e| ModelError::of_service(SERVICE, &e))?;
     let (mut requests, request, product, i) = party_request(store, call, input)?;
     let caller = call.caller.account.as_deref();
     let as_proposer = status == CancellationStatus::Cancelled;

@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::Call;
-use crate::domain::agreement as rules;
+use crate::domain::agreement::{self as rules, AgreementRequest};
 use crate::domain::catalogue::{Customer, Integration, Product};
 use crate::domain::ids::{random_hex, IdSource};
 use crate::domain::notification::{Change, EventRecord};
@@ -53,6 +53,12 @@ pub fn dispatch<S: Store + ?Sized>(
     ids: &mut dyn IdSource,
 ) -> Answer {
     use ModelService::{Agreement, Discovery};
+    if service == Agreement && SWEPT_FIRST.contains(&operation.name.as_str()) {
+        // What the namespace clock brought (an automatic approval, an approval's expiry, an
+        // agreement's end) happens before anyone decides: the alarm may not have rung yet.
+        milestones::sweep(store, call.now, call.host_now, call.settings, ids)
+            .map_err(|e| ModelError::of_service(service, &e))?;
+    }
     match (service, operation.name.as_str()) {
         (Agreement, "DescribeAgreement") => agreements::describe(input, call, store),
         (Agreement, "GetAgreementTerms") => agreements::terms(input, call, store),
@@ -100,14 +106,30 @@ pub fn dispatch<S: Store + ?Sized>(
         (Agreement, "StartAgreementApprovals") => approvals::start(input, call, store, ids),
         (Agreement, "GetAgreementApproval") => approvals::get(input, call, store),
         (Agreement, "ListAgreementApprovals") => approvals::list(input, call, store),
-        (Agreement, "AcceptAgreementApproval") => approvals::accept(input, call, store, ids),
-        (Agreement, "RejectAgreementApproval") => approvals::reject(input, call, store, ids),
+        (Agreement, "AcceptAgreementApproval") => approvals::accept(input, call, store),
+        (Agreement, "RejectAgreementApproval") => approvals::reject(input, call, store),
         (Discovery, "GetOffer") => offers::get_offer(input, call, store),
         (Discovery, "ListPurchaseOptions") => offers::list_purchase_options(input, call, store),
         (Discovery, "GetOfferTerms") => offers::get_offer_terms(input, call, store),
         _ => Err(not_served(service, &operation.name)),
     }
 }
+
+/// The operations that decide on (or add to) requests with deadlines: the clock's due
+/// moments are brought about before them.
+const SWEPT_FIRST: [&str; 11] = [
+    "SendAgreementPaymentRequest",
+    "AcceptAgreementPaymentRequest",
+    "RejectAgreementPaymentRequest",
+    "CancelAgreementPaymentRequest",
+    "AcceptAgreementCancellationRequest",
+    "RejectAgreementCancellationRequest",
+    "CancelAgreementCancellationRequest",
+    "AcceptAgreementApproval",
+    "RejectAgreementApproval",
+    "AcceptAgreementRequest",
+    "StartAgreementApprovals",
+];
 
 /// The answer of an operation the mock does not serve yet.
 pub fn not_served(service: ModelService, operation: &str) -> ModelError {
@@ -197,6 +219,42 @@ fn requester(call: &Call<'_>) -> String {
         format!(
             "sha256:{}",
             hex::encode(Sha256::digest(identity.as_bytes()))
+        )
+    }
+}
+
+/// Who sends a request, and how its retry is known: the requester, its client token, and a
+/// digest of its other members.
+struct Sender {
+    who: String,
+    token: Option<String>,
+    print: String,
+}
+
+impl Sender {
+    fn of(call: &Call<'_>, input: &Map<String, Value>) -> Sender {
+        Sender {
+            who: requester(call),
+            token: input
+                .get("clientToken")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            print: fingerprint(input),
+        }
+    }
+
+    /// The earlier request of `kept` this one retries (`retried`).
+    fn retried<'a, T: Idempotent>(
+        &self,
+        kept: &'a [T],
+        resource_type: &str,
+    ) -> Result<Option<&'a T>, ModelError> {
+        retried(
+            kept,
+            &self.who,
+            self.token.as_deref(),
+            &self.print,
+            resource_type,
         )
     }
 }
@@ -395,6 +453,24 @@ fn is_party_as(
         (Some(a), true) => a == proposer,
         (Some(a), false) => acceptor.as_deref() == Some(a),
     }
+}
+
+/// The product a request was made on, as it stands now.
+fn product_of<S: Store + ?Sized>(
+    store: &S,
+    request: &AgreementRequest,
+) -> Result<Option<Product>, ModelError> {
+    Ok(store
+        .product(&request.product_code)
+        .map_err(storage(ModelService::Agreement))?
+        .map(|p| (*p).clone()))
+}
+
+/// The offer `request` was made on, if `product` still has it.
+fn offer_of(product: &Product, request: &AgreementRequest) -> Option<Offer> {
+    Offer::all(product)
+        .into_iter()
+        .find(|o| o.offer_id == request.offer_id)
 }
 
 /// A storage failure, as the Agreement Service's `InternalServerException`.

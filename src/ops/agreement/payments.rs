@@ -10,16 +10,17 @@
 
 use serde_json::{json, Map, Value};
 
-use super::agreements::{is_not_found, visible, AGREEMENT_TYPE};
+use super::agreements::{visible, visible_for, AGREEMENT_TYPE};
 use super::{
-    access_denied, agreement, agreement_parties, check_catalog, conflict_on, fingerprint,
-    is_party_as, load_document, new_id, page, party_type, requester, require_proposer, retried,
-    save_document, save_grown, text, with_next, Answer, Call, Evictable, Idempotent,
+    access_denied, agreement, agreement_parties, check_catalog, conflict_on, is_party_as,
+    load_document, new_id, page, party_type, require_proposer, save_document, save_grown, text,
+    with_next, Answer, Call, Evictable, Idempotent, Sender,
 };
 use crate::domain::agreement as rules;
 use crate::domain::catalogue::Product;
 use crate::domain::contract::{Charge, MAX_CHARGES, MAX_PURCHASE_ORDER_REFERENCE_CHARS};
 use crate::domain::ids::IdSource;
+use crate::domain::kept::forget_oldest_settled;
 use crate::domain::offer::{proposer_of, Offer, Term};
 use crate::domain::payment::{
     charge_cents, dollars, PaymentRequest, PaymentRequests, PaymentStatus, MAX_PAYMENT_REQUESTS,
@@ -35,13 +36,7 @@ const SERVICE: ModelService = ModelService::Agreement;
 
 impl Evictable for PaymentRequests {
     fn evict_oldest_settled(&mut self) -> bool {
-        match self.0.iter().position(|r| !r.is_pending()) {
-            Some(i) => {
-                self.0.remove(i);
-                true
-            }
-            None => false,
-        }
+        forget_oldest_settled(&mut self.0)
     }
 }
 const RESOURCE: &str = "PaymentRequest";
@@ -154,14 +149,9 @@ pub fn send<S: Store + ?Sized>(
     require_proposer(call, &product, || {
         format!("Only the proposer of agreement {agreement_id} sends a payment request")
     })?;
-    let who = requester(call);
-    let token = input
-        .get("clientToken")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let print = fingerprint(input);
+    let sender = Sender::of(call, input);
     let mut requests: PaymentRequests = load_document(store)?;
-    if let Some(earlier) = retried(&requests.0, &who, token.as_deref(), &print, RESOURCE)? {
+    if let Some(earlier) = sender.retried(&requests.0, RESOURCE)? {
         return Ok(view(earlier, SENT));
     }
     let customer = &product.customers[i];
@@ -237,17 +227,14 @@ pub fn send<S: Store + ?Sized>(
         created_at: call.now,
         updated_at: call.now,
         auto_approve_at,
-        requester: who,
-        client_token: token,
-        fingerprint: print,
+        requester: sender.who,
+        client_token: sender.token,
+        fingerprint: sender.print,
     };
     if requests.0.len() >= MAX_PAYMENT_REQUESTS {
-        // Requests of agreements that ended make room before a full namespace refuses (once
-        // what the clock brought has happened).
-        let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
-        super::milestones::sweep(store, call.now, call.host_now, call.settings, ids)
-            .map_err(internal)?;
-        close_ended(store, call.now).map_err(internal)?;
+        // Requests of agreements that ended make room before a full namespace refuses (the
+        // dispatch swept what the clock brought first).
+        close_ended(store, call.now).map_err(|e| ModelError::of_service(SERVICE, &e))?;
         requests = load_document(store)?;
     }
     if !requests.add(request.clone()) {
@@ -276,13 +263,7 @@ fn party_request<S: Store + ?Sized>(
         .filter(|r| r.agreement_id == agreement_id)
         .cloned()
         .ok_or_else(|| not_found(id))?;
-    let (product, i) = visible(store, call, agreement_id).map_err(|e| {
-        if is_not_found(&e) {
-            not_found(id)
-        } else {
-            e
-        }
-    })?;
+    let (product, i) = visible_for(store, call, agreement_id, || not_found(id))?;
     Ok((requests, request, product, i))
 }
 
@@ -333,10 +314,6 @@ fn decide<S: Store + ?Sized>(
     status: PaymentStatus,
     message: Option<&str>,
 ) -> Result<PaymentRequest, ModelError> {
-    // What the clock has brought (a request due for its automatic approval, an agreement's
-    // end) comes before anyone decides (the alarm may not have rung yet).
-    super::milestones::sweep(store, call.now, call.host_now, call.settings, ids)
-        .map_err(|e| ModelError::of_service(SERVICE, &e))?;
     let (mut requests, request, product, i) = party_request(store, call, input)?;
     let caller = call.caller.account.as_deref();
     let as_proposer = status == PaymentStatus::Cancelled;

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{json, Map, Value};
 
 use super::{
-    agreement, check_catalog, fingerprint, new_id, notify, page, product_offering, requester,
-    storage, text, with_next, Answer, Call, When,
+    agreement, check_catalog, fingerprint, new_id, notify, offer_of, page, product_of,
+    product_offering, requester, storage, text, with_next, Answer, Call, When,
 };
 use crate::domain::agreement::{
     self as rules, AgreementRequest, AgreementRequests, Amends, RequestStatus,
@@ -68,17 +68,6 @@ fn visible<'r>(
                 format!("Agreement request {id} was not found: no request of the caller in this namespace has that id (the namespace keeps its {MAX_AGREEMENT_REQUESTS} most recent)"),
             )
         })
-}
-
-/// The product a request was made on, as it stands now.
-pub(super) fn product_of<S: Store + ?Sized>(
-    store: &S,
-    request: &AgreementRequest,
-) -> Result<Option<Product>, ModelError> {
-    Ok(store
-        .product(&request.product_code)
-        .map_err(storage(SERVICE))?
-        .map(|p| (*p).clone()))
 }
 
 /// The charge summary of a request: a contract's price, charged on acceptance and itemized
@@ -730,13 +719,6 @@ pub fn list<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, stor
 /// Whether a requester is a 12-digit account (else the wildcard caller's key id).
 fn is_account(requester: &str) -> bool {
     requester.len() == 12 && requester.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The offer `request` was made on, if `product` still has it.
-pub(super) fn offer_of(product: &Product, request: &AgreementRequest) -> Option<Offer> {
-    Offer::all(product)
-        .into_iter()
-        .find(|o| o.offer_id == request.offer_id)
 }
 
 /// `GetAgreementRequestTerms`: the terms the request asked for, as its offer states them.
