@@ -165,20 +165,23 @@ export interface Agreement {
   previousAgreements?: Array<{ agreementId: string; status: 'RENEWED' | 'REPLACED'; endedAt: string }>;
 }
 
-/** An agreement request as GET /_mock/agreement-requests lists it. */
 /** `GET /_mock/agreement-activity`: each list newest first; members without a value left out. */
 export interface AgreementActivity {
   cancellationRequests: Array<{
     agreementCancellationRequestId: string; agreementId: string; status: string; reasonCode: string;
-    description?: string; statusMessage?: string; createdAt: string; updatedAt: string; autoApprovalAt: string;
+    description?: string; statusMessage?: string; createdAt: string; updatedAt: string;
+    /** While pending, when it is approved by itself. */
+    autoApprovalAt?: string;
   }>;
   paymentRequests: Array<{
-    paymentRequestId: string; agreementId: string; status: string; name: string; chargeAmount: string;
-    chargeId?: string; statusMessage?: string; createdAt: string; updatedAt: string; autoApprovalAt?: string;
+    paymentRequestId: string; agreementId: string; status: string; name: string; description?: string;
+    chargeAmount: string; currencyCode: 'USD'; chargeId?: string; statusMessage?: string; createdAt: string; updatedAt: string;
+    /** While pending, when it approves itself (the buyer chose AUTO_APPROVE_ON_EXPIRATION). */
+    autoApprovalAt?: string;
   }>;
   billingAdjustments: Array<{
     billingAdjustmentRequestId: string; agreementId: string; originalInvoiceId: string; adjustmentAmount: string;
-    status: 'COMPLETED' | 'VALIDATION_FAILED'; reasonCode: string; statusMessage?: string; createdAt: string;
+    status: 'COMPLETED' | 'VALIDATION_FAILED'; adjustmentReasonCode: string; statusMessage?: string; createdAt: string;
   }>;
   invoices: Array<{
     invoiceId: string; agreementId: string; invoiceType: 'INVOICE' | 'CREDIT_MEMO'; billingPeriod: string;
@@ -189,6 +192,7 @@ export interface AgreementActivity {
   }>;
 }
 
+/** An agreement request as GET /_mock/agreement-requests lists it. */
 export interface AgreementRequest {
   agreementRequestId: string;
   status: 'DRAFT' | 'PENDING_APPROVAL' | 'APPROVED' | 'ACCEPTED' | 'REJECTED' | 'CANCELLED';

@@ -569,9 +569,13 @@ fn the_control_api_lists_the_activity_plays_the_buyer_and_names_the_next_deadlin
         json!({"agreementId": id, "paymentRequestId": first}),
     );
     assert_eq!(
-        (again.status, &again.body["error"]),
+        (again.status, &again.body["type"]),
         (409, &json!("ConflictException"))
     );
+    assert!(again.body["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("ConflictException: Payment request"));
     let invalid = buyer(
         &mut mock,
         "RejectAgreementPaymentRequest",

@@ -272,15 +272,19 @@ const views = {
     const [activity, clock] = await Promise.all([call('GET', '/agreement-activity'), call('GET', '/clock')]);
     const time = (t) => (t ?? '').slice(0, 19).replace('T', ' ');
     const deadline = $('next-deadline');
+    // A frozen clock is set to the deadline; a running one is shifted by as much (it runs on).
+    const move = () => (clock.frozen
+      ? { frozenAt: clock.nextDeadline }
+      : { offsetSeconds: clock.offsetSeconds + (Date.parse(clock.nextDeadline) - Date.parse(clock.now)) / 1000 });
     deadline.replaceChildren(clock.nextDeadline
       ? el('span', {}, `Next deadline: ${time(clock.nextDeadline)} UTC `, el('button', {
         type: 'button',
-        onclick: () => decide(() => call('PUT', '/clock', { frozenAt: clock.nextDeadline }), 'Clock moved to the next deadline'),
+        onclick: (e) => decide(e, () => call('PUT', '/clock', move()), `Clock moved to the next deadline${clock.frozen ? ' (it stays frozen)' : ''}`),
       }, 'Move the clock to it'))
       : 'Nothing scheduled.');
     // The buyer's decisions, played as the agreement's acceptor.
     const decision = (operation, input, label) => el('button', {
-      type: 'button', onclick: () => decide(() => call('POST', '/agreement-activity/buyer', { operation, input }), `${label}: done`),
+      type: 'button', onclick: (e) => decide(e, () => call('POST', '/agreement-activity/buyer', { operation, input }), `${label}: done`),
     }, label);
     const pending = (r) => r.status === 'PENDING_APPROVAL';
     show('payment-requests-table', table([
@@ -449,9 +453,13 @@ function openRequest(r) {
   detail.hidden = false;
 }
 
-/** Runs a decision made on the Agreements view, says how it went, and shows the view again. */
-async function decide(perform, done) {
+/**
+ * Runs a decision made on the Agreements view (its button disabled meanwhile, so a double
+ * click decides once), says how it went, and shows the view again.
+ */
+async function decide(event, perform, done) {
   const result = $('activity-result');
+  event.currentTarget.disabled = true;
   try {
     await perform();
     result.className = 'good';
@@ -460,7 +468,7 @@ async function decide(perform, done) {
     result.className = 'bad';
     result.textContent = e.message;
   }
-  await views.agreements();
+  await refresh();
 }
 
 // ---------------------------------------------------------------------------------------

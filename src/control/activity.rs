@@ -53,7 +53,8 @@ pub fn activity<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest)
                 "agreementCancellationRequestId": r.id, "agreementId": r.agreement_id,
                 "status": r.status.name(), "reasonCode": r.reason_code, "description": r.description,
                 "statusMessage": r.status_message, "createdAt": r.created_at.to_rfc3339(),
-                "updatedAt": r.updated_at.to_rfc3339(), "autoApprovalAt": r.auto_approval_at().to_rfc3339(),
+                "updatedAt": r.updated_at.to_rfc3339(),
+                "autoApprovalAt": r.is_pending().then(|| r.auto_approval_at().to_rfc3339()),
             })
         })
         .collect();
@@ -68,7 +69,8 @@ pub fn activity<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest)
                 "name": r.name, "chargeAmount": r.charge_amount, "chargeId": r.charge_id,
                 "statusMessage": r.status_message, "createdAt": r.created_at.to_rfc3339(),
                 "updatedAt": r.updated_at.to_rfc3339(),
-                "autoApprovalAt": r.auto_approve_at.map(|at| at.to_rfc3339()),
+                "autoApprovalAt": r.auto_approve_at.filter(|_| r.is_pending()).map(|at| at.to_rfc3339()),
+                "currencyCode": "USD", "description": r.description,
             })
         })
         .collect();
@@ -81,7 +83,7 @@ pub fn activity<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest)
             json!({
                 "billingAdjustmentRequestId": a.id, "agreementId": a.agreement_id,
                 "originalInvoiceId": a.original_invoice_id, "adjustmentAmount": a.amount,
-                "status": a.status.name(), "reasonCode": a.reason_code,
+                "status": a.status.name(), "adjustmentReasonCode": a.reason_code,
                 "statusMessage": a.status_message, "createdAt": a.created_at.to_rfc3339(),
             })
         })
@@ -175,7 +177,8 @@ const BUYER_OPERATIONS: [&str; 4] = [
 
 /// `POST /_mock/agreement-activity/buyer` `{"operation", "input"}`: runs one of
 /// `BUYER_OPERATIONS` as the acceptor of the input's `agreementId`, its input held to the
-/// model; answers its output, or `{"error", "message", "reason"?}` with the status AWS would.
+/// model; answers its output (as the Agreement Service's JSON protocol gives it: times in
+/// epoch seconds), or the modeled error (`failed`) with the status AWS would give.
 pub fn as_buyer<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let Value::Object(body) = body_json(req)? else {
         return Err(bad(
@@ -223,7 +226,7 @@ pub fn as_buyer<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest)
     let Some(account) = acceptor else {
         return Err(super::ControlError(
             404,
-            format!("no agreement {agreement_id} in this namespace"),
+            format!("no current agreement {agreement_id} with an acceptor account in this namespace (a renewed or replaced agreement's requests are decided by the acceptor through the Agreement Service)"),
         ));
     };
     let caller = Caller {
@@ -254,12 +257,13 @@ pub fn as_buyer<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest)
     }
 }
 
-/// A modeled error as this endpoint answers it: the status AWS would, its name, message
-/// and reason.
+/// A modeled error as this endpoint answers it: the status AWS would, `error` (its name and
+/// message, as every control answer says what went wrong), `type` (its name) and its members
+/// (`reason`, `resourceId`…).
 fn failed(e: &ModelError) -> crate::protocol::http::HttpResponse {
-    let mut body = json!({ "error": e.name, "message": e.message });
-    if let Some(reason) = e.members.get("reason") {
-        body["reason"] = reason.clone();
+    let mut body = json!({ "error": format!("{}: {}", e.name, e.message), "type": e.name });
+    for (name, value) in &e.members {
+        body[name] = value.clone();
     }
     crate::protocol::http::HttpResponse::json(e.status, &body)
 }

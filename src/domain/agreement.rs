@@ -126,17 +126,17 @@ impl AgreementRequests {
     }
 
     /// Keeps `request`, forgetting the oldest beyond `MAX_AGREEMENT_REQUESTS`: the oldest
-    /// closed one, else (every one waiting for approvals) the oldest.
+    /// closed one (accepted, rejected, cancelled), else (every one open) the oldest.
     pub fn add(&mut self, request: AgreementRequest) {
         self.0.push(request);
         while self.0.len() > MAX_AGREEMENT_REQUESTS {
-            let waiting = |r: &AgreementRequest| {
+            let open = |r: &AgreementRequest| {
                 matches!(
                     r.status,
-                    RequestStatus::Draft | RequestStatus::PendingApproval
+                    RequestStatus::Draft | RequestStatus::PendingApproval | RequestStatus::Approved
                 )
             };
-            let oldest = self.0.iter().position(|r| !waiting(r)).unwrap_or(0);
+            let oldest = self.0.iter().position(|r| !open(r)).unwrap_or(0);
             self.0.remove(oldest);
         }
     }

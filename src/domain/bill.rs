@@ -224,7 +224,7 @@ pub fn add_agreement_charges(bill: &mut Bill, products: &[Product], invoices: &I
                 .and_then(|p| {
                     p.customers
                         .iter()
-                        .find(|c| c.license_arn.as_ref().map(|l| l.to_string()) == b.license_arn)
+                        .find(|c| super::agreement::agreement_id(c) == b.agreement_id)
                 });
             let chain: Vec<String> = customer
                 .map(|c| {

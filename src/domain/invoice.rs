@@ -256,13 +256,6 @@ pub struct BillingAdjustment {
     pub fingerprint: String,
 }
 
-impl super::kept::Settles for BillingAdjustment {
-    /// An adjustment is settled when it is requested.
-    fn is_pending(&self) -> bool {
-        false
-    }
-}
-
 /// The namespace's billing adjustment requests, oldest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]

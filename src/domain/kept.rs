@@ -1,5 +1,6 @@
 //! Bounded lists of requests a namespace keeps (cancellation and payment requests,
 //! approvals): the settled ones make room for new ones, the pending ones are never forgotten.
+//! (Agreement requests and billing adjustments keep their own rules: see their `add`.)
 //!
 //! Layer: domain. Pure.
 
@@ -16,21 +17,20 @@ pub fn add_bounded<T: Settles>(list: &mut Vec<T>, new: Vec<T>, max: usize) -> bo
         return false;
     }
     for _ in 0..excess {
-        forget_oldest_settled(list);
+        forget_oldest_settled(list, |_| false);
     }
     list.extend(new);
     true
 }
 
-/// Forgets the oldest settled record of `list`; `false` when none is settled.
-pub fn forget_oldest_settled<T: Settles>(list: &mut Vec<T>) -> bool {
-    match list.iter().position(|r| !r.is_pending()) {
-        Some(i) => {
-            list.remove(i);
-            true
-        }
-        None => false,
-    }
+/// Forgets the oldest settled record of `list` but those `spare` keeps, and answers it;
+/// `None` when there is none to forget.
+pub fn forget_oldest_settled<T: Settles>(
+    list: &mut Vec<T>,
+    spare: impl Fn(&T) -> bool,
+) -> Option<T> {
+    let i = list.iter().position(|r| !r.is_pending() && !spare(r))?;
+    Some(list.remove(i))
 }
 
 #[cfg(test)]
@@ -49,6 +49,11 @@ mod tests {
         assert!(add_bounded(&mut list, vec![(4, true), (5, true)], 3));
         assert_eq!(list, [(1, true), (4, true), (5, true)]);
         assert!(!add_bounded(&mut list, vec![(6, false)], 3));
-        assert!(!forget_oldest_settled(&mut list));
+        assert!(forget_oldest_settled(&mut list, |_| false).is_none());
+        let mut list = vec![(1, false), (2, false)];
+        assert_eq!(
+            forget_oldest_settled(&mut list, |r| r.0 == 1),
+            Some((2, false))
+        );
     }
 }

@@ -13,15 +13,14 @@ use serde_json::{json, Map, Value};
 use super::agreements::{is_not_found, visible, visible_for, AGREEMENT_TYPE};
 use super::{
     agreement_parties, check_catalog, fingerprint, is_party_as, load_document, new_id, page,
-    requester, require_proposer, save_document, save_grown, text, time_member, with_next, Answer,
-    Call, Evictable, Idempotent, When,
+    requester, require_proposer, save_document, text, time_member, with_next, Answer, Call,
+    Idempotent, When,
 };
 use crate::domain::catalogue::Product;
 use crate::domain::ids::IdSource;
 use crate::domain::invoice::{
     credit_memo, AdjustmentStatus, BillingAdjustment, BillingAdjustments, InvoiceType, Invoices,
 };
-use crate::domain::kept::forget_oldest_settled;
 use crate::domain::notification::{billing_adjustment_event, EventRecord};
 use crate::domain::payment::{charge_cents, dollars};
 use crate::domain::time::Instant;
@@ -32,12 +31,6 @@ use crate::ops::shapes::epoch_seconds;
 use crate::store::Store;
 
 const SERVICE: ModelService = ModelService::Agreement;
-
-impl Evictable for BillingAdjustments {
-    fn evict_oldest_settled(&mut self) -> bool {
-        forget_oldest_settled(&mut self.0)
-    }
-}
 const RESOURCE: &str = "BillingAdjustmentRequest";
 /// Entries one batch takes at most (the model sets no maximum).
 pub const MAX_ENTRIES: usize = 25;
@@ -154,7 +147,7 @@ pub fn batch_create<S: Store + ?Sized>(
     }
     // Only what changed is written (a batch whose every entry failed writes nothing).
     if !settled.is_empty() {
-        save_grown(store, &mut adjustments)?;
+        save_document(store, &adjustments)?;
         save_document(store, &kept)?;
     }
     if let Some((product, _)) = &found {

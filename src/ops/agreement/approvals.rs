@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use super::{
-    check_catalog, conflict_on, load_document, new_id, page, requester, save_document, save_grown,
-    text, with_next, Answer, Call, Evictable,
+    check_catalog, conflict_on, json_size, load_document, new_id, page, requester, save_document,
+    save_grown, text, with_next, Answer, Call, Evictable,
 };
 use crate::domain::agreement::{AgreementRequest, AgreementRequests, RequestStatus};
 use crate::domain::approval::{
@@ -33,8 +33,9 @@ use crate::store::{documents, Store};
 const SERVICE: ModelService = ModelService::Agreement;
 
 impl Evictable for AgreementApprovals {
-    fn evict_oldest_settled(&mut self) -> bool {
-        forget_oldest_settled(&mut self.0)
+    fn evict_oldest_settled(&mut self, spare: &str) -> Option<usize> {
+        let gone = forget_oldest_settled(&mut self.0, |r| r.agreement_request_id == spare)?;
+        json_size(&gone).ok()
     }
 }
 const APPROVAL_TYPE: &str = "BUYER_AGREEMENT_APPROVAL";
@@ -260,7 +261,7 @@ pub fn start<S: Store + ?Sized>(
     if let Some(r) = requests.get_mut(&request.id) {
         r.status = RequestStatus::PendingApproval;
     }
-    save_grown(store, &mut approvals)?;
+    save_grown(store, &mut approvals, &request.id)?;
     save_document(store, &requests)?;
     if let Some(at) = approvals.next_expiry() {
         super::schedule::note_at(store, at).map_err(|e| ModelError::of_service(SERVICE, &e))?;
@@ -553,7 +554,7 @@ pub fn accept<S: Store + ?Sized>(
     a.approve(named, principal(call, named), note, orders, call.now)
         .map_err(|e| decision_error(e, id, named))?;
     let request_id = a.agreement_request_id.clone();
-    save_grown(store, &mut approvals)?;
+    save_grown(store, &mut approvals, &request_id)?;
     // Every approval of the request approved: it can be accepted.
     let all = approvals
         .0
@@ -583,7 +584,7 @@ pub fn reject<S: Store + ?Sized>(
     for other in approvals.of_request(&request_id) {
         other.close(ApprovalStatus::Cancelled, OutcomeStatus::Skipped, call.now);
     }
-    save_grown(store, &mut approvals)?;
+    save_grown(store, &mut approvals, &request_id)?;
     set_request(store, &request_id, RequestStatus::Rejected)?;
     Ok(json!({}))
 }

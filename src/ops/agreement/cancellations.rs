@@ -11,8 +11,8 @@ use serde_json::{json, Map, Value};
 use super::agreements::{visible, visible_for};
 use super::{
     access_denied, agreement, agreement_parties, check_catalog, conflict_on, end_agreement,
-    is_party_as, load_document, new_id, page, party_type, require_proposer, save_document,
-    save_grown, text, with_next, Answer, Call, Evictable, Idempotent, Sender, When,
+    is_party_as, json_size, load_document, new_id, page, party_type, require_proposer,
+    save_document, save_grown, text, with_next, Answer, Call, Evictable, Idempotent, Sender, When,
 };
 use crate::domain::agreement as rules;
 use crate::domain::cancellation::{CancellationRequest, CancellationRequests, CancellationStatus};
@@ -32,8 +32,9 @@ use crate::store::{documents, Store};
 const SERVICE: ModelService = ModelService::Agreement;
 
 impl Evictable for CancellationRequests {
-    fn evict_oldest_settled(&mut self) -> bool {
-        forget_oldest_settled(&mut self.0)
+    fn evict_oldest_settled(&mut self, spare: &str) -> Option<usize> {
+        let gone = forget_oldest_settled(&mut self.0, |r| r.id == spare)?;
+        json_size(&gone).ok()
     }
 }
 const RESOURCE: &str = "AgreementCancellationRequest";
@@ -178,7 +179,7 @@ pub fn send<S: Store + ?Sized>(
             "The namespace holds 100 pending cancellation requests, the most it keeps: withdraw one first".to_string(),
         ));
     }
-    save_grown(store, &mut requests)?;
+    save_grown(store, &mut requests, &request.id)?;
     let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
     super::schedule::note_at(store, request.auto_approval_at()).map_err(internal)?;
     notify_request(store, &product, i, &request, When::of(call), ids).map_err(internal)?;

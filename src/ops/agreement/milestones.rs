@@ -6,8 +6,8 @@
 //! close, a buyer approval's expiry, the automatic approval of cancellation requests pending
 //! for seven days and of payment requests pending for the buyer's `expirationDuration`. One
 //! small document says when the next is due, so asking costs a read; a sweep brings about
-//! what is due (when the clock is set, before a decision on a request, and from the
-//! namespace's alarm while time runs).
+//! what is due (when the clock is set, before an Agreement operation that changes agreements
+//! or requests, and from the namespace's alarm while time runs).
 
 use std::collections::BTreeSet;
 

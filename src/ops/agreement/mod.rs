@@ -115,10 +115,15 @@ pub fn dispatch<S: Store + ?Sized>(
     }
 }
 
-/// The operations that decide on (or add to) requests with deadlines: the clock's due
-/// moments are brought about before them.
-const SWEPT_FIRST: [&str; 11] = [
+/// The operations that change agreements or requests with deadlines: the clock's due
+/// moments are brought about before them (a read does not write, so it may see a moment due
+/// but not yet brought about until the alarm rings).
+const SWEPT_FIRST: [&str; 15] = [
     "SendAgreementPaymentRequest",
+    "SendAgreementCancellationRequest",
+    "CancelAgreement",
+    "CancelAgreementRequest",
+    "UpdatePurchaseOrders",
     "AcceptAgreementPaymentRequest",
     "RejectAgreementPaymentRequest",
     "CancelAgreementPaymentRequest",
@@ -300,26 +305,40 @@ const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 
 /// A document of kept records whose settled ones may be forgotten to make room.
 trait Evictable: Document {
-    /// Forgets the oldest settled record; `false` when none is settled.
-    fn evict_oldest_settled(&mut self) -> bool;
+    /// Forgets the oldest settled record but those of `spare` (a request whose records an
+    /// operation is deciding on); answers the bytes it took, `None` when none could go.
+    fn evict_oldest_settled(&mut self, spare: &str) -> Option<usize>;
 }
 
-/// Saves document `D` after new records were added: the oldest settled records are
-/// forgotten until it takes at most `MAX_DOCUMENT_BYTES`; if it still takes more, nothing is
-/// written and the answer is a conflict with what the namespace holds. Call it before any
-/// other write of the operation, so a refusal leaves nothing half done.
+/// The bytes `value` takes in its document (with the separator after it).
+fn json_size<T: serde::Serialize>(value: &T) -> Result<usize, ModelError> {
+    serde_json::to_vec(value)
+        .map(|bytes| bytes.len() + 1)
+        .map_err(|e| ModelError::of_service(ModelService::Agreement, &ServiceError::internal(e)))
+}
+
+/// Saves document `D` after it grew (a new record, a decision's note): the oldest settled
+/// records (but `spare`'s) are forgotten until it takes at most `MAX_DOCUMENT_BYTES`; if it
+/// still takes more, nothing is written and the answer is a conflict with what the namespace
+/// holds. Call it before any other write of the operation, so a refusal leaves nothing half
+/// done.
 fn save_grown<D: Evictable, S: Store + ?Sized>(
     store: &mut S,
     doc: &mut D,
+    spare: &str,
 ) -> Result<(), ModelError> {
-    let size = |doc: &D| serde_json::to_vec(doc).map_or(0, |bytes| bytes.len());
-    while size(doc) > MAX_DOCUMENT_BYTES && doc.evict_oldest_settled() {}
-    let size = size(doc);
+    let mut size = json_size(doc)?;
+    while size > MAX_DOCUMENT_BYTES {
+        match doc.evict_oldest_settled(spare) {
+            Some(freed) => size = size.saturating_sub(freed),
+            None => break,
+        }
+    }
     if size > MAX_DOCUMENT_BYTES {
         return Err(ModelError::modeled(
             ModelService::Agreement,
             "ConflictException",
-            format!("The namespace's pending {} would take {size} bytes, more than the {MAX_DOCUMENT_BYTES} it keeps: settle or withdraw some first", D::KEY),
+            format!("The namespace's {} would take {size} bytes, more than the {MAX_DOCUMENT_BYTES} it keeps, with its pending records alone: settle or withdraw some, or send shorter texts", D::KEY),
         ));
     }
     save_document(store, doc)

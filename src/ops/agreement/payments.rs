@@ -13,8 +13,8 @@ use serde_json::{json, Map, Value};
 use super::agreements::{visible, visible_for, AGREEMENT_TYPE};
 use super::{
     access_denied, agreement, agreement_parties, check_catalog, conflict_on, is_party_as,
-    load_document, new_id, page, party_type, require_proposer, save_document, save_grown, text,
-    with_next, Answer, Call, Evictable, Idempotent, Sender,
+    json_size, load_document, new_id, page, party_type, require_proposer, save_document,
+    save_grown, text, with_next, Answer, Call, Evictable, Idempotent, Sender,
 };
 use crate::domain::agreement as rules;
 use crate::domain::catalogue::Product;
@@ -35,8 +35,9 @@ use crate::store::{documents, Store};
 const SERVICE: ModelService = ModelService::Agreement;
 
 impl Evictable for PaymentRequests {
-    fn evict_oldest_settled(&mut self) -> bool {
-        forget_oldest_settled(&mut self.0)
+    fn evict_oldest_settled(&mut self, spare: &str) -> Option<usize> {
+        let gone = forget_oldest_settled(&mut self.0, |r| r.id == spare)?;
+        json_size(&gone).ok()
     }
 }
 const RESOURCE: &str = "PaymentRequest";
@@ -233,7 +234,7 @@ pub fn send<S: Store + ?Sized>(
     };
     if requests.0.len() >= MAX_PAYMENT_REQUESTS {
         // Requests of agreements that ended make room before a full namespace refuses (the
-        // dispatch swept what the clock brought first).
+        // dispatch's sweep did so too, unless it stopped at its cap).
         close_ended(store, call.now).map_err(|e| ModelError::of_service(SERVICE, &e))?;
         requests = load_document(store)?;
     }
@@ -243,7 +244,7 @@ pub fn send<S: Store + ?Sized>(
             "The namespace holds 100 pending payment requests, the most it keeps: settle or withdraw one first".to_string(),
         ));
     }
-    save_grown(store, &mut requests)?;
+    save_grown(store, &mut requests, &request.id)?;
     if let Some(at) = auto_approve_at {
         super::schedule::note_at(store, at).map_err(|e| ModelError::of_service(SERVICE, &e))?;
     }
