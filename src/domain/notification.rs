@@ -560,7 +560,6 @@ pub fn cancellation_event(
     id: String,
 ) -> Value {
     let offer = Offer::public(product);
-    let whole = Instant(at.0 - at.0.rem_euclid(1000));
     let mut body = json!({
         "id": request.id,
         "reasonCode": request.reason_code,
@@ -573,27 +572,22 @@ pub fn cancellation_event(
     if let Some(map) = body.as_object_mut() {
         map.retain(|_, v| !v.is_null());
     }
-    json!({
-        "version": "0",
-        "id": id,
-        "detail-type": format!("Agreement Cancellation Request {} - Proposer", request.status.event_words()),
-        "source": "aws.agreement-marketplace",
-        "account": offer.proposer,
-        "time": whole.to_rfc3339(),
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {
-            "requestId": id,
-            "catalog": "AWSMarketplace",
-            "agreement": {
-                "id": request.agreement_id,
-                "acceptorId": customer.customer_aws_account_id,
-                "productId": offer.product_id,
-                "offerId": offer.id_for(customer),
-            },
-            "agreementCancellationRequest": body,
+    let detail_type = format!(
+        "Agreement Cancellation Request {} - Proposer",
+        request.status.event_words()
+    );
+    let detail = json!({
+        "requestId": id,
+        "catalog": "AWSMarketplace",
+        "agreement": {
+            "id": request.agreement_id,
+            "acceptorId": customer.customer_aws_account_id,
+            "productId": offer.product_id,
+            "offerId": offer.id_for(customer),
         },
-    })
+        "agreementCancellationRequest": body,
+    });
+    envelope(id, detail_type, &offer.proposer, at, vec![], detail)
 }
 
 /// `Purchase Agreement Billing Adjustment Completed|Failed - Proposer` of `adjustment` of an
@@ -605,32 +599,47 @@ pub fn billing_adjustment_event(
     id: String,
 ) -> Value {
     let offer = Offer::public(product);
-    let whole = Instant(at.0 - at.0.rem_euclid(1000));
     let outcome = match adjustment.status {
         AdjustmentStatus::ValidationFailed => "Failed",
         AdjustmentStatus::Completed => "Completed",
     };
+    let detail_type = format!("Purchase Agreement Billing Adjustment {outcome} - Proposer");
+    let detail = json!({
+        "requestId": id,
+        "catalog": "AWSMarketplace",
+        "agreement": {"id": adjustment.agreement_id},
+        "billingAdjustmentRequest": {
+            "id": adjustment.id,
+            "adjustmentAmount": adjustment.amount,
+            "currencyCode": "USD",
+            "adjustmentReasonCode": adjustment.reason_code,
+        },
+        "invoice": {"originalInvoiceId": adjustment.original_invoice_id},
+    });
+    envelope(id, detail_type, &offer.proposer, at, vec![], detail)
+}
+
+/// An event of `aws.agreement-marketplace` to `account`, sent at `at` (whole seconds, as
+/// EventBridge gives its times).
+fn envelope(
+    id: String,
+    detail_type: String,
+    account: &str,
+    at: Instant,
+    resources: Vec<String>,
+    detail: Value,
+) -> Value {
+    let whole = Instant(at.0 - at.0.rem_euclid(1000));
     json!({
         "version": "0",
         "id": id,
-        "detail-type": format!("Purchase Agreement Billing Adjustment {outcome} - Proposer"),
+        "detail-type": detail_type,
         "source": "aws.agreement-marketplace",
-        "account": offer.proposer,
+        "account": account,
         "time": whole.to_rfc3339(),
         "region": "us-east-1",
-        "resources": [],
-        "detail": {
-            "requestId": id,
-            "catalog": "AWSMarketplace",
-            "agreement": {"id": adjustment.agreement_id},
-            "billingAdjustmentRequest": {
-                "id": adjustment.id,
-                "adjustmentAmount": adjustment.amount,
-                "currencyCode": "USD",
-                "adjustmentReasonCode": adjustment.reason_code,
-            },
-            "invoice": {"originalInvoiceId": adjustment.original_invoice_id},
-        },
+        "resources": resources,
+        "detail": detail,
     })
 }
 
@@ -862,17 +871,17 @@ fn eventbridge_event(
         };
         detail.insert("offer".into(), json!({ "id": id }));
     }
-    json!({
-        "version": "0",
-        "id": id,
-        "detail-type": kind.detail_type(),
-        "source": "aws.agreement-marketplace",
-        "account": seller,
-        "time": whole.to_rfc3339(),
-        "region": "us-east-1",
-        "resources": [format!("arn:aws:aws-marketplace::aws:agreement:{agreement}")],
-        "detail": detail,
-    })
+    let resources = vec![format!(
+        "arn:aws:aws-marketplace::aws:agreement:{agreement}"
+    )];
+    envelope(
+        id,
+        kind.detail_type().to_string(),
+        &seller,
+        at,
+        resources,
+        Value::Object(detail),
+    )
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@ use serde_json::{json, Map, Value};
 
 use super::agreements::{visible, visible_for};
 use super::{
-    access_denied, agreement, agreement_parties, check_catalog, conflict_on, end_agreement,
+    agreement, agreement_parties, check_catalog, check_decision, conflict_on, end_agreement,
     is_party_as, json_size, load_document, new_id, page, party_type, require_proposer,
-    save_document, save_grown, text, with_next, Answer, Call, Evictable, Idempotent, Sender, When,
+    save_document, save_grown, text, with_next, Answer, Call, Decided, Evictable, Idempotent,
+    Sender, When,
 };
 use crate::domain::agreement as rules;
 use crate::domain::cancellation::{CancellationRequest, CancellationRequests, CancellationStatus};
@@ -20,7 +21,6 @@ use crate::domain::catalogue::Product;
 use crate::domain::ids::IdSource;
 use crate::domain::kept::forget_oldest_settled;
 use crate::domain::notification::{cancellation_event, EventRecord};
-use crate::domain::offer::proposer_of;
 use crate::domain::settings::Settings;
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
@@ -263,45 +263,17 @@ fn decide<S: Store + ?Sized>(
     message: Option<&str>,
 ) -> Answer {
     let (mut requests, request, product, i) = party_request(store, call, input)?;
-    let caller = call.caller.account.as_deref();
-    let as_proposer = status == CancellationStatus::Cancelled;
-    let allowed = match caller {
-        None => true,
-        Some(a) if as_proposer => a == proposer_of(&product),
-        Some(a) => product.customers[i].customer_aws_account_id.as_deref() == Some(a),
-    };
-    if !allowed {
-        let who = if as_proposer {
-            "its proposer withdraws it"
-        } else {
-            "its acceptor approves or rejects it"
-        };
-        return Err(access_denied(format!(
-            "Cancellation request {}: {who}",
-            request.id
-        )));
-    }
-    if !request.is_pending() {
-        return Err(conflict(
-            &request.id,
-            format!(
-                "Cancellation request {} is {}: only a PENDING_APPROVAL request can change",
-                request.id,
-                request.status.name()
-            ),
-        ));
-    }
     let approving = status == CancellationStatus::Approved;
-    if approving && !rules::is_active(&product.customers[i], call.now) {
-        return Err(conflict(
-            &request.id,
-            format!(
-                "Agreement {} is {}: its cancellation request can no longer be approved, only rejected or withdrawn",
-                request.agreement_id,
-                rules::status(&product.customers[i], call.now)
-            ),
-        ));
-    }
+    let decided = Decided {
+        resource_type: RESOURCE,
+        kind: "Cancellation request",
+        id: &request.id,
+        agreement_id: &request.agreement_id,
+        status: request.status.name(),
+        pending: request.is_pending(),
+    };
+    let as_proposer = status == CancellationStatus::Cancelled;
+    check_decision(call, &product, i, &decided, as_proposer, approving)?;
     let decided = settle(&mut requests, &request.id, status, message, call.now)
         .ok_or_else(|| not_found(&request.id))?;
     save_document(store, &requests)?;

@@ -377,6 +377,62 @@ fn time_member(input: &Map<String, Value>, name: &str) -> Option<Instant> {
         .and_then(Instant::try_from_epoch_seconds)
 }
 
+/// A seller's request (a cancellation or payment request) a party decides on.
+struct Decided<'a> {
+    /// `ConflictException`'s `resourceType`, and how messages name it ("Payment request").
+    resource_type: &'a str,
+    kind: &'a str,
+    id: &'a str,
+    agreement_id: &'a str,
+    status: &'a str,
+    pending: bool,
+}
+
+/// Checks a decision on `request`, customer `i`'s agreement of `product`: its proposer
+/// withdraws it (`as_proposer`), its acceptor approves or rejects it (the wildcard caller is
+/// either; another party: `AccessDeniedException`); only a pending request changes, and only
+/// one of an active agreement is approved (`approving`; else `ConflictException`).
+fn check_decision(
+    call: &Call<'_>,
+    product: &Product,
+    i: usize,
+    request: &Decided<'_>,
+    as_proposer: bool,
+    approving: bool,
+) -> Result<(), ModelError> {
+    let (kind, id) = (request.kind, request.id);
+    let allowed = match call.caller.account.as_deref() {
+        None => true,
+        Some(a) if as_proposer => a == proposer_of(product),
+        Some(a) => product.customers[i].customer_aws_account_id.as_deref() == Some(a),
+    };
+    if !allowed {
+        let who = match as_proposer {
+            true => "its proposer withdraws it",
+            false => "its acceptor approves or rejects it",
+        };
+        return Err(access_denied(format!("{kind} {id}: {who}")));
+    }
+    if !request.pending {
+        let message = format!(
+            "{kind} {id} is {}: only a PENDING_APPROVAL request can change",
+            request.status
+        );
+        return Err(conflict_on(request.resource_type, id, message));
+    }
+    let customer = &product.customers[i];
+    if approving && !rules::is_active(customer, call.now) {
+        let message = format!(
+            "Agreement {} is {}: its {} can no longer be approved, only rejected or withdrawn",
+            request.agreement_id,
+            rules::status(customer, call.now),
+            kind.to_lowercase()
+        );
+        return Err(conflict_on(request.resource_type, id, message));
+    }
+    Ok(())
+}
+
 /// `AccessDeniedException`: the caller is a party, not the one that may do this.
 fn access_denied(message: String) -> ModelError {
     ModelError::modeled(ModelService::Agreement, "AccessDeniedException", message)

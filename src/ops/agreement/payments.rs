@@ -12,16 +12,16 @@ use serde_json::{json, Map, Value};
 
 use super::agreements::{visible, visible_for, AGREEMENT_TYPE};
 use super::{
-    access_denied, agreement, agreement_parties, check_catalog, conflict_on, is_party_as,
+    agreement, agreement_parties, check_catalog, check_decision, conflict_on, is_party_as,
     json_size, load_document, new_id, page, party_type, require_proposer, save_document,
-    save_grown, text, with_next, Answer, Call, Evictable, Idempotent, Sender,
+    save_grown, text, with_next, Answer, Call, Decided, Evictable, Idempotent, Sender,
 };
 use crate::domain::agreement as rules;
 use crate::domain::catalogue::Product;
 use crate::domain::contract::{Charge, MAX_CHARGES, MAX_PURCHASE_ORDER_REFERENCE_CHARS};
 use crate::domain::ids::IdSource;
 use crate::domain::kept::forget_oldest_settled;
-use crate::domain::offer::{proposer_of, Offer, Term};
+use crate::domain::offer::{Offer, Term};
 use crate::domain::payment::{
     charge_cents, dollars, PaymentRequest, PaymentRequests, PaymentStatus, MAX_PAYMENT_REQUESTS,
 };
@@ -316,33 +316,19 @@ fn decide<S: Store + ?Sized>(
     message: Option<&str>,
 ) -> Result<PaymentRequest, ModelError> {
     let (mut requests, request, product, i) = party_request(store, call, input)?;
-    let caller = call.caller.account.as_deref();
-    let as_proposer = status == PaymentStatus::Cancelled;
-    let allowed = match caller {
-        None => true,
-        Some(a) if as_proposer => a == proposer_of(&product),
-        Some(a) => product.customers[i].customer_aws_account_id.as_deref() == Some(a),
+    let decided = Decided {
+        resource_type: RESOURCE,
+        kind: "Payment request",
+        id: &request.id,
+        agreement_id: &request.agreement_id,
+        status: request.status.name(),
+        pending: request.is_pending(),
     };
-    if !allowed {
-        let who = match as_proposer {
-            true => "its proposer withdraws it",
-            false => "its acceptor approves or rejects it",
-        };
-        return Err(access_denied(format!(
-            "Payment request {}: {who}",
-            request.id
-        )));
-    }
-    if !request.is_pending() {
-        return Err(conflict(
-            &request.id,
-            format!(
-                "Payment request {} is {}: only a PENDING_APPROVAL request can change",
-                request.id,
-                request.status.name()
-            ),
-        ));
-    }
+    let (as_proposer, approving) = (
+        status == PaymentStatus::Cancelled,
+        status == PaymentStatus::Approved,
+    );
+    check_decision(call, &product, i, &decided, as_proposer, approving)?;
     let reference = text(input, "purchaseOrderReference");
     if reference.chars().count() > MAX_PURCHASE_ORDER_REFERENCE_CHARS {
         return Err(invalid(
@@ -354,19 +340,19 @@ fn decide<S: Store + ?Sized>(
     let internal = |e: ServiceError| ModelError::of_service(SERVICE, &e);
     let decided = match status {
         PaymentStatus::Approved => {
-            if !rules::is_active(&product.customers[i], call.now) {
-                return Err(conflict(
-                    &request.id,
-                    format!(
-                        "Agreement {} is {}: its payment request can no longer be approved, only rejected or withdrawn",
-                        request.agreement_id,
-                        rules::status(&product.customers[i], call.now)
-                    ),
-                ));
-            }
             let reference = (!reference.is_empty()).then(|| reference.to_string());
-            approve(store, &mut requests, product, i, &request.id, reference, None, call.now, ids)
-                .map_err(internal)?
+            approve(
+                store,
+                &mut requests,
+                product,
+                i,
+                &request.id,
+                reference,
+                None,
+                call.now,
+                ids,
+            )
+            .map_err(internal)?
         }
         _ => settle(&mut requests, &request.id, status, message, None, call.now),
     }
