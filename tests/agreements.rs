@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::agreements::{agreement, discovery, event_count, set_clock, BUYER, SELLER, STRANGER};
+use common::agreements::{
+    accept, agreement, discovery, event_count, set_clock, BUYER, SELLER, STRANGER,
+};
 use common::{at, secs, Answer, Mock};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -2224,19 +2226,6 @@ fn terms_of_offer(mock: &mut Mock, offer_id: &str, users: u32, renew: bool) -> V
             }
         })
         .collect()
-}
-
-fn accept(mock: &mut Mock, quote: &Answer) -> String {
-    assert_eq!(quote.status, 200, "{}", quote.body);
-    let accepted = agreement(
-        mock,
-        BUYER,
-        false,
-        "AcceptAgreementRequest",
-        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
-    );
-    assert_eq!(accepted.status, 200, "{}", accepted.body);
-    accepted.body["agreementId"].as_str().unwrap().to_string()
 }
 
 /// The EventBridge events of the moments after `after`, as (detail-type, detail).

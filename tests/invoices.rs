@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::agreements::{agreement, discovery, set_clock, BUYER, SELLER, STRANGER};
+use common::agreements::{accept, agreement, discovery, set_clock, BUYER, SELLER, STRANGER};
 use common::{secs, Answer, Mock};
 use serde_json::{json, Value};
 
@@ -49,15 +49,7 @@ fn world() -> (Mock, String, String) {
         json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
                "requestedTerms": requested}),
     );
-    assert_eq!(quote.status, 200, "{}", quote.body);
-    let accepted = agreement(
-        &mut mock,
-        BUYER,
-        false,
-        "AcceptAgreementRequest",
-        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
-    );
-    let id = accepted.body["agreementId"].as_str().unwrap().to_string();
+    let id = accept(&mut mock, &quote);
     let listed = mock.control("GET", "/agreements", None).body;
     let license = listed["agreements"][0]["licenseArn"]
         .as_str()

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::agreements::{agreement, discovery, set_clock, BUYER, SELLER, STRANGER};
+use common::agreements::{accept, agreement, discovery, set_clock, BUYER, SELLER, STRANGER};
 use common::Mock;
 use serde_json::{json, Value};
 
@@ -66,17 +66,8 @@ fn quote(mock: &mut Mock, configuration: Option<Value>) -> common::Answer {
 /// The buyer's agreement on the private offer (approving requests as `configuration` says).
 fn buy(mock: &mut Mock, configuration: Option<Value>) -> (String, String) {
     let quote = quote(mock, configuration);
-    assert_eq!(quote.status, 200, "{}", quote.body);
     assert_eq!(quote.body["chargeSummary"]["newAgreementValue"], "0.00");
-    let accepted = agreement(
-        mock,
-        BUYER,
-        false,
-        "AcceptAgreementRequest",
-        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
-    );
-    assert_eq!(accepted.status, 200, "{}", accepted.body);
-    let id = accepted.body["agreementId"].as_str().unwrap().to_string();
+    let id = accept(mock, &quote);
     let term = variable_term(&offer_terms(mock));
     (id, term["id"].as_str().unwrap().to_string())
 }
@@ -449,14 +440,7 @@ fn a_payment_request_is_approved_rejected_or_withdrawn_within_the_term_s_maximum
         "CreateAgreementRequest",
         json!({"intent": "NEW", "agreementProposalIdentifier": public["agreementProposalId"], "requestedTerms": requested}),
     );
-    let accepted = agreement(
-        &mut mock,
-        BUYER,
-        false,
-        "AcceptAgreementRequest",
-        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
-    );
-    let public_id = accepted.body["agreementId"].as_str().unwrap().to_string();
+    let public_id = accept(&mut mock, &quote);
     let refused = send(&mut mock, SELLER, &public_id, &term, json!({}));
     assert_eq!(
         refused.body["reason"], "INVALID_TERM_ID",

@@ -87,3 +87,17 @@ pub fn set_clock(mock: &mut Mock, at: &str) {
     let answer = mock.control("PUT", "/clock", Some(json!({ "frozenAt": at })));
     assert_eq!(answer.status, 200, "{}", answer.body);
 }
+
+/// The buyer (`BUYER`) accepts `quote`, which must be a 200; answers the agreement id.
+pub fn accept(mock: &mut Mock, quote: &Answer) -> String {
+    assert_eq!(quote.status, 200, "{}", quote.body);
+    let accepted = agreement(
+        mock,
+        BUYER,
+        false,
+        "AcceptAgreementRequest",
+        json!({"agreementRequestId": quote.body["agreementRequestId"]}),
+    );
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    accepted.body["agreementId"].as_str().unwrap().to_string()
+}
