@@ -44,6 +44,8 @@ export interface Offer {
       type: 'FreeTrialPricingTerm'; id: string; duration: string;
       grants: Array<{ dimensionKey: string; maxQuantity?: number }>;
     };
+    /** A private offer's variable payment term: payment requests up to the maximum. */
+    variablePaymentTerm?: { type: 'VariablePaymentTerm'; id: string; currencyCode: string; maxTotalChargeAmount: string };
   }>;
 }
 
@@ -105,6 +107,8 @@ export interface Customer {
   charges?: Array<AgreementCharge>;
   /** Whether the buyer opted in to the contract's renewal at its end. */
   autoRenew?: boolean;
+  /** How the buyer approves payment requests (an offer with a variable payment term). */
+  variablePayment?: VariablePaymentChoice;
   /** When the agreement's free trial ends (RFC 3339). */
   trialEndsAt?: string;
   /** What its contract charges when the free trial ends (USD). */
@@ -120,8 +124,15 @@ export interface Customer {
     offerIdentifier?: string;
     contract?: ContractChoice;
     autoRenew?: boolean;
+    variablePayment?: VariablePaymentChoice;
     charges?: Array<AgreementCharge>;
   }>;
+}
+
+/** How a buyer approves payment requests: itself, or by themselves after `expiration` (`P10D`). */
+export interface VariablePaymentChoice {
+  strategy: 'WAIT_FOR_APPROVAL' | 'AUTO_APPROVE_ON_EXPIRATION';
+  expiration?: string;
 }
 
 export interface AgreementCharge {
@@ -130,6 +141,8 @@ export interface AgreementCharge {
   amount: string;
   at: string;
   purchaseOrderReference?: string;
+  /** The payment request whose approval made it (it counts against the term's maximum). */
+  paymentRequestId?: string;
 }
 
 /** A duration (`P12M`) and the units of each dimension bought up front. */
@@ -356,11 +369,11 @@ export class Control {
   health(): Promise<{ status: string; namespace: string; now: string; products: number }>;
   products(): Promise<Product[]>;
   product(code: string): Promise<Product>;
-  /** The product's offers (today its public offer), as the buyer's path to an agreement names them; without a code, every product's. */
+  /** The product's offers (public, free-trial and private), as the buyer's path to an agreement names them; without a code, every product's. */
   offers(code?: string): Promise<Offer[]>;
   /** The agreements of concurrent-agreements products, as the Agreement Service names them. */
   agreements(filters?: { productCode?: string; limit?: number }): Promise<Agreement[]>;
-  /** The buyers' agreement requests (the namespace keeps its 100 most recent), newest first. */
+  /** The buyers' agreement requests (the namespace keeps 100, the oldest closed ones forgotten first), newest first. */
   agreementRequests(): Promise<AgreementRequest[]>;
   /** What happened to agreements since they were made, newest first, of one agreement or all. */
   agreementActivity(filters?: { agreementId?: string }): Promise<AgreementActivity>;

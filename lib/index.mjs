@@ -128,8 +128,8 @@ export class Control {
   async products() { return (await this.request('GET', '/products')).products; }
   async product(code) { return (await this.request('GET', `/products/${encodeURIComponent(code)}`)).product; }
   /**
-   * The product's offers (its public offer): the ids Discovery and the Agreement Service name
-   * it by, and its terms; without a code, every product's.
+   * The product's offers (public, free-trial and private): the ids Discovery and the Agreement
+   * Service name each by, and its terms; without a code, every product's.
    */
   async offers(code) {
     if (code === undefined) return (await this.request('GET', '/offers')).offers;

@@ -307,7 +307,7 @@ pub fn get<S: Store + ?Sized>(input: &Map<String, Value>, call: &Call<'_>, store
             SERVICE,
             RESOURCE,
             id,
-            format!("Billing adjustment request {id} was not found: no request of an agreement the caller proposed has that id (the namespace keeps its 1000 most recent)"),
+            format!("Billing adjustment request {id} was not found: no request of an agreement the caller proposed has that id (the namespace keeps its 200 most recent)"),
         )
     };
     let adjustments: BillingAdjustments = load_document(store)?;
