@@ -3046,6 +3046,7 @@ fn a_seller_s_cancellation_request_is_approved_rejected_withdrawn_or_approved_af
         withdraw,
     );
     assert_eq!(withdrawn.body["status"], "CANCELLED", "{}", withdrawn.body);
+    assert_eq!(withdrawn.body["statusMessage"], "sent by mistake");
     // A third is approved: the agreement is cancelled, as CancelAgreement does.
     let seq = event_count(&mut mock);
     let third = send(&mut mock, SELLER, &first, json!({}));
@@ -3151,6 +3152,7 @@ fn an_automatic_approval_comes_after_the_milestones_before_it_and_not_for_an_end
         "SendAgreementCancellationRequest",
         send,
     );
+    assert_eq!(sent.body["status"], "PENDING_APPROVAL", "{}", sent.body);
     assert!(sent.body.get("statusMessage").is_none());
     let seq = event_count(&mut mock);
     set_clock(&mut mock, "2026-04-01T00:00:00Z");

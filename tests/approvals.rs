@@ -284,6 +284,10 @@ fn a_request_waits_for_its_approvals_level_by_level() {
             &json!(format!("arn:aws:iam::{ADMIN}:root"))
         )
     );
+    assert_eq!(
+        decided["purchaseOrders"],
+        json!([{"chargeId": "ch-1", "purchaseOrderReference": "PO-9"}])
+    );
     assert_eq!(outcome(&read, 1, 1)["status"], "SKIPPED");
     assert_eq!(request_status(&mut mock, &request), "APPROVED");
     let accepted = accept_request(&mut mock, &request);

@@ -128,6 +128,7 @@ fn the_variable_payment_term_is_offered_and_configured_by_the_buyer() {
     );
     // The public offer has none.
     let public = mock.control("GET", "/products/saas", None).body["offers"][0]["terms"].clone();
+    assert!(public.is_array(), "{public}");
     assert!(!public.to_string().contains("variablePayment"), "{public}");
 
     for (bad, fragment) in [
@@ -249,6 +250,11 @@ fn a_payment_request_is_approved_rejected_or_withdrawn_within_the_term_s_maximum
         &id,
         &term,
         json!({"chargeAmount": "500"}),
+    );
+    assert_eq!(
+        over.body["reason"], "INVALID_CHARGE_AMOUNT",
+        "{}",
+        over.body
     );
     assert!(
         over.body["message"]
@@ -580,9 +586,17 @@ fn the_control_api_lists_the_activity_plays_the_buyer_and_names_the_next_deadlin
     let not_buyer = buyer(
         &mut mock,
         "SendAgreementPaymentRequest",
-        json!({ "agreementId": id }),
+        json!({"agreementId": id, "termId": term, "name": "Implementation", "chargeAmount": "1.00"}),
     );
     assert_eq!(not_buyer.status, 400);
+    assert!(
+        not_buyer.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("operation must be one of"),
+        "{}",
+        not_buyer.body
+    );
     let rejected = buyer(
         &mut mock,
         "RejectAgreementPaymentRequest",
@@ -610,4 +624,141 @@ fn the_control_api_lists_the_activity_plays_the_buyer_and_names_the_next_deadlin
         .control("GET", "/agreement-activity?agreementId=agmt-other", None)
         .body;
     assert!(other["paymentRequests"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn only_the_party_that_may_decides_and_only_while_pending_for_both_kinds_of_request() {
+    let mut mock = world();
+    let (id, term) = buy(&mut mock, None);
+    let payment = id_of(&send(&mut mock, SELLER, &id, &term, json!({})));
+    let cancellation = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "SendAgreementCancellationRequest",
+        json!({"agreementId": id, "reasonCode": "OTHER"}),
+    );
+    assert_eq!(cancellation.status, 200, "{}", cancellation.body);
+    let cancellation = cancellation.body["agreementCancellationRequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let kinds = [
+        ("Payment", "paymentRequestId", payment.clone()),
+        (
+            "Cancellation",
+            "agreementCancellationRequestId",
+            cancellation,
+        ),
+    ];
+    for (kind, member, request) in &kinds {
+        let op = |verb: &str| format!("{verb}Agreement{kind}Request");
+        // A cancellation request's Reject and Cancel need their reasons (the model's).
+        let with_reasons = |mut input: Value| {
+            if *kind == "Cancellation" {
+                input["rejectionReason"] = json!("no");
+                input["cancellationReason"] = json!("no");
+            }
+            input
+        };
+        let input =
+            |agreement: &str| with_reasons(json!({ "agreementId": agreement, *member: request }));
+        // The seller neither approves nor rejects; the buyer does not withdraw.
+        for verb in ["Accept", "Reject"] {
+            let refused = agreement(&mut mock, SELLER, false, &op(verb), input(&id));
+            assert_eq!(
+                refused.error_name(),
+                "AccessDeniedException",
+                "{kind} {verb}"
+            );
+        }
+        let refused = agreement(&mut mock, BUYER, false, &op("Cancel"), input(&id));
+        assert_eq!(refused.error_name(), "AccessDeniedException", "{kind}");
+        // A stranger finds nothing; nor does anyone under another agreement's id.
+        for verb in ["Accept", "Reject", "Cancel"] {
+            let hidden = agreement(&mut mock, STRANGER, false, &op(verb), input(&id));
+            assert_eq!(
+                hidden.error_name(),
+                "ResourceNotFoundException",
+                "{kind} {verb}"
+            );
+        }
+        let elsewhere = agreement(
+            &mut mock,
+            BUYER,
+            false,
+            &op("Accept"),
+            input("agmt-elsewhere"),
+        );
+        assert_eq!(
+            elsewhere.error_name(),
+            "ResourceNotFoundException",
+            "{kind}"
+        );
+        // Once withdrawn, nothing changes it again.
+        let withdrawn = agreement(&mut mock, SELLER, true, &op("Cancel"), input(&id));
+        assert_eq!(
+            withdrawn.body["status"], "CANCELLED",
+            "{kind}: {}",
+            withdrawn.body
+        );
+        for (key, verb) in [(SELLER, "Cancel"), (BUYER, "Accept"), (BUYER, "Reject")] {
+            let again = agreement(&mut mock, key, false, &op(verb), input(&id));
+            assert_eq!(again.error_name(), "ConflictException", "{kind} {verb}");
+        }
+    }
+
+    // Pages: a name longer than the model's 64 characters is refused; 51 requests list in
+    // pages of 50 by default, the token of the first page giving the rest.
+    let long = send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"name": "n".repeat(65)}),
+    );
+    assert_eq!(long.body["reason"], "INVALID_NAME", "{}", long.body);
+    for n in 0..50 {
+        let sent = send(
+            &mut mock,
+            SELLER,
+            &id,
+            &term,
+            json!({"chargeAmount": "0.01", "name": format!("small {n}")}),
+        );
+        assert_eq!(sent.status, 200, "{}", sent.body);
+    }
+    let first = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "ListAgreementPaymentRequests",
+        json!({"partyType": "Proposer"}),
+    );
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 50);
+    let token = first.body["nextToken"].clone();
+    assert!(token.is_string(), "{}", first.body);
+    let rest = agreement(
+        &mut mock,
+        SELLER,
+        true,
+        "ListAgreementPaymentRequests",
+        json!({"partyType": "Proposer", "nextToken": token}),
+    );
+    let items = rest.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", rest.body);
+    assert_eq!(items[0]["paymentRequestId"], json!(payment));
+    assert!(rest.body.get("nextToken").is_none());
+    let forged = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "ListAgreementPaymentRequests",
+        json!({"partyType": "Acceptor", "nextToken": token}),
+    );
+    assert_eq!(
+        forged.body["reason"], "INVALID_NEXT_TOKEN",
+        "{}",
+        forged.body
+    );
 }

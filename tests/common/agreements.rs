@@ -26,10 +26,43 @@ pub fn discovery(mock: &mut Mock, key: &str, op: &str, input: Value) -> Answer {
 }
 
 pub fn conforms(service: ModelService, op: &str, answer: &Answer) {
+    let model = service.model();
     if answer.status != 200 {
+        // An error is one the operation's model lists, with the members of its shape, and a
+        // ValidationException's reason one of the model's.
+        let name = answer.error_name();
+        assert!(
+            model.operation(op).unwrap().lists_error(name),
+            "{op} answered {name}, which its model does not list: {}",
+            answer.body
+        );
+        let mut unknown = Vec::new();
+        let body: serde_json::Map<String, Value> = answer
+            .body
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| !["__type", "code", "Code"].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        members_unknown(model, name, &Value::Object(body), op, &mut unknown);
+        assert!(
+            unknown.is_empty(),
+            "{op}: {name} answers members its shape lacks: {unknown:?}"
+        );
+        let reasons = model
+            .shape("ValidationExceptionReason")
+            .and_then(|s| s.values.as_ref());
+        if let (Some(reason), Some(values), "ValidationException") =
+            (answer.body.get("reason"), reasons, name)
+        {
+            assert!(
+                values.iter().any(|v| v == reason),
+                "{op}: reason {reason} is not the model's"
+            );
+        }
         return;
     }
-    let model = service.model();
     let shape = &model.operation(op).unwrap().output.as_ref().unwrap().shape;
     let checked = validate::input(model, shape, answer.body.as_object().unwrap());
     assert_eq!(checked, Ok(()), "{op}: {}", answer.body);

@@ -748,6 +748,9 @@ test('boto3 over both protocols: invoices listed and filtered, an adjustment cre
   }
   // Each protocol's adjustment credited the usage invoice once: 1.25 of its 2.50.
   assert.deepEqual(out.memos, ['1.25', '1.25']);
+  const { json } = await control(url, 'GET', '/requests');
+  const protocols = new Set(json.requests.filter((e) => e.operation === 'BatchCreateBillingAdjustmentRequest').map((e) => e.protocol));
+  assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
 });
 
 test('boto3 over both protocols plays the buyer\'s organization: plans, approvals started, decided, the request accepted', async (t) => {
@@ -782,13 +785,52 @@ test('boto3 over both protocols plays the buyer\'s organization: plans, approval
     '    approval = buyer.get_agreement_approval(agreementApprovalId=aid)["buyerAgreementApproval"]',
     '    agreement = buyer.accept_agreement_request(agreementRequestId=rid)["agreementId"]',
     '    out[name] = {"draft": [quote["status"], quote["approvalRequirement"]], "early": early["reason"], "listed": aid in listed,',
-    '        "approved": approval["status"], "needed": approval["approvalNeededBy"].isoformat() > approval["createdAt"].isoformat(), "agreement": agreement.startswith("agmt-")}',
+    '        "approved": approval["status"], "agreement": agreement.startswith("agmt-"),',
+    '        "needed": [(approval["approvalNeededBy"] - approval["createdAt"]).days, approval["approvalNeededBy"] == approval["expiresAt"]]}',
     'print(json.dumps(out))',
   ].join('\n'));
   assert.deepEqual(Object.keys(out).sort(), ['marketplace-agreement', 'marketplace-agreement-cbor']);
   for (const [name, r] of Object.entries(out)) {
     assert.deepEqual(r, {
-      draft: ['DRAFT', 'REQUIRED'], early: 'PENDING_APPROVAL_AGREEMENT_REQUEST', listed: true, approved: 'APPROVED', needed: true, agreement: true,
+      draft: ['DRAFT', 'REQUIRED'], early: 'PENDING_APPROVAL_AGREEMENT_REQUEST', listed: true, approved: 'APPROVED', needed: [30, true], agreement: true,
     }, name);
   }
+  const { json } = await control(url, 'GET', '/requests');
+  const protocols = new Set(json.requests.filter((e) => e.operation === 'AcceptAgreementApproval').map((e) => e.protocol));
+  assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
+});
+
+test('boto3 over both protocols: the seller asks to cancel, the buyer rejects, then approves; a payment request is withdrawn', async (t) => {
+  if (missingClient(t, hasBoto3, 'boto3')) return;
+  const { url, offer } = await paymentWorld('agreements-py-cancellations');
+  const out = await boto3(url, [
+    'out = {}',
+    'for name in ["marketplace-agreement", "marketplace-agreement-cbor"]:',
+    '    buyer = boto3.client(name, aws_access_key_id="111122223333", aws_secret_access_key="test")',
+    '    seller = boto3.client(name, aws_access_key_id="999988887777", aws_secret_access_key="test")',
+    `    terms = [{"id": next(iter(t.values()))["id"]} for t in ${JSON.stringify(offer.terms)}]`,
+    `    quote = buyer.create_agreement_request(intent="NEW", agreementProposalIdentifier="${offer.agreementProposalId}", requestedTerms=terms)`,
+    '    aid = buyer.accept_agreement_request(agreementRequestId=quote["agreementRequestId"])["agreementId"]',
+    '    term = next(t["variablePaymentTerm"]["id"] for t in seller.get_agreement_terms(agreementId=aid)["acceptedTerms"] if "variablePaymentTerm" in t)',
+    '    pay = seller.send_agreement_payment_request(agreementId=aid, termId=term, name="Setup work", chargeAmount="10.00")',
+    '    withdrawn = seller.cancel_agreement_payment_request(agreementId=aid, paymentRequestId=pay["paymentRequestId"])',
+    '    first = seller.send_agreement_cancellation_request(agreementId=aid, reasonCode="INCORRECT_TERMS_ACCEPTED", description="wrong offer")',
+    '    rejected = buyer.reject_agreement_cancellation_request(agreementId=aid, agreementCancellationRequestId=first["agreementCancellationRequestId"], rejectionReason="still needed")',
+    '    second = seller.send_agreement_cancellation_request(agreementId=aid, reasonCode="OTHER")',
+    '    listed = [r["status"] for r in buyer.list_agreement_cancellation_requests(partyType="Acceptor", agreementId=aid)["items"]]',
+    '    approved = buyer.accept_agreement_cancellation_request(agreementId=aid, agreementCancellationRequestId=second["agreementCancellationRequestId"])',
+    '    out[name] = {"withdrawn": withdrawn["status"], "rejected": [rejected["status"], rejected["statusMessage"]], "listed": listed,',
+    '        "approved": approved["status"], "agreement": seller.describe_agreement(agreementId=aid)["status"],',
+    '        "again": error(buyer.accept_agreement_cancellation_request, agreementId=aid, agreementCancellationRequestId=second["agreementCancellationRequestId"])["code"]}',
+    'print(json.dumps(out))',
+  ].join('\n'));
+  for (const name of ['marketplace-agreement', 'marketplace-agreement-cbor']) {
+    assert.deepEqual(out[name], {
+      withdrawn: 'CANCELLED', rejected: ['REJECTED', 'still needed'], listed: ['PENDING_APPROVAL', 'REJECTED'],
+      approved: 'APPROVED', agreement: 'CANCELLED', again: 'ConflictException',
+    }, name);
+  }
+  const { json } = await control(url, 'GET', '/requests');
+  const protocols = new Set(json.requests.filter((e) => e.operation === 'AcceptAgreementCancellationRequest').map((e) => e.protocol));
+  assert.deepEqual([...protocols].sort(), ['awsJson1_0', 'rpcv2Cbor']);
 });
