@@ -412,3 +412,130 @@ fn a_draft_whose_plan_was_taken_off_is_accepted_and_long_notes_stay_bounded() {
         "REJECTED"
     );
 }
+
+#[test]
+fn every_plan_is_started_once_and_a_level_waits_for_its_required_count() {
+    let mut mock = world();
+    let plans = json!({"approvalPlans": [
+        {"name": "Finance", "administrators": [ADMIN], "levels": [{"requiredApprovals": 2, "approvers": [
+            {"emailAddress": "a@example.com"}, {"emailAddress": "b@example.com"}, {"emailAddress": "c@example.com"}]}]},
+        {"name": "Legal", "administrators": [ADMIN], "levels": [{"approvers": [{"organizationId": "o-abcdefghij"}]}]}
+    ]});
+    assert_eq!(mock.control("PATCH", "/settings", Some(plans)).status, 200);
+    let request = request_id(&quote(&mut mock, BUYER));
+    let listed = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "GetAgreementRequestApprovalPlans",
+        json!({ "agreementRequestId": request }),
+    );
+    let references: Vec<String> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["buyerAgreementApprovalPlan"]["planReference"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(references.len(), 2);
+    let start = |mock: &mut Mock, refs: &[&String], extra: Value| {
+        let inputs: Vec<Value> = refs
+            .iter()
+            .map(|r| json!({"buyerAgreementApprovalPlanInput": {"planReference": r}}))
+            .collect();
+        let mut input = json!({"agreementRequestId": request, "planInputs": inputs});
+        for (k, v) in extra.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        agreement(mock, BUYER, false, "StartAgreementApprovals", input)
+    };
+    let (finance, legal) = (&references[0], &references[1]);
+    for (refs, extra, reason) in [
+        (
+            vec![finance, finance],
+            json!({}),
+            "DUPLICATE_PLAN_REFERENCE",
+        ),
+        (vec![finance], json!({}), "MISSING_PLAN_INPUTS"),
+        (
+            vec![finance, legal],
+            json!({"purchaseOrders": [{"chargeId": "ch-1", "purchaseOrderReference": "PO-1"}]}),
+            "INVALID_PURCHASE_ORDERS",
+        ),
+    ] {
+        let refused = start(&mut mock, &refs, extra);
+        assert_eq!(refused.body["reason"], reason, "{}", refused.body);
+    }
+    let started = start(&mut mock, &[finance, legal], json!({}));
+    assert_eq!(started.status, 200, "{}", started.body);
+    let ids: Vec<String> = started.body["approvalSummaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["agreementApprovalId"].as_str().unwrap().to_string())
+        .collect();
+    let outcome_id = |mock: &mut Mock, n: usize| {
+        let read = approval(mock, ADMIN, &ids[0]).body["buyerAgreementApproval"].clone();
+        read["levels"][0]["groups"][0]["approvers"][n]["emailApproverOutcome"]["approverOutcomeId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Two of three approve the Finance level: one is not enough.
+    let first = outcome_id(&mut mock, 0);
+    let approved = decide(
+        &mut mock,
+        ADMIN,
+        "AcceptAgreementApproval",
+        json!({"agreementApprovalId": ids[0], "approverOutcomeIdToOverride": first}),
+    );
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    let again = decide(
+        &mut mock,
+        ADMIN,
+        "AcceptAgreementApproval",
+        json!({"agreementApprovalId": ids[0], "approverOutcomeIdToOverride": first}),
+    );
+    assert_eq!(again.error_name(), "ConflictException", "{}", again.body);
+    let read = approval(&mut mock, BUYER, &ids[0]).body["buyerAgreementApproval"].clone();
+    assert_eq!(read["status"], "PENDING_APPROVAL");
+    let second = outcome_id(&mut mock, 1);
+    decide(
+        &mut mock,
+        ADMIN,
+        "AcceptAgreementApproval",
+        json!({"agreementApprovalId": ids[0], "approverOutcomeIdToOverride": second}),
+    );
+    let read = approval(&mut mock, BUYER, &ids[0]).body["buyerAgreementApproval"].clone();
+    assert_eq!(read["status"], "APPROVED");
+    let third = &read["levels"][0]["groups"][0]["approvers"][2]["emailApproverOutcome"];
+    assert_eq!(third["status"], "SKIPPED");
+    // The request waits for Legal too; Legal's rejection rejects it.
+    assert_eq!(request_status(&mut mock, &request), "PENDING_APPROVAL");
+    let rejected = decide(
+        &mut mock,
+        ADMIN,
+        "RejectAgreementApproval",
+        json!({"agreementApprovalId": ids[1], "note": "terms"}),
+    );
+    assert_eq!(rejected.status, 200, "{}", rejected.body);
+    assert_eq!(request_status(&mut mock, &request), "REJECTED");
+    let by_request = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "ListAgreementApprovals",
+        json!({"partyType": "REQUESTER", "agreementRequestId": request}),
+    );
+    let statuses: Vec<&Value> = by_request.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status"])
+        .collect();
+    assert_eq!(statuses, [&json!("REJECTED"), &json!("APPROVED")]);
+}

@@ -624,6 +624,14 @@ fn the_control_api_lists_the_activity_plays_the_buyer_and_names_the_next_deadlin
         .control("GET", "/agreement-activity?agreementId=agmt-other", None)
         .body;
     assert!(other["paymentRequests"].as_array().unwrap().is_empty());
+    let unknown = mock.control("GET", "/agreement-activity?agreement_id=x", None);
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    // Once nothing is pending, the next deadline is the month's invoicing; a namespace
+    // without agreements has none.
+    let clock = mock.control("GET", "/clock", None).body;
+    assert_eq!(clock["nextDeadline"], "2026-04-01T06:00:00Z", "{clock}");
+    let empty = Mock::new().control("GET", "/clock", None).body;
+    assert!(empty.get("nextDeadline").is_none(), "{empty}");
 }
 
 #[test]
