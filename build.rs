@@ -7,9 +7,10 @@ use std::{env, fs, path::Path};
 use serde_json::Value;
 
 /// The models read at run time (the Metering and Entitlement models are read by tests only).
-const SERVED: [&str; 2] = [
+const SERVED: [&str; 3] = [
     "marketplace-agreement-2020-03-01.service-2.json",
     "marketplace-discovery-2026-02-05.service-2.json",
+    "marketplace-deployment-2023-01-25.service-2.json",
 ];
 
 fn main() {

@@ -180,6 +180,18 @@ export interface Agreement {
 
 /** `GET /_mock/agreement-activity`: each list newest first; members without a value left out. */
 export interface AgreementActivity {
+  /** The Deployment Service's parameters, newest first: names and sizes, never a secret. */
+  deploymentParameters: Array<{
+    deploymentParameterId: string; agreementId: string; name: string; productCode: string; resourceArn: string;
+    /** Versions put so far, and the length in bytes of the latest one's secret. */
+    versions: number; secretBytes: number; tags: Record<string, string>;
+    createdAt: string; updatedAt: string; expiresAt?: string;
+  }>;
+  /** Data-as-a-service configuration jobs, newest first (none when filtered by agreement). */
+  deploymentConfigurationJobs: Array<{
+    jobId: string; productCode: string; status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED'; fulfillmentUrl: string;
+    createdAt: string; endsAt: string; errorCode?: string; message?: string;
+  }>;
   cancellationRequests: Array<{
     agreementCancellationRequestId: string; agreementId: string; status: string; reasonCode: string;
     description?: string; statusMessage?: string; createdAt: string; updatedAt: string;

@@ -123,7 +123,7 @@ pub fn banner(namespace: &str) -> HttpResponse {
             "namespace": namespace,
             "dashboard": format!("{base}/_mock/ui/"),
             "health": format!("{base}/_mock/health"),
-            "usage": "POST awsJson requests (X-Amz-Target: AWSMPMeteringService.<Operation>, AWSMPEntitlementService.GetEntitlements or AWSMPCommerceService_v20200301.<Operation>) to this URL, rpc-v2-cbor requests to service/<Service>/operation/<Operation> under it, or Discovery's rest-json requests to 2026-02-05/<operation> under it; the control API is under /_mock/"
+            "usage": "POST awsJson requests (X-Amz-Target: AWSMPMeteringService.<Operation>, AWSMPEntitlementService.GetEntitlements or AWSMPCommerceService_v20200301.<Operation>) to this URL, rpc-v2-cbor requests to service/<Service>/operation/<Operation> under it, Discovery's rest-json requests to 2026-02-05/<operation> and the Deployment Service's to catalogs/… and tags/… under it; the control API is under /_mock/"
         }),
     )
 }

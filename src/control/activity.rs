@@ -1,6 +1,7 @@
 //! `/_mock/agreement-activity`: what happened to agreements after they were made — the
 //! sellers' cancellation and payment requests, billing adjustments, invoices and credit
-//! memos, and buyers' approvals — for tests and the dashboard to read without playing a
+//! memos, buyers' approvals, and the Deployment Service's parameters (names and sizes, never
+//! a secret) and configuration jobs — for tests and the dashboard to read without playing a
 //! party (`GET`), and the buyer's decisions on the seller's requests, played as the
 //! agreement's acceptor (`POST …/buyer`), so a test or the dashboard needs no buyer
 //! credentials.
@@ -12,6 +13,7 @@ use crate::domain::agreement as rules;
 use crate::domain::approval::AgreementApprovals;
 use crate::domain::cancellation::CancellationRequests;
 use crate::domain::catalogue::Integration;
+use crate::domain::deployment::{DeploymentConfigurations, DeploymentParameters, JobStatus};
 use crate::domain::invoice::{BillingAdjustments, Invoice, Invoices};
 use crate::domain::payment::PaymentRequests;
 use crate::model::error::ModelError;
@@ -144,7 +146,46 @@ pub fn activity<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest)
             })
         })
         .collect();
+    let now = ns.now().map_err(internal)?;
+    let store = &*ns.store;
+    let parameters: DeploymentParameters = documents::load(store).map_err(internal)?;
+    let deployment_parameters: Vec<Value> = parameters
+        .0
+        .iter()
+        .rev()
+        .filter(|p| of(&p.agreement_id) && !p.expired(now))
+        .map(|p| {
+            json!({
+                "deploymentParameterId": p.id, "agreementId": p.agreement_id, "name": p.name,
+                "productCode": p.product_code, "resourceArn": p.arn(), "versions": p.versions,
+                "secretBytes": p.secret_bytes, "tags": p.tags,
+                "createdAt": p.created_at.to_rfc3339(), "updatedAt": p.updated_at.to_rfc3339(),
+                "expiresAt": p.expires_at.map(|at| at.to_rfc3339()),
+            })
+        })
+        .collect();
+    let configurations: DeploymentConfigurations = documents::load(store).map_err(internal)?;
+    let jobs: Vec<Value> = configurations
+        .jobs
+        .iter()
+        .rev()
+        .filter(|_| wanted.is_none())
+        .map(|j| {
+            let status = j.status(now);
+            let (code, message) = match &status {
+                JobStatus::Failed { code, message } => (Some(*code), Some(message.clone())),
+                _ => (None, None),
+            };
+            json!({
+                "jobId": j.id, "productCode": j.product_code, "status": status.name(),
+                "fulfillmentUrl": j.fulfillment_url, "createdAt": j.created_at.to_rfc3339(),
+                "endsAt": j.ends_at().to_rfc3339(), "errorCode": code, "message": message,
+            })
+        })
+        .collect();
     let mut out = json!({
+        "deploymentParameters": deployment_parameters,
+        "deploymentConfigurationJobs": jobs,
         "cancellationRequests": cancellation_requests,
         "paymentRequests": payment_requests,
         "billingAdjustments": billing_adjustments,

@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod constraints;
 pub mod contract;
 pub mod decimal;
+pub mod deployment;
 pub mod entitlement;
 pub mod ids;
 pub mod invoice;

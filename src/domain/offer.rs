@@ -35,6 +35,11 @@ pub fn proposer_of(product: &Product) -> String {
     }
 }
 
+/// The catalog id (`prod-…`) of the product listed as `product_code`.
+pub fn catalog_product_id(product_code: &str) -> String {
+    format!("prod-{}", &digest(&["product", product_code])[..25])
+}
+
 /// Lowercase hex of the SHA-256 of `parts`, joined by a separator no part contains.
 fn digest(parts: &[&str]) -> String {
     hex::encode(Sha256::digest(parts.join("\u{0}").as_bytes()))
@@ -441,7 +446,7 @@ impl Offer {
         Offer {
             offer_id,
             agreement_proposal_id,
-            product_id: format!("prod-{}", &digest(&["product", code])[..25]),
+            product_id: catalog_product_id(code),
             proposer: proposer_of(product),
             contract: contract.cloned(),
             private: None,

@@ -38,7 +38,8 @@ impl ModelError {
     }
 
     /// `ValidationException` with the reason the model's enum names (where the service has
-    /// one) and the fields at fault.
+    /// one) and the fields at fault (the Deployment Service's shape names the first in
+    /// `fieldName`).
     pub fn validation(
         service: ModelService,
         reason: &str,
@@ -49,6 +50,12 @@ impl ModelError {
         let model = service.model();
         let error = if model.shape("ValidationExceptionReason").is_some() {
             error.with("reason", reason)
+        } else {
+            error
+        };
+        let error = if has_member(model, "ValidationException", "fieldName") {
+            let first = fields.first().map_or("", |(name, _)| name);
+            error.with("fieldName", first)
         } else {
             error
         };

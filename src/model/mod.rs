@@ -24,14 +24,21 @@ pub enum ModelService {
     Agreement,
     /// AWS Marketplace Discovery: rest-json.
     Discovery,
+    /// AWS Marketplace Deployment Service: rest-json, with path labels and query members.
+    Deployment,
 }
 
 impl ModelService {
-    pub const ALL: [ModelService; 2] = [ModelService::Agreement, ModelService::Discovery];
+    pub const ALL: [ModelService; 3] = [
+        ModelService::Agreement,
+        ModelService::Discovery,
+        ModelService::Deployment,
+    ];
 
     pub fn model(self) -> &'static ServiceModel {
         static AGREEMENT: OnceLock<ServiceModel> = OnceLock::new();
         static DISCOVERY: OnceLock<ServiceModel> = OnceLock::new();
+        static DEPLOYMENT: OnceLock<ServiceModel> = OnceLock::new();
         match self {
             ModelService::Agreement => AGREEMENT.get_or_init(|| {
                 parse(include_str!(concat!(
@@ -45,6 +52,12 @@ impl ModelService {
                     "/marketplace-discovery-2026-02-05.service-2.json"
                 )))
             }),
+            ModelService::Deployment => DEPLOYMENT.get_or_init(|| {
+                parse(include_str!(concat!(
+                    env!("OUT_DIR"),
+                    "/marketplace-deployment-2023-01-25.service-2.json"
+                )))
+            }),
         }
     }
 
@@ -54,14 +67,16 @@ impl ModelService {
         match self {
             ModelService::Agreement => "com.amazonaws.marketplaceagreement",
             ModelService::Discovery => "com.amazonaws.marketplacediscovery",
+            ModelService::Deployment => "com.amazonaws.marketplacedeployment",
         }
     }
 
-    /// The `ValidationExceptionReason` for input that no more specific reason covers.
+    /// The `ValidationExceptionReason` for input that no more specific reason covers (the
+    /// Deployment Service's errors have no reason).
     pub fn generic_reason(self) -> &'static str {
         match self {
             ModelService::Agreement => "OTHER",
-            ModelService::Discovery => "MALFORMED_REQUEST_PARAMETERS",
+            ModelService::Discovery | ModelService::Deployment => "MALFORMED_REQUEST_PARAMETERS",
         }
     }
 
@@ -69,15 +84,17 @@ impl ModelService {
     pub fn target_prefix(self) -> Option<&'static str> {
         match self {
             ModelService::Agreement => Some("AWSMPCommerceService_v20200301"),
-            ModelService::Discovery => None,
+            ModelService::Discovery | ModelService::Deployment => None,
         }
     }
 
-    /// The path prefix of a rest-json service's operations: its API version.
-    pub fn rest_prefix(self) -> Option<&'static str> {
+    /// The path prefixes of a rest-json service's operations (Discovery's is its API
+    /// version); the model's paths begin with one of them, by test.
+    pub fn rest_prefixes(self) -> &'static [&'static str] {
         match self {
-            ModelService::Agreement => None,
-            ModelService::Discovery => Some("/2026-02-05/"),
+            ModelService::Agreement => &[],
+            ModelService::Discovery => &["/2026-02-05/"],
+            ModelService::Deployment => &["/catalogs/", "/tags/"],
         }
     }
 
@@ -91,20 +108,40 @@ impl ModelService {
     /// The rest-json service whose paths hold `path`, if any.
     pub fn of_rest_path(path: &str) -> Option<ModelService> {
         ModelService::ALL.into_iter().find(|s| {
-            s.rest_prefix()
-                .is_some_and(|prefix| path.starts_with(prefix))
+            s.rest_prefixes()
+                .iter()
+                .any(|prefix| path.starts_with(prefix))
         })
     }
 
-    /// The operation of this rest-json service bound to `POST path`, if any.
-    pub fn rest_operation(self, path: &str) -> Option<&'static OperationModel> {
-        self.rest_prefix()?;
-        self.model()
-            .operations
-            .values()
-            .find(|op| op.http.method == "POST" && op.http.request_uri == path)
+    /// The operation of this rest-json service bound to `method path`, with its path labels
+    /// (percent-decoded); `Err(true)` when an operation has the path but another method.
+    pub fn rest_operation(
+        self,
+        method: &str,
+        path: &str,
+    ) -> Result<(&'static OperationModel, Labels), bool> {
+        if self.rest_prefixes().is_empty() {
+            return Err(false);
+        }
+        let mut other_method = false;
+        for op in self.model().operations.values() {
+            if let Some(labels) = op.http.labels(path) {
+                if op.http.method == method {
+                    return Ok((op, labels));
+                }
+                other_method = true;
+            }
+        }
+        Err(other_method)
     }
 }
+
+/// A request path's labels: `(name, decoded value)`.
+pub type Labels = Vec<(String, String)>;
+
+/// What the request journal shows for a secret.
+pub const MASK: &str = "*** secret (not kept) ***";
 
 fn parse(text: &str) -> ServiceModel {
     // build.rs wrote this text from a model the tests read too; it cannot fail to parse
@@ -154,12 +191,71 @@ impl OperationModel {
 pub struct HttpBinding {
     pub method: String,
     pub request_uri: String,
+    /// The status of a success (rest-json: 204 for an operation with no output).
+    #[serde(default)]
+    pub response_code: Option<u16>,
 }
 
-/// A reference to a shape (an operation's input, a member's target).
+impl HttpBinding {
+    /// The labels of `path` when it is this binding's `requestUri` (each `{label}` one
+    /// non-empty segment, percent-decoded; the query string is not part of `path`).
+    pub fn labels(&self, path: &str) -> Option<Labels> {
+        let template = self.request_uri.split('?').next().unwrap_or_default();
+        let pattern: Vec<&str> = template.split('/').collect();
+        let segments: Vec<&str> = path.split('/').collect();
+        if pattern.len() != segments.len() {
+            return None;
+        }
+        let mut labels = Vec::new();
+        for (p, s) in pattern.iter().zip(&segments) {
+            match p.strip_prefix('{').and_then(|l| l.strip_suffix('}')) {
+                Some(_) if s.is_empty() => return None,
+                Some(label) => {
+                    let value = percent_decode(s)?;
+                    labels.push((label.to_string(), value));
+                }
+                None if p != s => return None,
+                None => {}
+            }
+        }
+        Some(labels)
+    }
+}
+
+/// `%XX` sequences decoded; `None` when they do not make UTF-8.
+fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = || {
+            let h = segment.get(i + 1..i + 3)?;
+            u8::from_str_radix(h, 16).ok()
+        };
+        match (bytes[i], hex()) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A reference to a shape (an operation's input, a member's target), and where a rest-json
+/// request carries the member (`uri`, `querystring`; absent: the body).
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShapeRef {
     pub shape: String,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub location_name: Option<String>,
 }
 
 /// The kinds of shape the models use.
@@ -208,6 +304,12 @@ pub struct Shape {
     pub exception: bool,
     #[serde(default)]
     pub error: Option<ErrorTrait>,
+    /// A secret (`SecretString`): never kept in the request journal.
+    #[serde(default)]
+    pub sensitive: bool,
+    /// `iso8601` for a timestamp sent and answered as text (else epoch seconds).
+    #[serde(default, rename = "timestampFormat")]
+    pub timestamp_format: Option<String>,
     /// The compiled `pattern`, made on its first use.
     #[serde(skip)]
     compiled: OnceLock<Option<regex_lite::Regex>>,
@@ -227,6 +329,44 @@ impl ServiceModel {
 
     pub fn operation(&self, name: &str) -> Option<&OperationModel> {
         self.operations.get(name)
+    }
+
+    /// Whether any shape of the model is a secret.
+    pub fn has_secrets(&self) -> bool {
+        self.shapes.values().any(|s| s.sensitive)
+    }
+
+    /// `value` (of shape `shape`) with its `sensitive` members' values replaced by a mask.
+    pub fn mask_secrets(&self, shape: &str, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        let Some(s) = self.shape(shape) else {
+            return;
+        };
+        if s.sensitive {
+            *value = Value::from(MASK);
+            return;
+        }
+        match value {
+            Value::Object(map) => {
+                for (name, member) in map.iter_mut() {
+                    let target = match s.kind {
+                        Kind::Map => s.value.as_ref(),
+                        _ => s.members.get(name),
+                    };
+                    if let Some(r) = target {
+                        self.mask_secrets(&r.shape, member);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(r) = &s.member {
+                    items
+                        .iter_mut()
+                        .for_each(|v| self.mask_secrets(&r.shape, v));
+                }
+            }
+            _ => {}
+        }
     }
 
     /// The HTTP status of the error shape `name`, when the model has that error.
@@ -283,19 +423,49 @@ mod tests {
             ModelService::with_target_prefix("AWSMPMeteringService"),
             None
         );
-        let op = ModelService::Discovery
-            .rest_operation("/2026-02-05/getOffer")
+        let (op, labels) = ModelService::Discovery
+            .rest_operation("POST", "/2026-02-05/getOffer")
             .unwrap();
-        assert_eq!(op.name, "GetOffer");
-        assert!(ModelService::Agreement.rest_operation("/").is_none());
+        assert_eq!((op.name.as_str(), labels.len()), ("GetOffer", 0));
+        assert_eq!(
+            ModelService::Discovery
+                .rest_operation("GET", "/2026-02-05/getOffer")
+                .err(),
+            Some(true)
+        );
+        assert!(ModelService::Agreement.rest_operation("POST", "/").is_err());
+        let (op, labels) = ModelService::Deployment
+            .rest_operation("DELETE", "/tags/arn%3Aaws%3Ax%2Fdp-1")
+            .unwrap();
+        assert_eq!(op.name, "UntagResource");
+        assert_eq!(
+            labels,
+            [("resourceArn".to_string(), "arn:aws:x/dp-1".to_string())]
+        );
+        let (op, labels) = ModelService::Deployment
+            .rest_operation(
+                "GET",
+                "/catalogs/AWSMarketplace/products/prod-1/delivery-options/data-as-a-service/deployment-configuration/jobs/abc",
+            )
+            .unwrap();
+        assert_eq!(op.name, "GetDeploymentConfigurationJob");
+        assert_eq!(labels[3], ("jobId".to_string(), "abc".to_string()));
+        assert!(ModelService::Deployment
+            .rest_operation("GET", "/tags/")
+            .is_err());
         // The constants that spare Metering calls from parsing a model are the models' own.
         for service in ModelService::ALL {
-            let metadata = &service.model().metadata;
+            let model = service.model();
+            let metadata = &model.metadata;
             assert_eq!(service.target_prefix(), metadata.target_prefix.as_deref());
             let rest = metadata.protocols == ["rest-json"];
-            assert_eq!(service.rest_prefix().is_some(), rest);
-            if let Some(prefix) = service.rest_prefix() {
-                assert_eq!(prefix, format!("/{}/", metadata.api_version));
+            assert_eq!(!service.rest_prefixes().is_empty(), rest);
+            for op in model.operations.values().filter(|_| rest) {
+                let uri = &op.http.request_uri;
+                assert!(
+                    service.rest_prefixes().iter().any(|p| uri.starts_with(p)),
+                    "{uri}"
+                );
             }
         }
         assert_eq!(

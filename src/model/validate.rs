@@ -154,10 +154,17 @@ impl Walk<'_> {
                 self.range(shape, n.as_f64().unwrap_or_default(), path);
                 Ok(())
             }
-            // JSON carries timestamps as epoch seconds; blobs as base64 text.
+            // JSON carries timestamps as epoch seconds (an `iso8601` shape's as RFC 3339
+            // text, which the rest-json door turns into seconds); blobs as base64 text.
             (Kind::Timestamp, Value::Number(_))
             | (Kind::Boolean, Value::Bool(_))
             | (Kind::Blob, Value::String(_)) => Ok(()),
+            (Kind::Timestamp, Value::String(s))
+                if shape.timestamp_format.as_deref() == Some("iso8601")
+                    && crate::domain::time::Instant::parse_rfc3339(s).is_some() =>
+            {
+                Ok(())
+            }
             (Kind::Structure | Kind::Map, _) => wrong_type("an object"),
             (Kind::List, _) => wrong_type("a list"),
             (Kind::String | Kind::Blob, _) => wrong_type("a string"),

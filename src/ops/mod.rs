@@ -6,6 +6,7 @@
 
 pub mod agreement;
 pub mod batch_meter_usage;
+pub mod deployment;
 pub mod faults;
 pub mod get_entitlements;
 pub mod meter_usage;

@@ -70,7 +70,7 @@ pub fn json_error(status: u16, message: impl Into<String>) -> HttpResponse {
 pub fn no_route(method: &str, path: &str) -> HttpResponse {
     json_error(
         404,
-        format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>, and Discovery's to /2026-02-05/<operation>; the control API is under /_mock/"),
+        format!("no route {method} {path}: AWS requests go to / (or /ns/<name>/) or, in rpc-v2-cbor, to /service/<Service>/operation/<Operation>, Discovery's to /2026-02-05/<operation> and the Deployment Service's to /catalogs/… and /tags/…; the control API is under /_mock/"),
     )
 }
 

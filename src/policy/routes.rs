@@ -475,6 +475,16 @@ mod tests {
             find("POST", "/ns/a/2026-02-05/getOffer").unwrap().access,
             Access::Aws
         );
+        // The Deployment Service's, by their first segment, whatever the method.
+        for (method, path) in [
+            ("DELETE", "/ns/a/tags/arn%3Aaws%3Ax"),
+            (
+                "GET",
+                "/catalogs/AWSMarketplace/products/p/deployment-parameters",
+            ),
+        ] {
+            assert_eq!(find(method, path).unwrap().access, Access::Aws, "{path}");
+        }
         assert_eq!(find("GET", "/favicon.ico").unwrap().access, Access::Public);
         assert!(find("GET", "/ns/bad.name/").is_err());
     }

@@ -1,10 +1,13 @@
 //! The front doors of the services served from their models (src/model): the Agreement
 //! Service over awsJson1_0 (`X-Amz-Target: AWSMPCommerceService_v20200301.<Op>` at the
 //! namespace's `/`) and rpc-v2-cbor (`/service/AWSMPCommerceService_v20200301/operation/<Op>`),
-//! and Discovery over rest-json (`POST /2026-02-05/<op>`). Each admits a request in the
-//! awsJson1_1 door's order (authentication, body size, operation, body) and then holds the
-//! input to its model; answers are encoded in the request's protocol, CBOR timestamps found
-//! by walking the output's shape.
+//! and Discovery and the Deployment Service over rest-json (`POST /2026-02-05/<op>`,
+//! `GET /catalogs/{catalog}/products/{productId}/…`, `DELETE /tags/{resourceArn}?tagKeys=…`).
+//! Each admits a request in the awsJson1_1 door's order (authentication, body size,
+//! operation, body) and then holds the input to its model; a rest-json request's path labels
+//! and query members join its body's members first, and its `iso8601` timestamps become
+//! epoch seconds. Answers are encoded in the request's protocol, CBOR and `iso8601`
+//! timestamps found by walking the output's shape.
 //!
 //! Layer: protocol.
 
@@ -16,9 +19,10 @@ use super::cbor::{self, MAX_CBOR_BODY_BYTES};
 use super::http::{HttpRequest, HttpResponse};
 use super::json::parse_body;
 use super::sigv4::{self, Signed};
+use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::model::error::ModelError;
-use crate::model::{validate, Kind, ModelService, OperationModel, ServiceModel, ShapeRef};
+use crate::model::{validate, Kind, Labels, ModelService, OperationModel, ServiceModel, ShapeRef};
 
 pub const JSON_1_0: &str = "application/x-amz-json-1.0";
 pub const REST_JSON: &str = "application/json";
@@ -91,15 +95,20 @@ pub fn admit(
     if req.body.len() > limit {
         return Err(too_large(service, req.body.len(), limit));
     }
-    let operation = operation(req, service, wire).map_err(outside)?;
-    let input = match wire {
+    let (operation, labels) = operation(req, service, wire).map_err(outside)?;
+    let mut input = match wire {
         Wire::RpcV2Cbor => {
             cbor::check_content_type(req).map_err(outside)?;
             cbor::decode_body(&req.body)
         }
+        // A GET or DELETE carries its input in its path and query; a body is not read.
+        Wire::RestJson if req.method != "POST" => Ok(Map::new()),
         Wire::AwsJson10 | Wire::RestJson => parse_body(&req.body),
     }
     .map_err(outside)?;
+    if wire == Wire::RestJson {
+        bind_rest_members(service.model(), operation, req, labels, &mut input);
+    }
     if let Some(shape) = &operation.input {
         validate::input(service.model(), &shape.shape, &input)
             .map_err(|e| ModelError::invalid(service, e))?;
@@ -109,6 +118,123 @@ pub fn admit(
         signed,
         input,
     })
+}
+
+/// Puts a rest-json request's path labels and query members into its input, by the
+/// locations the input shape gives (a body member of that name is not the member), and turns
+/// its `iso8601` timestamps into epoch seconds; a value that does not convert stays text, for
+/// the model's check to refuse.
+fn bind_rest_members(
+    model: &ServiceModel,
+    operation: &OperationModel,
+    req: &HttpRequest,
+    labels: Labels,
+    input: &mut Map<String, Value>,
+) {
+    let Some(shape) = target(&operation.input).and_then(|s| model.shape(s)) else {
+        return;
+    };
+    let query = req.query_pairs();
+    for (name, member) in &shape.members {
+        let wire_name = member.location_name.as_deref().unwrap_or(name);
+        match member.location.as_deref() {
+            Some("uri") => {
+                input.remove(name);
+                if let Some((_, value)) = labels.iter().find(|(l, _)| l == wire_name) {
+                    input.insert(name.clone(), value.clone().into());
+                }
+            }
+            Some("querystring") => {
+                input.remove(name);
+                let values: Vec<&String> = query
+                    .iter()
+                    .filter(|(k, _)| k == wire_name)
+                    .map(|(_, v)| v)
+                    .collect();
+                let kind = model.shape(&member.shape).map(|s| s.kind);
+                let value = match (kind, values.as_slice()) {
+                    (_, []) => continue,
+                    (Some(Kind::List), _) => {
+                        Value::from(values.iter().map(|v| v.as_str()).collect::<Vec<_>>())
+                    }
+                    (Some(Kind::Integer | Kind::Long), [.., last]) => last
+                        .parse::<i64>()
+                        .map_or_else(|_| Value::from(last.as_str()), Value::from),
+                    (_, [.., last]) => Value::from(last.as_str()),
+                };
+                input.insert(name.clone(), value);
+            }
+            _ => {}
+        }
+    }
+    for (name, value) in input.iter_mut() {
+        if let Some(member) = shape.members.get(name) {
+            iso_to_epoch(model, &member.shape, value);
+        }
+    }
+}
+
+/// `value` (of shape `shape`) with its `iso8601` timestamps as epoch seconds.
+fn iso_to_epoch(model: &ServiceModel, shape: &str, value: &mut Value) {
+    let Some(shape) = model.shape(shape) else {
+        return;
+    };
+    match (shape.kind, value) {
+        (Kind::Timestamp, value @ Value::String(_)) => {
+            let parsed = value.as_str().and_then(Instant::parse_rfc3339);
+            if let Some(at) = parsed {
+                *value = Value::from(at.epoch_seconds());
+            }
+        }
+        (Kind::Structure, Value::Object(map)) => {
+            for (name, member) in map.iter_mut() {
+                if let Some(r) = shape.members.get(name) {
+                    iso_to_epoch(model, &r.shape, member);
+                }
+            }
+        }
+        (Kind::List, Value::Array(items)) => {
+            if let Some(r) = &shape.member {
+                items
+                    .iter_mut()
+                    .for_each(|v| iso_to_epoch(model, &r.shape, v));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An output as rest-json answers it: timestamps of `iso8601` shapes as RFC 3339 text.
+fn to_rest_json(model: &ServiceModel, shape: Option<&str>, value: &Value) -> Value {
+    let Some(shape) = shape.and_then(|s| model.shape(s)) else {
+        return value.clone();
+    };
+    match (shape.kind, value) {
+        (Kind::Timestamp, Value::Number(n))
+            if shape.timestamp_format.as_deref() == Some("iso8601") =>
+        {
+            let at = n.as_f64().and_then(Instant::try_from_epoch_seconds);
+            at.map_or_else(|| value.clone(), |at| Value::from(at.to_rfc3339()))
+        }
+        (Kind::Structure, Value::Object(map)) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let member = shape.members.get(k).map(|m| m.shape.as_str());
+                    (k.clone(), to_rest_json(model, member, v))
+                })
+                .collect(),
+        ),
+        (Kind::List, Value::Array(items)) => {
+            let member = target(&shape.member);
+            Value::Array(
+                items
+                    .iter()
+                    .map(|v| to_rest_json(model, member, v))
+                    .collect(),
+            )
+        }
+        _ => value.clone(),
+    }
 }
 
 /// The answer to a body over `limit` bytes.
@@ -135,27 +261,40 @@ pub fn named_operation(
     let name = match wire {
         Wire::AwsJson10 => req.header("x-amz-target")?.trim().split_once('.')?.1,
         Wire::RpcV2Cbor => cbor::split_path(&req.path)?.1,
-        Wire::RestJson => return service.rest_operation(&req.path),
+        Wire::RestJson => {
+            return service
+                .rest_operation(&req.method, &req.path)
+                .ok()
+                .map(|(op, _)| op)
+        }
     };
     service.model().operation(name)
 }
 
+/// The operation a request names, with its path labels (rest-json's only).
 fn operation(
     req: &HttpRequest,
     service: ModelService,
     wire: Wire,
-) -> Result<&'static OperationModel, ServiceError> {
+) -> Result<(&'static OperationModel, Labels), ServiceError> {
     match wire {
         Wire::RpcV2Cbor => cbor::check_request_headers(req)?,
-        Wire::RestJson if req.method != "POST" => {
-            return Err(unknown(format!(
-                "{} {} is not an operation of this service: its operations use POST",
-                req.method, req.path
-            )))
+        Wire::RestJson => {
+            return service
+                .rest_operation(&req.method, &req.path)
+                .map_err(|other_method| {
+                    unknown(match other_method {
+                        true => format!(
+                        "{} {} is not an operation of this service: that path takes another method",
+                        req.method, req.path
+                    ),
+                        false => format!("Unknown operation {} {}", req.method, req.path),
+                    })
+                })
         }
-        _ => {}
+        Wire::AwsJson10 => {}
     }
-    named_operation(req, service, wire).ok_or_else(|| {
+    let op = named_operation(req, service, wire).ok_or_else(|| {
         let named = match wire {
             Wire::AwsJson10 => req
                 .header("x-amz-target")
@@ -165,10 +304,12 @@ fn operation(
             _ => format!("POST {}", req.path),
         };
         unknown(format!("Unknown operation {named}"))
-    })
+    })?;
+    Ok((op, Labels::new()))
 }
 
-/// A success: 200 with the output structure in the request's protocol.
+/// A success: the operation's status (200; rest-json's 204 without a body) with the output
+/// structure in the request's protocol.
 pub fn ok(
     service: ModelService,
     operation: Option<&OperationModel>,
@@ -178,7 +319,18 @@ pub fn ok(
 ) -> HttpResponse {
     match wire {
         Wire::AwsJson10 => json_response(200, JSON_1_0, output, request_id),
-        Wire::RestJson => json_response(200, REST_JSON, output, request_id),
+        Wire::RestJson => {
+            let status = operation
+                .and_then(|op| op.http.response_code)
+                .unwrap_or(200);
+            if status == 204 {
+                return HttpResponse::new(204, REST_JSON, Vec::new())
+                    .with_header("x-amzn-RequestId", request_id);
+            }
+            let shape = operation.and_then(|op| target(&op.output));
+            let body = to_rest_json(service.model(), shape, output);
+            json_response(status, REST_JSON, &body, request_id)
+        }
         Wire::RpcV2Cbor => {
             let shape = operation.and_then(|op| target(&op.output));
             match cbor::encode(&to_cbor(service.model(), shape, output)) {

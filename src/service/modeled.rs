@@ -1,6 +1,10 @@
-//! A namespace serving the services driven by their models (the Agreement Service and
-//! Discovery): the same admission as the Metering front doors (signature, rate, journal), the
-//! model's front door and encodings (protocol::modeled), the behaviour in ops::agreement.
+//! A namespace serving the services driven by their models (the Agreement Service,
+//! Discovery and the Deployment Service): the same admission as the Metering front doors
+//! (signature, rate, journal), the model's front door and encodings (protocol::modeled), the
+//! behaviour in ops::agreement and ops::deployment. The journal never keeps a secret: the
+//! model's `sensitive` members of an input are masked before it is kept.
+
+use serde_json::Value;
 
 use super::{journal, Attempt};
 use crate::error::ServiceError;
@@ -37,12 +41,33 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             }
             Err(e) => modeled::error(service, wire, e, request_id),
         };
+        let model = service.model();
+        let mut json_body = wire != Wire::RpcV2Cbor;
         let (operation, input) = match admitted {
-            Some(call) => (Some(call.operation.name.clone()), Some(call.input)),
-            None => (
-                modeled::named_operation(req, service, wire).map(|op| op.name.clone()),
-                None,
-            ),
+            Some(call) => {
+                let mut input = Value::Object(call.input);
+                if let Some(shape) = &call.operation.input {
+                    model.mask_secrets(&shape.shape, &mut input);
+                }
+                (Some(call.operation.name.clone()), as_object(input))
+            }
+            None => {
+                let named = modeled::named_operation(req, service, wire);
+                let mut input = None;
+                if model.has_secrets() {
+                    // A refused request's text may hold a secret: it is kept parsed and
+                    // masked, or not at all.
+                    json_body = false;
+                    let parsed = serde_json::from_slice::<Value>(&req.body).ok();
+                    if let (Some(mut value), Some(shape)) =
+                        (parsed, named.and_then(|op| op.input.as_ref()))
+                    {
+                        model.mask_secrets(&shape.shape, &mut value);
+                        input = as_object(value);
+                    }
+                }
+                (named.map(|op| op.name.clone()), input)
+            }
         };
         let answer = answer
             .map(Dispatched::from)
@@ -53,7 +78,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         }
         let kept = journal::Kept {
             protocol: wire.name(),
-            json_body: wire != Wire::RpcV2Cbor,
+            json_body,
             operation,
             input,
             status: response.status,
@@ -98,13 +123,29 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             customers_per_product: self.deployment.limits.customers_per_product,
             host_now: self.host_now,
         };
-        ops::agreement::dispatch(
-            service,
-            call.operation,
-            &call.input,
-            &context,
-            self.store,
-            self.ids,
-        )
+        match service {
+            ModelService::Deployment => ops::deployment::dispatch(
+                call.operation,
+                &call.input,
+                &context,
+                self.store,
+                self.ids,
+            ),
+            _ => ops::agreement::dispatch(
+                service,
+                call.operation,
+                &call.input,
+                &context,
+                self.store,
+                self.ids,
+            ),
+        }
+    }
+}
+
+fn as_object(value: Value) -> Option<serde_json::Map<String, Value>> {
+    match value {
+        Value::Object(map) => Some(map),
+        _ => None,
     }
 }

@@ -16,7 +16,7 @@ pub trait Document: Serialize + DeserializeOwned + Default {
 }
 
 /// Every document's key, for the store contract and the "in use" check.
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 17] = [
     SETTINGS,
     CLOCK,
     FAULTS,
@@ -32,6 +32,8 @@ pub const KEYS: [&str; 15] = [
     INVOICES,
     BILLING_ADJUSTMENTS,
     AGREEMENT_APPROVALS,
+    DEPLOYMENT_PARAMETERS,
+    DEPLOYMENT_CONFIGURATIONS,
 ];
 
 pub const SETTINGS: &str = "settings";
@@ -53,6 +55,8 @@ pub const PAYMENT_REQUESTS: &str = "payment-requests";
 pub const INVOICES: &str = "invoices";
 pub const BILLING_ADJUSTMENTS: &str = "billing-adjustments";
 pub const AGREEMENT_APPROVALS: &str = "agreement-approvals";
+pub const DEPLOYMENT_PARAMETERS: &str = "deployment-parameters";
+pub const DEPLOYMENT_CONFIGURATIONS: &str = "deployment-configurations";
 
 impl Document for crate::domain::settings::Settings {
     const KEY: &'static str = SETTINGS;
@@ -72,6 +76,14 @@ impl Document for crate::domain::cancellation::CancellationRequests {
 
 impl Document for crate::domain::payment::PaymentRequests {
     const KEY: &'static str = PAYMENT_REQUESTS;
+}
+
+impl Document for crate::domain::deployment::DeploymentParameters {
+    const KEY: &'static str = DEPLOYMENT_PARAMETERS;
+}
+
+impl Document for crate::domain::deployment::DeploymentConfigurations {
+    const KEY: &'static str = DEPLOYMENT_CONFIGURATIONS;
 }
 
 impl Document for crate::domain::invoice::Invoices {

@@ -25,8 +25,67 @@ pub fn discovery(mock: &mut Mock, key: &str, op: &str, input: Value) -> Answer {
     answer
 }
 
+/// A Deployment Service call as an SDK makes it from `input`: its `uri` members
+/// percent-encoded into the path, its `querystring` members in the query, the rest in the
+/// body (none for a GET or DELETE); the answer held to the model.
+pub fn deployment(mock: &mut Mock, key: &str, op: &str, input: Value) -> Answer {
+    let model = ModelService::Deployment.model();
+    let operation = model.operation(op).unwrap();
+    let shape = model
+        .shape(&operation.input.as_ref().unwrap().shape)
+        .unwrap();
+    let mut path = operation.http.request_uri.clone();
+    let mut query = Vec::new();
+    let mut body = serde_json::Map::new();
+    for (name, value) in input.as_object().unwrap() {
+        let member = shape.members.get(name);
+        let wire_name = member
+            .and_then(|m| m.location_name.clone())
+            .unwrap_or(name.clone());
+        let text = |v: &Value| v.as_str().map_or(v.to_string(), str::to_string);
+        match member.and_then(|m| m.location.as_deref()) {
+            Some("uri") => {
+                path = path.replace(&format!("{{{wire_name}}}"), &percent_encode(&text(value)))
+            }
+            Some("querystring") => match value {
+                Value::Array(items) => {
+                    for item in items {
+                        query.push(format!("{wire_name}={}", percent_encode(&text(item))));
+                    }
+                }
+                v => query.push(format!("{wire_name}={}", percent_encode(&text(v)))),
+            },
+            _ => {
+                body.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    let method = operation.http.method.clone();
+    let body = (method == "POST").then_some(Value::Object(body));
+    let answer = mock.rest_as(key, &method, &path, &query.join("&"), body);
+    conforms(ModelService::Deployment, op, &answer);
+    answer
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub fn conforms(service: ModelService, op: &str, answer: &Answer) {
     let model = service.model();
+    if answer.status == 204 {
+        let code = model.operation(op).unwrap().http.response_code;
+        assert_eq!(code, Some(204), "{op} answered 204");
+        assert!(answer.response.body.is_empty());
+        return;
+    }
     if answer.status != 200 {
         // An error is one the operation's model lists, with the members of its shape, and a
         // ValidationException's reason one of the model's.

@@ -328,6 +328,27 @@ impl Mock {
         })
     }
 
+    /// A rest-json request (`method path?query` with a JSON body, if any) as access key `key`.
+    pub fn rest_as(
+        &mut self,
+        key: &str,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut headers = Mock::auth_headers(key, "us-east-1");
+        headers.push(("Content-Type".into(), "application/json".into()));
+        self.send(HttpRequest {
+            method: method.into(),
+            path: path.into(),
+            query: query.into(),
+            headers,
+            body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+            ..Default::default()
+        })
+    }
+
     /// An AWS call as the wildcard caller (`test`) from us-east-1.
     pub fn call(&mut self, operation: &str, input: Value) -> Answer {
         self.call_as("test", "us-east-1", operation, input)

@@ -137,10 +137,10 @@ const SWEPT_FIRST: [&str; 15] = [
 ];
 
 /// The answer of an operation the mock does not serve yet.
-pub fn not_served(service: ModelService, operation: &str) -> ModelError {
+pub(crate) fn not_served(service: ModelService, operation: &str) -> ModelError {
     let reason = match service {
         ModelService::Agreement => "UNSUPPORTED_ACTION",
-        ModelService::Discovery => service.generic_reason(),
+        ModelService::Discovery | ModelService::Deployment => service.generic_reason(),
     };
     ModelError::validation(
         service,
@@ -216,7 +216,7 @@ fn end_agreement<S: Store + ?Sized>(
 const MAX_REQUESTER_BYTES: usize = 64;
 
 /// Who asks, as a request keeps it: the 12-digit account, or the wildcard caller's key.
-fn requester(call: &Call<'_>) -> String {
+pub(crate) fn requester(call: &Call<'_>) -> String {
     let identity = call.caller.identity();
     if identity.len() <= MAX_REQUESTER_BYTES {
         identity.to_string()
@@ -266,14 +266,14 @@ impl Sender {
 
 /// What makes two requests the same request: a digest of every member but the client
 /// token (members in the canonical order serde_json keeps them in).
-fn fingerprint(input: &Map<String, Value>) -> String {
+pub(crate) fn fingerprint(input: &Map<String, Value>) -> String {
     let mut rest = input.clone();
     rest.remove("clientToken");
     hex::encode(Sha256::digest(Value::Object(rest).to_string().as_bytes()))
 }
 
 /// A new id: `prefix` and `n` (at most 32) random lowercase hex digits.
-fn new_id(prefix: &str, ids: &mut dyn IdSource, n: usize) -> Result<String, ModelError> {
+pub(crate) fn new_id(prefix: &str, ids: &mut dyn IdSource, n: usize) -> Result<String, ModelError> {
     let hex = random_hex(ids, 32)
         .map_err(|e| ModelError::of_service(ModelService::Agreement, &ServiceError::internal(e)))?;
     Ok(format!("{prefix}{}", &hex[hex.len().saturating_sub(n)..]))
@@ -301,7 +301,7 @@ fn load_document<D: Document, S: Store + ?Sized>(store: &S) -> Result<D, ModelEr
 
 /// The most one of these documents may take: what one stranger's requests can make a
 /// namespace store is bytes, not only records.
-const MAX_DOCUMENT_BYTES: usize = 1 << 20;
+pub(crate) const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 
 /// A document of kept records whose settled ones may be forgotten to make room.
 trait Evictable: Document {
@@ -311,7 +311,7 @@ trait Evictable: Document {
 }
 
 /// The bytes `value` takes in its document (with the separator after it).
-fn json_size<T: serde::Serialize>(value: &T) -> Result<usize, ModelError> {
+pub(crate) fn json_size<T: serde::Serialize>(value: &T) -> Result<usize, ModelError> {
     serde_json::to_vec(value)
         .map(|bytes| bytes.len() + 1)
         .map_err(|e| ModelError::of_service(ModelService::Agreement, &ServiceError::internal(e)))
@@ -370,7 +370,7 @@ fn require_proposer(
 }
 
 /// A timestamp member of the input (epoch seconds), if given and within range.
-fn time_member(input: &Map<String, Value>, name: &str) -> Option<Instant> {
+pub(crate) fn time_member(input: &Map<String, Value>, name: &str) -> Option<Instant> {
     input
         .get(name)
         .and_then(Value::as_f64)
@@ -549,12 +549,12 @@ fn offer_of(product: &Product, request: &AgreementRequest) -> Option<Offer> {
 }
 
 /// A storage failure, as the Agreement Service's `InternalServerException`.
-fn storage(service: ModelService) -> impl Fn(StoreError) -> ModelError {
+pub(crate) fn storage(service: ModelService) -> impl Fn(StoreError) -> ModelError {
     move |e| ModelError::of_service(service, &ServiceError::from(e))
 }
 
 /// A string member (the model already checked its type; absent reads as empty).
-fn text<'a>(input: &'a Map<String, Value>, name: &str) -> &'a str {
+pub(crate) fn text<'a>(input: &'a Map<String, Value>, name: &str) -> &'a str {
     input.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
@@ -580,7 +580,7 @@ fn product_offering<S: Store + ?Sized>(
 /// agreement a renewal or replacement ended, the customer at the index is that agreement's
 /// view (`PreviousAgreement::view`, status `RENEWED` or `REPLACED`): such a product is read,
 /// never stored.
-fn agreement<S: Store + ?Sized>(
+pub(crate) fn agreement<S: Store + ?Sized>(
     store: &S,
     id: &str,
 ) -> Result<Option<(Product, usize)>, ModelError> {
@@ -640,7 +640,7 @@ fn end_behavior(
 }
 
 /// `output` with its `nextToken`, when there is a next page.
-fn with_next(mut output: Value, next: Option<String>) -> Value {
+pub(crate) fn with_next(mut output: Value, next: Option<String>) -> Value {
     if let Some(next) = next {
         output["nextToken"] = Value::String(next);
     }
@@ -649,7 +649,7 @@ fn with_next(mut output: Value, next: Option<String>) -> Value {
 
 /// One page of `items` (`maxResults`, `nextToken` as the input gives them): the page and the
 /// token of the next, if any. Tokens are bound to `listing` and the namespace's incarnation.
-fn page<T>(
+pub(crate) fn page<T>(
     service: ModelService,
     items: Vec<T>,
     input: &Map<String, Value>,
@@ -666,7 +666,7 @@ fn page<T>(
         Some(token) => tokens.position(&token.replace('+', "-").replace('/', "_")).ok_or_else(|| {
             let reason = match service {
                 ModelService::Agreement => "INVALID_NEXT_TOKEN",
-                ModelService::Discovery => "INVALID_PAGINATION_TOKEN",
+                ModelService::Discovery | ModelService::Deployment => "INVALID_PAGINATION_TOKEN",
             };
             ModelError::validation(
                 service,
