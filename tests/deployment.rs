@@ -279,6 +279,8 @@ fn a_parameter_expires_by_the_namespace_clock_and_agreements_hold_fifty() {
     );
     let arn = put_one.body["resourceArn"].as_str().unwrap().to_string();
     assert_eq!(tags_of(&mut mock, &arn).status, 200);
+    let clock = mock.control("GET", "/clock", None).body;
+    assert_eq!(clock["nextDeadline"], "2026-03-02T00:00:00Z", "{clock}");
     set_clock(&mut mock, "2026-03-02T00:00:00Z");
     assert_eq!(
         tags_of(&mut mock, &arn).error_name(),
@@ -452,6 +454,9 @@ fn configuration_jobs_settle_by_the_clock_and_publish_the_newest_success() {
             product_input(json!({"jobId": id})),
         )
     };
+    // The clock's next deadline is the job's end.
+    let clock = mock.control("GET", "/clock", None).body;
+    assert_eq!(clock["nextDeadline"], "2026-03-01T00:00:05Z", "{clock}");
     let running = get_job(&mut mock, &job);
     assert_eq!(running.body["status"], "IN_PROGRESS");
     assert!(running.body.get("endedAt").is_none());

@@ -287,6 +287,26 @@ fn the_agreement_service_and_discovery_are_locked_like_metering() {
         (d.status, d.error_name()),
         (403, "UnrecognizedClientException")
     );
+    // The Deployment Service's rest-json paths, with any method.
+    for (method, path) in [
+        (
+            "DELETE",
+            "/tags/arn%3Aaws%3Aaws-marketplace%3Aus-east-1%3A1%3Ax?tagKeys=a",
+        ),
+        (
+            "POST",
+            "/catalogs/AWSMarketplace/products/p/deployment-parameters",
+        ),
+    ] {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let body = (method == "POST").then(|| json!({"agreementId": "agmt-1"}));
+        let a = m.rest_as("AKIASTRANGER", method, path, query, body);
+        assert_eq!(
+            (a.status, a.error_name()),
+            (403, "UnrecognizedClientException"),
+            "{path}"
+        );
+    }
     assert_eq!(m.control("GET", "/requests", None).body["total"], 0);
     // A namespace that was never provisioned stores nothing for them either.
     let mut stranger = Mock::named("stranger");

@@ -97,6 +97,15 @@ impl DeploymentParameters {
         self.0.retain(|p| !p.expired(now));
     }
 
+    /// When the next parameter expires, after `now`.
+    pub fn next_expiry(&self, now: Instant) -> Option<Instant> {
+        self.0
+            .iter()
+            .filter_map(|p| p.expires_at)
+            .filter(|at| *at > now)
+            .min()
+    }
+
     /// The parameters of agreement `agreement_id`.
     pub fn of_agreement<'a>(
         &'a self,
@@ -212,6 +221,15 @@ impl DeploymentConfigurations {
         self.jobs_of(product_code)
             .find(|j| j.status(now) == JobStatus::Succeeded)
             .map(|j| j.fulfillment_url.as_str())
+    }
+
+    /// When the next job in progress at `now` settles.
+    pub fn next_end(&self, now: Instant) -> Option<Instant> {
+        self.jobs
+            .iter()
+            .map(ConfigurationJob::ends_at)
+            .filter(|at| *at > now)
+            .min()
     }
 
     /// Adds `job`, forgetting the oldest settled jobs beyond `MAX_JOBS`.
@@ -360,6 +378,8 @@ mod tests {
             Some("https://c.example/")
         );
         assert_eq!(c.active_url("q", Instant(25_000)), None);
+        assert_eq!(c.next_end(Instant(21_000)), Some(Instant(25_000)));
+        assert_eq!(c.next_end(Instant(25_000)), None);
     }
 
     #[test]
@@ -417,6 +437,9 @@ mod tests {
         assert_eq!(p.tokens.len(), MAX_VERSION_TOKENS);
         assert_eq!(p.tokens[0].client_token, "2");
         assert!(!p.expired(Instant(999)) && p.expired(Instant(1_000)));
+        let kept = DeploymentParameters(vec![p.clone()]);
+        assert_eq!(kept.next_expiry(Instant(999)), Some(Instant(1_000)));
+        assert_eq!(kept.next_expiry(Instant(1_000)), None);
         assert_eq!(
             p.arn(),
             "arn:aws:aws-marketplace:us-east-1:123456789012:AWSMarketplace/DeploymentParameter/dp-1"

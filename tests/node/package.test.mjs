@@ -195,7 +195,7 @@ test('packed, installed into an empty project without cargo, npx metering-mock a
     t.diagnostic(`npm install of the tarball: ${((installed - started) / 1000).toFixed(1)} s; to the first answered call: ${((firstCall - started) / 1000).toFixed(1)} s`);
     assert.match(readFileSync(join(project, 'node_modules', 'metering-mock', 'package.json'), 'utf8'), /"version"/);
     // The service models the README's AWS CLI and boto3 steps put on botocore's data path.
-    for (const model of ['marketplace-agreement-2020-03-01.service-2.json', 'marketplace-discovery-2026-02-05.service-2.json']) {
+    for (const model of ['marketplace-agreement-2020-03-01.service-2.json', 'marketplace-discovery-2026-02-05.service-2.json', 'marketplace-deployment-2023-01-25.service-2.json']) {
       assert.ok(existsSync(join(project, 'node_modules', 'metering-mock', 'models', model)), model);
     }
   } finally {

@@ -9,6 +9,7 @@
 //! what is due (when the clock is set, before an Agreement operation that changes agreements
 //! or requests, and from the namespace's alarm while time runs).
 
+use crate::domain::deployment::{DeploymentConfigurations, DeploymentParameters};
 use std::collections::BTreeSet;
 
 use crate::domain::agreement::{self as rules, Milestone, NextMilestone};
@@ -176,9 +177,15 @@ pub fn upcoming<S: Store + ?Sized>(
         .iter()
         .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
         .min();
+    // The Deployment Service's moments need no sweep (they are read by the clock), but a
+    // test moving the clock to the next deadline wants them too.
+    let expiry = documents::load::<DeploymentParameters, _>(store)?.next_expiry(now);
+    let job_end = documents::load::<DeploymentConfigurations, _>(store)?.next_end(now);
     Ok(milestones
         .into_iter()
         .chain(next_timed(store, settings, now)?)
+        .chain(expiry)
+        .chain(job_end)
         .min())
 }
 
