@@ -267,7 +267,8 @@ const views = {
     await views.activity();
   },
 
-  /** The sellers' requests, adjustments, invoices and approvals, with the buyer's decisions. */
+  /** The sellers' requests, adjustments, invoices, approvals and deployment parameters, with
+   *  the buyer's decisions. */
   async activity() {
     const [activity, clock] = await Promise.all([call('GET', '/agreement-activity'), call('GET', '/clock')]);
     const time = (t) => (t ?? '').slice(0, 19).replace('T', ' ');
@@ -337,6 +338,25 @@ const views = {
       { label: 'Status', value: (a) => a.status },
       { label: 'Expires (UTC)', value: (a) => time(a.expiresAt) },
     ], activity.approvals, { empty: 'No approvals: the approvalPlans setting makes a buyer\'s requests wait for them.' }));
+    // Names and sizes only: the mock never keeps a parameter's secret.
+    show('deployment-parameters-table', table([
+      { label: 'Updated (UTC)', value: (p) => time(p.updatedAt) },
+      { label: 'Parameter', value: (p) => p.deploymentParameterId },
+      { label: 'Agreement', value: (p) => p.agreementId },
+      { label: 'Name', value: (p) => p.name },
+      { label: 'Versions', value: (p) => p.versions, num: true },
+      { label: 'Secret', value: (p) => `${p.secretBytes} bytes (not kept)` },
+      { label: 'Tags', value: (p) => Object.entries(p.tags).map(([k, v]) => `${k}=${v}`).join(', ') },
+      { label: 'Expires (UTC)', value: (p) => time(p.expiresAt) },
+    ], activity.deploymentParameters, { empty: 'No deployment parameters: PutDeploymentParameter makes them.' }));
+    show('deployment-jobs-table', table([
+      { label: 'Created (UTC)', value: (j) => time(j.createdAt) },
+      { label: 'Job', value: (j) => j.jobId },
+      { label: 'Product', value: (j) => j.productCode },
+      { label: 'Fulfillment URL', value: (j) => j.fulfillmentUrl },
+      { label: 'Status', value: (j) => (j.errorCode ? `${j.status} (${j.errorCode})` : j.status) },
+      { label: 'Settles (UTC)', value: (j) => time(j.endsAt) },
+    ], activity.deploymentConfigurationJobs, { empty: 'No configuration jobs: StartDeploymentConfigurationJob makes one.' }));
   },
 
   async containers() {

@@ -22,7 +22,7 @@ import {
   CancelAgreementPaymentRequestCommand, CreateAgreementRequestCommand, MarketplaceAgreementClient, SendAgreementPaymentRequestCommand,
 } from '@aws-sdk/client-marketplace-agreement';
 import { startMock } from '../../lib/index.mjs';
-import { meteringClient, sdkError } from './harness.mjs';
+import { authHeaders, meteringClient, sdkError } from './harness.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -307,7 +307,7 @@ test('every view passes axe-core with no serious violation, and is photographed'
   }
 });
 
-test('the Agreements view plays the buyer on a payment request and moves the clock to the next deadline', { skip: SKIP, timeout: 120_000 }, async () => {
+test('the Agreements view plays the buyer on a payment request, shows deployment parameters without their secret, and moves the clock to the next deadline', { skip: SKIP, timeout: 120_000 }, async () => {
   const ns = mock.namespace('activity');
   await ns.control.setClock({ frozenAt: '2026-11-20T12:30:00Z' });
   await ns.control.putProduct({
@@ -328,9 +328,20 @@ test('the Agreements view plays the buyer on a payment request and moves the clo
   const send = (name) => seller.send(new SendAgreementPaymentRequestCommand({ agreementId, termId, name, chargeAmount: '100.00' }));
   await send('Onboarding work');
   const later = await send('Training days');
+  // A Deployment Service call as a seller's Quick Launch makes it (rest-json).
+  const put = await fetch(`${ns.endpoint}/catalogs/AWSMarketplace/products/services/deployment-parameters`, {
+    method: 'POST',
+    headers: { ...authHeaders({ accessKeyId: '999988887777' }), 'content-type': 'application/json' },
+    body: JSON.stringify({ agreementId, deploymentParameter: { name: 'ApiKey', secretString: 'hunter2-secret' }, tags: { env: 'test' } }),
+  });
+  assert.equal(put.status, 200, await put.text());
   const { page, context, errors } = await openPage(`${ns.endpoint}/_mock/ui/#agreements`);
   try {
     await shows(page, '#payment-requests-table', 'Onboarding work');
+    await shows(page, '#deployment-parameters-table', 'ApiKey');
+    await shows(page, '#deployment-parameters-table', '14 bytes (not kept)');
+    await shows(page, '#deployment-parameters-table', 'env=test');
+    assert.ok(!(await page.content()).includes('hunter2-secret'));
     await shows(page, '#next-deadline', '2026-11-23 12:30:00');
     // The buyer approves the first from the dashboard.
     await page.click('#payment-requests-table tbody tr:last-child button:has-text("Approve")');
