@@ -3186,6 +3186,9 @@ fn an_automatic_approval_comes_after_the_milestones_before_it_and_not_for_an_end
         "SendAgreementCancellationRequest",
         send,
     );
+    // The clock's next deadline is its automatic approval, 7 days on.
+    let clock = mock.control("GET", "/clock", None).body;
+    assert_eq!(clock["nextDeadline"], "2026-03-17T12:30:00Z", "{clock}");
     let by_id = json!({"agreementId": id, "agreementCancellationRequestId": sent.body["agreementCancellationRequestId"]});
     let cancelled = agreement(
         &mut mock,

@@ -322,6 +322,9 @@ fn a_rejection_rejects_the_request_and_an_undecided_approval_expires() {
     // Thirty days undecided: the approval expires and its request is cancelled.
     let later = request_id(&quote(&mut mock, BUYER));
     let waiting = start(&mut mock, &later);
+    // The clock's next deadline is the approval's expiry.
+    let clock = mock.control("GET", "/clock", None).body;
+    assert_eq!(clock["nextDeadline"], "2026-03-31T00:00:00Z", "{clock}");
     set_clock(&mut mock, "2026-03-30T23:59:59Z");
     assert_eq!(
         approval(&mut mock, BUYER, &waiting).body["buyerAgreementApproval"]["status"],

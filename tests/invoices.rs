@@ -507,3 +507,49 @@ fn an_invoiced_month_previews_its_invoice_and_agreements_listed_by_hand_are_invo
         "{listed:?}"
     );
 }
+
+#[test]
+fn a_whole_batch_retried_answers_the_same_requests_and_credits_once() {
+    let (mut mock, id, _) = world();
+    let upfront = groups(&mut mock, &id, json!({}))[0]["invoiceId"].clone();
+    let entries = json!([
+        entry(&id, &upfront, "5.00", "retry-a"),
+        entry(&id, &upfront, "7.00", "retry-b")
+    ]);
+    let first = adjust(&mut mock, SELLER, entries.clone());
+    assert_eq!(first.status, 200, "{}", first.body);
+    let ids = |a: &Answer| -> Vec<String> {
+        a.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                i["billingAdjustmentRequestId"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(ids(&first).len(), 2);
+    let again = adjust(&mut mock, SELLER, entries);
+    assert_eq!(ids(&again), ids(&first));
+    assert!(again.body["errors"].as_array().is_none_or(Vec::is_empty));
+    let memos = groups(&mut mock, &id, json!({"invoiceType": "CREDIT_MEMO"}));
+    assert_eq!(memos.len(), 2, "{memos:?}");
+    // One entry changed under its token: that entry conflicts, the other is a retry.
+    let changed = adjust(
+        &mut mock,
+        SELLER,
+        json!([
+            entry(&id, &upfront, "5.00", "retry-a"),
+            entry(&id, &upfront, "9.00", "retry-b")
+        ]),
+    );
+    assert_eq!(changed.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(changed.body["errors"][0]["code"], "CONFLICT_EXCEPTION");
+    assert_eq!(
+        groups(&mut mock, &id, json!({"invoiceType": "CREDIT_MEMO"})).len(),
+        2
+    );
+}

@@ -770,3 +770,66 @@ fn only_the_party_that_may_decides_and_only_while_pending_for_both_kinds_of_requ
         forged.body
     );
 }
+
+#[test]
+fn an_agreement_holds_a_hundred_charges_and_pending_requests() {
+    let mut mock = world();
+    let (id, term) = buy(&mut mock, None);
+    let mut sent = Vec::new();
+    for n in 0..100 {
+        let answer = send(
+            &mut mock,
+            SELLER,
+            &id,
+            &term,
+            json!({"chargeAmount": "1.00", "name": format!("Hour {n:03}")}),
+        );
+        sent.push(id_of(&answer));
+    }
+    let full = send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"chargeAmount": "1.00"}),
+    );
+    assert_eq!(full.error_name(), "ConflictException", "{}", full.body);
+    assert!(
+        full.message().contains("100 charges and pending"),
+        "{}",
+        full.body
+    );
+    // An approval turns a pending request into a charge: still 100 held.
+    let approved = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "AcceptAgreementPaymentRequest",
+        by_id(&id, &sent[0]),
+    );
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    let still = send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"chargeAmount": "1.00"}),
+    );
+    assert_eq!(still.error_name(), "ConflictException");
+    // A withdrawn one makes room.
+    let withdrawn = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "CancelAgreementPaymentRequest",
+        by_id(&id, &sent[1]),
+    );
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    id_of(&send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"chargeAmount": "1.00"}),
+    ));
+}
