@@ -3225,3 +3225,97 @@ fn an_automatic_approval_comes_after_the_milestones_before_it_and_not_for_an_end
         .unwrap()
         .contains("ended"));
 }
+
+#[test]
+fn a_private_contract_expires_for_want_of_a_renewal_term() {
+    let mut mock = Mock::new();
+    mock.add_product(json!({
+        "productCode": "private-deal", "dimensions": ["seats"], "integration": "concurrent-agreements",
+        "sellerAccountId": SELLER,
+        "privateOffers": [{"offerId": "offer-privatedeal01", "buyerAccounts": [BUYER],
+                           "contract": {"P12M": {"seats": "100"}}}],
+    }));
+    set_clock(&mut mock, "2026-03-05T00:00:00Z");
+    let offer = discovery(
+        &mut mock,
+        BUYER,
+        "GetOffer",
+        json!({"offerId": "offer-privatedeal01"}),
+    );
+    let terms = discovery(
+        &mut mock,
+        BUYER,
+        "GetOfferTerms",
+        json!({"offerId": "offer-privatedeal01"}),
+    );
+    let kinds: Vec<&String> = terms.body["offerTerms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_object().unwrap().keys().next().unwrap())
+        .collect();
+    assert!(!kinds.iter().any(|k| *k == "renewalTerm"), "{kinds:?}");
+    let requested: Vec<Value> = terms.body["offerTerms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
+            match kind.as_str() {
+                "configurableUpfrontPricingTerm" => json!({"id": body["id"], "configuration": {
+                    "configurableUpfrontPricingTermConfiguration": {"selectorValue": "P12M",
+                        "dimensions": [{"dimensionKey": "seats", "dimensionValue": 1}]}}}),
+                _ => json!({"id": body["id"]}),
+            }
+        })
+        .collect();
+    let quote = agreement(
+        &mut mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
+               "requestedTerms": requested}),
+    );
+    let id = accept(&mut mock, &quote);
+    let described = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "DescribeAgreement",
+        json!({ "agreementId": id }),
+    );
+    assert_eq!(
+        described.body["endTimeBehavior"],
+        json!({"type": "EXPIRE", "reasonCode": "NO_RENEWAL_TERM"})
+    );
+    let search = |mock: &mut Mock, reason: &str| {
+        let found = agreement(
+            mock,
+            SELLER,
+            false,
+            "SearchAgreements",
+            json!({"filters": [
+                {"name": "PartyType", "values": ["Proposer"]},
+                {"name": "AgreementType", "values": ["PurchaseAgreement"]},
+                {"name": "EndTimeBehaviorReasonCode", "values": [reason]}]}),
+        );
+        assert_eq!(found.status, 200, "{}", found.body);
+        found.body["agreementViewSummaries"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(search(&mut mock, "NO_RENEWAL_TERM"), 1);
+    assert_eq!(search(&mut mock, "ACCEPTOR_RENEW_OPTED_OUT"), 0);
+    // At its end by the namespace clock it expires (no renewal to take its place).
+    set_clock(&mut mock, "2027-03-06T00:00:00Z");
+    let ended = agreement(
+        &mut mock,
+        SELLER,
+        false,
+        "DescribeAgreement",
+        json!({ "agreementId": id }),
+    );
+    assert_eq!(ended.body["status"], "EXPIRED", "{}", ended.body);
+}
