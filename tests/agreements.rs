@@ -6,7 +6,8 @@
 mod common;
 
 use common::agreements::{
-    accept, agreement, discovery, event_count, set_clock, BUYER, SELLER, STRANGER,
+    accept, agreement, contract_of, discovery, event_count, requested_terms, set_clock, BUYER,
+    SELLER, STRANGER,
 };
 use common::{at, secs, Answer, Mock};
 use serde_json::{json, Value};
@@ -1266,25 +1267,6 @@ fn contract_request(mock: &mut Mock, configuration: Option<Value>) -> Value {
     let requested = requested_terms(&terms.body["offerTerms"], configuration.as_ref());
     json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
            "requestedTerms": requested})
-}
-
-/// Each of `offer_terms` (Discovery's `OfferTerm` unions) requested by its id, the contract
-/// term with `configuration` when given.
-fn requested_terms(offer_terms: &Value, configuration: Option<&Value>) -> Vec<Value> {
-    offer_terms
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
-            match (kind.as_str(), configuration) {
-                ("configurableUpfrontPricingTerm", Some(c)) => {
-                    json!({"id": body["id"], "configuration": c})
-                }
-                _ => json!({"id": body["id"]}),
-            }
-        })
-        .collect()
 }
 
 /// The kind of each term of a list of term unions (`legalTerm`, …), in order.
@@ -3255,20 +3237,10 @@ fn a_private_contract_expires_for_want_of_a_renewal_term() {
         .map(|t| t.as_object().unwrap().keys().next().unwrap())
         .collect();
     assert!(!kinds.iter().any(|k| *k == "renewalTerm"), "{kinds:?}");
-    let requested: Vec<Value> = terms.body["offerTerms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
-            match kind.as_str() {
-                "configurableUpfrontPricingTerm" => json!({"id": body["id"], "configuration": {
-                    "configurableUpfrontPricingTermConfiguration": {"selectorValue": "P12M",
-                        "dimensions": [{"dimensionKey": "seats", "dimensionValue": 1}]}}}),
-                _ => json!({"id": body["id"]}),
-            }
-        })
-        .collect();
+    let requested = requested_terms(
+        &terms.body["offerTerms"],
+        Some(&contract_of("P12M", "seats", 1)),
+    );
     let quote = agreement(
         &mut mock,
         BUYER,

@@ -8,7 +8,7 @@
 mod common;
 
 use common::agreements::{
-    accept, agreement, deployment, discovery, set_clock, BUYER, SELLER, STRANGER,
+    accept, agreement, deployment, discovery, requested_terms, set_clock, BUYER, SELLER, STRANGER,
 };
 use common::Mock;
 use serde_json::{json, Value};
@@ -42,12 +42,7 @@ fn world() -> (Mock, String) {
 fn buy(mock: &mut Mock, offer_id: &str) -> String {
     let offer = discovery(mock, BUYER, "GetOffer", json!({"offerId": offer_id}));
     let terms = discovery(mock, BUYER, "GetOfferTerms", json!({"offerId": offer_id}));
-    let requested: Vec<Value> = terms.body["offerTerms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| json!({"id": t.as_object().unwrap().values().next().unwrap()["id"]}))
-        .collect();
+    let requested = requested_terms(&terms.body["offerTerms"], None);
     let quote = agreement(
         mock,
         BUYER,

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::agreements::{accept, agreement, discovery, set_clock, BUYER, SELLER, STRANGER};
+use common::agreements::{
+    accept, agreement, contract_of, discovery, requested_terms, set_clock, BUYER, SELLER, STRANGER,
+};
 use common::{secs, Answer, Mock};
 use serde_json::{json, Value};
 
@@ -27,20 +29,10 @@ fn world() -> (Mock, String, String) {
     set_clock(&mut mock, "2026-03-05T00:00:00Z");
     let offer = discovery(&mut mock, BUYER, "GetOffer", json!({"offerId": OFFER}));
     let terms = discovery(&mut mock, BUYER, "GetOfferTerms", json!({"offerId": OFFER}));
-    let requested: Vec<Value> = terms.body["offerTerms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
-            match kind.as_str() {
-                "configurableUpfrontPricingTerm" => json!({"id": body["id"], "configuration": {
-                    "configurableUpfrontPricingTermConfiguration": {"selectorValue": "P12M",
-                        "dimensions": [{"dimensionKey": "seats", "dimensionValue": 2}]}}}),
-                _ => json!({"id": body["id"]}),
-            }
-        })
-        .collect();
+    let requested = requested_terms(
+        &terms.body["offerTerms"],
+        Some(&contract_of("P12M", "seats", 2)),
+    );
     let quote = agreement(
         &mut mock,
         BUYER,

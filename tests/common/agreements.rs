@@ -166,6 +166,31 @@ pub fn members_unknown(
     }
 }
 
+/// Each of `offer_terms` (Discovery's `OfferTerm` unions) requested by its id, the contract
+/// term with `configuration` when given.
+pub fn requested_terms(offer_terms: &Value, configuration: Option<&Value>) -> Vec<Value> {
+    offer_terms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let (kind, body) = t.as_object().unwrap().iter().next().unwrap();
+            match (kind.as_str(), configuration) {
+                ("configurableUpfrontPricingTerm", Some(c)) => {
+                    json!({"id": body["id"], "configuration": c})
+                }
+                _ => json!({"id": body["id"]}),
+            }
+        })
+        .collect()
+}
+
+/// A contract term's configuration: `value` units of `key` for `selector` (`P12M`).
+pub fn contract_of(selector: &str, key: &str, value: i64) -> Value {
+    json!({"configurableUpfrontPricingTermConfiguration": {"selectorValue": selector,
+        "dimensions": [{"dimensionKey": key, "dimensionValue": value}]}})
+}
+
 /// How many moments the namespace's event log holds.
 pub fn event_count(mock: &mut Mock) -> u64 {
     mock.control("GET", "/events", None).body["events"]

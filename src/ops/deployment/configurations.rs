@@ -8,8 +8,8 @@
 use serde_json::{json, Map, Value};
 
 use super::{
-    conflict, invalid, load, not_found, require_product, save_bounded, sold_product, text, Answer,
-    Call, SERVICE,
+    conflict, invalid, load, not_found, require_product, save_bounded, sold_product, tags_of, text,
+    Answer, Call, SERVICE,
 };
 use crate::domain::deployment::{
     check_fulfillment_url, Configuration, ConfigurationJob, DeploymentConfigurations, JobStatus,
@@ -113,8 +113,7 @@ pub fn start<S: Store + ?Sized>(
             ),
         ));
     }
-    let tags = input.get("tags").and_then(Value::as_object);
-    let has_tags = tags.is_some_and(|t| !t.is_empty());
+    let has_tags = !tags_of(input).is_empty();
     if has_tags && kept.configuration(&code).is_some() {
         return Err(invalid(
             "tags",
@@ -126,13 +125,7 @@ pub fn start<S: Store + ?Sized>(
             product_code: code.clone(),
             product_id: catalog_product_id(&code),
             seller: proposer_of(&product),
-            tags: tags
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            tags: tags_of(input),
         });
     }
     let job = ConfigurationJob {

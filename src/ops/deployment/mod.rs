@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use super::agreement::{json_size, storage, text, Answer, MAX_DOCUMENT_BYTES};
 use super::Call;
 use crate::domain::catalogue::Product;
+use crate::domain::deployment::Tags;
 use crate::domain::ids::IdSource;
 use crate::domain::offer::{catalog_product_id, proposer_of};
 use crate::model::error::ModelError;
@@ -42,6 +43,19 @@ pub fn dispatch<S: Store + ?Sized>(
         "ListTagsForResource" => tags::list(input, call, store),
         name => Err(super::agreement::not_served(SERVICE, name)),
     }
+}
+
+/// The `tags` member of the input (the model checked it is a map of strings).
+fn tags_of(input: &Map<String, Value>) -> Tags {
+    input
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `ValidationException` about the member `field`.

@@ -9,10 +9,11 @@
 use serde_json::{json, Map, Value};
 
 use super::{
-    conflict, invalid, load, not_found, require_product, save_bounded, text, Answer, Call, SERVICE,
+    conflict, invalid, load, not_found, require_product, save_bounded, tags_of, text, Answer, Call,
+    SERVICE,
 };
 use crate::domain::deployment::{
-    DeploymentParameter, DeploymentParameters, Tags, VersionToken, MAX_PARAMETERS_PER_AGREEMENT,
+    DeploymentParameter, DeploymentParameters, VersionToken, MAX_PARAMETERS_PER_AGREEMENT,
 };
 use crate::domain::ids::IdSource;
 use crate::domain::offer::proposer_of;
@@ -109,15 +110,7 @@ pub fn put<S: Store + ?Sized>(
                     "Agreement {agreement_id} has {MAX_PARAMETERS_PER_AGREEMENT} deployment parameters, the most it may have: put a new version of one of them instead"
                 )));
             }
-            let tags: Tags = input
-                .get("tags")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let tags = tags_of(input);
             kept.0.push(DeploymentParameter {
                 id: new_id("dp-", ids, 24)?,
                 product_code: product.product_code.to_string(),

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{invalid, load, not_found, save_bounded, text, Answer, Call};
+use super::{invalid, load, not_found, save_bounded, tags_of, text, Answer, Call};
 use crate::domain::deployment::{
     check_tag, DeploymentConfigurations, DeploymentParameters, Tags, MAX_TAGS,
 };
@@ -71,15 +71,7 @@ pub fn tag<S: Store + ?Sized>(
     call: &Call<'_>,
     store: &mut S,
 ) -> Answer {
-    let new: Vec<(String, String)> = input
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let new = tags_of(input);
     for (key, value) in &new {
         check_tag(key, value).map_err(|m| invalid("tags", m))?;
     }
