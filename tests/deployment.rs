@@ -163,7 +163,10 @@ fn a_parameter_is_keyed_by_agreement_and_name_and_its_secret_never_answered() {
     for secret in [SECRET, "rotated"] {
         assert!(!everything.contains(secret), "{secret} leaked");
     }
-    assert!(journal.contains("*** secret (not kept) ***"), "{journal}");
+    assert!(
+        journal.contains("*** sensitive (not kept) ***"),
+        "{journal}"
+    );
     assert_eq!(
         tags_of(&mut mock, &arn).body,
         json!({"tags": {"team": "billing"}})
@@ -222,7 +225,8 @@ fn bad_input_is_a_validation_exception_naming_its_field() {
             json!({"deploymentParameter": {"name": "n"}}),
             "deploymentParameter.secretString",
         ),
-        (json!({"tags": {"aws:x": "y y"}}), "tags"),
+        (json!({"tags": {"aws:x": "y"}}), "tags"),
+        (json!({"tags": {"k": "y y"}}), "tags"),
     ];
     for (extra, field) in cases {
         let refused = put(&mut mock, SELLER, &id, extra.clone());
@@ -253,14 +257,52 @@ fn bad_input_is_a_validation_exception_naming_its_field() {
         garbled.body
     );
     assert_eq!(garbled.status, 400, "{}", garbled.body);
+    // A secret's message names its place, never its value (the journal keeps messages).
+    let long = format!("{SECRET}{}", "s".repeat(15_000));
+    let refused = put(
+        &mut mock,
+        SELLER,
+        &id,
+        json!({"deploymentParameter": {"name": "n", "secretString": long}}),
+    );
+    assert_eq!(
+        refused.message(),
+        "1 validation error detected: Value at 'deploymentParameter.secretString' failed to satisfy constraint: Member must have length less than or equal to 15000"
+    );
+    // A timestamp given as a number, or out of every range, is not RFC 3339 text.
+    for when in [json!(1_773_100_000), json!(1e300)] {
+        let refused = mock.rest_as(
+            SELLER,
+            "POST",
+            "/catalogs/AWSMarketplace/products/quick/deployment-parameters",
+            "",
+            Some(json!({"agreementId": id, "expirationDate": when,
+                        "deploymentParameter": {"name": "n", "secretString": "x"}})),
+        );
+        assert_eq!(refused.error_name(), "SerializationException", "{when}");
+    }
+    // A secret sent in another form than the model's, or under a misspelt name, is refused
+    // or taken, and journaled masked either way.
+    let path = "/catalogs/AWSMarketplace/products/quick/deployment-parameters";
+    for body in [
+        json!({"agreementId": id, "deploymentParameter": [{"name": "n", "secretString": SECRET}]}),
+        json!({"agreementId": id, "deploymentParameter": format!("{{\"secretString\": \"{SECRET}\"}}")}),
+        json!({"agreementId": id, "deploymentParameter": {"name": "n", "secretString": "x", "SecretString": SECRET}}),
+        json!({"agreementId": id, "secretString": SECRET, "deploymentParameter": {"name": "n"}}),
+    ] {
+        mock.rest_as(SELLER, "POST", path, "", Some(body));
+    }
     // Nothing refused was kept, and refused calls journal no secret either.
+    // (The misspelt one was taken: unknown members are ignored, as AWS does.)
     let activity = mock.control("GET", "/agreement-activity", None).body;
-    assert_eq!(activity["deploymentParameters"], json!([]));
+    let kept = activity["deploymentParameters"].as_array().unwrap();
+    assert!(kept.iter().all(|p| p["name"] == "n"), "{activity}");
     let journal = mock
         .control("GET", "/requests?limit=100", None)
         .body
         .to_string();
     assert!(!journal.contains(SECRET), "{journal}");
+    assert!(!journal.contains("ssssssssss"), "{journal}");
 }
 
 #[test]

@@ -92,6 +92,10 @@ fn valid(service: ModelService, shape_name: &str, full: bool, depth: usize) -> V
         Kind::Integer | Kind::Long => json!(number as i64),
         Kind::Double | Kind::Float => json!(number),
         Kind::Boolean => json!(true),
+        // rest-json sends an `iso8601` timestamp as text; 2026-03-10T00:26:40Z.
+        Kind::Timestamp if shape.timestamp_format.as_deref() == Some("iso8601") => {
+            json!("2026-03-10T00:26:40Z")
+        }
         Kind::Timestamp => json!(1_773_100_000),
         Kind::Blob => json!("YQ=="),
     }

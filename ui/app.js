@@ -267,8 +267,8 @@ const views = {
     await views.activity();
   },
 
-  /** The sellers' requests, adjustments, invoices, approvals and deployment parameters, with
-   *  the buyer's decisions. */
+  /** The sellers' requests, adjustments, invoices, approvals, deployment parameters and
+   *  configuration jobs, with the buyer's decisions. */
   async activity() {
     const [activity, clock] = await Promise.all([call('GET', '/agreement-activity'), call('GET', '/clock')]);
     const time = (t) => (t ?? '').slice(0, 19).replace('T', ' ');

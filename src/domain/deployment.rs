@@ -232,12 +232,24 @@ impl DeploymentConfigurations {
             .min()
     }
 
-    /// Adds `job`, forgetting the oldest settled jobs beyond `MAX_JOBS`.
+    /// Adds `job`, forgetting the oldest settled jobs beyond `MAX_JOBS` but those that
+    /// publish their product's configuration.
     pub fn add_job(&mut self, job: ConfigurationJob, now: Instant) {
         self.jobs.push(job);
         while self.jobs.len() > MAX_JOBS {
-            match self.jobs.iter().position(|j| now >= j.ends_at()) {
-                Some(i) => drop(self.jobs.remove(i)),
+            let published = |j: &ConfigurationJob| {
+                self.jobs_of(&j.product_code)
+                    .find(|k| k.status(now) == JobStatus::Succeeded)
+                    .is_some_and(|k| k.id == j.id)
+            };
+            let forgettable = self
+                .jobs
+                .iter()
+                .position(|j| now >= j.ends_at() && !published(j));
+            match forgettable {
+                Some(i) => {
+                    self.jobs.remove(i);
+                }
                 None => break,
             }
         }
@@ -390,6 +402,20 @@ mod tests {
         }
         assert_eq!(c.jobs.len(), MAX_JOBS);
         assert_eq!(c.jobs[0].id, "30");
+        // Another product's only success stays, however old: it is what that product publishes.
+        let mut c = DeploymentConfigurations::default();
+        let mut first = job("https://a.example/", 0);
+        first.product_code = "q".into();
+        c.add_job(first, Instant(0));
+        for at in 1..(MAX_JOBS as i64 + 3) {
+            c.add_job(job("https://a.example/", at * 10), Instant(at * 10_000));
+        }
+        assert_eq!(c.jobs.len(), MAX_JOBS);
+        assert_eq!(c.jobs[0].product_code, "q");
+        assert_eq!(
+            c.active_url("q", Instant(3_000_000)),
+            Some("https://a.example/")
+        );
     }
 
     #[test]

@@ -115,33 +115,41 @@ impl ModelService {
     }
 
     /// The operation of this rest-json service bound to `method path`, with its path labels
-    /// (percent-decoded); `Err(true)` when an operation has the path but another method.
+    /// (percent-decoded).
     pub fn rest_operation(
         self,
         method: &str,
         path: &str,
-    ) -> Result<(&'static OperationModel, Labels), bool> {
+    ) -> Result<(&'static OperationModel, Labels), NoOperation> {
         if self.rest_prefixes().is_empty() {
-            return Err(false);
+            return Err(NoOperation::Unknown);
         }
-        let mut other_method = false;
+        let mut missed = NoOperation::Unknown;
         for op in self.model().operations.values() {
             if let Some(labels) = op.http.labels(path) {
                 if op.http.method == method {
                     return Ok((op, labels));
                 }
-                other_method = true;
+                missed = NoOperation::OtherMethod;
             }
         }
-        Err(other_method)
+        Err(missed)
     }
+}
+
+/// Why a rest-json request names no operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoOperation {
+    Unknown,
+    /// An operation has the path, with another method.
+    OtherMethod,
 }
 
 /// A request path's labels: `(name, decoded value)`.
 pub type Labels = Vec<(String, String)>;
 
 /// What the request journal shows for a secret.
-pub const MASK: &str = "*** secret (not kept) ***";
+pub const MASK: &str = "*** sensitive (not kept) ***";
 
 fn parse(text: &str) -> ServiceModel {
     // build.rs wrote this text from a model the tests read too; it cannot fail to parse
@@ -155,6 +163,9 @@ pub struct ServiceModel {
     pub metadata: Metadata,
     pub operations: BTreeMap<String, OperationModel>,
     pub shapes: HashMap<String, Shape>,
+    /// `has_secrets`, found on its first use.
+    #[serde(skip)]
+    secrets: OnceLock<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +241,8 @@ fn percent_decode(segment: &str) -> Option<String> {
     while i < bytes.len() {
         let hex = || {
             let h = segment.get(i + 1..i + 3)?;
+            // Two hex digits exactly (`from_str_radix` would take a sign).
+            h.bytes().all(|b| b.is_ascii_hexdigit()).then_some(())?;
             u8::from_str_radix(h, 16).ok()
         };
         match (bytes[i], hex()) {
@@ -333,39 +346,65 @@ impl ServiceModel {
 
     /// Whether any shape of the model is a secret.
     pub fn has_secrets(&self) -> bool {
-        self.shapes.values().any(|s| s.sensitive)
+        *self
+            .secrets
+            .get_or_init(|| self.shapes.values().any(|s| s.sensitive))
     }
 
-    /// `value` (of shape `shape`) with its `sensitive` members' values replaced by a mask.
+    /// Whether a value of shape `name` may hold a secret (nesting beyond 16 is assumed to).
+    fn holds_secret(&self, name: &str, depth: usize) -> bool {
+        let Some(s) = self.shape(name) else {
+            return false;
+        };
+        if s.sensitive || depth > 16 {
+            return true;
+        }
+        s.members
+            .values()
+            .chain(&s.member)
+            .chain(&s.key)
+            .chain(&s.value)
+            .any(|r| self.holds_secret(&r.shape, depth + 1))
+    }
+
+    /// `value` (of shape `shape`) with its `sensitive` members' values replaced by a mask. It
+    /// fails closed: where a shape that may hold a secret gets a value of another form, or a
+    /// member it does not know (a misspelt `SecretString`), that value is masked whole.
     pub fn mask_secrets(&self, shape: &str, value: &mut serde_json::Value) {
         use serde_json::Value;
         let Some(s) = self.shape(shape) else {
             return;
         };
-        if s.sensitive {
-            *value = Value::from(MASK);
+        if !self.holds_secret(shape, 0) {
             return;
         }
-        match value {
-            Value::Object(map) => {
+        match (s.kind, value) {
+            (_, value) if s.sensitive => *value = Value::from(MASK),
+            (Kind::Structure, Value::Object(map)) => {
                 for (name, member) in map.iter_mut() {
-                    let target = match s.kind {
-                        Kind::Map => s.value.as_ref(),
-                        _ => s.members.get(name),
-                    };
-                    if let Some(r) = target {
-                        self.mask_secrets(&r.shape, member);
+                    match s.members.get(name) {
+                        Some(r) => self.mask_secrets(&r.shape, member),
+                        None => *member = Value::from(MASK),
                     }
                 }
             }
-            Value::Array(items) => {
-                if let Some(r) = &s.member {
-                    items
-                        .iter_mut()
-                        .for_each(|v| self.mask_secrets(&r.shape, v));
+            (Kind::Map, Value::Object(map)) => {
+                for member in map.values_mut() {
+                    match &s.value {
+                        Some(r) => self.mask_secrets(&r.shape, member),
+                        None => *member = Value::from(MASK),
+                    }
                 }
             }
-            _ => {}
+            (Kind::List, Value::Array(items)) => {
+                for item in items {
+                    match &s.member {
+                        Some(r) => self.mask_secrets(&r.shape, item),
+                        None => *item = Value::from(MASK),
+                    }
+                }
+            }
+            (_, value) => *value = Value::from(MASK),
         }
     }
 
@@ -414,6 +453,82 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_masked_in_every_form_they_are_sent() {
+        use serde_json::json;
+        let model = ModelService::Deployment.model();
+        assert!(model.has_secrets());
+        let shape = "PutDeploymentParameterRequest";
+        let masked = |mut v: serde_json::Value| {
+            model.mask_secrets(shape, &mut v);
+            v
+        };
+        assert_eq!(
+            masked(json!({"agreementId": "agmt-1", "SecretString": "s1",
+                          "deploymentParameter": {"name": "n", "secretString": "s2", "extra": "s3"}})),
+            json!({"agreementId": "agmt-1", "SecretString": MASK,
+                   "deploymentParameter": {"name": "n", "secretString": MASK, "extra": MASK}})
+        );
+        // Another form than the shape's: the whole value.
+        for other in [
+            json!([{"secretString": "s"}]),
+            json!("{\"secretString\": \"s\"}"),
+        ] {
+            assert_eq!(
+                masked(json!({ "deploymentParameter": other })),
+                json!({ "deploymentParameter": MASK })
+            );
+        }
+        // A shape that holds no secret keeps what it is sent.
+        let agreement = ModelService::Agreement.model();
+        let mut v = json!({"agreementId": "agmt-1", "unknown": "kept"});
+        agreement.mask_secrets("DescribeAgreementInput", &mut v);
+        assert_eq!(v, json!({"agreementId": "agmt-1", "unknown": "kept"}));
+        assert!(!ModelService::Discovery.model().has_secrets());
+    }
+
+    #[test]
+    fn served_rest_bindings_are_those_the_door_reads() {
+        // Labels of one segment, query members of strings, lists of strings and integers,
+        // bodies on POST only: a model that needs more must fail here, not on the wire.
+        for service in ModelService::ALL {
+            let model = service.model();
+            for op in model.operations.values() {
+                assert!(
+                    !op.http.request_uri.contains('+'),
+                    "{}: greedy label",
+                    op.name
+                );
+                let Some(input) = op.input.as_ref().and_then(|r| model.shape(&r.shape)) else {
+                    continue;
+                };
+                for (name, member) in &input.members {
+                    let kind = model.shape(&member.shape).map(|s| s.kind);
+                    match member.location.as_deref() {
+                        None => {
+                            assert_eq!(op.http.method, "POST", "{}.{name}: a body member", op.name)
+                        }
+                        Some("uri") => assert_eq!(kind, Some(Kind::String), "{}.{name}", op.name),
+                        Some("querystring") => {
+                            let item = model
+                                .shape(&member.shape)
+                                .and_then(|s| s.member.as_ref())
+                                .and_then(|m| model.shape(&m.shape))
+                                .map(|s| s.kind);
+                            assert!(
+                                matches!(kind, Some(Kind::String | Kind::Integer | Kind::Long))
+                                    || (kind == Some(Kind::List) && item == Some(Kind::String)),
+                                "{}.{name}",
+                                op.name
+                            );
+                        }
+                        Some(other) => panic!("{}.{name}: location {other}", op.name),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn services_are_found_by_prefix_and_path() {
         assert_eq!(
             ModelService::with_target_prefix("AWSMPCommerceService_v20200301"),
@@ -431,7 +546,7 @@ mod tests {
             ModelService::Discovery
                 .rest_operation("GET", "/2026-02-05/getOffer")
                 .err(),
-            Some(true)
+            Some(NoOperation::OtherMethod)
         );
         assert!(ModelService::Agreement.rest_operation("POST", "/").is_err());
         let (op, labels) = ModelService::Deployment
@@ -453,6 +568,11 @@ mod tests {
         assert!(ModelService::Deployment
             .rest_operation("GET", "/tags/")
             .is_err());
+        // Only two hex digits are an escape.
+        let (_, labels) = ModelService::Deployment
+            .rest_operation("GET", "/tags/a%+Fb%2")
+            .unwrap();
+        assert_eq!(labels[0].1, "a%+Fb%2");
         // The constants that spare Metering calls from parsing a model are the models' own.
         for service in ModelService::ALL {
             let model = service.model();

@@ -22,7 +22,9 @@ use super::sigv4::{self, Signed};
 use crate::domain::time::Instant;
 use crate::error::{ErrorKind, ServiceError};
 use crate::model::error::ModelError;
-use crate::model::{validate, Kind, Labels, ModelService, OperationModel, ServiceModel, ShapeRef};
+use crate::model::{
+    validate, Kind, Labels, ModelService, NoOperation, OperationModel, ServiceModel, ShapeRef,
+};
 
 pub const JSON_1_0: &str = "application/x-amz-json-1.0";
 pub const REST_JSON: &str = "application/json";
@@ -107,7 +109,8 @@ pub fn admit(
     }
     .map_err(outside)?;
     if wire == Wire::RestJson {
-        bind_rest_members(service.model(), operation, req, labels, &mut input);
+        bind_rest_members(service.model(), operation, req, labels, &mut input)
+            .map_err(|e| outside(ServiceError::new(ErrorKind::SerializationException, e)))?;
     }
     if let Some(shape) = &operation.input {
         validate::input(service.model(), &shape.shape, &input)
@@ -122,17 +125,17 @@ pub fn admit(
 
 /// Puts a rest-json request's path labels and query members into its input, by the
 /// locations the input shape gives (a body member of that name is not the member), and turns
-/// its `iso8601` timestamps into epoch seconds; a value that does not convert stays text, for
-/// the model's check to refuse.
+/// its `iso8601` timestamps into epoch seconds; `Err` names a timestamp that is not RFC 3339
+/// text.
 fn bind_rest_members(
     model: &ServiceModel,
     operation: &OperationModel,
     req: &HttpRequest,
     labels: Labels,
     input: &mut Map<String, Value>,
-) {
+) -> Result<(), String> {
     let Some(shape) = target(&operation.input).and_then(|s| model.shape(s)) else {
-        return;
+        return Ok(());
     };
     let query = req.query_pairs();
     for (name, member) in &shape.members {
@@ -169,39 +172,50 @@ fn bind_rest_members(
     }
     for (name, value) in input.iter_mut() {
         if let Some(member) = shape.members.get(name) {
-            iso_to_epoch(model, &member.shape, value);
+            iso_to_epoch(model, &member.shape, value, name)?;
         }
     }
+    Ok(())
 }
 
-/// `value` (of shape `shape`) with its `iso8601` timestamps as epoch seconds.
-fn iso_to_epoch(model: &ServiceModel, shape: &str, value: &mut Value) {
+/// `value` (of shape `shape`, at `path`) with its `iso8601` timestamps as epoch seconds.
+fn iso_to_epoch(
+    model: &ServiceModel,
+    shape: &str,
+    value: &mut Value,
+    path: &str,
+) -> Result<(), String> {
     let Some(shape) = model.shape(shape) else {
-        return;
+        return Ok(());
     };
     match (shape.kind, value) {
-        (Kind::Timestamp, value @ Value::String(_)) => {
-            let parsed = value.as_str().and_then(Instant::parse_rfc3339);
-            if let Some(at) = parsed {
-                *value = Value::from(at.epoch_seconds());
+        (Kind::Timestamp, value) if shape.timestamp_format.as_deref() == Some("iso8601") => {
+            match value.as_str().and_then(Instant::parse_rfc3339) {
+                Some(at) => *value = Value::from(at.epoch_seconds()),
+                None => {
+                    return Err(format!(
+                        "Value at '{path}' must be an RFC 3339 timestamp (2026-03-10T12:30:00Z)"
+                    ))
+                }
             }
         }
         (Kind::Structure, Value::Object(map)) => {
             for (name, member) in map.iter_mut() {
                 if let Some(r) = shape.members.get(name) {
-                    iso_to_epoch(model, &r.shape, member);
+                    iso_to_epoch(model, &r.shape, member, &format!("{path}.{name}"))?;
                 }
             }
         }
         (Kind::List, Value::Array(items)) => {
             if let Some(r) = &shape.member {
-                items
-                    .iter_mut()
-                    .for_each(|v| iso_to_epoch(model, &r.shape, v));
+                for (i, v) in items.iter_mut().enumerate() {
+                    iso_to_epoch(model, &r.shape, v, &format!("{path}.{}.member", i + 1))?;
+                }
             }
         }
         _ => {}
     }
+    Ok(())
 }
 
 /// An output as rest-json answers it: timestamps of `iso8601` shapes as RFC 3339 text.
@@ -282,13 +296,11 @@ fn operation(
         Wire::RestJson => {
             return service
                 .rest_operation(&req.method, &req.path)
-                .map_err(|other_method| {
-                    unknown(match other_method {
-                        true => format!(
-                        "{} {} is not an operation of this service: that path takes another method",
-                        req.method, req.path
-                    ),
-                        false => format!("Unknown operation {} {}", req.method, req.path),
+                .map_err(|missed| {
+                    let (method, path) = (&req.method, &req.path);
+                    unknown(match missed {
+                        NoOperation::OtherMethod => format!("{method} {path} is not an operation of this service: that path takes another method"),
+                        NoOperation::Unknown => format!("Unknown operation {method} {path}"),
                     })
                 })
         }
@@ -324,8 +336,11 @@ pub fn ok(
                 .and_then(|op| op.http.response_code)
                 .unwrap_or(200);
             if status == 204 {
-                return HttpResponse::new(204, REST_JSON, Vec::new())
-                    .with_header("x-amzn-RequestId", request_id);
+                return HttpResponse {
+                    status,
+                    headers: vec![("x-amzn-RequestId".into(), request_id.into())],
+                    body: Vec::new(),
+                };
             }
             let shape = operation.and_then(|op| target(&op.output));
             let body = to_rest_json(service.model(), shape, output);

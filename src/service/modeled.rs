@@ -42,7 +42,17 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             Err(e) => modeled::error(service, wire, e, request_id),
         };
         let model = service.model();
-        let mut json_body = wire != Wire::RpcV2Cbor;
+        // Whether the body alone bounds the kept input's size (a rest-json request's path and
+        // query carry members too) and is text worth keeping when the call is refused.
+        let path_members = req.method != "POST"
+            || !req.query.is_empty()
+            || modeled::named_operation(req, service, wire)
+                .is_some_and(|op| op.http.request_uri.contains('{'));
+        let mut json_body = match wire {
+            Wire::RpcV2Cbor => false,
+            Wire::AwsJson10 => true,
+            Wire::RestJson => !path_members,
+        };
         let (operation, input) = match admitted {
             Some(call) => {
                 let mut input = Value::Object(call.input);

@@ -38,7 +38,12 @@ pub fn to_response(response: HttpResponse) -> Result<Response> {
     for (name, value) in &response.headers {
         headers.append(name, value)?;
     }
-    Ok(Response::from_bytes(response.body)?
+    // A status that has no body gets a null one (the runtime warns about an empty body).
+    let response_out = match response.status {
+        101 | 204 | 205 | 304 => Response::empty()?,
+        _ => Response::from_bytes(response.body)?,
+    };
+    Ok(response_out
         .with_status(response.status)
         .with_headers(headers))
 }

@@ -9,7 +9,6 @@
 //! what is due (when the clock is set, before an Agreement operation that changes agreements
 //! or requests, and from the namespace's alarm while time runs).
 
-use crate::domain::deployment::{DeploymentConfigurations, DeploymentParameters};
 use std::collections::BTreeSet;
 
 use crate::domain::agreement::{self as rules, Milestone, NextMilestone};
@@ -17,6 +16,7 @@ use crate::domain::approval::AgreementApprovals;
 use crate::domain::cancellation::CancellationRequests;
 use crate::domain::catalogue::{Customer, Integration, Product, Supersession};
 use crate::domain::contract::Charge;
+use crate::domain::deployment::{DeploymentConfigurations, DeploymentParameters};
 use crate::domain::ids::random_hex;
 use crate::domain::ids::IdSource;
 use crate::domain::invoice::{period_of, usage_issued_at, Invoices};

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::domain::deployment::{
     check_fulfillment_url, Configuration, ConfigurationJob, DeploymentConfigurations, JobStatus,
-    DATA_AS_A_SERVICE,
+    DATA_AS_A_SERVICE, MAX_JOBS,
 };
 use crate::domain::ids::IdSource;
 use crate::domain::offer::{catalog_product_id, proposer_of};
@@ -30,7 +30,9 @@ fn configuration(url: &str) -> Value {
     json!({"dataAsAService": {"fulfillmentUrl": url}})
 }
 
-fn job_view(job: &ConfigurationJob, now: Instant, arn: &str, full: bool) -> Value {
+/// A job as `Start…` and `List…` answer it; with its configuration's ARN (`full`), as
+/// `GetDeploymentConfigurationJob` does, with its end and outcome too.
+fn job_view(job: &ConfigurationJob, now: Instant, full: Option<&str>) -> Value {
     let status = job.status(now);
     let mut out = json!({
         "jobId": job.id,
@@ -38,9 +40,9 @@ fn job_view(job: &ConfigurationJob, now: Instant, arn: &str, full: bool) -> Valu
         "configuration": configuration(&job.fulfillment_url),
         "createdAt": epoch_seconds(job.created_at),
     });
-    if !full {
+    let Some(arn) = full else {
         return out;
-    }
+    };
     match status {
         JobStatus::InProgress => {}
         JobStatus::Succeeded => {
@@ -87,7 +89,7 @@ pub fn start<S: Store + ?Sized>(
             .find(|j| j.requester == who && j.client_token.as_deref() == Some(token));
         match earlier {
             Some(j) if j.fingerprint == print => {
-                return Ok(job_view(j, call.now, "", false));
+                return Ok(job_view(j, call.now, None));
             }
             Some(j) => {
                 return Err(conflict(
@@ -113,8 +115,8 @@ pub fn start<S: Store + ?Sized>(
             ),
         ));
     }
-    let has_tags = !tags_of(input).is_empty();
-    if has_tags && kept.configuration(&code).is_some() {
+    let tags = tags_of(input)?;
+    if !tags.is_empty() && kept.configuration(&code).is_some() {
         return Err(invalid(
             "tags",
             "The product's deployment configuration exists: only the request that creates it applies tags; use TagResource and UntagResource to change them".into(),
@@ -125,7 +127,7 @@ pub fn start<S: Store + ?Sized>(
             product_code: code.clone(),
             product_id: catalog_product_id(&code),
             seller: proposer_of(&product),
-            tags: tags_of(input),
+            tags,
         });
     }
     let job = ConfigurationJob {
@@ -137,7 +139,7 @@ pub fn start<S: Store + ?Sized>(
         client_token: token,
         fingerprint: print,
     };
-    let output = job_view(&job, call.now, "", false);
+    let output = job_view(&job, call.now, None);
     kept.add_job(job, call.now);
     save_bounded(store, &kept, |m| conflict(text(input, "productId"), m))?;
     Ok(output)
@@ -157,7 +159,7 @@ pub fn get_job<S: Store + ?Sized>(
         .find(|j| j.id == id)
         .ok_or_else(|| {
             not_found(format!(
-                "Job {id} was not found for product {} (the namespace keeps its 200 most recent jobs)",
+                "Job {id} was not found for product {} (the namespace keeps its {MAX_JOBS} most recent jobs)",
                 text(input, "productId")
             ))
         })?;
@@ -165,7 +167,7 @@ pub fn get_job<S: Store + ?Sized>(
         .configuration(&product.product_code)
         .map(Configuration::arn)
         .unwrap_or_default();
-    Ok(job_view(job, call.now, &arn, true))
+    Ok(job_view(job, call.now, Some(&arn)))
 }
 
 pub fn list_jobs<S: Store + ?Sized>(
@@ -182,7 +184,7 @@ pub fn list_jobs<S: Store + ?Sized>(
         .as_ref()
         .map(|p| {
             kept.jobs_of(&p.product_code)
-                .map(|j| job_view(j, call.now, "", false))
+                .map(|j| job_view(j, call.now, None))
                 .collect()
         })
         .unwrap_or_default();

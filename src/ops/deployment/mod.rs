@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::agreement::{json_size, storage, text, Answer, MAX_DOCUMENT_BYTES};
 use super::Call;
 use crate::domain::catalogue::Product;
-use crate::domain::deployment::Tags;
+use crate::domain::deployment::{check_tag, Tags};
 use crate::domain::ids::IdSource;
 use crate::domain::offer::{catalog_product_id, proposer_of};
 use crate::model::error::ModelError;
@@ -45,9 +45,10 @@ pub fn dispatch<S: Store + ?Sized>(
     }
 }
 
-/// The `tags` member of the input (the model checked it is a map of strings).
-fn tags_of(input: &Map<String, Value>) -> Tags {
-    input
+/// The `tags` member of the input (the model checked it is a map of strings), each held to
+/// the tag rules (`ValidationException` naming `tags`).
+fn tags_of(input: &Map<String, Value>) -> Result<Tags, ModelError> {
+    let tags: Tags = input
         .get("tags")
         .and_then(Value::as_object)
         .map(|m| {
@@ -55,10 +56,14 @@ fn tags_of(input: &Map<String, Value>) -> Tags {
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    for (key, value) in &tags {
+        check_tag(key, value).map_err(|m| invalid("tags", m))?;
+    }
+    Ok(tags)
 }
 
-/// `ValidationException` about the member `field`.
+/// `ValidationException` about the member `field` (the service's has no reason member).
 fn invalid(field: &str, message: String) -> ModelError {
     ModelError::validation(SERVICE, "", message.clone(), &[(field, &message)])
 }

@@ -110,7 +110,7 @@ pub fn put<S: Store + ?Sized>(
                     "Agreement {agreement_id} has {MAX_PARAMETERS_PER_AGREEMENT} deployment parameters, the most it may have: put a new version of one of them instead"
                 )));
             }
-            let tags = tags_of(input);
+            let tags = tags_of(input)?;
             kept.0.push(DeploymentParameter {
                 id: new_id("dp-", ids, 24)?,
                 product_code: product.product_code.to_string(),

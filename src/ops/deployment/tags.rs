@@ -6,11 +6,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{invalid, load, not_found, save_bounded, tags_of, text, Answer, Call};
-use crate::domain::deployment::{
-    check_tag, DeploymentConfigurations, DeploymentParameters, Tags, MAX_TAGS,
-};
+use super::{invalid, load, not_found, save_bounded, sells, tags_of, text, Answer, Call, SERVICE};
+use crate::domain::deployment::{DeploymentConfigurations, DeploymentParameters, Tags, MAX_TAGS};
 use crate::model::error::ModelError;
+use crate::ops::agreement::storage;
 use crate::store::Store;
 
 /// The resource an ARN names, and the document that holds it.
@@ -20,7 +19,14 @@ enum Found {
 }
 
 impl Found {
-    fn tags(&mut self) -> &mut Tags {
+    fn tags(&self) -> &Tags {
+        match self {
+            Found::Parameter(doc, i) => &doc.0[*i].tags,
+            Found::Configuration(doc, i) => &doc.configurations[*i].tags,
+        }
+    }
+
+    fn tags_mut(&mut self) -> &mut Tags {
         match self {
             Found::Parameter(doc, i) => &mut doc.0[*i].tags,
             Found::Configuration(doc, i) => &mut doc.configurations[*i].tags,
@@ -43,23 +49,27 @@ fn find<S: Store + ?Sized>(
     input: &Map<String, Value>,
 ) -> Result<Found, ModelError> {
     let arn = text(input, "resourceArn");
-    let mine = |seller: &str| call.caller.account.as_deref().is_none_or(|a| a == seller);
+    // Whose it is, as the other operations judge it: the seller of its product now.
+    let mine = |code: &str| -> Result<bool, ModelError> {
+        let product = store.product(code).map_err(storage(SERVICE))?;
+        Ok(product.is_some_and(|p| sells(call, &p)))
+    };
     let mut parameters: DeploymentParameters = load(store)?;
     parameters.forget_expired(call.now);
-    if let Some(i) = parameters
-        .0
-        .iter()
-        .position(|p| p.arn() == arn && mine(&p.seller))
-    {
-        return Ok(Found::Parameter(parameters, i));
+    if let Some(i) = parameters.0.iter().position(|p| p.arn() == arn) {
+        if mine(&parameters.0[i].product_code)? {
+            return Ok(Found::Parameter(parameters, i));
+        }
     }
     let configurations: DeploymentConfigurations = load(store)?;
     if let Some(i) = configurations
         .configurations
         .iter()
-        .position(|c| c.arn() == arn && mine(&c.seller))
+        .position(|c| c.arn() == arn)
     {
-        return Ok(Found::Configuration(configurations, i));
+        if mine(&configurations.configurations[i].product_code)? {
+            return Ok(Found::Configuration(configurations, i));
+        }
     }
     Err(not_found(format!(
         "Resource {arn} was not found: no deployment parameter or deployment configuration of the caller has that ARN"
@@ -71,12 +81,9 @@ pub fn tag<S: Store + ?Sized>(
     call: &Call<'_>,
     store: &mut S,
 ) -> Answer {
-    let new = tags_of(input);
-    for (key, value) in &new {
-        check_tag(key, value).map_err(|m| invalid("tags", m))?;
-    }
+    let new = tags_of(input)?;
     let mut found = find(store, call, input)?;
-    let tags = found.tags();
+    let tags = found.tags_mut();
     tags.extend(new);
     if tags.len() > MAX_TAGS {
         return Err(invalid(
@@ -102,7 +109,7 @@ pub fn untag<S: Store + ?Sized>(
         .map(|l| l.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     let mut found = find(store, call, input)?;
-    let tags = found.tags();
+    let tags = found.tags_mut();
     for key in keys {
         tags.remove(key);
     }
@@ -115,6 +122,6 @@ pub fn list<S: Store + ?Sized>(
     call: &Call<'_>,
     store: &mut S,
 ) -> Answer {
-    let mut found = find(store, call, input)?;
+    let found = find(store, call, input)?;
     Ok(json!({ "tags": found.tags() }))
 }
