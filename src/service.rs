@@ -356,7 +356,8 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         };
         let kept = journal::Kept {
             protocol: door.protocol(),
-            json_body: door == FrontDoor::AwsJson,
+            bounded_by_body: door == FrontDoor::AwsJson,
+            keep_refused_text: door == FrontDoor::AwsJson,
             operation,
             input,
             status: response.status,

@@ -292,6 +292,9 @@ fn bad_input_is_a_validation_exception_naming_its_field() {
     ] {
         mock.rest_as(SELLER, "POST", path, "", Some(body));
     }
+    // Sent to another operation of the service, a secret is an unknown member: masked too.
+    let wrong = json!({"tags": {"k": "v"}, "deploymentParameter": {"secretString": SECRET}});
+    mock.rest_as(SELLER, "POST", "/tags/arn%3Aaws%3Ax", "", Some(wrong));
     // Nothing refused was kept, and refused calls journal no secret either.
     // (The misspelt one was taken: unknown members are ignored, as AWS does.)
     let activity = mock.control("GET", "/agreement-activity", None).body;

@@ -833,3 +833,35 @@ fn an_agreement_holds_a_hundred_charges_and_pending_requests() {
         json!({"chargeAmount": "1.00"}),
     ));
 }
+
+#[test]
+fn the_journal_keeps_sensitive_members_masked_and_the_answers_whole() {
+    let mut mock = world();
+    let (id, term) = buy(&mut mock, None);
+    let sent = send(
+        &mut mock,
+        SELLER,
+        &id,
+        &term,
+        json!({"description": "Confidential scope of work"}),
+    );
+    assert_eq!(sent.body["description"], "Confidential scope of work");
+    let journal = mock
+        .control(
+            "GET",
+            "/requests?operation=SendAgreementPaymentRequest",
+            None,
+        )
+        .body;
+    let entry = &journal["requests"][0];
+    assert_eq!(
+        entry["request"]["description"], "*** sensitive (not kept) ***",
+        "{entry}"
+    );
+    assert_eq!(
+        entry["response"]["description"], "*** sensitive (not kept) ***",
+        "{entry}"
+    );
+    assert_eq!(entry["request"]["name"], "Implementation services");
+    assert!(!journal.to_string().contains("Confidential"));
+}

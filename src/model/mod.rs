@@ -367,6 +367,22 @@ impl ServiceModel {
             .any(|r| self.holds_secret(&r.shape, depth + 1))
     }
 
+    /// An operation's input (of shape `shape`) masked as `mask_secrets` does; in a model
+    /// with secrets, a member the input does not know is masked too, wherever it is sent (a
+    /// secret sent to the wrong operation).
+    pub fn mask_input(&self, shape: &str, value: &mut serde_json::Value) {
+        if let (true, Some(s), serde_json::Value::Object(map)) =
+            (self.has_secrets(), self.shape(shape), &mut *value)
+        {
+            for (name, member) in map.iter_mut() {
+                if !s.members.contains_key(name) {
+                    *member = serde_json::Value::from(MASK);
+                }
+            }
+        }
+        self.mask_secrets(shape, value);
+    }
+
     /// `value` (of shape `shape`) with its `sensitive` members' values replaced by a mask. It
     /// fails closed: where a shape that may hold a secret gets a value of another form, or a
     /// member it does not know (a misspelt `SecretString`), that value is masked whole.
@@ -478,12 +494,19 @@ mod tests {
                 json!({ "deploymentParameter": MASK })
             );
         }
-        // A shape that holds no secret keeps what it is sent.
-        let agreement = ModelService::Agreement.model();
-        let mut v = json!({"agreementId": "agmt-1", "unknown": "kept"});
-        agreement.mask_secrets("DescribeAgreementInput", &mut v);
-        assert_eq!(v, json!({"agreementId": "agmt-1", "unknown": "kept"}));
-        assert!(!ModelService::Discovery.model().has_secrets());
+        // A secret sent to another operation of the service is masked as an unknown member.
+        let mut v = json!({"resourceArn": "arn", "deploymentParameter": {"secretString": "s"}});
+        model.mask_input("ListTagsForResourceRequest", &mut v);
+        assert_eq!(
+            v,
+            json!({"resourceArn": "arn", "deploymentParameter": MASK})
+        );
+        // A model without secrets keeps what it is sent.
+        let discovery = ModelService::Discovery.model();
+        assert!(!discovery.has_secrets());
+        let mut v = json!({"offerId": "offer-1", "unknown": "kept"});
+        discovery.mask_input("GetOfferInput", &mut v);
+        assert_eq!(v, json!({"offerId": "offer-1", "unknown": "kept"}));
     }
 
     #[test]

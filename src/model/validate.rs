@@ -183,9 +183,11 @@ impl Walk<'_> {
             (Kind::Integer, _) => wrong_type("a 32-bit integer"),
             (Kind::Long, _) => wrong_type("a 64-bit integer"),
             (Kind::Double | Kind::Float, _) => wrong_type("a number"),
-            (Kind::Timestamp, _) => {
-                wrong_type("a timestamp (epoch seconds of the years 0000-9999)")
-            }
+            (Kind::Timestamp, Value::Number(n)) => Err(Invalid::Type(format!(
+                "Value {n} at '{}' is not a timestamp: epoch seconds of the years 0000-9999",
+                dotted(path)
+            ))),
+            (Kind::Timestamp, _) => wrong_type("a timestamp (epoch seconds)"),
             (Kind::Boolean, _) => wrong_type("a boolean"),
         }
     }

@@ -189,6 +189,8 @@ fn iso_to_epoch(
         return Ok(());
     };
     match (shape.kind, value) {
+        // A null is an absent member, as the model's check reads it.
+        (_, Value::Null) => {}
         (Kind::Timestamp, value) if shape.timestamp_format.as_deref() == Some("iso8601") => {
             match value.as_str().and_then(Instant::parse_rfc3339) {
                 Some(at) => *value = Value::from(at.epoch_seconds()),

@@ -28,9 +28,13 @@ pub(super) struct Call<'a> {
 
 /// What the front door that answered a call tells of it.
 pub(super) struct Kept {
-    /// The protocol's name (`awsJson1_1`, `rpcv2Cbor`, …) and whether its bodies are JSON.
+    /// The protocol's name (`awsJson1_1`, `rpcv2Cbor`, …).
     pub protocol: &'static str,
-    pub json_body: bool,
+    /// Whether the request's JSON body alone bounds the decoded input (four times its size
+    /// at most), so a small one need not be measured.
+    pub bounded_by_body: bool,
+    /// Whether a refused call's body is kept as the text it sent.
+    pub keep_refused_text: bool,
     /// The operation the request names, admitted or not.
     pub operation: Option<String>,
     /// The decoded input, once the front door admitted the call.
@@ -65,14 +69,14 @@ pub(super) fn entry(call: Call<'_>) -> JournalEntry {
         .map(name);
     let customers = input.as_ref().map(customers_named).unwrap_or_default();
     // JSON read and written again grows by at most about 4x (numbers such as 9e15); CBOR more.
-    let sent_json = kept.json_body.then(|| call.req.body.len() * 4);
+    let sent_json = kept.bounded_by_body.then(|| call.req.body.len() * 4);
     let request = if let Some(input) = input {
         Some(kept_body(Value::Object(input), sent_json))
     } else {
         // Not admitted (a malformed body, an unknown operation): the text as sent, if any.
         std::str::from_utf8(&call.req.body)
             .ok()
-            .filter(|text| !text.is_empty() && kept.json_body)
+            .filter(|text| !text.is_empty() && kept.keep_refused_text)
             .map(|text| kept_body(Value::String(text.to_string()), None))
     };
     let (response, error, records_written) = match kept.answer {

@@ -42,43 +42,48 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             Err(e) => modeled::error(service, wire, e, request_id),
         };
         let model = service.model();
-        // Whether the body alone bounds the kept input's size (a rest-json request's path and
-        // query carry members too) and is text worth keeping when the call is refused.
+        // A model with secrets has its inputs and outputs masked, which may grow them: they
+        // are measured, and a refused call's text is kept only parsed and masked.
+        let secrets = model.has_secrets();
+        // A rest-json request's path and query carry members too.
         let path_members = req.method != "POST"
             || !req.query.is_empty()
             || modeled::named_operation(req, service, wire)
                 .is_some_and(|op| op.http.request_uri.contains('{'));
-        let mut json_body = match wire {
-            Wire::RpcV2Cbor => false,
-            Wire::AwsJson10 => true,
-            Wire::RestJson => !path_members,
-        };
+        let json = wire != Wire::RpcV2Cbor;
+        let bounded_by_body = json && !secrets && !path_members;
+        let keep_refused_text = json && !secrets;
         let (operation, input) = match admitted {
             Some(call) => {
                 let mut input = Value::Object(call.input);
                 if let Some(shape) = &call.operation.input {
-                    model.mask_secrets(&shape.shape, &mut input);
+                    model.mask_input(&shape.shape, &mut input);
                 }
-                (Some(call.operation.name.clone()), as_object(input))
+                (Some(call.operation), as_object(input))
             }
             None => {
                 let named = modeled::named_operation(req, service, wire);
                 let mut input = None;
-                if model.has_secrets() {
-                    // A refused request's text may hold a secret: it is kept parsed and
-                    // masked, or not at all.
-                    json_body = false;
+                if secrets {
                     let parsed = serde_json::from_slice::<Value>(&req.body).ok();
                     if let (Some(mut value), Some(shape)) =
                         (parsed, named.and_then(|op| op.input.as_ref()))
                     {
-                        model.mask_secrets(&shape.shape, &mut value);
+                        model.mask_input(&shape.shape, &mut value);
                         input = as_object(value);
                     }
                 }
-                (named.map(|op| op.name.clone()), input)
+                (named, input)
             }
         };
+        // The journal's copy of an output is masked too (the answer was sent as it is).
+        let answer = answer.map(|mut output| {
+            if let Some(shape) = operation.and_then(|op| op.output.as_ref()) {
+                model.mask_secrets(&shape.shape, &mut output);
+            }
+            output
+        });
+        let operation = operation.map(|op| op.name.clone());
         let answer = answer
             .map(Dispatched::from)
             .map_err(|e| JournalError::of(&e.name, &e.message));
@@ -88,7 +93,8 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
         }
         let kept = journal::Kept {
             protocol: wire.name(),
-            json_body,
+            bounded_by_body,
+            keep_refused_text,
             operation,
             input,
             status: response.status,

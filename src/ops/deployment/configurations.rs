@@ -159,7 +159,7 @@ pub fn get_job<S: Store + ?Sized>(
         .find(|j| j.id == id)
         .ok_or_else(|| {
             not_found(format!(
-                "Job {id} was not found for product {} (the namespace keeps its {MAX_JOBS} most recent jobs)",
+                "Job {id} was not found for product {} (the namespace keeps its {MAX_JOBS} most recent jobs and each product's published one)",
                 text(input, "productId")
             ))
         })?;
