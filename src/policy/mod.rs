@@ -162,7 +162,15 @@ pub fn admit<'p>(
     if let Some(len) = head.content_length.filter(|&len| len > body_limit) {
         return Err(too_large(head, &found, len, body_limit, request_id));
     }
-    if matches!(found.access, Access::Namespace | Access::Admin) && found.changes_state(head.method)
+    // The AWS rest-json paths need no header a page could not send (a presigned query
+    // carries the credential), so their state changes are checked as the control API's.
+    let rest_json = found.access == Access::Aws
+        && matches!(
+            modeled::door_of(&found.path, head.header("x-amz-target")),
+            Some((_, modeled::Wire::RestJson))
+        );
+    if (matches!(found.access, Access::Namespace | Access::Admin) || rest_json)
+        && found.changes_state(head.method)
     {
         check_browser(head, &found, deployment)?;
     }
@@ -462,6 +470,53 @@ mod tests {
             local.origin = own;
             assert_eq!(status(admit(&local, &open, "r")), 200, "{own}");
         }
+    }
+
+    #[test]
+    fn a_page_cannot_change_state_through_the_rest_json_apis() {
+        let open = Deployment::default();
+        let path = "/catalogs/AWSMarketplace/products/p/deployment-parameters";
+        let form = headers(&[("content-type", "text/plain")]);
+        assert_eq!(
+            status(admit(&head("POST", path, &form, Some(2)), &open, "r")),
+            415
+        );
+        let page = headers(&[
+            ("content-type", "application/json"),
+            ("sec-fetch-site", "cross-site"),
+        ]);
+        assert_eq!(
+            status(admit(&head("POST", path, &page, Some(2)), &open, "r")),
+            403
+        );
+        let elsewhere = headers(&[("origin", "https://evil.example")]);
+        let untag = "/tags/arn%3Aaws%3Ax";
+        assert_eq!(
+            status(admit(
+                &head("DELETE", untag, &elsewhere, Some(0)),
+                &open,
+                "r"
+            )),
+            403
+        );
+        // What the SDKs send passes; reads are not state changes.
+        let sdk = headers(&[("content-type", "application/json")]);
+        assert_eq!(
+            status(admit(&head("POST", path, &sdk, Some(2)), &open, "r")),
+            200
+        );
+        assert_eq!(
+            status(admit(
+                &head("DELETE", untag, &headers(&[]), Some(0)),
+                &open,
+                "r"
+            )),
+            200
+        );
+        assert_eq!(
+            status(admit(&head("GET", untag, &elsewhere, None), &open, "r")),
+            200
+        );
     }
 
     #[test]

@@ -203,8 +203,12 @@ async function startAttacker(host, target) {
 <form id="create" method="POST" action="${target}/_mock/products" target="sink" enctype="text/plain"><input name='{"productCode":"evil-form","dimensions":["d"],"x":"' value='"}'></form>
 <script>
 (async () => {
+  // The Deployment Service's rest-json path, its credential in a presigned query (no header).
+  const presigned = '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=test%2F20261128%2Fus-east-1%2Faws-marketplace%2Faws4_request&X-Amz-Date=20261128T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00';
   for (const [path, body] of [['/_mock/reset', '{}'],
-    ['/_mock/products', JSON.stringify({ productCode: 'evil-fetch', dimensions: ['d'] })]]) {
+    ['/_mock/products', JSON.stringify({ productCode: 'evil-fetch', dimensions: ['d'] })],
+    ['/catalogs/AWSMarketplace/products/kept/deployment-parameters' + presigned,
+      JSON.stringify({ agreementId: 'agmt-1', deploymentParameter: { name: 'n', secretString: 's' } })]]) {
     try { await fetch(${JSON.stringify(target)} + path, { method: 'POST', mode: 'no-cors', body }); } catch { /* refused */ }
   }
   let loads = 0;
@@ -228,7 +232,7 @@ async function startAttacker(host, target) {
 }
 
 for (const host of ['localhost', '127.0.0.1']) {
-  test(`a page on another origin (${host}, another port) cannot reset the mock or create a product, by form POST or no-cors fetch`, { skip: SKIP }, async () => {
+  test(`a page on another origin (${host}, another port) cannot reset the mock, create a product or put a deployment parameter, by form POST or no-cors fetch`, { skip: SKIP }, async () => {
     assert.ok(HAVE_BROWSER, MISSING);
     const target = namespaceUrl(mock, `victim-${host.replace(/\./g, '-')}`);
     await createProduct(target, { productCode: 'kept', dimensions: ['d'] });
@@ -248,7 +252,7 @@ for (const host of ['localhost', '127.0.0.1']) {
     }
     // Every attempt reached the mock and was refused there (403: foreign origin).
     const paths = refused.map(([path]) => path.replace(/^\/ns\/[^/]+/, '')).sort();
-    assert.deepEqual(paths, ['/_mock/products', '/_mock/products', '/_mock/reset', '/_mock/reset'], JSON.stringify(refused));
+    assert.deepEqual(paths, ['/_mock/products', '/_mock/products', '/_mock/reset', '/_mock/reset', '/catalogs/AWSMarketplace/products/kept/deployment-parameters'], JSON.stringify(refused));
     assert.ok(refused.every(([, status]) => status === 403), JSON.stringify(refused));
     const products = (await control(target, 'GET', '/products')).json.products.map((p) => p.productCode);
     assert.deepEqual(products, ['kept']);
