@@ -5,6 +5,9 @@
 //! session (kept only as a digest). Verification is off unless the namespace configures
 //! credentials (docs/decisions.md): then an unknown access key is
 //! `UnrecognizedClientException` and a wrong signature `InvalidSignatureException`, both 403.
+//! A verified signature must cover what AWS requires it to (`host`, the scope's date and
+//! service) and the header that names the operation (`X-Amz-Target`), so a signed request
+//! cannot be pointed at another operation.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -210,6 +213,18 @@ pub fn verify(
     signed: &Signed,
     secret: &str,
 ) -> Result<(), ServiceError> {
+    check_coverage(req, signed)?;
+    matches(req, path, signed, secret)
+}
+
+/// Whether the signature is the one SigV4 gives the request with `secret` (and its
+/// `x-amz-content-sha256`, if any, the body's).
+fn matches(
+    req: &HttpRequest,
+    path: &str,
+    signed: &Signed,
+    secret: &str,
+) -> Result<(), ServiceError> {
     let body_hash = hex::encode(Sha256::digest(&req.body));
     if req
         .header("x-amz-content-sha256")
@@ -229,6 +244,52 @@ pub fn verify(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         ))
     }
+}
+
+/// The signing name of every service the mock serves.
+const SERVICE: &str = "aws-marketplace";
+
+/// What a signature must cover: `host` (AWS's rule), `X-Amz-Target` when the request has one
+/// (it names the operation), the request's date and the services' signing name.
+fn check_coverage(req: &HttpRequest, signed: &Signed) -> Result<(), ServiceError> {
+    let signs = |name: &str| {
+        signed
+            .signed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+    };
+    if !signs("host") && !signs(":authority") {
+        return Err(incomplete(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
+    }
+    if req.header("x-amz-target").is_some() && !signs("x-amz-target") {
+        return Err(incomplete(
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization: it names the operation.".into(),
+        ));
+    }
+    let mut scope = signed.scope.split('/');
+    let (date, service) = (
+        scope.next().unwrap_or_default(),
+        scope.nth(1).unwrap_or_default(),
+    );
+    let day = signed.amz_date.get(..8).unwrap_or_default();
+    if date != day {
+        return Err(ServiceError::new(
+            ErrorKind::InvalidSignatureException,
+            format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{date}' != '{day}', from '{}'.",
+                signed.amz_date
+            ),
+        ));
+    }
+    if service != SERVICE {
+        return Err(ServiceError::new(
+            ErrorKind::InvalidSignatureException,
+            format!("Credential should be scoped to correct service: '{SERVICE}'. "),
+        ));
+    }
+    Ok(())
 }
 
 /// The hex signature SigV4 gives this request with this secret.
@@ -435,7 +496,7 @@ mod tests {
         );
         assert_eq!(signed.scope, "20150830/us-east-1/iam/aws4_request");
         assert_eq!(signature(&req, "/", &signed, SECRET), signed.signature);
-        assert!(verify(&req, "/", &signed, SECRET).is_ok());
+        assert!(matches(&req, "/", &signed, SECRET).is_ok());
     }
 
     #[test]
@@ -451,7 +512,7 @@ mod tests {
             ],
             auth,
         );
-        assert!(verify(&req, "/", &signed, SECRET).is_ok());
+        assert!(matches(&req, "/", &signed, SECRET).is_ok());
     }
 
     #[test]
@@ -462,22 +523,22 @@ mod tests {
             ("X-Amz-Date", "20150830T123600Z"),
         ];
         let (req, signed) = signed_request("GET", "/", "", &base, auth);
-        let e = verify(&req, "/", &signed, "another secret").unwrap_err();
+        let e = matches(&req, "/", &signed, "another secret").unwrap_err();
         assert_eq!(
             (e.kind, e.status()),
             (ErrorKind::InvalidSignatureException, 403)
         );
-        assert!(verify(&req, "/ns/a", &signed, SECRET).is_err());
+        assert!(matches(&req, "/ns/a", &signed, SECRET).is_err());
         let (req, signed) = signed_request("POST", "/", "", &base, auth);
-        assert!(verify(&req, "/", &signed, SECRET).is_err());
+        assert!(matches(&req, "/", &signed, SECRET).is_err());
         let (req, signed) = signed_request("GET", "/", "a=b", &base, auth);
-        assert!(verify(&req, "/", &signed, SECRET).is_err());
+        assert!(matches(&req, "/", &signed, SECRET).is_err());
         let other_host = [
             ("Host", "example.amazonaws.org"),
             ("X-Amz-Date", "20150830T123600Z"),
         ];
         let (req, signed) = signed_request("GET", "/", "", &other_host, auth);
-        assert!(verify(&req, "/", &signed, SECRET).is_err());
+        assert!(matches(&req, "/", &signed, SECRET).is_err());
         // Headers that were not signed may change.
         let extra = [
             ("Host", "example.amazonaws.com"),
@@ -485,7 +546,7 @@ mod tests {
             ("User-Agent", "x"),
         ];
         let (req, signed) = signed_request("GET", "/", "", &extra, auth);
-        assert!(verify(&req, "/", &signed, SECRET).is_ok());
+        assert!(matches(&req, "/", &signed, SECRET).is_ok());
     }
 
     #[test]
@@ -502,6 +563,44 @@ mod tests {
         let e = verify(&req, "/", &signed, "s").unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidSignatureException);
         assert!(e.message.contains("x-amz-content-sha256"));
+    }
+
+    #[test]
+    fn a_verified_signature_covers_host_the_operation_the_date_and_the_service() {
+        // Each request is signed correctly, over less than AWS requires.
+        let refused = |headers: &[(&str, &str)], auth: &str| {
+            let (req, mut signed) = signed_request("POST", "/", "", headers, auth);
+            signed.signature = signature(&req, "/", &signed, "s");
+            verify(&req, "/", &signed, "s").map_err(|e| (e.kind, e.message))
+        };
+        let scope = "Credential=AKID/20261128/us-east-1/aws-marketplace/aws4_request";
+        let target = ("X-Amz-Target", "AWSMPMeteringService.MeterUsage");
+        let base = [("Host", "h"), ("X-Amz-Date", "20261128T000000Z"), target];
+        let ok = format!(
+            "AWS4-HMAC-SHA256 {scope}, SignedHeaders=host;x-amz-date;x-amz-target, Signature=00"
+        );
+        assert_eq!(refused(&base, &ok), Ok(()));
+        let no_host = format!(
+            "AWS4-HMAC-SHA256 {scope}, SignedHeaders=x-amz-date;x-amz-target, Signature=00"
+        );
+        let (kind, message) = refused(&base, &no_host).unwrap_err();
+        assert_eq!(kind, ErrorKind::IncompleteSignatureException);
+        assert!(message.starts_with("'Host' or ':authority' must be a 'SignedHeader'"));
+        let no_target =
+            format!("AWS4-HMAC-SHA256 {scope}, SignedHeaders=host;x-amz-date, Signature=00");
+        let (kind, message) = refused(&base, &no_target).unwrap_err();
+        assert_eq!(kind, ErrorKind::IncompleteSignatureException);
+        assert!(message.contains("X-Amz-Target"), "{message}");
+        // Without the header (rest-json, rpc-v2-cbor: the path names the operation), none needed.
+        assert_eq!(refused(&base[..2], &no_target), Ok(()));
+        let other_day = [("Host", "h"), ("X-Amz-Date", "20261129T000000Z"), target];
+        let (kind, message) = refused(&other_day, &ok).unwrap_err();
+        assert_eq!(kind, ErrorKind::InvalidSignatureException);
+        assert!(message.contains("'20261128' != '20261129'"), "{message}");
+        let iam = ok.replace("aws-marketplace", "iam");
+        let (kind, message) = refused(&base, &iam).unwrap_err();
+        assert_eq!(kind, ErrorKind::InvalidSignatureException);
+        assert!(message.contains("'aws-marketplace'"), "{message}");
     }
 
     #[test]

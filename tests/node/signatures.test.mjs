@@ -88,3 +88,35 @@ test('boto3 signatures verify too, and a wrong secret is refused', async (t) => 
   assert.equal(boto3Meter(url, SECRET), 'ok');
   assert.equal(boto3Meter(url, 'wrong'), 'InvalidSignatureException 403');
 });
+
+test('a signature that does not cover X-Amz-Target (which names the operation) is refused', async () => {
+  const url = await world();
+  const { SignatureV4 } = await import('@smithy/signature-v4');
+  const { createHash, createHmac } = await import('node:crypto');
+  // A minimal Sha256 for the signer (what @aws-crypto gives the SDK).
+  class Sha256 {
+    constructor(secret) { this.h = secret ? createHmac('sha256', secret) : createHash('sha256'); }
+    update(data) { this.h.update(data); }
+    async digest() { return new Uint8Array(this.h.digest()); }
+  }
+  const target = new URL(url);
+  const sign = async (unsignable) => {
+    const signer = new SignatureV4({
+      service: 'aws-marketplace', region: 'eu-west-1', sha256: Sha256,
+      credentials: { accessKeyId: KEY, secretAccessKey: SECRET },
+    });
+    const body = JSON.stringify({ ProductCode: 'prod', Timestamp: Math.floor(Date.now() / 1000), UsageDimension: 'd', UsageQuantity: 1 });
+    const request = await signer.sign({
+      method: 'POST', protocol: target.protocol, hostname: target.hostname, port: Number(target.port), path: target.pathname,
+      headers: { host: target.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSMPMeteringService.MeterUsage' },
+      body,
+    }, { unsignableHeaders: new Set(unsignable) });
+    const r = await fetch(url, { method: 'POST', headers: request.headers, body });
+    return { status: r.status, type: r.headers.get('x-amzn-errortype'), body: await r.json() };
+  };
+  assert.equal((await sign([])).status, 200);
+  const unsigned = await sign(['x-amz-target']);
+  assert.deepEqual([unsigned.status, unsigned.type], [400, 'IncompleteSignatureException']);
+  assert.match(unsigned.body.message, /X-Amz-Target/);
+  assert.equal((await usageRecords(url)).length, 1);
+});
