@@ -158,6 +158,7 @@ pub fn admit<'p>(
     if found.access == Access::Public && found.route().is_none() {
         return Err(no_route(head.method, &found.path));
     }
+    check_rebinding(head, deployment)?;
     let body_limit = limit_of(found.access, deployment);
     if let Some(len) = head.content_length.filter(|&len| len > body_limit) {
         return Err(too_large(head, &found, len, body_limit, request_id));
@@ -176,6 +177,25 @@ pub fn admit<'p>(
     }
     check_credential_present(head, &found, deployment, request_id)?;
     Ok(Admitted { found, body_limit })
+}
+
+/// An open deployment answers a browser (a request with `Sec-Fetch-Site`, which every
+/// current browser sends and no tool does) only under a loopback name or an `ALLOWED_ORIGINS`
+/// origin: a page that reached it under a name of its own (DNS rebinding) may not read it
+/// either. Tools reach it under any name (a container's `http://mock:8787`).
+fn check_rebinding(head: &Head<'_>, deployment: &Deployment) -> Result<(), HttpResponse> {
+    let own = head.origin.trim_end_matches('/').to_ascii_lowercase();
+    if deployment.locked()
+        || head.header("sec-fetch-site").is_none()
+        || is_loopback_origin(head.origin)
+        || deployment.allowed_origins.contains(&own)
+    {
+        return Ok(());
+    }
+    Err(json_error(
+        403,
+        format!("this open mock answers browsers only at a loopback address (localhost, 127.0.0.1, [::1]); to browse to it as {own}, add that origin to ALLOWED_ORIGINS"),
+    ))
 }
 
 /// A state change from a browser must come from the mock's own origin (or an allowed one).
@@ -470,6 +490,35 @@ mod tests {
             local.origin = own;
             assert_eq!(status(admit(&local, &open, "r")), 200, "{own}");
         }
+    }
+
+    #[test]
+    fn an_open_deployment_answers_browsers_only_under_loopback_names() {
+        let mut open = Deployment::default();
+        let browser = headers(&[("sec-fetch-site", "same-origin")]);
+        let mut rebound = head("GET", "/_mock/settings", &browser, None);
+        rebound.origin = "http://rebound.example:8787";
+        assert_eq!(status(admit(&rebound, &open, "r")), 403);
+        // A tool under that name, a browser at a loopback address or an allowed origin pass.
+        let tool = headers(&[]);
+        let mut from_tool = head("GET", "/_mock/settings", &tool, None);
+        from_tool.origin = "http://rebound.example:8787";
+        assert_eq!(status(admit(&from_tool, &open, "r")), 200);
+        assert_eq!(
+            status(admit(
+                &head("GET", "/_mock/settings", &browser, None),
+                &open,
+                "r"
+            )),
+            200
+        );
+        open.allowed_origins = vec!["http://rebound.example:8787".into()];
+        assert_eq!(status(admit(&rebound, &open, "r")), 200);
+        // A locked deployment is reached under its own public name.
+        let locked = Deployment::locked_with(ADMIN);
+        let mut public = head("GET", "/_mock/health", &browser, None);
+        public.origin = "https://mock.example.workers.dev";
+        assert_ne!(status(admit(&public, &locked, "r")), 403);
     }
 
     #[test]

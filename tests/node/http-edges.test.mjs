@@ -109,3 +109,15 @@ test('the runtime answers malformed framing itself: these answers are pinned to 
     assert.equal(statusLine(r.text), expected, `${request.split('\r\n')[0]}: ${r.text.slice(0, 200)}`);
   }
 });
+
+test('an open mock answers a browser only under a loopback name: a rebinding page reads nothing', async () => {
+  const request = (host, extra = '') => raw(Buffer.from(
+    `GET /_mock/settings HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`,
+  ));
+  const rebound = await request(`rebound.example:${port}`, 'Sec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: cors\r\n');
+  assert.match(statusLine(rebound.text), / 403 /);
+  assert.match(rebound.text, /ALLOWED_ORIGINS/);
+  // The same browser at a loopback address, and a tool under any name, are answered.
+  assert.match(statusLine((await request(`localhost:${port}`, 'Sec-Fetch-Site: same-origin\r\n')).text), / 200 /);
+  assert.match(statusLine((await request(`mock:${port}`)).text), / 200 /);
+});
