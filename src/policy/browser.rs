@@ -2,9 +2,10 @@
 //! mock's state, not even a local open one. Browsers send a form POST or a `no-cors` fetch
 //! cross-site without asking first (no preflight) but only with a "simple" content type
 //! (form, multipart, `text/plain`), and they say where the request comes from (`Origin`,
-//! `Sec-Fetch-Site`). So every state-changing control or admin request must carry its body
-//! as `application/json` (which a browser sends cross-site only after a preflight this
-//! worker never grants), and must not come from another site or origin.
+//! `Sec-Fetch-Site`). So every state-changing control or admin request, and every non-GET
+//! call of the rest-json AWS APIs (which need no header a page could not send), must carry
+//! its body as `application/json` (which a browser sends cross-site only after a preflight
+//! this worker never grants), and must not come from another site or origin.
 
 use super::routes::Body;
 

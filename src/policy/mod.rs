@@ -179,23 +179,43 @@ pub fn admit<'p>(
     Ok(Admitted { found, body_limit })
 }
 
-/// An open deployment answers a browser (a request with `Sec-Fetch-Site`, which every
-/// current browser sends and no tool does) only under a loopback name or an `ALLOWED_ORIGINS`
-/// origin: a page that reached it under a name of its own (DNS rebinding) may not read it
-/// either. Tools reach it under any name (a container's `http://mock:8787`).
+/// An open deployment answers only under a name that cannot be a stranger's (DNS
+/// rebinding: a page at `http://evil.example:8787` whose name now resolves to 127.0.0.1 would
+/// read the mock as its own origin, and browsers send no `Sec-Fetch-*` to plain-http names):
+/// loopback names, IP addresses, single-label names (a container's `mock`) and the reserved
+/// local suffixes, or an origin of `ALLOWED_ORIGINS`. Anything else is 403.
 fn check_rebinding(head: &Head<'_>, deployment: &Deployment) -> Result<(), HttpResponse> {
     let own = head.origin.trim_end_matches('/').to_ascii_lowercase();
     if deployment.locked()
-        || head.header("sec-fetch-site").is_none()
-        || is_loopback_origin(head.origin)
+        || is_local_name(head.origin)
         || deployment.allowed_origins.contains(&own)
     {
         return Ok(());
     }
     Err(json_error(
         403,
-        format!("this open mock answers browsers only at a loopback address (localhost, 127.0.0.1, [::1]); to browse to it as {own}, add that origin to ALLOWED_ORIGINS"),
+        format!("this open mock answers only at a local name (localhost, an IP address, a name without dots such as a container's, or .localhost, .internal, .local, .home.arpa), which a web page cannot rebind; to reach it as {own}, add that origin to ALLOWED_ORIGINS (or lock the deployment with ADMIN_TOKEN)"),
     ))
+}
+
+/// The host of `scheme://host[:port]`, lowercased, without brackets.
+fn host_of(origin: &str) -> String {
+    let host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    }
+    .trim_end_matches('.')
+    .to_ascii_lowercase()
+}
+
+/// Whether `origin` names this machine or its local network in a way no public DNS name can.
+fn is_local_name(origin: &str) -> bool {
+    let host = host_of(origin);
+    const LOCAL_SUFFIXES: [&str; 4] = [".localhost", ".internal", ".local", ".home.arpa"];
+    host.parse::<std::net::IpAddr>().is_ok()
+        || !host.contains('.')
+        || LOCAL_SUFFIXES.iter().any(|s| host.ends_with(s))
 }
 
 /// A state change from a browser must come from the mock's own origin (or an allowed one).
@@ -264,12 +284,7 @@ fn check_credential_present(
 /// Whether `scheme://host[:port]` names this machine (`localhost`, `*.localhost`,
 /// `127.0.0.0/8`, `[::1]`).
 fn is_loopback_origin(origin: &str) -> bool {
-    let host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    let host = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
-    }
-    .to_ascii_lowercase();
+    let host = host_of(origin);
     host == "localhost"
         || host.ends_with(".localhost")
         || host == "::1"
@@ -493,32 +508,42 @@ mod tests {
     }
 
     #[test]
-    fn an_open_deployment_answers_browsers_only_under_loopback_names() {
+    fn an_open_deployment_answers_only_under_names_a_page_cannot_rebind() {
         let mut open = Deployment::default();
-        let browser = headers(&[("sec-fetch-site", "same-origin")]);
-        let mut rebound = head("GET", "/_mock/settings", &browser, None);
-        rebound.origin = "http://rebound.example:8787";
-        assert_eq!(status(admit(&rebound, &open, "r")), 403);
-        // A tool under that name, a browser at a loopback address or an allowed origin pass.
-        let tool = headers(&[]);
-        let mut from_tool = head("GET", "/_mock/settings", &tool, None);
-        from_tool.origin = "http://rebound.example:8787";
-        assert_eq!(status(admit(&from_tool, &open, "r")), 200);
+        let none = headers(&[]);
+        let at = |origin: &'static str| {
+            let mut h = head("GET", "/_mock/settings", &none, None);
+            h.origin = origin;
+            h
+        };
+        for public in [
+            "http://rebound.example:8787",
+            "https://x-8787.app.github.dev",
+        ] {
+            assert_eq!(status(admit(&at(public), &open, "r")), 403, "{public}");
+        }
+        for local in [
+            "http://localhost:8787",
+            "http://127.0.0.1:8787",
+            "http://[::1]:8787",
+            "http://10.0.0.5:8787",
+            "http://mock:8787",
+            "http://host.docker.internal:8787",
+            "http://mock.local:8787",
+            "http://api.localhost:8787",
+        ] {
+            assert_eq!(status(admit(&at(local), &open, "r")), 200, "{local}");
+        }
+        open.allowed_origins = vec!["http://rebound.example:8787".into()];
         assert_eq!(
-            status(admit(
-                &head("GET", "/_mock/settings", &browser, None),
-                &open,
-                "r"
-            )),
+            status(admit(&at("http://rebound.example:8787"), &open, "r")),
             200
         );
-        open.allowed_origins = vec!["http://rebound.example:8787".into()];
-        assert_eq!(status(admit(&rebound, &open, "r")), 200);
-        // A locked deployment is reached under its own public name.
+        // A locked deployment is reached under its public name (and asks for its token).
         let locked = Deployment::locked_with(ADMIN);
-        let mut public = head("GET", "/_mock/health", &browser, None);
+        let mut public = head("GET", "/_mock/health", &none, None);
         public.origin = "https://mock.example.workers.dev";
-        assert_ne!(status(admit(&public, &locked, "r")), 403);
+        assert_eq!(status(admit(&public, &locked, "r")), 401);
     }
 
     #[test]

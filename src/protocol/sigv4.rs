@@ -268,11 +268,12 @@ fn check_coverage(req: &HttpRequest, signed: &Signed) -> Result<(), ServiceError
             "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization: it names the operation.".into(),
         ));
     }
-    let mut scope = signed.scope.split('/');
-    let (date, service) = (
-        scope.next().unwrap_or_default(),
-        scope.nth(1).unwrap_or_default(),
-    );
+    // `yyyymmdd/region/service/aws4_request` (read_signature checked its shape).
+    let parts: Vec<&str> = signed.scope.split('/').collect();
+    let (date, service) = match parts.as_slice() {
+        [date, _, service, _] => (*date, *service),
+        _ => ("", ""),
+    };
     let day = signed.amz_date.get(..8).unwrap_or_default();
     if date != day {
         return Err(ServiceError::new(
