@@ -224,6 +224,24 @@ impl RegistryObject {
             idle_days: request.idle_days,
             access_key_id: issued.access_key_id.clone(),
         };
+        // Names are unique without regard to case: `Team-A` beside `team-a` would be two
+        // teams' worlds one typo apart. (No await before the insert: nothing comes between.)
+        let alike: Vec<serde_json::Value> = self
+            .sql()?
+            .exec(
+                "SELECT name FROM namespaces WHERE lower(name) = lower(?) AND name <> ?",
+                vec![text(&record.name), text(&record.name)],
+            )?
+            .to_array()?;
+        if let Some(existing) = alike.first().and_then(|r| r["name"].as_str()) {
+            return to_response(json_error(
+                409,
+                format!(
+                    "namespace '{existing}' exists: names are unique without regard to case, so '{}' cannot be created",
+                    record.name
+                ),
+            ));
+        }
         // The row first: a concurrent creation of the same name fails on the key here.
         let inserted = self.sql()?.exec(
             "INSERT INTO namespaces (name, created_at, idle_days, access_key_id, state) VALUES (?, ?, ?, ?, 'creating') ON CONFLICT (name) DO NOTHING RETURNING name",

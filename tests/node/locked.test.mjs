@@ -95,6 +95,10 @@ test('provisioning: create, list, rotate, delete, and a second creation of a nam
   assert.match(created.credentials.accessKeyId, /^AKIA[A-Z2-7]{16}$/);
   assert.equal(created.credentials.secretAccessKey.length, 40);
   assert.equal((await admin('POST', '/namespaces', { name: 'team-a' })).status, 409);
+  // Names are unique without regard to case.
+  const alike = await admin('POST', '/namespaces', { name: 'Team-A' });
+  assert.equal(alike.status, 409);
+  assert.match(alike.json.error, /'team-a' exists: names are unique without regard to case/);
   assert.equal((await admin('POST', '/namespaces', { name: 'bad.name' })).status, 400);
 
   const listed = await admin('GET', '/namespaces');
