@@ -178,6 +178,26 @@ fn from_header(header: &str, req: &HttpRequest) -> Result<Signed, ServiceError> 
     })
 }
 
+/// The longest Region name taken (AWS's are under 20: `ap-southeast-5`, `us-isob-east-1`).
+const MAX_REGION_CHARS: usize = 32;
+/// The longest access key id taken (IAM's limit).
+const MAX_ACCESS_KEY_CHARS: usize = 128;
+
+fn is_region(text: &str) -> bool {
+    (1..=MAX_REGION_CHARS).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The start of a long text, for a message.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(120) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
 /// `AKID/yyyymmdd/region/service/aws4_request` → the caller and the scope after the key.
 fn parse_credential(credential: &str) -> Result<(Caller, String), ServiceError> {
     let parts: Vec<&str> = credential.split('/').collect();
@@ -190,8 +210,26 @@ fn parse_credential(credential: &str) -> Result<(Caller, String), ServiceError> 
         && parts[4] == "aws4_request";
     if !well_formed {
         return Err(incomplete(format!(
-            "Credential must have the form <access key id>/<yyyymmdd>/<region>/<service>/aws4_request, got '{credential}'"
+            "Credential must have the form <access key id>/<yyyymmdd>/<region>/<service>/aws4_request, got '{}'",
+            clip(credential)
         )));
+    }
+    // The caller's Region and key are kept with what it writes: they must look like AWS's,
+    // so a hostile scope cannot grow a namespace's storage.
+    if !is_region(parts[2]) {
+        return Err(ServiceError::new(
+            ErrorKind::InvalidSignatureException,
+            format!(
+                "Credential should be scoped to a valid region, not '{}': 1-{MAX_REGION_CHARS} lowercase letters, digits and '-'.",
+                clip(parts[2])
+            ),
+        ));
+    }
+    if parts[0].len() > MAX_ACCESS_KEY_CHARS {
+        return Err(ServiceError::new(
+            ErrorKind::UnrecognizedClientException,
+            format!("The security token included in the request is invalid: an access key id has at most {MAX_ACCESS_KEY_CHARS} characters."),
+        ));
     }
     let access_key_id = parts[0].to_string();
     let account = (access_key_id.len() == 12 && access_key_id.bytes().all(|b| b.is_ascii_digit()))
@@ -564,6 +602,28 @@ mod tests {
         let e = verify(&req, "/", &signed, "s").unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidSignatureException);
         assert!(e.message.contains("x-amz-content-sha256"));
+    }
+
+    #[test]
+    fn a_region_and_a_key_must_look_like_aws_s() {
+        let with = |key: &str, region: &str| {
+            let auth = format!("AWS4-HMAC-SHA256 Credential={key}/20261128/{region}/aws-marketplace/aws4_request, SignedHeaders=host, Signature=00");
+            caller(&req(Some(&auth), true)).map_err(|e| (e.kind, e.message))
+        };
+        assert!(with("AKID", "us-gov-west-1").is_ok());
+        assert!(with("AKID", "local").is_ok());
+        for bad in [
+            "US-EAST-1",
+            "us east 1",
+            &"r".repeat(33),
+            &"r".repeat(100_000),
+        ] {
+            let (kind, message) = with("AKID", bad).unwrap_err();
+            assert_eq!(kind, ErrorKind::InvalidSignatureException, "{bad:.40}");
+            assert!(message.len() < 400, "{message:.80}");
+        }
+        let (kind, _) = with(&"K".repeat(129), "us-east-1").unwrap_err();
+        assert_eq!(kind, ErrorKind::UnrecognizedClientException);
     }
 
     #[test]

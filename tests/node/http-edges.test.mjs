@@ -121,3 +121,19 @@ test('an open mock answers only under names a web page cannot rebind to it', asy
     assert.match(statusLine((await request(`${host}:${port}`)).text), / 200 /, host);
   }
 });
+
+test('a credential scope whose Region does not look like one is refused and stores nothing', async () => {
+  for (const region of ['r'.repeat(33), 'x'.repeat(20_000)]) {
+    const r = await fetch(`${mock.url}/ns/regions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSMPMeteringService.ResolveCustomer', ...authHeaders({ region }) },
+      body: JSON.stringify({ RegistrationToken: 'x' }),
+    });
+    assert.equal(r.status, 403, region.slice(0, 40));
+    const body = await r.json();
+    assert.equal(body.__type, 'InvalidSignatureException');
+    assert.ok(JSON.stringify(body).length < 1000);
+  }
+  const journal = await (await fetch(`${mock.url}/ns/regions/_mock/requests`)).json();
+  assert.ok(JSON.stringify(journal).length < 5000, 'the journal keeps no long Region');
+});
