@@ -10,6 +10,6 @@ bash scripts/setup.sh
 export WRANGLER_SEND_METRICS=false
 npx wrangler deploy "$@"
 if [[ " $* " != *" --dry-run "* ]]; then
-  echo "[deploy] done. Without the ADMIN_TOKEN secret the deployment is OPEN to anyone:" >&2
+  echo "[deploy] done. Until the ADMIN_TOKEN secret is set the deployment is open (and answers 403 at its public name); lock it:" >&2
   echo "[deploy]   npx wrangler secret put ADMIN_TOKEN" >&2
 fi

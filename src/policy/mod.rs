@@ -187,7 +187,7 @@ pub fn admit<'p>(
 fn check_rebinding(head: &Head<'_>, deployment: &Deployment) -> Result<(), HttpResponse> {
     let own = head.origin.trim_end_matches('/').to_ascii_lowercase();
     if deployment.locked()
-        || is_local_name(head.origin)
+        || addressed_as(head, is_local_name)
         || deployment.allowed_origins.contains(&own)
     {
         return Ok(());
@@ -198,7 +198,14 @@ fn check_rebinding(head: &Head<'_>, deployment: &Deployment) -> Result<(), HttpR
     ))
 }
 
-/// The host of `scheme://host[:port]`, lowercased, without brackets.
+/// Whether both the URL the request addressed and its `Host` header (when it has one) pass
+/// `local`: the package runner's Miniflare takes the URL from an `MF-Original-URL` header a
+/// same-origin page may send, while the `Host` is the browser's own.
+fn addressed_as(head: &Head<'_>, local: fn(&str) -> bool) -> bool {
+    local(head.origin) && head.header("host").is_none_or(local)
+}
+
+/// The host of `scheme://host[:port]` (or of `host[:port]`), lowercased, without brackets.
 fn host_of(origin: &str) -> String {
     let host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
     match host.strip_prefix('[') {
@@ -227,7 +234,7 @@ fn check_browser(
     let accepts = found.route().map_or(Body::Json, |r| r.body);
     // An open deployment is for loopback: a page reached under another name (DNS
     // rebinding) is not its own origin, whatever its Host says.
-    let own = if deployment.locked() || is_loopback_origin(head.origin) {
+    let own = if deployment.locked() || addressed_as(head, is_loopback_origin) {
         head.origin
     } else {
         ""
@@ -534,6 +541,10 @@ mod tests {
         ] {
             assert_eq!(status(admit(&at(local), &open, "r")), 200, "{local}");
         }
+        // A URL claimed local (Miniflare's MF-Original-URL) does not hide the Host sent.
+        let rebound_host = headers(&[("host", "rebound.example:8787")]);
+        let claimed = head("GET", "/_mock/settings", &rebound_host, None);
+        assert_eq!(status(admit(&claimed, &open, "r")), 403);
         open.allowed_origins = vec!["http://rebound.example:8787".into()];
         assert_eq!(
             status(admit(&at("http://rebound.example:8787"), &open, "r")),

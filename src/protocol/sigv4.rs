@@ -132,7 +132,8 @@ fn split_signed_headers(list: &str) -> Vec<String> {
 fn from_header(header: &str, req: &HttpRequest) -> Result<Signed, ServiceError> {
     let Some(params) = header.strip_prefix("AWS4-HMAC-SHA256 ") else {
         return Err(incomplete(format!(
-            "Authorization header must use the AWS4-HMAC-SHA256 algorithm. Authorization={header}"
+            "Authorization header must use the AWS4-HMAC-SHA256 algorithm. Authorization={}",
+            clip(header)
         )));
     };
     let (mut credential, mut signed_headers, mut signature) = ("", "", "");
@@ -163,8 +164,9 @@ fn from_header(header: &str, req: &HttpRequest) -> Result<Signed, ServiceError> 
     }
     if !missing.is_empty() {
         return Err(incomplete(format!(
-            "{} Authorization={header}",
-            missing.join(" ")
+            "{} Authorization={}",
+            missing.join(" "),
+            clip(header)
         )));
     }
     let (caller, scope) = parse_credential(credential)?;

@@ -111,11 +111,15 @@ test('the runtime answers malformed framing itself: these answers are pinned to 
 });
 
 test('an open mock answers only under names a web page cannot rebind to it', async () => {
-  const request = (host) => raw(Buffer.from(`GET /_mock/settings HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+  const request = (host, extra = '') => raw(Buffer.from(`GET /_mock/settings HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`));
   // A public name (a page's own, rebound to 127.0.0.1): refused, with what to do instead.
   const rebound = await request(`rebound.example:${port}`);
   assert.match(statusLine(rebound.text), / 403 /);
   assert.match(rebound.text, /ALLOWED_ORIGINS/);
+  // Claiming a local URL (Miniflare takes it from MF-Original-URL, which a same-origin page
+  // may send) does not hide the Host the browser sent.
+  const claimed = await request(`rebound.example:${port}`, `MF-Original-URL: http://127.0.0.1:${port}/_mock/settings\r\n`);
+  assert.match(statusLine(claimed.text), / 403 /);
   // Loopback, an IP address, a container's name, a reserved local suffix: answered.
   for (const host of ['localhost', '127.0.0.1', '10.1.2.3', 'mock', 'host.docker.internal']) {
     assert.match(statusLine((await request(`${host}:${port}`)).text), / 200 /, host);
