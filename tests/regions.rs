@@ -113,3 +113,24 @@ fn disabled_operations_can_name_regions() {
         json!({"RegisterUsage": []})
     );
 }
+
+#[test]
+fn product_and_setting_regions_are_region_names() {
+    let mut m = Mock::new();
+    for bad in ["US-EAST-1", "us east 1", &"r".repeat(33)] {
+        let product = json!({"productCode": "p", "dimensions": ["d"], "regions": [bad]});
+        let answer = m.control("POST", "/products", Some(product));
+        assert_eq!(answer.status, 400, "{bad:.40}: {}", answer.body);
+        assert!(
+            answer.body.to_string().contains("is not a Region name"),
+            "{}",
+            answer.body
+        );
+        let setting = json!({"disabledOperations": {"BatchMeterUsage": [bad]}});
+        let answer = m.control("PATCH", "/settings", Some(setting));
+        assert_eq!(answer.status, 400, "{bad:.40}: {}", answer.body);
+    }
+    let ok =
+        json!({"productCode": "p", "dimensions": ["d"], "regions": ["us-gov-west-1", "local"]});
+    assert_eq!(m.control("POST", "/products", Some(ok)).status, 201);
+}

@@ -671,6 +671,13 @@ impl Product {
         if self.dimensions.is_empty() {
             return Err("dimensions must list at least one dimension".into());
         }
+        // A Region no caller can sign for (sigv4's rule) would silently match no call.
+        if let Some(bad) = self.regions.iter().find(|r| !super::names::is_region(r)) {
+            return Err(format!(
+                "regions: '{bad}' is not a Region name (1-{} lowercase letters, digits and '-', as us-east-1)",
+                super::names::MAX_REGION_CHARS
+            ));
+        }
         let mut seen = HashSet::new();
         for d in &self.dimensions {
             if !seen.insert(d) {

@@ -5,6 +5,18 @@
 //! holding one never checks it again; the error says what the value must look like, and the
 //! control API adds the path of the field it came from.
 
+/// The longest Region name taken (AWS's are under 20: `ap-southeast-5`, `us-isob-east-1`).
+pub const MAX_REGION_CHARS: usize = 32;
+
+/// Whether `text` can be a Region name: 1-32 lowercase letters, digits and `-` (AWS's names,
+/// and made-up ones such as `local` a test may sign with).
+pub fn is_region(text: &str) -> bool {
+    (1..=MAX_REGION_CHARS).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;

@@ -244,9 +244,10 @@ impl Settings {
         }
         check_plans(&self.approval_plans)?;
         for (name, regions) in &self.disabled_operations.0 {
-            if regions.iter().any(|r| r.is_empty() || r.len() > 64) {
+            if !regions.iter().all(|r| super::names::is_region(r)) {
                 return Err(format!(
-                    "disabledOperations: the Regions of {name} must be Region names (none: every Region)"
+                    "disabledOperations: the Regions of {name} must be Region names, 1-{} lowercase letters, digits and '-' (none: every Region)",
+                    super::names::MAX_REGION_CHARS
                 ));
             }
             if !DISABLEABLE_OPERATIONS.contains(&name.as_str()) {

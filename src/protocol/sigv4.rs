@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::http::HttpRequest;
+use crate::domain::names::{is_region, MAX_REGION_CHARS};
 use crate::error::{ErrorKind, ServiceError};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -180,17 +181,8 @@ fn from_header(header: &str, req: &HttpRequest) -> Result<Signed, ServiceError> 
     })
 }
 
-/// The longest Region name taken (AWS's are under 20: `ap-southeast-5`, `us-isob-east-1`).
-const MAX_REGION_CHARS: usize = 32;
 /// The longest access key id taken (IAM's limit).
 const MAX_ACCESS_KEY_CHARS: usize = 128;
-
-fn is_region(text: &str) -> bool {
-    (1..=MAX_REGION_CHARS).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
 
 /// The start of a long text, for a message.
 fn clip(text: &str) -> String {
