@@ -6,8 +6,8 @@
 mod common;
 
 use common::agreements::{
-    accept, agreement, contract_of, discovery, event_count, requested_terms, set_clock, BUYER,
-    SELLER, STRANGER,
+    accept, agreement, buy_offer, contract_of, discovery, event_count, requested_terms, set_clock,
+    BUYER, SELLER, STRANGER,
 };
 use common::{at, secs, Answer, Mock};
 use serde_json::{json, Value};
@@ -3218,12 +3218,6 @@ fn a_private_contract_expires_for_want_of_a_renewal_term() {
                            "contract": {"P12M": {"seats": "100"}}}],
     }));
     set_clock(&mut mock, "2026-03-05T00:00:00Z");
-    let offer = discovery(
-        &mut mock,
-        BUYER,
-        "GetOffer",
-        json!({"offerId": "offer-privatedeal01"}),
-    );
     let terms = discovery(
         &mut mock,
         BUYER,
@@ -3237,19 +3231,11 @@ fn a_private_contract_expires_for_want_of_a_renewal_term() {
         .map(|t| t.as_object().unwrap().keys().next().unwrap())
         .collect();
     assert!(!kinds.iter().any(|k| *k == "renewalTerm"), "{kinds:?}");
-    let requested = requested_terms(
-        &terms.body["offerTerms"],
+    let id = buy_offer(
+        &mut mock,
+        "offer-privatedeal01",
         Some(&contract_of("P12M", "seats", 1)),
     );
-    let quote = agreement(
-        &mut mock,
-        BUYER,
-        false,
-        "CreateAgreementRequest",
-        json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
-               "requestedTerms": requested}),
-    );
-    let id = accept(&mut mock, &quote);
     let described = agreement(
         &mut mock,
         SELLER,

@@ -7,9 +7,7 @@
 
 mod common;
 
-use common::agreements::{
-    accept, agreement, deployment, discovery, requested_terms, set_clock, BUYER, SELLER, STRANGER,
-};
+use common::agreements::{buy_offer, deployment, discovery, set_clock, BUYER, SELLER, STRANGER};
 use common::Mock;
 use serde_json::{json, Value};
 
@@ -35,23 +33,8 @@ fn world() -> (Mock, String) {
         }));
     }
     set_clock(&mut mock, "2026-03-01T00:00:00Z");
-    let id = buy(&mut mock, &offer("quick"));
+    let id = buy_offer(&mut mock, &offer("quick"), None);
     (mock, id)
-}
-
-fn buy(mock: &mut Mock, offer_id: &str) -> String {
-    let offer = discovery(mock, BUYER, "GetOffer", json!({"offerId": offer_id}));
-    let terms = discovery(mock, BUYER, "GetOfferTerms", json!({"offerId": offer_id}));
-    let requested = requested_terms(&terms.body["offerTerms"], None);
-    let quote = agreement(
-        mock,
-        BUYER,
-        false,
-        "CreateAgreementRequest",
-        json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
-               "requestedTerms": requested}),
-    );
-    accept(mock, &quote)
 }
 
 fn put(mock: &mut Mock, key: &str, agreement_id: &str, extra: Value) -> common::Answer {
@@ -189,7 +172,7 @@ fn only_the_seller_finds_the_product_and_its_agreements() {
         unknown.body
     );
     // An agreement of another of the seller's products is not this product's.
-    let elsewhere = buy(&mut mock, &offer("other"));
+    let elsewhere = buy_offer(&mut mock, &offer("other"), None);
     let wrong = put(&mut mock, SELLER, &elsewhere, json!({}));
     assert_eq!(wrong.error_name(), "ResourceNotFoundException");
     let product = put(

@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::agreements::{
-    accept, agreement, contract_of, discovery, requested_terms, set_clock, BUYER, SELLER, STRANGER,
-};
+use common::agreements::{agreement, buy_offer, contract_of, set_clock, BUYER, SELLER, STRANGER};
 use common::{secs, Answer, Mock};
 use serde_json::{json, Value};
 
@@ -27,21 +25,7 @@ fn world() -> (Mock, String, String) {
                            "variablePayment": {"maxTotalChargeAmount": "1000.00"}}],
     }));
     set_clock(&mut mock, "2026-03-05T00:00:00Z");
-    let offer = discovery(&mut mock, BUYER, "GetOffer", json!({"offerId": OFFER}));
-    let terms = discovery(&mut mock, BUYER, "GetOfferTerms", json!({"offerId": OFFER}));
-    let requested = requested_terms(
-        &terms.body["offerTerms"],
-        Some(&contract_of("P12M", "seats", 2)),
-    );
-    let quote = agreement(
-        &mut mock,
-        BUYER,
-        false,
-        "CreateAgreementRequest",
-        json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
-               "requestedTerms": requested}),
-    );
-    let id = accept(&mut mock, &quote);
+    let id = buy_offer(&mut mock, OFFER, Some(&contract_of("P12M", "seats", 2)));
     let listed = mock.control("GET", "/agreements", None).body;
     let license = listed["agreements"][0]["licenseArn"]
         .as_str()

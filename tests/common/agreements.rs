@@ -185,6 +185,22 @@ pub fn requested_terms(offer_terms: &Value, configuration: Option<&Value>) -> Ve
         .collect()
 }
 
+/// `BUYER`'s agreement on offer `offer_id`: every term requested by id (the contract term
+/// with `contract`, when given), quoted and accepted; answers the agreement id.
+pub fn buy_offer(mock: &mut Mock, offer_id: &str, contract: Option<&Value>) -> String {
+    let offer = discovery(mock, BUYER, "GetOffer", json!({ "offerId": offer_id }));
+    let terms = discovery(mock, BUYER, "GetOfferTerms", json!({ "offerId": offer_id }));
+    let quote = agreement(
+        mock,
+        BUYER,
+        false,
+        "CreateAgreementRequest",
+        json!({"intent": "NEW", "agreementProposalIdentifier": offer.body["agreementProposalId"],
+               "requestedTerms": requested_terms(&terms.body["offerTerms"], contract)}),
+    );
+    accept(mock, &quote)
+}
+
 /// A contract term's configuration: `value` units of `key` for `selector` (`P12M`).
 pub fn contract_of(selector: &str, key: &str, value: i64) -> Value {
     json!({"configurableUpfrontPricingTermConfiguration": {"selectorValue": selector,
