@@ -38,6 +38,14 @@ pub enum RequestStatus {
 }
 
 impl RequestStatus {
+    /// Not yet accepted, rejected or cancelled: it may still be cancelled or accepted.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::Draft | RequestStatus::PendingApproval | RequestStatus::Approved
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             RequestStatus::Draft => "DRAFT",
@@ -130,13 +138,7 @@ impl AgreementRequests {
     pub fn add(&mut self, request: AgreementRequest) {
         self.0.push(request);
         while self.0.len() > MAX_AGREEMENT_REQUESTS {
-            let open = |r: &AgreementRequest| {
-                matches!(
-                    r.status,
-                    RequestStatus::Draft | RequestStatus::PendingApproval | RequestStatus::Approved
-                )
-            };
-            let oldest = self.0.iter().position(|r| !open(r)).unwrap_or(0);
+            let oldest = self.0.iter().position(|r| !r.status.is_open()).unwrap_or(0);
             self.0.remove(oldest);
         }
     }

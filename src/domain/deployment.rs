@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::names::quoted;
 use super::time::Instant;
 
 /// Parameter names an agreement may have (more: `ServiceQuotaExceededException`).
@@ -263,7 +264,7 @@ pub fn check_fulfillment_url(text: &str) -> Result<(), String> {
         Ok(u) if u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
         _ => Err(format!(
             "fulfillmentUrl must be an absolute https URL (RFC 3986), not '{}'",
-            clip(text)
+            quoted(text)
         )),
     }
 }
@@ -308,7 +309,7 @@ pub fn check_tag(key: &str, value: &str) -> Result<(), String> {
     if !(1..=128).contains(&key.chars().count()) || !allowed(key) {
         return Err(format!(
             "tag key '{}' must be 1-128 characters of letters, digits and /_+=.:@-",
-            clip(key)
+            quoted(key)
         ));
     }
     if key.to_ascii_lowercase().starts_with("aws:") {
@@ -320,14 +321,6 @@ pub fn check_tag(key: &str, value: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The start of a long text, for a message.
-fn clip(text: &str) -> String {
-    match text.char_indices().nth(80) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -177,7 +177,7 @@ impl From<TwelveDigitAccountId> for AccountId {
 
 /// The start of `text`, cut at a character boundary, so a huge value does not fill the
 /// error message.
-fn quoted(text: &str) -> String {
+pub fn quoted(text: &str) -> String {
     match text.char_indices().nth(QUOTED_CHARS) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_string(),

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::http::HttpRequest;
-use crate::domain::names::{is_region, MAX_REGION_CHARS};
+use crate::domain::names::{is_region, quoted, MAX_REGION_CHARS};
 use crate::error::{ErrorKind, ServiceError};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -134,7 +134,7 @@ fn from_header(header: &str, req: &HttpRequest) -> Result<Signed, ServiceError> 
     let Some(params) = header.strip_prefix("AWS4-HMAC-SHA256 ") else {
         return Err(incomplete(format!(
             "Authorization header must use the AWS4-HMAC-SHA256 algorithm. Authorization={}",
-            clip(header)
+            quoted(header)
         )));
     };
     let (mut credential, mut signed_headers, mut signature) = ("", "", "");
@@ -167,7 +167,7 @@ fn from_header(header: &str, req: &HttpRequest) -> Result<Signed, ServiceError> 
         return Err(incomplete(format!(
             "{} Authorization={}",
             missing.join(" "),
-            clip(header)
+            quoted(header)
         )));
     }
     let (caller, scope) = parse_credential(credential)?;
@@ -184,14 +184,6 @@ fn from_header(header: &str, req: &HttpRequest) -> Result<Signed, ServiceError> 
 /// The longest access key id taken (IAM's limit).
 const MAX_ACCESS_KEY_CHARS: usize = 128;
 
-/// The start of a long text, for a message.
-fn clip(text: &str) -> String {
-    match text.char_indices().nth(120) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
-    }
-}
-
 /// `AKID/yyyymmdd/region/service/aws4_request` → the caller and the scope after the key.
 fn parse_credential(credential: &str) -> Result<(Caller, String), ServiceError> {
     let parts: Vec<&str> = credential.split('/').collect();
@@ -205,7 +197,7 @@ fn parse_credential(credential: &str) -> Result<(Caller, String), ServiceError> 
     if !well_formed {
         return Err(incomplete(format!(
             "Credential must have the form <access key id>/<yyyymmdd>/<region>/<service>/aws4_request, got '{}'",
-            clip(credential)
+            quoted(credential)
         )));
     }
     // The caller's Region and key are kept with what it writes: they must look like AWS's,
@@ -215,7 +207,7 @@ fn parse_credential(credential: &str) -> Result<(Caller, String), ServiceError> 
             ErrorKind::InvalidSignatureException,
             format!(
                 "Credential should be scoped to a valid region, not '{}': 1-{MAX_REGION_CHARS} lowercase letters, digits and '-'.",
-                clip(parts[2])
+                quoted(parts[2])
             ),
         ));
     }

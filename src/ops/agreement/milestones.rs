@@ -130,7 +130,8 @@ pub fn sweep<S: Store + ?Sized>(
     // the milestones: those due before come first (at the same moment: invoicing, expiries,
     // payments, cancellations).
     let capped = loop {
-        let timed = next_timed(store, settings, now)?.filter(|&at| at <= now);
+        let products = store.products()?;
+        let timed = next_timed(store, &products, settings, now)?.filter(|&at| at <= now);
         let capped;
         (logged, capped) =
             sweep_milestones(store, logged, timed.unwrap_or(now), host_now, settings, ids)?;
@@ -153,7 +154,7 @@ pub fn sweep<S: Store + ?Sized>(
         true => Some(now),
         false => {
             let products = store.products()?;
-            let timed = next_timed(store, settings, now)?;
+            let timed = next_timed(store, &products, settings, now)?;
             products
                 .iter()
                 .flat_map(|p| agreements(p).filter_map(|i| rules::next_milestone(&p.customers[i])))
@@ -183,24 +184,25 @@ pub fn upcoming<S: Store + ?Sized>(
     let job_end = documents::load::<DeploymentConfigurations, _>(store)?.next_end(now);
     Ok(milestones
         .into_iter()
-        .chain(next_timed(store, settings, now)?)
+        .chain(next_timed(store, &products, settings, now)?)
         .chain(expiry)
         .chain(job_end)
         .min())
 }
 
 /// When the next timed moment but the milestones is due: a month's usage invoicing, a buyer
-/// approval's expiry, a cancellation or payment request's automatic approval.
+/// approval's expiry, a cancellation or payment request's automatic approval (`products`: the
+/// store's, as the caller read them).
 fn next_timed<S: Store + ?Sized>(
     store: &S,
+    products: &[Product],
     settings: &Settings,
     now: Instant,
 ) -> Result<Option<Instant>, ServiceError> {
     let cancellation = documents::load::<CancellationRequests, _>(store)?.next_auto_approval();
     let payment = documents::load::<PaymentRequests, _>(store)?.next_auto_approval();
     let expiry = documents::load::<AgreementApprovals, _>(store)?.next_expiry();
-    let products = store.products()?;
-    let invoicing = super::invoices::next_due(store, &products, settings, now)?;
+    let invoicing = super::invoices::next_due(store, products, settings, now)?;
     Ok([cancellation, payment, expiry, invoicing]
         .into_iter()
         .flatten()

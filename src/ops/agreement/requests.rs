@@ -798,12 +798,7 @@ pub fn cancel<S: Store + ?Sized>(
     let request = requests
         .get_mut(&id)
         .ok_or_else(|| internal("a visible request exists"))?;
-    let open = [
-        RequestStatus::Draft,
-        RequestStatus::PendingApproval,
-        RequestStatus::Approved,
-    ];
-    if !open.contains(&request.status) {
+    if !request.status.is_open() {
         return Err(conflict(
             &request.id,
             format!(
