@@ -7,6 +7,7 @@
 mod common;
 
 use std::cell::Cell;
+use std::rc::Rc;
 
 use common::{at, secs, NOW};
 use metering_mock::domain::bill::UsageTotal;
@@ -61,7 +62,7 @@ impl Store for FailingStore {
     fn product(&self, code: &str) -> StoreResult<Option<std::rc::Rc<Product>>> {
         self.inner.product(code)
     }
-    fn products(&self) -> StoreResult<Vec<Product>> {
+    fn products(&self) -> StoreResult<Vec<Rc<Product>>> {
         self.inner.products()
     }
     fn put_product(&mut self, product: &Product) -> StoreResult<()> {

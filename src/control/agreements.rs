@@ -54,7 +54,7 @@ pub fn offer_views(product: &Product) -> Vec<Value> {
 /// `GET /_mock/offers`: every offer of every product.
 pub fn offers<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
     let products = ns.store.products().map_err(store_err)?;
-    let offers: Vec<Value> = products.iter().flat_map(offer_views).collect();
+    let offers: Vec<Value> = products.iter().flat_map(|p| offer_views(p)).collect();
     ok(json!({ "offers": offers }))
 }
 

@@ -2,6 +2,7 @@
 //! against the rest of the catalogue before it is written.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use percent_encoding::percent_decode_str;
 use serde_json::json;
@@ -15,7 +16,9 @@ use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::store::Store;
 
 pub(super) fn list_products<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
-    ok(json!({ "products": ns.store.products().map_err(store_err)? }))
+    let products = ns.store.products().map_err(store_err)?;
+    let listed: Vec<&Product> = products.iter().map(|p| &**p).collect();
+    ok(json!({ "products": listed }))
 }
 
 pub(super) fn put_product<S: Store + ?Sized>(
@@ -60,7 +63,7 @@ pub(super) fn check_product<S: Store + ?Sized>(
 pub(super) fn check_product_among<S: Store + ?Sized>(
     ns: &Namespace<'_, S>,
     product: &Product,
-    others: &[Product],
+    others: &[Rc<Product>],
 ) -> Result<(), ControlError> {
     product.check().map_err(bad)?;
     let limits = &ns.deployment.limits;

@@ -2,6 +2,7 @@
 //! the store contract run from the Node tests.
 
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -52,7 +53,7 @@ impl CheckedSeed {
     fn check<S: Store + ?Sized>(
         ns: &Namespace<'_, S>,
         doc: SeedDocument,
-        kept: Vec<Product>,
+        kept: Vec<Rc<Product>>,
         base: &Settings,
     ) -> Result<CheckedSeed, ControlError> {
         let at = |i: usize, ControlError(status, reason)| {
@@ -67,11 +68,11 @@ impl CheckedSeed {
                 ));
             }
         }
-        let mut catalogue: Vec<Product> = kept
+        let mut catalogue: Vec<Rc<Product>> = kept
             .into_iter()
             .filter(|p| !codes.contains(&p.product_code))
             .collect();
-        catalogue.extend(doc.products.iter().cloned());
+        catalogue.extend(doc.products.iter().cloned().map(Rc::new));
         for (i, p) in doc.products.iter().enumerate() {
             super::products::check_product_among(ns, p, &catalogue).map_err(|e| at(i, e))?;
         }

@@ -7,6 +7,7 @@
 //! month's invoices taken off, so a customer's `charge` is what its month's invoices come to.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -136,11 +137,11 @@ fn prices_of<'a>(product: &'a Product, customer: Option<&Customer>) -> &'a BTree
 pub fn bill(
     month: &str,
     totals: &[UsageTotal],
-    products: &[Product],
+    products: &[Rc<Product>],
     month_start: Instant,
 ) -> Result<Bill, String> {
     let by_code: BTreeMap<&str, &Product> =
-        products.iter().map(|p| (&*p.product_code, p)).collect();
+        products.iter().map(|p| (&*p.product_code, &**p)).collect();
     let mut customers = Vec::new();
     for ((product_code, who), lines) in grouped(totals, &by_code) {
         let product = by_code.get(product_code.as_str()).copied();
@@ -208,7 +209,7 @@ pub fn bill(
 /// bill (a customer without usage that month gets one), and totals it again. In a month whose
 /// usage is invoiced, an agreement's usage charge is its usage invoice's: what the month's
 /// invoices come to, whatever changed since.
-pub fn add_agreement_charges(bill: &mut Bill, products: &[Product], invoices: &Invoices) {
+pub fn add_agreement_charges(bill: &mut Bill, products: &[Rc<Product>], invoices: &Invoices) {
     let month = bill.month.clone();
     if invoices.is_invoiced(&month) {
         for b in bill
@@ -545,7 +546,7 @@ mod tests {
     }
 
     /// The bill, which these cases can always compute.
-    fn bill(month: &str, totals: &[UsageTotal], products: &[Product], start: Instant) -> Bill {
+    fn bill(month: &str, totals: &[UsageTotal], products: &[Rc<Product>], start: Instant) -> Bill {
         super::bill(month, totals, products, start).expect("a bill")
     }
 
@@ -565,7 +566,7 @@ mod tests {
         let b = bill(
             "2026-03",
             &[total("c1", "users", "3", 3), total("c1", "gb", "2.5", 1)],
-            &[p],
+            &[p.into()],
             march(),
         );
         let lines = &b.customers[0].lines;
@@ -593,7 +594,7 @@ mod tests {
         let b = bill(
             "2026-03",
             &[total("c1", "users", "12", 12), total("c1", "gb", "3", 3)],
-            &[p],
+            &[p.into()],
             march(),
         );
         let line = |d: &str| {
@@ -628,7 +629,7 @@ mod tests {
         let b = bill(
             "2026-03",
             &[total("c1", "users", "7", 7), total("c2", "users", "9", 9)],
-            &[p],
+            &[p.into()],
             march(),
         );
         for c in &b.customers {
@@ -641,7 +642,12 @@ mod tests {
     #[test]
     fn unpriced_dimensions_and_unknown_customers_are_shown_without_amounts() {
         let p = product(json!({"productCode": "p", "dimensions": ["users"], "customers": []}));
-        let b = bill("2026-03", &[total("ghost", "users", "4", 2)], &[p], march());
+        let b = bill(
+            "2026-03",
+            &[total("ghost", "users", "4", 2)],
+            &[p.into()],
+            march(),
+        );
         let c = &b.customers[0];
         assert!(!c.known_customer);
         assert_eq!(c.lines[0].unit_price, None);
@@ -658,7 +664,7 @@ mod tests {
         }));
         let mut t = total("c1", "users", "1", 1);
         t.micros = 200_000 * 2_147_483_647 * MICROS + 1;
-        let b = bill("2026-03", &[t], &[p], march());
+        let b = bill("2026-03", &[t], &[p.into()], march());
         assert_eq!(
             b.customers[0].lines[0].metered.to_string(),
             "429496729400000.000001"
@@ -677,7 +683,7 @@ mod tests {
         }));
         let mut t = total("c1", "users", "1", 1);
         t.micros = u128::MAX / 1000;
-        let refused = super::bill("2026-03", &[t], &[p], march());
+        let refused = super::bill("2026-03", &[t], &[p.into()], march());
         assert!(refused.is_err_and(|e| e.contains("too large to price exactly")));
     }
 

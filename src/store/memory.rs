@@ -79,8 +79,8 @@ impl Store for MemoryStore {
         Ok(self.products.get(code).cloned())
     }
 
-    fn products(&self) -> StoreResult<Vec<Product>> {
-        Ok(self.products.values().map(|p| Product::clone(p)).collect())
+    fn products(&self) -> StoreResult<Vec<Rc<Product>>> {
+        Ok(self.products.values().cloned().collect())
     }
 
     fn put_product(&mut self, product: &Product) -> StoreResult<()> {

@@ -100,8 +100,8 @@ pub trait Store {
     /// Shared, not copied: a product may list thousands of customers, and most calls only
     /// read it.
     fn product(&self, code: &str) -> StoreResult<Option<Rc<Product>>>;
-    /// Every product, ordered by product code.
-    fn products(&self) -> StoreResult<Vec<Product>>;
+    /// Every product, ordered by product code (shared, as cached: a change is a `put_product`).
+    fn products(&self) -> StoreResult<Vec<Rc<Product>>>;
     fn put_product(&mut self, product: &Product) -> StoreResult<()>;
     fn delete_product(&mut self, code: &str) -> StoreResult<bool>;
 

@@ -4,6 +4,7 @@
 //! sees its charges; anyone else is answered as if they did not exist.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use serde_json::{json, Map, Value};
 
@@ -141,7 +142,10 @@ pub fn update<S: Store + ?Sized>(
                 }
             }
         }
-        products.insert(product.product_code.to_string(), product);
+        products.insert(
+            product.product_code.to_string(),
+            Rc::unwrap_or_clone(product),
+        );
     }
     let mut chosen = Vec::new();
     for (n, association) in associations.iter().enumerate() {

@@ -4,6 +4,8 @@
 //! invoice is derived from the charge; usage invoices and credit memos are kept
 //! (`domain::invoice`).
 
+use std::rc::Rc;
+
 use serde_json::{json, Map, Value};
 
 use super::agreements::visible;
@@ -113,7 +115,7 @@ const MAX_MONTHS_BACK: i64 = 24;
 /// The month invoicing starts with: that of the earliest agreement's acceptance (the current
 /// one for agreements listed without one), at most `MAX_MONTHS_BACK` months before `now`;
 /// `None` when the namespace has no agreement.
-fn first_period(products: &[Product], now: Instant) -> Option<String> {
+fn first_period(products: &[Rc<Product>], now: Instant) -> Option<String> {
     let accepted: Vec<Option<Instant>> = products
         .iter()
         .filter(|p| p.integration == Integration::ConcurrentAgreements)
@@ -141,7 +143,7 @@ fn months_before(period: &str, n: i64) -> String {
 /// the last one invoiced, or where invoicing starts. `None` without agreements.
 fn next_month(
     kept: &Invoices,
-    products: &[Product],
+    products: &[Rc<Product>],
     settings: &Settings,
     now: Instant,
 ) -> Option<(String, Instant)> {
@@ -172,7 +174,7 @@ pub fn start<S: Store + ?Sized>(store: &mut S, now: Instant) -> Result<(), Servi
 /// When the next month's usage is due to be invoiced, if the namespace has an agreement.
 pub fn next_due<S: Store + ?Sized>(
     store: &S,
-    products: &[Product],
+    products: &[Rc<Product>],
     settings: &Settings,
     now: Instant,
 ) -> Result<Option<Instant>, ServiceError> {

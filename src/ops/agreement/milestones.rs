@@ -10,6 +10,7 @@
 //! or requests, and from the namespace's alarm while time runs).
 
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use crate::domain::agreement::{self as rules, Milestone, NextMilestone};
 use crate::domain::approval::AgreementApprovals;
@@ -195,7 +196,7 @@ pub fn upcoming<S: Store + ?Sized>(
 /// store's, as the caller read them).
 fn next_timed<S: Store + ?Sized>(
     store: &S,
-    products: &[Product],
+    products: &[Rc<Product>],
     settings: &Settings,
     now: Instant,
 ) -> Result<Option<Instant>, ServiceError> {
@@ -219,7 +220,12 @@ fn sweep_milestones<S: Store + ?Sized>(
     settings: &Settings,
     ids: &mut dyn IdSource,
 ) -> Result<(usize, bool), ServiceError> {
-    let mut products = store.products()?;
+    // Owned: the sweep changes them, and writes back those it changed.
+    let mut products: Vec<Product> = store
+        .products()?
+        .into_iter()
+        .map(Rc::unwrap_or_clone)
+        .collect();
     let mut changed = BTreeSet::new();
     // A renewal brings the new term's milestones, which may be due too: look again.
     let capped = loop {

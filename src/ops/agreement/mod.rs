@@ -20,6 +20,7 @@ mod search;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -572,7 +573,7 @@ fn product_offering<S: Store + ?Sized>(
         let offer = Offer::all(&p)
             .into_iter()
             .find(|o| matches(o) && o.is_visible_to(caller))?;
-        Some((p, offer))
+        Some((Rc::unwrap_or_clone(p), offer))
     }))
 }
 
@@ -585,11 +586,12 @@ pub(crate) fn agreement<S: Store + ?Sized>(
     id: &str,
 ) -> Result<Option<(Product, usize)>, ModelError> {
     let products = store.products().map_err(storage(ModelService::Agreement))?;
-    Ok(products.into_iter().find_map(|mut p| {
+    Ok(products.into_iter().find_map(|p| {
         let (index, previous) = agreement_records(&p).find(|&(i, previous)| match previous {
             None => rules::agreement_id(&p.customers[i]).as_deref() == Some(id),
             Some(n) => p.customers[i].previous_agreements[n].agreement_id.as_ref() == id,
         })?;
+        let mut p = Rc::unwrap_or_clone(p);
         if let Some(n) = previous {
             let view = p.customers[index].previous_agreements[n].view(&p.customers[index]);
             p.customers[index] = view;

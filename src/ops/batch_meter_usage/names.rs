@@ -25,7 +25,7 @@ pub(super) fn product_of<S: Store + ?Sized>(
         return Ok(None);
     }
     let products = store.products()?;
-    let mut found: Option<&Product> = None;
+    let mut found: Option<&Rc<Product>> = None;
     for r in &req.records {
         let product = product_of_license(r, &products)?;
         match found {
@@ -41,7 +41,7 @@ pub(super) fn product_of<S: Store + ?Sized>(
             _ => found = Some(product),
         }
     }
-    Ok(found.cloned().map(Rc::new))
+    Ok(found.cloned())
 }
 
 /// The product the request names, which no record's license may contradict.
@@ -73,8 +73,8 @@ fn named_product<S: Store + ?Sized>(
 /// The product that holds a record's license, for a request without a product code.
 fn product_of_license<'p>(
     r: &UsageRecord,
-    products: &'p [Product],
-) -> Result<&'p Product, ServiceError> {
+    products: &'p [Rc<Product>],
+) -> Result<&'p Rc<Product>, ServiceError> {
     let Some(license) = &r.license_arn else {
         return err(
             ErrorKind::InvalidProductCodeException,

@@ -10,6 +10,7 @@ mod parameters;
 mod tags;
 
 use serde_json::{Map, Value};
+use std::rc::Rc;
 
 use super::agreement::{json_size, storage, text, Answer, MAX_DOCUMENT_BYTES};
 use super::Call;
@@ -105,9 +106,12 @@ fn sold_product<S: Store + ?Sized>(
 ) -> Result<Option<Product>, ModelError> {
     let id = text(input, "productId");
     let products = store.products().map_err(storage(SERVICE))?;
-    Ok(products.into_iter().find(|p| {
-        (p.product_code == id || catalog_product_id(&p.product_code) == id) && sells(call, p)
-    }))
+    Ok(products
+        .into_iter()
+        .find(|p| {
+            (p.product_code == id || catalog_product_id(&p.product_code) == id) && sells(call, p)
+        })
+        .map(Rc::unwrap_or_clone))
 }
 
 /// `sold_product`, or `ResourceNotFoundException`.

@@ -113,7 +113,7 @@ pub(super) fn products_are_kept_replaced_listed_and_deleted<S: Store + ?Sized>(s
         .products()
         .map_err(e)?
         .into_iter()
-        .map(|p| p.product_code)
+        .map(|p| p.product_code.clone())
         .collect();
     ensure!(
         codes == ["a", "b"],

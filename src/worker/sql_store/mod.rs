@@ -244,8 +244,8 @@ impl Store for SqlStore {
         self.with_products(|all| all.get(code).cloned())
     }
 
-    fn products(&self) -> StoreResult<Vec<Product>> {
-        self.with_products(|all| all.values().map(|p| Product::clone(p)).collect())
+    fn products(&self) -> StoreResult<Vec<Rc<Product>>> {
+        self.with_products(|all| all.values().cloned().collect())
     }
 
     fn put_product(&mut self, product: &Product) -> StoreResult<()> {
