@@ -138,10 +138,12 @@ impl JournalQuery {
 
 /// A body as the journal keeps it: whole up to `MAX_KEPT_BODY_BYTES` of JSON text, else
 /// `{"truncated": true, "bytes": <size>, "start": "<the first bytes of its text>"}`.
-/// `json_bound` is a bound of its JSON text's size, if known: a body within the limit is
-/// then kept without writing it out to measure it.
+/// `json_bound` is a bound of its JSON text's size, if known. A body within the limit by
+/// that bound or `json_len_bound` is kept without writing it out to measure it.
 pub fn kept_body(body: Value, json_bound: Option<usize>) -> Value {
-    if json_bound.is_some_and(|n| n <= MAX_KEPT_BODY_BYTES) {
+    if json_bound.is_some_and(|n| n <= MAX_KEPT_BODY_BYTES)
+        || json_len_bound(&body) <= MAX_KEPT_BODY_BYTES
+    {
         return body;
     }
     let text = body.to_string();
@@ -149,6 +151,39 @@ pub fn kept_body(body: Value, json_bound: Option<usize>) -> Value {
         return body;
     }
     serde_json::json!({ "truncated": true, "bytes": text.len(), "start": clipped(&text, MAX_KEPT_BODY_BYTES) })
+}
+
+/// At least the length of `value`'s JSON text as `to_string` writes it, found without writing
+/// it (every call's answer is measured, and writing it out cost a tenth of a batch's time):
+/// strings and structure exactly, each number as its longest (24 bytes covers an `f64`).
+fn json_len_bound(value: &Value) -> usize {
+    fn string(s: &str) -> usize {
+        let escaped: usize = s
+            .bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+                0..=0x1f => 6,
+                _ => 1,
+            })
+            .sum();
+        escaped + 2
+    }
+    match value {
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(_) => 24,
+        Value::String(s) => string(s),
+        Value::Array(items) => {
+            2 + items.len().saturating_sub(1) + items.iter().map(json_len_bound).sum::<usize>()
+        }
+        Value::Object(members) => {
+            2 + (2 * members.len()).saturating_sub(1)
+                + members
+                    .iter()
+                    .map(|(k, v)| string(k) + json_len_bound(v))
+                    .sum::<usize>()
+        }
+    }
 }
 
 /// At most `max` bytes of `text`, cut on a character.
@@ -211,6 +246,33 @@ mod tests {
         assert_eq!(kept["bytes"], large.to_string().len());
         let start = kept["start"].as_str().unwrap_or_default();
         assert!(start.len() <= MAX_KEPT_BODY_BYTES && start.len() > MAX_KEPT_BODY_BYTES - 2);
+    }
+
+    #[test]
+    fn the_json_length_bound_is_never_short_and_exact_but_for_numbers() {
+        let exact = [
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(""),
+            json!("a\"b\\c\nd\u{1}é€😀"),
+            json!([]),
+            json!({}),
+            json!([[], {}, "x", null]),
+            json!({"k\"": {"n": [true, "v"]}, "": ""}),
+        ];
+        for v in exact {
+            assert_eq!(json_len_bound(&v), v.to_string().len(), "{v}");
+        }
+        for n in [
+            json!(0),
+            json!(-9_223_372_036_854_775_808_i64),
+            json!(u64::MAX),
+            json!(-1.797_693_134_862_315_7e308),
+            json!(5e-324),
+        ] {
+            assert!(json_len_bound(&n) >= n.to_string().len(), "{n}");
+        }
     }
 
     #[test]
