@@ -8,11 +8,14 @@
 //   object-read   GET /_mock/clock of the namespace: the bare Durable Object round trip
 //   meter-new     MeterUsage from 1,000 buyer accounts, each call a new instance (its own
 //                 session token), so each records a new instance-hour
-//   batch-new     BatchMeterUsage of 25 new records (2,000 customers x 50 dimensions x 24 h)
+//   batch-new     BatchMeterUsage of 25 new records (2,000 customers x 100 dimensions x 24 h)
 // With `--compare`, the same MeterUsage and BatchMeterUsage requests against the peers that
 // are installed: moto (`moto_server`, from PyPI) and WireMock (its standalone jar, named by
 // WIREMOCK_JAR or the npm package `wiremock`, with canned stubs; needs java). Peers that are
-// not installed are listed as such. Every server binds 127.0.0.1 and is stopped at the end.
+// not installed are listed as such. And always the runtime's ceiling (bench/ceiling-worker.mjs:
+// a plain JavaScript Durable Object on the same Miniflare storing the same ledger rows and
+// journal entry, and nothing else), prefilled and measured like the mock. Every server binds
+// 127.0.0.1 and is stopped at the end.
 //
 // Usage: npm run bench -- --soak [--compare] [--runner package|wrangler|both]
 // Results: a table on stdout and bench/results/soak.json (git-ignored).
@@ -24,7 +27,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlCall } from '../lib/control.mjs';
-import { startMock as startPackageMock } from '../lib/index.mjs';
+import { COMPATIBILITY_DATE, startMock as startPackageMock } from '../lib/index.mjs';
 import { authHeaders, freePort, startMock as startWranglerMock } from '../tests/node/harness.mjs';
 import { fmt, load, printColumns } from './load.mjs';
 
@@ -38,7 +41,7 @@ const PREFILL = num('BENCH_SOAK_PREFILL', 100_000);
 const MAX_REQUESTS = num('BENCH_SOAK_MAX_REQUESTS', 1_000_000);
 const ACCOUNTS = 1000;
 const CUSTOMERS = 2000;
-const DIMENSIONS = 50;
+const DIMENSIONS = 100;
 const HOURS = 24;
 const BATCH = 25;
 // The namespace clock is frozen mid-month, so 24 earlier hours are always in BatchMeterUsage's window.
@@ -152,6 +155,11 @@ async function prepare(endpoint, state) {
     ],
   });
   await control(endpoint, 'PUT', '/clock', { frozenAt: FROZEN_AT });
+  await prefill(endpoint, state);
+}
+
+/** PREFILL records through BatchMeterUsage (the mock's journal fills on the way). */
+async function prefill(endpoint, state) {
   const batch = scenarios(endpoint, state, { withObject: false }).find((s) => s.name === 'batch-new');
   const started = Date.now();
   const fill = await load({ seconds: 3600, maxRequests: Math.ceil(PREFILL / BATCH), concurrency: 16, makeRequest: batch.makeRequest });
@@ -272,6 +280,23 @@ async function stubMetering(url) {
   await stub('BatchMeterUsage', { Results: [], UnprocessedRecords: [] });
 }
 
+/** The runtime's ceiling: bench/ceiling-worker.mjs on the Miniflare the package runner uses. */
+async function startCeiling() {
+  const { Miniflare, convertV4MiniflareOptions } = await import('miniflare');
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    modules: true,
+    scriptPath: join(HERE, 'ceiling-worker.mjs'),
+    compatibilityDate: COMPATIBILITY_DATE,
+    durableObjects: { CEILING: { className: 'Ceiling', useSQLite: true } },
+    host: '127.0.0.1',
+    port: 0,
+  }));
+  const stop = async () => { running.delete(stop); await mf.dispose(); };
+  running.add(stop);
+  const url = await mf.ready;
+  return { url: url.origin, stop };
+}
+
 // ------------------------------------------------------------------------------ the run
 
 async function main() {
@@ -299,6 +324,15 @@ async function main() {
   }
   const peers = [];
   if (compare) {
+    const ceiling = await startCeiling();
+    try {
+      const endpoint = `${ceiling.url}/ns/soak`;
+      const state = { nextKey: 0, meterCalls: 0 };
+      await prefill(endpoint, state);
+      rows.push(...await measure('ceiling (JS)', endpoint, state, { withObject: true }));
+    } finally {
+      await ceiling.stop();
+    }
     /** @type {[string, () => Promise<any>][]} */
     const candidates = [['wiremock', startWireMock], ['moto', startMoto]];
     for (const [name, start] of candidates) {
@@ -325,14 +359,20 @@ async function main() {
   for (const p of peers.filter((x) => x.missing)) console.log(`peer ${p.name}: not measured, ${p.missing}`);
   const find = (target, name, c) => rows.find((r) => r.target === target && r.name === name && r.concurrency === c);
   console.log('');
-  for (const runner of runners) {
+  const targets = [...runners, ...(compare ? ['ceiling (JS)'] : [])];
+  for (const target of targets) {
     for (const c of CONNECTIONS) {
-      const meter = find(runner, 'meter-new', c);
-      const object = find(runner, 'object-read', c);
+      const meter = find(target, 'meter-new', c);
+      const batch = find(target, 'batch-new', c);
+      const object = find(target, 'object-read', c);
       const wire = find('wiremock', 'meter-new', c);
+      const ceiling = target === 'ceiling (JS)' ? undefined : find('ceiling (JS)', 'meter-new', c);
       const ratios = [`MeterUsage ${fmt(meter.reqPerSec / object.reqPerSec, 2)}x the object round trip`];
       if (wire) ratios.push(`${fmt(meter.reqPerSec / wire.reqPerSec, 2)}x WireMock's stubs`);
-      console.log(`${runner} @${c}: ${ratios.join(', ')}; BatchMeterUsage ${fmt(find(runner, 'batch-new', c).recordsPerSec, 0)} records/s`);
+      if (ceiling) ratios.push(`${fmt(meter.reqPerSec / ceiling.reqPerSec, 2)}x the ceiling's`);
+      const records = [`BatchMeterUsage ${fmt(batch.recordsPerSec, 0)} records/s`];
+      if (ceiling) records.push(`${fmt(batch.recordsPerSec / find('ceiling (JS)', 'batch-new', c).recordsPerSec, 2)}x the ceiling's`);
+      console.log(`${target} @${c}: ${ratios.join(', ')}; ${records.join(', ')}`);
     }
   }
   const dir = join(HERE, 'results');
