@@ -99,7 +99,7 @@ pub fn handle<S: Store + ?Sized>(
         Control::AgreementRequests => agreements::requests(ns),
         Control::AgreementActivity => activity::activity(ns, req),
         Control::ActAsBuyer => activity::as_buyer(ns, req),
-        Control::StoreContract => state::store_contract(ns),
+        Control::StoreContract => state::store_contract(ns, req),
     };
     answer.unwrap_or_else(|ControlError(status, message)| {
         HttpResponse::json(status, &json!({ "error": message }))

@@ -198,10 +198,27 @@ pub(super) fn reset<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequ
     ok(json!({ "reset": true, "namespace": ns.name, "seed": seed, "seeded": seeded }))
 }
 
+/// `{"retention": true}`: the store contract's retention checks too.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractBody {
+    #[serde(default)]
+    retention: bool,
+}
+
+/// The largest bound the retention checks are run against (they insert a few entries more
+/// than each bound, in one request).
+const MAX_CHECKED_RETENTION: usize = 1_000;
+
 /// Runs the store contract on this namespace's own store, in the mock's own tests only;
 /// refuses a namespace in use (products, usage, events, journal, settings, clock, faults or
-/// keys), since the contract clears the store.
-pub(super) fn store_contract<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> Answer {
+/// keys), since the contract clears the store. With `{"retention": true}` it runs the
+/// retention checks instead: each table keeps its newest entries within the deployment's
+/// (small) `MAX_*` bounds.
+pub(super) fn store_contract<S: Store + ?Sized>(
+    ns: &mut Namespace<'_, S>,
+    req: &HttpRequest,
+) -> Answer {
     // Test code: reachable only where the mock's own tests run (never a locked deployment,
     // where TEST_STORAGE_FAULTS is refused).
     if !ns.deployment.storage_faults {
@@ -246,7 +263,25 @@ pub(super) fn store_contract<S: Store + ?Sized>(ns: &mut Namespace<'_, S>) -> An
             "the store contract clears the namespace: run it on an empty one".into(),
         ));
     }
-    let failures = contract::run(ns.store);
+    let body: ContractBody = optional_body(req, "store-contract", "retention")?;
+    let retention = ns.deployment.limits.retention();
+    let bounds = [
+        retention.events,
+        retention.registrations,
+        retention.usage_records,
+        retention.journal,
+    ];
+    if body.retention && bounds.iter().any(|&b| b > MAX_CHECKED_RETENTION) {
+        return Err(bad(format!(
+            "the retention checks insert a few entries more than each bound: start the mock with MAX_EVENTS, MAX_REGISTRATIONS, MAX_USAGE_RECORDS and MAX_JOURNAL_ENTRIES of at most {MAX_CHECKED_RETENTION} (now {bounds:?})"
+        )));
+    }
+    // The contract's other checks fill tables past such small bounds: one or the other.
+    let failures = if body.retention {
+        contract::run_retention(ns.store, retention)
+    } else {
+        contract::run(ns.store)
+    };
     // The contract makes writes fail on purpose (a second entry of a key): those failures
     // are its checks, not this request's, so they must not roll it back.
     let _expected_failures = ns.store.take_failure();

@@ -34,6 +34,28 @@ test('the store contract refuses a namespace with products (409)', async () => {
   assert.equal((await control(url, 'GET', '/products/keep-me')).status, 200);
 });
 
+test('the SQLite store keeps the newest entries of every table within small MAX_* bounds', async () => {
+  // The retention checks (instead of the contract's others, which fill tables past such
+  // bounds): each table filled a few entries past its bound, the oldest dropped by the SQLite
+  // store's trimming (ledger, client tokens, journal, events, registrations).
+  const small = await startEphemeralMock({
+    vars: {
+      TEST_STORAGE_FAULTS: '1', MAX_EVENTS: '10', MAX_REGISTRATIONS: '10', MAX_USAGE_RECORDS: '100', MAX_JOURNAL_ENTRIES: '10',
+    },
+  });
+  try {
+    const r = await control(namespaceUrl(small, 'retention'), 'POST', '/store-contract', { retention: true });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { passed: true, failures: [] });
+  } finally {
+    await small.stop();
+  }
+  // Under the default bounds the checks would insert 200,000 records in one request: refused.
+  const big = await control(namespaceUrl(mock, 'retention-big'), 'POST', '/store-contract', { retention: true });
+  assert.equal(big.status, 400, big.text);
+  assert.match(big.json.error, /MAX_USAGE_RECORDS/);
+});
+
 test('a deployment without TEST_STORAGE_FAULTS does not serve the store contract (404)', async () => {
   const plain = await startEphemeralMock();
   try {
