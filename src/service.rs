@@ -81,24 +81,35 @@ impl FrontDoor {
     }
 }
 
-/// The answer to a request whose writes were rolled back because one failed: a retryable
-/// 500 in the request's protocol (`target`: its `X-Amz-Target`), with the request id the
-/// step gave it.
+/// The answer to a request whose writes were rolled back because one failed, in the
+/// request's protocol (`target`: its `X-Amz-Target`), with the request id the step gave it:
+/// a retryable 500, or a 400 naming the `permanent` cause a retry would meet again.
 pub fn rolled_back(
     method: &str,
     path: &str,
     target: Option<&str>,
     request_id: &str,
+    permanent: Option<&str>,
 ) -> HttpResponse {
-    let message = "The request failed and was rolled back: nothing of it was applied. Retry it.";
+    // A failure the same request would meet again (a row over SQLite's size limit, the
+    // database full) is a client error naming it, which no SDK retries; any other a 500.
+    let error = match permanent {
+        None => ServiceError::new(
+            ErrorKind::InternalServiceErrorException,
+            "The request failed and was rolled back: nothing of it was applied. Retry it.",
+        ),
+        Some(cause) => ServiceError::new(
+            ErrorKind::ValidationException,
+            format!("The request was rolled back: nothing of it was applied. The namespace's storage refused a write ({cause}); the same request would fail again."),
+        ),
+    };
     let aws_call = (method == "POST" && path == "/")
         || cbor::is_rpc_path(path)
         || protocol::modeled::door_of(path, target).is_some();
     if aws_call {
-        let error = ServiceError::new(ErrorKind::InternalServiceErrorException, message);
         policy::aws_error(path, target, &error, request_id)
     } else {
-        json_error(500, message).with_header("x-amzn-RequestId", request_id)
+        json_error(error.status(), error.message).with_header("x-amzn-RequestId", request_id)
     }
 }
 

@@ -200,7 +200,13 @@ impl Host {
         let failed = self.store.take_failure();
         let answer = if failed {
             self.store.inner = before;
-            service::rolled_back(&req.method, &req.path, req.header("x-amz-target"), "rid")
+            service::rolled_back(
+                &req.method,
+                &req.path,
+                req.header("x-amz-target"),
+                "rid",
+                None,
+            )
         } else {
             core.clone()
         };

@@ -2,7 +2,9 @@
 // Workers runtime (not the native test's stand-in store): with TEST_STORAGE_FAULTS=1 a
 // request's `x-mock-fail-write: N` makes its N-th write a statement SQLite refuses. For every
 // N, the namespace is exactly as before the request, the answer is a retryable 500 in the
-// request's protocol, and once N is past the request's writes it succeeds whole.
+// request's protocol, and once N is past the request's writes it succeeds whole. A write SQLite
+// would refuse again (`x-mock-fail-write: N permanent`: a value over its size limit) answers a
+// 400 naming the cause, which SDKs do not retry.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +14,7 @@ const NOW = '2026-03-10T12:30:00Z';
 const NOW_SECONDS = Date.parse(NOW) / 1000;
 const MAX_WRITES = 30;
 
-/** @param {string} url @param {{aws?: string, method?: string, path?: string, body?: any, failWrite?: number, name?: string}} request */
+/** @param {string} url @param {{aws?: string, method?: string, path?: string, body?: any, failWrite?: number | string, name?: string}} request */
 async function send(url, { aws, method = 'POST', path = '', body, failWrite }) {
   const headers = failWrite === undefined ? {} : { 'x-mock-fail-write': String(failWrite) };
   if (aws) {
@@ -111,6 +113,39 @@ test('a real SQLite failure at any write rolls the whole request back; past its 
   }
   const usage = await (await fetch(`${url}/_mock/usage?limit=1000`)).json();
   assert.equal(usage.records.length, 26, '25 batch records and one MeterUsage record, each once');
+});
+
+test('a write that would fail again answers a 400 naming the cause, and the SDK does not retry it', async (t) => {
+  const mock = await startEphemeralMock({ vars: { TEST_STORAGE_FAULTS: '1' } });
+  t.after(() => mock.stop());
+  const url = namespaceUrl(mock, 'permanent');
+  await setClock(url, { frozenAt: NOW });
+  await createProduct(url, { productCode: 'prod', dimensions: ['d0'] });
+  const before = await snapshot(url);
+  const { MarketplaceMeteringClient, MeterUsageCommand } = await import('@aws-sdk/client-marketplace-metering');
+  const client = new MarketplaceMeteringClient({
+    region: 'us-east-1', endpoint: url, credentials: { accessKeyId: 'faults-caller', secretAccessKey: 'x' }, maxAttempts: 3,
+  });
+  client.middlewareStack.add((next) => async (args) => {
+    /** @type {any} */ (args.request).headers['x-mock-fail-write'] = '1 permanent';
+    return next(args);
+  }, { step: 'build' });
+  const error = await client.send(new MeterUsageCommand({
+    ProductCode: 'prod', Timestamp: new Date(NOW), UsageDimension: 'd0', UsageQuantity: 1,
+  })).then(() => null, (e) => e);
+  assert.equal(error?.name, 'ValidationException', String(error));
+  assert.equal(error.$metadata.httpStatusCode, 400);
+  assert.equal(error.$metadata.attempts, 1, 'not retried');
+  assert.match(error.message, /SQLITE_TOOBIG.*the same request would fail again/);
+  assert.doesNotMatch(error.message, /[Rr]etry it/);
+  // The control API says the same, and nothing was kept either way.
+  const control = await send(url, { path: '/products', body: { productCode: 'other', dimensions: ['d'] }, failWrite: '1 permanent' });
+  assert.equal(control.status, 400, control.text);
+  assert.match(control.json.error, /SQLITE_TOOBIG/);
+  assert.equal(await snapshot(url), before);
+  // A write a retry could pass stays a retryable 500.
+  const transient = await send(url, { aws: 'MeterUsage', body: { ProductCode: 'prod', Timestamp: NOW_SECONDS, UsageDimension: 'd0', UsageQuantity: 1 }, failWrite: 1 });
+  assert.equal(transient.status, 500, transient.text);
 });
 
 test('without TEST_STORAGE_FAULTS the header does nothing', async (t) => {

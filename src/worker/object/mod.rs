@@ -104,6 +104,7 @@ impl DurableObject for NamespaceObject {
                 &path,
                 target.as_deref(),
                 &random_uuid(),
+                None,
             ));
         };
         let credited = step.credited && committed;
@@ -222,6 +223,7 @@ impl NamespaceObject {
             response: None,
             credited: false,
             random_failed: false,
+            permanent_failure: None,
             pending_signatures: Vec::new(),
         }
     }
@@ -236,6 +238,7 @@ impl NamespaceObject {
             bucket,
             response,
             pending_signatures,
+            permanent_failure,
             ..
         } = step;
         *self.rate.borrow_mut() = bucket;
@@ -249,7 +252,13 @@ impl NamespaceObject {
             _ => {
                 store.forget_cached();
                 let target = request.header("x-amz-target");
-                service::rolled_back(&request.method, &request.path, target, &request_id)
+                service::rolled_back(
+                    &request.method,
+                    &request.path,
+                    target,
+                    &request_id,
+                    permanent_failure.as_deref(),
+                )
             }
         };
         *self.store.borrow_mut() = Some(store);

@@ -23,6 +23,7 @@ use crate::policy::secrets::Provision;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::store::Store;
 use crate::worker::runtime::{random_uuid, try_random_uuid};
+use crate::worker::sql_store::InjectedFault;
 
 /// Everything one request's synchronous step needs, owned, so that it can run inside the
 /// runtime's `transactionSync` callback.
@@ -38,6 +39,8 @@ pub(super) struct Step {
     /// The request carried the namespace's credential (counts as its use).
     pub(super) credited: bool,
     pub(super) random_failed: bool,
+    /// Why the step was rolled back when a retry would meet the same failure.
+    pub(super) permanent_failure: Option<String>,
     /// RegisterUsage signatures to make once the step has committed.
     pub(super) pending_signatures: Vec<PendingSignature>,
 }
@@ -48,6 +51,7 @@ impl Step {
         if self.store.take_failure() {
             worker::console_error!("a store failure outside a request's step was dropped");
         }
+        self.store.take_permanent_failure();
         let mut ids = RandomIds {
             spare_keys: std::mem::take(&mut self.spare_keys),
             failed: false,
@@ -56,13 +60,7 @@ impl Step {
         let fail_write = self
             .deployment
             .storage_faults
-            .then(|| {
-                self.request
-                    .header("x-mock-fail-write")?
-                    .trim()
-                    .parse()
-                    .ok()
-            })
+            .then(|| InjectedFault::parse(self.request.header("x-mock-fail-write")?))
             .flatten();
         self.store.fail_write(fail_write);
         let served = Namespace {
@@ -84,6 +82,7 @@ impl Step {
 
     /// Whether the step must be rolled back: a statement or the random source failed.
     fn failed(&mut self) -> bool {
+        self.permanent_failure = self.store.take_permanent_failure();
         self.store.take_failure() || self.random_failed
     }
 }

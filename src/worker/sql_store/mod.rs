@@ -37,7 +37,9 @@ mod registrations;
 mod schema;
 mod values;
 
-use values::{count, fail, opt_instant, opt_text, text, Count, Doc, RowId, Seq, Value};
+use values::{
+    count, fail, opt_instant, opt_text, permanent_cause, text, Count, Doc, RowId, Seq, Value,
+};
 
 pub struct SqlStore {
     sql: SqlStorage,
@@ -51,9 +53,36 @@ pub struct SqlStore {
     appended_events: std::cell::Cell<bool>,
     /// Set when a statement failed (see `Store::take_failure`).
     failed: std::cell::Cell<bool>,
-    /// Tests of the mock: which write of the current step fails, and the writes so far.
-    fail_write: std::cell::Cell<Option<u32>>,
+    /// The cause of a failed statement that a retry would meet again (`permanent_cause`).
+    permanent: RefCell<Option<String>>,
+    /// Tests of the mock: which write of the current step fails, and how.
+    fail_write: std::cell::Cell<Option<InjectedFault>>,
     writes: std::cell::Cell<u32>,
+}
+
+/// Tests of the mock (`x-mock-fail-write: <n>[ permanent]`): the `write`-th write of a step
+/// fails, as a retry could pass or (`permanent`) as it could not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InjectedFault {
+    pub write: u32,
+    pub permanent: bool,
+}
+
+impl InjectedFault {
+    /// The header's value: a write's number, then `permanent` or nothing.
+    pub fn parse(header: &str) -> Option<InjectedFault> {
+        let mut words = header.split_whitespace();
+        let write = words.next()?.parse().ok()?;
+        let permanent = match words.next() {
+            None => false,
+            Some("permanent") => true,
+            Some(_) => return None,
+        };
+        words
+            .next()
+            .is_none()
+            .then_some(InjectedFault { write, permanent })
+    }
 }
 
 /// Bound parameters per statement: the Durable Object SQL API's limit is 100.
@@ -84,15 +113,21 @@ impl SqlStore {
             products: RefCell::new(None),
             appended_events: std::cell::Cell::new(false),
             failed: std::cell::Cell::new(false),
+            permanent: RefCell::new(None),
             fail_write: std::cell::Cell::new(None),
             writes: std::cell::Cell::new(0),
         }
     }
 
-    /// Tests of the mock: from now, the `n`-th write fails in SQLite (`None`: none does).
-    pub fn fail_write(&self, n: Option<u32>) {
-        self.fail_write.set(n);
+    /// Tests of the mock: from now, a write fails in SQLite (`None`: none does).
+    pub fn fail_write(&self, fault: Option<InjectedFault>) {
+        self.fail_write.set(fault);
         self.writes.set(0);
+    }
+
+    /// The cause of the last failed statement when a retry would fail again, if it was one.
+    pub fn take_permanent_failure(&self) -> Option<String> {
+        self.permanent.borrow_mut().take()
     }
 
     /// Whether its schema could not be made (the next request opens it again).
@@ -128,7 +163,11 @@ impl SqlStore {
 
     fn failure(&self, e: impl std::fmt::Display) -> StoreError {
         self.failed.set(true);
-        fail(e)
+        let error = fail(e);
+        if let Some(cause) = permanent_cause(&error.0) {
+            *self.permanent.borrow_mut() = Some(cause);
+        }
+        error
     }
 
     fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> StoreResult<()> {
@@ -147,10 +186,16 @@ impl SqlStore {
         }
         let write = self.writes.get() + 1;
         self.writes.set(write);
-        let cursor = if self.fail_write.get() == Some(write) {
-            // A statement SQLite itself refuses, in place of this write.
-            self.sql
-                .exec("INSERT INTO injected_storage_fault VALUES (1)", None)
+        let injected = self.fail_write.get().filter(|f| f.write == write);
+        let cursor = if let Some(fault) = injected {
+            // A statement SQLite itself refuses, in place of this write: one a retry could
+            // pass (no such table), or one it cannot (a value over SQLite's size limit).
+            let refused = if fault.permanent {
+                "SELECT zeroblob(2147483647)"
+            } else {
+                "INSERT INTO injected_storage_fault VALUES (1)"
+            };
+            self.sql.exec(refused, None)
         } else {
             self.sql.exec(query, bindings)
         };

@@ -49,6 +49,29 @@ pub(super) fn fail(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
+/// SQLite's result codes that the same statement meets again when the request is retried: a
+/// row too big, the database full, a constraint broken, a value of the wrong kind, a corrupt
+/// database. Any other failure (busy, I/O, the runtime's own) may pass on a retry.
+const PERMANENT_CODES: [&str; 7] = [
+    "SQLITE_TOOBIG",
+    "SQLITE_FULL",
+    "SQLITE_CONSTRAINT",
+    "SQLITE_MISMATCH",
+    "SQLITE_RANGE",
+    "SQLITE_CORRUPT",
+    "SQLITE_NOTADB",
+];
+
+/// A failed statement's cause when retrying cannot help: its SQLite result code and message.
+pub(super) fn permanent_cause(message: &str) -> Option<String> {
+    let code = PERMANENT_CODES.iter().find(|c| message.contains(*c))?;
+    let mut end = message.len().min(200);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(format!("{code}: {}", &message[..end]))
+}
+
 pub(super) fn text(s: &str) -> SqlStorageValue {
     SqlStorageValue::String(s.to_string())
 }
