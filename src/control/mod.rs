@@ -18,6 +18,7 @@ pub mod keys;
 pub mod onboarding;
 mod products;
 mod requests;
+pub mod rotation;
 mod settings;
 mod state;
 mod usage;

@@ -12,6 +12,7 @@ use worker::{
 
 use super::runtime::{deployment, to_response, NAMESPACES_BINDING};
 use crate::admin::{self, CreateRequest, NamespaceRecord};
+use crate::control::rotation::Keep;
 use crate::policy::json_error;
 use crate::policy::routes::{self, Admin, Endpoint};
 use crate::policy::secrets::{Issued, Provision};
@@ -128,7 +129,13 @@ impl DurableObject for RegistryObject {
             }
             Some(Endpoint::Admin(Admin::ListNamespaces)) => self.list(&origin).await,
             Some(Endpoint::Admin(Admin::DeleteNamespace)) => self.delete(&name).await,
-            Some(Endpoint::Admin(Admin::RotateNamespace)) => self.rotate(&origin, &name).await,
+            Some(Endpoint::Admin(Admin::RotateNamespace)) => {
+                let body = req.bytes().await?;
+                match Keep::from_body(&body) {
+                    Ok(keep) => self.rotate(&origin, &name, keep).await,
+                    Err(message) => to_response(json_error(400, message)),
+                }
+            }
             Some(Endpoint::Admin(Admin::Routes)) => answer(200, admin::routes_view()),
             _ => {
                 let status = match found.outcome {
@@ -169,7 +176,14 @@ impl RegistryObject {
     }
 
     /// Sends the namespace's object its provisioning (`Some`) or its deletion (`None`).
-    async fn tell_namespace(&self, name: &str, provision: Option<&Provision>) -> Result<()> {
+    /// Provisions (`Some`) or wipes (`None`) the namespace's object; a rotation's answer is
+    /// what it removed (`keep`: what the admin keeps of it).
+    async fn tell_namespace(
+        &self,
+        name: &str,
+        provision: Option<&Provision>,
+        keep: Keep,
+    ) -> Result<Option<serde_json::Value>> {
         let mut init = RequestInit::new();
         match provision {
             Some(p) => {
@@ -181,8 +195,12 @@ impl RegistryObject {
                 init.with_method(Method::Delete);
             }
         };
-        let request = Request::new_with_init("https://namespace/_registry/provision", &init)?;
-        let response = self
+        let url = format!(
+            "https://namespace/_registry/provision?keep={}",
+            keep.to_list()
+        );
+        let request = Request::new_with_init(&url, &init)?;
+        let mut response = self
             .env
             .durable_object(NAMESPACES_BINDING)?
             .id_from_name(name)?
@@ -195,7 +213,8 @@ impl RegistryObject {
                 response.status_code()
             )));
         }
-        Ok(())
+        let body = response.text().await?;
+        Ok(serde_json::from_str(&body).ok())
     }
 
     async fn create(&self, origin: &str, body: &[u8]) -> Result<Response> {
@@ -259,7 +278,10 @@ impl RegistryObject {
             ));
         }
         let provision = Provision::new(&record.name, &issued, record.idle_days, record.created_at);
-        if let Err(e) = self.tell_namespace(&record.name, Some(&provision)).await {
+        if let Err(e) = self
+            .tell_namespace(&record.name, Some(&provision), Keep::default())
+            .await
+        {
             self.sql()?.exec(
                 "DELETE FROM namespaces WHERE name = ?",
                 vec![text(&record.name)],
@@ -319,7 +341,7 @@ impl RegistryObject {
         if let Err(refused) = self.begin(name, "deleting")? {
             return Ok(refused);
         }
-        if let Err(e) = self.tell_namespace(name, None).await {
+        if let Err(e) = self.tell_namespace(name, None, Keep::default()).await {
             self.set_state(name, "ready")?;
             return Err(e);
         }
@@ -328,7 +350,9 @@ impl RegistryObject {
         Ok(Response::empty()?.with_status(204))
     }
 
-    async fn rotate(&self, origin: &str, name: &str) -> Result<Response> {
+    /// New credentials for the namespace; what the old ones could have planted is removed
+    /// but for what the admin keeps, and the answer lists it.
+    async fn rotate(&self, origin: &str, name: &str, keep: Keep) -> Result<Response> {
         let row = match self.begin(name, "rotating")? {
             Ok(row) => row,
             Err(refused) => return Ok(refused),
@@ -337,7 +361,7 @@ impl RegistryObject {
         let mut record = row.record();
         record.access_key_id = issued.access_key_id.clone();
         let provision = Provision::new(name, &issued, record.idle_days, record.created_at);
-        let told = self.tell_namespace(name, Some(&provision)).await;
+        let told = self.tell_namespace(name, Some(&provision), keep).await;
         if told.is_ok() {
             self.sql()?.exec(
                 "UPDATE namespaces SET access_key_id = ? WHERE name = ?",
@@ -345,7 +369,9 @@ impl RegistryObject {
             )?;
         }
         self.set_state(name, "ready")?;
-        told?;
-        answer(200, admin::issued_view(origin, &record, &issued))
+        let removed = told?.and_then(|mut answer| answer.get_mut("removed").map(std::mem::take));
+        let mut view = admin::issued_view(origin, &record, &issued);
+        view["removed"] = removed.unwrap_or_else(|| serde_json::json!({}));
+        answer(200, view)
     }
 }

@@ -138,6 +138,51 @@ test('provisioning: create, list, rotate, delete, and a second creation of a nam
   assert.deepEqual([fresh.status, fresh.json.count], [200, 0]);
 });
 
+test('a rotation removes what a leaked control token planted, unless the admin keeps it', async () => {
+  const ns = await provision('planted');
+  const hook = 'https://hooks.example.com/exfiltrate';
+  /** What the holder of a control token plants: its own signing key and a webhook. */
+  const plant = async (token) => {
+    const product = await call('POST', '/ns/planted/_mock/products', {
+      token, body: { productCode: 'prod', dimensions: ['hosts'], webhooks: [{ url: hook }] },
+    });
+    assert.ok([200, 201].includes(product.status), product.text);
+    const settings = await call('PATCH', '/ns/planted/_mock/settings', {
+      token, body: { signatureCredentials: { AKIDPLANTED: 'planted-secret-value-1' } },
+    });
+    assert.equal(settings.status, 200, settings.text);
+  };
+  const planted = sdk(ns.endpoint, { accessKeyId: 'AKIDPLANTED', secretAccessKey: 'planted-secret-value-1' });
+  await plant(ns.controlToken);
+  assert.match((await meter(planted)).MeteringRecordId, UUID_V4);
+
+  assert.equal((await admin('POST', '/namespaces/planted/rotate', { keep: ['everything'] })).status, 400);
+  const rotated = await admin('POST', '/namespaces/planted/rotate');
+  assert.equal(rotated.status, 200, rotated.text);
+  secrets.add(rotated.json.controlToken);
+  secrets.add(rotated.json.credentials.secretAccessKey);
+  assert.deepEqual(rotated.json.removed, {
+    signatureCredentials: ['AKIDPLANTED'], webhooks: [{ productCode: 'prod', url: hook }], pendingDeliveries: 0,
+  });
+  assert.ok(!rotated.text.includes('planted-secret-value-1'));
+  await assert.rejects(meter(planted, 2), { name: 'UnrecognizedClientException' });
+  const products = await call('GET', '/ns/planted/_mock/products', { token: rotated.json.controlToken });
+  assert.deepEqual(products.json.products.map((p) => p.webhooks ?? []), [[]]);
+  // The data stays, and the new credentials work.
+  assert.match((await meter(sdk(ns.endpoint, rotated.json.credentials), 3)).MeteringRecordId, UUID_V4);
+
+  // Kept when the admin says so.
+  await plant(rotated.json.controlToken);
+  const kept = await admin('POST', '/namespaces/planted/rotate', { keep: ['signatureCredentials', 'webhooks'] });
+  assert.equal(kept.status, 200, kept.text);
+  secrets.add(kept.json.controlToken);
+  secrets.add(kept.json.credentials.secretAccessKey);
+  assert.deepEqual(kept.json.removed, { signatureCredentials: [], webhooks: [], pendingDeliveries: 0 });
+  // Accepted again (the same record as its first call: one per caller, hour and dimension).
+  assert.match((await meter(planted, 1)).MeteringRecordId, UUID_V4);
+  assert.equal((await admin('DELETE', '/namespaces/planted')).status, 204);
+});
+
 test('concurrent creations of one name: exactly one wins', async () => {
   const answers = await Promise.all(Array.from({ length: 12 }, () => admin('POST', '/namespaces', { name: 'race' })));
   const statuses = answers.map((a) => a.status).sort();

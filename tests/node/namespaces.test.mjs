@@ -3,6 +3,8 @@
 
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import {
   startEphemeralMock, meteringClient, control, sdkError, namespaceUrl, createProduct, setClock, patchSettings, usageRecords,
@@ -31,6 +33,45 @@ test('a namespace other than default starts empty', async () => {
   const [a] = pair();
   assert.deepEqual((await control(a, 'GET', '/products')).json.products, []);
   assert.deepEqual(await usageRecords(a), []);
+});
+
+/** Every file under `dir` with its size. */
+function files(dir, found = new Map()) {
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    const stat = statSync(path);
+    if (stat.isDirectory()) files(path, found);
+    else found.set(path, stat.size);
+  }
+  return found;
+}
+
+/** The SQLite pages (4 KiB) in the Durable Object files `fn` adds under the state
+ * directory: the database past its header page and the write-ahead log's frames. */
+async function pagesWrittenBy(fn) {
+  const before = files(mock.stateDir);
+  await fn();
+  let bytes = 0;
+  for (const [path, size] of files(mock.stateDir)) {
+    if (before.has(path) || !path.includes('NamespaceObject')) continue;
+    if (path.endsWith('.sqlite')) bytes += Math.max(0, size - 4096);
+    if (path.endsWith('.sqlite-wal')) bytes += Math.max(0, size - 32);
+  }
+  return Math.round(bytes / (4096 + 24));
+}
+
+test('reading a namespace that was never written writes nothing (no GET changes state)', async () => {
+  const read = await pagesWrittenBy(async () => {
+    for (const path of ['/products', '/settings', '/clock', '/usage', '/health', '/requests', '/ui/']) {
+      assert.equal((await fetch(`${namespaceUrl(mock, 'only-read')}/_mock${path}`)).status, 200, path);
+    }
+    assert.deepEqual((await control(namespaceUrl(mock, 'only-read'), 'GET', '/products')).json.products, []);
+  });
+  // At most the runtime's own record of the object's name (wrangler dev keeps one: 2 pages).
+  assert.ok(read <= 2, `a read wrote ${read} pages: tables or rows`);
+  // The measure sees a write: the first one makes the namespace's tables.
+  const written = await pagesWrittenBy(() => control(namespaceUrl(mock, 'written'), 'PUT', '/clock', { frozenAt: NOW }));
+  assert.ok(written > 10, `a write left ${written} pages`);
 });
 
 test('a product of /ns/a is invisible in /ns/b and in default', async () => {

@@ -24,10 +24,15 @@ impl NamespaceObject {
     /// What the alarm does when it rings: expire an idle provisioned namespace, or send the
     /// webhook deliveries that are due, then set the alarm again.
     pub(super) async fn ring(&self) -> Result<Response> {
-        let day_ms = deployment(&self.env)
-            .map_err(worker::Error::RustError)?
-            .idle_day_ms;
-        if let Some(provision) = self.provision().await? {
+        let deployment = deployment(&self.env).map_err(worker::Error::RustError)?;
+        let day_ms = deployment.idle_day_ms;
+        // Idle expiry is a locked deployment's (an open one records no use of a namespace
+        // the registry provisioned while it was locked, so it must not expire it either).
+        let provision = match deployment.locked() {
+            true => self.provision().await?,
+            false => None,
+        };
+        if let Some(provision) = provision {
             let last = self.last_activity(&provision).await?;
             if admin::is_expired(last, provision.idle_days, day_ms, host_now().millis()) {
                 self.wipe().await?;
@@ -41,9 +46,7 @@ impl NamespaceObject {
             if let Err(e) = self.send_due_milestones() {
                 worker::console_error!("sending agreement milestones failed: {e}");
             }
-            let caps = deployment(&self.env)
-                .map_err(worker::Error::RustError)?
-                .webhooks;
+            let caps = deployment.webhooks.clone();
             let due = {
                 let mut store = self.open_store();
                 let store = store.as_mut().expect("opened");

@@ -15,16 +15,18 @@ use worker::{durable_object, js_sys, DurableObject, Env, Request, Response, Resu
 
 use self::provisioning::REGISTRY_PREFIX;
 use self::signing::{complete_signatures, webcrypto_signing_key};
-use self::step::{atomically, Step};
+use self::step::{atomically, RandomIds, Step};
 use super::runtime::{deployment, random_uuid, to_response};
 use super::sql_store::SqlStore;
 use crate::domain::time::Instant;
 use crate::policy::deployment::Deployment;
 use crate::policy::rate::TokenBucket;
+use crate::policy::routes::{self, Access};
 use crate::policy::secrets::Provision;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::route;
 use crate::service;
+use crate::store::memory::MemoryStore;
 
 #[durable_object]
 pub struct NamespaceObject {
@@ -42,6 +44,8 @@ pub struct NamespaceObject {
     rate: RefCell<Option<TokenBucket>>,
     /// Counts wipes: a request or an alarm that awaited across one must not write.
     generation: Cell<u64>,
+    /// Counts rotations: a request that awaited across one is judged by the new credentials.
+    rotations: Cell<u64>,
 }
 
 fn host_now() -> Instant {
@@ -59,6 +63,7 @@ impl DurableObject for NamespaceObject {
             activity_reported: Cell::new(0),
             rate: RefCell::new(None),
             generation: Cell::new(0),
+            rotations: Cell::new(0),
         }
     }
 
@@ -79,17 +84,29 @@ impl DurableObject for NamespaceObject {
             body: req.bytes().await?,
         };
         let name = routed.namespace;
-        let generation = self.generation.get();
-        let provision = self.provision().await?;
+        let (generation, rotations) = (self.generation.get(), self.rotations.get());
+        // Only a locked deployment provisions (the first read of the object's key-value
+        // storage makes its table, which a read of an open namespace must not).
+        let mut provision = match deployment.locked() {
+            true => self.provision().await?,
+            false => None,
+        };
         if deployment.locked() && provision.is_none() {
             return to_response(self.refuse_unprovisioned(&deployment, name, &request));
+        }
+        if is_read_of_control(&request) && !self.has_tables() {
+            return to_response(self.read_initial_state(name, &request, deployment, provision));
         }
         let spare_keys = self
             .keys_ahead(name, &request, &deployment, provision.as_ref())
             .await;
-        if self.generation.get() != generation {
-            // Deleted (or expired) while this request waited: it is a stranger's now.
-            return to_response(self.refuse_unprovisioned(&deployment, name, &request));
+        if self.generation.get() != generation || self.rotations.get() != rotations {
+            // Deleted, expired or rotated while this request waited: it is judged by what is
+            // provisioned now (no `await` from here to its step).
+            provision = self.provision.borrow().clone().flatten();
+            if deployment.locked() && provision.is_none() {
+                return to_response(self.refuse_unprovisioned(&deployment, name, &request));
+            }
         }
         // From here to the response there is no `await`: the request is one atomic step, run
         // in one SQLite transaction that a failed write rolls back whole.
@@ -121,7 +138,51 @@ impl DurableObject for NamespaceObject {
     }
 }
 
+/// A `GET` or `HEAD` of the control API or a public page (the AWS APIs' reads are kept in the
+/// journal, so they are steps like any call).
+fn is_read_of_control(request: &HttpRequest) -> bool {
+    matches!(request.method.as_str(), "GET" | "HEAD")
+        && routes::find(&request.method, request.signed_path())
+            .is_ok_and(|found| matches!(found.access, Access::Namespace | Access::Public))
+}
+
 impl NamespaceObject {
+    /// A read of a namespace that never stored anything: answered from its initial state
+    /// (the demo seed of `default`) in memory, so a read makes no table and writes nothing.
+    fn read_initial_state(
+        &self,
+        name: &str,
+        request: &HttpRequest,
+        deployment: Deployment,
+        provision: Option<Provision>,
+    ) -> HttpResponse {
+        let mut bucket = self.rate_bucket(&deployment);
+        let mut ids = RandomIds::signing_in_rust();
+        let served = crate::namespace::Namespace {
+            name,
+            store: &mut MemoryStore::new(),
+            host_now: host_now(),
+            ids: &mut ids,
+            deployment: &deployment,
+            provision: provision.as_ref(),
+            rate: bucket.as_mut(),
+        }
+        .serve(request);
+        *self.rate.borrow_mut() = bucket;
+        served.response
+    }
+
+    /// A locked deployment's request-rate bucket, out of the object for one request.
+    fn rate_bucket(&self, deployment: &Deployment) -> Option<TokenBucket> {
+        deployment.locked().then(|| {
+            let now = host_now().millis();
+            let bucket = self.rate.borrow_mut().take();
+            bucket
+                .unwrap_or_else(|| TokenBucket::new(deployment.rate, now))
+                .with_limit(deployment.rate)
+        })
+    }
+
     /// The SQLite store, its schema made on first use, or made again if that failed.
     fn open_store(&self) -> std::cell::RefMut<'_, Option<SqlStore>> {
         let mut store = self.store.borrow_mut();
@@ -205,13 +266,7 @@ impl NamespaceObject {
         provision: Option<Provision>,
         spare_keys: Vec<Vec<u8>>,
     ) -> Step {
-        let bucket = deployment.locked().then(|| {
-            let now = host_now().millis();
-            let bucket = self.rate.borrow_mut().take();
-            bucket
-                .unwrap_or_else(|| TokenBucket::new(deployment.rate, now))
-                .with_limit(deployment.rate)
-        });
+        let bucket = self.rate_bucket(&deployment);
         Step {
             store: self.take_store(),
             name: name.to_string(),

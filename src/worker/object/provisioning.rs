@@ -1,10 +1,13 @@
 //! What a locked deployment's registry gives a namespace's object: its provisioning (kept in
-//! the object's key-value storage), the last use it reports back, the wipe when it is
-//! deleted or expires, and the refusal of a name that was never provisioned.
+//! the object's key-value storage), a rotation's removal of what the old credentials could
+//! have planted, the last use it reports back, the wipe when it is deleted or expires, and
+//! the refusal of a name that was never provisioned.
 
 use worker::{Method, Request, RequestInit, Response, Result};
 
+use super::step::in_transaction;
 use super::{host_now, NamespaceObject};
+use crate::control::rotation::{self, Keep, Removed};
 use crate::namespace::Namespace;
 use crate::policy::deployment::Deployment;
 use crate::policy::json_error;
@@ -53,7 +56,12 @@ impl NamespaceObject {
             return Ok(known);
         }
         let stored: Option<Provision> = self.state.storage().get(PROVISION_KEY).await?;
-        *self.provision.borrow_mut() = Some(stored.clone());
+        let mut cache = self.provision.borrow_mut();
+        // Set while this read waited (a rotation, a wipe): that is the newer.
+        if let Some(newer) = cache.clone() {
+            return Ok(newer);
+        }
+        *cache = Some(stored.clone());
         Ok(stored)
     }
 
@@ -122,29 +130,61 @@ impl NamespaceObject {
         }
     }
 
-    /// The registry's calls: `PUT /_registry/provision` (create or rotate) and
-    /// `DELETE /_registry/provision` (delete).
+    /// Removes what the old credentials could have planted (`rotation`), in one transaction;
+    /// nothing to remove where no table was ever made.
+    fn remove_planted(&self, keep: Keep) -> Result<Removed> {
+        if !self.has_tables() {
+            return Ok(Removed::default());
+        }
+        let store = self.take_store();
+        let (store, removed) = in_transaction(&self.state, store, move |s| {
+            rotation::remove_planted(s, keep).map_err(|e| e.to_string())
+        })
+        .ok_or_else(|| worker::Error::RustError("removing planted credentials panicked".into()))?;
+        *self.store.borrow_mut() = Some(store);
+        removed.map_err(worker::Error::RustError)
+    }
+
+    /// The registry's calls: `PUT /_registry/provision[?keep=…]` (create, or rotate: answers
+    /// what the rotation removed) and `DELETE /_registry/provision` (delete).
     pub(super) async fn registry_call(&self, mut req: Request) -> Result<Response> {
-        let path = req.path();
-        let action = &path[REGISTRY_PREFIX.len()..];
+        let url = req.url()?;
+        let action = &url.path()[REGISTRY_PREFIX.len()..];
         match (req.method(), action) {
             (Method::Put, "provision") => {
+                let keep = url
+                    .query_pairs()
+                    .find(|(k, _)| k == "keep")
+                    .map(|(_, v)| Keep::from_list(&v))
+                    .unwrap_or_default();
                 let provision: Provision = req.json().await?;
                 let first = self.provision().await?.is_none();
-                if first {
+                let removed = if first {
                     // Whatever an open deployment (or a request before the admin token was
                     // set) left here must not come with the namespace: settings holding
                     // someone's keys, webhooks, products.
                     self.wipe().await?;
-                }
+                    None
+                } else {
+                    // A rotation assumes the old credentials leaked: what they could have
+                    // planted goes first, so a failure leaves them (and it) in place.
+                    Some(self.remove_planted(keep)?)
+                };
                 let storage = self.state.storage();
                 storage.put(PROVISION_KEY, &provision).await?;
                 if first {
                     storage.put(ACTIVITY_KEY, provision.created_at).await?;
                 }
                 *self.provision.borrow_mut() = Some(Some(provision));
+                // A request that read the old credentials and still waits is judged again.
+                self.rotations.set(self.rotations.get() + 1);
                 self.schedule_alarm().await?;
-                Response::empty()
+                match removed {
+                    Some(removed) => {
+                        Response::from_json(&serde_json::json!({ "removed": removed }))
+                    }
+                    None => Response::empty(),
+                }
             }
             (Method::Delete, "provision") => {
                 self.wipe().await?;

@@ -138,6 +138,54 @@ pub(super) fn atomically(state: &State, step: Step) -> Option<(Step, bool)> {
     Some((step, outcome.is_ok()))
 }
 
+/// The store while `in_transaction` lends it, and what the body answered.
+type InTransaction<T> = (Option<SqlStore>, Option<Result<T, String>>);
+
+/// Runs `body` over `store` in one SQLite transaction, rolled back when a statement failed or
+/// `body` answers `Err`; gives the store back with the outcome (`None`: it panicked, and the
+/// store is dropped).
+pub(super) fn in_transaction<T: 'static>(
+    state: &State,
+    store: SqlStore,
+    body: impl FnOnce(&mut SqlStore) -> Result<T, String> + 'static,
+) -> Option<(SqlStore, Result<T, String>)> {
+    let Ok(storage) = state.as_raw().storage() else {
+        return Some((store, Err("the object has no storage".into())));
+    };
+    let storage: TransactionalStorage = storage.unchecked_into();
+    let shared: Rc<RefCell<InTransaction<T>>> = Rc::new(RefCell::new((Some(store), None)));
+    let inner = Rc::clone(&shared);
+    let callback = Closure::once(move || -> Result<JsValue, JsValue> {
+        let mut cell = inner.borrow_mut();
+        let (store, outcome) = &mut *cell;
+        let Some(store) = store.as_mut() else {
+            return Err(JsValue::from_str("no store"));
+        };
+        let answer = body(store);
+        let failed = store.take_failure() || answer.is_err();
+        *outcome = Some(answer);
+        if failed {
+            Err(JsValue::from_str("a write failed: rolled back"))
+        } else {
+            Ok(JsValue::UNDEFINED)
+        }
+    });
+    let thrown = storage.transaction_sync(callback.as_ref().unchecked_ref());
+    drop(callback);
+    // A panic inside the callback leaves the cell borrowed.
+    let (store, outcome) = std::mem::take(&mut *shared.try_borrow_mut().ok()?);
+    let store = store?;
+    let outcome = match (outcome, thrown) {
+        (Some(Ok(_)), Err(e)) => Err(format!("the transaction failed: {e:?}")),
+        (Some(answer), _) => answer,
+        (None, _) => Err("the transaction could not be run".into()),
+    };
+    if outcome.is_err() {
+        store.forget_cached();
+    }
+    Some((store, outcome))
+}
+
 /// UUIDs and seeds from the runtime's cryptographic random source, and the signing keys
 /// WebCrypto made for this request, if it may need some.
 pub(super) struct RandomIds {
