@@ -475,6 +475,9 @@ export function workerOptions(dir: string): Record<string, unknown>;
 /** What `new Miniflare()` (version 5) takes for the built worker in `dir`, plus `host` options. */
 export function miniflareOptions(dir: string, host?: Record<string, unknown>): Promise<Record<string, unknown>>;
 export function readSeedFile(path: string): SeedDocument;
+/** Miniflare's `outboundService` for these bindings: with an ADMIN_TOKEN, a fetch that connects
+ * to public addresses only; else undefined (Miniflare's default). */
+export function outboundFor(bindings: Record<string, unknown>): Promise<((request: Request) => Promise<Response>) | undefined>;
 export function workerDirectory(): string;
 export const VERSION: string;
 export const COMPATIBILITY_DATE: string;

@@ -42,6 +42,19 @@ export function workerOptions(dir) {
   };
 }
 
+/**
+ * Miniflare's `outboundService` for a worker with these bindings: when it is locked (an
+ * ADMIN_TOKEN), its `fetch` connects to public addresses only (lib/outbound.mjs), so a
+ * webhook's public name that resolves to a loopback, private or link-local address fails
+ * too, which the worker's own checks of the URL cannot see; else Miniflare's default, which
+ * an open mock's local webhooks need.
+ */
+export async function outboundFor(bindings) {
+  if (!bindings.ADMIN_TOKEN) return undefined;
+  const { lockedOutboundFetch } = await import('./outbound.mjs');
+  return lockedOutboundFetch;
+}
+
 /** The options of `new Miniflare()` for the built worker in `dir`, plus `host` options
  * (host, port, bindings, name, inspectorPort, resourcePersistencePath: Durable Objects are
  * kept under <path>/do). Miniflare 5 drops unknown options silently, so Miniflare 4's
@@ -217,8 +230,10 @@ export async function startMock(options = {}) {
   if (adminToken) bindings.ADMIN_TOKEN = adminToken;
   if (accessLog) bindings.ACCESS_LOG = '1';
   if (persist) movePersistedObjectsOfMiniflare4(resolve(persist));
+  const outbound = await outboundFor(bindings);
   const mf = new Miniflare(await miniflareOptions(dir, {
     ...(name ? { name } : {}),
+    ...(outbound ? { outboundService: outbound } : {}),
     // The state's root: Durable Objects under <persist>/do. Without one, Miniflare keeps them
     // in a temporary directory of its own, removed when the mock stops (SQLite-backed objects
     // cannot be kept in memory).
