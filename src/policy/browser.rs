@@ -6,8 +6,12 @@
 //! call of the rest-json AWS APIs (which need no header a page could not send), must carry
 //! its body as `application/json` (which a browser sends cross-site only after a preflight
 //! this worker never grants), and must not come from another site or origin.
+//!
+//! The one exception is a page of an `ALLOWED_ORIGINS` origin (a dashboard served
+//! elsewhere): its preflights are granted and the answers name it as allowed (CORS).
 
 use super::routes::Body;
+use crate::protocol::http::HttpResponse;
 
 /// Why a request was refused: status and message.
 #[derive(Debug, PartialEq, Eq)]
@@ -76,6 +80,60 @@ pub fn check_state_change<'h>(
             415,
             format!("a request body needs Content-Type: {wanted}"),
         )),
+    }
+}
+
+/// The request's `Origin` when it is one of `allowed` (as listed: lower case, no trailing
+/// `/`), which CORS then lets read the answers.
+pub fn cors_origin(origin: Option<&str>, allowed: &[String]) -> Option<String> {
+    let origin = origin?.trim().trim_end_matches('/').to_ascii_lowercase();
+    allowed.contains(&origin).then_some(origin)
+}
+
+/// What every answer to a listed origin carries: that origin may read it, and the headers
+/// the SDKs and the dashboard read.
+pub fn cors_headers(origin: &str) -> [(&'static str, String); 3] {
+    [
+        ("Access-Control-Allow-Origin", origin.to_string()),
+        ("Vary", "Origin".to_string()),
+        (
+            "Access-Control-Expose-Headers",
+            "x-amzn-RequestId, x-amzn-ErrorType, Retry-After".to_string(),
+        ),
+    ]
+}
+
+/// `response` with `cors_headers`.
+pub fn with_cors(response: HttpResponse, origin: &str) -> HttpResponse {
+    cors_headers(origin)
+        .iter()
+        .fold(response, |r, (name, value)| r.with_header(name, value))
+}
+
+/// A listed origin's preflight: granted for the methods the mock serves and the headers
+/// asked for (names only), kept by the browser for ten minutes.
+pub fn preflight(origin: &str, requested_headers: Option<&str>) -> HttpResponse {
+    let headers: Vec<&str> = requested_headers
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .collect();
+    let empty = HttpResponse {
+        status: 204,
+        headers: Vec::new(),
+        body: Vec::new(),
+    };
+    let response = with_cors(empty, origin)
+        .with_header(
+            "Access-Control-Allow-Methods",
+            "GET, HEAD, POST, PUT, PATCH, DELETE",
+        )
+        .with_header("Access-Control-Max-Age", "600");
+    if headers.is_empty() {
+        response
+    } else {
+        response.with_header("Access-Control-Allow-Headers", &headers.join(", "))
     }
 }
 
@@ -161,5 +219,42 @@ mod tests {
             ("sec-fetch-site", "cross-site"),
         ];
         assert_eq!(check(&dashboard, Some(2), Body::Json), None);
+    }
+
+    #[test]
+    fn a_listed_origin_gets_cors_and_its_preflights_others_nothing() {
+        let allowed = vec!["https://dash.example.com".to_string()];
+        assert_eq!(
+            cors_origin(Some("https://DASH.example.com/"), &allowed).as_deref(),
+            Some("https://dash.example.com")
+        );
+        assert_eq!(cors_origin(Some("https://evil.example"), &allowed), None);
+        assert_eq!(cors_origin(None, &allowed), None);
+        let granted = preflight(
+            "https://dash.example.com",
+            Some("authorization, content-type, x-amz-target, bad header"),
+        );
+        assert_eq!(granted.status, 204);
+        assert_eq!(
+            granted.header("access-control-allow-origin"),
+            Some("https://dash.example.com")
+        );
+        assert_eq!(
+            granted.header("access-control-allow-headers"),
+            Some("authorization, content-type, x-amz-target")
+        );
+        assert!(granted
+            .header("access-control-allow-methods")
+            .unwrap()
+            .contains("PATCH"));
+        let answer = with_cors(
+            HttpResponse::json(200, &serde_json::json!({})),
+            "https://dash.example.com",
+        );
+        assert_eq!(answer.header("vary"), Some("Origin"));
+        assert!(answer
+            .header("access-control-expose-headers")
+            .unwrap()
+            .contains("x-amzn-RequestId"));
     }
 }

@@ -21,7 +21,7 @@ use crate::error::ServiceError;
 use crate::policy::deployment::Deployment;
 use crate::policy::guesses::WrongGuesses;
 use crate::policy::routes::{Access, Endpoint, Found};
-use crate::policy::{self, json_error, Admitted, Head};
+use crate::policy::{self, browser, json_error, Admitted, Head};
 use crate::protocol::http::HttpResponse;
 use crate::service;
 
@@ -228,8 +228,26 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys
 async fn respond(req: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
     let request_id = random_uuid();
     let method = req.method();
+    // A page of an ALLOWED_ORIGINS origin (a dashboard elsewhere): CORS for it alone.
+    let cors = deployment(env).ok().and_then(|d| {
+        let origin = req.headers().get("origin").ok().flatten();
+        browser::cors_origin(origin.as_deref(), &d.allowed_origins)
+    });
+    if let Some(origin) = &cors {
+        let asked = req.headers().get("access-control-request-method")?;
+        if method == "OPTIONS" && asked.is_some() {
+            let wanted = req.headers().get("access-control-request-headers")?;
+            let granted = browser::preflight(origin, wanted.as_deref());
+            return to_response(granted).map(web_sys::Response::from);
+        }
+    }
     let answer = match serve(req, env, &request_id).await {
-        Ok(Handled::Forwarded(response)) => return Ok(response),
+        Ok(Handled::Forwarded(response)) => {
+            return match &cors {
+                Some(origin) => forwarded_with_cors(response, origin),
+                None => Ok(response),
+            };
+        }
         Ok(Handled::Answered(response)) => response,
         Err(e) => {
             worker::console_error!("request failed at the entry: {e}");
@@ -241,7 +259,28 @@ async fn respond(req: web_sys::Request, env: &Env) -> Result<web_sys::Response> 
     } else {
         answer.with_header("x-amzn-RequestId", &request_id)
     };
+    let answer = match &cors {
+        Some(origin) => browser::with_cors(answer, origin),
+        None => answer,
+    };
     to_response(answer.for_method(&method)).map(web_sys::Response::from)
+}
+
+/// A namespace's answer with the CORS headers of `origin` (its headers cannot be changed in
+/// place: a new response takes its body, status and headers).
+fn forwarded_with_cors(response: web_sys::Response, origin: &str) -> Result<web_sys::Response> {
+    let headers = web_sys::Headers::new_with_headers(&response.headers())?;
+    for (name, value) in browser::cors_headers(origin) {
+        headers.append(name, &value)?;
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(response.status());
+    init.set_status_text(&response.status_text());
+    init.set_headers(&headers);
+    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
+        response.body().as_ref(),
+        &init,
+    )?)
 }
 
 enum Handled {

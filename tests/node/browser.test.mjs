@@ -259,6 +259,71 @@ for (const host of ['localhost', '127.0.0.1']) {
   });
 }
 
+/** A dashboard on its own origin: its page reads the products of the namespace named by its
+ * `?target=` and creates one with `fetch` (JSON: a preflight first), and shows what happened
+ * in its title. */
+async function startDashboard() {
+  const page = `<!doctype html><html><head><title>working</title></head><body><script>
+(async () => {
+  const target = new URLSearchParams(location.search).get('target');
+  const outcome = [];
+  try {
+    const r = await fetch(target + '/_mock/products');
+    outcome.push('read ' + r.status + ' ' + (await r.json()).products.length + (r.headers.get('x-amzn-requestid') ? ' with its request id' : ''));
+  } catch (e) { outcome.push('read refused'); }
+  try {
+    const r = await fetch(target + '/_mock/products', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ productCode: 'from-dashboard', dimensions: ['d'] }),
+    });
+    outcome.push('create ' + r.status);
+  } catch (e) { outcome.push('create refused'); }
+  document.title = outcome.join(', ');
+})();
+</script></body></html>`;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(page);
+  });
+  const port = await listenLocally(server);
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    origin,
+    /** Opens the page against `target`; its title once it is done. */
+    async open(target) {
+      const context = await browser.newContext();
+      try {
+        const tab = await context.newPage();
+        await tab.goto(`${origin}/?target=${encodeURIComponent(target)}`, { timeout: NAVIGATION_MS });
+        await tab.waitForFunction(() => document.title !== 'working', null, { timeout: NAVIGATION_MS });
+        return await tab.title();
+      } finally {
+        await context.close();
+      }
+    },
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
+  };
+}
+
+test('a dashboard on an ALLOWED_ORIGINS origin reads and changes the mock through CORS; one on another origin can do neither', { skip: SKIP }, async () => {
+  assert.ok(HAVE_BROWSER, MISSING);
+  const listed = await startDashboard();
+  const other = await startDashboard();
+  const allowing = await startEphemeralMock({ vars: { ALLOWED_ORIGINS: listed.origin } });
+  try {
+    const target = namespaceUrl(allowing, 'cors');
+    await createProduct(target, { productCode: 'kept', dimensions: ['d'] });
+    assert.equal(await other.open(target), 'read refused, create refused');
+    assert.deepEqual((await control(target, 'GET', '/products')).json.products.map((p) => p.productCode), ['kept']);
+    assert.equal(await listed.open(target), 'read 200 1 with its request id, create 201');
+    assert.deepEqual((await control(target, 'GET', '/products')).json.products.map((p) => p.productCode).sort(), ['from-dashboard', 'kept']);
+  } finally {
+    await allowing.stop();
+    await listed.close();
+    await other.close();
+  }
+});
+
 test('opening the sign-up page changes nothing until the buyer clicks', { skip: SKIP }, async () => {
   assert.ok(HAVE_BROWSER, MISSING);
   const url = await world();
