@@ -147,6 +147,26 @@ fn unknown_garbled_foreign_and_reset_tokens_are_invalid() {
 }
 
 #[test]
+fn a_stored_token_record_that_cannot_be_read_is_an_internal_error_not_an_invalid_token() {
+    use metering_mock::store::Store;
+    let mut m = Mock::new();
+    with_catalogue(&mut m);
+    let token = m.mint_token(json!({"productCode": "saas", "customerIdentifier": "c1"}));
+    let key = metering_mock::domain::registration::token_key(&m.name, &token).unwrap();
+    let forever = metering_mock::domain::time::Instant(i64::MAX);
+    m.store
+        .put_registration_token(&key, "{not a record", forever, common::at(NOW))
+        .unwrap();
+    let a = resolve(&mut m, &token);
+    assert_eq!(
+        (a.status, a.error_name()),
+        (500, "InternalServiceErrorException"),
+        "{:?}",
+        a.body
+    );
+}
+
+#[test]
 fn only_the_seller_account_resolves_tokens() {
     let mut m = Mock::new();
     with_catalogue(&mut m);

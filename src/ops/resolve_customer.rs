@@ -101,12 +101,15 @@ fn issued<S: Store + ?Sized>(
     let Some(key) = token_key(call.namespace, token) else {
         return invalid();
     };
-    let Some(record) = store
-        .registration_token(&key)?
-        .and_then(|text| serde_json::from_str::<TokenRecord>(&text).ok())
-    else {
+    let Some(text) = store.registration_token(&key)? else {
         return invalid();
     };
+    // A record the mock wrote and cannot read is its own failure, not a token never issued.
+    let record: TokenRecord = serde_json::from_str(&text).map_err(|e| {
+        ServiceError::internal(format!(
+            "the stored record of this registration token cannot be read: {e}"
+        ))
+    })?;
     if record.namespace != call.namespace || record.incarnation != call.incarnation {
         return invalid();
     }
