@@ -29,9 +29,9 @@ Options:
   --seed <file.json>      create: load this seed file ({"products": […], "settings": {…}})
   --idle-days <n>         create: remove the namespace after n days without use
   --if-exists <what>      create, when the name is taken: fail (default), rotate (new
-                          credentials, data kept but for signing keys and webhooks the
-                          old token added, seed loaded again) or recreate (deleted and
-                          created afresh)
+                          credentials, data kept but for signing keys, webhooks and
+                          fulfillment URLs the old token could have added, seed loaded
+                          again) or recreate (deleted and created afresh)
   --github-output         write name, endpoint, access-key-id, secret-access-key and
                           control-token to $GITHUB_OUTPUT, masking the secrets in the log
   --json                  print the mock's answer as JSON

@@ -146,7 +146,12 @@ pub fn record<S: Store + ?Sized>(
     else {
         return Ok(());
     };
-    if delivery.index < event.deliveries.len() {
+    // Settled while it was sent (a rotation removed its webhook): it stays settled.
+    let pending = event
+        .deliveries
+        .get(delivery.index)
+        .is_some_and(|d| d.status == DeliveryStatus::Pending);
+    if pending {
         event.record_attempt(delivery.index, outcome, now, policy);
         store.update_event(&event)?;
     }
@@ -192,6 +197,30 @@ mod tests {
         let mut store = MemoryStore::new();
         store.append_event(&event).unwrap();
         store
+    }
+
+    #[test]
+    fn an_attempt_does_not_revive_a_delivery_settled_while_it_was_sent() {
+        let mut store = store_with_event();
+        let now = due(&mut store, Instant(1_000), &caps()).unwrap();
+        // Settled meanwhile (a rotation removed the webhook).
+        let mut event = store.events(0, 1).unwrap().remove(0);
+        for d in &mut event.deliveries {
+            d.status = DeliveryStatus::Failed;
+            d.next_attempt_at = None;
+        }
+        store.update_event(&event).unwrap();
+        record(
+            &mut store,
+            &now[0],
+            Err("timed out".into()),
+            Instant(1_000),
+            &caps(),
+        )
+        .unwrap();
+        let after = &store.events(0, 1).unwrap()[0].deliveries[0];
+        assert_eq!((after.status, after.attempts), (DeliveryStatus::Failed, 0));
+        assert!(store.events_due(Instant(i64::MAX), 10).unwrap().is_empty());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! What a rotation of a locked namespace's credentials removes: a rotation assumes the old
 //! control token leaked, so what that token could plant to keep access or to receive the
-//! namespace's data — signature credentials and webhooks — goes with it, unless the admin
-//! keeps it. The data (products, usage, events) stays.
+//! namespace's data — signature credentials, webhooks and fulfillment URLs (where sign-ups
+//! send their registration tokens) — goes with it, unless the admin keeps it. The data
+//! (products, usage, events) stays.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -17,11 +18,13 @@ use crate::store::{documents, Store};
 pub struct Keep {
     pub signature_credentials: bool,
     pub webhooks: bool,
+    pub fulfillment_urls: bool,
 }
 
 /// The names `keep` takes.
 const SIGNATURE_CREDENTIALS: &str = "signatureCredentials";
 const WEBHOOKS: &str = "webhooks";
+const FULFILLMENT_URLS: &str = "fulfillmentUrls";
 
 impl Keep {
     /// The admin's rotation body: empty, or `{"keep": ["signatureCredentials", "webhooks"]}`.
@@ -29,8 +32,7 @@ impl Keep {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Keep::default());
         }
-        let usage =
-            "the body must be empty or {\"keep\": [\"signatureCredentials\", \"webhooks\"]}";
+        let usage = "the body must be empty or {\"keep\": [...]} naming any of signatureCredentials, webhooks, fulfillmentUrls";
         let Ok(Value::Object(mut doc)) = serde_json::from_slice::<Value>(body) else {
             return Err(usage.into());
         };
@@ -52,13 +54,12 @@ impl Keep {
 
     /// As the registry passes it on to the namespace: `signatureCredentials,webhooks`.
     pub fn to_list(self) -> String {
-        let mut names = Vec::new();
-        if self.signature_credentials {
-            names.push(SIGNATURE_CREDENTIALS);
-        }
-        if self.webhooks {
-            names.push(WEBHOOKS);
-        }
+        let kept = [
+            (self.signature_credentials, SIGNATURE_CREDENTIALS),
+            (self.webhooks, WEBHOOKS),
+            (self.fulfillment_urls, FULFILLMENT_URLS),
+        ];
+        let names: Vec<&str> = kept.iter().filter(|(k, _)| *k).map(|(_, n)| *n).collect();
         names.join(",")
     }
 
@@ -72,33 +73,65 @@ fn keep_of(names: &[&str]) -> Keep {
     Keep {
         signature_credentials: names.contains(&SIGNATURE_CREDENTIALS),
         webhooks: names.contains(&WEBHOOKS),
+        fulfillment_urls: names.contains(&FULFILLMENT_URLS),
     }
 }
 
 /// How many names a `Keep` stands for (a list naming anything else, or twice, is refused).
 fn keep_len(keep: &Keep) -> usize {
-    usize::from(keep.signature_credentials) + usize::from(keep.webhooks)
+    [
+        keep.signature_credentials,
+        keep.webhooks,
+        keep.fulfillment_urls,
+    ]
+    .iter()
+    .filter(|k| **k)
+    .count()
 }
 
 /// What a rotation removed: the access key ids of the signature credentials (never their
-/// secrets), each product's webhook URLs, and the deliveries to them that were still pending
-/// (they are not sent).
+/// secrets), each product's webhook and fulfillment URLs (without user info, query or
+/// fragment, which may hold secrets), and how many deliveries to the webhooks were still
+/// pending (they are not sent).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Removed {
     pub signature_credentials: Vec<String>,
-    pub webhooks: Vec<RemovedWebhook>,
+    pub webhooks: Vec<RemovedUrl>,
+    pub fulfillment_urls: Vec<RemovedUrl>,
     pub pending_deliveries: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RemovedWebhook {
+pub struct RemovedUrl {
     pub product_code: String,
     pub url: String,
 }
 
-/// Why a pending delivery was not sent.
+impl RemovedUrl {
+    fn of(product_code: &str, url: &str) -> RemovedUrl {
+        RemovedUrl {
+            product_code: product_code.to_string(),
+            url: without_secrets(url),
+        }
+    }
+}
+
+/// `scheme://host[:port]/path` of a URL: what names the place, not what authenticates to it.
+fn without_secrets(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Why a pending delivery was not (or not again) sent.
 pub const NOT_SENT: &str =
     "not sent: the namespace's credentials were rotated and its webhooks removed";
 
@@ -116,20 +149,31 @@ pub fn remove_planted<S: Store + ?Sized>(
             documents::save(store, &settings)?;
         }
     }
-    if !keep.webhooks {
-        for product in store.products()? {
-            if product.webhooks.is_empty() {
-                continue;
-            }
-            let mut product = std::rc::Rc::unwrap_or_clone(product);
-            for webhook in std::mem::take(&mut product.webhooks) {
-                removed.webhooks.push(RemovedWebhook {
-                    product_code: product.product_code.to_string(),
-                    url: webhook.url.to_string(),
-                });
-            }
-            store.put_product(&product)?;
+    for product in store.products()? {
+        let webhooks = !keep.webhooks && !product.webhooks.is_empty();
+        let fulfillment = !keep.fulfillment_urls && product.fulfillment_url.is_some();
+        if !webhooks && !fulfillment {
+            continue;
         }
+        let mut product = std::rc::Rc::unwrap_or_clone(product);
+        let code = product.product_code.to_string();
+        if webhooks {
+            for webhook in std::mem::take(&mut product.webhooks) {
+                removed
+                    .webhooks
+                    .push(RemovedUrl::of(&code, webhook.url.as_ref()));
+            }
+        }
+        if fulfillment {
+            if let Some(url) = product.fulfillment_url.take() {
+                removed
+                    .fulfillment_urls
+                    .push(RemovedUrl::of(&code, url.as_ref()));
+            }
+        }
+        store.put_product(&product)?;
+    }
+    if !keep.webhooks {
         // Each pass settles the oldest pending ones, so the loop ends.
         loop {
             let pending = store.events_due(Instant(i64::MAX), 500)?;
@@ -166,7 +210,8 @@ mod tests {
     fn planted() -> MemoryStore {
         let product: Product = serde_json::from_value(serde_json::json!({
             "productCode": "p", "dimensions": ["d"],
-            "webhooks": [{"url": "https://a.example/x"}, {"url": "https://b.example/y"}]
+            "webhooks": [{"url": "https://a.example/x"}, {"url": "https://b.example/y"}],
+            "fulfillmentUrl": "https://user:pw@signup.example/r?session=secret"
         }))
         .unwrap();
         let mut store = MemoryStore::new();
@@ -201,6 +246,14 @@ mod tests {
         let urls: Vec<&str> = removed.webhooks.iter().map(|w| w.url.as_str()).collect();
         assert_eq!(urls, ["https://a.example/x", "https://b.example/y"]);
         assert_eq!(removed.pending_deliveries, 2);
+        assert_eq!(
+            removed.fulfillment_urls,
+            [RemovedUrl {
+                product_code: "p".into(),
+                url: "https://signup.example/r".into()
+            }]
+        );
+        assert_eq!(store.product("p").unwrap().unwrap().fulfillment_url, None);
         assert!(load_settings(&store)
             .unwrap()
             .signature_credentials
@@ -224,6 +277,7 @@ mod tests {
         let keep = Keep {
             signature_credentials: true,
             webhooks: true,
+            fulfillment_urls: true,
         };
         assert_eq!(
             remove_planted(&mut store, keep).unwrap(),
@@ -234,6 +288,12 @@ mod tests {
             1
         );
         assert_eq!(store.product("p").unwrap().unwrap().webhooks.len(), 2);
+        assert!(store
+            .product("p")
+            .unwrap()
+            .unwrap()
+            .fulfillment_url
+            .is_some());
         assert_eq!(store.events_due(Instant(i64::MAX), 10).unwrap().len(), 1);
     }
 
@@ -243,13 +303,16 @@ mod tests {
         assert_eq!(Keep::from_body(b" \n"), Ok(Keep::default()));
         assert_eq!(Keep::from_body(br#"{}"#), Ok(Keep::default()));
         assert_eq!(Keep::from_body(br#"{"keep": []}"#), Ok(Keep::default()));
-        let both = Keep {
+        let all = Keep {
             signature_credentials: true,
             webhooks: true,
+            fulfillment_urls: true,
         };
         assert_eq!(
-            Keep::from_body(br#"{"keep": ["webhooks", "signatureCredentials"]}"#),
-            Ok(both)
+            Keep::from_body(
+                br#"{"keep": ["webhooks", "fulfillmentUrls", "signatureCredentials"]}"#
+            ),
+            Ok(all)
         );
         for bad in [
             &br#"{"keep": ["webhook"]}"#[..],
@@ -268,7 +331,7 @@ mod tests {
         }
         for keep in [
             Keep::default(),
-            both,
+            all,
             Keep {
                 webhooks: true,
                 ..Keep::default()

@@ -12,7 +12,7 @@ use worker::{
 
 use super::runtime::{deployment, to_response, NAMESPACES_BINDING};
 use crate::admin::{self, CreateRequest, NamespaceRecord};
-use crate::control::rotation::Keep;
+use crate::control::rotation::{Keep, Removed};
 use crate::policy::json_error;
 use crate::policy::routes::{self, Admin, Endpoint};
 use crate::policy::secrets::{Issued, Provision};
@@ -176,13 +176,13 @@ impl RegistryObject {
     }
 
     /// Sends the namespace's object its provisioning (`Some`) or its deletion (`None`).
-    /// Provisions (`Some`) or wipes (`None`) the namespace's object; a rotation's answer is
-    /// what it removed (`keep`: what the admin keeps of it).
+    /// Provisions (`Some`) or wipes (`None`) the namespace's object; a rotation (`Some` keep:
+    /// what the admin keeps) answers what it removed, a creation starts the object afresh.
     async fn tell_namespace(
         &self,
         name: &str,
         provision: Option<&Provision>,
-        keep: Keep,
+        rotation: Option<Keep>,
     ) -> Result<Option<serde_json::Value>> {
         let mut init = RequestInit::new();
         match provision {
@@ -195,10 +195,13 @@ impl RegistryObject {
                 init.with_method(Method::Delete);
             }
         };
-        let url = format!(
-            "https://namespace/_registry/provision?keep={}",
-            keep.to_list()
-        );
+        let url = match rotation {
+            Some(keep) => format!(
+                "https://namespace/_registry/provision?rotate=1&keep={}",
+                keep.to_list()
+            ),
+            None => "https://namespace/_registry/provision".to_string(),
+        };
         let request = Request::new_with_init(&url, &init)?;
         let mut response = self
             .env
@@ -279,7 +282,7 @@ impl RegistryObject {
         }
         let provision = Provision::new(&record.name, &issued, record.idle_days, record.created_at);
         if let Err(e) = self
-            .tell_namespace(&record.name, Some(&provision), Keep::default())
+            .tell_namespace(&record.name, Some(&provision), None)
             .await
         {
             self.sql()?.exec(
@@ -341,7 +344,7 @@ impl RegistryObject {
         if let Err(refused) = self.begin(name, "deleting")? {
             return Ok(refused);
         }
-        if let Err(e) = self.tell_namespace(name, None, Keep::default()).await {
+        if let Err(e) = self.tell_namespace(name, None, None).await {
             self.set_state(name, "ready")?;
             return Err(e);
         }
@@ -361,7 +364,9 @@ impl RegistryObject {
         let mut record = row.record();
         record.access_key_id = issued.access_key_id.clone();
         let provision = Provision::new(name, &issued, record.idle_days, record.created_at);
-        let told = self.tell_namespace(name, Some(&provision), keep).await;
+        let told = self
+            .tell_namespace(name, Some(&provision), Some(keep))
+            .await;
         if told.is_ok() {
             self.sql()?.exec(
                 "UPDATE namespaces SET access_key_id = ? WHERE name = ?",
@@ -371,7 +376,10 @@ impl RegistryObject {
         self.set_state(name, "ready")?;
         let removed = told?.and_then(|mut answer| answer.get_mut("removed").map(std::mem::take));
         let mut view = admin::issued_view(origin, &record, &issued);
-        view["removed"] = removed.unwrap_or_else(|| serde_json::json!({}));
+        // A namespace whose object had lost its provisioning starts afresh: nothing to list.
+        view["removed"] = removed
+            .or_else(|| serde_json::to_value(Removed::default()).ok())
+            .unwrap_or_default();
         answer(200, view)
     }
 }

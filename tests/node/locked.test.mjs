@@ -141,10 +141,11 @@ test('provisioning: create, list, rotate, delete, and a second creation of a nam
 test('a rotation removes what a leaked control token planted, unless the admin keeps it', async () => {
   const ns = await provision('planted');
   const hook = 'https://hooks.example.com/exfiltrate';
+  const signup = 'https://signup.example.com/tokens';
   /** What the holder of a control token plants: its own signing key and a webhook. */
   const plant = async (token) => {
     const product = await call('POST', '/ns/planted/_mock/products', {
-      token, body: { productCode: 'prod', dimensions: ['hosts'], webhooks: [{ url: hook }] },
+      token, body: { productCode: 'prod', dimensions: ['hosts'], webhooks: [{ url: hook }], fulfillmentUrl: `${signup}?session=s3cret` },
     });
     assert.ok([200, 201].includes(product.status), product.text);
     const settings = await call('PATCH', '/ns/planted/_mock/settings', {
@@ -162,22 +163,25 @@ test('a rotation removes what a leaked control token planted, unless the admin k
   secrets.add(rotated.json.controlToken);
   secrets.add(rotated.json.credentials.secretAccessKey);
   assert.deepEqual(rotated.json.removed, {
-    signatureCredentials: ['AKIDPLANTED'], webhooks: [{ productCode: 'prod', url: hook }], pendingDeliveries: 0,
+    signatureCredentials: ['AKIDPLANTED'],
+    webhooks: [{ productCode: 'prod', url: hook }],
+    fulfillmentUrls: [{ productCode: 'prod', url: signup }],
+    pendingDeliveries: 0,
   });
-  assert.ok(!rotated.text.includes('planted-secret-value-1'));
+  for (const secret of ['planted-secret-value-1', 's3cret']) assert.ok(!rotated.text.includes(secret), secret);
   await assert.rejects(meter(planted, 2), { name: 'UnrecognizedClientException' });
   const products = await call('GET', '/ns/planted/_mock/products', { token: rotated.json.controlToken });
-  assert.deepEqual(products.json.products.map((p) => p.webhooks ?? []), [[]]);
+  assert.deepEqual(products.json.products.map((p) => [p.webhooks ?? [], p.fulfillmentUrl ?? null]), [[[], null]]);
   // The data stays, and the new credentials work.
   assert.match((await meter(sdk(ns.endpoint, rotated.json.credentials), 3)).MeteringRecordId, UUID_V4);
 
   // Kept when the admin says so.
   await plant(rotated.json.controlToken);
-  const kept = await admin('POST', '/namespaces/planted/rotate', { keep: ['signatureCredentials', 'webhooks'] });
+  const kept = await admin('POST', '/namespaces/planted/rotate', { keep: ['signatureCredentials', 'webhooks', 'fulfillmentUrls'] });
   assert.equal(kept.status, 200, kept.text);
   secrets.add(kept.json.controlToken);
   secrets.add(kept.json.credentials.secretAccessKey);
-  assert.deepEqual(kept.json.removed, { signatureCredentials: [], webhooks: [], pendingDeliveries: 0 });
+  assert.deepEqual(kept.json.removed, { signatureCredentials: [], webhooks: [], fulfillmentUrls: [], pendingDeliveries: 0 });
   // Accepted again (the same record as its first call: one per caller, hour and dimension).
   assert.match((await meter(planted, 1)).MeteringRecordId, UUID_V4);
   assert.equal((await admin('DELETE', '/namespaces/planted')).status, 204);

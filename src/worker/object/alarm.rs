@@ -125,7 +125,11 @@ impl NamespaceObject {
                 next = Some(next.map_or(host, |n: i64| n.min(host)));
             }
         }
-        if let Some(provision) = self.provision().await? {
+        let provision = match deployment.locked() {
+            true => self.provision().await?,
+            false => None,
+        };
+        if let Some(provision) = provision {
             let last = self.last_activity(&provision).await?;
             let expiry = admin::expiry(last, provision.idle_days, deployment.idle_day_ms);
             next = Some(next.map_or(expiry, |n: i64| n.min(expiry)));

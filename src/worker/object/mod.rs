@@ -95,7 +95,12 @@ impl DurableObject for NamespaceObject {
             return to_response(self.refuse_unprovisioned(&deployment, name, &request));
         }
         if is_read_of_control(&request) && !self.has_tables() {
-            return to_response(self.read_initial_state(name, &request, deployment, provision));
+            let provisioned = provision.is_some();
+            let served = self.read_initial_state(name, &request, deployment, provision);
+            // The owners' reads count as use (the idle expiry), as every step's do.
+            self.after_commit(served.credited && provisioned, generation)
+                .await;
+            return to_response(served.response);
         }
         let spare_keys = self
             .keys_ahead(name, &request, &deployment, provision.as_ref())
@@ -155,7 +160,7 @@ impl NamespaceObject {
         request: &HttpRequest,
         deployment: Deployment,
         provision: Option<Provision>,
-    ) -> HttpResponse {
+    ) -> service::Served {
         let mut bucket = self.rate_bucket(&deployment);
         let mut ids = RandomIds::signing_in_rust();
         let served = crate::namespace::Namespace {
@@ -169,7 +174,7 @@ impl NamespaceObject {
         }
         .serve(request);
         *self.rate.borrow_mut() = bucket;
-        served.response
+        served
     }
 
     /// A locked deployment's request-rate bucket, out of the object for one request.

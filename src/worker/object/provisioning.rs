@@ -145,20 +145,25 @@ impl NamespaceObject {
         removed.map_err(worker::Error::RustError)
     }
 
-    /// The registry's calls: `PUT /_registry/provision[?keep=…]` (create, or rotate: answers
-    /// what the rotation removed) and `DELETE /_registry/provision` (delete).
+    /// The registry's calls: `PUT /_registry/provision` (create), `PUT
+    /// /_registry/provision?rotate=1&keep=…` (rotate: answers what it removed) and `DELETE
+    /// /_registry/provision` (delete).
     pub(super) async fn registry_call(&self, mut req: Request) -> Result<Response> {
         let url = req.url()?;
         let action = &url.path()[REGISTRY_PREFIX.len()..];
         match (req.method(), action) {
             (Method::Put, "provision") => {
-                let keep = url
-                    .query_pairs()
-                    .find(|(k, _)| k == "keep")
-                    .map(|(_, v)| Keep::from_list(&v))
-                    .unwrap_or_default();
+                let query = |name: &str| {
+                    url.query_pairs()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.into_owned())
+                };
+                let rotation = query("rotate").is_some();
+                let keep = Keep::from_list(&query("keep").unwrap_or_default());
                 let provision: Provision = req.json().await?;
-                let first = self.provision().await?.is_none();
+                // A creation starts afresh even where a namespace of the name was left behind
+                // (a registry that lost the object's answer forgot the name, not the object).
+                let first = !rotation || self.provision().await?.is_none();
                 let removed = if first {
                     // Whatever an open deployment (or a request before the admin token was
                     // set) left here must not come with the namespace: settings holding
@@ -170,14 +175,16 @@ impl NamespaceObject {
                     // planted goes first, so a failure leaves them (and it) in place.
                     Some(self.remove_planted(keep)?)
                 };
+                // The new credentials hold from here, before any await, so no request is
+                // judged by the old ones from now on; one that read them and still waits is
+                // judged again. (Should the write below fail, the admin's retry rotates anew.)
+                *self.provision.borrow_mut() = Some(Some(provision.clone()));
+                self.rotations.set(self.rotations.get() + 1);
                 let storage = self.state.storage();
                 storage.put(PROVISION_KEY, &provision).await?;
                 if first {
                     storage.put(ACTIVITY_KEY, provision.created_at).await?;
                 }
-                *self.provision.borrow_mut() = Some(Some(provision));
-                // A request that read the old credentials and still waits is judged again.
-                self.rotations.set(self.rotations.get() + 1);
                 self.schedule_alarm().await?;
                 match removed {
                     Some(removed) => {

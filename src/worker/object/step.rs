@@ -161,6 +161,9 @@ pub(super) fn in_transaction<T: 'static>(
         let Some(store) = store.as_mut() else {
             return Err(JsValue::from_str("no store"));
         };
+        // A failure from before (an alarm's, a journal fill-in's) is not this body's.
+        store.take_failure();
+        store.take_permanent_failure();
         let answer = body(store);
         let failed = store.take_failure() || answer.is_err();
         *outcome = Some(answer);
