@@ -156,9 +156,10 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             Ok(found) => match self.check_access(req, &found, &request_id) {
                 Err(refusal) => (refusal, false),
                 Ok(()) => {
-                    let by_token = found.access == Access::Namespace;
+                    let by_token =
+                        found.access == Access::Namespace && !found.by_signup_link(&req.query);
                     let outcome = self
-                        .check_control_rate(&found)
+                        .check_control_rate(by_token)
                         .and_then(|()| {
                             self.ensure_initialized().map_err(|e| {
                                 let target = req.header("x-amz-target");
@@ -200,6 +201,7 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
             return Ok(());
         }
         match found.access {
+            Access::Namespace if found.by_signup_link(&req.query) => Ok(()),
             Access::Namespace => policy::namespace_access(
                 req.header("authorization"),
                 self.provision,
@@ -221,9 +223,10 @@ impl<S: Store + ?Sized> Namespace<'_, S> {
     }
 
     /// Control calls over the namespace's rate get 429 (AWS calls get `ThrottlingException`
-    /// from their front door, after their signature was checked).
-    fn check_control_rate(&mut self, found: &Found<'_>) -> Result<(), HttpResponse> {
-        if found.access != Access::Namespace {
+    /// from their front door, after their signature was checked). Only calls with the
+    /// namespace's credential (`by_token`) count, so a stranger cannot throttle a team.
+    fn check_control_rate(&mut self, by_token: bool) -> Result<(), HttpResponse> {
+        if !by_token {
             return Ok(());
         }
         match self.throttled() {

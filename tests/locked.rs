@@ -320,3 +320,114 @@ fn the_agreement_service_and_discovery_are_locked_like_metering() {
     assert_eq!(a.error_name(), "UnrecognizedClientException");
     assert_eq!(stranger.store.meta("initialized").unwrap(), None);
 }
+
+#[test]
+fn a_sign_up_link_needs_no_token_is_used_once_and_sends_the_buyer_to_the_product_s_url() {
+    let (mut m, _mine) = locked();
+    m.add_product(json!({
+        "productCode": "signup", "dimensions": ["users"],
+        "fulfillmentUrl": "https://seller.example.com/register"
+    }));
+    // In a locked deployment the buyer goes to the product's URL, never to one a request names.
+    let named = m.control(
+        "POST",
+        "/marketplace/subscribe?productCode=signup&fulfillmentUrl=https://elsewhere.example/r&format=json",
+        None,
+    );
+    assert_eq!(named.status, 400, "{:?}", named.body);
+    let refused = m.control(
+        "POST",
+        "/marketplace/signup-links",
+        Some(json!({"productCode": "signup", "fulfillmentUrl": "https://elsewhere.example/r"})),
+    );
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    let made = m.control(
+        "POST",
+        "/marketplace/signup-links",
+        Some(json!({"productCode": "signup", "offerType": "free-trial", "expiresInSeconds": 60})),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let link = made.body["link"].as_str().unwrap().to_string();
+    let query = link.split_once('?').unwrap().1.to_string();
+    assert!(
+        link.starts_with("/ns/team/_mock/marketplace/subscribe?link="),
+        "{link}"
+    );
+
+    // No token: the link is the credential.
+    m.bearer = None;
+    let page = m.control_text("GET", &format!("/marketplace/subscribe?{query}"));
+    assert_eq!(page.0, 200, "{}", page.1);
+    assert!(page.1.contains("https://seller.example.com/register"));
+    let extra = m.control(
+        "GET",
+        &format!("/marketplace/subscribe?{query}&fulfillmentUrl=https://elsewhere.example/r"),
+        None,
+    );
+    assert_eq!(extra.status, 400, "{:?}", extra.body);
+    let signed = m.control_text("POST", &format!("/marketplace/subscribe?{query}"));
+    assert_eq!(signed.0, 200, "{}", signed.1);
+    assert!(signed
+        .1
+        .contains("action=\"https://seller.example.com/register\""));
+    assert!(signed.1.contains("x-amzn-marketplace-offer-type"));
+    // Used once.
+    let again = m.control_text("POST", &format!("/marketplace/subscribe?{query}"));
+    assert_eq!(again.0, 404, "{}", again.1);
+    // A made-up link, or none, opens nothing.
+    let guessed = m.control_text("GET", "/marketplace/subscribe?link=0123456789abcdef");
+    assert_eq!(guessed.0, 404, "{}", guessed.1);
+    assert_eq!(
+        control_as(
+            &mut m,
+            None,
+            "GET",
+            "/_mock/marketplace/subscribe?productCode=signup"
+        ),
+        401
+    );
+}
+
+#[test]
+fn a_sign_up_link_expires() {
+    let (mut m, mine) = locked();
+    m.add_product(json!({
+        "productCode": "signup", "dimensions": ["users"],
+        "fulfillmentUrl": "https://seller.example.com/register"
+    }));
+    let made = m.control(
+        "POST",
+        "/marketplace/signup-links",
+        Some(json!({"productCode": "signup", "expiresInSeconds": 60})),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let query = made.body["link"]
+        .as_str()
+        .unwrap()
+        .split_once('?')
+        .unwrap()
+        .1
+        .to_string();
+    m.host_now = Instant(m.host_now.millis() + 61_000);
+    m.bearer = None;
+    assert_eq!(
+        m.control_text("GET", &format!("/marketplace/subscribe?{query}"))
+            .0,
+        404
+    );
+    m.bearer = Some(mine.control_token.clone());
+    for bad in [
+        json!({"productCode": "signup", "expiresInSeconds": 0}),
+        json!({"productCode": "signup", "expiresInSeconds": 3601}),
+        json!({"productCode": "signup", "format": "json"}),
+        json!({"productCode": "nope"}),
+    ] {
+        let r = m.control("POST", "/marketplace/signup-links", Some(bad.clone()));
+        assert!(
+            r.status == 400 || r.status == 404,
+            "{bad}: {} {:?}",
+            r.status,
+            r.body
+        );
+    }
+}

@@ -82,6 +82,7 @@ pub fn handle<S: Store + ?Sized>(
         Control::Reset => state::reset(ns, req),
         Control::Seed => state::seed(ns, req),
         Control::MintToken => onboarding::mint_token(ns, req),
+        Control::SignupLink => onboarding::signup_link(ns, req),
         Control::SignupPage => onboarding::signup_page(ns, req),
         Control::Signup => onboarding::signup(ns, req),
         Control::Lifecycle => onboarding::lifecycle(ns, req),

@@ -131,6 +131,55 @@ pub fn token_key(namespace: &str, token: &str) -> Option<String> {
     is_well_formed(token).then(|| format!("registration-token/{namespace}/{token}"))
 }
 
+/// A locked namespace's sign-up links: one-time, short-lived URLs of the simulated sign-up
+/// page that need no credential in the buyer's browser. The link's id is its credential and is
+/// kept only as a digest; the sign-up's parameters are fixed when the link is made.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignupLinks {
+    pub links: Vec<SignupLink>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignupLink {
+    /// SHA-256 of the link's id, in hex.
+    pub digest: String,
+    /// The sign-up's parameters, as its request would carry them.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Host time.
+    pub expires_at: Instant,
+}
+
+/// Links a namespace holds at once (expired ones do not count).
+pub const MAX_SIGNUP_LINKS: usize = 100;
+/// How long a link lives unless its maker says (seconds), and at most.
+pub const SIGNUP_LINK_SECONDS: i64 = 900;
+pub const MAX_SIGNUP_LINK_SECONDS: i64 = 3600;
+
+impl SignupLinks {
+    /// Forgets the links expired by host time `now`.
+    pub fn prune(&mut self, now: Instant) {
+        self.links.retain(|l| l.expires_at > now);
+    }
+
+    /// The live link of `digest`.
+    pub fn find(&self, digest: &str, now: Instant) -> Option<&SignupLink> {
+        self.links
+            .iter()
+            .find(|l| l.digest == digest && l.expires_at > now)
+    }
+
+    /// Takes the live link of `digest` out (it is used once).
+    pub fn take(&mut self, digest: &str, now: Instant) -> Option<SignupLink> {
+        let at = self
+            .links
+            .iter()
+            .position(|l| l.digest == digest && l.expires_at > now)?;
+        Some(self.links.remove(at))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

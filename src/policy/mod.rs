@@ -269,7 +269,9 @@ fn check_credential_present(
             ))
         }
         Access::Namespace
-            if deployment.locked() && bearer(head.header("authorization")).is_none() =>
+            if deployment.locked()
+                && bearer(head.header("authorization")).is_none()
+                && !found.by_signup_link(head.query) =>
         {
             Err(unauthorized(
                 "the control API of a namespace needs Authorization: Bearer <control token>",

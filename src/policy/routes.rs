@@ -45,6 +45,7 @@ pub enum Control {
     Reset,
     Seed,
     MintToken,
+    SignupLink,
     SignupPage,
     Signup,
     Lifecycle,
@@ -168,6 +169,7 @@ pub const ROUTES: &[Route] = &[
     c("POST", "/_mock/reset", C::Reset),
     c("POST", "/_mock/seed", C::Seed),
     c("POST", "/_mock/registration-tokens", C::MintToken),
+    c("POST", "/_mock/marketplace/signup-links", C::SignupLink),
     c("GET", "/_mock/marketplace/subscribe", C::SignupPage),
     Route {
         body: Body::JsonOrForm,
@@ -244,6 +246,15 @@ impl Found<'_> {
 
     pub fn endpoint(&self) -> Option<Endpoint> {
         self.route().map(|r| r.endpoint)
+    }
+
+    /// Whether the request is the sign-up page or its POST by a sign-up link (`?link=`),
+    /// whose id is its credential: the namespace judges the link, not a control token.
+    pub fn by_signup_link(&self, query: &str) -> bool {
+        matches!(
+            self.endpoint(),
+            Some(Endpoint::Control(Control::SignupPage | Control::Signup))
+        ) && url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "link")
     }
 
     /// The value of the route's `{…}` segments, in order.

@@ -16,7 +16,7 @@ pub trait Document: Serialize + DeserializeOwned + Default {
 }
 
 /// Every document's key, for the store contract and the "in use" check.
-pub const KEYS: [&str; 17] = [
+pub const KEYS: [&str; 18] = [
     SETTINGS,
     CLOCK,
     FAULTS,
@@ -34,6 +34,7 @@ pub const KEYS: [&str; 17] = [
     AGREEMENT_APPROVALS,
     DEPLOYMENT_PARAMETERS,
     DEPLOYMENT_CONFIGURATIONS,
+    SIGNUP_LINKS,
 ];
 
 pub const SETTINGS: &str = "settings";
@@ -57,6 +58,7 @@ pub const BILLING_ADJUSTMENTS: &str = "billing-adjustments";
 pub const AGREEMENT_APPROVALS: &str = "agreement-approvals";
 pub const DEPLOYMENT_PARAMETERS: &str = "deployment-parameters";
 pub const DEPLOYMENT_CONFIGURATIONS: &str = "deployment-configurations";
+pub const SIGNUP_LINKS: &str = "signup-links";
 
 impl Document for crate::domain::settings::Settings {
     const KEY: &'static str = SETTINGS;
@@ -64,6 +66,10 @@ impl Document for crate::domain::settings::Settings {
 
 impl Document for crate::domain::settings::Clock {
     const KEY: &'static str = CLOCK;
+}
+
+impl Document for crate::domain::registration::SignupLinks {
+    const KEY: &'static str = SIGNUP_LINKS;
 }
 
 impl Document for crate::domain::agreement::AgreementRequests {

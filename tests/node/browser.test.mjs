@@ -54,7 +54,9 @@ async function startFulfillment() {
       }
       const body = Buffer.concat(chunks).toString('utf8');
       const fields = Object.fromEntries(new URLSearchParams(body));
-      received.push({ method: req.method, url: req.url, contentType: req.headers['content-type'], body, fields });
+      received.push({
+        method: req.method, url: req.url, contentType: req.headers['content-type'], authorization: req.headers.authorization, body, fields,
+      });
       const token = fields['x-amzn-marketplace-token'] ?? '';
       const offerType = fields['x-amzn-marketplace-offer-type'] ?? '';
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -321,6 +323,39 @@ test('a dashboard on an ALLOWED_ORIGINS origin reads and changes the mock throug
     await allowing.stop();
     await listed.close();
     await other.close();
+  }
+});
+
+test('a locked mock\'s sign-up link opens the page with no control token in the browser, once', { skip: SKIP }, async () => {
+  assert.ok(HAVE_BROWSER, MISSING);
+  const ADMIN_TOKEN = 'admin-token-for-the-sign-up-link';
+  const locked = await startEphemeralMock({ vars: { ADMIN_TOKEN } });
+  try {
+    const json = { 'content-type': 'application/json' };
+    const ns = await (await fetch(`${locked.url}/_admin/namespaces`, {
+      method: 'POST', headers: { ...json, authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ name: 'shop' }),
+    })).json();
+    const asOwner = { ...json, authorization: `Bearer ${ns.controlToken}` };
+    const product = await fetch(`${ns.endpoint}/_mock/products`, {
+      method: 'POST', headers: asOwner, body: JSON.stringify({ productCode: 'signup', dimensions: ['users'], fulfillmentUrl: fulfillment.url }),
+    });
+    assert.equal(product.status, 201, await product.text());
+    const made = await fetch(`${ns.endpoint}/_mock/marketplace/signup-links`, {
+      method: 'POST', headers: asOwner, body: JSON.stringify({ productCode: 'signup' }),
+    });
+    assert.equal(made.status, 201);
+    const { link } = await made.json();
+    // The browser has nothing but the link: no token, no header.
+    const { shown, posts } = await signUpInBrowser(`${locked.url}${link}`);
+    assert.equal(posts.length, 1);
+    assert.equal(posts[0].authorization, undefined);
+    assert.equal(shown.token, posts[0].fields['x-amzn-marketplace-token']);
+    const listed = await (await fetch(`${ns.endpoint}/_mock/products/signup`, { headers: asOwner })).json();
+    assert.equal(listed.product.customers.length, 1);
+    // Used: the same link opens nothing any more.
+    assert.equal((await fetch(`${locked.url}${link}`)).status, 404);
+  } finally {
+    await locked.stop();
   }
 });
 

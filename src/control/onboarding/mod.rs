@@ -9,11 +9,12 @@
 mod customers;
 mod events;
 mod lifecycle;
+mod links;
 mod pages;
 mod signup;
 mod tokens;
 
 pub use events::{event_view, events};
 pub use lifecycle::{lifecycle, put_entitlements};
-pub use signup::{signup, signup_page};
+pub use signup::{signup, signup_link, signup_page};
 pub use tokens::mint_token;

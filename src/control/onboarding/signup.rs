@@ -13,6 +13,7 @@ use super::customers::{
 };
 use super::events::event_view;
 use super::lifecycle::transition;
+use super::links::{create_signup_link, link_of, link_params, use_link};
 use super::pages::{confirmation_page, html_page, redirect_page};
 use super::tokens::{mint, ttl};
 use crate::domain::catalogue::{Customer, Integration, Product};
@@ -118,8 +119,18 @@ const SIGNUP_FIELDS: [&str; 6] = [
     "ttlSeconds",
 ];
 
-/// The sign-up's parameters: JSON or form fields of a POST, and the query string.
-fn signup_request(req: &HttpRequest) -> Result<(CustomerRef, SignupRequest), ControlError> {
+/// The sign-up's parameters and the digest of the link that carried them, if one did: the
+/// link's, or the JSON or form fields of a POST and the query string. In a locked deployment
+/// the buyer goes to the product's fulfillment URL, never to one a URL names.
+fn signup_request<S: Store + ?Sized>(
+    ns: &Namespace<'_, S>,
+    req: &HttpRequest,
+) -> Result<(CustomerRef, SignupRequest, Option<String>), ControlError> {
+    if let Some(id) = link_of(req)? {
+        let (params, digest) = link_params(ns, &id)?;
+        let (named, request) = parse_signup(params)?;
+        return Ok((named, request, Some(digest)));
+    }
     let form = req
         .header("content-type")
         .is_some_and(|t| t.trim().starts_with("application/x-www-form-urlencoded"));
@@ -142,6 +153,27 @@ fn signup_request(req: &HttpRequest) -> Result<(CustomerRef, SignupRequest), Con
     for (key, value) in req.query_pairs() {
         body.insert(key, Value::String(value));
     }
+    let (named, request) = parse_locked_or_open(ns, body)?;
+    Ok((named, request, None))
+}
+
+/// `parse_signup`, refusing a `fulfillmentUrl` in a locked deployment.
+fn parse_locked_or_open<S: Store + ?Sized>(
+    ns: &Namespace<'_, S>,
+    body: Map<String, Value>,
+) -> Result<(CustomerRef, SignupRequest), ControlError> {
+    if ns.deployment.locked() && body.contains_key("fulfillmentUrl") {
+        return Err(bad(
+            "in a locked deployment a sign-up sends the buyer to the product's fulfillmentUrl: set it on the product",
+        ));
+    }
+    parse_signup(body)
+}
+
+/// Reads a sign-up's parameters (text from a query or form, or JSON).
+fn parse_signup(
+    mut body: Map<String, Value>,
+) -> Result<(CustomerRef, SignupRequest), ControlError> {
     // Form fields and the query string are text; the one number is read from it.
     if let Some(Value::String(t)) = body.get("ttlSeconds") {
         let parsed = t
@@ -152,6 +184,16 @@ fn signup_request(req: &HttpRequest) -> Result<(CustomerRef, SignupRequest), Con
     let (named, request): (_, SignupRequest) = customer_request(body, &SIGNUP_FIELDS, "sign-up")?;
     ttl(request.ttl_seconds)?;
     Ok((named, request))
+}
+
+/// `POST /_mock/marketplace/signup-links`: a one-time link to the sign-up page, its
+/// parameters checked now as the sign-up will read them.
+pub fn signup_link<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
+    create_signup_link(ns, req, |ns, params| {
+        let (named, request) = parse_locked_or_open(ns, params)?;
+        let product = load_product(ns, &named.product_code)?;
+        fulfillment_url(&product, request.fulfillment_url).map(|_| ())
+    })
 }
 
 /// Where the buyer is sent: the request's URL, else the product's.
@@ -170,7 +212,7 @@ fn fulfillment_url(product: &Product, given: Option<HttpUrl>) -> Result<HttpUrl,
 /// subscription. It only shows (a GET changes nothing): its button POSTs the same
 /// parameters back, from the mock's own origin, and that POST subscribes.
 pub fn signup_page<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
-    let (named, request) = signup_request(req)?;
+    let (named, request, _link) = signup_request(ns, req)?;
     let product = load_product(ns, &named.product_code)?;
     let fulfillment_url = fulfillment_url(&product, request.fulfillment_url)?;
     Ok(html_page(confirmation_page(
@@ -224,9 +266,13 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
             format,
             ttl_seconds,
         },
-    ) = signup_request(req)?;
+        link,
+    ) = signup_request(ns, req)?;
     let mut product = load_product(ns, &named.product_code)?;
     let fulfillment_url = fulfillment_url(&product, given_url)?;
+    if let Some(digest) = link {
+        use_link(ns, &digest)?;
+    }
 
     let index = subscriber(ns, &mut product, named)?;
     let customer = &mut product.customers[index];
