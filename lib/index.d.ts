@@ -415,7 +415,7 @@ export class Control {
   reset(seed?: 'demo' | 'empty' | SeedDocument): Promise<unknown>;
   seed(document: SeedDocument): Promise<{ namespace: string; products: string[]; settings: unknown }>;
   mintToken(request: CustomerRef & { offerType?: 'free-trial'; ttlSeconds?: number }): Promise<{ registrationToken: string; expiresAt: string; productCode: string; customer: Customer }>;
-  signUp(request: Partial<CustomerRef> & { productCode: string; outcome?: 'subscribe-success' | 'subscribe-fail' | 'pending'; fulfillmentUrl?: string; offerType?: 'free-trial'; offerIdentifier?: string; ttlSeconds?: number }): Promise<{ registrationToken: string; customer: Customer; [field: string]: unknown }>;
+  signUp(request: Partial<CustomerRef> & { productCode: string; outcome?: 'subscribe-success' | 'subscribe-fail' | 'pending'; /** open mode only: a locked mock uses the product's (400) */ fulfillmentUrl?: string; offerType?: 'free-trial'; offerIdentifier?: string; ttlSeconds?: number }): Promise<{ registrationToken: string; customer: Customer; [field: string]: unknown }>;
   changeSubscription(request: CustomerRef & { action: 'subscribe-success' | 'subscribe-fail' | 'unsubscribe-pending' | 'unsubscribe-success' | 'entitlement-updated' }): Promise<{ customer: Customer; event: unknown }>;
   putEntitlements(request: CustomerRef & { entitlements: Entitlement[] }): Promise<{ customer: Customer; event: unknown }>;
   events(filters?: Record<string, string | number | undefined>): Promise<unknown[]>;

@@ -17,10 +17,10 @@ for (const [network, prefix] of /** @type {[string, number][]} */ ([
   ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ])) NOT_PUBLIC.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of /** @type {[string, number][]} */ ([
-  // Unspecified and loopback; NAT64 (well-known and local-use), Teredo and 6to4, which carry
+  // Unspecified, loopback and IPv4-compatible; NAT64 (well-known and local-use), Teredo and 6to4, which carry
   // IPv4 addresses; discard-only, documentation, unique-local, link-local, multicast. (IPv4-
   // mapped addresses are judged by the IPv4 address they carry.)
-  ['::', 127], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64],
+  ['::', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64],
   ['2001::', 32], ['2001:db8::', 32], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
 ])) NOT_PUBLIC.addSubnet(network, prefix, 'ipv6');
 
@@ -70,6 +70,8 @@ export async function lockedOutboundFetch(request) {
       redirect: 'manual',
       duplex: 'half',
       dispatcher: agent,
+      // The worker gives a webhook 10 s; nothing of it is kept open much longer.
+      signal: AbortSignal.timeout(15_000),
     }));
   } catch (e) {
     const refused = e.code === 'ENOTPUBLIC' ? e : e.cause?.code === 'ENOTPUBLIC' ? e.cause : null;

@@ -389,6 +389,70 @@ fn a_sign_up_link_needs_no_token_is_used_once_and_sends_the_buyer_to_the_product
 }
 
 #[test]
+fn a_refused_sign_up_leaves_its_link_unused_and_a_rotation_removes_links() {
+    let (mut m, mine) = locked();
+    m.add_product(json!({
+        "productCode": "signup", "dimensions": ["users"],
+        "fulfillmentUrl": "https://seller.example.com/register"
+    }));
+    let made = m.control(
+        "POST",
+        "/marketplace/signup-links",
+        Some(json!({"productCode": "signup", "customerIdentifier": "later"})),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let query = made.body["link"]
+        .as_str()
+        .unwrap()
+        .split_once('?')
+        .unwrap()
+        .1
+        .to_string();
+    m.bearer = None;
+    // The customer it names does not exist yet: refused, and the link stays.
+    let refused = m.control_text("POST", &format!("/marketplace/subscribe?{query}"));
+    assert_eq!(refused.0, 400, "{}", refused.1);
+    m.bearer = Some(mine.control_token.clone());
+    m.add_product(json!({
+        "productCode": "signup", "dimensions": ["users"],
+        "fulfillmentUrl": "https://seller.example.com/register",
+        "customers": [{"customerIdentifier": "later", "customerAWSAccountId": "222233334444"}]
+    }));
+    m.bearer = None;
+    assert_eq!(
+        m.control_text("POST", &format!("/marketplace/subscribe?{query}"))
+            .0,
+        200
+    );
+    // A rotation takes every unused link with it.
+    m.bearer = Some(mine.control_token.clone());
+    let unused = m.control(
+        "POST",
+        "/marketplace/signup-links",
+        Some(json!({"productCode": "signup"})),
+    );
+    let query = unused.body["link"]
+        .as_str()
+        .unwrap()
+        .split_once('?')
+        .unwrap()
+        .1
+        .to_string();
+    let removed = metering_mock::control::rotation::remove_planted(
+        &mut m.store,
+        metering_mock::control::rotation::Keep::default(),
+    )
+    .unwrap();
+    assert_eq!(removed.signup_links, 1);
+    m.bearer = None;
+    assert_eq!(
+        m.control_text("GET", &format!("/marketplace/subscribe?{query}"))
+            .0,
+        404
+    );
+}
+
+#[test]
 fn a_sign_up_link_expires() {
     let (mut m, mine) = locked();
     m.add_product(json!({

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::notification::DeliveryStatus;
+use crate::domain::registration::SignupLinks;
 use crate::domain::time::Instant;
 use crate::error::ServiceError;
 use crate::namespace::load_settings;
@@ -91,8 +92,8 @@ fn keep_len(keep: &Keep) -> usize {
 
 /// What a rotation removed: the access key ids of the signature credentials (never their
 /// secrets), each product's webhook and fulfillment URLs (without user info, query or
-/// fragment, which may hold secrets), and how many deliveries to the webhooks were still
-/// pending (they are not sent).
+/// fragment, which may hold secrets), how many deliveries to the webhooks were still
+/// pending (they are not sent again) and how many sign-up links were unused.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Removed {
@@ -100,6 +101,8 @@ pub struct Removed {
     pub webhooks: Vec<RemovedUrl>,
     pub fulfillment_urls: Vec<RemovedUrl>,
     pub pending_deliveries: usize,
+    /// Unused sign-up links (whoever held the old token could have made them).
+    pub signup_links: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -131,16 +134,22 @@ fn without_secrets(url: &str) -> String {
     }
 }
 
-/// Why a pending delivery was not (or not again) sent.
+/// Why a pending delivery was not sent (again, if an attempt was under way).
 pub const NOT_SENT: &str =
-    "not sent: the namespace's credentials were rotated and its webhooks removed";
+    "not sent again: the namespace's credentials were rotated and its webhooks removed";
 
-/// Removes what `keep` does not keep. Run in one transaction, so it is all or nothing.
+/// Removes what `keep` does not keep, and every unused sign-up link. Run in one transaction,
+/// so it is all or nothing.
 pub fn remove_planted<S: Store + ?Sized>(
     store: &mut S,
     keep: Keep,
 ) -> Result<Removed, ServiceError> {
     let mut removed = Removed::default();
+    let links: SignupLinks = documents::load(store)?;
+    if !links.links.is_empty() {
+        removed.signup_links = links.links.len();
+        documents::save(store, &SignupLinks::default())?;
+    }
     if !keep.signature_credentials {
         let mut settings = load_settings(store)?;
         if !settings.signature_credentials.is_empty() {
@@ -235,6 +244,14 @@ mod tests {
             || "m".to_string(),
         );
         store.append_event(&event).unwrap();
+        let links = SignupLinks {
+            links: vec![crate::domain::registration::SignupLink {
+                digest: "d".into(),
+                params: serde_json::Map::new(),
+                expires_at: Instant(i64::MAX),
+            }],
+        };
+        documents::save(&mut store, &links).unwrap();
         store
     }
 
@@ -254,6 +271,11 @@ mod tests {
             }]
         );
         assert_eq!(store.product("p").unwrap().unwrap().fulfillment_url, None);
+        assert_eq!(removed.signup_links, 1);
+        assert!(documents::load::<SignupLinks, _>(&store)
+            .unwrap()
+            .links
+            .is_empty());
         assert!(load_settings(&store)
             .unwrap()
             .signature_credentials
@@ -279,9 +301,14 @@ mod tests {
             webhooks: true,
             fulfillment_urls: true,
         };
+        // Sign-up links go whatever is kept: they are short-lived and made with the old token.
+        let removed = remove_planted(&mut store, keep).unwrap();
         assert_eq!(
-            remove_planted(&mut store, keep).unwrap(),
-            Removed::default()
+            removed,
+            Removed {
+                signup_links: 1,
+                ..Removed::default()
+            }
         );
         assert_eq!(
             load_settings(&store).unwrap().signature_credentials.len(),

@@ -200,7 +200,7 @@ impl RegistryObject {
                 "https://namespace/_registry/provision?rotate=1&keep={}",
                 keep.to_list()
             ),
-            None => "https://namespace/_registry/provision".to_string(),
+            None => "https://namespace/_registry/provision?create=1".to_string(),
         };
         let request = Request::new_with_init(&url, &init)?;
         let mut response = self

@@ -167,6 +167,7 @@ test('a rotation removes what a leaked control token planted, unless the admin k
     webhooks: [{ productCode: 'prod', url: hook }],
     fulfillmentUrls: [{ productCode: 'prod', url: signup }],
     pendingDeliveries: 0,
+    signupLinks: 0,
   });
   for (const secret of ['planted-secret-value-1', 's3cret']) assert.ok(!rotated.text.includes(secret), secret);
   await assert.rejects(meter(planted, 2), { name: 'UnrecognizedClientException' });
@@ -181,7 +182,7 @@ test('a rotation removes what a leaked control token planted, unless the admin k
   assert.equal(kept.status, 200, kept.text);
   secrets.add(kept.json.controlToken);
   secrets.add(kept.json.credentials.secretAccessKey);
-  assert.deepEqual(kept.json.removed, { signatureCredentials: [], webhooks: [], fulfillmentUrls: [], pendingDeliveries: 0 });
+  assert.deepEqual(kept.json.removed, { signatureCredentials: [], webhooks: [], fulfillmentUrls: [], pendingDeliveries: 0, signupLinks: 0 });
   // Accepted again (the same record as its first call: one per caller, hour and dimension).
   assert.match((await meter(planted, 1)).MeteringRecordId, UUID_V4);
   assert.equal((await admin('DELETE', '/namespaces/planted')).status, 204);

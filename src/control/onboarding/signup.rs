@@ -270,9 +270,6 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
     ) = signup_request(ns, req)?;
     let mut product = load_product(ns, &named.product_code)?;
     let fulfillment_url = fulfillment_url(&product, given_url)?;
-    if let Some(digest) = link {
-        use_link(ns, &digest)?;
-    }
 
     let index = subscriber(ns, &mut product, named)?;
     let customer = &mut product.customers[index];
@@ -293,6 +290,10 @@ pub fn signup<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -
     ensure_agreement(ns, &mut customer)?;
     product.customers[index] = customer;
     check_product(ns, &product)?;
+    // Used only by a sign-up that happens (a refusal above wrote nothing, the link included).
+    if let Some(digest) = link {
+        use_link(ns, &digest)?;
+    }
     ns.store.put_product(&product).map_err(store_err)?;
     crate::ops::agreement::milestones::note(ns.store, &product, index)
         .map_err(|e| ControlError(500, e.message))?;

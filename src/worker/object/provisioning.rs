@@ -145,7 +145,7 @@ impl NamespaceObject {
         removed.map_err(worker::Error::RustError)
     }
 
-    /// The registry's calls: `PUT /_registry/provision` (create), `PUT
+    /// The registry's calls: `PUT /_registry/provision?create=1` (create), `PUT
     /// /_registry/provision?rotate=1&keep=…` (rotate: answers what it removed) and `DELETE
     /// /_registry/provision` (delete).
     pub(super) async fn registry_call(&self, mut req: Request) -> Result<Response> {
@@ -158,18 +158,21 @@ impl NamespaceObject {
                         .find(|(k, _)| k == name)
                         .map(|(_, v)| v.into_owned())
                 };
-                let rotation = query("rotate").is_some();
+                let (creation, rotation) = (query("create").is_some(), query("rotate").is_some());
                 let keep = Keep::from_list(&query("keep").unwrap_or_default());
                 let provision: Provision = req.json().await?;
                 // A creation starts afresh even where a namespace of the name was left behind
                 // (a registry that lost the object's answer forgot the name, not the object).
-                let first = !rotation || self.provision().await?.is_none();
+                let first = creation || self.provision().await?.is_none();
                 let removed = if first {
                     // Whatever an open deployment (or a request before the admin token was
                     // set) left here must not come with the namespace: settings holding
                     // someone's keys, webhooks, products.
                     self.wipe().await?;
                     None
+                } else if !rotation {
+                    // A registry of an older version rotating: new credentials only.
+                    Some(Removed::default())
                 } else {
                     // A rotation assumes the old credentials leaked: what they could have
                     // planted goes first, so a failure leaves them (and it) in place.
