@@ -134,6 +134,10 @@ fn without_secrets(url: &str) -> String {
     }
 }
 
+/// A time after every delivery's (the largest integer a JavaScript number holds exactly, as
+/// the SQLite binding takes it).
+const EVERY_DUE_TIME: Instant = Instant(9_007_199_254_740_991);
+
 /// Why a pending delivery was not sent (again, if an attempt was under way).
 pub const NOT_SENT: &str =
     "not sent again: the namespace's credentials were rotated and its webhooks removed";
@@ -185,7 +189,7 @@ pub fn remove_planted<S: Store + ?Sized>(
     if !keep.webhooks {
         // Each pass settles the oldest pending ones, so the loop ends.
         loop {
-            let pending = store.events_due(Instant(i64::MAX), 500)?;
+            let pending = store.events_due(EVERY_DUE_TIME, 500)?;
             if pending.is_empty() {
                 break;
             }
