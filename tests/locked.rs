@@ -321,13 +321,38 @@ fn the_agreement_service_and_discovery_are_locked_like_metering() {
     assert_eq!(stranger.store.meta("initialized").unwrap(), None);
 }
 
+/// A locked namespace's product `signup`, which sends buyers to the seller's page.
+fn with_signup_product(m: &mut Mock, customers: serde_json::Value) {
+    m.add_product(json!({
+        "productCode": "signup", "dimensions": ["users"],
+        "fulfillmentUrl": "https://seller.example.com/register", "customers": customers
+    }));
+}
+
+/// Makes a sign-up link with the control token; its query (`link=…`).
+fn signup_link(m: &mut Mock, params: serde_json::Value) -> String {
+    let made = m.control("POST", "/marketplace/signup-links", Some(params));
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let link = made.body["link"].as_str().unwrap();
+    assert!(
+        link.starts_with("/ns/team/_mock/marketplace/subscribe?link="),
+        "{link}"
+    );
+    link.split_once('?').unwrap().1.to_string()
+}
+
+/// A sign-up call with no token: its status and text.
+fn by_link(m: &mut Mock, method: &str, query: &str) -> (u16, String) {
+    let token = m.bearer.take();
+    let answer = m.control_text(method, &format!("/marketplace/subscribe?{query}"));
+    m.bearer = token;
+    answer
+}
+
 #[test]
 fn a_sign_up_link_needs_no_token_is_used_once_and_sends_the_buyer_to_the_product_s_url() {
     let (mut m, _mine) = locked();
-    m.add_product(json!({
-        "productCode": "signup", "dimensions": ["users"],
-        "fulfillmentUrl": "https://seller.example.com/register"
-    }));
+    with_signup_product(&mut m, json!([]));
     // In a locked deployment the buyer goes to the product's URL, never to one a request names.
     let named = m.control(
         "POST",
@@ -341,145 +366,70 @@ fn a_sign_up_link_needs_no_token_is_used_once_and_sends_the_buyer_to_the_product
         Some(json!({"productCode": "signup", "fulfillmentUrl": "https://elsewhere.example/r"})),
     );
     assert_eq!(refused.status, 400, "{:?}", refused.body);
-    let made = m.control(
-        "POST",
-        "/marketplace/signup-links",
-        Some(json!({"productCode": "signup", "offerType": "free-trial", "expiresInSeconds": 60})),
-    );
-    assert_eq!(made.status, 201, "{:?}", made.body);
-    let link = made.body["link"].as_str().unwrap().to_string();
-    let query = link.split_once('?').unwrap().1.to_string();
-    assert!(
-        link.starts_with("/ns/team/_mock/marketplace/subscribe?link="),
-        "{link}"
+    let query = signup_link(
+        &mut m,
+        json!({"productCode": "signup", "offerType": "free-trial", "expiresInSeconds": 60}),
     );
 
     // No token: the link is the credential.
-    m.bearer = None;
-    let page = m.control_text("GET", &format!("/marketplace/subscribe?{query}"));
+    let page = by_link(&mut m, "GET", &query);
     assert_eq!(page.0, 200, "{}", page.1);
     assert!(page.1.contains("https://seller.example.com/register"));
-    let extra = m.control(
+    let extra = by_link(
+        &mut m,
         "GET",
-        &format!("/marketplace/subscribe?{query}&fulfillmentUrl=https://elsewhere.example/r"),
-        None,
+        &format!("{query}&fulfillmentUrl=https://elsewhere.example/r"),
     );
-    assert_eq!(extra.status, 400, "{:?}", extra.body);
-    let signed = m.control_text("POST", &format!("/marketplace/subscribe?{query}"));
+    assert_eq!(extra.0, 400, "{}", extra.1);
+    let signed = by_link(&mut m, "POST", &query);
     assert_eq!(signed.0, 200, "{}", signed.1);
     assert!(signed
         .1
         .contains("action=\"https://seller.example.com/register\""));
     assert!(signed.1.contains("x-amzn-marketplace-offer-type"));
     // Used once.
-    let again = m.control_text("POST", &format!("/marketplace/subscribe?{query}"));
-    assert_eq!(again.0, 404, "{}", again.1);
+    assert_eq!(by_link(&mut m, "POST", &query).0, 404);
     // A made-up link, or none, opens nothing.
-    let guessed = m.control_text("GET", "/marketplace/subscribe?link=0123456789abcdef");
-    assert_eq!(guessed.0, 404, "{}", guessed.1);
-    assert_eq!(
-        control_as(
-            &mut m,
-            None,
-            "GET",
-            "/_mock/marketplace/subscribe?productCode=signup"
-        ),
-        401
-    );
+    assert_eq!(by_link(&mut m, "GET", "link=0123456789abcdef").0, 404);
+    let without = "/_mock/marketplace/subscribe?productCode=signup";
+    assert_eq!(control_as(&mut m, None, "GET", without), 401);
 }
 
 #[test]
 fn a_refused_sign_up_leaves_its_link_unused_and_a_rotation_removes_links() {
-    let (mut m, mine) = locked();
-    m.add_product(json!({
-        "productCode": "signup", "dimensions": ["users"],
-        "fulfillmentUrl": "https://seller.example.com/register"
-    }));
-    let made = m.control(
-        "POST",
-        "/marketplace/signup-links",
-        Some(json!({"productCode": "signup", "customerIdentifier": "later"})),
+    let (mut m, _mine) = locked();
+    with_signup_product(&mut m, json!([]));
+    let query = signup_link(
+        &mut m,
+        json!({"productCode": "signup", "customerIdentifier": "later"}),
     );
-    assert_eq!(made.status, 201, "{:?}", made.body);
-    let query = made.body["link"]
-        .as_str()
-        .unwrap()
-        .split_once('?')
-        .unwrap()
-        .1
-        .to_string();
-    m.bearer = None;
     // The customer it names does not exist yet: refused, and the link stays.
-    let refused = m.control_text("POST", &format!("/marketplace/subscribe?{query}"));
+    let refused = by_link(&mut m, "POST", &query);
     assert_eq!(refused.0, 400, "{}", refused.1);
-    m.bearer = Some(mine.control_token.clone());
-    m.add_product(json!({
-        "productCode": "signup", "dimensions": ["users"],
-        "fulfillmentUrl": "https://seller.example.com/register",
-        "customers": [{"customerIdentifier": "later", "customerAWSAccountId": "222233334444"}]
-    }));
-    m.bearer = None;
-    assert_eq!(
-        m.control_text("POST", &format!("/marketplace/subscribe?{query}"))
-            .0,
-        200
-    );
+    let later = json!([{"customerIdentifier": "later", "customerAWSAccountId": "222233334444"}]);
+    with_signup_product(&mut m, later);
+    assert_eq!(by_link(&mut m, "POST", &query).0, 200);
     // A rotation takes every unused link with it.
-    m.bearer = Some(mine.control_token.clone());
-    let unused = m.control(
-        "POST",
-        "/marketplace/signup-links",
-        Some(json!({"productCode": "signup"})),
-    );
-    let query = unused.body["link"]
-        .as_str()
-        .unwrap()
-        .split_once('?')
-        .unwrap()
-        .1
-        .to_string();
+    let unused = signup_link(&mut m, json!({"productCode": "signup"}));
     let removed = metering_mock::control::rotation::remove_planted(
         &mut m.store,
         metering_mock::control::rotation::Keep::default(),
     )
     .unwrap();
     assert_eq!(removed.signup_links, 1);
-    m.bearer = None;
-    assert_eq!(
-        m.control_text("GET", &format!("/marketplace/subscribe?{query}"))
-            .0,
-        404
-    );
+    assert_eq!(by_link(&mut m, "GET", &unused).0, 404);
 }
 
 #[test]
 fn a_sign_up_link_expires() {
-    let (mut m, mine) = locked();
-    m.add_product(json!({
-        "productCode": "signup", "dimensions": ["users"],
-        "fulfillmentUrl": "https://seller.example.com/register"
-    }));
-    let made = m.control(
-        "POST",
-        "/marketplace/signup-links",
-        Some(json!({"productCode": "signup", "expiresInSeconds": 60})),
+    let (mut m, _mine) = locked();
+    with_signup_product(&mut m, json!([]));
+    let query = signup_link(
+        &mut m,
+        json!({"productCode": "signup", "expiresInSeconds": 60}),
     );
-    assert_eq!(made.status, 201, "{:?}", made.body);
-    let query = made.body["link"]
-        .as_str()
-        .unwrap()
-        .split_once('?')
-        .unwrap()
-        .1
-        .to_string();
     m.host_now = Instant(m.host_now.millis() + 61_000);
-    m.bearer = None;
-    assert_eq!(
-        m.control_text("GET", &format!("/marketplace/subscribe?{query}"))
-            .0,
-        404
-    );
-    m.bearer = Some(mine.control_token.clone());
+    assert_eq!(by_link(&mut m, "GET", &query).0, 404);
     for bad in [
         json!({"productCode": "signup", "expiresInSeconds": 0}),
         json!({"productCode": "signup", "expiresInSeconds": 3601}),
