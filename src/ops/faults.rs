@@ -20,6 +20,8 @@ impl documents::Document for Vec<Fault> {
 }
 const MAX_QUEUED: usize = 100;
 const MAX_COUNT: u32 = 10_000;
+/// A fault's message is kept until it fires: its size is bounded like the queue's length.
+const MAX_MESSAGE_BYTES: usize = 1024;
 
 /// One queued fault, as `POST /_mock/faults` takes it and `GET /_mock/faults` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +64,13 @@ impl Fault {
         };
         if !(1..=MAX_COUNT).contains(&self.count) {
             return Err(format!("count must be 1-{MAX_COUNT}"));
+        }
+        if self
+            .message
+            .as_ref()
+            .is_some_and(|m| m.len() > MAX_MESSAGE_BYTES)
+        {
+            return Err(format!("message must be at most {MAX_MESSAGE_BYTES} bytes"));
         }
         match (&self.error, self.unprocessed_records) {
             (Some(error), None) => {
@@ -271,9 +280,12 @@ mod tests {
             json!({"operation": "GetEntitlements", "error": "DisabledApiException"}),
             json!({"operation": "GetEntitlements", "unprocessedRecords": 1}),
             json!({"operation": "MeterUsage", "error": "InvalidParameterException"}),
+            json!({"operation": "MeterUsage", "error": "ThrottlingException", "message": "x".repeat(1025)}),
         ] {
             assert!(fault(bad.clone()).check().is_err(), "{bad}");
         }
+        let longest = json!({"operation": "MeterUsage", "error": "ThrottlingException", "message": "x".repeat(1024)});
+        assert!(fault(longest).check().is_ok());
     }
 
     #[test]
