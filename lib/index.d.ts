@@ -415,6 +415,8 @@ export class Control {
   reset(seed?: 'demo' | 'empty' | SeedDocument): Promise<unknown>;
   seed(document: SeedDocument): Promise<{ namespace: string; products: string[]; settings: unknown }>;
   mintToken(request: CustomerRef & { offerType?: 'free-trial'; ttlSeconds?: number }): Promise<{ registrationToken: string; expiresAt: string; productCode: string; customer: Customer }>;
+  /** A one-time link to the sign-up page that needs no token in the browser (`url`: absolute). */
+  signupLink(request: Partial<CustomerRef> & { productCode: string; outcome?: 'subscribe-success' | 'subscribe-fail' | 'pending'; offerType?: 'free-trial'; offerIdentifier?: string; ttlSeconds?: number; expiresInSeconds?: number }): Promise<{ link: string; url: string; expiresAt: string }>;
   signUp(request: Partial<CustomerRef> & { productCode: string; outcome?: 'subscribe-success' | 'subscribe-fail' | 'pending'; /** open mode only: a locked mock uses the product's (400) */ fulfillmentUrl?: string; offerType?: 'free-trial'; offerIdentifier?: string; ttlSeconds?: number }): Promise<{ registrationToken: string; customer: Customer; [field: string]: unknown }>;
   changeSubscription(request: CustomerRef & { action: 'subscribe-success' | 'subscribe-fail' | 'unsubscribe-pending' | 'unsubscribe-success' | 'entitlement-updated' }): Promise<{ customer: Customer; event: unknown }>;
   putEntitlements(request: CustomerRef & { entitlements: Entitlement[] }): Promise<{ customer: Customer; event: unknown }>;

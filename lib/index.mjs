@@ -191,6 +191,14 @@ export class Control {
   mintToken(request) { return this.request('POST', '/registration-tokens', request); }
   /** The simulated sign-up, as JSON: `{productCode, …}` → token, customer, event. */
   signUp(request) { return this.request('POST', '/marketplace/subscribe?format=json', request); }
+  /**
+   * A one-time link to the sign-up page that needs no token in the browser (a locked mock's
+   * way): `{productCode, …, expiresInSeconds?}` → `{link, url, expiresAt}`, `url` absolute.
+   */
+  async signupLink(request) {
+    const made = await this.request('POST', '/marketplace/signup-links', request);
+    return { ...made, url: new URL(made.link, this.endpoint).href };
+  }
   /** `{productCode, <customer>, action}`: subscribe-success, unsubscribe-pending, … */
   changeSubscription(request) { return this.request('POST', '/subscriptions', request); }
   putEntitlements(request) { return this.request('PUT', '/entitlements', request); }

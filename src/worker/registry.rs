@@ -175,7 +175,6 @@ impl RegistryObject {
         Ok(())
     }
 
-    /// Sends the namespace's object its provisioning (`Some`) or its deletion (`None`).
     /// Provisions (`Some`) or wipes (`None`) the namespace's object; a rotation (`Some` keep:
     /// what the admin keeps) answers what it removed, a creation starts the object afresh.
     async fn tell_namespace(
@@ -195,12 +194,13 @@ impl RegistryObject {
                 init.with_method(Method::Delete);
             }
         };
-        let url = match rotation {
-            Some(keep) => format!(
+        let url = match (provision, rotation) {
+            (None, _) => "https://namespace/_registry/provision".to_string(),
+            (Some(_), Some(keep)) => format!(
                 "https://namespace/_registry/provision?rotate=1&keep={}",
                 keep.to_list()
             ),
-            None => "https://namespace/_registry/provision?create=1".to_string(),
+            (Some(_), None) => "https://namespace/_registry/provision?create=1".to_string(),
         };
         let request = Request::new_with_init(&url, &init)?;
         let mut response = self

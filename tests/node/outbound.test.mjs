@@ -60,10 +60,10 @@ test('a locked mock cannot connect to a local address, by name or by address; an
 });
 
 test('public addresses are told from loopback, private, link-local and the IPv6 forms that carry them', () => {
-  for (const address of ['93.184.216.34', '2606:4700::1111', '1.1.1.1']) assert.ok(isPublicAddress(address), address);
+  for (const address of ['93.184.216.34', '2606:4700::1111', '1.1.1.1', '::ffff:5db8:d822']) assert.ok(isPublicAddress(address), address);
   for (const address of [
     '127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0',
-    '::1', '::', '::ffff:127.0.0.1', '64:ff9b::a00:1', '64:ff9b:1::1', '2002:7f00:1::', '2001::1',
+    '::1', '::', '::ffff:127.0.0.1', '::ffff:7f00:1', '::7f00:1', '64:ff9b::a00:1', '64:ff9b:1::1', '2002:7f00:1::', '2001::1',
     'fd00:ec2::254', 'fe80::1', 'ff02::1', 'not an address',
   ]) assert.ok(!isPublicAddress(address), address);
 });

@@ -82,6 +82,12 @@ test('the JS API: start, meter with the SDK, drive the control API, namespaces, 
     await assert.rejects(other.control.putProduct({ productCode: 'bad code', dimensions: ['d'] }), (e) => e instanceof MockError && e.status === 400 && /productCode/.test(e.message));
     const token = await other.control.mintToken({ productCode: 'p', customerIdentifier: 'c' });
     assert.ok(token.registrationToken);
+    await other.control.putProduct({ productCode: 'p', dimensions: ['d'], customers: [{ customerIdentifier: 'c' }], fulfillmentUrl: 'https://seller.example.com/r' });
+    const link = await other.control.signupLink({ productCode: 'p' });
+    assert.equal(link.url, `${mock.url}/ns/api-test/_mock/marketplace/subscribe?${link.link.split('?')[1]}`);
+    const page = await fetch(link.url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /https:\/\/seller\.example\.com\/r/);
     await other.control.reset('empty');
     assert.deepEqual(await other.control.products(), []);
   } finally {

@@ -8,8 +8,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::super::{bad, Answer, ControlError};
+use super::super::{bad, internal, Answer, ControlError};
 use super::customers::{hex, object_body};
+use super::signup::check_link_params;
 use crate::domain::registration::{
     SignupLink, SignupLinks, MAX_SIGNUP_LINKS, MAX_SIGNUP_LINK_SECONDS, SIGNUP_LINK_SECONDS,
 };
@@ -24,21 +25,14 @@ use crate::store::{documents, Store};
 pub const LINK: &str = "link";
 
 fn digest(id: &str) -> String {
-    sha256(id.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(sha256(id.as_bytes()))
 }
 
 /// `POST /_mock/marketplace/signup-links`: `{"productCode", <customer>?, "offerType"?, …,
 /// "expiresInSeconds"?}` → 201 `{"link", "expiresAt"}`. The parameters are those of the
-/// sign-up (checked by `check`, as the sign-up will read them), but for `format` (the link
-/// is the browser's) and, in a locked deployment, `fulfillmentUrl` (the product's is used).
-pub fn create_signup_link<S: Store + ?Sized>(
-    ns: &mut Namespace<'_, S>,
-    req: &HttpRequest,
-    check: impl Fn(&mut Namespace<'_, S>, Map<String, Value>) -> Result<(), ControlError>,
-) -> Answer {
+/// sign-up (checked now, as the sign-up will read them), but for `format` (the link is the
+/// browser's) and, in a locked deployment, `fulfillmentUrl` (the product's is used).
+pub fn signup_link<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
     let mut params = object_body(req)?;
     let seconds = match params.remove("expiresInSeconds") {
         None => SIGNUP_LINK_SECONDS,
@@ -54,10 +48,9 @@ pub fn create_signup_link<S: Store + ?Sized>(
     if params.contains_key("format") {
         return Err(bad("a sign-up link is for a browser: it takes no format"));
     }
-    check(ns, params.clone())?;
+    check_link_params(ns, params.clone())?;
     let now = ns.host_now;
-    let mut links: SignupLinks =
-        documents::load(&*ns.store).map_err(|e| ControlError(500, e.message))?;
+    let mut links: SignupLinks = documents::load(&*ns.store).map_err(internal)?;
     links.prune(now);
     if links.links.len() >= MAX_SIGNUP_LINKS {
         return Err(ControlError(
@@ -72,7 +65,7 @@ pub fn create_signup_link<S: Store + ?Sized>(
         params,
         expires_at,
     });
-    documents::save(ns.store, &links).map_err(|e| ControlError(500, e.message))?;
+    documents::save(ns.store, &links).map_err(internal)?;
     let prefix = if ns.name == DEFAULT_NAMESPACE {
         String::new()
     } else {
@@ -109,8 +102,7 @@ pub fn link_params<S: Store + ?Sized>(
     id: &str,
 ) -> Result<(Map<String, Value>, String), ControlError> {
     let digest = digest(id);
-    let links: SignupLinks =
-        documents::load(&*ns.store).map_err(|e| ControlError(500, e.message))?;
+    let links: SignupLinks = documents::load(&*ns.store).map_err(internal)?;
     match links.find(&digest, ns.host_now) {
         Some(link) => Ok((link.params.clone(), digest)),
         None => Err(ControlError(
@@ -125,8 +117,7 @@ pub fn use_link<S: Store + ?Sized>(
     ns: &mut Namespace<'_, S>,
     digest: &str,
 ) -> Result<(), ControlError> {
-    let mut links: SignupLinks =
-        documents::load(&*ns.store).map_err(|e| ControlError(500, e.message))?;
+    let mut links: SignupLinks = documents::load(&*ns.store).map_err(internal)?;
     if links.take(digest, ns.host_now).is_none() {
         return Err(ControlError(
             404,
@@ -134,6 +125,6 @@ pub fn use_link<S: Store + ?Sized>(
         ));
     }
     links.prune(ns.host_now);
-    documents::save(ns.store, &links).map_err(|e| ControlError(500, e.message))?;
+    documents::save(ns.store, &links).map_err(internal)?;
     Ok(())
 }

@@ -16,5 +16,6 @@ mod tokens;
 
 pub use events::{event_view, events};
 pub use lifecycle::{lifecycle, put_entitlements};
-pub use signup::{signup, signup_link, signup_page};
+pub use links::signup_link;
+pub use signup::{signup, signup_page};
 pub use tokens::mint_token;

@@ -13,7 +13,7 @@ use super::customers::{
 };
 use super::events::event_view;
 use super::lifecycle::transition;
-use super::links::{create_signup_link, link_of, link_params, use_link};
+use super::links::{link_of, link_params, use_link};
 use super::pages::{confirmation_page, html_page, redirect_page};
 use super::tokens::{mint, ttl};
 use crate::domain::catalogue::{Customer, Integration, Product};
@@ -186,14 +186,15 @@ fn parse_signup(
     Ok((named, request))
 }
 
-/// `POST /_mock/marketplace/signup-links`: a one-time link to the sign-up page, its
-/// parameters checked now as the sign-up will read them.
-pub fn signup_link<S: Store + ?Sized>(ns: &mut Namespace<'_, S>, req: &HttpRequest) -> Answer {
-    create_signup_link(ns, req, |ns, params| {
-        let (named, request) = parse_locked_or_open(ns, params)?;
-        let product = load_product(ns, &named.product_code)?;
-        fulfillment_url(&product, request.fulfillment_url).map(|_| ())
-    })
+/// Checks a sign-up link's parameters as the sign-up will read them: its product, and a
+/// fulfillment URL to send the buyer to.
+pub(super) fn check_link_params<S: Store + ?Sized>(
+    ns: &Namespace<'_, S>,
+    params: Map<String, Value>,
+) -> Result<(), ControlError> {
+    let (named, request) = parse_locked_or_open(ns, params)?;
+    let product = load_product(ns, &named.product_code)?;
+    fulfillment_url(&product, request.fulfillment_url).map(|_| ())
 }
 
 /// Where the buyer is sent: the request's URL, else the product's.

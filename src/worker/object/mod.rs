@@ -151,9 +151,31 @@ fn is_read_of_control(request: &HttpRequest) -> bool {
             .is_ok_and(|found| matches!(found.access, Access::Namespace | Access::Public))
 }
 
+/// The namespace serving `request` over a store that is dropped afterwards: its initial
+/// state (the demo seed of `default`), written nowhere.
+fn serve_in_memory(
+    name: &str,
+    request: &HttpRequest,
+    deployment: &Deployment,
+    provision: Option<&Provision>,
+    rate: Option<&mut TokenBucket>,
+) -> service::Served {
+    let mut ids = RandomIds::signing_in_rust();
+    crate::namespace::Namespace {
+        name,
+        store: &mut MemoryStore::new(),
+        host_now: host_now(),
+        ids: &mut ids,
+        deployment,
+        provision,
+        rate,
+    }
+    .serve(request)
+}
+
 impl NamespaceObject {
-    /// A read of a namespace that never stored anything: answered from its initial state
-    /// (the demo seed of `default`) in memory, so a read makes no table and writes nothing.
+    /// A read of a namespace that never stored anything: answered from its initial state in
+    /// memory, so a read makes no table and writes nothing.
     fn read_initial_state(
         &self,
         name: &str,
@@ -162,17 +184,13 @@ impl NamespaceObject {
         provision: Option<Provision>,
     ) -> service::Served {
         let mut bucket = self.rate_bucket(&deployment);
-        let mut ids = RandomIds::signing_in_rust();
-        let served = crate::namespace::Namespace {
+        let served = serve_in_memory(
             name,
-            store: &mut MemoryStore::new(),
-            host_now: host_now(),
-            ids: &mut ids,
-            deployment: &deployment,
-            provision: provision.as_ref(),
-            rate: bucket.as_mut(),
-        }
-        .serve(request);
+            request,
+            &deployment,
+            provision.as_ref(),
+            bucket.as_mut(),
+        );
         *self.rate.borrow_mut() = bucket;
         served
     }

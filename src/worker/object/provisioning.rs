@@ -6,17 +6,13 @@
 use worker::{Method, Request, RequestInit, Response, Result};
 
 use super::step::in_transaction;
-use super::{host_now, NamespaceObject};
+use super::{host_now, serve_in_memory, NamespaceObject};
 use crate::control::rotation::{self, Keep, Removed};
-use crate::namespace::Namespace;
 use crate::policy::deployment::Deployment;
 use crate::policy::json_error;
 use crate::policy::secrets::Provision;
 use crate::protocol::http::{HttpRequest, HttpResponse};
-use crate::store::memory::MemoryStore;
 use crate::worker::runtime::{to_response, REGISTRY_BINDING, REGISTRY_NAME};
-
-use super::step::RandomIds;
 
 /// Storage keys (the object's key-value storage, beside its SQL tables) of what the
 /// registry gives a provisioned namespace, and of when it was last used.
@@ -31,24 +27,14 @@ pub const REGISTRY_PREFIX: &str = "/_registry/";
 
 impl NamespaceObject {
     /// A locked deployment's answer for a namespace that is not provisioned: the core refuses
-    /// it before it reads anything, over a store that is dropped.
+    /// it before it reads anything.
     pub(super) fn refuse_unprovisioned(
         &self,
         deployment: &Deployment,
         name: &str,
         request: &HttpRequest,
     ) -> HttpResponse {
-        let mut ids = RandomIds::signing_in_rust();
-        Namespace {
-            name,
-            store: &mut MemoryStore::new(),
-            host_now: host_now(),
-            ids: &mut ids,
-            deployment,
-            provision: None,
-            rate: None,
-        }
-        .handle(request)
+        serve_in_memory(name, request, deployment, None, None).response
     }
 
     pub(super) async fn provision(&self) -> Result<Option<Provision>> {

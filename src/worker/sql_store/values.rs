@@ -5,6 +5,7 @@ use serde::Deserialize;
 use worker::SqlStorageValue;
 
 use crate::domain::time::Instant;
+use crate::store::journal::clipped;
 use crate::store::StoreError;
 
 #[derive(Deserialize)]
@@ -65,11 +66,7 @@ const PERMANENT_CODES: [&str; 7] = [
 /// A failed statement's cause when retrying cannot help: its SQLite result code and message.
 pub(super) fn permanent_cause(message: &str) -> Option<String> {
     let code = PERMANENT_CODES.iter().find(|c| message.contains(*c))?;
-    let mut end = message.len().min(200);
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    Some(format!("{code}: {}", &message[..end]))
+    Some(format!("{code}: {}", clipped(message, 200)))
 }
 
 pub(super) fn text(s: &str) -> SqlStorageValue {
